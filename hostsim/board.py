@@ -1,0 +1,157 @@
+"""The board process: one power-on of the simulated ESP32, running the firmware from its flash.
+
+Started by ``hostsim.device`` with the UART on fds 0/1 and a control socket on
+the fd named by ``--control-fd``. It installs the MicroPython shims, makes the
+flash folder the current directory and ``sys.path[0]`` (the device's ``/``),
+and imports ``main`` exactly as MicroPython does after boot. The control
+thread moves switches (with contact bounce) and reads the pins and the
+firmware's status for the supervisor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from hostsim import mpy
+from hostsim.mpy import ticks
+from hostsim.pins import PinBus
+
+BOUNCE = (0, 1, 0, 1, 0)  # the contact chatters for a few milliseconds on each change
+BOUNCE_STEP_S = 0.0005
+REST_S = 0.05  # a hand needs longer than this between two presses; debouncing relies on it
+
+
+class _UartIn:
+    """``sys.stdin`` as the firmware sees it: unbuffered, so ``select.poll`` never lies."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self.buffer = self
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def read(self, n: int = 1) -> bytes:
+        return os.read(self._fd, n)
+
+
+class _UartOut:
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self.buffer = self
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def write(self, data: bytes | str) -> int:
+        raw = data.encode() if isinstance(data, str) else bytes(data)
+        view = memoryview(raw)
+        while view:
+            view = view[os.write(self._fd, view) :]
+        return len(raw)
+
+    def flush(self) -> None:
+        """Writes go straight to the fd."""
+
+
+class Board:
+    def __init__(self, flash: Path, control: socket.socket, reset_cause: int, unique_id: bytes) -> None:
+        self.flash = flash
+        self.control = control
+        self.bus = PinBus()
+        mpy.install(self.bus, reset_cause, unique_id)
+        sys.dont_write_bytecode = True  # keep the device's flash free of host caches
+        sys.path.insert(0, str(flash))
+        os.chdir(flash)
+        import board as pinmap  # the firmware's own pin map, read from flash
+
+        self.pins = pinmap
+        self.bus.drive(pinmap.TAMPER_PIN, 0)  # the case is shut: its switch pulls the line low
+
+    def firmware_status(self) -> dict[str, Any] | None:
+        main = sys.modules.get("main")
+        seal = getattr(main, "seal", None) if main else None
+        return seal.status() if seal is not None else None
+
+    def state(self) -> dict[str, Any]:
+        status = self.firmware_status()
+        return {
+            "board": "on",
+            "running": status is not None,
+            "lock": "unlocked" if self.bus.output(self.pins.LOCK_PIN) else "locked",
+            "presses_total": status["presses"] if status else None,
+            "grant": status["grant"] if status else None,
+            "camera_pulses": self.bus.rising_edges.get(self.pins.CAMERA_PIN, 0),
+            "firmware": status,
+        }
+
+    def _switch(self, pin: int, active: int, hold_s: float) -> None:
+        for level in BOUNCE:
+            self.bus.drive(pin, active if level == 0 else 1 - active)
+            time.sleep(BOUNCE_STEP_S)
+        time.sleep(hold_s)
+        for level in BOUNCE:
+            self.bus.drive(pin, 1 - active if level == 0 else active)
+            time.sleep(BOUNCE_STEP_S)
+        time.sleep(REST_S)
+
+    def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        op = request.get("op")
+        if op == "state":
+            return self.state()
+        if op == "press":
+            # The press switch pulls its line low while the seal is pushed down.
+            self._switch(self.pins.PRESS_PIN, 0, float(request.get("hold_ms", 60)) / 1000)
+            return {"ok": True}
+        if op == "tamper":
+            # Opening the case lets the tamper line float high; "active": true leaves it open.
+            if request.get("active") is None:
+                self._switch(self.pins.TAMPER_PIN, 1, float(request.get("hold_ms", 60)) / 1000)
+            else:
+                self.bus.drive(self.pins.TAMPER_PIN, 1 if request["active"] else 0)
+            return {"ok": True}
+        if op == "hang":
+            ticks.hang()
+            return {"ok": True}
+        return {"error": f"unknown op {op!r}"}
+
+    def serve_control(self) -> None:
+        stream = self.control.makefile("rwb", buffering=0)
+        for raw in stream:
+            try:
+                answer = self.handle(json.loads(raw))
+            except (ValueError, TypeError, KeyError) as exc:
+                answer = {"error": f"bad control request: {exc}"}
+            stream.write(json.dumps(answer).encode() + b"\n")
+
+    def run(self) -> None:
+        threading.Thread(target=self.serve_control, name="control", daemon=True).start()
+        sys.stdin = _UartIn(0)  # type: ignore[assignment]
+        sys.stdout = _UartOut(1)  # type: ignore[assignment]
+        importlib.import_module("main")
+        # main returned: a factory-fresh board waiting at its REPL. Stay powered.
+        threading.Event().wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m hostsim.board")
+    parser.add_argument("--flash", type=Path, required=True)
+    parser.add_argument("--control-fd", type=int, required=True)
+    parser.add_argument("--reset-cause", type=int, required=True)
+    parser.add_argument("--unique-id", required=True, help="hex of machine.unique_id()")
+    args = parser.parse_args()
+    control = socket.socket(fileno=args.control_fd)
+    Board(args.flash.resolve(), control, args.reset_cause, bytes.fromhex(args.unique_id)).run()
+
+
+if __name__ == "__main__":
+    main()

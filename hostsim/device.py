@@ -1,0 +1,249 @@
+"""One simulated seal board: its UART and control ports, and the board process behind them.
+
+The supervisor outlives the board: a power cycle SIGKILLs the board process
+(whatever it was writing stays half-written in flash) and starts a new one,
+while the serial client and control port stay connected, much as the USB
+serial bridge on a real sleeve stays enumerated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from hostsim import flash
+from hostsim.mpy import machine
+
+log = logging.getLogger("hostsim")
+
+_EXIT_CAUSES = {machine.EXIT_WDT: machine.WDT_RESET, machine.EXIT_RESET: machine.SOFT_RESET}
+_BOOT_TIMEOUT_S = 15.0
+_CRASH_BACKOFF_S = 0.5
+
+
+class _BoardProcess:
+    def __init__(self, proc: asyncio.subprocess.Process, uart: socket.socket, control: socket.socket) -> None:
+        self.proc = proc
+        self.uart_reader: asyncio.StreamReader
+        self.uart_writer: asyncio.StreamWriter
+        self.ctl_reader: asyncio.StreamReader
+        self.ctl_writer: asyncio.StreamWriter
+        self._uart = uart
+        self._control = control
+        self.killed = False
+
+    async def open_streams(self) -> None:
+        self.uart_reader, self.uart_writer = await asyncio.open_connection(sock=self._uart)
+        self.ctl_reader, self.ctl_writer = await asyncio.open_connection(sock=self._control)
+
+    def close(self) -> None:
+        self.uart_writer.close()
+        self.ctl_writer.close()
+
+
+class SimDevice:
+    def __init__(self, state: Path, serial: tuple[str, int], control: tuple[str, int], factory: bool = False) -> None:
+        self.state = state
+        self.flash = flash.prepare(state, factory=factory)
+        self.unique_id = flash.unique_id(state)
+        self._serial_addr = serial
+        self._control_addr = control
+        self._board: _BoardProcess | None = None
+        self._client: asyncio.StreamWriter | None = None
+        self._link_up = True
+        self._ctl_lock = asyncio.Lock()
+        self._power_lock = asyncio.Lock()
+        self.serial_port = 0
+        self.control_port = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- the board process -------------------------------------------------
+
+    async def _spawn(self, cause: int) -> None:
+        uart_parent, uart_child = socket.socketpair()
+        ctl_parent, ctl_child = socket.socketpair()
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "hostsim.board",
+            "--flash", str(self.flash), "--control-fd", str(ctl_child.fileno()),
+            "--reset-cause", str(cause), "--unique-id", self.unique_id.hex(),
+            stdin=uart_child.fileno(), stdout=uart_child.fileno(), pass_fds=(ctl_child.fileno(),),
+        )  # fmt: skip
+        uart_child.close()
+        ctl_child.close()
+        board = _BoardProcess(proc, uart_parent, ctl_parent)
+        await board.open_streams()
+        self._board = board
+        self._spawn_task(self._pump_uart(board))
+        self._spawn_task(self._watch(board))
+        await self._wait_booted(board)
+
+    async def _wait_booted(self, board: _BoardProcess) -> None:
+        deadline = asyncio.get_running_loop().time() + _BOOT_TIMEOUT_S
+        while asyncio.get_running_loop().time() < deadline:
+            if self._board is not board:
+                return  # it died while booting; the watcher has started the next one
+            state = await self._ask_board({"op": "state"})
+            if state.get("running") or (state.get("board") == "on" and flash.read_identity(self.state) is None):
+                return
+            await asyncio.sleep(0.02)
+        log.warning("board did not finish booting within %.0f s", _BOOT_TIMEOUT_S)
+
+    async def _watch(self, board: _BoardProcess) -> None:
+        code = await board.proc.wait()
+        board.close()
+        if board.killed or self._board is not board:
+            return
+        self._board = None
+        cause = _EXIT_CAUSES.get(code)
+        if cause is None:
+            log.error("board process crashed with exit code %s; resetting", code)
+            await asyncio.sleep(_CRASH_BACKOFF_S)
+            cause = machine.HARD_RESET
+        async with self._power_lock:
+            if self._board is None:
+                await self._spawn(cause)
+
+    async def _kill(self) -> None:
+        board = self._board
+        if board is None:
+            return
+        self._board = None
+        board.killed = True
+        with contextlib.suppress(ProcessLookupError):
+            board.proc.send_signal(signal.SIGKILL)
+        await board.proc.wait()
+
+    async def power_cycle(self, cause: int = machine.PWRON_RESET) -> None:
+        async with self._power_lock:
+            await self._kill()
+            await self._spawn(cause)
+
+    async def _ask_board(self, request: dict[str, Any]) -> dict[str, Any]:
+        board = self._board
+        if board is None:
+            return {"error": "the board is off"}
+        async with self._ctl_lock:
+            try:
+                board.ctl_writer.write(json.dumps(request).encode() + b"\n")
+                await board.ctl_writer.drain()
+                line = await board.ctl_reader.readline()
+            except (ConnectionError, OSError):
+                line = b""
+        if not line:
+            return {"error": "the board is off"}
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    # -- the UART ----------------------------------------------------------
+
+    async def _pump_uart(self, board: _BoardProcess) -> None:
+        while data := await board.uart_reader.read(4096):
+            client = self._client
+            if client is not None and self._link_up:
+                client.write(data)
+
+    async def _serve_serial(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._client is not None:
+            self._client.close()  # one opener at a time, like a real serial port
+        self._client = writer
+        try:
+            while data := await reader.read(4096):
+                board = self._board
+                if board is not None and self._link_up:
+                    board.uart_writer.write(data)
+                    with contextlib.suppress(ConnectionError):
+                        await board.uart_writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            if self._client is writer:
+                self._client = None
+            writer.close()
+
+    # -- the control port ----------------------------------------------------
+
+    async def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        op = request.get("op")
+        if op == "power_cycle":
+            await self.power_cycle()
+            return {"ok": True}
+        if op == "reset":
+            await self.power_cycle(machine.HARD_RESET)
+            return {"ok": True}
+        if op == "link":
+            self._link_up = bool(request.get("up", True))
+            return {"ok": True, "link": "up" if self._link_up else "down"}
+        if op == "state":
+            state = await self._ask_board(request)
+            if "error" in state:
+                # Unpowered: the solenoid is released, so the sleeve is locked.
+                return {"board": "off", "running": False, "lock": "locked", "presses_total": None, "grant": None}
+            state["link"] = "up" if self._link_up else "down"
+            state["device_id"] = flash.device_id_for(self.unique_id)
+            return state
+        return await self._ask_board(request)
+
+    async def _serve_control(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while line := await reader.readline():
+                try:
+                    request = json.loads(line)
+                    if not isinstance(request, dict):
+                        raise ValueError("a control request is a JSON object")
+                    answer = await self.handle(request)
+                except ValueError as exc:
+                    answer = {"error": f"bad control request: {exc}"}
+                writer.write(json.dumps(answer).encode() + b"\n")
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    # -- running -------------------------------------------------------------
+
+    def _spawn_task(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def start(self) -> None:
+        serial = await asyncio.start_server(self._serve_serial, *self._serial_addr)
+        control = await asyncio.start_server(self._serve_control, *self._control_addr)
+        self.serial_port = serial.sockets[0].getsockname()[1]
+        self.control_port = control.sockets[0].getsockname()[1]
+        self._servers = (serial, control)
+        async with self._power_lock:
+            await self._spawn(machine.PWRON_RESET)
+
+    async def stop(self) -> None:
+        for server in self._servers:
+            server.close()
+        async with self._power_lock:
+            await self._kill()
+
+
+async def run(state: Path, serial: tuple[str, int], control: tuple[str, int], factory: bool) -> None:
+    device = SimDevice(state, serial, control, factory)
+    await device.start()
+    ident = flash.read_identity(state)
+    ready = {
+        "serial": f"socket://{serial[0]}:{device.serial_port}",
+        "control": f"tcp:{control[0]}:{device.control_port}",
+        "device_id": ident.device_id if ident else None,
+        "state": str(state),
+    }
+    print(json.dumps(ready), flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await device.stop()

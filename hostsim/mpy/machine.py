@@ -1,0 +1,108 @@
+"""Host ``machine`` module: Pin with IRQs on the board's PinBus, WDT, reset and unique_id."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+
+from hostsim.pins import IRQ_FALLING, IRQ_RISING, PULL_DOWN, PULL_UP, PinBus
+
+PWRON_RESET = 1
+HARD_RESET = 2
+WDT_RESET = 3
+DEEPSLEEP_RESET = 4
+SOFT_RESET = 5
+
+# Exit codes by which the board process tells its supervisor why it stopped.
+EXIT_WDT = 75
+EXIT_RESET = 76
+
+_bus: PinBus | None = None
+_reset_cause = PWRON_RESET
+_unique_id = b"\x00" * 6
+
+
+def attach(bus: PinBus, reset_cause: int, unique_id: bytes) -> None:
+    global _bus, _reset_cause, _unique_id
+    _bus = bus
+    _reset_cause = reset_cause
+    _unique_id = unique_id
+
+
+def _pins() -> PinBus:
+    if _bus is None:
+        raise RuntimeError("hostsim: machine used before the board was attached")
+    return _bus
+
+
+class Pin:
+    IN = 1
+    OUT = 3
+    PULL_UP = PULL_UP
+    PULL_DOWN = PULL_DOWN
+    IRQ_FALLING = IRQ_FALLING
+    IRQ_RISING = IRQ_RISING
+
+    def __init__(self, pin: int, mode: int = IN, pull: int | None = None, *, value: int | None = None) -> None:
+        self._id = pin
+        self._mode = mode
+        if mode == Pin.OUT:
+            _pins().configure_output(pin, value or 0)
+        else:
+            _pins().configure_input(pin, pull)
+
+    def value(self, level: int | None = None) -> int | None:
+        if level is None:
+            return _pins().read(self._id)
+        if self._mode == Pin.OUT:
+            _pins().write(self._id, 1 if level else 0)
+        return None
+
+    def on(self) -> None:
+        self.value(1)
+
+    def off(self) -> None:
+        self.value(0)
+
+    def irq(self, handler: Callable[[Pin], None] | None = None, trigger: int = IRQ_FALLING | IRQ_RISING) -> None:
+        _pins().set_irq(self._id, handler, trigger, self)
+
+
+class WDT:
+    """Kills the board process when not fed in time; the supervisor restarts it with WDT_RESET."""
+
+    def __init__(self, id: int = 0, timeout: int = 5000) -> None:
+        self._timeout_ns = timeout * 1_000_000
+        self._fed = time.monotonic_ns()
+        threading.Thread(target=self._watch, name="wdt", daemon=True).start()
+
+    def feed(self) -> None:
+        self._fed = time.monotonic_ns()
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(0.02)
+            if time.monotonic_ns() - self._fed > self._timeout_ns:
+                os._exit(EXIT_WDT)
+
+
+def reset() -> None:
+    os._exit(EXIT_RESET)
+
+
+def soft_reset() -> None:
+    os._exit(EXIT_RESET)
+
+
+def reset_cause() -> int:
+    return _reset_cause
+
+
+def unique_id() -> bytes:
+    return _unique_id
+
+
+def freq() -> int:
+    return 240_000_000

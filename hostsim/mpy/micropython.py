@@ -1,0 +1,27 @@
+"""Host ``micropython`` module: the handful of functions the firmware uses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+kbd_intr_char = 3  # what the firmware last set; -1 means Ctrl-C is ignored
+
+
+def const(value: T) -> T:
+    return value
+
+
+def kbd_intr(char: int) -> None:
+    global kbd_intr_char
+    kbd_intr_char = char
+
+
+def schedule(func: Callable[[object], None], arg: object) -> None:
+    func(arg)
+
+
+def alloc_emergency_exception_buf(size: int) -> None:
+    """Nothing to reserve on the host."""

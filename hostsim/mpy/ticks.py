@@ -1,0 +1,54 @@
+"""MicroPython's ``time.ticks_*`` family on the host.
+
+Ticks wrap at 2**30 like on the ESP32. The simulated clock starts ten seconds
+before the wrap so that every test longer than that crosses it: firmware that
+subtracts ticks instead of using ``ticks_diff`` fails in CI, not in the field.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+TICKS_PERIOD = 1 << 30
+_MASK = TICKS_PERIOD - 1
+_HALF = TICKS_PERIOD // 2
+_START_BEFORE_WRAP_MS = 10_000
+
+_origin_ns = time.monotonic_ns()
+_hang = threading.Event()  # set by the control port to simulate a stuck peripheral
+
+
+def ticks_ms() -> int:
+    return ((time.monotonic_ns() - _origin_ns) // 1_000_000 + TICKS_PERIOD - _START_BEFORE_WRAP_MS) & _MASK
+
+
+def ticks_us() -> int:
+    return ((time.monotonic_ns() - _origin_ns) // 1_000 + (TICKS_PERIOD - _START_BEFORE_WRAP_MS) * 1000) & _MASK
+
+
+def ticks_add(ticks: int, delta: int) -> int:
+    return (ticks + delta) & _MASK
+
+
+def ticks_diff(a: int, b: int) -> int:
+    return ((a - b + _HALF) & _MASK) - _HALF
+
+
+def sleep_ms(ms: int) -> None:
+    if _hang.is_set():
+        threading.Event().wait()  # never returns: only the watchdog gets the board out
+    time.sleep(ms / 1000)
+
+
+def sleep_us(us: int) -> None:
+    time.sleep(us / 1_000_000)
+
+
+def hang() -> None:
+    _hang.set()
+
+
+def patch_time() -> None:
+    for fn in (ticks_ms, ticks_us, ticks_add, ticks_diff, sleep_ms, sleep_us):
+        setattr(time, fn.__name__, fn)
