@@ -72,14 +72,8 @@ def decode_frame(link_key: bytes, direction: bytes, line: bytes) -> dict[str, An
     if len(line) < 3 + 2 * MAC_BYTES or line[:1] != b"#" or line[-2 * MAC_BYTES - 1 : -2 * MAC_BYTES] != b"*":
         raise FrameError("not a frame")
     body = line[1 : -2 * MAC_BYTES - 1]
-    try:
-        mac = bytes.fromhex(line[-2 * MAC_BYTES :].decode("ascii"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise FrameError("bad MAC encoding") from exc
-    expected = hmac.HMAC(link_key, hashes.SHA256())
-    expected.update(direction)
-    expected.update(body)
-    if not secrets.compare_digest(expected.finalize()[:MAC_BYTES], mac):
+    expected = hmac_sha256(link_key, direction, body)[:MAC_BYTES].hex().encode()
+    if not secrets.compare_digest(expected, line[-2 * MAC_BYTES :]):
         raise FrameError("bad MAC")
     try:
         frame = json.loads(body)

@@ -53,11 +53,7 @@ def check(g, mac_key, device_id, sid, last_no, now):
     """Return None if the grant may open the lock now, else the refusal reason."""
     if not well_formed(g):
         return "malformed"
-    try:
-        mac = binascii.unhexlify(g["mac"])
-    except ValueError:
-        return "malformed"
-    if not equal(mac, mac_key.digest(message(g))):
+    if not equal(g["mac"].encode(), binascii.hexlify(mac_key.digest(message(g)))):
         return "bad_mac"
     if g["dev"] != device_id:
         return "other_device"

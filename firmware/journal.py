@@ -50,6 +50,8 @@ class Journal:
         try:
             with open(LOG_FILE) as f:
                 for raw in f:
+                    if not raw.endswith("\n"):
+                        torn = True  # the next append must not glue onto this line
                     line = raw.strip()
                     if not line:
                         continue

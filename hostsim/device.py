@@ -144,10 +144,11 @@ class SimDevice:
     # -- the UART ----------------------------------------------------------
 
     async def _pump_uart(self, board: _BoardProcess) -> None:
-        while data := await board.uart_reader.read(4096):
-            client = self._client
-            if client is not None and self._link_up:
-                client.write(data)
+        with contextlib.suppress(ConnectionError):  # the board lost power mid-write
+            while data := await board.uart_reader.read(4096):
+                client = self._client
+                if client is not None and self._link_up:
+                    client.write(data)
 
     async def _serve_serial(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self._client is not None:

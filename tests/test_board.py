@@ -1,0 +1,213 @@
+"""The seal board end to end: the real firmware in a hostsim process, driven over TCP serial.
+
+Nothing here is mocked: the grant goes over the socket, the firmware checks
+it, the lock is a pin level, presses are bouncing switch edges.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from edge.devicelink import DeviceLink
+from edge.protocol import Grant, Keys, encode_frame
+from hostsim.control import SimBoard
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError("condition not reached")
+
+
+def test_grant_unlocks_for_exactly_its_presses(board: SimBoard, link: DeviceLink) -> None:
+    link.send_grant(1, "REQ-1", 3, 60)
+    assert link.wait_event("grant_ok")["no"] == 1
+    link.wait_event("unlocked")
+    assert board.control.state()["lock"] == "unlocked"
+    for n in (1, 2, 3):
+        board.control.press()
+        event = link.wait_event("press")
+        assert (event["n"], event["total"]) == (n, n)
+    relock = link.wait_event("relocked")
+    assert relock["reason"] == "presses_used" and relock["left"] == 0
+    state = board.control.state()
+    assert state["lock"] == "locked" and state["presses_total"] == 3 and state["grant"] is None
+    assert state["camera_pulses"] == 3  # one photo trigger per press
+    board.control.press()  # a fourth press finds the lock shut
+    assert link.wait_event("locked_press")["attempts"] == 1
+    assert board.control.state()["presses_total"] == 3
+
+
+def test_expiry_relocks_with_presses_left(board: SimBoard, link: DeviceLink) -> None:
+    link.send_grant(1, "REQ-1", 5, 1)
+    link.wait_event("unlocked")
+    board.control.press()
+    relock = link.wait_event("relocked", timeout=5)
+    assert (relock["reason"], relock["used"], relock["left"]) == ("expired", 1, 4)
+    assert board.control.state()["lock"] == "locked"
+
+
+def test_close_from_the_edge_relocks(board: SimBoard, link: DeviceLink) -> None:
+    link.send_grant(1, "REQ-1", 5, 60)
+    link.wait_event("unlocked")
+    link.close_grant(1)
+    assert link.wait_event("relocked")["reason"] == "closed"
+    assert board.control.state()["lock"] == "locked"
+
+
+def refused(link: DeviceLink, board: SimBoard, grant: dict) -> str:  # type: ignore[type-arg]
+    link.send_raw_grant(grant)
+    reason: str = link.wait_event("grant_refused")["reason"]
+    assert board.control.state()["lock"] == "locked"
+    return reason
+
+
+def test_forged_replayed_foreign_and_expired_grants_never_unlock(board: SimBoard, link: DeviceLink) -> None:
+    ident = board.identity()
+    good = link.send_grant(5, "REQ-5", 1, 60)
+    link.wait_event("unlocked")
+    link.close_grant(5)
+    link.wait_event("relocked")
+    sid, now = link.sid, link.device_ticks()
+    assert sid is not None
+    assert refused(link, board, good) == "replayed"
+    wrong_key = Keys.from_device_key(os.urandom(32))
+    assert refused(link, board, Grant(ident.device_id, sid, 6, "R", 1, 60, now).signed(wrong_key.grant)) == "bad_mac"
+    assert refused(link, board, {**Grant(ident.device_id, sid, 6, "R", 1, 60, now).signed(Keys.from_device_key(ident.key).grant), "presses": 50}) == "bad_mac"
+    keys = Keys.from_device_key(ident.key)
+    assert refused(link, board, Grant("QL-OTHER", sid, 6, "R", 1, 60, now).signed(keys.grant)) == "other_device"
+    assert refused(link, board, Grant(ident.device_id, sid, 6, "R", 1, 2, (now - 5000) % (1 << 30)).signed(keys.grant)) == "expired"
+    assert refused(link, board, Grant(ident.device_id, "0" * 16, 6, "R", 1, 60, now).signed(keys.grant)) == "stale_session"
+    assert refused(link, board, Grant(ident.device_id, sid, 3, "R", 1, 60, now).signed(keys.grant)) == "replayed"
+    assert board.control.state()["presses_total"] == 0
+
+
+def test_lower_grant_number_after_reboot_is_refused(board: SimBoard, link: DeviceLink) -> None:
+    link.send_grant(10, "REQ-10", 1, 60)
+    link.wait_event("unlocked")
+    board.control.press()
+    link.wait_event("relocked")
+    board.control.power_cycle()
+    assert link.wait_event("boot", timeout=15)["cause"] == "power"
+    link.wait_online()
+    assert link.hello_info is not None and link.hello_info["last_grant"] == 10
+    link.send_grant(9, "REQ-9", 1, 60)
+    assert link.wait_event("grant_refused")["reason"] == "replayed"
+    link.send_grant(11, "REQ-11", 1, 60)
+    assert link.wait_event("grant_ok")["no"] == 11
+
+
+def test_a_grant_held_back_in_transit_expires(board: SimBoard, link: DeviceLink) -> None:
+    """Minted now, delivered after its window: the device's own clock says no."""
+    ident = board.identity()
+    keys = Keys.from_device_key(ident.key)
+    assert link.sid is not None
+    late = Grant(ident.device_id, link.sid, 1, "REQ-1", 1, 1, link.device_ticks()).signed(keys.grant)
+    time.sleep(1.2)
+    assert refused(link, board, late) == "expired"
+
+
+def test_hostile_bytes_never_unlock_or_crash(board: SimBoard, link: DeviceLink) -> None:
+    ident = board.identity()
+    keys = Keys.from_device_key(ident.key)
+    assert link.sid is not None
+    grant = Grant(ident.device_id, link.sid, 1, "REQ-1", 1, 60, link.device_ticks()).signed(keys.grant)
+    frame = encode_frame(keys.link, b"E", {"t": "grant", "g": grant, "s": 10_000, "sid": link.sid})
+    before = link.status()["bad"]
+    # A second client takes the port over from the link, as a laptop on the cable would.
+    host, port = board.serial_url.removeprefix("socket://").rsplit(":", 1)
+    with socket.create_connection((host, int(port))) as laptop:
+        laptop.sendall(os.urandom(20_000))
+        laptop.sendall(b"\n" + frame[: len(frame) // 2] + b"\n")  # truncated
+        laptop.sendall(b"#" + b"A" * 5000 + b"\n")  # oversized
+        laptop.sendall(frame[:30] + os.urandom(40) + frame[30:])  # interleaved with noise
+        laptop.sendall(frame.replace(b'"presses":1', b'"presses":9'))  # tampered
+        laptop.sendall(b"\x03\x03\x01\x04")  # Ctrl-C, raw REPL, soft reset: a provisioned seal ignores them
+        time.sleep(1.0)
+        state = board.control.state()
+        assert state["running"] and state["lock"] == "locked"
+        assert state["firmware"]["bad"] > before
+        assert state["firmware"]["last_grant"] == 0
+    # The link takes the port back and everything still works.
+    link.wait_online(timeout=15)
+    link.send_grant(1, "REQ-1", 1, 60)
+    link.wait_event("unlocked", timeout=15)
+
+
+def test_power_cut_mid_grant_keeps_counters_and_events(board: SimBoard, link: DeviceLink) -> None:
+    link.send_grant(1, "REQ-1", 5, 60)
+    link.wait_event("unlocked")
+    board.control.press()
+    link.wait_event("press")
+    board.control.set_link(False)  # the cable is out: these presses stay in flash
+    board.control.press()
+    board.control.press()
+    wait_for(lambda: board.control.state()["presses_total"] == 3)
+    board.control.power_cycle()
+    state = board.control.state()
+    assert state["lock"] == "locked" and state["presses_total"] == 3 and state["grant"] is None
+    board.control.set_link(True)
+    presses = [link.wait_event("press", timeout=15) for _ in range(2)]
+    assert [(e["n"], e["total"]) for e in presses] == [(2, 2), (3, 3)]
+    assert link.wait_event("relocked")["reason"] == "reboot"
+    boot = link.wait_event("boot")
+    assert (boot["cause"], boot["presses"]) == ("power", 3)
+
+
+def test_watchdog_resets_a_hung_loop_into_the_locked_state(board: SimBoard, link: DeviceLink) -> None:
+    link.send_grant(1, "REQ-1", 5, 60)
+    link.wait_event("unlocked")
+    board.control.hang()
+    # The reboot records that the open grant ended, then announces itself.
+    assert link.wait_event("relocked", timeout=20)["reason"] == "reboot"
+    assert link.wait_event("boot")["cause"] == "watchdog"
+    state = board.control.state()
+    assert state["lock"] == "locked" and state["grant"] is None
+
+
+def test_tamper_relocks_and_blocks_grants(board: SimBoard, link: DeviceLink) -> None:
+    link.send_grant(1, "REQ-1", 5, 60)
+    link.wait_event("unlocked")
+    board.control.tamper(active=True)
+    assert link.wait_event("tamper")["active"] is True
+    assert link.wait_event("relocked")["reason"] == "tamper"
+    link.send_grant(2, "REQ-2", 1, 60)
+    assert link.wait_event("grant_refused")["reason"] == "tamper"
+    board.control.tamper(active=False)
+    assert link.wait_event("tamper")["active"] is False
+    link.send_grant(3, "REQ-3", 1, 60)
+    link.wait_event("unlocked")
+
+
+def test_events_are_resent_until_acknowledged(board: SimBoard) -> None:
+    """A link that records nothing (on_event raises) gets the same event again; a new one gets it once."""
+    ident = board.identity()
+    calls: list[int] = []
+
+    def failing(event: dict) -> None:  # type: ignore[type-arg]
+        calls.append(event["id"])
+        raise RuntimeError("disk full")
+
+    with DeviceLink(board.serial_url, ident.device_id, ident.key, on_event=failing) as flaky:
+        flaky.wait_online()
+        wait_for(lambda: calls.count(1) >= 2, timeout=10)
+    with DeviceLink(board.serial_url, ident.device_id, ident.key) as good:
+        good.wait_online()
+        assert good.wait_event("boot")["id"] == 1
+        wait_for(lambda: good.status()["pending"] == 0)
+
+
+def test_factory_fresh_board_has_no_identity(tmp_path: Path) -> None:
+    with SimBoard(tmp_path / "fresh", factory=True) as fresh:
+        assert fresh.device_id is None
+        state = fresh.control.state()
+        assert state["board"] == "on" and not state["running"] and state["lock"] == "locked"
