@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import queue
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -175,11 +176,15 @@ class DeviceLink:
     def _open_port(self) -> bool:
         try:
             self._port = serial.serial_for_url(self.url, baudrate=115200, timeout=_READ_TIMEOUT_S)
-            return True
         except (serial.SerialException, OSError, ValueError) as exc:
             log.debug("cannot open %s: %s", self.url, exc)
             self._port = None
             return False
+        sock = getattr(self._port, "_socket", None)  # socket:// (hostsim, a serial server)
+        if sock is not None:
+            # Small frames both ways: Nagle's algorithm would hold each one ~40 ms.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return True
 
     def _close_port(self) -> None:
         port, self._port = self._port, None

@@ -63,6 +63,7 @@ class SimDevice:
         self.serial_port = 0
         self.control_port = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        self._connections: set[asyncio.StreamWriter] = set()  # open control clients
 
     # -- the board process -------------------------------------------------
 
@@ -153,6 +154,9 @@ class SimDevice:
     async def _serve_serial(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self._client is not None:
             self._client.close()  # one opener at a time, like a real serial port
+        # A UART delivers each byte as it comes; without this, Nagle's algorithm
+        # holds a second small frame back until the first is acknowledged.
+        writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._client = writer
         try:
             while data := await reader.read(4096):
@@ -192,6 +196,7 @@ class SimDevice:
         return await self._ask_board(request)
 
     async def _serve_control(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._connections.add(writer)
         try:
             while line := await reader.readline():
                 try:
@@ -206,6 +211,7 @@ class SimDevice:
         except ConnectionError:
             pass
         finally:
+            self._connections.discard(writer)
             writer.close()
 
     # -- running -------------------------------------------------------------
@@ -227,6 +233,12 @@ class SimDevice:
     async def stop(self) -> None:
         for server in self._servers:
             server.close()
+        # Hang up on clients so their handlers end by themselves: cancelling a
+        # stream handler at loop shutdown makes Python 3.11 log a bogus error.
+        for writer in [*self._connections, *([self._client] if self._client else [])]:
+            writer.transport.abort()
+        for server in self._servers:
+            await server.wait_closed()
         async with self._power_lock:
             await self._kill()
 
