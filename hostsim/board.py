@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from hostsim import mpy
-from hostsim.mpy import ticks
+from hostsim.mpy import micropython, ticks
 from hostsim.pins import PinBus
 
 BOUNCE = (0, 1, 0, 1, 0)  # the contact chatters for a few milliseconds on each change
@@ -91,6 +91,8 @@ class Board:
             "presses_total": status["presses"] if status else None,
             "grant": status["grant"] if status else None,
             "camera_pulses": self.bus.rising_edges.get(self.pins.CAMERA_PIN, 0),
+            # Whether Ctrl-C on the UART would interrupt the firmware into the REPL.
+            "ctrl_c": "ignored" if micropython.kbd_intr_char == -1 else "interrupts",
             "firmware": status,
         }
 

@@ -134,7 +134,7 @@ def test_hostile_bytes_never_unlock_or_crash(board: SimBoard, link: DeviceLink) 
         laptop.sendall(b"\x03\x03\x01\x04")  # Ctrl-C, raw REPL, soft reset: a provisioned seal ignores them
         time.sleep(1.0)
         state = board.control.state()
-        assert state["running"] and state["lock"] == "locked"
+        assert state["running"] and state["lock"] == "locked" and state["ctrl_c"] == "ignored"
         assert state["firmware"]["bad"] > before
         assert state["firmware"]["last_grant"] == 0
     # The link takes the port back and everything still works.
@@ -211,3 +211,4 @@ def test_factory_fresh_board_has_no_identity(tmp_path: Path) -> None:
         assert fresh.device_id is None
         state = fresh.control.state()
         assert state["board"] == "on" and not state["running"] and state["lock"] == "locked"
+        assert state["ctrl_c"] == "interrupts"  # open for provisioning
