@@ -10,6 +10,11 @@ from pathlib import Path
 from hostsim import device
 
 
+def parse_serial(value: str) -> tuple[str, int] | None:
+    """``pty`` for a pseudo-terminal (None), else ``tcp:HOST:PORT``."""
+    return None if value == "pty" else parse_tcp(value)
+
+
 def parse_tcp(value: str) -> tuple[str, int]:
     """Parse ``tcp:HOST:PORT`` (port 0 picks a free port, printed when ready)."""
     scheme, _, rest = value.partition(":")
@@ -27,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="运行模拟印章板 run a simulated seal board",
         description="Serve the board's UART and a JSON-lines control port; prints one JSON line with both addresses when ready.",
     )
-    dev.add_argument("--serial", type=parse_tcp, default=("127.0.0.1", 0), help="tcp:HOST:PORT for the UART")
+    dev.add_argument("--serial", type=parse_serial, default=("127.0.0.1", 0), help="tcp:HOST:PORT for the UART, or pty")
     dev.add_argument("--control", type=parse_tcp, default=("127.0.0.1", 0), help="tcp:HOST:PORT for control")
     dev.add_argument("--state", type=Path, required=True, help="folder holding the board's chip id and flash")
     dev.add_argument("--factory", action="store_true", help="a factory-fresh board with no identity in flash")

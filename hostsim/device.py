@@ -12,9 +12,11 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import socket
 import sys
+import tty
 from pathlib import Path
 from typing import Any
 
@@ -48,19 +50,46 @@ class _BoardProcess:
         self.ctl_writer.close()
 
 
+class _Pty:
+    """The UART as a pseudo-terminal: pyserial, picocom or mpremote open ``path`` like a USB serial port."""
+
+    def __init__(self) -> None:
+        self.master, self._slave = os.openpty()
+        tty.setraw(self._slave)  # bytes pass untouched: no echo, no CR/LF translation
+        os.set_blocking(self.master, False)
+        self.path = os.ttyname(self._slave)
+
+    def write(self, data: bytes) -> None:
+        # Nobody reading: the bytes are lost, as on a UART with nothing attached.
+        with contextlib.suppress(BlockingIOError):
+            os.write(self.master, data)
+
+    def read(self) -> bytes:
+        try:
+            return os.read(self.master, 4096)
+        except (BlockingIOError, OSError):
+            return b""
+
+    def close(self) -> None:
+        os.close(self.master)
+        os.close(self._slave)
+
+
 class SimDevice:
-    def __init__(self, state: Path, serial: tuple[str, int], control: tuple[str, int], factory: bool = False) -> None:
+    def __init__(self, state: Path, serial: tuple[str, int] | None, control: tuple[str, int], factory: bool = False) -> None:
         self.state = state
         self.flash = flash.prepare(state, factory=factory)
         self.unique_id = flash.unique_id(state)
         self._serial_addr = serial
         self._control_addr = control
         self._board: _BoardProcess | None = None
-        self._client: asyncio.StreamWriter | None = None
+        self._client: asyncio.StreamWriter | None = None  # the TCP serial client, if any
+        self._pty: _Pty | None = None
         self._link_up = True
         self._ctl_lock = asyncio.Lock()
         self._power_lock = asyncio.Lock()
         self.serial_port = 0
+        self.serial_url = ""  # what pyserial's serial_for_url opens
         self.control_port = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._connections: set[asyncio.StreamWriter] = set()  # open control clients
@@ -147,9 +176,12 @@ class SimDevice:
     async def _pump_uart(self, board: _BoardProcess) -> None:
         with contextlib.suppress(ConnectionError):  # the board lost power mid-write
             while data := await board.uart_reader.read(4096):
-                client = self._client
-                if client is not None and self._link_up:
-                    client.write(data)
+                if not self._link_up:
+                    continue
+                if self._client is not None:
+                    self._client.write(data)
+                elif self._pty is not None:
+                    self._pty.write(data)
 
     async def _serve_serial(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self._client is not None:
@@ -160,17 +192,25 @@ class SimDevice:
         self._client = writer
         try:
             while data := await reader.read(4096):
-                board = self._board
-                if board is not None and self._link_up:
-                    board.uart_writer.write(data)
-                    with contextlib.suppress(ConnectionError):
-                        await board.uart_writer.drain()
+                await self._to_board(data)
         except ConnectionError:
             pass
         finally:
             if self._client is writer:
                 self._client = None
             writer.close()
+
+    async def _to_board(self, data: bytes) -> None:
+        board = self._board
+        if board is not None and self._link_up:
+            board.uart_writer.write(data)
+            with contextlib.suppress(ConnectionError):
+                await board.uart_writer.drain()
+
+    def _on_pty_readable(self) -> None:
+        assert self._pty is not None
+        if data := self._pty.read():
+            self._spawn_task(self._to_board(data))
 
     # -- the control port ----------------------------------------------------
 
@@ -222,11 +262,18 @@ class SimDevice:
         task.add_done_callback(self._tasks.discard)
 
     async def start(self) -> None:
-        serial = await asyncio.start_server(self._serve_serial, *self._serial_addr)
         control = await asyncio.start_server(self._serve_control, *self._control_addr)
-        self.serial_port = serial.sockets[0].getsockname()[1]
         self.control_port = control.sockets[0].getsockname()[1]
-        self._servers = (serial, control)
+        self._servers: tuple[asyncio.Server, ...] = (control,)
+        if self._serial_addr is None:
+            self._pty = _Pty()
+            asyncio.get_running_loop().add_reader(self._pty.master, self._on_pty_readable)
+            self.serial_url = self._pty.path
+        else:
+            serial = await asyncio.start_server(self._serve_serial, *self._serial_addr)
+            self.serial_port = serial.sockets[0].getsockname()[1]
+            self.serial_url = f"socket://{self._serial_addr[0]}:{self.serial_port}"
+            self._servers += (serial,)
         async with self._power_lock:
             await self._spawn(machine.PWRON_RESET)
 
@@ -241,14 +288,17 @@ class SimDevice:
             await server.wait_closed()
         async with self._power_lock:
             await self._kill()
+        if self._pty is not None:
+            asyncio.get_running_loop().remove_reader(self._pty.master)
+            self._pty.close()
 
 
-async def run(state: Path, serial: tuple[str, int], control: tuple[str, int], factory: bool) -> None:
+async def run(state: Path, serial: tuple[str, int] | None, control: tuple[str, int], factory: bool) -> None:
     device = SimDevice(state, serial, control, factory)
     await device.start()
     ident = flash.read_identity(state)
     ready = {
-        "serial": f"socket://{serial[0]}:{device.serial_port}",
+        "serial": device.serial_url,
         "control": f"tcp:{control[0]}:{device.control_port}",
         "device_id": ident.device_id if ident else None,
         "state": str(state),

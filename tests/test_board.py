@@ -6,8 +6,11 @@ it, the lock is a pin level, presses are bouncing switch edges.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -16,6 +19,7 @@ import pytest
 from edge.devicelink import DeviceLink
 from edge.protocol import Grant, Keys, encode_frame
 from hostsim.control import SimBoard
+from hostsim.flash import read_identity
 
 
 def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02):  # type: ignore[no-untyped-def]
@@ -212,3 +216,23 @@ def test_factory_fresh_board_has_no_identity(tmp_path: Path) -> None:
         state = fresh.control.state()
         assert state["board"] == "on" and not state["running"] and state["lock"] == "locked"
         assert state["ctrl_c"] == "interrupts"  # open for provisioning
+
+
+def test_the_uart_as_a_pty(tmp_path: Path) -> None:
+    """pyserial opens the pty path exactly as it would open /dev/ttyUSB0."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qinglian.cli", "sim", "device", "--serial", "pty", "--state", str(tmp_path / "b")],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        ready = json.loads(proc.stdout.readline())
+        assert ready["serial"].startswith("/dev/")
+        ident = read_identity(tmp_path / "b")
+        assert ident is not None
+        with DeviceLink(ready["serial"], ident.device_id, ident.key) as tty_link:
+            tty_link.wait_online()
+            assert tty_link.wait_event("boot")["cause"] == "power"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
