@@ -15,6 +15,8 @@ from collections.abc import Sequence
 # Modules that contribute subcommands, in the order they appear in --help.
 COMMAND_MODULES = (
     "hostsim.cli",
+    "edge.ledger.cli",
+    "edge.cli",
 )
 
 

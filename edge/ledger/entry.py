@@ -1,0 +1,130 @@
+"""A ledger entry and its canonical bytes — the one encoding everything hashes and signs.
+
+The canonical bytes of an entry are the canonical JSON (sorted keys, no
+whitespace, UTF-8, no ASCII escaping) of ``{"body", "index", "kind", "ts"}``.
+The store keeps the body as its canonical JSON text, so :func:`encode_entry`
+can splice the parts together without re-encoding the body: appending,
+offline verification and the central store all call this one function.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+#: ``prev_hash`` of entry 0.
+GENESIS_PREV_HASH = bytes(32)
+
+# One reusable encoder: json.dumps() with non-default options builds a new
+# encoder on every call, which dominates the cost of encoding short strings.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def utc_now() -> str:
+    """The current time as stored in the ledger: UTC, ISO-8601, microseconds, ``Z``."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# Exact types that need no further look; the walk below recurses only for
+# containers and anything unusual (subclasses, floats, foreign objects).
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
+def _check_json_value(value: object, path: str) -> None:
+    """Accept only what canonical JSON round-trips exactly; name the offending place otherwise.
+
+    Floats are refused outright: money is integer fen, and a float's decimal
+    spelling is not something two implementations reliably agree on.
+    """
+    if value is None or isinstance(value, (bool, int, str)):
+        return
+    if isinstance(value, float):
+        raise ValueError(f"{path}: 不接受浮点数 floats are not allowed ({value!r}); store money as integer fen (分)")
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            if type(item) not in _PLAIN:
+                _check_json_value(item, f"{path}[{i}]")
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if type(key) is not str:
+                raise ValueError(f"{path}: 键必须是字符串 object keys must be strings, got {key!r}")
+            if type(item) not in _PLAIN:
+                _check_json_value(item, f"{path}.{key}")
+        return
+    raise ValueError(f"{path}: 无法编码为 JSON not JSON-serialisable: {type(value).__name__}")
+
+
+def canonical_json(body: Mapping[str, Any]) -> str:
+    """The canonical JSON text of an entry body; ``ValueError`` names anything unacceptable."""
+    if not isinstance(body, Mapping):
+        raise ValueError(f"body: 必须是对象 must be a JSON object (dict), got {type(body).__name__}")
+    _check_json_value(body, "body")
+    text = _ENCODER.encode(body)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # lone surrogates cannot be stored as UTF-8
+        raise ValueError(f"body: 含无效字符 contains text that is not valid Unicode: {exc.reason}") from None
+    return text
+
+
+def check_kind(kind: object) -> str:
+    """An entry kind is a non-empty string of valid Unicode, e.g. ``seal.press``."""
+    if not isinstance(kind, str) or not kind:
+        raise ValueError(f"kind: 必须是非空字符串 must be a non-empty string, got {kind!r}")
+    try:
+        kind.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"kind: 含无效字符 contains text that is not valid Unicode: {exc.reason}") from None
+    return kind
+
+
+def encode_entry(index: int, ts: str, kind: str, body_json: str) -> bytes:
+    """Canonical bytes of an entry whose body is already canonical JSON text.
+
+    Equal to the canonical JSON of the whole entry because the keys are
+    written in sorted order.
+    """
+    return f'{{"body":{body_json},"index":{index},"kind":{_ENCODER.encode(kind)},"ts":{_ENCODER.encode(ts)}}}'.encode()
+
+
+def chain_hash(prev_hash: bytes, data: bytes) -> bytes:
+    """Link of the hash chain: SHA-256(prev_hash || canonical bytes)."""
+    return hashlib.sha256(prev_hash + data).digest()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One ledger record as stored: never changed once written; a correction is a new entry."""
+
+    index: int
+    ts: str
+    kind: str
+    body: dict[str, Any]
+    prev_hash: bytes
+    hash: bytes
+
+    @classmethod
+    def from_row(cls, row: Iterable[Any]) -> Entry:
+        """From ``SELECT idx, ts, kind, body, prev_hash, hash FROM entries``."""
+        index, ts, kind, body_json, prev_hash, hash_ = row
+        return cls(index, ts, kind, json.loads(body_json), prev_hash, hash_)
+
+    def canonical_bytes(self) -> bytes:
+        """The bytes hashed into the chain and the Merkle tree."""
+        return encode_entry(self.index, self.ts, self.kind, canonical_json(self.body))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, hashes in hex (for the CLI and the sync client)."""
+        return {
+            "index": self.index,
+            "ts": self.ts,
+            "kind": self.kind,
+            "body": self.body,
+            "prev_hash": self.prev_hash.hex(),
+            "hash": self.hash.hex(),
+        }

@@ -1,0 +1,209 @@
+"""Offline verification of a ledger directory: recompute everything from the stored bytes.
+
+One streaming pass over the entries (stdlib ``sqlite3``, one read snapshot,
+so it can run while the agent appends) checks, in index order:
+
+* indexes are contiguous from 0 (nothing removed from the middle);
+* each ``prev_hash`` is the previous entry's ``hash`` and each ``hash`` is
+  SHA-256(prev_hash || canonical bytes) — any changed byte of ts, kind, body
+  or hash shows here;
+* each stored proof node equals the one recomputed, so an entry rewritten
+  together with the rest of the chain is still caught at its own index;
+* each checkpoint, when the pass reaches its tree size: its Ed25519 signature
+  under the ledger's public key and its root against the Merkle root of the
+  entries so far (the root comes from the running :class:`Frontier`, so
+  thousands of checkpoints cost nothing extra);
+* at the end, that no checkpoint or proof node speaks of entries beyond the
+  last one (the tail was cut off).
+
+The first failure stops the pass and is reported.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from .checkpoint import Checkpoint
+from .entry import GENESIS_PREV_HASH, chain_hash, encode_entry
+from .keys import PUBLIC_KEY_FILENAME, load_public_key
+from .merkle import Frontier, leaf_hash
+from .schema import DB_FILENAME, ENTRY_COLUMNS, connect_readonly
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """Outcome of :func:`verify_ledger`.
+
+    ``entries`` and ``checkpoints`` count what checked out before the pass
+    stopped. ``first_bad_index`` is the first entry the ledger can no longer
+    vouch for: the changed or missing entry, or — when a checkpoint's signed
+    root disagrees with entries whose chain was rewritten consistently — the
+    first entry after the last good checkpoint. It is ``None`` when the
+    entries are sound but a checkpoint is not; ``bad_checkpoint`` then names
+    that checkpoint by its tree size.
+    """
+
+    ok: bool
+    entries: int
+    checkpoints: int
+    first_bad_index: int | None
+    reason: str
+    bad_checkpoint: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _StoredNodes:
+    """The stored proof nodes, read level by level in index order alongside the pass.
+
+    A node of each level is completed in increasing index order as entries are
+    appended, so one ordered cursor per level (about log2 n of them) compares
+    every stored node without loading any table into memory.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._levels: list[Iterator[tuple[int, bytes]]] = []
+
+    def matches(self, level: int, index: int, node: bytes) -> bool:
+        while len(self._levels) <= level:
+            self._levels.append(
+                self._conn.execute("SELECT idx, hash FROM nodes WHERE level = ? ORDER BY idx", (len(self._levels),))
+            )
+        return next(self._levels[level], None) == (index, node)
+
+    def leftover(self) -> tuple[int, int] | None:
+        """A stored node the entries did not produce, if any: ``(level, index)``."""
+        for level, rows in enumerate(self._levels):
+            stored = next(rows, None)
+            if stored is not None:
+                return level, stored[0]
+        higher: tuple[int, int] | None = self._conn.execute(
+            "SELECT level, idx FROM nodes WHERE level >= ? ORDER BY level, idx LIMIT 1", (len(self._levels),)
+        ).fetchone()
+        return higher
+
+
+def _stored_public_key(data_dir: Path) -> tuple[Ed25519PublicKey | None, str]:
+    path = data_dir / PUBLIC_KEY_FILENAME
+    try:
+        return load_public_key(path), ""
+    except (OSError, ValueError) as exc:
+        return None, f"无法读取公钥 cannot read the public key {path}: {exc}"
+
+
+def verify_ledger(data_dir: Path, public_key: Ed25519PublicKey | None = None) -> VerifyReport:
+    """Verify the ledger in ``data_dir`` against ``public_key`` (default: its ``ledger_pub.pem``).
+
+    Pass the key the central store registered to catch a ledger re-signed with
+    a substituted key pair. ``FileNotFoundError`` if there is no ledger.
+    """
+    data_dir = Path(data_dir)
+    key, key_problem = (public_key, "") if public_key is not None else _stored_public_key(data_dir)
+    conn = connect_readonly(data_dir / DB_FILENAME)
+    try:
+        conn.execute("BEGIN")  # every cursor below reads the same snapshot
+        return _verify_snapshot(conn, key, key_problem)
+    finally:
+        conn.close()
+
+
+def _verify_snapshot(conn: sqlite3.Connection, key: Ed25519PublicKey | None, key_problem: str) -> VerifyReport:
+    entries = 0  # entries checked so far == index expected next
+    checkpoints = 0
+    good_size = 0  # tree size vouched for by the last good checkpoint
+
+    def failed(first_bad_index: int | None, reason: str, bad_checkpoint: int | None = None) -> VerifyReport:
+        return VerifyReport(False, entries, checkpoints, first_bad_index, reason, bad_checkpoint)
+
+    try:
+        prev_hash = GENESIS_PREV_HASH
+        frontier = Frontier()
+        nodes = _StoredNodes(conn)
+        cp_rows = conn.execute(
+            "SELECT tree_size, root_hash, timestamp, signature FROM checkpoints ORDER BY tree_size, id"
+        )
+        cp_row = next(cp_rows, None)
+        rows = conn.execute(f"SELECT {ENTRY_COLUMNS} FROM entries ORDER BY idx")
+        while True:
+            # Checkpoints of the tree size reached so far (or malformed ones, which sort elsewhere).
+            while cp_row is not None and not (type(cp_row[0]) is int and cp_row[0] > entries):
+                size = cp_row[0]
+                try:
+                    checkpoint = Checkpoint(*cp_row)
+                except ValueError as exc:
+                    return failed(None, f"检查点格式错误 malformed checkpoint (tree size {size!r}): {exc}", size)
+                if checkpoint.tree_size != entries:
+                    return failed(None, f"检查点顺序错误 checkpoint tree size {size} out of order", size)
+                if key is None:
+                    return failed(None, key_problem, size)
+                if not checkpoint.verify(key):
+                    return failed(None, f"检查点签名无效 checkpoint at tree size {size}: invalid signature", size)
+                if checkpoint.root_hash != frontier.root():
+                    return failed(
+                        good_size,
+                        f"检查点根哈希与条目不符 checkpoint at tree size {size}: the signed root differs from "
+                        f"entries {good_size}..{size - 1} — the chain was rewritten",
+                        size,
+                    )
+                checkpoints += 1
+                good_size = size
+                cp_row = next(cp_rows, None)
+
+            row = next(rows, None)
+            if row is None:
+                break
+            index, ts, kind, body, stored_prev, stored_hash = row
+            if index != entries:
+                return failed(entries, f"第 {entries} 条缺失 entry {entries} is missing (next stored: {index!r})")
+            if type(ts) is not str or type(kind) is not str or type(body) is not str:
+                return failed(index, f"第 {index} 条字段类型被改动 entry {index}: a column has the wrong type")
+            data = encode_entry(index, ts, kind, body)
+            if stored_prev != prev_hash:
+                return failed(index, f"第 {index} 条 prev_hash 与上一条不符 entry {index}: prev_hash breaks the chain")
+            if chain_hash(prev_hash, data) != stored_hash:
+                return failed(index, f"第 {index} 条内容或哈希被改动 entry {index}: hash does not match its content")
+            for level, node_index, node in frontier.append(leaf_hash(data)):
+                if not nodes.matches(level, node_index, node):
+                    if level == 0:
+                        return failed(
+                            index,
+                            f"第 {index} 条在追加后被改写 entry {index} differs from its leaf hash recorded "
+                            "at append time — the chain was rewritten",
+                        )
+                    return failed(
+                        None,
+                        f"证明节点被改动 proof node (level {level}, index {node_index}) does not match the entries",
+                    )
+            prev_hash = stored_hash
+            entries += 1
+
+        if cp_row is not None:
+            return failed(
+                entries,
+                f"台账被截短 ledger truncated: {entries} entries left but a checkpoint signed {cp_row[0]}",
+                cp_row[0],
+            )
+        extra = nodes.leftover()
+        if extra is not None:
+            return failed(
+                entries,
+                f"台账被截短 ledger truncated: proof node (level {extra[0]}, index {extra[1]}) "
+                f"covers entries beyond the last one ({entries - 1})",
+            )
+    except sqlite3.DatabaseError as exc:
+        return failed(entries, f"数据库无法读取 database unreadable at entry {entries}: {exc}")
+    return VerifyReport(
+        True,
+        entries,
+        checkpoints,
+        None,
+        f"台账完好 ledger intact: {entries} 条目 entries, {checkpoints} 个检查点 checkpoints",
+    )
