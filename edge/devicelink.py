@@ -23,7 +23,7 @@ from typing import Any
 
 import serial
 
-from edge.protocol import TICKS_PERIOD, FrameError, Grant, Keys, decode_frame, encode_frame
+from edge.protocol import TICKS_PERIOD, FrameError, Grant, Keys, MaintenanceGrant, decode_frame, encode_frame
 
 log = logging.getLogger("edge.devicelink")
 
@@ -148,6 +148,16 @@ class DeviceLink:
             raise DeviceUnavailable(f"device {self.device_id} is offline")
         grant = Grant(self.device_id, sid, no, req, presses, valid_s, self.device_ticks()).signed(self._keys.grant)
         self._send({"t": "grant", "g": grant})
+        return grant
+
+    def send_maintenance(self, no: int, secs: int) -> dict[str, Any]:
+        """Ask the device to hand its UART to the REPL for ``secs`` seconds (grant number ``no``)."""
+        with self._cond:
+            sid = self.sid
+        if sid is None:
+            raise DeviceUnavailable(f"device {self.device_id} is offline")
+        grant = MaintenanceGrant(self.device_id, sid, no, secs, self.device_ticks()).signed(self._keys.grant)
+        self._send({"t": "maint", "g": grant})
         return grant
 
     def send_raw_grant(self, grant: dict[str, Any]) -> None:

@@ -106,3 +106,23 @@ class Grant:
             "presses": self.presses, "valid_s": self.valid_s, "at": self.at,
             "mac": hmac_sha256(grant_key, self.message()).hex(),
         }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class MaintenanceGrant:
+    """Opens the device's REPL for ``secs`` seconds; shares the grant number sequence."""
+
+    dev: str
+    sid: str
+    no: int
+    secs: int
+    at: int
+
+    def message(self) -> bytes:
+        return f"QLM1|{self.dev}|{self.sid}|{self.no}|{self.secs}|{self.at}".encode()
+
+    def signed(self, grant_key: bytes) -> dict[str, Any]:
+        return {
+            "dev": self.dev, "sid": self.sid, "no": self.no, "secs": self.secs, "at": self.at,
+            "mac": hmac_sha256(grant_key, self.message()).hex(),
+        }  # fmt: skip

@@ -37,6 +37,7 @@ class Seal:
         self.camera = Trigger(board.CAMERA_PIN)
         self.fw = binascii.hexlify(fwhash.firmware_hash()).decode()
         self.grant = None  # the grant in force: dict(no, req, presses, used, until)
+        self._maintenance = 0  # seconds of an accepted maintenance window; ends run()
         self._sent_upto = 0  # highest event id sent in this session
         self._sent_at = time.ticks_ms()
         self._announce_at = time.ticks_add(self._sent_at, -board.ANNOUNCE_MS)
@@ -68,6 +69,9 @@ class Seal:
         if j.open_grant:
             # Power went while the lock was open; the reboot closed it.
             self._emit("relocked", {"no": j.open_grant, "reason": "reboot"})
+        if j.open_maintenance:
+            # A maintenance window ends with a reset, by its timer or by hand.
+            self._emit("maintenance_closed", {"no": j.open_maintenance})
         cause = _CAUSES.get(machine.reset_cause(), "other")
         self._emit("boot", {"boots": j.boots + 1, "cause": cause, "fw": self.fw, "ver": VERSION, "presses": j.presses})
 
@@ -114,6 +118,8 @@ class Seal:
                 self.journal.ack(f["a"])
         elif t == "grant":
             self._on_grant(f.get("g"))
+        elif t == "maint":
+            self._on_maintenance(f.get("g"))
         elif t == "close":
             if self.grant is not None and f.get("no") == self.grant["no"]:
                 self._relock("closed")
@@ -141,6 +147,18 @@ class Seal:
         self.grant = {"no": g["no"], "req": g["req"], "presses": g["presses"], "used": 0, "until": grants.deadline(g)}
         self.lock.open()
         self._emit("unlocked", {"no": g["no"]})
+
+    def _on_maintenance(self, g):
+        j = self.journal
+        reason = grants.check_maintenance(g, self._grant_key, self.device_id, self.link.sid, j.grant, time.ticks_ms())
+        if reason is None and self.grant is not None:
+            reason = "busy"  # never while a use grant is in force
+        if reason is not None:
+            no = g.get("no") if type(g) is dict and type(g.get("no")) is int else None
+            self._emit("maintenance_refused", {"no": no, "reason": reason})
+            return
+        self._emit("maintenance_open", {"no": g["no"], "secs": g["secs"]})
+        self._maintenance = g["secs"]
 
     # -- the physical side ----------------------------------------------------
 
@@ -189,9 +207,10 @@ class Seal:
             j.maybe_compact()
 
     def run(self):
+        """Serve until a maintenance window opens; return its length in seconds."""
         wdt = machine.WDT(timeout=board.WDT_MS)
         link = self.link
-        while True:
+        while not self._maintenance:
             now = time.ticks_ms()
             for _ in range(_FRAMES_PER_LOOP):
                 frame = link.receive()
@@ -210,3 +229,4 @@ class Seal:
             self._housekeeping(now)
             wdt.feed()  # reached only when every step above returned
             time.sleep_ms(board.LOOP_MS)
+        return self._maintenance

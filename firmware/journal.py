@@ -29,6 +29,7 @@ class Journal:
         self.attempts = 0  # lifetime presses while locked
         self.grant = 0  # highest grant number ever accepted
         self.open_grant = 0  # accepted grant with no relock recorded yet
+        self.open_maintenance = 0  # maintenance window opened and not yet seen closed
         self.boots = 0
         self.next_id = 1
         self.acked = 0  # events up to this id are with the edge
@@ -76,6 +77,7 @@ class Journal:
         self.attempts = s["attempts"]
         self.grant = s["grant"]
         self.open_grant = s["open_grant"]
+        self.open_maintenance = s["open_maintenance"]
         self.boots = s["boots"]
         self.next_id = s["next_id"]
         self.acked = s["acked"]
@@ -98,6 +100,12 @@ class Journal:
             self.open_grant = ev["no"]
         elif kind == "relocked":
             self.open_grant = 0
+        elif kind == "maintenance_open":
+            if ev["no"] > self.grant:
+                self.grant = ev["no"]  # one number sequence for every kind of grant
+            self.open_maintenance = ev["no"]
+        elif kind == "maintenance_closed":
+            self.open_maintenance = 0
         elif kind == "boot":
             if ev["boots"] > self.boots:
                 self.boots = ev["boots"]
@@ -154,6 +162,7 @@ class Journal:
             "attempts": self.attempts,
             "grant": self.grant,
             "open_grant": self.open_grant,
+            "open_maintenance": self.open_maintenance,
             "boots": self.boots,
             "next_id": self.next_id,
             "acked": self.acked,

@@ -1,29 +1,33 @@
-"""The board process: one power-on of the simulated ESP32, running the firmware from its flash.
+"""The board process: one run of the simulated ESP32 from reset, running the firmware from its flash.
 
 Started by ``hostsim.device`` with the UART on fds 0/1 and a control socket on
 the fd named by ``--control-fd``. It installs the MicroPython shims, makes the
 flash folder the current directory and ``sys.path[0]`` (the device's ``/``),
-and imports ``main`` exactly as MicroPython does after boot. The control
-thread moves switches (with contact bounce) and reads the pins and the
-firmware's status for the supervisor.
+and then does what MicroPython does after a reset: run ``boot.py``, then, in
+the friendly REPL mode, ``main.py``, then serve the REPL on the UART. The
+control thread moves switches (with contact bounce) and reads the pins and
+the firmware's status for the supervisor.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
+import runpy
 import socket
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
 from hostsim import mpy
-from hostsim.mpy import micropython, ticks
+from hostsim.mpy import machine, micropython, ticks
 from hostsim.pins import PinBus
+from hostsim.repl import Repl
+from hostsim.vfs import DeviceOS
 
 BOUNCE = (0, 1, 0, 1, 0)  # the contact chatters for a few milliseconds on each change
 BOUNCE_STEP_S = 0.0005
@@ -76,17 +80,19 @@ class Board:
 
         self.pins = pinmap
         self.bus.drive(pinmap.TAMPER_PIN, 0)  # the case is shut: its switch pulls the line low
+        self.repl_active = False
 
     def firmware_status(self) -> dict[str, Any] | None:
-        main = sys.modules.get("main")
-        seal = getattr(main, "seal", None) if main else None
-        return seal.status() if seal is not None else None
+        startup = sys.modules.get("startup")
+        seal = getattr(startup, "seal", None) if startup else None
+        return seal.status() if seal is not None and not self.repl_active else None
 
     def state(self) -> dict[str, Any]:
         status = self.firmware_status()
         return {
             "board": "on",
             "running": status is not None,
+            "repl": self.repl_active,
             "lock": "unlocked" if self.bus.output(self.pins.LOCK_PIN) else "locked",
             "presses_total": status["presses"] if status else None,
             "grant": status["grant"] if status else None,
@@ -135,13 +141,26 @@ class Board:
                 answer = {"error": f"bad control request: {exc}"}
             stream.write(json.dumps(answer).encode() + b"\n")
 
-    def run(self) -> None:
+    def _run_script(self, name: str, uart: _UartOut) -> None:
+        if not (self.flash / name).exists():
+            return
+        try:
+            runpy.run_path(name, run_name="__main__")
+        except Exception:  # noqa: BLE001 - MicroPython prints the traceback and goes on to the REPL
+            uart.write(traceback.format_exc().replace("\n", "\r\n"))
+
+    def run(self, raw_repl: bool) -> None:
         threading.Thread(target=self.serve_control, name="control", daemon=True).start()
+        uart = _UartOut(1)
         sys.stdin = _UartIn(0)  # type: ignore[assignment]
-        sys.stdout = _UartOut(1)  # type: ignore[assignment]
-        importlib.import_module("main")
-        # main returned: a factory-fresh board waiting at its REPL. Stay powered.
-        threading.Event().wait()
+        sys.stdout = uart  # type: ignore[assignment]
+        if machine.reset_cause() == machine.SOFT_RESET:
+            uart.write(b"MPY: soft reboot\r\n")
+        self._run_script("boot.py", uart)
+        if not raw_repl:
+            self._run_script("main.py", uart)
+        self.repl_active = True
+        Repl(0, uart, DeviceOS(self.flash), raw=raw_repl).run()
 
 
 def main() -> None:
@@ -150,9 +169,10 @@ def main() -> None:
     parser.add_argument("--control-fd", type=int, required=True)
     parser.add_argument("--reset-cause", type=int, required=True)
     parser.add_argument("--unique-id", required=True, help="hex of machine.unique_id()")
+    parser.add_argument("--raw-repl", action="store_true", help="soft reset from the raw REPL: skip main.py")
     args = parser.parse_args()
     control = socket.socket(fileno=args.control_fd)
-    Board(args.flash.resolve(), control, args.reset_cause, bytes.fromhex(args.unique_id)).run()
+    Board(args.flash.resolve(), control, args.reset_cause, bytes.fromhex(args.unique_id)).run(args.raw_repl)
 
 
 if __name__ == "__main__":

@@ -22,10 +22,17 @@ from typing import Any
 
 from hostsim import flash
 from hostsim.mpy import machine
+from hostsim.repl import EXIT_SOFT_FRIENDLY, EXIT_SOFT_RAW
 
 log = logging.getLogger("hostsim")
 
-_EXIT_CAUSES = {machine.EXIT_WDT: machine.WDT_RESET, machine.EXIT_RESET: machine.SOFT_RESET}
+# How a board process ended -> (reset cause for the next one, start in the raw REPL).
+_EXIT_CAUSES = {
+    machine.EXIT_WDT: (machine.WDT_RESET, False),
+    machine.EXIT_RESET: (machine.HARD_RESET, False),
+    EXIT_SOFT_FRIENDLY: (machine.SOFT_RESET, False),
+    EXIT_SOFT_RAW: (machine.SOFT_RESET, True),
+}
 _BOOT_TIMEOUT_S = 15.0
 _CRASH_BACKOFF_S = 0.5
 
@@ -96,13 +103,14 @@ class SimDevice:
 
     # -- the board process -------------------------------------------------
 
-    async def _spawn(self, cause: int) -> None:
+    async def _spawn(self, cause: int, raw_repl: bool = False) -> None:
         uart_parent, uart_child = socket.socketpair()
         ctl_parent, ctl_child = socket.socketpair()
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "hostsim.board",
             "--flash", str(self.flash), "--control-fd", str(ctl_child.fileno()),
             "--reset-cause", str(cause), "--unique-id", self.unique_id.hex(),
+            *(["--raw-repl"] if raw_repl else []),
             stdin=uart_child.fileno(), stdout=uart_child.fileno(), pass_fds=(ctl_child.fileno(),),
         )  # fmt: skip
         uart_child.close()
@@ -120,7 +128,7 @@ class SimDevice:
             if self._board is not board:
                 return  # it died while booting; the watcher has started the next one
             state = await self._ask_board({"op": "state"})
-            if state.get("running") or (state.get("board") == "on" and flash.read_identity(self.state) is None):
+            if state.get("running") or state.get("repl"):
                 return
             await asyncio.sleep(0.02)
         log.warning("board did not finish booting within %.0f s", _BOOT_TIMEOUT_S)
@@ -131,14 +139,14 @@ class SimDevice:
         if board.killed or self._board is not board:
             return
         self._board = None
-        cause = _EXIT_CAUSES.get(code)
+        cause, raw_repl = _EXIT_CAUSES.get(code, (None, False))
         if cause is None:
             log.error("board process crashed with exit code %s; resetting", code)
             await asyncio.sleep(_CRASH_BACKOFF_S)
             cause = machine.HARD_RESET
         async with self._power_lock:
             if self._board is None:
-                await self._spawn(cause)
+                await self._spawn(cause, raw_repl)
 
     async def _kill(self) -> None:
         board = self._board

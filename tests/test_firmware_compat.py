@@ -18,7 +18,7 @@ FIRMWARE_NAMES = {p.stem for p in MODULES}
 
 
 def test_there_is_firmware() -> None:
-    assert {"main", "app", "link", "grant", "journal", "lock"} <= FIRMWARE_NAMES
+    assert {"boot", "startup", "app", "link", "grant", "journal", "lock"} <= FIRMWARE_NAMES
 
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: p.name)

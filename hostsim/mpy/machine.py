@@ -88,6 +88,33 @@ class WDT:
                 os._exit(EXIT_WDT)
 
 
+class Timer:
+    """ESP32 hardware timers; callbacks run in a thread, as soft (scheduled) callbacks would."""
+
+    ONE_SHOT = 0
+    PERIODIC = 1
+
+    def __init__(self, id: int) -> None:
+        self._stop = threading.Event()
+
+    def init(self, *, mode: int = PERIODIC, period: int = 1000, callback: Callable[[Timer], None] | None = None) -> None:
+        self.deinit()
+        self._stop = threading.Event()
+        stop = self._stop
+
+        def fire() -> None:
+            while not stop.wait(period / 1000):
+                if callback is not None:
+                    callback(self)
+                if mode == Timer.ONE_SHOT:
+                    return
+
+        threading.Thread(target=fire, name="timer", daemon=True).start()
+
+    def deinit(self) -> None:
+        self._stop.set()
+
+
 def reset() -> None:
     os._exit(EXIT_RESET)
 
