@@ -16,7 +16,7 @@ from collections.abc import Sequence
 COMMAND_MODULES = (
     "hostsim.cli",
     "edge.ledger.cli",
-    "edge.cli",
+    "tools.cli",
 )
 
 

@@ -1,0 +1,1 @@
+"""Technician tools: build and sign firmware releases, flash and provision seal devices."""
