@@ -140,14 +140,22 @@ class DeviceLink:
             ms, at = self._clock
         return (ms + int((time.monotonic() - at) * 1000)) % TICKS_PERIOD
 
-    def send_grant(self, no: int, req: str, presses: int, valid_s: int) -> dict[str, Any]:
-        """Mint a grant for the current session and send it; return the signed grant."""
+    def mint_grant(self, no: int, req: str, presses: int, valid_s: int) -> dict[str, Any]:
+        """A signed grant for the current session and device clock (not sent: record it first)."""
         with self._cond:
             sid = self.sid
         if sid is None:
             raise DeviceUnavailable(f"device {self.device_id} is offline")
-        grant = Grant(self.device_id, sid, no, req, presses, valid_s, self.device_ticks()).signed(self._keys.grant)
+        return Grant(self.device_id, sid, no, req, presses, valid_s, self.device_ticks()).signed(self._keys.grant)
+
+    def send_signed_grant(self, grant: dict[str, Any]) -> None:
+        """Send a grant exactly as given (a minted one, or in tests a replayed or forged one)."""
         self._send({"t": "grant", "g": grant})
+
+    def send_grant(self, no: int, req: str, presses: int, valid_s: int) -> dict[str, Any]:
+        """Mint a grant and send it at once; return the signed grant."""
+        grant = self.mint_grant(no, req, presses, valid_s)
+        self.send_signed_grant(grant)
         return grant
 
     def send_maintenance(self, no: int, secs: int) -> dict[str, Any]:
@@ -159,10 +167,6 @@ class DeviceLink:
         grant = MaintenanceGrant(self.device_id, sid, no, secs, self.device_ticks()).signed(self._keys.grant)
         self._send({"t": "maint", "g": grant})
         return grant
-
-    def send_raw_grant(self, grant: dict[str, Any]) -> None:
-        """Send a grant exactly as given (tests use this to replay and forge)."""
-        self._send({"t": "grant", "g": grant})
 
     def close_grant(self, no: int) -> None:
         self._send({"t": "close", "no": no})

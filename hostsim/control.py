@@ -106,7 +106,9 @@ class SimBoard:
         if hasattr(self, "control"):
             self.control.close()
         if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
+            # The supervisor powers its board off itself; a SIGTERM to the whole
+            # group would reach the board first and look like a crash to restart.
+            self.proc.terminate()
             try:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:

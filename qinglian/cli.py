@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "hostsim.cli",
     "edge.ledger.cli",
     "tools.cli",
+    "edge.cli",
 )
 
 

@@ -14,8 +14,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from edge.devicelink import DeviceLink
 from edge.protocol import Grant, Keys, encode_frame
 from hostsim.control import SimBoard
@@ -69,7 +67,7 @@ def test_close_from_the_edge_relocks(board: SimBoard, link: DeviceLink) -> None:
 
 
 def refused(link: DeviceLink, board: SimBoard, grant: dict) -> str:  # type: ignore[type-arg]
-    link.send_raw_grant(grant)
+    link.send_signed_grant(grant)
     reason: str = link.wait_event("grant_refused")["reason"]
     assert board.control.state()["lock"] == "locked"
     return reason

@@ -18,13 +18,14 @@ that an entry is included and that a later tree extends an earlier one.
 from __future__ import annotations
 
 from .checkpoint import Checkpoint
-from .entry import Entry, canonical_json, chain_hash, encode_entry
+from .entry import Entry, canonical_json, chain_hash, encode_entry, utc_now
 from .keys import load_public_key
 from .merkle import EMPTY_ROOT, Frontier, leaf_hash, node_hash, verify_consistency, verify_inclusion
 from .store import DEFAULT_CHECKPOINT_EVERY, Ledger, LedgerError
 from .verify import VerifyReport, verify_ledger
 
 __all__ = [
+    "utc_now",
     "DEFAULT_CHECKPOINT_EVERY",
     "EMPTY_ROOT",
     "Checkpoint",

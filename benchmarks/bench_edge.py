@@ -1,0 +1,173 @@
+"""Edge agent latency on the simulated board: approve→unlock and press→ledger commit.
+
+    python benchmarks/bench_edge.py [--grants 200] [--presses 1]
+
+For each grant: file a request, approve it twice (the normal two-approver
+chain), time from the final ``approve()`` call to the commit of the device's
+``unlocked`` event in the ledger; then press through the board's control port
+and time from the press request to the commit of its ``press`` entry (this
+includes the board's 20 ms switch debounce and the 5 ms firmware loop); then
+wait for the relock and the request closed. Prints p50/p99/max; asserts
+nothing about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from edge.agent import EdgeAgent  # noqa: E402
+from edge.config import load_config  # noqa: E402
+from edge.db import FINAL_STATES  # noqa: E402
+from edge.keystore import DeviceIdentity  # noqa: E402
+from edge.ledger import Entry, verify_ledger  # noqa: E402
+from hostsim.control import SimBoard  # noqa: E402
+
+CONFIG = """
+village = "基准村"
+data_dir = "edge"
+key_file = "secrets/master.key"
+
+[timing]
+approval_ttl_s = 600
+use_window_s = 600
+heartbeat_s = 1.0
+poll_s = 0.3
+
+[[devices]]
+name = "official-1"
+seal = "official"
+url = "{url}"
+custodian = "wangfang"
+
+[[people]]
+id = "liming"
+name = "李明"
+roles = ["applicant"]
+
+[[people]]
+id = "wangfang"
+name = "王芳"
+roles = ["custodian"]
+
+[[people]]
+id = "zhangwei"
+name = "张伟"
+roles = ["approver"]
+
+[[people]]
+id = "chenjing"
+name = "陈静"
+roles = ["approver"]
+
+[[routes]]
+seal = ["official"]
+mode = "chain"
+approvers = ["zhangwei", "chenjing"]
+"""
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def describe(name: str, seconds: Sequence[float]) -> str:
+    ms = [s * 1000 for s in seconds]
+    return (
+        f"{name:<28} n={len(ms):<5} p50={percentile(ms, 50):7.1f} ms  p99={percentile(ms, 99):7.1f} ms  "
+        f"mean={statistics.fmean(ms):7.1f} ms  max={max(ms):7.1f} ms"
+    )
+
+
+async def run(grants: int, presses: int, folder: Path) -> None:
+    board = await asyncio.to_thread(SimBoard(folder / "board").start)
+    try:
+        ident = board.identity()
+        (folder / "edge.toml").write_text(CONFIG.format(url=board.serial_url), encoding="utf-8")
+        config = load_config(folder / "edge.toml")
+        document = folder / "original.txt"
+        document.write_text("基准测试原件 benchmark original\n", encoding="utf-8")
+
+        agent = await EdgeAgent.open(config)
+        committed: dict[tuple[str, str, int], float] = {}  # (kind, request, n) -> commit time
+
+        def observe(entries: Sequence[Entry]) -> None:
+            now = time.perf_counter()
+            for entry in entries:
+                rid = entry.body.get("request_id")
+                if rid is not None:
+                    n = entry.body.get("event", {}).get("n", 0)
+                    committed.setdefault((entry.kind, rid, n), now)
+
+        agent.recorder.subscribe(observe)
+        try:
+            await agent.enrol(DeviceIdentity(ident.device_id, ident.key), "official-1")
+            await agent.start()
+            await agent.wait_online("official-1", 20)
+            unlock: list[float] = []
+            to_grant: list[float] = []
+            press: list[float] = []
+            started = time.perf_counter()
+            for i in range(grants):
+                request = await agent.file_request("liming", f"基准 {i}", "official", presses, document)
+                await agent.approve(request.id, "zhangwei")
+                t0 = time.perf_counter()
+                await agent.approve(request.id, "chenjing")
+                await agent.recorder.wait_for(lambda: _has(committed, "seal.unlocked", request.id), 30)
+                unlock.append(committed[("seal.unlocked", request.id, 0)] - t0)
+                to_grant.append(committed[("grant.issued", request.id, 0)] - t0)
+                for n in range(1, presses + 1):
+                    t1 = time.perf_counter()
+                    await asyncio.to_thread(board.control.press, 30)
+                    await agent.recorder.wait_for(lambda n=n: _has(committed, "seal.press", request.id, n), 30)
+                    press.append(committed[("seal.press", request.id, n)] - t1)
+                final = await agent.wait_request(request.id, FINAL_STATES, 30)
+                if final.status != "closed" or final.presses_used != presses:
+                    raise SystemExit(f"{request.id} ended {final.status} with {final.presses_used} presses")
+                if (i + 1) % 50 == 0:
+                    print(f"  {i + 1} grants …", file=sys.stderr)
+            elapsed = time.perf_counter() - started
+        finally:
+            await agent.close()
+        state = await asyncio.to_thread(board.control.state)
+    finally:
+        await asyncio.to_thread(board.stop)
+
+    report = verify_ledger(config.data_dir)
+    print(f"edge latency on hostsim: {grants} grants × {presses} press(es), {elapsed:.1f} s in all")
+    print(describe("approve → grant recorded", to_grant))
+    print(describe("approve → unlock committed", unlock))
+    print(describe("press → ledger commit", press))
+    print(f"board presses_total={state['presses_total']}  ledger: {report.entries} entries, verified={report.ok}")
+
+
+async def _has(committed: dict[tuple[str, str, int], float], kind: str, rid: str, n: int = 0) -> bool:
+    return (kind, rid, n) in committed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--grants", type=int, default=200, help="grants to run (default 200)")
+    parser.add_argument("--presses", type=int, default=1, help="presses per grant (default 1)")
+    parser.add_argument("--data", type=Path, help="keep the data here (default: a temp dir, removed)")
+    args = parser.parse_args()
+    if args.data is not None:
+        args.data.mkdir(parents=True, exist_ok=True)
+        asyncio.run(run(args.grants, args.presses, args.data))
+    else:
+        with tempfile.TemporaryDirectory(prefix="qinglian-bench-") as tmp:
+            asyncio.run(run(args.grants, args.presses, Path(tmp)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,310 @@
+"""The edge agent: config, ledger, working database, device keys and devices, wired together.
+
+``EdgeAgent`` is the Python API each step of the seal loop goes through (the
+web console will put pages on it): ``file_request``, ``approve``, ``reject``,
+``enrol``, ``list_requests``, ``get_request``, ``request_detail``,
+``device_status``. Opening one takes the data folder's writer lock; ``start()``
+then connects the devices and runs the loop that picks up steps queued by
+other processes (the CLI), expires requests and sends due grants. Without
+``start()`` an agent is just the writer: the CLI uses it that way when no
+agent is running.
+
+    agent = await EdgeAgent.open(load_config("edge.toml"))
+    await agent.start()
+    request = await agent.file_request("liming", "村务合同", "official", 2, Path("contract.pdf"))
+    ...
+    await agent.close()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from edge import projection as P
+from edge.config import EdgeConfig
+from edge.db import DeviceView, EdgeDB, RequestView
+from edge.devices import DeviceManager
+from edge.documents import StoredDocument
+from edge.enrolment import choose_device, record_enrolment, store_key, unseal_key
+from edge.errors import EdgeError, InputError, NotFound
+from edge.keystore import DeviceIdentity, MasterKey, key_fingerprint
+from edge.ledger import Ledger, utc_now
+from edge.recorder import Recorder
+from edge.requests import SealDesk
+from edge.writerlock import WriterLock
+
+log = logging.getLogger("edge.agent")
+
+
+class EdgeAgent:
+    def __init__(self, config: EdgeConfig, lock: WriterLock, ledger: Ledger, db: EdgeDB) -> None:
+        self.config = config
+        self._lock = lock
+        self.ledger = ledger
+        self.db = db
+        self.recorder = Recorder(ledger, db)
+        self.desk = SealDesk(config, self.recorder)
+        self.devices: DeviceManager | None = None
+        self._master: MasterKey | None = None
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+
+    @classmethod
+    async def open(cls, config: EdgeConfig, lock: WriterLock | None = None, lock_timeout: float = 30.0) -> EdgeAgent:
+        """Become the writer of the data folder and bring the database up to date with the ledger."""
+        lock = lock or await WriterLock.acquire(config.data_dir, lock_timeout)
+        ledger: Ledger | None = None
+        db: EdgeDB | None = None
+        try:
+            ledger = await Ledger.open(config.data_dir)
+            db = await EdgeDB.open(config.data_dir)
+            agent = cls(config, lock, ledger, db)
+            await agent.recorder.catch_up()
+            await db.interrupt_running_commands(utc_now())  # a writer died mid-step: tell its caller
+        except BaseException:
+            if db is not None:
+                await db.close()
+            if ledger is not None:
+                await ledger.close()
+            lock.release()
+            raise
+        return agent
+
+    @property
+    def master(self) -> MasterKey:
+        if self._master is None:
+            self._master = MasterKey.load(self.config.key_file)
+        return self._master
+
+    # -- running -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect the enrolled devices and run the agent loop until :meth:`close`."""
+        async with self.recorder.step():
+            await self.recorder.record(P.AGENT_STARTED, {"pid": os.getpid(), "village": self.config.village})
+        self.devices = DeviceManager(self.config, self.recorder, self.desk, self._wake)
+        for device in self.config.devices:
+            await self._connect(device.name)
+        self._task = asyncio.create_task(self._run(), name="edge agent loop")
+
+    async def _connect(self, name: str) -> None:
+        assert self.devices is not None
+        config = self.config.device(name)
+        view = await self.db.device_by_name(name)
+        if view is None:
+            log.warning("device %s is not enrolled; run `qinglian edge enrol`", name)
+            return
+        if config.device_id is not None and config.device_id != view.device_id:
+            log.error("device %s is enrolled as %s but the config says %s; not connecting", name, view.device_id, config.device_id)
+            return
+        key = await unseal_key(self.db, self.master, view.device_id)
+        if key is None or key_fingerprint(key) != view.fingerprint:
+            # A key swapped in without an enrolment record is not used.
+            log.error("device %s: the stored key does not match the enrolment record; re-enrol it", name)
+            return
+        await self.devices.connect(config, view.device_id, key, view.fingerprint)
+
+    async def _run(self) -> None:
+        poll = self.config.timing.poll_s
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), poll)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                await self.process_commands()
+                await self.desk.expire_due()
+                if self.devices is not None:
+                    await self.devices.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("agent loop step failed; retrying")
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        if self.devices is not None:
+            await self.devices.stop()
+            try:
+                async with self.recorder.step():
+                    await self.recorder.record(P.AGENT_STOPPED, {"pid": os.getpid()})
+            except Exception:
+                log.exception("could not record the agent's stop")
+        try:
+            await self.ledger.close()
+            await self.db.close()
+        finally:
+            self._lock.release()
+
+    async def __aenter__(self) -> EdgeAgent:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- steps ---------------------------------------------------------------------------
+
+    async def file_request(
+        self,
+        applicant: str,
+        matter: str,
+        seal: str,
+        presses: int,
+        document: Path | StoredDocument,
+        amount_fen: int = 0,
+        device: str | None = None,
+    ) -> RequestView:
+        """File a seal request with its original document; it waits for approval (pending)."""
+        request = await self.desk.file_request(applicant, matter, seal, presses, document, amount_fen, device)
+        self.wake()
+        return request
+
+    async def approve(self, request_id: str, approver: str) -> RequestView:
+        """One approval; the final one makes the grant due. ``Refused`` under separation of duties."""
+        request = await self.desk.approve(request_id, approver)
+        self.wake()
+        return request
+
+    async def reject(self, request_id: str, approver: str, reason: str) -> RequestView:
+        request = await self.desk.reject(request_id, approver, reason)
+        self.wake()
+        return request
+
+    async def enrol(
+        self, identity: DeviceIdentity, device_name: str | None = None, device_id: str | None = None
+    ) -> DeviceView:
+        """Enrol a board from its identity file; connect it at once if the agent is running."""
+        device = choose_device(self.config, identity, device_name, device_id)
+        await store_key(self.db, self.master, identity)
+        return await self._record_enrolment(device.name, identity.device_id, identity.fingerprint)
+
+    async def _record_enrolment(self, name: str, device_id: str, fingerprint: str) -> DeviceView:
+        view = await record_enrolment(self.recorder, self.config, self.master, name, device_id, fingerprint)
+        if self.devices is not None:
+            await self._connect(name)
+        return view
+
+    # -- reading -------------------------------------------------------------------------
+
+    async def get_request(self, request_id: str) -> RequestView:
+        async with self.recorder.step():
+            request = await self.db.request(request_id)
+        if request is None:
+            raise NotFound(f"没有此申请 no request {request_id!r}")
+        return request
+
+    async def list_requests(self, status: str | None = None, person: str | None = None) -> list[RequestView]:
+        """Requests, oldest first; with ``person``, those they filed, keep the seal for, or are to approve."""
+        if person is not None:
+            self.config.person(person)
+        async with self.recorder.step():
+            requests = await self.db.requests(status=status)
+        return filter_for_person(requests, person)
+
+    async def request_detail(self, request_id: str) -> dict[str, Any]:
+        """The request with its grants and recorded presses."""
+        async with self.recorder.step():
+            request = await self.db.request(request_id)
+            if request is None:
+                raise NotFound(f"没有此申请 no request {request_id!r}")
+            grants = await self.db.grants(request_id=request_id)
+            presses = await self.db.press_events(request_id)
+        return {**request.to_dict(), "grants": [asdict(g) for g in grants], "press_events": presses}
+
+    async def device_status(self) -> list[dict[str, Any]]:
+        async with self.recorder.step():
+            views = await self.db.devices()
+        result = []
+        for view in views:
+            data = view.to_dict()
+            if self.devices is not None:
+                data["online"] = self.devices.is_online(view.device_id)
+                data["last_status"] = self.devices.live_status(view.device_id) or data["last_status"]
+            result.append(data)
+        return result
+
+    async def wait_request(self, request_id: str, statuses: Iterable[str], timeout: float = 30.0) -> RequestView:
+        """Wait until the request is in one of ``statuses``; ``TimeoutError`` otherwise."""
+        wanted = frozenset(statuses)
+
+        async def reached() -> RequestView | None:
+            request = await self.db.request(request_id)
+            return request if request is not None and request.status in wanted else None
+
+        result: RequestView = await self.recorder.wait_for(reached, timeout)
+        return result
+
+    async def wait_online(self, device_name: str, timeout: float = 15.0) -> DeviceView:
+        async def online() -> DeviceView | None:
+            view = await self.db.device_by_name(device_name)
+            if view is None or self.devices is None or not self.devices.is_online(view.device_id):
+                return None
+            return view if view.online else None
+
+        result: DeviceView = await self.recorder.wait_for(online, timeout)
+        return result
+
+    # -- steps handed over by other processes ------------------------------------------------
+
+    async def process_commands(self) -> int:
+        """Run every queued command (from the CLI); return how many ran."""
+        count = 0
+        while (claimed := await self.db.claim_command()) is not None:
+            command_id, kind, args = claimed
+            try:
+                result = await self.execute(kind, args)
+                payload: dict[str, Any] = {"ok": True, "result": result}
+            except EdgeError as exc:
+                payload = {"ok": False, "error": exc.to_dict()}
+            except Exception as exc:  # never leave a caller waiting on a crash
+                log.exception("command %s %s failed", command_id, kind)
+                payload = {"ok": False, "error": EdgeError(f"内部错误 internal error: {exc!r}", "internal").to_dict()}
+            await self.db.finish_command(command_id, payload["ok"], payload, utc_now())
+            count += 1
+        return count
+
+    async def execute(self, kind: str, args: dict[str, Any]) -> dict[str, Any]:
+        """One queued step. The arguments crossed a process boundary: check their types again."""
+        try:
+            if kind == "file_request":
+                doc = args["document"]
+                stored = StoredDocument(str(doc["sha256"]), str(doc["name"]), int(doc["size"]))
+                request = await self.file_request(
+                    args["applicant"], args["matter"], args["seal"], args["presses"], stored,
+                    args.get("amount_fen", 0), args.get("device"),
+                )  # fmt: skip
+                return request.to_dict()
+            if kind == "approve":
+                return (await self.approve(args["request_id"], args["approver"])).to_dict()
+            if kind == "reject":
+                return (await self.reject(args["request_id"], args["approver"], args["reason"])).to_dict()
+            if kind == "enrol":
+                return (await self._record_enrolment(args["device_name"], args["device_id"], args["fingerprint"])).to_dict()
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"命令参数错误 bad arguments for {kind}: {exc!r}", "bad_command") from None
+        raise InputError(f"未知命令 unknown command {kind!r}", "bad_command")
+
+
+def filter_for_person(requests: list[RequestView], person: str | None) -> list[RequestView]:
+    if person is None:
+        return requests
+    return [r for r in requests if person in (r.applicant, r.custodian) or person in r.route.get("approvers", ())]

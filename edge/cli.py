@@ -1,0 +1,351 @@
+"""``qinglian edge ...``, ``qinglian request ...`` and ``qinglian demo``.
+
+Steps that change something (file, approve, reject, enrol) go to the writer
+of the data folder through the command queue (edge/commands.py), so they work
+the same whether or not ``qinglian edge run`` is running. Reading (list,
+show, status) reads the shared database directly.
+
+Exit codes: 0 done, 1 refused or bad input (the message says why), 2 bad
+configuration or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Callable, Coroutine
+from dataclasses import asdict
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from edge.commands import submit
+from edge.config import SEAL_KINDS, SEAL_NAMES, EdgeConfig, load_config
+from edge.db import STATUS_NAMES, EdgeDB
+from edge.documents import store_document
+from edge.enrolment import choose_device, store_key
+from edge.errors import ConfigError, EdgeError, InputError
+from edge.keystore import MasterKey, read_identity_file
+from edge.requests import check_filing
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+_SHANGHAI = timezone(timedelta(hours=8), "CST")  # China has no DST; no tz database needed on the Pi
+
+log = logging.getLogger("edge.cli")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    _register_edge(subparsers)
+    _register_request(subparsers)
+    from edge import demo
+
+    demo.register(subparsers)
+
+
+def _config_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, required=True, help="配置文件 the edge's TOML config")
+
+
+def _register_edge(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    edge = subparsers.add_parser("edge", help="边缘代理 edge agent: run, enrol, status")
+    actions = edge.add_subparsers(dest="edge_command", required=True, metavar="ACTION")
+
+    run = actions.add_parser("run", help="运行边缘代理 run the agent until SIGTERM")
+    _config_arg(run)
+    run.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    run.set_defaults(func=_cmd(_run))
+
+    enrol = actions.add_parser(
+        "enrol",
+        help="登记设备 enrol a seal device from its identity file",
+        description="Read the identity.json the technician copied from the board's flash; seal its key under the "
+        "master key; record the enrolment in the ledger. Never reads a key off the serial line.",
+    )
+    _config_arg(enrol)
+    enrol.add_argument("--key-file", type=Path, required=True, help="设备身份文件 the board's identity.json")
+    enrol.add_argument("--device-id", help="核对设备编号 check the identity is this device id")
+    enrol.add_argument("--device", help="配置中的设备名 the configured device name (default: by id, or the only one)")
+    enrol.add_argument("--json", action="store_true")
+    enrol.set_defaults(func=_cmd(_enrol))
+
+    status = actions.add_parser("status", help="设备状态 device status")
+    _config_arg(status)
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=_cmd(_status))
+
+
+def _register_request(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    request = subparsers.add_parser("request", help="用印申请 seal requests: file, approve, reject, list, show")
+    actions = request.add_subparsers(dest="request_command", required=True, metavar="ACTION")
+
+    def common(parser: argparse.ArgumentParser, person_required: bool) -> None:
+        _config_arg(parser)
+        parser.add_argument("--as", dest="person", required=person_required, help="操作人 who is acting (person id)")
+        parser.add_argument("--json", action="store_true")
+
+    file = actions.add_parser("file", help="提交用印申请 file a seal request")
+    common(file, True)
+    file.add_argument("--matter", required=True, help="用印事项 what the seal is for")
+    file.add_argument("--seal", required=True, choices=SEAL_KINDS, help="印章种类 seal kind")
+    file.add_argument("--presses", type=int, required=True, help="用印次数 number of presses (1..100)")
+    file.add_argument("--document", type=Path, required=True, help="原件 the original document (scan, photo, PDF)")
+    money = file.add_mutually_exclusive_group()
+    money.add_argument("--amount-fen", type=int, help="金额(分) amount in fen")
+    money.add_argument("--amount", help="金额(元) amount in yuan, e.g. 1200.50")
+    file.add_argument("--device", help="设备名 device name (when several hold this seal)")
+    file.set_defaults(func=_cmd(_file))
+
+    approve = actions.add_parser("approve", help="批准 approve a request")
+    common(approve, True)
+    approve.add_argument("request_id")
+    approve.set_defaults(func=_cmd(_approve))
+
+    reject = actions.add_parser("reject", help="驳回 reject a request")
+    common(reject, True)
+    reject.add_argument("request_id")
+    reject.add_argument("--reason", required=True, help="驳回理由 why")
+    reject.set_defaults(func=_cmd(_reject))
+
+    listing = actions.add_parser("list", help="申请列表 list requests")
+    common(listing, False)
+    listing.add_argument("--status", choices=sorted(STATUS_NAMES), help="只看此状态 only this status")
+    listing.set_defaults(func=_cmd(_list))
+
+    show = actions.add_parser("show", help="申请详情 show one request")
+    common(show, False)
+    show.add_argument("request_id")
+    show.set_defaults(func=_cmd(_show))
+
+
+# -- plumbing ------------------------------------------------------------------------------
+
+Handler = Callable[[argparse.Namespace, EdgeConfig], Coroutine[Any, Any, int]]
+
+
+def _cmd(handler: Handler) -> Callable[[argparse.Namespace], int]:
+    """Load the config, run the handler, turn errors into messages and exit codes."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            config = load_config(args.config)
+            return asyncio.run(handler(args, config))
+        except ConfigError as exc:
+            _error(args, exc)
+            return EXIT_USAGE
+        except EdgeError as exc:
+            _error(args, exc)
+            return EXIT_FAILED
+        except KeyboardInterrupt:
+            return EXIT_FAILED
+
+    return run
+
+
+def _error(args: argparse.Namespace, exc: EdgeError) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps({"ok": False, "error": exc.to_dict()}, ensure_ascii=False))
+    print(f"错误 error [{exc.code}]: {exc.message}", file=sys.stderr)
+
+
+def _print(args: argparse.Namespace, data: Any, human: str) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(data, ensure_ascii=False))
+    else:
+        print(human)
+
+
+def local_time(ts: str | None) -> str:
+    if not ts:
+        return "-"
+    try:
+        return datetime.fromisoformat(ts).astimezone(_SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return ts
+
+
+def yuan(fen: int) -> str:
+    return f"¥{fen // 100:,}.{fen % 100:02d}"
+
+
+def parse_yuan(text: str) -> int:
+    """Yuan as written by people ("1200.5", "1,200.50") to integer fen; never through a float."""
+    try:
+        value = Decimal(text.replace(",", "").strip())
+    except InvalidOperation:
+        raise InputError(f"金额格式错误 not an amount in yuan: {text!r}", "bad_amount") from None
+    fen = value * 100
+    if fen != fen.to_integral_value() or fen < 0:
+        raise InputError(f"金额最多两位小数且非负 amount must be ≥ 0 with at most 2 decimals: {text!r}", "bad_amount")
+    return int(fen)
+
+
+# -- edge ----------------------------------------------------------------------------------
+
+
+async def _run(args: argparse.Namespace, config: EdgeConfig) -> int:
+    from edge.agent import EdgeAgent
+
+    logging.basicConfig(level=args.log_level, format="%(asctime)s edge %(levelname)s %(name)s: %(message)s")
+    agent = await EdgeAgent.open(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await agent.start()
+        log.info("边缘代理运行中 edge agent running: village %s, data %s", config.village, config.data_dir)
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        await agent.close()
+    return EXIT_OK
+
+
+async def _enrol(args: argparse.Namespace, config: EdgeConfig) -> int:
+    identity = read_identity_file(args.key_file)
+    device = choose_device(config, identity, args.device, args.device_id)
+    master = MasterKey.load(config.key_file)
+    db = await EdgeDB.open(config.data_dir)
+    try:
+        await store_key(db, master, identity)
+    finally:
+        await db.close()
+    result = await submit(
+        config, "enrol", {"device_name": device.name, "device_id": identity.device_id, "fingerprint": identity.fingerprint}
+    )
+    _print(
+        args,
+        result,
+        f"已登记 enrolled {identity.device_id} as {device.name} ({SEAL_NAMES[device.seal]} {device.seal}), "
+        f"key fingerprint {identity.fingerprint}",
+    )
+    return EXIT_OK
+
+
+async def _status(args: argparse.Namespace, config: EdgeConfig) -> int:
+    db = await EdgeDB.open(config.data_dir)
+    try:
+        devices = [d.to_dict() for d in await db.devices()]
+    finally:
+        await db.close()
+    lines = []
+    for d in devices:
+        state = "在线 online" if d["online"] else "离线 offline"
+        lock = (d["last_status"] or {}).get("lock", "?")
+        lines.append(
+            f"{d['name']:<14} {d['device_id']:<16} {state:<12} lock={lock} presses_total={d['presses_total']} "
+            f"last_grant={d['last_grant_no']} events={d['last_event_id']} anomalies={d['anomalies']}"
+        )
+    enrolled = {d["name"] for d in devices}
+    for device in config.devices:
+        if device.name not in enrolled:
+            lines.append(f"{device.name:<14} {'-':<16} 未登记 not enrolled (qinglian edge enrol)")
+    _print(args, devices, "\n".join(lines) or "无设备 no devices")
+    return EXIT_OK
+
+
+# -- requests ------------------------------------------------------------------------------
+
+
+async def _file(args: argparse.Namespace, config: EdgeConfig) -> int:
+    amount_fen = args.amount_fen if args.amount_fen is not None else parse_yuan(args.amount) if args.amount else 0
+    # Everything the config decides is checked before the document is copied in.
+    filing = check_filing(config, args.person, args.matter, args.seal, args.presses, amount_fen, args.device)
+    stored = store_document(config.data_dir, args.document)
+    result = await submit(
+        config,
+        "file_request",
+        {
+            "applicant": args.person, "matter": args.matter, "seal": args.seal, "presses": args.presses,
+            "amount_fen": amount_fen, "device": filing.device.name, "document": stored.to_body(),
+        },
+    )  # fmt: skip
+    _print(args, result, f"已提交 filed {result['id']}\n{format_request(result, config)}")
+    return EXIT_OK
+
+
+async def _approve(args: argparse.Namespace, config: EdgeConfig) -> int:
+    config.person(args.person)
+    result = await submit(config, "approve", {"request_id": args.request_id, "approver": args.person})
+    _print(args, result, f"已批准 approved by {args.person}\n{format_request(result, config)}")
+    return EXIT_OK
+
+
+async def _reject(args: argparse.Namespace, config: EdgeConfig) -> int:
+    config.person(args.person)
+    result = await submit(config, "reject", {"request_id": args.request_id, "approver": args.person, "reason": args.reason})
+    _print(args, result, f"已驳回 rejected by {args.person}\n{format_request(result, config)}")
+    return EXIT_OK
+
+
+async def _list(args: argparse.Namespace, config: EdgeConfig) -> int:
+    from edge.agent import filter_for_person
+
+    if args.person:
+        config.person(args.person)
+    db = await EdgeDB.open(config.data_dir)
+    try:
+        requests = filter_for_person(await db.requests(status=args.status), args.person)
+    finally:
+        await db.close()
+    data = [r.to_dict() for r in requests]
+    _print(args, data, "\n".join(format_request_line(r) for r in data) or "无申请 no requests")
+    return EXIT_OK
+
+
+async def _show(args: argparse.Namespace, config: EdgeConfig) -> int:
+    from edge.errors import NotFound
+
+    db = await EdgeDB.open(config.data_dir)
+    try:
+        request = await db.request(args.request_id)
+        if request is None:
+            raise NotFound(f"没有此申请 no request {args.request_id!r}")
+        data = request.to_dict()
+        data["grants"] = [asdict(g) for g in await db.grants(request_id=request.id)]
+        data["press_events"] = await db.press_events(request.id)
+    finally:
+        await db.close()
+    _print(args, data, format_request(data, config))
+    return EXIT_OK
+
+
+def format_request_line(r: dict[str, Any]) -> str:
+    return (
+        f"{r['id']}  {STATUS_NAMES.get(r['status'], r['status'])}({r['status']})  "
+        f"{SEAL_NAMES.get(r['seal'], r['seal'])}×{r['presses']}  {yuan(r['amount_fen'])}  "
+        f"申请人 {r['applicant']}  {r['matter']}"
+    )
+
+
+def format_request(r: dict[str, Any], config: EdgeConfig) -> str:
+    def who(person_id: str) -> str:
+        person = config.people.get(person_id)
+        return f"{person.name}({person_id})" if person else person_id
+
+    route = r["route"]
+    mode = "顺序审批 chain" if route["mode"] == "chain" else f"{route['n']}/{len(route['approvers'])} 会签 n-of-m"
+    lines = [
+        format_request_line(r),
+        f"  设备 device: {r['device_name']} ({r['device_id']}), 印章管理员 custodian {who(r['custodian'])}",
+        f"  原件 document: {r['document']['name']} sha256={r['document']['sha256']} ({r['document']['size']} bytes)",
+        f"  审批路线 route: {route['rule']} {mode}: {', '.join(who(a) for a in route['approvers'])}",
+        f"  提交 filed {local_time(r['filed_at'])}; 批准 approved {local_time(r.get('approved_at'))}; "
+        f"结束 ended {local_time(r.get('ended_at'))}",
+    ]
+    for a in r.get("approvals", []):
+        verb = "批准 approved" if a["decision"] == "approve" else f"驳回 rejected: {a['reason']}"
+        lines.append(f"  - {who(a['person'])} {verb} at {local_time(a['at'])}")
+    if r.get("grant_no") is not None:
+        lines.append(f"  授权号 grant no {r['grant_no']}")
+    lines.append(f"  已用 presses used {r['presses_used']}/{r['presses']}" + (f"; 原因 reason: {r['reason']}" if r.get("reason") else ""))
+    for g in r.get("grants", []):
+        lines.append(f"  授权 grant {g['no']} {g['status']}" + (f" ({g['reason']})" if g.get("reason") else "") + f" at {local_time(g['issued_at'])}")
+    for p in r.get("press_events", []):
+        lines.append(f"  盖章 press {p['n']} (device total {p['total']}) at {local_time(p['at'])}")
+    return "\n".join(lines)

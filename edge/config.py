@@ -1,0 +1,326 @@
+"""The edge host's configuration: one TOML file, read into typed, validated dataclasses.
+
+Relative paths in the file are resolved against the folder holding the file,
+so the same config works whatever directory the agent is started from (a
+systemd unit, a shell in the repository, a test's temp dir).
+
+Validation is strict on purpose: an unknown key is an error (a typo in
+``approvers`` must not silently leave a route without approvers), and every
+error names the place in the file.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from edge.errors import ConfigError, InputError
+
+SEAL_KINDS = ("official", "finance", "contract", "legal_rep")
+SEAL_NAMES = {"official": "公章", "finance": "财务专用章", "contract": "合同专用章", "legal_rep": "法人章"}
+ROLES = ("applicant", "custodian", "approver")
+ROLE_NAMES = {"applicant": "申请人", "custodian": "印章管理员", "approver": "审批人"}
+ROUTE_MODES = ("chain", "n_of_m")
+
+MAX_VALID_S = 86400  # the device refuses a longer grant window (firmware/board.py)
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    name: str  # in Chinese, as shown on screen
+    roles: frozenset[str]
+    village: str
+
+    def has(self, role: str) -> bool:
+        return role in self.roles
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    """One seal sleeve: which seal it holds, where its serial line is, who keeps it."""
+
+    name: str  # the handle people use ("official-1"); stable across board replacements
+    seal: str
+    url: str  # /dev/ttyUSB0 on the Pi, socket://HOST:PORT with hostsim
+    custodian: str
+    device_id: str | None = None  # optional here: bound at enrolment from the board's identity
+
+
+@dataclass(frozen=True)
+class RouteRule:
+    """Who approves requests for these seal kinds in this amount range [min_fen, max_fen)."""
+
+    name: str
+    seals: tuple[str, ...]
+    min_fen: int
+    max_fen: int | None
+    mode: str  # "chain": every approver, in order; "n_of_m": any n of the approvers
+    approvers: tuple[str, ...]
+    n: int
+
+    def matches(self, seal: str, amount_fen: int) -> bool:
+        return seal in self.seals and self.min_fen <= amount_fen and (self.max_fen is None or amount_fen < self.max_fen)
+
+    def to_body(self) -> dict[str, Any]:
+        """The route as frozen into a request when it is filed."""
+        return {"rule": self.name, "mode": self.mode, "n": self.n, "approvers": list(self.approvers)}
+
+
+@dataclass(frozen=True)
+class Timing:
+    approval_ttl_s: int = 86400  # an approved request may wait this long for its device, then it expires
+    use_window_s: int = 600  # validity of a grant on the device
+    heartbeat_s: float = 2.0  # device link keep-alive; offline after three silent beats
+    poll_s: float = 0.3  # how often the agent looks for steps taken by other processes
+    grant_retry_s: float = 1.0  # pause before re-sending a grant the device provably did not take
+
+
+@dataclass(frozen=True)
+class EdgeConfig:
+    path: Path
+    village: str
+    data_dir: Path
+    key_file: Path  # master key for the device keys; keep it outside data_dir's backups
+    devices: tuple[DeviceConfig, ...]
+    people: Mapping[str, Person]
+    routes: tuple[RouteRule, ...]
+    timing: Timing = field(default_factory=Timing)
+
+    # -- look-ups that raise clear errors -----------------------------------
+
+    def person(self, person_id: str) -> Person:
+        person = self.people.get(person_id)
+        if person is None:
+            raise InputError(f"没有此人 unknown person {person_id!r}", "unknown_person")
+        return person
+
+    def device(self, name: str) -> DeviceConfig:
+        for device in self.devices:
+            if device.name == name:
+                return device
+        raise InputError(f"没有此设备 unknown device {name!r}", "unknown_device")
+
+    def route_for(self, seal: str, amount_fen: int) -> RouteRule:
+        for rule in self.routes:
+            if rule.matches(seal, amount_fen):
+                return rule
+        raise InputError(
+            f"没有适用的审批路线 no approval route for seal {seal} ({SEAL_NAMES.get(seal, seal)}) and amount {amount_fen} fen",
+            "no_route",
+        )
+
+    def with_device_url(self, name: str, url: str) -> EdgeConfig:
+        """A copy with one device's serial URL replaced (the demo's board gets a fresh port each run)."""
+        self.device(name)
+        devices = tuple(replace(d, url=url) if d.name == name else d for d in self.devices)
+        return replace(self, devices=devices)
+
+
+# -- reading ----------------------------------------------------------------
+
+
+def load_config(path: Path | str) -> EdgeConfig:
+    """Read and validate a config file; :class:`ConfigError` names what is wrong and where."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"找不到配置文件 config file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"无法读取配置文件 cannot read config {path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"配置文件格式错误 {path}: invalid TOML: {exc}") from None
+    return parse_config(raw, path)
+
+
+def parse_config(raw: Mapping[str, Any], path: Path) -> EdgeConfig:
+    base = path.resolve().parent
+    t = _Table(raw, path.name)
+    village = t.string("village")
+    data_dir = (base / t.string("data_dir")).resolve()
+    key_file = (base / t.string("key_file")).resolve()
+    timing = _timing(t.table("timing", required=False))
+    people = _people(t.array("people"), village)
+    devices = _devices(t.array("devices"), people)
+    routes = _routes(t.array("routes"), people)
+    t.done()
+    return EdgeConfig(path.resolve(), village, data_dir, key_file, devices, people, routes, timing)
+
+
+class _Table:
+    """A TOML table being read: typed getters that name the key on error, and a check for leftovers."""
+
+    def __init__(self, raw: Any, where: str) -> None:
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"配置错误 {where}: 应为表 expected a table")
+        self.raw = raw
+        self.where = where
+        self.seen: set[str] = set()
+
+    def _get(self, key: str, required: bool) -> Any:
+        self.seen.add(key)
+        if key not in self.raw:
+            if required:
+                raise ConfigError(f"配置缺少 {self.where}: missing key {key!r}")
+            return None
+        return self.raw[key]
+
+    def fail(self, key: str, what: str) -> ConfigError:
+        return ConfigError(f"配置错误 {self.where}.{key}: {what}")
+
+    def string(self, key: str, required: bool = True) -> str:
+        value = self._get(key, required)
+        if value is None:
+            return ""
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, f"应为非空字符串 expected a non-empty string, got {value!r}")
+        return value.strip()
+
+    def integer(self, key: str, default: int | None = None, minimum: int | None = None) -> int | None:
+        value = self._get(key, False)
+        if value is None:
+            return default
+        if type(value) is not int:
+            raise self.fail(key, f"应为整数 expected an integer, got {value!r}")
+        if minimum is not None and value < minimum:
+            raise self.fail(key, f"应 ≥ {minimum} must be ≥ {minimum}, got {value}")
+        return value
+
+    def number(self, key: str, default: float, minimum: float) -> float:
+        value = self._get(key, False)
+        if value is None:
+            return default
+        if type(value) not in (int, float) or value <= minimum:
+            raise self.fail(key, f"应为大于 {minimum} 的数 expected a number > {minimum}, got {value!r}")
+        return float(value)
+
+    def strings(self, key: str, required: bool = True) -> tuple[str, ...]:
+        value = self._get(key, required)
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+            raise self.fail(key, f"应为非空字符串列表 expected a non-empty list of strings, got {value!r}")
+        if len(set(value)) != len(value):
+            raise self.fail(key, f"有重复项 has duplicates: {value!r}")
+        return tuple(value)
+
+    def table(self, key: str, required: bool = True) -> _Table:
+        value = self._get(key, required)
+        return _Table({} if value is None else value, f"{self.where}.{key}" if self.where else key)
+
+    def array(self, key: str) -> list[_Table]:
+        value = self._get(key, True)
+        if not isinstance(value, list) or not value:
+            raise self.fail(key, "应为非空的表数组 expected a non-empty array of tables ([[...]])")
+        return [_Table(item, f"{key}[{i}]") for i, item in enumerate(value)]
+
+    def done(self) -> None:
+        unknown = sorted(set(self.raw) - self.seen)
+        if unknown:
+            raise ConfigError(f"配置错误 {self.where}: 未知的键 unknown key(s) {', '.join(map(repr, unknown))}")
+
+
+def _identifier(t: _Table, key: str) -> str:
+    value = t.string(key)
+    if not _ID_RE.match(value):
+        raise t.fail(key, f"只能用字母、数字、-_. (最多40个) letters, digits, - _ . only, up to 40: {value!r}")
+    return value
+
+
+def _required_int(value: int | None) -> int:
+    assert value is not None  # the getter was given a default
+    return value
+
+
+def _timing(t: _Table) -> Timing:
+    d = Timing()
+    timing = Timing(
+        approval_ttl_s=_required_int(t.integer("approval_ttl_s", d.approval_ttl_s, minimum=1)),
+        use_window_s=_required_int(t.integer("use_window_s", d.use_window_s, minimum=1)),
+        heartbeat_s=t.number("heartbeat_s", d.heartbeat_s, 0.0),
+        poll_s=t.number("poll_s", d.poll_s, 0.0),
+        grant_retry_s=t.number("grant_retry_s", d.grant_retry_s, 0.0),
+    )
+    if timing.use_window_s > MAX_VALID_S:
+        raise t.fail("use_window_s", f"设备最多接受 {MAX_VALID_S} 秒 the device accepts at most {MAX_VALID_S} s")
+    t.done()
+    return timing
+
+
+def _people(tables: list[_Table], village: str) -> dict[str, Person]:
+    people: dict[str, Person] = {}
+    for t in tables:
+        person_id = _identifier(t, "id")
+        roles = t.strings("roles")
+        for role in roles:
+            if role not in ROLES:
+                raise t.fail("roles", f"未知角色 unknown role {role!r}; use {', '.join(ROLES)}")
+        person = Person(person_id, t.string("name"), frozenset(roles), t.string("village", required=False) or village)
+        t.done()
+        if person_id in people:
+            raise t.fail("id", f"重复的人员 duplicate person id {person_id!r}")
+        people[person_id] = person
+    return people
+
+
+def _devices(tables: list[_Table], people: Mapping[str, Person]) -> tuple[DeviceConfig, ...]:
+    devices: list[DeviceConfig] = []
+    for t in tables:
+        name = _identifier(t, "name")
+        seal = t.string("seal")
+        if seal not in SEAL_KINDS:
+            raise t.fail("seal", f"未知印章种类 unknown seal kind {seal!r}; use {', '.join(SEAL_KINDS)}")
+        custodian = t.string("custodian")
+        person = people.get(custodian)
+        if person is None or not person.has("custodian"):
+            raise t.fail("custodian", f"{custodian!r} 不是名册中的印章管理员 is not a custodian in [[people]]")
+        device_id = t.string("device_id", required=False) or None
+        device = DeviceConfig(name, seal, t.string("url"), custodian, device_id)
+        t.done()
+        for other in devices:
+            if other.name == name:
+                raise t.fail("name", f"重复的设备名 duplicate device name {name!r}")
+            if device_id is not None and other.device_id == device_id:
+                raise t.fail("device_id", f"重复的设备编号 duplicate device id {device_id!r}")
+        devices.append(device)
+    return tuple(devices)
+
+
+def _routes(tables: list[_Table], people: Mapping[str, Person]) -> tuple[RouteRule, ...]:
+    routes: list[RouteRule] = []
+    for i, t in enumerate(tables):
+        name = t.string("name", required=False) or f"route-{i + 1}"
+        seals = t.strings("seal")
+        for seal in seals:
+            if seal not in SEAL_KINDS:
+                raise t.fail("seal", f"未知印章种类 unknown seal kind {seal!r}; use {', '.join(SEAL_KINDS)}")
+        min_fen = _required_int(t.integer("min_fen", 0, minimum=0))
+        max_fen = t.integer("max_fen", None)
+        if max_fen is not None and max_fen <= min_fen:
+            raise t.fail("max_fen", f"应大于 min_fen must exceed min_fen ({min_fen}), got {max_fen}")
+        mode = t.string("mode")
+        if mode not in ROUTE_MODES:
+            raise t.fail("mode", f"应为 chain 或 n_of_m expected 'chain' or 'n_of_m', got {mode!r}")
+        approvers = t.strings("approvers")
+        for approver in approvers:
+            person = people.get(approver)
+            if person is None or not person.has("approver"):
+                raise t.fail("approvers", f"{approver!r} 不是名册中的审批人 is not an approver in [[people]]")
+        n = t.integer("n", None)
+        if mode == "chain":
+            if n is not None and n != len(approvers):
+                raise t.fail("n", "顺序审批需全部审批人 a chain needs every approver; leave n out")
+            n = len(approvers)
+        elif n is None or not 1 <= n <= len(approvers):
+            raise t.fail("n", f"应在 1..{len(approvers)} 之间 must be in 1..{len(approvers)} for n_of_m, got {n!r}")
+        t.done()
+        routes.append(RouteRule(name, seals, min_fen, max_fen, mode, approvers, n))
+    return tuple(routes)

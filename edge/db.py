@@ -1,0 +1,459 @@
+"""The edge's working state in SQLite (aiosqlite): requests, approvals, grants, devices.
+
+The ledger is the record; this database is a projection of it (see
+``edge/projection.py``), plus three things that are not records: the sealed
+device keys, the queue of steps other processes hand to the writer, and the
+volatile device status. ``meta.applied_upto`` is the index of the last ledger
+entry applied here, written in the same transaction as its effects, so after
+a crash between the ledger's commit and this one the agent re-applies exactly
+what is missing: nothing is lost and nothing applied twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from edge.keystore import SealedKey
+
+DB_FILENAME = "edge.sqlite3"
+SCHEMA_VERSION = 1
+
+# Request states (用印申请状态).
+PENDING, APPROVED, GRANTED, IN_USE, CLOSED = "pending", "approved", "granted", "in_use", "closed"
+REJECTED, EXPIRED, FAILED = "rejected", "expired", "failed"
+FINAL_STATES = frozenset({CLOSED, REJECTED, EXPIRED, FAILED})
+STATUS_NAMES = {
+    PENDING: "待审批", APPROVED: "已批准", GRANTED: "已授权", IN_USE: "使用中", CLOSED: "已完成",
+    REJECTED: "已驳回", EXPIRED: "已过期", FAILED: "授权失败",
+}  # fmt: skip
+
+# Grant states.
+G_SENT, G_ACCEPTED, G_REFUSED, G_LAPSED, G_UNSENT, G_CLOSED = "sent", "accepted", "refused", "lapsed", "unsent", "closed"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS requests (
+    id            TEXT PRIMARY KEY,
+    seq           INTEGER NOT NULL UNIQUE,
+    status        TEXT NOT NULL,
+    applicant     TEXT NOT NULL,
+    matter        TEXT NOT NULL,
+    seal          TEXT NOT NULL,
+    presses       INTEGER NOT NULL,
+    amount_fen    INTEGER NOT NULL,
+    device_id     TEXT NOT NULL,
+    device_name   TEXT NOT NULL,
+    custodian     TEXT NOT NULL,
+    document      TEXT NOT NULL,   -- JSON {sha256, name, size}
+    route         TEXT NOT NULL,   -- JSON {rule, mode, n, approvers}, frozen at filing
+    filed_at      TEXT NOT NULL,
+    approved_at   TEXT,
+    ended_at      TEXT,
+    grant_no      INTEGER,
+    presses_used  INTEGER NOT NULL DEFAULT 0,
+    reason        TEXT,            -- why it was closed, rejected, expired or failed
+    filed_entry   INTEGER NOT NULL -- ledger index of seal_request.filed
+);
+CREATE INDEX IF NOT EXISTS requests_by_status ON requests (status, seq);
+CREATE TABLE IF NOT EXISTS approvals (
+    request_id TEXT NOT NULL,
+    person     TEXT NOT NULL,
+    decision   TEXT NOT NULL,      -- approve | reject
+    reason     TEXT,
+    at         TEXT NOT NULL,
+    entry      INTEGER NOT NULL,
+    PRIMARY KEY (request_id, person)
+);
+CREATE TABLE IF NOT EXISTS grants (
+    device_id  TEXT NOT NULL,
+    no         INTEGER NOT NULL,
+    request_id TEXT NOT NULL,
+    sid        TEXT NOT NULL,
+    at_ticks   INTEGER NOT NULL,
+    presses    INTEGER NOT NULL,
+    valid_s    INTEGER NOT NULL,
+    status     TEXT NOT NULL,
+    reason     TEXT,
+    issued_at  TEXT NOT NULL,
+    entry      INTEGER NOT NULL,
+    PRIMARY KEY (device_id, no)
+);
+CREATE INDEX IF NOT EXISTS grants_by_request ON grants (request_id, no);
+CREATE TABLE IF NOT EXISTS presses (
+    device_id  TEXT NOT NULL,
+    event_id   INTEGER NOT NULL,
+    request_id TEXT,
+    grant_no   INTEGER,
+    n          INTEGER,
+    total      INTEGER,
+    at         TEXT NOT NULL,
+    entry      INTEGER NOT NULL,
+    PRIMARY KEY (device_id, event_id)
+);
+CREATE INDEX IF NOT EXISTS presses_by_request ON presses (request_id, n);
+CREATE TABLE IF NOT EXISTS devices (
+    device_id     TEXT PRIMARY KEY,
+    name          TEXT NOT NULL,               -- the config's handle; a replaced board retires the old row
+    seal          TEXT NOT NULL,
+    custodian     TEXT NOT NULL,
+    fingerprint   TEXT NOT NULL,
+    enrolled_at   TEXT NOT NULL,
+    last_event_id INTEGER NOT NULL DEFAULT 0,  -- highest device event id recorded in the ledger
+    last_grant_no INTEGER NOT NULL DEFAULT 0,  -- highest grant number issued to it
+    presses_total INTEGER,                     -- the device's lifetime counter, as last reported
+    boots         INTEGER,
+    fw            TEXT,
+    online        INTEGER NOT NULL DEFAULT 0,
+    last_seen     TEXT,
+    anomalies     INTEGER NOT NULL DEFAULT 0,
+    retired       INTEGER NOT NULL DEFAULT 0,
+    last_status   TEXT                         -- volatile: the device's last status reply (JSON)
+);
+CREATE TABLE IF NOT EXISTS device_keys (
+    device_id   TEXT PRIMARY KEY,
+    nonce       BLOB NOT NULL,
+    sealed      BLOB NOT NULL,     -- AES-GCM under the master key file, AAD = device id
+    fingerprint TEXT NOT NULL,
+    stored_at   TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS commands (
+    id          INTEGER PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    args        TEXT NOT NULL,
+    status      TEXT NOT NULL,     -- queued | running | done | failed | cancelled
+    result      TEXT,
+    created_at  TEXT NOT NULL,
+    finished_at TEXT
+);
+"""
+
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",  # readers (CLI, console) never block the writer
+    "PRAGMA synchronous=FULL",  # sealed keys and queued steps are not in the ledger: keep them durable
+    "PRAGMA busy_timeout=10000",  # several processes share the file
+    "PRAGMA foreign_keys=ON",
+)
+
+
+@dataclass(frozen=True)
+class RequestView:
+    id: str
+    status: str
+    applicant: str
+    matter: str
+    seal: str
+    presses: int
+    amount_fen: int
+    device_id: str
+    device_name: str
+    custodian: str
+    document: dict[str, Any]
+    route: dict[str, Any]
+    filed_at: str
+    approved_at: str | None
+    ended_at: str | None
+    grant_no: int | None
+    presses_used: int
+    reason: str | None
+    approvals: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def approvers_done(self) -> list[str]:
+        return [a["person"] for a in self.approvals if a["decision"] == "approve"]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["approvals"] = list(self.approvals)
+        data["status_name"] = STATUS_NAMES.get(self.status, self.status)
+        return data
+
+
+@dataclass(frozen=True)
+class GrantRow:
+    device_id: str
+    no: int
+    request_id: str
+    sid: str
+    at_ticks: int
+    presses: int
+    valid_s: int
+    status: str
+    reason: str | None
+    issued_at: str
+    entry: int
+
+
+@dataclass(frozen=True)
+class DeviceView:
+    device_id: str
+    name: str
+    seal: str
+    custodian: str
+    fingerprint: str
+    enrolled_at: str
+    last_event_id: int
+    last_grant_no: int
+    presses_total: int | None
+    boots: int | None
+    fw: str | None
+    online: bool
+    last_seen: str | None
+    anomalies: int
+    last_status: dict[str, Any] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _request_from_row(row: aiosqlite.Row, approvals: Iterable[aiosqlite.Row] = ()) -> RequestView:
+    return RequestView(
+        id=row["id"], status=row["status"], applicant=row["applicant"], matter=row["matter"], seal=row["seal"],
+        presses=row["presses"], amount_fen=row["amount_fen"], device_id=row["device_id"],
+        device_name=row["device_name"], custodian=row["custodian"], document=json.loads(row["document"]),
+        route=json.loads(row["route"]), filed_at=row["filed_at"], approved_at=row["approved_at"],
+        ended_at=row["ended_at"], grant_no=row["grant_no"], presses_used=row["presses_used"], reason=row["reason"],
+        approvals=tuple(
+            {"person": a["person"], "decision": a["decision"], "reason": a["reason"], "at": a["at"]} for a in approvals
+        ),
+    )  # fmt: skip
+
+
+def _device_from_row(row: aiosqlite.Row) -> DeviceView:
+    return DeviceView(
+        device_id=row["device_id"], name=row["name"], seal=row["seal"], custodian=row["custodian"],
+        fingerprint=row["fingerprint"], enrolled_at=row["enrolled_at"], last_event_id=row["last_event_id"],
+        last_grant_no=row["last_grant_no"], presses_total=row["presses_total"], boots=row["boots"], fw=row["fw"],
+        online=bool(row["online"]), last_seen=row["last_seen"], anomalies=row["anomalies"],
+        last_status=json.loads(row["last_status"]) if row["last_status"] else None,
+    )  # fmt: skip
+
+
+class EdgeDB:
+    """One aiosqlite connection to ``edge.sqlite3``; the caller serialises steps (see Recorder)."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    async def open(cls, data_dir: Path) -> EdgeDB:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path = data_dir / DB_FILENAME
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            conn.row_factory = aiosqlite.Row
+            for pragma in PRAGMAS:
+                await conn.execute(pragma)
+            async with conn.execute("PRAGMA user_version") as cur:
+                row = await cur.fetchone()
+            version = row[0] if row else 0
+            if version not in (0, SCHEMA_VERSION):
+                raise RuntimeError(f"边缘数据库版本 {version} 不支持 unsupported edge database version {version}")
+            await conn.executescript(
+                f"BEGIN IMMEDIATE;{SCHEMA}INSERT OR IGNORE INTO meta VALUES ('applied_upto', '-1');"
+                f"PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
+            )
+        except BaseException:
+            await conn.close()
+            raise
+        return cls(conn, path)
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any error (also cancellation)."""
+        await self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+            await self.conn.execute("COMMIT")
+        except BaseException:
+            if self.conn.in_transaction:
+                await self.conn.execute("ROLLBACK")
+            raise
+
+    async def _one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        async with self.conn.execute(sql, tuple(params)) as cur:
+            return await cur.fetchone()
+
+    async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        async with self.conn.execute(sql, tuple(params)) as cur:
+            return list(await cur.fetchall())
+
+    # -- meta ------------------------------------------------------------------
+
+    async def applied_upto(self) -> int:
+        row = await self._one("SELECT value FROM meta WHERE key = 'applied_upto'")
+        return int(row["value"]) if row else -1
+
+    # -- requests --------------------------------------------------------------
+
+    async def request(self, request_id: str) -> RequestView | None:
+        row = await self._one("SELECT * FROM requests WHERE id = ?", (request_id,))
+        if row is None:
+            return None
+        approvals = await self._all("SELECT * FROM approvals WHERE request_id = ? ORDER BY entry", (request_id,))
+        return _request_from_row(row, approvals)
+
+    async def requests(
+        self, status: str | None = None, device_id: str | None = None, limit: int | None = None
+    ) -> list[RequestView]:
+        where, params = [], []
+        if status is not None:
+            where.append("status = ?")
+            params.append(status)
+        if device_id is not None:
+            where.append("device_id = ?")
+            params.append(device_id)
+        sql = "SELECT * FROM requests" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY seq"
+        if limit is not None:
+            sql = f"SELECT * FROM ({sql} DESC LIMIT {int(limit)}) ORDER BY seq"
+        rows = await self._all(sql, params)
+        approvals: dict[str, list[aiosqlite.Row]] = {}
+        if rows:
+            marks = ",".join("?" for _ in rows)
+            for a in await self._all(
+                f"SELECT * FROM approvals WHERE request_id IN ({marks}) ORDER BY entry", [r["id"] for r in rows]
+            ):
+                approvals.setdefault(a["request_id"], []).append(a)
+        return [_request_from_row(r, approvals.get(r["id"], ())) for r in rows]
+
+    async def next_request_seq(self) -> int:
+        row = await self._one("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM requests")
+        return int(row["n"]) if row else 1
+
+    async def waiting_requests(self) -> list[RequestView]:
+        """Approved requests waiting for their device, oldest approval first."""
+        rows = await self._all("SELECT * FROM requests WHERE status = ? ORDER BY approved_at, seq", (APPROVED,))
+        return [_request_from_row(r) for r in rows]
+
+    async def active_request(self, device_id: str) -> RequestView | None:
+        """The request holding the device (a grant sent or in use), if any."""
+        row = await self._one(
+            "SELECT * FROM requests WHERE device_id = ? AND status IN (?, ?) ORDER BY seq LIMIT 1",
+            (device_id, GRANTED, IN_USE),
+        )
+        return None if row is None else _request_from_row(row)
+
+    async def press_events(self, request_id: str) -> list[dict[str, Any]]:
+        rows = await self._all("SELECT * FROM presses WHERE request_id = ? ORDER BY event_id", (request_id,))
+        return [dict(r) for r in rows]
+
+    # -- grants ----------------------------------------------------------------
+
+    async def grant(self, device_id: str, no: int) -> GrantRow | None:
+        row = await self._one("SELECT * FROM grants WHERE device_id = ? AND no = ?", (device_id, no))
+        return None if row is None else GrantRow(**dict(row))
+
+    async def grants(self, request_id: str | None = None, device_id: str | None = None, status: str | None = None) -> list[GrantRow]:
+        where, params = [], []
+        for column, value in (("request_id", request_id), ("device_id", device_id), ("status", status)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        sql = "SELECT * FROM grants" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY entry"
+        return [GrantRow(**dict(r)) for r in await self._all(sql, params)]
+
+    # -- devices ---------------------------------------------------------------
+
+    async def device(self, device_id: str) -> DeviceView | None:
+        row = await self._one("SELECT * FROM devices WHERE device_id = ?", (device_id,))
+        return None if row is None else _device_from_row(row)
+
+    async def device_by_name(self, name: str) -> DeviceView | None:
+        row = await self._one("SELECT * FROM devices WHERE name = ? AND retired = 0", (name,))
+        return None if row is None else _device_from_row(row)
+
+    async def devices(self) -> list[DeviceView]:
+        return [_device_from_row(r) for r in await self._all("SELECT * FROM devices WHERE retired = 0 ORDER BY name")]
+
+    async def set_last_status(self, device_id: str, status: dict[str, Any] | None, seen_at: str) -> None:
+        """Volatile: the latest status reply, for screens; not a record (the ledger has the events)."""
+        await self.conn.execute(
+            "UPDATE devices SET last_status = ?, last_seen = ? WHERE device_id = ?",
+            (json.dumps(status) if status is not None else None, seen_at, device_id),
+        )
+
+    async def mark_all_offline(self) -> None:
+        """At agent start nothing is connected yet, whatever the last run left behind."""
+        await self.conn.execute("UPDATE devices SET online = 0")
+
+    # -- sealed device keys ----------------------------------------------------
+
+    async def put_sealed_key(self, device_id: str, sealed: SealedKey, fingerprint: str, stored_at: str) -> None:
+        await self.conn.execute(
+            "INSERT INTO device_keys (device_id, nonce, sealed, fingerprint, stored_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (device_id) DO UPDATE SET nonce = excluded.nonce, sealed = excluded.sealed, "
+            "fingerprint = excluded.fingerprint, stored_at = excluded.stored_at",
+            (device_id, sealed.nonce, sealed.ciphertext, fingerprint, stored_at),
+        )
+
+    async def sealed_key(self, device_id: str) -> tuple[SealedKey, str] | None:
+        row = await self._one("SELECT nonce, sealed, fingerprint FROM device_keys WHERE device_id = ?", (device_id,))
+        return None if row is None else (SealedKey(row["nonce"], row["sealed"]), row["fingerprint"])
+
+    # -- the command queue (steps handed over by other processes) ----------------
+
+    async def enqueue(self, kind: str, args: dict[str, Any], created_at: str) -> int:
+        cur = await self.conn.execute(
+            "INSERT INTO commands (kind, args, status, created_at) VALUES (?, ?, 'queued', ?)",
+            (kind, json.dumps(args, ensure_ascii=False), created_at),
+        )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    async def claim_command(self) -> tuple[int, str, dict[str, Any]] | None:
+        """Take the oldest queued command (atomically, so two writers never run one twice)."""
+        async with self.transaction() as conn:
+            async with conn.execute("SELECT id, kind, args FROM commands WHERE status = 'queued' ORDER BY id LIMIT 1") as cur:
+                row = await cur.fetchone()
+            if row is None:
+                return None
+            await conn.execute("UPDATE commands SET status = 'running' WHERE id = ?", (row["id"],))
+        return row["id"], row["kind"], json.loads(row["args"])
+
+    async def has_queued_commands(self) -> bool:
+        return await self._one("SELECT 1 FROM commands WHERE status = 'queued' LIMIT 1") is not None
+
+    async def finish_command(self, command_id: int, ok: bool, result: dict[str, Any], finished_at: str) -> None:
+        await self.conn.execute(
+            "UPDATE commands SET status = ?, result = ?, finished_at = ? WHERE id = ?",
+            ("done" if ok else "failed", json.dumps(result, ensure_ascii=False), finished_at, command_id),
+        )
+
+    async def command(self, command_id: int) -> tuple[str, dict[str, Any] | None]:
+        row = await self._one("SELECT status, result FROM commands WHERE id = ?", (command_id,))
+        if row is None:
+            return "missing", None
+        return row["status"], json.loads(row["result"]) if row["result"] else None
+
+    async def cancel_command(self, command_id: int, finished_at: str) -> bool:
+        """Withdraw a command nobody has started; False if a writer already took it."""
+        cur = await self.conn.execute(
+            "UPDATE commands SET status = 'cancelled', finished_at = ? WHERE id = ? AND status = 'queued'",
+            (finished_at, command_id),
+        )
+        return cur.rowcount == 1
+
+    async def interrupt_running_commands(self, finished_at: str) -> None:
+        """A writer died while running these: say so instead of leaving their callers guessing."""
+        result = json.dumps(
+            {"ok": False, "error": {"code": "interrupted", "type": "Unavailable",
+                                    "message": "处理中断，请查看申请状态 interrupted; check the request's state"}},
+            ensure_ascii=False,
+        )  # fmt: skip
+        await self.conn.execute(
+            "UPDATE commands SET status = 'failed', result = ?, finished_at = ? WHERE status = 'running'",
+            (result, finished_at),
+        )

@@ -1,0 +1,234 @@
+"""``qinglian demo``: the whole seal loop, headless, on the simulated board.
+
+Starts a simulated board (state in DATA/board), writes a config on first run
+(DATA/edge.toml), enrols the board from its flash identity, runs the agent
+in-process, files a request with a generated original, approves it through
+the normal two-approver route, waits for the unlock, presses every allowed
+press through the board's control port, waits for the relock and the request
+closed, verifies the ledger, and reports. A second run with the same DATA
+continues the same ledger and the same board.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from edge.agent import EdgeAgent
+from edge.config import load_config
+from edge.db import CLOSED, FINAL_STATES, IN_USE
+from edge.errors import EdgeError
+from edge.keystore import DeviceIdentity, key_fingerprint
+from edge.ledger import verify_ledger
+from edge.projection import seal_kind
+from hostsim.control import SimBoard
+
+DEVICE_NAME = "official-1"
+APPLICANT = "liming"
+APPROVERS = ("zhangwei", "chenjing")  # the chain route for the official seal below 10,000 yuan
+DEFAULT_PRESSES = 3
+_STEP_TIMEOUT_S = 30.0
+
+log = logging.getLogger("edge.demo")
+
+
+def demo_config(device_id: str, url: str) -> str:
+    """The config the demo writes into DATA on its first run (paths relative to DATA)."""
+    return f"""\
+# 清廉 demo configuration, written by `qinglian demo` on its first run.
+village = "青莲村"
+data_dir = "."
+key_file = "secrets/master.key"
+
+[timing]
+approval_ttl_s = 600
+use_window_s = 120
+heartbeat_s = 1.0
+poll_s = 0.3
+
+[[devices]]
+name = "{DEVICE_NAME}"
+seal = "official"
+url = "{url}"   # the demo's board gets a fresh port each run; the demo uses its current one
+custodian = "wangfang"
+device_id = "{device_id}"
+
+[[people]]
+id = "liming"
+name = "李明"
+roles = ["applicant"]
+
+[[people]]
+id = "wangfang"
+name = "王芳"
+roles = ["custodian", "applicant"]
+
+[[people]]
+id = "zhangwei"
+name = "张伟"
+roles = ["approver"]
+
+[[people]]
+id = "chenjing"
+name = "陈静"
+roles = ["approver"]
+
+[[people]]
+id = "zhaolei"
+name = "赵磊"
+roles = ["approver"]
+
+[[routes]]
+name = "公章-一般"
+seal = ["official", "contract"]
+max_fen = 1000000
+mode = "chain"
+approvers = ["zhangwei", "chenjing"]
+
+[[routes]]
+name = "公章-大额"
+seal = ["official", "contract"]
+min_fen = 1000000
+mode = "n_of_m"
+n = 2
+approvers = ["zhangwei", "chenjing", "zhaolei"]
+
+[[routes]]
+name = "财务章与法人章"
+seal = ["finance", "legal_rep"]
+mode = "n_of_m"
+n = 2
+approvers = ["zhangwei", "chenjing", "zhaolei"]
+"""
+
+
+def _write_document(data: Path) -> Path:
+    inbox = data / "inbox"
+    inbox.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(UTC)
+    path = inbox / f"demo-{now.strftime('%Y%m%dT%H%M%S%fZ')}.txt"
+    path.write_text(
+        "青莲村村民委员会\n关于村道修缮工程款拨付的证明\n"
+        f"金额：人民币贰仟伍佰元整（¥2,500.00）\n日期：{now.date().isoformat()}\n编号：{now.timestamp():.6f}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+async def run_demo(data: Path, presses: int = DEFAULT_PRESSES) -> dict[str, Any]:
+    started = time.monotonic()
+    data.mkdir(parents=True, exist_ok=True)
+    board = await asyncio.to_thread(SimBoard(data / "board").start)
+    try:
+        ident = board.identity()
+        config_path = data / "edge.toml"
+        if not config_path.exists():
+            config_path.write_text(demo_config(ident.device_id, board.serial_url), encoding="utf-8")
+        config = load_config(config_path).with_device_url(DEVICE_NAME, board.serial_url)
+        board_before = (await asyncio.to_thread(board.control.state))["presses_total"] or 0
+
+        agent = await EdgeAgent.open(config)
+        try:
+            enrolled = await agent.db.device_by_name(DEVICE_NAME)
+            if enrolled is None or enrolled.device_id != ident.device_id or enrolled.fingerprint != key_fingerprint(ident.key):
+                await agent.enrol(DeviceIdentity(ident.device_id, ident.key), DEVICE_NAME)
+            await agent.start()
+            await agent.wait_online(DEVICE_NAME, _STEP_TIMEOUT_S)
+
+            request = await agent.file_request(
+                APPLICANT, "村道修缮工程款拨付证明盖章", "official", presses, _write_document(data), amount_fen=250000
+            )
+            t_approve = time.monotonic()
+            for approver in APPROVERS:
+                await agent.approve(request.id, approver)
+            await agent.wait_request(request.id, {IN_USE, *FINAL_STATES}, _STEP_TIMEOUT_S)
+            unlock_s = time.monotonic() - t_approve
+            for _ in range(presses):
+                await asyncio.to_thread(board.control.press)
+            final = await agent.wait_request(request.id, FINAL_STATES, _STEP_TIMEOUT_S)
+            recorded = [
+                e for e in await agent.ledger.entries_of_kind(seal_kind("press")) if e.body.get("request_id") == request.id
+            ]
+        finally:
+            await agent.close()
+
+        report = await asyncio.to_thread(verify_ledger, config.data_dir)
+        state = await asyncio.to_thread(board.control.state)
+    finally:
+        await asyncio.to_thread(board.stop)
+
+    board_after = state["presses_total"] or 0
+    result: dict[str, Any] = {
+        "presses_approved": final.presses,
+        "presses_recorded": len(recorded),
+        "presses_used": final.presses_used,
+        "lock_final": state["lock"],
+        "ledger_entries": report.entries,
+        "ledger_checkpoints": report.checkpoints,
+        "ledger_verified": report.ok,
+        "ledger_report": report.reason,
+        "data_dir": str(data),
+        "request_id": final.id,
+        "request_status": final.status,
+        "close_reason": final.reason,
+        "device_id": ident.device_id,
+        "board_presses_total": board_after,
+        "board_presses_this_run": board_after - board_before,
+        "approve_to_unlock_s": round(unlock_s, 3),
+        "seconds": round(time.monotonic() - started, 2),
+    }
+    result["ok"] = (
+        final.status == CLOSED
+        and result["presses_recorded"] == result["presses_approved"] == final.presses_used == result["board_presses_this_run"]
+        and result["lock_final"] == "locked"
+        and report.ok
+    )
+    return result
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    demo = subparsers.add_parser(
+        "demo",
+        help="演示 run the whole seal loop on the simulated board",
+        description="Simulated board → request → two approvals → grant → presses → relock → ledger verified.",
+    )
+    demo.add_argument("--data", type=Path, help="数据目录 keep data here (a second run continues it); default: a new temp dir")
+    demo.add_argument("--json", action="store_true", help="print one JSON object")
+    demo.add_argument("--presses", type=int, default=DEFAULT_PRESSES, help="presses to approve and make (1..100)")
+    demo.set_defaults(func=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    data = args.data if args.data is not None else Path(tempfile.mkdtemp(prefix="qinglian-demo-"))
+    try:
+        result = asyncio.run(run_demo(data.resolve(), args.presses))
+    except (EdgeError, TimeoutError, RuntimeError, OSError) as exc:
+        message = exc.message if isinstance(exc, EdgeError) else f"{type(exc).__name__}: {exc}"
+        if args.json:
+            print(json.dumps({"ok": False, "error": message, "data_dir": str(data)}, ensure_ascii=False))
+        print(f"演示失败 demo failed: {message} (data in {data})", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        mark = "✓" if result["ok"] else "✗"
+        print(
+            f"{mark} 清廉演示 Qinglian demo — 申请 request {result['request_id']} ({result['request_status']})\n"
+            f"  批准用印 approved presses: {result['presses_approved']}; 台账记录 recorded: {result['presses_recorded']}; "
+            f"设备计数 board counter +{result['board_presses_this_run']} (total {result['board_presses_total']})\n"
+            f"  锁状态 lock: {result['lock_final']}; 批准→开锁 approve→unlock {result['approve_to_unlock_s']} s\n"
+            f"  台账 ledger: {result['ledger_entries']} 条 entries, "
+            f"{'核验通过 verified' if result['ledger_verified'] else '核验失败 NOT verified'} — {result['ledger_report']}\n"
+            f"  数据目录 data: {result['data_dir']}  ({result['seconds']} s)\n"
+            f"  核验 verify again: qinglian ledger verify --data {result['data_dir']}"
+        )
+    return 0 if result["ok"] else 1

@@ -1,0 +1,363 @@
+"""The device manager: one DeviceLink per enrolled seal, grant dispatch, and recording device events.
+
+Each ``DeviceLink`` runs a reader thread. Its ``on_event`` callback runs the
+recording step on the agent's event loop and *waits for it*: only when the
+event is committed to the ledger does the callback return, and only then does
+the link acknowledge it to the device. A crash before that leaves the event
+unacknowledged in the device's flash, so it is sent again (at least once);
+the step skips an event id at or below the device's last recorded id, which
+is stored in the same step (exactly once in the ledger).
+
+Grants: when a request is approved and its device is online and holds no
+other request, the next grant number is taken (above both our record and the
+device's reported ``last_grant``), the grant is minted and recorded
+(``grant.issued``) *before* it is sent, so no grant ever reaches a device
+without a ledger entry. A grant is given up (``grant.lapsed``) only when the
+device provably can no longer accept it: it answered a new session's hello
+with a lower ``last_grant`` (a grant is bound to the session it was minted
+for), or its validity window has passed with ``last_grant`` still lower.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from edge import projection as P
+from edge.config import DeviceConfig, EdgeConfig
+from edge.db import APPROVED, G_SENT, GRANTED, IN_USE, EdgeDB, GrantRow, RequestView
+from edge.devicelink import DeviceLink, DeviceUnavailable
+from edge.ledger import utc_now
+from edge.recorder import Recorder
+from edge.requests import SealDesk
+
+log = logging.getLogger("edge.devices")
+
+# Refusals after which a fresh grant may be sent: the device did not take this one
+# and the cause can pass (a new session, a slow link, a lock still open, a tamper
+# switch that gets closed). The others mean a wrong key, device or request: no retry.
+RETRYABLE_REFUSALS = frozenset({"stale_session", "expired", "from_future", "replayed", "busy", "store_full", "tamper"})
+# Refusals that should never happen between an honest edge and its device.
+SUSPICIOUS_REFUSALS = frozenset({"bad_mac", "other_device", "malformed", "out_of_range", "replayed"})
+_BRIDGE_TIMEOUT_S = 30.0  # how long the reader thread waits for a recording step
+_WINDOW_SLACK_S = 10.0  # beyond a grant's window: clock estimate error and the device's 5 s future slack
+_STATUS_SAVE_S = 5.0
+
+
+@dataclass
+class _Handle:
+    """One configured, enrolled device and its link."""
+
+    config: DeviceConfig
+    device_id: str
+    key: bytes
+    fingerprint: str
+    link: DeviceLink | None = None
+    generation: int = 0  # bumped when the link is replaced; callbacks of an old link are ignored
+    hello: dict[str, Any] = field(default_factory=dict)
+    retry_after: float = 0.0  # monotonic time before which no grant is sent
+    sent_at: dict[int, float] = field(default_factory=dict)  # grant no -> monotonic time it was sent
+    status_saved: float = 0.0
+
+
+class DeviceManager:
+    def __init__(self, config: EdgeConfig, recorder: Recorder, desk: SealDesk, wake: asyncio.Event) -> None:
+        self.config = config
+        self.recorder = recorder
+        self.db: EdgeDB = recorder.db
+        self.desk = desk
+        self._wake = wake
+        self._loop = asyncio.get_running_loop()
+        self._handles: dict[str, _Handle] = {}
+        self._closing = False
+
+    # -- links -------------------------------------------------------------------------
+
+    async def connect(self, config: DeviceConfig, device_id: str, key: bytes, fingerprint: str) -> None:
+        """Start (or restart, after a re-enrolment) the link to one device."""
+        old = self._handles.get(device_id)
+        generation = 1
+        if old is not None:
+            if old.fingerprint == fingerprint and old.config.url == config.url and old.link is not None:
+                return
+            generation = old.generation + 1
+            old.generation = generation  # silence the old link's callbacks before it is closed
+            if old.link is not None:
+                await asyncio.to_thread(old.link.close)
+        device = await self.db.device(device_id)
+        last_event_id = device.last_event_id if device else 0
+        handle = _Handle(config, device_id, key, fingerprint, generation=generation)
+        handle.link = DeviceLink(
+            config.url,
+            device_id,
+            key,
+            on_event=lambda event: self._on_event(handle, generation, event),
+            last_event_id=last_event_id,
+            on_online=lambda up: self._on_online(handle, generation, up),
+            heartbeat_s=self.config.timing.heartbeat_s,
+        )
+        self._handles[device_id] = handle
+        handle.link.start()
+        log.info("connecting to %s (%s) at %s", config.name, device_id, config.url)
+
+    async def stop(self) -> None:
+        self._closing = True
+        for handle in self._handles.values():
+            if handle.link is not None:
+                await asyncio.to_thread(handle.link.close)
+
+    def link(self, device_id: str) -> DeviceLink | None:
+        handle = self._handles.get(device_id)
+        return None if handle is None else handle.link
+
+    def is_online(self, device_id: str) -> bool:
+        link = self.link(device_id)
+        return link is not None and link.online
+
+    def live_status(self, device_id: str) -> dict[str, Any] | None:
+        link = self.link(device_id)
+        return None if link is None or link.last_status is None else dict(link.last_status)
+
+    # -- the bridge from the reader threads --------------------------------------------------
+
+    def _run_step(self, coro_fn: Callable[[], Any]) -> None:
+        """Run a recording step on the event loop and wait for it (called on a reader thread)."""
+        future = asyncio.run_coroutine_threadsafe(coro_fn(), self._loop)
+        future.result(timeout=_BRIDGE_TIMEOUT_S)
+
+    def _on_event(self, handle: _Handle, generation: int, event: dict[str, Any]) -> None:
+        if self._closing or handle.generation != generation:
+            # Raising leaves the event unacknowledged: the device keeps it and sends it again.
+            raise RuntimeError("the agent is stopping; the event stays on the device")
+        self._run_step(lambda: self._record_event(handle, event))
+
+    def _on_online(self, handle: _Handle, generation: int, up: bool) -> None:
+        if self._closing or handle.generation != generation or handle.link is None:
+            return
+        hello = dict(handle.link.hello_info or {}) if up else {}
+        try:
+            self._run_step(lambda: self._link_changed(handle, up, hello))
+        except Exception:
+            log.exception("recording that %s went %s failed", handle.device_id, "online" if up else "offline")
+
+    # -- recording device events ------------------------------------------------------------
+
+    async def _record_event(self, handle: _Handle, event: dict[str, Any]) -> None:
+        async with self.recorder.step():
+            device = await self.db.device(handle.device_id)
+            if device is not None and event["id"] <= device.last_event_id:
+                return  # recorded before (a resend across edge restarts): acknowledge it again
+            items = await self._interpret(handle, event)
+            await self.recorder.record_many(items)
+        self._wake.set()
+
+    async def _interpret(self, handle: _Handle, event: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        """Turn one device event into ledger entries: the event itself, plus what it ends."""
+        kind = event["k"]
+        body: dict[str, Any] = {"device_id": handle.device_id, "event_id": event["id"], "event": event}
+        items: list[tuple[str, dict[str, Any]]] = [(P.seal_kind(kind), body)]
+        anomaly: str | None = None
+        grant: GrantRow | None = None
+        request: RequestView | None = None
+        no = event.get("no")
+        if kind in ("grant_ok", "unlocked", "press", "relocked", "grant_refused") and no is not None:
+            grant = await self.db.grant(handle.device_id, no)
+            if grant is None:
+                anomaly = "unknown_grant"  # a grant this edge never recorded
+            else:
+                request = await self.db.request(grant.request_id)
+                body["request_id"] = grant.request_id
+                body["grant_no"] = no
+
+        if kind == "boot":
+            if event.get("cause") == "watchdog":
+                anomaly = "watchdog_reset"
+        elif kind == "tamper":
+            anomaly = "tamper_open" if event.get("active") else "tamper_closed"
+        elif kind == "locked_press":
+            anomaly = "locked_press"
+        elif kind == "overflow":
+            anomaly = "overflow"
+        elif kind in ("maintenance_open", "maintenance_refused"):
+            anomaly = kind  # the REPL opened (or was asked for): supervisors should see every one
+        elif kind == "grant_ok" and request is not None and grant is not None:
+            if grant.status != G_SENT or request.status not in (APPROVED, GRANTED):
+                anomaly = "unexpected_grant_ok"
+        elif kind == "press" and request is not None:
+            if request.status != IN_USE:
+                anomaly = "press_outside_use"
+            elif event.get("n", 0) > request.presses:
+                anomaly = "over_press"
+        elif kind == "grant_refused":
+            reason = event.get("reason")
+            if reason in SUSPICIOUS_REFUSALS:
+                anomaly = f"grant_refused_{reason}"
+            if request is not None and grant is not None and grant.status == G_SENT and request.status == GRANTED and request.grant_no == no:
+                if reason in RETRYABLE_REFUSALS:
+                    body["decision"] = "retry"
+                    handle.retry_after = time.monotonic() + self.config.timing.grant_retry_s
+                else:
+                    body["decision"] = "fail"
+                    items.append((P.FAILED_KIND, {"request_id": request.id, "reason": f"grant_refused:{reason}", "grant_no": no}))
+        elif kind == "relocked" and request is not None and grant is not None:
+            reason = event.get("reason")
+            if reason == "reboot":
+                anomaly = "reboot_during_use"
+            if request.status in (GRANTED, IN_USE) and request.grant_no == no:
+                used = event.get("used")
+                if not isinstance(used, int):  # a relock at boot does not know; count the recorded presses
+                    used = len([p for p in await self.db.press_events(request.id) if p["grant_no"] == no])
+                items.append(
+                    (
+                        P.CLOSED,
+                        {
+                            "request_id": request.id,
+                            "device_id": handle.device_id,
+                            "grant_no": no,
+                            "reason": reason,
+                            "presses_approved": request.presses,
+                            "presses_used": used,
+                        },
+                    )
+                )
+        if anomaly is not None:
+            body["anomaly"] = anomaly
+            log.warning("anomaly on %s: %s (event %s)", handle.device_id, anomaly, event)
+        return items
+
+    async def _link_changed(self, handle: _Handle, up: bool, hello: dict[str, Any]) -> None:
+        async with self.recorder.step():
+            if not up:
+                await self.recorder.record(P.DEVICE_OFFLINE, {"device_id": handle.device_id})
+            else:
+                handle.hello = hello
+                await self.recorder.record_many(await self._came_online(handle, hello))
+            await self.db.set_last_status(handle.device_id, hello or None, utc_now())
+        self._wake.set()
+
+    async def _came_online(self, handle: _Handle, hello: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        device = await self.db.device(handle.device_id)
+        last_event_id = device.last_event_id if device else 0
+        body: dict[str, Any] = {
+            "device_id": handle.device_id,
+            "sid": hello.get("sid"),
+            "boots": hello.get("boots"),
+            "presses": hello.get("presses"),
+            "last_grant": hello.get("last_grant"),
+            "first": hello.get("first"),
+            "pending": hello.get("pending"),
+            "lock": hello.get("lock"),
+            "tamper": hello.get("tamper"),
+            "fw": hello.get("fw"),
+            "ver": hello.get("ver"),
+        }
+        if device is not None and device.fw is not None and hello.get("fw") != device.fw:
+            body["anomaly"] = "firmware_changed"
+        items: list[tuple[str, dict[str, Any]]] = [(P.DEVICE_ONLINE, body)]
+        first = hello.get("first")
+        if isinstance(first, int) and first > last_event_id + 1:
+            # The device no longer holds events we never recorded: say so, never silently.
+            reason = "before_enrolment" if last_event_id == 0 else "dropped_by_device"
+            items.append(
+                (P.DEVICE_EVENTS_LOST, {"device_id": handle.device_id, "from": last_event_id + 1, "to": first - 1, "reason": reason, "anomaly": "events_lost"})
+            )
+        last_grant = hello.get("last_grant")
+        if isinstance(last_grant, int):
+            for grant in await self.db.grants(device_id=handle.device_id, status=G_SENT):
+                if grant.sid != hello.get("sid") and last_grant < grant.no:
+                    # Minted for a session that is gone, and the device never took it: it never will.
+                    items.append(
+                        (P.GRANT_LAPSED, {"device_id": handle.device_id, "no": grant.no, "request_id": grant.request_id, "reason": "session_ended"})
+                    )
+                    handle.sent_at.pop(grant.no, None)
+        return items
+
+    # -- the periodic work: lapse dead grants, send due grants -------------------------------------
+
+    async def tick(self) -> None:
+        for handle in list(self._handles.values()):
+            try:
+                await self._lapse_by_window(handle)
+                await self._dispatch(handle)
+                await self._save_status(handle)
+            except Exception:
+                log.exception("device %s: tick failed", handle.device_id)
+
+    async def _lapse_by_window(self, handle: _Handle) -> None:
+        link = handle.link
+        if link is None or not link.online or not handle.sent_at:
+            return
+        now = time.monotonic()
+        wait = _WINDOW_SLACK_S + 3 * self.config.timing.heartbeat_s  # the status below is at most this old
+        for no, sent in list(handle.sent_at.items()):
+            async with self.recorder.step():
+                grant = await self.db.grant(handle.device_id, no)
+                if grant is None or grant.status != G_SENT:
+                    handle.sent_at.pop(no, None)
+                    continue
+                status = link.last_status or {}
+                if now - sent > grant.valid_s + wait and isinstance(status.get("last_grant"), int) and status["last_grant"] < no:
+                    await self.recorder.record(
+                        P.GRANT_LAPSED,
+                        {"device_id": handle.device_id, "no": no, "request_id": grant.request_id, "reason": "window_passed"},
+                    )
+                    handle.sent_at.pop(no, None)
+
+    async def _dispatch(self, handle: _Handle) -> None:
+        link = handle.link
+        if link is None or not link.online or time.monotonic() < handle.retry_after:
+            return
+        status = link.last_status or {}
+        if status.get("tamper"):
+            return  # the device would refuse; wait until the case is shut again
+        async with self.recorder.step():
+            if await self.db.active_request(handle.device_id) is not None:
+                return  # one request at a time per device
+            due = [r for r in await self.db.waiting_requests() if r.device_id == handle.device_id]
+            now = datetime.now(UTC)
+            due = [r for r in due if (self.desk.expiry_time(r) or now) > now]
+            if not due:
+                return
+            request = due[0]
+            device = await self.db.device(handle.device_id)
+            reported = [s.get("last_grant") for s in (status, handle.hello)]
+            no = max([device.last_grant_no if device else 0, *[n for n in reported if isinstance(n, int)]]) + 1
+            valid_s = self.config.timing.use_window_s
+            try:
+                grant = link.mint_grant(no, request.id, request.presses, valid_s)
+            except DeviceUnavailable:
+                return
+            # In the ledger before it is on the wire: no grant reaches a device unrecorded.
+            await self.recorder.record(
+                P.GRANT_ISSUED,
+                {
+                    "device_id": handle.device_id, "no": no, "request_id": request.id, "sid": grant["sid"],
+                    "at": grant["at"], "presses": request.presses, "valid_s": valid_s, "mac": grant["mac"],
+                },
+            )  # fmt: skip
+            handle.sent_at[no] = time.monotonic()
+            try:
+                link.send_signed_grant(grant)
+            except DeviceUnavailable as exc:
+                handle.sent_at.pop(no, None)
+                handle.retry_after = time.monotonic() + self.config.timing.grant_retry_s
+                await self.recorder.record(
+                    P.GRANT_UNSENT, {"device_id": handle.device_id, "no": no, "request_id": request.id, "reason": str(exc)}
+                )
+            else:
+                log.info("grant %d for %s sent to %s", no, request.id, handle.device_id)
+
+    async def _save_status(self, handle: _Handle) -> None:
+        now = time.monotonic()
+        if handle.link is None or now - handle.status_saved < _STATUS_SAVE_S:
+            return
+        handle.status_saved = now
+        status = handle.link.last_status if handle.link.online else None
+        if status is not None:
+            async with self.recorder.step():  # never inside another step's open transaction
+                await self.db.set_last_status(handle.device_id, dict(status), utc_now())

@@ -1,0 +1,86 @@
+"""Enrolment (设备登记): bind a configured seal device to a board's identity and keep its key sealed.
+
+An explicit technician step: the identity file ({"device_id", "key"}) comes
+from the board's flash, read with the board in hand. The key is sealed under
+the master key and stored; the ledger records which board was enrolled under
+which name, with the key's fingerprint — never the key.
+"""
+
+from __future__ import annotations
+
+from edge import projection as P
+from edge.config import DeviceConfig, EdgeConfig
+from edge.db import DeviceView, EdgeDB
+from edge.errors import InputError
+from edge.keystore import DeviceIdentity, MasterKey, key_fingerprint
+from edge.ledger import utc_now
+from edge.recorder import Recorder
+
+
+def choose_device(
+    config: EdgeConfig, identity: DeviceIdentity, device_name: str | None = None, device_id: str | None = None
+) -> DeviceConfig:
+    """The configured device this board is enrolled as; clear errors for every mismatch."""
+    if device_id is not None and device_id != identity.device_id:
+        raise InputError(
+            f"身份文件属于 {identity.device_id}，不是 {device_id} the identity file is for {identity.device_id}, not {device_id}",
+            "identity_mismatch",
+        )
+    if device_name is not None:
+        device = config.device(device_name)
+    else:
+        bound = [d for d in config.devices if d.device_id == identity.device_id]
+        unbound = [d for d in config.devices if d.device_id is None]
+        if bound:
+            device = bound[0]
+        elif len(unbound) == 1:
+            device = unbound[0]
+        else:
+            raise InputError(
+                f"请用 --device 指定配置中的设备 name the configured device for {identity.device_id} with --device",
+                "ambiguous_device",
+            )
+    if device.device_id is not None and device.device_id != identity.device_id:
+        raise InputError(
+            f"配置中 {device.name} 的编号是 {device.device_id}，而此板是 {identity.device_id} "
+            f"the config says {device.name} is {device.device_id}, this board is {identity.device_id}",
+            "identity_mismatch",
+        )
+    return device
+
+
+async def store_key(db: EdgeDB, master: MasterKey, identity: DeviceIdentity) -> None:
+    """Seal and store the key (any process may do this; the writer records it)."""
+    await db.put_sealed_key(identity.device_id, master.seal(identity.device_id, identity.key), identity.fingerprint, utc_now())
+
+
+async def unseal_key(db: EdgeDB, master: MasterKey, device_id: str) -> bytes | None:
+    stored = await db.sealed_key(device_id)
+    if stored is None:
+        return None
+    return master.open(device_id, stored[0])
+
+
+async def record_enrolment(
+    recorder: Recorder, config: EdgeConfig, master: MasterKey, device_name: str, device_id: str, fingerprint: str
+) -> DeviceView:
+    """Record that the stored key for ``device_id`` belongs to the configured device ``device_name``."""
+    device = config.device(device_name)
+    async with recorder.step():
+        key = await unseal_key(recorder.db, master, device_id)
+        if key is None or key_fingerprint(key) != fingerprint:
+            raise InputError(f"未找到 {device_id} 的密钥 no stored key for {device_id} with fingerprint {fingerprint}", "no_key")
+        await recorder.record(
+            P.DEVICE_ENROLLED,
+            {
+                "device_id": device_id,
+                "name": device.name,
+                "seal": device.seal,
+                "custodian": device.custodian,
+                "fingerprint": fingerprint,
+                "url": device.url,
+            },
+        )
+        view = await recorder.db.device(device_id)
+        assert view is not None
+        return view

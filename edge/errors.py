@@ -1,0 +1,67 @@
+"""Errors the edge agent reports to people: a stable code and a bilingual message.
+
+The code is for programs (the CLI's ``--json``, the web console later); the
+message is what a person reads: Chinese first, then English, like the rest of
+the user interface. Every error here means the step changed nothing, except a
+:class:`Refused`, whose refusal itself was recorded in the ledger.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class EdgeError(Exception):
+    """Base of all errors the edge reports to a user."""
+
+    code = "error"
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "type": type(self).__name__}
+
+
+class ConfigError(EdgeError):
+    """The TOML configuration is missing, unreadable or inconsistent."""
+
+    code = "bad_config"
+
+
+class InputError(EdgeError):
+    """Bad input to a step (unknown person, seal kind, presses out of range, missing file ...): nothing changed."""
+
+    code = "bad_input"
+
+
+class NotFound(InputError):
+    """No such request or device."""
+
+    code = "not_found"
+
+
+class Refused(EdgeError):
+    """A step refused by a rule (separation of duties, route order, state); the refusal is a ledger entry."""
+
+    code = "refused"
+
+
+class Unavailable(EdgeError):
+    """Something the step needs is not there right now (the agent, a device, the writer lock)."""
+
+    code = "unavailable"
+
+
+ERROR_TYPES: dict[str, type[EdgeError]] = {
+    cls.__name__: cls for cls in (EdgeError, ConfigError, InputError, NotFound, Refused, Unavailable)
+}
+
+
+def error_from_dict(data: dict[str, Any]) -> EdgeError:
+    """Rebuild an error that crossed a process boundary (the command queue)."""
+    cls = ERROR_TYPES.get(str(data.get("type")), EdgeError)
+    return cls(str(data.get("message", "")), str(data.get("code", cls.code)))

@@ -1,0 +1,295 @@
+"""What each ledger entry means for the working state: the kinds, and applying them to the database.
+
+Everything the edge decides is first appended to the ledger, then applied
+here. ``apply_entries`` is a pure function of the database and the entries
+(time comes from the entry, decisions are in its body), so the database can
+always be brought up to date from the ledger alone — after a crash between the
+two commits, or from an empty database.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import aiosqlite
+
+from edge.db import APPROVED, EXPIRED, FAILED, G_ACCEPTED, G_CLOSED, G_REFUSED, G_SENT, GRANTED, IN_USE, PENDING
+from edge.db import CLOSED as R_CLOSED
+from edge.db import REJECTED as R_REJECTED
+from edge.db import EdgeDB
+from edge.ledger import Entry
+
+# -- entry kinds -------------------------------------------------------------------
+
+FILED = "seal_request.filed"
+APPROVAL = "seal_request.approval"
+APPROVED_KIND = "seal_request.approved"
+APPROVAL_REFUSED = "seal_request.approval_refused"
+REJECTED = "seal_request.rejected"
+EXPIRED_KIND = "seal_request.expired"
+CLOSED = "seal_request.closed"
+FAILED_KIND = "seal_request.failed"
+GRANT_ISSUED = "grant.issued"
+GRANT_UNSENT = "grant.unsent"
+GRANT_LAPSED = "grant.lapsed"
+DEVICE_ENROLLED = "device.enrolled"
+DEVICE_ONLINE = "device.online"
+DEVICE_OFFLINE = "device.offline"
+DEVICE_EVENTS_LOST = "device.events_lost"
+AGENT_STARTED = "agent.started"
+AGENT_STOPPED = "agent.stopped"
+SEAL_PREFIX = "seal."  # + the device event kind: seal.press, seal.relocked, seal.boot, ...
+
+
+def seal_kind(event_kind: str) -> str:
+    return SEAL_PREFIX + event_kind
+
+
+_Apply = Callable[[aiosqlite.Connection, Entry], Awaitable[None]]
+_APPLY: dict[str, _Apply] = {}
+
+
+def _applies(kind: str) -> Callable[[_Apply], _Apply]:
+    def register(fn: _Apply) -> _Apply:
+        _APPLY[kind] = fn
+        return fn
+
+    return register
+
+
+async def apply_entries(db: EdgeDB, entries: Sequence[Entry]) -> None:
+    """Apply committed ledger entries, in one transaction with the new ``applied_upto``.
+
+    Entries at or below ``applied_upto`` are skipped, so applying twice is harmless.
+    """
+    async with db.transaction() as conn:
+        async with conn.execute("SELECT value FROM meta WHERE key = 'applied_upto'") as cur:
+            row = await cur.fetchone()
+        upto = int(row[0]) if row else -1
+        for entry in entries:
+            if entry.index <= upto:
+                continue
+            if entry.index != upto + 1:
+                raise RuntimeError(f"台账条目不连续 ledger entry {entry.index} applied after {upto}")
+            handler = _APPLY.get(entry.kind)
+            if handler is None and entry.kind.startswith(SEAL_PREFIX):
+                handler = _apply_seal_event
+            if handler is not None:
+                await handler(conn, entry)
+            upto = entry.index
+        await conn.execute("UPDATE meta SET value = ? WHERE key = 'applied_upto'", (str(upto),))
+
+
+# -- seal requests -------------------------------------------------------------------
+
+
+@_applies(FILED)
+async def _filed(conn: aiosqlite.Connection, e: Entry) -> None:
+    b = e.body
+    await conn.execute(
+        "INSERT INTO requests (id, seq, status, applicant, matter, seal, presses, amount_fen, device_id, device_name,"
+        " custodian, document, route, filed_at, filed_entry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            b["request_id"], b["seq"], PENDING, b["applicant"], b["matter"], b["seal"], b["presses"], b["amount_fen"],
+            b["device_id"], b["device_name"], b["custodian"], json.dumps(b["document"], ensure_ascii=False),
+            json.dumps(b["route"], ensure_ascii=False), e.ts, e.index,
+        ),
+    )  # fmt: skip
+
+
+@_applies(APPROVAL)
+async def _approval(conn: aiosqlite.Connection, e: Entry) -> None:
+    await conn.execute(
+        "INSERT INTO approvals (request_id, person, decision, reason, at, entry) VALUES (?, ?, 'approve', NULL, ?, ?)",
+        (e.body["request_id"], e.body["approver"], e.ts, e.index),
+    )
+
+
+@_applies(APPROVED_KIND)
+async def _approved(conn: aiosqlite.Connection, e: Entry) -> None:
+    await conn.execute(
+        "UPDATE requests SET status = ?, approved_at = ? WHERE id = ? AND status = ?",
+        (APPROVED, e.ts, e.body["request_id"], PENDING),
+    )
+
+
+@_applies(REJECTED)
+async def _rejected(conn: aiosqlite.Connection, e: Entry) -> None:
+    b = e.body
+    await conn.execute(
+        "INSERT INTO approvals (request_id, person, decision, reason, at, entry) VALUES (?, ?, 'reject', ?, ?, ?)",
+        (b["request_id"], b["approver"], b["reason"], e.ts, e.index),
+    )
+    await _end(conn, e, R_REJECTED)
+
+
+async def _end(conn: aiosqlite.Connection, e: Entry, status: str) -> None:
+    await conn.execute(
+        "UPDATE requests SET status = ?, ended_at = ?, reason = ? WHERE id = ?",
+        (status, e.ts, e.body.get("reason"), e.body["request_id"]),
+    )
+
+
+@_applies(EXPIRED_KIND)
+async def _expired(conn: aiosqlite.Connection, e: Entry) -> None:
+    await _end(conn, e, EXPIRED)
+
+
+@_applies(FAILED_KIND)
+async def _failed(conn: aiosqlite.Connection, e: Entry) -> None:
+    await _end(conn, e, FAILED)
+
+
+@_applies(CLOSED)
+async def _closed(conn: aiosqlite.Connection, e: Entry) -> None:
+    b = e.body
+    await _end(conn, e, R_CLOSED)
+    await conn.execute("UPDATE requests SET presses_used = ? WHERE id = ?", (b["presses_used"], b["request_id"]))
+    await conn.execute(
+        "UPDATE grants SET status = ? WHERE device_id = ? AND no = ?", (G_CLOSED, b["device_id"], b["grant_no"])
+    )
+
+
+# -- grants --------------------------------------------------------------------------
+
+
+@_applies(GRANT_ISSUED)
+async def _grant_issued(conn: aiosqlite.Connection, e: Entry) -> None:
+    b = e.body
+    await conn.execute(
+        "INSERT INTO grants (device_id, no, request_id, sid, at_ticks, presses, valid_s, status, issued_at, entry)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (b["device_id"], b["no"], b["request_id"], b["sid"], b["at"], b["presses"], b["valid_s"], G_SENT, e.ts, e.index),
+    )
+    await conn.execute(
+        "UPDATE requests SET status = ?, grant_no = ? WHERE id = ? AND status = ?",
+        (GRANTED, b["no"], b["request_id"], APPROVED),
+    )
+    await conn.execute(
+        "UPDATE devices SET last_grant_no = MAX(last_grant_no, ?) WHERE device_id = ?", (b["no"], b["device_id"])
+    )
+
+
+async def _grant_dead(conn: aiosqlite.Connection, e: Entry, status: str) -> None:
+    """The device provably never took this grant: the request waits for its device again."""
+    b = e.body
+    await conn.execute(
+        "UPDATE grants SET status = ?, reason = ? WHERE device_id = ? AND no = ?",
+        (status, b.get("reason"), b["device_id"], b["no"]),
+    )
+    await conn.execute(
+        "UPDATE requests SET status = ?, grant_no = NULL WHERE id = ? AND status = ? AND grant_no = ?",
+        (APPROVED, b["request_id"], GRANTED, b["no"]),
+    )
+
+
+@_applies(GRANT_UNSENT)
+async def _grant_unsent(conn: aiosqlite.Connection, e: Entry) -> None:
+    await _grant_dead(conn, e, "unsent")
+
+
+@_applies(GRANT_LAPSED)
+async def _grant_lapsed(conn: aiosqlite.Connection, e: Entry) -> None:
+    await _grant_dead(conn, e, "lapsed")
+
+
+# -- devices ---------------------------------------------------------------------------
+
+
+@_applies(DEVICE_ENROLLED)
+async def _enrolled(conn: aiosqlite.Connection, e: Entry) -> None:
+    b = e.body
+    # A new board under an old name (a replacement) retires the old board's row.
+    await conn.execute("UPDATE devices SET retired = 1 WHERE name = ? AND device_id != ?", (b["name"], b["device_id"]))
+    await conn.execute(
+        "INSERT INTO devices (device_id, name, seal, custodian, fingerprint, enrolled_at) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (device_id) DO UPDATE SET name = excluded.name, seal = excluded.seal, "
+        "custodian = excluded.custodian, fingerprint = excluded.fingerprint, enrolled_at = excluded.enrolled_at, retired = 0",
+        (b["device_id"], b["name"], b["seal"], b["custodian"], b["fingerprint"], e.ts),
+    )
+
+
+@_applies(DEVICE_ONLINE)
+async def _online(conn: aiosqlite.Connection, e: Entry) -> None:
+    b = e.body
+    await conn.execute(
+        "UPDATE devices SET online = 1, last_seen = ?, boots = ?, fw = ?, presses_total = ?,"
+        " anomalies = anomalies + ? WHERE device_id = ?",
+        (e.ts, b.get("boots"), b.get("fw"), b.get("presses"), 1 if b.get("anomaly") else 0, b["device_id"]),
+    )
+
+
+@_applies(DEVICE_OFFLINE)
+async def _offline(conn: aiosqlite.Connection, e: Entry) -> None:
+    await conn.execute("UPDATE devices SET online = 0, last_seen = ? WHERE device_id = ?", (e.ts, e.body["device_id"]))
+
+
+@_applies(DEVICE_EVENTS_LOST)
+async def _events_lost(conn: aiosqlite.Connection, e: Entry) -> None:
+    await conn.execute("UPDATE devices SET anomalies = anomalies + 1 WHERE device_id = ?", (e.body["device_id"],))
+
+
+@_applies(AGENT_STARTED)
+async def _agent_started(conn: aiosqlite.Connection, e: Entry) -> None:
+    # Whatever the last run left behind, nothing is connected yet.
+    await conn.execute("UPDATE devices SET online = 0")
+
+
+@_applies(AGENT_STOPPED)
+async def _agent_stopped(conn: aiosqlite.Connection, e: Entry) -> None:
+    await conn.execute("UPDATE devices SET online = 0")
+
+
+async def _apply_seal_event(conn: aiosqlite.Connection, e: Entry) -> None:
+    """One event from a seal device (``seal.<kind>``): the body carries the event as the device sent it."""
+    b = e.body
+    device_id = b["device_id"]
+    ev: dict[str, Any] = b["event"]
+    kind = ev["k"]
+    request_id = b.get("request_id")
+    await conn.execute(
+        "UPDATE devices SET last_event_id = MAX(last_event_id, ?), last_seen = ?, anomalies = anomalies + ?"
+        " WHERE device_id = ?",
+        (b["event_id"], e.ts, 1 if b.get("anomaly") else 0, device_id),
+    )
+    if kind == "grant_ok":
+        await conn.execute(
+            "UPDATE grants SET status = ? WHERE device_id = ? AND no = ?", (G_ACCEPTED, device_id, ev["no"])
+        )
+        if request_id is not None:
+            await conn.execute(
+                "UPDATE requests SET status = ?, grant_no = ? WHERE id = ? AND status IN (?, ?)",
+                (IN_USE, ev["no"], request_id, APPROVED, GRANTED),
+            )
+    elif kind == "grant_refused":
+        if ev.get("no") is not None:
+            await conn.execute(
+                "UPDATE grants SET status = ?, reason = ? WHERE device_id = ? AND no = ?",
+                (G_REFUSED, ev.get("reason"), device_id, ev["no"]),
+            )
+            if request_id is not None:
+                await conn.execute(
+                    "UPDATE requests SET status = ?, grant_no = NULL WHERE id = ? AND status = ? AND grant_no = ?",
+                    (APPROVED, request_id, GRANTED, ev["no"]),
+                )
+    elif kind == "press":
+        await conn.execute(
+            "INSERT OR IGNORE INTO presses (device_id, event_id, request_id, grant_no, n, total, at, entry)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (device_id, b["event_id"], request_id, ev.get("no"), ev.get("n"), ev.get("total"), e.ts, e.index),
+        )
+        await conn.execute(
+            "UPDATE devices SET presses_total = MAX(COALESCE(presses_total, 0), ?) WHERE device_id = ?",
+            (ev.get("total", 0), device_id),
+        )
+        if request_id is not None:
+            await conn.execute(
+                "UPDATE requests SET presses_used = MAX(presses_used, ?) WHERE id = ?", (ev.get("n", 0), request_id)
+            )
+    elif kind == "boot":
+        await conn.execute(
+            "UPDATE devices SET boots = ?, fw = ?, presses_total = MAX(COALESCE(presses_total, 0), ?) WHERE device_id = ?",
+            (ev.get("boots"), ev.get("fw"), ev.get("presses", 0), device_id),
+        )

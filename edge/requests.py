@@ -1,0 +1,215 @@
+"""Seal requests (用印申请): filing, approving, rejecting and expiring them.
+
+Each step checks its input against the config and the working state, then
+records what happened in the ledger (which also updates the database). Bad
+input raises :class:`InputError` and changes nothing; a refusal under the
+approval rules is recorded (``seal_request.approval_refused``) and raised as
+:class:`Refused`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from edge import projection as P
+from edge.approval import check_approval, check_rejection, check_route_possible, progress
+from edge.config import SEAL_KINDS, SEAL_NAMES, DeviceConfig, EdgeConfig, Person, RouteRule
+from edge.db import RequestView
+from edge.documents import StoredDocument, check_source, store_document, verify_stored
+from edge.errors import InputError, NotFound, Refused
+from edge.recorder import Recorder
+
+MAX_PRESSES = 100  # the device refuses more in one grant (firmware/board.py)
+MAX_MATTER_CHARS = 500
+MAX_REASON_CHARS = 500
+
+
+@dataclass(frozen=True)
+class Filing:
+    """A request checked against the config, before its document is stored."""
+
+    applicant: Person
+    matter: str
+    seal: str
+    presses: int
+    amount_fen: int
+    device: DeviceConfig
+    route: RouteRule
+
+
+def parse_time(ts: str) -> datetime:
+    return datetime.fromisoformat(ts)
+
+
+def check_filing(
+    config: EdgeConfig,
+    applicant: str,
+    matter: str,
+    seal: str,
+    presses: int,
+    amount_fen: int = 0,
+    device: str | None = None,
+) -> Filing:
+    """Validate everything about a new request that the config alone decides."""
+    person = config.person(applicant)
+    if not (person.has("applicant") or person.has("custodian")):
+        raise InputError(f"{person.name}({person.id}) 无申请权限 may not file seal requests (not an applicant)", "not_applicant")
+    if not isinstance(matter, str) or not matter.strip():
+        raise InputError("用印事项不能为空 the matter must not be empty", "bad_matter")
+    matter = matter.strip()
+    if len(matter) > MAX_MATTER_CHARS:
+        raise InputError(f"用印事项过长 the matter is longer than {MAX_MATTER_CHARS} characters", "bad_matter")
+    if seal not in SEAL_KINDS:
+        raise InputError(f"未知印章种类 unknown seal kind {seal!r}; use one of {', '.join(SEAL_KINDS)}", "bad_seal")
+    if type(presses) is not int or not 1 <= presses <= MAX_PRESSES:
+        raise InputError(f"用印次数应为 1..{MAX_PRESSES} presses must be an integer 1..{MAX_PRESSES}, got {presses!r}", "bad_presses")
+    if type(amount_fen) is not int or amount_fen < 0:
+        raise InputError(f"金额应为非负整数(分) amount must be a non-negative integer in fen, got {amount_fen!r}", "bad_amount")
+    candidates = [d for d in config.devices if d.seal == seal]
+    if device is not None:
+        chosen = config.device(device)
+        if chosen.seal != seal:
+            raise InputError(
+                f"设备 {chosen.name} 装的是{SEAL_NAMES[chosen.seal]} device {chosen.name} holds the {chosen.seal} seal, not {seal}",
+                "wrong_device",
+            )
+    elif not candidates:
+        raise InputError(f"没有装{SEAL_NAMES[seal]}的设备 no device holds the {seal} seal", "no_device")
+    elif len(candidates) > 1:
+        names = ", ".join(d.name for d in candidates)
+        raise InputError(f"多台设备装有此印章，请指定 several devices hold the {seal} seal ({names}); name one", "ambiguous_device")
+    else:
+        chosen = candidates[0]
+    route = config.route_for(seal, amount_fen)
+    check_route_possible(route, person, chosen)
+    return Filing(person, matter, seal, presses, amount_fen, chosen, route)
+
+
+class SealDesk:
+    """The request steps of the edge agent; every method runs as one recorder step."""
+
+    def __init__(self, config: EdgeConfig, recorder: Recorder) -> None:
+        self.config = config
+        self.recorder = recorder
+        self.db = recorder.db
+
+    async def _request(self, request_id: str) -> RequestView:
+        request = await self.db.request(request_id)
+        if request is None:
+            raise NotFound(f"没有此申请 no request {request_id!r}")
+        return request
+
+    async def file_request(
+        self,
+        applicant: str,
+        matter: str,
+        seal: str,
+        presses: int,
+        document: Path | StoredDocument,
+        amount_fen: int = 0,
+        device: str | None = None,
+    ) -> RequestView:
+        """File a request with its original document (a path to copy in, or one already stored)."""
+        filing = check_filing(self.config, applicant, matter, seal, presses, amount_fen, device)
+        if isinstance(document, StoredDocument):
+            size = verify_stored(self.config.data_dir, document.sha256)
+            if size != document.size:
+                raise InputError("原件大小不符 stored document size differs", "bad_document")
+            stored = document
+        else:
+            check_source(Path(document))
+            stored = store_document(self.config.data_dir, Path(document))
+        async with self.recorder.step():
+            enrolled = await self.db.device_by_name(filing.device.name)
+            if enrolled is None:
+                raise InputError(
+                    f"设备 {filing.device.name} 尚未登记 device {filing.device.name} is not enrolled; "
+                    "run `qinglian edge enrol` first",
+                    "not_enrolled",
+                )
+            seq = await self.db.next_request_seq()
+            request_id = f"SR-{seq:06d}"
+            body: dict[str, Any] = {
+                "request_id": request_id,
+                "seq": seq,
+                "village": self.config.village,
+                "applicant": filing.applicant.id,
+                "matter": filing.matter,
+                "seal": filing.seal,
+                "presses": filing.presses,
+                "amount_fen": filing.amount_fen,
+                "device_id": enrolled.device_id,
+                "device_name": filing.device.name,
+                "custodian": filing.device.custodian,
+                "document": stored.to_body(),
+                "route": filing.route.to_body(),
+            }
+            await self.recorder.record(P.FILED, body)
+            return await self._request(request_id)
+
+    async def approve(self, request_id: str, approver: str) -> RequestView:
+        person = self.config.person(approver)
+        async with self.recorder.step():
+            request = await self._request(request_id)
+            verdict = check_approval(request, person)
+            if not verdict.ok:
+                await self._refuse(request, person, verdict.code, verdict.message)
+            done, needed, _ = progress(request)
+            items: list[tuple[str, dict[str, Any]]] = [
+                (P.APPROVAL, {"request_id": request.id, "approver": person.id, "count": done + 1, "needed": needed})
+            ]
+            if verdict.final:
+                items.append((P.APPROVED_KIND, {"request_id": request.id, "approvers": [*request.approvers_done, person.id]}))
+            await self.recorder.record_many(items)
+            return await self._request(request_id)
+
+    async def reject(self, request_id: str, approver: str, reason: str) -> RequestView:
+        person = self.config.person(approver)
+        if not isinstance(reason, str) or not reason.strip():
+            raise InputError("驳回须说明理由 a rejection needs a reason", "missing_reason")
+        reason = reason.strip()
+        if len(reason) > MAX_REASON_CHARS:
+            raise InputError(f"理由过长 the reason is longer than {MAX_REASON_CHARS} characters", "bad_reason")
+        async with self.recorder.step():
+            request = await self._request(request_id)
+            verdict = check_rejection(request, person)
+            if not verdict.ok:
+                await self._refuse(request, person, verdict.code, verdict.message)
+            await self.recorder.record(P.REJECTED, {"request_id": request.id, "approver": person.id, "reason": reason})
+            return await self._request(request_id)
+
+    async def _refuse(self, request: RequestView, person: Person, code: str, message: str) -> None:
+        await self.recorder.record(
+            P.APPROVAL_REFUSED,
+            {"request_id": request.id, "person": person.id, "reason": code, "message": message, "status": request.status},
+        )
+        raise Refused(message, code)
+
+    def expiry_time(self, request: RequestView) -> datetime | None:
+        if request.approved_at is None:
+            return None
+        return parse_time(request.approved_at) + timedelta(seconds=self.config.timing.approval_ttl_s)
+
+    async def expire_due(self, now: datetime | None = None) -> list[str]:
+        """Expire approved requests that waited longer than approval_ttl_s for their device; nothing is sent."""
+        now = now or datetime.now(UTC)
+        expired: list[str] = []
+        async with self.recorder.step():
+            for request in await self.db.waiting_requests():
+                deadline = self.expiry_time(request)
+                if deadline is not None and deadline <= now:
+                    await self.recorder.record(
+                        P.EXPIRED_KIND,
+                        {
+                            "request_id": request.id,
+                            "reason": "approval_ttl",
+                            "approved_at": request.approved_at,
+                            "ttl_s": self.config.timing.approval_ttl_s,
+                            "device_id": request.device_id,
+                        },
+                    )
+                    expired.append(request.id)
+        return expired

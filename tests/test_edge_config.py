@@ -1,0 +1,102 @@
+"""The edge config: the example loads, and every kind of mistake is a clear error naming its place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from edge_support import PEOPLE, write_config
+
+from edge.config import load_config
+from edge.errors import ConfigError, InputError
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_example_config_loads() -> None:
+    config = load_config(REPO / "examples" / "edge.toml")
+    assert config.village == "青莲村"
+    assert config.data_dir == (REPO / "data" / "edge").resolve()
+    assert config.devices[0].url == "socket://127.0.0.1:7001"
+    assert config.devices[0].device_id is None  # bound at enrolment
+    assert config.route_for("official", 250_000).mode == "chain"
+    large = config.route_for("official", 1_000_000)
+    assert (large.mode, large.n, len(large.approvers)) == ("n_of_m", 2, 3)
+    assert config.people["wangfang"].name == "王芳"
+
+
+def test_systemd_unit_runs_the_agent() -> None:
+    unit = (REPO / "deploy" / "qinglian-edge.service").read_text(encoding="utf-8")
+    assert "ExecStart=/opt/qinglian/.venv/bin/qinglian edge run --config /etc/qinglian/edge.toml" in unit
+    assert "[Install]" in unit
+
+
+def test_relative_paths_follow_the_config_file(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path / "cfg", "socket://127.0.0.1:1"))
+    assert config.data_dir == (tmp_path / "cfg" / "edge").resolve()
+    assert config.key_file == (tmp_path / "cfg" / "secrets" / "master.key").resolve()
+
+
+def _bad(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    return info.value.message
+
+
+BASE = """
+village = "v"
+data_dir = "d"
+key_file = "k"
+[[devices]]
+name = "s1"
+seal = "official"
+url = "socket://127.0.0.1:1"
+custodian = "wangfang"
+"""
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("", "[timing]\nuse_window_s = 0\n"), "use_window_s"),
+        (("", "[timing]\nuse_window_s = 90000\n"), "86400"),
+        (("", "[timing]\ntypo_s = 3\n"), "typo_s"),
+        (('seal = "official"\nurl', 'seal = "stamp"\nurl'), "stamp"),
+        (('custodian = "wangfang"', 'custodian = "liming"'), "custodian"),
+        (('approvers = ["zhangwei", "chenjing"]', 'approvers = ["zhangwei", "nobody"]'), "nobody"),
+        (('approvers = ["zhangwei", "chenjing"]', 'approvers = ["zhangwei", "liming"]'), "liming"),
+        (("n = 2\napprovers = [\"zhangwei\", \"chenjing\", \"zhaolei\"]", "n = 4\napprovers = [\"zhangwei\", \"chenjing\", \"zhaolei\"]"), "1..3"),
+        (('mode = "chain"', 'mode = "majority"'), "majority"),
+        (("max_fen = 1000000\nmode", "max_fen = -5\nmode"), "max_fen"),
+        (('roles = ["applicant"]', 'roles = ["boss"]'), "boss"),
+    ],
+)
+def test_bad_config_is_a_clear_error(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
+    text = BASE + PEOPLE
+    if change[0]:
+        assert change[0] in text, change[0]
+        text = text.replace(change[0], change[1], 1)
+    else:
+        text = change[1] + text if change[1].startswith("village") else text.replace('key_file = "k"\n', 'key_file = "k"\n' + change[1], 1)
+    message = _bad(tmp_path, text)
+    assert expected in message
+    assert "配置" in message  # the Chinese half is there too
+
+
+def test_missing_and_broken_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.toml")
+    assert "invalid TOML" in _bad(tmp_path, "village = ")
+    assert "missing key 'devices'" in _bad(tmp_path, 'village = "v"\ndata_dir = "d"\nkey_file = "k"\n' + PEOPLE)
+
+
+def test_lookups_raise_input_errors(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path, "socket://127.0.0.1:1"))
+    with pytest.raises(InputError) as info:
+        config.person("nobody")
+    assert info.value.code == "unknown_person"
+    with pytest.raises(InputError) as info:
+        config.route_for("finance", 0)
+    assert info.value.code == "no_route"

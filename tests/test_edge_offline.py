@@ -1,0 +1,76 @@
+"""The device offline when its grant is due: the grant waits; past approval_ttl_s the request expires, unsent."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from edge_support import SMALL, document, running_agent
+
+from edge.agent import EdgeAgent
+from hostsim.control import SimBoard
+
+TIMEOUT = 15.0
+
+
+async def _link(agent: EdgeAgent, board: SimBoard, up: bool) -> None:
+    await asyncio.to_thread(board.control.set_link, up)
+    device_id = board.device_id
+    assert device_id is not None
+    assert agent.devices is not None
+    devices = agent.devices
+
+    async def reached() -> bool:
+        return devices.is_online(device_id) == up
+
+    await agent.recorder.wait_for(reached, TIMEOUT)
+
+
+async def _file_and_approve(agent: EdgeAgent, tmp_path: Path) -> str:
+    request = await agent.file_request("liming", "证明", "official", 2, document(tmp_path), amount_fen=SMALL)
+    await agent.approve(request.id, "zhangwei")
+    await agent.approve(request.id, "chenjing")
+    return request.id
+
+
+async def test_grant_waits_for_an_offline_device_then_expires_unsent(board: SimBoard, tmp_path: Path) -> None:
+    agent = await running_agent(tmp_path, board, approval_ttl_s=2)
+    try:
+        await _link(agent, board, False)
+        request = await _file_and_approve(agent, tmp_path)
+        await asyncio.sleep(1.0)
+        assert (await agent.get_request(request)).status == "approved"  # waiting, not sent
+        expired = await agent.wait_request(request, {"expired"}, TIMEOUT)
+        assert expired.reason == "approval_ttl"
+
+        await _link(agent, board, True)
+        await asyncio.sleep(1.0)  # the device is back: an expired request must stay unsent
+        assert (await agent.get_request(request)).status == "expired"
+        kinds = [e.kind for e in await agent.ledger.entries(0)]
+        assert "device.offline" in kinds and kinds.count("device.online") >= 2
+        assert "grant.issued" not in kinds
+        (entry,) = await agent.ledger.entries_of_kind("seal_request.expired")
+        assert entry.body["request_id"] == request and entry.body["ttl_s"] == 2
+        state = await asyncio.to_thread(board.control.state)
+        assert state["lock"] == "locked" and state["grant"] is None
+        assert state["firmware"]["last_grant"] == 0  # the device never saw a grant
+    finally:
+        await agent.close()
+
+
+async def test_grant_waits_and_is_sent_when_the_device_returns_in_time(board: SimBoard, tmp_path: Path) -> None:
+    agent = await running_agent(tmp_path, board, approval_ttl_s=60)
+    try:
+        await _link(agent, board, False)
+        request = await _file_and_approve(agent, tmp_path)
+        await asyncio.sleep(0.5)
+        assert (await agent.get_request(request)).status == "approved"
+        await _link(agent, board, True)
+        await agent.wait_request(request, {"in_use"}, TIMEOUT)
+        for _ in range(2):
+            await asyncio.to_thread(board.control.press, 40)
+        closed = await agent.wait_request(request, {"closed"}, TIMEOUT)
+        assert closed.presses_used == 2
+        assert [e.body["no"] for e in await agent.ledger.entries_of_kind("grant.issued")] == [1]
+    finally:
+        await agent.close()
