@@ -4,8 +4,13 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+NODE_DIR := tests/micropython
+NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 # Debian packages the system and its tests need (installed when run as root).
-APT_PACKAGES := python3-venv python3-dev build-essential
+# nodejs/npm run the firmware tests in real MicroPython (WebAssembly). npm only
+# when there is no npm command: NodeSource's nodejs bundles npm and conflicts
+# with Debian's npm package, so asking apt for it there would fail.
+APT_PACKAGES := python3-venv python3-dev build-essential postgresql nodejs $(if $(shell command -v npm),,npm)
 
 .PHONY: demo test bench system-packages setup
 
@@ -19,7 +24,7 @@ bench: setup
 	$(PY) benchmarks/bench_device.py
 	$(PY) benchmarks/bench_ledger.py
 
-setup: system-packages $(STAMP)
+setup: system-packages $(STAMP) $(NODE_STAMP)
 
 system-packages:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -32,4 +37,9 @@ system-packages:
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+# MicroPython for WebAssembly, pinned in tests/micropython/package-lock.json.
+$(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	npm ci --prefix $(NODE_DIR) --no-audit --no-fund
 	touch $@

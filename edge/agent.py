@@ -26,13 +26,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from edge import firmware
 from edge import projection as P
 from edge.config import EdgeConfig
-from edge.db import DeviceView, EdgeDB, RequestView
+from edge.db import DeviceView, EdgeDB, Release, RequestView
 from edge.devices import DeviceManager
 from edge.documents import StoredDocument
 from edge.enrolment import choose_device, record_enrolment, store_key, unseal_key
-from edge.errors import EdgeError, InputError, NotFound
+from edge.errors import EdgeError, InputError, NotFound, Unavailable
 from edge.keystore import DeviceIdentity, MasterKey, key_fingerprint
 from edge.ledger import Ledger, utc_now
 from edge.recorder import Recorder
@@ -40,6 +41,8 @@ from edge.requests import SealDesk
 from edge.writerlock import WriterLock
 
 log = logging.getLogger("edge.agent")
+
+MAX_MAINTENANCE_S = 3600  # the firmware's limit too (firmware/grant.py)
 
 
 class EdgeAgent:
@@ -203,6 +206,25 @@ class EdgeAgent:
             await self._connect(name)
         return view
 
+    # -- firmware ------------------------------------------------------------------------
+
+    async def allow_release(self, manifest: dict[str, Any]) -> Release:
+        """Put a release on the firmware allow-list, after checking its signature with the configured key."""
+        if self.config.firmware.release_pubkey is None:
+            raise InputError("配置中没有发布公钥 set [firmware] release_pubkey in the config first", "no_release_key")
+        return await firmware.allow(self.recorder, self.config, firmware.load_public_key(self.config.firmware.release_pubkey), manifest)
+
+    async def open_maintenance(self, device_name: str, seconds: int) -> int:
+        """Open the device's REPL for ``seconds`` (an authenticated, recorded maintenance grant)."""
+        if not 1 <= seconds <= MAX_MAINTENANCE_S:
+            raise InputError(f"维护时长应为 1–{MAX_MAINTENANCE_S} 秒 seconds must be 1..{MAX_MAINTENANCE_S}", "bad_seconds")
+        view = await self.db.device_by_name(device_name)
+        if view is None:
+            raise NotFound(f"设备未登记 device {device_name!r} is not enrolled")
+        if self.devices is None:
+            raise Unavailable("代理未运行 the agent is not running", "not_running")
+        return await self.devices.open_maintenance(view.device_id, seconds)
+
     # -- reading -------------------------------------------------------------------------
 
     async def get_request(self, request_id: str) -> RequestView:
@@ -297,6 +319,10 @@ class EdgeAgent:
                 return (await self.approve(args["request_id"], args["approver"])).to_dict()
             if kind == "reject":
                 return (await self.reject(args["request_id"], args["approver"], args["reason"])).to_dict()
+            if kind == "allow_release":
+                return asdict(await self.allow_release(args["manifest"]))
+            if kind == "maintenance":
+                return {"no": await self.open_maintenance(args["device_name"], int(args["seconds"]))}
             if kind == "enrol":
                 return (await self._record_enrolment(args["device_name"], args["device_id"], args["fingerprint"])).to_dict()
         except (KeyError, TypeError, ValueError) as exc:

@@ -30,6 +30,7 @@ from edge.db import STATUS_NAMES, EdgeDB
 from edge.documents import store_document
 from edge.enrolment import choose_device, store_key
 from edge.errors import ConfigError, EdgeError, InputError
+from edge.firmware import MANIFEST
 from edge.keystore import MasterKey, read_identity_file
 from edge.requests import check_filing
 
@@ -72,6 +73,29 @@ def _register_edge(subparsers: argparse._SubParsersAction) -> None:  # type: ign
     enrol.add_argument("--device", help="配置中的设备名 the configured device name (default: by id, or the only one)")
     enrol.add_argument("--json", action="store_true")
     enrol.set_defaults(func=_cmd(_enrol))
+
+    allow = actions.add_parser(
+        "allow-release",
+        help="允许固件发布 put a signed firmware release on the allow-list",
+        description="Verify a release folder's manifest with [firmware] release_pubkey and record it in the ledger; "
+        "seals running any other firmware get no grants.",
+    )
+    _config_arg(allow)
+    allow.add_argument("release", type=Path, help="发布目录或清单 release folder or its manifest.json")
+    allow.add_argument("--json", action="store_true")
+    allow.set_defaults(func=_cmd(_allow_release))
+
+    maint = actions.add_parser(
+        "maintenance",
+        help="开维护窗口 open a device's REPL for a while (authenticated, recorded)",
+        description="Sends a maintenance grant: the seal hands its UART to the MicroPython REPL for --seconds, "
+        "then resets. Refused while a seal request is in use. Use mpremote with `resume` (a soft reset ends the window).",
+    )
+    _config_arg(maint)
+    maint.add_argument("--device", required=True, help="配置中的设备名 the configured device name")
+    maint.add_argument("--seconds", type=int, default=600)
+    maint.add_argument("--json", action="store_true")
+    maint.set_defaults(func=_cmd(_maintenance))
 
     status = actions.add_parser("status", help="设备状态 device status")
     _config_arg(status)
@@ -246,6 +270,28 @@ async def _status(args: argparse.Namespace, config: EdgeConfig) -> int:
         if device.name not in enrolled:
             lines.append(f"{device.name:<14} {'-':<16} 未登记 not enrolled (qinglian edge enrol)")
     _print(args, devices, "\n".join(lines) or "无设备 no devices")
+    return EXIT_OK
+
+
+async def _allow_release(args: argparse.Namespace, config: EdgeConfig) -> int:
+    path = args.release / MANIFEST if args.release.is_dir() else args.release
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"无法读取清单 cannot read {path}: {exc}", "bad_release") from None
+    result = await submit(config, "allow_release", {"manifest": manifest})
+    _print(
+        args,
+        result,
+        f"已允许固件 allowed firmware {result['version']} (security version {result['security_version']}, "
+        f"{result['target']}): {result['firmware_hash']}",
+    )
+    return EXIT_OK
+
+
+async def _maintenance(args: argparse.Namespace, config: EdgeConfig) -> int:
+    result = await submit(config, "maintenance", {"device_name": args.device, "seconds": args.seconds})
+    _print(args, result, f"维护窗口已请求 maintenance grant {result['no']} sent to {args.device} for {args.seconds} s")
     return EXIT_OK
 
 

@@ -82,6 +82,17 @@ class Timing:
 
 
 @dataclass(frozen=True)
+class FirmwareConfig:
+    """Which firmware the seals may run: releases signed by this key, allowed one by one."""
+
+    release_pubkey: Path | None = None  # None: no allow-list, every firmware hash gets grants
+
+    @property
+    def enforced(self) -> bool:
+        return self.release_pubkey is not None
+
+
+@dataclass(frozen=True)
 class EdgeConfig:
     path: Path
     village: str
@@ -91,6 +102,7 @@ class EdgeConfig:
     people: Mapping[str, Person]
     routes: tuple[RouteRule, ...]
     timing: Timing = field(default_factory=Timing)
+    firmware: FirmwareConfig = field(default_factory=FirmwareConfig)
 
     # -- look-ups that raise clear errors -----------------------------------
 
@@ -146,11 +158,12 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> EdgeConfig:
     data_dir = (base / t.string("data_dir")).resolve()
     key_file = (base / t.string("key_file")).resolve()
     timing = _timing(t.table("timing", required=False))
+    firmware = _firmware(t.table("firmware", required=False), base)
     people = _people(t.array("people"), village)
     devices = _devices(t.array("devices"), people)
     routes = _routes(t.array("routes"), people)
     t.done()
-    return EdgeConfig(path.resolve(), village, data_dir, key_file, devices, people, routes, timing)
+    return EdgeConfig(path.resolve(), village, data_dir, key_file, devices, people, routes, timing, firmware)
 
 
 class _Table:
@@ -253,6 +266,15 @@ def _timing(t: _Table) -> Timing:
         raise t.fail("use_window_s", f"设备最多接受 {MAX_VALID_S} 秒 the device accepts at most {MAX_VALID_S} s")
     t.done()
     return timing
+
+
+def _firmware(t: _Table, base: Path) -> FirmwareConfig:
+    pubkey = t.string("release_pubkey", required=False)
+    path = (base / pubkey).resolve() if pubkey else None
+    if path is not None and not path.is_file():
+        raise t.fail("release_pubkey", f"找不到发布公钥 release public key not found: {path}")
+    t.done()
+    return FirmwareConfig(path)
 
 
 def _people(tables: list[_Table], village: str) -> dict[str, Person]:

@@ -23,7 +23,7 @@ import aiosqlite
 from edge.keystore import SealedKey
 
 DB_FILENAME = "edge.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: firmware releases; every older version upgrades by running SCHEMA again
 
 # Request states (用印申请状态).
 PENDING, APPROVED, GRANTED, IN_USE, CLOSED = "pending", "approved", "granted", "in_use", "closed"
@@ -135,6 +135,17 @@ CREATE TABLE IF NOT EXISTS commands (
     created_at  TEXT NOT NULL,
     finished_at TEXT
 );
+CREATE TABLE IF NOT EXISTS releases (  -- the firmware allow-list
+    firmware_hash    TEXT PRIMARY KEY,
+    version          TEXT NOT NULL,
+    security_version INTEGER NOT NULL,
+    target           TEXT NOT NULL,
+    allowed_at       TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS device_firmware (
+    device_id        TEXT PRIMARY KEY,
+    security_version INTEGER NOT NULL  -- the highest ever seen running on it: no going back below
+);
 """
 
 PRAGMAS = (
@@ -238,6 +249,17 @@ def _device_from_row(row: aiosqlite.Row) -> DeviceView:
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Release:
+    """A firmware release on the allow-list."""
+
+    firmware_hash: str
+    version: str
+    security_version: int
+    target: str
+    allowed_at: str
+
+
 class EdgeDB:
     """One aiosqlite connection to ``edge.sqlite3``; the caller serialises steps (see Recorder)."""
 
@@ -257,7 +279,7 @@ class EdgeDB:
             async with conn.execute("PRAGMA user_version") as cur:
                 row = await cur.fetchone()
             version = row[0] if row else 0
-            if version not in (0, SCHEMA_VERSION):
+            if version > SCHEMA_VERSION:
                 raise RuntimeError(f"边缘数据库版本 {version} 不支持 unsupported edge database version {version}")
             await conn.executescript(
                 f"BEGIN IMMEDIATE;{SCHEMA}INSERT OR IGNORE INTO meta VALUES ('applied_upto', '-1');"
@@ -374,6 +396,17 @@ class EdgeDB:
     async def device_by_name(self, name: str) -> DeviceView | None:
         row = await self._one("SELECT * FROM devices WHERE name = ? AND retired = 0", (name,))
         return None if row is None else _device_from_row(row)
+
+    async def release(self, firmware_hash: str) -> Release | None:
+        row = await self._one("SELECT * FROM releases WHERE firmware_hash = ?", (firmware_hash,))
+        return None if row is None else Release(**dict(row))
+
+    async def releases(self) -> list[Release]:
+        return [Release(**dict(r)) for r in await self._all("SELECT * FROM releases ORDER BY security_version, version")]
+
+    async def device_security_version(self, device_id: str) -> int:
+        row = await self._one("SELECT security_version FROM device_firmware WHERE device_id = ?", (device_id,))
+        return int(row["security_version"]) if row else 0
 
     async def devices(self) -> list[DeviceView]:
         return [_device_from_row(r) for r in await self._all("SELECT * FROM devices WHERE retired = 0 ORDER BY name")]

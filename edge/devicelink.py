@@ -158,14 +158,21 @@ class DeviceLink:
         self.send_signed_grant(grant)
         return grant
 
-    def send_maintenance(self, no: int, secs: int) -> dict[str, Any]:
-        """Ask the device to hand its UART to the REPL for ``secs`` seconds (grant number ``no``)."""
+    def mint_maintenance(self, no: int, secs: int) -> dict[str, Any]:
+        """A signed maintenance grant (the REPL for ``secs`` seconds) for the current session."""
         with self._cond:
             sid = self.sid
         if sid is None:
             raise DeviceUnavailable(f"device {self.device_id} is offline")
-        grant = MaintenanceGrant(self.device_id, sid, no, secs, self.device_ticks()).signed(self._keys.grant)
+        return MaintenanceGrant(self.device_id, sid, no, secs, self.device_ticks()).signed(self._keys.grant)
+
+    def send_signed_maintenance(self, grant: dict[str, Any]) -> None:
         self._send({"t": "maint", "g": grant})
+
+    def send_maintenance(self, no: int, secs: int) -> dict[str, Any]:
+        """Mint a maintenance grant and send it at once; return it."""
+        grant = self.mint_maintenance(no, secs)
+        self.send_signed_maintenance(grant)
         return grant
 
     def close_grant(self, no: int) -> None:

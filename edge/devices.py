@@ -28,10 +28,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from edge import firmware
 from edge import projection as P
 from edge.config import DeviceConfig, EdgeConfig
 from edge.db import APPROVED, G_SENT, GRANTED, IN_USE, EdgeDB, GrantRow, RequestView
 from edge.devicelink import DeviceLink, DeviceUnavailable
+from edge.errors import Refused, Unavailable
 from edge.ledger import utc_now
 from edge.recorder import Recorder
 from edge.requests import SealDesk
@@ -177,6 +179,7 @@ class DeviceManager:
         if kind == "boot":
             if event.get("cause") == "watchdog":
                 anomaly = "watchdog_reset"
+            anomaly = await firmware.verdict(self.db, self.config, handle.device_id, event.get("fw")) or anomaly
         elif kind == "tamper":
             anomaly = "tamper_open" if event.get("active") else "tamper_closed"
         elif kind == "locked_press":
@@ -258,6 +261,9 @@ class DeviceManager:
         }
         if device is not None and device.fw is not None and hello.get("fw") != device.fw:
             body["anomaly"] = "firmware_changed"
+        refused = await firmware.verdict(self.db, self.config, handle.device_id, hello.get("fw"))
+        if refused is not None:
+            body["anomaly"] = refused  # no grants until it runs an allowed release
         items: list[tuple[str, dict[str, Any]]] = [(P.DEVICE_ONLINE, body)]
         first = hello.get("first")
         if isinstance(first, int) and first > last_event_id + 1:
@@ -316,6 +322,8 @@ class DeviceManager:
         if status.get("tamper"):
             return  # the device would refuse; wait until the case is shut again
         async with self.recorder.step():
+            if await firmware.verdict(self.db, self.config, handle.device_id, status.get("fw") or handle.hello.get("fw")):
+                return  # unknown or downgraded firmware: no grants (recorded when it came online)
             if await self.db.active_request(handle.device_id) is not None:
                 return  # one request at a time per device
             due = [r for r in await self.db.waiting_requests() if r.device_id == handle.device_id]
@@ -324,9 +332,7 @@ class DeviceManager:
             if not due:
                 return
             request = due[0]
-            device = await self.db.device(handle.device_id)
-            reported = [s.get("last_grant") for s in (status, handle.hello)]
-            no = max([device.last_grant_no if device else 0, *[n for n in reported if isinstance(n, int)]]) + 1
+            no = await self._next_grant_no(handle)
             valid_s = self.config.timing.use_window_s
             try:
                 grant = link.mint_grant(no, request.id, request.presses, valid_s)
@@ -351,6 +357,32 @@ class DeviceManager:
                 )
             else:
                 log.info("grant %d for %s sent to %s", no, request.id, handle.device_id)
+
+    async def _next_grant_no(self, handle: _Handle) -> int:
+        """Above every number this edge issued and every one the device reports accepting."""
+        assert handle.link is not None
+        device = await self.db.device(handle.device_id)
+        reported = [s.get("last_grant") for s in (handle.link.last_status or {}, handle.hello)]
+        return max([device.last_grant_no if device else 0, *[n for n in reported if isinstance(n, int)]]) + 1
+
+    async def open_maintenance(self, device_id: str, seconds: int) -> int:
+        """Send an authenticated maintenance grant; return its number. The device opens its REPL."""
+        handle = self._handles.get(device_id)
+        link = handle.link if handle is not None else None
+        if handle is None or link is None or not link.online:
+            raise Unavailable(f"设备不在线 device {device_id} is offline", "device_offline")
+        async with self.recorder.step():
+            active = await self.db.active_request(device_id)
+            if active is not None:
+                raise Refused(f"设备正在用印 {active.id}，不能维护 device is in use for {active.id}", "device_busy")
+            no = await self._next_grant_no(handle)
+            grant = link.mint_maintenance(no, seconds)
+            # In the ledger before it is on the wire, like every grant.
+            await self.recorder.record(
+                P.MAINTENANCE_ISSUED, {"device_id": device_id, "no": no, "secs": seconds, "sid": grant["sid"], "mac": grant["mac"]}
+            )
+        link.send_signed_maintenance(grant)
+        return no
 
     async def _save_status(self, handle: _Handle) -> None:
         now = time.monotonic()

@@ -38,6 +38,10 @@ DEVICE_ENROLLED = "device.enrolled"
 DEVICE_ONLINE = "device.online"
 DEVICE_OFFLINE = "device.offline"
 DEVICE_EVENTS_LOST = "device.events_lost"
+FIRMWARE_ALLOWED = "firmware.release_allowed"
+FIRMWARE_FLASHED = "firmware.flashed"
+FIRMWARE_FLASH_FAILED = "firmware.flash_failed"
+MAINTENANCE_ISSUED = "maintenance.issued"
 AGENT_STARTED = "agent.started"
 AGENT_STOPPED = "agent.stopped"
 SEAL_PREFIX = "seal."  # + the device event kind: seal.press, seal.relocked, seal.boot, ...
@@ -219,6 +223,34 @@ async def _online(conn: aiosqlite.Connection, e: Entry) -> None:
         " anomalies = anomalies + ? WHERE device_id = ?",
         (e.ts, b.get("boots"), b.get("fw"), b.get("presses"), 1 if b.get("anomaly") else 0, b["device_id"]),
     )
+    await _running(conn, b["device_id"], b.get("fw"))
+
+
+async def _running(conn: aiosqlite.Connection, device_id: str, fw: object) -> None:
+    """Remember the highest security version a device has run, so it cannot be taken back below it."""
+    await conn.execute(
+        "INSERT INTO device_firmware (device_id, security_version)"
+        " SELECT ?, security_version FROM releases WHERE firmware_hash = ?"
+        " ON CONFLICT (device_id) DO UPDATE SET security_version = MAX(security_version, excluded.security_version)",
+        (device_id, fw),
+    )
+
+
+@_applies(FIRMWARE_ALLOWED)
+async def _release_allowed(conn: aiosqlite.Connection, e: Entry) -> None:
+    b = e.body
+    await conn.execute(
+        "INSERT OR IGNORE INTO releases (firmware_hash, version, security_version, target, allowed_at) VALUES (?, ?, ?, ?, ?)",
+        (b["firmware_hash"], b["version"], b["security_version"], b["target"], e.ts),
+    )
+
+
+@_applies(MAINTENANCE_ISSUED)
+async def _maintenance_issued(conn: aiosqlite.Connection, e: Entry) -> None:
+    # Maintenance grants share the device's grant numbers.
+    await conn.execute(
+        "UPDATE devices SET last_grant_no = MAX(last_grant_no, ?) WHERE device_id = ?", (e.body["no"], e.body["device_id"])
+    )
 
 
 @_applies(DEVICE_OFFLINE)
@@ -293,3 +325,4 @@ async def _apply_seal_event(conn: aiosqlite.Connection, e: Entry) -> None:
             "UPDATE devices SET boots = ?, fw = ?, presses_total = MAX(COALESCE(presses_total, 0), ?) WHERE device_id = ?",
             (ev.get("boots"), ev.get("fw"), ev.get("presses", 0), device_id),
         )
+        await _running(conn, device_id, ev.get("fw"))

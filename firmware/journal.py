@@ -73,14 +73,15 @@ class Journal:
             self.compact()
 
     def _restore(self, s):
-        self.presses = s["presses"]
-        self.attempts = s["attempts"]
-        self.grant = s["grant"]
-        self.open_grant = s["open_grant"]
-        self.open_maintenance = s["open_maintenance"]
-        self.boots = s["boots"]
-        self.next_id = s["next_id"]
-        self.acked = s["acked"]
+        # A snapshot from older firmware lacks newer counters: they start from zero.
+        self.presses = s.get("presses", 0)
+        self.attempts = s.get("attempts", 0)
+        self.grant = s.get("grant", 0)
+        self.open_grant = s.get("open_grant", 0)
+        self.open_maintenance = s.get("open_maintenance", 0)
+        self.boots = s.get("boots", 0)
+        self.next_id = s.get("next_id", 1)
+        self.acked = s.get("acked", 0)
 
     def _apply(self, ev):
         """Advance the counters by one recorded event (at boot and at record time)."""

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from edge.firmware import load_public_key
 from tools import release, releasekey
 
 
@@ -56,7 +57,7 @@ def _build(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     try:
-        checked = release.load(args.release, releasekey.load_public(args.pubkey))
+        checked = release.load(args.release, load_public_key(args.pubkey))
     except (release.ReleaseError, OSError, ValueError) as exc:
         print(f"校验失败 verification failed: {exc}", file=sys.stderr)
         return 1

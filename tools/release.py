@@ -20,34 +20,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from edge.firmware import (
+    FORMAT,
+    MANIFEST,
+    ReleaseError,
+    firmware_hash,
+    signed_bytes,
+    verify_manifest,
+)
 from hostsim.flash import FIRMWARE_DIR
 
-MANIFEST = "manifest.json"
-FORMAT = "qinglian-release/1"
 TARGETS = ("xtensawin", "source")
 # MicroPython runs boot.py only as source; every other module ships compiled.
 SOURCE_ONLY = ("boot.py",)
-CODE_SUFFIXES = (".py", ".mpy")
-
-
-class ReleaseError(Exception):
-    """A release that cannot be built, or one that does not verify."""
-
-
-def firmware_hash(files: dict[str, str]) -> str:
-    """The hash a device reports at boot for these code files (name -> hex SHA-256).
-
-    The host side of firmware/fwhash.py: SHA-256 over, in name order, each
-    name, a NUL and the file's own SHA-256.
-    """
-    total = hashlib.sha256()
-    for name in sorted(n for n in files if n.endswith(CODE_SUFFIXES)):
-        total.update(name.encode() + b"\x00" + bytes.fromhex(files[name]))
-    return total.hexdigest()
 
 
 def firmware_version(source: Path = FIRMWARE_DIR) -> str:
@@ -55,11 +46,6 @@ def firmware_version(source: Path = FIRMWARE_DIR) -> str:
     if not match:
         raise ReleaseError("firmware/version.py has no VERSION")
     return match.group(1)
-
-
-def _signed_bytes(manifest: dict[str, Any]) -> bytes:
-    unsigned = {k: v for k, v in manifest.items() if k != "signature"}
-    return json.dumps(unsigned, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def key_id(public_key: Ed25519PublicKey) -> str:
@@ -132,23 +118,9 @@ def build(out: Path, key: Ed25519PrivateKey, security_version: int, target: str 
         "firmware_hash": firmware_hash(files),
         "key_id": key_id(key.public_key()),
     }
-    manifest["signature"] = key.sign(_signed_bytes(manifest)).hex()
+    manifest["signature"] = key.sign(signed_bytes(manifest)).hex()
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return Release(out, manifest)
-
-
-def verify_manifest(manifest: dict[str, Any], public_key: Ed25519PublicKey) -> None:
-    """Check the signature and the internal consistency of a manifest; raise ReleaseError if bad."""
-    try:
-        if manifest.get("format") != FORMAT:
-            raise ReleaseError(f"not a {FORMAT} manifest")
-        public_key.verify(bytes.fromhex(manifest["signature"]), _signed_bytes(manifest))
-        if manifest["firmware_hash"] != firmware_hash(manifest["files"]):
-            raise ReleaseError("the firmware hash does not match the file hashes")
-    except InvalidSignature as exc:
-        raise ReleaseError("the manifest's signature does not verify with this release key") from exc
-    except (KeyError, ValueError, TypeError, AttributeError) as exc:
-        raise ReleaseError(f"malformed manifest: {exc}") from exc
 
 
 def load(folder: Path, public_key: Ed25519PublicKey) -> Release:
