@@ -57,6 +57,7 @@ class EdgeAgent:
         self._master: MasterKey | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._closed = False
 
     @classmethod
@@ -95,6 +96,7 @@ class EdgeAgent:
         self.devices = DeviceManager(self.config, self.recorder, self.desk, self._wake)
         for device in self.config.devices:
             await self._connect(device.name)
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="edge agent loop")
 
     async def _connect(self, name: str) -> None:
@@ -116,12 +118,14 @@ class EdgeAgent:
 
     async def _run(self) -> None:
         poll = self.config.timing.poll_s
-        while True:
+        while not self._stopping:
             try:
                 await asyncio.wait_for(self._wake.wait(), poll)
             except TimeoutError:
                 pass
             self._wake.clear()
+            if self._stopping:
+                break
             try:
                 await self.process_commands()
                 await self.desk.expire_due()
@@ -135,23 +139,28 @@ class EdgeAgent:
     def wake(self) -> None:
         self._wake.set()
 
-    async def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
+    async def stop(self) -> None:
+        """Stop the loop and let go of the devices, staying the writer (the flash tool needs the port)."""
         if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            # Let the loop finish its step: cancelling it could cut a database transaction in half.
+            self._stopping = True
+            self._wake.set()
+            await self._task
+            self._task = None
         if self.devices is not None:
             await self.devices.stop()
+            self.devices = None
             try:
                 async with self.recorder.step():
                     await self.recorder.record(P.AGENT_STOPPED, {"pid": os.getpid()})
             except Exception:
                 log.exception("could not record the agent's stop")
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self.stop()
         try:
             await self.ledger.close()
             await self.db.close()

@@ -86,6 +86,7 @@ class FirmwareConfig:
     """Which firmware the seals may run: releases signed by this key, allowed one by one."""
 
     release_pubkey: Path | None = None  # None: no allow-list, every firmware hash gets grants
+    release_dir: Path | None = None  # the release `qinglian flash` installs unless told otherwise
 
     @property
     def enforced(self) -> bool:
@@ -273,8 +274,9 @@ def _firmware(t: _Table, base: Path) -> FirmwareConfig:
     path = (base / pubkey).resolve() if pubkey else None
     if path is not None and not path.is_file():
         raise t.fail("release_pubkey", f"找不到发布公钥 release public key not found: {path}")
+    release_dir = t.string("release_dir", required=False)
     t.done()
-    return FirmwareConfig(path)
+    return FirmwareConfig(path, (base / release_dir).resolve() if release_dir else None)
 
 
 def _people(tables: list[_Table], village: str) -> dict[str, Person]:

@@ -46,6 +46,7 @@ class DeviceLink:
         last_event_id: int = 0,
         on_online: Callable[[bool], None] | None = None,
         heartbeat_s: float = 2.0,
+        acknowledge: bool = True,
     ) -> None:
         self.url = url
         self.device_id = device_id
@@ -55,6 +56,8 @@ class DeviceLink:
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()  # used when there is no on_event
         self.last_event_id = last_event_id
         self._heartbeat_s = heartbeat_s
+        # False: only watch (the flash tool checking a boot); every event stays on the device for the agent.
+        self._acknowledge = acknowledge
         self._port: serial.SerialBase | None = None
         self._write_lock = threading.Lock()
         self._cond = threading.Condition()
@@ -325,6 +328,8 @@ class DeviceLink:
             self._cond.notify_all()
 
     def _on_event_frame(self, frame: dict[str, Any]) -> None:
+        if not self._acknowledge:
+            return
         event = frame["e"]
         eid = event["id"]
         if eid <= self.last_event_id:

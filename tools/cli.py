@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import os
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
+from edge.agent import EdgeAgent
+from edge.config import ConfigError, DeviceConfig, EdgeConfig, load_config
+from edge.errors import EdgeError
 from edge.firmware import load_public_key
-from tools import release, releasekey
+from tools import flash, release, releasekey
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -30,6 +36,56 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     check.add_argument("release", type=Path)
     check.add_argument("--pubkey", type=Path, required=True, help="release public key")
     check.set_defaults(func=_verify)
+
+
+    fl = subparsers.add_parser(
+        "flash",
+        help="刷写并配置设备 flash a release onto a seal and provision it",
+        description="Copy a signed release to the device with mpremote, check every file by hash, provision a "
+        "new board's identity, reset it, wait for its boot and enrol it with the edge. Stop the edge agent first: "
+        "this needs its serial port and its data folder.",
+    )
+    fl.add_argument("--port", required=True, help="串口 /dev/ttyUSB0, or socket://HOST:PORT for hostsim")
+    fl.add_argument("--config", type=Path, default=Path(os.environ.get("QINGLIAN_CONFIG", "/etc/qinglian/edge.toml")),
+                    help="the edge's config (default $QINGLIAN_CONFIG or /etc/qinglian/edge.toml)")  # fmt: skip
+    fl.add_argument("--release", type=Path, help="release folder (default: [firmware] release_dir of the config)")
+    fl.add_argument("--device", help="配置中的设备名 the configured device (default: the only one)")
+    fl.add_argument("--micropython-image", type=Path, help="write this MicroPython firmware image first (esptool)")
+    fl.add_argument("--json", action="store_true")
+    fl.set_defaults(func=_flash)
+
+
+def _flash(args: argparse.Namespace) -> int:
+    try:
+        report = asyncio.run(_flash_async(args))
+    except (flash.FlashError, release.ReleaseError, ConfigError, EdgeError) as exc:
+        print(f"刷写失败 flash failed: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(asdict(report), ensure_ascii=False) if args.json else
+          f"已刷写 flashed {report.device} ({report.device_id}): {report.version}, {report.files} files, {report.seconds} s")  # fmt: skip
+    return 0
+
+
+async def _flash_async(args: argparse.Namespace) -> flash.FlashReport:
+    config = load_config(args.config)
+    folder = args.release or config.firmware.release_dir
+    if folder is None:
+        raise flash.FlashError("请用 --release 指定发布目录 name the release folder with --release")
+    if config.firmware.release_pubkey is None:
+        raise flash.FlashError("配置中没有发布公钥 set [firmware] release_pubkey: only signed releases are flashed")
+    checked = release.load(folder, load_public_key(config.firmware.release_pubkey))
+    device = config.device(args.device) if args.device else _only_device(config)
+    agent = await EdgeAgent.open(config, lock=flash.writer_lock_or_fail(config.data_dir))
+    try:
+        return await flash.flash(args.port, checked, agent, device, args.micropython_image)
+    finally:
+        await agent.close()
+
+
+def _only_device(config: EdgeConfig) -> DeviceConfig:
+    if len(config.devices) != 1:
+        raise flash.FlashError("配置中有多台设备，请用 --device 指定 the config has several devices: name one with --device")
+    return config.devices[0]
 
 
 def _keygen(args: argparse.Namespace) -> int:

@@ -20,20 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from edge.firmware import (
-    FORMAT,
-    MANIFEST,
-    ReleaseError,
-    firmware_hash,
-    signed_bytes,
-    verify_manifest,
-)
+from edge.firmware import FORMAT, MANIFEST, ReleaseError, firmware_hash, signed_bytes, verify_manifest
 from hostsim.flash import FIRMWARE_DIR
 
 TARGETS = ("xtensawin", "source")

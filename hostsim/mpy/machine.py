@@ -71,20 +71,34 @@ class Pin:
 
 
 class WDT:
-    """Kills the board process when not fed in time; the supervisor restarts it with WDT_RESET."""
+    """The one hardware watchdog: kills the board process when not fed in time.
+
+    As on the ESP32, there is a single watchdog: constructing WDT again
+    returns a handle on the same one (with the new timeout), and it cannot be
+    stopped. The supervisor restarts the board with WDT_RESET.
+    """
+
+    _timeout_ns = 0
+    _fed = 0
+    _started = False
+    _lock = threading.Lock()
 
     def __init__(self, id: int = 0, timeout: int = 5000) -> None:
-        self._timeout_ns = timeout * 1_000_000
-        self._fed = time.monotonic_ns()
-        threading.Thread(target=self._watch, name="wdt", daemon=True).start()
+        with WDT._lock:
+            WDT._timeout_ns = timeout * 1_000_000
+            WDT._fed = time.monotonic_ns()
+            if not WDT._started:
+                WDT._started = True
+                threading.Thread(target=WDT._watch, name="wdt", daemon=True).start()
 
     def feed(self) -> None:
-        self._fed = time.monotonic_ns()
+        WDT._fed = time.monotonic_ns()
 
-    def _watch(self) -> None:
+    @staticmethod
+    def _watch() -> None:
         while True:
             time.sleep(0.02)
-            if time.monotonic_ns() - self._fed > self._timeout_ns:
+            if time.monotonic_ns() - WDT._fed > WDT._timeout_ns:
                 os._exit(EXIT_WDT)
 
 
