@@ -182,6 +182,8 @@ class Seal:
 
     def _relock(self, reason):
         g = self.grant
+        if g is None:
+            return
         self.grant = None
         self.lock.close()
         self._emit("relocked", {"no": g["no"], "reason": reason, "used": g["used"], "left": g["presses"] - g["used"]})

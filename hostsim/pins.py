@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 IRQ_FALLING = 1
 IRQ_RISING = 2
@@ -20,7 +21,7 @@ class PinBus:
         self._driven: dict[int, int] = {}  # levels the outside world drives onto inputs
         self._outputs: dict[int, int] = {}  # levels the firmware drives
         self._pulls: dict[int, int | None] = {}
-        self._irqs: dict[int, tuple[Callable[[object], None], int, object]] = {}
+        self._irqs: dict[int, tuple[Callable[[Any], None], int, object]] = {}
         self.rising_edges: dict[int, int] = {}
 
     # -- the firmware's side ----------------------------------------------
@@ -50,7 +51,7 @@ class PinBus:
                 return self._driven[pin]
             return 1 if self._pulls.get(pin) == PULL_UP else 0
 
-    def set_irq(self, pin: int, handler: Callable[[object], None] | None, trigger: int, owner: object) -> None:
+    def set_irq(self, pin: int, handler: Callable[[Any], None] | None, trigger: int, owner: object) -> None:
         with self._lock:
             if handler is None:
                 self._irqs.pop(pin, None)
