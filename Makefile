@@ -4,18 +4,20 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+TYPINGS := typings
+TYPINGS_STAMP := $(TYPINGS)/.installed
 NODE_DIR := tests/micropython
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 # Debian packages the system and its tests need (installed when run as root).
 # nodejs/npm run the firmware tests in real MicroPython (WebAssembly). npm only
 # when there is no npm command: NodeSource's nodejs bundles npm and conflicts
 # with Debian's npm package, so asking apt for it there would fail.
-APT_PACKAGES := python3-venv python3-dev build-essential postgresql nodejs $(if $(shell command -v npm),,npm)
+APT_PACKAGES := python3-venv python3-dev build-essential postgresql nodejs $(if $(shell command -v npm),,npm) chromium tesseract-ocr tesseract-ocr-chi-sim fonts-wqy-microhei fonts-arphic-gbsn00lp
 
 .PHONY: demo test bench system-packages setup
 
 demo: setup
-	$(VENV)/bin/qinglian demo --data data/demo
+	$(VENV)/bin/qinglian demo --serve --data data/demo
 
 test: setup
 	$(PY) -m pytest -q
@@ -23,8 +25,9 @@ test: setup
 bench: setup
 	$(PY) benchmarks/bench_device.py
 	$(PY) benchmarks/bench_ledger.py
+	$(PY) benchmarks/bench_web.py
 
-setup: system-packages $(STAMP) $(NODE_STAMP)
+setup: system-packages $(STAMP) $(NODE_STAMP) $(TYPINGS_STAMP)
 
 system-packages:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -42,4 +45,10 @@ $(STAMP): pyproject.toml
 # MicroPython for WebAssembly, pinned in tests/micropython/package-lock.json.
 $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 	npm ci --prefix $(NODE_DIR) --no-audit --no-fund
+	touch $@
+
+# MicroPython's ESP32 stubs, for type-checking the firmware: in a folder of their
+# own, since in the venv they would shadow real packages (their `requests`, ...).
+$(TYPINGS_STAMP): $(STAMP)
+	$(PY) -m pip install -q --target $(TYPINGS) micropython-esp32-esp32-generic-stubs==1.29.0.post1
 	touch $@

@@ -24,10 +24,18 @@ import os
 from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edge import firmware
 from edge import projection as P
+from edge.centralconfig import (
+    CONFIG_APPLIED,
+    CONFIG_REFUSED,
+    effective_config,
+    load_received_config,
+    save_applied_config,
+    with_received_config,
+)
 from edge.config import EdgeConfig
 from edge.db import DeviceView, EdgeDB, Release, RequestView
 from edge.devices import DeviceManager
@@ -40,6 +48,10 @@ from edge.recorder import Recorder
 from edge.requests import SealDesk
 from edge.writerlock import WriterLock
 
+if TYPE_CHECKING:
+    from edge.evidence import Evidence
+    from edge.sync import SyncClient
+
 log = logging.getLogger("edge.agent")
 
 MAX_MAINTENANCE_S = 3600  # the firmware's limit too (firmware/grant.py)
@@ -47,13 +59,17 @@ MAX_MAINTENANCE_S = 3600  # the firmware's limit too (firmware/grant.py)
 
 class EdgeAgent:
     def __init__(self, config: EdgeConfig, lock: WriterLock, ledger: Ledger, db: EdgeDB) -> None:
-        self.config = config
+        # The TOML file's config, and on top of it the roster and routing the central store sent.
+        self.local_config = config
+        config = self.config = with_received_config(config)
         self._lock = lock
         self.ledger = ledger
         self.db = db
         self.recorder = Recorder(ledger, db)
         self.desk = SealDesk(config, self.recorder)
         self.devices: DeviceManager | None = None
+        self.evidence: Evidence | None = None  # photos of stamped pages, when [camera] is configured
+        self.sync: SyncClient | None = None  # pushes the ledger to the central store, when [central] is configured
         self._master: MasterKey | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -93,11 +109,21 @@ class EdgeAgent:
         """Connect the enrolled devices and run the agent loop until :meth:`close`."""
         async with self.recorder.step():
             await self.recorder.record(P.AGENT_STARTED, {"pid": os.getpid(), "village": self.config.village})
+        if self.config.camera is not None and self.evidence is None:
+            from edge.evidence import Evidence
+
+            # before the devices connect: it must observe every press they record
+            self.evidence = Evidence(self.config, self.config.camera, self.recorder)
+            await self.evidence.start()
         self.devices = DeviceManager(self.config, self.recorder, self.desk, self._wake)
         for device in self.config.devices:
             await self._connect(device.name)
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="edge agent loop")
+        if self.config.central is not None and self.sync is None:
+            await self._apply_held_config()
+            self.sync = self._sync_client()
+            self.sync.start()
 
     async def _connect(self, name: str) -> None:
         assert self.devices is not None
@@ -141,6 +167,9 @@ class EdgeAgent:
 
     async def stop(self) -> None:
         """Stop the loop and let go of the devices, staying the writer (the flash tool needs the port)."""
+        if self.sync is not None:  # an unacknowledged batch is simply pushed again next time
+            await self.sync.stop()
+            self.sync = None
         if self._task is not None:
             # Let the loop finish its step: cancelling it could cut a database transaction in half.
             self._stopping = True
@@ -150,11 +179,17 @@ class EdgeAgent:
         if self.devices is not None:
             await self.devices.stop()
             self.devices = None
+            if self.evidence is not None:
+                await self.evidence.close()  # after the devices: no press comes in unobserved
+                self.evidence = None
             try:
                 async with self.recorder.step():
                     await self.recorder.record(P.AGENT_STOPPED, {"pid": os.getpid()})
             except Exception:
                 log.exception("could not record the agent's stop")
+        if self.evidence is not None:  # start() stopped half-way
+            await self.evidence.close()
+            self.evidence = None
 
     async def close(self) -> None:
         if self._closed:
@@ -214,6 +249,69 @@ class EdgeAgent:
         if self.devices is not None:
             await self._connect(name)
         return view
+
+    # -- the central store -----------------------------------------------------------------
+
+    def _sync_client(self) -> SyncClient:
+        from edge.sync import SyncClient
+
+        central = self.config.central
+        assert central is not None
+        return SyncClient(
+            self.ledger, central.url, central.edge_id, interval=central.sync_interval_s,
+            batch_size=central.batch_size, record=self._record_one, on_config=self.apply_central_config,
+        )  # fmt: skip
+
+    async def _apply_held_config(self) -> None:
+        """A configuration received but not yet applied (the agent stopped in between): apply it now."""
+        held = load_received_config(self.config.data_dir)
+        if held is None:
+            return
+        outcomes = await self.ledger.entries_of_kind(CONFIG_APPLIED) + await self.ledger.entries_of_kind(CONFIG_REFUSED)
+        last = max(outcomes, key=lambda e: e.index).body.get("hash") if outcomes else None
+        if last != held["config_hash"]:
+            await self.apply_central_config(held["config"], held["config_hash"])
+
+    async def _record_one(self, kind: str, body: dict[str, Any]) -> Any:
+        async with self.recorder.step():
+            return await self.recorder.record(kind, body)
+
+    async def apply_central_config(self, received: dict[str, Any], config_hash: str) -> None:
+        """Take a configuration from the central store: roster and routing into the approval logic,
+        signed firmware releases onto the allow-list; record what was applied or why not.
+
+        Requests already filed keep the route frozen into them; new ones follow the new rules.
+        """
+        body: dict[str, Any] = {"hash": config_hash, "version": received.get("version")}
+        try:
+            new = effective_config(self.local_config, received)
+        except EdgeError as exc:
+            log.error("central configuration %s refused: %s", config_hash[:12], exc.message)
+            await self._record_one(CONFIG_REFUSED, {**body, "reason": exc.message})
+            return
+        self.config = new
+        self.desk.config = new
+        await asyncio.to_thread(save_applied_config, new.data_dir, received, config_hash)
+        body["people"] = sorted(new.people)
+        body["routes"] = [rule.name for rule in new.routes]
+        allowed, refused = [], []
+        releases = (received.get("firmware") or {}).get("releases", [])
+        for manifest in releases:
+            if manifest.get("format") != firmware.FORMAT:
+                continue  # a bare hash: the edge allows only releases whose manifest it can verify
+            if not self.config.firmware.enforced:
+                refused.append({"firmware_hash": manifest["firmware_hash"], "reason": "no_release_key"})
+                continue
+            try:
+                await self.allow_release(manifest)
+                allowed.append(manifest["firmware_hash"])
+            except EdgeError as exc:
+                refused.append({"firmware_hash": manifest.get("firmware_hash"), "reason": exc.message})
+        if allowed or refused:
+            body["firmware_allowed"] = allowed
+            body["firmware_refused"] = refused
+        await self._record_one(CONFIG_APPLIED, body)
+        log.info("central configuration %s applied", config_hash[:12])
 
     # -- firmware ------------------------------------------------------------------------
 
@@ -299,7 +397,12 @@ class EdgeAgent:
     async def process_commands(self) -> int:
         """Run every queued command (from the CLI); return how many ran."""
         count = 0
-        while (claimed := await self.db.claim_command()) is not None:
+        while True:
+            # The database connection is shared: every use of it takes the writer's step lock.
+            async with self.recorder.step():
+                claimed = await self.db.claim_command()
+            if claimed is None:
+                break
             command_id, kind, args = claimed
             try:
                 result = await self.execute(kind, args)
@@ -309,7 +412,8 @@ class EdgeAgent:
             except Exception as exc:  # never leave a caller waiting on a crash
                 log.exception("command %s %s failed", command_id, kind)
                 payload = {"ok": False, "error": EdgeError(f"内部错误 internal error: {exc!r}", "internal").to_dict()}
-            await self.db.finish_command(command_id, payload["ok"], payload, utc_now())
+            async with self.recorder.step():
+                await self.db.finish_command(command_id, payload["ok"], payload, utc_now())
             count += 1
         return count
 

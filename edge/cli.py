@@ -220,12 +220,20 @@ async def _run(args: argparse.Namespace, config: EdgeConfig) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    console = None
     try:
         await agent.start()
         log.info("边缘代理运行中 edge agent running: village %s, data %s", config.village, config.data_dir)
+        if config.web.enabled:  # [web]: the console, on this loop (edge/web/server.py)
+            from edge.web.server import start_console
+
+            console = await start_console(agent)
+            log.info("网页控制台 web console at %s", console.url)
         await stop.wait()
         log.info("stopping")
     finally:
+        if console is not None:
+            await console.close()
         await agent.close()
     return EXIT_OK
 

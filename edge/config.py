@@ -18,7 +18,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from edge.centralconfig import CentralSettings, parse_central
 from edge.errors import ConfigError, InputError
+from edge.ocr.settings import CameraSettings, parse_camera
+from edge.web.settings import WebSettings, parse_web
 
 SEAL_KINDS = ("official", "finance", "contract", "legal_rep")
 SEAL_NAMES = {"official": "公章", "finance": "财务专用章", "contract": "合同专用章", "legal_rep": "法人章"}
@@ -104,6 +107,9 @@ class EdgeConfig:
     routes: tuple[RouteRule, ...]
     timing: Timing = field(default_factory=Timing)
     firmware: FirmwareConfig = field(default_factory=FirmwareConfig)
+    web: WebSettings = field(default_factory=WebSettings)  # [web]: the console (edge/web/settings.py)
+    camera: CameraSettings | None = None  # [camera]: photo evidence (edge/ocr/settings.py); None: no photos
+    central: CentralSettings | None = None  # [central]: sync with the central store (edge/centralconfig.py)
 
     # -- look-ups that raise clear errors -----------------------------------
 
@@ -163,8 +169,11 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> EdgeConfig:
     people = _people(t.array("people"), village)
     devices = _devices(t.array("devices"), people)
     routes = _routes(t.array("routes"), people)
+    web = parse_web(t.table("web", required=False))
+    camera = parse_camera(t.table("camera", required=False))
+    central = parse_central(t.table("central", required=False))
     t.done()
-    return EdgeConfig(path.resolve(), village, data_dir, key_file, devices, people, routes, timing, firmware)
+    return EdgeConfig(path.resolve(), village, data_dir, key_file, devices, people, routes, timing, firmware, web=web, camera=camera, central=central)
 
 
 class _Table:

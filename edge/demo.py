@@ -18,14 +18,18 @@ import logging
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import cv2
 
 from edge.agent import EdgeAgent
 from edge.config import load_config
 from edge.db import CLOSED, FINAL_STATES, IN_USE
 from edge.errors import EdgeError
+from edge.evidence import camera_for_board, photo_summary
 from edge.keystore import DeviceIdentity, key_fingerprint
 from edge.ledger import verify_ledger
 from edge.projection import seal_kind
@@ -111,28 +115,36 @@ approvers = ["zhangwei", "chenjing", "zhaolei"]
 
 
 def _write_document(data: Path) -> Path:
+    """The original to be stamped: a printed contract page (PNG), as a scan of it would be filed."""
+    from hostsim import pages
+
     inbox = data / "inbox"
     inbox.mkdir(parents=True, exist_ok=True)
     now = datetime.now(UTC)
-    path = inbox / f"demo-{now.strftime('%Y%m%dT%H%M%S%fZ')}.txt"
-    path.write_text(
-        "青莲村村民委员会\n关于村道修缮工程款拨付的证明\n"
-        f"金额：人民币贰仟伍佰元整（¥2,500.00）\n日期：{now.date().isoformat()}\n编号：{now.timestamp():.6f}\n",
-        encoding="utf-8",
-    )
+    path = inbox / f"demo-{now.strftime('%Y%m%dT%H%M%S%fZ')}.png"
+    spec = pages.random_spec(
+        int(now.timestamp()), title="村道修缮工程合同", party_a="青莲村股份经济合作社", amount_fen=250000,
+        date=now.date(), number=f"QL-{now.strftime('%Y%m%d%H%M%S')}",
+    )  # fmt: skip
+    ok, png = cv2.imencode(".png", pages.render_page(spec).image)
+    if not ok:
+        raise RuntimeError("could not encode the demo document")
+    path.write_bytes(bytes(png))
     return path
 
 
 async def run_demo(data: Path, presses: int = DEFAULT_PRESSES) -> dict[str, Any]:
     started = time.monotonic()
     data.mkdir(parents=True, exist_ok=True)
-    board = await asyncio.to_thread(SimBoard(data / "board").start)
+    board = await asyncio.to_thread(SimBoard(data / "board", camera=True).start)
     try:
         ident = board.identity()
         config_path = data / "edge.toml"
         if not config_path.exists():
             config_path.write_text(demo_config(ident.device_id, board.serial_url), encoding="utf-8")
         config = load_config(config_path).with_device_url(DEVICE_NAME, board.serial_url)
+        assert board.camera_url is not None
+        config = replace(config, camera=camera_for_board(config, board.camera_url))  # photo evidence on
         board_before = (await asyncio.to_thread(board.control.state))["presses_total"] or 0
 
         agent = await EdgeAgent.open(config)
@@ -143,20 +155,26 @@ async def run_demo(data: Path, presses: int = DEFAULT_PRESSES) -> dict[str, Any]
             await agent.start()
             await agent.wait_online(DEVICE_NAME, _STEP_TIMEOUT_S)
 
+            document = _write_document(data)
             request = await agent.file_request(
-                APPLICANT, "村道修缮工程款拨付证明盖章", "official", presses, _write_document(data), amount_fen=250000
+                APPLICANT, "村道修缮工程款拨付证明盖章", "official", presses, document, amount_fen=250000
             )
             t_approve = time.monotonic()
             for approver in APPROVERS:
                 await agent.approve(request.id, approver)
             await agent.wait_request(request.id, {IN_USE, *FINAL_STATES}, _STEP_TIMEOUT_S)
             unlock_s = time.monotonic() - t_approve
+            # the custodian lays the approved page under the desk camera, then stamps it
+            await asyncio.to_thread(board.control.camera, "place", file=str(document))
             for _ in range(presses):
                 await asyncio.to_thread(board.control.press)
             final = await agent.wait_request(request.id, FINAL_STATES, _STEP_TIMEOUT_S)
             recorded = [
                 e for e in await agent.ledger.entries_of_kind(seal_kind("press")) if e.body.get("request_id") == request.id
             ]
+            if agent.evidence is not None:
+                await agent.evidence.idle(_STEP_TIMEOUT_S + 20 * presses)
+            photos = await photo_summary(agent.ledger, request.id)
         finally:
             await agent.close()
 
@@ -183,6 +201,7 @@ async def run_demo(data: Path, presses: int = DEFAULT_PRESSES) -> dict[str, Any]
         "board_presses_total": board_after,
         "board_presses_this_run": board_after - board_before,
         "approve_to_unlock_s": round(unlock_s, 3),
+        **photos,
         "seconds": round(time.monotonic() - started, 2),
     }
     result["ok"] = (
@@ -190,6 +209,7 @@ async def run_demo(data: Path, presses: int = DEFAULT_PRESSES) -> dict[str, Any]
         and result["presses_recorded"] == result["presses_approved"] == final.presses_used == result["board_presses_this_run"]
         and result["lock_final"] == "locked"
         and report.ok
+        and photos["photos"] == photos["photos_matched"] == len(recorded)  # a photo per press, each matching
     )
     return result
 
@@ -203,10 +223,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     demo.add_argument("--data", type=Path, help="数据目录 keep data here (a second run continues it); default: a new temp dir")
     demo.add_argument("--json", action="store_true", help="print one JSON object")
     demo.add_argument("--presses", type=int, default=DEFAULT_PRESSES, help="presses to approve and make (1..100)")
+    demo.add_argument("--serve", action="store_true", help="网页控制台 run board + agent + web console until Ctrl-C (edge/web/demo.py)")
+    demo.add_argument("--listen", default="127.0.0.1:8080", help="with --serve: the console's host:port")
     demo.set_defaults(func=_demo)
 
 
 def _demo(args: argparse.Namespace) -> int:
+    if args.serve:
+        from edge.web.demo import serve_main
+
+        return serve_main(args)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     data = args.data if args.data is not None else Path(tempfile.mkdtemp(prefix="qinglian-demo-"))
     try:
@@ -228,6 +254,8 @@ def _demo(args: argparse.Namespace) -> int:
             f"  锁状态 lock: {result['lock_final']}; 批准→开锁 approve→unlock {result['approve_to_unlock_s']} s\n"
             f"  台账 ledger: {result['ledger_entries']} 条 entries, "
             f"{'核验通过 verified' if result['ledger_verified'] else '核验失败 NOT verified'} — {result['ledger_report']}\n"
+            f"  照片 photos: {result['photos']}, 与原件一致 matching the original: {result['photos_matched']}"
+            f"{'; 标记 flags: ' + ', '.join(result['photo_flags']) if result['photo_flags'] else ''}\n"
             f"  数据目录 data: {result['data_dir']}  ({result['seconds']} s)\n"
             f"  核验 verify again: qinglian ledger verify --data {result['data_dir']}"
         )

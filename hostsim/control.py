@@ -60,6 +60,10 @@ class BoardControl:
     def hang(self) -> None:
         self.request("hang")
 
+    def camera(self, action: str, **fields: Any) -> dict[str, Any]:
+        """Drive the virtual desk camera: ``place`` (spec= / seed= / file=), ``stamp`` (at=), ``clear``, ``state``."""
+        return self.request("camera", action=action, **fields)
+
     def close(self) -> None:
         self._file.close()
         self._sock.close()
@@ -68,9 +72,11 @@ class BoardControl:
 class SimBoard:
     """A ``qinglian sim device`` subprocess; use as a context manager."""
 
-    def __init__(self, state: Path, factory: bool = False) -> None:
+    def __init__(self, state: Path, factory: bool = False, camera: bool = False) -> None:
         self.state = state
         self._factory = factory
+        self._camera = camera
+        self.camera_url: str | None = None  # the virtual desk camera's MJPEG stream, with camera=True
         self.proc: subprocess.Popen[bytes] | None = None
         self.serial_url = ""
         self.device_id: str | None = None
@@ -80,6 +86,8 @@ class SimBoard:
         cmd = [sys.executable, "-m", "qinglian.cli", "sim", "device", "--state", str(self.state)]
         if self._factory:
             cmd.append("--factory")
+        if self._camera:
+            cmd += ["--camera", "tcp:127.0.0.1:0"]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, start_new_session=True)
         assert self.proc.stdout is not None
         deadline = time.monotonic() + _START_TIMEOUT_S
@@ -90,6 +98,7 @@ class SimBoard:
         ready = json.loads(line)
         self.serial_url = ready["serial"]
         self.device_id = ready["device_id"]
+        self.camera_url = ready.get("camera")
         host, _, port = ready["control"].removeprefix("tcp:").rpartition(":")
         self.control = BoardControl(host, int(port))
         return self

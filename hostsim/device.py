@@ -18,11 +18,14 @@ import socket
 import sys
 import tty
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hostsim import flash
 from hostsim.mpy import machine
 from hostsim.repl import EXIT_SOFT_FRIENDLY, EXIT_SOFT_RAW
+
+if TYPE_CHECKING:
+    from hostsim.camera import CameraServer
 
 log = logging.getLogger("hostsim")
 
@@ -83,7 +86,14 @@ class _Pty:
 
 
 class SimDevice:
-    def __init__(self, state: Path, serial: tuple[str, int] | None, control: tuple[str, int], factory: bool = False) -> None:
+    def __init__(
+        self,
+        state: Path,
+        serial: tuple[str, int] | None,
+        control: tuple[str, int],
+        factory: bool = False,
+        camera: tuple[str, int] | None = None,
+    ) -> None:
         self.state = state
         self.flash = flash.prepare(state, factory=factory)
         self.unique_id = flash.unique_id(state)
@@ -100,6 +110,8 @@ class SimDevice:
         self.control_port = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._connections: set[asyncio.StreamWriter] = set()  # open control clients
+        self._camera_addr = camera
+        self.camera: CameraServer | None = None  # the desk camera over the stamping desk (--camera)
 
     # -- the board process -------------------------------------------------
 
@@ -233,6 +245,15 @@ class SimDevice:
         if op == "link":
             self._link_up = bool(request.get("up", True))
             return {"ok": True, "link": "up" if self._link_up else "down"}
+        if op == "camera":
+            if self.camera is None:
+                return {"error": "no camera: start with --camera tcp:HOST:PORT"}
+            return await self.camera.control({**request, "op": request.get("action", "state")})
+        if op == "press" and self.camera is not None:
+            # The seal comes out of an unlocked sleeve only: then the page under the camera gets its impression.
+            state = await self._ask_board({"op": "state"})
+            if state.get("lock") == "unlocked":
+                await self.camera.control({"op": "stamp"})
         if op == "state":
             state = await self._ask_board(request)
             if "error" in state:
@@ -282,6 +303,11 @@ class SimDevice:
             self.serial_port = serial.sockets[0].getsockname()[1]
             self.serial_url = f"socket://{self._serial_addr[0]}:{self.serial_port}"
             self._servers += (serial,)
+        if self._camera_addr is not None:
+            from hostsim.camera import CameraServer, VirtualCamera
+
+            self.camera = CameraServer(VirtualCamera(seed=int.from_bytes(self.unique_id[-2:], "big")), *self._camera_addr)
+            await self.camera.start()
         async with self._power_lock:
             await self._spawn(machine.PWRON_RESET)
 
@@ -296,13 +322,17 @@ class SimDevice:
             await server.wait_closed()
         async with self._power_lock:
             await self._kill()
+        if self.camera is not None:
+            await self.camera.stop()
         if self._pty is not None:
             asyncio.get_running_loop().remove_reader(self._pty.master)
             self._pty.close()
 
 
-async def run(state: Path, serial: tuple[str, int] | None, control: tuple[str, int], factory: bool) -> None:
-    device = SimDevice(state, serial, control, factory)
+async def run(
+    state: Path, serial: tuple[str, int] | None, control: tuple[str, int], factory: bool, camera: tuple[str, int] | None = None
+) -> None:
+    device = SimDevice(state, serial, control, factory, camera)
     await device.start()
     ident = flash.read_identity(state)
     ready = {
@@ -310,6 +340,7 @@ async def run(state: Path, serial: tuple[str, int] | None, control: tuple[str, i
         "control": f"tcp:{control[0]}:{device.control_port}",
         "device_id": ident.device_id if ident else None,
         "state": str(state),
+        "camera": device.camera.url if device.camera is not None else None,
     }
     print(json.dumps(ready), flush=True)
     stop = asyncio.Event()

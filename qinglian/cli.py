@@ -18,6 +18,9 @@ COMMAND_MODULES = (
     "edge.ledger.cli",
     "tools.cli",
     "edge.cli",
+    "edge.ocr.cli",
+    "edge.web.cli",
+    "central.cli",
 )
 
 

@@ -1,0 +1,376 @@
+"""The central store's HTTP service: the edges' sync API, the supervisors' JSON API and pages.
+
+Same stack as the edge's web console: FastAPI, Jinja2 pages rendered on the
+server, uvicorn. Every asset ships in ``central/static``; nothing is loaded
+from a CDN (village and township offices are often offline).
+
+Sync API (requests signed with the edge's ledger key, see :mod:`edge.syncwire`):
+
+* ``GET  /api/v1/sync/{edge}/state``    next expected index, last accepted checkpoint, config hash
+* ``POST /api/v1/sync/{edge}/batches``  push one batch; the reply carries the merged config when the edge's is stale
+* ``GET  /api/v1/sync/{edge}/config``   the merged config and its hash
+
+Supervisor API (read-only; ``Authorization: Bearer <token>`` or the login cookie):
+
+* ``GET /api/v1/me``, ``/api/v1/edges``, ``/api/v1/edges/{edge}``, ``/api/v1/edges/{edge}/entries``
+* ``GET /api/v1/stats?from=&to=&group=month|day``, ``/api/v1/refusals``
+* ``GET /api/v1/edges/{edge}/entries/{index}/proof[?tree_size=]`` and ``POST /api/v1/proofs/verify``
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Form, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel
+
+from central import charts
+from central.configdocs import KIND_NAMES
+from central.store import SHANGHAI, AdminError, CentralStore, Period, Principal, Refusal
+from edge.ledger.merkle import verify_inclusion
+from edge.syncwire import API_PREFIX
+
+log = logging.getLogger("central.app")
+
+HERE = Path(__file__).parent
+MAX_BODY = 64 * 1024 * 1024
+COOKIE = "qinglian_supervisor"
+
+FLAG_NAMES = {
+    "tamper_open": "外壳被打开",
+    "tamper_closed": "外壳复位",
+    "locked_press": "锁定时按压",
+    "press_outside_use": "授权外盖章",
+    "over_press": "超次盖章",
+    "unknown_grant": "未知授权",
+    "unexpected_grant_ok": "意外授权确认",
+    "watchdog_reset": "看门狗复位",
+    "reboot_during_use": "用印中重启",
+    "firmware_changed": "固件变更",
+    "events_lost": "事件丢失",
+    "overflow": "事件溢出",
+}
+REFUSAL_NAMES = {
+    "entry_rewritten": "条目被改写",
+    "history_rewritten": "历史被改写",
+    "forked": "历史分叉",
+    "chain_broken": "哈希链断裂",
+    "root_mismatch": "检查点不符",
+    "bad_checkpoint_signature": "检查点签名无效",
+    "bad_signature": "请求签名无效",
+    "foreign_key": "他人密钥签名",
+    "impersonation": "冒充其他边缘",
+    "unenrolled": "未登记",
+    "malformed": "格式错误",
+    "bad_consistency_proof": "一致性证明无效",
+    "gap": "缺口",
+}
+
+
+def local_time(ts: str | None) -> str:
+    if not ts:
+        return "—"
+    try:
+        return datetime.fromisoformat(ts).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return ts
+
+
+def age_text(seconds: int | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 120:
+        return f"{max(seconds, 0)} 秒前"
+    if seconds < 7200:
+        return f"{seconds // 60} 分钟前"
+    if seconds < 172800:
+        return f"{seconds // 3600} 小时前"
+    return f"{seconds // 86400} 天前"
+
+
+class _LoginRedirect(Exception):
+    """A page asked for without a valid token: go to the login form."""
+
+
+class InclusionCheck(BaseModel):
+    """An inclusion proof to check: the entry's leaf hash (or its canonical bytes) against a root."""
+
+    leaf_hash: str | None = None
+    canonical: str | None = None
+    index: int
+    tree_size: int
+    root_hash: str
+    proof: list[str]
+
+
+async def principal(request: Request) -> Principal:
+    """The supervisor behind a request: ``Authorization: Bearer <token>`` or the login cookie."""
+    header = request.headers.get("authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else request.cookies.get(COOKIE, "")
+    store: CentralStore = request.app.state.store
+    found = await store.principal_for_token(token) if token else None
+    if found is None:
+        if request.url.path.startswith("/api/"):
+            raise Refusal(401, "login_required", "需要督查令牌 a supervisor token is required (Authorization: Bearer)")
+        raise _LoginRedirect()
+    return found
+
+
+Who = Annotated[Principal, Depends(principal)]
+
+
+def create_app(store: CentralStore | None = None, db_url: str | None = None) -> FastAPI:
+    """The ASGI app over ``store`` (or over a store it opens on ``db_url`` for its lifetime)."""
+    if (store is None) == (db_url is None):
+        raise ValueError("give exactly one of store or db_url")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if db_url is not None:
+            app.state.store = await CentralStore.open(db_url)
+            try:
+                yield
+            finally:
+                await app.state.store.close()
+        else:
+            yield
+
+    app = FastAPI(
+        title="清廉 Qinglian central store",
+        description="中心库: 接收并核验各村台账批次, 下发配置, 供乡镇与县级督查查看",
+        version="1",
+        lifespan=lifespan,
+    )
+    app.state.store = store
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.filters["local"] = local_time
+    templates.env.filters["age"] = age_text
+    templates.env.globals.update(FLAG_NAMES=FLAG_NAMES, REFUSAL_NAMES=REFUSAL_NAMES, KIND_NAMES=KIND_NAMES)
+
+    def get_store(request: Request) -> CentralStore:
+        return request.app.state.store  # type: ignore[no-any-return]
+
+    @app.exception_handler(Refusal)
+    async def _refusal(request: Request, exc: Refusal) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse(exc.to_dict(), status_code=exc.status)
+        return templates.TemplateResponse(
+            request, "error.html", {"message": exc.reason, "principal": None}, status_code=exc.status
+        )
+
+    @app.exception_handler(AdminError)
+    async def _admin_error(request: Request, exc: AdminError) -> Response:
+        return JSONResponse({"code": "bad_input", "reason": str(exc)}, status_code=400)
+
+    # -- the edges' sync API ---------------------------------------------------------------
+
+    async def signed_body(request: Request, edge_id: str) -> bytes:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > MAX_BODY:
+            raise Refusal(413, "too_large", f"批次过大 batch larger than {MAX_BODY} bytes; send fewer entries")
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            raise Refusal(413, "too_large", f"批次过大 batch larger than {MAX_BODY} bytes; send fewer entries")
+        path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
+        root = request.scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        if request.url.query:
+            path += "?" + request.url.query
+        await get_store(request).authenticate(edge_id, request.headers, request.method, path, body)
+        return body
+
+    @app.get(f"{API_PREFIX}/{{edge_id}}/state", tags=["sync"])
+    async def sync_state(request: Request, edge_id: str) -> dict[str, Any]:
+        """Where to resume: the next index the store expects, its last accepted checkpoint, the current config hash."""
+        await signed_body(request, edge_id)
+        return await get_store(request).sync_state(edge_id)
+
+    @app.post(f"{API_PREFIX}/{{edge_id}}/batches", tags=["sync"])
+    async def push_batch(request: Request, edge_id: str) -> dict[str, Any]:
+        """Push entries ``[from_index, checkpoint.tree_size)`` with the signed checkpoint and a consistency proof."""
+        body = await signed_body(request, edge_id)
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise Refusal(400, "malformed", "批次不是有效的 JSON the batch is not valid JSON") from None
+        return await get_store(request).ingest(edge_id, payload)
+
+    @app.get(f"{API_PREFIX}/{{edge_id}}/config", tags=["sync"])
+    async def sync_config(request: Request, edge_id: str) -> dict[str, Any]:
+        """The merged configuration for this edge."""
+        await signed_body(request, edge_id)
+        merged, config_hash = await get_store(request).merged_config(edge_id)
+        return {"config": merged, "config_hash": config_hash, "config_version": merged["version"]}
+
+    # -- supervisors -----------------------------------------------------------------------
+
+    @app.get("/api/v1/me", tags=["supervision"])
+    async def me(who: Who) -> dict[str, Any]:
+        return {"level": who.level, "name": who.name, "label": who.label, "scope": who.describe()}
+
+    @app.get("/api/v1/edges", tags=["supervision"])
+    async def api_edges(request: Request, who: Who) -> list[dict[str, Any]]:
+        """Every edge in scope: entries held, last checkpoint and its age, last sync, flags and refused batches."""
+        return await get_store(request).edge_summaries(who)
+
+    @app.get("/api/v1/edges/{edge_id}", tags=["supervision"])
+    async def api_edge(request: Request, who: Who, edge_id: str) -> dict[str, Any]:
+        return await get_store(request).edge_detail(who, edge_id)
+
+    @app.get("/api/v1/edges/{edge_id}/entries", tags=["supervision"])
+    async def api_entries(
+        request: Request,
+        who: Who,
+        edge_id: str,
+        kind: str | None = None,
+        flagged: bool = False,
+        start: Annotated[str | None, Query(alias="from")] = None,
+        end: Annotated[str | None, Query(alias="to")] = None,
+        before: int | None = None,
+        limit: int = 50,
+    ) -> list[dict[str, Any]]:
+        period = Period.parse(start, end) if (start or end) else None
+        return await get_store(request).list_entries(
+            who, edge_id, kind=kind, flagged_only=flagged, period=period, before=before, limit=limit
+        )
+
+    @app.get("/api/v1/edges/{edge_id}/entries/{index}/proof", tags=["supervision"])
+    async def api_proof(
+        request: Request, who: Who, edge_id: str, index: int, tree_size: int | None = None
+    ) -> dict[str, Any]:
+        """A self-contained inclusion proof of one entry against an accepted, signed checkpoint."""
+        await get_store(request).visible_edge(who, edge_id)
+        return await get_store(request).inclusion_proof(edge_id, index, tree_size)
+
+    @app.post("/api/v1/proofs/verify", tags=["supervision"])
+    async def api_verify(who: Who, check: InclusionCheck) -> dict[str, Any]:
+        """Check an inclusion proof (RFC 6962): give the leaf hash, or the entry's canonical bytes as text."""
+        from edge.ledger import leaf_hash
+
+        try:
+            if check.leaf_hash is not None:
+                leaf = bytes.fromhex(check.leaf_hash)
+            elif check.canonical is not None:
+                leaf = leaf_hash(check.canonical.encode())
+            else:
+                raise Refusal(400, "malformed", "需要 leaf_hash 或 canonical give leaf_hash or canonical")
+            proof = [bytes.fromhex(p) for p in check.proof]
+            root = bytes.fromhex(check.root_hash)
+        except ValueError:
+            raise Refusal(400, "malformed", "哈希须为十六进制 hashes must be hex") from None
+        valid = verify_inclusion(leaf, check.index, check.tree_size, proof, root)
+        return {"valid": valid, "leaf_hash": leaf.hex()}
+
+    @app.get("/api/v1/stats", tags=["supervision"])
+    async def api_stats(
+        request: Request,
+        who: Who,
+        start: Annotated[str | None, Query(alias="from")] = None,
+        end: Annotated[str | None, Query(alias="to")] = None,
+        group: str = "month",
+    ) -> dict[str, Any]:
+        """Seal uses and flags per village and month (or day), in Asia/Shanghai dates; flags by kind."""
+        if group not in ("month", "day"):
+            raise Refusal(400, "malformed", "group 应为 month 或 day")
+        try:
+            period = Period.parse(start, end)
+        except AdminError as exc:
+            raise Refusal(400, "malformed", str(exc)) from None
+        return await get_store(request).statistics(who, period, group)
+
+    @app.get("/api/v1/refusals", tags=["supervision"])
+    async def api_refusals(request: Request, who: Who, limit: int = 100) -> list[dict[str, Any]]:
+        return await get_store(request).recent_refusals(who, max(1, min(limit, 1000)))
+
+    # -- pages -----------------------------------------------------------------------------
+
+    @app.exception_handler(_LoginRedirect)
+    async def _to_login(request: Request, exc: _LoginRedirect) -> Response:
+        return RedirectResponse("/login", status_code=303)
+
+    @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
+    async def login_page(request: Request) -> Response:
+        return templates.TemplateResponse(request, "login.html", {"principal": None, "error": None})
+
+    @app.post("/login", include_in_schema=False)
+    async def login(request: Request, token: Annotated[str, Form()]) -> Response:
+        found = await get_store(request).principal_for_token(token.strip())
+        if found is None:
+            return templates.TemplateResponse(
+                request, "login.html", {"principal": None, "error": "令牌无效"}, status_code=401
+            )
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(
+            COOKIE, token.strip(), httponly=True, samesite="strict", secure=request.url.scheme == "https",
+            max_age=30 * 86400,
+        )  # fmt: skip
+        return response
+
+    @app.post("/logout", include_in_schema=False)
+    async def logout() -> Response:
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(COOKIE)
+        return response
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def overview(
+        request: Request,
+        who: Who,
+        start: Annotated[str | None, Query(alias="from")] = None,
+        end: Annotated[str | None, Query(alias="to")] = None,
+    ) -> Response:
+        store = get_store(request)
+        try:
+            period = Period.parse(start or None, end or None)
+        except AdminError as exc:
+            raise Refusal(400, "malformed", str(exc)) from None
+        stats = await store.statistics(who, period, "month")
+        summaries = await store.edge_summaries(who)
+        context = {
+            "principal": who,
+            "stats": stats,
+            "edges": summaries,
+            "flagged": [e for e in summaries if e["flagged"]],
+            "uses_chart": charts.uses_by_village_month(stats),
+            "flags_chart": charts.flags_by_kind(stats, FLAG_NAMES),
+            "refusals": await store.recent_refusals(who, 20),
+            "period": period,
+        }
+        return templates.TemplateResponse(request, "overview.html", context)
+
+    @app.get("/edges/{edge_id}", response_class=HTMLResponse, include_in_schema=False)
+    async def edge_page(
+        request: Request, who: Who, edge_id: str, flagged: bool = False, before: int | None = None
+    ) -> Response:
+        store = get_store(request)
+        detail = await store.edge_detail(who, edge_id)
+        rows = await store.list_entries(who, edge_id, flagged_only=flagged, before=before, limit=50)
+        context = {"principal": who, "edge": detail, "entries": rows, "flagged_only": flagged}
+        return templates.TemplateResponse(request, "edge.html", context)
+
+    @app.get("/edges/{edge_id}/entries/{index}", response_class=HTMLResponse, include_in_schema=False)
+    async def entry_page(request: Request, who: Who, edge_id: str, index: int) -> Response:
+        store = get_store(request)
+        edge = await store.visible_edge(who, edge_id)
+        proof = await store.inclusion_proof(edge_id, index)
+        context = {
+            "principal": who,
+            "edge": edge,
+            "proof": proof,
+            "proof_json": json.dumps(proof, ensure_ascii=False, indent=2),
+            "body_json": json.dumps(proof["entry"]["body"], ensure_ascii=False, indent=2),
+        }
+        return templates.TemplateResponse(request, "entry.html", context)
+
+    return app

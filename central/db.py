@@ -1,0 +1,246 @@
+"""The central store's schema and database connection: one SQLAlchemy Core code path for SQLite and PostgreSQL.
+
+``--db sqlite:///path`` runs on aiosqlite (WAL, ``synchronous=FULL``: a batch
+acknowledged to an edge survives a power cut), ``--db postgresql://...`` on
+asyncpg. The tables, queries and transactions are the same text on both; the
+only dialect-specific lines are the connection settings below.
+
+Every write that must see a consistent state of one edge (an ingest, a flag)
+runs in a transaction that first locks the edge's row: ``SELECT ... FOR
+UPDATE`` on PostgreSQL, and on SQLite the whole database by ``BEGIN
+IMMEDIATE`` (SQLite has one writer at a time anyway, and an immediate
+transaction waits for it instead of failing on the upgrade from read to write).
+Readers use a separate engine with ordinary deferred transactions, so views
+never wait for an ingest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+metadata = MetaData()
+
+#: One row per enrolled edge: who it is, its key, and the state of its log at the store.
+edges = Table(
+    "edges",
+    metadata,
+    Column("edge_id", String(64), primary_key=True),
+    Column("village", Text, nullable=False),
+    Column("township", Text, nullable=False),
+    Column("county", Text, nullable=False),
+    Column("public_key", Text, nullable=False),  # PEM, SubjectPublicKeyInfo
+    Column("key_id", String(64), nullable=False, unique=True),
+    Column("enrolled_at", Text, nullable=False),
+    # The log as held: entries [0, size), the last chain hash, the Merkle
+    # frontier (one 32-byte hash per set bit of size, largest subtree first).
+    # size is always the tree size of the last accepted checkpoint.
+    Column("size", BigInteger, nullable=False, default=0),
+    Column("last_hash", LargeBinary, nullable=False),
+    Column("frontier", LargeBinary, nullable=False),
+    Column("last_checkpoint_id", BigInteger, nullable=True),
+    Column("last_sync_at", Text, nullable=True),
+    Column("config_hash", String(64), nullable=True),  # the merged config the edge says it holds
+    # Set only on evidence signed with the edge's own key (a rewritten or forked history).
+    Column("flagged", Boolean, nullable=False, default=False),
+    Column("flag_code", Text, nullable=True),
+    Column("flag_reason", Text, nullable=True),
+    Column("flagged_at", Text, nullable=True),
+    Index("edges_by_place", "county", "township", "village"),
+)
+
+#: The entries, exactly once: keyed by (edge, index).
+entries = Table(
+    "entries",
+    metadata,
+    Column("edge_id", String(64), nullable=False),
+    Column("idx", BigInteger, nullable=False),
+    Column("ts", Text, nullable=False),  # UTC ISO-8601 with Z, as the edge wrote it
+    Column("kind", Text, nullable=False),
+    Column("body", Text, nullable=False),  # canonical JSON
+    Column("hash", LargeBinary, nullable=False),  # chain hash
+    Column("leaf_hash", LargeBinary, nullable=False),  # RFC 6962 leaf hash of the canonical bytes
+    Column("day", String(10), nullable=False),  # the entry's date in Asia/Shanghai, for views by period
+    Column("flag", Text, nullable=True),  # the anomaly the entry reports, if any
+    PrimaryKeyConstraint("edge_id", "idx"),
+    Index("entries_by_kind_day", "kind", "day"),
+    Index("entries_by_flag_day", "flag", "day"),
+)
+
+#: Perfect Merkle subtrees of level >= NODE_MIN_LEVEL (smaller ones are folded from leaf hashes on demand).
+nodes = Table(
+    "nodes",
+    metadata,
+    Column("edge_id", String(64), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("idx", BigInteger, nullable=False),
+    Column("hash", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("edge_id", "level", "idx"),
+)
+
+#: Every checkpoint the store accepted: it is the witness.
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("edge_id", String(64), nullable=False),
+    Column("tree_size", BigInteger, nullable=False),
+    Column("root_hash", LargeBinary, nullable=False),
+    Column("timestamp", Text, nullable=False),
+    Column("signature", LargeBinary, nullable=False),
+    Column("received_at", Text, nullable=False),
+    UniqueConstraint("edge_id", "tree_size", "timestamp", name="checkpoints_once"),
+    Index("checkpoints_by_edge", "edge_id", "tree_size"),
+)
+
+#: Every refused push or request, stored or not, so supervisors see attempts as well as flags.
+refusals = Table(
+    "refusals",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("edge_id", String(64), nullable=False),  # as claimed by the request
+    Column("at", Text, nullable=False),
+    Column("code", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("authenticated", Boolean, nullable=False),  # signed with the edge's enrolled key
+    Column("signer_edge", String(64), nullable=True),  # an enrolled edge whose key signed it instead
+    Column("from_index", BigInteger, nullable=True),
+    Column("tree_size", BigInteger, nullable=True),
+    Index("refusals_by_edge", "edge_id", "at"),
+)
+
+#: Versioned configuration documents per scope (county / township / village) and kind.
+config_docs = Table(
+    "config_docs",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("scope_level", String(16), nullable=False),
+    Column("scope_name", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("content", Text, nullable=False),  # canonical JSON
+    Column("sha256", String(64), nullable=False),
+    Column("published_at", Text, nullable=False),
+    Column("published_by", Text, nullable=True),
+    UniqueConstraint("scope_level", "scope_name", "kind", "version", name="config_docs_version"),
+)
+
+#: Read-only supervisor access until accounts arrive: a token (stored hashed) per county or township.
+supervisor_tokens = Table(
+    "supervisor_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("scope_level", String(16), nullable=False),
+    Column("scope_name", Text, nullable=False),
+    Column("label", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+)
+
+#: Schema version, for the day the tables change.
+meta = Table(
+    "central_meta",
+    metadata,
+    Column("key", String(32), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+SCHEMA_VERSION = "1"
+
+
+class DatabaseURLError(ValueError):
+    """A ``--db`` value that is neither a SQLite nor a PostgreSQL URL."""
+
+
+@dataclass(frozen=True)
+class Database:
+    """The engines of one store: ``writer`` for locked write transactions, ``reader`` for views."""
+
+    url: str
+    dialect: str  # "sqlite" or "postgresql"
+    writer: AsyncEngine
+    reader: AsyncEngine
+
+    async def dispose(self) -> None:
+        await self.writer.dispose()
+        if self.reader is not self.writer:
+            await self.reader.dispose()
+
+
+def driver_url(url: str) -> tuple[str, str]:
+    """``(dialect, SQLAlchemy async URL)`` for a ``--db`` value; ``DatabaseURLError`` otherwise."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseURLError(f"无法解析数据库地址 cannot parse database URL {url!r}: {exc}") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            raise DatabaseURLError("SQLite 需要文件路径 SQLite needs a file: sqlite:///path/to/central.sqlite3")
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        return "sqlite", parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+    if backend in ("postgresql", "postgres"):
+        return "postgresql", parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    raise DatabaseURLError(f"不支持的数据库 unsupported database {backend!r}: use sqlite:///PATH or postgresql://...")
+
+
+def _sqlite_engine(url: str, immediate: bool) -> AsyncEngine:
+    # NullPool: a connection per transaction is cheap for a local file and never
+    # keeps a stale WAL snapshot open between requests.
+    engine = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event decide how a transaction starts.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def open_database(url: str) -> Database:
+    """Engines for ``url`` (tables are created by :func:`create_schema`)."""
+    dialect, async_url = driver_url(url)
+    if dialect == "sqlite":
+        return Database(url, dialect, _sqlite_engine(async_url, True), _sqlite_engine(async_url, False))
+    engine = create_async_engine(async_url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return Database(url, dialect, engine, engine)
+
+
+async def create_schema(db: Database) -> None:
+    """Create missing tables (idempotent) and check the schema version."""
+    async with db.writer.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+        row = (await conn.execute(meta.select().where(meta.c.key == "schema_version"))).first()
+        if row is None:
+            await conn.execute(meta.insert().values(key="schema_version", value=SCHEMA_VERSION))
+        elif row.value != SCHEMA_VERSION:
+            raise RuntimeError(f"中心库格式版本 {row.value} 不支持 unsupported central schema version {row.value}")

@@ -1,0 +1,187 @@
+"""The camera over the stamping desk: kept open, read continuously, a fresh frame on demand.
+
+Opening a camera takes from a tenth of a second (an MJPEG URL) to seconds (a
+USB camera negotiating its format), so the edge opens it once and a
+background thread keeps reading: the newest frames sit in a small ring with
+the time they arrived. :meth:`Camera.capture` returns a frame that arrived
+*after* the trigger (by default the ``settle``-th such frame, so a frame
+already in flight when the seal came down is never taken for the photo of
+the stamp), as JPEG bytes. When the stream fails the thread reopens it; a
+capture that cannot be served in time raises :class:`CaptureError`, which the
+caller records as a flagged ledger entry (a missing photo is never silent).
+
+Sources, from configuration: ``0`` (a V4L2 device index), ``/dev/video0``, or
+a URL such as ``http://127.0.0.1:8081/stream.mjpg`` (OpenCV's FFmpeg backend
+reads multipart MJPEG, which IP cameras and hostsim's virtual camera serve).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Self
+
+import cv2
+import numpy as np
+
+log = logging.getLogger("edge.capture")
+
+
+class CaptureError(RuntimeError):
+    """No fresh frame could be had (camera unplugged, stream down, timed out)."""
+
+
+def parse_source(source: str | int) -> tuple[str | int, int]:
+    """The argument for ``cv2.VideoCapture`` and the backend to use."""
+    if isinstance(source, int) or (isinstance(source, str) and source.strip().isdigit()):
+        return int(source), cv2.CAP_V4L2
+    source = source.strip()
+    if not source:
+        raise ValueError("empty camera source")
+    if source.startswith("/dev/"):
+        return source, cv2.CAP_V4L2
+    if "://" in source:
+        return source, cv2.CAP_FFMPEG
+    return source, cv2.CAP_ANY  # a video file, for replaying a recorded desk
+
+
+@dataclass
+class Frame:
+    seq: int
+    at: float  # time.monotonic() when it arrived
+    image: np.ndarray
+
+
+class Camera:
+    """A warm camera; thread-safe. ``start()`` once, ``capture()`` per press, ``stop()`` at the end."""
+
+    def __init__(
+        self,
+        source: str | int,
+        settle: int = 2,
+        timeout_s: float = 5.0,
+        reconnect_s: float = 1.0,
+        jpeg_quality: int = 92,
+        keep: int = 8,
+    ) -> None:
+        self.source, self._api = parse_source(source)
+        self.settle = max(1, settle)
+        self.timeout_s = timeout_s
+        self.reconnect_s = reconnect_s
+        self.jpeg_quality = jpeg_quality
+        self._frames: collections.deque[Frame] = collections.deque(maxlen=max(keep, self.settle + 1))
+        self._cond = threading.Condition()
+        self._seq = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.connected = False
+        self.last_error: str | None = None
+        self.reconnects = 0
+
+    # -- running ---------------------------------------------------------------------------
+
+    def start(self) -> Self:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="camera-reader", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        with self._cond:
+            self._cond.notify_all()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _open(self) -> cv2.VideoCapture | None:
+        cap = cv2.VideoCapture(self.source, self._api)
+        if not cap.isOpened():
+            cap.release()
+            return None
+        cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # V4L2: hand out the newest frame, not a queue of old ones
+        return cap
+
+    def _run(self) -> None:
+        cap: cv2.VideoCapture | None = None
+        while not self._stop.is_set():
+            if cap is None:
+                cap = self._open()
+                if cap is None:
+                    self._set_down(f"cannot open camera {self.source!r}")
+                    self._stop.wait(self.reconnect_s)
+                    continue
+                if self.last_error is not None:
+                    self.reconnects += 1
+                    log.info("camera %s reopened", self.source)
+                self.connected = True
+                self.last_error = None
+            ok, image = cap.read()
+            if not ok or image is None:
+                cap.release()
+                cap = None
+                self._set_down(f"camera {self.source!r} stopped delivering frames")
+                self._stop.wait(self.reconnect_s)
+                continue
+            with self._cond:
+                self._seq += 1
+                self._frames.append(Frame(self._seq, time.monotonic(), image))
+                self._cond.notify_all()
+        if cap is not None:
+            cap.release()
+        self.connected = False
+
+    def _set_down(self, message: str) -> None:
+        if self.connected or self.last_error != message:
+            log.warning("%s", message)
+        self.connected = False
+        self.last_error = message
+        with self._cond:
+            self._cond.notify_all()
+
+    # -- taking a photo ----------------------------------------------------------------------
+
+    def wait_ready(self, timeout_s: float | None = None) -> bool:
+        """Block until a first frame arrived (True) or ``timeout_s`` passed (False)."""
+        deadline = time.monotonic() + (self.timeout_s if timeout_s is None else timeout_s)
+        with self._cond:
+            while not self._frames:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+        return True
+
+    def frame(self, after: float | None = None, timeout_s: float | None = None) -> Frame:
+        """The ``settle``-th frame that arrived after ``after`` (a ``time.monotonic()``; default now)."""
+        if self._thread is None:
+            raise CaptureError("camera not started")
+        after = time.monotonic() if after is None else after
+        deadline = time.monotonic() + (self.timeout_s if timeout_s is None else timeout_s)
+        with self._cond:
+            while True:
+                fresh = [f for f in self._frames if f.at > after]
+                if len(fresh) >= self.settle:
+                    return fresh[self.settle - 1]
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._stop.is_set():
+                    why = self.last_error or "no new frame"
+                    raise CaptureError(f"拍照失败 no fresh frame within {self.timeout_s:g} s: {why}")
+                self._cond.wait(min(remaining, 0.5))
+
+    def capture(self, after: float | None = None, timeout_s: float | None = None) -> bytes:
+        """A fresh frame (see :meth:`frame`) as JPEG bytes; :class:`CaptureError` when there is none."""
+        frame = self.frame(after, timeout_s)
+        ok, buf = cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
+        if not ok:
+            raise CaptureError("JPEG encoding failed")
+        return bytes(buf)

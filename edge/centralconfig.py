@@ -1,0 +1,164 @@
+"""The edge's link to the central store: the ``[central]`` settings and applying configuration it sends down.
+
+``[central]`` in the edge's TOML::
+
+    [central]
+    url = "https://central.example.gov.cn"   # the central store (qinglian central run)
+    edge_id = "xs-heshang-qinglian"           # as the administrator enrolled this edge
+    sync_interval_s = 60                      # how often to push when all is well (backoff when not)
+    batch_size = 1000                         # entries per pushed batch
+
+The merged configuration the store sends (see :mod:`central.configdocs`) is
+kept in ``central_config.json`` (:func:`edge.sync.load_received_config`).
+Its roster and routing rules take effect through :func:`effective_config`:
+people are merged by id into the local ``[[people]]`` (the central entry wins),
+and a central routing list replaces the local ``[[routes]]`` whole. The result
+is checked with the same rules as the TOML file (roles, approvers that exist
+and hold the approver role, custodians of the configured devices); a central
+configuration that fails them is not applied and the local one stays.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from edge.errors import ConfigError
+from edge.syncwire import canonical_hash
+
+if TYPE_CHECKING:
+    from edge.config import EdgeConfig, _Table
+
+log = logging.getLogger("edge.centralconfig")
+
+#: Where the edge keeps the last configuration the central store sent ...
+CONFIG_FILENAME = "central_config.json"
+#: ... and the last one the agent applied (they differ when the latest was refused).
+APPLIED_FILENAME = "central_config_applied.json"
+#: Ledger entries the agent writes after a received configuration: applied, or refused with the reason.
+CONFIG_APPLIED = "config_applied"
+CONFIG_REFUSED = "config_refused"
+
+
+@dataclass(frozen=True)
+class CentralSettings:
+    url: str
+    edge_id: str
+    sync_interval_s: float = 60.0
+    batch_size: int = 1000
+
+
+def parse_central(t: _Table) -> CentralSettings | None:
+    """``[central]``, or ``None`` when the section is absent (the edge then works alone)."""
+    if not t.raw:
+        t.done()
+        return None
+    url = t.string("url")
+    if not url.startswith(("http://", "https://")):
+        raise t.fail("url", f"应为 http(s):// 地址 expected an http(s):// URL, got {url!r}")
+    edge_id = t.string("edge_id")
+    d = CentralSettings(url, edge_id)
+    interval = t.number("sync_interval_s", d.sync_interval_s, 0.0)
+    batch = t.integer("batch_size", d.batch_size, minimum=1)
+    t.done()
+    return CentralSettings(url, edge_id, interval, batch if batch is not None else d.batch_size)
+
+
+def load_received_config(data_dir: Path, filename: str = CONFIG_FILENAME) -> dict[str, Any] | None:
+    """The last configuration received from the central store, as kept in the data folder, or ``None``.
+
+    ``{"config_hash", "config_version", "received_at", "config": {"roster", "routing", "firmware",
+    "blacklist", "sources", "version", "edge"}}``. The hash is re-checked, so a damaged file reads as absent.
+
+    The firmware allow-list is ``["config"]["firmware"]``: ``{"releases": [...], "revoked": [hash, ...],
+    "min_security_version": n}`` (or ``None`` when nothing was published); each release has
+    ``firmware_hash`` and either a whole signed manifest (``"format": "qinglian-release/1"``) or
+    ``version`` / ``security_version`` / ``target``. County-wide blacklists are ``["config"]["blacklist"]``.
+    """
+    path = Path(data_dir) / filename
+    try:
+        held = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        log.warning("ignoring unreadable %s", path)
+        return None
+    if not isinstance(held, dict) or not isinstance(held.get("config"), dict):
+        return None
+    if canonical_hash(held["config"]) != held.get("config_hash"):
+        log.warning("ignoring %s: its hash does not match its content", path)
+        return None
+    return held
+
+
+def with_received_config(local: EdgeConfig) -> EdgeConfig:
+    """``local`` with the held central configuration applied: the latest received if it is valid,
+    else the last one applied, else ``local`` itself."""
+    for filename in (CONFIG_FILENAME, APPLIED_FILENAME):
+        held = load_received_config(local.data_dir, filename)
+        if held is None:
+            continue
+        try:
+            return effective_config(local, held["config"])
+        except ConfigError as exc:
+            log.error("central configuration %s not applied: %s", held["config_hash"][:12], exc.message)
+    return local
+
+
+def save_applied_config(data_dir: Path, received: Mapping[str, Any], config_hash: str) -> None:
+    """Keep the configuration just applied, so a restart after a refused one still uses it."""
+    from edge.sync import write_atomic
+
+    write_atomic(Path(data_dir) / APPLIED_FILENAME, {"config_hash": config_hash, "config_version": received.get("version"),
+                                                     "config": dict(received)})  # fmt: skip
+
+
+def effective_config(local: EdgeConfig, received: Mapping[str, Any] | None) -> EdgeConfig:
+    """``local`` with the roster and routing of a received central configuration applied.
+
+    :class:`ConfigError` (naming the problem) if the result would not be a
+    valid configuration; the caller then keeps ``local``.
+    """
+    from edge.config import _people, _routes, _Table  # the same rules as the TOML file
+
+    if not received:
+        return local
+    people = dict(local.people)
+    roster = received.get("roster")
+    if roster:
+        tables = [_Table(p, f"central.roster.people[{i}]") for i, p in enumerate(roster.get("people", []))]
+        if tables:
+            people.update(_people(tables, local.village))
+    for device in local.devices:
+        person = people.get(device.custodian)
+        if person is None or not person.has("custodian"):
+            raise ConfigError(
+                f"中心名册中 {device.custodian!r} 不再是设备 {device.name} 的印章管理员 "
+                f"the central roster leaves device {device.name} without its custodian {device.custodian!r}"
+            )
+    routes = local.routes
+    routing = received.get("routing")
+    if routing:
+        tables = [_Table(r, f"central.routing.routes[{i}]") for i, r in enumerate(routing.get("routes", []))]
+        if not tables:
+            raise ConfigError("中心下发的审批路线为空 the central routing list is empty")
+        routes = _routes(tables, people)
+    elif roster:
+        # Still valid with the new roster? (an approver may have lost the role)
+        _recheck_routes(local, people)
+    return replace(local, people=people, routes=routes)
+
+
+def _recheck_routes(local: EdgeConfig, people: Mapping[str, Any]) -> None:
+    for rule in local.routes:
+        for approver in rule.approvers:
+            person = people.get(approver)
+            if person is None or not person.has("approver"):
+                raise ConfigError(
+                    f"审批路线 {rule.name} 的审批人 {approver!r} 在中心名册中不是审批人 "
+                    f"route {rule.name}: {approver!r} is not an approver in the central roster"
+                )

@@ -1,0 +1,404 @@
+"""Photo evidence for every press: capture, store, OCR, compare, record — off the press path.
+
+The order of things for one press:
+
+1. The device link records the ``seal.press`` event (the press is in the
+   ledger before anything here runs: this module only *observes* committed
+   entries, see :meth:`Recorder.subscribe`).
+2. A task takes a fresh frame from the warm camera (in a thread, never on the
+   device link's reader thread), stores it content-addressed, and records
+   ``photo.taken`` naming the SHA-256. If no frame can be had it records
+   ``photo.capture_failed`` with an anomaly: a missing photo is never silent.
+3. A worker process (``ProcessPoolExecutor``) OCRs the photo and compares it
+   with the approved original; ``photo.ocr`` (text, fields, seal) and
+   ``photo.check`` (match, score, flags; an anomaly when flagged) follow as
+   their own entries, and the page goes into the search index.
+
+The original document of a request is OCR'd once, when the request is
+approved (``document.ocr``), and looked up from the ledger after a restart.
+At start the ledger is swept for presses that never got a photo entry (the
+edge died in between: recorded as ``photo.capture_failed``) and photos that
+never got their OCR (done now).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from edge import projection as P
+from edge.capture import Camera, CaptureError
+from edge.config import EdgeConfig
+from edge.documents import document_path
+from edge.ledger import Entry, utc_now
+from edge.ocr.search import SearchIndex
+from edge.ocr.settings import CameraSettings
+from edge.photos import PhotoStore
+from edge.recorder import Recorder
+
+log = logging.getLogger("edge.evidence")
+
+PHOTO = "photo.taken"
+CAPTURE_FAILED = "photo.capture_failed"
+PHOTO_OCR = "photo.ocr"
+PHOTO_CHECK = "photo.check"
+DOCUMENT_OCR = "document.ocr"
+PRESS = P.seal_kind("press")
+
+
+# -- what the worker processes run (plain functions: they cross a process boundary) ---------------
+
+
+def _warm_up(backend: str) -> bool:
+    from edge.ocr.backends import get_backend
+
+    get_backend(backend)
+    return True
+
+
+def ocr_document_job(path: str, backend: str) -> dict[str, Any]:
+    """OCR an original document (an image file); ``{"error": ...}`` when it cannot be read."""
+    from edge.ocr.backends import OcrUnavailable
+    from edge.ocr.pipeline import read_file
+    from edge.ocr.preprocess import ImageError
+
+    try:
+        return read_file(path, backend).to_dict()
+    except (ImageError, OcrUnavailable, ValueError) as exc:
+        return {"error": str(exc)}
+
+
+def ocr_photo_job(
+    path: str, original: dict[str, Any] | None, area: tuple[int, int, int, int] | None, backend: str
+) -> dict[str, Any]:
+    """OCR a photo of a stamped page and compare it with the original's reading."""
+    from edge.ocr.backends import OcrUnavailable
+    from edge.ocr.pipeline import Reading, compare, read_file
+    from edge.ocr.preprocess import ImageError
+
+    try:
+        reading = read_file(path, backend, area)
+    except (ImageError, OcrUnavailable, ValueError) as exc:
+        return {"error": str(exc)}
+    result: dict[str, Any] = {"reading": reading.to_dict()}
+    if original is not None and "error" not in original:
+        result["check"] = compare(Reading.from_dict(original), reading).to_dict()
+    return result
+
+
+# -- ledger bodies (integers, strings, booleans: the ledger takes no floats) ---------------------
+
+
+def _reading_body(reading: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "backend": reading["backend"],
+        "text": reading["text"],
+        "fields": reading["fields"],
+        "seal": reading["seal"],
+        "ink_ppm": int(reading["ink_ppm"]),
+        "ms": round(float(reading["seconds"]) * 1000),
+    }
+
+
+class Evidence:
+    """The photo-evidence service of one edge agent."""
+
+    def __init__(
+        self, config: EdgeConfig, settings: CameraSettings, recorder: Recorder, camera: Camera | None = None
+    ) -> None:
+        self.config = config
+        self.settings = settings
+        self.recorder = recorder
+        self.ledger = recorder.ledger
+        self.camera = camera or Camera(settings.source, settle=settings.settle_frames, timeout_s=settings.timeout_s)
+        self.photos = PhotoStore(config.data_dir)
+        self.index: SearchIndex | None = None
+        self._pool: ProcessPoolExecutor | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._originals: dict[str, asyncio.Future[dict[str, Any] | None]] = {}
+        self._unsubscribe: Any = None
+        self._closing = False
+        self.captures = 0
+        self.capture_failures = 0
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.camera.start()
+        self.index = await asyncio.to_thread(SearchIndex.for_data_dir, self.config.data_dir)
+        # spawn, not fork: the agent has threads (device links, the camera reader) a fork would copy mid-step
+        self._pool = ProcessPoolExecutor(self.settings.ocr_workers, mp_context=multiprocessing.get_context("spawn"))
+        for _ in range(self.settings.ocr_workers):
+            self._pool.submit(_warm_up, self.settings.ocr_backend)
+        await self._sweep()
+        self._unsubscribe = self.recorder.subscribe(self._observe)
+        log.info(
+            "photo evidence on: camera %s, OCR %s x%d",
+            self.settings.source,
+            self.settings.ocr_backend,
+            self.settings.ocr_workers,
+        )
+
+    async def close(self, drain_s: float = 30.0) -> None:
+        """Stop observing; let started work finish (up to ``drain_s``), then stop the camera and the pool."""
+        if self._closing:
+            return
+        self._closing = True
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=drain_s)
+            for task in pending:
+                task.cancel()  # their photos are stored; the OCR is redone at the next start
+            if pending:
+                await asyncio.wait(pending, timeout=5)
+        reading = [f for f in self._originals.values() if not f.done()]
+        for future in reading:
+            future.cancel()  # read again (lazily) after the next start
+        if reading:
+            await asyncio.wait(reading, timeout=5)
+        await asyncio.to_thread(self.camera.stop)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        if self.index is not None:
+            self.index.close()
+            self.index = None
+
+    async def idle(self, timeout: float = 120.0) -> None:
+        """Wait until no capture or OCR is in progress (tests, the demo)."""
+        deadline = time.monotonic() + timeout
+        while self._tasks:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"photo evidence still busy after {timeout} s ({len(self._tasks)} tasks)")
+            await asyncio.wait(set(self._tasks), timeout=remaining)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- observing the ledger ------------------------------------------------------------------
+
+    def _observe(self, entries: Sequence[Entry]) -> None:
+        """Called on the event loop right after a step is committed: start work, never wait here."""
+        if self._closing:
+            return
+        pressed = time.monotonic()
+        for entry in entries:
+            if entry.kind == PRESS:
+                self._spawn(self._photograph(entry, pressed))
+            elif entry.kind == P.APPROVED_KIND:
+                self._original(str(entry.body["request_id"]))
+
+    # -- one press -------------------------------------------------------------------------------
+
+    async def _photograph(self, press: Entry, pressed: float) -> None:
+        b = press.body
+        about = {
+            "device_id": b.get("device_id"),
+            "request_id": b.get("request_id"),
+            "grant_no": b.get("grant_no"),
+            "event_id": b.get("event_id"),
+            "press_no": (b.get("event") or {}).get("n"),
+            "press_entry": press.index,
+        }
+        try:
+            jpeg = await asyncio.to_thread(self.camera.capture, pressed)
+            sha = await asyncio.to_thread(self.photos.put, jpeg)
+        except (CaptureError, OSError) as exc:
+            self.capture_failures += 1
+            log.warning("press %s: no photo: %s", press.index, exc)
+            async with self.recorder.step():
+                await self.recorder.record(CAPTURE_FAILED, {**about, "reason": str(exc), "anomaly": "capture_failed"})
+            return
+        self.captures += 1
+        async with self.recorder.step():
+            await self.recorder.record(PHOTO, {**about, "sha256": sha, "bytes": len(jpeg)})
+        await self._check(about, sha)
+
+    async def _check(self, about: dict[str, Any], sha: str) -> None:
+        """OCR a stored photo in a worker, compare it with the original, record both, index the text."""
+        request_id = about.get("request_id")
+        original = await self._original(str(request_id)) if request_id else None
+        assert self._pool is not None
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(
+            self._pool,
+            ocr_photo_job,
+            str(self.photos.path(sha)),
+            original,
+            self.settings.monitored_area,
+            self.settings.ocr_backend,
+        )
+        base = {
+            "photo": sha,
+            "request_id": request_id,
+            "press_no": about.get("press_no"),
+            "press_entry": about.get("press_entry"),
+        }
+        if "error" in result:
+            items: list[tuple[str, dict[str, Any]]] = [
+                (PHOTO_OCR, {**base, "error": result["error"], "anomaly": "ocr_failed"})
+            ]
+            flags: list[str] = ["ocr_failed"]
+            reading = None
+        else:
+            reading = result["reading"]
+            check = result.get("check")
+            if check is None:
+                flags = ["no_original"]
+                check_body: dict[str, Any] = {"match": False, "score_permille": 0, "flags": flags}
+            else:
+                flags = list(check["flags"])
+                check_body = {
+                    "match": bool(check["match"]),
+                    "score_permille": round(check["score"] * 1000),
+                    "flags": flags,
+                }
+            if flags:
+                check_body["anomaly"] = "photo_mismatch"
+            document = await self._document_sha(str(request_id)) if request_id else None
+            items = [
+                (PHOTO_OCR, {**base, **_reading_body(reading)}),
+                (PHOTO_CHECK, {**base, "document": document, **check_body}),
+            ]
+        async with self.recorder.step():
+            await self.recorder.record_many(items)
+        if flags:
+            log.warning("photo %s of request %s flagged: %s", sha[:12], request_id, ", ".join(flags))
+        if reading is not None and self.index is not None:
+            await self._index(about, sha, reading, flags)
+
+    async def _index(self, about: dict[str, Any], sha: str, reading: dict[str, Any], flags: list[str]) -> None:
+        request = None
+        if about.get("request_id"):
+            async with self.recorder.step():  # the database is shared with the recording steps
+                request = await self.recorder.db.request(str(about["request_id"]))
+        assert self.index is not None
+        await asyncio.to_thread(
+            self.index.add,
+            sha,
+            self.config.village,
+            request.seal if request is not None else "",
+            utc_now(),
+            reading["text"],
+            reading["fields"].get("title"),
+            reading["fields"].get("amount_fen"),
+            flags,
+            about.get("request_id"),
+            about.get("device_id"),
+            about.get("press_no"),
+        )
+
+    # -- the approved original ---------------------------------------------------------------------
+
+    async def _document_sha(self, request_id: str) -> str | None:
+        async with self.recorder.step():  # the database is shared with the recording steps
+            request = await self.recorder.db.request(request_id)
+        if request is None:
+            return None
+        document = request.document if isinstance(request.document, dict) else {}
+        sha = document.get("sha256")
+        return str(sha) if sha else None
+
+    def _original(self, request_id: str) -> asyncio.Future[dict[str, Any] | None]:
+        """The reading of a request's original: from the ledger, or OCR'd now (once) and recorded."""
+        future = self._originals.get(request_id)
+        if future is None:
+            future = asyncio.ensure_future(self._read_original(request_id))
+            self._originals[request_id] = future
+            if len(self._originals) > 256:  # forget the oldest finished ones
+                for key in [k for k, f in self._originals.items() if f.done()][:64]:
+                    del self._originals[key]
+        return future
+
+    async def _read_original(self, request_id: str) -> dict[str, Any] | None:
+        for entry in reversed(await self.ledger.entries_of_kind(DOCUMENT_OCR)):
+            if entry.body.get("request_id") == request_id:
+                return None if "error" in entry.body else dict(entry.body["reading"])
+        sha = await self._document_sha(request_id)
+        if sha is None:
+            return None
+        assert self._pool is not None
+        loop = asyncio.get_running_loop()
+        path = document_path(self.config.data_dir, sha)
+        reading = await loop.run_in_executor(self._pool, ocr_document_job, str(path), self.settings.ocr_backend)
+        body: dict[str, Any] = {"request_id": request_id, "document": sha}
+        if "error" in reading:
+            body.update(error=reading["error"], anomaly="original_unreadable")
+        else:
+            stored = _reading_body(reading)
+            body["reading"] = {k: v for k, v in reading.items() if k != "seconds"}  # kept whole for comparisons
+            body.update(
+                title=stored["fields"].get("title"), amount_fen=stored["fields"].get("amount_fen"), ms=stored["ms"]
+            )
+        async with self.recorder.step():
+            await self.recorder.record(DOCUMENT_OCR, body)
+        return None if "error" in reading else dict(body["reading"])
+
+    # -- after a restart ---------------------------------------------------------------------------
+
+    async def _sweep(self) -> None:
+        """Presses without a photo entry become flagged failures; photos without OCR are read now."""
+        photographed = {e.body.get("press_entry") for e in await self.ledger.entries_of_kind(PHOTO)}
+        failed = {e.body.get("press_entry") for e in await self.ledger.entries_of_kind(CAPTURE_FAILED)}
+        read = {e.body.get("photo") for e in await self.ledger.entries_of_kind(PHOTO_OCR)}
+        missing = []
+        for press in await self.ledger.entries_of_kind(PRESS):
+            if press.index not in photographed and press.index not in failed:
+                b = press.body
+                missing.append(
+                    (
+                        CAPTURE_FAILED,
+                        {
+                            "device_id": b.get("device_id"), "request_id": b.get("request_id"), "grant_no": b.get("grant_no"),
+                            "event_id": b.get("event_id"), "press_no": (b.get("event") or {}).get("n"), "press_entry": press.index,
+                            "reason": "no photo was taken: the edge stopped before capturing", "anomaly": "capture_failed",
+                        },
+                    )
+                )  # fmt: skip
+        if missing:
+            log.warning("%d press(es) have no photo: recording that", len(missing))
+            async with self.recorder.step():
+                await self.recorder.record_many(missing)
+        for entry in await self.ledger.entries_of_kind(PHOTO):
+            sha = entry.body.get("sha256")
+            if sha and sha not in read and sha in self.photos:
+                about = {k: entry.body.get(k) for k in ("device_id", "request_id", "press_no", "press_entry")}
+                self._spawn(self._check(about, str(sha)))
+
+
+# -- for the demo and tests ------------------------------------------------------------------------
+
+
+def camera_for_board(config: EdgeConfig, url: str) -> CameraSettings:
+    """The config's [camera] pointed at a simulated board's virtual camera (its port changes every run)."""
+    from dataclasses import replace
+
+    from hostsim.pages import seal_zone
+
+    if config.camera is not None:
+        return replace(config.camera, source=url)
+    return CameraSettings(source=url, monitored_area=seal_zone())
+
+
+async def photo_summary(ledger: Any, request_id: str) -> dict[str, Any]:
+    """Photos, OCR checks and capture failures recorded for one request's presses."""
+    photos = [e for e in await ledger.entries_of_kind(PHOTO) if e.body.get("request_id") == request_id]
+    checks = [e for e in await ledger.entries_of_kind(PHOTO_CHECK) if e.body.get("request_id") == request_id]
+    failed = [e for e in await ledger.entries_of_kind(CAPTURE_FAILED) if e.body.get("request_id") == request_id]
+    return {
+        "photos": len(photos),
+        "photos_checked": len(checks),
+        "photos_matched": sum(1 for e in checks if e.body.get("match")),
+        "photo_flags": sorted({f for e in checks for f in e.body.get("flags", [])}),
+        "captures_failed": len(failed),
+    }

@@ -1,0 +1,217 @@
+"""Who is told what, and delivering it with retries.
+
+The notifier watches the ledger (``agent.recorder.subscribe``): when a request
+is filed, the approvers it now awaits are told (the first of a chain, or all
+eligible approvers of an N-of-M route); after each approval of a chain, the
+next one; the applicant hears of the final approval or rejection (Web Push
+only). Group robots get one message per request awaiting approval.
+
+Each (message, backend, recipient) is a *delivery* row in ``web.sqlite3``;
+a failed attempt is retried after ``notify_retry_s`` doubled per attempt (up to
+``notify_retry_max_s``), ``notify_attempts`` times in all; its state is shown
+on the request page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from edge import projection as P
+from edge.cli import yuan
+from edge.config import SEAL_NAMES
+from edge.ledger import Entry
+from edge.notify.base import Backend, DeliveryError, Message
+from edge.web.settings import WebSettings
+from edge.web.store import WebStore
+
+if TYPE_CHECKING:
+    from edge.agent import EdgeAgent
+
+log = logging.getLogger("edge.notify")
+
+AWAITING, APPROVED, REJECTED = "awaiting_approval", "approved", "rejected"
+
+
+def awaiting_after_filing(route: dict[str, Any], applicant: str, custodian: str) -> list[str]:
+    """The approvers a newly filed request waits for."""
+    approvers = list(route.get("approvers", ()))
+    if route.get("mode") == "chain":
+        return approvers[:1]
+    return [a for a in approvers if a not in (applicant, custodian)]
+
+
+class Notifier:
+    def __init__(
+        self,
+        agent: EdgeAgent,
+        store: WebStore,
+        backends: Sequence[Backend],
+        settings: WebSettings,
+        base_url: Callable[[], str],
+    ) -> None:
+        self.agent = agent
+        self.config = agent.config
+        self.store = store
+        self.backends = {b.name: b for b in backends}
+        self.settings = settings
+        self.base_url = base_url
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._pending: set[asyncio.Task[None]] = set()
+        self._unsubscribe: Callable[[], None] | None = None
+
+    # -- running -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._unsubscribe = self.agent.recorder.subscribe(self._observe)
+        self._task = asyncio.create_task(self._run(), name="notifier deliveries")
+
+    async def close(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        for task in list(self._pending):
+            try:
+                await asyncio.wait_for(asyncio.shield(task), 5)
+            except Exception:
+                pass
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        for backend in self.backends.values():
+            await backend.close()
+
+    def _observe(self, entries: Sequence[Entry]) -> None:
+        interesting = [e for e in entries if e.kind in (P.FILED, P.APPROVAL, P.APPROVED_KIND, P.REJECTED)]
+        if not interesting:
+            return
+        task = asyncio.get_running_loop().create_task(self._on_entries(interesting))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _on_entries(self, entries: Sequence[Entry]) -> None:
+        try:
+            for entry in entries:
+                await self._on_entry(entry)
+        except Exception:
+            log.exception("could not queue notifications for ledger entries %s", [e.index for e in entries])
+        self._wake.set()
+
+    def _person_name(self, person_id: str) -> str:
+        person = self.config.people.get(person_id)
+        return person.name if person else person_id
+
+    def _url(self, request_id: str) -> str:
+        return f"{self.base_url().rstrip('/')}/requests/{request_id}"
+
+    async def _on_entry(self, entry: Entry) -> None:
+        b = entry.body
+        request_id = b.get("request_id")
+        if not isinstance(request_id, str):
+            return
+        async with self.agent.recorder.step():
+            request = await self.agent.db.request(request_id)
+        if request is None:
+            return
+        summary = (
+            f"{self._person_name(request.applicant)}申请{SEAL_NAMES.get(request.seal, request.seal)}×{request.presses}"
+            f"（{yuan(request.amount_fen)}）：{request.matter}"
+        )
+        if entry.kind == P.FILED:
+            await self.notify_awaiting(request_id, awaiting_after_filing(request.route, request.applicant, request.custodian), summary)
+        elif entry.kind == P.APPROVAL:
+            count, needed = int(b.get("count", 0)), int(b.get("needed", 0))
+            if count < needed and request.route.get("mode") == "chain" and count < len(request.route["approvers"]):
+                await self.notify_awaiting(request_id, [request.route["approvers"][count]], summary)
+        elif entry.kind == P.APPROVED_KIND:
+            message = Message(APPROVED, request_id, f"已批准 {request_id}", f"{summary}。印章管理员可以用印。", self._url(request_id), self.config.village)
+            await self._queue(message, [request.applicant], group=False)
+        elif entry.kind == P.REJECTED:
+            reason = b.get("reason", "")
+            message = Message(REJECTED, request_id, f"已驳回 {request_id}", f"{summary}。驳回理由：{reason}", self._url(request_id), self.config.village)
+            await self._queue(message, [request.applicant], group=False)
+
+    async def notify_awaiting(self, request_id: str, approvers: Sequence[str], summary: str) -> None:
+        if not approvers:
+            return
+        names = "、".join(self._person_name(a) for a in approvers)
+        message = Message(
+            AWAITING, request_id, f"待审批 {request_id}", f"{summary}。待 {names} 审批。", self._url(request_id), self.config.village
+        )
+        await self._queue(message, approvers, group=True)
+
+    async def _queue(self, message: Message, people: Sequence[str], group: bool) -> None:
+        """One delivery per group backend (if ``group``), one per push subscription of each person's accounts."""
+        accounts = [
+            a for a in await self.store.users()
+            if a.person in people and not a.disabled and a.covers(self.config.village)
+        ]  # fmt: skip
+        subscriptions = await self.store.subscriptions(a.id for a in accounts)
+        by_id = {a.id: a for a in accounts}
+        for backend in self.backends.values():
+            if backend.per_person:
+                for sub in subscriptions:
+                    recipient = f"{by_id[sub.user_id].name}({by_id[sub.user_id].username}) 设备#{sub.id}"
+                    await self.store.add_delivery(
+                        message.request_id, message.event, backend.name, backend.kind, recipient, {"subscription_id": sub.id}, message.to_dict()
+                    )  # fmt: skip
+            elif group:
+                await self.store.add_delivery(message.request_id, message.event, backend.name, backend.kind, "群", {}, message.to_dict())
+        self._wake.set()
+
+    # -- delivering ------------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                due = await self.store.due_deliveries(time.time())
+                if due:
+                    await asyncio.gather(*(self._attempt(d.id, d.backend, d.message, d.target, d.attempts) for d in due))
+                    continue
+                nxt = await self.store.next_due()
+                wait = 5.0 if nxt is None else min(5.0, max(0.02, nxt - time.time()))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("delivery loop failed; retrying")
+                wait = 1.0
+            try:
+                await asyncio.wait_for(self._wake.wait(), wait)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    def backoff(self, attempts: int) -> float:
+        """Seconds before attempt ``attempts + 1`` after ``attempts`` failures."""
+        return float(min(self.settings.notify_retry_max_s, self.settings.notify_retry_s * (2 ** max(0, attempts - 1))))
+
+    async def _attempt(self, delivery_id: int, backend_name: str, message: dict[str, Any], target: dict[str, Any], attempts: int) -> None:
+        backend = self.backends.get(backend_name)
+        attempts += 1
+        if backend is None:
+            await self.store.finish_attempt(delivery_id, "failed", attempts, time.time(), f"推送方式 {backend_name} 已不在配置中")
+            return
+        try:
+            await backend.deliver(Message.from_dict(message), target)
+        except DeliveryError as exc:
+            final = exc.permanent or attempts >= self.settings.notify_attempts
+            next_at = time.time() + (0 if final else self.backoff(attempts))
+            await self.store.finish_attempt(delivery_id, "failed" if final else "retrying", attempts, next_at, exc.message)
+            log.warning("delivery %d via %s failed (attempt %d%s): %s", delivery_id, backend_name, attempts, ", giving up" if final else "", exc.message)
+        except Exception as exc:
+            next_at = time.time() + self.backoff(attempts)
+            final = attempts >= self.settings.notify_attempts
+            await self.store.finish_attempt(delivery_id, "failed" if final else "retrying", attempts, next_at, f"内部错误 {exc!r}"[:300])
+            log.exception("delivery %d via %s crashed", delivery_id, backend_name)
+        else:
+            await self.store.finish_attempt(delivery_id, "sent", attempts, time.time(), None)

@@ -1,0 +1,219 @@
+"""OCR engines behind one small interface, chosen by name.
+
+``tesseract`` (the default) runs Debian's Tesseract with ``chi_sim`` through
+pytesseract. ``rapidocr`` runs RapidOCR's ONNX models (``pip install
+'qinglian[rapidocr]'``; the models ship inside the wheel, nothing is fetched);
+it is imported only when asked for.
+
+A backend reads a prepared grey page and returns lines of text, each with its
+box and, where the engine knows them, a box per character (the reader of
+amounts in capitals uses those to look at single glyphs).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+Box = tuple[int, int, int, int]  # x, y, w, h
+
+
+class OcrUnavailable(RuntimeError):
+    """The chosen OCR engine (or its language data) is not installed."""
+
+
+@dataclass
+class Glyph:
+    text: str
+    box: Box
+    conf: float = -1.0
+
+
+@dataclass
+class OcrLine:
+    text: str
+    box: Box
+    glyphs: list[Glyph] = field(default_factory=list)
+    conf: float = -1.0
+
+
+class OcrBackend(Protocol):
+    name: str
+
+    def read(self, grey: np.ndarray) -> list[OcrLine]:
+        """The page's lines, top to bottom."""
+        ...
+
+
+# -- Tesseract -------------------------------------------------------------------------
+
+
+class TesseractBackend:
+    """pytesseract over Debian's ``tesseract-ocr`` with ``chi_sim`` (+ ``eng`` when asked)."""
+
+    name = "tesseract"
+
+    def __init__(self, lang: str = "chi_sim", psm: int = 6) -> None:
+        import pytesseract  # a light import; the binary is what may be missing
+
+        if shutil.which(pytesseract.pytesseract.tesseract_cmd) is None:
+            raise OcrUnavailable(
+                "未安装 Tesseract: apt-get install tesseract-ocr tesseract-ocr-chi-sim (make setup does this)"
+            )
+        installed = set(pytesseract.get_languages(config=""))
+        missing = [code for code in lang.split("+") if code not in installed]
+        if missing:
+            raise OcrUnavailable(
+                f"Tesseract 缺少语言数据 missing language data {', '.join(missing)}: "
+                "apt-get install tesseract-ocr-chi-sim tesseract-ocr-eng"
+            )
+        # Tesseract's OpenMP threads fight each other on a small machine (and
+        # across a process pool): one thread per page is faster overall.
+        os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+        self._tess = pytesseract
+        self.lang = lang
+        self.config = f"--psm {psm}"
+
+    def read(self, grey: np.ndarray) -> list[OcrLine]:
+        data = self._tess.image_to_data(grey, lang=self.lang, config=self.config, output_type=self._tess.Output.DICT)
+        lines: dict[tuple[int, int, int], OcrLine] = {}
+        for i, text in enumerate(data["text"]):
+            if data["level"][i] != 5 or not text.strip():
+                continue
+            key = (data["block_num"][i], data["par_num"][i], data["line_num"][i])
+            box = (data["left"][i], data["top"][i], data["width"][i], data["height"][i])
+            conf = float(data["conf"][i])
+            line = lines.setdefault(key, OcrLine("", box))
+            line.glyphs.extend(_split_word(text.strip(), box, conf))
+        out = []
+        for line in lines.values():
+            _finish_line(line)
+            out.append(line)
+        out.sort(key=lambda ln: (ln.box[1], ln.box[0]))
+        return out
+
+
+def _split_word(text: str, box: Box, conf: float) -> list[Glyph]:
+    """A word's characters with boxes shared out by width (CJK characters are square)."""
+    if len(text) == 1:
+        return [Glyph(text, box, conf)]
+    x, y, w, h = box
+    weights = [1.0 if ord(ch) > 0x2E80 else 0.55 for ch in text]
+    total = sum(weights)
+    glyphs = []
+    pos = float(x)
+    for ch, wt in zip(text, weights):
+        gw = w * wt / total
+        glyphs.append(Glyph(ch, (round(pos), y, max(1, round(gw)), h), conf))
+        pos += gw
+    return glyphs
+
+
+def _finish_line(line: OcrLine) -> None:
+    xs = [g.box[0] for g in line.glyphs]
+    ys = [g.box[1] for g in line.glyphs]
+    x1 = [g.box[0] + g.box[2] for g in line.glyphs]
+    y1 = [g.box[1] + g.box[3] for g in line.glyphs]
+    line.box = (min(xs), min(ys), max(x1) - min(xs), max(y1) - min(ys))
+    line.text = _join_glyphs(line.glyphs)
+    confs = [g.conf for g in line.glyphs if g.conf >= 0]
+    line.conf = sum(confs) / len(confs) if confs else -1.0
+
+
+def _join_glyphs(glyphs: list[Glyph]) -> str:
+    """Join characters, keeping a space only between two Latin/digit runs that had a gap."""
+    out = ""
+    prev: Glyph | None = None
+    for g in glyphs:
+        if prev is not None and prev.text[-1:].isascii() and g.text[:1].isascii():
+            gap = g.box[0] - (prev.box[0] + prev.box[2])
+            if gap > 0.3 * max(g.box[3], 1) and prev.text[-1].isalnum() and g.text[0].isalnum():
+                out += " "
+        out += g.text
+        prev = g
+    return out
+
+
+# -- RapidOCR --------------------------------------------------------------------------
+
+
+class RapidOcrBackend:
+    """RapidOCR (PaddleOCR models in ONNX) from the optional ``rapidocr-onnxruntime`` package."""
+
+    name = "rapidocr"
+
+    def __init__(self) -> None:
+        try:
+            from rapidocr_onnxruntime import RapidOCR
+        except ImportError:
+            raise OcrUnavailable(
+                "未安装 RapidOCR: pip install 'qinglian[rapidocr]' (rapidocr-onnxruntime 1.4.4, models included)"
+            ) from None
+        self._engine: Any = RapidOCR()
+
+    def read(self, grey: np.ndarray) -> list[OcrLine]:
+        import cv2
+
+        image = cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR) if grey.ndim == 2 else grey
+        result, _ = self._engine(image)
+        lines = []
+        for quad, text, score in result or []:
+            pts = np.asarray(quad, np.float32)
+            x0, y0 = pts.min(axis=0)
+            x1, y1 = pts.max(axis=0)
+            box = (int(x0), int(y0), int(x1 - x0), int(y1 - y0))
+            text = str(text).replace(" ", "") if _mostly_cjk(str(text)) else str(text)
+            line = OcrLine(text, box, _split_word(text, box, float(score) * 100) if text else [], float(score) * 100)
+            lines.append(line)
+        return _merge_rows(lines)
+
+
+def _mostly_cjk(text: str) -> bool:
+    return sum(ord(ch) > 0x2E80 for ch in text) * 2 >= len(text.strip())
+
+
+def _merge_rows(lines: list[OcrLine]) -> list[OcrLine]:
+    """RapidOCR may cut one printed line into pieces: put pieces on the same row back together."""
+    lines.sort(key=lambda ln: ln.box[1] + ln.box[3] / 2)
+    rows: list[list[OcrLine]] = []
+    for line in lines:
+        cy = line.box[1] + line.box[3] / 2
+        if rows:
+            last = rows[-1][0]
+            if abs(cy - (last.box[1] + last.box[3] / 2)) < 0.5 * min(last.box[3], line.box[3]):
+                rows[-1].append(line)
+                continue
+        rows.append([line])
+    out = []
+    for row in rows:
+        row.sort(key=lambda ln: ln.box[0])
+        merged = OcrLine("", row[0].box, [g for ln in row for g in ln.glyphs])
+        if merged.glyphs:
+            _finish_line(merged)
+            merged.text = "".join(ln.text for ln in row)
+            out.append(merged)
+    return out
+
+
+# -- choosing ----------------------------------------------------------------------------
+
+BACKENDS: dict[str, Callable[[], OcrBackend]] = {
+    "tesseract": TesseractBackend,
+    "rapidocr": RapidOcrBackend,
+}
+DEFAULT_BACKEND = "tesseract"
+_cache: dict[str, OcrBackend] = {}
+
+
+def get_backend(name: str = DEFAULT_BACKEND) -> OcrBackend:
+    """The named backend, created once per process; :class:`OcrUnavailable` if it cannot run here."""
+    if name not in BACKENDS:
+        raise ValueError(f"未知的 OCR 引擎 unknown OCR backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    if name not in _cache:
+        _cache[name] = BACKENDS[name]()
+    return _cache[name]

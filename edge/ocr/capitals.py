@@ -1,0 +1,329 @@
+"""Reading an amount written in capital numerals (大写) glyph by glyph.
+
+Debian's Tesseract model for Chinese (``chi_sim``, from tessdata_fast) has no
+叁, 柒, 捌 or 仟 in its character set at all and reads 壹 and 贰 poorly, so it can
+never read most amounts in capitals. The vocabulary of such an amount is
+closed (零壹贰叁肆伍陆柒捌玖拾佰仟万亿元角分整, about twenty characters), so
+after the OCR engine has found the line and where each character sits, every
+character of the amount is matched against those twenty glyphs rendered in
+the Chinese fonts installed on the host (黑体 and 宋体 from Debian): normalised
+correlation on a 32 x 32 cell. Engines that know these characters (RapidOCR)
+are used as they are when their reading already parses.
+"""
+
+from __future__ import annotations
+
+import itertools
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edge.ocr.backends import OcrLine
+
+CAPITALS = "零壹贰叁肆伍陆柒捌玖拾佰仟万亿元角分整"
+# Chinese fonts a Debian host may have; those present serve as templates.
+TEMPLATE_FONTS = (
+    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
+    Path("/usr/share/fonts/truetype/arphic-gbsn00lp/gbsn00lp.ttf"),
+    Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"),
+    Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
+    Path("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"),
+    Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"),
+)
+CELL = 32
+LABELS = ("人民币", "大写金额", "大写", "金额")
+
+
+def _normalise(ink: np.ndarray) -> np.ndarray | None:
+    """Binary ink (uint8, 255 = ink) cropped to its bounding box, centred in a CELL x CELL float cell."""
+    ys, xs = np.nonzero(ink)
+    if len(xs) == 0:
+        return None
+    crop = ink[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    h, w = crop.shape
+    side = max(h, w)
+    square = np.zeros((side, side), np.uint8)
+    square[(side - h) // 2 : (side - h) // 2 + h, (side - w) // 2 : (side - w) // 2 + w] = crop
+    cell: np.ndarray = cv2.GaussianBlur(
+        cv2.resize(square, (CELL, CELL), interpolation=cv2.INTER_AREA).astype(np.float32), (0, 0), 0.8
+    )
+    cell -= cell.mean()
+    norm = float(np.linalg.norm(cell))
+    return cell / norm if norm > 0 else None
+
+
+@lru_cache(maxsize=1)
+def templates() -> list[tuple[str, np.ndarray]]:
+    """(character, normalised cell) for every capital in every installed template font."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    out: list[tuple[str, np.ndarray]] = []
+    for path in TEMPLATE_FONTS:
+        if not path.exists():
+            continue
+        # small sizes too: strokes of a 20 px glyph are thick for its size, as in a photo
+        for size in (20, 28, 64):
+            font = ImageFont.truetype(str(path), size)
+            for ch in CAPITALS:
+                img = Image.new("L", (size * 3 // 2, size * 3 // 2), 0)
+                ImageDraw.Draw(img).text((size // 4, size // 8), ch, font=font, fill=255)
+                ink = (np.asarray(img) > 110).astype(np.uint8) * 255
+                cell = _normalise(ink)
+                if cell is not None:
+                    out.append((ch, cell))
+    return out
+
+
+def classify(
+    grey: np.ndarray, box: tuple[int, int, int, int], threshold: float | None = None
+) -> tuple[str, float] | None:
+    """The capital numeral most like the glyph in ``box`` of ``grey`` and its correlation.
+
+    ``threshold`` separates ink from paper (one value for the whole line, so
+    every character is cut the same way); Otsu on the cell when None.
+    """
+    x, y, w, h = box
+    pad = max(2, h // 6)
+    x0, y0 = max(0, x - pad), max(0, y - pad)
+    crop = grey[y0 : y + h + pad, x0 : x + w + pad]
+    if crop.size == 0:
+        return None
+    if threshold is None:
+        _, ink = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    else:
+        ink = (crop < threshold).astype(np.uint8) * 255
+    # keep only ink that belongs to this glyph: components overlapping the box's own columns
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    keep = np.zeros_like(ink)
+    bx0, bx1 = x - x0, x - x0 + w
+    by0, by1 = y - y0, y - y0 + h
+    kept = []
+    for i in range(1, n):
+        cx0, cy0, cw, ch_, area = stats[i]
+        if area < 3:
+            continue
+        overlap_x = min(cx0 + cw, bx1) - max(cx0, bx0)
+        overlap_y = min(cy0 + ch_, by1) - max(cy0, by0)
+        # mostly inside the cell's columns and rows: strokes of the lines above and below stay out
+        if overlap_x > 0.5 * min(cw, w) and overlap_y > 0.5 * ch_:
+            kept.append(i)
+    total = sum(int(stats[i][4]) for i in kept)
+    for i in kept:
+        cx0, _, cw, _, area = stats[i]
+        centre = cx0 + cw / 2
+        # a crumb at the side is the end of a neighbour's stroke, not part of this character
+        if area < 0.06 * total and (centre < bx0 + 0.2 * w or centre > bx1 - 0.2 * w):
+            continue
+        keep[labels == i] = 255
+    cell = _normalise(keep)
+    if cell is None:
+        return None
+    chars, matrix = _template_matrix()
+    scores = matrix @ cell.ravel()
+    i = int(np.argmax(scores))
+    return chars[i], float(scores[i])
+
+
+@lru_cache(maxsize=1)
+def _template_matrix() -> tuple[str, np.ndarray]:
+    tmpl = templates()
+    return "".join(ch for ch, _ in tmpl), np.stack([cell.ravel() for _, cell in tmpl]) if tmpl else np.zeros(
+        (0, CELL * CELL)
+    )
+
+
+def _text_band(ink: np.ndarray, centre: float) -> tuple[int, int] | None:
+    """The band of rows holding one line of print: the inked band nearest ``centre`` (crop rows)."""
+    rows = ink.sum(axis=1) > 0
+    bands: list[tuple[int, int]] = []
+    start = None
+    for i, on in enumerate(list(rows) + [False]):
+        if on and start is None:
+            start = i
+        elif not on and start is not None:
+            bands.append((start, i))
+            start = None
+    # close small gaps inside one line (the dot of a colon, a thin stroke)
+    merged: list[list[int]] = []
+    for a, b in bands:
+        if merged and a - merged[-1][1] <= 2:
+            merged[-1][1] = b
+        else:
+            merged.append([a, b])
+    tall = [band for band in merged if band[1] - band[0] >= 6]
+    if not tall:
+        return None
+    a, b = min(tall, key=lambda band: abs((band[0] + band[1]) / 2 - centre) - (band[1] - band[0]) / 2)
+    return a, b
+
+
+def segment_line(
+    grey: np.ndarray, box: tuple[int, int, int, int], centre_y: float | None = None, char_h: float | None = None
+) -> list[tuple[int, int, int, int]]:
+    """Character cells of a printed CJK line, left to right, from its ink alone.
+
+    Columns of ink separated by blank columns are joined while the join stays
+    about one character wide (Chinese characters are square, so the ink height
+    of the line is the pitch): 亻 and 千 become 仟, two neighbours stay two; a
+    blot wider than a character (two touching) is cut at its thinnest columns.
+    """
+    x, y, w, h = box
+    pad = max(2, h // 4)
+    x0, y0 = max(0, x - pad), max(0, y - pad)
+    crop = grey[y0 : y + h + pad, x0 : x + w + pad]
+    if crop.size == 0:
+        return []
+    _, ink = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    if np.count_nonzero(ink) == 0 or np.count_nonzero(ink) > 0.6 * ink.size:
+        return []
+    band = _text_band(ink, (centre_y - y0) if centre_y is not None else crop.shape[0] / 2)
+    if band is None:
+        return []
+    top, bottom = band
+    if char_h and bottom - top > 1.4 * char_h and centre_y is not None:
+        # two lines run together: keep the rows of the one the engine read
+        c = centre_y - y0
+        top, bottom = max(top, int(c - 0.6 * char_h)), min(bottom, int(c + 0.6 * char_h) + 1)
+        rows = np.nonzero(ink[top:bottom].sum(axis=1) > 0)[0]
+        if len(rows) == 0:
+            return []
+        top, bottom = top + int(rows.min()), top + int(rows.max()) + 1
+    ink = ink[top:bottom]
+    pitch = bottom - top
+    profile = ink.sum(axis=0)
+    cols = profile > 0
+    runs: list[list[int]] = []
+    start = None
+    for i, on in enumerate(list(cols) + [False]):
+        if on and start is None:
+            start = i
+        elif not on and start is not None:
+            runs.append([start, i])
+            start = None
+    # touching characters make one run wider than a character: cut it at its thinnest columns
+    pieces: list[tuple[int, int]] = []
+    for a, b in runs:
+        n = round((b - a) / pitch)
+        if n >= 2 and (b - a) > 1.4 * pitch:
+            cuts = [a]
+            for k in range(1, n):
+                guess = a + (b - a) * k // n
+                lo, hi = max(cuts[-1] + 1, guess - pitch // 4), min(b - 1, guess + pitch // 4)
+                cuts.append(lo + int(np.argmin(profile[lo:hi])) if hi > lo else guess)
+            cuts.append(b)
+            pieces.extend(itertools.pairwise(cuts))
+        else:
+            pieces.append((a, b))
+    return [(x0 + a, y0 + top, b - a, pitch) for a, b in pieces]
+
+
+def cut_cells(
+    grey: np.ndarray, pieces: list[tuple[int, int, int, int]]
+) -> list[tuple[tuple[int, int, int, int], str, float]]:
+    """Join the ink pieces of a line into characters, choosing the joins that read best as capitals.
+
+    A dynamic programme over the pieces: a character is one or more
+    neighbouring pieces no wider than 1.3 characters, worth its template
+    score less 0.5, so two halves of one character (each a poor match) lose
+    to the whole, and a label character (a poor match either way) costs little.
+    """
+    if not pieces:
+        return []
+    pitch = pieces[0][3]
+    n = len(pieces)
+    best = [0.0] + [-1e9] * n
+    back = [0] * (n + 1)
+    choice: list[tuple[str, float] | None] = [None] * (n + 1)
+    cache: dict[tuple[int, int], tuple[str, float] | None] = {}
+    for i in range(1, n + 1):
+        for j in range(i - 1, -1, -1):
+            x0 = pieces[j][0]
+            x1 = pieces[i - 1][0] + pieces[i - 1][2]
+            if x1 - x0 > 1.3 * pitch and j < i - 1:
+                break
+            box = (x0, pieces[j][1], x1 - x0, pitch)
+            result = cache.setdefault((j, i), classify(grey, box))
+            value = best[j] + ((result[1] if result else 0.0) - 0.5)
+            if value > best[i]:
+                best[i], back[i], choice[i] = value, j, result
+    out: list[tuple[tuple[int, int, int, int], str, float]] = []
+    i = n
+    while i > 0:
+        j = back[i]
+        x0 = pieces[j][0]
+        x1 = pieces[i - 1][0] + pieces[i - 1][2]
+        result = choice[i]
+        out.append(((x0, pieces[j][1], x1 - x0, pitch), result[0] if result else "", result[1] if result else 0.0))
+        i = j
+    out.reverse()
+    return out
+
+
+def label_end(text: str) -> int | None:
+    """Index just after the label that introduces an amount in capitals (人民币, 大写金额：, 大写：)."""
+    for label in ("人民币", "大写金额", "大写", "金额"):
+        pos = text.find(label)
+        if pos >= 0:
+            end = pos + len(label)
+            while end < len(text) and text[end] in ":：;；,，.。 ":
+                end += 1
+            return end
+    return None
+
+
+def _parses(reading: str) -> bool:
+    from edge.ocr.numerals import parse_capital
+
+    try:
+        parse_capital(reading)
+    except ValueError:
+        return False
+    return True
+
+
+def read_capitals(grey: np.ndarray, line: OcrLine, min_score: float = 0.6) -> str | None:
+    """The amount in capitals on ``line`` (a string of capital numerals), or None if it cannot be read.
+
+    When the cells cut from the ink match the engine's characters one to one,
+    the amount is every cell after the label; otherwise it is the longest run
+    of cells that each look clearly like a capital numeral and parse together.
+    """
+    if not templates():
+        return None
+    centre = char_h = None
+    if line.glyphs:
+        centre = sorted(g.box[1] + g.box[3] / 2 for g in line.glyphs)[len(line.glyphs) // 2]
+        char_h = sorted(g.box[3] for g in line.glyphs)[len(line.glyphs) // 2]
+    cells = cut_cells(grey, segment_line(grey, line.box, centre, char_h))
+    text = "".join(line.text.split())
+    results: list[tuple[str, float] | None] = [(ch, score) if ch else None for _, ch, score in cells]
+    start = label_end(text)
+    if start is not None and "(" not in text[start:] and "（" not in text[start:]:
+        n = len(text) - start
+        # the cells after the label, counted from the left and (when the engine
+        # dropped or merged a character of the label) from the right
+        for picked in (
+            results[start:] if len(cells) == len(text) else [],
+            results[-n:] if 0 < n <= len(results) else [],
+        ):
+            if picked and all(r is not None and r[1] >= 0.4 for r in picked):
+                reading = "".join(r[0] for r in picked if r is not None)
+                if _parses(reading):
+                    return reading
+    readings: list[str] = []
+    run: list[str] = []
+    for result in results + [None]:
+        if result is not None and result[1] >= min_score:
+            run.append(result[0])
+            continue
+        if run:
+            readings.append("".join(run))
+        run = []
+    for reading in sorted(readings, key=len, reverse=True):
+        # a label or stray mark can sit at either end; trim until it parses
+        for trimmed in (reading, reading[1:], reading[:-1], reading[1:-1]):
+            if trimmed and _parses(trimmed):
+                return trimmed
+    return None

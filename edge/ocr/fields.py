@@ -1,0 +1,179 @@
+"""The fields a supervisor checks on a stamped page: title, parties, amount, date.
+
+The amount is read twice, in figures (28,500.00) and in capitals
+(贰万捌仟伍佰元整), and the two readings check each other; both end up in
+integer fen. Dates are read in Arabic or Chinese numerals.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from edge.ocr.numerals import CAPITAL_CHARS, fen_to_capital, find_dates, normalize_width, parse_capital
+
+_PUNCT_RE = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+def normalize_text(text: str) -> str:
+    """For comparing texts: NFKC (full-width to half-width), no whitespace, no punctuation."""
+    return _PUNCT_RE.sub("", unicodedata.normalize("NFKC", text))
+
+
+def clean_ocr_text(text: str) -> str:
+    """OCR text for people and search: spaces between Chinese characters removed, lines kept."""
+    lines = []
+    for line in text.splitlines():
+        line = re.sub(r"(?<=[\u2e80-\uffff])\s+(?=[\u2e80-\uffff])", "", line.strip())
+        line = re.sub(r"(?<=[\u2e80-\uffff])\s+(?=[0-9A-Za-z¥])|(?<=[0-9A-Za-z])\s+(?=[\u2e80-\uffff])", "", line)
+        if line:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+@dataclass
+class Fields:
+    title: str | None = None
+    party_a: str | None = None
+    party_b: str | None = None
+    amount_fen: int | None = None  # the amount the page states (figures and capitals reconciled)
+    amount_figures_fen: int | None = None
+    amount_capitals_fen: int | None = None
+    amount_capitals_text: str | None = None
+    amounts_agree: bool | None = None  # None when only one of the two could be read
+    date: str | None = None  # YYYY-MM-DD
+
+    def public(self) -> dict[str, Any]:
+        """The fields as ``qinglian ocr extract --json`` prints them."""
+        parties = None
+        if self.party_a or self.party_b:
+            parties = {"party_a": self.party_a, "party_b": self.party_b}
+        return {"title": self.title, "parties": parties, "amount_fen": self.amount_fen, "date": self.date}
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_LABELLED = re.compile(r"^[^:：]{1,8}[:：;；]")
+_PARTY_RE = {
+    "a": re.compile(r"甲\s*方\s*[:：;；]?\s*(?![（(]\s*盖)(.+)$"),
+    "b": re.compile(r"乙\s*方\s*[:：;；]?\s*(?![（(]\s*盖)(.+)$"),
+}
+_FIGURES_RE = re.compile(r"(?:[¥Y]\s*|人民币\s*|RMB\s*)?((?:\d{1,3}(?:[,，]\d{3})+|\d+)(?:[.。]\d{1,2})?)\s*(元|圆)?")
+
+
+def _title(lines: list[str]) -> str | None:
+    for line in lines[:4]:
+        compact = normalize_text(line)
+        cjk = sum(1 for ch in compact if ord(ch) > 0x2E80)
+        if cjk < 3 or _LABELLED.match(line) or line.startswith(("甲方", "乙方", "编号")):
+            continue
+        return compact
+    return None
+
+
+def _party(lines: list[str], which: str) -> str | None:
+    for line in lines:
+        m = _PARTY_RE[which].match(line.strip())
+        if m:
+            value = normalize_text(m.group(1))
+            if value and "盖章" not in value and "签字" not in value:
+                return value
+    return None
+
+
+def _number(token: str) -> int | None:
+    """An OCR'd number in figures to fen, forgiving stray separators (1.,595,148.00 -> 1595148.00)."""
+    token = token.replace("，", ",").replace("。", ".").strip(".,")
+    # a decimal point is followed by one or two digits at the end (thousands come in threes)
+    m = re.fullmatch(r"([\d.,]*?)(?:(?:\.|,(?=\d\d$))(\d{1,2}))?", token)
+    if m is None or not m.group(1):
+        return None
+    whole = re.sub(r"[.,]", "", m.group(1))
+    if not whole.isdigit() or len(whole) > 12:
+        return None
+    return int(whole) * 100 + int((m.group(2) or "0").ljust(2, "0"))
+
+
+def _figures(lines: list[str]) -> list[int]:
+    """Amounts in figures on lines about money (金额, ¥, 元, 价款), in page order."""
+    found: list[int] = []
+    for line in lines:
+        text = normalize_width(line)
+        if not ("金额" in text or "¥" in text or "元" in text or "价款" in text) or "大写" in text:
+            continue
+        for m in re.finditer(r"([¥Y]|人民币|RMB)?\s*(\d[\d.,，。]*\d|\d)\s*(元|圆|\))?", text):
+            if not (m.group(1) or m.group(3)):
+                continue
+            tail = text[m.end() : m.end() + 1]
+            if tail in "年月日" and tail:
+                continue
+            value = _number(m.group(2))
+            if value is not None:
+                found.append(value)
+    return found
+
+
+def _capitals_in_text(lines: list[str]) -> tuple[str | None, int | None]:
+    """An amount in capitals as the OCR engine spelled it, when it parses."""
+    pattern = re.compile(f"[{re.escape(CAPITAL_CHARS)}]{{2,}}")
+    for line in lines:
+        if "大写" not in line and "人民币" not in line:
+            continue
+        for m in pattern.finditer(line.replace(" ", "")):
+            try:
+                return m.group(0), parse_capital(m.group(0))
+            except ValueError:
+                continue
+    return None, None
+
+
+def capitals_agree(fen: int, reading: str) -> bool:
+    """Whether a reading of capitals fits ``fen``: equal, or a tail of it whose head the reader lost.
+
+    The glyph reader can lose the first characters of an amount when a seal
+    ring runs through them; what it read must then be exactly the end of the
+    amount written out, and it must reach the units (元/角/分/整).
+    """
+    full = fen_to_capital(fen)
+    try:
+        if parse_capital(reading) == fen:
+            return True
+    except ValueError:
+        return False
+    return len(reading) >= 3 and reading[-1] in "元圆角分整正" and full.endswith(reading)
+
+
+def extract_fields(text: str, capitals_reading: str | None = None) -> Fields:
+    """Fields from OCR text; ``capitals_reading`` is the glyph reader's amount in capitals, if any."""
+    lines = [ln for ln in clean_ocr_text(text).splitlines() if ln.strip()]
+    fields = Fields(title=_title(lines), party_a=_party(lines, "a"), party_b=_party(lines, "b"))
+    candidates = _figures(lines)
+    cap_text, cap_fen = _capitals_in_text(lines)
+    if capitals_reading:
+        try:
+            cap_text, cap_fen = capitals_reading, parse_capital(capitals_reading)
+        except ValueError:
+            pass
+    fields.amount_capitals_text = cap_text
+    fields.amount_capitals_fen = cap_fen
+    # the figures usually stand twice (人民币28,500.00元（¥28,500.00）): take the one the
+    # capitals confirm, else the one read most often
+    figures = None
+    if candidates:
+        agreeing = [c for c in candidates if cap_text is not None and capitals_agree(c, cap_text)]
+        figures = agreeing[0] if agreeing else max(candidates, key=candidates.count)
+    fields.amount_figures_fen = figures
+    if figures is not None and cap_text is not None:
+        fields.amounts_agree = capitals_agree(figures, cap_text)
+    # Tesseract reads figures far more reliably than capitals, so figures win;
+    # a disagreement stays visible in ``amounts_agree``.
+    fields.amount_fen = figures if figures is not None else cap_fen
+    # a year no village document carries is a misreading (2627 for 2027 under a seal ring)
+    dates = [(pos, d) for pos, d in find_dates("\n".join(lines)) if 1949 <= d.year <= 2100]
+    if dates:
+        # the date a contract is signed stands at its foot: the last date on the page
+        fields.date = dates[-1][1].isoformat()
+    return fields

@@ -1,0 +1,119 @@
+"""The wire format between an edge and the central store, shared by both ends.
+
+Everything an edge sends is authenticated with its **ledger key** — the
+Ed25519 key that already signs its checkpoints and whose public half an
+administrator enrolled at the store (``ledger_pub.pem``). Each request carries
+four headers::
+
+    X-Qinglian-Edge       the edge id, as enrolled
+    X-Qinglian-Key        key id: SHA-256 of the raw 32-byte public key, hex
+    X-Qinglian-Time       the edge's clock, Unix seconds
+    X-Qinglian-Signature  Ed25519 over the text below, hex
+
+and the signature covers, one field a line, under its own domain string (so a
+request signature can never pass for a checkpoint signature or vice versa)::
+
+    qinglian-sync-request/v1
+    <edge id>
+    <METHOD>
+    <path, with ?query if any>
+    <time>
+    <SHA-256 of the body, hex>
+
+A push body (``POST /api/v1/sync/{edge}/batches``) is JSON::
+
+    {"from_index": 128,
+     "entries": [{"index": 128, "ts": "...Z", "kind": "seal.press",
+                  "body": {...}, "hash": "<chain hash, hex>"}, ...],
+     "checkpoint": {"tree_size": 192, "root_hash": "<hex>", "timestamp": "...Z",
+                    "signature": "<hex>"},
+     "consistency": {"from_size": 128, "proof": ["<hex>", ...]},
+     "config_hash": "<hex of the merged config the edge holds, or null>"}
+
+The entries are exactly ``[from_index, checkpoint.tree_size)``, so a batch
+always ends on a checkpoint the edge signed, and the consistency proof runs
+from the store's last accepted checkpoint to the new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+
+from edge.ledger import Entry
+
+REQUEST_DOMAIN = "qinglian-sync-request/v1"
+API_PREFIX = "/api/v1/sync"
+
+H_EDGE = "X-Qinglian-Edge"
+H_KEY = "X-Qinglian-Key"
+H_TIME = "X-Qinglian-Time"
+H_SIGNATURE = "X-Qinglian-Signature"
+
+#: How far an edge's clock may be from the store's (seconds) before a request is refused as stale.
+#: A replay inside the window is harmless: pushes are idempotent and reads are the edge's own state.
+MAX_CLOCK_SKEW_S = 300
+
+#: Entry kind the edge appends when it receives a new merged configuration.
+CONFIG_RECEIVED = "config_received"
+
+
+def key_id(public_key: Ed25519PublicKey) -> str:
+    """A short, stable name for a public key: SHA-256 of its raw bytes, hex."""
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()
+
+
+def body_digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def request_message(edge_id: str, method: str, path: str, timestamp: int, body: bytes) -> bytes:
+    """The exact bytes a request signature covers."""
+    return f"{REQUEST_DOMAIN}\n{edge_id}\n{method.upper()}\n{path}\n{timestamp}\n{body_digest(body)}\n".encode()
+
+
+def sign_request(
+    key: Ed25519PrivateKey, edge_id: str, method: str, path: str, body: bytes, now: float | None = None
+) -> dict[str, str]:
+    """The authentication headers for one request."""
+    timestamp = int(time.time() if now is None else now)
+    signature = key.sign(request_message(edge_id, method, path, timestamp, body))
+    return {
+        H_EDGE: edge_id,
+        H_KEY: key_id(key.public_key()),
+        H_TIME: str(timestamp),
+        H_SIGNATURE: signature.hex(),
+    }
+
+
+def verify_request_signature(
+    public_key: Ed25519PublicKey, edge_id: str, method: str, path: str, timestamp: int, body: bytes, signature_hex: str
+) -> bool:
+    try:
+        signature = bytes.fromhex(signature_hex)
+        public_key.verify(signature, request_message(edge_id, method, path, timestamp, body))
+    except (ValueError, InvalidSignature):
+        return False
+    return True
+
+
+def entry_to_wire(entry: Entry) -> dict[str, Any]:
+    """An entry as pushed: its canonical fields and its chain hash (the store recomputes both hashes)."""
+    return {"index": entry.index, "ts": entry.ts, "kind": entry.kind, "body": entry.body, "hash": entry.hash.hex()}
+
+
+def canonical_hash(document: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of the canonical JSON of a configuration document: its identity on both ends."""
+    text = json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,212 @@
+"""``qinglian demo --serve``: the simulated board, the edge agent and its web console, until Ctrl-C.
+
+On the first run in a data folder it writes the demo config (as ``qinglian
+demo`` does), enrols the board, creates the demo accounts with one generated
+password (kept in ``DATA/demo-accounts.json``, printed at every start) and a
+sample original to upload. The device page has a "press" button because the
+board is simulated; the board's control port works too (printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import secrets
+import signal
+import sys
+import zlib
+from pathlib import Path
+from typing import Any
+
+from edge.agent import EdgeAgent
+from edge.config import load_config
+from edge.demo import DEVICE_NAME, demo_config
+from edge.errors import EdgeError
+from edge.keystore import DeviceIdentity, key_fingerprint
+from edge.web.accounts import add_account, check_account
+from edge.web.settings import with_listen
+from edge.web.store import ROLE_NAMES, WebStore
+from hostsim.control import SimBoard
+
+log = logging.getLogger("edge.demo")
+
+ACCOUNTS_FILE = "demo-accounts.json"
+# username, roles, person, villages, what to try with it
+DEMO_ACCOUNTS: tuple[tuple[str, tuple[str, ...], str | None, tuple[str, ...], str, str], ...] = (
+    ("liming", ("applicant",), "liming", (), "", "提交用印申请（上传原件）"),
+    ("wangfang", ("custodian", "applicant"), "wangfang", (), "", "印章管理员：设备页按压印章"),
+    ("zhangwei", ("approver",), "zhangwei", (), "", "第一审批人（手机上审批）"),
+    ("chenjing", ("approver",), "chenjing", (), "", "第二审批人"),
+    ("zhaolei", ("approver",), "zhaolei", (), "", "大额申请的会签审批人"),
+    ("jiandu", ("supervisor",), None, ("*",), "镇纪委监督员", "台账、异常、导出 CSV（只读）"),
+    ("admin", ("admin",), None, (), "管理员", "账号管理、设备"),
+)
+
+
+def sample_pdf(title: str, lines: list[str]) -> bytes:
+    """A small valid one-page PDF (Helvetica, ASCII text) to upload in the demo."""
+    text = ["BT", "/F1 20 Tf", "72 760 Td", f"({title}) Tj", "/F1 12 Tf"]
+    for line in lines:
+        text += ["0 -24 Td", f"({line}) Tj"]
+    text.append("ET")
+    stream = "\n".join(text).encode("ascii")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for i, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    for off in offsets:
+        out += f"{off:010d} 00000 n \n".encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def sample_png(width: int = 120, height: int = 80) -> bytes:
+    """A small valid PNG (a red seal square on white) for photo-style uploads."""
+    rows = []
+    for y in range(height):
+        row = bytearray([0])
+        for x in range(width):
+            inside = 20 <= x < 100 and 10 <= y < 70 and not (26 <= x < 94 and 16 <= y < 64)
+            row += bytes((200, 30, 30) if inside else (255, 255, 255))
+        rows.append(bytes(row))
+    raw = zlib.compress(b"".join(rows))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes((8, 2, 0, 0, 0))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
+
+
+def _write_private(path: Path, data: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(data)
+
+
+async def ensure_accounts(data: Path, config: Any) -> str:
+    """The demo accounts (created once) and their shared password."""
+    path = data / ACCOUNTS_FILE
+    store = await WebStore.open(config.data_dir)
+    try:
+        if path.exists():
+            password = str(json.loads(path.read_text(encoding="utf-8"))["password"])
+        else:
+            password = secrets.token_urlsafe(9)
+        for username, roles, person, villages, name, _ in DEMO_ACCOUNTS:
+            if await store.user_by_name(username) is None:
+                new = check_account(config, username, name or None, roles, person, villages or None)
+                await add_account(store, config, new, password)
+        if not path.exists():
+            _write_private(path, json.dumps({"password": password, "accounts": [a[0] for a in DEMO_ACCOUNTS]}, ensure_ascii=False))
+    finally:
+        await store.close()
+    return password
+
+
+def _samples(data: Path) -> list[Path]:
+    inbox = data / "inbox"
+    inbox.mkdir(parents=True, exist_ok=True)
+    pdf = inbox / "sample-road-repair-certificate.pdf"
+    png = inbox / "sample-photo.png"
+    if not pdf.exists():
+        pdf.write_bytes(sample_pdf("Qinglian Village Committee", [
+            "Certificate: payment for the village road repair", "Amount: CNY 2,500.00", "(demo original document)",
+        ]))  # fmt: skip
+    if not png.exists():
+        png.write_bytes(sample_png())
+    return [pdf, png]
+
+
+async def serve_demo(data: Path, listen: str, ready: Any = None) -> int:
+    data.mkdir(parents=True, exist_ok=True)
+    stop = asyncio.Event()  # Ctrl-C or SIGTERM at any point: shut down what was started, board last
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    board = await asyncio.to_thread(SimBoard(data / "board").start)
+    try:
+        ident = board.identity()
+        config_path = data / "edge.toml"
+        if not config_path.exists():
+            config_path.write_text(demo_config(ident.device_id, board.serial_url), encoding="utf-8")
+        config = load_config(config_path).with_device_url(DEVICE_NAME, board.serial_url)
+        settings = with_listen(config.web, listen)
+        password = await ensure_accounts(data, config)
+        samples = _samples(data)
+
+        agent = await EdgeAgent.open(config)
+        console = None
+        try:
+            enrolled = await agent.db.device_by_name(DEVICE_NAME)
+            if enrolled is None or enrolled.device_id != ident.device_id or enrolled.fingerprint != key_fingerprint(ident.key):
+                await agent.enrol(DeviceIdentity(ident.device_id, ident.key), DEVICE_NAME)
+            await agent.start()
+            from edge.web.server import start_console
+
+            console = await start_console(agent, settings, sim=board)
+            _announce(console.url, password, samples, board, data)
+            if ready is not None:
+                ready(console.url, password)
+            await stop.wait()
+            print("\n正在停止 stopping…", flush=True)
+        finally:
+            if console is not None:
+                await console.close()
+            await agent.close()
+    finally:
+        await asyncio.to_thread(board.stop)
+    return 0
+
+
+def _announce(url: str, password: str, samples: list[Path], board: SimBoard, data: Path) -> None:
+    try:
+        host, port = board.control._sock.getpeername()[:2]
+        control = f"echo '{{\"op\": \"press\"}}' | nc -q1 {host} {port}"
+    except Exception:
+        control = "(control port unknown)"
+    lines = [
+        "",
+        "清廉演示控制台 Qinglian demo console — 模拟印章设备 + 边缘代理 + 网页控制台",
+        f"  打开 open:  {url}/",
+        f"  演示账号 demo accounts (密码 password: {password})",
+    ]
+    for username, roles, _, _, _, what in DEMO_ACCOUNTS:
+        lines.append(f"    {username:<9} {'、'.join(ROLE_NAMES[r] for r in roles):<12} {what}")
+    lines += [
+        "  流程 try: liming 提交申请（上传样例原件）→ zhangwei、chenjing 依次同意 → wangfang 在「设备」页按压 → 申请页看到每次盖章",
+        f"  样例原件 sample originals: {', '.join(str(p) for p in samples)}",
+        f"  按压印章 press the seal: 设备页「模拟按压」按钮, or  {control}",
+        f"  数据 data: {data}   台账核验 verify: qinglian ledger verify --data {data}",
+        "  Ctrl-C 停止 stop",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def serve_main(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    data = (args.data if args.data is not None else Path("data/demo")).resolve()
+    try:
+        return asyncio.run(serve_demo(data, args.listen))
+    except (EdgeError, RuntimeError, OSError) as exc:
+        message = exc.message if isinstance(exc, EdgeError) else f"{type(exc).__name__}: {exc}"
+        if "cannot listen" in message:
+            message += "；演示可换端口 try: qinglian demo --serve --listen 127.0.0.1:8081"
+        print(f"演示失败 demo failed: {message} (data in {data})", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0

@@ -1,0 +1,267 @@
+"""Reading the ledger for supervisors: a filtered timeline, Chinese summaries, CSV export.
+
+Reads ``ledger.sqlite3`` through its own read-only connection (WAL: readers
+never block the agent's appends) and never writes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from edge.cli import local_time, yuan
+from edge.config import SEAL_NAMES, EdgeConfig
+from edge.ledger import Entry
+from edge.ledger.schema import DB_FILENAME, ENTRY_COLUMNS
+
+SHANGHAI = timezone(timedelta(hours=8), "CST")
+
+KIND_GROUPS = {
+    "seal_request.*": "用印申请", "grant.*": "授权", "seal.*": "设备事件", "device.*": "设备连接",
+    "agent.*": "代理运行",
+}  # fmt: skip
+KIND_NAMES = {
+    "seal_request.filed": "提交申请", "seal_request.approval": "审批同意", "seal_request.approved": "审批通过",
+    "seal_request.approval_refused": "审批被拒(规则)", "seal_request.rejected": "驳回", "seal_request.expired": "过期",
+    "seal_request.closed": "用印结束", "seal_request.failed": "授权失败", "grant.issued": "发出授权",
+    "grant.unsent": "授权未送达", "grant.lapsed": "授权失效", "device.enrolled": "设备登记", "device.online": "设备上线",
+    "device.offline": "设备离线", "device.events_lost": "设备事件丢失", "agent.started": "代理启动",
+    "agent.stopped": "代理停止", "seal.press": "盖章", "seal.locked_press": "锁定时按压", "seal.unlocked": "开锁",
+    "seal.relocked": "上锁", "seal.grant_ok": "设备接受授权", "seal.grant_refused": "设备拒绝授权", "seal.boot": "设备启动",
+    "seal.tamper": "外壳开关", "seal.overflow": "事件溢出", "seal.maintenance_open": "维护窗口打开",
+    "seal.maintenance_refused": "维护请求被拒",
+}  # fmt: skip
+ANOMALY_NAMES = {
+    "tamper_open": "外壳被打开", "tamper_closed": "外壳复位", "locked_press": "锁定时按压",
+    "press_outside_use": "授权外盖章", "over_press": "超次盖章", "unknown_grant": "未知授权",
+    "unexpected_grant_ok": "意外授权确认", "watchdog_reset": "看门狗复位", "reboot_during_use": "用印中重启",
+    "firmware_changed": "固件变更", "events_lost": "事件丢失", "overflow": "事件溢出",
+    "maintenance_open": "维护窗口打开", "maintenance_refused": "维护请求被拒",
+}  # fmt: skip
+REFUSAL_NAMES = {
+    "self_approval": "审批自己的申请", "custodian_approval": "印章管理员审批", "not_on_route": "不在审批路线上",
+    "out_of_order": "未按顺序审批", "already_approved": "重复审批", "not_pending": "申请已不在待审批状态",
+}  # fmt: skip
+
+REASON_NAMES = {
+    "presses_used": "次数用完", "expired": "授权到期", "tamper": "外壳被打开", "reboot": "设备重启", "closed": "授权结束",
+    "approval_ttl": "批准后等待设备超时", "power": "上电", "watchdog": "看门狗复位", "hard": "硬件复位", "soft": "软件复位", "session_ended": "设备会话已更换", "window_passed": "授权时限已过",
+}  # fmt: skip
+REFUSAL_MESSAGES = {
+    "self_approval": "不能审批自己提交的申请。",
+    "custodian_approval": "印章管理员不能审批其保管印章的用印。",
+    "not_on_route": "您不在此申请的审批路线上。",
+    "already_approved": "您已审批过此申请。",
+    "not_pending": "申请已不在待审批状态，不能再审批。",
+}
+
+
+def reason_name(code: object) -> str:
+    text = "" if code is None else str(code)
+    if text.startswith("grant_refused:"):
+        return f"设备拒绝授权（{text.removeprefix('grant_refused:')}）"
+    return REASON_NAMES.get(text, text)
+
+
+def anomaly_name(code: str) -> str:
+    if code in ANOMALY_NAMES:
+        return ANOMALY_NAMES[code]
+    if code.startswith("grant_refused_"):
+        return f"设备拒绝授权({code.removeprefix('grant_refused_')})"
+    return code
+
+
+def kind_name(kind: str) -> str:
+    return KIND_NAMES.get(kind, kind)
+
+
+@dataclass(frozen=True)
+class LedgerFilter:
+    kind: str | None = None  # an exact kind, or a group "seal.*"
+    groups: tuple[str, ...] | None = None  # any of these groups ("seal.*", ...)
+    device_ids: tuple[str, ...] | None = None  # None: any
+    since: date | None = None  # local (Asia/Shanghai) dates, inclusive
+    until: date | None = None
+    anomaly: bool = False
+    request_id: str | None = None
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if self.kind:
+            if self.kind.endswith(".*"):
+                clauses.append("kind LIKE ? ESCAPE '\\'")
+                params.append(self.kind[:-1].replace("_", "\\_") + "%")
+            else:
+                clauses.append("kind = ?")
+                params.append(self.kind)
+        if self.groups:
+            clauses.append("(" + " OR ".join("kind LIKE ? ESCAPE '\\'" for _ in self.groups) + ")")
+            params.extend(g[:-1].replace("_", "\\_") + "%" for g in self.groups)
+        if self.device_ids is not None:
+            marks = ",".join("?" for _ in self.device_ids) or "NULL"
+            clauses.append(f"json_extract(body, '$.device_id') IN ({marks})")
+            params.extend(self.device_ids)
+        if self.since is not None:
+            clauses.append("ts >= ?")
+            params.append(_utc_bound(self.since))
+        if self.until is not None:
+            clauses.append("ts < ?")
+            params.append(_utc_bound(self.until + timedelta(days=1)))
+        if self.anomaly:
+            clauses.append("json_extract(body, '$.anomaly') IS NOT NULL")
+        if self.request_id:
+            clauses.append("json_extract(body, '$.request_id') = ?")
+            params.append(self.request_id)
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _utc_bound(day: date) -> str:
+    """Local midnight of ``day`` as a ledger timestamp (UTC, same format, so strings compare)."""
+    local = datetime.combine(day, time(0), SHANGHAI)
+    return local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class LedgerReader:
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / DB_FILENAME
+        self._conn: aiosqlite.Connection | None = None
+
+    async def _connection(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            self._conn = await aiosqlite.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+            await self._conn.execute("PRAGMA busy_timeout=5000")
+        return self._conn
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    async def query(self, flt: LedgerFilter, before: int | None = None, limit: int = 100) -> list[Entry]:
+        """Newest first; ``before``: only entries with a lower index (paging)."""
+        where, params = flt.where()
+        if before is not None:
+            where += (" AND " if where else " WHERE ") + "idx < ?"
+            params.append(before)
+        conn = await self._connection()
+        rows = await conn.execute_fetchall(
+            f"SELECT {ENTRY_COLUMNS} FROM entries{where} ORDER BY idx DESC LIMIT ?", (*params, limit)
+        )
+        return [Entry.from_row(r) for r in rows]
+
+    async def iterate(self, flt: LedgerFilter, batch: int = 1000) -> AsyncIterator[Entry]:
+        """Oldest first, every matching entry (for CSV export)."""
+        where, params = flt.where()
+        conn = await self._connection()
+        last = -1
+        while True:
+            clause = where + (" AND " if where else " WHERE ") + "idx > ?"
+            rows = await conn.execute_fetchall(
+                f"SELECT {ENTRY_COLUMNS} FROM entries{clause} ORDER BY idx LIMIT ?", (*params, last, batch)
+            )
+            if not rows:
+                return
+            for row in rows:
+                entry = Entry.from_row(row)
+                last = entry.index
+                yield entry
+
+    async def count(self, flt: LedgerFilter) -> int:
+        where, params = flt.where()
+        conn = await self._connection()
+        rows = list(await conn.execute_fetchall(f"SELECT COUNT(*) FROM entries{where}", params))
+        return int(rows[0][0])
+
+    async def kinds(self) -> list[str]:
+        conn = await self._connection()
+        rows = await conn.execute_fetchall("SELECT DISTINCT kind FROM entries ORDER BY kind")
+        return [r[0] for r in rows]
+
+
+def summarize(entry: Entry, config: EdgeConfig, device_names: dict[str, str]) -> str:
+    """One line of Chinese for a person reading the timeline."""
+    b = entry.body
+
+    def who(person_id: Any) -> str:
+        person = config.people.get(str(person_id))
+        return f"{person.name}({person_id})" if person else str(person_id)
+
+    device = device_names.get(str(b.get("device_id")), b.get("device_name") or b.get("device_id") or "")
+    k = entry.kind
+    rid = b.get("request_id", "")
+    if k == "seal_request.filed":
+        return (
+            f"{who(b['applicant'])} 提交 {rid}：{SEAL_NAMES.get(b['seal'], b['seal'])}×{b['presses']}，"
+            f"{yuan(int(b.get('amount_fen', 0)))}，{b.get('matter', '')}"
+        )
+    if k == "seal_request.approval":
+        return f"{who(b['approver'])} 同意 {rid}（{b.get('count')}/{b.get('needed')}）"
+    if k == "seal_request.approved":
+        return f"{rid} 审批通过：{'、'.join(who(a) for a in b.get('approvers', []))}"
+    if k == "seal_request.rejected":
+        return f"{who(b['approver'])} 驳回 {rid}：{b.get('reason', '')}"
+    if k == "seal_request.approval_refused":
+        return f"{who(b['person'])} 对 {rid} 的审批被拒绝：{REFUSAL_NAMES.get(b.get('reason', ''), b.get('reason', ''))}"
+    if k == "seal_request.closed":
+        return f"{rid} 用印结束：已用 {b.get('presses_used')}/{b.get('presses_approved')} 次（{reason_name(b.get('reason'))}）"
+    if k in ("seal_request.expired", "seal_request.failed"):
+        return f"{rid} {kind_name(k)}：{reason_name(b.get('reason', ''))}"
+    if k == "grant.issued":
+        return f"向 {device} 发出授权 #{b.get('no')}（{rid}，{b.get('presses')} 次，{b.get('valid_s')} 秒）"
+    if k in ("grant.unsent", "grant.lapsed"):
+        return f"授权 #{b.get('no')}（{rid}）{kind_name(k)}：{reason_name(b.get('reason', ''))}"
+    if k.startswith("seal."):
+        ev = b.get("event", {})
+        text = f"{device} {kind_name(k)}"
+        if k == "seal.press":
+            text += f" 第 {ev.get('n')} 次（累计 {ev.get('total')}）{rid}"
+        elif k == "seal.relocked":
+            text += f"（{reason_name(ev.get('reason'))}" + (f"，已用 {ev.get('used')}）" if ev.get("used") is not None else "）")
+        elif k == "seal.boot":
+            text += f"（第 {ev.get('boots')} 次启动，{reason_name(ev.get('cause'))}）"
+        elif k == "seal.grant_refused":
+            text += f"（{ev.get('reason')}）"
+        elif k == "seal.tamper":
+            text += "：打开" if ev.get("active") else "：关闭"
+        return text
+    if k == "device.online":
+        lock = {"locked": "已上锁", "unlocked": "已解锁"}.get(str(b.get("lock")), str(b.get("lock")))
+        return f"{device} 上线（{lock}，累计 {b.get('presses')} 次）"
+    if k == "device.offline":
+        return f"{device} 离线"
+    if k == "device.enrolled":
+        return f"登记设备 {b.get('name')}（{b.get('device_id')}）"
+    if k == "device.events_lost":
+        return f"{device} 事件 {b.get('from')}–{b.get('to')} 丢失（{b.get('reason')}）"
+    if k in ("agent.started", "agent.stopped"):
+        return f"边缘代理{'启动' if k == 'agent.started' else '停止'}" + (f"（{b['village']}）" if b.get("village") else "")
+    return f"{kind_name(k)} " + json.dumps(b, ensure_ascii=False, sort_keys=True)[:200]
+
+
+CSV_COLUMNS = ("序号", "时间(北京时间)", "类型", "类型名称", "设备", "申请编号", "异常", "摘要", "条目哈希", "内容JSON")
+
+
+def csv_row(entry: Entry, config: EdgeConfig, device_names: dict[str, str]) -> list[str]:
+    b = entry.body
+    device = device_names.get(str(b.get("device_id")), str(b.get("device_id") or ""))
+    anomaly = str(b.get("anomaly") or "")
+    return [
+        str(entry.index), local_time(entry.ts), entry.kind, kind_name(entry.kind), device, str(b.get("request_id") or ""),
+        anomaly_name(anomaly) if anomaly else "", summarize(entry, config, device_names), entry.hash.hex(),
+        json.dumps(b, ensure_ascii=False, sort_keys=True),
+    ]  # fmt: skip
+
+
+def csv_text(rows: Sequence[Sequence[str]]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows(rows)
+    return buf.getvalue()

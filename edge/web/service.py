@@ -1,0 +1,245 @@
+"""What an account may see and do: roles, per-village scoping, and the steps behind every page and API call.
+
+Accounts map to people of the edge config's roster (``person``); every step is
+taken as that person through :class:`edge.agent.EdgeAgent`, so the agent's
+separation of duties applies unchanged (nobody approves their own request, the
+custodian never approves a use of their seal, the route decides who and in
+which order). This layer adds what the agent does not know about: which
+requests an account may *see*, and that an account only acts inside the
+villages its role covers. An edge host serves one village (``config.village``):
+an account that does not cover it sees nothing here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edge.agent import EdgeAgent
+from edge.approval import progress
+from edge.cli import parse_yuan
+from edge.config import SEAL_KINDS, Person
+from edge.db import PENDING, RequestView
+from edge.documents import StoredDocument, document_path, store_document
+from edge.errors import InputError, NotFound, Refused
+from edge.requests import check_filing
+from edge.web.settings import WebSettings
+from edge.web.store import PERSON_ROLES, Account, WebStore
+from edge.web.uploads import receive
+
+log = logging.getLogger("edge.web")
+
+READ_ALL_ROLES = frozenset({"admin", "supervisor", "village_staff"})
+NOT_VISIBLE = "没有此申请，或您无权查看"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A logged-in account with its roles as they apply on this edge host."""
+
+    account: Account
+    roles: frozenset[str]  # effective: in scope, and person roles backed by the roster
+    person: Person | None
+    in_scope: bool
+
+    @property
+    def person_id(self) -> str | None:
+        return self.person.id if self.person else None
+
+    def has(self, role: str) -> bool:
+        return role in self.roles
+
+    @property
+    def may_file(self) -> bool:
+        return self.person is not None and bool(self.roles & {"applicant", "custodian"})
+
+    @property
+    def may_decide(self) -> bool:
+        return self.person is not None and "approver" in self.roles
+
+    @property
+    def may_read_ledger(self) -> bool:
+        return bool(self.roles & {"supervisor", "admin"})
+
+    @property
+    def may_see_devices(self) -> bool:
+        return bool(self.roles & {"custodian", "supervisor", "admin", "village_staff"})
+
+    @property
+    def may_press_sim(self) -> bool:
+        return bool(self.roles & {"custodian", "admin"})
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+
+class SimControl:
+    """The simulated board's control port, for the demo's "press" button (absent on real hardware)."""
+
+    def __init__(self, board: Any) -> None:
+        self.board = board
+        self._lock = asyncio.Lock()
+
+    async def press(self) -> None:
+        async with self._lock:
+            await asyncio.to_thread(self.board.control.press)
+
+    async def state(self) -> dict[str, Any]:
+        async with self._lock:
+            result: dict[str, Any] = await asyncio.to_thread(self.board.control.state)
+            return result
+
+
+class Console:
+    def __init__(self, agent: EdgeAgent, store: WebStore, settings: WebSettings, sim: SimControl | None = None) -> None:
+        self.agent = agent
+        self.config = agent.config
+        self.store = store
+        self.settings = settings
+        self.sim = sim
+        self.notifier: Any = None  # edge.notify.notifier.Notifier, when running
+        self.vapid_public_key: str | None = None
+
+    # -- who -------------------------------------------------------------------------------------
+
+    def principal(self, account: Account) -> Principal:
+        in_scope = account.covers(self.config.village)
+        person = self.config.people.get(account.person) if account.person else None
+        if not in_scope:
+            return Principal(account, frozenset(), person, False)
+        roles = {r for r in account.roles if r not in PERSON_ROLES}
+        if person is not None:
+            roles |= {r for r in account.roles & PERSON_ROLES if person.has(r)}
+        return Principal(account, frozenset(roles), person, True)
+
+    def can_see(self, p: Principal, r: RequestView) -> bool:
+        if not p.roles:
+            return False
+        if p.roles & READ_ALL_ROLES:
+            return True
+        pid = p.person_id
+        if pid is None:
+            return False
+        if pid == r.applicant and p.roles & {"applicant", "custodian"}:
+            return True
+        if "custodian" in p.roles and pid == r.custodian:
+            return True
+        return "approver" in p.roles and pid in r.route.get("approvers", ())
+
+    async def visible_requests(self, p: Principal, status: str | None = None, limit: int = 500) -> list[RequestView]:
+        """Newest first: the last ``limit`` requests (of ``status``) that ``p`` may see."""
+        if not p.roles:
+            return []
+        async with self.agent.recorder.step():  # reads in a step never see half of a recorded one
+            requests = await self.agent.db.requests(status=status, limit=limit)
+        return [r for r in reversed(requests) if self.can_see(p, r)]
+
+    async def enrolled(self, device_name: str) -> bool:
+        async with self.agent.recorder.step():
+            return await self.agent.db.device_by_name(device_name) is not None
+
+    async def device_names(self) -> dict[str, str]:
+        """device id → configured name, for every enrolled board (and ids pinned in the config)."""
+        names = {d.device_id: d.name for d in self.config.devices if d.device_id}
+        async with self.agent.recorder.step():
+            for d in await self.agent.db.devices():
+                names[d.device_id] = d.name
+        return names
+
+    async def request_for(self, p: Principal, request_id: str) -> RequestView:
+        try:
+            request = await self.agent.get_request(request_id)
+        except NotFound:
+            raise NotFound(NOT_VISIBLE) from None
+        if not self.can_see(p, request):
+            raise NotFound(NOT_VISIBLE)
+        return request
+
+    async def detail_for(self, p: Principal, request_id: str) -> dict[str, Any]:
+        await self.request_for(p, request_id)
+        detail = await self.agent.request_detail(request_id)
+        detail["deliveries"] = [d.to_dict() for d in await self.store.deliveries(request_id)]
+        return detail
+
+    def turn(self, p: Principal, r: RequestView) -> str | None:
+        """Why ``p`` cannot decide ``r`` now (Chinese), or None if it is their turn."""
+        pid = p.person_id
+        if not p.may_decide or pid is None or pid not in r.route.get("approvers", ()):
+            return "您不在此申请的审批路线上"
+        if r.status != PENDING:
+            return "申请已不在待审批状态"
+        if any(a["person"] == pid for a in r.approvals):
+            return "您已审批过此申请"
+        _, _, nxt = progress(r)
+        if nxt is not None and nxt != pid:
+            return f"顺序审批，应由 {self.name_of(nxt)} 先审批"
+        return None
+
+    async def inbox(self, p: Principal) -> list[tuple[RequestView, str | None]]:
+        """Pending requests on ``p``'s route, each with why they cannot act yet (None: their turn)."""
+        if not p.may_decide:
+            return []
+        pending = await self.agent.list_requests(status=PENDING)
+        pid = p.person_id
+        return [(r, self.turn(p, r)) for r in pending if pid in r.route.get("approvers", ()) and self.can_see(p, r)]
+
+    def name_of(self, person_id: str | None) -> str:
+        if not person_id:
+            return "-"
+        person = self.config.people.get(person_id)
+        return person.name if person else person_id
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    async def file(
+        self, p: Principal, matter: str, seal: str, presses_text: str, amount_text: str, device: str | None, upload: object
+    ) -> RequestView:
+        """File a request with its uploaded original. Everything is checked before the file is stored."""
+        if not p.may_file or p.person is None:
+            raise Refused("您的账号不能提交用印申请（需要申请人或印章管理员角色）", "not_applicant")
+        if seal not in SEAL_KINDS:
+            raise InputError("请选择印章种类", "bad_seal")
+        try:
+            presses = int(str(presses_text).strip())
+        except ValueError:
+            raise InputError("用印次数应为 1 到 100 之间的整数", "bad_presses") from None
+        amount_fen = parse_yuan(amount_text) if str(amount_text or "").strip() else 0
+        filing = check_filing(self.config, p.person.id, matter, seal, presses, amount_fen, device or None)
+        if not await self.enrolled(filing.device.name):
+            raise InputError(f"设备 {filing.device.name} 尚未登记，暂不能申请此印章", "not_enrolled")
+        received = await receive(upload, self.config.data_dir / "incoming", self.settings.max_upload_bytes)
+        try:
+            stored = await asyncio.to_thread(store_document, self.config.data_dir, received.path)
+        finally:
+            received.path.unlink(missing_ok=True)
+        document = StoredDocument(stored.sha256, received.name, stored.size)
+        return await self.agent.file_request(
+            p.person.id, filing.matter, filing.seal, filing.presses, document, filing.amount_fen, filing.device.name
+        )
+
+    async def approve(self, p: Principal, request_id: str) -> RequestView:
+        await self.request_for(p, request_id)
+        if not p.may_decide or p.person is None:
+            raise Refused("您的账号没有审批权限", "not_approver")
+        return await self.agent.approve(request_id, p.person.id)
+
+    async def reject(self, p: Principal, request_id: str, reason: str) -> RequestView:
+        await self.request_for(p, request_id)
+        if not p.may_decide or p.person is None:
+            raise Refused("您的账号没有审批权限", "not_approver")
+        return await self.agent.reject(request_id, p.person.id, reason)
+
+    def document_file(self, request: RequestView) -> Path:
+        return document_path(self.config.data_dir, str(request.document["sha256"]))
+
+    async def devices(self) -> list[dict[str, Any]]:
+        status = {d["name"]: d for d in await self.agent.device_status()}
+        result = []
+        for device in self.config.devices:
+            data = status.get(device.name)
+            result.append({"config": device, "status": data, "enrolled": data is not None})
+        return result

@@ -1,0 +1,183 @@
+"""The ``[web]`` section of the edge config: where the console listens, sessions, logins, push backends.
+
+    [web]
+    listen = "127.0.0.1:8080"          # host:port; port 0 picks a free one (tests)
+    public_url = "https://seal.example.cn"  # the address in pushed links (default: http://listen)
+    secure_cookies = "auto"            # auto: Secure when served over HTTPS; always; never
+    max_upload_mb = 20
+
+    [[web.notify]]
+    kind = "webpush"                   # VAPID keys are made on first start, in data_dir/secrets
+
+    [[web.notify]]
+    kind = "dingtalk"                  # 钉钉 custom robot, signed with its secret
+    url = "https://oapi.dingtalk.com/robot/send?access_token=..."
+    secret = "SEC..."
+
+    [[web.notify]]
+    kind = "wecom"                     # 企业微信 group robot
+    url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=..."
+
+    [[web.notify]]
+    kind = "webhook"                   # any JSON receiver; with a secret, X-Qinglian-Signature: sha256=HMAC(body)
+    url = "https://example.cn/hook"
+
+Without ``[[web.notify]]`` only Web Push is active. Without ``[web]`` the
+agent serves no console (``qinglian demo --serve`` supplies one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from edge.errors import ConfigError
+
+if TYPE_CHECKING:
+    from edge.config import _Table
+
+NOTIFY_KINDS = ("webpush", "dingtalk", "wecom", "webhook")
+NOTIFY_NAMES = {"webpush": "网页推送", "dingtalk": "钉钉", "wecom": "企业微信", "webhook": "Webhook"}
+SECURE_COOKIE_MODES = ("auto", "always", "never")
+
+
+@dataclass(frozen=True)
+class NotifyBackendConfig:
+    kind: str
+    name: str  # shown on the request page; unique
+    url: str | None = None
+    secret: str | None = None
+    subject: str = "mailto:admin@localhost"  # Web Push VAPID "sub" claim
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    enabled: bool = False  # a [web] section is present
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str | None = None
+    secure_cookies: str = "auto"
+    session_idle_s: int = 8 * 3600
+    session_max_s: int = 7 * 86400
+    max_upload_bytes: int = 20 * 1024 * 1024
+    login_max_failures: int = 5  # per account, before the backoff starts
+    login_ip_max_failures: int = 20  # per client address
+    login_backoff_s: float = 30.0  # doubled for each further failure
+    login_backoff_max_s: float = 900.0
+    notify_retry_s: float = 5.0  # first retry of a failed delivery; doubled each time
+    notify_retry_max_s: float = 600.0
+    notify_attempts: int = 8  # then the delivery is given up (shown as failed)
+    notify: tuple[NotifyBackendConfig, ...] = field(
+        default_factory=lambda: (NotifyBackendConfig("webpush", NOTIFY_NAMES["webpush"]),)
+    )
+
+    @property
+    def listen(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``"127.0.0.1:8080"``, ``"[::1]:8080"``, ``"0.0.0.0:0"`` → (host, port)."""
+    host, sep, port = text.strip().rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"应为 主机:端口 expected host:port, got {text!r}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host, int(port)
+
+
+def parse_web(t: _Table) -> WebSettings:
+    """Read the ``[web]`` table (``t`` is empty when the section is absent)."""
+    if not t.raw:
+        return WebSettings()
+    d = WebSettings()
+    listen = t.string("listen", required=False) or d.listen
+    try:
+        host, port = parse_listen(listen)
+    except ValueError as exc:
+        raise t.fail("listen", str(exc)) from None
+    public_url = t.string("public_url", required=False) or None
+    if public_url is not None:
+        parts = urlsplit(public_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise t.fail("public_url", f"应为 http(s) 地址 expected an http(s) URL, got {public_url!r}")
+        public_url = public_url.rstrip("/")
+    secure = t.string("secure_cookies", required=False) or d.secure_cookies
+    if secure not in SECURE_COOKIE_MODES:
+        raise t.fail("secure_cookies", f"应为 {', '.join(SECURE_COOKIE_MODES)} expected one of them, got {secure!r}")
+    upload_mb = t.integer("max_upload_mb", d.max_upload_bytes // (1024 * 1024), minimum=1)
+    assert upload_mb is not None
+    if upload_mb > 64:
+        raise t.fail("max_upload_mb", "最多 64 MB at most 64 (the document store's limit)")
+
+    def integer(key: str, default: int, minimum: int) -> int:
+        value = t.integer(key, default, minimum=minimum)
+        assert value is not None
+        return value
+
+    settings = WebSettings(
+        enabled=True,
+        host=host,
+        port=port,
+        public_url=public_url,
+        secure_cookies=secure,
+        session_idle_s=integer("session_idle_s", d.session_idle_s, 60),
+        session_max_s=integer("session_max_s", d.session_max_s, 60),
+        max_upload_bytes=upload_mb * 1024 * 1024,
+        login_max_failures=integer("login_max_failures", d.login_max_failures, 1),
+        login_ip_max_failures=integer("login_ip_max_failures", d.login_ip_max_failures, 1),
+        login_backoff_s=t.number("login_backoff_s", d.login_backoff_s, 0.0),
+        login_backoff_max_s=t.number("login_backoff_max_s", d.login_backoff_max_s, 0.0),
+        notify_retry_s=t.number("notify_retry_s", d.notify_retry_s, 0.0),
+        notify_retry_max_s=t.number("notify_retry_max_s", d.notify_retry_max_s, 0.0),
+        notify_attempts=integer("notify_attempts", d.notify_attempts, 1),
+        notify=_notify(t) if "notify" in t.raw else d.notify,
+    )
+    t.seen.add("notify")
+    t.done()
+    return settings
+
+
+def _notify(t: _Table) -> tuple[NotifyBackendConfig, ...]:
+    raw = t.raw.get("notify")
+    if not isinstance(raw, list):
+        raise t.fail("notify", "应为表数组 expected an array of tables ([[web.notify]])")
+    from edge.config import _Table
+
+    backends: list[NotifyBackendConfig] = []
+    for i, item in enumerate(raw):
+        b = _Table(item, f"web.notify[{i}]")
+        kind = b.string("kind")
+        if kind not in NOTIFY_KINDS:
+            raise b.fail("kind", f"未知推送方式 unknown kind {kind!r}; use {', '.join(NOTIFY_KINDS)}")
+        name = b.string("name", required=False) or NOTIFY_NAMES[kind]
+        url = b.string("url", required=kind != "webpush") or None
+        if url is not None:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise b.fail("url", f"应为 http(s) 地址 expected an http(s) URL, got {url!r}")
+        secret = b.string("secret", required=False) or None
+        subject = b.string("subject", required=False) or NotifyBackendConfig.subject
+        if kind == "webpush" and not subject.startswith(("mailto:", "https://")):
+            raise b.fail("subject", f"应为 mailto: 或 https: expected mailto: or https:, got {subject!r}")
+        b.done()
+        if any(other.name == name for other in backends):
+            raise b.fail("name", f"重复的名称 duplicate backend name {name!r}; give each a name")
+        backends.append(NotifyBackendConfig(kind, name, url, secret, subject))
+    return tuple(backends)
+
+
+def with_listen(settings: WebSettings, listen: str) -> WebSettings:
+    """A copy serving on ``listen`` (the demo's ``--listen``), enabled."""
+    from dataclasses import replace
+
+    try:
+        host, port = parse_listen(listen)
+    except ValueError as exc:
+        raise ConfigError(f"监听地址错误 bad --listen: {exc}") from None
+    return replace(settings, enabled=True, host=host, port=port)
+
+
+def describe(settings: WebSettings) -> dict[str, Any]:
+    return {"listen": settings.listen, "public_url": settings.public_url, "notify": [b.name for b in settings.notify]}

@@ -1,0 +1,440 @@
+"""The console's own database, ``data_dir/web.sqlite3``: accounts, sessions, login failures, push.
+
+None of this is a record of the seal loop (that is the ledger): accounts map
+people to the roster of the edge config, whose ids are what the ledger
+records. The agent process serves the console; ``qinglian web user ...``
+changes accounts from another process at the same time (WAL, busy timeout).
+
+Session cookies carry a random token; only its SHA-256 is stored, so a copy
+of this file opens no session. Each session has its own CSRF token
+(synchronizer pattern), also for the not-yet-logged-in session of the login form.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from edge.ledger import utc_now
+
+DB_FILENAME = "web.sqlite3"
+
+ROLES = ("custodian", "applicant", "approver", "village_staff", "supervisor", "admin")
+ROLE_NAMES = {
+    "custodian": "印章管理员", "applicant": "申请人", "approver": "审批人",
+    "village_staff": "村务人员", "supervisor": "监督员(只读)", "admin": "管理员",
+}  # fmt: skip
+PERSON_ROLES = frozenset({"custodian", "applicant", "approver"})  # need a person of the roster with that role
+ALL_VILLAGES = "*"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    id           INTEGER PRIMARY KEY,
+    username     TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    name         TEXT NOT NULL,
+    roles        TEXT NOT NULL,              -- JSON list of ROLES
+    person       TEXT,                       -- [[people]] id in the edge config
+    villages     TEXT NOT NULL,              -- JSON list of village names; ["*"] = every village
+    password     TEXT NOT NULL,              -- scrypt$...
+    disabled     INTEGER NOT NULL DEFAULT 0,
+    created_at   TEXT NOT NULL,
+    password_at  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY,             -- SHA-256 of the cookie value
+    user_id    INTEGER REFERENCES users (id) ON DELETE CASCADE,  -- NULL: the login form's session
+    csrf       TEXT NOT NULL,
+    created    REAL NOT NULL,
+    seen       REAL NOT NULL,
+    flash      TEXT                          -- JSON [kind, message] shown once on the next page
+);
+CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (user_id);
+CREATE TABLE IF NOT EXISTS login_failures (
+    key           TEXT PRIMARY KEY,          -- "user:<name>" or "ip:<address>"
+    failures      INTEGER NOT NULL,
+    last_at       REAL NOT NULL,
+    blocked_until REAL NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS push_subscriptions (
+    id         INTEGER PRIMARY KEY,
+    user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    endpoint   TEXT NOT NULL UNIQUE,
+    p256dh     TEXT NOT NULL,
+    auth       TEXT NOT NULL,
+    user_agent TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id          INTEGER PRIMARY KEY,
+    request_id  TEXT,
+    event       TEXT NOT NULL,               -- awaiting_approval | approved | rejected
+    backend     TEXT NOT NULL,               -- the backend's configured name
+    kind        TEXT NOT NULL,               -- webpush | dingtalk | wecom | webhook
+    recipient   TEXT NOT NULL,               -- "group", or the account (and subscription) pushed to
+    target      TEXT NOT NULL,               -- JSON: what the backend needs to deliver (subscription id ...)
+    message     TEXT NOT NULL,               -- JSON: title, body, url
+    status      TEXT NOT NULL,               -- queued | retrying | sent | failed
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    next_at     REAL NOT NULL,
+    last_error  TEXT,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_at);
+CREATE INDEX IF NOT EXISTS deliveries_by_request ON deliveries (request_id, id);
+"""
+
+PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=10000", "PRAGMA foreign_keys=ON")
+
+DELIVERY_NAMES = {"queued": "待发送", "retrying": "重试中", "sent": "已送达", "failed": "发送失败"}
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    username: str
+    name: str
+    roles: frozenset[str]
+    person: str | None
+    villages: tuple[str, ...]
+    disabled: bool
+    created_at: str
+
+    def covers(self, village: str) -> bool:
+        return ALL_VILLAGES in self.villages or village in self.villages
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "username": self.username, "name": self.name, "roles": sorted(self.roles), "person": self.person,
+            "villages": list(self.villages), "disabled": self.disabled, "created_at": self.created_at,
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Session:
+    token_hash: str
+    user: Account | None
+    csrf: str
+    created: float
+    seen: float
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: int
+    user_id: int
+    endpoint: str
+    p256dh: str
+    auth: str
+
+    def info(self) -> dict[str, Any]:
+        """The subscription as the browser's PushSubscription.toJSON() gives it (for pywebpush)."""
+        return {"endpoint": self.endpoint, "keys": {"p256dh": self.p256dh, "auth": self.auth}}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    request_id: str | None
+    event: str
+    backend: str
+    kind: str
+    recipient: str
+    target: dict[str, Any]
+    message: dict[str, Any]
+    status: str
+    attempts: int
+    next_at: float
+    last_error: str | None
+    created_at: str
+    updated_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "request_id": self.request_id, "event": self.event, "backend": self.backend,
+            "kind": self.kind, "recipient": self.recipient, "status": self.status,
+            "status_name": DELIVERY_NAMES.get(self.status, self.status), "attempts": self.attempts,
+            "next_at": self.next_at if self.status in ("queued", "retrying") else None,
+            "last_error": self.last_error, "created_at": self.created_at, "updated_at": self.updated_at,
+        }  # fmt: skip
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def _account(row: aiosqlite.Row) -> Account:
+    return Account(
+        id=row["id"], username=row["username"], name=row["name"], roles=frozenset(json.loads(row["roles"])),
+        person=row["person"], villages=tuple(json.loads(row["villages"])), disabled=bool(row["disabled"]),
+        created_at=row["created_at"],
+    )  # fmt: skip
+
+
+def _delivery(row: aiosqlite.Row) -> Delivery:
+    return Delivery(
+        id=row["id"], request_id=row["request_id"], event=row["event"], backend=row["backend"], kind=row["kind"],
+        recipient=row["recipient"], target=json.loads(row["target"]), message=json.loads(row["message"]),
+        status=row["status"], attempts=row["attempts"], next_at=row["next_at"], last_error=row["last_error"],
+        created_at=row["created_at"], updated_at=row["updated_at"],
+    )  # fmt: skip
+
+
+class WebStore:
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    async def open(cls, data_dir: Path) -> WebStore:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path = data_dir / DB_FILENAME
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            conn.row_factory = aiosqlite.Row
+            for pragma in PRAGMAS:
+                await conn.execute(pragma)
+            await conn.executescript(f"BEGIN IMMEDIATE;{SCHEMA}COMMIT;")
+        except BaseException:
+            await conn.close()
+            raise
+        path.chmod(0o600)
+        return cls(conn, path)
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    async def _one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        async with self.conn.execute(sql, tuple(params)) as cur:
+            return await cur.fetchone()
+
+    async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        async with self.conn.execute(sql, tuple(params)) as cur:
+            return list(await cur.fetchall())
+
+    # -- accounts ------------------------------------------------------------------------
+
+    async def add_user(
+        self, username: str, name: str, roles: Iterable[str], person: str | None, villages: Sequence[str], password_hash: str
+    ) -> Account:
+        now = utc_now()
+        await self.conn.execute(
+            "INSERT INTO users (username, name, roles, person, villages, password, created_at, password_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (username, name, json.dumps(sorted(roles)), person, json.dumps(list(villages), ensure_ascii=False), password_hash, now, now),
+        )
+        account = await self.user_by_name(username)
+        assert account is not None
+        return account
+
+    async def user_by_name(self, username: str) -> Account | None:
+        row = await self._one("SELECT * FROM users WHERE username = ?", (username,))
+        return None if row is None else _account(row)
+
+    async def user_by_id(self, user_id: int) -> Account | None:
+        row = await self._one("SELECT * FROM users WHERE id = ?", (user_id,))
+        return None if row is None else _account(row)
+
+    async def password_hash(self, username: str) -> tuple[Account, str] | None:
+        row = await self._one("SELECT * FROM users WHERE username = ?", (username,))
+        return None if row is None else (_account(row), row["password"])
+
+    async def users(self) -> list[Account]:
+        return [_account(r) for r in await self._all("SELECT * FROM users ORDER BY username")]
+
+    async def count_users(self) -> int:
+        row = await self._one("SELECT COUNT(*) AS n FROM users")
+        return int(row["n"]) if row else 0
+
+    async def set_password(self, username: str, password_hash: str) -> bool:
+        """New password; every session of the account ends and its login failures are forgiven."""
+        account = await self.user_by_name(username)
+        if account is None:
+            return False
+        await self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            await self.conn.execute("UPDATE users SET password = ?, password_at = ? WHERE id = ?", (password_hash, utc_now(), account.id))
+            await self.conn.execute("DELETE FROM sessions WHERE user_id = ?", (account.id,))
+            await self.conn.execute("DELETE FROM login_failures WHERE key = ?", (f"user:{account.username.lower()}",))
+            await self.conn.execute("COMMIT")
+        except BaseException:
+            await self.conn.execute("ROLLBACK")
+            raise
+        return True
+
+    async def set_disabled(self, username: str, disabled: bool) -> bool:
+        cur = await self.conn.execute("UPDATE users SET disabled = ? WHERE username = ?", (int(disabled), username))
+        if disabled:
+            await self.conn.execute("DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = ?)", (username,))
+        return cur.rowcount == 1
+
+    # -- sessions ------------------------------------------------------------------------
+
+    async def create_session(self, user_id: int | None) -> tuple[str, str]:
+        """A new session: (cookie token, CSRF token)."""
+        token = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(32)
+        now = time.time()
+        await self.conn.execute(
+            "INSERT INTO sessions (token_hash, user_id, csrf, created, seen) VALUES (?, ?, ?, ?, ?)",
+            (_hash_token(token), user_id, csrf, now, now),
+        )
+        return token, csrf
+
+    async def session(self, token: str, idle_s: float, max_s: float, anonymous_s: float = 3600.0) -> Session | None:
+        """The live session of a cookie token (touching it), or None if unknown, expired or its account disabled."""
+        row = await self._one("SELECT * FROM sessions WHERE token_hash = ?", (_hash_token(token),))
+        if row is None:
+            return None
+        now = time.time()
+        user = await self.user_by_id(row["user_id"]) if row["user_id"] is not None else None
+        limit_idle = idle_s if row["user_id"] is not None else anonymous_s
+        limit_max = max_s if row["user_id"] is not None else anonymous_s
+        if now - row["seen"] > limit_idle or now - row["created"] > limit_max or (row["user_id"] is not None and (user is None or user.disabled)):
+            await self.conn.execute("DELETE FROM sessions WHERE token_hash = ?", (row["token_hash"],))
+            return None
+        if now - row["seen"] > 30:
+            await self.conn.execute("UPDATE sessions SET seen = ? WHERE token_hash = ?", (now, row["token_hash"]))
+        return Session(row["token_hash"], user, row["csrf"], row["created"], now)
+
+    async def end_session(self, token_hash: str) -> None:
+        await self.conn.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
+
+    async def purge_sessions(self, idle_s: float, max_s: float, anonymous_s: float = 3600.0) -> None:
+        now = time.time()
+        await self.conn.execute(
+            "DELETE FROM sessions WHERE (user_id IS NULL AND seen < ?) OR seen < ? OR created < ?",
+            (now - anonymous_s, now - idle_s, now - max_s),
+        )
+
+    async def set_flash(self, token_hash: str, kind: str, message: str) -> None:
+        await self.conn.execute(
+            "UPDATE sessions SET flash = ? WHERE token_hash = ?", (json.dumps([kind, message], ensure_ascii=False), token_hash)
+        )
+
+    async def pop_flash(self, token_hash: str) -> tuple[str, str] | None:
+        row = await self._one("SELECT flash FROM sessions WHERE token_hash = ?", (token_hash,))
+        if row is None or row["flash"] is None:
+            return None
+        await self.conn.execute("UPDATE sessions SET flash = NULL WHERE token_hash = ?", (token_hash,))
+        kind, message = json.loads(row["flash"])
+        return str(kind), str(message)
+
+    # -- login failures (rate limiting) ----------------------------------------------------
+
+    async def blocked_for(self, keys: Sequence[str]) -> float:
+        """Seconds until any of ``keys`` may try again (0: not blocked)."""
+        if not keys:
+            return 0.0
+        marks = ",".join("?" for _ in keys)
+        row = await self._one(f"SELECT MAX(blocked_until) AS until FROM login_failures WHERE key IN ({marks})", keys)
+        until = row["until"] if row and row["until"] is not None else 0.0
+        return max(0.0, until - time.time())
+
+    async def record_failure(self, key: str, threshold: int, backoff_s: float, backoff_max_s: float, forget_s: float = 3600.0) -> float:
+        """Count one failed login for ``key``; return how long it is now blocked (0 below the threshold).
+
+        From the ``threshold``-th failure on, each failure blocks the key for
+        ``backoff_s`` doubled per failure beyond it, up to ``backoff_max_s``.
+        A key left alone for ``forget_s`` starts counting afresh.
+        """
+        now = time.time()
+        row = await self._one("SELECT failures, last_at FROM login_failures WHERE key = ?", (key,))
+        failures = 1 if row is None or now - row["last_at"] > forget_s else row["failures"] + 1
+        blocked = 0.0
+        if failures >= threshold:
+            blocked = min(backoff_max_s, backoff_s * (2 ** min(failures - threshold, 30)))
+        await self.conn.execute(
+            "INSERT INTO login_failures (key, failures, last_at, blocked_until) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, last_at = excluded.last_at, "
+            "blocked_until = excluded.blocked_until",
+            (key, failures, now, now + blocked if blocked else 0.0),
+        )
+        return blocked
+
+    async def clear_failures(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            await self.conn.execute("DELETE FROM login_failures WHERE key = ?", (key,))
+
+    # -- push subscriptions ------------------------------------------------------------------
+
+    async def add_subscription(self, user_id: int, endpoint: str, p256dh: str, auth: str, user_agent: str | None) -> int:
+        await self.conn.execute(
+            "INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth, user_agent, created_at) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (endpoint) DO UPDATE SET user_id = excluded.user_id, p256dh = excluded.p256dh, "
+            "auth = excluded.auth, user_agent = excluded.user_agent",
+            (user_id, endpoint, p256dh, auth, user_agent, utc_now()),
+        )
+        row = await self._one("SELECT id FROM push_subscriptions WHERE endpoint = ?", (endpoint,))
+        assert row is not None
+        return int(row["id"])
+
+    async def remove_subscription(self, user_id: int, endpoint: str) -> bool:
+        cur = await self.conn.execute("DELETE FROM push_subscriptions WHERE user_id = ? AND endpoint = ?", (user_id, endpoint))
+        return cur.rowcount == 1
+
+    async def drop_subscription(self, subscription_id: int) -> None:
+        await self.conn.execute("DELETE FROM push_subscriptions WHERE id = ?", (subscription_id,))
+
+    async def subscriptions(self, user_ids: Iterable[int]) -> list[Subscription]:
+        ids = list(user_ids)
+        if not ids:
+            return []
+        marks = ",".join("?" for _ in ids)
+        rows = await self._all(f"SELECT * FROM push_subscriptions WHERE user_id IN ({marks}) ORDER BY id", ids)
+        return [Subscription(r["id"], r["user_id"], r["endpoint"], r["p256dh"], r["auth"]) for r in rows]
+
+    async def subscription(self, subscription_id: int) -> Subscription | None:
+        r = await self._one("SELECT * FROM push_subscriptions WHERE id = ?", (subscription_id,))
+        return None if r is None else Subscription(r["id"], r["user_id"], r["endpoint"], r["p256dh"], r["auth"])
+
+    async def subscription_count(self, user_id: int) -> int:
+        row = await self._one("SELECT COUNT(*) AS n FROM push_subscriptions WHERE user_id = ?", (user_id,))
+        return int(row["n"]) if row else 0
+
+    # -- deliveries --------------------------------------------------------------------------
+
+    async def add_delivery(
+        self, request_id: str | None, event: str, backend: str, kind: str, recipient: str, target: dict[str, Any], message: dict[str, Any]
+    ) -> int:
+        now = utc_now()
+        cur = await self.conn.execute(
+            "INSERT INTO deliveries (request_id, event, backend, kind, recipient, target, message, status, next_at,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+            (request_id, event, backend, kind, recipient, json.dumps(target, ensure_ascii=False),
+             json.dumps(message, ensure_ascii=False), time.time(), now, now),
+        )  # fmt: skip
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    async def due_deliveries(self, now: float, limit: int = 20) -> list[Delivery]:
+        rows = await self._all(
+            "SELECT * FROM deliveries WHERE status IN ('queued', 'retrying') AND next_at <= ? ORDER BY next_at, id LIMIT ?",
+            (now, limit),
+        )
+        return [_delivery(r) for r in rows]
+
+    async def next_due(self) -> float | None:
+        row = await self._one("SELECT MIN(next_at) AS t FROM deliveries WHERE status IN ('queued', 'retrying')")
+        return None if row is None or row["t"] is None else float(row["t"])
+
+    async def finish_attempt(self, delivery_id: int, status: str, attempts: int, next_at: float, error: str | None) -> None:
+        await self.conn.execute(
+            "UPDATE deliveries SET status = ?, attempts = ?, next_at = ?, last_error = ?, updated_at = ? WHERE id = ?",
+            (status, attempts, next_at, error, utc_now(), delivery_id),
+        )
+
+    async def deliveries(self, request_id: str | None = None) -> list[Delivery]:
+        if request_id is None:
+            rows = await self._all("SELECT * FROM deliveries ORDER BY id")
+        else:
+            rows = await self._all("SELECT * FROM deliveries WHERE request_id = ? ORDER BY id", (request_id,))
+        return [_delivery(r) for r in rows]

@@ -1,0 +1,192 @@
+"""Supervisors' views: scoped by township and county, JSON and Chinese pages, proofs anyone can check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from central_support import (  # noqa: F401 - fixtures
+    COUNTY,
+    TOWNSHIP,
+    Ledgers,
+    api,
+    asgi_transport,
+    batch,
+    db_url,
+    edge_key,
+    enrol,
+    ledgers,
+    pg_server,
+    push,
+    store,
+)
+
+from central.store import CentralStore
+from edge.ledger import Checkpoint, leaf_hash, load_public_key, verify_inclusion
+from edge.sync import SyncClient
+
+# Three villages in two townships of one county, and one village in another county.
+EDGES = [
+    ("qinglian", "青莲村", TOWNSHIP, COUNTY, 40),
+    ("baima", "白马村", TOWNSHIP, COUNTY, 25),
+    ("puyang", "浦阳村", "浦阳镇", COUNTY, 10),
+    ("yuhang", "余杭村", "良渚街道", "余杭区", 15),
+]
+
+
+async def _villages(store: CentralStore, ledgers: Ledgers) -> None:
+    for edge_id, village, township, county, presses in EDGES:
+        ledger = await ledgers.open(edge_id)
+        items = [("seal.press", {"event": {"k": "press"}, "n": i}) for i in range(presses)]
+        items += [("seal.tamper", {"anomaly": "tamper_open"}), ("device.events_lost", {"lost": 2})]
+        items += [("seal_request.approval", {"request_id": f"SR-{i}"}) for i in range(7)]
+        await ledger.append_many(items)
+        await enrol(store, edge_id, ledgers.root / edge_id, village=village, township=township, county=county)
+        client = SyncClient(ledger, "http://central", edge_id, transport=asgi_transport(store))
+        await client.sync_once()
+        await client.stop()
+
+
+async def _token(store: CentralStore, scope: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {await store.issue_token(scope, '测试')}"}
+
+
+async def test_township_supervisor_sees_only_its_villages(
+    ledgers: Ledgers, store: CentralStore, api: httpx.AsyncClient
+) -> None:
+    await _villages(store, ledgers)
+    township = await _token(store, f"township:{TOWNSHIP}")
+    county = await _token(store, f"county:{COUNTY}")
+    everyone = await _token(store, "all")
+
+    def ids(response: httpx.Response) -> set[str]:
+        assert response.status_code == 200, response.text
+        return {e["edge_id"] for e in response.json()}
+
+    assert ids(await api.get("/api/v1/edges", headers=township)) == {"qinglian", "baima"}
+    assert ids(await api.get("/api/v1/edges", headers=county)) == {"qinglian", "baima", "puyang"}
+    assert ids(await api.get("/api/v1/edges", headers=everyone)) == {e[0] for e in EDGES}
+    # Another township's village is not there at all, for the API and the pages alike.
+    for path in ("/api/v1/edges/puyang", "/api/v1/edges/puyang/entries", "/api/v1/edges/puyang/entries/0/proof"):
+        response = await api.get(path, headers=township)
+        assert response.status_code == 404, path
+    response = await api.get(
+        "/edges/puyang", headers={"Cookie": "qinglian_supervisor=" + township["Authorization"][7:]}
+    )
+    assert response.status_code == 404 and "浦阳村" not in response.text
+    # No token, a wrong token: refused; pages send you to the login form.
+    assert (await api.get("/api/v1/edges")).status_code == 401
+    assert (await api.get("/api/v1/edges", headers={"Authorization": "Bearer nope"})).status_code == 401
+    assert (await api.get("/")).status_code == 303
+
+    # Uses and flags per village and month.
+    stats = (await api.get("/api/v1/stats", headers=township)).json()
+    per_village = {v["village"]: v for v in stats["villages"]}
+    assert set(per_village) == {"青莲村", "白马村"}
+    assert per_village["青莲村"]["uses_total"] == 40 and per_village["白马村"]["uses_total"] == 25
+    assert per_village["青莲村"]["flags_total"] == 2
+    assert stats["flags_by_kind"] == {"tamper_open": 2, "events_lost": 2}
+    assert len(stats["periods"]) == 1 and len(stats["periods"][0]) == 7  # YYYY-MM
+    daily = (await api.get("/api/v1/stats?group=day", headers=county)).json()
+    assert sum(v["uses_total"] for v in daily["villages"]) == 75 and len(daily["periods"][0]) == 10
+    assert (await api.get("/api/v1/stats?from=2030-01-01&to=2029-01-01", headers=county)).status_code == 400
+    flagged = (await api.get("/api/v1/edges/qinglian/entries?flagged=true", headers=township)).json()
+    assert sorted(e["flag"] for e in flagged) == ["events_lost", "tamper_open"]
+
+
+async def test_flagged_edges_and_checkpoint_age_are_visible(
+    ledgers: Ledgers, store: CentralStore, api: httpx.AsyncClient
+) -> None:
+    await _villages(store, ledgers)
+    # 白马村 pushes a checkpoint that does not match what it pushed before.
+    ledger = ledgers.opened[1]
+    cp = await ledger.latest_checkpoint()
+    forged = Checkpoint.sign(edge_key(ledgers.root / "baima"), cp.tree_size, bytes(32))
+    response = await push(api, edge_key(ledgers.root / "baima"), "baima", {**await batch(ledger, cp.tree_size, cp),
+                                                                        "checkpoint": forged.to_dict()})  # fmt: skip
+    assert response.status_code == 409 and response.json()["code"] == "forked"
+
+    township = await _token(store, f"township:{TOWNSHIP}")
+    edges = {e["edge_id"]: e for e in (await api.get("/api/v1/edges", headers=township)).json()}
+    assert edges["baima"]["flagged"] and edges["baima"]["flag_code"] == "forked"
+    assert not edges["qinglian"]["flagged"]
+    for e in edges.values():
+        assert e["checkpoint"]["tree_size"] == e["entries"] and 0 <= e["checkpoint"]["age_s"] < 600
+    refusals = (await api.get("/api/v1/refusals", headers=township)).json()
+    assert [r["code"] for r in refusals] == ["forked"]
+
+    # The pages, in Chinese, with the flag and the charts inline (no external assets).
+    cookie = {"Cookie": "qinglian_supervisor=" + township["Authorization"][7:]}
+    page = await api.get("/", headers=cookie)
+    assert page.status_code == 200
+    for text in ("总览", "青莲村", "白马村", "已标记", "历史分叉", "<svg", "各村每月用印"):
+        assert text in page.text, text
+    assert "浦阳村" not in page.text
+    assert "http://" not in page.text and "https://" not in page.text
+    detail = await api.get("/edges/baima", headers=cookie)
+    assert detail.status_code == 200 and "历史分叉" in detail.text and "检查点" in detail.text
+    css = await api.get("/static/style.css")
+    assert css.status_code == 200 and "@media" in css.text
+
+
+async def test_inclusion_proof_checks_offline_and_via_the_api(
+    ledgers: Ledgers, store: CentralStore, api: httpx.AsyncClient
+) -> None:
+    await _villages(store, ledgers)
+    county = await _token(store, f"county:{COUNTY}")
+    ledger = ledgers.opened[0]
+    size = await ledger.size()
+    for index in (0, 17, size - 1):
+        proof = (await api.get(f"/api/v1/edges/qinglian/entries/{index}/proof", headers=county)).json()
+        assert proof["verified"] == {"inclusion": True, "checkpoint_signature": True}
+        # Offline, from the JSON alone and the public key the store shows.
+        entry = await ledger.entry(index)
+        assert proof["canonical"].encode() == entry.canonical_bytes()
+        leaf = leaf_hash(proof["canonical"].encode())
+        root = bytes.fromhex(proof["root_hash"])
+        assert verify_inclusion(leaf, index, proof["tree_size"], [bytes.fromhex(p) for p in proof["proof"]], root)
+        cp = Checkpoint.from_dict(proof["checkpoint"])
+        pem = Path(ledgers.root / "key.pem")
+        pem.write_text(proof["public_key"])
+        assert cp.verify(load_public_key(pem)) and cp.root_hash == root
+        # Through the API: valid as given, invalid when anything is altered.
+        check = {
+            "index": index,
+            "tree_size": proof["tree_size"],
+            "root_hash": proof["root_hash"],
+            "proof": proof["proof"],
+        }
+        ok = await api.post("/api/v1/proofs/verify", json={**check, "canonical": proof["canonical"]}, headers=county)
+        assert ok.json()["valid"] is True
+        altered = proof["canonical"].replace('"kind":"', '"kind":"x')
+        bad = await api.post("/api/v1/proofs/verify", json={**check, "canonical": altered}, headers=county)
+        assert bad.json()["valid"] is False
+        wrong_index = await api.post(
+            "/api/v1/proofs/verify",
+            json={**check, "leaf_hash": leaf.hex(), "index": (index + 1) % size},
+            headers=county,
+        )
+        assert wrong_index.json()["valid"] is False
+    page = await api.get(
+        "/edges/qinglian/entries/3", headers={"Cookie": "qinglian_supervisor=" + county["Authorization"][7:]}
+    )
+    assert page.status_code == 200 and "包含证明有效" in page.text and "检查点签名有效" in page.text
+    assert (await api.get("/api/v1/edges/qinglian/entries/9999/proof", headers=county)).status_code == 404
+
+
+async def test_login_form_sets_a_cookie(ledgers: Ledgers, store: CentralStore, api: httpx.AsyncClient) -> None:
+    await _villages(store, ledgers)
+    token = await store.issue_token(f"township:{COUNTY}/{TOWNSHIP}", "乡镇纪委")
+    assert (await api.post("/login", data={"token": "wrong"})).status_code == 401
+    response = await api.post("/login", data={"token": token})
+    assert response.status_code == 303 and "qinglian_supervisor" in response.headers["set-cookie"]
+    assert "httponly" in response.headers["set-cookie"].lower()
+    page = await api.get("/", headers={"Cookie": "qinglian_supervisor=" + token})
+    assert page.status_code == 200 and "乡镇纪委" in page.text and "青莲村" in page.text and "浦阳村" not in page.text
+
+
+async def test_openapi_lists_the_sync_and_supervision_api(api: httpx.AsyncClient) -> None:
+    spec = (await api.get("/openapi.json")).json()
+    paths = set(spec["paths"])
+    assert {"/api/v1/sync/{edge_id}/batches", "/api/v1/sync/{edge_id}/state", "/api/v1/edges", "/api/v1/stats",
+            "/api/v1/edges/{edge_id}/entries/{index}/proof", "/api/v1/proofs/verify"} <= paths  # fmt: skip

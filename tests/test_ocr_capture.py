@@ -1,0 +1,125 @@
+"""The virtual desk camera served as MJPEG, read through OpenCV by the edge's warm camera."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.capture import Camera, CaptureError, parse_source
+from edge.ocr.seal import find_seal
+from hostsim import pages
+from hostsim.camera import CameraServer, VirtualCamera
+
+
+class ServedCamera:
+    """A CameraServer on its own event loop thread, as in ``qinglian sim device --camera``."""
+
+    def __init__(self, port: int = 0, camera: VirtualCamera | None = None) -> None:
+        self.camera = camera or VirtualCamera(seed=1)
+        self.loop = asyncio.new_event_loop()
+        self.server = CameraServer(self.camera, "127.0.0.1", port, fps=20)
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self.server.start(), self.loop).result(10)
+
+    def control(self, **request: object) -> dict[str, object]:
+        return asyncio.run_coroutine_threadsafe(self.server.control(dict(request)), self.loop).result(30)
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+@pytest.fixture
+def served() -> Iterator[ServedCamera]:
+    s = ServedCamera()
+    yield s
+    s.close()
+
+
+def test_opencv_reads_the_mjpeg_stream(served: ServedCamera) -> None:
+    served.control(op="place", seed=2)
+    cap = cv2.VideoCapture(served.server.url, cv2.CAP_FFMPEG)
+    try:
+        assert cap.isOpened()
+        ok, frame = cap.read()
+        assert ok and frame.shape == (pages.FRAME_SIZE[1], pages.FRAME_SIZE[0], 3)
+        # a sheet of paper lies in the middle of a darker desk
+        assert frame[1100, 800].mean() > 150 > frame[20, 20].mean()
+    finally:
+        cap.release()
+
+
+def test_capture_returns_a_frame_taken_after_the_trigger(served: ServedCamera) -> None:
+    served.control(op="place", seed=3)
+    with Camera(served.server.url, settle=2, timeout_s=10) as camera:
+        assert camera.wait_ready(10)
+        before = cv2.imdecode(np.frombuffer(camera.capture(), np.uint8), cv2.IMREAD_COLOR)
+        assert not find_seal(before).found
+        state = served.control(op="stamp")  # the seal comes down ...
+        pressed = time.monotonic()  # ... and the trigger fires
+        after = cv2.imdecode(np.frombuffer(camera.capture(after=pressed), np.uint8), cv2.IMREAD_COLOR)
+        mark = find_seal(after, pages.seal_zone())
+        assert mark.found and mark.inside_area
+        x, y = state["stamps_in_frame"][0]  # type: ignore[index]
+        assert abs(mark.center[0] - x) < 15 and abs(mark.center[1] - y) < 15  # type: ignore[index]
+
+
+def test_capture_fails_loudly_and_reconnects() -> None:
+    first = ServedCamera()
+    port = first.server.port
+    camera = Camera(f"http://127.0.0.1:{port}/stream.mjpg", settle=1, timeout_s=1.0, reconnect_s=0.2).start()
+    try:
+        assert camera.wait_ready(10)
+        camera.capture()
+        first.close()  # the camera loses power
+        with pytest.raises(CaptureError):
+            camera.capture(timeout_s=1.0)
+        second = ServedCamera(port=port)  # and comes back
+        try:
+            deadline = time.monotonic() + 15
+            while True:
+                try:
+                    assert camera.capture(timeout_s=2.0)
+                    break
+                except CaptureError:
+                    assert time.monotonic() < deadline, camera.last_error
+            assert camera.reconnects >= 1
+        finally:
+            second.close()
+    finally:
+        camera.stop()
+
+
+def test_no_camera_is_an_error_not_a_hang() -> None:
+    with Camera("http://127.0.0.1:9/stream.mjpg", timeout_s=0.5, reconnect_s=0.2) as camera:
+        with pytest.raises(CaptureError, match="no fresh frame"):
+            camera.capture()
+        assert camera.last_error
+
+
+def test_sources() -> None:
+    assert parse_source("0") == (0, cv2.CAP_V4L2)
+    assert parse_source("/dev/video2") == ("/dev/video2", cv2.CAP_V4L2)
+    assert parse_source("http://127.0.0.1:1/stream.mjpg")[1] == cv2.CAP_FFMPEG
+    with pytest.raises(ValueError):
+        parse_source(" ")
+
+
+def test_camera_places_files_and_clears(served: ServedCamera, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    page = tmp_path / "original.png"
+    cv2.imwrite(str(page), pages.render_page(pages.random_spec(4)).image)
+    state = served.control(op="place", file=str(page))
+    assert state["source"] == "file:original.png"
+    assert served.control(op="stamp")["stamps"]
+    assert served.control(op="clear")["source"] == "empty"
+    assert served.control(op="stamp")["stamps"] == []  # stamping the bare desk leaves nothing
+    with pytest.raises(ValueError):
+        served.control(op="place", spec={"amount_fen": 1.5})

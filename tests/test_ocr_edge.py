@@ -1,0 +1,169 @@
+"""Photo evidence through the edge agent: a photo and an OCR check per press, on the simulated board
+with its virtual desk camera, real OpenCV capture and real Tesseract in a worker pool."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import cv2
+import pytest
+from edge_support import DEVICE, SMALL, config_for
+
+from edge.agent import EdgeAgent
+from edge.evidence import CAPTURE_FAILED, DOCUMENT_OCR, PHOTO, PHOTO_CHECK, PHOTO_OCR, photo_summary
+from edge.keystore import DeviceIdentity
+from edge.ledger import verify_ledger
+from edge.ocr.search import SearchIndex
+from edge.ocr.settings import CameraSettings
+from edge.photos import PhotoStore
+from hostsim import pages
+from hostsim.control import SimBoard
+
+TIMEOUT = 20.0
+
+
+@pytest.fixture
+def camboard(tmp_path: Path) -> Iterator[SimBoard]:
+    with SimBoard(tmp_path / "board", camera=True) as sim:
+        yield sim
+
+
+async def start_agent(tmp_path: Path, board: SimBoard, camera: CameraSettings) -> EdgeAgent:
+    ident = board.identity()
+    config = replace(config_for(tmp_path, board.serial_url, ident.device_id), camera=camera)
+    agent = await EdgeAgent.open(config)
+    try:
+        await agent.enrol(DeviceIdentity(ident.device_id, ident.key), DEVICE)
+        await agent.start()
+        await agent.wait_online(DEVICE, 15)
+    except BaseException:
+        await agent.close()
+        raise
+    return agent
+
+
+@pytest.fixture
+async def agent(tmp_path: Path, camboard: SimBoard) -> AsyncIterator[EdgeAgent]:
+    assert camboard.camera_url
+    edge = await start_agent(tmp_path, camboard, CameraSettings(camboard.camera_url, pages.seal_zone(), ocr_workers=2))
+    yield edge
+    await edge.close()
+
+
+def page_file(folder: Path, seed: int, **overrides: Any) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"page-{seed}.png"
+    cv2.imwrite(str(path), pages.render_page(pages.random_spec(seed, **overrides)).image)
+    return path
+
+
+async def approved(agent: EdgeAgent, original: Path, presses: int) -> str:
+    request = await agent.file_request("liming", "合同盖章", "official", presses, original, amount_fen=SMALL)
+    await agent.approve(request.id, "zhangwei")
+    await agent.approve(request.id, "chenjing")
+    await agent.wait_request(request.id, {"in_use"}, TIMEOUT)
+    return request.id
+
+
+async def bodies(agent: EdgeAgent, kind: str, request_id: str) -> list[dict[str, Any]]:
+    return [e.body for e in await agent.ledger.entries_of_kind(kind) if e.body.get("request_id") == request_id]
+
+
+async def test_every_press_has_a_photo_and_a_check_and_a_swapped_page_is_flagged(
+    agent: EdgeAgent, camboard: SimBoard, tmp_path: Path
+) -> None:
+    original = page_file(tmp_path / "docs", 21)
+    request_id = await approved(agent, original, 3)
+    control = camboard.control
+    await asyncio.to_thread(control.camera, "place", file=str(original))  # the approved page on the desk
+    await asyncio.to_thread(control.press)
+    await asyncio.to_thread(control.press)
+    await asyncio.to_thread(control.camera, "place", file=str(page_file(tmp_path / "docs", 22)))  # another page
+    await asyncio.to_thread(control.press)
+    await agent.wait_request(request_id, {"closed"}, TIMEOUT)
+    assert agent.evidence is not None
+    await agent.evidence.idle(120)
+
+    entries = [e for e in await agent.ledger.entries(0) if e.body.get("request_id") == request_id]
+    presses = [e for e in entries if e.kind == "seal.press"]
+    photos = [e for e in entries if e.kind == PHOTO]
+    assert len(presses) == len(photos) == 3
+    store = PhotoStore(agent.config.data_dir)
+    for press, photo in zip(presses, photos):
+        assert photo.body["press_entry"] == press.index < photo.index  # the press is committed first
+        assert photo.body["press_no"] == press.body["event"]["n"]
+        sha = photo.body["sha256"]
+        assert hashlib.sha256(store.get(sha)).hexdigest() == sha
+
+    (doc,) = await bodies(agent, DOCUMENT_OCR, request_id)  # the original, read once at approval
+    assert doc["title"] == pages.random_spec(21).title and doc["amount_fen"] == pages.random_spec(21).amount_fen
+    readings = await bodies(agent, PHOTO_OCR, request_id)
+    checks = {c["press_no"]: c for c in await bodies(agent, PHOTO_CHECK, request_id)}
+    assert len(readings) == 3 and sorted(checks) == [1, 2, 3]
+    for n in (1, 2):
+        assert checks[n]["flags"] == [] and checks[n]["match"] is True and "anomaly" not in checks[n]
+        assert checks[n]["score_permille"] > 900
+    assert {"text", "title"} <= set(checks[3]["flags"]) and checks[3]["anomaly"] == "photo_mismatch"
+    summary = await photo_summary(agent.ledger, request_id)
+    assert (summary["photos"], summary["photos_matched"], summary["captures_failed"]) == (3, 2, 0)
+
+    index = SearchIndex.for_data_dir(agent.config.data_dir)
+    try:
+        title = pages.random_spec(21).title
+        # two quick presses can be photographed in the same frame (the page with both impressions)
+        assert len(index.search(title)) == len({p.body["sha256"] for p in photos[:2]})
+        assert [h.press_no for h in index.search("", flag="text")] == [3]
+    finally:
+        index.close()
+    assert verify_ledger(agent.config.data_dir).ok
+
+
+async def test_a_failed_capture_is_a_flagged_entry(tmp_path: Path, camboard: SimBoard) -> None:
+    dead = CameraSettings("http://127.0.0.1:9/stream.mjpg", pages.seal_zone(), timeout_s=1.0)
+    edge = await start_agent(tmp_path, camboard, dead)
+    try:
+        request_id = await approved(edge, page_file(tmp_path / "docs", 23), 1)
+        await asyncio.to_thread(camboard.control.press)
+        await edge.wait_request(request_id, {"closed"}, TIMEOUT)
+        assert edge.evidence is not None
+        await edge.evidence.idle(30)
+        (failed,) = await bodies(edge, CAPTURE_FAILED, request_id)
+        assert failed["anomaly"] == "capture_failed" and "no fresh frame" in failed["reason"]
+        assert await bodies(edge, PHOTO, request_id) == []
+    finally:
+        await edge.close()
+
+
+async def test_fifty_presses_in_a_row_do_not_wait_for_ocr(agent: EdgeAgent, camboard: SimBoard, tmp_path: Path) -> None:
+    original = page_file(tmp_path / "docs", 24)
+    request_id = await approved(agent, original, 50)
+    await asyncio.to_thread(camboard.control.camera, "place", file=str(original))
+    started = time.monotonic()
+    for _ in range(50):
+        await asyncio.to_thread(camboard.control.press, 30)
+    pressed_s = time.monotonic() - started
+    closed = await agent.wait_request(request_id, {"closed"}, TIMEOUT)
+    closed_after_s = time.monotonic() - started - pressed_s
+    assert closed.presses_used == 50
+    assert len(await bodies(agent, "seal.press", request_id)) == 50
+    # the device link kept up: every press was in the ledger moments after the last one,
+    # while the OCR of the photos is still far behind
+    assert closed_after_s < 5.0, (pressed_s, closed_after_s)
+    assert len(await bodies(agent, PHOTO_CHECK, request_id)) < 50
+
+    async def photos_taken() -> int:
+        return len(await bodies(agent, PHOTO, request_id)) + len(await bodies(agent, CAPTURE_FAILED, request_id))
+
+    deadline = time.monotonic() + TIMEOUT
+    while await photos_taken() < 50:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.2)
+    assert await bodies(agent, CAPTURE_FAILED, request_id) == []
+    assert agent.evidence is not None
+    await agent.evidence.close(drain_s=0.5)  # the rest of the OCR is redone at the next start

@@ -1,0 +1,121 @@
+"""Chinese numerals: amounts in capitals (大写) and dates, both ways."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from edge.ocr.fields import capitals_agree, extract_fields
+from edge.ocr.numerals import (
+    MAX_FEN,
+    date_to_chinese,
+    fen_to_capital,
+    fen_to_figures,
+    find_dates,
+    parse_capital,
+    parse_date,
+    parse_figures,
+)
+
+
+@pytest.mark.parametrize(
+    ("fen", "text"),
+    [
+        (2_850_000, "贰万捌仟伍佰元整"),
+        (100, "壹元整"),
+        (0, "零元整"),
+        (5, "伍分"),
+        (50, "伍角整"),
+        (1_000, "壹拾元整"),
+        (1_050, "壹拾元零伍角整"),
+        (1_205, "壹拾贰元零伍分"),
+        (168_032, "壹仟陆佰捌拾元零叁角贰分"),
+        (100_010_000, "壹佰万零壹佰元整"),
+        (10_001_000_000, "壹亿零壹万元整"),
+        (10_100_000_000, "壹亿零壹佰万元整"),
+    ],
+)
+def test_capitals_written_like_a_cheque(fen: int, text: str) -> None:
+    assert fen_to_capital(fen) == text
+    assert parse_capital(text) == fen
+
+
+@pytest.mark.parametrize(
+    ("text", "fen"),
+    [
+        ("人民币贰万捌仟伍佰元整", 2_850_000),
+        ("拾万元整", 10_000_000),
+        ("贰万捌仟伍佰圆正", 2_850_000),
+        ("二万八千五百元整", 2_850_000),
+        ("伍角", 50),
+        ("壹佰元伍角", 10_050),
+        ("两千元", 200_000),
+    ],
+)
+def test_capitals_read_leniently(text: str, fen: int) -> None:
+    assert parse_capital(text) == fen
+
+
+@pytest.mark.parametrize(
+    "text", ["", "贰贰元", "佰元", "伍零元", "元整", "壹仟佰元", "万元", "壹万壹万元", "abc", "壹元零角"]
+)
+def test_capitals_refuse_what_is_not_an_amount(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_capital(text)
+
+
+@given(st.integers(min_value=0, max_value=MAX_FEN))
+def test_capitals_round_trip(fen: int) -> None:
+    assert parse_capital(fen_to_capital(fen)) == fen
+
+
+@given(st.integers(min_value=0, max_value=10**12))
+def test_figures_round_trip(fen: int) -> None:
+    assert parse_figures(fen_to_figures(fen)) == fen
+
+
+@given(st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2999, 12, 31)))
+def test_chinese_dates_round_trip(date: dt.date) -> None:
+    assert parse_date(date_to_chinese(date)) == date
+    assert parse_date(f"{date.year}年{date.month}月{date.day}日") == date
+
+
+def test_dates_in_text() -> None:
+    assert date_to_chinese(dt.date(2026, 11, 28)) == "二〇二六年十一月二十八日"
+    assert parse_date("签订日期：二〇二六年十一月二十八日") == dt.date(2026, 11, 28)
+    assert parse_date("2026-11-28") == dt.date(2026, 11, 28)
+    text = "生效 2026年1月5日，签订日期：二〇二六年十月一日"
+    assert [d for _, d in find_dates(text)] == [dt.date(2026, 1, 5), dt.date(2026, 10, 1)]
+    assert find_dates("2026年13月40日") == []
+
+
+def test_figures() -> None:
+    assert parse_figures("28,500.00") == 2_850_000
+    assert parse_figures("￥２８５００.5") == 2_850_050
+    with pytest.raises(ValueError):
+        parse_figures("28,50,0")
+
+
+def test_fields_cross_check_figures_and_capitals() -> None:
+    text = """村道硬化工程施工合同
+甲方：青山村股份经济合作社
+乙方：浙江宏达建设工程有限公司
+合同金额：人民币28,500.00元（¥28,500.00）
+大写金额：人民币贰万捌仟伍佰元整
+签订日期：二〇二六年十一月二十八日"""
+    f = extract_fields(text)
+    assert f.public() == {
+        "title": "村道硬化工程施工合同",
+        "parties": {"party_a": "青山村股份经济合作社", "party_b": "浙江宏达建设工程有限公司"},
+        "amount_fen": 2_850_000,
+        "date": "2026-11-28",
+    }
+    assert f.amounts_agree is True
+    changed = extract_fields(text.replace("贰万捌仟伍佰元整", "叁万捌仟伍佰元整"))
+    assert changed.amounts_agree is False
+    # a reader that lost the head of the amount to a seal ring still agrees; a different tail does not
+    assert capitals_agree(2_850_000, "捌仟伍佰元整")
+    assert not capitals_agree(2_850_000, "捌仟陆佰元整")

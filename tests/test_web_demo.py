@@ -1,0 +1,73 @@
+"""``qinglian demo --serve``: board + agent + console; the whole loop through the console's HTTP API, then Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+from edge_support import qinglian, wait_until
+
+from edge.web.demo import sample_pdf
+
+
+def test_demo_serve_runs_the_loop_through_the_console_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    data = tmp_path / "demo"
+    log = tmp_path / "demo.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "qinglian.cli", "demo", "--serve", "--data", str(data), "--listen", "127.0.0.1:0"],
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        text = wait_until("the demo's banner", lambda: (t := log.read_text(errors="replace")) and "Ctrl-C" in t and t, 60)
+        url = re.search(r"open:\s+(http://\S+)/", text).group(1)  # type: ignore[union-attr]
+        password = re.search(r"password: (\S+)\)", text).group(1)  # type: ignore[union-attr]
+        assert "liming" in text and "zhangwei" in text and "jiandu" in text and "nc -q1 127.0.0.1" in text
+        assert json.loads((data / "demo-accounts.json").read_text())["password"] == password
+
+        def session(user: str) -> tuple[httpx.Client, dict[str, str]]:
+            client = httpx.Client(base_url=url, timeout=15)
+            me = client.post("/api/login", json={"username": user, "password": password})
+            assert me.status_code == 200, me.text
+            return client, {"X-CSRF-Token": me.json()["csrf_token"]}
+
+        liming, lh = session("liming")
+        filed = liming.post(
+            "/api/requests", headers=lh, data={"matter": "演示：村道修缮证明", "seal": "official", "presses": "2", "amount": "2500"},
+            files={"document": ("证明.pdf", sample_pdf("demo", ["x"]), "application/pdf")},
+        )  # fmt: skip
+        assert filed.status_code == 201, filed.text
+        rid = filed.json()["id"]
+        for approver in ("zhangwei", "chenjing"):
+            client, headers = session(approver)
+            assert client.post(f"/api/requests/{rid}/approve", headers=headers).status_code == 200
+        wangfang, wh = session("wangfang")
+        wait_until("in use", lambda: liming.get(f"/api/requests/{rid}").json()["status"] == "in_use", 20)
+        assert wangfang.get("/api/devices").json()[0]["lock"] in ("unlocked", "locked")
+        page = wangfang.get("/devices")
+        assert 'id="press-official-1"' in page.text  # the simulated board has a press button
+        for _ in range(2):
+            assert wangfang.post("/api/devices/official-1/sim-press", headers=wh).status_code == 200
+        wait_until("closed", lambda: liming.get(f"/api/requests/{rid}").json()["status"] == "closed", 20)
+        detail = liming.get(f"/api/requests/{rid}").json()
+        assert len(detail["press_events"]) == 2 and detail["presses_used"] == 2
+        wait_until("relocked", lambda: wangfang.get("/api/devices").json()[0]["lock"] == "locked", 10)  # the next status
+        refused = liming.post("/api/devices/official-1/sim-press", headers=lh)
+        assert refused.status_code == 403  # only the custodian presses
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            code = proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    assert code == 0, log.read_text(errors="replace")[-3000:]
+    text = log.read_text(errors="replace")
+    assert "edge/web/" not in text and "edge/notify/" not in text, text[-3000:]  # no traceback through the console
+    verified = qinglian("ledger", "verify", "--data", str(data))
+    assert verified.returncode == 0, verified.stdout + verified.stderr

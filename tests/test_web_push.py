@@ -1,0 +1,259 @@
+"""Push to phones: Web Push really encrypted (RFC 8291) and VAPID-signed (RFC 8292), signed DingTalk robot
+calls, WeCom and webhook bodies, retries with backoff, and who is told when — against local receivers."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import http_ece
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from edge_support import LARGE, SMALL, document, writer  # noqa: F401  (writer is a fixture)
+from web_support import Receiver, dingtalk_robot, failing_then_ok
+
+from edge.agent import EdgeAgent
+from edge.notify.notifier import Notifier
+from edge.notify.robots import dingtalk_sign
+from edge.web.accounts import add_account, check_account
+from edge.web.server import make_backends
+from edge.web.settings import NotifyBackendConfig, WebSettings
+from edge.web.store import Delivery, WebStore
+
+BASE = "https://seal.example.cn"
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class Phone:
+    """A browser's push subscription: its own P-256 key pair and auth secret (what PushManager.subscribe makes)."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        self.auth = os.urandom(16)
+        self.endpoint = endpoint
+        point = self.key.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+        self.p256dh = b64url(point)
+
+    def decrypt(self, body: bytes) -> dict[str, Any]:
+        plain = http_ece.decrypt(body, private_key=self.key, auth_secret=self.auth, version="aes128gcm")
+        result: dict[str, Any] = json.loads(plain)
+        return result
+
+
+def vapid_claims(authorization: str, public_key_b64: str) -> dict[str, Any]:
+    """Check an RFC 8292 ``vapid t=JWT, k=KEY`` header: the key is ours and the ES256 signature holds."""
+    assert authorization.startswith("vapid ")
+    parts = dict(p.strip().split("=", 1) for p in authorization[len("vapid ") :].split(","))
+    assert parts["k"] == public_key_b64
+    header_b64, payload_b64, signature_b64 = parts["t"].split(".")
+    assert json.loads(unb64url(header_b64))["alg"] == "ES256"
+    public = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), unb64url(parts["k"]))
+    raw = unb64url(signature_b64)
+    der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+    public.verify(der, f"{header_b64}.{payload_b64}".encode(), ec.ECDSA(hashes.SHA256()))  # raises if forged
+    claims: dict[str, Any] = json.loads(unb64url(payload_b64))
+    return claims
+
+
+async def eventually(what: str, check: Callable[[], Any], timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+async def _count(h: Harness, status: str, n: int) -> list[Delivery] | None:
+    found = await h.deliveries(status)
+    return found if len(found) == n else None
+
+
+class Harness:
+    def __init__(self, agent: EdgeAgent, store: WebStore, notifier: Notifier, settings: WebSettings) -> None:
+        self.agent = agent
+        self.store = store
+        self.notifier = notifier
+        self.settings = settings
+
+    async def deliveries(self, status: str | None = None) -> list[Delivery]:
+        return [d for d in await self.store.deliveries() if status is None or d.status == status]
+
+    async def subscribe(self, username: str, phone: Phone) -> None:
+        account = await self.store.user_by_name(username)
+        assert account is not None
+        await self.store.add_subscription(account.id, phone.endpoint, phone.p256dh, b64url(phone.auth), "test")
+
+    async def close(self) -> None:
+        await self.notifier.close()
+        await self.store.close()
+
+
+async def harness(agent: EdgeAgent, *backends: NotifyBackendConfig, **settings: Any) -> Harness:
+    store = await WebStore.open(agent.config.data_dir)
+    web = WebSettings(enabled=True, notify=tuple(backends), **{"notify_retry_s": 0.1, **settings})
+    made, _ = make_backends(web, agent, store)
+    notifier = Notifier(agent, store, made, web, lambda: BASE)
+    for username, roles in (("zhangwei", ("approver",)), ("chenjing", ("approver",)), ("zhaolei", ("approver",)), ("liming", ("applicant",))):
+        await add_account(store, agent.config, check_account(agent.config, username, None, roles, username, None), "password-123")
+    notifier.start()
+    return Harness(agent, store, notifier, web)
+
+
+async def test_web_push_is_encrypted_for_the_subscription_and_signed_with_vapid(writer: EdgeAgent, tmp_path: Any) -> None:
+    with Receiver(lambda item: (201, b"")) as push_service:
+        h = await harness(writer, NotifyBackendConfig("webpush", "网页推送", subject="mailto:ops@qinglian.example"))
+        try:
+            zhangwei = Phone(f"{push_service.url}/push/zhangwei-phone")
+            chenjing = Phone(f"{push_service.url}/push/chenjing-phone")
+            await h.subscribe("zhangwei", zhangwei)
+            await h.subscribe("chenjing", chenjing)
+            request = await writer.file_request("liming", "村道修缮证明", "official", 2, document(tmp_path), amount_fen=SMALL)
+
+            (item,) = await eventually("one push", lambda: push_service.received)
+            assert item.path == "/push/zhangwei-phone"  # a chain: only the first approver is told now
+            assert item.headers["content-encoding"] == "aes128gcm" and int(item.headers["ttl"]) > 0
+            message = zhangwei.decrypt(item.body)
+            assert message["title"] == f"待审批 {request.id}"
+            assert message["url"] == f"{BASE}/requests/{request.id}"  # a link to the page, which asks for a login
+            assert "李明" in message["body"] and "¥2,500.00" in message["body"]
+            assert "token" not in message["url"] and "?" not in message["url"]  # never a bare bearer link
+            vapid_key = h.notifier.backends["网页推送"].keys.public_key_b64  # type: ignore[attr-defined]
+            claims = vapid_claims(item.headers["authorization"], vapid_key)
+            assert claims["aud"] == push_service.url and claims["sub"] == "mailto:ops@qinglian.example"
+            assert claims["exp"] > time.time()
+            (sent,) = await eventually("sent", lambda: h.deliveries("sent"))
+            assert sent.attempts == 1 and sent.recipient.startswith("张伟(zhangwei)")
+
+            # After the first approval of the chain, the next approver's phone is told.
+            await writer.approve(request.id, "zhangwei")
+            second = (await eventually("the second push", lambda: push_service.received[1:]))[0]
+            assert second.path == "/push/chenjing-phone"
+            assert chenjing.decrypt(second.body)["url"] == f"{BASE}/requests/{request.id}"
+            # The key pair stays: a restart must not break the subscriptions.
+            pem = (writer.config.data_dir / "secrets" / "vapid_private.pem")
+            assert pem.stat().st_mode & 0o077 == 0
+        finally:
+            await h.close()
+
+
+async def test_n_of_m_tells_every_eligible_approver_and_a_gone_subscription_is_dropped(writer: EdgeAgent, tmp_path: Any) -> None:
+    answers = {"/push/zhaolei": 410}
+    with Receiver(lambda item: (answers.get(item.path, 201), b"")) as push_service:
+        h = await harness(writer, NotifyBackendConfig("webpush", "网页推送"))
+        try:
+            for who in ("zhangwei", "chenjing", "zhaolei"):
+                await h.subscribe(who, Phone(f"{push_service.url}/push/{who}"))
+            await writer.file_request("liming", "大额合同", "official", 1, document(tmp_path), amount_fen=LARGE)
+            await eventually("three pushes", lambda: len(push_service.received) >= 3)
+            assert sorted(r.path for r in push_service.received) == ["/push/chenjing", "/push/zhangwei", "/push/zhaolei"]
+            (gone,) = await eventually("the failed one", lambda: h.deliveries("failed"))
+            assert gone.attempts == 1 and "410" in (gone.last_error or "")  # permanent: not retried
+            zhaolei = await h.store.user_by_name("zhaolei")
+            assert zhaolei is not None and await h.store.subscription_count(zhaolei.id) == 0
+        finally:
+            await h.close()
+
+
+async def test_dingtalk_robot_calls_are_signed_and_a_bad_signature_is_a_failed_delivery(writer: EdgeAgent, tmp_path: Any) -> None:
+    secret = "SECa1b2c3d4e5f6"
+    with Receiver(dingtalk_robot(secret)) as robot:
+        good = NotifyBackendConfig("dingtalk", "钉钉", url=f"{robot.url}/robot/send?access_token=abc", secret=secret)
+        bad = NotifyBackendConfig("dingtalk", "钉钉(错误密钥)", url=f"{robot.url}/robot/send?access_token=abc", secret="SECwrong")
+        h = await harness(writer, good, bad, notify_attempts=2)
+        try:
+            request = await writer.file_request("liming", "村道修缮证明", "official", 1, document(tmp_path), amount_fen=SMALL)
+            sent = await eventually("the signed one delivered", lambda: h.deliveries("sent"))
+            assert [d.backend for d in sent] == ["钉钉"]
+            failed = await eventually("the badly signed one given up", lambda: h.deliveries("failed"), 10)
+            assert failed[0].backend == "钉钉(错误密钥)" and failed[0].attempts == 2 and "310000" in (failed[0].last_error or "")
+            ok = [r for r in robot.received if r.json()["markdown"]["title"] == f"待审批 {request.id}"]
+            body = ok[0].json()
+            assert ok[0].query["access_token"] == ["abc"]
+            assert body["msgtype"] == "markdown" and f"{BASE}/requests/{request.id}" in body["markdown"]["text"]
+            assert "待 张伟 审批" in body["markdown"]["text"]
+        finally:
+            await h.close()
+
+
+def test_dingtalk_sign_matches_the_documented_example() -> None:
+    # sign = urlEncode(base64(HmacSHA256(secret, timestamp + "\n" + secret))), computed here independently.
+    secret, ts = "SEC000000000000000000000", 1700000000000
+    digest = hmac.new(secret.encode(), f"{ts}\n{secret}".encode(), hashlib.sha256).digest()
+    from urllib.parse import quote_plus
+
+    assert dingtalk_sign(secret, ts) == quote_plus(base64.b64encode(digest))
+    assert "%2B" in dingtalk_sign(secret, 1) or "%2F" in dingtalk_sign(secret, 1) or "%3D" in dingtalk_sign(secret, 1)
+
+
+async def test_wecom_and_a_signed_webhook(writer: EdgeAgent, tmp_path: Any) -> None:
+    hook_secret = "hook-secret"
+    with Receiver(lambda item: (200, b'{"errcode": 0, "errmsg": "ok"}')) as wecom, Receiver(lambda item: (204, b"")) as hook:
+        h = await harness(
+            writer,
+            NotifyBackendConfig("wecom", "企业微信", url=f"{wecom.url}/cgi-bin/webhook/send?key=KEY1"),
+            NotifyBackendConfig("webhook", "Webhook", url=f"{hook.url}/hook", secret=hook_secret),
+        )
+        try:
+            request = await writer.file_request("liming", "村道修缮证明", "official", 1, document(tmp_path), amount_fen=SMALL)
+            await eventually("both sent", lambda: len(wecom.received) == 1 and len(hook.received) == 1)
+            w = wecom.received[0]
+            assert w.query["key"] == ["KEY1"]
+            assert w.json()["msgtype"] == "markdown" and f"{BASE}/requests/{request.id}" in w.json()["markdown"]["content"]
+            k = hook.received[0]
+            mac = hmac.new(hook_secret.encode(), k.headers["x-qinglian-timestamp"].encode() + b"." + k.body, hashlib.sha256).hexdigest()
+            assert k.headers["x-qinglian-signature"] == f"sha256={mac}"
+            payload = k.json()
+            assert payload["event"] == "awaiting_approval" and payload["request_id"] == request.id and payload["village"] == "测试村"
+            sent = await eventually("both marked sent", lambda: _count(h, "sent", 2))
+            assert sorted(d.kind for d in sent) == ["webhook", "wecom"]
+        finally:
+            await h.close()
+
+
+async def test_a_failing_endpoint_is_retried_with_doubling_backoff(writer: EdgeAgent, tmp_path: Any) -> None:
+    with Receiver(failing_then_ok(3)) as hook:
+        h = await harness(writer, NotifyBackendConfig("webhook", "Webhook", url=f"{hook.url}/hook"), notify_retry_s=0.2)
+        try:
+            await writer.file_request("liming", "村道修缮证明", "official", 1, document(tmp_path), amount_fen=SMALL)
+            (retrying,) = await eventually("a retry scheduled", lambda: h.deliveries("retrying"))
+            assert retrying.last_error == "HTTP 503" and retrying.next_at > time.time() - 0.05
+            (sent,) = await eventually("delivered in the end", lambda: h.deliveries("sent"), 15)
+            assert sent.attempts == 4 and sent.last_error is None
+            gaps = [b.at - a.at for a, b in zip(hook.received, hook.received[1:], strict=False)]
+            assert len(gaps) == 3
+            for gap, expected in zip(gaps, (0.2, 0.4, 0.8), strict=True):
+                assert expected - 0.05 <= gap <= expected + 1.0, gaps
+        finally:
+            await h.close()
+
+
+async def test_an_endpoint_that_never_answers_is_given_up_after_the_configured_attempts(writer: EdgeAgent, tmp_path: Any) -> None:
+    with Receiver(lambda item: (500, b"")) as hook:
+        h = await harness(writer, NotifyBackendConfig("webhook", "Webhook", url=f"{hook.url}/hook"), notify_retry_s=0.05, notify_attempts=3)
+        try:
+            await writer.file_request("liming", "村道修缮证明", "official", 1, document(tmp_path), amount_fen=SMALL)
+            (failed,) = await eventually("given up", lambda: h.deliveries("failed"), 10)
+            assert failed.attempts == 3 and len(hook.received) == 3
+            assert failed.to_dict()["status_name"] == "发送失败" and failed.to_dict()["next_at"] is None
+        finally:
+            await h.close()
