@@ -25,7 +25,12 @@ test: setup
 bench: setup
 	$(PY) benchmarks/bench_device.py
 	$(PY) benchmarks/bench_ledger.py
+	$(PY) benchmarks/bench_edge.py
+	$(PY) benchmarks/bench_micropython.py
+	$(PY) benchmarks/bench_flash.py
 	$(PY) benchmarks/bench_web.py
+	$(PY) benchmarks/bench_central.py
+	$(PY) benchmarks/bench_ocr.py
 
 setup: system-packages $(STAMP) $(NODE_STAMP) $(TYPINGS_STAMP)
 
