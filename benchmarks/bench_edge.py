@@ -27,52 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from edge.agent import EdgeAgent  # noqa: E402
 from edge.config import load_config  # noqa: E402
 from edge.db import FINAL_STATES  # noqa: E402
+from edge.demo import demo_config  # noqa: E402
 from edge.keystore import DeviceIdentity  # noqa: E402
 from edge.ledger import Entry, verify_ledger  # noqa: E402
 from hostsim.control import SimBoard  # noqa: E402
 
-CONFIG = """
-village = "基准村"
-data_dir = "edge"
-key_file = "secrets/master.key"
-
-[timing]
-approval_ttl_s = 600
-use_window_s = 600
-heartbeat_s = 1.0
-poll_s = 0.3
-
-[[devices]]
-name = "official-1"
-seal = "official"
-url = "{url}"
-custodian = "wangfang"
-
-[[people]]
-id = "liming"
-name = "李明"
-roles = ["applicant"]
-
-[[people]]
-id = "wangfang"
-name = "王芳"
-roles = ["custodian"]
-
-[[people]]
-id = "zhangwei"
-name = "张伟"
-roles = ["approver"]
-
-[[people]]
-id = "chenjing"
-name = "陈静"
-roles = ["approver"]
-
-[[routes]]
-seal = ["official"]
-mode = "chain"
-approvers = ["zhangwei", "chenjing"]
-"""
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -93,7 +52,8 @@ async def run(grants: int, presses: int, folder: Path) -> None:
     board = await asyncio.to_thread(SimBoard(folder / "board").start)
     try:
         ident = board.identity()
-        (folder / "edge.toml").write_text(CONFIG.format(url=board.serial_url), encoding="utf-8")
+        # The demo's village: one official seal, a two-approver chain.
+        (folder / "edge.toml").write_text(demo_config(ident.device_id, board.serial_url), encoding="utf-8")
         config = load_config(folder / "edge.toml")
         document = folder / "original.txt"
         document.write_text("基准测试原件 benchmark original\n", encoding="utf-8")
