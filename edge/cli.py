@@ -59,7 +59,7 @@ def _register_edge(subparsers: argparse._SubParsersAction) -> None:  # type: ign
     run = actions.add_parser("run", help="运行边缘代理 run the agent until SIGTERM")
     _config_arg(run)
     run.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
-    run.set_defaults(func=_cmd(_run))
+    run.set_defaults(func=config_command(_run))
 
     enrol = actions.add_parser(
         "enrol",
@@ -72,7 +72,7 @@ def _register_edge(subparsers: argparse._SubParsersAction) -> None:  # type: ign
     enrol.add_argument("--device-id", help="核对设备编号 check the identity is this device id")
     enrol.add_argument("--device", help="配置中的设备名 the configured device name (default: by id, or the only one)")
     enrol.add_argument("--json", action="store_true")
-    enrol.set_defaults(func=_cmd(_enrol))
+    enrol.set_defaults(func=config_command(_enrol))
 
     allow = actions.add_parser(
         "allow-release",
@@ -83,7 +83,7 @@ def _register_edge(subparsers: argparse._SubParsersAction) -> None:  # type: ign
     _config_arg(allow)
     allow.add_argument("release", type=Path, help="发布目录或清单 release folder or its manifest.json")
     allow.add_argument("--json", action="store_true")
-    allow.set_defaults(func=_cmd(_allow_release))
+    allow.set_defaults(func=config_command(_allow_release))
 
     maint = actions.add_parser(
         "maintenance",
@@ -95,12 +95,12 @@ def _register_edge(subparsers: argparse._SubParsersAction) -> None:  # type: ign
     maint.add_argument("--device", required=True, help="配置中的设备名 the configured device name")
     maint.add_argument("--seconds", type=int, default=600)
     maint.add_argument("--json", action="store_true")
-    maint.set_defaults(func=_cmd(_maintenance))
+    maint.set_defaults(func=config_command(_maintenance))
 
     status = actions.add_parser("status", help="设备状态 device status")
     _config_arg(status)
     status.add_argument("--json", action="store_true")
-    status.set_defaults(func=_cmd(_status))
+    status.set_defaults(func=config_command(_status))
 
 
 def _register_request(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -122,28 +122,28 @@ def _register_request(subparsers: argparse._SubParsersAction) -> None:  # type: 
     money.add_argument("--amount-fen", type=int, help="金额(分) amount in fen")
     money.add_argument("--amount", help="金额(元) amount in yuan, e.g. 1200.50")
     file.add_argument("--device", help="设备名 device name (when several hold this seal)")
-    file.set_defaults(func=_cmd(_file))
+    file.set_defaults(func=config_command(_file))
 
     approve = actions.add_parser("approve", help="批准 approve a request")
     common(approve, True)
     approve.add_argument("request_id")
-    approve.set_defaults(func=_cmd(_approve))
+    approve.set_defaults(func=config_command(_approve))
 
     reject = actions.add_parser("reject", help="驳回 reject a request")
     common(reject, True)
     reject.add_argument("request_id")
     reject.add_argument("--reason", required=True, help="驳回理由 why")
-    reject.set_defaults(func=_cmd(_reject))
+    reject.set_defaults(func=config_command(_reject))
 
     listing = actions.add_parser("list", help="申请列表 list requests")
     common(listing, False)
     listing.add_argument("--status", choices=sorted(STATUS_NAMES), help="只看此状态 only this status")
-    listing.set_defaults(func=_cmd(_list))
+    listing.set_defaults(func=config_command(_list))
 
     show = actions.add_parser("show", help="申请详情 show one request")
     common(show, False)
     show.add_argument("request_id")
-    show.set_defaults(func=_cmd(_show))
+    show.set_defaults(func=config_command(_show))
 
 
 # -- plumbing ------------------------------------------------------------------------------
@@ -151,7 +151,7 @@ def _register_request(subparsers: argparse._SubParsersAction) -> None:  # type: 
 Handler = Callable[[argparse.Namespace, EdgeConfig], Coroutine[Any, Any, int]]
 
 
-def _cmd(handler: Handler) -> Callable[[argparse.Namespace], int]:
+def config_command(handler: Handler) -> Callable[[argparse.Namespace], int]:
     """Load the config, run the handler, turn errors into messages and exit codes."""
 
     def run(args: argparse.Namespace) -> int:

@@ -14,17 +14,15 @@ import getpass
 import json
 import secrets
 import sys
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
 
-from edge.config import EdgeConfig, load_config
-from edge.errors import ConfigError, EdgeError, InputError
+from edge.cli import EXIT_OK, config_command
+from edge.config import EdgeConfig
+from edge.errors import InputError
 from edge.web.accounts import add_account, check_account
 from edge.web.passwords import check_new_password, hash_password
 from edge.web.store import ROLE_NAMES, ROLES, WebStore
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -50,49 +48,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add.add_argument("--name", help="显示姓名 display name (default: the person's name)")
     add.add_argument("--village", action="append", help="可见的村 villages in scope, repeatable; '*' for all (supervisors, admins)")
     password_args(add)
-    add.set_defaults(func=_cmd(_add))
+    add.set_defaults(func=config_command(_add))
 
     passwd = actions.add_parser("passwd", help="重设密码 set a new password (ends the account's sessions and login lockout)")
     common(passwd)
     passwd.add_argument("username")
     password_args(passwd)
-    passwd.set_defaults(func=_cmd(_passwd))
+    passwd.set_defaults(func=config_command(_passwd))
 
     listing = actions.add_parser("list", help="账号列表 list accounts")
     common(listing)
-    listing.set_defaults(func=_cmd(_list))
+    listing.set_defaults(func=config_command(_list))
 
     for name, disabled in (("disable", True), ("enable", False)):
         parser = actions.add_parser(name, help=("停用" if disabled else "启用") + f" {name} an account")
         common(parser)
         parser.add_argument("username")
-        parser.set_defaults(func=_cmd(_toggle), disabled=disabled)
-
-
-Handler = Callable[[argparse.Namespace, EdgeConfig], Coroutine[Any, Any, int]]
-
-
-def _cmd(handler: Handler) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            config = load_config(args.config)
-            return int(asyncio.run(handler(args, config)))
-        except ConfigError as exc:
-            _error(args, exc)
-            return EXIT_USAGE
-        except EdgeError as exc:
-            _error(args, exc)
-            return EXIT_FAILED
-        except KeyboardInterrupt:
-            return EXIT_FAILED
-
-    return run
-
-
-def _error(args: argparse.Namespace, exc: EdgeError) -> None:
-    if getattr(args, "json", False):
-        print(json.dumps({"ok": False, "error": exc.to_dict()}, ensure_ascii=False))
-    print(f"错误 error [{exc.code}]: {exc.message}", file=sys.stderr)
+        parser.set_defaults(func=config_command(_toggle), disabled=disabled)
 
 
 def _password(args: argparse.Namespace) -> tuple[str, bool]:
