@@ -24,7 +24,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from edge import firmware
 from edge import projection as P
@@ -108,7 +108,9 @@ class EdgeAgent:
     async def start(self) -> None:
         """Connect the enrolled devices and run the agent loop until :meth:`close`."""
         async with self.recorder.step():
-            await self.recorder.record(P.AGENT_STARTED, {"pid": os.getpid(), "village": self.config.village})
+            # "camera" says whether the presses of this run are to be photographed (edge/evidence.py's sweep)
+            camera = self.config.camera is not None
+            await self.recorder.record(P.AGENT_STARTED, {"pid": os.getpid(), "village": self.config.village, "camera": camera})
         if self.config.camera is not None and self.evidence is None:
             from edge.evidence import Evidence
 
@@ -202,7 +204,7 @@ class EdgeAgent:
         finally:
             self._lock.release()
 
-    async def __aenter__(self) -> EdgeAgent:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

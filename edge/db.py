@@ -23,7 +23,8 @@ import aiosqlite
 from edge.keystore import SealedKey
 
 DB_FILENAME = "edge.sqlite3"
-SCHEMA_VERSION = 2  # 2: firmware releases; every older version upgrades by running SCHEMA again
+SCHEMA_VERSION = 3  # 2: firmware releases; 3: press photos. Older versions upgrade by running SCHEMA again
+PHOTOS_SINCE = 3  # a database older than this has press_photos to fill from the ledger (Recorder.catch_up)
 
 # Request states (用印申请状态).
 PENDING, APPROVED, GRANTED, IN_USE, CLOSED = "pending", "approved", "granted", "in_use", "closed"
@@ -101,6 +102,17 @@ CREATE TABLE IF NOT EXISTS presses (
     PRIMARY KEY (device_id, event_id)
 );
 CREATE INDEX IF NOT EXISTS presses_by_request ON presses (request_id, n);
+CREATE TABLE IF NOT EXISTS press_photos (           -- the photo evidence of each press (edge/evidence.py)
+    press_entry    INTEGER PRIMARY KEY,            -- the ledger entry of the press
+    request_id     TEXT,
+    photo          TEXT,                           -- SHA-256 of the photo in the photo store
+    capture_failed TEXT,                           -- why there is no photo
+    ocr_text       TEXT,
+    match          INTEGER,                        -- the check against the approved original: 1, 0, NULL not yet
+    score_permille INTEGER,
+    flags          TEXT                            -- JSON list of what differs (amount, title, text, ...)
+);
+CREATE INDEX IF NOT EXISTS press_photos_by_request ON press_photos (request_id);
 CREATE TABLE IF NOT EXISTS devices (
     device_id     TEXT PRIMARY KEY,
     name          TEXT NOT NULL,               -- the config's handle; a replaced board retires the old row
@@ -281,8 +293,9 @@ class EdgeDB:
             version = row[0] if row else 0
             if version > SCHEMA_VERSION:
                 raise RuntimeError(f"边缘数据库版本 {version} 不支持 unsupported edge database version {version}")
+            backfill = "INSERT OR IGNORE INTO meta VALUES ('photos_backfill', '1');" if 0 < version < PHOTOS_SINCE else ""
             await conn.executescript(
-                f"BEGIN IMMEDIATE;{SCHEMA}INSERT OR IGNORE INTO meta VALUES ('applied_upto', '-1');"
+                f"BEGIN IMMEDIATE;{SCHEMA}INSERT OR IGNORE INTO meta VALUES ('applied_upto', '-1');{backfill}"
                 f"PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
             )
         except BaseException:
@@ -369,8 +382,24 @@ class EdgeDB:
         return None if row is None else _request_from_row(row)
 
     async def press_events(self, request_id: str) -> list[dict[str, Any]]:
-        rows = await self._all("SELECT * FROM presses WHERE request_id = ? ORDER BY event_id", (request_id,))
-        return [dict(r) for r in rows]
+        """Each press of the request, with its photo evidence once recorded (photo, ocr_text, match, flags, ...)."""
+        rows = await self._all(
+            "SELECT p.*, ph.photo, ph.capture_failed, ph.ocr_text, ph.match, ph.score_permille, ph.flags"
+            " FROM presses p LEFT JOIN press_photos ph ON ph.press_entry = p.entry"
+            " WHERE p.request_id = ? ORDER BY p.event_id",
+            (request_id,),
+        )
+        events = []
+        for row in rows:
+            event = dict(row)
+            event["flags"] = json.loads(event["flags"]) if event["flags"] else []
+            event["match"] = None if event["match"] is None else bool(event["match"])
+            events.append(event)
+        return events
+
+    async def photos_backfill_due(self) -> bool:
+        """Whether this database predates press_photos and the ledger's photo entries must be applied again."""
+        return await self._one("SELECT 1 FROM meta WHERE key = 'photos_backfill'") is not None
 
     # -- grants ----------------------------------------------------------------
 

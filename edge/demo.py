@@ -26,7 +26,7 @@ from typing import Any
 import cv2
 
 from edge.agent import EdgeAgent
-from edge.config import load_config
+from edge.config import EdgeConfig, load_config
 from edge.db import CLOSED, FINAL_STATES, IN_USE
 from edge.errors import EdgeError
 from edge.evidence import camera_for_board, photo_summary
@@ -114,14 +114,12 @@ approvers = ["zhangwei", "chenjing", "zhaolei"]
 """
 
 
-def _write_document(data: Path) -> Path:
-    """The original to be stamped: a printed contract page (PNG), as a scan of it would be filed."""
+def write_contract_page(path: Path, now: datetime | None = None) -> Path:
+    """A printed contract page (PNG), as a scan of an original would be filed and then stamped."""
     from hostsim import pages
 
-    inbox = data / "inbox"
-    inbox.mkdir(parents=True, exist_ok=True)
-    now = datetime.now(UTC)
-    path = inbox / f"demo-{now.strftime('%Y%m%dT%H%M%S%fZ')}.png"
+    now = now or datetime.now(UTC)
+    path.parent.mkdir(parents=True, exist_ok=True)
     spec = pages.random_spec(
         int(now.timestamp()), title="村道修缮工程合同", party_a="青莲村股份经济合作社", amount_fen=250000,
         date=now.date(), number=f"QL-{now.strftime('%Y%m%d%H%M%S')}",
@@ -133,29 +131,43 @@ def _write_document(data: Path) -> Path:
     return path
 
 
+def board_config(data: Path, board: SimBoard) -> EdgeConfig:
+    """The demo config (written on the first run) pointed at this run of the simulated board, and at
+    its virtual desk camera when it has one (both ports change every run)."""
+    config_path = data / "edge.toml"
+    if not config_path.exists():
+        config_path.write_text(demo_config(board.identity().device_id, board.serial_url), encoding="utf-8")
+    config = load_config(config_path).with_device_url(DEVICE_NAME, board.serial_url)
+    if board.camera_url is not None:
+        config = replace(config, camera=camera_for_board(config, board.camera_url))  # photo evidence on
+    return config
+
+
+async def enrol_board(agent: EdgeAgent, board: SimBoard) -> None:
+    """Enrol the simulated board, unless this very board (id and key) already is."""
+    ident = board.identity()
+    enrolled = await agent.db.device_by_name(DEVICE_NAME)
+    if enrolled is None or enrolled.device_id != ident.device_id or enrolled.fingerprint != key_fingerprint(ident.key):
+        await agent.enrol(DeviceIdentity(ident.device_id, ident.key), DEVICE_NAME)
+
+
 async def run_demo(data: Path, presses: int = DEFAULT_PRESSES) -> dict[str, Any]:
     started = time.monotonic()
     data.mkdir(parents=True, exist_ok=True)
     board = await asyncio.to_thread(SimBoard(data / "board", camera=True).start)
     try:
         ident = board.identity()
-        config_path = data / "edge.toml"
-        if not config_path.exists():
-            config_path.write_text(demo_config(ident.device_id, board.serial_url), encoding="utf-8")
-        config = load_config(config_path).with_device_url(DEVICE_NAME, board.serial_url)
-        assert board.camera_url is not None
-        config = replace(config, camera=camera_for_board(config, board.camera_url))  # photo evidence on
+        config = board_config(data, board)
         board_before = (await asyncio.to_thread(board.control.state))["presses_total"] or 0
 
         agent = await EdgeAgent.open(config)
         try:
-            enrolled = await agent.db.device_by_name(DEVICE_NAME)
-            if enrolled is None or enrolled.device_id != ident.device_id or enrolled.fingerprint != key_fingerprint(ident.key):
-                await agent.enrol(DeviceIdentity(ident.device_id, ident.key), DEVICE_NAME)
+            await enrol_board(agent, board)
             await agent.start()
             await agent.wait_online(DEVICE_NAME, _STEP_TIMEOUT_S)
 
-            document = _write_document(data)
+            now = datetime.now(UTC)
+            document = write_contract_page(data / "inbox" / f"demo-{now.strftime('%Y%m%dT%H%M%S%fZ')}.png", now)
             request = await agent.file_request(
                 APPLICANT, "村道修缮工程款拨付证明盖章", "official", presses, document, amount_fen=250000
             )

@@ -24,8 +24,10 @@ never got their OCR (done now).
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import multiprocessing
+import os
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -34,6 +36,7 @@ from typing import Any
 from edge import projection as P
 from edge.capture import Camera, CaptureError
 from edge.config import EdgeConfig
+from edge.db import RequestView
 from edge.documents import document_path
 from edge.ledger import Entry, utc_now
 from edge.ocr.search import SearchIndex
@@ -43,15 +46,18 @@ from edge.recorder import Recorder
 
 log = logging.getLogger("edge.evidence")
 
-PHOTO = "photo.taken"
-CAPTURE_FAILED = "photo.capture_failed"
-PHOTO_OCR = "photo.ocr"
-PHOTO_CHECK = "photo.check"
-DOCUMENT_OCR = "document.ocr"
+PHOTO, CAPTURE_FAILED, PHOTO_OCR, PHOTO_CHECK, DOCUMENT_OCR = (
+    P.PHOTO, P.CAPTURE_FAILED, P.PHOTO_OCR, P.PHOTO_CHECK, P.DOCUMENT_OCR
+)  # fmt: skip
 PRESS = P.seal_kind("press")
 
 
 # -- what the worker processes run (plain functions: they cross a process boundary) ---------------
+
+
+def _worker_init() -> None:
+    """OCR is background work: the press path (device link, ledger) must never wait for a CPU."""
+    os.nice(10)
 
 
 def _warm_up(backend: str) -> bool:
@@ -122,6 +128,9 @@ class Evidence:
         self._tasks: set[asyncio.Task[None]] = set()
         self._originals: dict[str, asyncio.Future[dict[str, Any] | None]] = {}
         self._unsubscribe: Any = None
+        self._requests: dict[str, RequestView] = {}
+        self._waiting: list[tuple[list[tuple[str, dict[str, Any]]], asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
         self._closing = False
         self.captures = 0
         self.capture_failures = 0
@@ -132,7 +141,9 @@ class Evidence:
         self.camera.start()
         self.index = await asyncio.to_thread(SearchIndex.for_data_dir, self.config.data_dir)
         # spawn, not fork: the agent has threads (device links, the camera reader) a fork would copy mid-step
-        self._pool = ProcessPoolExecutor(self.settings.ocr_workers, mp_context=multiprocessing.get_context("spawn"))
+        self._pool = ProcessPoolExecutor(
+            self.settings.ocr_workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init
+        )
         for _ in range(self.settings.ocr_workers):
             self._pool.submit(_warm_up, self.settings.ocr_backend)
         await self._sweep()
@@ -180,6 +191,30 @@ class Evidence:
                 raise TimeoutError(f"photo evidence still busy after {timeout} s ({len(self._tasks)} tasks)")
             await asyncio.wait(set(self._tasks), timeout=remaining)
 
+    async def _record(self, items: list[tuple[str, dict[str, Any]]]) -> None:
+        """Record entries, batched with whatever else is waiting: one ledger commit for a burst of
+        photos, so fifty presses in a row leave the writer free for the presses themselves."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((items, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.ensure_future(self._write_batches())
+        await future
+
+    async def _write_batches(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                async with self.recorder.step():
+                    await self.recorder.record_many([item for items, _ in batch for item in items])
+            except Exception as exc:  # noqa: BLE001  (handed to every waiter, who reports it)
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+            else:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_result(None)
+
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
@@ -216,12 +251,10 @@ class Evidence:
         except (CaptureError, OSError) as exc:
             self.capture_failures += 1
             log.warning("press %s: no photo: %s", press.index, exc)
-            async with self.recorder.step():
-                await self.recorder.record(CAPTURE_FAILED, {**about, "reason": str(exc), "anomaly": "capture_failed"})
+            await self._record([(CAPTURE_FAILED, {**about, "reason": str(exc), "anomaly": "capture_failed"})])
             return
         self.captures += 1
-        async with self.recorder.step():
-            await self.recorder.record(PHOTO, {**about, "sha256": sha, "bytes": len(jpeg)})
+        await self._record([(PHOTO, {**about, "sha256": sha, "bytes": len(jpeg)})])
         await self._check(about, sha)
 
     async def _check(self, about: dict[str, Any], sha: str) -> None:
@@ -270,18 +303,14 @@ class Evidence:
                 (PHOTO_OCR, {**base, **_reading_body(reading)}),
                 (PHOTO_CHECK, {**base, "document": document, **check_body}),
             ]
-        async with self.recorder.step():
-            await self.recorder.record_many(items)
+        await self._record(items)
         if flags:
             log.warning("photo %s of request %s flagged: %s", sha[:12], request_id, ", ".join(flags))
         if reading is not None and self.index is not None:
             await self._index(about, sha, reading, flags)
 
     async def _index(self, about: dict[str, Any], sha: str, reading: dict[str, Any], flags: list[str]) -> None:
-        request = None
-        if about.get("request_id"):
-            async with self.recorder.step():  # the database is shared with the recording steps
-                request = await self.recorder.db.request(str(about["request_id"]))
+        request = await self._request(str(about["request_id"])) if about.get("request_id") else None
         assert self.index is not None
         await asyncio.to_thread(
             self.index.add,
@@ -300,9 +329,20 @@ class Evidence:
 
     # -- the approved original ---------------------------------------------------------------------
 
+    async def _request(self, request_id: str) -> RequestView | None:
+        """A request as filed (its seal and document do not change), read once."""
+        request = self._requests.get(request_id)
+        if request is None:
+            async with self.recorder.step():  # the database is shared with the recording steps
+                request = await self.recorder.db.request(request_id)
+            if request is not None:
+                if len(self._requests) > 256:
+                    self._requests.clear()
+                self._requests[request_id] = request
+        return request
+
     async def _document_sha(self, request_id: str) -> str | None:
-        async with self.recorder.step():  # the database is shared with the recording steps
-            request = await self.recorder.db.request(request_id)
+        request = await self._request(request_id)
         if request is None:
             return None
         document = request.document if isinstance(request.document, dict) else {}
@@ -347,12 +387,18 @@ class Evidence:
     # -- after a restart ---------------------------------------------------------------------------
 
     async def _sweep(self) -> None:
-        """Presses without a photo entry become flagged failures; photos without OCR are read now."""
+        """Presses of a run with the camera on but without a photo entry become flagged failures
+        (presses of runs without a camera never had one coming); photos without OCR are read now."""
         photographed = {e.body.get("press_entry") for e in await self.ledger.entries_of_kind(PHOTO)}
         failed = {e.body.get("press_entry") for e in await self.ledger.entries_of_kind(CAPTURE_FAILED)}
         read = {e.body.get("photo") for e in await self.ledger.entries_of_kind(PHOTO_OCR)}
+        starts = await self.ledger.entries_of_kind(P.AGENT_STARTED)
+        start_at = [s.index for s in starts]
         missing = []
         for press in await self.ledger.entries_of_kind(PRESS):
+            run = bisect.bisect_left(start_at, press.index) - 1  # the agent start this press was recorded in
+            if run < 0 or not starts[run].body.get("camera"):
+                continue
             if press.index not in photographed and press.index not in failed:
                 b = press.body
                 missing.append(

@@ -15,10 +15,9 @@ from typing import Any
 
 import aiosqlite
 
-from edge.db import APPROVED, EXPIRED, FAILED, G_ACCEPTED, G_CLOSED, G_REFUSED, G_SENT, GRANTED, IN_USE, PENDING
+from edge.db import APPROVED, EXPIRED, FAILED, G_ACCEPTED, G_CLOSED, G_REFUSED, G_SENT, GRANTED, IN_USE, PENDING, EdgeDB
 from edge.db import CLOSED as R_CLOSED
 from edge.db import REJECTED as R_REJECTED
-from edge.db import EdgeDB
 from edge.ledger import Entry
 
 # -- entry kinds -------------------------------------------------------------------
@@ -45,6 +44,13 @@ MAINTENANCE_ISSUED = "maintenance.issued"
 AGENT_STARTED = "agent.started"
 AGENT_STOPPED = "agent.stopped"
 SEAL_PREFIX = "seal."  # + the device event kind: seal.press, seal.relocked, seal.boot, ...
+# Photo evidence (edge/evidence.py): each names its press by the press's ledger entry.
+PHOTO = "photo.taken"
+CAPTURE_FAILED = "photo.capture_failed"
+PHOTO_OCR = "photo.ocr"
+PHOTO_CHECK = "photo.check"
+DOCUMENT_OCR = "document.ocr"
+PHOTO_KINDS = (PHOTO, CAPTURE_FAILED, PHOTO_OCR, PHOTO_CHECK)
 
 
 def seal_kind(event_kind: str) -> str:
@@ -272,6 +278,57 @@ async def _agent_started(conn: aiosqlite.Connection, e: Entry) -> None:
 @_applies(AGENT_STOPPED)
 async def _agent_stopped(conn: aiosqlite.Connection, e: Entry) -> None:
     await conn.execute("UPDATE devices SET online = 0")
+
+
+# -- photo evidence --------------------------------------------------------------------
+
+
+async def _press_photo(conn: aiosqlite.Connection, e: Entry, **columns: Any) -> None:
+    """Set some columns of a press's photo row (every photo entry of the press adds its part)."""
+    press_entry = e.body.get("press_entry")
+    if not isinstance(press_entry, int):
+        return
+    names = ", ".join(columns)
+    updates = ", ".join(f"{name} = excluded.{name}" for name in columns)
+    await conn.execute(
+        f"INSERT INTO press_photos (press_entry, request_id, {names}) VALUES (?, ?{', ?' * len(columns)})"
+        f" ON CONFLICT (press_entry) DO UPDATE SET {updates}",
+        (press_entry, e.body.get("request_id"), *columns.values()),
+    )
+
+
+@_applies(PHOTO)
+async def _photo_taken(conn: aiosqlite.Connection, e: Entry) -> None:
+    await _press_photo(conn, e, photo=e.body["sha256"])
+
+
+@_applies(CAPTURE_FAILED)
+async def _capture_failed(conn: aiosqlite.Connection, e: Entry) -> None:
+    await _press_photo(conn, e, capture_failed=e.body.get("reason") or "")
+
+
+@_applies(PHOTO_OCR)
+async def _photo_ocr(conn: aiosqlite.Connection, e: Entry) -> None:
+    if "error" in e.body:
+        await _press_photo(conn, e, match=0, flags=json.dumps(["ocr_failed"]))
+    else:
+        await _press_photo(conn, e, ocr_text=e.body.get("text"))
+
+
+@_applies(PHOTO_CHECK)
+async def _photo_check(conn: aiosqlite.Connection, e: Entry) -> None:
+    b = e.body
+    flags = json.dumps(b.get("flags", []), ensure_ascii=False)
+    await _press_photo(conn, e, match=1 if b.get("match") else 0, score_permille=b.get("score_permille"), flags=flags)
+
+
+async def backfill_photos(db: EdgeDB, entries: Sequence[Entry]) -> None:
+    """Apply photo entries the database took before it had press_photos (an upgrade); harmless twice."""
+    async with db.transaction() as conn:
+        for entry in entries:
+            if entry.kind in PHOTO_KINDS:
+                await _APPLY[entry.kind](conn, entry)
+        await conn.execute("DELETE FROM meta WHERE key = 'photos_backfill'")
 
 
 async def _apply_seal_event(conn: aiosqlite.Connection, e: Entry) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 from edge.db import EdgeDB
 from edge.errors import Unavailable
 from edge.ledger import Entry, Ledger
-from edge.projection import apply_entries
+from edge.projection import PHOTO_KINDS, apply_entries, backfill_photos
 
 log = logging.getLogger("edge.recorder")
 
@@ -92,6 +92,10 @@ class Recorder:
             start += len(entries)
         if count:
             log.info("applied %d ledger entries the database was missing", count)
+        if await self.db.photos_backfill_due():
+            photos = [e for kind in PHOTO_KINDS for e in await self.ledger.entries_of_kind(kind)]
+            await backfill_photos(self.db, sorted(photos, key=lambda e: e.index))
+            log.info("filled press photos from %d ledger entries (database upgrade)", len(photos))
         self._behind = False
         return count
 

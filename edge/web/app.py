@@ -787,7 +787,7 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
         if not p.may_press_sim:
             raise Refused("只有印章管理员或管理员可以操作设备", "forbidden")
         config.device(name)
-        await console.sim.press()
+        await console.sim.press(await console.original_in_use(name))
 
     # -- account ---------------------------------------------------------------------------------------------
 

@@ -4,7 +4,10 @@ On the first run in a data folder it writes the demo config (as ``qinglian
 demo`` does), enrols the board, creates the demo accounts with one generated
 password (kept in ``DATA/demo-accounts.json``, printed at every start) and a
 sample original to upload. The device page has a "press" button because the
-board is simulated; the board's control port works too (printed).
+board is simulated; it lays the approved original (when it is an image, like
+the sample contract page) under the board's virtual desk camera first, so each
+press gets its photo and OCR check as on a real desk. The board's control port
+works too (printed).
 """
 
 from __future__ import annotations
@@ -22,10 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from edge.agent import EdgeAgent
-from edge.config import load_config
-from edge.demo import DEVICE_NAME, demo_config
+from edge.demo import board_config, enrol_board, write_contract_page
 from edge.errors import EdgeError
-from edge.keystore import DeviceIdentity, key_fingerprint
 from edge.web.accounts import add_account, check_account
 from edge.web.settings import with_listen
 from edge.web.store import ROLE_NAMES, WebStore
@@ -120,15 +121,18 @@ async def ensure_accounts(data: Path, config: Any) -> str:
 def _samples(data: Path) -> list[Path]:
     inbox = data / "inbox"
     inbox.mkdir(parents=True, exist_ok=True)
+    page = inbox / "sample-contract.png"  # a Chinese contract page: the desk camera and OCR can check it
     pdf = inbox / "sample-road-repair-certificate.pdf"
     png = inbox / "sample-photo.png"
+    if not page.exists():
+        write_contract_page(page)
     if not pdf.exists():
         pdf.write_bytes(sample_pdf("Qinglian Village Committee", [
             "Certificate: payment for the village road repair", "Amount: CNY 2,500.00", "(demo original document)",
         ]))  # fmt: skip
     if not png.exists():
         png.write_bytes(sample_png())
-    return [pdf, png]
+    return [page, pdf, png]
 
 
 async def serve_demo(data: Path, listen: str, ready: Any = None) -> int:
@@ -137,13 +141,9 @@ async def serve_demo(data: Path, listen: str, ready: Any = None) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    board = await asyncio.to_thread(SimBoard(data / "board").start)
+    board = await asyncio.to_thread(SimBoard(data / "board", camera=True).start)
     try:
-        ident = board.identity()
-        config_path = data / "edge.toml"
-        if not config_path.exists():
-            config_path.write_text(demo_config(ident.device_id, board.serial_url), encoding="utf-8")
-        config = load_config(config_path).with_device_url(DEVICE_NAME, board.serial_url)
+        config = board_config(data, board)
         settings = with_listen(config.web, listen)
         password = await ensure_accounts(data, config)
         samples = _samples(data)
@@ -151,9 +151,7 @@ async def serve_demo(data: Path, listen: str, ready: Any = None) -> int:
         agent = await EdgeAgent.open(config)
         console = None
         try:
-            enrolled = await agent.db.device_by_name(DEVICE_NAME)
-            if enrolled is None or enrolled.device_id != ident.device_id or enrolled.fingerprint != key_fingerprint(ident.key):
-                await agent.enrol(DeviceIdentity(ident.device_id, ident.key), DEVICE_NAME)
+            await enrol_board(agent, board)
             await agent.start()
             from edge.web.server import start_console
 
@@ -176,7 +174,7 @@ def _announce(url: str, password: str, samples: list[Path], board: SimBoard, dat
     try:
         host, port = board.control._sock.getpeername()[:2]
         control = f"echo '{{\"op\": \"press\"}}' | nc -q1 {host} {port}"
-    except Exception:
+    except (OSError, AttributeError):  # the board's control socket is already gone
         control = "(control port unknown)"
     lines = [
         "",

@@ -37,7 +37,8 @@ KIND_NAMES = {
     "agent.stopped": "代理停止", "seal.press": "盖章", "seal.locked_press": "锁定时按压", "seal.unlocked": "开锁",
     "seal.relocked": "上锁", "seal.grant_ok": "设备接受授权", "seal.grant_refused": "设备拒绝授权", "seal.boot": "设备启动",
     "seal.tamper": "外壳开关", "seal.overflow": "事件溢出", "seal.maintenance_open": "维护窗口打开",
-    "seal.maintenance_refused": "维护请求被拒",
+    "seal.maintenance_refused": "维护请求被拒", "photo.taken": "盖章照片", "photo.capture_failed": "未拍到照片",
+    "photo.ocr": "照片识别", "photo.check": "照片比对", "document.ocr": "原件识别",
 }  # fmt: skip
 ANOMALY_NAMES = {
     "tamper_open": "外壳被打开", "tamper_closed": "外壳复位", "locked_press": "锁定时按压",
@@ -45,6 +46,9 @@ ANOMALY_NAMES = {
     "unexpected_grant_ok": "意外授权确认", "watchdog_reset": "看门狗复位", "reboot_during_use": "用印中重启",
     "firmware_changed": "固件变更", "events_lost": "事件丢失", "overflow": "事件溢出",
     "maintenance_open": "维护窗口打开", "maintenance_refused": "维护请求被拒",
+    "capture_failed": "未拍到盖章照片", "photo_mismatch": "照片与原件不符", "ocr_failed": "照片无法识别",
+    "original_unreadable": "原件无法识别", "no_original": "无原件可比对", "amount": "金额不符", "title": "标题不符",
+    "text": "正文不符", "blank": "空白页", "seal_outside": "印章在监控区外",
 }  # fmt: skip
 REFUSAL_NAMES = {
     "self_approval": "审批自己的申请", "custodian_approval": "印章管理员审批", "not_on_route": "不在审批路线上",
@@ -242,6 +246,13 @@ def summarize(entry: Entry, config: EdgeConfig, device_names: dict[str, str]) ->
         return f"登记设备 {b.get('name')}（{b.get('device_id')}）"
     if k == "device.events_lost":
         return f"{device} 事件 {b.get('from')}–{b.get('to')} 丢失（{b.get('reason')}）"
+    if k == "photo.check":
+        verdict = "与原件一致" if b.get("match") else "不符：" + "、".join(anomaly_name(f) for f in b.get("flags", []))
+        return f"{rid} 第 {b.get('press_no')} 次盖章照片比对{verdict}（相似度 {(b.get('score_permille') or 0) / 10:.1f}%）"
+    if k == "photo.taken":
+        return f"{rid} 第 {b.get('press_no')} 次盖章照片 {str(b.get('sha256'))[:12]}"
+    if k == "photo.capture_failed":
+        return f"{rid} 第 {b.get('press_no')} 次盖章未拍到照片：{b.get('reason')}"
     if k in ("agent.started", "agent.stopped"):
         return f"边缘代理{'启动' if k == 'agent.started' else '停止'}" + (f"（{b['village']}）" if b.get("village") else "")
     return f"{kind_name(k)} " + json.dumps(b, ensure_ascii=False, sort_keys=True)[:200]

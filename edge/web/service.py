@@ -28,7 +28,7 @@ from edge.errors import InputError, NotFound, Refused
 from edge.requests import check_filing
 from edge.web.settings import WebSettings
 from edge.web.store import PERSON_ROLES, Account, WebStore
-from edge.web.uploads import receive
+from edge.web.uploads import receive, sniff
 
 log = logging.getLogger("edge.web")
 
@@ -84,8 +84,12 @@ class SimControl:
         self.board = board
         self._lock = asyncio.Lock()
 
-    async def press(self) -> None:
+    async def press(self, page: Path | None = None) -> None:
+        """Press once; with a camera, ``page`` (an image) is laid under it first, as the custodian lays
+        the approved original on the desk before stamping it."""
         async with self._lock:
+            if page is not None and self.board.camera_url is not None:
+                await asyncio.to_thread(self.board.control.camera, "place", file=str(page))
             await asyncio.to_thread(self.board.control.press)
 
     async def state(self) -> dict[str, Any]:
@@ -141,6 +145,19 @@ class Console:
     async def enrolled(self, device_name: str) -> bool:
         async with self.agent.recorder.step():
             return await self.agent.db.device_by_name(device_name) is not None
+
+    async def original_in_use(self, device_name: str) -> Path | None:
+        """The approved original of the request holding ``device_name``, when it is an image (the
+        simulated desk camera shows images; a PDF original stays in the drawer)."""
+        async with self.agent.recorder.step():
+            device = await self.agent.db.device_by_name(device_name)
+            request = await self.agent.db.active_request(device.device_id) if device is not None else None
+        sha = request.document.get("sha256") if request is not None else None
+        if not sha:
+            return None
+        path = document_path(self.config.data_dir, str(sha))
+        with path.open("rb") as f:
+            return path if sniff(f.read(16)) in ("png", "jpeg") else None
 
     async def device_names(self) -> dict[str, str]:
         """device id → configured name, for every enrolled board (and ids pinned in the config)."""

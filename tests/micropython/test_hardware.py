@@ -106,6 +106,86 @@ def test_edge_counter_wraps_without_losing_an_edge():
     assert sw.poll(clock.now) == 1
 
 
+def polls(clock, sw, count=5):
+    """The next `count` poll results, 1 ms apart."""
+    seen = []
+    for _ in range(count):
+        seen.append(sw.poll(clock.now))
+        clock.advance(1)
+    return seen
+
+
+def test_a_press_that_ended_before_the_loop_looked_is_still_counted():
+    # The loop was busy (a flash erase) through the whole press: it sees only the released line.
+    clock = fake_clock(PERIOD - 15)
+    sw = Switch(PRESS, True)
+    bounce(clock, PRESS, [0, 1, 0])
+    clock.advance(40)
+    bounce(clock, PRESS, [1, 0, 1])
+    clock.advance(30)
+    assert polls(clock, sw) == [1, -1, 0, 0, 0] and not sw.active
+
+
+def test_two_whole_presses_between_polls_are_two_presses():
+    clock = fake_clock(0)
+    sw = Switch(PRESS, True)
+    for _ in range(2):
+        machine.sim_drive(PRESS, 0)
+        clock.advance(25)
+        machine.sim_drive(PRESS, 1)
+        clock.advance(25)
+    assert polls(clock, sw, 6) == [1, -1, 1, -1, 0, 0]
+
+
+def test_a_short_glitch_between_polls_is_not_a_press():
+    clock = fake_clock(0)
+    sw = Switch(PRESS, True)
+    machine.sim_drive(PRESS, 0)
+    clock.advance(board.DEBOUNCE_MS - 1)
+    machine.sim_drive(PRESS, 1)
+    clock.advance(30)
+    assert polls(clock, sw) == [0, 0, 0, 0, 0]
+
+
+def test_a_press_the_loop_saw_is_not_reported_again_after_release():
+    clock = fake_clock(0)
+    sw = Switch(PRESS, True)
+    bounce(clock, PRESS, [0, 1, 0])
+    assert poll_until_change(clock, sw)[0] == 1
+    clock.advance(50)
+    bounce(clock, PRESS, [1, 0, 1])
+    assert poll_until_change(clock, sw)[0] == -1
+    assert polls(clock, sw, 30) == [0] * 30
+
+
+def test_a_press_held_at_power_on_is_not_counted_on_release():
+    clock = fake_clock(0)
+    machine.sim_drive(PRESS, 0)
+    sw = Switch(PRESS, True)
+    assert sw.active
+    clock.advance(100)
+    machine.sim_drive(PRESS, 1)
+    assert poll_until_change(clock, sw)[0] == -1
+    assert polls(clock, sw, 30) == [0] * 30
+
+
+def test_a_press_whose_start_the_irq_misread_leaves_no_phantom():
+    clock = fake_clock(0)
+    sw = Switch(PRESS, True)
+    machine.sim_drive(PRESS, 0)
+    sw._armed = False  # as if the contact read inactive inside the IRQ, mid-bounce
+    assert poll_until_change(clock, sw)[0] == 1
+    clock.advance(30)
+    machine.sim_drive(PRESS, 1)
+    assert poll_until_change(clock, sw)[0] == -1
+    assert polls(clock, sw, 30) == [0] * 30
+    machine.sim_drive(PRESS, 0)  # and the next press the loop misses is still counted
+    clock.advance(30)
+    machine.sim_drive(PRESS, 1)
+    clock.advance(30)
+    assert polls(clock, sw) == [1, -1, 0, 0, 0]
+
+
 def test_lock_is_driven_shut_at_once():
     machine.Pin(board.LOCK_PIN, machine.Pin.OUT, value=1)  # left high by whatever ran before
     assert machine.sim_level(board.LOCK_PIN) == 1
