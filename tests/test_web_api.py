@@ -18,6 +18,7 @@ from edge_support import LARGE, SMALL, document, writer  # noqa: F401  (writer i
 from edge.agent import EdgeAgent
 from edge.config import load_config
 from edge.errors import ConfigError, InputError
+from edge.syncwire import canonical_hash
 from edge.web.accounts import add_account, check_account
 from edge.web.app import create_app
 from edge.web.demo import sample_pdf, sample_png
@@ -356,6 +357,34 @@ async def test_session_cookie_is_secure_over_https(writer: EdgeAgent) -> None:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://console.test") as client:
             r = await client.post("/api/login", json={"username": "liming", "password": PASSWORD})
             assert r.status_code == 200 and "Secure" in r.headers["set-cookie"]
+    finally:
+        await ledger.close()
+        await store.close()
+
+
+async def test_a_roster_and_routing_from_the_central_store_reach_the_running_console(writer: EdgeAgent) -> None:
+    store = await WebStore.open(writer.config.data_dir)
+    ledger = LedgerReader(writer.config.data_dir)
+    try:
+        await add_account(store, writer.config, check_account(writer.config, "liming", None, ["applicant"], "liming", None), PASSWORD)
+        app = create_app(Console(writer, store, WebSettings(enabled=True)), ledger)  # started before the sync below
+        received = {
+            "roster": {"people": [{"id": "sunli", "name": "孙立", "roles": ["approver"]}]},  # a township-appointed approver
+            "routing": {"routes": [{"name": "镇定-公章", "seal": ["official"], "mode": "chain", "approvers": ["sunli", "zhangwei"]}]},
+        }  # fmt: skip
+        await writer.apply_central_config(received, canonical_hash(received))
+        await add_account(store, writer.config, check_account(writer.config, "sunli", None, ["approver"], "sunli", None), PASSWORD)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console.test") as c1, \
+                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console.test") as c2:  # fmt: skip
+            liming, sunli = Api(c1), Api(c2)
+            await liming.login("liming")
+            rid = (await liming.file("镇定路线")).json()["id"]
+            assert (await sunli.login("sunli")).status_code == 200
+            inbox = (await sunli.client.get("/api/inbox")).json()
+            assert [(i["request"]["id"], i["your_turn"]) for i in inbox] == [(rid, True)]
+            assert (await sunli.post(f"/api/requests/{rid}/approve")).status_code == 200
+            page = await sunli.client.get(f"/requests/{rid}")
+            assert "孙立" in page.text
     finally:
         await ledger.close()
         await store.close()

@@ -54,7 +54,6 @@ class Notifier:
         base_url: Callable[[], str],
     ) -> None:
         self.agent = agent
-        self.config = agent.config
         self.store = store
         self.backends = {b.name: b for b in backends}
         self.settings = settings
@@ -105,7 +104,7 @@ class Notifier:
         self._wake.set()
 
     def _person_name(self, person_id: str) -> str:
-        person = self.config.people.get(person_id)
+        person = self.agent.config.people.get(person_id)
         return person.name if person else person_id
 
     def _url(self, request_id: str) -> str:
@@ -131,11 +130,11 @@ class Notifier:
             if count < needed and request.route.get("mode") == "chain" and count < len(request.route["approvers"]):
                 await self.notify_awaiting(request_id, [request.route["approvers"][count]], summary)
         elif entry.kind == P.APPROVED_KIND:
-            message = Message(APPROVED, request_id, f"已批准 {request_id}", f"{summary}。印章管理员可以用印。", self._url(request_id), self.config.village)
+            message = Message(APPROVED, request_id, f"已批准 {request_id}", f"{summary}。印章管理员可以用印。", self._url(request_id), self.agent.config.village)
             await self._queue(message, [request.applicant], group=False)
         elif entry.kind == P.REJECTED:
             reason = b.get("reason", "")
-            message = Message(REJECTED, request_id, f"已驳回 {request_id}", f"{summary}。驳回理由：{reason}", self._url(request_id), self.config.village)
+            message = Message(REJECTED, request_id, f"已驳回 {request_id}", f"{summary}。驳回理由：{reason}", self._url(request_id), self.agent.config.village)
             await self._queue(message, [request.applicant], group=False)
 
     async def notify_awaiting(self, request_id: str, approvers: Sequence[str], summary: str) -> None:
@@ -143,7 +142,7 @@ class Notifier:
             return
         names = "、".join(self._person_name(a) for a in approvers)
         message = Message(
-            AWAITING, request_id, f"待审批 {request_id}", f"{summary}。待 {names} 审批。", self._url(request_id), self.config.village
+            AWAITING, request_id, f"待审批 {request_id}", f"{summary}。待 {names} 审批。", self._url(request_id), self.agent.config.village
         )
         await self._queue(message, approvers, group=True)
 
@@ -151,7 +150,7 @@ class Notifier:
         """One delivery per group backend (if ``group``), one per push subscription of each person's accounts."""
         accounts = [
             a for a in await self.store.users()
-            if a.person in people and not a.disabled and a.covers(self.config.village)
+            if a.person in people and not a.disabled and a.covers(self.agent.config.village)
         ]  # fmt: skip
         subscriptions = await self.store.subscriptions(a.id for a in accounts)
         by_id = {a.id: a for a in accounts}

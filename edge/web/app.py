@@ -288,7 +288,6 @@ class BodyTooLarge(Exception):
 def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
     settings = console.settings
     store = console.store
-    config = console.config
     app = FastAPI(
         title="清廉 边缘控制台 API",
         version="1",
@@ -305,8 +304,8 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
     env.globals.update(
         SEAL_NAMES=SEAL_NAMES, SEAL_KINDS=SEAL_KINDS, STATUS_NAMES=STATUS_NAMES, ROLE_NAMES=ROLE_NAMES, ROLES=ROLES,
         DELIVERY_NAMES=DELIVERY_NAMES, KIND_GROUPS=L.KIND_GROUPS, KIND_NAMES=L.KIND_NAMES, FINAL_STATES=FINAL_STATES,
-        PERSON_ROLE_NAMES=PERSON_ROLE_NAMES, village=config.village, ACCEPT=ACCEPT,
-        max_upload_mb=settings.max_upload_bytes // (1024 * 1024), device_choices=[d.name for d in config.devices],
+        PERSON_ROLE_NAMES=PERSON_ROLE_NAMES, village=console.config.village, ACCEPT=ACCEPT,
+        max_upload_mb=settings.max_upload_bytes // (1024 * 1024), device_choices=[d.name for d in console.config.devices],
     )  # fmt: skip
     env.filters.update(local_time=local_time, yuan=yuan, anomaly_name=L.anomaly_name, kind_name=L.kind_name, reason_name=L.reason_name)
     env.globals["person_name"] = console.name_of
@@ -515,7 +514,7 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
     async def home(request: Request) -> Response:
         p = await principal_of(request)
         if not p.in_scope:
-            return await render(request, "error.html", 403, title="不在本村范围", message=f"您的账号不属于{config.village}，本控制台没有您可查看的记录。")
+            return await render(request, "error.html", 403, title="不在本村范围", message=f"您的账号不属于{console.config.village}，本控制台没有您可查看的记录。")
         if p.may_decide:
             return RedirectResponse("/inbox", 303)
         if p.may_file or p.roles & {"village_staff"}:
@@ -536,7 +535,7 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
         p = await principal_of(request)
         if not p.may_file:
             raise Refused("您的账号不能提交用印申请（需要申请人或印章管理员角色）", "not_applicant")
-        return await render(request, "request_new.html", form={}, devices=config.devices)
+        return await render(request, "request_new.html", form={}, devices=console.config.devices)
 
     @app.post("/requests/new", include_in_schema=False)
     async def new_request_submit(
@@ -553,7 +552,7 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
         try:
             filed = await console.file(p, matter, seal, presses, amount, device or None, document)
         except InputError as exc:
-            return await render(request, "request_new.html", 400, form=form, devices=config.devices, error=exc.message)
+            return await render(request, "request_new.html", 400, form=form, devices=console.config.devices, error=exc.message)
         await flash(request, "ok", f"已提交用印申请 {filed.id}，等待审批。")
         return RedirectResponse(f"/requests/{filed.id}", 303)
 
@@ -611,7 +610,7 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
         if sha256 not in json.dumps(detail.get("press_events", [])):
             raise NotFound("没有此照片")
         for folder in ("photos", "documents"):
-            path = config.data_dir / folder / sha256[:2] / sha256
+            path = console.config.data_dir / folder / sha256[:2] / sha256
             if len(sha256) == 64 and all(c in "0123456789abcdef" for c in sha256) and path.is_file():
                 ctype = await asyncio.to_thread(content_type_of, path)
                 if ctype in ("image/jpeg", "image/png"):
@@ -684,7 +683,7 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
     def entry_out(entry: Any, names: dict[str, str]) -> dict[str, Any]:
         return {
             "index": entry.index, "ts": entry.ts, "kind": entry.kind, "kind_name": L.kind_name(entry.kind),
-            "summary": L.summarize(entry, config, names), "anomaly": entry.body.get("anomaly"), "body": entry.body,
+            "summary": L.summarize(entry, console.config, names), "anomaly": entry.body.get("anomaly"), "body": entry.body,
             "hash": entry.hash.hex(),
         }  # fmt: skip
 
@@ -717,7 +716,7 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
             yield "\ufeff" + L.csv_text([L.CSV_COLUMNS])  # the BOM: Excel then reads UTF-8 (Chinese) correctly
             batch: list[list[str]] = []
             async for entry in ledger.iterate(flt):
-                batch.append(L.csv_row(entry, config, names))
+                batch.append(L.csv_row(entry, console.config, names))
                 if len(batch) >= 500:
                     yield L.csv_text(batch)
                     batch = []
@@ -786,7 +785,7 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
             raise NotFound("只有模拟设备可以在网页上按压")
         if not p.may_press_sim:
             raise Refused("只有印章管理员或管理员可以操作设备", "forbidden")
-        config.device(name)
+        console.config.device(name)
         await console.sim.press(await console.original_in_use(name))
 
     # -- account ---------------------------------------------------------------------------------------------
@@ -827,7 +826,7 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
     async def users_page(request: Request) -> Response:
         p = await principal_of(request)
         require_admin(p)
-        return await render(request, "users.html", users=await store.users(), people=config.people, form={})
+        return await render(request, "users.html", users=await store.users(), people=console.config.people, form={})
 
     @app.post("/admin/users", include_in_schema=False)
     async def users_add(request: Request) -> Response:
@@ -837,10 +836,10 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
         roles = [str(r) for r in form.getlist("roles")]
         values = {k: str(form.get(k) or "") for k in ("username", "name", "person", "villages", "password")}
         try:
-            new = check_account(config, values["username"], values["name"], roles, values["person"], values["villages"].replace("，", ",").split(","))
-            await add_account(store, config, new, values["password"])
+            new = check_account(console.config, values["username"], values["name"], roles, values["person"], values["villages"].replace("，", ",").split(","))
+            await add_account(store, console.config, new, values["password"])
         except InputError as exc:
-            return await render(request, "users.html", 400, users=await store.users(), people=config.people, form={**values, "roles": roles}, error=exc.message)
+            return await render(request, "users.html", 400, users=await store.users(), people=console.config.people, form={**values, "roles": roles}, error=exc.message)
         await flash(request, "ok", f"已创建账号 {new.username}")
         return RedirectResponse("/admin/users", 303)
 
@@ -864,7 +863,7 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
     def me_out(session: Session, p: Principal) -> MeOut:
         return MeOut(
             username=p.account.username, name=p.account.name, roles=sorted(p.roles), person=p.person_id,
-            villages=list(p.account.villages), village=config.village, csrf_token=session.csrf,
+            villages=list(p.account.villages), village=console.config.village, csrf_token=session.csrf,
         )  # fmt: skip
 
     @app.post("/api/login", tags=["session"], response_model=MeOut, responses=errors)

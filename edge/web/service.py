@@ -21,7 +21,7 @@ from typing import Any
 from edge.agent import EdgeAgent
 from edge.approval import progress
 from edge.cli import parse_yuan
-from edge.config import SEAL_KINDS, Person
+from edge.config import SEAL_KINDS, EdgeConfig, Person
 from edge.db import PENDING, RequestView
 from edge.documents import StoredDocument, document_path, store_document
 from edge.errors import InputError, NotFound, Refused
@@ -101,12 +101,17 @@ class SimControl:
 class Console:
     def __init__(self, agent: EdgeAgent, store: WebStore, settings: WebSettings, sim: SimControl | None = None) -> None:
         self.agent = agent
-        self.config = agent.config
         self.store = store
         self.settings = settings
         self.sim = sim
         self.notifier: Any = None  # edge.notify.notifier.Notifier, when running
         self.vapid_public_key: str | None = None
+
+    @property
+    def config(self) -> EdgeConfig:
+        """The agent's configuration as it is now: a roster or routing taken from the central store
+        replaces it while the console runs."""
+        return self.agent.config
 
     # -- who -------------------------------------------------------------------------------------
 
