@@ -297,7 +297,11 @@ class EdgeAgent:
         body["people"] = sorted(new.people)
         body["routes"] = [rule.name for rule in new.routes]
         allowed, refused = [], []
-        releases = (received.get("firmware") or {}).get("releases", [])
+        fw_doc = received.get("firmware") or {}
+        revoked = await firmware.revoke(
+            self.recorder, list(fw_doc.get("revoked", [])), fw_doc.get("min_security_version"), config_hash
+        )
+        releases = fw_doc.get("releases", [])
         for manifest in releases:
             if manifest.get("format") != firmware.FORMAT:
                 continue  # a bare hash: the edge allows only releases whose manifest it can verify
@@ -309,9 +313,10 @@ class EdgeAgent:
                 allowed.append(manifest["firmware_hash"])
             except EdgeError as exc:
                 refused.append({"firmware_hash": manifest.get("firmware_hash"), "reason": exc.message})
-        if allowed or refused:
+        if allowed or refused or revoked:
             body["firmware_allowed"] = allowed
             body["firmware_refused"] = refused
+            body["firmware_revoked"] = revoked
         await self._record_one(CONFIG_APPLIED, body)
         log.info("central configuration %s applied", config_hash[:12])
 

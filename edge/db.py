@@ -154,6 +154,10 @@ CREATE TABLE IF NOT EXISTS releases (  -- the firmware allow-list
     target           TEXT NOT NULL,
     allowed_at       TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS revoked_releases (  -- off the allow-list for good (the central store revoked them)
+    firmware_hash TEXT PRIMARY KEY,
+    revoked_at    TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS device_firmware (
     device_id        TEXT PRIMARY KEY,
     security_version INTEGER NOT NULL  -- the highest ever seen running on it: no going back below
@@ -432,6 +436,14 @@ class EdgeDB:
 
     async def releases(self) -> list[Release]:
         return [Release(**dict(r)) for r in await self._all("SELECT * FROM releases ORDER BY security_version, version")]
+
+    async def release_revoked(self, firmware_hash: str) -> bool:
+        return await self._one("SELECT 1 FROM revoked_releases WHERE firmware_hash = ?", (firmware_hash,)) is not None
+
+    async def security_floor(self) -> int:
+        """The lowest security version any seal may run (raised by the central store, never lowered)."""
+        row = await self._one("SELECT value FROM meta WHERE key = 'security_floor'")
+        return int(row["value"]) if row else 0
 
     async def device_security_version(self, device_id: str) -> int:
         row = await self._one("SELECT security_version FROM device_firmware WHERE device_id = ?", (device_id,))

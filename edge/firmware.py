@@ -32,6 +32,7 @@ CODE_SUFFIXES = (".py", ".mpy")
 
 UNKNOWN = "unknown_firmware"
 DOWNGRADE = "firmware_downgrade"
+REVOKED = "firmware_revoked"  # revoked by hash, or below the security floor the central store set
 
 
 class ReleaseError(InputError):
@@ -90,6 +91,13 @@ async def allow(recorder: Recorder, config: EdgeConfig, public_key: Ed25519Publi
     """Put a verified release on the allow-list (a ledger entry); allowing it again changes nothing."""
     verify_manifest(manifest, public_key)
     async with recorder.step():
+        if await recorder.db.release_revoked(manifest["firmware_hash"]):
+            raise ReleaseError(f"固件 {manifest['firmware_hash'][:12]} 已被撤销 this release was revoked")
+        if manifest["security_version"] < await recorder.db.security_floor():
+            raise ReleaseError(
+                f"固件安全版本 {manifest['security_version']} 低于下限 {await recorder.db.security_floor()} "
+                "this release is below the minimum security version"
+            )
         known = await recorder.db.release(manifest["firmware_hash"])
         if known is None:
             await recorder.record(
@@ -109,9 +117,27 @@ async def verdict(db: EdgeDB, config: EdgeConfig, device_id: str, fw: str | None
     """None if a device running ``fw`` may have grants; else why not (an anomaly name)."""
     if not config.firmware.enforced:
         return None
+    if fw and await db.release_revoked(fw):
+        return REVOKED
     release = await db.release(fw) if fw else None
     if release is None:
         return UNKNOWN
+    if release.security_version < await db.security_floor():
+        return REVOKED
     if release.security_version < await db.device_security_version(device_id):
         return DOWNGRADE
     return None
+
+
+async def revoke(recorder: Recorder, revoked: list[str], min_security_version: int | None, source: str) -> list[str]:
+    """Take the central store's revocations and security floor (ledger entries); return the hashes newly revoked.
+    A revocation is final, and the floor only rises: an older configuration cannot bring a release back."""
+    newly = []
+    async with recorder.step():
+        for fw in revoked:
+            if not await recorder.db.release_revoked(fw):
+                await recorder.record(P.FIRMWARE_REVOKED, {"firmware_hash": fw, "config": source})
+                newly.append(fw)
+        if min_security_version is not None and min_security_version > await recorder.db.security_floor():
+            await recorder.record(P.SECURITY_FLOOR, {"min_security_version": min_security_version, "config": source})
+    return newly

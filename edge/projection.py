@@ -38,6 +38,8 @@ DEVICE_ONLINE = "device.online"
 DEVICE_OFFLINE = "device.offline"
 DEVICE_EVENTS_LOST = "device.events_lost"
 FIRMWARE_ALLOWED = "firmware.release_allowed"
+FIRMWARE_REVOKED = "firmware.release_revoked"
+SECURITY_FLOOR = "firmware.security_floor"
 FIRMWARE_FLASHED = "firmware.flashed"
 FIRMWARE_FLASH_FAILED = "firmware.flash_failed"
 MAINTENANCE_ISSUED = "maintenance.issued"
@@ -248,6 +250,22 @@ async def _release_allowed(conn: aiosqlite.Connection, e: Entry) -> None:
     await conn.execute(
         "INSERT OR IGNORE INTO releases (firmware_hash, version, security_version, target, allowed_at) VALUES (?, ?, ?, ?, ?)",
         (b["firmware_hash"], b["version"], b["security_version"], b["target"], e.ts),
+    )
+
+
+@_applies(FIRMWARE_REVOKED)
+async def _release_revoked(conn: aiosqlite.Connection, e: Entry) -> None:
+    fw = e.body["firmware_hash"]
+    await conn.execute("DELETE FROM releases WHERE firmware_hash = ?", (fw,))
+    await conn.execute("INSERT OR IGNORE INTO revoked_releases (firmware_hash, revoked_at) VALUES (?, ?)", (fw, e.ts))
+
+
+@_applies(SECURITY_FLOOR)
+async def _security_floor(conn: aiosqlite.Connection, e: Entry) -> None:
+    await conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('security_floor', ?) ON CONFLICT (key) DO UPDATE SET value ="
+        " MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+        (str(e.body["min_security_version"]),),
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from edge.centralconfig import CONFIG_APPLIED, CONFIG_REFUSED, CentralSettings, 
 from edge.config import load_config
 from edge.errors import ConfigError
 from edge.keystore import DeviceIdentity
+from edge.ledger import verify_ledger
 from edge.syncwire import CONFIG_RECEIVED, canonical_hash
 from hostsim import flash
 
@@ -178,3 +180,49 @@ async def test_signed_releases_on_the_central_allow_list_are_allowed(tmp_path: P
         )
     finally:
         await agent.close()
+
+
+async def test_a_release_revoked_or_below_the_floor_gets_no_grants_and_cannot_come_back(tmp_path: Path) -> None:
+    from edge import firmware
+    from tools import release, releasekey
+
+    key_path = tmp_path / "release.key"
+    releasekey.generate(key_path)
+    config_path = write_config(tmp_path / "village", "socket://127.0.0.1:9")
+    with config_path.open("a", encoding="utf-8") as f:
+        f.write(f'\n[firmware]\nrelease_pubkey = "{releasekey.public_path(key_path)}"\n')
+    private = releasekey.load_private(key_path)
+    old = release.build(tmp_path / "v1", private, 1, target="source")
+    source = tmp_path / "firmware-0.2.0"
+    shutil.copytree(release.FIRMWARE_DIR, source)
+    (source / "version.py").write_text('VERSION = "0.2.0"\n')
+    new = release.build(tmp_path / "v2", private, 2, target="source", source=source)
+    assert new.firmware_hash != old.firmware_hash
+    manifests = [json.loads((tmp_path / v / "manifest.json").read_text()) for v in ("v1", "v2")]
+    agent = await _agent(tmp_path, config_path)
+    try:
+        allow_both = {"version": 1, "firmware": {"releases": manifests}}
+        await agent.apply_central_config(allow_both, canonical_hash(allow_both))
+        for built in (old, new):
+            assert await firmware.verdict(agent.db, agent.config, "QL-A", built.firmware_hash) is None
+
+        revoke_old = {"version": 2, "firmware": {"releases": [manifests[1]], "revoked": [old.firmware_hash]}}
+        await agent.apply_central_config(revoke_old, canonical_hash(revoke_old))
+        assert await firmware.verdict(agent.db, agent.config, "QL-A", old.firmware_hash) == firmware.REVOKED
+        assert await firmware.verdict(agent.db, agent.config, "QL-A", new.firmware_hash) is None
+        applied = (await agent.ledger.entries_of_kind(CONFIG_APPLIED))[-1]
+        assert applied.body["firmware_revoked"] == [old.firmware_hash]
+        with pytest.raises(firmware.ReleaseError, match="撤销"):  # a technician cannot allow it again by hand
+            await agent.allow_release(manifests[0])
+        await agent.apply_central_config(allow_both, canonical_hash(allow_both))  # nor can an older document
+        assert await firmware.verdict(agent.db, agent.config, "QL-A", old.firmware_hash) == firmware.REVOKED
+
+        floor = {"version": 3, "firmware": {"releases": [manifests[1]], "min_security_version": 3}}
+        await agent.apply_central_config(floor, canonical_hash(floor))
+        assert await firmware.verdict(agent.db, agent.config, "QL-A", new.firmware_hash) == firmware.REVOKED
+        lower = {"version": 4, "firmware": {"releases": [manifests[1]], "min_security_version": 1}}
+        await agent.apply_central_config(lower, canonical_hash(lower))  # the floor only rises
+        assert await agent.db.security_floor() == 3
+    finally:
+        await agent.close()
+    assert verify_ledger(tmp_path / "village" / "edge").ok

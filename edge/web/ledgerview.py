@@ -26,7 +26,7 @@ SHANGHAI = timezone(timedelta(hours=8), "CST")
 
 KIND_GROUPS = {
     "seal_request.*": "用印申请", "grant.*": "授权", "seal.*": "设备事件", "device.*": "设备连接",
-    "agent.*": "代理运行",
+    "agent.*": "代理运行", "photo.*": "盖章照片", "firmware.*": "固件",
 }  # fmt: skip
 KIND_NAMES = {
     "seal_request.filed": "提交申请", "seal_request.approval": "审批同意", "seal_request.approved": "审批通过",
@@ -39,6 +39,8 @@ KIND_NAMES = {
     "seal.tamper": "外壳开关", "seal.overflow": "事件溢出", "seal.maintenance_open": "维护窗口打开",
     "seal.maintenance_refused": "维护请求被拒", "photo.taken": "盖章照片", "photo.capture_failed": "未拍到照片",
     "photo.ocr": "照片识别", "photo.check": "照片比对", "document.ocr": "原件识别",
+    "firmware.release_allowed": "固件获准", "firmware.release_revoked": "固件撤销", "firmware.security_floor": "固件安全版本下限",
+    "firmware.flashed": "固件刷写", "firmware.flash_failed": "固件刷写失败", "maintenance.issued": "维护授权",
 }  # fmt: skip
 ANOMALY_NAMES = {
     "tamper_open": "外壳被打开", "tamper_closed": "外壳复位", "locked_press": "锁定时按压",
@@ -48,7 +50,8 @@ ANOMALY_NAMES = {
     "maintenance_open": "维护窗口打开", "maintenance_refused": "维护请求被拒",
     "capture_failed": "未拍到盖章照片", "photo_mismatch": "照片与原件不符", "ocr_failed": "照片无法识别",
     "original_unreadable": "原件无法识别", "no_original": "无原件可比对", "amount": "金额不符", "title": "标题不符",
-    "text": "正文不符", "blank": "空白页", "seal_outside": "印章在监控区外",
+    "text": "正文不符", "blank": "空白页", "seal_outside": "印章在监控区外", "unknown_firmware": "未获准的固件",
+    "firmware_downgrade": "固件降级", "firmware_revoked": "固件已撤销",
 }  # fmt: skip
 REFUSAL_NAMES = {
     "self_approval": "审批自己的申请", "custodian_approval": "印章管理员审批", "not_on_route": "不在审批路线上",
