@@ -27,11 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from edge.agent import EdgeAgent  # noqa: E402
 from edge.config import load_config  # noqa: E402
 from edge.db import FINAL_STATES  # noqa: E402
-from edge.demo import demo_config  # noqa: E402
-from edge.keystore import DeviceIdentity  # noqa: E402
+from edge.demo import bring_up, demo_config, demo_release  # noqa: E402
 from edge.ledger import Entry, verify_ledger  # noqa: E402
 from hostsim.control import SimBoard  # noqa: E402
-
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -54,6 +52,7 @@ async def run(grants: int, presses: int, folder: Path) -> None:
         ident = board.identity()
         # The demo's village: one official seal, a two-approver chain.
         (folder / "edge.toml").write_text(demo_config(ident.device_id, board.serial_url), encoding="utf-8")
+        built = demo_release(folder)  # the demo's allow-list: its own signed release of this firmware
         config = load_config(folder / "edge.toml")
         document = folder / "original.txt"
         document.write_text("基准测试原件 benchmark original\n", encoding="utf-8")
@@ -71,7 +70,7 @@ async def run(grants: int, presses: int, folder: Path) -> None:
 
         agent.recorder.subscribe(observe)
         try:
-            await agent.enrol(DeviceIdentity(ident.device_id, ident.key), "official-1")
+            await bring_up(agent, board, built)
             await agent.start()
             await agent.wait_online("official-1", 20)
             unlock: list[float] = []

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from edge.config import load_config
-from edge.demo import demo_config
+from edge.demo import demo_config, demo_release
 from edge.web.accounts import add_account, check_account
 from edge.web.demo import sample_pdf
 from edge.web.store import WebStore
@@ -123,8 +123,13 @@ def main() -> None:
             config_text = demo_config(board.device_id or "", board.serial_url).replace("heartbeat_s = 1.0", "heartbeat_s = 1.0\ngrant_retry_s = 0.2")
             config_text += '\n[web]\nlisten = "127.0.0.1:0"\n\n[[web.notify]]\nkind = "webpush"\n'
             config_path.write_text(config_text, encoding="utf-8")
+            built = demo_release(root)  # the demo's allow-list: its own signed release of this firmware
             subprocess.run(
                 [sys.executable, "-m", "qinglian.cli", "edge", "enrol", "--config", str(config_path), "--key-file", str(root / "board" / "flash" / "identity.json")],
+                check=True, capture_output=True,
+            )  # fmt: skip
+            subprocess.run(
+                [sys.executable, "-m", "qinglian.cli", "edge", "allow-release", "--config", str(config_path), str(built.folder)],
                 check=True, capture_output=True,
             )  # fmt: skip
             asyncio.run(accounts(config_path))

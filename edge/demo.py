@@ -1,8 +1,10 @@
 """``qinglian demo``: the whole seal loop, headless, on the simulated board.
 
 Starts a simulated board (state in DATA/board), writes a config on first run
-(DATA/edge.toml), enrols the board from its flash identity, runs the agent
-in-process, files a request with a generated original, approves it through
+(DATA/edge.toml), enrols the board from its flash identity, signs a release of
+this checkout's firmware with the demo's own key and allows only that (when the
+firmware changed since the last run, it flashes the board through a maintenance
+window first, as a technician would), runs the agent in-process, files a request with a generated original, approves it through
 the normal two-approver route, waits for the unlock, presses every allowed
 press through the board's control port, waits for the relock and the request
 closed, verifies the ledger, and reports. A second run with the same DATA
@@ -13,8 +15,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import logging
+import shutil
 import sys
 import tempfile
 import time
@@ -30,12 +34,21 @@ from edge.config import EdgeConfig, load_config
 from edge.db import CLOSED, FINAL_STATES, IN_USE
 from edge.errors import EdgeError
 from edge.evidence import camera_for_board, photo_summary
+from edge.firmware import CODE_SUFFIXES, firmware_hash
 from edge.keystore import DeviceIdentity, key_fingerprint
 from edge.ledger import verify_ledger
 from edge.projection import seal_kind
+from hostsim import flash as sim_flash
 from hostsim.control import SimBoard
+from hostsim.flash import FIRMWARE_DIR
+from tools import flash, release, releasekey
+from tools.progress import Progress
+from tools.release import Release
 
 DEVICE_NAME = "official-1"
+RELEASE_DIR = "release"  # in DATA: the demo's release key and its signed builds of the firmware
+RELEASE_KEY = "release.key"
+DEMO_SECURITY_VERSION = 1
 APPLICANT = "liming"
 APPROVERS = ("zhangwei", "chenjing")  # the chain route for the official seal below 10,000 yuan
 DEFAULT_PRESSES = 3
@@ -51,6 +64,10 @@ def demo_config(device_id: str, url: str) -> str:
 village = "青莲村"
 data_dir = "."
 key_file = "secrets/master.key"
+
+[firmware]
+# The demo signs its own release of this checkout's firmware (DATA/release); only that may run.
+release_pubkey = "{releasekey.public_path(Path(RELEASE_DIR) / RELEASE_KEY)}"
 
 [timing]
 approval_ttl_s = 600
@@ -131,6 +148,45 @@ def write_contract_page(path: Path, now: datetime | None = None) -> Path:
     return path
 
 
+def demo_release(data: Path, source: Path = FIRMWARE_DIR) -> Release:
+    """A signed source release of ``source`` in DATA/release, under the demo's own release key (made on the
+    first run); built again only when the firmware changed, so the allow-list grows by one per change."""
+    folder = data / RELEASE_DIR
+    key = folder / RELEASE_KEY
+    if not key.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        releasekey.generate(key)
+    private = releasekey.load_private(key)
+    staging = Path(tempfile.mkdtemp(prefix="build-", dir=folder))
+    try:
+        built = release.build(staging / "out", private, DEMO_SECURITY_VERSION, target="source", source=source)
+        final = folder / built.firmware_hash[:16]
+        if not final.exists():
+            built.folder.rename(final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return release.load(final, private.public_key())
+
+
+def board_firmware(board: SimBoard) -> str:
+    """The firmware hash of the code in the simulated board's flash, read as a technician with the board in
+    hand would (the board reports the same value at boot)."""
+    code = [p for p in sim_flash.prepare(board.state).iterdir() if p.suffix in CODE_SUFFIXES]
+    return firmware_hash({p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in code})
+
+
+async def bring_up(agent: EdgeAgent, board: SimBoard, built: Release) -> bool:
+    """Enrol the board, allow the demo's release, and flash it through the technician's path (a maintenance
+    window) when the board runs other code, e.g. after the checkout's firmware changed. True when it flashed."""
+    await enrol_board(agent, board)
+    if agent.config.firmware.enforced:
+        await agent.allow_release(built.manifest)
+    if board_firmware(board) == built.firmware_hash:
+        return False
+    await flash.flash(board.serial_url, built, agent, agent.config.device(DEVICE_NAME), progress=Progress(6))
+    return True
+
+
 def board_config(data: Path, board: SimBoard) -> EdgeConfig:
     """The demo config (written on the first run) pointed at this run of the simulated board, and at
     its virtual desk camera when it has one (both ports change every run)."""
@@ -151,9 +207,10 @@ async def enrol_board(agent: EdgeAgent, board: SimBoard) -> None:
         await agent.enrol(DeviceIdentity(ident.device_id, ident.key), DEVICE_NAME)
 
 
-async def run_demo(data: Path, presses: int = DEFAULT_PRESSES) -> dict[str, Any]:
+async def run_demo(data: Path, presses: int = DEFAULT_PRESSES, firmware: Path = FIRMWARE_DIR) -> dict[str, Any]:
     started = time.monotonic()
     data.mkdir(parents=True, exist_ok=True)
+    built = await asyncio.to_thread(demo_release, data, firmware)
     board = await asyncio.to_thread(SimBoard(data / "board", camera=True).start)
     try:
         ident = board.identity()
@@ -162,7 +219,7 @@ async def run_demo(data: Path, presses: int = DEFAULT_PRESSES) -> dict[str, Any]
 
         agent = await EdgeAgent.open(config)
         try:
-            await enrol_board(agent, board)
+            flashed = await bring_up(agent, board, built)
             await agent.start()
             await agent.wait_online(DEVICE_NAME, _STEP_TIMEOUT_S)
 
@@ -213,6 +270,8 @@ async def run_demo(data: Path, presses: int = DEFAULT_PRESSES) -> dict[str, Any]
         "board_presses_total": board_after,
         "board_presses_this_run": board_after - board_before,
         "approve_to_unlock_s": round(unlock_s, 3),
+        "firmware_hash": built.firmware_hash,
+        "firmware_flashed": flashed,
         **photos,
         "seconds": round(time.monotonic() - started, 2),
     }

@@ -75,3 +75,26 @@ def test_demo_human_summary(tmp_path: Path) -> None:
     result = qinglian("demo", "--data", str(tmp_path / "d"), "--presses", "1", timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "核验通过 verified" in result.stdout and "approved presses: 1" in result.stdout
+
+
+async def test_after_a_firmware_change_the_demo_flashes_its_board_and_allows_only_signed_releases(tmp_path: Path) -> None:
+    from edge.db import EdgeDB
+    from edge.demo import run_demo
+    from hostsim.flash import FIRMWARE_DIR
+
+    data = tmp_path / "demo"
+    first = await run_demo(data, presses=1)
+    assert first["ok"] is True and first["firmware_flashed"] is False  # the board already runs this checkout's code
+    changed = tmp_path / "firmware"
+    shutil.copytree(FIRMWARE_DIR, changed)
+    (changed / "version.py").write_text('VERSION = "0.1.0+demo"\n')
+    second = await run_demo(data, presses=1, firmware=changed)
+    assert second["ok"] is True and second["firmware_flashed"] is True
+    assert second["firmware_hash"] != first["firmware_hash"] and second["board_presses_total"] == 2
+    db = await EdgeDB.open(data)
+    try:
+        assert {r.firmware_hash for r in await db.releases()} == {first["firmware_hash"], second["firmware_hash"]}
+    finally:
+        await db.close()
+    kinds = [row[0] for row in sqlite3.connect(data / "ledger.sqlite3").execute("SELECT kind FROM entries")]
+    assert "firmware.flashed" in kinds and "seal.maintenance_open" in kinds

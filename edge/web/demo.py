@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.agent import EdgeAgent
-from edge.demo import board_config, enrol_board, write_contract_page
+from edge.demo import board_config, bring_up, demo_release, write_contract_page
 from edge.errors import EdgeError
 from edge.web.accounts import add_account, check_account
 from edge.web.settings import with_listen
@@ -141,6 +141,7 @@ async def serve_demo(data: Path, listen: str, ready: Any = None) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    built = await asyncio.to_thread(demo_release, data)
     board = await asyncio.to_thread(SimBoard(data / "board", camera=True).start)
     try:
         config = board_config(data, board)
@@ -151,7 +152,7 @@ async def serve_demo(data: Path, listen: str, ready: Any = None) -> int:
         agent = await EdgeAgent.open(config)
         console = None
         try:
-            await enrol_board(agent, board)
+            await bring_up(agent, board, built)
             await agent.start()
             from edge.web.server import start_console
 
