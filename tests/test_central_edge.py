@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 from central_support import COUNTY, TOWNSHIP, CentralProcess
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from edge_support import DEVICE, SMALL, document, write_config
 
 from central.store import CentralStore
+from edge import firmware
 from edge.agent import EdgeAgent
 from edge.centralconfig import CONFIG_APPLIED, CONFIG_REFUSED, CentralSettings, effective_config
 from edge.config import load_config
@@ -24,6 +26,7 @@ from edge.keystore import DeviceIdentity
 from edge.ledger import verify_ledger
 from edge.syncwire import CONFIG_RECEIVED, canonical_hash
 from hostsim import flash
+from tools import release, releasekey
 
 pytestmark = pytest.mark.slow
 
@@ -156,15 +159,19 @@ async def _store_has(store: CentralStore, edge_id: str, size: int) -> bool:
     return await store.count_entries(edge_id) >= size
 
 
-async def test_signed_releases_on_the_central_allow_list_are_allowed(tmp_path: Path) -> None:
-    from tools import release, releasekey
-
+def _enforcing_config(tmp_path: Path) -> tuple[Path, Ed25519PrivateKey]:
+    """A village config with the firmware allow-list on, and the release key it trusts."""
     key_path = tmp_path / "release.key"
     releasekey.generate(key_path)
     config_path = write_config(tmp_path / "village", "socket://127.0.0.1:9")
     with config_path.open("a", encoding="utf-8") as f:
         f.write(f'\n[firmware]\nrelease_pubkey = "{releasekey.public_path(key_path)}"\n')
-    built = release.build(tmp_path / "rel", releasekey.load_private(key_path), 1, target="source")
+    return config_path, releasekey.load_private(key_path)
+
+
+async def test_signed_releases_on_the_central_allow_list_are_allowed(tmp_path: Path) -> None:
+    config_path, private = _enforcing_config(tmp_path)
+    built = release.build(tmp_path / "rel", private, 1, target="source")
     manifest = json.loads((tmp_path / "rel" / "manifest.json").read_text())
     forged = {**manifest, "security_version": 9}  # the signature no longer matches
     received = {"version": 3, "firmware": {"releases": [manifest, forged, {"firmware_hash": "e" * 64}], "revoked": []}}
@@ -183,15 +190,7 @@ async def test_signed_releases_on_the_central_allow_list_are_allowed(tmp_path: P
 
 
 async def test_a_release_revoked_or_below_the_floor_gets_no_grants_and_cannot_come_back(tmp_path: Path) -> None:
-    from edge import firmware
-    from tools import release, releasekey
-
-    key_path = tmp_path / "release.key"
-    releasekey.generate(key_path)
-    config_path = write_config(tmp_path / "village", "socket://127.0.0.1:9")
-    with config_path.open("a", encoding="utf-8") as f:
-        f.write(f'\n[firmware]\nrelease_pubkey = "{releasekey.public_path(key_path)}"\n')
-    private = releasekey.load_private(key_path)
+    config_path, private = _enforcing_config(tmp_path)
     old = release.build(tmp_path / "v1", private, 1, target="source")
     source = tmp_path / "firmware-0.2.0"
     shutil.copytree(release.FIRMWARE_DIR, source)
