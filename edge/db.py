@@ -21,6 +21,7 @@ from typing import Any
 import aiosqlite
 
 from edge.keystore import SealedKey
+from edge.sqlitedb import open_database
 
 DB_FILENAME = "edge.sqlite3"
 SCHEMA_VERSION = 3  # 2: firmware releases; 3: press photos. Older versions upgrade by running SCHEMA again
@@ -164,12 +165,6 @@ CREATE TABLE IF NOT EXISTS device_firmware (
 );
 """
 
-PRAGMAS = (
-    "PRAGMA journal_mode=WAL",  # readers (CLI, console) never block the writer
-    "PRAGMA synchronous=FULL",  # sealed keys and queued steps are not in the ledger: keep them durable
-    "PRAGMA busy_timeout=10000",  # several processes share the file
-    "PRAGMA foreign_keys=ON",
-)
 
 
 @dataclass(frozen=True)
@@ -285,13 +280,9 @@ class EdgeDB:
 
     @classmethod
     async def open(cls, data_dir: Path) -> EdgeDB:
-        data_dir.mkdir(parents=True, exist_ok=True)
         path = data_dir / DB_FILENAME
-        conn = await aiosqlite.connect(path, isolation_level=None)
-        try:
-            conn.row_factory = aiosqlite.Row
-            for pragma in PRAGMAS:
-                await conn.execute(pragma)
+
+        async def prepare(conn: aiosqlite.Connection) -> None:
             async with conn.execute("PRAGMA user_version") as cur:
                 row = await cur.fetchone()
             version = row[0] if row else 0
@@ -302,10 +293,9 @@ class EdgeDB:
                 f"BEGIN IMMEDIATE;{SCHEMA}INSERT OR IGNORE INTO meta VALUES ('applied_upto', '-1');{backfill}"
                 f"PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
             )
-        except BaseException:
-            await conn.close()
-            raise
-        return cls(conn, path)
+
+        # FULL: sealed keys and queued steps are not in the ledger, so keep every commit durable
+        return cls(await open_database(path, "FULL", prepare), path)
 
     async def close(self) -> None:
         await self.conn.close()

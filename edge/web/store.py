@@ -24,6 +24,7 @@ from typing import Any
 import aiosqlite
 
 from edge.ledger import utc_now
+from edge.sqlitedb import open_database
 
 DB_FILENAME = "web.sqlite3"
 
@@ -91,8 +92,6 @@ CREATE TABLE IF NOT EXISTS deliveries (
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_at);
 CREATE INDEX IF NOT EXISTS deliveries_by_request ON deliveries (request_id, id);
 """
-
-PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=10000", "PRAGMA foreign_keys=ON")
 
 DELIVERY_NAMES = {"queued": "待发送", "retrying": "重试中", "sent": "已送达", "failed": "发送失败"}
 
@@ -195,18 +194,14 @@ class WebStore:
 
     @classmethod
     async def open(cls, data_dir: Path) -> WebStore:
-        data_dir.mkdir(parents=True, exist_ok=True)
         path = data_dir / DB_FILENAME
-        conn = await aiosqlite.connect(path, isolation_level=None)
-        try:
-            conn.row_factory = aiosqlite.Row
-            for pragma in PRAGMAS:
-                await conn.execute(pragma)
+
+        async def prepare(conn: aiosqlite.Connection) -> None:
             await conn.executescript(f"BEGIN IMMEDIATE;{SCHEMA}COMMIT;")
-        except BaseException:
-            await conn.close()
-            raise
-        path.chmod(0o600)
+
+        # NORMAL: a session or a delivery lost with the last commit before a power cut is made again
+        conn = await open_database(path, "NORMAL", prepare)
+        path.chmod(0o600)  # password hashes and session tokens
         return cls(conn, path)
 
     async def close(self) -> None:
