@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -194,6 +195,7 @@ import pytest  # noqa: E402
 
 from edge.agent import EdgeAgent  # noqa: E402
 from edge.keystore import DeviceIdentity  # noqa: E402
+from edge.ocr.settings import CameraSettings  # noqa: E402
 from hostsim import flash  # noqa: E402
 from hostsim.control import SimBoard  # noqa: E402
 
@@ -213,10 +215,11 @@ async def writer(tmp_path: Path):  # type: ignore[no-untyped-def]
     await agent.close()
 
 
-async def running_agent(tmp_path: Path, board: SimBoard, **timing: Any) -> EdgeAgent:
-    """A started agent with the board enrolled and online."""
+async def running_agent(tmp_path: Path, board: SimBoard, camera: CameraSettings | None = None, **timing: Any) -> EdgeAgent:
+    """A started agent with the board enrolled and online (photographing each press with ``camera``)."""
     ident = board.identity()
-    agent = await EdgeAgent.open(config_for(tmp_path, board.serial_url, ident.device_id, **timing))
+    config = replace(config_for(tmp_path, board.serial_url, ident.device_id, **timing), camera=camera)
+    agent = await EdgeAgent.open(config)
     try:
         await agent.enrol(DeviceIdentity(ident.device_id, ident.key), DEVICE)
         await agent.start()

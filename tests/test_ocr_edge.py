@@ -8,17 +8,15 @@ import hashlib
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import cv2
 import pytest
-from edge_support import DEVICE, SMALL, config_for
+from edge_support import SMALL, running_agent
 
 from edge.agent import EdgeAgent
 from edge.evidence import CAPTURE_FAILED, DOCUMENT_OCR, PHOTO, PHOTO_CHECK, PHOTO_OCR, photo_summary
-from edge.keystore import DeviceIdentity
 from edge.ledger import verify_ledger
 from edge.ocr.search import SearchIndex
 from edge.ocr.settings import CameraSettings
@@ -35,25 +33,11 @@ def camboard(tmp_path: Path) -> Iterator[SimBoard]:
         yield sim
 
 
-async def start_agent(tmp_path: Path, board: SimBoard, camera: CameraSettings | None) -> EdgeAgent:
-    ident = board.identity()
-    config = replace(config_for(tmp_path, board.serial_url, ident.device_id), camera=camera)
-    agent = await EdgeAgent.open(config)
-    try:
-        await agent.enrol(DeviceIdentity(ident.device_id, ident.key), DEVICE)
-        await agent.start()
-        await agent.wait_online(DEVICE, 15)
-    except BaseException:
-        await agent.close()
-        raise
-    return agent
-
-
 @pytest.fixture
 async def agent(tmp_path: Path, camboard: SimBoard) -> AsyncIterator[EdgeAgent]:
     assert camboard.camera_url
     camera = CameraSettings(camboard.camera_url, pages.seal_zone(), ocr_workers=2)  # both cores, at low priority
-    edge = await start_agent(tmp_path, camboard, camera)
+    edge = await running_agent(tmp_path, camboard, camera)
     yield edge
     await edge.close()
 
@@ -132,7 +116,7 @@ async def test_every_press_has_a_photo_and_a_check_and_a_swapped_page_is_flagged
 
 async def test_a_failed_capture_is_a_flagged_entry(tmp_path: Path, camboard: SimBoard) -> None:
     dead = CameraSettings("http://127.0.0.1:9/stream.mjpg", pages.seal_zone(), timeout_s=1.0)
-    edge = await start_agent(tmp_path, camboard, dead)
+    edge = await running_agent(tmp_path, camboard, dead)
     try:
         request_id = await approved(edge, page_file(tmp_path / "docs", 23), 1)
         await asyncio.to_thread(camboard.control.press)
@@ -174,7 +158,7 @@ async def test_only_presses_of_a_run_with_the_camera_on_are_owed_a_photo(tmp_pat
     assert camboard.camera_url
     camera = CameraSettings(camboard.camera_url, pages.seal_zone(), ocr_workers=1)
     original = page_file(tmp_path / "docs", 25)
-    plain = await start_agent(tmp_path, camboard, None)  # an edge from before the camera was fitted
+    plain = await running_agent(tmp_path, camboard, None)  # an edge from before the camera was fitted
     try:
         before = await approved(plain, original, 1)
         await asyncio.to_thread(camboard.control.press)
@@ -182,7 +166,7 @@ async def test_only_presses_of_a_run_with_the_camera_on_are_owed_a_photo(tmp_pat
     finally:
         await plain.close()
 
-    edge = await start_agent(tmp_path, camboard, camera)  # the camera fitted: no photo is owed for the old press
+    edge = await running_agent(tmp_path, camboard, camera)  # the camera fitted: no photo is owed for the old press
     try:
         assert await bodies(edge, CAPTURE_FAILED, before) == []
         during = await approved(edge, original, 1)
@@ -193,7 +177,7 @@ async def test_only_presses_of_a_run_with_the_camera_on_are_owed_a_photo(tmp_pat
     finally:
         await edge.close()
 
-    edge = await start_agent(tmp_path, camboard, camera)
+    edge = await running_agent(tmp_path, camboard, camera)
     try:
         (failed,) = await bodies(edge, CAPTURE_FAILED, during)
         assert failed["anomaly"] == "capture_failed" and "stopped before capturing" in failed["reason"]
