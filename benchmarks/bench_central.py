@@ -1,7 +1,11 @@
 """Central store figures: verified ingest against plain inserts, verification cost, catch-up, many edges at once.
 
-    .venv/bin/python benchmarks/bench_central.py [--entries 20000] [--batch 1000] [--edges 100]
-                                                 [--edge-entries 500] [--no-postgres] [--proof-size 1000000]
+    .venv/bin/python benchmarks/bench_central.py [--entries 20000] [--batch 1000] [--catch-up 100000]
+                                                 [--edges 100] [--edge-entries 500] [--no-postgres]
+                                                 [--proof-size 1000000]
+
+``--entries 0``, ``--catch-up 0``, ``--edges 0`` or ``--proof-size 0`` leaves that part out, e.g. the
+issue's catch-up figure alone: ``--catch-up 100000 --entries 0 --edges 0 --proof-size 0``.
 
 Runs on SQLite (a temp file) and on PostgreSQL (a throw-away cluster started
 here with initdb/pg_ctl, as the tests do). Prints figures; asserts nothing.
@@ -12,8 +16,9 @@ here with initdb/pg_ctl, as the tests do). Prints figures; asserts nothing.
   without any verification ("plain inserts");
 * verification: the pure checks of one batch (parse + chain + tree + signature +
   consistency proof), per batch and per entry;
-* catch-up: a month of a village's entries (default 20,000) pushed by the real
-  ``SyncClient`` over HTTP to ``qinglian central run`` in a subprocess;
+* catch-up: one edge with 100,000 pending entries (``--catch-up``; several months of a
+  busy village) pushed by the real ``SyncClient`` over HTTP to ``qinglian central run``
+  in a subprocess, as ``qinglian edge sync`` does;
 * many edges: N edges (default 100) pushing their pending entries at once over HTTP;
 * consistency-proof check at 1,000,000 entries (pure, O(log n)).
 """
@@ -218,7 +223,8 @@ def bench_consistency(size: int) -> None:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--entries", type=int, default=20_000, help="a month of one village (default 20,000)")
+    parser.add_argument("--entries", type=int, default=20_000, help="ledger for ingest (default 20,000; 0: skip)")
+    parser.add_argument("--catch-up", type=int, default=100_000, help="pending entries to catch up (default 100,000)")
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--edges", type=int, default=100)
     parser.add_argument("--edge-entries", type=int, default=500)
@@ -239,20 +245,22 @@ async def main() -> None:
                 out.append(("PostgreSQL", pg.create_database()))
             return out
 
-        print(f"== preparing a ledger of {args.entries:,} entries")
-        ledger = await make_ledger(work / "edge", args.entries)
-        try:
-            batches = await payloads(ledger, args.batch)
-            print(f"== ingest, {len(batches)} batches of ≤{args.batch} (CentralStore.ingest, no HTTP)")
+        if args.entries:
+            print(f"== preparing a ledger of {args.entries:,} entries")
+            ledger = await make_ledger(work / "edge", args.entries)
+            try:
+                batches = await payloads(ledger, args.batch)
+                print(f"== ingest, {len(batches)} batches of ≤{args.batch} (CentralStore.ingest, no HTTP)")
+                for label, url in urls():
+                    await bench_ingest(url, ledger, batches, label)
+                print("== verification (pure: parse + chain + Merkle root + Ed25519 + consistency proof)")
+                bench_verification(batches, ledger.data_dir / "ledger_pub.pem")
+            finally:
+                await ledger.close()
+        if args.catch_up:
+            print(f"== catch-up: one edge with {args.catch_up:,} pending entries over HTTP, real SyncClient and server")
             for label, url in urls():
-                await bench_ingest(url, ledger, batches, label)
-            print("== verification (pure: parse + chain + Merkle root + Ed25519 + consistency proof)")
-            bench_verification(batches, ledger.data_dir / "ledger_pub.pem")
-        finally:
-            await ledger.close()
-        print(f"== catch-up: a month offline ({args.entries:,} entries) over HTTP, real SyncClient and server")
-        for label, url in urls():
-            await bench_catch_up(url, args.entries, args.batch, label, work)
+                await bench_catch_up(url, args.catch_up, args.batch, label, work)
         if args.edges:
             print(f"== {args.edges} edges pushing at once over HTTP")
             for label, url in urls():

@@ -13,7 +13,7 @@ Sync API (requests signed with the edge's ledger key, see :mod:`edge.syncwire`):
 Supervisor API (read-only; ``Authorization: Bearer <token>`` or the login cookie):
 
 * ``GET /api/v1/me``, ``/api/v1/edges``, ``/api/v1/edges/{edge}``, ``/api/v1/edges/{edge}/entries``
-* ``GET /api/v1/stats?from=&to=&group=month|day``, ``/api/v1/refusals``
+* ``GET /api/v1/stats?from=&to=&group=month|day``, ``/api/v1/modules?from=&to=``, ``/api/v1/refusals``
 * ``GET /api/v1/edges/{edge}/entries/{index}/proof[?tree_size=]`` and ``POST /api/v1/proofs/verify``
 """
 
@@ -35,7 +35,7 @@ from pydantic import BaseModel
 
 from central import charts
 from central.configdocs import KIND_NAMES
-from central.store import SHANGHAI, AdminError, CentralStore, Period, Principal, Refusal
+from central.store import SHANGHAI, UNPLACED, AdminError, CentralStore, Period, Principal, Refusal
 from edge.ledger.merkle import verify_inclusion
 from edge.syncwire import API_PREFIX
 
@@ -58,6 +58,15 @@ FLAG_NAMES = {
     "firmware_changed": "固件变更",
     "events_lost": "事件丢失",
     "overflow": "事件溢出",
+}
+#: The six supervision modules by their glossary identifiers (a kind's prefix); others show the prefix.
+MODULE_NAMES = {
+    "whistleblower": "廉情吹哨人",
+    "work_order": "用工派工单",
+    "competitive_deposit": "竞争性存放",
+    "small_project": "限额工程",
+    "household_assembly": "户主大会",
+    "procurement": "一网采购",
 }
 REFUSAL_NAMES = {
     "entry_rewritten": "条目被改写",
@@ -83,6 +92,12 @@ def local_time(ts: str | None) -> str:
         return datetime.fromisoformat(ts).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
     except ValueError:
         return ts
+
+
+def village_name(edge: Any) -> str:
+    """An edge's village for a page (a summary dict or an ``edges`` row); one not placed yet shows its id."""
+    fields = edge if isinstance(edge, dict) else edge._mapping
+    return f"{UNPLACED}({fields['edge_id']})" if fields["village"] == UNPLACED else str(fields["village"])
 
 
 def age_text(seconds: int | None) -> str:
@@ -155,7 +170,10 @@ def create_app(store: CentralStore | None = None, db_url: str | None = None) -> 
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.filters["local"] = local_time
     templates.env.filters["age"] = age_text
-    templates.env.globals.update(FLAG_NAMES=FLAG_NAMES, REFUSAL_NAMES=REFUSAL_NAMES, KIND_NAMES=KIND_NAMES)
+    templates.env.filters["village"] = village_name
+    templates.env.globals.update(
+        FLAG_NAMES=FLAG_NAMES, REFUSAL_NAMES=REFUSAL_NAMES, KIND_NAMES=KIND_NAMES, MODULE_NAMES=MODULE_NAMES
+    )
 
     def get_store(request: Request) -> CentralStore:
         return request.app.state.store  # type: ignore[no-any-return]
@@ -289,6 +307,21 @@ def create_app(store: CentralStore | None = None, db_url: str | None = None) -> 
             raise Refusal(400, "malformed", str(exc)) from None
         return await get_store(request).statistics(who, period, group)
 
+    @app.get("/api/v1/modules", tags=["supervision"])
+    async def api_modules(
+        request: Request,
+        who: Who,
+        start: Annotated[str | None, Query(alias="from")] = None,
+        end: Annotated[str | None, Query(alias="to")] = None,
+        limit: int = 200,
+    ) -> dict[str, Any]:
+        """The latest records of the supervision modules (entry kinds outside the seal loop), by module."""
+        try:
+            period = Period.parse(start, end)
+        except AdminError as exc:
+            raise Refusal(400, "malformed", str(exc)) from None
+        return await get_store(request).module_records(who, period, limit)
+
     @app.get("/api/v1/refusals", tags=["supervision"])
     async def api_refusals(request: Request, who: Who, limit: int = 100) -> list[dict[str, Any]]:
         return await get_store(request).recent_refusals(who, max(1, min(limit, 1000)))
@@ -345,6 +378,7 @@ def create_app(store: CentralStore | None = None, db_url: str | None = None) -> 
             "uses_chart": charts.uses_by_village_month(stats),
             "flags_chart": charts.flags_by_kind(stats, FLAG_NAMES),
             "refusals": await store.recent_refusals(who, 20),
+            "modules": (await store.module_records(who, period, 100))["modules"],
             "period": period,
         }
         return templates.TemplateResponse(request, "overview.html", context)

@@ -1,13 +1,17 @@
 """``qinglian central ...``: run the store and administer it.
 
     qinglian central run        --db URL --listen HOST:PORT
-    qinglian central enrol-edge --db URL --edge-id ID --village 村 --township 镇 --county 县 --pubkey ledger_pub.pem
+    qinglian central enrol      --db URL --edge ID --key KEY [--village 村 --township 镇 --county 县]
     qinglian central publish    --db URL --scope county:NAME --kind firmware --file allow.json
     qinglian central issue-token --db URL --scope township:NAME [--label 张三]
     qinglian central status     --db URL [--json]
     qinglian central clear-flag --db URL --edge-id ID
 
 ``--db`` is ``sqlite:///path`` (default ``sqlite:///data/central.sqlite3``) or ``postgresql://user@host/db``.
+``enrol`` takes what ``qinglian ledger pubkey --data DIR --json`` prints on the edge (``--key`` is the
+base64 key, or the path of its ``ledger_pub.pem``). A place not given stays as it was, or 未定 for a new
+edge until an administrator enrols it again with the place; township and county decide which
+supervisors see the edge.
 Exit codes: 0 done, 1 refused (bad input, nothing changed), 2 unusable arguments.
 """
 
@@ -44,12 +48,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     run.set_defaults(func=_run)
 
-    enrol = add("enrol-edge", "登记边缘主机及其台账公钥 enrol an edge and its ledger public key")
-    enrol.add_argument("--edge-id", required=True, help="边缘编号 edge id (letters, digits, - _ .)")
-    enrol.add_argument("--village", required=True, help="村 village name")
-    enrol.add_argument("--township", required=True, help="乡镇 township name")
-    enrol.add_argument("--county", required=True, help="县(市、区) county name")
-    enrol.add_argument("--pubkey", required=True, type=Path, help="ledger_pub.pem from the edge's data folder")
+    enrol = add("enrol", "登记边缘主机及其台账公钥 enrol an edge and its ledger public key")
+    enrol.add_argument("--edge", required=True, help="边缘编号 edge id, as `qinglian ledger pubkey` prints it")
+    enrol.add_argument(
+        "--key", required=True, help="台账公钥 ledger public key: base64 as `qinglian ledger pubkey` prints it, "
+        "or the path of the edge's ledger_pub.pem",
+    )  # fmt: skip
+    enrol.add_argument("--village", help="村 village name (default: unchanged, 未定 for a new edge)")
+    enrol.add_argument("--township", help="乡镇 township name (default: unchanged, 未定 for a new edge)")
+    enrol.add_argument("--county", help="县(市、区) county name (default: unchanged, 未定 for a new edge)")
     enrol.add_argument("--json", action="store_true")
     enrol.set_defaults(func=_enrol)
 
@@ -148,19 +155,27 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _enrol(args: argparse.Namespace) -> int:
+    from edge.ledger.keys import parse_public_key, public_key_pem
+
     try:
-        pem = args.pubkey.read_text()
+        pem = public_key_pem(parse_public_key(args.key)).decode()
     except OSError as exc:
-        return _fail(f"无法读取公钥 cannot read {args.pubkey}: {exc}", EXIT_USAGE)
-    code, result = _admin(args, lambda s: s.enrol_edge(args.edge_id, args.village, args.township, args.county, pem))
+        return _fail(f"无法读取公钥 cannot read the public key {args.key}: {exc}", EXIT_USAGE)
+    except ValueError as exc:
+        return _fail(f"--key: {exc}")
+    code, result = _admin(args, lambda s: s.enrol_edge(args.edge, args.village, args.township, args.county, pem))
     if code == EXIT_OK:
         if args.json:
             print(json.dumps(result, ensure_ascii=False))
         else:
+            from central.store import UNPLACED
+
             verb = "已登记 enrolled" if result["created"] else "已更新 updated"
             print(
                 f"{verb} {result['edge_id']} ({result['county']} {result['township']} {result['village']}) key {result['key_id'][:16]}"
             )
+            if UNPLACED in (result["county"], result["township"], result["village"]):
+                print("地点未定 place not set yet: add --village --township --county to this command to set it")
     return code
 
 

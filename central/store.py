@@ -68,7 +68,19 @@ SHANGHAI = timezone(timedelta(hours=8), "CST")
 FLAG_KINDS = {"device.events_lost": "events_lost"}
 SEAL_USE_KIND = "seal.press"
 
+#: Kind prefixes (before the first ".") of the seal loop and of the edge's own housekeeping. Any other
+#: ``module.*`` kind is a record of one of the supervision modules (户主大会, 一网采购, ...): the views
+#: list it under its prefix as it arrives, so a new module needs no change here.
+EDGE_KIND_PREFIXES = frozenset(
+    {"agent", "device", "document", "firmware", "grant", "maintenance", "photo", "seal", "seal_request"}
+)
+SUMMARY_CHARS = 120
+
 _EDGE_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+
+#: The village, township or county of an edge enrolled without it, until an administrator sets it.
+#: Scopes are by township and county, so an unplaced edge is seen only with an ``all`` token.
+UNPLACED = "未定"
 
 
 class Refusal(Exception):
@@ -227,6 +239,13 @@ def entry_flag(kind: str, body_json: str) -> str | None:
             if isinstance(value, str) and value:
                 return value[:64]
     return FLAG_KINDS.get(kind)
+
+
+def body_summary(body_json: str) -> str:
+    """One line for a table: the body's plain fields as ``key: value`` (keys in canonical order), cut short."""
+    body = json.loads(body_json)
+    text = ", ".join(f"{k}: {v}" for k, v in body.items() if isinstance(v, (str, int)) and not isinstance(v, bool))
+    return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
 
 
 def load_pem_key(pem: str) -> Ed25519PublicKey:
@@ -405,12 +424,16 @@ class CentralStore:
     # -- administrator ----------------------------------------------------------------------
 
     async def enrol_edge(
-        self, edge_id: str, village: str, township: str, county: str, public_key_pem: str
+        self, edge_id: str, village: str | None, township: str | None, county: str | None, public_key_pem: str
     ) -> dict[str, Any]:
-        """Register an edge and its ledger public key. Re-enrolling the same key updates the place; a new key is refused."""
+        """Register an edge and its ledger public key. Re-enrolling the same key updates the place; a new key is refused.
+
+        A place left ``None`` is kept on re-enrolment and is :data:`UNPLACED` for a new edge.
+        """
         check_edge_id(edge_id)
-        for what, value in (("village", village), ("township", township), ("county", county)):
-            if not isinstance(value, str) or not value.strip() or "/" in value:
+        given = {"village": village, "township": township, "county": county}
+        for what, value in given.items():
+            if value is not None and (not isinstance(value, str) or not value.strip() or "/" in value):
                 raise AdminError(f"{what} 须为非空名称且不含 / must be a non-empty name without '/'")
         key = load_pem_key(public_key_pem)
         pem = key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
@@ -422,7 +445,8 @@ class CentralStore:
                 raise AdminError(
                     f"此公钥已登记给 {other.edge_id} this key is already enrolled for edge {other.edge_id}"
                 )
-            place = {"village": village.strip(), "township": township.strip(), "county": county.strip()}
+            place = {k: v.strip() if v is not None else (UNPLACED if row is None else row._mapping[k])
+                     for k, v in given.items()}  # fmt: skip
             if row is None:
                 await conn.execute(
                     edges.insert().values(
@@ -451,6 +475,8 @@ class CentralStore:
             except ConfigDocError as exc:
                 raise AdminError(f"{exc} (or 'all')") from None
             level, name = parsed.level, parsed.name
+            if UNPLACED in name.split("/"):
+                raise AdminError(f"“{UNPLACED}”不是地名 {UNPLACED!r} marks edges not placed yet, not a place")
         token = secrets.token_urlsafe(32)
         async with self.db.writer.begin() as conn:
             await conn.execute(
@@ -1057,6 +1083,33 @@ class CentralStore:
             "villages": list(villages.values()),
             "flags_by_kind": dict(sorted(by_kind.items(), key=lambda kv: -kv[1])),
         }
+
+    async def module_records(self, principal: Principal, period: Period, limit: int = 200) -> dict[str, Any]:
+        """The latest records of the supervision modules in scope and period, newest first, grouped by
+        module (the kind's prefix): village, time, kind and a one-line summary of each."""
+        start, end = period.start.isoformat(), period.end.isoformat()
+        async with self.db.reader.connect() as conn:
+            scoped = {r.edge_id: r for r in await self._edges_in_scope(conn, principal)}
+            rows: Sequence[Any] = []
+            if scoped:
+                rows = (
+                    await conn.execute(
+                        select(entries.c.edge_id, entries.c.idx, entries.c.ts, entries.c.kind, entries.c.body)
+                        .where(entries.c.edge_id.in_(list(scoped)), entries.c.day >= start, entries.c.day < end,
+                               entries.c.kind.contains(".", autoescape=True),
+                               *(~entries.c.kind.startswith(f"{p}.", autoescape=True) for p in EDGE_KIND_PREFIXES))
+                        .order_by(entries.c.ts.desc(), entries.c.idx.desc())
+                        .limit(max(1, min(limit, 1000)))
+                    )
+                ).all()  # fmt: skip
+        modules: dict[str, list[dict[str, Any]]] = {}
+        for r in rows:
+            edge = scoped[r.edge_id]
+            modules.setdefault(r.kind.split(".", 1)[0], []).append({
+                "edge_id": r.edge_id, "village": edge.village, "township": edge.township, "index": r.idx,
+                "ts": r.ts, "kind": r.kind, "summary": body_summary(r.body),
+            })  # fmt: skip
+        return {"scope": principal.describe(), "from": start, "to": end, "modules": dict(sorted(modules.items()))}
 
     async def recent_refusals(self, principal: Principal, limit: int = 100) -> list[dict[str, Any]]:
         async with self.db.reader.connect() as conn:

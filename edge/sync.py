@@ -23,11 +23,23 @@ data folder (:func:`load_received_config`), and calls ``on_config``.
     task = client.start()          # runs until stop(): sync, sleep, retry with backoff
     ...
     await client.stop()
+
+Two syncers may share a data folder (the agent's and a technician's
+``qinglian edge sync``): a round holds ``sync.lock`` (an ``flock``), so they
+take turns and never interleave their pushes or their writes to the state and
+configuration files. Over a reader (:meth:`Ledger.open_reader`, when another
+process is the ledger's writer) a round appends and signs nothing: it pushes
+what the writer's checkpoints cover and leaves configuration to the writer.
+
+The edge's id is the one its last round used (kept in ``edge_id`` in the data
+folder) or, before any, one derived from its ledger key (:func:`edge_id_of`),
+so ``qinglian ledger pubkey`` and ``qinglian edge sync`` need only the folder.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import inspect
 import json
 import logging
@@ -35,30 +47,36 @@ import os
 import random
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from edge.centralconfig import CONFIG_FILENAME, load_received_config
 from edge.ledger import Checkpoint, Ledger
 from edge.ledger.entry import utc_now
-from edge.ledger.keys import load_or_create_signing_key
+from edge.ledger.keys import PUBLIC_KEY_FILENAME, load_or_create_signing_key, load_public_key
 from edge.ledger.schema import DB_FILENAME, connect_readonly
 from edge.syncwire import (
     API_PREFIX,
     CONFIG_RECEIVED,
     canonical_hash,
     entry_to_wire,
+    key_id,
     sign_request,
 )
 
 log = logging.getLogger("edge.sync")
 
 STATE_FILENAME = "sync_state.json"
+#: The edge id the last sync round used.
+EDGE_ID_FILENAME = "edge_id"
+#: Held (flock) for the length of a round.
+ROUND_LOCK_FILENAME = "sync.lock"
 
 ConfigCallback = Callable[[dict[str, Any], str], Awaitable[None] | None]
 #: Appends one entry to the ledger; the agent passes one that goes through its Recorder.
@@ -103,6 +121,51 @@ class SyncResult:
     config_version: int | None = None
     config_hash: str | None = None
     config_changed: bool = False
+
+
+def default_edge_id(public_key: Ed25519PublicKey) -> str:
+    """An id for an edge nobody named: ``edge-`` and the first 16 hex digits of its key id (unique per key)."""
+    return f"edge-{key_id(public_key)[:16]}"
+
+
+def edge_id_of(data_dir: Path) -> str:
+    """The id the edge of ``data_dir`` syncs under: its last round's, else :func:`default_edge_id`.
+
+    ``OSError`` / ``ValueError`` when there is neither a recorded id nor a readable ``ledger_pub.pem``.
+    """
+    try:
+        recorded = (Path(data_dir) / EDGE_ID_FILENAME).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        recorded = ""
+    return recorded or default_edge_id(load_public_key(Path(data_dir) / PUBLIC_KEY_FILENAME))
+
+
+def _record_edge_id(data_dir: Path, edge_id: str) -> None:
+    path = data_dir / EDGE_ID_FILENAME
+    try:
+        if path.read_text(encoding="utf-8").strip() == edge_id:
+            return
+    except FileNotFoundError:
+        pass
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(edge_id + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+@asynccontextmanager
+async def _one_round_at_a_time(data_dir: Path) -> AsyncIterator[None]:
+    """Hold ``sync.lock`` for a round; the kernel drops it if the holder dies, even by kill -9."""
+    fd = os.open(data_dir / ROUND_LOCK_FILENAME, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:  # the other syncer's round: it ends, or its process does
+                await asyncio.sleep(0.1)
+        yield
+    finally:
+        os.close(fd)  # and with it the lock
 
 
 def write_atomic(path: Path, data: dict[str, Any]) -> None:
@@ -151,7 +214,9 @@ class SyncClient:
         self.on_config = on_config
         # Inside the agent every entry must go through its Recorder (which keeps the working
         # database in step with the ledger); standing alone, appending to the ledger is enough.
+        # Over a reader, nothing is recorded: configuration is the writer's to take.
         self._record: RecordEntry = record or ledger.append
+        self._writer = not ledger.read_only
         # The ledger key signs requests too: the store knows it from enrolment, nothing else to provision.
         self._key = key or load_or_create_signing_key(self.data_dir, create=False)
         self._http = httpx.AsyncClient(base_url=central_url.rstrip("/"), timeout=timeout, transport=transport)
@@ -243,7 +308,7 @@ class SyncClient:
 
         Safe to call at any time and to interrupt at any point.
         """
-        async with self._lock:
+        async with self._lock, _one_round_at_a_time(self.data_dir):
             try:
                 result = await self._sync_once()
             except SyncError as exc:
@@ -260,13 +325,18 @@ class SyncClient:
 
     async def _sync_once(self) -> SyncResult:
         if not self._started:
+            await asyncio.to_thread(_record_edge_id, self.data_dir, self.edge_id)
             await self._load_recorded_config()
             self._started = True
+        # A reader catches up with the writer now, inside the round lock: whatever the other
+        # syncer pushed is then in its view, so the store is never "ahead" of it.
+        await self.ledger.refresh()
         result = SyncResult()
         state = await self._request_json("GET", f"{API_PREFIX}/{self.edge_id}/state")
         acked = int(state["next_index"])
         self.acked = acked
-        if state.get("config_hash") is not None and state["config_hash"] != self._held_config_hash():
+        stale = state.get("config_hash") is not None and state["config_hash"] != self._held_config_hash()
+        if self._writer and stale:
             reply = await self._request_json("GET", f"{API_PREFIX}/{self.edge_id}/config")
             result.config_changed |= await self._take_config(reply["config"], reply["config_hash"])
         while True:
@@ -283,17 +353,24 @@ class SyncClient:
                 break
             latest = await self.ledger.latest_checkpoint()
             if latest is None or latest.tree_size < size:
-                await self.ledger.checkpoint()  # sign the tail so it can go in this round
+                if not self._writer:  # the tail is the writer's to sign: push what is signed
+                    size = 0 if latest is None else latest.tree_size
+                    if acked >= size:
+                        break
+                else:
+                    await self.ledger.checkpoint()  # sign the tail so it can go in this round
             while acked < size:
-                checkpoint = await self._checkpoint_for_batch(acked)
+                checkpoint = await self._checkpoint_for_batch(acked, size)
                 reply = await self._push(acked, checkpoint)
                 result.batches += 1
                 result.stored += int(reply.get("stored", 0))
                 result.duplicates += int(reply.get("duplicates", 0))
                 acked = int(reply["next_index"])
                 self.acked = acked
-                if reply.get("config") is not None and reply.get("config_hash") is not None:
+                if self._writer and reply.get("config") is not None and reply.get("config_hash") is not None:
                     result.config_changed |= await self._take_config(reply["config"], reply["config_hash"])
+            if not self._writer:
+                break
             # Taking a config appends an entry: go round once more to push it too.
         result.next_index = acked
         held = load_received_config(self.data_dir)
@@ -325,10 +402,14 @@ class SyncClient:
                 return {"next_index": exc.next_index, "stored": 0, "duplicates": 0}
             raise
 
-    async def _checkpoint_for_batch(self, acked: int) -> Checkpoint:
-        """The signed checkpoint that ends the next batch: the largest within ``batch_size``, else the nearest."""
+    async def _checkpoint_for_batch(self, acked: int, end: int) -> Checkpoint:
+        """The signed checkpoint that ends the next batch: the largest within ``batch_size``, else the nearest.
+
+        Never one beyond ``end``, the size this round pushes to (a writer in another process may
+        have signed further than this client's view of the ledger).
+        """
         db_path = self.data_dir / DB_FILENAME
-        limit = acked + self.batch_size
+        limit = min(acked + self.batch_size, end)
 
         def find() -> tuple[Any, ...] | None:
             conn = connect_readonly(db_path)
@@ -341,8 +422,9 @@ class SyncClient:
                 ).fetchone()
                 if row is None:
                     row = conn.execute(
-                        f"SELECT {columns} FROM checkpoints WHERE tree_size > ? ORDER BY tree_size ASC, id DESC LIMIT 1",
-                        (acked,),
+                        f"SELECT {columns} FROM checkpoints WHERE tree_size > ? AND tree_size <= ? "
+                        "ORDER BY tree_size ASC, id DESC LIMIT 1",
+                        (acked, end),
                     ).fetchone()
                 return row  # type: ignore[no-any-return]
             finally:
@@ -353,7 +435,7 @@ class SyncClient:
         except sqlite3.Error as exc:
             raise SyncError(f"无法读取检查点 cannot read checkpoints: {exc}") from exc
         if row is None:
-            raise SyncError(f"没有大于 {acked} 的检查点 no checkpoint beyond {acked}")
+            raise SyncError(f"没有 {acked} 到 {end} 之间的检查点 no checkpoint in ({acked}, {end}]")
         return Checkpoint(*row)
 
     # -- HTTP -------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 COMMAND_MODULES = (
     "hostsim.cli",
     "edge.ledger.cli",
+    "edge.ledger.proofcli",
     "tools.cli",
     "edge.cli",
     "edge.ocr.cli",

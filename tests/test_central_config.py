@@ -205,8 +205,8 @@ def test_publish_and_enrol_from_the_command_line(tmp_path: Path, capsys: pytest.
     db = f"sqlite:///{tmp_path / 'c.sqlite3'}"
     doc = tmp_path / "fw.json"
     doc.write_text(json.dumps({"releases": [{"firmware_hash": FW_A, "version": "1.0.0"}]}))
-    enrol_args = ["central", "enrol-edge", "--db", db, "--edge-id", "qinglian", "--village", VILLAGE,
-                  "--township", TOWNSHIP, "--county", COUNTY, "--pubkey", str(tmp_path / "edge" / "ledger_pub.pem")]  # fmt: skip
+    enrol_args = ["central", "enrol", "--db", db, "--edge", "qinglian", "--village", VILLAGE,
+                  "--township", TOWNSHIP, "--county", COUNTY, "--key", str(tmp_path / "edge" / "ledger_pub.pem")]  # fmt: skip
     assert main(enrol_args) == 0
     assert main(["central", "publish", "--db", db, "--scope", f"county:{COUNTY}", "--kind", "firmware",
                  "--file", str(doc), "--json"]) == 0  # fmt: skip

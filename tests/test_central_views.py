@@ -190,3 +190,36 @@ async def test_openapi_lists_the_sync_and_supervision_api(api: httpx.AsyncClient
     paths = set(spec["paths"])
     assert {"/api/v1/sync/{edge_id}/batches", "/api/v1/sync/{edge_id}/state", "/api/v1/edges", "/api/v1/stats",
             "/api/v1/edges/{edge_id}/entries/{index}/proof", "/api/v1/proofs/verify"} <= paths  # fmt: skip
+
+
+async def test_module_records_are_listed_by_module(
+    ledgers: Ledgers, store: CentralStore, api: httpx.AsyncClient
+) -> None:
+    """Kinds outside the seal loop are the supervision modules' records: listed by module, scoped, without changes."""
+    await _villages(store, ledgers)  # seal, device and seal_request entries only: no module records
+    everyone = await _token(store, "all")
+    assert (await api.get("/api/v1/modules", headers=everyone)).json()["modules"] == {}
+    for edge_id, records in {
+        "qinglian": [("household_assembly.meeting_held", {"households": 412, "attendance_permille": 870}),
+                     ("procurement.demand_posted", {"item": "路灯 20 盏", "amount_fen": 680000})],
+        "puyang": [("procurement.demand_posted", {"item": "保洁服务", "amount_fen": 120000, "split": False})],
+    }.items():  # fmt: skip
+        (ledger,) = [led for led in ledgers.opened if led.data_dir.name == edge_id]  # the village's own ledger
+        await ledger.append_many([*records, ("agent.started", {"pid": 1}), ("config_received", {"hash": "0" * 64})])
+        client = SyncClient(ledger, "http://central", edge_id, transport=asgi_transport(store))
+        await client.sync_once()
+        await client.stop()
+
+    township = await _token(store, f"township:{TOWNSHIP}")
+    modules = (await api.get("/api/v1/modules", headers=township)).json()["modules"]
+    assert set(modules) == {"household_assembly", "procurement"}  # puyang is another township's
+    (meeting,) = modules["household_assembly"]
+    assert meeting["village"] == "青莲村" and meeting["kind"] == "household_assembly.meeting_held"
+    assert meeting["summary"] == "attendance_permille: 870, households: 412"
+    county = (await api.get("/api/v1/modules", headers=await _token(store, f"county:{COUNTY}"))).json()["modules"]
+    assert sorted(r["village"] for r in county["procurement"]) == ["浦阳村", "青莲村"]
+    assert (await api.get("/api/v1/modules?from=2030-01-01&to=2030-02-01", headers=everyone)).json()["modules"] == {}
+    page = await api.get("/", headers=township)
+    assert "模块记录" in page.text and "户主大会" in page.text and "一网采购" in page.text and "路灯 20 盏" in page.text
+    entry = await api.get(f"/edges/qinglian/entries/{meeting['index']}", headers=township)
+    assert entry.status_code == 200

@@ -1,12 +1,19 @@
-"""``qinglian ledger verify|show``: check and read a ledger without the running agent.
+"""``qinglian ledger verify|show|proof|pubkey``: check and read a ledger, with or without the running agent.
 
-Exit codes: 0 intact / shown, 1 verification failed (tampered or unreadable),
-2 no ledger or unusable arguments.
+    qinglian ledger verify --data DIR [--pubkey ledger_pub.pem] [--json]
+    qinglian ledger show   --data DIR [--kind KIND] [--limit N] [--json]
+    qinglian ledger proof  --data DIR --index I        # JSON for `qinglian merkle verify`
+    qinglian ledger pubkey --data DIR [--json]         # {"edge": ID, "public_key": KEY}
+
+All of them only read (``proof`` and ``pubkey`` through :meth:`Ledger.open_reader`).
+Exit codes: 0 intact / shown, 1 verification failed (tampered or unreadable) or no
+such entry under the latest checkpoint, 2 no ledger or unusable arguments.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from collections.abc import Iterable
@@ -15,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from .entry import Entry
-from .keys import load_public_key
+from .keys import load_public_key, public_key_b64
+from .prooffile import inclusion_document
 from .schema import DB_FILENAME, ENTRY_COLUMNS, connect_readonly
+from .store import Ledger, LedgerError
 from .verify import verify_ledger
 
 EXIT_OK = 0
@@ -29,8 +38,8 @@ _SHANGHAI = timezone(timedelta(hours=8), "CST")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``ledger verify`` and ``ledger show`` to the ``qinglian`` command."""
-    ledger = subparsers.add_parser("ledger", help="台账 tamper-evident ledger: verify, show")
+    """Add ``ledger verify|show|proof|pubkey`` to the ``qinglian`` command."""
+    ledger = subparsers.add_parser("ledger", help="台账 tamper-evident ledger: verify, show, proof, pubkey")
     actions = ledger.add_subparsers(dest="ledger_command", required=True, metavar="ACTION")
 
     verify = actions.add_parser("verify", help="离线核验台账 verify a ledger offline")
@@ -52,6 +61,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     show.add_argument("--json", action="store_true", help="每行一个 JSON one JSON object per line")
     show.set_defaults(func=_show)
+
+    proof = actions.add_parser(
+        "proof",
+        help="条目的包含证明 inclusion proof of one entry against the latest checkpoint",
+        description="Print (JSON) a self-contained inclusion proof of entry I against the latest signed checkpoint: "
+        "the entry, its leaf hash, the audit path, the checkpoint and the edge's public key, hashes in base64 in the "
+        "transparency-dev/merkle layout. Check it anywhere with `qinglian merkle verify FILE.json`.",
+    )
+    proof.add_argument("--data", type=Path, required=True, help="数据目录 data directory holding ledger.sqlite3")
+    proof.add_argument("--index", type=_non_negative, required=True, help="条目序号 entry index, from 0")
+    proof.set_defaults(func=_proof)
+
+    pubkey = actions.add_parser(
+        "pubkey",
+        help="边缘编号与台账公钥 the edge's id and ledger public key, for `qinglian central enrol`",
+    )
+    pubkey.add_argument("--data", type=Path, required=True, help="数据目录 data directory holding ledger.sqlite3")
+    pubkey.add_argument("--json", action="store_true", help='输出 JSON print {"edge": ID, "public_key": KEY}')
+    pubkey.set_defaults(func=_pubkey)
 
 
 def _non_negative(text: str) -> int:
@@ -117,4 +145,69 @@ def _show(args: argparse.Namespace) -> int:
                 print(f"#{entry.index:<6} {_local_time(entry.ts)}  {entry.kind}  {body}")
     finally:
         conn.close()
+    return EXIT_OK
+
+
+async def _inclusion_document(data_dir: Path, index: int) -> dict[str, Any]:
+    """The proof of entry ``index`` against the latest checkpoint; ``LookupError`` if it covers no such entry."""
+    from edge.sync import edge_id_of  # the id the edge syncs under, so the proof names it as the store does
+
+    ledger = await Ledger.open_reader(data_dir)
+    try:
+        checkpoint = await ledger.latest_checkpoint()
+        if checkpoint is None or index >= checkpoint.tree_size:
+            covered = "尚无签名检查点 no signed checkpoint yet" if checkpoint is None else (
+                f"最新检查点只含 0..{checkpoint.tree_size - 1} the latest checkpoint covers entries 0..{checkpoint.tree_size - 1}"
+            )  # fmt: skip
+            raise LookupError(
+                f"第 {index} 条不在最新检查点内 entry {index} is not under the latest checkpoint: {covered}"
+            )
+        entry = await ledger.entry(index)
+        proof = await ledger.inclusion_proof(index, checkpoint.tree_size)
+    finally:
+        await ledger.close()
+    return inclusion_document(entry, proof, checkpoint, ledger.public_key, edge_id_of(data_dir))
+
+
+def _proof(args: argparse.Namespace) -> int:
+    try:
+        document = asyncio.run(_inclusion_document(args.data, args.index))
+    except LookupError as exc:
+        print(f"错误 error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except LedgerError as exc:
+        print(f"✗ {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except (OSError, ValueError) as exc:
+        print(f"错误 error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(json.dumps(document, ensure_ascii=False, indent=1))
+    return EXIT_OK
+
+
+async def _public_identity(data_dir: Path) -> tuple[str, str]:
+    from edge.sync import edge_id_of
+
+    # Through a reader, so a ledger_pub.pem that did not sign this ledger's checkpoints is caught here,
+    # not after an administrator enrolled it.
+    ledger = await Ledger.open_reader(data_dir)
+    await ledger.close()
+    return edge_id_of(data_dir), public_key_b64(ledger.public_key)
+
+
+def _pubkey(args: argparse.Namespace) -> int:
+    try:
+        edge, key = asyncio.run(_public_identity(args.data))
+    except LedgerError as exc:
+        print(f"✗ {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except (OSError, ValueError) as exc:
+        print(f"错误 error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps({"edge": edge, "public_key": key}, ensure_ascii=False))
+    else:
+        print(f"边缘编号 edge:        {edge}")
+        print(f"台账公钥 public key:  {key}  (Ed25519, base64)")
+        print(f"中心库登记 enrol at the central store: qinglian central enrol --db URL --edge {edge} --key {key}")
     return EXIT_OK

@@ -1,7 +1,13 @@
-"""The ledger's Ed25519 signing key: ``ledger_key.pem`` (0600) and ``ledger_pub.pem``."""
+"""The ledger's Ed25519 signing key: ``ledger_key.pem`` (0600) and ``ledger_pub.pem``.
+
+On the command line and in proof files a public key travels as the base64 of
+its raw 32 bytes (:func:`public_key_b64`), short enough to read out or paste.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import os
 import stat
@@ -39,6 +45,33 @@ def _write_new_private_key(path: Path, key: Ed25519PrivateKey) -> None:
 
 def public_key_pem(key: Ed25519PublicKey) -> bytes:
     return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def public_key_b64(key: Ed25519PublicKey) -> str:
+    """The raw 32-byte public key in base64, as ``qinglian ledger pubkey`` prints it."""
+    return base64.b64encode(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)).decode()
+
+
+def public_key_from_b64(text: str) -> Ed25519PublicKey:
+    """Inverse of :func:`public_key_b64`; ``ValueError`` unless it is base64 of exactly 32 bytes."""
+    try:
+        raw = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("公钥不是 base64 the public key is not base64") from None
+    if len(raw) != 32:
+        raise ValueError(f"公钥应为 32 字节 an Ed25519 public key has 32 bytes, this one {len(raw)}")
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def parse_public_key(text: str) -> Ed25519PublicKey:
+    """A public key given on the command line: base64 of the raw key, or the path of a PEM file.
+
+    ``OSError`` if a PEM file cannot be read, ``ValueError`` if the text is neither.
+    """
+    path = Path(text)
+    if text.endswith(".pem") or path.is_file():
+        return load_public_key(path)
+    return public_key_from_b64(text)
 
 
 def load_public_key(path: Path) -> Ed25519PublicKey:

@@ -199,7 +199,9 @@ def _valid_path(proof: Sequence[bytes]) -> bool:
 
 def verify_inclusion(leaf_hash: bytes, index: int, tree_size: int, proof: Sequence[bytes], root: bytes) -> bool:
     """Whether ``proof`` shows ``leaf_hash`` at ``index`` in the tree ``root`` of ``tree_size`` leaves."""
-    if not 0 <= index < tree_size or not _valid_path(proof):
+    # A leaf "hash" of another length is no hash at all: with an empty proof it would
+    # otherwise be compared as is and pass for the root of a one-leaf tree.
+    if not 0 <= index < tree_size or not _valid_path([leaf_hash, *proof]):
         return False
     fn, sn = index, tree_size - 1
     result = leaf_hash

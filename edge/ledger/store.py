@@ -4,6 +4,9 @@ One :class:`Ledger` per data directory and process. It keeps the chain head
 and the Merkle frontier in memory, so an append costs a few hashes and one
 transaction; every perfect subtree hash is written with the entry that
 completes it, which keeps proofs at O(log n) lookups.
+
+Other processes read the same ledger through :meth:`Ledger.open_reader`: the
+same queries and proofs on a read-only connection, without the signing key.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from .checkpoint import Checkpoint
 from .entry import GENESIS_PREV_HASH, Entry, canonical_json, chain_hash, check_kind, encode_entry, utc_now
-from .keys import load_or_create_signing_key
+from .keys import PUBLIC_KEY_FILENAME, load_or_create_signing_key, load_public_key
 from .merkle import (
     EMPTY_ROOT,
     Frontier,
@@ -59,7 +62,8 @@ class Ledger:
         self,
         conn: aiosqlite.Connection,
         data_dir: Path,
-        key: Ed25519PrivateKey,
+        key: Ed25519PrivateKey | None,
+        public_key: Ed25519PublicKey,
         checkpoint_every: int,
         frontier: Frontier,
         last_hash: bytes,
@@ -67,7 +71,8 @@ class Ledger:
     ) -> None:
         self._conn: aiosqlite.Connection | None = conn
         self._data_dir = data_dir
-        self._key = key
+        self._key = key  # None for a reader
+        self._public_key = public_key
         self._checkpoint_every = checkpoint_every
         self._frontier = frontier
         self._last_hash = last_hash
@@ -96,20 +101,7 @@ class Ledger:
             if version not in (0, SCHEMA_VERSION):
                 raise LedgerError(f"台账格式版本 {version} 不支持 unsupported ledger schema version {version}")
             await conn.executescript(f"BEGIN IMMEDIATE;{SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
-
-            last = list(await conn.execute_fetchall("SELECT idx, hash FROM entries ORDER BY idx DESC LIMIT 1"))
-            size, last_hash = (last[0][0] + 1, last[0][1]) if last else (0, GENESIS_PREV_HASH)
-            frontier_nodes = Frontier.nodes_for_size(size)
-            found = await _fetch_nodes(conn, frontier_nodes)
-            frontier = Frontier(size, [found[node] for node in frontier_nodes])
-
-            cp_rows = list(
-                await conn.execute_fetchall(
-                    "SELECT tree_size, root_hash, timestamp, signature FROM checkpoints "
-                    "ORDER BY tree_size DESC, id DESC LIMIT 1"
-                )
-            )
-            latest = Checkpoint(*cp_rows[0]) if cp_rows else None
+            frontier, last_hash, latest = await _read_head(conn)
             # A fresh key is fine while nothing has been signed; once checkpoints
             # exist, a new key would make every one of them look forged.
             try:
@@ -121,7 +113,58 @@ class Ledger:
         except BaseException:
             await conn.close()
             raise
-        return cls(conn, data_dir, key, checkpoint_every, frontier, last_hash, latest)
+        return cls(conn, data_dir, key, key.public_key(), checkpoint_every, frontier, last_hash, latest)
+
+    @classmethod
+    async def open_reader(cls, data_dir: Path) -> Ledger:
+        """Open an existing ledger read-only, alongside its writer: it never writes, creates or signs.
+
+        A reader sees the ledger as it was at the last :meth:`refresh` (done here): size, frontier
+        and latest checkpoint stay put until the next one, so its answers agree with one state of
+        the log. It needs only ``ledger_pub.pem``, not the signing key. ``FileNotFoundError`` if
+        there is no ledger, :class:`LedgerError` if the public key did not sign its checkpoints.
+        """
+        data_dir = Path(data_dir)
+        db_path = data_dir / DB_FILENAME
+        if not db_path.is_file():
+            raise FileNotFoundError(f"找不到台账 no ledger database at {db_path}")
+        public_key = load_public_key(data_dir / PUBLIC_KEY_FILENAME)
+        # Autocommit (isolation_level=None), so refresh() can read one snapshot between BEGIN and COMMIT.
+        conn = await aiosqlite.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+        try:
+            ((version,),) = await conn.execute_fetchall("PRAGMA user_version")
+            if version != SCHEMA_VERSION:
+                raise LedgerError(f"台账格式版本 {version} 不支持 unsupported ledger schema version {version}")
+            ledger = cls(
+                conn, data_dir, None, public_key, DEFAULT_CHECKPOINT_EVERY, Frontier(), GENESIS_PREV_HASH, None
+            )
+            await ledger.refresh()
+        except BaseException:
+            await conn.close()
+            raise
+        return ledger
+
+    @property
+    def read_only(self) -> bool:
+        """Whether this is a reader (:meth:`open_reader`), which cannot append or sign."""
+        return self._key is None
+
+    async def refresh(self) -> None:
+        """A reader: catch up with what the writer has committed since. (The writer is always current.)"""
+        if self._key is not None:
+            return
+        async with self._lock:
+            conn = self._connection()
+            await conn.execute("BEGIN")
+            try:
+                frontier, last_hash, latest = await _read_head(conn)
+            finally:
+                await conn.execute("COMMIT")
+            if latest is not None and not latest.verify(self._public_key):
+                raise LedgerError(
+                    f"{PUBLIC_KEY_FILENAME} 未签署此台账的检查点 {PUBLIC_KEY_FILENAME} did not sign this ledger's checkpoints"
+                )
+            self._frontier, self._last_hash, self._latest_checkpoint = frontier, last_hash, latest
 
     async def __aenter__(self) -> Ledger:
         return self
@@ -137,12 +180,17 @@ class Ledger:
 
     @property
     def public_key(self) -> Ed25519PublicKey:
-        return self._key.public_key()
+        return self._public_key
 
     def _connection(self) -> aiosqlite.Connection:
         if self._conn is None:
             raise LedgerError("台账已关闭 the ledger is closed")
         return self._conn
+
+    def _signing_key(self) -> Ed25519PrivateKey:
+        if self._key is None:
+            raise LedgerError("只读打开的台账不能写入或签名 a ledger opened for reading cannot append or sign")
+        return self._key
 
     # -- writing -----------------------------------------------------------
 
@@ -173,6 +221,7 @@ class Ledger:
     async def _append_prepared(self, prepared: list[tuple[str, str]]) -> list[Entry]:
         async with self._lock:
             conn = self._connection()
+            key = self._signing_key()
             # Work on copies and adopt them only after COMMIT, so a failed
             # write leaves the ledger exactly as it was.
             frontier = self._frontier.copy()
@@ -190,7 +239,7 @@ class Ledger:
                 if frontier.size % self._checkpoint_every == 0:
                     heads.append((frontier.size, frontier.root()))
                 prev_hash = entry_hash
-            checkpoints = [Checkpoint.sign(self._key, size, root) for size, root in heads]
+            checkpoints = [Checkpoint.sign(key, size, root) for size, root in heads]
 
             try:
                 await conn.executemany(f"INSERT INTO entries ({ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", entry_rows)
@@ -220,7 +269,7 @@ class Ledger:
         latest = self._latest_checkpoint
         if latest is not None and latest.tree_size == self._frontier.size:
             return latest
-        checkpoint = Checkpoint.sign(self._key, self._frontier.size, self._frontier.root())
+        checkpoint = Checkpoint.sign(self._signing_key(), self._frontier.size, self._frontier.root())
         try:
             await _insert_checkpoints(conn, [checkpoint])
             await conn.commit()
@@ -236,7 +285,7 @@ class Ledger:
             if self._conn is None:
                 return
             latest = self._latest_checkpoint
-            if self._frontier.size > (0 if latest is None else latest.tree_size):
+            if self._key is not None and self._frontier.size > (0 if latest is None else latest.tree_size):
                 await self._checkpoint_locked()
             await self._conn.close()
             self._conn = None
@@ -308,6 +357,21 @@ class Ledger:
         """Proof that the tree of ``new_size`` entries extends the tree of ``old_size`` entries."""
         self._check_tree_size(new_size)
         return await self._range_hashes(consistency_proof_ranges(old_size, new_size))
+
+
+async def _read_head(conn: aiosqlite.Connection) -> tuple[Frontier, bytes, Checkpoint | None]:
+    """The ledger's end as stored: Merkle frontier, chain head and latest checkpoint."""
+    last = list(await conn.execute_fetchall("SELECT idx, hash FROM entries ORDER BY idx DESC LIMIT 1"))
+    size, last_hash = (last[0][0] + 1, last[0][1]) if last else (0, GENESIS_PREV_HASH)
+    frontier_nodes = Frontier.nodes_for_size(size)
+    found = await _fetch_nodes(conn, frontier_nodes)
+    frontier = Frontier(size, [found[node] for node in frontier_nodes])
+    cp_rows = list(
+        await conn.execute_fetchall(
+            "SELECT tree_size, root_hash, timestamp, signature FROM checkpoints ORDER BY tree_size DESC, id DESC LIMIT 1"
+        )
+    )
+    return frontier, last_hash, Checkpoint(*cp_rows[0]) if cp_rows else None
 
 
 async def _insert_checkpoints(conn: aiosqlite.Connection, checkpoints: list[Checkpoint]) -> None:
