@@ -5,7 +5,7 @@
     qinglian central publish    --db URL --scope county:NAME --kind firmware --file allow.json
     qinglian central issue-token --db URL --scope township:NAME [--label 张三]
     qinglian central status     --db URL [--json]
-    qinglian central clear-flag --db URL --edge-id ID
+    qinglian central clear-flag --db URL --edge ID
 
 ``--db`` is ``sqlite:///path`` (default ``sqlite:///data/central.sqlite3``) or ``postgresql://user@host/db``.
 ``enrol`` takes what ``qinglian ledger pubkey --data DIR --json`` prints on the edge (``--key`` is the
@@ -78,7 +78,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     status.set_defaults(func=_status)
 
     clear = add("clear-flag", "调查后清除标记 clear an edge's flag after investigation")
-    clear.add_argument("--edge-id", required=True)
+    clear.add_argument("--edge", required=True, help="边缘编号 edge id")
     clear.set_defaults(func=_clear_flag)
 
 
@@ -223,9 +223,9 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _clear_flag(args: argparse.Namespace) -> int:
-    code, done = _admin(args, lambda s: s.clear_flag(args.edge_id))
+    code, done = _admin(args, lambda s: s.clear_flag(args.edge))
     if code == EXIT_OK and not done:
-        return _fail(f"没有此边缘 no such edge {args.edge_id}")
+        return _fail(f"没有此边缘 no such edge {args.edge}")
     if code == EXIT_OK:
-        print(f"已清除标记 flag cleared for {args.edge_id}")
+        print(f"已清除标记 flag cleared for {args.edge}")
     return code

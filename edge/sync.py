@@ -39,7 +39,6 @@ so ``qinglian ledger pubkey`` and ``qinglian edge sync`` need only the folder.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import inspect
 import json
 import logging
@@ -69,6 +68,7 @@ from edge.syncwire import (
     key_id,
     sign_request,
 )
+from edge.writerlock import WriterLock
 
 log = logging.getLogger("edge.sync")
 
@@ -155,17 +155,12 @@ def _record_edge_id(data_dir: Path, edge_id: str) -> None:
 @asynccontextmanager
 async def _one_round_at_a_time(data_dir: Path) -> AsyncIterator[None]:
     """Hold ``sync.lock`` for a round; the kernel drops it if the holder dies, even by kill -9."""
-    fd = os.open(data_dir / ROUND_LOCK_FILENAME, os.O_RDWR | os.O_CREAT, 0o600)
+    while (lock := WriterLock.try_acquire(data_dir, ROUND_LOCK_FILENAME)) is None:
+        await asyncio.sleep(0.1)  # the other syncer's round: it ends, or its process does
     try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:  # the other syncer's round: it ends, or its process does
-                await asyncio.sleep(0.1)
         yield
     finally:
-        os.close(fd)  # and with it the lock
+        lock.release()
 
 
 def write_atomic(path: Path, data: dict[str, Any]) -> None:

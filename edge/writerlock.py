@@ -24,10 +24,11 @@ class WriterLock:
         self.path = path
 
     @classmethod
-    def try_acquire(cls, data_dir: Path) -> WriterLock | None:
-        """The lock, or None if another process (or another opener in this one) holds it."""
+    def try_acquire(cls, data_dir: Path, filename: str = LOCK_FILENAME) -> WriterLock | None:
+        """The lock, or None if another process (or another opener in this one) holds it. Another
+        ``filename`` is another lock of the same kind (edge/sync.py takes turns on ``sync.lock``)."""
         data_dir.mkdir(parents=True, exist_ok=True)
-        path = data_dir / LOCK_FILENAME
+        path = data_dir / filename
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

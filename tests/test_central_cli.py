@@ -125,6 +125,12 @@ def test_enrol_sync_then_a_tampered_row_is_refused_and_flagged(
     assert row["flagged"] and row["flag_code"] == "chain_broken" and row["entries"] == 150
     assert stored(central, me["edge"]) == list(range(150))  # nothing of the refused batch
 
+    # After the investigation the county clears the flag; the edited history is still refused.
+    assert run(capsys, "central", "clear-flag", "--db", central.db, "--edge", me["edge"])[0] == 0
+    assert not status(capsys, central, me["edge"])["flagged"]
+    assert sync(capsys, central, folder)[0] == 1 and status(capsys, central, me["edge"])["flagged"]
+    assert run(capsys, "central", "clear-flag", "--db", central.db, "--edge", "no-such-edge")[0] == 1
+
 
 def test_a_batch_signed_by_another_edges_key_is_refused(
     central: CentralProcess, tmp_path: Path, capsys: pytest.CaptureFixture[str]
