@@ -8,10 +8,12 @@ import hashlib
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import cv2
+import httpx
 import pytest
 from edge_support import SMALL, running_agent
 
@@ -21,6 +23,12 @@ from edge.ledger import verify_ledger
 from edge.ocr.search import SearchIndex
 from edge.ocr.settings import CameraSettings
 from edge.photos import PhotoStore
+from edge.web.accounts import add_account, check_account
+from edge.web.app import create_app
+from edge.web.ledgerview import LedgerReader
+from edge.web.service import Console
+from edge.web.settings import WebSettings
+from edge.web.store import WebStore
 from hostsim import pages
 from hostsim.control import SimBoard
 
@@ -112,6 +120,43 @@ async def test_every_press_has_a_photo_and_a_check_and_a_swapped_page_is_flagged
     finally:
         index.close()
     assert verify_ledger(agent.config.data_dir).ok
+
+    # Supervisors find the stamped pages in the console by their text; others only their own requests'.
+    async with console_clients(agent, ("jiandu", ["supervisor"], None), ("liming", ["applicant"], "liming"),
+                               ("zhaolei", ["approver"], "zhaolei")) as (jiandu, liming, zhaolei):  # fmt: skip
+        found = (await jiandu.get("/api/search", params={"q": title})).json()
+        assert {h["photo_sha256"] for h in found} == {p.body["sha256"] for p in photos[:2]}
+        assert all(h["request"]["id"] == request_id and h["flags"] == [] for h in found)
+        flagged = (await jiandu.get("/api/search", params={"flag": "title"})).json()
+        assert [(h["press_no"], "title" in h["flags"]) for h in flagged] == [(3, True)]
+        assert len((await liming.get("/api/search", params={"q": title})).json()) == len(found)
+        assert (await zhaolei.get("/api/search", params={"q": title})).json() == []  # not on this request's route
+        page = await jiandu.get("/search", params={"q": title})
+        assert page.status_code == 200 and page.text.count('<li class="hit') == len(found) and "与原件一致" in page.text
+        bad = await jiandu.get("/api/search", params={"since": "28/11/2026"})
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_date"
+
+
+@asynccontextmanager
+async def console_clients(agent: EdgeAgent, *accounts: tuple[str, list[str], str | None]) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """The agent's web console in-process, one logged-in client per account (username, roles, person)."""
+    store = await WebStore.open(agent.config.data_dir)
+    ledger = LedgerReader(agent.config.data_dir)
+    clients: list[httpx.AsyncClient] = []
+    try:
+        app = create_app(Console(agent, store, WebSettings(enabled=True)), ledger)
+        for username, roles, person in accounts:
+            villages = None if person else ["*"]
+            await add_account(store, agent.config, check_account(agent.config, username, None, roles, person, villages), "password-123")
+            client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console.test")
+            clients.append(client)
+            assert (await client.post("/api/login", json={"username": username, "password": "password-123"})).status_code == 200
+        yield clients
+    finally:
+        for client in clients:
+            await client.aclose()
+        await ledger.close()
+        await store.close()
 
 
 async def test_a_failed_capture_is_a_flagged_entry(tmp_path: Path, camboard: SimBoard) -> None:

@@ -20,7 +20,7 @@ import hmac
 import json
 import logging
 import time
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -146,6 +146,20 @@ class RequestDetailOut(RequestOut):
     grants: list[dict[str, Any]]
     press_events: list[dict[str, Any]] = Field(description="each press; photo and OCR flags once recorded")
     deliveries: list[DeliveryOut]
+
+
+class SearchHitOut(BaseModel):
+    photo_sha256: str = Field(description="the photo, served at /requests/{request_id}/photos/{photo_sha256}")
+    village: str
+    seal: str
+    request_id: str | None
+    press_no: int | None
+    taken_at: str
+    title: str | None = Field(description="the title read on the page")
+    amount_fen: int | None = Field(description="the amount read on the page")
+    flags: list[str] = Field(description="what differed from the approved original (amount, title, text, blank, ...)")
+    snippet: str = Field(description="the matching text, the match in [brackets]")
+    request: RequestOut
 
 
 class InboxItemOut(BaseModel):
@@ -659,20 +673,12 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
         return await console.device_names()
 
     async def ledger_filter(kind: str | None, device: str | None, since: str | None, until: str | None, anomaly: bool, request_id: str | None) -> L.LedgerFilter:
-        def day(text: str | None, what: str) -> date | None:
-            if not text:
-                return None
-            try:
-                return date.fromisoformat(text)
-            except ValueError:
-                raise InputError(f"{what}格式应为 年-月-日，例如 2025-03-01", "bad_date") from None
-
         device_ids: tuple[str, ...] | None = None
         if device:
             names = await device_names()
             device_ids = tuple(i for i, n in names.items() if n == device) or (device,)
         return L.LedgerFilter(
-            kind=kind or None, device_ids=device_ids, since=day(since, "开始日期"), until=day(until, "结束日期"),
+            kind=kind or None, device_ids=device_ids, since=L.local_day(since, "开始日期"), until=L.local_day(until, "结束日期"),
             anomaly=anomaly, request_id=request_id or None,
         )  # fmt: skip
 
@@ -686,6 +692,26 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
             "summary": L.summarize(entry, console.config, names), "anomaly": entry.body.get("anomaly"), "body": entry.body,
             "hash": entry.hash.hex(),
         }  # fmt: skip
+
+    # -- search of stamped pages -------------------------------------------------------------------------
+
+    async def search_for(p: Principal, q: str, seal: str, since: str, until: str, flag: str) -> list[dict[str, Any]]:
+        if len(q) > 200:
+            raise InputError("检索词太长（最多 200 字）", "bad_query")
+        first, last = L.local_day(since, "开始日期"), L.local_day(until, "结束日期")
+        return await console.search_pages(p, q.strip(), seal, first, last, flag)
+
+    @app.get("/search", include_in_schema=False)
+    async def search_page(
+        request: Request, q: str = "", seal: str = "", since: str = "", until: str = "", flag: str = ""
+    ) -> Response:
+        p = await principal_of(request)
+        params = {"q": q, "seal": seal, "since": since, "until": until, "flag": flag}
+        try:
+            hits = await search_for(p, q, seal, since, until, flag)
+        except InputError as exc:
+            return await render(request, "search.html", 400, hits=[], params=params, error=exc.message)
+        return await render(request, "search.html", hits=hits, params=params)
 
     @app.get("/ledger", include_in_schema=False)
     async def ledger_page(
@@ -981,6 +1007,19 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
         p = await acting(request)
         await do_sim_press(p, name)
         return {"ok": True}
+
+    @app.get("/api/search", tags=["search"], response_model=list[SearchHitOut], responses=errors)
+    async def api_search(
+        request: Request,
+        q: Annotated[str, Query(description="words on the stamped page (all must occur; Chinese needs no spaces)")] = "",
+        seal: Annotated[str, Query(description="official | finance | contract | legal_rep")] = "",
+        since: Annotated[str, Query(description="photographed on or after this date (Asia/Shanghai), YYYY-MM-DD")] = "",
+        until: Annotated[str, Query(description="to this date inclusive")] = "",
+        flag: Annotated[str, Query(description="only pages with this flag; any: with any flag")] = "",
+    ) -> list[dict[str, Any]]:
+        """Stamped pages found by the text OCR read on them, newest first, among the requests this account may see."""
+        p = await principal_of(request)
+        return await search_for(p, q, seal, since, until, flag)
 
     @app.get("/api/ledger", tags=["ledger"], response_model=LedgerPageOut, responses=errors)
     async def api_ledger(

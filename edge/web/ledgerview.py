@@ -19,6 +19,7 @@ import aiosqlite
 
 from edge.cli import local_time, yuan
 from edge.config import SEAL_NAMES, EdgeConfig
+from edge.errors import InputError
 from edge.ledger import Entry
 from edge.ledger.schema import DB_FILENAME, ENTRY_COLUMNS
 
@@ -119,10 +120,10 @@ class LedgerFilter:
             params.extend(self.device_ids)
         if self.since is not None:
             clauses.append("ts >= ?")
-            params.append(_utc_bound(self.since))
+            params.append(utc_bound(self.since))
         if self.until is not None:
             clauses.append("ts < ?")
-            params.append(_utc_bound(self.until + timedelta(days=1)))
+            params.append(utc_bound(self.until + timedelta(days=1)))
         if self.anomaly:
             clauses.append("json_extract(body, '$.anomaly') IS NOT NULL")
         if self.request_id:
@@ -131,7 +132,17 @@ class LedgerFilter:
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
-def _utc_bound(day: date) -> str:
+def local_day(text: str | None, what: str) -> date | None:
+    """A date typed in a filter form (YYYY-MM-DD, local), None when left empty; a clear error otherwise."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{what}格式应为 年-月-日，例如 2025-03-01", "bad_date") from None
+
+
+def utc_bound(day: date) -> str:
     """Local midnight of ``day`` as a ledger timestamp (UTC, same format, so strings compare)."""
     local = datetime.combine(day, time(0), SHANGHAI)
     return local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

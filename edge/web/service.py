@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,9 @@ from edge.config import SEAL_KINDS, EdgeConfig, Person
 from edge.db import PENDING, RequestView
 from edge.documents import StoredDocument, document_path, store_document
 from edge.errors import InputError, NotFound, Refused
+from edge.ocr.search import Hit, SearchIndex
 from edge.requests import check_filing
+from edge.web.ledgerview import utc_bound
 from edge.web.settings import WebSettings
 from edge.web.store import PERSON_ROLES, Account, WebStore
 from edge.web.uploads import receive, sniff
@@ -146,6 +149,39 @@ class Console:
         async with self.agent.recorder.step():  # reads in a step never see half of a recorded one
             requests = await self.agent.db.requests(status=status, limit=limit)
         return [r for r in reversed(requests) if self.can_see(p, r)]
+
+    async def search_pages(self, p: Principal, query: str, seal: str | None, since: date | None, until: date | None,
+                           flag: str | None, limit: int = 50) -> list[dict[str, Any]]:
+        """Stamped pages whose OCR text matches, newest first, among the requests ``p`` may see (dates are
+        local, inclusive); each with the request it belongs to."""
+        if not p.roles:
+            return []
+
+        def find() -> list[Hit]:
+            index = SearchIndex.for_data_dir(self.config.data_dir)
+            try:
+                return index.search(
+                    query, village=self.config.village, seal=seal or None,
+                    since=utc_bound(since) if since else None,
+                    until=utc_bound(until + timedelta(days=1)) if until else None, flag=flag or None, limit=limit,
+                )  # fmt: skip
+            finally:
+                index.close()
+
+        requests: dict[str, RequestView | None] = {}
+        shown = []
+        for hit in await asyncio.to_thread(find):
+            rid = hit.request_id
+            if rid is not None and rid not in requests:
+                try:
+                    requests[rid] = await self.agent.get_request(rid)
+                except NotFound:
+                    requests[rid] = None
+            request = requests.get(rid) if rid is not None else None
+            if request is None or not self.can_see(p, request):
+                continue  # a page is shown only with its request (the photo is served through it)
+            shown.append({**hit.to_dict(), "request": request.to_dict()})
+        return shown
 
     async def enrolled(self, device_name: str) -> bool:
         async with self.agent.recorder.step():
