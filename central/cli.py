@@ -142,7 +142,11 @@ def _run(args: argparse.Namespace) -> int:
     bound_port = sock.getsockname()[1]
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = uvicorn.Config(create_app(db_url=args.db), log_level=args.log_level, access_log=False, lifespan="on")
+    # Edges sync every few seconds over one keep-alive connection; uvicorn's 5 s default would close it
+    # just as the next round reuses it.
+    config = uvicorn.Config(
+        create_app(db_url=args.db), log_level=args.log_level, access_log=False, lifespan="on", timeout_keep_alive=75
+    )
     server = uvicorn.Server(config)
     print(f"中心库 central store listening on http://{shown}:{bound_port}", flush=True)
     try:

@@ -121,6 +121,9 @@ async def start_console(
         config = uvicorn.Config(
             app, log_level=log_level, access_log=False, lifespan="off", proxy_headers=True,
             forwarded_allow_ips="127.0.0.1", server_header=False, timeout_graceful_shutdown=3,
+            # uvicorn's 5 s default closes idle keep-alive connections just as a phone (or a browser test) reuses
+            # one: the request then dies with ECONNRESET. Stay open longer than clients sit idle between clicks.
+            timeout_keep_alive=75,
         )  # fmt: skip
         server = _Server(config)
         task = asyncio.create_task(server.serve(sockets=[sock]), name="web console")
