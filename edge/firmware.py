@@ -93,10 +93,10 @@ async def allow(recorder: Recorder, config: EdgeConfig, public_key: Ed25519Publi
     async with recorder.step():
         if await recorder.db.release_revoked(manifest["firmware_hash"]):
             raise ReleaseError(f"固件 {manifest['firmware_hash'][:12]} 已被撤销 this release was revoked")
-        if manifest["security_version"] < await recorder.db.security_floor():
+        floor = await recorder.db.security_floor()
+        if manifest["security_version"] < floor:
             raise ReleaseError(
-                f"固件安全版本 {manifest['security_version']} 低于下限 {await recorder.db.security_floor()} "
-                "this release is below the minimum security version"
+                f"固件安全版本 {manifest['security_version']} 低于下限 {floor} this release is below the minimum security version"
             )
         known = await recorder.db.release(manifest["firmware_hash"])
         if known is None:
