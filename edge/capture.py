@@ -3,12 +3,24 @@
 Opening a camera takes from a tenth of a second (an MJPEG URL) to seconds (a
 USB camera negotiating its format), so the edge opens it once and a
 background thread keeps reading: the newest frames sit in a small ring with
-the time they arrived. :meth:`Camera.capture` returns a frame that arrived
-*after* the trigger (by default the ``settle``-th such frame, so a frame
-already in flight when the seal came down is never taken for the photo of
-the stamp), as JPEG bytes. When the stream fails the thread reopens it; a
-capture that cannot be served in time raises :class:`CaptureError`, which the
-caller records as a flagged ledger entry (a missing photo is never silent).
+the time they arrived. :meth:`Camera.capture` returns a frame taken *after*
+the trigger (by default the ``settle``-th such frame, so a frame already in
+flight when the seal came down is never taken for the photo of the stamp), as
+JPEG bytes. When the stream fails the thread reopens it; a capture that
+cannot be served in time raises :class:`CaptureError`, which the caller
+records as a flagged ledger entry (a missing photo is never silent).
+
+"Arrived after the trigger" is not "taken after the trigger": when the reader
+falls behind (the CPU busy, the thread not scheduled), a network stream keeps
+sending and the frames wait in socket and FFmpeg buffers; once the reader runs
+again they come out back to back, each as old as the backlog. So a frame only
+counts for a photo when the reader had to wait for it: it came at least half
+the stream's usual interval (the median gap between frames before the
+trigger) after the one before. Backlog frames come faster than that and are
+passed over; a camera that is merely slow is slow all the time, which moves
+the median with it. This tells the two apart while the reader decodes a frame
+in well under half the interval (a 1600x1200 JPEG takes it some 15-40 ms;
+hostsim's camera sends one every 100 ms, a desk camera every 33-100 ms).
 
 Sources, from configuration: ``0`` (a V4L2 device index), ``/dev/video0``, or
 a URL such as ``http://127.0.0.1:8081/stream.mjpg`` (OpenCV's FFmpeg backend
@@ -19,6 +31,8 @@ from __future__ import annotations
 
 import collections
 import logging
+import math
+import statistics
 import threading
 import time
 from dataclasses import dataclass
@@ -52,7 +66,17 @@ def parse_source(source: str | int) -> tuple[str | int, int]:
 class Frame:
     seq: int
     at: float  # time.monotonic() when it arrived
+    gap: float  # seconds since the frame before it (inf for the first after opening)
     image: np.ndarray
+
+
+def _waited_for(gap: float, pace: float) -> bool:
+    """Did the reader wait for this frame, rather than find it queued? (The first of a connection: unknown, no.)"""
+    return math.isfinite(gap) and gap >= pace / 2
+
+
+# How many inter-frame gaps the camera remembers to learn the stream's pace (a few seconds' worth).
+PACE_HISTORY = 64
 
 
 class Camera:
@@ -73,6 +97,7 @@ class Camera:
         self.reconnect_s = reconnect_s
         self.jpeg_quality = jpeg_quality
         self._frames: collections.deque[Frame] = collections.deque(maxlen=max(keep, self.settle + 1))
+        self._gaps: collections.deque[tuple[float, float]] = collections.deque(maxlen=PACE_HISTORY)  # (at, gap)
         self._cond = threading.Condition()
         self._seq = 0
         self._stop = threading.Event()
@@ -113,8 +138,10 @@ class Camera:
 
     def _run(self) -> None:
         cap: cv2.VideoCapture | None = None
+        last_at = -math.inf
         while not self._stop.is_set():
             if cap is None:
+                last_at = -math.inf  # the first frame of a new connection has no gap to speak of
                 cap = self._open()
                 if cap is None:
                     self._set_down(f"cannot open camera {self.source!r}")
@@ -132,10 +159,13 @@ class Camera:
                 self._set_down(f"camera {self.source!r} stopped delivering frames")
                 self._stop.wait(self.reconnect_s)
                 continue
+            now = time.monotonic()
             with self._cond:
                 self._seq += 1
-                self._frames.append(Frame(self._seq, time.monotonic(), image))
+                self._frames.append(Frame(self._seq, now, now - last_at, image))
+                self._gaps.append((now, now - last_at))
                 self._cond.notify_all()
+            last_at = now
         if cap is not None:
             cap.release()
         self.connected = False
@@ -162,21 +192,36 @@ class Camera:
         return True
 
     def frame(self, after: float | None = None, timeout_s: float | None = None) -> Frame:
-        """The ``settle``-th frame that arrived after ``after`` (a ``time.monotonic()``; default now)."""
+        """The ``settle``-th frame taken after ``after`` (a ``time.monotonic()``; default now).
+
+        Only frames the reader waited for count (see the module docstring); if
+        the caller was slow to look, a later one is returned, never an earlier.
+        """
         if self._thread is None:
             raise CaptureError("camera not started")
         after = time.monotonic() if after is None else after
         deadline = time.monotonic() + (self.timeout_s if timeout_s is None else timeout_s)
         with self._cond:
             while True:
-                fresh = [f for f in self._frames if f.at > after]
-                if len(fresh) >= self.settle:
-                    return fresh[self.settle - 1]
+                pace = self._pace(after)
+                if pace is not None:
+                    waited = [at for at, gap in self._gaps if at > after and _waited_for(gap, pace)]
+                    if len(waited) >= self.settle:
+                        fresh = [f for f in self._frames if f.at > after and _waited_for(f.gap, pace)]
+                        if fresh:
+                            return fresh[-1]
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or self._stop.is_set():
                     why = self.last_error or "no new frame"
                     raise CaptureError(f"拍照失败 no fresh frame within {self.timeout_s:g} s: {why}")
                 self._cond.wait(min(remaining, 0.5))
+
+    def _pace(self, after: float) -> float | None:
+        """The stream's usual gap between frames: learned before ``after`` when there is enough to go on."""
+        before = [gap for at, gap in self._gaps if at <= after and math.isfinite(gap)]
+        if len(before) < 3:  # just connected: take what the stream has shown so far
+            before = [gap for _, gap in self._gaps if math.isfinite(gap)]
+        return statistics.median(before) if before else None
 
     def capture(self, after: float | None = None, timeout_s: float | None = None) -> bytes:
         """A fresh frame (see :meth:`frame`) as JPEG bytes; :class:`CaptureError` when there is none."""

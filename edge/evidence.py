@@ -134,6 +134,7 @@ class Evidence:
         self._closing = False
         self.captures = 0
         self.capture_failures = 0
+        self._shot = asyncio.Condition()  # notified after each capture, taken or failed
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -181,6 +182,20 @@ class Evidence:
         if self.index is not None:
             self.index.close()
             self.index = None
+
+    @property
+    def shots(self) -> int:
+        """Presses of this run whose capture is over: photo taken or failure recorded."""
+        return self.captures + self.capture_failures
+
+    async def photographed(self, shots: int, timeout: float) -> bool:
+        """Wait until :attr:`shots` reaches ``shots``; False when ``timeout`` passed first."""
+        async with self._shot:
+            try:
+                await asyncio.wait_for(self._shot.wait_for(lambda: self.shots >= shots), timeout)
+            except TimeoutError:
+                return False
+        return True
 
     async def idle(self, timeout: float = 120.0) -> None:
         """Wait until no capture or OCR is in progress (tests, the demo)."""
@@ -250,12 +265,18 @@ class Evidence:
             sha = await asyncio.to_thread(self.photos.put, jpeg)
         except (CaptureError, OSError) as exc:
             self.capture_failures += 1
+            await self._shot_over()
             log.warning("press %s: no photo: %s", press.index, exc)
             await self._record([(CAPTURE_FAILED, {**about, "reason": str(exc), "anomaly": "capture_failed"})])
             return
         self.captures += 1
+        await self._shot_over()
         await self._record([(PHOTO, {**about, "sha256": sha, "bytes": len(jpeg)})])
         await self._check(about, sha)
+
+    async def _shot_over(self) -> None:
+        async with self._shot:
+            self._shot.notify_all()
 
     async def _check(self, about: dict[str, Any], sha: str) -> None:
         """OCR a stored photo in a worker, compare it with the original, record both, index the text."""

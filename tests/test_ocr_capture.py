@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -20,10 +21,10 @@ from hostsim.camera import CameraServer, VirtualCamera
 class ServedCamera:
     """A CameraServer on its own event loop thread, as in ``qinglian sim device --camera``."""
 
-    def __init__(self, port: int = 0, camera: VirtualCamera | None = None) -> None:
+    def __init__(self, port: int = 0, camera: VirtualCamera | None = None, fps: float = 20) -> None:
         self.camera = camera or VirtualCamera(seed=1)
         self.loop = asyncio.new_event_loop()
-        self.server = CameraServer(self.camera, "127.0.0.1", port, fps=20)
+        self.server = CameraServer(self.camera, "127.0.0.1", port, fps=fps)
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         asyncio.run_coroutine_threadsafe(self.server.start(), self.loop).result(10)
@@ -123,3 +124,25 @@ def test_camera_places_files_and_clears(served: ServedCamera, tmp_path) -> None:
     assert served.control(op="stamp")["stamps"] == []  # stamping the bare desk leaves nothing
     with pytest.raises(ValueError):
         served.control(op="place", spec={"amount_fen": 1.5})
+
+
+def test_a_reader_that_fell_behind_does_not_hand_out_frames_from_before_the_stamp() -> None:
+    # At 5 frames a second the stream's frames are 200 ms apart, and the backlog's, decoded back to back,
+    # a few tens of ms even on a loaded machine: the camera must tell the two apart.
+    served = ServedCamera(fps=5)
+    served.control(op="place", seed=5)
+    with contextlib.closing(served), Camera(served.server.url, settle=2, timeout_s=10) as camera:
+        assert camera.wait_ready(10)
+        camera.capture()  # the stream's pace is known
+        # The reader thread gets no chance to run (here: its lock is held) while the stream keeps
+        # sending; the seal comes down at the end of the stall, and the frames that then come out
+        # of the buffers, back to back, all show the page before it.
+        with camera._cond:
+            time.sleep(3)
+            state = served.control(op="stamp")
+            pressed = time.monotonic()
+        after = cv2.imdecode(np.frombuffer(camera.capture(after=pressed), np.uint8), cv2.IMREAD_COLOR)
+        mark = find_seal(after, pages.seal_zone())
+        assert mark.found and mark.inside_area
+        x, y = state["stamps_in_frame"][0]  # type: ignore[index]
+        assert abs(mark.center[0] - x) < 15 and abs(mark.center[1] - y) < 15  # type: ignore[index]

@@ -61,13 +61,9 @@ def test_demo_serve_runs_the_loop_through_the_console_and_stops_on_ctrl_c(tmp_pa
             return events if all(e["match"] is not None for e in events) else None
 
         events = wait_until("each press photographed and checked", checked, 120, every=0.5)
-        # The approved page was photographed and read each time: its text, title and amount match the original.
-        # (Not asserted: that each photo already shows the impression. Under load the camera reader can lag
-        # and hand out a frame from just before the stamp, flagged seal_missing: a known defect of
-        # edge/capture.py, see the session note.)
-        assert all(e["photo"] and not set(e["flags"]) & {"title", "amount", "text", "blank"} for e in events), events
+        assert [(bool(e["photo"]), e["match"], e["flags"]) for e in events] == [(True, True, [])] * 2, events
         shown = liming.get(f"/requests/{rid}")
-        assert all(f"/requests/{rid}/photos/{e['photo']}" in shown.text for e in events)
+        assert shown.text.count("与原件一致") == 2 and f"/requests/{rid}/photos/{events[0]['photo']}" in shown.text
         assert liming.get(f"/requests/{rid}/photos/{events[0]['photo']}").headers["content-type"] == "image/jpeg"
         wait_until("relocked", lambda: wangfang.get("/api/devices").json()[0]["lock"] == "locked", 10)  # the next status
         refused = liming.post("/api/devices/official-1/sim-press", headers=lh)

@@ -111,7 +111,7 @@ async def start_console(
     url = f"http://{shown_host}:{port}"
     store = await WebStore.open(agent.config.data_dir)
     try:
-        console = Console(agent, store, settings, SimControl(sim) if sim is not None else None)
+        console = Console(agent, store, settings, SimControl(sim, agent) if sim is not None else None)
         backends, vapid = make_backends(settings, agent, store)
         console.vapid_public_key = vapid.public_key_b64 if vapid else None
         notifier = Notifier(agent, store, backends, settings, lambda: settings.public_url or url)

@@ -83,17 +83,29 @@ class Principal:
 class SimControl:
     """The simulated board's control port, for the demo's "press" button (absent on real hardware)."""
 
-    def __init__(self, board: Any) -> None:
+    def __init__(self, board: Any, agent: EdgeAgent | None = None) -> None:
         self.board = board
+        self.agent = agent
         self._lock = asyncio.Lock()
 
     async def press(self, page: Path | None = None) -> None:
         """Press once; with a camera, ``page`` (an image) is laid under it first, as the custodian lays
         the approved original on the desk before stamping it."""
         async with self._lock:
-            if page is not None and self.board.camera_url is not None:
+            camera = self.board.camera_url is not None
+            if page is not None and camera:
                 await asyncio.to_thread(self.board.control.camera, "place", file=str(page))
+            evidence = self.agent.evidence if self.agent is not None else None
+            if evidence is None or not camera:
+                await asyncio.to_thread(self.board.control.press)
+                return
+            shots = evidence.shots
+            unlocked = (await asyncio.to_thread(self.board.control.state)).get("lock") == "unlocked"
             await asyncio.to_thread(self.board.control.press)
+            if unlocked:
+                # A custodian holds the stamped sheet still until the desk camera has taken it, and only
+                # then lays the next one: a click on "press" before that waits here, in the lock.
+                await evidence.photographed(shots + 1, evidence.settings.timeout_s + 5)
 
     async def state(self) -> dict[str, Any]:
         async with self._lock:
