@@ -1,9 +1,9 @@
 """OCR engines behind one small interface, chosen by name.
 
-``tesseract`` (the default) runs Debian's Tesseract with ``chi_sim`` through
-pytesseract. ``rapidocr`` runs RapidOCR's ONNX models (``pip install
-'qinglian[rapidocr]'``; the models ship inside the wheel, nothing is fetched);
-it is imported only when asked for.
+``tesseract`` (the default, :mod:`edge.ocr.tesseract`) runs Debian's Tesseract
+with ``chi_sim``, loaded once per process. ``rapidocr`` runs RapidOCR's ONNX
+models (``pip install 'qinglian[rapidocr]'``; the models ship inside the
+wheel, nothing is fetched). Each is imported only when asked for.
 
 A backend reads a prepared grey page and returns lines of text, each with its
 box and, where the engine knows them, a box per character (the reader of
@@ -12,8 +12,6 @@ amounts in capitals uses those to look at single glyphs).
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -50,55 +48,10 @@ class OcrBackend(Protocol):
         ...
 
 
-# -- Tesseract -------------------------------------------------------------------------
+# -- shared by the engines ------------------------------------------------------------
 
 
-class TesseractBackend:
-    """pytesseract over Debian's ``tesseract-ocr`` with ``chi_sim`` (+ ``eng`` when asked)."""
-
-    name = "tesseract"
-
-    def __init__(self, lang: str = "chi_sim", psm: int = 6) -> None:
-        import pytesseract  # a light import; the binary is what may be missing
-
-        if shutil.which(pytesseract.pytesseract.tesseract_cmd) is None:
-            raise OcrUnavailable(
-                "未安装 Tesseract: apt-get install tesseract-ocr tesseract-ocr-chi-sim (make setup does this)"
-            )
-        installed = set(pytesseract.get_languages(config=""))
-        missing = [code for code in lang.split("+") if code not in installed]
-        if missing:
-            raise OcrUnavailable(
-                f"Tesseract 缺少语言数据 missing language data {', '.join(missing)}: "
-                "apt-get install tesseract-ocr-chi-sim tesseract-ocr-eng"
-            )
-        # Tesseract's OpenMP threads fight each other on a small machine (and
-        # across a process pool): one thread per page is faster overall.
-        os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-        self._tess = pytesseract
-        self.lang = lang
-        self.config = f"--psm {psm}"
-
-    def read(self, grey: np.ndarray) -> list[OcrLine]:
-        data = self._tess.image_to_data(grey, lang=self.lang, config=self.config, output_type=self._tess.Output.DICT)
-        lines: dict[tuple[int, int, int], OcrLine] = {}
-        for i, text in enumerate(data["text"]):
-            if data["level"][i] != 5 or not text.strip():
-                continue
-            key = (data["block_num"][i], data["par_num"][i], data["line_num"][i])
-            box = (data["left"][i], data["top"][i], data["width"][i], data["height"][i])
-            conf = float(data["conf"][i])
-            line = lines.setdefault(key, OcrLine("", box))
-            line.glyphs.extend(_split_word(text.strip(), box, conf))
-        out = []
-        for line in lines.values():
-            _finish_line(line)
-            out.append(line)
-        out.sort(key=lambda ln: (ln.box[1], ln.box[0]))
-        return out
-
-
-def _split_word(text: str, box: Box, conf: float) -> list[Glyph]:
+def split_word(text: str, box: Box, conf: float) -> list[Glyph]:
     """A word's characters with boxes shared out by width (CJK characters are square)."""
     if len(text) == 1:
         return [Glyph(text, box, conf)]
@@ -114,7 +67,7 @@ def _split_word(text: str, box: Box, conf: float) -> list[Glyph]:
     return glyphs
 
 
-def _finish_line(line: OcrLine) -> None:
+def finish_line(line: OcrLine) -> None:
     xs = [g.box[0] for g in line.glyphs]
     ys = [g.box[1] for g in line.glyphs]
     x1 = [g.box[0] + g.box[2] for g in line.glyphs]
@@ -168,7 +121,7 @@ class RapidOcrBackend:
             x1, y1 = pts.max(axis=0)
             box = (int(x0), int(y0), int(x1 - x0), int(y1 - y0))
             text = str(text).replace(" ", "") if _mostly_cjk(str(text)) else str(text)
-            line = OcrLine(text, box, _split_word(text, box, float(score) * 100) if text else [], float(score) * 100)
+            line = OcrLine(text, box, split_word(text, box, float(score) * 100) if text else [], float(score) * 100)
             lines.append(line)
         return _merge_rows(lines)
 
@@ -194,7 +147,7 @@ def _merge_rows(lines: list[OcrLine]) -> list[OcrLine]:
         row.sort(key=lambda ln: ln.box[0])
         merged = OcrLine("", row[0].box, [g for ln in row for g in ln.glyphs])
         if merged.glyphs:
-            _finish_line(merged)
+            finish_line(merged)
             merged.text = "".join(ln.text for ln in row)
             out.append(merged)
     return out
@@ -202,8 +155,15 @@ def _merge_rows(lines: list[OcrLine]) -> list[OcrLine]:
 
 # -- choosing ----------------------------------------------------------------------------
 
+
+def _tesseract() -> OcrBackend:
+    from edge.ocr.tesseract import TesseractBackend  # it imports this module's types
+
+    return TesseractBackend()
+
+
 BACKENDS: dict[str, Callable[[], OcrBackend]] = {
-    "tesseract": TesseractBackend,
+    "tesseract": _tesseract,
     "rapidocr": RapidOcrBackend,
 }
 DEFAULT_BACKEND = "tesseract"

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from edge.ocr.backends import OcrLine
+from edge.ocr.preprocess import text_band
 
 CAPITALS = "零壹贰叁肆伍陆柒捌玖拾佰仟万亿元角分整"
 # Chinese fonts a Debian host may have; those present serve as templates.
@@ -134,31 +135,6 @@ def _template_matrix() -> tuple[str, np.ndarray]:
     )
 
 
-def _text_band(ink: np.ndarray, centre: float) -> tuple[int, int] | None:
-    """The band of rows holding one line of print: the inked band nearest ``centre`` (crop rows)."""
-    rows = ink.sum(axis=1) > 0
-    bands: list[tuple[int, int]] = []
-    start = None
-    for i, on in enumerate(list(rows) + [False]):
-        if on and start is None:
-            start = i
-        elif not on and start is not None:
-            bands.append((start, i))
-            start = None
-    # close small gaps inside one line (the dot of a colon, a thin stroke)
-    merged: list[list[int]] = []
-    for a, b in bands:
-        if merged and a - merged[-1][1] <= 2:
-            merged[-1][1] = b
-        else:
-            merged.append([a, b])
-    tall = [band for band in merged if band[1] - band[0] >= 6]
-    if not tall:
-        return None
-    a, b = min(tall, key=lambda band: abs((band[0] + band[1]) / 2 - centre) - (band[1] - band[0]) / 2)
-    return a, b
-
-
 def segment_line(
     grey: np.ndarray, box: tuple[int, int, int, int], centre_y: float | None = None, char_h: float | None = None
 ) -> list[tuple[int, int, int, int]]:
@@ -178,7 +154,7 @@ def segment_line(
     _, ink = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
     if np.count_nonzero(ink) == 0 or np.count_nonzero(ink) > 0.6 * ink.size:
         return []
-    band = _text_band(ink, (centre_y - y0) if centre_y is not None else crop.shape[0] / 2)
+    band = text_band(ink, (centre_y - y0) if centre_y is not None else crop.shape[0] / 2)
     if band is None:
         return []
     top, bottom = band

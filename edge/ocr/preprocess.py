@@ -151,9 +151,38 @@ def prepare(image: np.ndarray, red_channel: bool = True, flatten: bool = True, w
     return Prepared(grey=whiten(grey) if red_channel else grey, sheet=sheet, glyphs=grey, corners=corners)
 
 
+def text_band(ink: np.ndarray, centre: float) -> tuple[int, int] | None:
+    """The band of rows holding one line of print: the inked band nearest ``centre`` (crop rows)."""
+    rows = ink.sum(axis=1) > 0
+    bands: list[tuple[int, int]] = []
+    start = None
+    for i, on in enumerate(list(rows) + [False]):
+        if on and start is None:
+            start = i
+        elif not on and start is not None:
+            bands.append((start, i))
+            start = None
+    # close small gaps inside one line (the dot of a colon, a thin stroke)
+    merged: list[list[int]] = []
+    for a, b in bands:
+        if merged and a - merged[-1][1] <= 2:
+            merged[-1][1] = b
+        else:
+            merged.append([a, b])
+    tall = [band for band in merged if band[1] - band[0] >= 6]
+    if not tall:
+        return None
+    a, b = min(tall, key=lambda band: abs((band[0] + band[1]) / 2 - centre) - (band[1] - band[0]) / 2)
+    return a, b
+
+
+# Darker than this is print on a flattened sheet; what is left of a seal is lighter.
+PRINT_LEVEL = 150
+
+
 def ink_fraction(grey: np.ndarray) -> float:
     """Share of pixels that are print (dark on a flattened sheet): near 0 for a blank page."""
-    _, mask = cv2.threshold(grey, 150, 255, cv2.THRESH_BINARY_INV)
+    _, mask = cv2.threshold(grey, PRINT_LEVEL, 255, cv2.THRESH_BINARY_INV)
     h, w = mask.shape
     core = mask[h // 20 : h - h // 20, w // 20 : w - w // 20]  # ignore the sheet's edge
     return float(np.count_nonzero(core)) / max(core.size, 1)
