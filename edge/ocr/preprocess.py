@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-# The sheet is resampled to this width before OCR: body text of a printed A5 or
-# A4 page then lands around 25-30 px per character, where Tesseract's Chinese
-# model does best, and a smaller image is faster to read.
+# The sheet is resampled to this width before OCR: the ink of a body character
+# of a printed A5 or A4 page then stands about 20 px tall, where Tesseract's
+# Chinese model does best, and a smaller image is faster to read.
 TARGET_WIDTH = 900
 
 
