@@ -114,6 +114,10 @@ def test_fields_cross_check_figures_and_capitals() -> None:
         "date": "2026-11-28",
     }
     assert f.amounts_agree is True
+    # the label misread (申方, as Tesseract does now and then) still names party A; a body line does not
+    misread = extract_fields(text.replace("甲方：", "申方：") + "\n甲方所在地人民法院起诉。")
+    assert misread.party_a == "青山村股份经济合作社"
+    assert extract_fields("由方便群众的原则出发\n甲方：青山村").party_a == "青山村"
     changed = extract_fields(text.replace("贰万捌仟伍佰元整", "叁万捌仟伍佰元整"))
     assert changed.amounts_agree is False
     # a reader that lost the head of the amount to a seal ring still agrees; a different tail does not

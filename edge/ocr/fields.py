@@ -57,8 +57,10 @@ class Fields:
 
 
 _LABELLED = re.compile(r"^[^:：]{1,8}[:：;；]")
+# Tesseract reads the label 甲方 as 申方 now and then (由方, 田方: the same shape less a stroke); only
+# a label with its colon is taken that way, so body text that begins 由... is not mistaken for it.
 _PARTY_RE = {
-    "a": re.compile(r"甲\s*方\s*[:：;；]?\s*(?![（(]\s*盖)(.+)$"),
+    "a": re.compile(r"(?:甲\s*方\s*[:：;；]?|[申由田]\s*方\s*[:：;；])\s*(?![（(]\s*盖)(.+)$"),
     "b": re.compile(r"乙\s*方\s*[:：;；]?\s*(?![（(]\s*盖)(.+)$"),
 }
 _FIGURES_RE = re.compile(r"(?:[¥Y]\s*|人民币\s*|RMB\s*)?((?:\d{1,3}(?:[,，]\d{3})+|\d+)(?:[.。]\d{1,2})?)\s*(元|圆)?")
