@@ -14,13 +14,15 @@ records as a flagged ledger entry (a missing photo is never silent).
 falls behind (the CPU busy, the thread not scheduled), a network stream keeps
 sending and the frames wait in socket and FFmpeg buffers; once the reader runs
 again they come out back to back, each as old as the backlog. So a frame only
-counts for a photo when the reader had to wait for it: it came at least half
-the stream's usual interval (the median gap between frames before the
-trigger) after the one before. Backlog frames come faster than that and are
-passed over; a camera that is merely slow is slow all the time, which moves
-the median with it. This tells the two apart while the reader decodes a frame
-in well under half the interval (a 1600x1200 JPEG takes it some 15-40 ms;
-hostsim's camera sends one every 100 ms, a desk camera every 33-100 ms).
+counts for a photo when the reader had to wait for it: its read blocked for at
+least half the stream's usual wait (the median before the trigger). A queued
+frame is there at once and takes only its decoding; a camera that is merely
+slow is slow all the time, which moves the median with it. The time a stalled
+reader spent *between* reads does not count as waiting, so the first frame
+after a stall is not taken for a fresh one either. This tells the two apart
+while decoding a frame takes well under half the interval (a 1600x1200 JPEG
+takes some 15-40 ms here; hostsim's camera sends one every 100 ms, a desk
+camera every 33-100 ms).
 
 Sources, from configuration: ``0`` (a V4L2 device index), ``/dev/video0``, or
 a URL such as ``http://127.0.0.1:8081/stream.mjpg`` (OpenCV's FFmpeg backend
@@ -66,16 +68,16 @@ def parse_source(source: str | int) -> tuple[str | int, int]:
 class Frame:
     seq: int
     at: float  # time.monotonic() when it arrived
-    gap: float  # seconds since the frame before it (inf for the first after opening)
+    wait: float  # seconds the reader's read blocked for it (inf for the first after opening: unknown)
     image: np.ndarray
 
 
-def _waited_for(gap: float, pace: float) -> bool:
+def _waited_for(wait: float, pace: float) -> bool:
     """Did the reader wait for this frame, rather than find it queued? (The first of a connection: unknown, no.)"""
-    return math.isfinite(gap) and gap >= pace / 2
+    return math.isfinite(wait) and wait >= pace / 2
 
 
-# How many inter-frame gaps the camera remembers to learn the stream's pace (a few seconds' worth).
+# How many reads the camera remembers to learn the stream's pace (a few seconds' worth).
 PACE_HISTORY = 64
 
 
@@ -97,7 +99,7 @@ class Camera:
         self.reconnect_s = reconnect_s
         self.jpeg_quality = jpeg_quality
         self._frames: collections.deque[Frame] = collections.deque(maxlen=max(keep, self.settle + 1))
-        self._gaps: collections.deque[tuple[float, float]] = collections.deque(maxlen=PACE_HISTORY)  # (at, gap)
+        self._waits: collections.deque[tuple[float, float]] = collections.deque(maxlen=PACE_HISTORY)  # (at, wait)
         self._cond = threading.Condition()
         self._seq = 0
         self._stop = threading.Event()
@@ -138,10 +140,10 @@ class Camera:
 
     def _run(self) -> None:
         cap: cv2.VideoCapture | None = None
-        last_at = -math.inf
+        first = True
         while not self._stop.is_set():
             if cap is None:
-                last_at = -math.inf  # the first frame of a new connection has no gap to speak of
+                first = True  # the first read of a connection also waits for the stream to start
                 cap = self._open()
                 if cap is None:
                     self._set_down(f"cannot open camera {self.source!r}")
@@ -152,20 +154,22 @@ class Camera:
                     log.info("camera %s reopened", self.source)
                 self.connected = True
                 self.last_error = None
+            started = time.monotonic()
             ok, image = cap.read()
+            now = time.monotonic()
             if not ok or image is None:
                 cap.release()
                 cap = None
                 self._set_down(f"camera {self.source!r} stopped delivering frames")
                 self._stop.wait(self.reconnect_s)
                 continue
-            now = time.monotonic()
+            wait = math.inf if first else now - started
+            first = False
             with self._cond:
                 self._seq += 1
-                self._frames.append(Frame(self._seq, now, now - last_at, image))
-                self._gaps.append((now, now - last_at))
+                self._frames.append(Frame(self._seq, now, wait, image))
+                self._waits.append((now, wait))
                 self._cond.notify_all()
-            last_at = now
         if cap is not None:
             cap.release()
         self.connected = False
@@ -205,9 +209,9 @@ class Camera:
             while True:
                 pace = self._pace(after)
                 if pace is not None:
-                    waited = [at for at, gap in self._gaps if at > after and _waited_for(gap, pace)]
+                    waited = [at for at, wait in self._waits if at > after and _waited_for(wait, pace)]
                     if len(waited) >= self.settle:
-                        fresh = [f for f in self._frames if f.at > after and _waited_for(f.gap, pace)]
+                        fresh = [f for f in self._frames if f.at > after and _waited_for(f.wait, pace)]
                         if fresh:
                             return fresh[-1]
                 remaining = deadline - time.monotonic()
@@ -217,10 +221,11 @@ class Camera:
                 self._cond.wait(min(remaining, 0.5))
 
     def _pace(self, after: float) -> float | None:
-        """The stream's usual gap between frames: learned before ``after`` when there is enough to go on."""
-        before = [gap for at, gap in self._gaps if at <= after and math.isfinite(gap)]
-        if len(before) < 3:  # just connected: take what the stream has shown so far
-            before = [gap for _, gap in self._gaps if math.isfinite(gap)]
+        """How long a read usually waits for the next frame: learned before ``after``, where a backlog
+        cannot be (only a trigger before the stream's second frame has to go by what came since)."""
+        before = [wait for at, wait in self._waits if at <= after and math.isfinite(wait)]
+        if not before:
+            before = [wait for _, wait in self._waits if math.isfinite(wait)]
         return statistics.median(before) if before else None
 
     def capture(self, after: float | None = None, timeout_s: float | None = None) -> bytes:

@@ -126,12 +126,13 @@ def test_camera_places_files_and_clears(served: ServedCamera, tmp_path) -> None:
         served.control(op="place", spec={"amount_fen": 1.5})
 
 
-def test_a_reader_that_fell_behind_does_not_hand_out_frames_from_before_the_stamp() -> None:
+@pytest.mark.parametrize("settle", [1, 2])
+def test_a_reader_that_fell_behind_does_not_hand_out_frames_from_before_the_stamp(settle: int) -> None:
     # At 5 frames a second the stream's frames are 200 ms apart, and the backlog's, decoded back to back,
     # a few tens of ms even on a loaded machine: the camera must tell the two apart.
     served = ServedCamera(fps=5)
     served.control(op="place", seed=5)
-    with contextlib.closing(served), Camera(served.server.url, settle=2, timeout_s=10) as camera:
+    with contextlib.closing(served), Camera(served.server.url, settle=settle, timeout_s=10) as camera:
         assert camera.wait_ready(10)
         camera.capture()  # the stream's pace is known
         # The reader thread gets no chance to run (here: its lock is held) while the stream keeps
