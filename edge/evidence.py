@@ -183,6 +183,18 @@ class Evidence:
             self.index.close()
             self.index = None
 
+    def status(self) -> dict[str, Any]:
+        """The desk camera and this run's photos, for the console: a custodian sees a dead camera before pressing."""
+        return {
+            "connected": self.camera.connected,
+            "last_error": self.camera.last_error,
+            "reconnects": self.camera.reconnects,
+            "captures": self.captures,
+            "capture_failures": self.capture_failures,
+            "in_progress": len(self._tasks),
+            "ocr_backend": self.settings.ocr_backend,
+        }
+
     @property
     def shots(self) -> int:
         """Presses of this run whose capture is over: photo taken or failure recorded."""

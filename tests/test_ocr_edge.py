@@ -135,6 +135,11 @@ async def test_every_press_has_a_photo_and_a_check_and_a_swapped_page_is_flagged
         assert page.status_code == 200 and page.text.count('<li class="hit') == len(found) and "与原件一致" in page.text
         bad = await jiandu.get("/api/search", params={"since": "28/11/2026"})
         assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_date"
+        camera = (await jiandu.get("/api/camera")).json()
+        assert camera["configured"] and camera["connected"] and camera["last_error"] is None
+        assert (camera["captures"], camera["capture_failures"], camera["ocr_backend"]) == (3, 0, "tesseract")
+        devices = (await jiandu.get("/devices")).text
+        assert 'id="camera"' in devices and "摄像头未连接" not in devices
 
 
 @asynccontextmanager
@@ -171,6 +176,12 @@ async def test_a_failed_capture_is_a_flagged_entry(tmp_path: Path, camboard: Sim
         (failed,) = await bodies(edge, CAPTURE_FAILED, request_id)
         assert failed["anomaly"] == "capture_failed" and "no fresh frame" in failed["reason"]
         assert await bodies(edge, PHOTO, request_id) == []
+        # the device page says so before anyone presses again
+        async with console_clients(edge, ("jiandu", ["supervisor"], None)) as (jiandu,):
+            camera = (await jiandu.get("/api/camera")).json()
+            assert camera["configured"] and not camera["connected"] and "127.0.0.1:9" in camera["last_error"]
+            assert (camera["captures"], camera["capture_failures"]) == (0, 1)
+            assert "摄像头未连接" in (await jiandu.get("/devices")).text
     finally:
         await edge.close()
 

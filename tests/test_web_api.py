@@ -242,13 +242,16 @@ async def console(writer: EdgeAgent) -> Any:
     await store.close()
 
 
+CAMERA_FIELDS = ("connected", "last_error", "reconnects", "captures", "capture_failures", "in_progress", "ocr_backend")
+
+
 async def test_openapi_describes_only_the_json_api(console: Any) -> None:
     api = console()
     spec = (await api.client.get("/openapi.json")).json()
     paths = spec["paths"]
     assert all(p.startswith("/api/") for p in paths)
     for path in ("/api/login", "/api/requests", "/api/requests/{request_id}/approve", "/api/requests/{request_id}/reject",
-                 "/api/inbox", "/api/devices", "/api/ledger", "/api/ledger/export.csv", "/api/push/subscriptions"):
+                 "/api/inbox", "/api/devices", "/api/camera", "/api/ledger", "/api/ledger/export.csv", "/api/push/subscriptions"):
         assert path in paths, path
     assert "multipart/form-data" in paths["/api/requests"]["post"]["requestBody"]["content"]
 
@@ -302,6 +305,8 @@ async def test_api_file_approve_and_the_rules(console: Any, writer: EdgeAgent) -
     csv = await jiandu.client.get("/api/ledger/export.csv", params={"request_id": rid})
     assert csv.content.startswith(b"\xef\xbb\xbf") and "提交申请" in csv.content.decode("utf-8-sig")
     assert (await jiandu.client.get("/api/ledger", params={"since": "not a date"})).status_code == 400
+    assert (await jiandu.client.get("/api/camera")).json() == {**dict.fromkeys(CAMERA_FIELDS), "configured": False}
+    assert (await liming.client.get("/api/camera")).status_code == 403  # the devices' people and supervisors only
 
 
 async def test_api_uploads_limits_and_login_lockout(console: Any, writer: EdgeAgent) -> None:

@@ -190,6 +190,17 @@ class DeviceOut(BaseModel):
     grant: dict[str, Any] | None = None
 
 
+class CameraOut(BaseModel):
+    configured: bool = Field(description="false: the edge has no [camera] section and takes no photos")
+    connected: bool | None = Field(None, description="the camera delivers frames now")
+    last_error: str | None = Field(None, description="why it does not, while it does not")
+    reconnects: int | None = None
+    captures: int | None = Field(None, description="photos taken since the agent started")
+    capture_failures: int | None = Field(None, description="presses since the start left without a photo (flagged)")
+    in_progress: int | None = Field(None, description="captures and OCR checks still running")
+    ocr_backend: str | None = None
+
+
 class LedgerEntryOut(BaseModel):
     index: int
     ts: str
@@ -782,7 +793,7 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
                 d["events"] = [entry_out(e, names) for e in events]
             else:
                 d["events"] = []
-        return {"devices": devices}
+        return {"devices": devices, "camera": console.camera()}
 
     @app.get("/devices", include_in_schema=False)
     async def devices_page(request: Request) -> Response:
@@ -1000,6 +1011,13 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
         p = await principal_of(request)
         require_devices(p)
         return [device_out(d) for d in await console.devices()]
+
+    @app.get("/api/camera", tags=["devices"], response_model=CameraOut, responses=errors)
+    async def api_camera(request: Request) -> dict[str, Any]:
+        """The desk camera over the stamping desk: connected or why not, and this run's photos."""
+        p = await principal_of(request)
+        require_devices(p)
+        return console.camera()
 
     @app.post("/api/devices/{name}/sim-press", tags=["devices"], response_model=OkOut, responses=errors)
     async def api_sim_press(request: Request, name: str) -> dict[str, Any]:

@@ -306,6 +306,11 @@ class Console:
     def document_file(self, request: RequestView) -> Path:
         return document_path(self.config.data_dir, str(request.document["sha256"]))
 
+    def camera(self) -> dict[str, Any]:
+        """The desk camera's state (``configured`` false when the edge takes no photos)."""
+        evidence = self.agent.evidence
+        return {"configured": False} if evidence is None else {"configured": True, **evidence.status()}
+
     async def devices(self) -> list[dict[str, Any]]:
         status = {d["name"]: d for d in await self.agent.device_status()}
         result = []
