@@ -527,7 +527,7 @@ def test_pages_fit_a_phone_and_assets_are_local(site: Site, browser: Browser, co
     outside: list[str] = []
     c.on("request", lambda r: outside.append(r.url) if not r.url.startswith((site.url, "data:", "blob:")) else None)
     page = login(c, site, "jiandu")
-    for path in ("/ledger", "/requests", "/devices", "/account"):
+    for path in ("/ledger", "/requests", "/devices", "/account", "/search?q=合同&flag=any"):
         page.goto(site.url + path)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 360, f"{path} is {width}px wide on a 360px screen"
