@@ -391,6 +391,25 @@ class EdgeDB:
             events.append(event)
         return events
 
+    async def presses_without_photo(self, after_entry: int) -> list[dict[str, Any]]:
+        """Presses recorded after ledger entry ``after_entry`` with neither a photo nor a recorded failure."""
+        rows = await self._all(
+            "SELECT p.device_id, p.event_id, p.request_id, p.grant_no, p.n, p.entry"
+            " FROM presses p LEFT JOIN press_photos ph ON ph.press_entry = p.entry"
+            " WHERE p.entry > ? AND ph.photo IS NULL AND ph.capture_failed IS NULL ORDER BY p.entry",
+            (after_entry,),
+        )
+        return [dict(row) for row in rows]
+
+    async def photos_without_ocr(self) -> list[dict[str, Any]]:
+        """Photos whose OCR was neither recorded nor recorded as failed (the agent stopped before it)."""
+        rows = await self._all(
+            "SELECT ph.photo, ph.request_id, ph.press_entry, p.device_id, p.n"
+            " FROM press_photos ph LEFT JOIN presses p ON p.entry = ph.press_entry"
+            " WHERE ph.photo IS NOT NULL AND ph.ocr_text IS NULL AND ph.match IS NULL ORDER BY ph.press_entry"
+        )
+        return [dict(row) for row in rows]
+
     async def photos_backfill_due(self) -> bool:
         """Whether this database predates press_photos and the ledger's photo entries must be applied again."""
         return await self._one("SELECT 1 FROM meta WHERE key = 'photos_backfill'") is not None

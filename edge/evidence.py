@@ -420,38 +420,44 @@ class Evidence:
     # -- after a restart ---------------------------------------------------------------------------
 
     async def _sweep(self) -> None:
-        """Presses of a run with the camera on but without a photo entry become flagged failures
-        (presses of runs without a camera never had one coming); photos without OCR are read now."""
-        photographed = {e.body.get("press_entry") for e in await self.ledger.entries_of_kind(PHOTO)}
-        failed = {e.body.get("press_entry") for e in await self.ledger.entries_of_kind(CAPTURE_FAILED)}
-        read = {e.body.get("photo") for e in await self.ledger.entries_of_kind(PHOTO_OCR)}
+        """Presses of a run with the camera on but without a photo or a recorded failure become flagged
+        failures (presses of runs without a camera never had one coming); photos without OCR are read now.
+
+        The working database's press_photos says what is missing, so a start costs that, not a pass
+        over every press and photo the ledger ever recorded.
+        """
         starts = await self.ledger.entries_of_kind(P.AGENT_STARTED)
         start_at = [s.index for s in starts]
+        with_camera = [s.index for s in starts if s.body.get("camera")]
+        async with self.recorder.step():
+            owed = await self.recorder.db.presses_without_photo(with_camera[0]) if with_camera else []
+            unread = await self.recorder.db.photos_without_ocr()
         missing = []
-        for press in await self.ledger.entries_of_kind(PRESS):
-            run = bisect.bisect_left(start_at, press.index) - 1  # the agent start this press was recorded in
+        for press in owed:
+            run = bisect.bisect_left(start_at, press["entry"]) - 1  # the agent start this press was recorded in
             if run < 0 or not starts[run].body.get("camera"):
                 continue
-            if press.index not in photographed and press.index not in failed:
-                b = press.body
-                missing.append(
-                    (
-                        CAPTURE_FAILED,
-                        {
-                            "device_id": b.get("device_id"), "request_id": b.get("request_id"), "grant_no": b.get("grant_no"),
-                            "event_id": b.get("event_id"), "press_no": (b.get("event") or {}).get("n"), "press_entry": press.index,
-                            "reason": "no photo was taken: the edge stopped before capturing", "anomaly": "capture_failed",
-                        },
-                    )
-                )  # fmt: skip
+            missing.append(
+                (
+                    CAPTURE_FAILED,
+                    {
+                        "device_id": press["device_id"], "request_id": press["request_id"], "grant_no": press["grant_no"],
+                        "event_id": press["event_id"], "press_no": press["n"], "press_entry": press["entry"],
+                        "reason": "no photo was taken: the edge stopped before capturing", "anomaly": "capture_failed",
+                    },
+                )
+            )  # fmt: skip
         if missing:
             log.warning("%d press(es) have no photo: recording that", len(missing))
             async with self.recorder.step():
                 await self.recorder.record_many(missing)
-        for entry in await self.ledger.entries_of_kind(PHOTO):
-            sha = entry.body.get("sha256")
-            if sha and sha not in read and sha in self.photos:
-                about = {k: entry.body.get(k) for k in ("device_id", "request_id", "press_no", "press_entry")}
+        for photo in unread:
+            sha = photo["photo"]
+            if sha in self.photos:
+                about = {
+                    "device_id": photo["device_id"], "request_id": photo["request_id"],
+                    "press_no": photo["n"], "press_entry": photo["press_entry"],
+                }  # fmt: skip
                 self._spawn(self._check(about, str(sha)))
 
 

@@ -253,3 +253,37 @@ async def test_only_presses_of_a_run_with_the_camera_on_are_owed_a_photo(tmp_pat
         assert old["capture_failed"] is None and old["photo"] is None
     finally:
         await edge.close()
+
+
+async def test_a_photo_left_unread_at_a_stop_is_read_at_the_next_start(tmp_path: Path, camboard: SimBoard) -> None:
+    assert camboard.camera_url
+    camera = CameraSettings(camboard.camera_url, pages.seal_zone(), ocr_workers=1)
+    original = page_file(tmp_path / "docs", 26)
+    edge = await running_agent(tmp_path, camboard, camera)
+    try:
+        request_id = await approved(edge, original, 1)
+        await asyncio.to_thread(camboard.control.camera, "place", file=str(original))
+        await asyncio.to_thread(camboard.control.press)
+        await edge.wait_request(request_id, {"closed"}, TIMEOUT)
+        deadline = time.monotonic() + TIMEOUT
+        while not await bodies(edge, PHOTO, request_id):
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
+        assert edge.evidence is not None
+        await edge.evidence.close(drain_s=0)  # the agent stops with the photo stored and its OCR not done
+        assert await bodies(edge, PHOTO_OCR, request_id) == []
+    finally:
+        await edge.close()
+
+    edge = await running_agent(tmp_path, camboard, camera)
+    try:
+        assert edge.evidence is not None
+        await edge.evidence.idle(TIMEOUT)
+        (reading,) = await bodies(edge, PHOTO_OCR, request_id)
+        (check,) = await bodies(edge, PHOTO_CHECK, request_id)
+        assert check["match"] is True and check["press_no"] == 1 and reading["photo"] == check["photo"]
+        (shown,) = (await edge.request_detail(request_id))["press_events"]
+        assert shown["match"] is True and shown["ocr_text"]
+        assert await bodies(edge, CAPTURE_FAILED, request_id) == []
+    finally:
+        await edge.close()
