@@ -93,12 +93,11 @@ async def _acked(client: SyncClient, size: int) -> bool:
 
 
 class FlakyProxy:
-    """A TCP proxy that cuts each connection after a random number of bytes, now and then."""
+    """A TCP proxy that cuts every connection once it has carried a random number of bytes one way."""
 
-    def __init__(self, target_port: int, seed: int, cut_probability: float = 0.9) -> None:
+    def __init__(self, target_port: int, seed: int) -> None:
         self.target_port = target_port
         self.rng = random.Random(seed)
-        self.cut_probability = cut_probability
         self.cuts = 0
         self.server: asyncio.Server | None = None
         self.port = 0
@@ -119,21 +118,19 @@ class FlakyProxy:
             writer.close()
             return
         # Cut mid-request (the store never sees the whole batch) or mid-reply (it stored the batch,
-        # the edge never hears so): both must end in exactly one copy. Keep-alive connections are
-        # reused for many requests, so every connection gets a fate.
-        fate = self.rng.random()
-        if fate < self.cut_probability / 2:
+        # the edge never hears so): both must end in exactly one copy. Every connection has a budget:
+        # a keep-alive connection left whole would carry the rest of the sync (the server keeps idle
+        # connections 75 s), and how many cuts there were would hang on the machine's timing.
+        if self.rng.random() < 0.5:
             direction, budget = "up", self.rng.randrange(200, 100_000)
-        elif fate < self.cut_probability:
-            direction, budget = "down", self.rng.randrange(0, 2_000)
         else:
-            direction, budget = "none", None
+            direction, budget = "down", self.rng.randrange(0, 2_000)
 
         async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, limited: bool) -> None:
             nonlocal budget
             try:
                 while data := await src.read(16384):
-                    if limited and budget is not None:
+                    if limited:
                         if len(data) >= budget:
                             dst.write(data[:budget])
                             self.cuts += 1
@@ -175,7 +172,7 @@ async def test_connections_cut_mid_batch_many_times(db_url: str, ledgers: Ledger
                 await client.stop()
             finally:
                 await proxy.stop()
-        assert proxy.cuts >= 5
+        assert proxy.cuts >= 5, proxy.cuts
         await _exactly(store, "qinglian", size)
     finally:
         await store.close()
