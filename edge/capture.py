@@ -37,6 +37,7 @@ import math
 import statistics
 import threading
 import time
+import urllib.parse
 from dataclasses import dataclass
 from typing import Self
 
@@ -62,6 +63,20 @@ def parse_source(source: str | int) -> tuple[str | int, int]:
     if "://" in source:
         return source, cv2.CAP_FFMPEG
     return source, cv2.CAP_ANY  # a video file, for replaying a recorded desk
+
+
+def shown_source(source: str | int) -> str | int:
+    """``source`` fit to show: an IP camera's URL loses the user and password it may carry."""
+    if not isinstance(source, str) or "://" not in source:
+        return source
+    parts = urllib.parse.urlsplit(source)
+    if parts.username is None and parts.password is None:
+        return source
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"***@{host}" + (f":{parts.port}" if parts.port is not None else "")
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 @dataclass
@@ -94,6 +109,7 @@ class Camera:
         keep: int = 8,
     ) -> None:
         self.source, self._api = parse_source(source)
+        self.shown = shown_source(self.source)  # for logs and the console: no password from the URL
         self.settle = max(1, settle)
         self.timeout_s = timeout_s
         self.reconnect_s = reconnect_s
@@ -146,12 +162,12 @@ class Camera:
                 first = True  # the first read of a connection also waits for the stream to start
                 cap = self._open()
                 if cap is None:
-                    self._set_down(f"cannot open camera {self.source!r}")
+                    self._set_down(f"cannot open camera {self.shown!r}")
                     self._stop.wait(self.reconnect_s)
                     continue
                 if self.last_error is not None:
                     self.reconnects += 1
-                    log.info("camera %s reopened", self.source)
+                    log.info("camera %s reopened", self.shown)
                 self.connected = True
                 self.last_error = None
             started = time.monotonic()
@@ -160,7 +176,7 @@ class Camera:
             if not ok or image is None:
                 cap.release()
                 cap = None
-                self._set_down(f"camera {self.source!r} stopped delivering frames")
+                self._set_down(f"camera {self.shown!r} stopped delivering frames")
                 self._stop.wait(self.reconnect_s)
                 continue
             wait = math.inf if first else now - started

@@ -151,7 +151,7 @@ class Evidence:
         self._unsubscribe = self.recorder.subscribe(self._observe)
         log.info(
             "photo evidence on: camera %s, OCR %s x%d",
-            self.settings.source,
+            self.camera.shown,
             self.settings.ocr_backend,
             self.settings.ocr_workers,
         )

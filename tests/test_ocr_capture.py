@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.capture import Camera, CaptureError, parse_source
+from edge.capture import Camera, CaptureError, parse_source, shown_source
 from edge.ocr.seal import find_seal
 from hostsim import pages
 from hostsim.camera import CameraServer, VirtualCamera
@@ -104,6 +104,17 @@ def test_no_camera_is_an_error_not_a_hang() -> None:
         with pytest.raises(CaptureError, match="no fresh frame"):
             camera.capture()
         assert camera.last_error
+
+
+def test_a_camera_password_stays_out_of_errors_and_logs() -> None:
+    assert shown_source("rtsp://admin:s3cret@192.168.1.20:554/live") == "rtsp://***@192.168.1.20:554/live"
+    assert shown_source("http://[::1]:8081/stream.mjpg") == "http://[::1]:8081/stream.mjpg"
+    assert shown_source("/dev/video0") == "/dev/video0" and shown_source(0) == 0
+    with Camera("http://admin:s3cret@127.0.0.1:9/stream.mjpg", timeout_s=0.5, reconnect_s=0.2) as camera:
+        with pytest.raises(CaptureError) as failed:
+            camera.capture()
+        assert camera.last_error and "s3cret" not in camera.last_error and "s3cret" not in str(failed.value)
+        assert "127.0.0.1:9" in camera.last_error
 
 
 def test_sources() -> None:
