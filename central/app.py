@@ -14,6 +14,7 @@ Supervisor API (read-only; ``Authorization: Bearer <token>`` or the login cookie
 
 * ``GET /api/v1/me``, ``/api/v1/edges``, ``/api/v1/edges/{edge}``, ``/api/v1/edges/{edge}/entries``
 * ``GET /api/v1/stats?from=&to=&group=month|day``, ``/api/v1/modules?from=&to=``, ``/api/v1/refusals``
+* ``GET /api/v1/search?q=&village=&flag=&from=&to=``  stamped pages by the text read on them
 * ``GET /api/v1/edges/{edge}/entries/{index}/proof[?tree_size=]`` and ``POST /api/v1/proofs/verify``
 """
 
@@ -58,6 +59,18 @@ FLAG_NAMES = {
     "firmware_changed": "固件变更",
     "events_lost": "事件丢失",
     "overflow": "事件溢出",
+}
+#: What a photographed page can be flagged for, against its approved original (edge/ocr/pipeline.py).
+PAGE_FLAGS = {
+    "any": "任一问题",
+    "text": "内容不符",
+    "title": "标题不符",
+    "amount": "金额不符",
+    "blank": "空白页",
+    "seal_outside": "印章在监控区外",
+    "seal_missing": "未见印章",
+    "ocr_failed": "识别失败",
+    "no_original": "无原件可比",
 }
 #: The six supervision modules by their glossary identifiers (a kind's prefix); others show the prefix.
 MODULE_NAMES = {
@@ -322,6 +335,32 @@ def create_app(store: CentralStore | None = None, db_url: str | None = None) -> 
             raise Refusal(400, "malformed", str(exc)) from None
         return await get_store(request).module_records(who, period, limit)
 
+    @app.get("/api/v1/search", tags=["supervision"])
+    async def api_search(
+        request: Request,
+        who: Who,
+        q: str = "",
+        village: str | None = None,
+        flag: str | None = None,
+        start: Annotated[str | None, Query(alias="from")] = None,
+        end: Annotated[str | None, Query(alias="to")] = None,
+        limit: int = 50,
+    ) -> dict[str, Any]:
+        """Stamped pages by the text the edges read on them (every word must occur), in scope and period."""
+        return await search(request, who, q, village, flag, start, end, limit)
+
+    async def search(
+        request: Request, who: Principal, q: str, village: str | None, flag: str | None,
+        start: str | None, end: str | None, limit: int,
+    ) -> dict[str, Any]:  # fmt: skip
+        if flag and flag not in PAGE_FLAGS:
+            raise Refusal(400, "malformed", f"flag 应为 {' / '.join(PAGE_FLAGS)}")
+        try:
+            period = Period.parse(start or None, end or None)
+        except AdminError as exc:
+            raise Refusal(400, "malformed", str(exc)) from None
+        return await get_store(request).search_pages(who, q, period, village or None, flag or None, limit)
+
     @app.get("/api/v1/refusals", tags=["supervision"])
     async def api_refusals(request: Request, who: Who, limit: int = 100) -> list[dict[str, Any]]:
         return await get_store(request).recent_refusals(who, max(1, min(limit, 1000)))
@@ -382,6 +421,22 @@ def create_app(store: CentralStore | None = None, db_url: str | None = None) -> 
             "period": period,
         }
         return templates.TemplateResponse(request, "overview.html", context)
+
+    @app.get("/search", response_class=HTMLResponse, include_in_schema=False)
+    async def search_page(
+        request: Request,
+        who: Who,
+        q: str = "",
+        village: str = "",
+        flag: str = "",
+        start: Annotated[str | None, Query(alias="from")] = None,
+        end: Annotated[str | None, Query(alias="to")] = None,
+    ) -> Response:
+        found = await search(request, who, q, village, flag, start, end, 100) if q or flag else None
+        villages = sorted({e["village"] for e in await get_store(request).edge_summaries(who)})
+        context = {"principal": who, "found": found, "q": q, "village": village, "flag": flag, "villages": villages,
+                   "start": start or "", "end": end or "", "PAGE_FLAGS": PAGE_FLAGS}  # fmt: skip
+        return templates.TemplateResponse(request, "search.html", context)
 
     @app.get("/edges/{edge_id}", response_class=HTMLResponse, include_in_schema=False)
     async def edge_page(

@@ -55,6 +55,7 @@ from edge.ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from edge.projection import PHOTO_CHECK, PHOTO_OCR
 from edge.syncwire import MAX_CLOCK_SKEW_S, canonical_hash, key_id, verify_request_signature
 
 #: Perfect subtrees below this level are not stored; they are folded from at most 2**(level) leaf hashes.
@@ -1110,6 +1111,78 @@ class CentralStore:
                 "ts": r.ts, "kind": r.kind, "summary": body_summary(r.body),
             })  # fmt: skip
         return {"scope": principal.describe(), "from": start, "to": end, "modules": dict(sorted(modules.items()))}
+
+    async def search_pages(
+        self, principal: Principal, query: str, period: Period, village: str | None = None, flag: str | None = None,
+        limit: int = 50,
+    ) -> dict[str, Any]:
+        """Stamped pages in scope and period whose OCR text holds every word of ``query``, newest first, each
+        with its check against the approved original; ``flag``: only pages flagged so (``any``: any flag).
+
+        The edges' ``photo.ocr`` and ``photo.check`` entries are the source: their canonical JSON keeps
+        Chinese as it is, so a word is a substring of the body (LIKE, on SQLite and PostgreSQL alike).
+        """  # fmt: skip
+        start, end = period.start.isoformat(), period.end.isoformat()
+        limit = max(1, min(limit, 200))
+        words = query.split()
+        async with self.db.reader.connect() as conn:
+            scoped = {r.edge_id: r for r in await self._edges_in_scope(conn, principal) if not village or r.village == village}
+            hits: list[dict[str, Any]] = []
+            if scoped:
+                in_period = (entries.c.edge_id.in_(list(scoped)), entries.c.day >= start, entries.c.day < end)
+                readings = (
+                    await conn.execute(
+                        select(entries.c.edge_id, entries.c.idx, entries.c.ts, entries.c.body)
+                        .where(entries.c.kind == PHOTO_OCR, *in_period,
+                               *(entries.c.body.contains(w, autoescape=True) for w in words))
+                        .order_by(entries.c.ts.desc(), entries.c.idx.desc())
+                        .limit(limit if flag is None else 20 * limit)  # flags are read from the checks below
+                    )
+                ).all()  # fmt: skip
+                for r in readings:
+                    body = json.loads(r.body)
+                    if "text" in body:  # not an OCR that failed
+                        hits.append({"edge_id": r.edge_id, "index": r.idx, "ts": r.ts, "body": body})
+            checks = await self._photo_checks(conn, hits, start)
+        pages = []
+        for hit in hits:
+            body, edge = hit["body"], scoped[hit["edge_id"]]
+            check = checks.get((hit["edge_id"], body.get("photo")))
+            flags = list(check.get("flags", [])) if check else []
+            if flag is not None and not (flags if flag == "any" else flag in flags):
+                continue
+            pages.append({
+                "edge_id": hit["edge_id"], "village": edge.village, "township": edge.township, "index": hit["index"],
+                "ts": hit["ts"], "request_id": body.get("request_id"), "press_no": body.get("press_no"),
+                "photo": body.get("photo"), "title": (body.get("fields") or {}).get("title"), "text": body["text"],
+                "match": check.get("match") if check else None,
+                "score_permille": check.get("score_permille") if check else None, "flags": flags,
+            })  # fmt: skip
+            if len(pages) >= limit:
+                break
+        return {"scope": principal.describe(), "from": start, "to": end, "query": query, "pages": pages}
+
+    async def _photo_checks(
+        self, conn: AsyncConnection, hits: Sequence[dict[str, Any]], start: str
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        """The ``photo.check`` body of each hit's photo, by (edge, photo): recorded after its reading."""
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        by_edge: dict[str, list[str]] = {}
+        for hit in hits:
+            by_edge.setdefault(hit["edge_id"], []).append(str(hit["body"].get("photo")))
+        for edge_id, photos in by_edge.items():
+            rows = (
+                await conn.execute(
+                    select(entries.c.body).where(
+                        entries.c.edge_id == edge_id, entries.c.kind == PHOTO_CHECK, entries.c.day >= start,
+                        or_(*(entries.c.body.contains(f'"photo":"{sha}"', autoescape=True) for sha in photos)),
+                    )
+                )
+            ).all()  # fmt: skip
+            for row in rows:
+                body = json.loads(row.body)
+                found[(edge_id, str(body.get("photo")))] = body
+        return found
 
     async def recent_refusals(self, principal: Principal, limit: int = 100) -> list[dict[str, Any]]:
         async with self.db.reader.connect() as conn:

@@ -223,3 +223,60 @@ async def test_module_records_are_listed_by_module(
     assert "模块记录" in page.text and "户主大会" in page.text and "一网采购" in page.text and "路灯 20 盏" in page.text
     entry = await api.get(f"/edges/qinglian/entries/{meeting['index']}", headers=township)
     assert entry.status_code == 200
+
+
+def _stamped(n: int, title: str, village: str, amount: str, flags: list[str]) -> list[tuple[str, dict[str, object]]]:
+    """The photo entries an edge records for one stamped page: its reading, then its check."""
+    sha = f"{n:064x}"
+    about = {"photo": sha, "request_id": f"SR-{n:06d}", "press_no": 1, "press_entry": 10 + n}
+    text = f"{title}\n甲方：{village}股份经济合作社\n合同金额：人民币{amount}元"
+    reading = {**about, "backend": "tesseract", "text": text, "fields": {"title": title}, "ink_ppm": 30_000, "ms": 1040}
+    check = {**about, "match": not flags, "score_permille": 990 if not flags else 930, "flags": flags}
+    if flags:
+        check["anomaly"] = "photo_mismatch"
+    return [("photo.ocr", reading), ("photo.check", check)]
+
+
+async def test_stamped_pages_are_found_by_their_text_in_scope(
+    ledgers: Ledgers, store: CentralStore, api: httpx.AsyncClient
+) -> None:
+    """Township and county supervisors search what the edges read on stamped pages, across their villages."""
+    await _villages(store, ledgers)
+    pages = {
+        "qinglian": _stamped(1, "路灯安装工程合同", "青莲村", "28,500.00", []) + _stamped(2, "村道硬化工程施工合同", "青莲村", "9,000.00", []),
+        "baima": _stamped(3, "路灯安装工程合同", "白马村", "38,500.00", ["amount"]),
+        "yuhang": _stamped(4, "路灯安装工程合同", "余杭村", "1,000.00", []),
+    }  # fmt: skip
+    for edge_id, items in pages.items():
+        (ledger,) = [led for led in ledgers.opened if led.data_dir.name == edge_id]
+        await ledger.append_many(items)
+        client = SyncClient(ledger, "http://central", edge_id, transport=asgi_transport(store))
+        await client.sync_once()
+        await client.stop()
+
+    township = await _token(store, f"township:{TOWNSHIP}")
+    found = (await api.get("/api/v1/search", params={"q": "路灯 合同"}, headers=township)).json()["pages"]
+    assert sorted((p["village"], p["match"], p["flags"]) for p in found) == [("白马村", False, ["amount"]), ("青莲村", True, [])]
+    (lamp,) = [p for p in found if p["village"] == "青莲村"]
+    assert lamp["title"] == "路灯安装工程合同" and lamp["request_id"] == "SR-000001" and "28,500.00" in lamp["text"]
+    assert lamp["score_permille"] == 990 and lamp["photo"] == f"{1:064x}"
+    flagged = (await api.get("/api/v1/search", params={"flag": "amount"}, headers=township)).json()["pages"]
+    assert [p["village"] for p in flagged] == ["白马村"]
+    assert (await api.get("/api/v1/search", params={"flag": "any", "q": "青莲村"}, headers=township)).json()["pages"] == []
+    one = (await api.get("/api/v1/search", params={"q": "合同", "village": "青莲村"}, headers=township)).json()["pages"]
+    assert sorted(p["request_id"] for p in one) == ["SR-000001", "SR-000002"]
+    # another county's village is out of a township's and a county's scope; the "all" scope sees it
+    assert all(p["village"] != "余杭村" for p in (await api.get("/api/v1/search", params={"q": "路灯"},
+               headers=await _token(store, f"county:{COUNTY}"))).json()["pages"])  # fmt: skip
+    everyone = (await api.get("/api/v1/search", params={"q": "路灯"}, headers=await _token(store, "all"))).json()["pages"]
+    assert len(everyone) == 3
+    # a LIKE wildcard in the words is a character like any other
+    assert (await api.get("/api/v1/search", params={"q": "%"}, headers=township)).json()["pages"] == []
+    bad = await api.get("/api/v1/search", params={"flag": "nonsense"}, headers=township)
+    assert bad.status_code == 400
+    assert (await api.get("/api/v1/search", params={"q": "路灯", "from": "28/11/2026"}, headers=township)).status_code == 400
+
+    page = await api.get("/search", params={"q": "路灯"}, headers=township)
+    assert page.status_code == 200 and "路灯安装工程合同" in page.text and "金额不符" in page.text and "与原件一致" in page.text
+    assert "余杭村" not in page.text
+    assert "盖章页面检索" in (await api.get("/", headers=township)).text
