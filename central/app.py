@@ -69,7 +69,6 @@ PAGE_FLAGS = {
     "blank": "空白页",
     "seal_outside": "印章在监控区外",
     "seal_missing": "未见印章",
-    "ocr_failed": "识别失败",
     "no_original": "无原件可比",
 }
 #: The six supervision modules by their glossary identifiers (a kind's prefix); others show the prefix.

@@ -1121,61 +1121,58 @@ class CentralStore:
 
         The edges' ``photo.ocr`` and ``photo.check`` entries are the source: their canonical JSON keeps
         Chinese as it is, so a word is a substring of the body (LIKE, on SQLite and PostgreSQL alike).
+        The flags are in the checks, so readings are taken newest first a batch at a time until enough
+        pages passed the flag filter or the period has no more.
         """  # fmt: skip
         start, end = period.start.isoformat(), period.end.isoformat()
         limit = max(1, min(limit, 200))
-        words = query.split()
+        batch = limit if flag is None else max(limit, 500)
+        pages: list[dict[str, Any]] = []
         async with self.db.reader.connect() as conn:
             scoped = {r.edge_id: r for r in await self._edges_in_scope(conn, principal) if not village or r.village == village}
-            hits: list[dict[str, Any]] = []
-            if scoped:
-                in_period = (entries.c.edge_id.in_(list(scoped)), entries.c.day >= start, entries.c.day < end)
-                readings = (
-                    await conn.execute(
-                        select(entries.c.edge_id, entries.c.idx, entries.c.ts, entries.c.body)
-                        .where(entries.c.kind == PHOTO_OCR, *in_period,
-                               *(entries.c.body.contains(w, autoescape=True) for w in words))
-                        .order_by(entries.c.ts.desc(), entries.c.idx.desc())
-                        .limit(limit if flag is None else 20 * limit)  # flags are read from the checks below
-                    )
-                ).all()  # fmt: skip
-                for r in readings:
-                    body = json.loads(r.body)
-                    if "text" in body:  # not an OCR that failed
-                        hits.append({"edge_id": r.edge_id, "index": r.idx, "ts": r.ts, "body": body})
-            checks = await self._photo_checks(conn, hits, start)
-        pages = []
-        for hit in hits:
-            body, edge = hit["body"], scoped[hit["edge_id"]]
-            check = checks.get((hit["edge_id"], body.get("photo")))
-            flags = list(check.get("flags", [])) if check else []
-            if flag is not None and not (flags if flag == "any" else flag in flags):
-                continue
-            pages.append({
-                "edge_id": hit["edge_id"], "village": edge.village, "township": edge.township, "index": hit["index"],
-                "ts": hit["ts"], "request_id": body.get("request_id"), "press_no": body.get("press_no"),
-                "photo": body.get("photo"), "title": (body.get("fields") or {}).get("title"), "text": body["text"],
-                "match": check.get("match") if check else None,
-                "score_permille": check.get("score_permille") if check else None, "flags": flags,
-            })  # fmt: skip
-            if len(pages) >= limit:
-                break
-        return {"scope": principal.describe(), "from": start, "to": end, "query": query, "pages": pages}
+            readings = (
+                select(entries.c.edge_id, entries.c.idx, entries.c.ts, entries.c.body)
+                .where(entries.c.kind == PHOTO_OCR, entries.c.edge_id.in_(list(scoped)), entries.c.day >= start,
+                       entries.c.day < end, *(entries.c.body.contains(w, autoescape=True) for w in query.split()))
+                .order_by(entries.c.ts.desc(), entries.c.idx.desc())
+            )  # fmt: skip
+            offset = 0
+            while scoped and len(pages) < limit:
+                rows = (await conn.execute(readings.offset(offset).limit(batch))).all()
+                # an OCR that failed has no text to find (its anomaly is in the ledger views)
+                hits = [(r, body) for r in rows if "text" in (body := json.loads(r.body))]
+                checks = await self._photo_checks(conn, [(r.edge_id, str(body.get("photo"))) for r, body in hits], start)
+                for r, body in hits:
+                    check = checks.get((r.edge_id, str(body.get("photo")))) or {}
+                    flags = list(check.get("flags", []))
+                    if flag is None or (flags if flag == "any" else flag in flags):
+                        edge = scoped[r.edge_id]
+                        pages.append({
+                            "edge_id": r.edge_id, "village": edge.village, "township": edge.township, "index": r.idx,
+                            "ts": r.ts, "request_id": body.get("request_id"), "press_no": body.get("press_no"),
+                            "photo": body.get("photo"), "title": (body.get("fields") or {}).get("title"),
+                            "text": body["text"], "match": check.get("match"), "score_permille": check.get("score_permille"),
+                            "flags": flags,
+                        })  # fmt: skip
+                if len(rows) < batch:
+                    break
+                offset += batch
+        return {"scope": principal.describe(), "from": start, "to": end, "query": query, "pages": pages[:limit]}
 
     async def _photo_checks(
-        self, conn: AsyncConnection, hits: Sequence[dict[str, Any]], start: str
+        self, conn: AsyncConnection, photos: Sequence[tuple[str, str]], start: str
     ) -> dict[tuple[str, str], dict[str, Any]]:
-        """The ``photo.check`` body of each hit's photo, by (edge, photo): recorded after its reading."""
-        found: dict[tuple[str, str], dict[str, Any]] = {}
+        """The ``photo.check`` body of each (edge, photo), recorded after its reading (so from ``start`` on)."""
         by_edge: dict[str, list[str]] = {}
-        for hit in hits:
-            by_edge.setdefault(hit["edge_id"], []).append(str(hit["body"].get("photo")))
-        for edge_id, photos in by_edge.items():
+        for edge_id, sha in photos:
+            by_edge.setdefault(edge_id, []).append(sha)
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for edge_id, shas in by_edge.items():
             rows = (
                 await conn.execute(
                     select(entries.c.body).where(
                         entries.c.edge_id == edge_id, entries.c.kind == PHOTO_CHECK, entries.c.day >= start,
-                        or_(*(entries.c.body.contains(f'"photo":"{sha}"', autoescape=True) for sha in photos)),
+                        or_(*(entries.c.body.contains(f'"photo":"{sha}"', autoescape=True) for sha in shas)),
                     )
                 )
             ).all()  # fmt: skip

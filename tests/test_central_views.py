@@ -280,3 +280,19 @@ async def test_stamped_pages_are_found_by_their_text_in_scope(
     assert page.status_code == 200 and "路灯安装工程合同" in page.text and "金额不符" in page.text and "与原件一致" in page.text
     assert "余杭村" not in page.text
     assert "盖章页面检索" in (await api.get("/", headers=township)).text
+
+
+async def test_a_flagged_page_is_found_behind_many_newer_unflagged_ones(
+    ledgers: Ledgers, store: CentralStore, api: httpx.AsyncClient
+) -> None:
+    await _villages(store, ledgers)
+    (ledger,) = [led for led in ledgers.opened if led.data_dir.name == "qinglian"]
+    newer = [("photo.ocr", body) for n in range(600) for _, body in _stamped(100 + n, "路灯安装工程合同", "青莲村", "1.00", [])[:1]]
+    await ledger.append_many(_stamped(9, "路灯安装工程合同", "青莲村", "2.00", ["title"]) + newer)
+    client = SyncClient(ledger, "http://central", "qinglian", transport=asgi_transport(store))
+    await client.sync_once()
+    await client.stop()
+    township = await _token(store, f"township:{TOWNSHIP}")
+    found = (await api.get("/api/v1/search", params={"q": "路灯", "flag": "title", "limit": 5}, headers=township)).json()
+    assert [p["request_id"] for p in found["pages"]] == ["SR-000009"]
+    assert len((await api.get("/api/v1/search", params={"q": "路灯", "limit": 5}, headers=township)).json()["pages"]) == 5
