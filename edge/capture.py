@@ -20,9 +20,9 @@ frame is there at once and takes only its decoding; a camera that is merely
 slow is slow all the time, which moves the median with it. The time a stalled
 reader spent *between* reads does not count as waiting, so the first frame
 after a stall is not taken for a fresh one either. This tells the two apart
-while decoding a frame takes well under half the interval (a 1600x1200 JPEG
-takes some 15-40 ms here; hostsim's camera sends one every 100 ms, a desk
-camera every 33-100 ms).
+while decoding a frame takes well under half the interval: hostsim's 1600x2200
+JPEG takes 12-40 ms here and comes every 100 ms; a desk camera sends one every
+33-100 ms.
 
 Sources, from configuration: ``0`` (a V4L2 device index), ``/dev/video0``, or
 a URL such as ``http://127.0.0.1:8081/stream.mjpg`` (OpenCV's FFmpeg backend
