@@ -6,12 +6,15 @@ flash folder the current directory and ``sys.path[0]`` (the device's ``/``),
 and then does what MicroPython does after a reset: run ``boot.py``, then, in
 the friendly REPL mode, ``main.py``, then serve the REPL on the UART. The
 control thread moves switches (with contact bounce) and reads the pins and
-the firmware's status for the supervisor.
+the firmware's status for the supervisor. A receive thread stands for the
+UART's interrupt: it turns the interrupt character into KeyboardInterrupt.
 """
 
 from __future__ import annotations
 
+import _thread
 import argparse
+import contextlib
 import json
 import os
 import runpy
@@ -32,6 +35,35 @@ from hostsim.vfs import DeviceOS
 BOUNCE = (0, 1, 0, 1, 0)  # the contact chatters for a few milliseconds on each change
 BOUNCE_STEP_S = 0.0005
 REST_S = 0.05  # a hand needs longer than this between two presses; debouncing relies on it
+
+
+class _UartRx:
+    """The UART's receive interrupt, as MicroPython's ESP32 port handles each byte.
+
+    A byte equal to the interrupt character (what ``micropython.kbd_intr`` last
+    set; -1 for none) is dropped and raises KeyboardInterrupt in the running
+    code (``mp_sched_keyboard_interrupt``); every other byte goes on to the
+    buffer that ``sys.stdin`` and the REPL read: a pipe, so ``select.poll`` on
+    it tells the truth.
+    """
+
+    def __init__(self, uart_fd: int) -> None:
+        self._uart = uart_fd
+        self.fd, self._buffer = os.pipe()
+        threading.Thread(target=self._receive, name="uart-rx", daemon=True).start()
+
+    def _receive(self) -> None:
+        with contextlib.suppress(OSError):  # the supervisor closed the UART
+            while chunk := os.read(self._uart, 4096):
+                kept = bytearray()
+                for c in chunk:
+                    if c == micropython.kbd_intr_char:
+                        _thread.interrupt_main()
+                    else:
+                        kept.append(c)
+                if kept:
+                    os.write(self._buffer, kept)
+        os.close(self._buffer)  # the UART is gone: readers see the end of input
 
 
 class _UartIn:
@@ -97,8 +129,6 @@ class Board:
             "presses_total": status["presses"] if status else None,
             "grant": status["grant"] if status else None,
             "camera_pulses": self.bus.rising_edges.get(self.pins.CAMERA_PIN, 0),
-            # Whether Ctrl-C on the UART would interrupt the firmware into the REPL.
-            "ctrl_c": "ignored" if micropython.kbd_intr_char == -1 else "interrupts",
             "firmware": status,
         }
 
@@ -130,6 +160,9 @@ class Board:
         if op == "hang":
             ticks.hang()
             return {"ok": True}
+        if op == "advance":
+            ticks.advance(int(request["ms"]))
+            return {"ok": True}
         return {"error": f"unknown op {op!r}"}
 
     def serve_control(self) -> None:
@@ -144,15 +177,20 @@ class Board:
     def _run_script(self, name: str, uart: _UartOut) -> None:
         if not (self.flash / name).exists():
             return
+        # As pyexec does: Ctrl-C interrupts a script unless the script turns it off.
+        micropython.kbd_intr(3)
         try:
             runpy.run_path(name, run_name="__main__")
-        except Exception:  # noqa: BLE001 - MicroPython prints the traceback and goes on to the REPL
+        except (Exception, KeyboardInterrupt):  # noqa: BLE001 - MicroPython prints the traceback and goes on to the REPL
             uart.write(traceback.format_exc().replace("\n", "\r\n"))
+        finally:
+            micropython.kbd_intr(-1)  # the REPL reads Ctrl-C as a character
 
     def run(self, raw_repl: bool) -> None:
         threading.Thread(target=self.serve_control, name="control", daemon=True).start()
         uart = _UartOut(1)
-        sys.stdin = _UartIn(0)  # type: ignore[assignment]
+        rx = _UartRx(0)
+        sys.stdin = _UartIn(rx.fd)  # type: ignore[assignment]
         sys.stdout = uart  # type: ignore[assignment]
         if machine.reset_cause() == machine.SOFT_RESET:
             uart.write(b"MPY: soft reboot\r\n")
@@ -160,7 +198,7 @@ class Board:
         if not raw_repl:
             self._run_script("main.py", uart)
         self.repl_active = True
-        Repl(0, uart, DeviceOS(self.flash), raw=raw_repl).run()
+        Repl(rx.fd, uart, DeviceOS(self.flash), raw=raw_repl).run()
 
 
 def main() -> None:

@@ -60,6 +60,10 @@ class BoardControl:
     def hang(self) -> None:
         self.request("hang")
 
+    def advance(self, ms: int) -> None:
+        """Move the board's tick clock on by ``ms`` at once."""
+        self.request("advance", ms=ms)
+
     def camera(self, action: str, **fields: Any) -> dict[str, Any]:
         """Drive the virtual desk camera: ``place`` (spec= / seed= / file=), ``stamp`` (at=), ``clear``, ``state``."""
         return self.request("camera", action=action, **fields)

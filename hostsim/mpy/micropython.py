@@ -7,7 +7,7 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-kbd_intr_char = 3  # what the firmware last set; -1 means Ctrl-C is ignored
+kbd_intr_char = 3  # the byte the board's UART turns into KeyboardInterrupt (hostsim.board); -1: none
 
 
 def const(value: T) -> T:

@@ -3,6 +3,8 @@
 Ticks wrap at 2**30 like on the ESP32. The simulated clock starts ten seconds
 before the wrap so that every test longer than that crosses it: firmware that
 subtracts ticks instead of using ``ticks_diff`` fails in CI, not in the field.
+``advance`` moves the clock on at once (the control port's ``advance`` op), so a
+test can end a grant's window when it chooses instead of racing a short one.
 """
 
 from __future__ import annotations
@@ -16,15 +18,26 @@ _HALF = TICKS_PERIOD // 2
 _START_BEFORE_WRAP_MS = 10_000
 
 _origin_ns = time.monotonic_ns()
+_advanced_ns = 0  # how far advance() has moved the clock past real time
 _hang = threading.Event()  # set by the control port to simulate a stuck peripheral
 
 
+def _elapsed_ns() -> int:
+    return time.monotonic_ns() - _origin_ns + _advanced_ns
+
+
 def ticks_ms() -> int:
-    return ((time.monotonic_ns() - _origin_ns) // 1_000_000 + TICKS_PERIOD - _START_BEFORE_WRAP_MS) & _MASK
+    return (_elapsed_ns() // 1_000_000 + TICKS_PERIOD - _START_BEFORE_WRAP_MS) & _MASK
 
 
 def ticks_us() -> int:
-    return ((time.monotonic_ns() - _origin_ns) // 1_000 + (TICKS_PERIOD - _START_BEFORE_WRAP_MS) * 1000) & _MASK
+    return (_elapsed_ns() // 1_000 + (TICKS_PERIOD - _START_BEFORE_WRAP_MS) * 1000) & _MASK
+
+
+def advance(ms: int) -> None:
+    """Move the ticks on by ``ms`` at once (the watchdog keeps real time)."""
+    global _advanced_ns
+    _advanced_ns += ms * 1_000_000
 
 
 def ticks_add(ticks: int, delta: int) -> int:
