@@ -7,13 +7,13 @@ import io
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from edge_support import LARGE, SMALL, document, writer  # noqa: F401  (writer is a fixture)
+from web_support import PASSWORD, Api
 
 from edge.agent import EdgeAgent
 from edge.config import load_config
@@ -28,9 +28,6 @@ from edge.web.service import Console
 from edge.web.settings import WebSettings, parse_listen
 from edge.web.store import WebStore
 from edge.web.uploads import receive, safe_filename, sniff
-
-PASSWORD = "password-123"
-
 
 # -- config ---------------------------------------------------------------------------------------------
 
@@ -191,29 +188,6 @@ def test_account_cli_add_list_passwd(tmp_path: Path) -> None:
 
 
 # -- the JSON API, in-process -------------------------------------------------------------------------------
-
-
-class Api:
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-        self.csrf = ""
-
-    async def login(self, username: str, password: str = PASSWORD) -> httpx.Response:
-        r = await self.client.post("/api/login", json={"username": username, "password": password})
-        if r.status_code == 200:
-            self.csrf = r.json()["csrf_token"]
-        return r
-
-    async def post(self, path: str, **kw: Any) -> httpx.Response:
-        return await self.client.post(path, headers={"X-CSRF-Token": self.csrf}, **kw)
-
-    async def file(self, matter: str, amount_fen: int = SMALL, name: str = "doc.pdf", data: bytes | None = None) -> httpx.Response:
-        content = data if data is not None else sample_pdf("t", [matter.encode().hex()[:30], str(time.monotonic_ns())])
-        return await self.post(
-            "/api/requests",
-            data={"matter": matter, "seal": "official", "presses": "1", "amount": f"{amount_fen / 100:.2f}"},
-            files={"document": (name, content, "application/pdf")},
-        )
 
 
 @pytest.fixture

@@ -14,6 +14,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
+from edge_support import SMALL
+
+from edge.web.demo import sample_pdf
+
+PASSWORD = "password-123"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
@@ -125,3 +131,29 @@ def failing_then_ok(failures: int, status: int = 503) -> Handler:
         return 200, b'{"ok": true}'
 
     return handle
+
+
+# -- the console's JSON API, in-process --------------------------------------------------------------------
+
+
+class Api:
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self.csrf = ""
+
+    async def login(self, username: str, password: str = PASSWORD) -> httpx.Response:
+        r = await self.client.post("/api/login", json={"username": username, "password": password})
+        if r.status_code == 200:
+            self.csrf = r.json()["csrf_token"]
+        return r
+
+    async def post(self, path: str, **kw: Any) -> httpx.Response:
+        return await self.client.post(path, headers={"X-CSRF-Token": self.csrf}, **kw)
+
+    async def file(self, matter: str, amount_fen: int = SMALL, name: str = "doc.pdf", data: bytes | None = None) -> httpx.Response:
+        content = data if data is not None else sample_pdf("t", [matter.encode().hex()[:30], str(time.monotonic_ns())])
+        return await self.post(
+            "/api/requests",
+            data={"matter": matter, "seal": "official", "presses": "1", "amount": f"{amount_fen / 100:.2f}"},
+            files={"document": (name, content, "application/pdf")},
+        )
