@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edge.ocr.fields import capitals_agree, extract_fields
@@ -67,16 +67,19 @@ def test_capitals_refuse_what_is_not_an_amount(text: str) -> None:
         parse_capital(text)
 
 
+@settings(deadline=None)  # a loaded machine is slow, not wrong
 @given(st.integers(min_value=0, max_value=MAX_FEN))
 def test_capitals_round_trip(fen: int) -> None:
     assert parse_capital(fen_to_capital(fen)) == fen
 
 
+@settings(deadline=None)  # a loaded machine is slow, not wrong
 @given(st.integers(min_value=0, max_value=10**12))
 def test_figures_round_trip(fen: int) -> None:
     assert parse_figures(fen_to_figures(fen)) == fen
 
 
+@settings(deadline=None)  # a loaded machine is slow, not wrong
 @given(st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2999, 12, 31)))
 def test_chinese_dates_round_trip(date: dt.date) -> None:
     assert parse_date(date_to_chinese(date)) == date

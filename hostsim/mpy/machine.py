@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from hostsim.mpy.ticks import ticks_add, ticks_diff, ticks_ms
 from hostsim.pins import IRQ_FALLING, IRQ_RISING, PULL_DOWN, PULL_UP, PinBus
 
 PWRON_RESET = 1
@@ -18,6 +19,8 @@ SOFT_RESET = 5
 # Exit codes by which the board process tells its supervisor why it stopped.
 EXIT_WDT = 75
 EXIT_RESET = 76
+
+_TIMER_POLL_MS = 20
 
 _bus: PinBus | None = None
 _reset_cause = PWRON_RESET
@@ -103,7 +106,12 @@ class WDT:
 
 
 class Timer:
-    """ESP32 hardware timers; callbacks run in a thread, as soft (scheduled) callbacks would."""
+    """ESP32 hardware timers; callbacks run in a thread, as soft (scheduled) callbacks would.
+
+    A timer keeps the board's ticks, not the host's clock: when the control port
+    moves the ticks on (``ticks.advance``), a periodic timer fires once for every
+    period that went by, as it would have in that time.
+    """
 
     ONE_SHOT = 0
     PERIODIC = 1
@@ -117,11 +125,21 @@ class Timer:
         stop = self._stop
 
         def fire() -> None:
-            while not stop.wait(period / 1000):
+            due = ticks_add(ticks_ms(), period)
+            while True:
+                wait_ms = ticks_diff(due, ticks_ms())
+                if wait_ms > 0:
+                    # in short steps: a jump of the ticks must not wait out the rest of a long period
+                    if stop.wait(min(wait_ms, _TIMER_POLL_MS) / 1000):
+                        return
+                    continue
+                if stop.is_set():
+                    return
                 if callback is not None:
                     callback(self)
                 if mode == Timer.ONE_SHOT:
                     return
+                due = ticks_add(due, period)
 
         threading.Thread(target=fire, name="timer", daemon=True).start()
 
