@@ -45,7 +45,7 @@ from edge.errors import EdgeError, InputError, NotFound, Unavailable
 from edge.keystore import DeviceIdentity, MasterKey, key_fingerprint
 from edge.ledger import Ledger, utc_now
 from edge.recorder import Recorder
-from edge.requests import SealDesk
+from edge.requests import Clock, SealDesk, utc_clock
 from edge.writerlock import WriterLock
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ MAX_MAINTENANCE_S = 3600  # the firmware's limit too (firmware/grant.py)
 
 
 class EdgeAgent:
-    def __init__(self, config: EdgeConfig, lock: WriterLock, ledger: Ledger, db: EdgeDB) -> None:
+    def __init__(self, config: EdgeConfig, lock: WriterLock, ledger: Ledger, db: EdgeDB, clock: Clock = utc_clock) -> None:
         # The TOML file's config, and on top of it the roster and routing the central store sent.
         self.local_config = config
         config = self.config = with_received_config(config)
@@ -66,18 +66,22 @@ class EdgeAgent:
         self.ledger = ledger
         self.db = db
         self.recorder = Recorder(ledger, db)
-        self.desk = SealDesk(config, self.recorder)
+        self.desk = SealDesk(config, self.recorder, clock)
         self.devices: DeviceManager | None = None
         self.evidence: Evidence | None = None  # photos of stamped pages, when [camera] is configured
         self.sync: SyncClient | None = None  # pushes the ledger to the central store, when [central] is configured
         self._master: MasterKey | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._passes = asyncio.Condition()  # notified at the end of each pass of the loop
+        self._passes_begun = self._passes_done = 0
         self._stopping = False
         self._closed = False
 
     @classmethod
-    async def open(cls, config: EdgeConfig, lock: WriterLock | None = None, lock_timeout: float = 30.0) -> EdgeAgent:
+    async def open(
+        cls, config: EdgeConfig, lock: WriterLock | None = None, lock_timeout: float = 30.0, clock: Clock = utc_clock
+    ) -> EdgeAgent:
         """Become the writer of the data folder and bring the database up to date with the ledger."""
         lock = lock or await WriterLock.acquire(config.data_dir, lock_timeout)
         ledger: Ledger | None = None
@@ -85,7 +89,7 @@ class EdgeAgent:
         try:
             ledger = await Ledger.open(config.data_dir)
             db = await EdgeDB.open(config.data_dir)
-            agent = cls(config, lock, ledger, db)
+            agent = cls(config, lock, ledger, db, clock)
             await agent.recorder.catch_up()
             await db.interrupt_running_commands(utc_now())  # a writer died mid-step: tell its caller
         except BaseException:
@@ -154,6 +158,7 @@ class EdgeAgent:
             self._wake.clear()
             if self._stopping:
                 break
+            self._passes_begun += 1
             try:
                 await self.process_commands()
                 await self.desk.expire_due()
@@ -163,9 +168,27 @@ class EdgeAgent:
                 raise
             except Exception:
                 log.exception("agent loop step failed; retrying")
+            async with self._passes:
+                self._passes_done += 1
+                self._passes.notify_all()
 
     def wake(self) -> None:
         self._wake.set()
+
+    async def next_pass(self, timeout: float) -> None:
+        """Return once the loop has finished a pass begun after this call.
+
+        Everything recorded before the call (an approval, a device coming online or
+        reporting its tamper switch) has then been looked at: commands run, requests
+        expired, grants sent. For callers that must show what the agent made of a step
+        (the tests, the demo) without guessing how long that takes.
+        """
+        if self._task is None:
+            raise RuntimeError("the agent loop is not running: start() it first")
+        target = self._passes_begun + 1  # a pass under way may have begun before the step
+        self.wake()
+        async with self._passes:
+            await asyncio.wait_for(self._passes.wait_for(lambda: self._passes_done >= target), timeout)
 
     async def stop(self) -> None:
         """Stop the loop and let go of the devices, staying the writer (the flash tool needs the port)."""

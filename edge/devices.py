@@ -25,7 +25,6 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from edge import firmware
@@ -327,7 +326,7 @@ class DeviceManager:
             if await self.db.active_request(handle.device_id) is not None:
                 return  # one request at a time per device
             due = [r for r in await self.db.waiting_requests() if r.device_id == handle.device_id]
-            now = datetime.now(UTC)
+            now = self.desk.clock()
             due = [r for r in due if (self.desk.expiry_time(r) or now) > now]
             if not due:
                 return

@@ -9,6 +9,7 @@ approval rules is recorded (``seal_request.approval_refused``) and raised as
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -88,13 +89,25 @@ def check_filing(
     return Filing(person, matter, seal, presses, amount_fen, chosen, route)
 
 
-class SealDesk:
-    """The request steps of the edge agent; every method runs as one recorder step."""
+Clock = Callable[[], datetime]
 
-    def __init__(self, config: EdgeConfig, recorder: Recorder) -> None:
+
+def utc_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class SealDesk:
+    """The request steps of the edge agent; every method runs as one recorder step.
+
+    ``clock`` says what time it is when approved requests are expired; a test
+    passes one it moves on, rather than waiting out an approval's lifetime.
+    """
+
+    def __init__(self, config: EdgeConfig, recorder: Recorder, clock: Clock = utc_clock) -> None:
         self.config = config
         self.recorder = recorder
         self.db = recorder.db
+        self.clock = clock
 
     async def _request(self, request_id: str) -> RequestView:
         request = await self.db.request(request_id)
@@ -193,9 +206,9 @@ class SealDesk:
             return None
         return parse_time(request.approved_at) + timedelta(seconds=self.config.timing.approval_ttl_s)
 
-    async def expire_due(self, now: datetime | None = None) -> list[str]:
+    async def expire_due(self) -> list[str]:
         """Expire approved requests that waited longer than approval_ttl_s for their device; nothing is sent."""
-        now = now or datetime.now(UTC)
+        now = self.clock()
         expired: list[str] = []
         async with self.recorder.step():
             for request in await self.db.waiting_requests():

@@ -196,6 +196,7 @@ import pytest  # noqa: E402
 from edge.agent import EdgeAgent  # noqa: E402
 from edge.keystore import DeviceIdentity  # noqa: E402
 from edge.ocr.settings import CameraSettings  # noqa: E402
+from edge.requests import Clock, utc_clock  # noqa: E402
 from hostsim import flash  # noqa: E402
 from hostsim.control import SimBoard  # noqa: E402
 
@@ -215,11 +216,13 @@ async def writer(tmp_path: Path):  # type: ignore[no-untyped-def]
     await agent.close()
 
 
-async def running_agent(tmp_path: Path, board: SimBoard, camera: CameraSettings | None = None, **timing: Any) -> EdgeAgent:
+async def running_agent(
+    tmp_path: Path, board: SimBoard, camera: CameraSettings | None = None, clock: Clock = utc_clock, **timing: Any
+) -> EdgeAgent:
     """A started agent with the board enrolled and online (photographing each press with ``camera``)."""
     ident = board.identity()
     config = replace(config_for(tmp_path, board.serial_url, ident.device_id, **timing), camera=camera)
-    agent = await EdgeAgent.open(config)
+    agent = await EdgeAgent.open(config, clock=clock)
     try:
         await agent.enrol(DeviceIdentity(ident.device_id, ident.key), DEVICE)
         await agent.start()

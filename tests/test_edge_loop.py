@@ -40,7 +40,7 @@ async def _approved(agent: EdgeAgent, tmp_path: Path, presses: int, amount_fen: 
 async def test_approve_unlock_presses_relock_closed(agent: EdgeAgent, board: SimBoard, tmp_path: Path) -> None:
     request = await agent.file_request("liming", "村道修缮证明", "official", 3, document(tmp_path), amount_fen=SMALL)
     await agent.approve(request.id, "zhangwei")
-    await asyncio.sleep(0.3)
+    await agent.next_pass(TIMEOUT)
     assert (await agent.get_request(request.id)).status == "pending"
     assert (await _state(board))["lock"] == "locked"  # one approval of two: nothing sent
     assert await _entries(agent, "grant.issued") == []
@@ -75,8 +75,9 @@ async def test_approve_unlock_presses_relock_closed(agent: EdgeAgent, board: Sim
 async def test_two_of_three_grants_after_the_second_approval(agent: EdgeAgent, board: SimBoard, tmp_path: Path) -> None:
     request = await agent.file_request("liming", "合同", "official", 1, document(tmp_path), amount_fen=LARGE)
     await agent.approve(request.id, "zhaolei")
-    await asyncio.sleep(0.3)
+    await agent.next_pass(TIMEOUT)
     assert (await _state(board))["lock"] == "locked"
+    assert await _entries(agent, "grant.issued") == []
     await agent.approve(request.id, "chenjing")
     await agent.wait_request(request.id, {"in_use"}, TIMEOUT)
     await _press(board)
@@ -89,7 +90,7 @@ async def test_requests_take_turns_and_every_press_matches_the_board(agent: Edge
     first = await _approved(agent, tmp_path, 2)
     second = await _approved(agent, tmp_path, 1)
     await agent.wait_request(first, {"in_use"}, TIMEOUT)
-    await asyncio.sleep(0.3)
+    await agent.next_pass(TIMEOUT)
     assert (await agent.get_request(second)).status == "approved"  # one grant at a time per device
     await _press(board, 2)
     await agent.wait_request(first, {"closed"}, TIMEOUT)
@@ -121,9 +122,18 @@ async def test_tamper_during_use_relocks_and_closes(agent: EdgeAgent, board: Sim
     (tamper,) = await _entries(agent, "seal.tamper")
     assert tamper["anomaly"] == "tamper_open"
     # While the case is open, an approved request waits: the device would refuse it.
+    device_id = board.device_id
+    assert device_id is not None and agent.devices is not None
+    devices = agent.devices
+
+    async def tamper_seen() -> bool:
+        return bool((devices.live_status(device_id) or {}).get("tamper"))
+
+    await agent.recorder.wait_for(tamper_seen, TIMEOUT)  # the status the grants go by says the case is open
     waiting = await _approved(agent, tmp_path, 1)
-    await asyncio.sleep(0.5)
+    await agent.next_pass(TIMEOUT)
     assert (await agent.get_request(waiting)).status == "approved"
+    assert [g["request_id"] for g in await _entries(agent, "grant.issued")] == [request]
     await asyncio.to_thread(board.control.tamper, False)
     await agent.wait_request(waiting, {"in_use"}, TIMEOUT)
     assert (await _state(board))["lock"] == "unlocked"
@@ -140,7 +150,11 @@ async def test_board_reboot_during_use_closes_and_resent_events_are_not_duplicat
     closed = await agent.wait_request(request, FINAL_STATES, TIMEOUT)
     assert (closed.status, closed.reason, closed.presses_used) == ("closed", "reboot", 1)
     await agent.recorder.wait_for(lambda: _entries(agent, "seal.boot"), TIMEOUT)
-    await asyncio.sleep(1.0)  # give any duplicate a chance to show up
+
+    async def all_acknowledged() -> bool:  # so every event the device sent again has reached the edge
+        return (await _state(board))["firmware"]["pending"] == 0
+
+    await agent.recorder.wait_for(all_acknowledged, TIMEOUT)
     entries = await agent.ledger.entries(0)
     event_ids = [e.body["event_id"] for e in entries if e.kind.startswith("seal.")]
     assert len(event_ids) == len(set(event_ids)) and event_ids == sorted(event_ids)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from edge_support import SMALL, document, running_agent
 
 from edge.agent import EdgeAgent
+from edge.requests import parse_time
 from hostsim.control import SimBoard
 
 TIMEOUT = 15.0
@@ -33,18 +35,33 @@ async def _file_and_approve(agent: EdgeAgent, tmp_path: Path) -> str:
     return request.id
 
 
+class StoppedClock:
+    """The edge's clock, standing still until the test sets it: a request expires when the test says."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 async def test_grant_waits_for_an_offline_device_then_expires_unsent(board: SimBoard, tmp_path: Path) -> None:
-    agent = await running_agent(tmp_path, board, approval_ttl_s=2)
+    clock = StoppedClock()
+    agent = await running_agent(tmp_path, board, clock=clock, approval_ttl_s=2)
     try:
         await _link(agent, board, False)
         request = await _file_and_approve(agent, tmp_path)
-        await asyncio.sleep(1.0)
+        approved_at = (await agent.get_request(request)).approved_at
+        assert approved_at is not None
+        clock.now = parse_time(approved_at) + timedelta(seconds=2, microseconds=-1)
+        await agent.next_pass(TIMEOUT)
         assert (await agent.get_request(request)).status == "approved"  # waiting, not sent
+        clock.now += timedelta(microseconds=1)
         expired = await agent.wait_request(request, {"expired"}, TIMEOUT)
         assert expired.reason == "approval_ttl"
 
         await _link(agent, board, True)
-        await asyncio.sleep(1.0)  # the device is back: an expired request must stay unsent
+        await agent.next_pass(TIMEOUT)  # the device is back and the agent has looked: an expired request stays unsent
         assert (await agent.get_request(request)).status == "expired"
         kinds = [e.kind for e in await agent.ledger.entries(0)]
         assert "device.offline" in kinds and kinds.count("device.online") >= 2
@@ -63,7 +80,7 @@ async def test_grant_waits_and_is_sent_when_the_device_returns_in_time(board: Si
     try:
         await _link(agent, board, False)
         request = await _file_and_approve(agent, tmp_path)
-        await asyncio.sleep(0.5)
+        await agent.next_pass(TIMEOUT)
         assert (await agent.get_request(request)).status == "approved"
         await _link(agent, board, True)
         await agent.wait_request(request, {"in_use"}, TIMEOUT)
