@@ -49,15 +49,17 @@ def _collect_ids() -> list[str]:
     return result.stdout.split()
 
 
-def _run_suite() -> dict[str, Any]:
-    """Run every MicroPython test once; on a setup problem return {"setup_error": message}."""
+def run_suite(firmware: Path | None = None) -> dict[str, Any]:
+    """Run every MicroPython test once, on firmware/ or the code files in ``firmware``;
+    on a setup problem return {"setup_error": message}."""
     node = _node()
     if node is None:
         return {"setup_error": f"node is not installed: {SETUP_HINT}"}
     if not PACKAGE_DIR.is_dir():
         return {"setup_error": f"{PACKAGE_DIR.relative_to(ROOT)} is missing: {SETUP_HINT}"}
+    where = ["--firmware", str(firmware)] if firmware is not None else []
     try:
-        result = subprocess.run([node, str(RUNNER), "--json"], capture_output=True, text=True, timeout=TIMEOUT_S, cwd=ROOT)
+        result = subprocess.run([node, str(RUNNER), "--json", *where], capture_output=True, text=True, timeout=TIMEOUT_S, cwd=ROOT)
     except subprocess.TimeoutExpired:
         return {"setup_error": f"run.mjs did not finish in {TIMEOUT_S} s (a firmware loop that never yields?)"}
     try:
@@ -70,7 +72,7 @@ def _run_suite() -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def micropython_results() -> dict[str, Any]:
-    return _run_suite()
+    return run_suite()
 
 
 def _results(report: dict[str, Any]) -> dict[str, Any]:

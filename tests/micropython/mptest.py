@@ -5,13 +5,15 @@
 #   arithmetic (wraparound included) is the real one.
 # - run_loop: runs a main loop (Seal.run) with a generator "script" stepped
 #   once per time.sleep_ms call; when the script ends, StopLoop ends the loop.
-# - BytePort: the port object link.Link reads from and writes to.
+# - BytePort: the port object link.Link reads from and writes to; UartPort, one
+#   whose incoming bytes pass the UART's receive interrupt first (Ctrl-C).
 # - reset: the per-test clean slate (run.mjs calls a module's setup_function).
 import binascii
 import json
 import os
 import time
 
+import hostuart
 import machine
 
 TICKS_PERIOD = 1 << 30
@@ -119,6 +121,17 @@ class BytePort:
         return [line for line in data[:end].split(b"\n") if line]
 
 
+class UartPort(BytePort):
+    """A BytePort fed as the device's UART is: each byte goes through the receive
+    interrupt (run.mjs's hostuart.rx), so the interrupt character, unless the
+    firmware turned it off, raises KeyboardInterrupt in the running code."""
+
+    def feed(self, data):
+        for b in data:
+            if hostuart.rx(b):
+                BytePort.feed(self, bytes([b]))
+
+
 def drain(link):
     """Every valid frame the link yields until its port is empty."""
     frames = []
@@ -152,7 +165,7 @@ def decode_frame(mac, line, direction=b"D"):
 def remove_data_files():
     """Delete everything in / but the firmware's code (journal, identity, temp files)."""
     for name in os.listdir("/"):
-        if name.endswith(".py"):
+        if name.endswith(".py") or name.endswith(".mpy"):
             continue
         path = "/" + name
         if os.stat(path)[0] & 0x4000:

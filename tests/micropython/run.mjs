@@ -7,9 +7,12 @@
 //   node tests/micropython/run.mjs --list     print the test ids, one per line
 //   node tests/micropython/run.mjs --json     print the results as one JSON object
 //   --heap BYTES                              MicroPython GC heap (default 128 KiB)
+//   --firmware DIR                            the device's code from DIR instead of firmware/:
+//                                             a release folder (boot.py and compiled .mpy)
 //
 // Each test module gets a fresh interpreter with a fresh in-memory filesystem:
-//   /            every firmware/*.py, as on the device (and cwd, as on the device)
+//   /            every code file (.py, .mpy) of firmware/ or --firmware DIR, as on
+//                the device (and cwd, as on the device)
 //   /lib         shim/*.py: `machine` and the port fixes (portfix.py)
 //   /tests       the test module, mptest.py, host_vectors.py, runner.json
 // A test is a module-level function named test_*; it passes unless it raises.
@@ -39,12 +42,14 @@ let list = false;
 // 128 KiB: about the GC heap MicroPython gets on an ESP32 without PSRAM (wasm32 and
 // Xtensa both have 4-byte words, so objects cost the same); the suite fits in 64 KiB.
 let heap = 128 * 1024;
+let firmwareDir = FIRMWARE;
 const selectors = [];
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === "--json") json = true;
   else if (a === "--list") list = true;
   else if (a === "--heap") heap = parseInt(args[++i], 10);
+  else if (a === "--firmware") firmwareDir = resolve(args[++i]);
   else if (a === "-h" || a === "--help") {
     console.log(readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(1, 11).join("\n"));
     process.exit(0);
@@ -98,7 +103,11 @@ try {
 
 // -- the device's filesystem ---------------------------------------------------------
 
-const firmware = pyFiles(FIRMWARE).map((n) => [n, readFileSync(join(FIRMWARE, n))]);
+// The code files firmware/fwhash.py counts: what the device runs, source or compiled.
+const firmware = readdirSync(firmwareDir)
+  .filter((n) => n.endsWith(".py") || n.endsWith(".mpy"))
+  .sort()
+  .map((n) => [n, readFileSync(join(firmwareDir, n))]);
 const shims = pyFiles(SHIM).map((n) => [n, readFileSync(join(SHIM, n))]);
 const support = SUPPORT.map((n) => [n, readFileSync(join(HERE, n))]);
 
@@ -141,6 +150,26 @@ def _qt_run(name):
     _qt_result = json.dumps(out)
 `;
 
+// The host side of the device's UART, for the tests as module `hostuart`:
+//   rx(byte)  the UART's receive interrupt as the ESP32 port has it (ports/esp32/uart.c):
+//             the interrupt character (micropython.kbd_intr; -1 for none) schedules
+//             KeyboardInterrupt in the running code and returns false; any other byte
+//             returns true, for the receive buffer. Both calls are MicroPython's own.
+//   tx()      what the code has written to stdout (the UART) during this test.
+function hostUart(mp, output) {
+  const M = mp._module;
+  return {
+    rx: (byte) => {
+      if (byte === M._mp_hal_get_interrupt_char()) {
+        M._mp_sched_keyboard_interrupt();
+        return false;
+      }
+      return true;
+    },
+    tx: () => output.join("\n"),
+  };
+}
+
 async function boot(m, output) {
   const mp = await loadMicroPython({
     heapsize: heap,
@@ -148,6 +177,7 @@ async function boot(m, output) {
     stdout: (line) => output.push(line),
     stderr: (line) => output.push(line),
   });
+  mp.registerJsModule("hostuart", hostUart(mp, output));
   const FS = mp.FS;
   FS.mkdir("/lib");
   FS.mkdir("/tests");

@@ -188,7 +188,7 @@ def test_seal_end_to_end():
 def test_reboot_with_the_lock_open_relocks_and_remembers_the_grant():
     port = BytePort(E["hello"] + E["grant_1"])
     clock, seal = new_seal(port)
-    run_loop(clock, seal.run, loops(3))
+    assert run_loop(clock, seal.run, loops(3)) == (False, None)  # still serving when the power went
     assert lock_level() == 1 and seal.journal.open_grant == 1
     # Power cut with the lock open; the board comes back through the watchdog.
     machine.sim_reset()
@@ -197,7 +197,7 @@ def test_reboot_with_the_lock_open_relocks_and_remembers_the_grant():
     clock, seal = new_seal(port, start=hv.E2E_START + 200)
     assert lock_level() == 0
     edge = Edge(port)
-    run_loop(clock, seal.run, loops(3))
+    assert run_loop(clock, seal.run, loops(3)) == (False, None)
     edge.read()
     kinds = edge.kinds()
     # The first boot's events were never acknowledged, so the new session gets them too.
@@ -232,4 +232,5 @@ def test_tamper_relocks_and_refuses_grants():
         edge.read()
         assert edge.last("tamper")["active"] is False
 
-    run_loop(clock, seal.run, script())
+    # Stopped by the script's end, not returned by itself: run() served through all of it.
+    assert run_loop(clock, seal.run, script()) == (False, None), "run() returned before the script ended"

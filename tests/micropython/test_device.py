@@ -4,13 +4,16 @@ import json
 import os
 import sys
 
+import board
 import fwhash
 import host_vectors as hv
+import hostuart
 import identity
 import link
 import machine
+import micropython
 from hmac256 import Hmac, subkey
-from mptest import BytePort, decode_frame, fake_clock, fixed_urandom
+from mptest import BytePort, UartPort, decode_frame, fake_clock, fixed_urandom
 from mptest import reset as _reset
 
 _real_stdio_port = link.StdioPort
@@ -88,10 +91,60 @@ def use_port(port):
     link.StdioPort = lambda: port  # startup imports it from link when it starts the seal
 
 
-def test_boot_py_only_starts_startup():
+def loops(n):
+    for _ in range(n):
+        yield
+
+
+def boot_provisioned(port, script):
+    """Reset a provisioned board: run /boot.py as MicroPython does, the seal on `port`,
+    `script` stepped once per loop. Returns when the seal resets the board (machine.Reset)."""
+    write_identity({"device_id": hv.E2E_DEV, "key": binascii.hexlify(hv.KEY).decode()})
+    fixed_urandom(hv.E2E_URANDOM)
+    use_port(port)
+    machine.sim_drive(board.TAMPER_PIN, 0)  # the case is shut
+    fake_clock(hv.E2E_START)._script = script  # when it ends, StopLoop: startup resets
     with open("/boot.py") as f:
         code = f.read()
-    assert "import startup" in code and "startup.run()" in code
+    micropython.kbd_intr(3)  # as pyexec runs boot.py: Ctrl-C interrupts it unless the code turns that off
+    try:
+        exec(code, {"__name__": "__main__"})
+    except machine.Reset:
+        return
+    finally:
+        micropython.kbd_intr(-1)  # as the REPL has it while it reads a line
+    raise AssertionError("boot.py returned: the REPL would have the UART")
+
+
+def test_boot_py_starts_the_seal_on_the_code_in_flash():
+    port = UartPort(hv.E2E_FRAMES["hello"])
+    boot_provisioned(port, loops(3))
+    (hello,) = [f for f in (decode_frame(LINK_MAC, line) for line in port.take_lines()) if f["t"] == "hello"]
+    # The hash of the files it runs (source, or a compiled release with --firmware), as the host computes it.
+    assert (hello["dev"], hello["fw"], hello["boots"]) == (hv.E2E_DEV, expected_fwhash(), 1), hello
+
+
+def test_a_provisioned_seal_ignores_ctrl_c_and_the_repl_never_answers():
+    port = UartPort(hv.E2E_FRAMES["hello"])
+    finished = []
+
+    def script():
+        yield
+        port.feed(b"\r\x03\x03\x01\x04\n")  # what mpremote sends: Ctrl-C twice, raw REPL, soft reset
+        yield
+        port.feed(hv.E2E_FRAMES["status"])  # answered only once the bytes before it were read
+        machine.sim_drive(board.PRESS_PIN, 0)  # and the loop still counts a press
+        yield from loops(board.DEBOUNCE_MS // board.LOOP_MS + 2)
+        finished.append(True)
+
+    boot_provisioned(port, script())
+    assert finished, "the seal stopped before the script ended"
+    frames = [decode_frame(LINK_MAC, line) for line in port.take_lines()]  # every line a frame: no prompt, no banner
+    assert port.sent == b"", port.sent
+    (status,) = [f for f in frames if f["t"] == "status"]
+    assert (status["boots"], status["bad"], status["lock"]) == (1, 1, "locked"), status
+    events = [f["e"] for f in frames if f["t"] == "ev"]
+    assert [e["k"] for e in events] == ["boot", "locked_press"], events
 
 
 def test_startup_without_identity_returns_to_the_repl():
@@ -153,6 +206,8 @@ def test_startup_maintenance_window_ends_in_a_reset():
         raise AssertionError("the maintenance window did not end in a reset")
 
 
-def test_stdio_port_is_constructible_on_this_port():
+def test_stdio_port_reads_and_writes_the_uart_on_this_port():
     port = _real_stdio_port()  # sys.stdin.buffer, sys.stdout.buffer, select.poll
-    port.write(b"")
+    assert port.read_byte() == -1  # nothing waiting: -1 at once, neither a block nor an error
+    port.write(b"#stdio-port-check*\n")
+    assert "#stdio-port-check*" in hostuart.tx()

@@ -210,7 +210,15 @@ def test_camera_pulse_length_across_the_wrap():
 
 
 def test_board_pins_are_valid_esp32_gpios():
+    assert len(set((board.LOCK_PIN, board.CAMERA_PIN, board.PRESS_PIN, board.TAMPER_PIN))) == 4  # one job per GPIO
+    # The fail-secure lock must read 0 while the chip boots: no strapping pin (0, 2, 5, 12, 15).
+    assert board.LOCK_PIN not in (0, 2, 5, 12, 15)
     for no in (board.LOCK_PIN, board.CAMERA_PIN):
-        machine.Pin(no, machine.Pin.OUT, value=0)  # output-capable
+        pin = machine.Pin(no, machine.Pin.OUT, value=0)  # the shim refuses input-only GPIOs 34..39
+        for level in (1, 0):
+            pin.value(level)
+            assert machine.sim_level(no) == level
     for no in (board.PRESS_PIN, board.TAMPER_PIN):
-        machine.Pin(no, machine.Pin.IN, machine.Pin.PULL_UP)  # internal pull-up available
+        assert no not in range(34, 40)  # 34..39 have no internal pull-up on the ESP32
+        machine.Pin(no, machine.Pin.IN, machine.Pin.PULL_UP)
+        assert machine.sim_level(no) == 1  # an open switch reads high
