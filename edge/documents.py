@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.errors import InputError
+from edge.private import READ_ONLY_MODE, open_private, private_dir
 
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024  # a scan or a PDF, not a video
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -64,13 +65,12 @@ def store_document(data_dir: Path, source: Path) -> StoredDocument:
     """Copy ``source`` into the store; return its hash, name and size."""
     source = Path(source)
     check_source(source)
-    folder = documents_dir(data_dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_dir(documents_dir(data_dir))
     digest = hashlib.sha256()
     size = 0
     tmp = folder / f".incoming-{os.getpid()}-{os.urandom(4).hex()}"
     try:
-        with source.open("rb") as src, tmp.open("wb") as dst:
+        with source.open("rb") as src, open_private(tmp, exclusive=True) as dst:
             while chunk := src.read(_CHUNK):
                 digest.update(chunk)
                 dst.write(chunk)
@@ -81,11 +81,11 @@ def store_document(data_dir: Path, source: Path) -> StoredDocument:
             os.fsync(dst.fileno())
         sha = digest.hexdigest()
         final = document_path(data_dir, sha)
-        final.parent.mkdir(exist_ok=True)
+        private_dir(final.parent)
         if final.exists():
             tmp.unlink()  # the same content is already there
         else:
-            tmp.chmod(0o444)
+            tmp.chmod(READ_ONLY_MODE)
             os.replace(tmp, final)
     except OSError as exc:
         raise InputError(f"无法保存原件 cannot store document {source}: {exc}", "bad_document") from None

@@ -21,6 +21,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from edge.errors import ConfigError, InputError
+from edge.private import open_private, private_dir
 
 MASTER_KEY_BYTES = 32
 DEVICE_KEY_BYTES = 32
@@ -94,14 +95,14 @@ class MasterKey:
         if not path.exists():
             if not create:
                 raise ConfigError(f"找不到主密钥 master key file missing: {path}")
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            private_dir(path.parent)
             try:
-                # O_EXCL and the mode at creation: never overwrite a key, never readable by others.
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                # exclusive, and the mode at creation: never overwrite a key, never readable by others.
+                f = open_private(path, exclusive=True)
             except FileExistsError:
                 pass  # another process created it a moment ago: use theirs
             else:
-                with os.fdopen(fd, "wb") as f:
+                with f:
                     f.write(os.urandom(MASTER_KEY_BYTES))
                     f.flush()
                     os.fsync(f.fileno())

@@ -15,6 +15,8 @@ import os
 import re
 from pathlib import Path
 
+from edge.private import READ_ONLY_MODE, open_private, private_dir
+
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -41,14 +43,14 @@ class PhotoStore:
         final = self.path(sha)
         if final.exists():
             return sha
-        final.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(final.parent)
         tmp = final.parent / f".incoming-{os.getpid()}-{os.urandom(4).hex()}"
         try:
-            with tmp.open("wb") as f:
+            with open_private(tmp, exclusive=True) as f:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
-            tmp.chmod(0o444)
+            tmp.chmod(READ_ONLY_MODE)
             os.replace(tmp, final)
             fd = os.open(final.parent, os.O_RDONLY)
             try:

@@ -12,13 +12,15 @@ from pathlib import Path
 
 import aiosqlite
 
+from edge.private import create_private
+
 
 async def open_database(
     path: Path, synchronous: str, prepare: Callable[[aiosqlite.Connection], Awaitable[None]]
 ) -> aiosqlite.Connection:
-    """Connect to ``path`` (its folder made if missing) and ``prepare`` it (schema, upgrades); closed again
-    if that fails, so a refused file is not left open."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Connect to ``path`` (created 0600 in a 0700 folder if missing) and ``prepare`` it (schema, upgrades);
+    closed again if that fails, so a refused file is not left open."""
+    create_private(path)
     conn = await aiosqlite.connect(path, isolation_level=None)
     try:
         conn.row_factory = aiosqlite.Row

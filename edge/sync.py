@@ -60,6 +60,7 @@ from edge.ledger import Checkpoint, Ledger
 from edge.ledger.entry import utc_now
 from edge.ledger.keys import PUBLIC_KEY_FILENAME, load_or_create_signing_key, load_public_key
 from edge.ledger.schema import DB_FILENAME, connect_readonly
+from edge.private import open_private
 from edge.syncwire import (
     API_PREFIX,
     CONFIG_RECEIVED,
@@ -148,7 +149,8 @@ def _record_edge_id(data_dir: Path, edge_id: str) -> None:
     except FileNotFoundError:
         pass
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(edge_id + "\n", encoding="utf-8")
+    with open_private(tmp, "w") as f:
+        f.write(edge_id + "\n")
     os.replace(tmp, path)
 
 
@@ -166,7 +168,7 @@ async def _one_round_at_a_time(data_dir: Path) -> AsyncIterator[None]:
 def write_atomic(path: Path, data: dict[str, Any]) -> None:
     """Write JSON so that a power cut leaves either the old file or the new one."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
+    with open_private(tmp, "w") as f:
         json.dump(data, f, ensure_ascii=False, indent=1, sort_keys=True)
         f.flush()
         os.fsync(f.fileno())
@@ -526,5 +528,6 @@ class SyncClient:
 
 def _write_state(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    with open_private(tmp, "w") as f:
+        f.write(json.dumps(data, ensure_ascii=False))
     os.replace(tmp, path)

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from edge.errors import Unavailable
+from edge.private import private_dir
 
 LOCK_FILENAME = "writer.lock"
 
@@ -27,8 +28,7 @@ class WriterLock:
     def try_acquire(cls, data_dir: Path, filename: str = LOCK_FILENAME) -> WriterLock | None:
         """The lock, or None if another process (or another opener in this one) holds it. Another
         ``filename`` is another lock of the same kind (edge/sync.py takes turns on ``sync.lock``)."""
-        data_dir.mkdir(parents=True, exist_ok=True)
-        path = data_dir / filename
+        path = private_dir(data_dir) / filename
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -16,6 +16,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from edge.private import open_private
+
 KEY_FILENAME = "ledger_key.pem"
 PUBLIC_KEY_FILENAME = "ledger_pub.pem"
 
@@ -35,8 +37,7 @@ def _write_new_private_key(path: Path, key: Ed25519PrivateKey) -> None:
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     # O_EXCL: never overwrite a key; mode given at creation so the key is
     # never readable by others, whatever the umask, not even for a moment.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
+    with open_private(path, exclusive=True) as f:
         f.write(pem)
         f.flush()
         os.fsync(f.fileno())
@@ -121,7 +122,8 @@ def load_or_create_signing_key(data_dir: Path, *, create: bool = True) -> Ed2551
     pem = public_key_pem(key.public_key())
     if not pub_path.exists() or pub_path.read_bytes() != pem:
         tmp = pub_path.with_name(pub_path.name + ".tmp")
-        tmp.write_bytes(pem)
+        with open_private(tmp) as f:
+            f.write(pem)
         os.replace(tmp, pub_path)
         _fsync_dir(data_dir)
     return key

@@ -20,6 +20,8 @@ from typing import Any
 import aiosqlite
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from edge.private import create_private
+
 from .checkpoint import Checkpoint
 from .entry import GENESIS_PREV_HASH, Entry, canonical_json, chain_hash, check_kind, encode_entry, utc_now
 from .keys import PUBLIC_KEY_FILENAME, load_or_create_signing_key, load_public_key
@@ -89,7 +91,7 @@ class Ledger:
         if type(checkpoint_every) is not int or checkpoint_every < 1:
             raise ValueError(f"checkpoint_every 必须是正整数 must be a positive integer, got {checkpoint_every!r}")
         data_dir = Path(data_dir)
-        data_dir.mkdir(parents=True, exist_ok=True)
+        create_private(data_dir / DB_FILENAME)
         # isolation_level="IMMEDIATE": sqlite3 itself opens "BEGIN IMMEDIATE"
         # before the first INSERT of a write, which saves a round trip to
         # aiosqlite's thread on every append (one costs ~0.3 ms on a 2-core VM).

@@ -21,6 +21,7 @@ from py_vapid import Vapid  # type: ignore[import-untyped, unused-ignore]
 from pywebpush import WebPushException, webpush  # type: ignore[import-untyped, unused-ignore]
 
 from edge.notify.base import DeliveryError, Message
+from edge.private import open_private, private_dir
 from edge.web.settings import NotifyBackendConfig
 from edge.web.store import WebStore
 
@@ -48,12 +49,11 @@ class VapidKeys:
         folder = data_dir / "secrets"
         path = folder / VAPID_FILE
         if not path.exists():
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_dir(folder)
             key = ec.generate_private_key(ec.SECP256R1())
             pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
             tmp = path.with_suffix(".tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as f:
+            with open_private(tmp) as f:
                 f.write(pem)
                 f.flush()
                 os.fsync(f.fileno())

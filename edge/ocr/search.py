@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edge.private import create_private
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS stamped_pages (
     id INTEGER PRIMARY KEY,
@@ -83,7 +85,7 @@ def _check_trigram(conn: sqlite3.Connection) -> None:
 class SearchIndex:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        create_private(self.path)
         self._conn = sqlite3.connect(self.path, check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode=WAL")
         _check_trigram(self._conn)
