@@ -358,6 +358,15 @@ class EdgeDB:
                 approvals.setdefault(a["request_id"], []).append(a)
         return [_request_from_row(r, approvals.get(r["id"], ())) for r in rows]
 
+    async def document_bytes_filed(self, applicant: str, since: str) -> int:
+        """Bytes of the originals ``applicant`` filed from ``since`` (a ledger timestamp) on: the upload quota."""
+        row = await self._one(
+            "SELECT COALESCE(SUM(json_extract(document, '$.size')), 0) AS n FROM requests"
+            " WHERE applicant = ? AND filed_at >= ?",
+            (applicant, since),
+        )
+        return int(row["n"]) if row else 0
+
     async def next_request_seq(self) -> int:
         row = await self._one("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM requests")
         return int(row["n"]) if row else 1

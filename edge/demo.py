@@ -37,6 +37,7 @@ from edge.evidence import camera_for_board, photo_summary
 from edge.firmware import CODE_SUFFIXES, firmware_hash
 from edge.keystore import DeviceIdentity, key_fingerprint
 from edge.ledger import verify_ledger
+from edge.private import open_private, private_dir
 from edge.projection import seal_kind
 from hostsim import flash as sim_flash
 from hostsim.control import SimBoard
@@ -68,6 +69,12 @@ key_file = "secrets/master.key"
 [firmware]
 # The demo signs its own release of this checkout's firmware (DATA/release); only that may run.
 release_pubkey = "{releasekey.public_path(Path(RELEASE_DIR) / RELEASE_KEY)}"
+
+[web]
+# `qinglian demo --serve` listens where --listen says. Uploads: each account at most this much a day, and none
+# while the disk under the data folder has less than min_free_mb free (the admin sees a warning).
+upload_quota_mb_per_day = 50
+min_free_mb = 1024
 
 [timing]
 approval_ttl_s = 600
@@ -136,7 +143,7 @@ def write_contract_page(path: Path, now: datetime | None = None) -> Path:
     from hostsim import pages
 
     now = now or datetime.now(UTC)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     spec = pages.random_spec(
         int(now.timestamp()), title="村道修缮工程合同", party_a="青莲村股份经济合作社", amount_fen=250000,
         date=now.date(), number=f"QL-{now.strftime('%Y%m%d%H%M%S')}",
@@ -144,7 +151,8 @@ def write_contract_page(path: Path, now: datetime | None = None) -> Path:
     ok, png = cv2.imencode(".png", pages.render_page(spec).image)
     if not ok:
         raise RuntimeError("could not encode the demo document")
-    path.write_bytes(bytes(png))
+    with open_private(path) as f:
+        f.write(bytes(png))
     return path
 
 
@@ -192,7 +200,8 @@ def board_config(data: Path, board: SimBoard) -> EdgeConfig:
     its virtual desk camera when it has one (both ports change every run)."""
     config_path = data / "edge.toml"
     if not config_path.exists():
-        config_path.write_text(demo_config(board.identity().device_id, board.serial_url), encoding="utf-8")
+        with open_private(config_path, "w") as f:
+            f.write(demo_config(board.identity().device_id, board.serial_url))
     config = load_config(config_path).with_device_url(DEVICE_NAME, board.serial_url)
     if board.camera_url is not None:
         config = replace(config, camera=camera_for_board(config, board.camera_url))  # photo evidence on
@@ -209,7 +218,7 @@ async def enrol_board(agent: EdgeAgent, board: SimBoard) -> None:
 
 async def run_demo(data: Path, presses: int = DEFAULT_PRESSES, firmware: Path = FIRMWARE_DIR) -> dict[str, Any]:
     started = time.monotonic()
-    data.mkdir(parents=True, exist_ok=True)
+    private_dir(data)
     built = await asyncio.to_thread(demo_release, data, firmware)
     board = await asyncio.to_thread(SimBoard(data / "board", camera=True).start)
     try:

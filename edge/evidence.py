@@ -67,14 +67,15 @@ def _warm_up(backend: str) -> bool:
     return True
 
 
-def ocr_document_job(path: str, backend: str) -> dict[str, Any]:
-    """OCR an original document (an image file); ``{"error": ...}`` when it cannot be read."""
+def ocr_document_job(path: str, backend: str, max_pixels: int) -> dict[str, Any]:
+    """OCR an original document (an image file of at most ``max_pixels``); ``{"error": ...}`` when it cannot
+    be read."""
     from edge.ocr.backends import OcrUnavailable
     from edge.ocr.pipeline import read_file
     from edge.ocr.preprocess import ImageError
 
     try:
-        return read_file(path, backend).to_dict()
+        return read_file(path, backend, max_pixels=max_pixels).to_dict()
     except (ImageError, OcrUnavailable, ValueError) as exc:
         return {"error": str(exc)}
 
@@ -403,7 +404,9 @@ class Evidence:
         assert self._pool is not None
         loop = asyncio.get_running_loop()
         path = document_path(self.config.data_dir, sha)
-        reading = await loop.run_in_executor(self._pool, ocr_document_job, str(path), self.settings.ocr_backend)
+        reading = await loop.run_in_executor(
+            self._pool, ocr_document_job, str(path), self.settings.ocr_backend, self.config.web.max_page_pixels
+        )
         body: dict[str, Any] = {"request_id": request_id, "document": sha}
         if "error" in reading:
             body.update(error=reading["error"], anomaly="original_unreadable")

@@ -34,6 +34,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from edge.ocr.preprocess import load
 from hostsim import pages
 
 log = logging.getLogger("hostsim.camera")
@@ -103,9 +104,7 @@ class VirtualCamera:
         return self._place(sheet, anchor, source, None, shot, self._org)
 
     def place_file(self, path: str | Path, shot: pages.Shot | None = None) -> dict[str, Any]:
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise ValueError(f"not a readable image: {path}")
+        image = load(str(path))  # measured before it is decoded: a page is never a decompression bomb
         return self.place_image(image, shot, source=f"file:{Path(path).name}")
 
     def _place(

@@ -129,8 +129,10 @@ def read_image(image: np.ndarray, backend: str = DEFAULT_BACKEND, area: Area | N
     )
 
 
-def read_file(path: str, backend: str = DEFAULT_BACKEND, area: Area | None = None) -> Reading:
-    return read_image(preprocess.load(path), backend, area)
+def read_file(
+    path: str, backend: str = DEFAULT_BACKEND, area: Area | None = None, max_pixels: int = preprocess.MAX_PAGE_PIXELS
+) -> Reading:
+    return read_image(preprocess.load(path, max_pixels), backend, area)
 
 
 # -- comparing ------------------------------------------------------------------------

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from edge.pixels import MAX_PAGE_PIXELS, TooManyPixels, UnreadableImage, check_image
+
 # The sheet is resampled to this width before OCR: the ink of a body character
 # of a printed A5 or A4 page then stands about 20 px tall, where Tesseract's
 # Chinese model does best, and a smaller image is faster to read.
@@ -25,21 +27,28 @@ class ImageError(ValueError):
     """Bytes or a file that are not a readable image."""
 
 
-def decode(data: bytes) -> np.ndarray:
-    """JPEG/PNG bytes to a BGR image; :class:`ImageError` when they are not an image."""
+def decode(data: bytes, max_pixels: int = MAX_PAGE_PIXELS) -> np.ndarray:
+    """JPEG/PNG bytes to a BGR image; :class:`ImageError` when they are not an image or would decode to
+    more than ``max_pixels`` (measured from the header first: OpenCV allocates the whole image up front)."""
+    try:
+        check_image(data, max_pixels)
+    except UnreadableImage:
+        raise ImageError("无法识别的图片 not a readable image (JPEG or PNG expected)") from None
+    except TooManyPixels as exc:
+        raise ImageError(f"图片过大 image too large: {exc}") from None
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise ImageError("无法识别的图片 not a readable image (JPEG or PNG expected)")
     return image
 
 
-def load(path: str) -> np.ndarray:
+def load(path: str, max_pixels: int = MAX_PAGE_PIXELS) -> np.ndarray:
     try:
         with open(path, "rb") as f:
             data = f.read()
     except OSError as exc:
         raise ImageError(f"无法读取图片 cannot read {path}: {exc}") from None
-    return decode(data)
+    return decode(data, max_pixels)
 
 
 def _order_corners(pts: np.ndarray) -> np.ndarray:

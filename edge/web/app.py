@@ -38,6 +38,7 @@ from edge.config import ROLE_NAMES as PERSON_ROLE_NAMES
 from edge.config import SEAL_KINDS, SEAL_NAMES
 from edge.db import FINAL_STATES, STATUS_NAMES
 from edge.errors import EdgeError, InputError, NotFound, Refused, Unavailable
+from edge.photos import PhotoStore
 from edge.web import ledgerview as L
 from edge.web.accounts import add_account, check_account
 from edge.web.passwords import check_new_password, dummy_hash, hash_password, verify_password
@@ -407,7 +408,8 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
         return templates.TemplateResponse(
             request, name,
             {"p": p, "csrf": session.csrf if session else "", "flash": shown_flash, "sim": console.sim is not None,
-             "path": request.url.path, **context},
+             "path": request.url.path, "storage_warning": console.storage_warning() if p and p.is_admin else None,
+             **context},
             status_code=status_code,
         )  # fmt: skip
 
@@ -632,14 +634,15 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
     async def press_photo(request: Request, request_id: str, sha256: str) -> Response:
         p = await principal_of(request)
         detail = await console.detail_for(p, request_id)
-        if sha256 not in json.dumps(detail.get("press_events", [])):
+        # Only a press's own photo field: a hash elsewhere (OCR text, a reason) is anyone's to write.
+        if sha256 not in {pe.get("photo") for pe in detail.get("press_events", [])}:
             raise NotFound("没有此照片")
-        for folder in ("photos", "documents"):
-            path = console.config.data_dir / folder / sha256[:2] / sha256
-            if len(sha256) == 64 and all(c in "0123456789abcdef" for c in sha256) and path.is_file():
-                ctype = await asyncio.to_thread(content_type_of, path)
-                if ctype in ("image/jpeg", "image/png"):
-                    return FileResponse(path, media_type=ctype, headers={"Cache-Control": "private, max-age=86400"})
+        photos = PhotoStore(console.config.data_dir)
+        if sha256 in photos:
+            path = photos.path(sha256)
+            ctype = await asyncio.to_thread(content_type_of, path)
+            if ctype in ("image/jpeg", "image/png"):
+                return FileResponse(path, media_type=ctype, headers={"Cache-Control": "private, max-age=86400"})
         raise NotFound("照片文件不在本机")
 
     @app.post("/requests/{request_id}/approve", include_in_schema=False)

@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import secrets
 import signal
 import sys
@@ -27,8 +26,9 @@ from typing import Any
 from edge.agent import EdgeAgent
 from edge.demo import board_config, bring_up, demo_release, write_contract_page
 from edge.errors import EdgeError
+from edge.private import open_private, private_dir
 from edge.web.accounts import add_account, check_account
-from edge.web.settings import with_listen
+from edge.web.settings import WebSettings, with_listen
 from edge.web.store import ROLE_NAMES, WebStore
 from hostsim.control import SimBoard
 
@@ -92,12 +92,6 @@ def sample_png(width: int = 120, height: int = 80) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
 
 
-def _write_private(path: Path, data: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(data)
-
-
 async def ensure_accounts(data: Path, config: Any) -> str:
     """The demo accounts (created once) and their shared password."""
     path = data / ACCOUNTS_FILE
@@ -112,31 +106,34 @@ async def ensure_accounts(data: Path, config: Any) -> str:
                 new = check_account(config, username, name or None, roles, person, villages or None)
                 await add_account(store, config, new, password)
         if not path.exists():
-            _write_private(path, json.dumps({"password": password, "accounts": [a[0] for a in DEMO_ACCOUNTS]}, ensure_ascii=False))
+            with open_private(path, "w") as f:
+                f.write(json.dumps({"password": password, "accounts": [a[0] for a in DEMO_ACCOUNTS]}, ensure_ascii=False))
     finally:
         await store.close()
     return password
 
 
 def _samples(data: Path) -> list[Path]:
-    inbox = data / "inbox"
-    inbox.mkdir(parents=True, exist_ok=True)
+    inbox = private_dir(data / "inbox")
     page = inbox / "sample-contract.png"  # a Chinese contract page: the desk camera and OCR can check it
     pdf = inbox / "sample-road-repair-certificate.pdf"
     png = inbox / "sample-photo.png"
     if not page.exists():
         write_contract_page(page)
-    if not pdf.exists():
-        pdf.write_bytes(sample_pdf("Qinglian Village Committee", [
+    for path, make in (
+        (pdf, lambda: sample_pdf("Qinglian Village Committee", [
             "Certificate: payment for the village road repair", "Amount: CNY 2,500.00", "(demo original document)",
-        ]))  # fmt: skip
-    if not png.exists():
-        png.write_bytes(sample_png())
+        ])),
+        (png, sample_png),
+    ):  # fmt: skip
+        if not path.exists():
+            with open_private(path) as f:
+                f.write(make())
     return [page, pdf, png]
 
 
 async def serve_demo(data: Path, listen: str, ready: Any = None) -> int:
-    data.mkdir(parents=True, exist_ok=True)
+    private_dir(data)
     stop = asyncio.Event()  # Ctrl-C or SIGTERM at any point: shut down what was started, board last
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -157,7 +154,7 @@ async def serve_demo(data: Path, listen: str, ready: Any = None) -> int:
             from edge.web.server import start_console
 
             console = await start_console(agent, settings, sim=board)
-            _announce(console.url, password, samples, board, data)
+            _announce(console.url, password, samples, board, data, settings)
             if ready is not None:
                 ready(console.url, password)
             await stop.wait()
@@ -171,7 +168,7 @@ async def serve_demo(data: Path, listen: str, ready: Any = None) -> int:
     return 0
 
 
-def _announce(url: str, password: str, samples: list[Path], board: SimBoard, data: Path) -> None:
+def _announce(url: str, password: str, samples: list[Path], board: SimBoard, data: Path, settings: WebSettings) -> None:
     try:
         host, port = board.control._sock.getpeername()[:2]
         control = f"echo '{{\"op\": \"press\"}}' | nc -q1 {host} {port}"
@@ -188,6 +185,8 @@ def _announce(url: str, password: str, samples: list[Path], board: SimBoard, dat
     lines += [
         "  流程 try: liming 提交申请（上传样例原件）→ zhangwei、chenjing 依次同意 → wangfang 在「设备」页按压 → 申请页看到每次盖章",
         f"  样例原件 sample originals: {', '.join(str(p) for p in samples)}",
+        f"  上传限额 upload limits: 每个账号每天 {settings.upload_quota_bytes >> 20} MB；数据盘剩余不足 "
+        f"{settings.min_free_bytes >> 20} MB 时暂停上传，admin 登录后看到提醒",
         f"  按压印章 press the seal: 设备页「模拟按压」按钮, or  {control}",
         f"  数据 data: {data}   台账核验 verify: qinglian ledger verify --data {data}",
         "  Ctrl-C 停止 stop",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +28,10 @@ from edge.documents import StoredDocument, document_path, store_document
 from edge.errors import InputError, NotFound, Refused
 from edge.ocr.search import Hit, SearchIndex
 from edge.requests import check_filing
-from edge.web.ledgerview import utc_bound
+from edge.web.ledgerview import SHANGHAI, utc_bound
 from edge.web.settings import WebSettings
 from edge.web.store import PERSON_ROLES, Account, WebStore
-from edge.web.uploads import receive, sniff
+from edge.web.uploads import DISK_FULL, disk_short, quota_exceeded, receive, sniff
 
 log = logging.getLogger("edge.web")
 
@@ -121,6 +121,7 @@ class Console:
         self.sim = sim
         self.notifier: Any = None  # edge.notify.notifier.Notifier, when running
         self.vapid_public_key: str | None = None
+        self._uploading = asyncio.Lock()
 
     @property
     def config(self) -> EdgeConfig:
@@ -281,15 +282,41 @@ class Console:
         filing = check_filing(self.config, p.person.id, matter, seal, presses, amount_fen, device or None)
         if not await self.enrolled(filing.device.name):
             raise InputError(f"设备 {filing.device.name} 尚未登记，暂不能申请此印章", "not_enrolled")
-        received = await receive(upload, self.config.data_dir / "incoming", self.settings.max_upload_bytes)
+        async with self._uploading:  # until the request is recorded: parallel uploads cannot share one quota
+            document = await self._store_original(p.person.id, upload)
+            return await self.agent.file_request(
+                p.person.id, filing.matter, filing.seal, filing.presses, document, filing.amount_fen, filing.device.name
+            )
+
+    async def _store_original(self, person_id: str, upload: object) -> StoredDocument:
+        """Receive and store an uploaded original, within the free-space floor and the account's daily quota."""
+        self._check_disk(0)  # before anything is written: a full disk is not filled further
+        received = await receive(
+            upload, self.config.data_dir / "incoming", self.settings.max_upload_bytes, self.settings.max_page_pixels
+        )
         try:
+            self._check_disk(received.size)  # the store takes a copy of it
+            since = utc_bound(datetime.now(SHANGHAI).date())
+            async with self.agent.recorder.step():
+                used = await self.agent.db.document_bytes_filed(person_id, since)
+            over = quota_exceeded(used, received.size, self.settings.upload_quota_bytes)
+            if over is not None:
+                log.info("upload by %s refused: %d bytes today, quota %d", person_id, used, self.settings.upload_quota_bytes)
+                raise InputError(over, "upload_quota")
             stored = await asyncio.to_thread(store_document, self.config.data_dir, received.path)
         finally:
             received.path.unlink(missing_ok=True)
-        document = StoredDocument(stored.sha256, received.name, stored.size)
-        return await self.agent.file_request(
-            p.person.id, filing.matter, filing.seal, filing.presses, document, filing.amount_fen, filing.device.name
-        )
+        return StoredDocument(stored.sha256, received.name, stored.size)
+
+    def storage_warning(self) -> str | None:
+        """For the admin: why uploads are stopped (the disk under data_dir is below its floor), or None."""
+        return disk_short(self.config.data_dir, self.settings.min_free_bytes)
+
+    def _check_disk(self, extra: int) -> None:
+        problem = disk_short(self.config.data_dir, self.settings.min_free_bytes, extra)
+        if problem is not None:
+            log.warning("upload refused, disk nearly full under %s: %s", self.config.data_dir, problem)
+            raise InputError(DISK_FULL, "disk_full")
 
     async def approve(self, p: Principal, request_id: str) -> RequestView:
         await self.request_for(p, request_id)

@@ -5,6 +5,9 @@
     public_url = "https://seal.example.cn"  # the address in pushed links (default: http://listen)
     secure_cookies = "auto"            # auto: Secure when served over HTTPS; always; never
     max_upload_mb = 20
+    max_page_megapixels = 40           # an uploaded page (or a PDF page at 200 dpi) over this is refused, never decoded
+    upload_quota_mb_per_day = 200      # originals one account may upload per day (Asia/Shanghai)
+    min_free_mb = 1024                 # below this much free disk under data_dir uploads stop and the admin is warned
 
     [[web.notify]]
     kind = "webpush"                   # VAPID keys are made on first start, in data_dir/secrets
@@ -33,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from edge.errors import ConfigError
+from edge.pixels import MAX_PAGE_PIXELS
 
 if TYPE_CHECKING:
     from edge.config import _Table
@@ -61,6 +65,9 @@ class WebSettings:
     session_idle_s: int = 8 * 3600
     session_max_s: int = 7 * 86400
     max_upload_bytes: int = 20 * 1024 * 1024
+    max_page_pixels: int = MAX_PAGE_PIXELS
+    upload_quota_bytes: int = 200 * 1024 * 1024  # per account and day
+    min_free_bytes: int = 1024 * 1024 * 1024  # of the disk holding data_dir
     login_max_failures: int = 5  # per account, before the backoff starts
     login_ip_max_failures: int = 20  # per client address
     login_backoff_s: float = 30.0  # doubled for each further failure
@@ -116,6 +123,8 @@ def parse_web(t: _Table) -> WebSettings:
         assert value is not None
         return value
 
+    mb = 1024 * 1024
+
     settings = WebSettings(
         enabled=True,
         host=host,
@@ -125,6 +134,9 @@ def parse_web(t: _Table) -> WebSettings:
         session_idle_s=integer("session_idle_s", d.session_idle_s, 60),
         session_max_s=integer("session_max_s", d.session_max_s, 60),
         max_upload_bytes=upload_mb * 1024 * 1024,
+        max_page_pixels=integer("max_page_megapixels", d.max_page_pixels // 1_000_000, 1) * 1_000_000,
+        upload_quota_bytes=integer("upload_quota_mb_per_day", d.upload_quota_bytes // mb, 1) * mb,
+        min_free_bytes=integer("min_free_mb", d.min_free_bytes // mb, 0) * mb,
         login_max_failures=integer("login_max_failures", d.login_max_failures, 1),
         login_ip_max_failures=integer("login_ip_max_failures", d.login_ip_max_failures, 1),
         login_backoff_s=t.number("login_backoff_s", d.login_backoff_s, 0.0),

@@ -2,19 +2,27 @@
 
 An upload is streamed to a temporary file (counted against the size limit as
 it arrives), its magic bytes and its extension must both say PDF, JPEG or PNG
-and agree, and only then is it copied into the content-addressed document
-store. Anything else gets a clear Chinese message and leaves nothing behind.
+and agree, a page must not decode to more pixels than allowed (read from its
+header: a small file can hold a huge image), and only then is it copied into
+the content-addressed document store. Anything else gets a clear Chinese
+message and leaves nothing behind. The disk is guarded too: a daily quota per
+account and a floor of free space under the data folder (see
+:func:`disk_short`, :func:`quota_exceeded`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
+import shutil
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from edge.errors import InputError
+from edge.private import open_private, private_dir
+from edge.pixels import MAX_PAGE_PIXELS, TooManyPixels, UnreadableImage, check_image, check_pdf
 
 KINDS = {"pdf": "application/pdf", "jpeg": "image/jpeg", "png": "image/png"}
 KIND_NAMES = {"pdf": "PDF", "jpeg": "JPG 图片", "png": "PNG 图片"}
@@ -92,7 +100,33 @@ class Received:
 
 
 def _mb(n: int) -> str:
-    return f"{n / (1024 * 1024):.0f} MB"
+    mib = 1024 * 1024
+    return f"{n / mib:.0f} MB" if n >= mib else f"{max(1, round(n / 1024))} KB"
+
+
+def disk_short(data_dir: Path, floor: int, extra: int = 0) -> str | None:
+    """Why uploads stop (Chinese, for the admin), when ``extra`` more bytes would leave less than ``floor``
+    free on the disk holding ``data_dir``; None while there is room."""
+    free = shutil.disk_usage(data_dir).free
+    if free - extra >= floor:
+        return None
+    return (
+        f"存储空间不足：数据目录所在磁盘仅剩 {_mb(free)}，低于保留下限 {_mb(floor)}，原件上传已暂停。"
+        "请清理磁盘或扩容（盖章记录与台账不受影响）。"
+    )
+
+
+DISK_FULL = "本机存储空间不足，原件上传已暂停，管理员已收到提醒。请稍后再试或联系管理员。"
+
+
+def quota_exceeded(used: int, size: int, quota: int) -> str | None:
+    """Why an upload of ``size`` bytes is over the account's daily ``quota`` (``used`` already today), or None."""
+    if used + size <= quota:
+        return None
+    return (
+        f"超出每日上传限额：每个账号每天最多上传 {_mb(quota)} 原件，您今天已上传 {_mb(used)}，"
+        f"此文件 {_mb(size)}。请明天再上传，或联系管理员。"
+    )
 
 
 def check_name(name: str) -> str:
@@ -104,20 +138,34 @@ def check_name(name: str) -> str:
     return kind
 
 
-async def receive(upload: object, tmp_dir: Path, max_bytes: int) -> Received:
-    """Stream a Starlette ``UploadFile`` to a temp file and check it; ``InputError`` (nothing kept) otherwise."""
+def check_pixels(path: Path, name: str, kind: str, max_pixels: int) -> None:
+    """Refuse a page that would decode to more than ``max_pixels``, measured from its header (nothing decoded)."""
+    try:
+        if kind == "pdf":
+            check_pdf(path.read_bytes(), max_pixels)
+        else:
+            check_image(path, max_pixels)
+    except TooManyPixels as exc:
+        raise InputError(f"原件“{name}”过大：{exc}", "image_too_large") from None
+    except UnreadableImage:
+        raise InputError(f"文件“{name}”不是完整的 {KIND_NAMES[kind]}，无法读取。请重新扫描或导出后再上传。", "bad_type") from None
+
+
+async def receive(upload: object, tmp_dir: Path, max_bytes: int, max_pixels: int = MAX_PAGE_PIXELS) -> Received:
+    """Stream a Starlette ``UploadFile`` to a temp file and check it (type, size, pixels); ``InputError``
+    (nothing kept) otherwise."""
     filename = getattr(upload, "filename", None)
     read = getattr(upload, "read", None)
     if not filename or read is None:
         raise InputError("请选择原件文件（PDF、JPG 或 PNG）。", "missing_file")
     name = safe_filename(str(filename))
     kind_by_name = check_name(name)
-    tmp_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(tmp_dir)
     tmp = tmp_dir / f".upload-{os.getpid()}-{os.urandom(6).hex()}"
     size = 0
     head = b""
     try:
-        with tmp.open("wb") as out:
+        with open_private(tmp, exclusive=True) as out:
             while chunk := await read(_CHUNK):
                 if len(head) < 16:
                     head = (head + chunk)[:16]
@@ -138,6 +186,7 @@ async def receive(upload: object, tmp_dir: Path, max_bytes: int) -> Received:
             raise InputError(
                 f"文件“{name}”的扩展名与内容不符：内容是 {KIND_NAMES[kind]}。请改正扩展名后再上传。", "type_mismatch"
             )
+        await asyncio.to_thread(check_pixels, tmp, name, kind, max_pixels)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
