@@ -12,6 +12,7 @@ import random
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from central_support import (  # noqa: F401 - fixtures
     CentralProcess,
@@ -47,6 +48,31 @@ async def _exactly(store: CentralStore, edge_id: str, size: int) -> None:
     assert row["refused_batches"] == 0 and row["refused_attempts"] == 0
 
 
+class HoldingTransport(httpx.AsyncHTTPTransport):
+    """Lets ``batches`` batch uploads through, then holds the next one until :meth:`release`.
+
+    So the store is killed with a known part of the ledger in it, however fast the machine syncs.
+    """
+
+    def __init__(self, batches: int) -> None:
+        super().__init__()
+        self.left = batches
+        self.holding = asyncio.Event()
+        self._released = asyncio.Event()
+
+    def release(self) -> None:
+        self._released.set()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path.endswith("/batches"):
+            if self.left == 0:
+                self.holding.set()
+                await self._released.wait()
+            else:
+                self.left -= 1
+        return await super().handle_async_request(request)
+
+
 async def test_a_month_offline_catches_up_through_a_central_crash(
     db_url: str, ledgers: Ledgers, tmp_path: Path
 ) -> None:
@@ -56,22 +82,23 @@ async def test_a_month_offline_catches_up_through_a_central_crash(
         ledger = await ledgers.open("edge")
         await enrol(store, "qinglian", tmp_path / "edge")
         central = CentralProcess(db_url)
+        gate = HoldingTransport(batches=8)
         client = SyncClient(ledger, central.url, "qinglian", batch_size=500, interval=0.2, min_backoff=0.05,
-                            max_backoff=0.5, timeout=10)  # fmt: skip
+                            max_backoff=0.5, timeout=10, transport=gate)  # fmt: skip
         task = client.start()
         # Offline: the store is not running; the client keeps trying with backoff, the ledger keeps growing.
         await fill(ledger, 20_000)
-        await asyncio.sleep(0.5)
-        assert client.acked is None and client.last_error_code == "unavailable"
+        await _wait(lambda: _failed(client, "unavailable"), 30, "a first attempt to fail")
+        assert client.acked is None
 
         central.start()
         try:
-            await _wait(lambda: _held_at_least(store, "qinglian", 4_000), 120, "the first batches")
+            await asyncio.wait_for(gate.holding.wait(), 120)  # eight batches in, the ninth on its way
             central.kill()  # SIGKILL, mid-sync
             held = await store.count_entries("qinglian")
-            assert 0 < held < 20_000
+            assert 0 < held == client.acked <= 8 * 500  # what it acknowledged, and far from all
             await fill(ledger, 300, start=20_000)  # the village keeps working meanwhile
-            await asyncio.sleep(0.5)
+            gate.release()  # the held batch meets a dead store, and the client backs off until it is back
             central.start()
             size = await ledger.size()
             await _wait(lambda: _acked(client, size), 300, "the catch-up")
@@ -84,8 +111,8 @@ async def test_a_month_offline_catches_up_through_a_central_crash(
         await store.close()
 
 
-async def _held_at_least(store: CentralStore, edge_id: str, n: int) -> bool:
-    return await store.count_entries(edge_id) >= n
+async def _failed(client: SyncClient, code: str) -> bool:
+    return client.last_error_code == code
 
 
 async def _acked(client: SyncClient, size: int) -> bool:
