@@ -1,4 +1,5 @@
-"""Real Tesseract on generated pages: fields read right, the frauds caught, a genuine page passes.
+"""Real Tesseract on generated pages: fields read right, the frauds caught, a genuine page passes;
+and RapidOCR, the second engine, reading one page (or saying how to install it).
 
 Each case OCRs one photographed page (about a second); originals are read once per module.
 """
@@ -9,13 +10,15 @@ import contextlib
 import io
 import json
 import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import pytest
 
-from edge.ocr.backends import Glyph, OcrLine, OcrUnavailable
+from edge.ocr import backends
+from edge.ocr.backends import Glyph, OcrLine, OcrUnavailable, RapidOcrBackend, get_backend
 from edge.ocr.pipeline import Reading, compare, read_image
 from edge.ocr.preprocess import TARGET_WIDTH, decode, prepare
 from edge.ocr.seal import find_seal
@@ -175,3 +178,23 @@ def test_cli_refuses_bad_input(tmp_path: Path) -> None:
     assert code == 2 and "error" in json.loads(out)
     with pytest.raises(SystemExit):
         run_cli("ocr", "extract", str(junk), "--area", "1,2,3")
+
+
+def test_a_page_read_by_rapidocr() -> None:
+    """The second engine reads the same page (a test extra: its ONNX models ship in the wheel)."""
+    assert isinstance(get_backend("rapidocr"), RapidOcrBackend)
+    reading = read_image(pages.render_page(SANS).image, backend="rapidocr")
+    f = reading.fields
+    assert (f.title, f.party_a, f.party_b) == (SANS.title, SANS.party_a, SANS.party_b)
+    assert f.amount_figures_fen == f.amount_capitals_fen == SANS.amount_fen
+    assert f.date == SANS.date.isoformat()
+
+
+def test_without_rapidocr_the_cli_says_how_to_install_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    page = tmp_path / "page.png"
+    assert run_cli("ocr", "render", str(page), "--seed", "1")[0] == 0
+    monkeypatch.setitem(sys.modules, "rapidocr_onnxruntime", None)  # importing it fails, as where it is not installed
+    monkeypatch.setattr(backends, "_cache", {})  # nor loaded before
+    code, out = run_cli("ocr", "extract", str(page), "--backend", "rapidocr", "--json")
+    assert code == 2
+    assert "pip install 'qinglian[rapidocr]'" in json.loads(out)["error"]
