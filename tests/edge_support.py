@@ -122,10 +122,10 @@ def document(folder: Path, text: str = "青莲村证明\n金额 ¥2,500.00\n") -
     return path
 
 
-def qinglian(*args: str, timeout: float = 60, check: bool = False) -> subprocess.CompletedProcess[str]:
-    """Run the console script in a subprocess, as a user would."""
+def qinglian(*args: str, timeout: float = 60, check: bool = False, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the console script in a subprocess, as a user would (typing ``stdin``, if given)."""
     result = subprocess.run(
-        [sys.executable, "-m", "qinglian.cli", *args], capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "qinglian.cli", *args], input=stdin, capture_output=True, text=True, timeout=timeout
     )
     if check and result.returncode != 0:
         raise AssertionError(f"qinglian {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
