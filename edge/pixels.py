@@ -68,22 +68,18 @@ def _refuse(size: PageSize, max_pixels: int) -> TooManyPixels:
 def check_image(data: bytes | Path, max_pixels: int = MAX_PAGE_PIXELS) -> PageSize:
     """An image's size from its header (bytes or a file), nothing decoded; :class:`TooManyPixels` over
     ``max_pixels``, :class:`UnreadableImage` when it is no image."""
-    source = io.BytesIO(data) if isinstance(data, bytes) else open(data, "rb")  # noqa: SIM115  (closed below)
-    try:
+    with io.BytesIO(data) if isinstance(data, bytes) else Path(data).open("rb") as source:
         head = source.read(8)
         source.seek(0)
         reader = next((cls for magic, cls in _HEADER_READERS if head.startswith(magic)), None)
         if reader is None:
             raise UnreadableImage("不是 PNG 或 JPEG 图片 not a PNG or JPEG image")
-        # Image.open would refuse a huge image before saying how huge; the plugin reads the header only.
-        with reader(source) as image:
-            size = PageSize(*image.size, "图片")
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        if isinstance(exc, UnreadableImage):
-            raise
-        raise UnreadableImage(f"无法读取图片尺寸 cannot read the image header: {exc}") from None
-    finally:
-        source.close()
+        try:
+            # Image.open would refuse a huge image before saying how huge; the format's class reads the header only.
+            with reader(source) as image:
+                size = PageSize(*image.size, "图片")
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise UnreadableImage(f"无法读取图片尺寸 cannot read the image header: {exc}") from None
     if size.pixels > max_pixels:
         raise _refuse(size, max_pixels)
     return size

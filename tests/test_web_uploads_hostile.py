@@ -178,6 +178,8 @@ async def test_a_decompression_bomb_is_refused_at_upload_with_nothing_decoded(wr
             assert error["code"] == "image_too_large" and shown in error["message"] and "超过上限 40 百万像素" in error["message"]
             form = await form_file(liming, name, data)
             assert form.status_code == 400 and shown in form.text and "请降低扫描分辨率" in form.text
+        broken = await liming.file("断头图片", name="cut.png", data=bomb_png(100, 100)[:20])  # the header cut short
+        assert broken.status_code == 400 and "不是完整的 PNG 图片" in broken.json()["error"]["message"]
         assert await writer.ledger.size() == before and not stored_documents(writer)
         assert not any((writer.config.data_dir / "incoming").iterdir())  # no temp file left either
         assert peak_rss_mb() - peak < 200
