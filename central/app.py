@@ -13,15 +13,18 @@ Sync API (requests signed with the edge's ledger key, see :mod:`edge.syncwire`):
 Supervisor API (read-only; ``Authorization: Bearer <token>`` or the login cookie):
 
 * ``GET /api/v1/me``, ``/api/v1/edges``, ``/api/v1/edges/{edge}``, ``/api/v1/edges/{edge}/entries``
-* ``GET /api/v1/stats?from=&to=&group=month|day``, ``/api/v1/modules?from=&to=``, ``/api/v1/refusals``
+* ``GET /api/v1/stats?from=&to=&group=month|day``, ``/api/v1/modules?from=&to=``
+* ``GET /api/v1/refusals`` (signed by an enrolled key, one each), ``/api/v1/refusals/unsigned`` (counted by source)
 * ``GET /api/v1/search?q=&village=&flag=&from=&to=``  stamped pages by the text read on them
 * ``GET /api/v1/edges/{edge}/entries/{index}/proof[?tree_size=]`` and ``POST /api/v1/proofs/verify``
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -36,14 +39,25 @@ from pydantic import BaseModel
 
 from central import charts
 from central.configdocs import KIND_NAMES
-from central.store import SHANGHAI, UNPLACED, AdminError, CentralStore, Period, Principal, Refusal
+from central.limits import BodyTooLarge, CappedBodies, load_edge_json
+from central.store import (
+    SHANGHAI,
+    UNPLACED,
+    AdminError,
+    CentralStore,
+    Period,
+    Principal,
+    Refusal,
+    refusal_source,
+)
 from edge.ledger.merkle import verify_inclusion
 from edge.syncwire import API_PREFIX
 
 log = logging.getLogger("central.app")
 
 HERE = Path(__file__).parent
-MAX_BODY = 64 * 1024 * 1024
+#: A pushed batch up to this size is spooled in memory while its signature is unchecked; past it, on disk.
+SPOOL_IN_MEMORY = 1024 * 1024
 COOKIE = "qinglian_supervisor"
 
 FLAG_NAMES = {
@@ -94,6 +108,8 @@ REFUSAL_NAMES = {
     "malformed": "格式错误",
     "bad_consistency_proof": "一致性证明无效",
     "gap": "缺口",
+    "too_large": "请求过大",
+    "too_deep": "嵌套过深",
 }
 
 
@@ -178,6 +194,7 @@ def create_app(store: CentralStore | None = None, db_url: str | None = None) -> 
         lifespan=lifespan,
     )
     app.state.store = store
+    app.add_middleware(CappedBodies)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.filters["local"] = local_time
@@ -198,6 +215,12 @@ def create_app(store: CentralStore | None = None, db_url: str | None = None) -> 
             request, "error.html", {"message": exc.reason, "principal": None}, status_code=exc.status
         )
 
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(request: Request, exc: BodyTooLarge) -> Response:
+        response = await _refusal(request, exc.refusal)
+        response.headers.update(exc.headers or {})
+        return response
+
     @app.exception_handler(AdminError)
     async def _admin_error(request: Request, exc: AdminError) -> Response:
         return JSONResponse({"code": "bad_input", "reason": str(exc)}, status_code=400)
@@ -205,20 +228,31 @@ def create_app(store: CentralStore | None = None, db_url: str | None = None) -> 
     # -- the edges' sync API ---------------------------------------------------------------
 
     async def signed_body(request: Request, edge_id: str) -> bytes:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_BODY:
-            raise Refusal(413, "too_large", f"批次过大 batch larger than {MAX_BODY} bytes; send fewer entries")
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            raise Refusal(413, "too_large", f"批次过大 batch larger than {MAX_BODY} bytes; send fewer entries")
+        """The body of an edge's request, once its signature holds; :class:`Refusal` otherwise.
+
+        The headers are checked first (edge enrolled, key known, clock close), so a stranger is refused
+        before a byte of the body is read. The body then streams through its cap (:mod:`central.limits`)
+        into a spool that moves to a 0600 temporary file past :data:`SPOOL_IN_MEMORY`, hashed on the way,
+        and is read into memory only once the signature over its hash verifies.
+        """
+        store = get_store(request)
+        claim = await store.check_request_headers(
+            edge_id, request.headers, refusal_source(request.client.host if request.client else None)
+        )
         path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
         root = request.scope.get("root_path", "")
         if root and path.startswith(root):
             path = path[len(root) :]
         if request.url.query:
             path += "?" + request.url.query
-        await get_store(request).authenticate(edge_id, request.headers, request.method, path, body)
-        return body
+        digest = hashlib.sha256()
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+            async for chunk in request.stream():
+                digest.update(chunk)
+                spool.write(chunk)
+            await store.verify_request(claim, request.method, path, digest.hexdigest())
+            spool.seek(0)
+            return spool.read()
 
     @app.get(f"{API_PREFIX}/{{edge_id}}/state", tags=["sync"])
     async def sync_state(request: Request, edge_id: str) -> dict[str, Any]:
@@ -229,11 +263,7 @@ def create_app(store: CentralStore | None = None, db_url: str | None = None) -> 
     @app.post(f"{API_PREFIX}/{{edge_id}}/batches", tags=["sync"])
     async def push_batch(request: Request, edge_id: str) -> dict[str, Any]:
         """Push entries ``[from_index, checkpoint.tree_size)`` with the signed checkpoint and a consistency proof."""
-        body = await signed_body(request, edge_id)
-        try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise Refusal(400, "malformed", "批次不是有效的 JSON the batch is not valid JSON") from None
+        payload = load_edge_json(await signed_body(request, edge_id))
         return await get_store(request).ingest(edge_id, payload)
 
     @app.get(f"{API_PREFIX}/{{edge_id}}/config", tags=["sync"])
@@ -362,7 +392,13 @@ def create_app(store: CentralStore | None = None, db_url: str | None = None) -> 
 
     @app.get("/api/v1/refusals", tags=["supervision"])
     async def api_refusals(request: Request, who: Who, limit: int = 100) -> list[dict[str, Any]]:
+        """Refused pushes signed by an enrolled key (rewritten or forked histories, foreign keys), latest first."""
         return await get_store(request).recent_refusals(who, max(1, min(limit, 1000)))
+
+    @app.get("/api/v1/refusals/unsigned", tags=["supervision"])
+    async def api_unsigned_refusals(request: Request, who: Who, limit: int = 100) -> list[dict[str, Any]]:
+        """Refused requests no enrolled key signed, counted per source, edge and reason (never one row each)."""
+        return await get_store(request).unsigned_refusals(who, max(1, min(limit, 1000)))
 
     # -- pages -----------------------------------------------------------------------------
 
@@ -416,6 +452,7 @@ def create_app(store: CentralStore | None = None, db_url: str | None = None) -> 
             "uses_chart": charts.uses_by_village_month(stats),
             "flags_chart": charts.flags_by_kind(stats, FLAG_NAMES),
             "refusals": await store.recent_refusals(who, 20),
+            "unsigned_refusals": await store.unsigned_refusals(who, 20),
             "modules": (await store.module_records(who, period, 100))["modules"],
             "period": period,
         }

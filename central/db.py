@@ -1,9 +1,11 @@
 """The central store's schema and database connection: one SQLAlchemy Core code path for SQLite and PostgreSQL.
 
 ``--db sqlite:///path`` runs on aiosqlite (WAL, ``synchronous=FULL``: a batch
-acknowledged to an edge survives a power cut), ``--db postgresql://...`` on
-asyncpg. The tables, queries and transactions are the same text on both; the
-only dialect-specific lines are the connection settings below.
+acknowledged to an edge survives a power cut; the file, and any folder made for
+it, readable by the store's user alone), ``--db postgresql://...`` on asyncpg.
+The tables, queries and transactions are the same text on both; the only
+dialect-specific lines are the connection settings below and the choice of
+``ON CONFLICT`` construct in :func:`upsert`.
 
 Every write that must see a consistent state of one edge (an ingest, a flag)
 runs in a transaction that first locks the edge's row: ``SELECT ... FOR
@@ -16,6 +18,7 @@ never wait for an ingest.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Index,
+    Insert,
     Integer,
     LargeBinary,
     MetaData,
@@ -35,6 +39,8 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -114,7 +120,8 @@ checkpoints = Table(
     Index("checkpoints_by_edge", "edge_id", "tree_size"),
 )
 
-#: Every refused push or request, stored or not, so supervisors see attempts as well as flags.
+#: Every refused push or request signed by an enrolled key (the edge's own, or another edge's that pushed in
+#: its name), one row each: the evidence supervisors read. Unsigned refusals are only counted (below).
 refusals = Table(
     "refusals",
     metadata,
@@ -128,6 +135,23 @@ refusals = Table(
     Column("from_index", BigInteger, nullable=True),
     Column("tree_size", BigInteger, nullable=True),
     Index("refusals_by_edge", "edge_id", "at"),
+)
+
+#: Refused requests that no enrolled key signed, counted instead of stored one by one: a row per source, edge
+#: claimed and reason, so junk from the network can neither grow the table per request nor push the signed
+#: refusals (in ``refusals``) out of the supervisors' view.
+refusal_counts = Table(
+    "refusal_counts",
+    metadata,
+    Column("source", String(64), nullable=False),  # the client's address, or the overflow source past the cap
+    Column("edge_id", String(64), nullable=False),  # the enrolled edge the requests claimed; "" for none enrolled
+    Column("code", String(32), nullable=False),
+    Column("count", BigInteger, nullable=False),
+    Column("first_at", Text, nullable=False),
+    Column("last_at", Text, nullable=False),
+    Column("last_claimed", String(64), nullable=False),  # the edge id the latest of them claimed
+    Column("reason", Text, nullable=False),  # the latest of them's
+    PrimaryKeyConstraint("source", "edge_id", "code"),
 )
 
 #: Versioned configuration documents per scope (county / township / village) and kind.
@@ -187,6 +211,29 @@ class Database:
             await self.reader.dispose()
 
 
+def private_file(path: Path) -> None:
+    """Create the SQLite file, and any missing folder above it, for the store's user alone: folders 0700, the
+    file 0600, whatever the umask (SQLite gives its -wal and -shm files the database file's mode). A file of
+    ours that others could read, from before, is narrowed to 0600."""
+    for folder in reversed([p for p in (path.parent, *path.parent.parents) if not p.exists()]):
+        folder.mkdir(mode=0o700, exist_ok=True)
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o600)
+    try:
+        st = os.fstat(fd)
+        if st.st_mode & 0o077 and st.st_uid == os.geteuid():
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
+def upsert(db: Database, table: Table, values: dict[str, Any], update: dict[str, Any]) -> Insert:
+    """``INSERT ... ON CONFLICT (primary key) DO UPDATE``: the same SQL on both databases, but each dialect
+    has its own construct for it."""
+    build = sqlite_insert if db.dialect == "sqlite" else postgresql_insert
+    key = [c.name for c in table.primary_key.columns]
+    return build(table).values(**values).on_conflict_do_update(index_elements=key, set_=update)
+
+
 def driver_url(url: str) -> tuple[str, str]:
     """``(dialect, SQLAlchemy async URL)`` for a ``--db`` value; ``DatabaseURLError`` otherwise."""
     try:
@@ -197,7 +244,7 @@ def driver_url(url: str) -> tuple[str, str]:
     if backend == "sqlite":
         if not parsed.database or parsed.database == ":memory:":
             raise DatabaseURLError("SQLite 需要文件路径 SQLite needs a file: sqlite:///path/to/central.sqlite3")
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        private_file(Path(parsed.database).expanduser())
         return "sqlite", parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
     if backend in ("postgresql", "postgres"):
         return "postgresql", parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)

@@ -15,7 +15,9 @@ the next expected index at the same time.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
+import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 
 from central import configdocs
 from central.configdocs import ConfigDocError, Doc, Scope
@@ -38,8 +41,10 @@ from central.db import (
     entries,
     nodes,
     open_database,
+    refusal_counts,
     refusals,
     supervisor_tokens,
+    upsert,
 )
 from edge.ledger import Checkpoint, canonical_json, chain_hash, encode_entry, leaf_hash
 from edge.ledger.entry import GENESIS_PREV_HASH, check_kind, utc_now
@@ -77,6 +82,12 @@ EDGE_KIND_PREFIXES = frozenset(
 )
 SUMMARY_CHARS = 120
 
+#: Counter rows kept for unauthenticated refusals before new sources are folded into one.
+MAX_REFUSAL_SOURCES = 1000
+#: The source a refusal is counted under once :data:`MAX_REFUSAL_SOURCES` rows exist.
+OVERFLOW_SOURCE = "*"
+_SIGNATURE_HEX = re.compile("[0-9a-fA-F]{128}")  # an Ed25519 signature
+
 _EDGE_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 
 #: The village, township or county of an edge enrolled without it, until an administrator sets it.
@@ -111,6 +122,38 @@ class Refusal(Exception):
             out["next_index"] = self.next_index
         out.update(self.extra)
         return out
+
+
+def _bad_signature(edge_id: str) -> Refusal:
+    return Refusal(
+        401, "bad_signature", f"请求签名无效 the request signature does not verify with {edge_id}'s enrolled key"
+    )
+
+
+@dataclass(frozen=True)
+class RequestClaim:
+    """What a sync request's headers say, checked against enrolment before any of its body is read."""
+
+    edge_id: str
+    source: str  # the client's address, for counting refusals
+    timestamp: int
+    signature: str
+    signer: str  # the enrolled edge whose key the key id header names: the edge itself, or another edge
+    public_key: str  # that key, PEM
+
+
+def refusal_source(host: str | None) -> str:
+    """Where an unauthenticated request came from, for counting: the client's address, an IPv6 client by its
+    /64 (one subscriber is given a whole /64, so single addresses would be free to vary)."""
+    try:
+        address = ipaddress.ip_address(host or "")
+    except ValueError:
+        return (host or "unknown")[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 class AdminError(ValueError):
@@ -558,16 +601,15 @@ class CentralStore:
 
     # -- authentication of edges --------------------------------------------------------------
 
-    async def authenticate(
-        self, edge_id: str, headers: Mapping[str, str], method: str, path: str, body: bytes, now: float | None = None
-    ) -> None:
-        """Check a request's signature with the edge's enrolled key; :class:`Refusal` (401) otherwise.
+    async def check_request_headers(
+        self, edge_id: str, headers: Mapping[str, str], source: str, now: float | None = None
+    ) -> RequestClaim:
+        """Authenticate an edge's request as far as its headers go, before any of its body is read.
 
-        A refused request is recorded against the edge it claims to be. When it
-        was in fact signed by *another enrolled edge's* key, that edge is
-        flagged: signed evidence that it tried to push as someone else. An
-        unsigned or foreign request never flags the claimed edge, or anyone on
-        the network could flag any village.
+        :class:`Refusal` (401) unless the edge is enrolled, the clock is close and the key id names an
+        enrolled key; the signature itself covers the body and is checked by :meth:`verify_request`.
+        Refusals here are signed by no enrolled key, so they are only counted per ``source`` (the
+        client's address), never stored one by one.
         """
         from edge.syncwire import H_EDGE, H_KEY, H_SIGNATURE, H_TIME
 
@@ -589,32 +631,47 @@ class CentralStore:
             )  # fmt: skip
         async with self.db.reader.connect() as conn:
             row = (await conn.execute(select(edges).where(edges.c.edge_id == edge_id))).first()
-            signer = None
-            if row is not None and kid and kid != row.key_id:
+            signer = row
+            if row is not None and kid != row.key_id:
                 signer = (await conn.execute(select(edges).where(edges.c.key_id == kid))).first()
         if row is None:
             refusal = Refusal(401, "unenrolled", f"边缘 {edge_id} 未登记 edge {edge_id} is not enrolled at this store")
-            await self._record_refusal(edge_id, refusal, authenticated=False)
+            await self._count_unsigned(source, "", edge_id, refusal)
             raise refusal
-        args = (edge_id, method, path, timestamp, body, signature)
-        if verify_request_signature(self._keys.get(row.public_key), *args):
+        if signer is None or not _SIGNATURE_HEX.fullmatch(signature):
+            refusal = _bad_signature(edge_id)
+            await self._count_unsigned(source, edge_id, edge_id, refusal)
+            raise refusal
+        return RequestClaim(edge_id, source, timestamp, signature, signer.edge_id, signer.public_key)
+
+    async def verify_request(self, claim: RequestClaim, method: str, path: str, body_sha256: str) -> None:
+        """The rest of authentication, once the body is read: its signature under the key the headers named.
+
+        When that is *another enrolled edge's* key and it verifies, that edge is
+        flagged: signed evidence that it tried to push as someone else. An
+        unsigned or foreign request never flags the claimed edge, or anyone on
+        the network could flag any village.
+        """
+        signed = verify_request_signature(
+            self._keys.get(claim.public_key), claim.edge_id, method, path, claim.timestamp, body_sha256,
+            claim.signature,
+        )  # fmt: skip
+        if signed and claim.signer == claim.edge_id:
             return
-        if signer is not None and verify_request_signature(self._keys.get(signer.public_key), *args):
-            refusal = Refusal(
-                401, "foreign_key",
-                f"此请求由边缘 {signer.edge_id} 的密钥签名, 冒充 {edge_id} "
-                f"signed with the key of edge {signer.edge_id}, not {edge_id}'s",
-            )  # fmt: skip
-            await self._record_refusal(edge_id, refusal, authenticated=False, signer_edge=signer.edge_id)
-            await self._flag(
-                signer.edge_id, "impersonation",
-                f"以本边缘密钥冒充边缘 {edge_id} 推送 pushed as edge {edge_id} with this edge's key",
-            )  # fmt: skip
+        if not signed:
+            refusal = _bad_signature(claim.edge_id)
+            await self._count_unsigned(claim.source, claim.edge_id, claim.edge_id, refusal)
             raise refusal
         refusal = Refusal(
-            401, "bad_signature", f"请求签名无效 the request signature does not verify with {edge_id}'s enrolled key"
-        )
-        await self._record_refusal(edge_id, refusal, authenticated=False)
+            401, "foreign_key",
+            f"此请求由边缘 {claim.signer} 的密钥签名, 冒充 {claim.edge_id} "
+            f"signed with the key of edge {claim.signer}, not {claim.edge_id}'s",
+        )  # fmt: skip
+        await self._record_refusal(claim.edge_id, refusal, authenticated=False, signer_edge=claim.signer)
+        await self._flag(
+            claim.signer, "impersonation",
+            f"以本边缘密钥冒充边缘 {claim.edge_id} 推送 pushed as edge {claim.edge_id} with this edge's key",
+        )  # fmt: skip
         raise refusal
 
     # -- sync -----------------------------------------------------------------------------------
@@ -792,6 +849,32 @@ class CentralStore:
                 )
             )  # fmt: skip
 
+    async def _count_unsigned(self, source: str, edge_id: str, claimed: str, refusal: Refusal) -> None:
+        """Count a refusal no enrolled key signed: one row per source, enrolled edge ("" for none) and code.
+
+        Past :data:`MAX_REFUSAL_SOURCES` rows a new source is counted under :data:`OVERFLOW_SOURCE`, so
+        however many addresses send junk, the table stays bounded.
+        """
+        now = utc_now()
+        key = {"source": source[:64], "edge_id": edge_id[:64], "code": refusal.code}
+        async with self.db.writer.begin() as conn:
+            known = (
+                await conn.execute(
+                    select(refusal_counts.c.count).where(*(refusal_counts.c[k] == v for k, v in key.items()))
+                )
+            ).first()
+            if known is None:
+                rows = (await conn.execute(select(func.count()).select_from(refusal_counts))).scalar() or 0
+                if rows >= MAX_REFUSAL_SOURCES:
+                    key["source"] = OVERFLOW_SOURCE
+            latest = {"last_at": now, "last_claimed": claimed[:64], "reason": refusal.reason}
+            await conn.execute(
+                upsert(
+                    self.db, refusal_counts, {**key, "count": 1, "first_at": now, **latest},
+                    {"count": refusal_counts.c.count + 1, **latest},
+                )
+            )  # fmt: skip
+
     async def _flag(self, edge_id: str, code: str, reason: str) -> None:
         """Flag an edge; the first flag's reason is kept (every later refusal is in the refusals list)."""
         async with self.db.writer.begin() as conn:
@@ -941,6 +1024,13 @@ class CentralStore:
                 ):
                     signed, unsigned = refused.get(r[0], (0, 0))
                     refused[r[0]] = (signed + r[2], unsigned) if r[1] else (signed, unsigned + r[2])
+                for r in await conn.execute(
+                    select(refusal_counts.c.edge_id, func.sum(refusal_counts.c.count))
+                    .where(refusal_counts.c.edge_id.in_(ids))
+                    .group_by(refusal_counts.c.edge_id)
+                ):
+                    signed, unsigned = refused.get(r[0], (0, 0))
+                    refused[r[0]] = (signed, unsigned + int(r[1]))
         out = []
         for r in rows:
             cp = cps.get(r.last_checkpoint_id) if r.last_checkpoint_id is not None else None
@@ -981,6 +1071,7 @@ class CentralStore:
                     select(refusals).where(refusals.c.edge_id == edge_id).order_by(refusals.c.id.desc()).limit(50)
                 )
             ).all()
+            counted = await self._counted_refusals(conn, refusal_counts.c.edge_id == edge_id, 50)
             checkpoint_count = (
                 await conn.execute(
                     select(func.count()).select_from(checkpoints).where(checkpoints.c.edge_id == edge_id)
@@ -1000,6 +1091,7 @@ class CentralStore:
             {"at": r.at, "code": r.code, "reason": r.reason, "authenticated": bool(r.authenticated),
              "signer_edge": r.signer_edge, "from_index": r.from_index, "tree_size": r.tree_size} for r in refused
         ]  # fmt: skip
+        summary["refusal_counts"] = counted
         return summary
 
     async def list_entries(
@@ -1182,6 +1274,10 @@ class CentralStore:
         return found
 
     async def recent_refusals(self, principal: Principal, limit: int = 100) -> list[dict[str, Any]]:
+        """Refusals signed by an enrolled key (a rewritten history, a foreign key), latest first, one each.
+
+        Junk nobody signed is only counted (:meth:`unsigned_refusals`), so it cannot push these out of view.
+        """
         async with self.db.reader.connect() as conn:
             ids = [r.edge_id for r in await self._edges_in_scope(conn, principal)]
             if not ids:
@@ -1196,15 +1292,32 @@ class CentralStore:
              "authenticated": bool(r.authenticated), "signer_edge": r.signer_edge} for r in rows
         ]  # fmt: skip
 
-    async def unknown_edge_refusals(self, limit: int = 100) -> list[dict[str, Any]]:
-        """Pushes from edges that are not enrolled (administrator's view)."""
+    async def unsigned_refusals(self, principal: Principal, limit: int = 100) -> list[dict[str, Any]]:
+        """Counts of refused requests no enrolled key signed, by source, edge and reason, latest first:
+        against edges in scope, and from edges not enrolled for the administrator's ``all`` scope."""
         async with self.db.reader.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(refusals).where(refusals.c.code == "unenrolled").order_by(refusals.c.id.desc()).limit(limit)
-                )
-            ).all()
-        return [{"edge_id": r.edge_id, "at": r.at, "reason": r.reason} for r in rows]
+            ids = [r.edge_id for r in await self._edges_in_scope(conn, principal)]
+            where: ColumnElement[bool] = refusal_counts.c.edge_id.in_(ids)
+            if principal.level == "all":
+                where = or_(where, refusal_counts.c.edge_id == "")
+            return await self._counted_refusals(conn, where, limit)
+
+    async def unknown_edge_refusals(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Counts of pushes from edges that are not enrolled (administrator's view)."""
+        async with self.db.reader.connect() as conn:
+            return await self._counted_refusals(conn, refusal_counts.c.edge_id == "", limit)
+
+    async def _counted_refusals(
+        self, conn: AsyncConnection, where: ColumnElement[bool], limit: int
+    ) -> list[dict[str, Any]]:
+        rows = await conn.execute(
+            select(refusal_counts).where(where).order_by(refusal_counts.c.last_at.desc()).limit(limit)
+        )
+        return [
+            {"source": r.source, "edge_id": r.edge_id or r.last_claimed, "enrolled": bool(r.edge_id),
+             "code": r.code, "count": r.count, "first_at": r.first_at, "last_at": r.last_at, "reason": r.reason}
+            for r in rows
+        ]  # fmt: skip
 
     async def status(self) -> list[dict[str, Any]]:
         """Per edge: entries held, last checkpoint, last sync, flag (``qinglian central status``)."""

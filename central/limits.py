@@ -1,0 +1,112 @@
+"""Hard limits on what one request can make the central store hold: body size and JSON nesting.
+
+Every request body passes :class:`CappedBodies`, which counts the bytes as the
+app pulls them and stops at the cap of the request's path, so nothing, FastAPI's
+own form and JSON parsing included, ever buffers more than the cap; a body
+declared larger than the cap (``Content-Length``) is refused before its first
+byte is read. A route that never reads its body is never refused for it.
+
+JSON from an edge is checked for its nesting depth before it is parsed:
+Python's parser recurses once per level, and a 50,000-deep array would end in a
+``RecursionError`` (a 500) instead of a clear refusal.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from central.store import Refusal
+from edge.syncwire import API_PREFIX
+
+#: A push carries at most 10,000 entries (``MAX_BATCH_ENTRIES``); 64 MB leaves room for long OCR texts.
+MAX_SYNC_BODY = 64 * 1024 * 1024
+#: Every other body (the login form, a proof to check) is small.
+MAX_OTHER_BODY = 1024 * 1024
+#: Nesting a batch may have: batch, entries, entry, body is 4; an entry body nests a few levels more.
+MAX_JSON_DEPTH = 128
+
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_STRING = re.compile(rb'"[^"]*"')
+_NOT_BRACKET = bytes(sorted(set(range(256)) - set(b"[]{}")))
+_OPENERS = frozenset(b"[{")
+
+
+def body_cap(path: str) -> int:
+    return MAX_SYNC_BODY if path.startswith(API_PREFIX + "/") else MAX_OTHER_BODY
+
+
+class BodyTooLarge(HTTPException):
+    """A body over its cap. An :class:`HTTPException`, because FastAPI passes those on from its own body
+    parsing, where any other exception would become a 400 "error parsing the body"."""
+
+    def __init__(self, cap: int) -> None:
+        super().__init__(413, headers={"Connection": "close"})
+        self.refusal = Refusal(
+            413, "too_large", f"请求体过大, 上限 {cap} 字节 request body larger than {cap} bytes; send less at a time"
+        )
+
+
+class CappedBodies:
+    """ASGI middleware: each request's ``receive`` stops with :class:`BodyTooLarge` at the path's cap.
+
+    The 413 carries ``Connection: close``, so the server drops the rest of the upload instead of reading
+    it to the end to reuse the connection.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cap = body_cap(scope["path"])
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        over = declared.isdigit() and int(declared) > cap
+        seen = 0
+
+        async def capped_receive() -> Message:
+            nonlocal seen
+            if over:
+                raise BodyTooLarge(cap)
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > cap:
+                    raise BodyTooLarge(cap)
+            return message
+
+        await self.app(scope, capped_receive, send)
+
+
+def json_depth_exceeds(text: bytes, limit: int) -> bool:
+    """Whether JSON ``text`` nests arrays and objects deeper than ``limit`` (brackets in strings not counted).
+
+    Exact for valid JSON; for invalid JSON it agrees with the parser up to the first error, which is as far
+    as the parser goes. Linear, and in C but for one step per bracket.
+    """
+    brackets = _STRING.sub(b"", _ESCAPE.sub(b"", text)).translate(None, _NOT_BRACKET)
+    depth = 0
+    for byte in brackets:
+        depth += 1 if byte in _OPENERS else -1
+        if depth > limit:
+            return True
+    return False
+
+
+def load_edge_json(body: bytes) -> Any:
+    """Parse a body an edge sent; :class:`Refusal` (400) if it is not JSON or nests deeper than allowed."""
+    if json_depth_exceeds(body, MAX_JSON_DEPTH):
+        raise Refusal(
+            400, "too_deep",
+            f"JSON 嵌套超过 {MAX_JSON_DEPTH} 层 the JSON nests deeper than {MAX_JSON_DEPTH} levels",
+        )  # fmt: skip
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise Refusal(400, "malformed", "批次不是有效的 JSON the batch is not valid JSON") from None
