@@ -4,7 +4,10 @@ with its virtual desk camera, real OpenCV capture and real Tesseract in a worker
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
+import html
+import json
 import multiprocessing
 import os
 import signal
@@ -14,6 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import cv2
 import httpx
@@ -185,6 +189,37 @@ async def test_a_failed_capture_is_a_flagged_entry(tmp_path: Path, camboard: Sim
             assert camera["configured"] and not camera["connected"] and "127.0.0.1:9" in camera["last_error"]
             assert (camera["captures"], camera["capture_failures"]) == (0, 1)
             assert "摄像头未连接" in (await jiandu.get("/devices")).text
+    finally:
+        await edge.close()
+
+
+def spellings(secret: str) -> set[str]:
+    """The ways a page or a JSON answer could carry a secret: as typed, percent-encoded (either case),
+    HTML-escaped, JSON-escaped, and inside an HTTP Basic credential."""
+    percent = {quote(secret, safe=""), quote(secret), quote_plus(secret)}
+    return {secret, html.escape(secret), json.dumps(secret)[1:-1], *percent, *(p.lower() for p in percent)}
+
+
+async def test_an_ip_cameras_user_and_password_stay_off_the_device_page(tmp_path: Path, board: SimBoard) -> None:
+    user, password = "kamera-admin", "Pa55:w@rd/青"  # characters a URL has to escape
+    url = f"http://{quote(user, safe='')}:{quote(password, safe='')}@127.0.0.1:9/stream.mjpg"
+    edge = await running_agent(tmp_path, board, CameraSettings(url, pages.seal_zone(), timeout_s=1.0))
+    try:
+        evidence = edge.evidence
+        assert evidence is not None
+
+        async def camera_failed() -> bool:
+            return bool(evidence.status()["last_error"])
+
+        await edge.recorder.wait_for(camera_failed, TIMEOUT)
+        async with console_clients(edge, ("jiandu", ["supervisor"], None)) as (jiandu,):
+            api = await jiandu.get("/api/camera")
+            page = await jiandu.get("/devices")
+        assert "127.0.0.1:9" in api.json()["last_error"] and "127.0.0.1:9" in page.text  # the failing camera is named
+        basic = base64.b64encode(f"{user}:{password}".encode()).decode()
+        for shown in (api.text, page.text):
+            for secret in (*spellings(user), *spellings(password), basic):
+                assert secret not in shown
     finally:
         await edge.close()
 
