@@ -30,7 +30,6 @@ import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +41,8 @@ from edge.enrolment import choose_device, store_key
 from edge.errors import ConfigError, EdgeError, InputError
 from edge.firmware import MANIFEST
 from edge.keystore import MasterKey, read_identity_file
-from edge.requests import check_filing
+from edge.money import yuan
+from edge.requests import amount_from_text, check_filing
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _SHANGHAI = timezone(timedelta(hours=8), "CST")  # China has no DST; no tz database needed on the Pi
@@ -138,10 +138,10 @@ def _register_request(subparsers: argparse._SubParsersAction) -> None:  # type: 
     common(file, True)
     file.add_argument("--matter", required=True, help="用印事项 what the seal is for")
     file.add_argument("--seal", required=True, choices=SEAL_KINDS, help="印章种类 seal kind")
-    file.add_argument("--presses", type=int, required=True, help="用印次数 number of presses (1..100)")
+    file.add_argument("--presses", type=_whole_number, required=True, help="用印次数 number of presses (1..100)")
     file.add_argument("--document", type=Path, required=True, help="原件 the original document (scan, photo, PDF)")
     money = file.add_mutually_exclusive_group()
-    money.add_argument("--amount-fen", type=int, help="金额(分) amount in fen")
+    money.add_argument("--amount-fen", type=_whole_number, help="金额(分) amount in fen")
     money.add_argument("--amount", help="金额(元) amount in yuan, e.g. 1200.50")
     file.add_argument("--device", help="设备名 device name (when several hold this seal)")
     file.set_defaults(func=config_command(_file))
@@ -169,6 +169,15 @@ def _register_request(subparsers: argparse._SubParsersAction) -> None:  # type: 
 
 
 # -- plumbing ------------------------------------------------------------------------------
+
+
+def _whole_number(text: str) -> int:
+    """An argument that must be a whole number; its range is checked with the rest of the step."""
+    digits = text.strip()
+    # A long number is still a number: the range check then says what it is out of ("too large").
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= 40):
+        raise argparse.ArgumentTypeError(f"应为整数 expected a whole number, got {text!r:.40}")
+    return int(digits)
 
 Handler = Callable[[argparse.Namespace, EdgeConfig], Coroutine[Any, Any, int]]
 
@@ -212,22 +221,6 @@ def local_time(ts: str | None) -> str:
         return datetime.fromisoformat(ts).astimezone(_SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
     except ValueError:
         return ts
-
-
-def yuan(fen: int) -> str:
-    return f"¥{fen // 100:,}.{fen % 100:02d}"
-
-
-def parse_yuan(text: str) -> int:
-    """Yuan as written by people ("1200.5", "1,200.50") to integer fen; never through a float."""
-    try:
-        value = Decimal(text.replace(",", "").strip())
-    except InvalidOperation:
-        raise InputError(f"金额格式错误 not an amount in yuan: {text!r}", "bad_amount") from None
-    fen = value * 100
-    if fen != fen.to_integral_value() or fen < 0:
-        raise InputError(f"金额最多两位小数且非负 amount must be ≥ 0 with at most 2 decimals: {text!r}", "bad_amount")
-    return int(fen)
 
 
 # -- edge ----------------------------------------------------------------------------------
@@ -393,7 +386,7 @@ async def _sync_round(data_dir: Path, central_url: str) -> dict[str, Any]:
 
 
 async def _file(args: argparse.Namespace, config: EdgeConfig) -> int:
-    amount_fen = args.amount_fen if args.amount_fen is not None else parse_yuan(args.amount) if args.amount else 0
+    amount_fen = args.amount_fen if args.amount_fen is not None else amount_from_text(config, args.amount)
     # Everything the config decides is checked before the document is copied in.
     filing = check_filing(config, args.person, args.matter, args.seal, args.presses, amount_fen, args.device)
     stored = store_document(config.data_dir, args.document)

@@ -20,6 +20,7 @@ from typing import Any
 
 from edge.centralconfig import CentralSettings, parse_central
 from edge.errors import ConfigError, InputError
+from edge.money import DEFAULT_MAX_AMOUNT_FEN, SQLITE_MAX_INT
 from edge.ocr.settings import CameraSettings, parse_camera
 from edge.web.settings import WebSettings, parse_web
 
@@ -97,6 +98,13 @@ class FirmwareConfig:
 
 
 @dataclass(frozen=True)
+class MoneySettings:
+    """[money]: the bounds of an amount a request may state (edge/money.py reads and checks amounts)."""
+
+    max_amount_fen: int = DEFAULT_MAX_AMOUNT_FEN  # 1 亿元 unless the village sets its own ceiling
+
+
+@dataclass(frozen=True)
 class EdgeConfig:
     path: Path
     village: str
@@ -110,6 +118,7 @@ class EdgeConfig:
     web: WebSettings = field(default_factory=WebSettings)  # [web]: the console (edge/web/settings.py)
     camera: CameraSettings | None = None  # [camera]: photo evidence (edge/ocr/settings.py); None: no photos
     central: CentralSettings | None = None  # [central]: sync with the central store (edge/centralconfig.py)
+    money: MoneySettings = field(default_factory=MoneySettings)  # [money]: the amount ceiling
 
     # -- look-ups that raise clear errors -----------------------------------
 
@@ -172,8 +181,12 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> EdgeConfig:
     web = parse_web(t.table("web", required=False))
     camera = parse_camera(t.table("camera", required=False))
     central = parse_central(t.table("central", required=False))
+    money = _money(t.table("money", required=False))
     t.done()
-    return EdgeConfig(path.resolve(), village, data_dir, key_file, devices, people, routes, timing, firmware, web=web, camera=camera, central=central)
+    return EdgeConfig(
+        path.resolve(), village, data_dir, key_file, devices, people, routes, timing, firmware, web=web, camera=camera,
+        central=central, money=money,
+    )  # fmt: skip
 
 
 class _Table:
@@ -276,6 +289,14 @@ def _timing(t: _Table) -> Timing:
         raise t.fail("use_window_s", f"设备最多接受 {MAX_VALID_S} 秒 the device accepts at most {MAX_VALID_S} s")
     t.done()
     return timing
+
+
+def _money(t: _Table) -> MoneySettings:
+    ceiling = _required_int(t.integer("max_amount_fen", DEFAULT_MAX_AMOUNT_FEN, minimum=1))
+    if ceiling > SQLITE_MAX_INT:
+        raise t.fail("max_amount_fen", f"超出 64 位整数范围 must fit in 64 bits (≤ {SQLITE_MAX_INT}), got {ceiling}")
+    t.done()
+    return MoneySettings(ceiling)
 
 
 def _firmware(t: _Table, base: Path) -> FirmwareConfig:

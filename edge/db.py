@@ -163,6 +163,13 @@ CREATE TABLE IF NOT EXISTS device_firmware (
     device_id        TEXT PRIMARY KEY,
     security_version INTEGER NOT NULL  -- the highest ever seen running on it: no going back below
 );
+CREATE TABLE IF NOT EXISTS projection_anomalies (  -- ledger entries the working state could not take (edge/projection.py)
+    entry      INTEGER PRIMARY KEY,  -- the entry's ledger index; the entry itself stays in the ledger as written
+    kind       TEXT NOT NULL,
+    request_id TEXT,                 -- the request it names, if any: a new request never takes that id
+    reason     TEXT NOT NULL,        -- why it could not be applied, for the admin and the supervisors
+    ts         TEXT NOT NULL         -- the entry's time
+);
 """
 
 
@@ -325,6 +332,16 @@ class EdgeDB:
     async def applied_upto(self) -> int:
         row = await self._one("SELECT value FROM meta WHERE key = 'applied_upto'")
         return int(row["value"]) if row else -1
+
+    async def projection_anomalies(self) -> list[dict[str, Any]]:
+        """Ledger entries that could not be applied ({entry, kind, request_id, reason, ts}), oldest first."""
+        rows = await self._all("SELECT entry, kind, request_id, reason, ts FROM projection_anomalies ORDER BY entry")
+        return [dict(r) for r in rows]
+
+    async def unapplied_request_ids(self) -> set[str]:
+        """Request ids named by entries that could not be applied: taken in the ledger, though not in this database."""
+        rows = await self._all("SELECT request_id FROM projection_anomalies WHERE request_id IS NOT NULL")
+        return {r["request_id"] for r in rows}
 
     # -- requests --------------------------------------------------------------
 

@@ -5,11 +5,20 @@ here. ``apply_entries`` is a pure function of the database and the entries
 (time comes from the entry, decisions are in its body), so the database can
 always be brought up to date from the ledger alone — after a crash between the
 two commits, or from an empty database.
+
+No accepted entry can stop that: an entry the database cannot take (a number
+beyond SQLite's 64 bits, a body missing a field, a clash with a row already
+there) is rolled back to its savepoint, recorded in ``projection_anomalies``
+with its ledger index and the reason, and the next entry follows. The ledger
+is append-only, so without this one such entry would stop every step and
+every start of the agent for good.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -55,6 +64,24 @@ DOCUMENT_OCR = "document.ocr"
 PHOTO_KINDS = (PHOTO, CAPTURE_FAILED, PHOTO_OCR, PHOTO_CHECK)
 
 
+log = logging.getLogger("edge.projection")
+
+# What an entry's own content can raise in a handler: a missing field (KeyError), a field of the wrong shape
+# (TypeError, ValueError, AttributeError, IndexError), a number SQLite cannot hold (OverflowError), a value it
+# cannot bind or store (InterfaceError, ProgrammingError, DataError), a clash with the rows already there
+# (IntegrityError). Not listed, so they propagate: OperationalError (database locked, disk I/O error, disk
+# full), a corrupt file (DatabaseError), MemoryError, cancellation. Those are about this host, not the entry:
+# marking the entry as an anomaly would drop its effects for good although a later start could apply it, so
+# the step, or the start, fails as before and the entry is applied once the host is sound. A host fault
+# that shows up as one of the listed errors (a closed connection) fails again on the anomaly's own INSERT
+# below, and propagates from there.
+ENTRY_ERRORS: tuple[type[BaseException], ...] = (
+    KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError,
+    sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.ProgrammingError, sqlite3.DataError,
+)  # fmt: skip
+_MAX_REASON_CHARS = 500
+
+
 def seal_kind(event_kind: str) -> str:
     return SEAL_PREFIX + event_kind
 
@@ -89,9 +116,41 @@ async def apply_entries(db: EdgeDB, entries: Sequence[Entry]) -> None:
             if handler is None and entry.kind.startswith(SEAL_PREFIX):
                 handler = _apply_seal_event
             if handler is not None:
-                await handler(conn, entry)
+                await _apply_guarded(conn, handler, entry)
             upto = entry.index
         await conn.execute("UPDATE meta SET value = ? WHERE key = 'applied_upto'", (str(upto),))
+
+
+async def _apply_guarded(conn: aiosqlite.Connection, handler: _Apply, entry: Entry) -> None:
+    """Apply one entry inside its own savepoint: all of its rows, or none of them and an anomaly row."""
+    await conn.execute("SAVEPOINT entry")
+    try:
+        await handler(conn, entry)
+    except ENTRY_ERRORS as exc:
+        await conn.execute("ROLLBACK TO entry")
+        await conn.execute("RELEASE entry")
+        reason = _reason(exc)
+        log.error("台账条目 %d (%s) 无法应用，已记为异常 ledger entry cannot be applied: %s", entry.index, entry.kind, reason)
+        request_id = entry.body.get("request_id")
+        await conn.execute(
+            "INSERT OR IGNORE INTO projection_anomalies (entry, kind, request_id, reason, ts) VALUES (?, ?, ?, ?, ?)",
+            (entry.index, entry.kind, request_id if isinstance(request_id, str) else None, reason, entry.ts),
+        )
+        return
+    await conn.execute("RELEASE entry")
+
+
+def _reason(exc: BaseException) -> str:
+    """Why an entry could not be applied, in Chinese for the admin, with the technical detail after it."""
+    if isinstance(exc, KeyError):
+        text = f"条目缺少字段 {exc.args[0]!r:.100}" if exc.args else "条目缺少字段"
+    elif isinstance(exc, OverflowError):
+        text = f"数值超出 64 位整数范围：{exc}"
+    elif isinstance(exc, sqlite3.IntegrityError):
+        text = f"与工作数据库中已有记录冲突：{exc}"
+    else:
+        text = f"条目内容格式错误：{type(exc).__name__}: {exc}"
+    return text[:_MAX_REASON_CHARS]
 
 
 # -- seal requests -------------------------------------------------------------------
@@ -345,7 +404,7 @@ async def backfill_photos(db: EdgeDB, entries: Sequence[Entry]) -> None:
     async with db.transaction() as conn:
         for entry in entries:
             if entry.kind in PHOTO_KINDS:
-                await _APPLY[entry.kind](conn, entry)
+                await _apply_guarded(conn, _APPLY[entry.kind], entry)
         await conn.execute("DELETE FROM meta WHERE key = 'photos_backfill'")
 
 

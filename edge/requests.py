@@ -21,11 +21,13 @@ from edge.config import SEAL_KINDS, SEAL_NAMES, DeviceConfig, EdgeConfig, Person
 from edge.db import RequestView
 from edge.documents import StoredDocument, check_source, store_document, verify_stored
 from edge.errors import InputError, NotFound, Refused
+from edge.money import AmountError, check_fen, parse_yuan
 from edge.recorder import Recorder
 
 MAX_PRESSES = 100  # the device refuses more in one grant (firmware/board.py)
 MAX_MATTER_CHARS = 500
 MAX_REASON_CHARS = 500
+NO_AMOUNT = 0  # a request that states no amount (a certificate, a letter): routed as 0 fen
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,29 @@ class Filing:
 
 def parse_time(ts: str) -> datetime:
     return datetime.fromisoformat(ts)
+
+
+def amount_from_text(config: EdgeConfig, text: str | None) -> int:
+    """The amount typed in a form or on the command line, in fen; left empty, the request states none."""
+    if text is None or not str(text).strip():
+        return NO_AMOUNT
+    try:
+        return parse_yuan(str(text), config.money.max_amount_fen)
+    except AmountError as exc:
+        raise InputError(exc.message, exc.code) from None
+
+
+def check_amount(config: EdgeConfig, amount_fen: object) -> int:
+    """An amount in fen from any caller (the web, the CLI, the command queue): none, or 0 < fen ≤ the ceiling.
+
+    Every filing passes here, so nothing SQLite cannot hold (or the village did not allow) reaches the ledger.
+    """
+    if type(amount_fen) is int and amount_fen == NO_AMOUNT:
+        return NO_AMOUNT
+    try:
+        return check_fen(amount_fen, config.money.max_amount_fen)
+    except AmountError as exc:
+        raise InputError(exc.message, exc.code) from None
 
 
 def check_filing(
@@ -67,8 +92,7 @@ def check_filing(
         raise InputError(f"未知印章种类 unknown seal kind {seal!r}; use one of {', '.join(SEAL_KINDS)}", "bad_seal")
     if type(presses) is not int or not 1 <= presses <= MAX_PRESSES:
         raise InputError(f"用印次数应为 1..{MAX_PRESSES} presses must be an integer 1..{MAX_PRESSES}, got {presses!r}", "bad_presses")
-    if type(amount_fen) is not int or amount_fen < 0:
-        raise InputError(f"金额应为非负整数(分) amount must be a non-negative integer in fen, got {amount_fen!r}", "bad_amount")
+    amount_fen = check_amount(config, amount_fen)
     candidates = [d for d in config.devices if d.seal == seal]
     if device is not None:
         chosen = config.device(device)
@@ -144,6 +168,9 @@ class SealDesk:
                     "not_enrolled",
                 )
             seq = await self.db.next_request_seq()
+            taken = await self.db.unapplied_request_ids()  # a filing the database could not take still owns its id
+            while f"SR-{seq:06d}" in taken:
+                seq += 1
             request_id = f"SR-{seq:06d}"
             body: dict[str, Any] = {
                 "request_id": request_id,

@@ -21,9 +21,9 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from edge import projection as P
-from edge.cli import yuan
 from edge.config import SEAL_NAMES
 from edge.ledger import Entry
+from edge.money import yuan
 from edge.notify.base import Backend, DeliveryError, Message
 from edge.web.settings import WebSettings
 from edge.web.store import WebStore

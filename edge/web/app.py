@@ -31,13 +31,15 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from edge.cli import local_time, yuan
+from edge.cli import local_time
 from edge.config import ROLE_NAMES as PERSON_ROLE_NAMES
 from edge.config import SEAL_KINDS, SEAL_NAMES
 from edge.db import FINAL_STATES, STATUS_NAMES
 from edge.errors import EdgeError, InputError, NotFound, Refused, Unavailable
+from edge.money import SQLITE_MAX_INT, yuan
 from edge.photos import PhotoStore
 from edge.web import ledgerview as L
 from edge.web.accounts import add_account, check_account
@@ -209,6 +211,9 @@ class LedgerEntryOut(BaseModel):
     kind_name: str
     summary: str
     anomaly: str | None
+    projection_error: str | None = Field(
+        None, description="why this entry could not be applied to the working state (anomaly projection_failed)"
+    )
     body: dict[str, Any]
     hash: str
 
@@ -455,13 +460,29 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
             return JSONResponse({"ok": False, "error": exc.to_dict()}, status)
         return await render(request, "error.html", status, title="无法完成", message=exc.message)
 
+    def envelope(code: str, message: str, kind: str = "InputError") -> dict[str, Any]:
+        """The API's error body, as ErrorEnvelope describes it: every /api error answers in this shape."""
+        return {"ok": False, "error": {"code": code, "message": message, "type": kind}}
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        problems = "; ".join(f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors())
-        message = f"请求格式错误：{problems}"
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            code, message = "bad_json", "请求内容不是有效的 JSON。"
+        else:
+            problems = "; ".join(f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg')}" for e in errors)
+            code, message = "bad_input", f"请求格式错误：{problems}"
         if is_api(request):
-            return JSONResponse({"ok": False, "error": {"code": "bad_input", "message": message, "type": "InputError"}}, 422)
+            return JSONResponse(envelope(code, message), 422)
         return await render(request, "error.html", 400, title="输入有误", message=message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """What the framework refuses itself (no such path, a method the path lacks, an unreadable form)."""
+        message = {404: "没有此页面或接口。", 405: "此地址不接受该请求方法。"}.get(exc.status_code, f"请求无法处理：{exc.detail}")
+        if is_api(request):
+            return JSONResponse(envelope(f"http_{exc.status_code}", message, "HTTPError"), exc.status_code, headers=exc.headers)
+        return await render(request, "error.html", exc.status_code, title="无法完成", message=message)
 
     # -- login ---------------------------------------------------------------------------------------
 
@@ -686,6 +707,10 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
     async def device_names() -> dict[str, str]:
         return await console.device_names()
 
+    async def failed_entries() -> dict[int, str]:
+        """Ledger index → why the working state could not take that entry (edge/projection.py)."""
+        return {a["entry"]: a["reason"] for a in await console.projection_anomalies()}
+
     async def ledger_filter(kind: str | None, device: str | None, since: str | None, until: str | None, anomaly: bool, request_id: str | None) -> L.LedgerFilter:
         device_ids: tuple[str, ...] | None = None
         if device:
@@ -693,18 +718,22 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
             device_ids = tuple(i for i, n in names.items() if n == device) or (device,)
         return L.LedgerFilter(
             kind=kind or None, device_ids=device_ids, since=L.local_day(since, "开始日期"), until=L.local_day(until, "结束日期"),
-            anomaly=anomaly, request_id=request_id or None,
+            anomaly=anomaly, request_id=request_id or None, failed_entries=tuple(await failed_entries()) if anomaly else (),
         )  # fmt: skip
 
     def require_ledger(p: Principal) -> None:
         if not p.may_read_ledger:
             raise Refused("只有监督员和管理员可以查看台账", "forbidden")
 
-    def entry_out(entry: Any, names: dict[str, str]) -> dict[str, Any]:
+    def entry_out(entry: Any, names: dict[str, str], failed: dict[int, str] | None = None) -> dict[str, Any]:
+        """One entry for the timeline; ``failed``: the entries the working state could not take, flagged as anomalies."""
+        error = (failed or {}).get(entry.index)
+        anomaly = entry.body.get("anomaly")
         return {
             "index": entry.index, "ts": entry.ts, "kind": entry.kind, "kind_name": L.kind_name(entry.kind),
-            "summary": L.summarize(entry, console.config, names), "anomaly": entry.body.get("anomaly"), "body": entry.body,
-            "hash": entry.hash.hex(),
+            "summary": L.summary(entry, console.config, names), "body": entry.body, "hash": entry.hash.hex(),
+            "anomaly": str(anomaly) if anomaly is not None else L.PROJECTION_FAILED if error else None,
+            "projection_error": error,
         }  # fmt: skip
 
     # -- search of stamped pages -------------------------------------------------------------------------
@@ -730,7 +759,7 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
     @app.get("/ledger", include_in_schema=False)
     async def ledger_page(
         request: Request, kind: str = "", device: str = "", since: str = "", until: str = "", anomaly: str = "",
-        request_id: str = "", before: int | None = None,
+        request_id: str = "", before: Annotated[int | None, Query(ge=0, le=SQLITE_MAX_INT)] = None,
     ) -> Response:  # fmt: skip
         p = await principal_of(request)
         require_ledger(p)
@@ -742,21 +771,24 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
         limit = 100
         entries = await ledger.query(flt, before, limit)
         names = await device_names()
+        failed = await failed_entries()
         query = urlencode({k: v for k, v in params.items() if v})
         return await render(
-            request, "ledger.html", entries=[entry_out(e, names) for e in entries], params=params, kinds=await ledger.kinds(),
+            request, "ledger.html", entries=[entry_out(e, names, failed) for e in entries], params=params, kinds=await ledger.kinds(),
             query=query, next_before=entries[-1].index if len(entries) == limit else None,
-            anomalies=await ledger.count(L.LedgerFilter(anomaly=True)), total=await ledger.count(flt),
+            anomalies=await ledger.count(L.LedgerFilter(anomaly=True, failed_entries=tuple(failed))), total=await ledger.count(flt),
+            unapplied=await console.projection_anomalies(),
         )  # fmt: skip
 
     async def csv_response(flt: L.LedgerFilter) -> Response:
         names = await device_names()
+        failed = await failed_entries()
 
         async def rows() -> Any:
             yield "\ufeff" + L.csv_text([L.CSV_COLUMNS])  # the BOM: Excel then reads UTF-8 (Chinese) correctly
             batch: list[list[str]] = []
             async for entry in ledger.iterate(flt):
-                batch.append(L.csv_row(entry, console.config, names))
+                batch.append(L.csv_row(entry, console.config, names, failed))
                 if len(batch) >= 500:
                     yield L.csv_text(batch)
                     batch = []
@@ -898,6 +930,7 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
     errors: dict[int | str, dict[str, Any]] = {
         400: {"model": ErrorEnvelope}, 401: {"model": ErrorEnvelope}, 403: {"model": ErrorEnvelope},
         404: {"model": ErrorEnvelope}, 409: {"model": ErrorEnvelope},
+        422: {"model": ErrorEnvelope, "description": "the request does not fit this description (bad JSON, a missing field)"},
     }  # fmt: skip
 
     def me_out(session: Session, p: Principal) -> MeOut:
@@ -1051,16 +1084,18 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
         until: Annotated[str | None, Query(description="to this date inclusive")] = None,
         anomaly: Annotated[bool, Query(description="only entries flagged as anomalies")] = False,
         request_id: Annotated[str | None, Query()] = None,
-        before: Annotated[int | None, Query(description="only entries below this index")] = None,
+        before: Annotated[int | None, Query(ge=0, le=SQLITE_MAX_INT, description="only entries below this index")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> dict[str, Any]:
-        """The ledger timeline, newest first (supervisors and administrators)."""
+        """The ledger timeline, newest first (supervisors and administrators). An entry the working state could
+        not take is flagged ``projection_failed``, with the reason in ``projection_error``."""
         p = await principal_of(request)
         require_ledger(p)
         flt = await ledger_filter(kind, device, since, until, anomaly, request_id)
         entries = await ledger.query(flt, before, limit)
         names = await device_names()
-        return {"entries": [entry_out(e, names) for e in entries], "next_before": entries[-1].index if len(entries) == limit else None}
+        failed = await failed_entries()
+        return {"entries": [entry_out(e, names, failed) for e in entries], "next_before": entries[-1].index if len(entries) == limit else None}
 
     @app.get("/api/ledger/export.csv", tags=["ledger"], responses={200: {"content": {"text/csv": {}}}, **errors})
     async def api_ledger_csv(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -17,13 +17,15 @@ from typing import Any
 
 import aiosqlite
 
-from edge.cli import local_time, yuan
+from edge.cli import local_time
 from edge.config import SEAL_NAMES, EdgeConfig
 from edge.errors import InputError
 from edge.ledger import Entry
 from edge.ledger.schema import DB_FILENAME, ENTRY_COLUMNS
+from edge.money import yuan
 
 SHANGHAI = timezone(timedelta(hours=8), "CST")
+PROJECTION_FAILED = "projection_failed"  # an entry the working state could not take (edge/projection.py)
 
 KIND_GROUPS = {
     "seal_request.*": "用印申请", "grant.*": "授权", "seal.*": "设备事件", "device.*": "设备连接",
@@ -52,7 +54,7 @@ ANOMALY_NAMES = {
     "capture_failed": "未拍到盖章照片", "photo_mismatch": "照片与原件不符", "ocr_failed": "照片无法识别",
     "original_unreadable": "原件无法识别", "no_original": "无原件可比对", "amount": "金额不符", "title": "标题不符",
     "text": "正文不符", "blank": "空白页", "seal_outside": "印章在监控区外", "unknown_firmware": "未获准的固件",
-    "firmware_downgrade": "固件降级", "firmware_revoked": "固件已撤销",
+    "firmware_downgrade": "固件降级", "firmware_revoked": "固件已撤销", PROJECTION_FAILED: "台账条目无法应用",
 }  # fmt: skip
 REFUSAL_NAMES = {
     "self_approval": "审批自己的申请", "custodian_approval": "印章管理员审批", "not_on_route": "不在审批路线上",
@@ -79,7 +81,8 @@ def reason_name(code: object) -> str:
     return REASON_NAMES.get(text, text)
 
 
-def anomaly_name(code: str) -> str:
+def anomaly_name(code: object) -> str:
+    code = str(code)
     if code in ANOMALY_NAMES:
         return ANOMALY_NAMES[code]
     if code.startswith("grant_refused_"):
@@ -100,6 +103,7 @@ class LedgerFilter:
     until: date | None = None
     anomaly: bool = False
     request_id: str | None = None
+    failed_entries: tuple[int, ...] = ()  # entries the working state could not take: anomalies too
 
     def where(self) -> tuple[str, list[Any]]:
         clauses: list[str] = []
@@ -125,7 +129,11 @@ class LedgerFilter:
             clauses.append("ts < ?")
             params.append(utc_bound(self.until + timedelta(days=1)))
         if self.anomaly:
-            clauses.append("json_extract(body, '$.anomaly') IS NOT NULL")
+            flagged = "json_extract(body, '$.anomaly') IS NOT NULL"
+            if self.failed_entries:
+                flagged = f"({flagged} OR idx IN ({','.join('?' * len(self.failed_entries))}))"
+                params.extend(self.failed_entries)
+            clauses.append(flagged)
         if self.request_id:
             clauses.append("json_extract(body, '$.request_id') = ?")
             params.append(self.request_id)
@@ -272,16 +280,26 @@ def summarize(entry: Entry, config: EdgeConfig, device_names: dict[str, str]) ->
     return f"{kind_name(k)} " + json.dumps(b, ensure_ascii=False, sort_keys=True)[:200]
 
 
+def summary(entry: Entry, config: EdgeConfig, device_names: dict[str, str]) -> str:
+    """:func:`summarize`, or for a body without the fields its kind promises (such an entry could not be
+    applied either: it is a projection anomaly) the raw JSON, so one bad entry never breaks a page."""
+    try:
+        return summarize(entry, config, device_names)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        return f"{kind_name(entry.kind)}（内容不完整）" + json.dumps(entry.body, ensure_ascii=False, sort_keys=True)[:200]
+
+
 CSV_COLUMNS = ("序号", "时间(北京时间)", "类型", "类型名称", "设备", "申请编号", "异常", "摘要", "条目哈希", "内容JSON")
 
 
-def csv_row(entry: Entry, config: EdgeConfig, device_names: dict[str, str]) -> list[str]:
+def csv_row(entry: Entry, config: EdgeConfig, device_names: dict[str, str], failed: Collection[int] = ()) -> list[str]:
+    """One CSV line; ``failed``: the entries the working state could not take, flagged as anomalies."""
     b = entry.body
     device = device_names.get(str(b.get("device_id")), str(b.get("device_id") or ""))
-    anomaly = str(b.get("anomaly") or "")
+    anomaly = str(b.get("anomaly") or (PROJECTION_FAILED if entry.index in failed else ""))
     return [
         str(entry.index), local_time(entry.ts), entry.kind, kind_name(entry.kind), device, str(b.get("request_id") or ""),
-        anomaly_name(anomaly) if anomaly else "", summarize(entry, config, device_names), entry.hash.hex(),
+        anomaly_name(anomaly) if anomaly else "", summary(entry, config, device_names), entry.hash.hex(),
         json.dumps(b, ensure_ascii=False, sort_keys=True),
     ]  # fmt: skip
 

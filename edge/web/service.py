@@ -21,13 +21,12 @@ from typing import Any
 
 from edge.agent import EdgeAgent
 from edge.approval import progress
-from edge.cli import parse_yuan
 from edge.config import SEAL_KINDS, EdgeConfig, Person
 from edge.db import PENDING, RequestView
 from edge.documents import StoredDocument, document_path, store_document
 from edge.errors import InputError, NotFound, Refused
 from edge.ocr.search import Hit, SearchIndex
-from edge.requests import check_filing
+from edge.requests import amount_from_text, check_filing
 from edge.web.ledgerview import SHANGHAI, utc_bound
 from edge.web.settings import WebSettings
 from edge.web.store import PERSON_ROLES, Account, WebStore
@@ -196,6 +195,11 @@ class Console:
             shown.append({**hit.to_dict(), "request": request.to_dict()})
         return shown
 
+    async def projection_anomalies(self) -> list[dict[str, Any]]:
+        """Ledger entries the working state could not take ({entry, kind, reason, ts}): for the ledger page."""
+        async with self.agent.recorder.step():
+            return await self.agent.db.projection_anomalies()
+
     async def enrolled(self, device_name: str) -> bool:
         async with self.agent.recorder.step():
             return await self.agent.db.device_by_name(device_name) is not None
@@ -278,7 +282,7 @@ class Console:
             presses = int(str(presses_text).strip())
         except ValueError:
             raise InputError("用印次数应为 1 到 100 之间的整数", "bad_presses") from None
-        amount_fen = parse_yuan(amount_text) if str(amount_text or "").strip() else 0
+        amount_fen = amount_from_text(self.config, amount_text)
         filing = check_filing(self.config, p.person.id, matter, seal, presses, amount_fen, device or None)
         if not await self.enrolled(filing.device.name):
             raise InputError(f"设备 {filing.device.name} 尚未登记，暂不能申请此印章", "not_enrolled")
