@@ -31,9 +31,11 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from edge.agent import EdgeAgent
+from edge.approval import host_operator
 from edge.config import load_config
 from edge.demo import demo_config, demo_release
-from edge.web.accounts import add_account, check_account
+from edge.web.accounts import check_account, create_account
 from edge.web.demo import sample_pdf
 from edge.web.store import WebStore
 from hostsim.control import SimBoard
@@ -52,14 +54,22 @@ def report(name: str, samples_s: list[float]) -> None:
 
 
 async def accounts(config_path: Path) -> None:
+    """The accounts as their owners would have them (own passwords, like the demo's), each in the ledger."""
     config = load_config(config_path)
+    agent = await EdgeAgent.open(config)
     store = await WebStore.open(config.data_dir)
+
+    async def add(user: str, roles: list[str], person: str | None) -> None:
+        new = check_account(config, user, None, roles, person, None)
+        await create_account(store, config, new, PASSWORD, host_operator(), agent.record_account, own_password=True)
+
     try:
         for user, roles in (("liming", ["applicant"]), ("zhangwei", ["approver"]), ("chenjing", ["approver"])):
-            await add_account(store, config, check_account(config, user, None, roles, user, None), PASSWORD)
-        await add_account(store, config, check_account(config, "jiandu", None, ["supervisor"], None, None), PASSWORD)
+            await add(user, roles, user)
+        await add("jiandu", ["supervisor"], None)
     finally:
         await store.close()
+        await agent.close()
 
 
 def login(url: str, user: str) -> tuple[httpx.Client, dict[str, str]]:

@@ -250,16 +250,24 @@ class EdgeAgent:
         self.wake()
         return request
 
-    async def approve(self, request_id: str, approver: str) -> RequestView:
-        """One approval; the final one makes the grant due. ``Refused`` under separation of duties."""
-        request = await self.desk.approve(request_id, approver)
+    async def approve(self, request_id: str, approver: str, account: str | None = None) -> RequestView:
+        """One approval; the final one makes the grant due. ``Refused`` under separation of duties.
+        ``account``: who acted for ``approver`` (a console account; by default the host's operator)."""
+        request = await self.desk.approve(request_id, approver, account)
         self.wake()
         return request
 
-    async def reject(self, request_id: str, approver: str, reason: str) -> RequestView:
-        request = await self.desk.reject(request_id, approver, reason)
+    async def reject(self, request_id: str, approver: str, reason: str, account: str | None = None) -> RequestView:
+        request = await self.desk.reject(request_id, approver, reason, account)
         self.wake()
         return request
+
+    async def record_account(self, kind: str, body: dict[str, Any]) -> int:
+        """Record a change of a console account (edge/web/accounts.py); the entry's index."""
+        if kind not in P.ACCOUNT_KINDS:
+            raise InputError(f"不是账号记录 not an account entry: {kind!r}", "bad_command")
+        entry = await self._record_one(kind, body)
+        return int(entry.index)
 
     async def enrol(
         self, identity: DeviceIdentity, device_name: str | None = None, device_id: str | None = None
@@ -459,9 +467,11 @@ class EdgeAgent:
                 )  # fmt: skip
                 return request.to_dict()
             if kind == "approve":
-                return (await self.approve(args["request_id"], args["approver"])).to_dict()
+                return (await self.approve(args["request_id"], args["approver"], args.get("account"))).to_dict()
             if kind == "reject":
-                return (await self.reject(args["request_id"], args["approver"], args["reason"])).to_dict()
+                return (await self.reject(args["request_id"], args["approver"], args["reason"], args.get("account"))).to_dict()
+            if kind == "account":
+                return {"index": await self.record_account(args["kind"], dict(args["body"]))}
             if kind == "allow_release":
                 return asdict(await self.allow_release(args["manifest"]))
             if kind == "maintenance":

@@ -1,14 +1,22 @@
-"""Approval rules (审批): separation of duties and the progress of a route. Pure functions.
+"""Approval rules (审批): separation of duties and the progress of a route, who acted, and how often a
+refusal is worth recording.
 
 A request's route is frozen when it is filed: ``chain`` needs every approver
 in the given order, ``n_of_m`` any ``n`` distinct approvers of the list.
 Nobody approves their own request, and the custodian of the device the seal
 is in never approves its use — even if some route lists them.
+
+Each decision names the person *and* the account that acted for them: a
+console account, or ``host:<user>`` when the host's operator acted at the
+command line (or a program on the host through the Python API).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import getpass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from edge.config import DeviceConfig, Person, RouteRule
 from edge.db import PENDING, STATUS_NAMES, RequestView
@@ -23,6 +31,45 @@ class Verdict:
     code: str = "ok"
     message: str = ""
     final: bool = False  # this approval completes the route
+
+
+HOST_OPERATOR_PREFIX = "host:"  # console usernames cannot contain ":" (edge/web/accounts.py)
+
+
+def host_operator() -> str:
+    """The account of whoever acts at this host's command line: the operating-system user."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry and no LOGNAME/USER (a bare container)
+        user = "unknown"
+    return HOST_OPERATOR_PREFIX + user
+
+
+@dataclass
+class RefusalBudget:
+    """How many refused approvals of one person on one request are recorded per window.
+
+    A refusal is recorded so that supervisors see attempts against the rules; a person clicking
+    "approve" in a loop must not fill the ledger, so beyond ``per_request`` in ``window_s`` the
+    refusal is still given to them but no longer recorded (the recorded ones say so).
+    """
+
+    per_request: int = 3
+    window_s: float = 3600.0
+    clock: Callable[[], float] = time.monotonic
+    _seen: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+
+    def take(self, person: str, request_id: str) -> int | None:
+        """The number of this refusal within the window if it is to be recorded, else None."""
+        now = self.clock()
+        for key in [k for k, times in self._seen.items() if times[-1] <= now - self.window_s]:
+            del self._seen[key]  # forget what is past the window, so memory stays bounded by recent activity
+        times = [t for t in self._seen.get((person, request_id), []) if t > now - self.window_s]
+        if len(times) >= self.per_request:
+            return None
+        times.append(now)
+        self._seen[(person, request_id)] = times
+        return len(times)
 
 
 def _refuse(code: str, message: str) -> Verdict:

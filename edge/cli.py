@@ -33,6 +33,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from edge.approval import host_operator
 from edge.commands import submit
 from edge.config import SEAL_KINDS, SEAL_NAMES, EdgeConfig, load_config
 from edge.db import STATUS_NAMES, EdgeDB
@@ -404,14 +405,16 @@ async def _file(args: argparse.Namespace, config: EdgeConfig) -> int:
 
 async def _approve(args: argparse.Namespace, config: EdgeConfig) -> int:
     config.person(args.person)
-    result = await submit(config, "approve", {"request_id": args.request_id, "approver": args.person})
+    result = await submit(config, "approve", {"request_id": args.request_id, "approver": args.person, "account": host_operator()})
     _print(args, result, f"已批准 approved by {args.person}\n{format_request(result, config)}")
     return EXIT_OK
 
 
 async def _reject(args: argparse.Namespace, config: EdgeConfig) -> int:
     config.person(args.person)
-    result = await submit(config, "reject", {"request_id": args.request_id, "approver": args.person, "reason": args.reason})
+    result = await submit(
+        config, "reject", {"request_id": args.request_id, "approver": args.person, "reason": args.reason, "account": host_operator()}
+    )
     _print(args, result, f"已驳回 rejected by {args.person}\n{format_request(result, config)}")
     return EXIT_OK
 

@@ -62,6 +62,15 @@ PHOTO_OCR = "photo.ocr"
 PHOTO_CHECK = "photo.check"
 DOCUMENT_OCR = "document.ocr"
 PHOTO_KINDS = (PHOTO, CAPTURE_FAILED, PHOTO_OCR, PHOTO_CHECK)
+# Console accounts (edge/web/accounts.py): who may act as which person of the roster, and who said so
+# ("by": an admin's account, or "host:<user>" for the host's operator at the command line). The accounts
+# themselves live in the console's store: these entries change nothing in the working database.
+ACCOUNT_CREATED = "account.created"  # also binds the account to its roster person, for good
+ACCOUNT_DISABLED = "account.disabled"
+ACCOUNT_ENABLED = "account.enabled"
+ACCOUNT_PASSWORD_RESET = "account.password_reset"  # by an admin: the owner must set their own before approving
+ACCOUNT_PASSWORD_CHANGED = "account.password_changed"  # by the owner
+ACCOUNT_KINDS = (ACCOUNT_CREATED, ACCOUNT_DISABLED, ACCOUNT_ENABLED, ACCOUNT_PASSWORD_RESET, ACCOUNT_PASSWORD_CHANGED)
 
 
 log = logging.getLogger("edge.projection")

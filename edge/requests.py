@@ -3,8 +3,9 @@
 Each step checks its input against the config and the working state, then
 records what happened in the ledger (which also updates the database). Bad
 input raises :class:`InputError` and changes nothing; a refusal under the
-approval rules is recorded (``seal_request.approval_refused``) and raised as
-:class:`Refused`.
+approval rules is recorded (``seal_request.approval_refused``, a few times per
+person and request at most) and raised as :class:`Refused`. Every decision
+names the account that acted for the person.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from edge import projection as P
-from edge.approval import check_approval, check_rejection, check_route_possible, progress
+from edge.approval import RefusalBudget, check_approval, check_rejection, check_route_possible, host_operator, progress
 from edge.config import SEAL_KINDS, SEAL_NAMES, DeviceConfig, EdgeConfig, Person, RouteRule
 from edge.db import RequestView
 from edge.documents import StoredDocument, check_source, store_document, verify_stored
@@ -131,6 +132,7 @@ class SealDesk:
         self.config = config
         self.recorder = recorder
         self.db = recorder.db
+        self.refusals = RefusalBudget()
         self.clock = clock
 
     async def _request(self, request_id: str) -> RequestView:
@@ -190,24 +192,26 @@ class SealDesk:
             await self.recorder.record(P.FILED, body)
             return await self._request(request_id)
 
-    async def approve(self, request_id: str, approver: str) -> RequestView:
+    async def approve(self, request_id: str, approver: str, account: str | None = None) -> RequestView:
+        """``account``: who acted for ``approver`` (a console account; by default the host's operator)."""
         person = self.config.person(approver)
+        account = account or host_operator()
         async with self.recorder.step():
             request = await self._request(request_id)
             verdict = check_approval(request, person)
             if not verdict.ok:
-                await self._refuse(request, person, verdict.code, verdict.message)
+                await self._refuse(request, person, account, verdict.code, verdict.message)
             done, needed, _ = progress(request)
-            items: list[tuple[str, dict[str, Any]]] = [
-                (P.APPROVAL, {"request_id": request.id, "approver": person.id, "count": done + 1, "needed": needed})
-            ]
+            approval = {"request_id": request.id, "approver": person.id, "account": account, "count": done + 1, "needed": needed}
+            items: list[tuple[str, dict[str, Any]]] = [(P.APPROVAL, approval)]
             if verdict.final:
                 items.append((P.APPROVED_KIND, {"request_id": request.id, "approvers": [*request.approvers_done, person.id]}))
             await self.recorder.record_many(items)
             return await self._request(request_id)
 
-    async def reject(self, request_id: str, approver: str, reason: str) -> RequestView:
+    async def reject(self, request_id: str, approver: str, reason: str, account: str | None = None) -> RequestView:
         person = self.config.person(approver)
+        account = account or host_operator()
         if not isinstance(reason, str) or not reason.strip():
             raise InputError("驳回须说明理由 a rejection needs a reason", "missing_reason")
         reason = reason.strip()
@@ -217,15 +221,18 @@ class SealDesk:
             request = await self._request(request_id)
             verdict = check_rejection(request, person)
             if not verdict.ok:
-                await self._refuse(request, person, verdict.code, verdict.message)
-            await self.recorder.record(P.REJECTED, {"request_id": request.id, "approver": person.id, "reason": reason})
+                await self._refuse(request, person, account, verdict.code, verdict.message)
+            await self.recorder.record(P.REJECTED, {"request_id": request.id, "approver": person.id, "account": account, "reason": reason})
             return await self._request(request_id)
 
-    async def _refuse(self, request: RequestView, person: Person, code: str, message: str) -> None:
-        await self.recorder.record(
-            P.APPROVAL_REFUSED,
-            {"request_id": request.id, "person": person.id, "reason": code, "message": message, "status": request.status},
-        )
+    async def _refuse(self, request: RequestView, person: Person, account: str, code: str, message: str) -> None:
+        attempt = self.refusals.take(person.id, request.id)
+        if attempt is not None:
+            await self.recorder.record(
+                P.APPROVAL_REFUSED,
+                {"request_id": request.id, "person": person.id, "account": account, "reason": code, "message": message,
+                 "status": request.status, "attempt": attempt, "recorded_at_most": self.refusals.per_request},
+            )  # fmt: skip
         raise Refused(message, code)
 
     def expiry_time(self, request: RequestView) -> datetime | None:

@@ -23,6 +23,7 @@ import cv2
 import httpx
 import pytest
 from edge_support import SMALL, running_agent
+from web_support import PASSWORD, seed_account
 
 from edge.agent import EdgeAgent
 from edge.evidence import CAPTURE_FAILED, DOCUMENT_OCR, PHOTO, PHOTO_CHECK, PHOTO_OCR, photo_summary
@@ -30,7 +31,6 @@ from edge.ledger import verify_ledger
 from edge.ocr.search import SearchIndex
 from edge.ocr.settings import CameraSettings
 from edge.photos import PhotoStore
-from edge.web.accounts import add_account, check_account
 from edge.web.app import create_app
 from edge.web.ledgerview import LedgerReader
 from edge.web.service import Console
@@ -159,10 +159,10 @@ async def console_clients(agent: EdgeAgent, *accounts: tuple[str, list[str], str
         app = create_app(Console(agent, store, WebSettings(enabled=True)), ledger)
         for username, roles, person in accounts:
             villages = None if person else ["*"]
-            await add_account(store, agent.config, check_account(agent.config, username, None, roles, person, villages), "password-123")
+            await seed_account(store, agent, username, roles, person, villages)
             client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console.test")
             clients.append(client)
-            assert (await client.post("/api/login", json={"username": username, "password": "password-123"})).status_code == 200
+            assert (await client.post("/api/login", json={"username": username, "password": PASSWORD})).status_code == 200
         yield clients
     finally:
         for client in clients:

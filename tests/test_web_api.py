@@ -13,20 +13,20 @@ from typing import Any
 import httpx
 import pytest
 from edge_support import LARGE, SMALL, document, writer  # noqa: F401  (writer is a fixture)
-from web_support import PASSWORD, Api
+from web_support import PASSWORD, Api, seed_account
 
 from edge.agent import EdgeAgent
 from edge.config import load_config
 from edge.errors import ConfigError, InputError
 from edge.syncwire import canonical_hash
-from edge.web.accounts import add_account, check_account
+from edge.web.accounts import check_account
 from edge.web.app import create_app
 from edge.web.demo import sample_pdf, sample_png
 from edge.web.ledgerview import LedgerReader
 from edge.web.passwords import check_new_password, hash_password, verify_password
 from edge.web.service import Console
 from edge.web.settings import WebSettings, parse_listen
-from edge.web.store import WebStore
+from edge.web.store import LoginLimit, WebStore
 from edge.web.uploads import receive, safe_filename, sniff
 
 # -- config ---------------------------------------------------------------------------------------------
@@ -123,16 +123,23 @@ async def test_uploads_are_checked_by_their_bytes(tmp_path: Path) -> None:
 
 
 async def test_login_failures_back_off_per_key_and_sessions_expire(tmp_path: Path) -> None:
-    store = await WebStore.open(tmp_path)
+    now = [1_000_000.0]
+    store = await WebStore.open(tmp_path, clock=lambda: now[0])
     try:
-        waits = [await store.record_failure("ip:10.0.0.9", 3, 2.0, 10.0) for _ in range(6)]
+        key = "ip:10.0.0.9"
+        waits = []
+        for _ in range(6):
+            now[0] += await store.blocked_for([key])  # wait out the delay, then try
+            assert await store.claim_attempt([LoginLimit(key, 3)], 2.0, 10.0) == 0.0
+            waits.append(await store.blocked_for([key]))
         assert waits == [0.0, 0.0, 2.0, 4.0, 8.0, 10.0]  # doubling from the threshold, capped
-        assert 9.0 < await store.blocked_for(["user:x", "ip:10.0.0.9"]) <= 10.0
+        assert await store.claim_attempt([LoginLimit("user:x", 3), LoginLimit(key, 3)], 2.0, 10.0) == 10.0  # nothing charged
         assert await store.blocked_for(["user:x"]) == 0.0
-        await store.clear_failures(["ip:10.0.0.9"])
-        assert await store.blocked_for(["ip:10.0.0.9"]) == 0.0
+        await store.forgive([key], [], 2.0, 10.0)
+        assert await store.blocked_for([key]) == 0.0
 
-        user = await store.add_user("li", "李", ["applicant"], None, ["村"], hash_password("password-1"))
+        user = await store.add_user("li", "李", ["applicant"], None, ["村"], hash_password("password-1"), False)
+        assert user is not None
         token, csrf = await store.create_session(user.id)
         session = await store.session(token, idle_s=60, max_s=3600)
         assert session is not None and session.user is not None and session.csrf == csrf
@@ -140,7 +147,7 @@ async def test_login_failures_back_off_per_key_and_sessions_expire(tmp_path: Pat
         assert await store.session(token, idle_s=-1, max_s=3600) is None  # idle too long: gone for good
         assert await store.session(token, idle_s=60, max_s=3600) is None
         token, _ = await store.create_session(user.id)
-        await store.set_password("li", hash_password("password-2"))  # a new password ends every session
+        await store.set_password("li", hash_password("password-2"), must_change=False)  # a new password ends every session
         assert await store.session(token, 60, 3600) is None
         raw = (tmp_path / "web.sqlite3").read_bytes()
         assert token.encode() not in raw  # only the token's hash is stored
@@ -199,7 +206,7 @@ async def console(writer: EdgeAgent) -> Any:
         ("chenjing", ["approver", "applicant"], "chenjing", None), ("outsider", ["approver"], "zhaolei", None),
         ("jiandu", ["supervisor"], None, ["*"]), ("far", ["supervisor"], None, ["别的村"]),
     ):  # fmt: skip
-        await add_account(store, writer.config, check_account(writer.config, username, None, roles, person, villages), PASSWORD)
+        await seed_account(store, writer, username, roles, person, villages)
     ledger = LedgerReader(writer.config.data_dir)
     app = create_app(Console(writer, store, settings), ledger)
     clients: list[httpx.AsyncClient] = []
@@ -312,8 +319,8 @@ async def test_pages_need_a_login_and_keep_the_target(console: Any) -> None:
     r = await api.client.get("/requests/SR-000001")
     assert r.status_code == 303 and r.headers["location"] == "/login?next=%2Frequests%2FSR-000001"
     login = await api.client.get("/login?next=/requests/SR-000001")
-    cookie = login.headers["set-cookie"]
-    assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax") and "Secure" not in cookie  # plain http here
+    form_cookie = login.headers["set-cookie"]  # the form's CSRF token: no session before a login
+    assert form_cookie.startswith("qinglian_login=") and "HttpOnly" in form_cookie and "samesite=strict" in form_cookie.lower()
     assert "content-security-policy" in login.headers and "default-src 'self'" in login.headers["content-security-policy"]
     import re
 
@@ -321,6 +328,8 @@ async def test_pages_need_a_login_and_keep_the_target(console: Any) -> None:
     assert token
     done = await api.client.post("/login", data={"username": "liming", "password": PASSWORD, "csrf_token": token.group(1), "next": "//evil.example/x"})
     assert done.status_code == 303 and done.headers["location"] == "/"  # never off-site
+    cookie = next(c for c in done.headers.get_list("set-cookie") if c.startswith("qinglian_session="))
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax") and "Secure" not in cookie  # plain http here
     no_token = console()
     await no_token.client.get("/login")
     forged = await no_token.client.post("/login", data={"username": "liming", "password": PASSWORD, "csrf_token": "x"})
@@ -331,7 +340,7 @@ async def test_session_cookie_is_secure_over_https(writer: EdgeAgent) -> None:
     store = await WebStore.open(writer.config.data_dir)
     ledger = LedgerReader(writer.config.data_dir)
     try:
-        await add_account(store, writer.config, check_account(writer.config, "liming", None, ["applicant"], "liming", None), PASSWORD)
+        await seed_account(store, writer, "liming", ["applicant"], "liming")
         app = create_app(Console(writer, store, WebSettings(enabled=True)), ledger)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://console.test") as client:
             r = await client.post("/api/login", json={"username": "liming", "password": PASSWORD})
@@ -345,14 +354,14 @@ async def test_a_roster_and_routing_from_the_central_store_reach_the_running_con
     store = await WebStore.open(writer.config.data_dir)
     ledger = LedgerReader(writer.config.data_dir)
     try:
-        await add_account(store, writer.config, check_account(writer.config, "liming", None, ["applicant"], "liming", None), PASSWORD)
+        await seed_account(store, writer, "liming", ["applicant"], "liming")
         app = create_app(Console(writer, store, WebSettings(enabled=True)), ledger)  # started before the sync below
         received = {
             "roster": {"people": [{"id": "sunli", "name": "孙立", "roles": ["approver"]}]},  # a township-appointed approver
             "routing": {"routes": [{"name": "镇定-公章", "seal": ["official"], "mode": "chain", "approvers": ["sunli", "zhangwei"]}]},
         }  # fmt: skip
         await writer.apply_central_config(received, canonical_hash(received))
-        await add_account(store, writer.config, check_account(writer.config, "sunli", None, ["approver"], "sunli", None), PASSWORD)
+        await seed_account(store, writer, "sunli", ["approver"], "sunli")
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console.test") as c1, \
                 httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console.test") as c2:  # fmt: skip
             liming, sunli = Api(c1), Api(c2)

@@ -18,12 +18,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from edge_support import LARGE, SMALL, document, writer  # noqa: F401  (writer is a fixture)
-from web_support import Receiver, dingtalk_robot, failing_then_ok
+from web_support import Receiver, dingtalk_robot, failing_then_ok, seed_account
 
 from edge.agent import EdgeAgent
 from edge.notify.notifier import Notifier
 from edge.notify.robots import dingtalk_sign
-from edge.web.accounts import add_account, check_account
 from edge.web.server import make_backends
 from edge.web.settings import NotifyBackendConfig, WebSettings
 from edge.web.store import Delivery, WebStore
@@ -114,7 +113,7 @@ async def harness(agent: EdgeAgent, *backends: NotifyBackendConfig, **settings: 
     made, _ = make_backends(web, agent, store)
     notifier = Notifier(agent, store, made, web, lambda: BASE)
     for username, roles in (("zhangwei", ("approver",)), ("chenjing", ("approver",)), ("zhaolei", ("approver",)), ("liming", ("applicant",))):
-        await add_account(store, agent.config, check_account(agent.config, username, None, roles, username, None), "password-123")
+        await seed_account(store, agent, username, roles, username)
     notifier.start()
     return Harness(agent, store, notifier, web)
 

@@ -1,4 +1,5 @@
-"""Shared pieces of the web console tests: local HTTP receivers (robots, webhooks, a push service), checks."""
+"""Shared pieces of the web console tests: local HTTP receivers (robots, webhooks, a push service), checks,
+accounts to log in with."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import hmac
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -17,9 +18,23 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from edge_support import SMALL
 
+from edge.agent import EdgeAgent
+from edge.approval import host_operator
+from edge.web.accounts import check_account, create_account
 from edge.web.demo import sample_pdf
+from edge.web.store import Account, WebStore
 
 PASSWORD = "password-123"
+
+
+async def seed_account(
+    store: WebStore, agent: EdgeAgent, username: str, roles: Sequence[str], person: str | None,
+    villages: Sequence[str] | None = None, password: str = PASSWORD,
+) -> Account:  # fmt: skip
+    """An account whose owner has set their own password (as the demo's are), so it may approve at once;
+    recorded in ``agent``'s ledger as made by the host's operator."""
+    new = check_account(agent.config, username, None, roles, person, villages)
+    return await create_account(store, agent.config, new, password, host_operator(), agent.record_account, own_password=True)
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",

@@ -16,9 +16,11 @@ by a bare link: a push opens the request page, which asks for a login.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import json
 import logging
+import secrets
 import time
 from datetime import datetime
 from pathlib import Path
@@ -42,16 +44,17 @@ from edge.errors import EdgeError, InputError, NotFound, Refused, Unavailable
 from edge.money import SQLITE_MAX_INT, yuan
 from edge.photos import PhotoStore
 from edge.web import ledgerview as L
-from edge.web.accounts import add_account, check_account
-from edge.web.passwords import check_new_password, dummy_hash, hash_password, verify_password
-from edge.web.service import Console, Principal
-from edge.web.store import DELIVERY_NAMES, ROLE_NAMES, ROLES, Session
+from edge.web.accounts import change_own_password, check_account, create_account, reset_password, set_disabled
+from edge.web.passwords import dummy_hash, verify_password
+from edge.web.service import PASSWORD_CHANGE_REQUIRED, Console, Principal
+from edge.web.store import DELIVERY_NAMES, ROLE_NAMES, ROLES, LoginLimit, Session
 from edge.web.uploads import ACCEPT, content_type_of
 
 log = logging.getLogger("edge.web")
 
 HERE = Path(__file__).parent
 COOKIE = "qinglian_session"
+LOGIN_COOKIE = "qinglian_login"  # the login form's CSRF token (signed double-submit): no session before a login
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 _FORM_OVERHEAD = 256 * 1024  # multipart boundaries and the other fields of the upload form
@@ -97,6 +100,7 @@ class MeOut(BaseModel):
     villages: list[str]
     village: str = Field(description="the village this edge host serves")
     csrf_token: str = Field(description="send as X-CSRF-Token on every POST/DELETE")
+    must_change_password: bool = Field(description="an admin set this password: no approvals until the owner sets their own")
 
 
 class ApprovalOut(BaseModel):
@@ -375,18 +379,20 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
             max_age=settings.session_max_s if persistent else None,
         )  # fmt: skip
 
-    async def check_csrf(request: Request, session: Session | None) -> None:
+    async def check_csrf(request: Request, session: Session | None, expected: str | None = None) -> None:
+        """The request carries the session's CSRF token (or ``expected``: the login form's cookie)."""
         origin = request.headers.get("origin")  # browsers send it on POSTs: another site's form is refused outright
         if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host", ""):
             raise CsrfFailed()
-        if session is None:
+        expected = session.csrf if session is not None else expected
+        if expected is None:
             raise CsrfFailed()
         token = request.headers.get(CSRF_HEADER)
         if token is None and request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
             form = await request.form()
             value = form.get(CSRF_FIELD)
             token = value if isinstance(value, str) else None
-        if not token or not hmac.compare_digest(token.encode(), session.csrf.encode()):
+        if not token or not hmac.compare_digest(token.encode(), expected.encode()):
             raise CsrfFailed()
 
     async def acting(request: Request) -> Principal:
@@ -491,58 +497,98 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
             return target
         return "/"
 
+    login_key = secrets.token_bytes(32)  # signs login-form tokens; a restart only asks for a reload of the form
+
+    def new_login_token() -> str:
+        nonce = secrets.token_urlsafe(24)
+        return f"{nonce}.{hmac.new(login_key, nonce.encode(), hashlib.sha256).hexdigest()}"
+
+    def login_token_ok(token: str | None) -> bool:
+        nonce, _, mac = (token or "").partition(".")
+        expected = hmac.new(login_key, nonce.encode(), hashlib.sha256).hexdigest()
+        return bool(nonce) and hmac.compare_digest(mac.encode(), expected.encode())
+
+    def login_limits(request: Request, username: str) -> tuple[list[LoginLimit], LoginLimit]:
+        """(the account's counters, the address's counter) an attempt is charged to.
+
+        The client address is the connection's, or what a configured proxy says (edge/web/server.py):
+        never a header anyone can set. An account is limited per address and, more loosely, over all
+        addresses, so one guesser slows only their own tries at it, not its owner's from elsewhere.
+        """
+        client = request.client.host if request.client else "unknown"
+        name = username.lower()[:64]  # no real username is longer (accounts.py); keys stay small
+        account = [LoginLimit(f"user:{name}@{client}", settings.login_max_failures),
+                   LoginLimit(f"user:{name}", settings.login_account_max_failures)]  # fmt: skip
+        return account, LoginLimit(f"ip:{client}", settings.login_ip_max_failures)
+
     async def attempt_login(request: Request, username: str, password: str) -> tuple[Any, str | None, int]:
         """(account or None, error message, HTTP status)."""
         username = (username or "").strip()
-        client = request.client.host if request.client else "unknown"
-        keys = [f"user:{username.lower()}", f"ip:{client}"]
-        wait = await store.blocked_for(keys)
+        account_limits, address_limit = login_limits(request, username)
+        backoff = (settings.login_backoff_s, settings.login_backoff_max_s)
+        # Counted before the (slow) hash: parallel guesses each take a turn, and only the allowed ones are checked.
+        wait = await store.claim_attempt([*account_limits, address_limit], *backoff)
         if wait > 0:
             return None, f"登录失败次数过多，请 {int(wait) + 1} 秒后再试。", 429
         found = await store.password_hash(username) if username else None
         stored = found[1] if found else dummy_hash()
         ok = await asyncio.to_thread(verify_password, password or "", stored)
         if found is None or not ok or found[0].disabled:
-            blocked = await store.record_failure(keys[0], settings.login_max_failures, settings.login_backoff_s, settings.login_backoff_max_s)
-            blocked = max(blocked, await store.record_failure(keys[1], settings.login_ip_max_failures, settings.login_backoff_s, settings.login_backoff_max_s))
             message = "用户名或密码错误。"
+            if found is not None and found[0].disabled and ok:
+                message = "此账号已停用。"
+            blocked = await store.blocked_for([limit.key for limit in [*account_limits, address_limit]])
             if blocked:
                 message += f" 失败次数过多，请 {int(blocked) + 1} 秒后再试。"
-            elif found is not None and found[0].disabled and ok:
-                message = "此账号已停用。"
             return None, message, 401
-        await store.clear_failures(keys)
+        await store.forgive([limit.key for limit in account_limits], [address_limit], *backoff)
         return found[0], None, 200
+
+    async def login_form(request: Request, next: str, status_code: int = 200, username: str = "", error: str | None = None) -> Response:
+        """The login page with its CSRF token, also set as a cookie: a POST must bring both, and only this
+        server can make a token that passes (it is signed). Nothing is stored."""
+        token = request.cookies.get(LOGIN_COOKIE)
+        if token is None or not login_token_ok(token):
+            token = new_login_token()
+        response = await render(request, "login.html", status_code, next=safe_next(next), username=username, error=error, csrf=token)
+        response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=secure_cookie(request), path="/login")
+        return response
+
+    async def logged_in(request: Request, account: Any, target: str) -> Response:
+        """A fresh session for ``account``; an account whose password an admin set goes to change it first."""
+        token, _ = await store.create_session(account.id)
+        session = await store.session(token, settings.session_idle_s, settings.session_max_s)
+        assert session is not None
+        if account.must_change_password:
+            await store.set_flash(session.token_hash, "error", PASSWORD_CHANGE_REQUIRED)
+            target = "/account"
+        response = RedirectResponse(target, 303)
+        set_cookie(request, response, token, persistent=True)
+        response.delete_cookie(LOGIN_COOKIE, path="/login")
+        return response
 
     @app.get("/login", include_in_schema=False)
     async def login_page(request: Request, next: str = "/") -> Response:
         session = await session_of(request)
         if session is not None and session.user is not None:
             return RedirectResponse(safe_next(next), 303)
-        if session is None:
-            await store.purge_sessions(settings.session_idle_s, settings.session_max_s)  # keeps the table small
-            token, _ = await store.create_session(None)
-            request.state.session = await store.session(token, settings.session_idle_s, settings.session_max_s)
-            response = await render(request, "login.html", next=safe_next(next), username="")
-            set_cookie(request, response, token, persistent=False)
-            return response
-        return await render(request, "login.html", next=safe_next(next), username="")
+        return await login_form(request, next)
 
     @app.post("/login", include_in_schema=False)
     async def login_submit(
         request: Request, username: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/"
     ) -> Response:
-        session = await session_of(request)
-        if session is None:
+        cookie = request.cookies.get(LOGIN_COOKIE)
+        if not login_token_ok(cookie):  # no form from us (or from before a restart): show a fresh one
             return RedirectResponse(f"/login?next={quote(safe_next(next), safe='')}", 303)
-        await check_csrf(request, session)
+        await check_csrf(request, None, expected=cookie)
         account, error, status = await attempt_login(request, username, password)
         if account is None:
-            return await render(request, "login.html", status, next=safe_next(next), username=username, error=error)
-        await store.end_session(session.token_hash)  # a fresh session id after login
-        token, _ = await store.create_session(account.id)
-        response = RedirectResponse(safe_next(next), 303)
-        set_cookie(request, response, token, persistent=True)
+            return await login_form(request, next, status, username, error)
+        old = await session_of(request)
+        if old is not None:
+            await store.end_session(old.token_hash)  # a fresh session id after login
+        response = await logged_in(request, account, safe_next(next))
         await store.purge_sessions(settings.session_idle_s, settings.session_max_s)
         return response
 
@@ -563,6 +609,8 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
         p = await principal_of(request)
         if not p.in_scope:
             return await render(request, "error.html", 403, title="不在本村范围", message=f"您的账号不属于{console.config.village}，本控制台没有您可查看的记录。")
+        if p.account.must_change_password:
+            return RedirectResponse("/account", 303)  # the page flow leads to setting one's own password first
         if p.may_decide:
             return RedirectResponse("/inbox", 303)
         if p.may_file or p.roles & {"village_staff"}:
@@ -666,6 +714,10 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
                 return FileResponse(path, media_type=ctype, headers={"Cache-Control": "private, max-age=86400"})
         raise NotFound("照片文件不在本机")
 
+    def refused_to(exc: Refused, request_id: str) -> str:
+        """Where a refused decision leads: to the password form when that is what stands in the way."""
+        return "/account" if exc.code == "password_change_required" else f"/requests/{request_id}"
+
     @app.post("/requests/{request_id}/approve", include_in_schema=False)
     async def approve_submit(request: Request, request_id: str) -> Response:
         p = await acting(request)
@@ -673,7 +725,7 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
             result = await console.approve(p, request_id)
         except Refused as exc:
             await flash(request, "error", f"审批被拒绝：{await refusal_text(exc, p, request_id)}")
-            return RedirectResponse(f"/requests/{request_id}", 303)
+            return RedirectResponse(refused_to(exc, request_id), 303)
         done = "审批通过，授权将发送到设备。" if result.status != "pending" else "已同意，等待其他审批人。"
         await flash(request, "ok", f"您已同意 {request_id}。{done}")
         return RedirectResponse(f"/requests/{request_id}", 303)
@@ -685,7 +737,7 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
             await console.reject(p, request_id, reason)
         except Refused as exc:
             await flash(request, "error", f"驳回被拒绝：{await refusal_text(exc, p, request_id)}")
-            return RedirectResponse(f"/requests/{request_id}", 303)
+            return RedirectResponse(refused_to(exc, request_id), 303)
         except InputError as exc:
             if isinstance(exc, NotFound):
                 raise
@@ -876,11 +928,17 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
         found = await store.password_hash(p.account.username)
         ok = found is not None and await asyncio.to_thread(verify_password, current, found[1])
         problem = None if ok else "当前密码不正确"
-        problem = problem or check_new_password(new) or (None if new == again else "两次输入的新密码不一致")
+        problem = problem or (None if new == again else "两次输入的新密码不一致")
+        # The same again would keep a password an admin knows as the owner's "own".
+        problem = problem or (None if new != current else "新密码不能与当前密码相同")
+        try:
+            if problem is None:
+                await change_own_password(store, console.config, p.account, new, console.agent.record_account)
+        except InputError as exc:
+            problem = exc.message
         if problem:
             subscribed = await store.subscription_count(p.account.id)
             return await render(request, "account.html", 400, subscribed=subscribed, push=console.vapid_public_key is not None, error=problem)
-        await store.set_password(p.account.username, await asyncio.to_thread(hash_password, new))
         token, _ = await store.create_session(p.account.id)  # every other session ended
         response = RedirectResponse("/account", 303)
         set_cookie(request, response, token, persistent=True)
@@ -909,10 +967,38 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
         values = {k: str(form.get(k) or "") for k in ("username", "name", "person", "villages", "password")}
         try:
             new = check_account(console.config, values["username"], values["name"], roles, values["person"], values["villages"].replace("，", ",").split(","))
-            await add_account(store, console.config, new, values["password"])
+            await create_account(store, console.config, new, values["password"], p.account.username, console.agent.record_account)
         except InputError as exc:
             return await render(request, "users.html", 400, users=await store.users(), people=console.config.people, form={**values, "roles": roles}, error=exc.message)
-        await flash(request, "ok", f"已创建账号 {new.username}")
+        await flash(request, "ok", f"已创建账号 {new.username}。初始密码请当面告知本人；本人首次登录须改为自己的密码，之后才能审批。")
+        return RedirectResponse("/admin/users", 303)
+
+    @app.post("/admin/users/{username}/password", include_in_schema=False)
+    async def users_reset(request: Request, username: str, password: Annotated[str, Form()] = "") -> Response:
+        p = await acting(request)
+        require_admin(p)
+        try:
+            await reset_password(store, console.config, username, password, p.account.username, console.agent.record_account)
+        except InputError as exc:
+            return await render(request, "users.html", 400, users=await store.users(), people=console.config.people, form={}, error=exc.message)
+        await flash(request, "ok", f"已重设 {username} 的密码，其登录已全部退出；本人登录后须先改为自己的密码才能审批。")
+        return RedirectResponse("/admin/users", 303)
+
+    @app.post("/admin/users/{username}/disable", include_in_schema=False)
+    async def users_disable(request: Request, username: str) -> Response:
+        return await toggle_user(request, username, True)
+
+    @app.post("/admin/users/{username}/enable", include_in_schema=False)
+    async def users_enable(request: Request, username: str) -> Response:
+        return await toggle_user(request, username, False)
+
+    async def toggle_user(request: Request, username: str, disabled: bool) -> Response:
+        p = await acting(request)
+        require_admin(p)
+        if disabled and username.lower() == p.account.username.lower():
+            raise Refused("不能停用自己正在使用的账号", "forbidden")
+        await set_disabled(store, username, disabled, p.account.username, console.agent.record_account)
+        await flash(request, "ok", f"已{'停用' if disabled else '启用'}账号 {username}")
         return RedirectResponse("/admin/users", 303)
 
     # -- PWA -------------------------------------------------------------------------------------------------
@@ -937,6 +1023,7 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
         return MeOut(
             username=p.account.username, name=p.account.name, roles=sorted(p.roles), person=p.person_id,
             villages=list(p.account.villages), village=console.config.village, csrf_token=session.csrf,
+            must_change_password=p.account.must_change_password,
         )  # fmt: skip
 
     @app.post("/api/login", tags=["session"], response_model=MeOut, responses=errors)

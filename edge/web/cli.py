@@ -1,28 +1,31 @@
 """``qinglian web user add|passwd|list|disable|enable --config F``: console accounts.
 
 Accounts live in ``data_dir/web.sqlite3`` beside the agent's database; this
-works whether or not the agent is running. A password is read from the
-terminal (twice), from ``--password-stdin``, or generated with
-``--generate`` and printed once.
+works whether or not the agent is running. Every change is recorded in the
+ledger first, by the data folder's writer (the running agent, or this command
+when none runs), as done by the host's operator (``host:<OS user>``). A
+password is read from the terminal (twice), from ``--password-stdin``, or
+generated with ``--generate`` and printed once; its owner must change it at
+their first login before the account may approve.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import json
 import secrets
 import sys
 from pathlib import Path
+from typing import Any
 
+from edge.approval import host_operator
 from edge.cli import EXIT_OK, config_command
+from edge.commands import submit
 from edge.config import EdgeConfig
 from edge.errors import InputError
-from edge.web.accounts import add_account, check_account
-from edge.web.passwords import check_new_password, hash_password
+from edge.web.accounts import Record, check_account, create_account, reset_password, set_disabled
 from edge.web.store import ROLE_NAMES, ROLES, WebStore
-
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -50,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     password_args(add)
     add.set_defaults(func=config_command(_add))
 
-    passwd = actions.add_parser("passwd", help="重设密码 set a new password (ends the account's sessions and login lockout)")
+    passwd = actions.add_parser("passwd", help="重设密码 set a new password (ends the account's sessions and login delays; the owner must change it before approving)")
     common(passwd)
     passwd.add_argument("username")
     password_args(passwd)
@@ -65,6 +68,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         common(parser)
         parser.add_argument("username")
         parser.set_defaults(func=config_command(_toggle), disabled=disabled)
+
+
+def _recorder(config: EdgeConfig) -> Record:
+    """Ledger entries through the data folder's writer (this process has no agent of its own)."""
+
+    async def record(kind: str, body: dict[str, Any]) -> Any:
+        return await submit(config, "account", {"kind": kind, "body": body})
+
+    return record
 
 
 def _password(args: argparse.Namespace) -> tuple[str, bool]:
@@ -86,7 +98,7 @@ async def _add(args: argparse.Namespace, config: EdgeConfig) -> int:
     password, generated = _password(args)
     store = await WebStore.open(config.data_dir)
     try:
-        account = await add_account(store, config, new, password)
+        account = await create_account(store, config, new, password, host_operator(), _recorder(config))
     finally:
         await store.close()
     data = {"ok": True, "account": account.to_dict(), **({"password": password} if generated else {})}
@@ -94,7 +106,8 @@ async def _add(args: argparse.Namespace, config: EdgeConfig) -> int:
         print(json.dumps(data, ensure_ascii=False))
     else:
         roles = "、".join(ROLE_NAMES[r] for r in sorted(account.roles))
-        print(f"已创建账号 created {account.username}（{account.name}，{roles}，范围 {', '.join(account.villages)}）")
+        print(f"已创建账号 created {account.username}（{account.name}，{roles}，范围 {', '.join(account.villages)}）；"
+              "本人首次登录须改为自己的密码才能审批 the owner sets their own password at first login before approving")
         if generated:
             print(f"初始密码 password: {password}")
     return EXIT_OK
@@ -102,20 +115,16 @@ async def _add(args: argparse.Namespace, config: EdgeConfig) -> int:
 
 async def _passwd(args: argparse.Namespace, config: EdgeConfig) -> int:
     password, generated = _password(args)
-    problem = check_new_password(password)
-    if problem:
-        raise InputError(problem, "bad_password")
     store = await WebStore.open(config.data_dir)
     try:
-        ok = await store.set_password(args.username, await asyncio.to_thread(hash_password, password))
+        await reset_password(store, config, args.username, password, host_operator(), _recorder(config))
     finally:
         await store.close()
-    if not ok:
-        raise InputError(f"没有账号 no account {args.username!r}", "unknown_user")
     if args.json:
         print(json.dumps({"ok": True, "username": args.username, **({"password": password} if generated else {})}, ensure_ascii=False))
     else:
-        print(f"已重设密码 password set for {args.username}; 其登录会话已全部退出 all its sessions ended")
+        print(f"已重设密码 password set for {args.username}; 其登录会话已全部退出 all its sessions ended; "
+              "本人登录后须先改为自己的密码才能审批 the owner must set their own before approving")
         if generated:
             print(f"新密码 password: {password}")
     return EXIT_OK
@@ -132,7 +141,7 @@ async def _list(args: argparse.Namespace, config: EdgeConfig) -> int:
     else:
         for u in users:
             roles = ",".join(sorted(u.roles))
-            state = " (停用 disabled)" if u.disabled else ""
+            state = (" (停用 disabled)" if u.disabled else "") + (" (待本人改密码 owner must set a password)" if u.must_change_password else "")
             print(f"{u.username:<16} {u.name:<8} {roles:<28} person={u.person or '-':<10} villages={','.join(u.villages)}{state}")
         if not users:
             print("无账号 no accounts; add one: qinglian web user add NAME --role ... --config ...")
@@ -142,10 +151,8 @@ async def _list(args: argparse.Namespace, config: EdgeConfig) -> int:
 async def _toggle(args: argparse.Namespace, config: EdgeConfig) -> int:
     store = await WebStore.open(config.data_dir)
     try:
-        ok = await store.set_disabled(args.username, args.disabled)
+        await set_disabled(store, args.username, args.disabled, host_operator(), _recorder(config))
     finally:
         await store.close()
-    if not ok:
-        raise InputError(f"没有账号 no account {args.username!r}", "unknown_user")
     print(json.dumps({"ok": True}) if args.json else f"{'已停用 disabled' if args.disabled else '已启用 enabled'} {args.username}")
     return EXIT_OK

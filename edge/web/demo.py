@@ -3,7 +3,9 @@
 On the first run in a data folder it writes the demo config (as ``qinglian
 demo`` does), enrols the board, creates the demo accounts with one generated
 password (kept in ``DATA/demo-accounts.json``, printed at every start) and a
-sample original to upload. The device page has a "press" button because the
+sample original to upload. The demo's people are taken to have set that
+password themselves (recorded so in the ledger), so its approvers can approve
+at once; an account an admin creates must first get its owner's own password. The device page has a "press" button because the
 board is simulated; it lays the approved original (when it is an image, like
 the sample contract page) under the board's virtual desk camera first, so each
 press gets its photo and OCR check as on a real desk. The board's control port
@@ -24,10 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from edge.agent import EdgeAgent
+from edge.approval import host_operator
 from edge.demo import board_config, bring_up, demo_release, write_contract_page
 from edge.errors import EdgeError
 from edge.private import open_private, private_dir
-from edge.web.accounts import add_account, check_account
+from edge.web.accounts import check_account, create_account
 from edge.web.settings import WebSettings, with_listen
 from edge.web.store import ROLE_NAMES, WebStore
 from hostsim.control import SimBoard
@@ -92,8 +95,9 @@ def sample_png(width: int = 120, height: int = 80) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
 
 
-async def ensure_accounts(data: Path, config: Any) -> str:
-    """The demo accounts (created once) and their shared password."""
+async def ensure_accounts(data: Path, agent: EdgeAgent) -> str:
+    """The demo accounts (created once, each recorded in the ledger) and their shared password."""
+    config = agent.config
     path = data / ACCOUNTS_FILE
     store = await WebStore.open(config.data_dir)
     try:
@@ -104,7 +108,7 @@ async def ensure_accounts(data: Path, config: Any) -> str:
         for username, roles, person, villages, name, _ in DEMO_ACCOUNTS:
             if await store.user_by_name(username) is None:
                 new = check_account(config, username, name or None, roles, person, villages or None)
-                await add_account(store, config, new, password)
+                await create_account(store, config, new, password, host_operator(), agent.record_account, own_password=True)
         if not path.exists():
             with open_private(path, "w") as f:
                 f.write(json.dumps({"password": password, "accounts": [a[0] for a in DEMO_ACCOUNTS]}, ensure_ascii=False))
@@ -143,12 +147,12 @@ async def serve_demo(data: Path, listen: str, ready: Any = None) -> int:
     try:
         config = board_config(data, board)
         settings = with_listen(config.web, listen)
-        password = await ensure_accounts(data, config)
         samples = _samples(data)
 
         agent = await EdgeAgent.open(config)
         console = None
         try:
+            password = await ensure_accounts(data, agent)
             await bring_up(agent, board, built)
             await agent.start()
             from edge.web.server import start_console

@@ -17,19 +17,21 @@ from typing import Any
 
 import aiosqlite
 
+from edge.approval import HOST_OPERATOR_PREFIX
 from edge.cli import local_time
 from edge.config import SEAL_NAMES, EdgeConfig
 from edge.errors import InputError
 from edge.ledger import Entry
 from edge.ledger.schema import DB_FILENAME, ENTRY_COLUMNS
 from edge.money import yuan
+from edge.web.store import ROLE_NAMES
 
 SHANGHAI = timezone(timedelta(hours=8), "CST")
 PROJECTION_FAILED = "projection_failed"  # an entry the working state could not take (edge/projection.py)
 
 KIND_GROUPS = {
     "seal_request.*": "用印申请", "grant.*": "授权", "seal.*": "设备事件", "device.*": "设备连接",
-    "agent.*": "代理运行", "photo.*": "盖章照片", "firmware.*": "固件",
+    "agent.*": "代理运行", "photo.*": "盖章照片", "firmware.*": "固件", "account.*": "账号",
 }  # fmt: skip
 KIND_NAMES = {
     "seal_request.filed": "提交申请", "seal_request.approval": "审批同意", "seal_request.approved": "审批通过",
@@ -44,6 +46,8 @@ KIND_NAMES = {
     "photo.ocr": "照片识别", "photo.check": "照片比对", "document.ocr": "原件识别",
     "firmware.release_allowed": "固件获准", "firmware.release_revoked": "固件撤销", "firmware.security_floor": "固件安全版本下限",
     "firmware.flashed": "固件刷写", "firmware.flash_failed": "固件刷写失败", "maintenance.issued": "维护授权",
+    "account.created": "创建账号", "account.disabled": "停用账号", "account.enabled": "启用账号",
+    "account.password_reset": "管理员重设密码", "account.password_changed": "本人修改密码",
 }  # fmt: skip
 ANOMALY_NAMES = {
     "tamper_open": "外壳被打开", "tamper_closed": "外壳复位", "locked_press": "锁定时按压",
@@ -92,6 +96,14 @@ def anomaly_name(code: object) -> str:
 
 def kind_name(kind: str) -> str:
     return KIND_NAMES.get(kind, kind)
+
+
+def actor_name(account: object) -> str:
+    """Who acted (an entry's ``account`` or ``by``): a console account, or the host's operator."""
+    text = str(account or "")
+    if text.startswith(HOST_OPERATOR_PREFIX):
+        return f"本机操作员 {text.removeprefix(HOST_OPERATOR_PREFIX)}"
+    return f"账号 {text}" if text else "未记录账号"
 
 
 @dataclass(frozen=True)
@@ -229,14 +241,18 @@ def summarize(entry: Entry, config: EdgeConfig, device_names: dict[str, str]) ->
             f"{who(b['applicant'])} 提交 {rid}：{SEAL_NAMES.get(b['seal'], b['seal'])}×{b['presses']}，"
             f"{yuan(int(b.get('amount_fen', 0)))}，{b.get('matter', '')}"
         )
+    via = f"（{actor_name(b['account'])}）" if "account" in b else ""  # entries from before accounts were named have none
     if k == "seal_request.approval":
-        return f"{who(b['approver'])} 同意 {rid}（{b.get('count')}/{b.get('needed')}）"
+        return f"{who(b['approver'])}{via} 同意 {rid}（{b.get('count')}/{b.get('needed')}）"
     if k == "seal_request.approved":
         return f"{rid} 审批通过：{'、'.join(who(a) for a in b.get('approvers', []))}"
     if k == "seal_request.rejected":
-        return f"{who(b['approver'])} 驳回 {rid}：{b.get('reason', '')}"
+        return f"{who(b['approver'])}{via} 驳回 {rid}：{b.get('reason', '')}"
     if k == "seal_request.approval_refused":
-        return f"{who(b['person'])} 对 {rid} 的审批被拒绝：{REFUSAL_NAMES.get(b.get('reason', ''), b.get('reason', ''))}"
+        text = f"{who(b['person'])}{via} 对 {rid} 的审批被拒绝：{REFUSAL_NAMES.get(b.get('reason', ''), b.get('reason', ''))}"
+        if b.get("attempt") is not None and b.get("attempt") == b.get("recorded_at_most"):
+            text += f"（一小时内同一申请只记 {b['attempt']} 次，此后的不再记录）"
+        return text
     if k == "seal_request.closed":
         return f"{rid} 用印结束：已用 {b.get('presses_used')}/{b.get('presses_approved')} 次（{reason_name(b.get('reason'))}）"
     if k in ("seal_request.expired", "seal_request.failed"):
@@ -275,6 +291,13 @@ def summarize(entry: Entry, config: EdgeConfig, device_names: dict[str, str]) ->
         return f"{rid} 第 {b.get('press_no')} 次盖章照片 {str(b.get('sha256'))[:12]}"
     if k == "photo.capture_failed":
         return f"{rid} 第 {b.get('press_no')} 次盖章未拍到照片：{b.get('reason')}"
+    if k.startswith("account."):
+        person = f"，名册人员 {who(b['person'])}" if b.get("person") else ""
+        text = f"{actor_name(b.get('by'))} {kind_name(k)} {b.get('username')}{person}"
+        if k == "account.created":
+            roles = "、".join(ROLE_NAMES.get(r, r) for r in b.get("roles", []))
+            text += f"（{roles}）" + ("，本人须先改密码才能审批" if b.get("must_change_password") else "")
+        return text
     if k in ("agent.started", "agent.stopped"):
         return f"边缘代理{'启动' if k == 'agent.started' else '停止'}" + (f"（{b['village']}）" if b.get("village") else "")
     return f"{kind_name(k)} " + json.dumps(b, ensure_ascii=False, sort_keys=True)[:200]

@@ -10,6 +10,9 @@ import base64
 import hashlib
 import hmac
 import os
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
 
 LOG2_N, R, P = 15, 8, 1  # 32 MiB, ~50-100 ms on a Raspberry Pi 4 class CPU
 _SALT_BYTES, _HASH_BYTES = 16, 32
@@ -55,12 +58,33 @@ def dummy_hash() -> str:
     return _dummy[0]
 
 
-def check_new_password(password: str) -> str | None:
-    """A Chinese message if the password is not acceptable, else None."""
+COMMON_PASSWORDS_FILE = Path(__file__).parent / "data" / "common-passwords.txt"
+_MIN_NAME_CHARS = 2  # a shorter name occurs in too many good passwords by chance
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of passwords every guesser tries first (lower-case)."""
+    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def check_new_password(password: str, names: Iterable[str | None] = ()) -> str | None:
+    """A Chinese message if the password is not acceptable, else None.
+
+    ``names``: the username, the person's roster id and name — a password made of them is the first
+    thing anyone who knows the person tries.
+    """
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_CHARS:
         return f"密码至少 {MIN_PASSWORD_CHARS} 个字符"
     if len(password) > MAX_PASSWORD_CHARS:
         return f"密码最多 {MAX_PASSWORD_CHARS} 个字符"
     if password.strip() != password:
         return "密码首尾不能有空格"
+    lowered = password.lower()
+    if lowered in common_passwords() or len(set(lowered)) <= 2:
+        return "密码太常见，很容易被猜到，请换一个（例如几个不相关的词加数字）"
+    for name in names:
+        if name and len(name) >= _MIN_NAME_CHARS and name.lower() in lowered:
+            return "密码不能包含用户名或姓名"
     return None

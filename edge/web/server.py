@@ -118,9 +118,12 @@ async def start_console(
         console.notifier = notifier
         ledger = LedgerReader(agent.config.data_dir)
         app = create_app(console, ledger)
+        # X-Forwarded-For/-Proto only from the proxies the config names: anyone else could pick the address
+        # the login limits count against, a fresh one for every guess.
+        proxies = [str(network) for network in settings.trusted_proxies]
         config = uvicorn.Config(
-            app, log_level=log_level, access_log=False, lifespan="off", proxy_headers=True,
-            forwarded_allow_ips="127.0.0.1", server_header=False, timeout_graceful_shutdown=3,
+            app, log_level=log_level, access_log=False, lifespan="off", proxy_headers=bool(proxies),
+            forwarded_allow_ips=proxies or None, server_header=False, timeout_graceful_shutdown=3,
             # uvicorn's 5 s default closes idle keep-alive connections just as a phone (or a browser test) reuses
             # one: the request then dies with ECONNRESET. Stay open longer than clients sit idle between clicks.
             timeout_keep_alive=75,

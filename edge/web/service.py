@@ -36,6 +36,7 @@ log = logging.getLogger("edge.web")
 
 READ_ALL_ROLES = frozenset({"admin", "supervisor", "village_staff"})
 NOT_VISIBLE = "没有此申请，或您无权查看"
+PASSWORD_CHANGE_REQUIRED = "您的密码由管理员设置，请先在“我的账号”中修改为只有您自己知道的密码，然后才能审批。"
 
 
 @dataclass(frozen=True)
@@ -323,16 +324,22 @@ class Console:
             raise InputError(DISK_FULL, "disk_full")
 
     async def approve(self, p: Principal, request_id: str) -> RequestView:
-        await self.request_for(p, request_id)
-        if not p.may_decide or p.person is None:
-            raise Refused("您的账号没有审批权限", "not_approver")
-        return await self.agent.approve(request_id, p.person.id)
+        person = await self._decider(p, request_id)
+        return await self.agent.approve(request_id, person.id, p.account.username)
 
     async def reject(self, p: Principal, request_id: str, reason: str) -> RequestView:
+        person = await self._decider(p, request_id)
+        return await self.agent.reject(request_id, person.id, reason, p.account.username)
+
+    async def _decider(self, p: Principal, request_id: str) -> Person:
+        """The person ``p`` decides for, once their account may decide at all."""
         await self.request_for(p, request_id)
         if not p.may_decide or p.person is None:
             raise Refused("您的账号没有审批权限", "not_approver")
-        return await self.agent.reject(request_id, p.person.id, reason)
+        if p.account.must_change_password:
+            # An admin knows this password: until its owner sets their own, nothing is decided in their name.
+            raise Refused(PASSWORD_CHANGE_REQUIRED, "password_change_required")
+        return p.person
 
     def document_file(self, request: RequestView) -> Path:
         return document_path(self.config.data_dir, str(request.document["sha256"]))

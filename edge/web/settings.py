@@ -4,6 +4,7 @@
     listen = "127.0.0.1:8080"          # host:port; port 0 picks a free one (tests)
     public_url = "https://seal.example.cn"  # the address in pushed links (default: http://listen)
     secure_cookies = "auto"            # auto: Secure when served over HTTPS; always; never
+    trusted_proxies = ["127.0.0.1"]    # reverse proxies whose X-Forwarded-For is believed (default: none)
     max_upload_mb = 20
     max_page_megapixels = 40           # an uploaded page (or a PDF page at 200 dpi) over this is refused, never decoded
     upload_quota_mb_per_day = 200      # originals one account may upload per day (Asia/Shanghai)
@@ -31,6 +32,7 @@ agent serves no console (``qinglian demo --serve`` supplies one).
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -68,10 +70,15 @@ class WebSettings:
     max_page_pixels: int = MAX_PAGE_PIXELS
     upload_quota_bytes: int = 200 * 1024 * 1024  # per account and day
     min_free_bytes: int = 1024 * 1024 * 1024  # of the disk holding data_dir
-    login_max_failures: int = 5  # per account, before the backoff starts
-    login_ip_max_failures: int = 20  # per client address
-    login_backoff_s: float = 30.0  # doubled for each further failure
+    # Login attempts, counted before the password is checked and given back when it was right; beyond
+    # each limit the next attempt waits login_backoff_s, doubled each time up to login_backoff_max_s.
+    login_max_failures: int = 5  # per account from one client address
+    login_ip_max_failures: int = 20  # per client address, whatever the account
+    login_account_max_failures: int = 50  # per account from all addresses together (guessing from many places)
+    login_backoff_s: float = 30.0
     login_backoff_max_s: float = 900.0
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For names the client; nobody else's is believed.
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     notify_retry_s: float = 5.0  # first retry of a failed delivery; doubled each time
     notify_retry_max_s: float = 600.0
     notify_attempts: int = 8  # then the delivery is given up (shown as failed)
@@ -139,16 +146,28 @@ def parse_web(t: _Table) -> WebSettings:
         min_free_bytes=integer("min_free_mb", d.min_free_bytes // mb, 0) * mb,
         login_max_failures=integer("login_max_failures", d.login_max_failures, 1),
         login_ip_max_failures=integer("login_ip_max_failures", d.login_ip_max_failures, 1),
+        login_account_max_failures=integer("login_account_max_failures", d.login_account_max_failures, 1),
         login_backoff_s=t.number("login_backoff_s", d.login_backoff_s, 0.0),
         login_backoff_max_s=t.number("login_backoff_max_s", d.login_backoff_max_s, 0.0),
         notify_retry_s=t.number("notify_retry_s", d.notify_retry_s, 0.0),
         notify_retry_max_s=t.number("notify_retry_max_s", d.notify_retry_max_s, 0.0),
         notify_attempts=integer("notify_attempts", d.notify_attempts, 1),
+        trusted_proxies=_networks(t, "trusted_proxies"),
         notify=_notify(t) if "notify" in t.raw else d.notify,
     )
     t.seen.add("notify")
     t.done()
     return settings
+
+
+def _networks(t: _Table, key: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    networks = []
+    for text in t.strings(key, required=False):
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            raise t.fail(key, f"应为 IP 地址或网段 expected an IP address or network, got {text!r}") from None
+    return tuple(networks)
 
 
 def _notify(t: _Table) -> tuple[NotifyBackendConfig, ...]:

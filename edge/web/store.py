@@ -7,16 +7,22 @@ changes accounts from another process at the same time (WAL, busy timeout).
 
 Session cookies carry a random token; only its SHA-256 is stored, so a copy
 of this file opens no session. Each session has its own CSRF token
-(synchronizer pattern), also for the not-yet-logged-in session of the login form.
+(synchronizer pattern). Sessions are stored only after a login: the login form
+is protected by a signed double-submit cookie instead (edge/web/app.py), so
+anonymous visitors add no rows.
+
+Every change of an account is first recorded in the ledger (edge/web/accounts.py);
+this file only holds what the console needs to act on it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import secrets
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,11 +53,12 @@ CREATE TABLE IF NOT EXISTS users (
     password     TEXT NOT NULL,              -- scrypt$...
     disabled     INTEGER NOT NULL DEFAULT 0,
     created_at   TEXT NOT NULL,
-    password_at  TEXT NOT NULL
+    password_at  TEXT NOT NULL,
+    must_change_password INTEGER NOT NULL DEFAULT 1  -- set by an admin: the owner sets their own before approving
 );
 CREATE TABLE IF NOT EXISTS sessions (
     token_hash TEXT PRIMARY KEY,             -- SHA-256 of the cookie value
-    user_id    INTEGER REFERENCES users (id) ON DELETE CASCADE,  -- NULL: the login form's session
+    user_id    INTEGER REFERENCES users (id) ON DELETE CASCADE,  -- NULL only in rows from before logins alone made sessions
     csrf       TEXT NOT NULL,
     created    REAL NOT NULL,
     seen       REAL NOT NULL,
@@ -59,10 +66,10 @@ CREATE TABLE IF NOT EXISTS sessions (
 );
 CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (user_id);
 CREATE TABLE IF NOT EXISTS login_failures (
-    key           TEXT PRIMARY KEY,          -- "user:<name>" or "ip:<address>"
-    failures      INTEGER NOT NULL,
+    key           TEXT PRIMARY KEY,          -- "user:<name>", "user:<name>@<address>" or "ip:<address>"
+    failures      INTEGER NOT NULL,          -- attempts not (yet) forgiven by a successful login
     last_at       REAL NOT NULL,
-    blocked_until REAL NOT NULL DEFAULT 0
+    blocked_until REAL NOT NULL DEFAULT 0    -- no attempt on this key before then
 );
 CREATE TABLE IF NOT EXISTS push_subscriptions (
     id         INTEGER PRIMARY KEY,
@@ -106,6 +113,7 @@ class Account:
     villages: tuple[str, ...]
     disabled: bool
     created_at: str
+    must_change_password: bool  # its password was set by an admin: no approvals until the owner sets their own
 
     def covers(self, village: str) -> bool:
         return ALL_VILLAGES in self.villages or village in self.villages
@@ -114,7 +122,24 @@ class Account:
         return {
             "username": self.username, "name": self.name, "roles": sorted(self.roles), "person": self.person,
             "villages": list(self.villages), "disabled": self.disabled, "created_at": self.created_at,
+            "must_change_password": self.must_change_password,
         }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LoginLimit:
+    """One counter a login attempt is charged to, and how many attempts it allows before the backoff."""
+
+    key: str
+    threshold: int
+
+
+def login_delay(attempts: int, threshold: int, backoff_s: float, backoff_max_s: float) -> float:
+    """How long a key waits after its ``attempts``-th attempt: nothing below the threshold, then
+    ``backoff_s`` doubled for each attempt beyond it, up to ``backoff_max_s`` — a growing delay, never a lockout."""
+    if attempts < threshold:
+        return 0.0
+    return min(backoff_max_s, backoff_s * (2 ** min(attempts - threshold, 30)))
 
 
 @dataclass(frozen=True)
@@ -174,7 +199,7 @@ def _account(row: aiosqlite.Row) -> Account:
     return Account(
         id=row["id"], username=row["username"], name=row["name"], roles=frozenset(json.loads(row["roles"])),
         person=row["person"], villages=tuple(json.loads(row["villages"])), disabled=bool(row["disabled"]),
-        created_at=row["created_at"],
+        created_at=row["created_at"], must_change_password=bool(row["must_change_password"]),
     )  # fmt: skip
 
 
@@ -188,21 +213,28 @@ def _delivery(row: aiosqlite.Row) -> Delivery:
 
 
 class WebStore:
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: Path, clock: Callable[[], float] = time.time) -> None:
         self.conn = conn
         self.path = path
+        self.clock = clock  # sessions and login limits; tests pass their own
+        self._attempts = asyncio.Lock()  # counting login attempts is read-then-write: one at a time
 
     @classmethod
-    async def open(cls, data_dir: Path) -> WebStore:
+    async def open(cls, data_dir: Path, clock: Callable[[], float] = time.time) -> WebStore:
         path = data_dir / DB_FILENAME
 
         async def prepare(conn: aiosqlite.Connection) -> None:
             await conn.executescript(f"BEGIN IMMEDIATE;{SCHEMA}COMMIT;")
+            async with conn.execute("PRAGMA table_info(users)") as cur:
+                columns = {row["name"] for row in await cur.fetchall()}
+            if "must_change_password" not in columns:
+                # Accounts from before the rule all had admin-set passwords: each owner sets their own first.
+                await conn.execute("ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 1")
 
         # NORMAL: a session or a delivery lost with the last commit before a power cut is made again
         conn = await open_database(path, "NORMAL", prepare)
         path.chmod(0o600)  # password hashes and session tokens
-        return cls(conn, path)
+        return cls(conn, path, clock)
 
     async def close(self) -> None:
         await self.conn.close()
@@ -218,17 +250,25 @@ class WebStore:
     # -- accounts ------------------------------------------------------------------------
 
     async def add_user(
-        self, username: str, name: str, roles: Iterable[str], person: str | None, villages: Sequence[str], password_hash: str
-    ) -> Account:
+        self, username: str, name: str, roles: Iterable[str], person: str | None, villages: Sequence[str], password_hash: str,
+        must_change_password: bool,
+    ) -> Account | None:  # fmt: skip
+        """The new account, or None if ``person`` already has one (checked in the same statement, so two
+        admins at once cannot both make one)."""
         now = utc_now()
-        await self.conn.execute(
-            "INSERT INTO users (username, name, roles, person, villages, password, created_at, password_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (username, name, json.dumps(sorted(roles)), person, json.dumps(list(villages), ensure_ascii=False), password_hash, now, now),
-        )
-        account = await self.user_by_name(username)
-        assert account is not None
-        return account
+        cur = await self.conn.execute(
+            "INSERT INTO users (username, name, roles, person, villages, password, created_at, password_at, must_change_password)"
+            " SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM users WHERE person = ?)",
+            (username, name, json.dumps(sorted(roles)), person, json.dumps(list(villages), ensure_ascii=False), password_hash,
+             now, now, int(must_change_password), person),
+        )  # fmt: skip
+        if cur.rowcount != 1:
+            return None
+        return await self.user_by_name(username)
+
+    async def user_by_person(self, person: str) -> Account | None:
+        row = await self._one("SELECT * FROM users WHERE person = ? ORDER BY id LIMIT 1", (person,))
+        return None if row is None else _account(row)
 
     async def user_by_name(self, username: str) -> Account | None:
         row = await self._one("SELECT * FROM users WHERE username = ?", (username,))
@@ -249,16 +289,24 @@ class WebStore:
         row = await self._one("SELECT COUNT(*) AS n FROM users")
         return int(row["n"]) if row else 0
 
-    async def set_password(self, username: str, password_hash: str) -> bool:
-        """New password; every session of the account ends and its login failures are forgiven."""
+    async def set_password(self, username: str, password_hash: str, must_change: bool) -> bool:
+        """New password (``must_change``: set by an admin, not the owner); every session of the account ends
+        and its login failures are forgiven."""
         account = await self.user_by_name(username)
         if account is None:
             return False
+        prefix = f"user:{account.username.lower()}@"
         await self.conn.execute("BEGIN IMMEDIATE")
         try:
-            await self.conn.execute("UPDATE users SET password = ?, password_at = ? WHERE id = ?", (password_hash, utc_now(), account.id))
+            await self.conn.execute(
+                "UPDATE users SET password = ?, password_at = ?, must_change_password = ? WHERE id = ?",
+                (password_hash, utc_now(), int(must_change), account.id),
+            )
             await self.conn.execute("DELETE FROM sessions WHERE user_id = ?", (account.id,))
-            await self.conn.execute("DELETE FROM login_failures WHERE key = ?", (f"user:{account.username.lower()}",))
+            await self.conn.execute(
+                "DELETE FROM login_failures WHERE key = ? OR substr(key, 1, ?) = ?",
+                (f"user:{account.username.lower()}", len(prefix), prefix),
+            )
             await self.conn.execute("COMMIT")
         except BaseException:
             await self.conn.execute("ROLLBACK")
@@ -273,27 +321,25 @@ class WebStore:
 
     # -- sessions ------------------------------------------------------------------------
 
-    async def create_session(self, user_id: int | None) -> tuple[str, str]:
-        """A new session: (cookie token, CSRF token)."""
+    async def create_session(self, user_id: int) -> tuple[str, str]:
+        """A new session of a logged-in account: (cookie token, CSRF token)."""
         token = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(32)
-        now = time.time()
+        now = self.clock()
         await self.conn.execute(
             "INSERT INTO sessions (token_hash, user_id, csrf, created, seen) VALUES (?, ?, ?, ?, ?)",
             (_hash_token(token), user_id, csrf, now, now),
         )
         return token, csrf
 
-    async def session(self, token: str, idle_s: float, max_s: float, anonymous_s: float = 3600.0) -> Session | None:
+    async def session(self, token: str, idle_s: float, max_s: float) -> Session | None:
         """The live session of a cookie token (touching it), or None if unknown, expired or its account disabled."""
         row = await self._one("SELECT * FROM sessions WHERE token_hash = ?", (_hash_token(token),))
         if row is None:
             return None
-        now = time.time()
+        now = self.clock()
         user = await self.user_by_id(row["user_id"]) if row["user_id"] is not None else None
-        limit_idle = idle_s if row["user_id"] is not None else anonymous_s
-        limit_max = max_s if row["user_id"] is not None else anonymous_s
-        if now - row["seen"] > limit_idle or now - row["created"] > limit_max or (row["user_id"] is not None and (user is None or user.disabled)):
+        if now - row["seen"] > idle_s or now - row["created"] > max_s or user is None or user.disabled:
             await self.conn.execute("DELETE FROM sessions WHERE token_hash = ?", (row["token_hash"],))
             return None
         if now - row["seen"] > 30:
@@ -303,11 +349,10 @@ class WebStore:
     async def end_session(self, token_hash: str) -> None:
         await self.conn.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
 
-    async def purge_sessions(self, idle_s: float, max_s: float, anonymous_s: float = 3600.0) -> None:
-        now = time.time()
+    async def purge_sessions(self, idle_s: float, max_s: float) -> None:
+        now = self.clock()
         await self.conn.execute(
-            "DELETE FROM sessions WHERE (user_id IS NULL AND seen < ?) OR seen < ? OR created < ?",
-            (now - anonymous_s, now - idle_s, now - max_s),
+            "DELETE FROM sessions WHERE user_id IS NULL OR seen < ? OR created < ?", (now - idle_s, now - max_s)
         )
 
     async def set_flash(self, token_hash: str, kind: str, message: str) -> None:
@@ -323,41 +368,57 @@ class WebStore:
         kind, message = json.loads(row["flash"])
         return str(kind), str(message)
 
-    # -- login failures (rate limiting) ----------------------------------------------------
+    # -- login attempts (rate limiting) ----------------------------------------------------
+
+    async def claim_attempt(self, limits: Sequence[LoginLimit], backoff_s: float, backoff_max_s: float, forget_s: float = 3600.0) -> float:
+        """Charge one login attempt to every key *before* its password is checked, so parallel guesses
+        are counted as they come; or, while any key is still waiting out its delay, charge nothing and
+        return the seconds left (0: go ahead). A key left alone for ``forget_s`` starts afresh."""
+        if not limits:
+            return 0.0
+        async with self._attempts:
+            now = self.clock()
+            rows = await self._counters([limit.key for limit in limits])
+            wait = max((row["blocked_until"] - now for row in rows.values()), default=0.0)
+            if wait > 0:
+                return float(wait)
+            for limit in limits:
+                row = rows.get(limit.key)
+                attempts = 1 if row is None or now - row["last_at"] > forget_s else row["failures"] + 1
+                delay = login_delay(attempts, limit.threshold, backoff_s, backoff_max_s)
+                await self._set_counter(limit.key, attempts, now, now + delay if delay else 0.0)
+            return 0.0
 
     async def blocked_for(self, keys: Sequence[str]) -> float:
-        """Seconds until any of ``keys`` may try again (0: not blocked)."""
-        if not keys:
-            return 0.0
+        """Seconds until all of ``keys`` may try again (0: none waits)."""
+        now = self.clock()
+        return max([0.0, *(float(row["blocked_until"]) - now for row in (await self._counters(keys)).values())])
+
+    async def forgive(self, clear: Sequence[str], refund: Sequence[LoginLimit], backoff_s: float, backoff_max_s: float) -> None:
+        """After a successful login: forget the ``clear`` keys (the account's), and take the attempt back
+        from the ``refund`` keys (the address's: others behind it keep their own count)."""
+        async with self._attempts:
+            for key in clear:
+                await self.conn.execute("DELETE FROM login_failures WHERE key = ?", (key,))
+            rows = await self._counters([limit.key for limit in refund])
+            for limit in refund:
+                row = rows.get(limit.key)
+                if row is not None:
+                    attempts = max(0, row["failures"] - 1)
+                    delay = login_delay(attempts, limit.threshold, backoff_s, backoff_max_s)
+                    await self._set_counter(limit.key, attempts, row["last_at"], row["last_at"] + delay if delay else 0.0)
+
+    async def _counters(self, keys: Sequence[str]) -> dict[str, aiosqlite.Row]:
         marks = ",".join("?" for _ in keys)
-        row = await self._one(f"SELECT MAX(blocked_until) AS until FROM login_failures WHERE key IN ({marks})", keys)
-        until = row["until"] if row and row["until"] is not None else 0.0
-        return max(0.0, until - time.time())
+        return {r["key"]: r for r in await self._all(f"SELECT * FROM login_failures WHERE key IN ({marks})", keys)}
 
-    async def record_failure(self, key: str, threshold: int, backoff_s: float, backoff_max_s: float, forget_s: float = 3600.0) -> float:
-        """Count one failed login for ``key``; return how long it is now blocked (0 below the threshold).
-
-        From the ``threshold``-th failure on, each failure blocks the key for
-        ``backoff_s`` doubled per failure beyond it, up to ``backoff_max_s``.
-        A key left alone for ``forget_s`` starts counting afresh.
-        """
-        now = time.time()
-        row = await self._one("SELECT failures, last_at FROM login_failures WHERE key = ?", (key,))
-        failures = 1 if row is None or now - row["last_at"] > forget_s else row["failures"] + 1
-        blocked = 0.0
-        if failures >= threshold:
-            blocked = min(backoff_max_s, backoff_s * (2 ** min(failures - threshold, 30)))
+    async def _set_counter(self, key: str, attempts: int, last_at: float, blocked_until: float) -> None:
         await self.conn.execute(
             "INSERT INTO login_failures (key, failures, last_at, blocked_until) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, last_at = excluded.last_at, "
             "blocked_until = excluded.blocked_until",
-            (key, failures, now, now + blocked if blocked else 0.0),
+            (key, attempts, last_at, blocked_until),
         )
-        return blocked
-
-    async def clear_failures(self, keys: Sequence[str]) -> None:
-        for key in keys:
-            await self.conn.execute("DELETE FROM login_failures WHERE key = ?", (key,))
 
     # -- push subscriptions ------------------------------------------------------------------
 
