@@ -19,8 +19,9 @@ APT_PACKAGES := python3-venv python3-dev build-essential postgresql nodejs $(if 
 demo: setup
 	$(VENV)/bin/qinglian demo --serve --data data/demo
 
+# -rs: why anything was skipped; tests/conftest.py fails the run on any skip and prints the count.
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -rs
 
 bench: setup
 	$(PY) benchmarks/bench_device.py
