@@ -47,7 +47,7 @@ def test_demo_serve_runs_the_loop_through_the_console_and_stops_on_ctrl_c(tmp_pa
             assert client.post(f"/api/requests/{rid}/approve", headers=headers).status_code == 200
         wangfang, wh = session("wangfang")
         wait_until("in use", lambda: liming.get(f"/api/requests/{rid}").json()["status"] == "in_use", 20)
-        assert wangfang.get("/api/devices").json()[0]["lock"] in ("unlocked", "locked")
+        wait_until("unlocked", lambda: wangfang.get("/api/devices").json()[0]["lock"] == "unlocked", 20)  # the next status
         page = wangfang.get("/devices")
         assert 'id="press-official-1"' in page.text  # the simulated board has a press button
         for _ in range(2):
