@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import re
+import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -373,3 +374,21 @@ async def test_approval_refused_entries_are_limited_per_person_and_request(site:
     clock.now += site.agent.desk.refusals.window_s + 1  # an hour on, one more is recorded
     await phone.post(f"/api/requests/{rid}/approve")
     assert len(await site.entries(P.APPROVAL_REFUSED)) == limit + 2
+
+
+async def test_accounts_from_before_the_rule_must_set_their_own_password(tmp_path: Path) -> None:
+    old = sqlite3.connect(tmp_path / "web.sqlite3")  # the users table as it was: no must_change_password
+    old.execute(
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE COLLATE NOCASE, name TEXT NOT NULL,"
+        " roles TEXT NOT NULL, person TEXT, villages TEXT NOT NULL, password TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,"
+        " created_at TEXT NOT NULL, password_at TEXT NOT NULL)"
+    )
+    old.execute("INSERT INTO users VALUES (1, 'zw', '张伟', '[\"approver\"]', 'zhangwei', '[\"测试村\"]', 'scrypt$x', 0, 't', 't')")
+    old.commit()
+    old.close()
+    store = await WebStore.open(tmp_path)
+    try:
+        account = await store.user_by_name("zw")
+        assert account is not None and account.must_change_password  # its password was an admin's
+    finally:
+        await store.close()

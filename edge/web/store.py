@@ -387,6 +387,8 @@ class WebStore:
                 attempts = 1 if row is None or now - row["last_at"] > forget_s else row["failures"] + 1
                 delay = login_delay(attempts, limit.threshold, backoff_s, backoff_max_s)
                 await self._set_counter(limit.key, attempts, now, now + delay if delay else 0.0)
+            # Counters past their time are forgotten anyway: guesses at made-up names leave no rows behind.
+            await self.conn.execute("DELETE FROM login_failures WHERE last_at < ? AND blocked_until < ?", (now - forget_s, now))
             return 0.0
 
     async def blocked_for(self, keys: Sequence[str]) -> float:
