@@ -170,6 +170,15 @@ CREATE TABLE IF NOT EXISTS projection_anomalies (  -- ledger entries the working
     reason     TEXT NOT NULL,        -- why it could not be applied, for the admin and the supervisors
     ts         TEXT NOT NULL         -- the entry's time
 );
+CREATE TABLE IF NOT EXISTS device_guard (  -- grants this edge never issued (edge/devices.py)
+    device_id           TEXT PRIMARY KEY,
+    grant_base          INTEGER,  -- the device's last grant number when this edge first saw it: those came before us
+    blocked_no          INTEGER,  -- the grant number the edge never issued; NULL: the device may have grants
+    blocked_reason      TEXT,     -- unknown_grant | out_of_sequence
+    blocked_entry       INTEGER,  -- the device.rogue_grant entry
+    blocked_at          TEXT,
+    blocked_fingerprint TEXT      -- the key that was used: only a new one (re-provisioning) lifts the block
+);
 """
 
 
@@ -239,6 +248,8 @@ class DeviceView:
     last_seen: str | None
     anomalies: int
     last_status: dict[str, Any] | None
+    grant_base: int | None = None  # see device_guard
+    block: dict[str, Any] | None = None  # {no, reason, entry, at, fingerprint} while no grant may be sent
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -263,8 +274,19 @@ def _device_from_row(row: aiosqlite.Row) -> DeviceView:
         fingerprint=row["fingerprint"], enrolled_at=row["enrolled_at"], last_event_id=row["last_event_id"],
         last_grant_no=row["last_grant_no"], presses_total=row["presses_total"], boots=row["boots"], fw=row["fw"],
         online=bool(row["online"]), last_seen=row["last_seen"], anomalies=row["anomalies"],
-        last_status=json.loads(row["last_status"]) if row["last_status"] else None,
+        last_status=json.loads(row["last_status"]) if row["last_status"] else None, grant_base=row["grant_base"],
+        block=None if row["blocked_no"] is None else {
+            "no": row["blocked_no"], "reason": row["blocked_reason"], "entry": row["blocked_entry"],
+            "at": row["blocked_at"], "fingerprint": row["blocked_fingerprint"],
+        },
     )  # fmt: skip
+
+
+# Every device query reads its guard row with it.
+_DEVICES = (
+    "SELECT d.*, g.grant_base, g.blocked_no, g.blocked_reason, g.blocked_entry, g.blocked_at, g.blocked_fingerprint"
+    " FROM devices d LEFT JOIN device_guard g ON g.device_id = d.device_id"
+)
 
 
 @dataclass(frozen=True)
@@ -458,11 +480,11 @@ class EdgeDB:
     # -- devices ---------------------------------------------------------------
 
     async def device(self, device_id: str) -> DeviceView | None:
-        row = await self._one("SELECT * FROM devices WHERE device_id = ?", (device_id,))
+        row = await self._one(f"{_DEVICES} WHERE d.device_id = ?", (device_id,))
         return None if row is None else _device_from_row(row)
 
     async def device_by_name(self, name: str) -> DeviceView | None:
-        row = await self._one("SELECT * FROM devices WHERE name = ? AND retired = 0", (name,))
+        row = await self._one(f"{_DEVICES} WHERE d.name = ? AND d.retired = 0", (name,))
         return None if row is None else _device_from_row(row)
 
     async def release(self, firmware_hash: str) -> Release | None:
@@ -485,7 +507,7 @@ class EdgeDB:
         return int(row["security_version"]) if row else 0
 
     async def devices(self) -> list[DeviceView]:
-        return [_device_from_row(r) for r in await self._all("SELECT * FROM devices WHERE retired = 0 ORDER BY name")]
+        return [_device_from_row(r) for r in await self._all(f"{_DEVICES} WHERE d.retired = 0 ORDER BY d.name")]
 
     async def set_last_status(self, device_id: str, status: dict[str, Any] | None, seen_at: str) -> None:
         """Volatile: the latest status reply, for screens; not a record (the ledger has the events)."""

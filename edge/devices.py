@@ -16,6 +16,17 @@ without a ledger entry. A grant is given up (``grant.lapsed``) only when the
 device provably can no longer accept it: it answered a new session's hello
 with a lower ``last_grant`` (a grant is bound to the session it was minted
 for), or its validity window has passed with ``last_grant`` still lower.
+
+Grants the edge never issued: whoever reads the device key out of the
+board's flash can mint grants the device accepts. The device reports what it
+took (``grant_ok``, ``unlocked``, ``press``, ``relocked``, ``maintenance_open``
+carry the grant number, and every hello and status its ``last_grant``), so a
+number this edge did not issue, or a ``last_grant`` above every number it
+issued, is recorded at once (``device.rogue_grant``, an anomaly pushed to the
+supervisors) and the device gets no grant again until it is re-provisioned
+with a new key (``device.block_cleared``, see edge/enrolment.py). Numbers up
+to the device's ``last_grant`` at its first hello after enrolment came
+before this edge (a replaced edge host) and are not held against it.
 """
 
 from __future__ import annotations
@@ -30,7 +41,7 @@ from typing import Any
 from edge import firmware
 from edge import projection as P
 from edge.config import DeviceConfig, EdgeConfig
-from edge.db import APPROVED, G_SENT, GRANTED, IN_USE, EdgeDB, GrantRow, RequestView
+from edge.db import APPROVED, G_SENT, GRANTED, IN_USE, DeviceView, EdgeDB, GrantRow, RequestView
 from edge.devicelink import DeviceLink, DeviceUnavailable
 from edge.errors import Refused, Unavailable
 from edge.ledger import utc_now
@@ -45,6 +56,10 @@ log = logging.getLogger("edge.devices")
 RETRYABLE_REFUSALS = frozenset({"stale_session", "expired", "from_future", "replayed", "busy", "store_full", "tamper"})
 # Refusals that should never happen between an honest edge and its device.
 SUSPICIOUS_REFUSALS = frozenset({"bad_mac", "other_device", "malformed", "out_of_range", "replayed"})
+# Device events that show the device took a grant and acted on it.
+TOOK_GRANT = frozenset({"grant_ok", "unlocked", "press", "relocked", "maintenance_open"})
+ROGUE = "rogue_grant"  # the anomaly of a device.rogue_grant entry
+BLOCKED = "device_blocked"  # why an approved request for a blocked device failed
 _BRIDGE_TIMEOUT_S = 30.0  # how long the reader thread waits for a recording step
 _WINDOW_SLACK_S = 10.0  # beyond a grant's window: clock estimate error and the device's 5 s future slack
 _STATUS_SAVE_S = 5.0
@@ -227,10 +242,30 @@ class DeviceManager:
                         },
                     )
                 )
+        if kind in TOOK_GRANT:
+            # Every number this edge gives out (use and maintenance grants) is at most last_grant_no.
+            device = await self.db.device(handle.device_id)
+            if device is not None:
+                items.extend(self._rogue(device, no, "unknown_grant", event["id"]))
         if anomaly is not None:
             body["anomaly"] = anomaly
             log.warning("anomaly on %s: %s (event %s)", handle.device_id, anomaly, event)
         return items
+
+    def _rogue(self, device: DeviceView, no: object, reason: str, event_id: int | None = None) -> list[tuple[str, dict[str, Any]]]:
+        """The entry for a grant number this edge never issued, or nothing if it is not one (or recorded already)."""
+        if not isinstance(no, int) or device.grant_base is None or no <= max(device.grant_base, device.last_grant_no):
+            return []  # issued here, or before this edge knew the device (unknown until its first hello)
+        if device.block is not None and no <= device.block["no"]:
+            return []  # the same rogue grant seen again (its other events, the next hello)
+        log.error("device %s took grant %d, which this edge never issued (%s): no grants until it is re-provisioned", device.device_id, no, reason)
+        body: dict[str, Any] = {
+            "device_id": device.device_id, "no": no, "reason": reason, "issued_upto": max(device.grant_base, device.last_grant_no),
+            "fingerprint": device.fingerprint, "anomaly": ROGUE,
+        }  # fmt: skip
+        if event_id is not None:
+            body["event_id"] = event_id
+        return [(P.DEVICE_ROGUE_GRANT, body)]
 
     async def _link_changed(self, handle: _Handle, up: bool, hello: dict[str, Any]) -> None:
         async with self.recorder.step():
@@ -264,6 +299,8 @@ class DeviceManager:
         if refused is not None:
             body["anomaly"] = refused  # no grants until it runs an allowed release
         items: list[tuple[str, dict[str, Any]]] = [(P.DEVICE_ONLINE, body)]
+        if device is not None:
+            items.extend(self._rogue(device, hello.get("last_grant"), "out_of_sequence"))
         first = hello.get("first")
         if isinstance(first, int) and first > last_event_id + 1:
             # The device no longer holds events we never recorded: say so, never silently.
@@ -323,12 +360,23 @@ class DeviceManager:
         async with self.recorder.step():
             if await firmware.verdict(self.db, self.config, handle.device_id, status.get("fw") or handle.hello.get("fw")):
                 return  # unknown or downgraded firmware: no grants (recorded when it came online)
+            device = await self.db.device(handle.device_id)
+            if device is None:
+                return
+            rogue = self._rogue(device, status.get("last_grant"), "out_of_sequence")
+            if rogue:
+                await self.recorder.record_many(rogue)
+                device = await self.db.device(handle.device_id)
+                assert device is not None
             if await self.db.active_request(handle.device_id) is not None:
                 return  # one request at a time per device
             due = [r for r in await self.db.waiting_requests() if r.device_id == handle.device_id]
             now = self.desk.clock()
             due = [r for r in due if (self.desk.expiry_time(r) or now) > now]
             if not due:
+                return
+            if device.block is not None:
+                await self.recorder.record_many([(P.FAILED_KIND, _refusal(device, r)) for r in due])
                 return
             request = due[0]
             no = await self._next_grant_no(handle)
@@ -365,7 +413,11 @@ class DeviceManager:
         return max([device.last_grant_no if device else 0, *[n for n in reported if isinstance(n, int)]]) + 1
 
     async def open_maintenance(self, device_id: str, seconds: int) -> int:
-        """Send an authenticated maintenance grant; return its number. The device opens its REPL."""
+        """Send an authenticated maintenance grant; return its number. The device opens its REPL.
+
+        Also to a device blocked for a rogue grant: re-provisioning it goes through this window
+        (and whoever holds its old key can open the REPL anyway).
+        """
         handle = self._handles.get(device_id)
         link = handle.link if handle is not None else None
         if handle is None or link is None or not link.online:
@@ -392,3 +444,14 @@ class DeviceManager:
         if status is not None:
             async with self.recorder.step():  # never inside another step's open transaction
                 await self.db.set_last_status(handle.device_id, dict(status), utc_now())
+
+
+def _refusal(device: DeviceView, request: RequestView) -> dict[str, Any]:
+    """Why an approved request gets no grant: its device used a grant this edge never issued."""
+    block = device.block
+    assert block is not None
+    message = (
+        f"设备 {device.name} 使用了本边缘从未签发的授权 #{block['no']}（台账第 {block['entry']} 条），设备密钥可能已被读出，"
+        "已停止向其授权。请技术员重新烧录（qinglian flash，写入新密钥）后重新提交申请。"
+    )
+    return {"request_id": request.id, "reason": BLOCKED, "device_id": device.device_id, "rogue_entry": block["entry"], "message": message}

@@ -4,9 +4,16 @@ An explicit technician step: the identity file ({"device_id", "key"}) comes
 from the board's flash, read with the board in hand. The key is sealed under
 the master key and stored; the ledger records which board was enrolled under
 which name, with the key's fingerprint — never the key.
+
+Enrolling a new key is also what lifts the block on a device that used a grant
+the edge never issued (edge/devices.py): its old key is known to someone
+else, so the block stays for the same key and ends, recorded as
+``device.block_cleared``, with the enrolment of a new one.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from edge import projection as P
 from edge.config import DeviceConfig, EdgeConfig
@@ -70,17 +77,29 @@ async def record_enrolment(
         key = await unseal_key(recorder.db, master, device_id)
         if key is None or key_fingerprint(key) != fingerprint:
             raise InputError(f"未找到 {device_id} 的密钥 no stored key for {device_id} with fingerprint {fingerprint}", "no_key")
-        await recorder.record(
-            P.DEVICE_ENROLLED,
-            {
-                "device_id": device_id,
-                "name": device.name,
-                "seal": device.seal,
-                "custodian": device.custodian,
-                "fingerprint": fingerprint,
-                "url": device.url,
-            },
-        )
+        items: list[tuple[str, dict[str, Any]]] = [
+            (
+                P.DEVICE_ENROLLED,
+                {
+                    "device_id": device_id,
+                    "name": device.name,
+                    "seal": device.seal,
+                    "custodian": device.custodian,
+                    "fingerprint": fingerprint,
+                    "url": device.url,
+                },
+            )
+        ]
+        before = await recorder.db.device(device_id)
+        if before is not None and before.block is not None and before.block["fingerprint"] != fingerprint:
+            block = before.block
+            items.append(
+                (
+                    P.DEVICE_BLOCK_CLEARED,
+                    {"device_id": device_id, "rogue_entry": block["entry"], "rogue_no": block["no"], "old_fingerprint": block["fingerprint"], "fingerprint": fingerprint},
+                )
+            )
+        await recorder.record_many(items)
         view = await recorder.db.device(device_id)
         assert view is not None
         return view

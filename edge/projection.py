@@ -46,6 +46,8 @@ DEVICE_ENROLLED = "device.enrolled"
 DEVICE_ONLINE = "device.online"
 DEVICE_OFFLINE = "device.offline"
 DEVICE_EVENTS_LOST = "device.events_lost"
+DEVICE_ROGUE_GRANT = "device.rogue_grant"  # a grant the edge never issued was used: no grants until re-provisioned
+DEVICE_BLOCK_CLEARED = "device.block_cleared"  # re-provisioned with a new key: grants again
 FIRMWARE_ALLOWED = "firmware.release_allowed"
 FIRMWARE_REVOKED = "firmware.release_revoked"
 SECURITY_FLOOR = "firmware.security_floor"
@@ -300,6 +302,13 @@ async def _online(conn: aiosqlite.Connection, e: Entry) -> None:
         (e.ts, b.get("boots"), b.get("fw"), b.get("presses"), 1 if b.get("anomaly") else 0, b["device_id"]),
     )
     await _running(conn, b["device_id"], b.get("fw"))
+    if isinstance(b.get("last_grant"), int):
+        # The first contact after enrolment fixes which grant numbers came before this edge.
+        await conn.execute(
+            "INSERT INTO device_guard (device_id, grant_base) VALUES (?, ?)"
+            " ON CONFLICT (device_id) DO UPDATE SET grant_base = COALESCE(grant_base, excluded.grant_base)",
+            (b["device_id"], b["last_grant"]),
+        )
 
 
 async def _running(conn: aiosqlite.Connection, device_id: str, fw: object) -> None:
@@ -353,6 +362,29 @@ async def _offline(conn: aiosqlite.Connection, e: Entry) -> None:
 @_applies(DEVICE_EVENTS_LOST)
 async def _events_lost(conn: aiosqlite.Connection, e: Entry) -> None:
     await conn.execute("UPDATE devices SET anomalies = anomalies + 1 WHERE device_id = ?", (e.body["device_id"],))
+
+
+@_applies(DEVICE_ROGUE_GRANT)
+async def _rogue_grant(conn: aiosqlite.Connection, e: Entry) -> None:
+    b = e.body
+    await conn.execute(
+        "INSERT INTO device_guard (device_id, blocked_no, blocked_reason, blocked_entry, blocked_at, blocked_fingerprint)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET blocked_no = excluded.blocked_no,"
+        " blocked_reason = excluded.blocked_reason, blocked_entry = excluded.blocked_entry,"
+        " blocked_at = excluded.blocked_at, blocked_fingerprint = excluded.blocked_fingerprint",
+        (b["device_id"], b["no"], b["reason"], e.index, e.ts, b["fingerprint"]),
+    )
+    await conn.execute("UPDATE devices SET anomalies = anomalies + 1 WHERE device_id = ?", (b["device_id"],))
+
+
+@_applies(DEVICE_BLOCK_CLEARED)
+async def _block_cleared(conn: aiosqlite.Connection, e: Entry) -> None:
+    # The device keeps its grant counter: its next hello sets the base again, above the rogue number.
+    await conn.execute(
+        "UPDATE device_guard SET grant_base = NULL, blocked_no = NULL, blocked_reason = NULL, blocked_entry = NULL,"
+        " blocked_at = NULL, blocked_fingerprint = NULL WHERE device_id = ?",
+        (e.body["device_id"],),
+    )
 
 
 @_applies(AGENT_STARTED)

@@ -5,7 +5,8 @@ a factory-fresh board has it open, a provisioned one opens it only through a
 maintenance window the edge grants; check it is an ESP32; copy every file of
 the release with mpremote and check each on the device by its SHA-256; remove
 code files the release does not have; provision an identity (device id from
-the chip, a new key made here) on a fresh board; reset; watch the board come
+the chip, a new key made here) on a fresh board, and again on a board the
+edge has blocked for using a grant it never issued (its old key is out); reset; watch the board come
 back and report the release's firmware hash; only then enrol the new key with
 the edge, put the release on the allow-list and record the flash. A failure
 at any step says which and why, and leaves nothing half-provisioned
@@ -211,8 +212,14 @@ async def flash(
         progress.step(f"写入并校验 {len(release.files)} 个文件 copy and verify the release ({release.version})")
         await asyncio.to_thread(_copy_release, transport, release, progress)
         key: bytes | None = None
-        if existing is None:
-            progress.step(f"配置身份 provision {device_id}")
+        enrolled = await agent.db.device(device_id) if existing is not None else None
+        # A blocked seal's key was used by someone else: only a new one lifts the block (edge/enrolment.py).
+        provision = existing is None or (enrolled is not None and enrolled.block is not None)
+        if provision:
+            if existing is None:
+                progress.step(f"配置身份 provision {device_id}")
+            else:
+                progress.step(f"重新配置身份 re-provision {device_id}: it used a grant the edge never issued; a new key replaces the old")
             key = await asyncio.to_thread(_provision, transport, device_id)
         else:
             key = await unseal_key(agent.db, agent.master, device_id)
@@ -223,12 +230,12 @@ async def flash(
         transport = None
         await asyncio.to_thread(_await_boot, port, device_id, key, release.firmware_hash)
         progress.step("登记 record with the edge")
-        if existing is None:
+        if provision:
             await agent.enrol(DeviceIdentity(device_id, key), device.name)
         if agent.config.firmware.enforced:
             await agent.allow_release(release.manifest)
         report = FlashReport(
-            device_id, device.name, existing is None, release.version, release.security_version,
+            device_id, device.name, provision, release.version, release.security_version,
             release.firmware_hash, len(release.files), round(time.monotonic() - started, 2),
         )  # fmt: skip
         async with agent.recorder.step():

@@ -4,7 +4,10 @@ The notifier watches the ledger (``agent.recorder.subscribe``): when a request
 is filed, the approvers it now awaits are told (the first of a chain, or all
 eligible approvers of an N-of-M route); after each approval of a chain, the
 next one; the applicant hears of the final approval or rejection (Web Push
-only). Group robots get one message per request awaiting approval.
+only). Group robots get one message per request awaiting approval. The
+supervisors covering the village hear at once of a seal that used a grant the
+edge never issued (``device.rogue_grant``, Web Push only: the village's group
+is not where a cadre's misuse should be announced first).
 
 Each (message, backend, recipient) is a *delivery* row in ``web.sqlite3``;
 a failed attempt is retried after ``notify_retry_s`` doubled per attempt (up to
@@ -26,7 +29,7 @@ from edge.ledger import Entry
 from edge.money import yuan
 from edge.notify.base import Backend, DeliveryError, Message
 from edge.web.settings import WebSettings
-from edge.web.store import WebStore
+from edge.web.store import Account, WebStore
 
 if TYPE_CHECKING:
     from edge.agent import EdgeAgent
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("edge.notify")
 
 AWAITING, APPROVED, REJECTED = "awaiting_approval", "approved", "rejected"
+ROGUE_GRANT = "rogue_grant"
 
 
 def awaiting_after_filing(route: dict[str, Any], applicant: str, custodian: str) -> list[str]:
@@ -88,7 +92,7 @@ class Notifier:
             await backend.close()
 
     def _observe(self, entries: Sequence[Entry]) -> None:
-        interesting = [e for e in entries if e.kind in (P.FILED, P.APPROVAL, P.APPROVED_KIND, P.REJECTED)]
+        interesting = [e for e in entries if e.kind in (P.FILED, P.APPROVAL, P.APPROVED_KIND, P.REJECTED, P.DEVICE_ROGUE_GRANT)]
         if not interesting:
             return
         task = asyncio.get_running_loop().create_task(self._on_entries(interesting))
@@ -112,6 +116,9 @@ class Notifier:
 
     async def _on_entry(self, entry: Entry) -> None:
         b = entry.body
+        if entry.kind == P.DEVICE_ROGUE_GRANT:
+            await self._rogue_grant(entry)
+            return
         request_id = b.get("request_id")
         if not isinstance(request_id, str):
             return
@@ -137,6 +144,23 @@ class Notifier:
             message = Message(REJECTED, request_id, f"已驳回 {request_id}", f"{summary}。驳回理由：{reason}", self._url(request_id), self.agent.config.village)
             await self._queue(message, [request.applicant], group=False)
 
+    async def _rogue_grant(self, entry: Entry) -> None:
+        b = entry.body
+        async with self.agent.recorder.step():
+            view = await self.agent.db.device(b["device_id"])
+        name = view.name if view is not None else b["device_id"]
+        message = Message(
+            ROGUE_GRANT, None, f"异常：{name} 使用了非本边缘签发的授权",
+            f"{self.agent.config.village} 的印章设备 {name}（{b['device_id']}）使用了本边缘从未签发的授权 #{b['no']}"
+            f"（本边缘签发至 #{b['issued_upto']}，台账第 {entry.index} 条）。设备密钥可能已被读出；"
+            "在技术员重新烧录写入新密钥之前，该设备不再获得授权。",
+            f"{self.base_url().rstrip('/')}/devices", self.agent.config.village,
+        )  # fmt: skip
+        supervisors = [
+            a for a in await self.store.users() if "supervisor" in a.roles and not a.disabled and a.covers(self.agent.config.village)
+        ]  # fmt: skip
+        await self._queue_accounts(message, supervisors, group=False)
+
     async def notify_awaiting(self, request_id: str, approvers: Sequence[str], summary: str) -> None:
         if not approvers:
             return
@@ -152,6 +176,9 @@ class Notifier:
             a for a in await self.store.users()
             if a.person in people and not a.disabled and a.covers(self.agent.config.village)
         ]  # fmt: skip
+        await self._queue_accounts(message, accounts, group)
+
+    async def _queue_accounts(self, message: Message, accounts: Sequence[Account], group: bool) -> None:
         subscriptions = await self.store.subscriptions(a.id for a in accounts)
         by_id = {a.id: a for a in accounts}
         for backend in self.backends.values():

@@ -195,6 +195,9 @@ class DeviceOut(BaseModel):
     last_seen: str | None = None
     anomalies: int | None = None
     grant: dict[str, Any] | None = None
+    blocked: dict[str, Any] | None = Field(
+        None, description="no grants until re-provisioned: it used a grant the edge never issued (no, reason, entry, at)"
+    )
 
 
 class CameraOut(BaseModel):
@@ -1127,6 +1130,7 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
             "presses_total": s.get("presses_total"), "boots": s.get("boots"), "fw": s.get("fw"),
             "last_grant_no": s.get("last_grant_no"), "last_event_id": s.get("last_event_id"),
             "last_seen": s.get("last_seen"), "anomalies": s.get("anomalies"), "grant": live.get("grant"),
+            "blocked": {k: s["block"][k] for k in ("no", "reason", "entry", "at")} if s.get("block") else None,
         }  # fmt: skip
 
     @app.get("/api/devices", tags=["devices"], response_model=list[DeviceOut], responses=errors)

@@ -38,7 +38,8 @@ KIND_NAMES = {
     "seal_request.approval_refused": "审批被拒(规则)", "seal_request.rejected": "驳回", "seal_request.expired": "过期",
     "seal_request.closed": "用印结束", "seal_request.failed": "授权失败", "grant.issued": "发出授权",
     "grant.unsent": "授权未送达", "grant.lapsed": "授权失效", "device.enrolled": "设备登记", "device.online": "设备上线",
-    "device.offline": "设备离线", "device.events_lost": "设备事件丢失", "agent.started": "代理启动",
+    "device.offline": "设备离线", "device.events_lost": "设备事件丢失",
+    "device.rogue_grant": "非本边缘签发的授权", "device.block_cleared": "重新烧录后恢复授权", "agent.started": "代理启动",
     "agent.stopped": "代理停止", "seal.press": "盖章", "seal.locked_press": "锁定时按压", "seal.unlocked": "开锁",
     "seal.relocked": "上锁", "seal.grant_ok": "设备接受授权", "seal.grant_refused": "设备拒绝授权", "seal.boot": "设备启动",
     "seal.tamper": "外壳开关", "seal.overflow": "事件溢出", "seal.maintenance_open": "维护窗口打开",
@@ -58,7 +59,7 @@ ANOMALY_NAMES = {
     "capture_failed": "未拍到盖章照片", "photo_mismatch": "照片与原件不符", "ocr_failed": "照片无法识别",
     "original_unreadable": "原件无法识别", "no_original": "无原件可比对", "amount": "金额不符", "title": "标题不符",
     "text": "正文不符", "blank": "空白页", "seal_outside": "印章在监控区外", "unknown_firmware": "未获准的固件",
-    "firmware_downgrade": "固件降级", "firmware_revoked": "固件已撤销", PROJECTION_FAILED: "台账条目无法应用",
+    "firmware_downgrade": "固件降级", "firmware_revoked": "固件已撤销", PROJECTION_FAILED: "台账条目无法应用", "rogue_grant": "非本边缘签发的授权(设备已停止授权)",
 }  # fmt: skip
 REFUSAL_NAMES = {
     "self_approval": "审批自己的申请", "custodian_approval": "印章管理员审批", "not_on_route": "不在审批路线上",
@@ -68,6 +69,8 @@ REFUSAL_NAMES = {
 REASON_NAMES = {
     "presses_used": "次数用完", "expired": "授权到期", "tamper": "外壳被打开", "reboot": "设备重启", "closed": "授权结束",
     "approval_ttl": "批准后等待设备超时", "power": "上电", "watchdog": "看门狗复位", "hard": "硬件复位", "soft": "软件复位", "session_ended": "设备会话已更换", "window_passed": "授权时限已过",
+    "device_blocked": "设备使用过本边缘从未签发的授权，已停止授权，须重新烧录后才能用印",
+    "unknown_grant": "设备报告了未签发的授权号", "out_of_sequence": "设备的授权号超出本边缘签发的范围",
 }  # fmt: skip
 REFUSAL_MESSAGES = {
     "self_approval": "不能审批自己提交的申请。",
@@ -282,6 +285,13 @@ def summarize(entry: Entry, config: EdgeConfig, device_names: dict[str, str]) ->
         return f"{device} 离线"
     if k == "device.enrolled":
         return f"登记设备 {b.get('name')}（{b.get('device_id')}）"
+    if k == "device.rogue_grant":
+        return (
+            f"{device} 使用了本边缘从未签发的授权 #{b.get('no')}（本边缘签发至 #{b.get('issued_upto')}，"
+            f"{reason_name(b.get('reason'))}），停止向其授权，直至重新烧录"
+        )
+    if k == "device.block_cleared":
+        return f"{device} 已重新烧录写入新密钥，恢复授权（停止授权见台账第 {b.get('rogue_entry')} 条）"
     if k == "device.events_lost":
         return f"{device} 事件 {b.get('from')}–{b.get('to')} 丢失（{b.get('reason')}）"
     if k == "photo.check":
