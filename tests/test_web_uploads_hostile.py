@@ -24,7 +24,7 @@ import httpx
 import numpy as np
 import pytest
 from edge_support import LARGE, agent, writer  # noqa: F401  (fixtures)
-from web_support import PASSWORD, Api
+from web_support import Api, seed_account
 
 from edge.agent import EdgeAgent
 from edge.config import load_config
@@ -37,7 +37,6 @@ from edge.projection import seal_kind
 from edge.web.app import create_app
 from edge.web.demo import sample_pdf, sample_png
 from edge.web.ledgerview import LedgerReader
-from edge.web.passwords import hash_password
 from edge.web.service import Console
 from edge.web.settings import WebSettings
 from edge.web.store import WebStore
@@ -136,7 +135,7 @@ async def console_for(agent: EdgeAgent, settings: WebSettings, *accounts: tuple[
     try:
         app = create_app(Console(agent, store, settings), ledger)
         for username, roles, person in accounts:
-            await store.add_user(username, username, roles, person, [agent.config.village], hash_password(PASSWORD), False)
+            await seed_account(store, agent, username, roles, person)
             api = Api(httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console.test"))
             clients.append(api)
             assert (await api.login(username)).status_code == 200
