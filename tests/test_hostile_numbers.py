@@ -228,6 +228,16 @@ def test_the_cli_takes_the_ceiling_and_refuses_one_fen_more(cli_folder: Path, ca
     assert filed == [10_000_000_000]
 
 
+def test_ledger_indices_and_counts_on_the_command_line_stay_within_64_bits(cli_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = str(load_config(cli_folder).data_dir)
+    for args in (["show", "--limit", "9223372036854775808"], ["show", "--limit", "1e5"], ["proof", "--index", "-1"]):
+        with pytest.raises(SystemExit) as usage:
+            qinglian_main(["ledger", *args, "--data", data])
+        err = capsys.readouterr().err
+        assert usage.value.code == 2 and ("必须在 0..9223372036854775807 之间" in err or "应为整数" in err), err
+    assert qinglian_main(["ledger", "show", "--limit", "9223372036854775807", "--data", data]) == 0
+
+
 def test_the_ceiling_is_configured_in_the_money_section(tmp_path: Path) -> None:
     path = write_config(tmp_path, "socket://127.0.0.1:9")
     assert load_config(path).money.max_amount_fen == 10_000_000_000  # 1 亿元 when the file says nothing

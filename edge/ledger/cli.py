@@ -82,10 +82,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     pubkey.set_defaults(func=_pubkey)
 
 
+_MAX_INDEX = 2**63 - 1  # SQLite's INTEGER: no index or count of a ledger goes beyond it
+
+
 def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"必须 ≥ 0 must be ≥ 0: {text}")
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"应为整数 expected a whole number: {text:.40}") from None
+    if not 0 <= value <= _MAX_INDEX:
+        raise argparse.ArgumentTypeError(f"必须在 0..{_MAX_INDEX} 之间 must be in 0..{_MAX_INDEX}: {text:.40}")
     return value
 
 
