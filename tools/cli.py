@@ -14,7 +14,7 @@ from edge.agent import EdgeAgent
 from edge.config import ConfigError, DeviceConfig, EdgeConfig, load_config
 from edge.errors import EdgeError
 from edge.firmware import load_public_key
-from tools import flash, release, releasekey
+from tools import flash, harden, release, releasekey
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -52,10 +52,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     fl.add_argument("--device", help="配置中的设备名 the configured device (default: the only one)")
     fl.add_argument("--micropython-image", type=Path, help="write this MicroPython firmware image first (esptool)")
     fl.add_argument("--json", action="store_true")
+    hardening = fl.add_argument_group(
+        "生产加固 production hardening (--harden)",
+        "Burn the board's eFuses for flash encryption (release mode), Secure Boot v2 and a locked download mode, "
+        "step by step: each step is printed with its commands, and each that writes the board asks for the chip's "
+        "MAC address first. Irreversible. Refused on a simulated board.",
+    )
+    hardening.add_argument("--harden", action="store_true", help="加固真实板 harden a real board instead of flashing a release")
+    hardening.add_argument("--chip", choices=harden.CHIPS, default="esp32", help="esp32 (v3.0 or later), esp32s3 or esp32c3")
+    hardening.add_argument("--keys", type=Path, default=Path("hardening-keys"), help="folder for the keys made on this computer")
+    hardening.add_argument("--image-dir", type=Path, default=Path("build"),
+                           help="the production MicroPython build for the chip (bootloader/, partition_table/, micropython.bin)")  # fmt: skip
+    hardening.add_argument("--yes", action="store_true", help="run the steps on this computer without asking (never the board's)")
+    hardening.add_argument("--burn-mac", metavar="MAC", help="unattended: write the board without asking, if and only if its MAC is this")
     fl.set_defaults(func=_flash)
 
 
 def _flash(args: argparse.Namespace) -> int:
+    if args.harden:
+        return _harden(args)
     try:
         report = asyncio.run(_flash_async(args))
     except (flash.FlashError, release.ReleaseError, ConfigError, EdgeError) as exc:
@@ -80,6 +95,19 @@ async def _flash_async(args: argparse.Namespace) -> flash.FlashReport:
         return await flash.flash(args.port, checked, agent, device, args.micropython_image)
     finally:
         await agent.close()
+
+
+def _harden(args: argparse.Namespace) -> int:
+    ask = input if sys.stdin.isatty() else None  # no terminal: nothing is written to the board without --burn-mac
+    try:
+        harden.harden(args.chip, args.port, harden.Files(args.keys, args.image_dir), args.yes, args.burn_mac, ask)
+    except harden.HardenError as exc:
+        print(f"加固未完成 hardening stopped: {exc}", file=sys.stderr)
+        return 1
+    except (KeyboardInterrupt, EOFError):
+        print("加固已中断 hardening interrupted", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _only_device(config: EdgeConfig) -> DeviceConfig:
