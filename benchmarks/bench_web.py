@@ -131,7 +131,8 @@ def main() -> None:
         with SimBoard(root / "board") as board:
             config_path = root / "edge.toml"
             config_text = demo_config(board.device_id or "", board.serial_url).replace("heartbeat_s = 1.0", "heartbeat_s = 1.0\ngrant_retry_s = 0.2")
-            config_text += '\n[web]\nlisten = "127.0.0.1:0"\n\n[[web.notify]]\nkind = "webpush"\n'
+            # the demo's config has a [web] section of its own (upload limits): the console listens on a free port
+            config_text = config_text.replace("[web]\n", '[web]\nlisten = "127.0.0.1:0"\n', 1) + '\n[[web.notify]]\nkind = "webpush"\n'
             config_path.write_text(config_text, encoding="utf-8")
             built = demo_release(root)  # the demo's allow-list: its own signed release of this firmware
             subprocess.run(
