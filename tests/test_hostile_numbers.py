@@ -9,6 +9,9 @@ its key), then the agent is started on it.
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import signal
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -17,7 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
-from edge_support import DEVICE, document, ledger_rows, qinglian, read_db, write_config
+from edge_support import DEVICE, document, ledger_rows, qinglian, read_db, start_edge, wait_until, write_config
 
 from edge import projection as P
 from edge.agent import EdgeAgent
@@ -354,6 +357,37 @@ async def test_the_agent_starts_on_a_poisoned_ledger_and_lists_each_bad_entry(tm
         assert [a["entry"] for a in await again.db.projection_anomalies()] == sorted(poisoned)
     finally:
         await again.close()
+
+
+def test_qinglian_edge_run_starts_on_a_poisoned_ledger(tmp_path: Path) -> None:
+    """As systemd starts it: the service comes up with its console and stops cleanly (it used to die replaying)."""
+
+    async def prepare() -> tuple[Path, Path, dict[int, str]]:
+        agent = await _enrolled(tmp_path, '\n[web]\nlisten = "127.0.0.1:0"\n')
+        device_id = (await agent.device_status())[0]["device_id"]
+        await agent.close()
+        return agent.config.path, agent.config.data_dir, await _poison(agent.config.data_dir, device_id)
+
+    config_path, data_dir, poisoned = asyncio.run(prepare())
+    log = tmp_path / "edge.log"
+    proc = start_edge(config_path, log)
+
+    def console_up() -> re.Match[str] | None:
+        if proc.poll() is not None:
+            raise AssertionError(f"qinglian edge run exited ({proc.returncode}):\n{log.read_text(errors='replace')[-3000:]}")
+        return re.search(r"web console at (http://\S+)", log.read_text(errors="replace"))
+
+    try:
+        url = wait_until("the console's address in the log", console_up, 30).group(1)
+        assert httpx.get(f"{url}/login", timeout=30).status_code == 200
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+    assert proc.returncode == 0
+    text = log.read_text(errors="replace")
+    for index in poisoned:
+        assert f"台账条目 {index} " in text  # each one said in the log as it is left out
+    assert [r["entry"] for r in read_db(data_dir, "SELECT entry FROM projection_anomalies ORDER BY entry")] == sorted(poisoned)
 
 
 async def test_a_failed_entry_leaves_no_partial_rows(tmp_path: Path) -> None:
