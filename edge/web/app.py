@@ -1029,9 +1029,11 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
             must_change_password=p.account.must_change_password,
         )  # fmt: skip
 
-    @app.post("/api/login", tags=["session"], response_model=MeOut, responses=errors)
+    @app.post("/api/login", tags=["session"], response_model=MeOut, responses={**errors, 429: {"model": ErrorEnvelope}})
     async def api_login(request: Request, body: LoginIn) -> Response:
-        """Log in; sets the session cookie (HttpOnly, SameSite=Lax). Rate-limited per account and per address."""
+        """Log in; sets the session cookie (HttpOnly, SameSite=Lax). Attempts are limited per account and per
+        address with a growing delay (429 says how long). ``must_change_password``: the owner must set their own
+        password on the account page before the account may approve or reject."""
         account, error, status = await attempt_login(request, body.username, body.password)
         if account is None:
             code = "rate_limited" if status == 429 else "bad_login"
