@@ -21,6 +21,8 @@ from typing import Any
 import httpx
 import pytest
 from edge_support import DEVICE, document, ledger_rows, qinglian, read_db, start_edge, wait_until, write_config
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edge import projection as P
 from edge.agent import EdgeAgent
@@ -29,6 +31,7 @@ from edge.db import EdgeDB
 from edge.errors import ConfigError, InputError
 from edge.keystore import DeviceIdentity
 from edge.ledger import Entry, Ledger, verify_ledger
+from edge.money import DEFAULT_MAX_AMOUNT_FEN, AmountError, parse_yuan, yuan
 from edge.web.accounts import check_account, create_account
 from edge.web.app import create_app
 from edge.web.demo import sample_pdf
@@ -112,6 +115,27 @@ async def web(tmp_path: Path) -> AsyncIterator[Web]:
         await ledger.close()
         await store.close()
         await agent.close()
+
+
+# -- the money module -------------------------------------------------------------------------------
+
+
+@settings(deadline=None)
+@given(st.integers(1, DEFAULT_MAX_AMOUNT_FEN))
+def test_every_amount_reads_back_as_it_is_shown(fen: int) -> None:
+    assert parse_yuan(yuan(fen), DEFAULT_MAX_AMOUNT_FEN) == fen
+    assert parse_yuan(yuan(fen).removeprefix("¥").replace(",", ""), DEFAULT_MAX_AMOUNT_FEN) == fen
+
+
+@settings(deadline=None)
+@given(st.one_of(st.text(max_size=60), st.from_regex(r"[-+¥]?[0-9,._eE]{0,30}(元)?", fullmatch=True)))
+def test_any_text_is_an_amount_within_bounds_or_a_clear_refusal(text: str) -> None:
+    try:
+        fen = parse_yuan(text, DEFAULT_MAX_AMOUNT_FEN)
+    except AmountError as exc:
+        assert "金额" in exc.message
+    else:
+        assert type(fen) is int and 1 <= fen <= DEFAULT_MAX_AMOUNT_FEN
 
 
 # -- amounts through the web form and the JSON API ------------------------------------------------------
