@@ -1080,7 +1080,8 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
         seal: Annotated[str, Form(description="official | finance | contract | legal_rep")],
         presses: Annotated[str, Form(description="1..100")],
         document: Annotated[UploadFile, File(description="the original: PDF, JPEG or PNG")],
-        amount: Annotated[str, Form(description="amount in yuan, e.g. 1200.50")] = "",
+        amount: Annotated[str, Form(description="amount in yuan, e.g. 1200.50: at most 2 decimals, above 0 and at most "
+                                    "the edge's ceiling ([money] max_amount_fen, 1 亿元 by default); empty: none")] = "",
         device: Annotated[str, Form(description="device name, when several hold this seal")] = "",
     ) -> dict[str, Any]:
         """File a seal request as the account's person, with its original document (multipart)."""
