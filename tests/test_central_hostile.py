@@ -230,14 +230,15 @@ async def _junk(transport_app: Any, client: tuple[str, int], requests: list[tupl
             assert all(r.status_code == 401 for r in replies)
 
 
-async def _table_rows(store: CentralStore) -> int:
+async def _all_rows(store: CentralStore) -> int:
+    """Rows in every table of the store: what junk must not grow one by one."""
     from sqlalchemy import func, select
 
-    from central.db import refusal_counts, refusals
+    from central.db import metadata
 
     async with store.db.reader.connect() as conn:
         total = 0
-        for table in (refusals, refusal_counts):
+        for table in metadata.sorted_tables:
             total += (await conn.execute(select(func.count()).select_from(table))).scalar() or 0
         return total
 
@@ -258,9 +259,10 @@ async def test_junk_cannot_push_a_real_refusal_out_of_view(
     stranger = Ed25519PrivateKey.generate()
     requests = [("e1", stranger) if i % 2 else (f"fake-{i}", stranger) for i in range(2000)]
     app = create_app(store)
+    rows_before = await _all_rows(store)
     await _junk(app, ("198.51.100.7", 1000), requests)
-    rows_after_junk = await _table_rows(store)
-    assert rows_after_junk == 2  # one counter per source and reason: e1's bad signatures, the unenrolled
+    rows_after_junk = await _all_rows(store)
+    assert rows_after_junk == rows_before + 2  # one counter per source and reason: bad signatures, unenrolled
 
     # Then a real rewrite, signed by e1's own key: on record, on top, whatever came before.
     rewritten = json.loads(json.dumps(good))
@@ -268,7 +270,7 @@ async def test_junk_cannot_push_a_real_refusal_out_of_view(
     response = await push(api, key, "e1", rewritten)
     assert response.status_code == 409 and response.json()["code"] == "entry_rewritten"
     await _junk(app, ("198.51.100.7", 1000), requests[:100])  # and more junk after it
-    assert await _table_rows(store) == rows_after_junk + 1
+    assert await _all_rows(store) == rows_after_junk + 1  # the signed refusal, one row
 
     signed_refusals = (await api.get("/api/v1/refusals?limit=5", headers=everyone)).json()
     assert [r["code"] for r in signed_refusals] == ["entry_rewritten"]
@@ -291,19 +293,20 @@ async def test_junk_cannot_push_a_real_refusal_out_of_view(
 async def test_junk_from_many_addresses_is_folded_past_the_cap(
     ledgers: Ledgers, store: CentralStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(central.store, "MAX_REFUSAL_SOURCES", 10)
+    monkeypatch.setattr(central.store, "MAX_REFUSAL_SOURCES", 10, raising=False)
     stranger = Ed25519PrivateKey.generate()
     app = create_app(store)
+    rows_before = await _all_rows(store)
     # 30 IPv6 addresses of one /64, which count as one source, then 30 IPv4 addresses.
     clients = [(f"2001:db8::{i:x}", 1) for i in range(30)] + [(f"192.0.2.{i}", 1) for i in range(30)]
     for client in clients:
         await _junk(app, client, [("nobody", stranger)] * 3)
+    assert await _all_rows(store) == rows_before + 11  # the cap, and one row where every later source is counted
     counted = await store.unknown_edge_refusals(1000)
-    assert await _table_rows(store) == 11  # the cap, and one row where every later source is counted
     assert sum(r["count"] for r in counted) == 3 * len(clients)
     assert {r["source"] for r in counted} == {"2001:db8::/64", "*"} | {f"192.0.2.{i}" for i in range(9)}
     await _junk(app, ("192.0.2.3", 1), [("nobody", stranger)])  # a source already counted keeps its row
-    assert await _table_rows(store) == 11
+    assert await _all_rows(store) == rows_before + 11
     (row,) = [r for r in await store.unknown_edge_refusals(1000) if r["source"] == "192.0.2.3"]
     assert row["count"] == 4
 
