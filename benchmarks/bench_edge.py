@@ -8,7 +8,9 @@ chain), time from the final ``approve()`` call to the commit of the device's
 and time from the press request to the commit of its ``press`` entry (this
 includes the board's 20 ms switch debounce and the 5 ms firmware loop); then
 wait for the relock and the request closed. Prints p50/p99/max; asserts
-nothing about time.
+nothing about time. Then the working database is rebuilt from the whole ledger
+into an empty one, as a new host (or a lost edge.sqlite3) does at start-up:
+every entry in its own savepoint (edge/projection.py).
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from edge.agent import EdgeAgent  # noqa: E402
 from edge.config import load_config  # noqa: E402
-from edge.db import FINAL_STATES  # noqa: E402
+from edge.db import FINAL_STATES, EdgeDB  # noqa: E402
 from edge.demo import bring_up, demo_config, demo_release  # noqa: E402
-from edge.ledger import Entry, verify_ledger  # noqa: E402
+from edge.ledger import Entry, Ledger, verify_ledger  # noqa: E402
+from edge.recorder import Recorder  # noqa: E402
 from hostsim.control import SimBoard  # noqa: E402
 
 
@@ -108,6 +111,22 @@ async def run(grants: int, presses: int, folder: Path) -> None:
     print(describe("approve → unlock committed", unlock))
     print(describe("press → ledger commit", press))
     print(f"board presses_total={state['presses_total']}  ledger: {report.entries} entries, verified={report.ok}")
+    await replay(config.data_dir, folder / "replay")
+
+
+async def replay(data_dir: Path, into: Path) -> None:
+    """The start-up catch-up (Recorder.catch_up) of an empty working database over the whole ledger."""
+    ledger = await Ledger.open_reader(data_dir)
+    db = await EdgeDB.open(into)
+    try:
+        t0 = time.perf_counter()
+        applied = await Recorder(ledger, db).catch_up()
+        elapsed = time.perf_counter() - t0
+        left_out = len(await db.projection_anomalies())
+    finally:
+        await db.close()
+        await ledger.close()
+    print(f"replay into an empty database: {applied} entries in {elapsed:.2f} s ({applied / elapsed:,.0f} entries/s), {left_out} left out")
 
 
 async def _has(committed: dict[tuple[str, str, int], float], kind: str, rid: str, n: int = 0) -> bool:
