@@ -14,11 +14,12 @@ from collections.abc import Callable
 from typing import Any
 
 import http_ece
+import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from edge_support import LARGE, SMALL, document, writer  # noqa: F401  (writer is a fixture)
-from web_support import Receiver, dingtalk_robot, failing_then_ok, seed_account
+from web_support import Received, Receiver, dingtalk_robot, failing_then_ok, seed_account
 
 from edge.agent import EdgeAgent
 from edge.notify.notifier import Notifier
@@ -107,8 +108,10 @@ class Harness:
         await self.store.close()
 
 
-async def harness(agent: EdgeAgent, *backends: NotifyBackendConfig, **settings: Any) -> Harness:
-    store = await WebStore.open(agent.config.data_dir)
+async def harness(
+    agent: EdgeAgent, *backends: NotifyBackendConfig, clock: Callable[[], float] = time.time, **settings: Any
+) -> Harness:
+    store = await WebStore.open(agent.config.data_dir, clock=clock)
     web = WebSettings(enabled=True, notify=tuple(backends), **{"notify_retry_s": 0.1, **settings})
     made, _ = make_backends(web, agent, store)
     notifier = Notifier(agent, store, made, web, lambda: BASE)
@@ -229,21 +232,46 @@ async def test_wecom_and_a_signed_webhook(writer: EdgeAgent, tmp_path: Any) -> N
             await h.close()
 
 
+class StoppedClock:
+    """The console's clock, standing still until the test moves it: a retry is due when the test says."""
+
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 async def test_a_failing_endpoint_is_retried_with_doubling_backoff(writer: EdgeAgent, tmp_path: Any) -> None:
-    with Receiver(failing_then_ok(3)) as hook:
-        h = await harness(writer, NotifyBackendConfig("webhook", "Webhook", url=f"{hook.url}/hook"), notify_retry_s=0.2)
+    clock = StoppedClock()
+    arrivals: list[float] = []  # the clock's time at each attempt the endpoint saw
+    fail_three_times = failing_then_ok(3)
+
+    def endpoint(item: Received) -> tuple[int, bytes]:
+        arrivals.append(clock.now)
+        return fail_three_times(item)
+
+    with Receiver(endpoint) as hook:
+        h = await harness(writer, NotifyBackendConfig("webhook", "Webhook", url=f"{hook.url}/hook"), clock=clock, notify_retry_s=0.2)
         try:
+            start = clock.now
             await writer.file_request("liming", "村道修缮证明", "official", 1, document(tmp_path), amount_fen=SMALL)
-            (retrying,) = await eventually("a retry scheduled", lambda: h.deliveries("retrying"))
-            assert retrying.last_error == "HTTP 503" and retrying.next_at > time.time() - 0.05
-            (sent,) = await eventually("delivered in the end", lambda: h.deliveries("sent"), 15)
+            for attempts, backoff in enumerate((0.2, 0.4, 0.8), start=1):
+                (retrying,) = await eventually(f"failed attempt {attempts}", lambda n=attempts: _retrying(h, n))
+                assert retrying.last_error == "HTTP 503"
+                assert retrying.next_at == pytest.approx(clock.now + backoff)  # doubling from the failed attempt
+                clock.now = retrying.next_at  # the retry falls due
+                h.notifier.wake()
+            (sent,) = await eventually("delivered in the end", lambda: h.deliveries("sent"))
             assert sent.attempts == 4 and sent.last_error is None
-            gaps = [b.at - a.at for a, b in zip(hook.received, hook.received[1:], strict=False)]
-            assert len(gaps) == 3
-            for gap, expected in zip(gaps, (0.2, 0.4, 0.8), strict=True):
-                assert expected - 0.05 <= gap <= expected + 1.0, gaps
+            # each attempt when it fell due, none before
+            assert arrivals == pytest.approx([start, start + 0.2, start + 0.6, start + 1.4])
         finally:
             await h.close()
+
+
+async def _retrying(h: Harness, attempts: int) -> list[Delivery]:
+    return [d for d in await h.deliveries("retrying") if d.attempts == attempts]
 
 
 async def test_an_endpoint_that_never_answers_is_given_up_after_the_configured_attempts(writer: EdgeAgent, tmp_path: Any) -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -200,12 +199,12 @@ class Notifier:
     async def _run(self) -> None:
         while True:
             try:
-                due = await self.store.due_deliveries(time.time())
+                due = await self.store.due_deliveries(self.store.clock())
                 if due:
                     await asyncio.gather(*(self._attempt(d.id, d.backend, d.message, d.target, d.attempts) for d in due))
                     continue
                 nxt = await self.store.next_due()
-                wait = 5.0 if nxt is None else min(5.0, max(0.02, nxt - time.time()))
+                wait = 5.0 if nxt is None else min(5.0, max(0.02, nxt - self.store.clock()))
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -225,19 +224,19 @@ class Notifier:
         backend = self.backends.get(backend_name)
         attempts += 1
         if backend is None:
-            await self.store.finish_attempt(delivery_id, "failed", attempts, time.time(), f"推送方式 {backend_name} 已不在配置中")
+            await self.store.finish_attempt(delivery_id, "failed", attempts, self.store.clock(), f"推送方式 {backend_name} 已不在配置中")
             return
         try:
             await backend.deliver(Message.from_dict(message), target)
         except DeliveryError as exc:
             final = exc.permanent or attempts >= self.settings.notify_attempts
-            next_at = time.time() + (0 if final else self.backoff(attempts))
+            next_at = self.store.clock() + (0 if final else self.backoff(attempts))
             await self.store.finish_attempt(delivery_id, "failed" if final else "retrying", attempts, next_at, exc.message)
             log.warning("delivery %d via %s failed (attempt %d%s): %s", delivery_id, backend_name, attempts, ", giving up" if final else "", exc.message)
         except Exception as exc:
-            next_at = time.time() + self.backoff(attempts)
+            next_at = self.store.clock() + self.backoff(attempts)
             final = attempts >= self.settings.notify_attempts
             await self.store.finish_attempt(delivery_id, "failed" if final else "retrying", attempts, next_at, f"内部错误 {exc!r}"[:300])
             log.exception("delivery %d via %s crashed", delivery_id, backend_name)
         else:
-            await self.store.finish_attempt(delivery_id, "sent", attempts, time.time(), None)
+            await self.store.finish_attempt(delivery_id, "sent", attempts, self.store.clock(), None)

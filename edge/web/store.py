@@ -216,7 +216,7 @@ class WebStore:
     def __init__(self, conn: aiosqlite.Connection, path: Path, clock: Callable[[], float] = time.time) -> None:
         self.conn = conn
         self.path = path
-        self.clock = clock  # sessions and login limits; tests pass their own
+        self.clock = clock  # sessions, login limits and when deliveries are due; tests pass their own
         self._attempts = asyncio.Lock()  # counting login attempts is read-then-write: one at a time
 
     @classmethod
@@ -468,7 +468,7 @@ class WebStore:
             "INSERT INTO deliveries (request_id, event, backend, kind, recipient, target, message, status, next_at,"
             " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
             (request_id, event, backend, kind, recipient, json.dumps(target, ensure_ascii=False),
-             json.dumps(message, ensure_ascii=False), time.time(), now, now),
+             json.dumps(message, ensure_ascii=False), self.clock(), now, now),
         )  # fmt: skip
         assert cur.lastrowid is not None
         return cur.lastrowid
