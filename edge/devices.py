@@ -246,26 +246,11 @@ class DeviceManager:
             # Every number this edge gives out (use and maintenance grants) is at most last_grant_no.
             device = await self.db.device(handle.device_id)
             if device is not None:
-                items.extend(self._rogue(device, no, "unknown_grant", event["id"]))
+                items.extend(_rogue(device, no, "unknown_grant", event["id"]))
         if anomaly is not None:
             body["anomaly"] = anomaly
             log.warning("anomaly on %s: %s (event %s)", handle.device_id, anomaly, event)
         return items
-
-    def _rogue(self, device: DeviceView, no: object, reason: str, event_id: int | None = None) -> list[tuple[str, dict[str, Any]]]:
-        """The entry for a grant number this edge never issued, or nothing if it is not one (or recorded already)."""
-        if not isinstance(no, int) or device.grant_base is None or no <= max(device.grant_base, device.last_grant_no):
-            return []  # issued here, or before this edge knew the device (unknown until its first hello)
-        if device.block is not None and no <= device.block["no"]:
-            return []  # the same rogue grant seen again (its other events, the next hello)
-        log.error("device %s took grant %d, which this edge never issued (%s): no grants until it is re-provisioned", device.device_id, no, reason)
-        body: dict[str, Any] = {
-            "device_id": device.device_id, "no": no, "reason": reason, "issued_upto": max(device.grant_base, device.last_grant_no),
-            "fingerprint": device.fingerprint, "anomaly": ROGUE,
-        }  # fmt: skip
-        if event_id is not None:
-            body["event_id"] = event_id
-        return [(P.DEVICE_ROGUE_GRANT, body)]
 
     async def _link_changed(self, handle: _Handle, up: bool, hello: dict[str, Any]) -> None:
         async with self.recorder.step():
@@ -300,7 +285,7 @@ class DeviceManager:
             body["anomaly"] = refused  # no grants until it runs an allowed release
         items: list[tuple[str, dict[str, Any]]] = [(P.DEVICE_ONLINE, body)]
         if device is not None:
-            items.extend(self._rogue(device, hello.get("last_grant"), "out_of_sequence"))
+            items.extend(_rogue(device, hello.get("last_grant"), "out_of_sequence"))
         first = hello.get("first")
         if isinstance(first, int) and first > last_event_id + 1:
             # The device no longer holds events we never recorded: say so, never silently.
@@ -363,7 +348,7 @@ class DeviceManager:
             device = await self.db.device(handle.device_id)
             if device is None:
                 return
-            rogue = self._rogue(device, status.get("last_grant"), "out_of_sequence")
+            rogue = _rogue(device, status.get("last_grant"), "out_of_sequence")
             if rogue:
                 await self.recorder.record_many(rogue)
                 device = await self.db.device(handle.device_id)
@@ -455,3 +440,19 @@ def _refusal(device: DeviceView, request: RequestView) -> dict[str, Any]:
         "已停止向其授权。请技术员重新烧录（qinglian flash，写入新密钥）后重新提交申请。"
     )
     return {"request_id": request.id, "reason": BLOCKED, "device_id": device.device_id, "rogue_entry": block["entry"], "message": message}
+
+
+def _rogue(device: DeviceView, no: object, reason: str, event_id: int | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """The entry for a grant number this edge never issued, or nothing if it is not one (or recorded already)."""
+    if not isinstance(no, int) or device.grant_base is None or no <= max(device.grant_base, device.last_grant_no):
+        return []  # issued here, or before this edge knew the device (unknown until its first hello)
+    if device.block is not None and no <= device.block["no"]:
+        return []  # the same rogue grant seen again (its other events, the next hello)
+    log.error("device %s took grant %d, which this edge never issued (%s): no grants until it is re-provisioned", device.device_id, no, reason)
+    body: dict[str, Any] = {
+        "device_id": device.device_id, "no": no, "reason": reason, "issued_upto": max(device.grant_base, device.last_grant_no),
+        "fingerprint": device.fingerprint, "anomaly": ROGUE,
+    }  # fmt: skip
+    if event_id is not None:
+        body["event_id"] = event_id
+    return [(P.DEVICE_ROGUE_GRANT, body)]
