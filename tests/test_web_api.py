@@ -144,8 +144,17 @@ async def test_login_failures_back_off_per_key_and_sessions_expire(tmp_path: Pat
         session = await store.session(token, idle_s=60, max_s=3600)
         assert session is not None and session.user is not None and session.csrf == csrf
         assert await store.session(token + "x", 60, 3600) is None
-        assert await store.session(token, idle_s=-1, max_s=3600) is None  # idle too long: gone for good
-        assert await store.session(token, idle_s=60, max_s=3600) is None
+        now[0] += 60
+        assert await store.session(token, idle_s=60, max_s=3600) is not None  # a minute idle: still in, seen now
+        now[0] += 60.5
+        assert await store.session(token, idle_s=60, max_s=3600) is None  # idle too long: gone for good
+        assert await store.session(token, idle_s=3600, max_s=3600) is None
+        token, _ = await store.create_session(user.id)
+        for _ in range(2):
+            now[0] += 40
+            assert await store.session(token, idle_s=60, max_s=100) is not None
+        now[0] += 40
+        assert await store.session(token, idle_s=60, max_s=100) is None  # in use, but past its lifetime
         token, _ = await store.create_session(user.id)
         await store.set_password("li", hash_password("password-2"), must_change=False)  # a new password ends every session
         assert await store.session(token, 60, 3600) is None
