@@ -184,6 +184,8 @@ async def test_ledger_cursors_and_page_sizes_outside_64_bits_get_a_clear_error(w
         assert r.json()["ok"] is False and r.json()["error"]["code"] == "bad_input"
         page = await web.client.get("/ledger", params={"before": before})
         assert page.status_code == 400 and "输入有误" in page.text
+    too_far = (await web.client.get("/api/ledger", params={"before": "9223372036854775808"})).json()["error"]["message"]
+    assert too_far == "请求格式错误：query.before 应不大于 9223372036854775807"
     top = await web.client.get("/api/ledger", params={"before": "9223372036854775807"})
     assert top.status_code == 200 and top.json()["entries"]
     assert (await web.client.get("/api/ledger", params={"limit": "99999999999999999999"})).status_code == 422

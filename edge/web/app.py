@@ -320,6 +320,25 @@ class BodyTooLarge(Exception):
     pass
 
 
+# What the request validation says, in Chinese, for the problems a person (or a fuzzer) meets most.
+_PROBLEMS = {
+    "missing": "缺少此项", "int_parsing": "应为整数", "int_from_float": "应为整数", "bool_parsing": "应为 true 或 false",
+    "greater_than_equal": "应不小于 {ge}", "less_than_equal": "应不大于 {le}", "greater_than": "应大于 {gt}",
+    "less_than": "应小于 {lt}", "string_too_short": "太短（至少 {min_length} 个字符）",
+    "string_too_long": "太长（最多 {max_length} 个字符）", "string_type": "应为文字", "float_parsing": "应为数字",
+    "model_attributes_type": "应为 JSON 对象", "dict_type": "应为 JSON 对象", "list_type": "应为列表",
+}  # fmt: skip
+
+
+def _problem(error: Any) -> str:
+    """One validation problem in Chinese (pydantic's English for the rare ones not listed above)."""
+    template = _PROBLEMS.get(str(error.get("type")))
+    try:
+        return template.format(**(error.get("ctx") or {})) if template else str(error.get("msg"))
+    except (KeyError, IndexError):
+        return str(error.get("msg"))
+
+
 # -- the application ------------------------------------------------------------------------------
 
 
@@ -479,7 +498,7 @@ def create_app(console: Console, ledger: L.LedgerReader) -> FastAPI:
         if any(e.get("type") == "json_invalid" for e in errors):
             code, message = "bad_json", "请求内容不是有效的 JSON。"
         else:
-            problems = "; ".join(f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg')}" for e in errors)
+            problems = "；".join(f"{'.'.join(str(x) for x in e.get('loc', ()))} {_problem(e)}" for e in errors)
             code, message = "bad_input", f"请求格式错误：{problems}"
         if is_api(request):
             return JSONResponse(envelope(code, message), 422)
