@@ -1,0 +1,113 @@
+"""The contract every part of the edge registers through: the seal and each governance module alike.
+
+A part is one frozen :class:`Part` value, listed in the static tuple ``edge.modules.PARTS``. Registration
+is static on purpose: a ledger's projection must never depend on what happens to be installed, and a
+dataclass is checked by mypy where a hook is not. The kernel reads the tuple (projection handlers, kinds,
+config sections, commands, ticks); the web shell reads it too (routers, templates, nav, exports, what goes
+on the notice board). Nothing here imports the web: the shell's context object is ``Any`` to the kernel.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import aiosqlite
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+    from edge.ledger import Entry
+
+#: Applies one ledger entry to the working database: a function of the entry only (time and decisions are
+#: in it), so a replay from an empty database gives the same state.
+Handler = Callable[[aiosqlite.Connection, "Entry"], Awaitable[None]]
+#: Runs one queued command (CLI -> queue -> the one ledger writer); ``host`` is the running agent.
+Command = Callable[[Any, Mapping[str, Any]], Awaitable[dict[str, Any]]]
+#: A part's periodic work (deadlines: 7 days, 3 months, 3 days): ``host`` is the running agent.
+Tick = Callable[[Any], Awaitable[None]]
+#: The rows of a public list for a village: each a tuple in the order of the export's columns.
+Rows = Callable[[aiosqlite.Connection, str], Awaitable[list[tuple[Any, ...]]]]
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """A link in the console's navigation, shown to a principal holding any of ``roles`` (empty: everyone logged in)."""
+
+    path: str
+    title: str
+    roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ConfigSection:
+    """A part's own TOML table: ``parse`` turns the table (``{}`` when absent) into the part's settings,
+    raising ``edge.kernel.config.ConfigError`` on a bad key or value."""
+
+    name: str
+    parse: Callable[[Mapping[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class Export:
+    """A list a part offers as CSV and XLSX (公示): Chinese column headers and the rows of one village."""
+
+    name: str  # file stem and URL segment
+    title: str
+    columns: tuple[str, ...]
+    rows: Rows
+
+
+@dataclass(frozen=True)
+class Published:
+    """One item on the village notice board (村务公开). Never anything personal: no phone or ID numbers,
+    nothing from a whistleblower."""
+
+    title: str
+    kind: str  # the ledger kind it comes from
+    at: str  # UTC, ISO-8601, as the ledger writes it
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+    link: str | None = None
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of the edge: the seal, or a governance module."""
+
+    name: str  # ledger prefix == URL segment == the central store's key
+    title: str  # Chinese, e.g. "限额工程"
+    kinds: Mapping[str, str]  # every entry kind it writes -> its Chinese name (the ledger page and central show these)
+    schema: str = ""  # its tables' SQL (CREATE ... IF NOT EXISTS)
+    schema_version: int = 0
+    projection: Mapping[str, Handler] = field(default_factory=dict)  # kind -> handler; kinds without one change no table
+    # Further ledger prefixes the part owns beside its name (the seal writes grant.*, device.*, ... too): an entry
+    # under any of them whose kind the part does not declare is refused by the projection as an anomaly.
+    prefixes: tuple[str, ...] = ()
+    routing_kinds: tuple[str, ...] = ()  # item kinds that go through the routing desk, e.g. ("seal_request",)
+    config: ConfigSection | None = None
+    commands: Mapping[str, Command] = field(default_factory=dict)  # queue command kind -> its handler
+    cli: Callable[[argparse._SubParsersAction], None] | None = None  # type: ignore[type-arg]
+    router: Callable[[Any], APIRouter] | None = None  # called with the web shell's context object
+    templates: Path | None = None
+    nav: tuple[NavItem, ...] = ()
+    roles: Mapping[str, str] = field(default_factory=dict)  # role id -> Chinese name, beyond the kernel's
+    tick: Tick | None = None
+    exports: tuple[Export, ...] = ()
+    publishes: Callable[[aiosqlite.Connection, str], Awaitable[list[Published]]] | None = None
+
+    def __post_init__(self) -> None:
+        owned = self.owned_prefixes
+        for kind in self.kinds:
+            if kind.partition(".")[0] not in owned:
+                raise ValueError(f"part {self.name}: kind {kind!r} is outside its prefixes {owned}")
+        undeclared = set(self.projection) - set(self.kinds)
+        if undeclared:
+            raise ValueError(f"part {self.name}: handlers for undeclared kinds {sorted(undeclared)}")
+
+    @property
+    def owned_prefixes(self) -> tuple[str, ...]:
+        return (self.name, *self.prefixes)
