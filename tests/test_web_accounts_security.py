@@ -31,8 +31,8 @@ from edge import projection as P
 from edge.agent import EdgeAgent
 from edge.approval import RefusalBudget, host_operator
 from edge.config import load_config
-from edge.errors import ConfigError
-from edge.web import app as web_app
+from edge.kernel.errors import ConfigError
+from edge.web import auth as web_app
 from edge.web.accounts import check_account, create_account
 from edge.web.app import create_app
 from edge.web.ledgerview import LedgerReader

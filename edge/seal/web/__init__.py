@@ -1,0 +1,1 @@
+"""The seal's web router and its templates, mounted by the console's shell."""

@@ -1,0 +1,460 @@
+"""The seal's pages and /api: requests with their originals and photos, approving and rejecting, the devices,
+the desk camera, the simulated press, and the search of stamped pages by their text.
+
+Mounted by the console's shell (edge/web/app.py) like every part's router: sessions, CSRF, rendering and
+the error envelope come from :class:`edge.web.shell.Shell`; the templates sit beside this file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from edge.config import SEAL_KINDS, SEAL_NAMES
+from edge.db import STATUS_NAMES
+from edge.kernel.errors import InputError, NotFound, Refused
+from edge.photos import PhotoStore
+from edge.web import ledgerview as L
+from edge.web.service import Principal
+from edge.web.shell import API_ERRORS, OkOut, Shell
+from edge.web.uploads import ACCEPT, content_type_of
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+class ApprovalOut(BaseModel):
+    person: str
+    decision: str
+    reason: str | None = None
+    at: str
+
+
+class RequestOut(BaseModel):
+    id: str
+    status: str
+    status_name: str
+    applicant: str
+    matter: str
+    seal: str
+    presses: int
+    amount_fen: int
+    device_id: str
+    device_name: str
+    custodian: str
+    document: dict[str, Any]
+    route: dict[str, Any]
+    filed_at: str
+    approved_at: str | None = None
+    ended_at: str | None = None
+    grant_no: int | None = None
+    presses_used: int
+    reason: str | None = None
+    approvals: list[ApprovalOut]
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    request_id: str | None
+    event: str
+    backend: str
+    kind: str
+    recipient: str
+    status: str = Field(description="queued | retrying | sent | failed")
+    status_name: str
+    attempts: int
+    next_at: float | None = Field(description="Unix time of the next attempt while queued or retrying")
+    last_error: str | None
+    created_at: str
+    updated_at: str
+
+
+class RequestDetailOut(RequestOut):
+    grants: list[dict[str, Any]]
+    press_events: list[dict[str, Any]] = Field(description="each press; photo and OCR flags once recorded")
+    deliveries: list[DeliveryOut]
+
+
+class SearchHitOut(BaseModel):
+    photo_sha256: str = Field(description="the photo, served at /requests/{request_id}/photos/{photo_sha256}")
+    village: str
+    seal: str
+    request_id: str | None
+    press_no: int | None
+    taken_at: str
+    title: str | None = Field(description="the title read on the page")
+    amount_fen: int | None = Field(description="the amount read on the page")
+    flags: list[str] = Field(description="what differed from the approved original (amount, title, text, blank, ...)")
+    snippet: str = Field(description="the matching text, the match in [brackets]")
+    request: RequestOut
+
+
+class InboxItemOut(BaseModel):
+    request: RequestOut
+    your_turn: bool
+    why_not: str | None
+
+
+class RejectIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class DeviceOut(BaseModel):
+    name: str
+    seal: str
+    custodian: str
+    enrolled: bool
+    device_id: str | None = None
+    online: bool = False
+    lock: str | None = Field(None, description="locked | unlocked, from the device's last status")
+    presses_total: int | None = None
+    boots: int | None = None
+    fw: str | None = Field(None, description="SHA-256 of the firmware the device runs")
+    last_grant_no: int | None = None
+    last_event_id: int | None = None
+    last_seen: str | None = None
+    anomalies: int | None = None
+    grant: dict[str, Any] | None = None
+    blocked: dict[str, Any] | None = Field(
+        None, description="no grants until re-provisioned: it used a grant the edge never issued (no, reason, entry, at)"
+    )
+
+
+class CameraOut(BaseModel):
+    configured: bool = Field(description="false: the edge has no [camera] section and takes no photos")
+    connected: bool | None = Field(None, description="the camera delivers frames now")
+    last_error: str | None = Field(None, description="why it does not, while it does not")
+    reconnects: int | None = None
+    captures: int | None = Field(None, description="photos taken since the agent started")
+    capture_failures: int | None = Field(None, description="presses since the start left without a photo (flagged)")
+    in_progress: int | None = Field(None, description="captures and OCR checks still running")
+    ocr_backend: str | None = None
+
+
+def require_devices(p: Principal) -> None:
+    if not p.may_see_devices:
+        raise Refused("您的账号不能查看设备", "forbidden")
+
+
+def router(shell: Shell) -> APIRouter:
+    console, store, ledger = shell.console, shell.store, shell.ledger
+    api = APIRouter()
+    shell.templates.env.globals.update(
+        SEAL_NAMES=SEAL_NAMES, SEAL_KINDS=SEAL_KINDS, STATUS_NAMES=STATUS_NAMES, ACCEPT=ACCEPT,
+        max_upload_mb=shell.settings.max_upload_bytes // (1024 * 1024),
+    )
+
+    @api.get("/requests", include_in_schema=False)
+    async def requests_page(request: Request, status: str | None = None) -> Response:
+        p = await shell.principal_of(request)
+        status = status if status in STATUS_NAMES else None
+        items = await console.visible_requests(p, status)
+        return await shell.render(request, "requests.html", requests=items, status=status)
+
+    @api.get("/requests/new", include_in_schema=False)
+    async def new_request_page(request: Request) -> Response:
+        p = await shell.principal_of(request)
+        if not p.may_file:
+            raise Refused("您的账号不能提交用印申请（需要申请人或印章管理员角色）", "not_applicant")
+        return await shell.render(request, "request_new.html", form={}, devices=console.config.devices)
+
+    @api.post("/requests/new", include_in_schema=False)
+    async def new_request_submit(
+        request: Request,
+        matter: Annotated[str, Form()] = "",
+        seal: Annotated[str, Form()] = "",
+        presses: Annotated[str, Form()] = "",
+        amount: Annotated[str, Form()] = "",
+        device: Annotated[str, Form()] = "",
+        document: Annotated[UploadFile | None, File()] = None,
+    ) -> Response:
+        p = await shell.acting(request)
+        form = {"matter": matter, "seal": seal, "presses": presses, "amount": amount, "device": device}
+        try:
+            filed = await console.file(p, matter, seal, presses, amount, device or None, document)
+        except InputError as exc:
+            return await shell.render(request, "request_new.html", 400, form=form, devices=console.config.devices, error=exc.message)
+        await shell.flash(request, "ok", f"已提交用印申请 {filed.id}，等待审批。")
+        return RedirectResponse(f"/requests/{filed.id}", 303)
+
+    async def request_context(request: Request, p: Principal, request_id: str) -> dict[str, Any]:
+        detail = await console.detail_for(p, request_id)
+        view = await console.request_for(p, request_id)
+        path = console.document_file(view)
+        ctype = await asyncio.to_thread(content_type_of, path) if path.exists() else None
+        text = None
+        if ctype and ctype.startswith("text/"):
+            text = (await asyncio.to_thread(path.read_bytes))[:20000].decode("utf-8", "replace")
+        return {
+            "r": detail, "view": view, "doc_type": ctype, "doc_text": text,
+            "turn": console.turn(p, view) if p.may_decide else None,
+            "on_route": p.person_id in view.route.get("approvers", ()),
+            "decided": any(a["person"] == p.person_id for a in view.approvals),
+        }  # fmt: skip
+
+    @api.get("/requests/{request_id}", include_in_schema=False)
+    async def request_page(request: Request, request_id: str) -> Response:
+        p = await shell.principal_of(request)
+        return await shell.render(request, "request.html", **(await request_context(request, p, request_id)))
+
+    @api.get("/requests/{request_id}/live", include_in_schema=False)
+    async def request_live(request: Request, request_id: str) -> Response:
+        p = await shell.principal_of(request)
+        context = await request_context(request, p, request_id)
+        return await shell.fragment(request, p, "_request_live.html", **context)
+
+    @api.get("/requests/{request_id}/document", include_in_schema=False)
+    async def request_document(request: Request, request_id: str) -> Response:
+        p = await shell.principal_of(request)
+        return await document_response(p, request_id)
+
+    async def document_response(p: Principal, request_id: str) -> Response:
+        view = await console.request_for(p, request_id)
+        path = console.document_file(view)
+        if not path.exists():
+            raise NotFound("原件文件不在本机的文档库中")
+        ctype = await asyncio.to_thread(content_type_of, path)
+        name = str(view.document.get("name") or "原件")
+        headers = {"Cache-Control": "private, max-age=3600"}
+        if ctype is None:
+            return FileResponse(path, media_type="application/octet-stream", filename=name, headers=headers)
+        if ctype != "application/pdf":
+            headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
+        else:
+            headers["Content-Security-Policy"] = "default-src 'none'; object-src 'self'; plugin-types application/pdf"
+        return FileResponse(path, media_type=ctype, filename=name, content_disposition_type="inline", headers=headers)
+
+    @api.get("/requests/{request_id}/photos/{sha256}", include_in_schema=False)
+    async def press_photo(request: Request, request_id: str, sha256: str) -> Response:
+        p = await shell.principal_of(request)
+        detail = await console.detail_for(p, request_id)
+        # Only a press's own photo field: a hash elsewhere (OCR text, a reason) is anyone's to write.
+        if sha256 not in {pe.get("photo") for pe in detail.get("press_events", [])}:
+            raise NotFound("没有此照片")
+        photos = PhotoStore(console.config.data_dir)
+        if sha256 in photos:
+            path = photos.path(sha256)
+            ctype = await asyncio.to_thread(content_type_of, path)
+            if ctype in ("image/jpeg", "image/png"):
+                return FileResponse(path, media_type=ctype, headers={"Cache-Control": "private, max-age=86400"})
+        raise NotFound("照片文件不在本机")
+
+    async def refusal_text(exc: Refused, p: Principal, request_id: str) -> str:
+        """The rule that refused, in plain Chinese (the agent's own message is bilingual)."""
+        if exc.code in L.REFUSAL_MESSAGES:
+            return L.REFUSAL_MESSAGES[exc.code]
+        if exc.code == "out_of_order":
+            return (console.turn(p, await console.request_for(p, request_id)) or "未轮到您审批") + "。"
+        return exc.message
+
+    def refused_to(exc: Refused, request_id: str) -> str:
+        """Where a refused decision leads: to the password form when that is what stands in the way."""
+        return "/account" if exc.code == "password_change_required" else f"/requests/{request_id}"
+
+    @api.post("/requests/{request_id}/approve", include_in_schema=False)
+    async def approve_submit(request: Request, request_id: str) -> Response:
+        p = await shell.acting(request)
+        try:
+            result = await console.approve(p, request_id)
+        except Refused as exc:
+            await shell.flash(request, "error", f"审批被拒绝：{await refusal_text(exc, p, request_id)}")
+            return RedirectResponse(refused_to(exc, request_id), 303)
+        done = "审批通过，授权将发送到设备。" if result.status != "pending" else "已同意，等待其他审批人。"
+        await shell.flash(request, "ok", f"您已同意 {request_id}。{done}")
+        return RedirectResponse(f"/requests/{request_id}", 303)
+
+    @api.post("/requests/{request_id}/reject", include_in_schema=False)
+    async def reject_submit(request: Request, request_id: str, reason: Annotated[str, Form()] = "") -> Response:
+        p = await shell.acting(request)
+        try:
+            await console.reject(p, request_id, reason)
+        except Refused as exc:
+            await shell.flash(request, "error", f"驳回被拒绝：{await refusal_text(exc, p, request_id)}")
+            return RedirectResponse(refused_to(exc, request_id), 303)
+        except InputError as exc:
+            if isinstance(exc, NotFound):
+                raise
+            await shell.flash(request, "error", exc.message)
+            return RedirectResponse(f"/requests/{request_id}", 303)
+        await shell.flash(request, "ok", f"已驳回 {request_id}。")
+        return RedirectResponse(f"/requests/{request_id}", 303)
+
+    @api.get("/inbox", include_in_schema=False)
+    async def inbox_page(request: Request) -> Response:
+        p = await shell.principal_of(request)
+        items = await console.inbox(p)
+        recent = [r for r in await console.visible_requests(p, limit=30) if r.status != "pending"][:10] if p.may_decide else []
+        subscribed = await store.subscription_count(p.account.id) if p.may_decide else 0
+        return await shell.render(request, "inbox.html", items=items, recent=recent, subscribed=subscribed)
+
+    # -- search of stamped pages -------------------------------------------------------------------------
+
+    async def search_for(p: Principal, q: str, seal: str, since: str, until: str, flag: str) -> list[dict[str, Any]]:
+        if len(q) > 200:
+            raise InputError("检索词太长（最多 200 字）", "bad_query")
+        first, last = L.local_day(since, "开始日期"), L.local_day(until, "结束日期")
+        return await console.search_pages(p, q.strip(), seal, first, last, flag)
+
+    @api.get("/search", include_in_schema=False)
+    async def search_page(
+        request: Request, q: str = "", seal: str = "", since: str = "", until: str = "", flag: str = ""
+    ) -> Response:
+        p = await shell.principal_of(request)
+        params = {"q": q, "seal": seal, "since": since, "until": until, "flag": flag}
+        try:
+            hits = await search_for(p, q, seal, since, until, flag)
+        except InputError as exc:
+            return await shell.render(request, "search.html", 400, hits=[], params=params, error=exc.message)
+        return await shell.render(request, "search.html", hits=hits, params=params)
+
+    # -- devices -------------------------------------------------------------------------------------------
+
+    async def devices_context() -> dict[str, Any]:
+        devices = await console.devices()
+        names = await console.device_names()
+        for d in devices:
+            status = d["status"]
+            if status is not None:
+                flt = L.LedgerFilter(groups=("seal.*", "device.*", "grant.*"), device_ids=(status["device_id"],))
+                events = await ledger.query(flt, None, 8)
+                d["events"] = [shell.entry_out(e, names) for e in events]
+            else:
+                d["events"] = []
+        return {"devices": devices, "camera": console.camera()}
+
+    @api.get("/devices", include_in_schema=False)
+    async def devices_page(request: Request) -> Response:
+        p = await shell.principal_of(request)
+        require_devices(p)
+        return await shell.render(request, "devices.html", **(await devices_context()))
+
+    @api.get("/devices/live", include_in_schema=False)
+    async def devices_live(request: Request) -> Response:
+        p = await shell.principal_of(request)
+        require_devices(p)
+        return await shell.fragment(request, p, "_devices_live.html", **(await devices_context()))
+
+    @api.post("/devices/{name}/press", include_in_schema=False)
+    async def sim_press(request: Request, name: str) -> Response:
+        p = await shell.acting(request)
+        await do_sim_press(p, name)
+        await shell.flash(request, "ok", f"已在模拟设备 {name} 上按压一次。")
+        return RedirectResponse("/devices", 303)
+
+    async def do_sim_press(p: Principal, name: str) -> None:
+        if console.sim is None:
+            raise NotFound("只有模拟设备可以在网页上按压")
+        if not p.may_press_sim:
+            raise Refused("只有印章管理员或管理员可以操作设备", "forbidden")
+        console.config.device(name)
+        await console.sim.press(await console.original_in_use(name))
+
+    @api.get("/api/requests", tags=["requests"], response_model=list[RequestOut], responses=API_ERRORS)
+    async def api_requests(request: Request, status: Annotated[str | None, Query(description="only this status")] = None) -> list[dict[str, Any]]:
+        """The requests this account may see, newest first."""
+        p = await shell.principal_of(request)
+        return [r.to_dict() for r in await console.visible_requests(p, status)]
+
+    @api.post(
+        "/api/requests", tags=["requests"], response_model=RequestOut, status_code=201, responses=API_ERRORS,
+    )  # fmt: skip
+    async def api_file(
+        request: Request,
+        matter: Annotated[str, Form(description="用印事项")],
+        seal: Annotated[str, Form(description="official | finance | contract | legal_rep")],
+        presses: Annotated[str, Form(description="1..100")],
+        document: Annotated[UploadFile, File(description="the original: PDF, JPEG or PNG")],
+        amount: Annotated[str, Form(description="amount in yuan, e.g. 1200.50: at most 2 decimals, above 0 and at most "
+                                    "the edge's ceiling ([money] max_amount_fen, 1 亿元 by default); empty: none")] = "",
+        device: Annotated[str, Form(description="device name, when several hold this seal")] = "",
+    ) -> dict[str, Any]:
+        """File a seal request as the account's person, with its original document (multipart)."""
+        p = await shell.acting(request)
+        return (await console.file(p, matter, seal, presses, amount, device or None, document)).to_dict()
+
+    @api.get("/api/requests/{request_id}", tags=["requests"], response_model=RequestDetailOut, responses=API_ERRORS)
+    async def api_request(request: Request, request_id: str) -> dict[str, Any]:
+        """One request with its grants, presses (photos and OCR flags when recorded) and push deliveries."""
+        p = await shell.principal_of(request)
+        return await console.detail_for(p, request_id)
+
+    @api.get("/api/requests/{request_id}/document", tags=["requests"], responses=API_ERRORS)
+    async def api_document(request: Request, request_id: str) -> Response:
+        """The original document as filed (its type decided by its content)."""
+        p = await shell.principal_of(request)
+        return await document_response(p, request_id)
+
+    @api.get("/api/requests/{request_id}/deliveries", tags=["push"], response_model=list[DeliveryOut], responses=API_ERRORS)
+    async def api_deliveries(request: Request, request_id: str) -> list[dict[str, Any]]:
+        p = await shell.principal_of(request)
+        await console.request_for(p, request_id)
+        return [d.to_dict() for d in await store.deliveries(request_id)]
+
+    @api.post("/api/requests/{request_id}/approve", tags=["approval"], response_model=RequestOut, responses=API_ERRORS)
+    async def api_approve(request: Request, request_id: str) -> dict[str, Any]:
+        """Approve as the account's person; 409 with the reason when the rules refuse (e.g. self-approval)."""
+        p = await shell.acting(request)
+        return (await console.approve(p, request_id)).to_dict()
+
+    @api.post("/api/requests/{request_id}/reject", tags=["approval"], response_model=RequestOut, responses=API_ERRORS)
+    async def api_reject(request: Request, request_id: str, body: RejectIn) -> dict[str, Any]:
+        p = await shell.acting(request)
+        return (await console.reject(p, request_id, body.reason)).to_dict()
+
+    @api.get("/api/inbox", tags=["approval"], response_model=list[InboxItemOut], responses=API_ERRORS)
+    async def api_inbox(request: Request) -> list[dict[str, Any]]:
+        """Pending requests on this approver's route; ``your_turn`` when they may decide now."""
+        p = await shell.principal_of(request)
+        return [{"request": r.to_dict(), "your_turn": why is None, "why_not": why} for r, why in await console.inbox(p)]
+
+    def device_out(d: dict[str, Any]) -> dict[str, Any]:
+        cfg = d["config"]
+        s = d["status"] or {}
+        live = s.get("last_status") or {}
+        return {
+            "name": cfg.name, "seal": cfg.seal, "custodian": cfg.custodian, "enrolled": d["enrolled"],
+            "device_id": s.get("device_id"), "online": bool(s.get("online")), "lock": live.get("lock"),
+            "presses_total": s.get("presses_total"), "boots": s.get("boots"), "fw": s.get("fw"),
+            "last_grant_no": s.get("last_grant_no"), "last_event_id": s.get("last_event_id"),
+            "last_seen": s.get("last_seen"), "anomalies": s.get("anomalies"), "grant": live.get("grant"),
+            "blocked": {k: s["block"][k] for k in ("no", "reason", "entry", "at")} if s.get("block") else None,
+        }  # fmt: skip
+
+    @api.get("/api/devices", tags=["devices"], response_model=list[DeviceOut], responses=API_ERRORS)
+    async def api_devices(request: Request) -> list[dict[str, Any]]:
+        p = await shell.principal_of(request)
+        require_devices(p)
+        return [device_out(d) for d in await console.devices()]
+
+    @api.get("/api/camera", tags=["devices"], response_model=CameraOut, responses=API_ERRORS)
+    async def api_camera(request: Request) -> dict[str, Any]:
+        """The desk camera over the stamping desk: connected or why not, and this run's photos."""
+        p = await shell.principal_of(request)
+        require_devices(p)
+        return console.camera()
+
+    @api.post("/api/devices/{name}/sim-press", tags=["devices"], response_model=OkOut, responses=API_ERRORS)
+    async def api_sim_press(request: Request, name: str) -> dict[str, Any]:
+        """Press the simulated board once (only when the console runs on hostsim: the demo)."""
+        p = await shell.acting(request)
+        await do_sim_press(p, name)
+        return {"ok": True}
+
+    @api.get("/api/search", tags=["search"], response_model=list[SearchHitOut], responses=API_ERRORS)
+    async def api_search(
+        request: Request,
+        q: Annotated[str, Query(description="words on the stamped page (all must occur; Chinese needs no spaces)")] = "",
+        seal: Annotated[str, Query(description="official | finance | contract | legal_rep")] = "",
+        since: Annotated[str, Query(description="photographed on or after this date (Asia/Shanghai), YYYY-MM-DD")] = "",
+        until: Annotated[str, Query(description="to this date inclusive")] = "",
+        flag: Annotated[str, Query(description="only pages with this flag; any: with any flag")] = "",
+    ) -> list[dict[str, Any]]:
+        """Stamped pages found by the text OCR read on them, newest first, among the requests this account may see."""
+        p = await shell.principal_of(request)
+        return await search_for(p, q, seal, since, until, flag)
+
+    return api
