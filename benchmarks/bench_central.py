@@ -46,7 +46,7 @@ from edge.ledger import Checkpoint, Frontier, Ledger, verify_consistency
 from edge.ledger.merkle import consistency_proof_ranges, range_hash
 from edge.ledger.schema import DB_FILENAME, connect_readonly
 from edge.sync import SyncClient
-from edge.syncwire import entry_to_wire
+from edge.ledger.wire import entry_to_wire
 
 
 async def make_ledger(path: Path, n: int, checkpoint_every: int = 64) -> Ledger:

@@ -27,7 +27,6 @@ import logging
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -41,7 +40,6 @@ from central import charts
 from central.configdocs import KIND_NAMES
 from central.limits import BodyTooLarge, CappedBodies, load_edge_json
 from central.store import (
-    SHANGHAI,
     UNPLACED,
     AdminError,
     CentralStore,
@@ -50,8 +48,9 @@ from central.store import (
     Refusal,
     refusal_source,
 )
+from edge.ledger.localtime import MINUTES, local_time
 from edge.ledger.merkle import verify_inclusion
-from edge.syncwire import API_PREFIX
+from edge.ledger.wire import API_PREFIX
 
 log = logging.getLogger("central.app")
 
@@ -111,15 +110,6 @@ REFUSAL_NAMES = {
     "too_large": "请求过大",
     "too_deep": "嵌套过深",
 }
-
-
-def local_time(ts: str | None) -> str:
-    if not ts:
-        return "—"
-    try:
-        return datetime.fromisoformat(ts).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        return ts
 
 
 def village_name(edge: Any) -> str:
@@ -197,7 +187,7 @@ def create_app(store: CentralStore | None = None, db_url: str | None = None) -> 
     app.add_middleware(CappedBodies)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
-    templates.env.filters["local"] = local_time
+    templates.env.filters["local"] = lambda ts: local_time(ts, MINUTES, "—")
     templates.env.filters["age"] = age_text
     templates.env.filters["village"] = village_name
     templates.env.globals.update(

@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from central.store import Refusal
-from edge.syncwire import API_PREFIX
+from edge.ledger.wire import API_PREFIX
 
 #: A push carries at most 10,000 entries (``MAX_BATCH_ENTRIES``); 64 MB leaves room for long OCR texts.
 MAX_SYNC_BODY = 64 * 1024 * 1024

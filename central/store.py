@@ -21,7 +21,7 @@ import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Self
 
 from cryptography.hazmat.primitives import serialization
@@ -48,6 +48,7 @@ from central.db import (
 )
 from edge.ledger import Checkpoint, canonical_json, chain_hash, encode_entry, leaf_hash
 from edge.ledger.entry import GENESIS_PREV_HASH, check_kind, utc_now
+from edge.ledger.localtime import local_day, local_today
 from edge.ledger.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
@@ -60,15 +61,14 @@ from edge.ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from edge.ledger.wire import MAX_CLOCK_SKEW_S, canonical_hash, key_id, verify_request_signature
 from edge.projection import PHOTO_CHECK, PHOTO_OCR
-from edge.syncwire import MAX_CLOCK_SKEW_S, canonical_hash, key_id, verify_request_signature
 
 #: Perfect subtrees below this level are not stored; they are folded from at most 2**(level) leaf hashes.
 NODE_MIN_LEVEL = 5
 #: The most entries one batch may carry (the edge client sends 1,000 by default).
 MAX_BATCH_ENTRIES = 10_000
 
-SHANGHAI = timezone(timedelta(hours=8), "CST")
 
 #: Entry kinds that are anomalies in themselves (besides any entry whose body names an ``anomaly``).
 FLAG_KINDS = {"device.events_lost": "events_lost"}
@@ -263,17 +263,6 @@ def parse_batch(payload: Any) -> Batch:
     return Batch(from_index, parsed, checkpoint, proof_from, proof, config_hash)
 
 
-def shanghai_day(ts: str) -> str:
-    """The date of a stored UTC timestamp in Asia/Shanghai (views are by local day and month)."""
-    try:
-        moment = datetime.fromisoformat(ts)
-    except ValueError:
-        return ts[:10]
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(SHANGHAI).date().isoformat()
-
-
 def entry_flag(kind: str, body_json: str) -> str | None:
     """The anomaly an entry reports, if any: its body's ``anomaly`` (or ``flag``) or an anomalous kind."""
     if '"anomaly"' in body_json or '"flag"' in body_json:
@@ -359,7 +348,7 @@ def check_extension(edge_id: str, batch: Batch, held: int, last_hash: bytes, fro
                 node_rows.append({"edge_id": edge_id, "level": level, "idx": idx, "hash": h})
         entry_rows.append({
             "edge_id": edge_id, "idx": e.index, "ts": e.ts, "kind": e.kind, "body": e.body_json,
-            "hash": chained, "leaf_hash": leaf, "day": shanghai_day(e.ts), "flag": entry_flag(e.kind, e.body_json),
+            "hash": chained, "leaf_hash": leaf, "day": local_day(e.ts), "flag": entry_flag(e.kind, e.body_json),
         })  # fmt: skip
         prev = chained
     # ... the signed checkpoint covers exactly these entries ...
@@ -415,7 +404,7 @@ class Period:
 
     @classmethod
     def parse(cls, start: str | None, end: str | None) -> Period:
-        today = datetime.now(SHANGHAI).date()
+        today = local_today()
         try:
             end_d = date.fromisoformat(end) if end else today + timedelta(days=1)
             start_d = date.fromisoformat(start) if start else (end_d - timedelta(days=365)).replace(day=1)
@@ -611,7 +600,7 @@ class CentralStore:
         Refusals here are signed by no enrolled key, so they are only counted per ``source`` (the
         client's address), never stored one by one.
         """
-        from edge.syncwire import H_EDGE, H_KEY, H_SIGNATURE, H_TIME
+        from edge.ledger.wire import H_EDGE, H_KEY, H_SIGNATURE, H_TIME
 
         now = datetime.now(UTC).timestamp() if now is None else now
         claimed = headers.get(H_EDGE.lower()) or headers.get(H_EDGE) or ""

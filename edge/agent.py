@@ -39,14 +39,14 @@ from edge.centralconfig import (
 from edge.config import EdgeConfig
 from edge.db import DeviceView, EdgeDB, Release, RequestView
 from edge.devices import DeviceManager
-from edge.documents import StoredDocument
+from edge.kernel.documents import StoredDocument
 from edge.enrolment import choose_device, record_enrolment, store_key, unseal_key
-from edge.errors import EdgeError, InputError, NotFound, Unavailable
+from edge.kernel.errors import EdgeError, InputError, NotFound, Unavailable
 from edge.keystore import DeviceIdentity, MasterKey, key_fingerprint
 from edge.ledger import Ledger, utc_now
 from edge.recorder import Recorder
 from edge.requests import Clock, SealDesk, utc_clock
-from edge.writerlock import WriterLock
+from edge.kernel.writerlock import WriterLock
 
 if TYPE_CHECKING:
     from edge.evidence import Evidence

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from edge.config import DeviceConfig, Person, RouteRule
 from edge.db import PENDING, STATUS_NAMES, RequestView
-from edge.errors import InputError
+from edge.kernel.errors import InputError
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from edge.errors import ConfigError
-from edge.syncwire import canonical_hash
+from edge.kernel.errors import ConfigError
+from edge.ledger.wire import canonical_hash
 
 if TYPE_CHECKING:
     from edge.config import EdgeConfig, _Table

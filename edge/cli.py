@@ -10,7 +10,7 @@ configuration or usage.
 
 ``qinglian edge sync --data DIR --central URL`` pushes what is pending now,
 with the agent's own :class:`edge.sync.SyncClient`, under the id the edge
-syncs with (:func:`edge.sync.edge_id_of`). With no agent running it is the
+syncs with (:func:`edge.ledger.wire.edge_id_of`). With no agent running it is the
 ledger's writer for the moment (it signs the tail and records configuration
 sent down); beside a running agent it reads the ledger and pushes what the
 agent's checkpoints cover, the two taking turns on ``sync.lock``. Exit codes:
@@ -29,7 +29,6 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import asdict
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -37,16 +36,16 @@ from edge.approval import host_operator
 from edge.commands import submit
 from edge.config import SEAL_KINDS, SEAL_NAMES, EdgeConfig, load_config
 from edge.db import STATUS_NAMES, EdgeDB
-from edge.documents import store_document
 from edge.enrolment import choose_device, store_key
-from edge.errors import ConfigError, EdgeError, InputError
 from edge.firmware import MANIFEST
+from edge.kernel.documents import store_document
+from edge.kernel.errors import ConfigError, EdgeError, InputError
+from edge.kernel.fmt import yuan
 from edge.keystore import MasterKey, read_identity_file
-from edge.money import yuan
+from edge.ledger.localtime import local_time
 from edge.requests import amount_from_text, check_filing
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-_SHANGHAI = timezone(timedelta(hours=8), "CST")  # China has no DST; no tz database needed on the Pi
 
 log = logging.getLogger("edge.cli")
 
@@ -215,15 +214,6 @@ def _print(args: argparse.Namespace, data: Any, human: str) -> None:
         print(human)
 
 
-def local_time(ts: str | None) -> str:
-    if not ts:
-        return "-"
-    try:
-        return datetime.fromisoformat(ts).astimezone(_SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        return ts
-
-
 # -- edge ----------------------------------------------------------------------------------
 
 
@@ -360,9 +350,10 @@ def _sync(args: argparse.Namespace) -> int:
 
 async def _sync_round(data_dir: Path, central_url: str) -> dict[str, Any]:
     """One :meth:`SyncClient.sync_once` as the ledger's writer, or beside the running agent as a reader."""
+    from edge.kernel.writerlock import WriterLock
     from edge.ledger import Ledger
-    from edge.sync import SyncClient, edge_id_of
-    from edge.writerlock import WriterLock
+    from edge.ledger.wire import edge_id_of
+    from edge.sync import SyncClient
 
     edge_id = edge_id_of(data_dir)
     lock = WriterLock.try_acquire(data_dir)
@@ -435,7 +426,7 @@ async def _list(args: argparse.Namespace, config: EdgeConfig) -> int:
 
 
 async def _show(args: argparse.Namespace, config: EdgeConfig) -> int:
-    from edge.errors import NotFound
+    from edge.kernel.errors import NotFound
 
     db = await EdgeDB.open(config.data_dir)
     try:

@@ -14,9 +14,9 @@ from typing import Any
 
 from edge.config import EdgeConfig
 from edge.db import EdgeDB
-from edge.errors import Unavailable, error_from_dict
+from edge.kernel.errors import Unavailable, error_from_dict
 from edge.ledger import utc_now
-from edge.writerlock import WriterLock
+from edge.kernel.writerlock import WriterLock
 
 DEFAULT_TIMEOUT_S = 30.0
 

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from edge.centralconfig import CentralSettings, parse_central
-from edge.errors import ConfigError, InputError
-from edge.money import DEFAULT_MAX_AMOUNT_FEN, SQLITE_MAX_INT
+from edge.kernel.errors import ConfigError, InputError
+from edge.kernel.fmt import DEFAULT_MAX_AMOUNT_FEN, SQLITE_MAX_INT
 from edge.ocr.settings import CameraSettings, parse_camera
 from edge.web.settings import WebSettings, parse_web
 

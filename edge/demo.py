@@ -32,12 +32,12 @@ import cv2
 from edge.agent import EdgeAgent
 from edge.config import EdgeConfig, load_config
 from edge.db import CLOSED, FINAL_STATES, IN_USE
-from edge.errors import EdgeError
+from edge.kernel.errors import EdgeError
 from edge.evidence import camera_for_board, photo_summary
 from edge.firmware import CODE_SUFFIXES, firmware_hash
 from edge.keystore import DeviceIdentity, key_fingerprint
 from edge.ledger import verify_ledger
-from edge.private import open_private, private_dir
+from edge.ledger.private import open_private, private_dir
 from edge.projection import seal_kind
 from hostsim import flash as sim_flash
 from hostsim.control import SimBoard

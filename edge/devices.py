@@ -43,7 +43,7 @@ from edge import projection as P
 from edge.config import DeviceConfig, EdgeConfig
 from edge.db import APPROVED, G_SENT, GRANTED, IN_USE, DeviceView, EdgeDB, GrantRow, RequestView
 from edge.devicelink import DeviceLink, DeviceUnavailable
-from edge.errors import Refused, Unavailable
+from edge.kernel.errors import Refused, Unavailable
 from edge.ledger import utc_now
 from edge.recorder import Recorder
 from edge.requests import SealDesk

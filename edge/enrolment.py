@@ -18,7 +18,7 @@ from typing import Any
 from edge import projection as P
 from edge.config import DeviceConfig, EdgeConfig
 from edge.db import DeviceView, EdgeDB
-from edge.errors import InputError
+from edge.kernel.errors import InputError
 from edge.keystore import DeviceIdentity, MasterKey, key_fingerprint
 from edge.ledger import utc_now
 from edge.recorder import Recorder

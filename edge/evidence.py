@@ -37,7 +37,7 @@ from edge import projection as P
 from edge.capture import Camera, CaptureError
 from edge.config import EdgeConfig
 from edge.db import RequestView
-from edge.documents import document_path
+from edge.kernel.documents import document_path
 from edge.ledger import Entry, utc_now
 from edge.ocr.search import SearchIndex
 from edge.ocr.settings import CameraSettings

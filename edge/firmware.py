@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from edge import projection as P
 from edge.config import EdgeConfig
 from edge.db import EdgeDB, Release
-from edge.errors import InputError
+from edge.kernel.errors import InputError
 from edge.recorder import Recorder
 
 MANIFEST = "manifest.json"

@@ -20,8 +20,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from edge.errors import ConfigError, InputError
-from edge.private import open_private, private_dir
+from edge.kernel.errors import ConfigError, InputError
+from edge.ledger.private import open_private, private_dir
 
 MASTER_KEY_BYTES = 32
 DEVICE_KEY_BYTES = 32

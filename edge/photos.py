@@ -15,7 +15,7 @@ import os
 import re
 from pathlib import Path
 
-from edge.private import READ_ONLY_MODE, open_private, private_dir
+from edge.ledger.private import READ_ONLY_MODE, open_private, private_dir
 
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 

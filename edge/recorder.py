@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from edge.db import EdgeDB
-from edge.errors import Unavailable
+from edge.kernel.errors import Unavailable
 from edge.ledger import Entry, Ledger
 from edge.projection import PHOTO_KINDS, apply_entries, backfill_photos
 

@@ -32,7 +32,7 @@ process is the ledger's writer) a round appends and signs nothing: it pushes
 what the writer's checkpoints cover and leaves configuration to the writer.
 
 The edge's id is the one its last round used (kept in ``edge_id`` in the data
-folder) or, before any, one derived from its ledger key (:func:`edge_id_of`),
+folder) or, before any, one derived from its ledger key (:func:`edge.ledger.wire.edge_id_of`),
 so ``qinglian ledger pubkey`` and ``qinglian edge sync`` need only the folder.
 """
 
@@ -53,29 +53,27 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge.centralconfig import CONFIG_FILENAME, load_received_config
+from edge.kernel.writerlock import WriterLock
 from edge.ledger import Checkpoint, Ledger
 from edge.ledger.entry import utc_now
-from edge.ledger.keys import PUBLIC_KEY_FILENAME, load_or_create_signing_key, load_public_key
+from edge.ledger.keys import load_or_create_signing_key
+from edge.ledger.private import open_private
 from edge.ledger.schema import DB_FILENAME, connect_readonly
-from edge.private import open_private
-from edge.syncwire import (
+from edge.ledger.wire import (
     API_PREFIX,
     CONFIG_RECEIVED,
+    EDGE_ID_FILENAME,
     canonical_hash,
     entry_to_wire,
-    key_id,
     sign_request,
 )
-from edge.writerlock import WriterLock
 
 log = logging.getLogger("edge.sync")
 
 STATE_FILENAME = "sync_state.json"
-#: The edge id the last sync round used.
-EDGE_ID_FILENAME = "edge_id"
 #: Held (flock) for the length of a round.
 ROUND_LOCK_FILENAME = "sync.lock"
 
@@ -122,23 +120,6 @@ class SyncResult:
     config_version: int | None = None
     config_hash: str | None = None
     config_changed: bool = False
-
-
-def default_edge_id(public_key: Ed25519PublicKey) -> str:
-    """An id for an edge nobody named: ``edge-`` and the first 16 hex digits of its key id (unique per key)."""
-    return f"edge-{key_id(public_key)[:16]}"
-
-
-def edge_id_of(data_dir: Path) -> str:
-    """The id the edge of ``data_dir`` syncs under: its last round's, else :func:`default_edge_id`.
-
-    ``OSError`` / ``ValueError`` when there is neither a recorded id nor a readable ``ledger_pub.pem``.
-    """
-    try:
-        recorded = (Path(data_dir) / EDGE_ID_FILENAME).read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        recorded = ""
-    return recorded or default_edge_id(load_public_key(Path(data_dir) / PUBLIC_KEY_FILENAME))
 
 
 def _record_edge_id(data_dir: Path, edge_id: str) -> None:

@@ -32,7 +32,7 @@ from central.app import create_app
 from central.store import CentralStore
 from edge.ledger import Checkpoint, Ledger
 from edge.ledger.keys import KEY_FILENAME, load_private_key
-from edge.syncwire import API_PREFIX, entry_to_wire, sign_request
+from edge.ledger.wire import API_PREFIX, entry_to_wire, sign_request
 
 COUNTY, TOWNSHIP, VILLAGE = "萧山区", "河上镇", "青莲村"
 REPO = Path(__file__).resolve().parent.parent

@@ -37,7 +37,7 @@ from edge.agent import EdgeAgent
 from edge.config import load_config
 from edge.db import EdgeDB
 from edge.devices import DeviceManager, _Handle
-from edge.errors import Refused
+from edge.kernel.errors import Refused
 from edge.firmware import FORMAT, firmware_hash, signed_bytes
 from edge.keystore import DeviceIdentity
 from edge.ledger import Entry

@@ -21,10 +21,10 @@ from edge import firmware
 from edge.agent import EdgeAgent
 from edge.centralconfig import CONFIG_APPLIED, CONFIG_REFUSED, CentralSettings, effective_config
 from edge.config import load_config
-from edge.errors import ConfigError
+from edge.kernel.errors import ConfigError
 from edge.keystore import DeviceIdentity
 from edge.ledger import verify_ledger
-from edge.syncwire import CONFIG_RECEIVED, canonical_hash
+from edge.ledger.wire import CONFIG_RECEIVED, canonical_hash
 from hostsim import flash
 from tools import release, releasekey
 

@@ -39,7 +39,7 @@ from central.app import create_app
 from central.limits import MAX_OTHER_BODY, MAX_SYNC_BODY
 from central.store import CentralStore
 from edge.ledger import Ledger
-from edge.syncwire import API_PREFIX, sign_request
+from edge.ledger.wire import API_PREFIX, sign_request
 from qinglian.cli import build_parser
 
 HUGE = 200 * 1024 * 1024

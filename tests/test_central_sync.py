@@ -39,7 +39,7 @@ from edge.ledger import (
     verify_inclusion,
 )
 from edge.sync import SyncClient, SyncRefused
-from edge.syncwire import API_PREFIX
+from edge.ledger.wire import API_PREFIX
 
 
 async def _snapshot(store: CentralStore, edge_id: str) -> tuple[int, list[int], int, dict]:

@@ -20,8 +20,8 @@ from test_web_uploads_hostile import APPLICANTS, LIMITS, console_for
 
 from edge.notify.webpush import VapidKeys
 from edge.ocr.settings import CameraSettings
-from edge.private import create_private, open_private, private_dir
-from edge.syncwire import canonical_hash
+from edge.ledger.private import create_private, open_private, private_dir
+from edge.ledger.wire import canonical_hash
 from edge.web.demo import sample_png
 from hostsim import pages
 from hostsim.control import SimBoard

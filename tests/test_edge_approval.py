@@ -8,7 +8,7 @@ import pytest
 from edge_support import HUGE, LARGE, SMALL, document, writer  # noqa: F401  (writer is a fixture)
 
 from edge.agent import EdgeAgent
-from edge.errors import InputError, NotFound, Refused
+from edge.kernel.errors import InputError, NotFound, Refused
 from edge.projection import APPROVAL_REFUSED
 
 

@@ -8,7 +8,7 @@ import pytest
 from edge_support import PEOPLE, write_config
 
 from edge.config import load_config
-from edge.errors import ConfigError, InputError
+from edge.kernel.errors import ConfigError, InputError
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -12,7 +12,7 @@ from edge_support import DEVICE, config_for
 
 from edge.agent import EdgeAgent
 from edge.enrolment import unseal_key
-from edge.errors import ConfigError, InputError
+from edge.kernel.errors import ConfigError, InputError
 from edge.keystore import MasterKey, SealedKey, read_identity_file
 from hostsim import flash
 

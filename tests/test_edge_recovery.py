@@ -11,7 +11,7 @@ from edge_support import SMALL, document, writer  # noqa: F401  (writer is a fix
 from edge import projection as P
 from edge.agent import EdgeAgent
 from edge.db import DB_FILENAME
-from edge.errors import Unavailable
+from edge.kernel.errors import Unavailable
 
 
 async def test_entry_committed_to_the_ledger_only_is_applied_at_the_next_open(writer: EdgeAgent, tmp_path: Path) -> None:

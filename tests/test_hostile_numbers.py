@@ -28,10 +28,10 @@ from edge import projection as P
 from edge.agent import EdgeAgent
 from edge.config import load_config
 from edge.db import EdgeDB
-from edge.errors import ConfigError, InputError
+from edge.kernel.errors import ConfigError, InputError
 from edge.keystore import DeviceIdentity
 from edge.ledger import Entry, Ledger, verify_ledger
-from edge.money import DEFAULT_MAX_AMOUNT_FEN, AmountError, parse_yuan, yuan
+from edge.kernel.fmt import DEFAULT_MAX_AMOUNT_FEN, AmountError, parse_yuan, yuan
 from edge.web.accounts import check_account, create_account
 from edge.web.app import create_app
 from edge.web.demo import sample_pdf

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from edge.ledger import Ledger, LedgerError, load_public_key
 from edge.ledger.keys import public_key_pem
 from edge.ledger.merkle import inclusion_proof_ranges
-from edge.sync import EDGE_ID_FILENAME, default_edge_id
+from edge.ledger.wire import EDGE_ID_FILENAME, default_edge_id
 from qinglian.cli import main
 
 

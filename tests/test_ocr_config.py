@@ -8,7 +8,7 @@ import pytest
 from edge_support import write_config
 
 from edge.config import load_config
-from edge.errors import ConfigError
+from edge.kernel.errors import ConfigError
 
 
 def with_camera(tmp_path: Path, table: str) -> Path:

@@ -17,8 +17,8 @@ from web_support import PASSWORD, Api, seed_account
 
 from edge.agent import EdgeAgent
 from edge.config import load_config
-from edge.errors import ConfigError, InputError
-from edge.syncwire import canonical_hash
+from edge.kernel.errors import ConfigError, InputError
+from edge.ledger.wire import canonical_hash
 from edge.web.accounts import check_account
 from edge.web.app import create_app
 from edge.web.demo import sample_pdf, sample_png

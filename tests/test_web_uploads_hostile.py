@@ -28,11 +28,11 @@ from web_support import Api, seed_account
 
 from edge.agent import EdgeAgent
 from edge.config import load_config
-from edge.errors import ConfigError
+from edge.kernel.errors import ConfigError
 from edge.evidence import PHOTO, PHOTO_OCR, ocr_document_job
 from edge.ocr import preprocess
 from edge.photos import PhotoStore
-from edge.pixels import MAX_PAGE_PIXELS
+from edge.ocr.pixels import MAX_PAGE_PIXELS
 from edge.projection import seal_kind
 from edge.web.app import create_app
 from edge.web.demo import sample_pdf, sample_png

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from edge.agent import EdgeAgent
 from edge.config import ConfigError, DeviceConfig, EdgeConfig, load_config
-from edge.errors import EdgeError
+from edge.kernel.errors import EdgeError
 from edge.firmware import load_public_key
 from tools import flash, harden, release, releasekey
 

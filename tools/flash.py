@@ -33,10 +33,10 @@ from edge.agent import EdgeAgent
 from edge.config import DeviceConfig
 from edge.devicelink import DeviceLink, DeviceUnavailable
 from edge.enrolment import unseal_key
-from edge.errors import EdgeError
+from edge.kernel.errors import EdgeError
 from edge.firmware import CODE_SUFFIXES
 from edge.keystore import DeviceIdentity
-from edge.writerlock import WriterLock
+from edge.kernel.writerlock import WriterLock
 from tools.progress import Progress
 from tools.release import Release
 

@@ -17,24 +17,21 @@ import asyncio
 import json
 import sys
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from .entry import Entry
 from .keys import load_public_key, public_key_b64
+from .localtime import local_time
 from .prooffile import inclusion_document
 from .schema import DB_FILENAME, ENTRY_COLUMNS, connect_readonly
 from .store import Ledger, LedgerError
 from .verify import verify_ledger
+from .wire import edge_id_of  # the id the edge syncs under, so a proof names it as the store does
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-
-# Times are stored in UTC and shown in China Standard Time (no DST since 1991),
-# without depending on the tz database being installed on the Pi.
-_SHANGHAI = timezone(timedelta(hours=8), "CST")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -112,14 +109,6 @@ def _verify(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
-def _local_time(ts: str) -> str:
-    try:
-        moment = datetime.fromisoformat(ts)
-    except ValueError:
-        return ts
-    return moment.astimezone(_SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
-
-
 def _show(args: argparse.Namespace) -> int:
     where, params = ("WHERE kind = ?", (args.kind,)) if args.kind else ("", ())
     try:
@@ -148,7 +137,7 @@ def _show(args: argparse.Namespace) -> int:
                 print(json.dumps(entry.to_dict(), ensure_ascii=False))
             else:
                 body = json.dumps(entry.body, ensure_ascii=False, sort_keys=True)
-                print(f"#{entry.index:<6} {_local_time(entry.ts)}  {entry.kind}  {body}")
+                print(f"#{entry.index:<6} {local_time(entry.ts)}  {entry.kind}  {body}")
     finally:
         conn.close()
     return EXIT_OK
@@ -156,8 +145,6 @@ def _show(args: argparse.Namespace) -> int:
 
 async def _inclusion_document(data_dir: Path, index: int) -> dict[str, Any]:
     """The proof of entry ``index`` against the latest checkpoint; ``LookupError`` if it covers no such entry."""
-    from edge.sync import edge_id_of  # the id the edge syncs under, so the proof names it as the store does
-
     ledger = await Ledger.open_reader(data_dir)
     try:
         checkpoint = await ledger.latest_checkpoint()
@@ -192,8 +179,6 @@ def _proof(args: argparse.Namespace) -> int:
 
 
 async def _public_identity(data_dir: Path) -> tuple[str, str]:
-    from edge.sync import edge_id_of
-
     # Through a reader, so a ledger_pub.pem that did not sign this ledger's checkpoints is caught here,
     # not after an administrator enrolled it.
     ledger = await Ledger.open_reader(data_dir)

@@ -16,7 +16,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from edge.private import open_private
+from edge.ledger.private import open_private
 
 KEY_FILENAME = "ledger_key.pem"
 PUBLIC_KEY_FILENAME = "ledger_pub.pem"

@@ -20,7 +20,7 @@ from typing import Any
 import aiosqlite
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from edge.private import create_private
+from edge.ledger.private import create_private
 
 from .checkpoint import Checkpoint
 from .entry import GENESIS_PREV_HASH, Entry, canonical_json, chain_hash, check_kind, encode_entry, utc_now

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from edge import projection as P
 from edge.config import SEAL_NAMES
 from edge.ledger import Entry
-from edge.money import yuan
+from edge.kernel.fmt import yuan
 from edge.notify.base import Backend, DeliveryError, Message
 from edge.web.settings import WebSettings
 from edge.web.store import Account, WebStore

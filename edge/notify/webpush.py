@@ -21,7 +21,7 @@ from py_vapid import Vapid  # type: ignore[import-untyped, unused-ignore]
 from pywebpush import WebPushException, webpush  # type: ignore[import-untyped, unused-ignore]
 
 from edge.notify.base import DeliveryError, Message
-from edge.private import open_private, private_dir
+from edge.ledger.private import open_private, private_dir
 from edge.web.settings import NotifyBackendConfig
 from edge.web.store import WebStore
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from edge.pixels import MAX_PAGE_PIXELS, TooManyPixels, UnreadableImage, check_image
+from edge.ocr.pixels import MAX_PAGE_PIXELS, TooManyPixels, UnreadableImage, check_image
 
 # The sheet is resampled to this width before OCR: the ink of a body character
 # of a printed A5 or A4 page then stands about 20 px tall, where Tesseract's

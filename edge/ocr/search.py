@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edge.private import create_private
+from edge.ledger.private import create_private
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS stamped_pages (

@@ -23,7 +23,7 @@ from edge.approval import host_operator
 from edge.cli import EXIT_OK, config_command
 from edge.commands import submit
 from edge.config import EdgeConfig
-from edge.errors import InputError
+from edge.kernel.errors import InputError
 from edge.web.accounts import Record, check_account, create_account, reset_password, set_disabled
 from edge.web.store import ROLE_NAMES, ROLES, WebStore
 

@@ -26,7 +26,7 @@ from typing import Any
 import uvicorn
 
 from edge.agent import EdgeAgent
-from edge.errors import ConfigError
+from edge.kernel.errors import ConfigError
 from edge.notify.base import Backend
 from edge.notify.notifier import Notifier
 from edge.notify.robots import DingTalkRobot, JsonWebhook, WeComRobot

@@ -23,8 +23,8 @@ from edge.agent import EdgeAgent
 from edge.approval import progress
 from edge.config import SEAL_KINDS, EdgeConfig, Person
 from edge.db import PENDING, RequestView
-from edge.documents import StoredDocument, document_path, store_document
-from edge.errors import InputError, NotFound, Refused
+from edge.kernel.documents import StoredDocument, document_path, store_document
+from edge.kernel.errors import InputError, NotFound, Refused
 from edge.ocr.search import Hit, SearchIndex
 from edge.requests import amount_from_text, check_filing
 from edge.web.ledgerview import SHANGHAI, utc_bound

@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from edge.errors import ConfigError
-from edge.pixels import MAX_PAGE_PIXELS
+from edge.kernel.errors import ConfigError
+from edge.ocr.pixels import MAX_PAGE_PIXELS
 
 if TYPE_CHECKING:
     from edge.config import _Table

@@ -21,7 +21,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader
 from pydantic import BaseModel
 
-from edge.cli import local_time
+from edge.ledger.localtime import local_time
 from edge.kernel.fmt import yuan
 from edge.web import ledgerview as L
 from edge.web.service import Console, Principal

@@ -30,7 +30,7 @@ from typing import Any
 import aiosqlite
 
 from edge.ledger import utc_now
-from edge.sqlitedb import open_database
+from edge.kernel.sqlitedb import open_database
 
 DB_FILENAME = "web.sqlite3"
 

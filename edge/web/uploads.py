@@ -20,9 +20,9 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge.errors import InputError
-from edge.private import open_private, private_dir
-from edge.pixels import MAX_PAGE_PIXELS, TooManyPixels, UnreadableImage, check_image, check_pdf
+from edge.kernel.errors import InputError
+from edge.ledger.private import open_private, private_dir
+from edge.ocr.pixels import MAX_PAGE_PIXELS, TooManyPixels, UnreadableImage, check_image, check_pdf
 
 KINDS = {"pdf": "application/pdf", "jpeg": "image/jpeg", "png": "image/png"}
 KIND_NAMES = {"pdf": "PDF", "jpeg": "JPG 图片", "png": "PNG 图片"}

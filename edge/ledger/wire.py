@@ -41,6 +41,7 @@ import hashlib
 import json
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -50,7 +51,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from edge.ledger import Entry
+from .entry import Entry
+from .keys import PUBLIC_KEY_FILENAME, load_public_key
 
 REQUEST_DOMAIN = "qinglian-sync-request/v1"
 API_PREFIX = "/api/v1/sync"
@@ -66,12 +68,35 @@ MAX_CLOCK_SKEW_S = 300
 
 #: Entry kind the edge appends when it receives a new merged configuration.
 CONFIG_RECEIVED = "config_received"
+#: Entry kinds whose bodies the store reads: the text read from a stamped page and its comparison with the original
+#: (the seal writes them; the store indexes them for search).
+PHOTO_OCR = "photo.ocr"
+PHOTO_CHECK = "photo.check"
+#: The edge id the last sync round used, in the data folder.
+EDGE_ID_FILENAME = "edge_id"
 
 
 def key_id(public_key: Ed25519PublicKey) -> str:
     """A short, stable name for a public key: SHA-256 of its raw bytes, hex."""
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return hashlib.sha256(raw).hexdigest()
+
+
+def default_edge_id(public_key: Ed25519PublicKey) -> str:
+    """An id for an edge nobody named: ``edge-`` and the first 16 hex digits of its key id (unique per key)."""
+    return f"edge-{key_id(public_key)[:16]}"
+
+
+def edge_id_of(data_dir: Path) -> str:
+    """The id the edge of ``data_dir`` syncs under: its last round's, else :func:`default_edge_id`.
+
+    ``OSError`` / ``ValueError`` when there is neither a recorded id nor a readable ``ledger_pub.pem``.
+    """
+    try:
+        recorded = (Path(data_dir) / EDGE_ID_FILENAME).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        recorded = ""
+    return recorded or default_edge_id(load_public_key(Path(data_dir) / PUBLIC_KEY_FILENAME))
 
 
 def body_digest(body: bytes) -> str:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edge.errors import InputError
-from edge.private import READ_ONLY_MODE, open_private, private_dir
+from edge.kernel.errors import InputError
+from edge.ledger.private import READ_ONLY_MODE, open_private, private_dir
 
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024  # a scan or a PDF, not a video
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")

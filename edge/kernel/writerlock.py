@@ -13,8 +13,8 @@ import fcntl
 import os
 from pathlib import Path
 
-from edge.errors import Unavailable
-from edge.private import private_dir
+from edge.kernel.errors import Unavailable
+from edge.ledger.private import private_dir
 
 LOCK_FILENAME = "writer.lock"
 

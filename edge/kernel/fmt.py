@@ -1,13 +1,14 @@
 """Money as people write and read it: yuan text ↔ integer fen (分), never through a float.
 
 A leaf module (nothing from the rest of ``edge``): the CLI, the web console, the
-notifications and the ledger view all format and parse amounts here, so there
-is one reading of "1,200.50" in the whole edge. Parsing reads digits with a
+notifications, the ledger view and every module's lists format and parse amounts
+here, so there is one reading of "1,200.50" in the whole edge. (Times on screen are
+``edge.ledger.localtime``: the ledger library and the central store read them too.) Parsing reads digits with a
 pattern, never with ``Decimal``/``float``: ``1e20``, ``Infinity``, ``NaN``,
 ``sNaN`` and ``1e999999999`` are not amounts, whatever those types make of them.
 
 Errors are :class:`AmountError` (a ``ValueError`` with a Chinese message);
-``edge.requests`` turns them into the edge's ``InputError``.
+the seal's desk turns them into the edge's ``InputError``.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from edge.private import create_private
+from edge.ledger.private import create_private
 
 
 async def open_database(
