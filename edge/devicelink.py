@@ -8,6 +8,14 @@ link (resends and ids at or below ``last_event_id`` are skipped), and
 acknowledged only after ``on_event`` returned, so an event the edge did not
 record is resent. Grants are minted here against the device's current session
 and clock.
+
+Every authenticated frame is checked before the link reads it
+(``protocol.frame_problem``): a hello or status reply, or an event frame's
+envelope, with a field of the wrong type or range is dropped like noise, so a
+device holding its key cannot poison the session (the clock grants are minted
+on, the next event id) or kill the reader thread. An event's own fields are
+checked by whoever records it (edge/devices.py): a malformed event still has
+its place in the stream, is recorded as one and acknowledged.
 """
 
 from __future__ import annotations
@@ -23,7 +31,16 @@ from typing import Any
 
 import serial
 
-from edge.protocol import TICKS_PERIOD, FrameError, Grant, Keys, MaintenanceGrant, decode_frame, encode_frame
+from edge.protocol import (
+    TICKS_PERIOD,
+    FrameError,
+    Grant,
+    Keys,
+    MaintenanceGrant,
+    decode_frame,
+    encode_frame,
+    frame_problem,
+)
 
 log = logging.getLogger("edge.devicelink")
 
@@ -283,6 +300,12 @@ class DeviceLink:
         except FrameError:
             self.noise_lines += 1
             return False
+        problem = frame_problem(frame)
+        if problem is not None:
+            # Signed with the device key, yet not what the firmware sends: the key is in other hands.
+            log.warning("authenticated frame from %s refused: %s", self.device_id, problem)
+            self.noise_lines += 1
+            return False
         kind = frame["t"]
         if kind == "announce":
             if frame.get("dev") == self.device_id:
@@ -293,7 +316,7 @@ class DeviceLink:
             return self._on_hello(frame)
         with self._cond:
             seq = frame.get("s")
-            if self.sid is None or frame.get("sid") != self.sid or not isinstance(seq, int) or seq <= self._rx_seq:
+            if self.sid is None or frame.get("sid") != self.sid or type(seq) is not int or seq <= self._rx_seq:
                 self.noise_lines += 1
                 return False
             self._rx_seq = seq

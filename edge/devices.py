@@ -27,6 +27,15 @@ supervisors) and the device gets no grant again until it is re-provisioned
 with a new key (``device.block_cleared``, see edge/enrolment.py). Numbers up
 to the device's ``last_grant`` at its first hello after enrolment came
 before this edge (a replaced edge host) and are not held against it.
+
+Malformed events: the same key lets its holder sign events with numbers past
+64 bits, negative, floats, bools or text where a number belongs. Such an
+event could not be interpreted or recorded, so it would never be
+acknowledged and the device's stream would stall behind it for good. It is
+checked before anything reads it (``protocol.event_problem``) and, if
+malformed, recorded as what it is (``device.malformed_event``, an anomaly,
+with the raw event as truncated ASCII text), acknowledged like any other, and
+the stream goes on.
 """
 
 from __future__ import annotations
@@ -40,12 +49,12 @@ from typing import Any
 
 from edge import firmware
 from edge import projection as P
-from edge.config import DeviceConfig, EdgeConfig
 from edge.db import APPROVED, G_SENT, GRANTED, IN_USE, DeviceView, EdgeDB, GrantRow, RequestView
 from edge.devicelink import DeviceLink, DeviceUnavailable
 from edge.kernel.errors import Refused, Unavailable
 from edge.ledger import utc_now
 from edge.recorder import Recorder
+from edge.protocol import event_problem, quoted
 from edge.requests import SealDesk
 
 log = logging.getLogger("edge.devices")
@@ -60,6 +69,8 @@ SUSPICIOUS_REFUSALS = frozenset({"bad_mac", "other_device", "malformed", "out_of
 TOOK_GRANT = frozenset({"grant_ok", "unlocked", "press", "relocked", "maintenance_open"})
 ROGUE = "rogue_grant"  # the anomaly of a device.rogue_grant entry
 BLOCKED = "device_blocked"  # why an approved request for a blocked device failed
+MALFORMED = "malformed_event"  # the anomaly of a device.malformed_event entry
+_RAW_CHARS = 600  # of a malformed event, as ASCII JSON: a whole event of today's firmware fits
 _BRIDGE_TIMEOUT_S = 30.0  # how long the reader thread waits for a recording step
 _WINDOW_SLACK_S = 10.0  # beyond a grant's window: clock estimate error and the device's 5 s future slack
 _STATUS_SAVE_S = 5.0
@@ -168,7 +179,11 @@ class DeviceManager:
             device = await self.db.device(handle.device_id)
             if device is not None and event["id"] <= device.last_event_id:
                 return  # recorded before (a resend across edge restarts): acknowledge it again
-            items = await self._interpret(handle, event)
+            problem = event_problem(event)
+            if problem is None:
+                items = await self._interpret(handle, event)
+            else:
+                items = [_malformed(handle.device_id, event, problem)]
             await self.recorder.record_many(items)
         self._wake.set()
 
@@ -443,6 +458,14 @@ def _refusal(device: DeviceView, request: RequestView) -> dict[str, Any]:
 
 
 def _rogue(device: DeviceView, no: object, reason: str, event_id: int | None = None) -> list[tuple[str, dict[str, Any]]]:
+def _malformed(device_id: str, event: dict[str, Any], problem: str) -> tuple[str, dict[str, Any]]:
+    """The entry for an event whose fields no firmware sends: it takes the event's place in the stream."""
+    eid = event["id"]
+    log.error("device %s sent a malformed event %d (%s): recorded as an anomaly and acknowledged", device_id, eid, problem)
+    body = {"device_id": device_id, "event_id": eid, "problem": problem, "raw": quoted(event, _RAW_CHARS), "anomaly": MALFORMED}
+    return (P.DEVICE_MALFORMED_EVENT, body)
+
+
     """The entry for a grant number this edge never issued, or nothing if it is not one (or recorded already)."""
     if not isinstance(no, int) or device.grant_base is None or no <= max(device.grant_base, device.last_grant_no):
         return []  # issued here, or before this edge knew the device (unknown until its first hello)

@@ -47,6 +47,7 @@ DEVICE_ONLINE = "device.online"
 DEVICE_OFFLINE = "device.offline"
 DEVICE_EVENTS_LOST = "device.events_lost"
 DEVICE_ROGUE_GRANT = "device.rogue_grant"  # a grant the edge never issued was used: no grants until re-provisioned
+DEVICE_MALFORMED_EVENT = "device.malformed_event"  # an authenticated event no firmware sends: recorded in its place
 DEVICE_BLOCK_CLEARED = "device.block_cleared"  # re-provisioned with a new key: grants again
 FIRMWARE_ALLOWED = "firmware.release_allowed"
 FIRMWARE_REVOKED = "firmware.release_revoked"
@@ -377,6 +378,11 @@ async def _rogue_grant(conn: aiosqlite.Connection, e: Entry) -> None:
     await conn.execute("UPDATE devices SET anomalies = anomalies + 1 WHERE device_id = ?", (b["device_id"],))
 
 
+@_applies(DEVICE_MALFORMED_EVENT)
+async def _malformed_event(conn: aiosqlite.Connection, e: Entry) -> None:
+    await _event_seen(conn, e)
+
+
 @_applies(DEVICE_BLOCK_CLEARED)
 async def _block_cleared(conn: aiosqlite.Connection, e: Entry) -> None:
     # The device keeps its grant counter: its next hello sets the base again, above the rogue number.
@@ -449,6 +455,16 @@ async def backfill_photos(db: EdgeDB, entries: Sequence[Entry]) -> None:
         await conn.execute("DELETE FROM meta WHERE key = 'photos_backfill'")
 
 
+async def _event_seen(conn: aiosqlite.Connection, e: Entry) -> None:
+    """A device event is recorded: ids up to it are never recorded again (the device's resends are skipped)."""
+    b = e.body
+    await conn.execute(
+        "UPDATE devices SET last_event_id = MAX(last_event_id, ?), last_seen = ?, anomalies = anomalies + ?"
+        " WHERE device_id = ?",
+        (b["event_id"], e.ts, 1 if b.get("anomaly") else 0, b["device_id"]),
+    )
+
+
 async def _apply_seal_event(conn: aiosqlite.Connection, e: Entry) -> None:
     """One event from a seal device (``seal.<kind>``): the body carries the event as the device sent it."""
     b = e.body
@@ -456,11 +472,7 @@ async def _apply_seal_event(conn: aiosqlite.Connection, e: Entry) -> None:
     ev: dict[str, Any] = b["event"]
     kind = ev["k"]
     request_id = b.get("request_id")
-    await conn.execute(
-        "UPDATE devices SET last_event_id = MAX(last_event_id, ?), last_seen = ?, anomalies = anomalies + ?"
-        " WHERE device_id = ?",
-        (b["event_id"], e.ts, 1 if b.get("anomaly") else 0, device_id),
-    )
+    await _event_seen(conn, e)
     if kind == "grant_ok":
         await conn.execute(
             "UPDATE grants SET status = ? WHERE device_id = ? AND no = ?", (G_ACCEPTED, device_id, ev["no"])

@@ -18,11 +18,11 @@ from typing import Any
 import aiosqlite
 
 from edge.approval import HOST_OPERATOR_PREFIX
-from edge.ledger.localtime import local_time
-from edge.config import SEAL_NAMES, EdgeConfig
+from edge.kernel.config import SEAL_NAMES, EdgeConfig
 from edge.kernel.errors import InputError
 from edge.ledger import Entry
 from edge.ledger.schema import DB_FILENAME, ENTRY_COLUMNS
+from edge.ledger.localtime import local_time
 from edge.kernel.fmt import yuan
 from edge.web.store import ROLE_NAMES
 
@@ -40,6 +40,7 @@ KIND_NAMES = {
     "grant.unsent": "授权未送达", "grant.lapsed": "授权失效", "device.enrolled": "设备登记", "device.online": "设备上线",
     "device.offline": "设备离线", "device.events_lost": "设备事件丢失",
     "device.rogue_grant": "非本边缘签发的授权", "device.block_cleared": "重新烧录后恢复授权", "agent.started": "代理启动",
+    "device.malformed_event": "设备事件格式错误",
     "agent.stopped": "代理停止", "seal.press": "盖章", "seal.locked_press": "锁定时按压", "seal.unlocked": "开锁",
     "seal.relocked": "上锁", "seal.grant_ok": "设备接受授权", "seal.grant_refused": "设备拒绝授权", "seal.boot": "设备启动",
     "seal.tamper": "外壳开关", "seal.overflow": "事件溢出", "seal.maintenance_open": "维护窗口打开",
@@ -60,6 +61,7 @@ ANOMALY_NAMES = {
     "original_unreadable": "原件无法识别", "no_original": "无原件可比对", "amount": "金额不符", "title": "标题不符",
     "text": "正文不符", "blank": "空白页", "seal_outside": "印章在监控区外", "unknown_firmware": "未获准的固件",
     "firmware_downgrade": "固件降级", "firmware_revoked": "固件已撤销", PROJECTION_FAILED: "台账条目无法应用", "rogue_grant": "非本边缘签发的授权(设备已停止授权)",
+    "malformed_event": "设备事件格式错误(设备密钥可能已泄露)",
 }  # fmt: skip
 REFUSAL_NAMES = {
     "self_approval": "审批自己的申请", "custodian_approval": "印章管理员审批", "not_on_route": "不在审批路线上",
@@ -292,6 +294,8 @@ def summarize(entry: Entry, config: EdgeConfig, device_names: dict[str, str]) ->
         )
     if k == "device.block_cleared":
         return f"{device} 已重新烧录写入新密钥，恢复授权（停止授权见台账第 {b.get('rogue_entry')} 条）"
+    if k == "device.malformed_event":
+        return f"{device} 发来格式错误的事件 #{b.get('event_id')}（{b.get('problem')}），已记为异常并确认，不再重发；原文 {str(b.get('raw'))[:200]}"
     if k == "device.events_lost":
         return f"{device} 事件 {b.get('from')}–{b.get('to')} 丢失（{b.get('reason')}）"
     if k == "photo.check":
