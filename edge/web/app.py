@@ -13,10 +13,13 @@ by a bare link: a push opens the request page, which asks for a login.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from edge.kernel.contract import Part
 from edge.seal.web import router as seal_web
 from edge.web import admin, auth, errors, ledger
 from edge.web.ledgerview import LedgerReader
@@ -24,8 +27,12 @@ from edge.web.middleware import FORM_OVERHEAD, GuardMiddleware
 from edge.web.service import Console
 from edge.web.shell import HERE, Shell
 
+# Until the registry of parts (edge/modules) lists the seal, the console mounts the seal's router by itself.
+SEAL = Part("seal", "智慧印章", {}, router=seal_web.router, templates=seal_web.TEMPLATES, nav=seal_web.NAV)
 
-def create_app(console: Console, reader: LedgerReader) -> FastAPI:
+
+def create_app(console: Console, reader: LedgerReader, parts: Sequence[Part] = (SEAL,)) -> FastAPI:
+    """The console for ``parts`` (the registered parts; a test adds its own): each part's router and templates."""
     app = FastAPI(
         title="清廉 边缘控制台 API",
         version="1",
@@ -37,10 +44,13 @@ def create_app(console: Console, reader: LedgerReader) -> FastAPI:
     )
     app.add_middleware(GuardMiddleware, max_body=console.settings.max_upload_bytes + FORM_OVERHEAD)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    shell = Shell(console, reader, [seal_web.TEMPLATES], nav=())
+    shell = Shell(console, reader, parts)
     errors.install(app, shell)
-    for router in (auth.router, seal_web.router, ledger.router, admin.router):
+    for router in (auth.router, ledger.router, admin.router):
         app.include_router(router(shell))
+    for part in parts:
+        if part.router is not None:
+            app.include_router(part.router(shell))
 
     @app.get("/manifest.webmanifest", include_in_schema=False)
     async def manifest() -> Response:

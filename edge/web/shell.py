@@ -21,13 +21,17 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader
 from pydantic import BaseModel
 
-from edge.ledger.localtime import local_time
+from edge.kernel.contract import NavItem, Part
 from edge.kernel.fmt import yuan
+from edge.ledger.localtime import local_time
 from edge.web import ledgerview as L
 from edge.web.service import Console, Principal
 from edge.web.store import ROLE_NAMES, ROLES, Session
 
 HERE = Path(__file__).parent
+# The shell's own tabs: the inbox across every part first, then the parts' tabs, then these.
+INBOX_NAV = NavItem("/inbox", "待审批", ("approver",))
+SHELL_NAV = (NavItem("/ledger", "台账", ("supervisor", "admin")), NavItem("/admin/users", "账号", ("admin",)), NavItem("/account", "我的"))
 COOKIE = "qinglian_session"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -72,17 +76,20 @@ def attachment(filename: str, shown_name: str) -> dict[str, str]:
 class Shell:
     """Sessions, CSRF, the logged-in principal, rendering and the ledger's helpers, for every router.
 
-    ``template_dirs``: the shell's own templates first, then each part's folder: a part's page extends
-    ``base.html`` and a part cannot replace a shell template by accident of order.
+    ``parts``: the registered parts, in their order: their templates folders come after the shell's (a part's
+    page extends ``base.html``, and cannot replace a shell template by accident of order); their nav items
+    stand between the shell's inbox and its ledger, accounts and own-account tabs.
     """
 
-    def __init__(self, console: Console, ledger: L.LedgerReader, template_dirs: Sequence[Path], nav: Sequence[Any]) -> None:
+    def __init__(self, console: Console, ledger: L.LedgerReader, parts: Sequence[Part]) -> None:
         self.console = console
         self.store = console.store
         self.settings = console.settings
         self.ledger = ledger
-        self.nav = tuple(nav)
-        env = Environment(loader=ChoiceLoader([FileSystemLoader(d) for d in [HERE / "templates", *template_dirs]]), autoescape=True)
+        self.parts = tuple(parts)
+        self.nav = (INBOX_NAV, *(item for part in self.parts for item in part.nav), *SHELL_NAV)
+        folders = [HERE / "templates", *(part.templates for part in self.parts if part.templates is not None)]
+        env = Environment(loader=ChoiceLoader([FileSystemLoader(folder) for folder in folders]), autoescape=True)
         self.templates = Jinja2Templates(env=env)
         env.globals.update(
             ROLE_NAMES=ROLE_NAMES, ROLES=ROLES, KIND_GROUPS=L.KIND_GROUPS, village=console.config.village,
@@ -159,12 +166,12 @@ class Shell:
 
     # -- pages ---------------------------------------------------------------------------------------
 
-    def nav_for(self, p: Principal | None) -> list[Any]:
+    def nav_for(self, p: Principal | None) -> list[NavItem]:
         """The tabs ``p`` sees: an item with roles shows to a holder of any of them, one without to everyone
         with a role here."""
         if p is None or not p.roles:
             return []
-        return [item for item in self.nav if not item.roles or p.roles & set(item.roles)]
+        return [item for item in self.nav if not item.roles or p.roles.intersection(item.roles)]
 
     async def render(self, request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         """A full page: the principal, its nav, the CSRF token and the flash message of its session."""

@@ -15,8 +15,9 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from edge.config import SEAL_KINDS, SEAL_NAMES
 from edge.db import STATUS_NAMES
+from edge.kernel.config import SEAL_KINDS, SEAL_NAMES
+from edge.kernel.contract import NavItem
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.photos import PhotoStore
 from edge.web import ledgerview as L
@@ -25,6 +26,12 @@ from edge.web.shell import API_ERRORS, OkOut, Shell
 from edge.web.uploads import ACCEPT, content_type_of
 
 TEMPLATES = Path(__file__).parent / "templates"
+NAV = (
+    NavItem("/requests", "申请"),
+    NavItem("/requests/new", "新申请", ("applicant", "custodian")),  # person roles: held only when backed by the roster
+    NavItem("/devices", "设备", ("custodian", "supervisor", "admin", "village_staff")),
+    NavItem("/search", "检索"),
+)
 
 
 class ApprovalOut(BaseModel):
