@@ -46,6 +46,8 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from edge.ledger.private import FILE_MODE, create_private
+
 metadata = MetaData()
 
 #: One row per enrolled edge: who it is, its key, and the state of its log at the store.
@@ -212,18 +214,14 @@ class Database:
 
 
 def private_file(path: Path) -> None:
-    """Create the SQLite file, and any missing folder above it, for the store's user alone: folders 0700, the
-    file 0600, whatever the umask (SQLite gives its -wal and -shm files the database file's mode). A file of
-    ours that others could read, from before, is narrowed to 0600."""
-    for folder in reversed([p for p in (path.parent, *path.parent.parents) if not p.exists()]):
-        folder.mkdir(mode=0o700, exist_ok=True)
-    fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o600)
-    try:
-        st = os.fstat(fd)
-        if st.st_mode & 0o077 and st.st_uid == os.geteuid():
-            os.fchmod(fd, 0o600)
-    finally:
-        os.close(fd)
+    """Create the SQLite file, and any missing folder above it, for the store's user alone (the ledger
+    library's :func:`create_private`: folders 0700, the file 0600, whatever the umask). A file of ours that
+    others could read, left by a store from before, is narrowed to 0600: the -wal and -shm files SQLite adds
+    take the database's mode."""
+    create_private(path)
+    st = path.stat()
+    if st.st_mode & 0o077 and st.st_uid == os.geteuid():
+        path.chmod(FILE_MODE)
 
 
 def upsert(db: Database, table: Table, values: dict[str, Any], update: dict[str, Any]) -> Insert:

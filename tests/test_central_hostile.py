@@ -3,6 +3,7 @@ and the modes of the files it writes (issue 12)."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -36,11 +37,11 @@ from sqlalchemy import text
 
 import central.store
 from central.app import create_app
+from central.cli import register
 from central.limits import MAX_OTHER_BODY, MAX_SYNC_BODY
 from central.store import CentralStore
 from edge.ledger import Ledger
 from edge.ledger.wire import API_PREFIX, sign_request
-from qinglian.cli import build_parser
 
 HUGE = 200 * 1024 * 1024
 CHUNK = 1024 * 1024
@@ -382,5 +383,7 @@ def test_the_systemd_unit_runs_a_command_the_cli_accepts() -> None:
     assert settings["UMask"] == "0077" and settings["NoNewPrivileges"] == "yes"
     command = settings["ExecStart"].split()
     assert command[:3] == ["/opt/qinglian/.venv/bin/qinglian", "central", "run"]
-    args = build_parser().parse_args(command[1:])
+    parser = argparse.ArgumentParser(prog="qinglian")
+    register(parser.add_subparsers(dest="command", required=True))  # the central commands alone
+    args = parser.parse_args(command[1:])
     assert args.db.startswith("sqlite:////var/lib/") and args.listen.startswith("127.0.0.1:")
