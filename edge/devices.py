@@ -49,12 +49,13 @@ from typing import Any
 
 from edge import firmware
 from edge import projection as P
+from edge.config import DeviceConfig, EdgeConfig
 from edge.db import APPROVED, G_SENT, GRANTED, IN_USE, DeviceView, EdgeDB, GrantRow, RequestView
 from edge.devicelink import DeviceLink, DeviceUnavailable
 from edge.kernel.errors import Refused, Unavailable
 from edge.ledger import utc_now
-from edge.recorder import Recorder
 from edge.protocol import event_problem, quoted
+from edge.recorder import Recorder
 from edge.requests import SealDesk
 
 log = logging.getLogger("edge.devices")
@@ -68,9 +69,9 @@ SUSPICIOUS_REFUSALS = frozenset({"bad_mac", "other_device", "malformed", "out_of
 # Device events that show the device took a grant and acted on it.
 TOOK_GRANT = frozenset({"grant_ok", "unlocked", "press", "relocked", "maintenance_open"})
 ROGUE = "rogue_grant"  # the anomaly of a device.rogue_grant entry
-BLOCKED = "device_blocked"  # why an approved request for a blocked device failed
 MALFORMED = "malformed_event"  # the anomaly of a device.malformed_event entry
 _RAW_CHARS = 600  # of a malformed event, as ASCII JSON: a whole event of today's firmware fits
+BLOCKED = "device_blocked"  # why an approved request for a blocked device failed
 _BRIDGE_TIMEOUT_S = 30.0  # how long the reader thread waits for a recording step
 _WINDOW_SLACK_S = 10.0  # beyond a grant's window: clock estimate error and the device's 5 s future slack
 _STATUS_SAVE_S = 5.0
@@ -457,7 +458,6 @@ def _refusal(device: DeviceView, request: RequestView) -> dict[str, Any]:
     return {"request_id": request.id, "reason": BLOCKED, "device_id": device.device_id, "rogue_entry": block["entry"], "message": message}
 
 
-def _rogue(device: DeviceView, no: object, reason: str, event_id: int | None = None) -> list[tuple[str, dict[str, Any]]]:
 def _malformed(device_id: str, event: dict[str, Any], problem: str) -> tuple[str, dict[str, Any]]:
     """The entry for an event whose fields no firmware sends: it takes the event's place in the stream."""
     eid = event["id"]
@@ -466,6 +466,7 @@ def _malformed(device_id: str, event: dict[str, Any], problem: str) -> tuple[str
     return (P.DEVICE_MALFORMED_EVENT, body)
 
 
+def _rogue(device: DeviceView, no: object, reason: str, event_id: int | None = None) -> list[tuple[str, dict[str, Any]]]:
     """The entry for a grant number this edge never issued, or nothing if it is not one (or recorded already)."""
     if not isinstance(no, int) or device.grant_base is None or no <= max(device.grant_base, device.last_grant_no):
         return []  # issued here, or before this edge knew the device (unknown until its first hello)
