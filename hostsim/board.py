@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import runpy
+import signal
 import socket
 import sys
 import threading
@@ -50,7 +51,16 @@ class _UartRx:
     def __init__(self, uart_fd: int) -> None:
         self._uart = uart_fd
         self.fd, self._buffer = os.pipe()
+        signal.signal(signal.SIGINT, self._interrupt)
         threading.Thread(target=self._receive, name="uart-rx", daemon=True).start()
+
+    @staticmethod
+    def _interrupt(signum: int, frame: object) -> None:
+        # Runs in the main thread a moment after _receive asked for it. If Ctrl-C was
+        # turned off in between (a script ending, the REPL starting) the request lapses:
+        # raised then, it would escape every handler and kill the board process.
+        if micropython.kbd_intr_char != -1:
+            raise KeyboardInterrupt
 
     def _receive(self) -> None:
         with contextlib.suppress(OSError):  # the supervisor closed the UART
@@ -177,11 +187,11 @@ class Board:
     def _run_script(self, name: str, uart: _UartOut) -> None:
         if not (self.flash / name).exists():
             return
-        # As pyexec does: Ctrl-C interrupts a script unless the script turns it off.
-        micropython.kbd_intr(3)
         try:
+            micropython.kbd_intr(3)  # as pyexec does: Ctrl-C interrupts a script unless the script turns it off
             runpy.run_path(name, run_name="__main__")
         except (Exception, KeyboardInterrupt):  # noqa: BLE001 - MicroPython prints the traceback and goes on to the REPL
+            micropython.kbd_intr(-1)  # first, as pyexec does: no second Ctrl-C while the traceback prints
             uart.write(traceback.format_exc().replace("\n", "\r\n"))
         finally:
             micropython.kbd_intr(-1)  # the REPL reads Ctrl-C as a character

@@ -141,9 +141,10 @@ class Laptop:
     def send(self, data: bytes) -> None:
         self.sock.sendall(data)
 
-    def until(self, match: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    def until(self, match: Callable[[dict[str, Any]], bool], timeout: float = 15.0) -> dict[str, Any]:
         """Read lines until a device frame ``match`` accepts; return that frame."""
-        while True:
+        deadline = time.monotonic() + timeout  # bounds a failure (a board that announces forever)
+        while time.monotonic() < deadline:
             while b"\n" not in self.rest:
                 chunk = self.sock.recv(4096)
                 if not chunk:
@@ -157,6 +158,7 @@ class Laptop:
                 continue
             if match(frame):
                 return frame
+        raise TimeoutError(f"no such frame within {timeout} s; heard {self.other[-3:]!r}")
 
     def hello(self, nonce: str) -> dict[str, Any]:
         """Open a session; its reply also proves the seal has read every byte sent before."""

@@ -7,7 +7,7 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-kbd_intr_char = 3  # the byte the board's UART turns into KeyboardInterrupt (hostsim.board); -1: none
+kbd_intr_char = -1  # the byte the board's UART turns into KeyboardInterrupt (hostsim.board); -1: none, as at reset
 
 
 def const(value: T) -> T:
