@@ -54,6 +54,13 @@ def test_search_chinese_text(index: SearchIndex) -> None:
     assert index.search("不存在的文字") == []
 
 
+def test_search_text_with_control_characters_and_quotes(index: SearchIndex) -> None:
+    # The API fuzzer's find: a NUL inside a term ended FTS5's query early ("unterminated string", a 500).
+    assert [h.photo_sha256[0] for h in index.search("硬化工程\x00施工")] == ["a"]  # separates like a space
+    assert [h.photo_sha256[0] for h in index.search("\x1b硬化工程\x7f")] == ["a"]
+    assert index.search('硬化"工程') == [] and index.search("\x00\x00") != []  # quoted as text; no term: all pages
+
+
 def test_search_filters(index: SearchIndex) -> None:
     assert [h.photo_sha256[0] for h in index.search("", village="青山村")] == ["b", "a"]
     assert [h.photo_sha256[0] for h in index.search("合作社", seal="contract", village="白沙村")] == ["c"]

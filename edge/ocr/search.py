@@ -13,6 +13,7 @@ a search by a supervisor never holds a lock the ledger writer needs.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -70,6 +71,11 @@ class Hit:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+# Control characters are no text a page could carry, and FTS5 reads a NUL as the end of its query
+# ("unterminated string"): they separate terms like spaces do.
+_SEPARATORS = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
 
 
 def _check_trigram(conn: sqlite3.Connection) -> None:
@@ -160,7 +166,7 @@ class SearchIndex:
         """
         where: list[str] = []
         args: list[Any] = []
-        terms = [t for t in query.split() if t]
+        terms = [t for t in _SEPARATORS.split(query) if t]
         long_terms = [t for t in terms if len(t) >= 3]
         short_terms = [t for t in terms if len(t) < 3]
         use_fts = bool(long_terms)
