@@ -45,7 +45,7 @@ from central.store import CentralStore, check_extension, parse_batch
 from edge.ledger import Checkpoint, Frontier, Ledger, verify_consistency
 from edge.ledger.merkle import consistency_proof_ranges, range_hash
 from edge.ledger.schema import DB_FILENAME, connect_readonly
-from edge.sync import SyncClient
+from edge.kernel.sync import SyncClient
 from edge.ledger.wire import entry_to_wire
 
 

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from edge_support import DEVICE, write_config  # noqa: E402
 
 from edge.agent import EdgeAgent  # noqa: E402
-from edge.config import load_config  # noqa: E402
+from edge.kernel.config import load_config  # noqa: E402
 from hostsim.control import SimBoard  # noqa: E402
 from hostsim.flash import FIRMWARE_DIR  # noqa: E402
 from tools import flash, release, releasekey  # noqa: E402

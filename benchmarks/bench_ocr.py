@@ -37,9 +37,11 @@ os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 import cv2
 
 from edge.ocr import preprocess
-from edge.ocr.backends import OcrUnavailable, get_backend
+from edge.ocr.backends import get_backend
+from edge.ocr.desk import A5_PX, seal_zone
 from edge.ocr.fields import normalize_text
 from edge.ocr.pipeline import compare, read_image
+from edge.ocr.types import OcrUnavailable
 from hostsim import pages
 
 FRAUDS = ("swapped", "amount", "blank", "seal_outside")
@@ -81,7 +83,7 @@ def forged(spec: pages.PageSpec, kind: str, seed: int) -> tuple[pages.PageSpec, 
         return replace(spec, amount_fen=spec.amount_fen + 100_000 * (1 + seed % 7)), None
     if kind == "blank":
         return replace(spec, blank=True), None
-    return spec, (pages.A5_PX[0] // 2, 320)  # the seal on the title, far from the seal block
+    return spec, (A5_PX[0] // 2, 320)  # the seal on the title, far from the seal block
 
 
 def bench(backend_name: str, n: int, first_seed: int) -> dict[str, float] | None:
@@ -90,7 +92,7 @@ def bench(backend_name: str, n: int, first_seed: int) -> dict[str, float] | None
     except OcrUnavailable as exc:
         print(f"\n== {backend_name}: not available ({exc})")
         return None
-    area = pages.seal_zone()
+    area = seal_zone()
     acc_pre, acc_plain, secs, secs_a5, secs_bare = [], [], [], [], []
     misread_titles: list[str] = []
     scratch = tempfile.TemporaryDirectory()

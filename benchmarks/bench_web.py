@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from edge.agent import EdgeAgent
 from edge.approval import host_operator
-from edge.config import load_config
+from edge.kernel.config import load_config
 from edge.demo import demo_config, demo_release
 from edge.web.accounts import check_account, create_account
 from edge.web.demo import sample_pdf

@@ -41,13 +41,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from edge.ledger.wire import ROSTER_ROLES
+
 KINDS = ("roster", "routing", "firmware", "blacklist")
 KIND_NAMES = {"roster": "审批人名册", "routing": "审批路线", "firmware": "固件白名单", "blacklist": "黑名单"}
 LEVELS = ("county", "township", "village")
 LEVEL_NAMES = {"county": "县(市、区)", "township": "乡镇", "village": "村"}
 
 SEAL_KINDS = ("official", "finance", "contract", "legal_rep")
-ROLES = ("applicant", "custodian", "approver")
 ROUTE_MODES = ("chain", "n_of_m")
 BLACKLISTS = ("suppliers", "contractors", "workers")
 
@@ -161,7 +162,7 @@ def _validate_roster(doc: Mapping[str, Any]) -> None:
         _object(person, where, ["id", "name", "roles"], ["village"])
         _identifier(person["id"], f"{where}.id")
         _string(person["name"], f"{where}.name")
-        _strings(person["roles"], f"{where}.roles", ROLES)
+        _strings(person["roles"], f"{where}.roles", ROSTER_ROLES)
         if "village" in person:
             _string(person["village"], f"{where}.village")
     _unique_ids(people, "id", "roster.people")

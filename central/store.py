@@ -61,8 +61,7 @@ from edge.ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from edge.ledger.wire import MAX_CLOCK_SKEW_S, canonical_hash, key_id, verify_request_signature
-from edge.projection import PHOTO_CHECK, PHOTO_OCR
+from edge.ledger.wire import MAX_CLOCK_SKEW_S, PHOTO_CHECK, PHOTO_OCR, canonical_hash, key_id, verify_request_signature
 
 #: Perfect subtrees below this level are not stored; they are folded from at most 2**(level) leaf hashes.
 NODE_MIN_LEVEL = 5

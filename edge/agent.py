@@ -28,7 +28,10 @@ from typing import TYPE_CHECKING, Any, Self
 
 from edge import firmware
 from edge import projection as P
-from edge.centralconfig import (
+from edge.db import DeviceView, EdgeDB, Release, RequestView
+from edge.devices import DeviceManager
+from edge.enrolment import choose_device, record_enrolment, store_key, unseal_key
+from edge.kernel.central import (
     CONFIG_APPLIED,
     CONFIG_REFUSED,
     effective_config,
@@ -36,21 +39,18 @@ from edge.centralconfig import (
     save_applied_config,
     with_received_config,
 )
-from edge.config import EdgeConfig
-from edge.db import DeviceView, EdgeDB, Release, RequestView
-from edge.devices import DeviceManager
+from edge.kernel.config import EdgeConfig
 from edge.kernel.documents import StoredDocument
-from edge.enrolment import choose_device, record_enrolment, store_key, unseal_key
 from edge.kernel.errors import EdgeError, InputError, NotFound, Unavailable
+from edge.kernel.writerlock import WriterLock
 from edge.keystore import DeviceIdentity, MasterKey, key_fingerprint
 from edge.ledger import Ledger, utc_now
 from edge.recorder import Recorder
 from edge.requests import Clock, SealDesk, utc_clock
-from edge.kernel.writerlock import WriterLock
 
 if TYPE_CHECKING:
     from edge.evidence import Evidence
-    from edge.sync import SyncClient
+    from edge.kernel.sync import SyncClient
 
 log = logging.getLogger("edge.agent")
 
@@ -286,7 +286,7 @@ class EdgeAgent:
     # -- the central store -----------------------------------------------------------------
 
     def _sync_client(self) -> SyncClient:
-        from edge.sync import SyncClient
+        from edge.kernel.sync import SyncClient
 
         central = self.config.central
         assert central is not None

@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from edge.config import DeviceConfig, Person, RouteRule
 from edge.db import PENDING, STATUS_NAMES, RequestView
+from edge.kernel.config import DeviceConfig, Person, RouteRule
 from edge.kernel.errors import InputError
 
 

@@ -27,25 +27,24 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Callable, Coroutine
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from edge import demo
 from edge.approval import host_operator
 from edge.commands import submit
-from edge.config import SEAL_KINDS, SEAL_NAMES, EdgeConfig, load_config
 from edge.db import STATUS_NAMES, EdgeDB
 from edge.enrolment import choose_device, store_key
 from edge.firmware import MANIFEST
+from edge.kernel.clikit import EXIT_FAILED, EXIT_OK, EXIT_USAGE, config_command, output
+from edge.kernel.config import SEAL_KINDS, SEAL_NAMES, EdgeConfig
 from edge.kernel.documents import store_document
-from edge.kernel.errors import ConfigError, EdgeError, InputError
+from edge.kernel.errors import InputError
 from edge.kernel.fmt import yuan
 from edge.keystore import MasterKey, read_identity_file
 from edge.ledger.localtime import local_time
 from edge.requests import amount_from_text, check_filing
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 log = logging.getLogger("edge.cli")
 
@@ -53,9 +52,13 @@ log = logging.getLogger("edge.cli")
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _register_edge(subparsers)
     _register_request(subparsers)
-    from edge import demo
+    demo.register(subparsers, serve=_serve_demo)
 
-    demo.register(subparsers)
+
+def _serve_demo(args: argparse.Namespace) -> int:
+    from edge.web.demo import serve_main  # the console's imports only when it is asked for
+
+    return serve_main(args)
 
 
 def _config_arg(parser: argparse.ArgumentParser) -> None:
@@ -179,41 +182,6 @@ def _whole_number(text: str) -> int:
         raise argparse.ArgumentTypeError(f"应为整数 expected a whole number, got {text!r:.40}")
     return int(digits)
 
-Handler = Callable[[argparse.Namespace, EdgeConfig], Coroutine[Any, Any, int]]
-
-
-def config_command(handler: Handler) -> Callable[[argparse.Namespace], int]:
-    """Load the config, run the handler, turn errors into messages and exit codes."""
-
-    def run(args: argparse.Namespace) -> int:
-        try:
-            config = load_config(args.config)
-            return asyncio.run(handler(args, config))
-        except ConfigError as exc:
-            _error(args, exc)
-            return EXIT_USAGE
-        except EdgeError as exc:
-            _error(args, exc)
-            return EXIT_FAILED
-        except KeyboardInterrupt:
-            return EXIT_FAILED
-
-    return run
-
-
-def _error(args: argparse.Namespace, exc: EdgeError) -> None:
-    if getattr(args, "json", False):
-        print(json.dumps({"ok": False, "error": exc.to_dict()}, ensure_ascii=False))
-    print(f"错误 error [{exc.code}]: {exc.message}", file=sys.stderr)
-
-
-def _print(args: argparse.Namespace, data: Any, human: str) -> None:
-    if getattr(args, "json", False):
-        print(json.dumps(data, ensure_ascii=False))
-    else:
-        print(human)
-
-
 # -- edge ----------------------------------------------------------------------------------
 
 
@@ -256,7 +224,7 @@ async def _enrol(args: argparse.Namespace, config: EdgeConfig) -> int:
     result = await submit(
         config, "enrol", {"device_name": device.name, "device_id": identity.device_id, "fingerprint": identity.fingerprint}
     )
-    _print(
+    output(
         args,
         result,
         f"已登记 enrolled {identity.device_id} as {device.name} ({SEAL_NAMES[device.seal]} {device.seal}), "
@@ -283,7 +251,7 @@ async def _status(args: argparse.Namespace, config: EdgeConfig) -> int:
     for device in config.devices:
         if device.name not in enrolled:
             lines.append(f"{device.name:<14} {'-':<16} 未登记 not enrolled (qinglian edge enrol)")
-    _print(args, devices, "\n".join(lines) or "无设备 no devices")
+    output(args, devices, "\n".join(lines) or "无设备 no devices")
     return EXIT_OK
 
 
@@ -294,7 +262,7 @@ async def _allow_release(args: argparse.Namespace, config: EdgeConfig) -> int:
     except (OSError, ValueError) as exc:
         raise InputError(f"无法读取清单 cannot read {path}: {exc}", "bad_release") from None
     result = await submit(config, "allow_release", {"manifest": manifest})
-    _print(
+    output(
         args,
         result,
         f"已允许固件 allowed firmware {result['version']} (security version {result['security_version']}, "
@@ -305,14 +273,14 @@ async def _allow_release(args: argparse.Namespace, config: EdgeConfig) -> int:
 
 async def _maintenance(args: argparse.Namespace, config: EdgeConfig) -> int:
     result = await submit(config, "maintenance", {"device_name": args.device, "seconds": args.seconds})
-    _print(args, result, f"维护窗口已请求 maintenance grant {result['no']} sent to {args.device} for {args.seconds} s")
+    output(args, result, f"维护窗口已请求 maintenance grant {result['no']} sent to {args.device} for {args.seconds} s")
     return EXIT_OK
 
 
 def _sync(args: argparse.Namespace) -> int:
+    from edge.kernel.sync import SyncError, SyncRefused, SyncUnavailable
     from edge.ledger import LedgerError
     from edge.ledger.schema import DB_FILENAME
-    from edge.sync import SyncError, SyncRefused, SyncUnavailable
 
     def fail(exit_code: int, code: str, message: str) -> int:
         if args.json:
@@ -344,16 +312,16 @@ def _sync(args: argparse.Namespace) -> int:
     )
     if left:
         human += f"\n{left} 条未签检查点, 留给运行中的代理 entries beyond the agent's checkpoints: it pushes them"
-    _print(args, {"ok": True, **report, "pending": left}, human)
+    output(args, {"ok": True, **report, "pending": left}, human)
     return EXIT_OK
 
 
 async def _sync_round(data_dir: Path, central_url: str) -> dict[str, Any]:
     """One :meth:`SyncClient.sync_once` as the ledger's writer, or beside the running agent as a reader."""
+    from edge.kernel.sync import SyncClient
     from edge.kernel.writerlock import WriterLock
     from edge.ledger import Ledger
     from edge.ledger.wire import edge_id_of
-    from edge.sync import SyncClient
 
     edge_id = edge_id_of(data_dir)
     lock = WriterLock.try_acquire(data_dir)
@@ -390,14 +358,14 @@ async def _file(args: argparse.Namespace, config: EdgeConfig) -> int:
             "amount_fen": amount_fen, "device": filing.device.name, "document": stored.to_body(),
         },
     )  # fmt: skip
-    _print(args, result, f"已提交 filed {result['id']}\n{format_request(result, config)}")
+    output(args, result, f"已提交 filed {result['id']}\n{format_request(result, config)}")
     return EXIT_OK
 
 
 async def _approve(args: argparse.Namespace, config: EdgeConfig) -> int:
     config.person(args.person)
     result = await submit(config, "approve", {"request_id": args.request_id, "approver": args.person, "account": host_operator()})
-    _print(args, result, f"已批准 approved by {args.person}\n{format_request(result, config)}")
+    output(args, result, f"已批准 approved by {args.person}\n{format_request(result, config)}")
     return EXIT_OK
 
 
@@ -406,7 +374,7 @@ async def _reject(args: argparse.Namespace, config: EdgeConfig) -> int:
     result = await submit(
         config, "reject", {"request_id": args.request_id, "approver": args.person, "reason": args.reason, "account": host_operator()}
     )
-    _print(args, result, f"已驳回 rejected by {args.person}\n{format_request(result, config)}")
+    output(args, result, f"已驳回 rejected by {args.person}\n{format_request(result, config)}")
     return EXIT_OK
 
 
@@ -421,7 +389,7 @@ async def _list(args: argparse.Namespace, config: EdgeConfig) -> int:
     finally:
         await db.close()
     data = [r.to_dict() for r in requests]
-    _print(args, data, "\n".join(format_request_line(r) for r in data) or "无申请 no requests")
+    output(args, data, "\n".join(format_request_line(r) for r in data) or "无申请 no requests")
     return EXIT_OK
 
 
@@ -438,7 +406,7 @@ async def _show(args: argparse.Namespace, config: EdgeConfig) -> int:
         data["press_events"] = await db.press_events(request.id)
     finally:
         await db.close()
-    _print(args, data, format_request(data, config))
+    output(args, data, format_request(data, config))
     return EXIT_OK
 
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from edge.config import EdgeConfig
 from edge.db import EdgeDB
+from edge.kernel.config import EdgeConfig
 from edge.kernel.errors import Unavailable, error_from_dict
-from edge.ledger import utc_now
 from edge.kernel.writerlock import WriterLock
+from edge.ledger import utc_now
 
 DEFAULT_TIMEOUT_S = 30.0
 

@@ -20,8 +20,8 @@ from typing import Any
 
 import aiosqlite
 
-from edge.keystore import SealedKey
 from edge.kernel.sqlitedb import open_database
+from edge.keystore import SealedKey
 
 DB_FILENAME = "edge.sqlite3"
 SCHEMA_VERSION = 3  # 2: firmware releases; 3: press photos. Older versions upgrade by running SCHEMA again

@@ -22,6 +22,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,21 +31,23 @@ from typing import Any
 import cv2
 
 from edge.agent import EdgeAgent
-from edge.config import EdgeConfig, load_config
 from edge.db import CLOSED, FINAL_STATES, IN_USE
-from edge.kernel.errors import EdgeError
-from edge.evidence import camera_for_board, photo_summary
+from edge.evidence import photo_summary
 from edge.firmware import CODE_SUFFIXES, firmware_hash
+from edge.kernel.config import EdgeConfig, load_config
+from edge.kernel.errors import EdgeError
 from edge.keystore import DeviceIdentity, key_fingerprint
 from edge.ledger import verify_ledger
 from edge.ledger.private import open_private, private_dir
+from edge.ocr.desk import seal_zone
+from edge.ocr.settings import CameraSettings
 from edge.projection import seal_kind
 from hostsim import flash as sim_flash
 from hostsim.control import SimBoard
-from hostsim.flash import FIRMWARE_DIR
 from tools import flash, release, releasekey
 from tools.progress import Progress
 from tools.release import Release
+from tools.source import FIRMWARE_DIR
 
 DEVICE_NAME = "official-1"
 RELEASE_DIR = "release"  # in DATA: the demo's release key and its signed builds of the firmware
@@ -195,6 +198,13 @@ async def bring_up(agent: EdgeAgent, board: SimBoard, built: Release) -> bool:
     return True
 
 
+def camera_for_board(config: EdgeConfig, url: str) -> CameraSettings:
+    """The config's [camera] pointed at a simulated board's virtual camera (its port changes every run)."""
+    if config.camera is not None:
+        return replace(config.camera, source=url)
+    return CameraSettings(source=url, monitored_area=seal_zone())
+
+
 def board_config(data: Path, board: SimBoard) -> EdgeConfig:
     """The demo config (written on the first run) pointed at this run of the simulated board, and at
     its virtual desk camera when it has one (both ports change every run)."""
@@ -294,7 +304,8 @@ async def run_demo(data: Path, presses: int = DEFAULT_PRESSES, firmware: Path = 
     return result
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction, serve: Callable[[argparse.Namespace], int]) -> None:  # type: ignore[type-arg]
+    """``qinglian demo``; ``serve`` runs it with the web console (``--serve``), which this module does not import."""
     demo = subparsers.add_parser(
         "demo",
         help="演示 run the whole seal loop on the simulated board",
@@ -305,14 +316,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     demo.add_argument("--presses", type=int, default=DEFAULT_PRESSES, help="presses to approve and make (1..100)")
     demo.add_argument("--serve", action="store_true", help="网页控制台 run board + agent + web console until Ctrl-C (edge/web/demo.py)")
     demo.add_argument("--listen", default="127.0.0.1:8080", help="with --serve: the console's host:port")
-    demo.set_defaults(func=_demo)
+    demo.set_defaults(func=lambda args: serve(args) if args.serve else _demo(args))
 
 
 def _demo(args: argparse.Namespace) -> int:
-    if args.serve:
-        from edge.web.demo import serve_main
-
-        return serve_main(args)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     data = args.data if args.data is not None else Path(tempfile.mkdtemp(prefix="qinglian-demo-"))
     try:

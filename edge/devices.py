@@ -49,9 +49,9 @@ from typing import Any
 
 from edge import firmware
 from edge import projection as P
-from edge.config import DeviceConfig, EdgeConfig
 from edge.db import APPROVED, G_SENT, GRANTED, IN_USE, DeviceView, EdgeDB, GrantRow, RequestView
 from edge.devicelink import DeviceLink, DeviceUnavailable
+from edge.kernel.config import DeviceConfig, EdgeConfig
 from edge.kernel.errors import Refused, Unavailable
 from edge.ledger import utc_now
 from edge.protocol import event_problem, quoted

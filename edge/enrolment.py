@@ -16,8 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from edge import projection as P
-from edge.config import DeviceConfig, EdgeConfig
 from edge.db import DeviceView, EdgeDB
+from edge.kernel.config import DeviceConfig, EdgeConfig
 from edge.kernel.errors import InputError
 from edge.keystore import DeviceIdentity, MasterKey, key_fingerprint
 from edge.ledger import utc_now

@@ -35,8 +35,8 @@ from typing import Any
 
 from edge import projection as P
 from edge.capture import Camera, CaptureError
-from edge.config import EdgeConfig
 from edge.db import RequestView
+from edge.kernel.config import EdgeConfig
 from edge.kernel.documents import document_path
 from edge.ledger import Entry, utc_now
 from edge.ocr.search import SearchIndex
@@ -70,9 +70,9 @@ def _warm_up(backend: str) -> bool:
 def ocr_document_job(path: str, backend: str, max_pixels: int) -> dict[str, Any]:
     """OCR an original document (an image file of at most ``max_pixels``); ``{"error": ...}`` when it cannot
     be read."""
-    from edge.ocr.backends import OcrUnavailable
     from edge.ocr.pipeline import read_file
     from edge.ocr.preprocess import ImageError
+    from edge.ocr.types import OcrUnavailable
 
     try:
         return read_file(path, backend, max_pixels=max_pixels).to_dict()
@@ -84,9 +84,9 @@ def ocr_photo_job(
     path: str, original: dict[str, Any] | None, area: tuple[int, int, int, int] | None, backend: str
 ) -> dict[str, Any]:
     """OCR a photo of a stamped page and compare it with the original's reading."""
-    from edge.ocr.backends import OcrUnavailable
     from edge.ocr.pipeline import Reading, compare, read_file
     from edge.ocr.preprocess import ImageError
+    from edge.ocr.types import OcrUnavailable
 
     try:
         reading = read_file(path, backend, area)
@@ -462,20 +462,6 @@ class Evidence:
                     "press_no": photo["n"], "press_entry": photo["press_entry"],
                 }  # fmt: skip
                 self._spawn(self._check(about, str(sha)))
-
-
-# -- for the demo and tests ------------------------------------------------------------------------
-
-
-def camera_for_board(config: EdgeConfig, url: str) -> CameraSettings:
-    """The config's [camera] pointed at a simulated board's virtual camera (its port changes every run)."""
-    from dataclasses import replace
-
-    from hostsim.pages import seal_zone
-
-    if config.camera is not None:
-        return replace(config.camera, source=url)
-    return CameraSettings(source=url, monitored_area=seal_zone())
 
 
 async def photo_summary(ledger: Any, request_id: str) -> dict[str, Any]:

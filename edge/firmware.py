@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from edge import projection as P
-from edge.config import EdgeConfig
 from edge.db import EdgeDB, Release
+from edge.kernel.config import EdgeConfig
 from edge.kernel.errors import InputError
 from edge.recorder import Recorder
 

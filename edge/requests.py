@@ -18,8 +18,8 @@ from typing import Any
 
 from edge import projection as P
 from edge.approval import RefusalBudget, check_approval, check_rejection, check_route_possible, host_operator, progress
-from edge.config import SEAL_KINDS, SEAL_NAMES, DeviceConfig, EdgeConfig, Person, RouteRule
 from edge.db import RequestView
+from edge.kernel.config import SEAL_KINDS, SEAL_NAMES, DeviceConfig, EdgeConfig, Person, RouteRule
 from edge.kernel.documents import StoredDocument, check_source, store_document, verify_stored
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.fmt import AmountError, check_fen, parse_yuan

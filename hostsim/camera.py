@@ -34,6 +34,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from edge.ocr.desk import A5_PX, FRAME_SIZE
 from edge.ocr.preprocess import load
 from hostsim import pages
 
@@ -71,7 +72,7 @@ def spec_to_dict(spec: pages.PageSpec) -> dict[str, Any]:
 class VirtualCamera:
     """The desk under the camera. Thread-safe; rendering happens in the caller's thread."""
 
-    def __init__(self, seed: int = 0, frame_size: tuple[int, int] = pages.FRAME_SIZE) -> None:
+    def __init__(self, seed: int = 0, frame_size: tuple[int, int] = FRAME_SIZE) -> None:
         self.seed = seed
         self.frame_size = frame_size
         self._lock = threading.Lock()
@@ -97,7 +98,7 @@ class VirtualCamera:
         """Put a printed image (a scan or rendered original) on the desk, scaled to an A5 sheet."""
         if image.ndim == 2:
             image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-        width = pages.A5_PX[0]
+        width = A5_PX[0]
         height = max(1, round(image.shape[0] * width / image.shape[1]))
         sheet = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
         anchor = (int(width * 0.38), int(height * 0.78))
@@ -171,7 +172,7 @@ class VirtualCamera:
     def to_frame(self, point: tuple[float, float]) -> tuple[float, float]:
         """Page pixels of the current sheet to camera-frame pixels."""
         with self._lock:
-            size = (self._page.shape[1], self._page.shape[0]) if self._page is not None else pages.A5_PX
+            size = (self._page.shape[1], self._page.shape[0]) if self._page is not None else A5_PX
             return pages.to_frame(point, self._shot, size)
 
     def _state_locked(self) -> dict[str, Any]:

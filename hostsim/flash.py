@@ -13,7 +13,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-FIRMWARE_DIR = Path(__file__).resolve().parent.parent / "firmware"
+from tools.source import FIRMWARE_DIR
+
 IDENTITY_FILE = "identity.json"
 
 

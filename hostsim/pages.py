@@ -26,10 +26,10 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from edge.ocr.desk import A5_PX, FRAME_SIZE, PAGE_SCALE
 from edge.ocr.numerals import date_to_chinese, fen_to_capital, fen_to_figures
 
 DPI = 300
-A5_PX = (1748, 2480)  # width, height at 300 dpi
 MARGIN_PX = 170
 
 FONTS = {
@@ -314,8 +314,6 @@ def stamp_seal(
 
 # -- the camera's view -----------------------------------------------------------------
 
-FRAME_SIZE = (1600, 2200)  # width, height of the desk camera's frame (portrait, looking down)
-PAGE_SCALE = 0.8  # page pixels to frame pixels when the page lies in the middle
 
 
 @dataclass(frozen=True)
@@ -435,12 +433,3 @@ def photographed_page(
     shot = shot if shot is not None else Shot.random(seed)
     frame = photograph(page, shot, seed)
     return encode_jpeg(frame, shot.jpeg_quality), rendered, shot
-
-
-def seal_zone(frame_size: tuple[int, int] = FRAME_SIZE) -> tuple[int, int, int, int]:
-    """The monitored area (x, y, w, h in frame pixels) for a page lying in the middle of the desk:
-    the lower two thirds of the sheet, where the seal block is, with room for the page to lie a little askew."""
-    fw, fh = frame_size
-    pw, ph = A5_PX[0] * PAGE_SCALE, A5_PX[1] * PAGE_SCALE
-    left, top = (fw - pw) / 2, (fh - ph) / 2
-    return (int(left), int(top + ph * 0.35), int(pw), int(ph * 0.65))

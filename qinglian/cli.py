@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "tools.cli",
     "edge.cli",
     "edge.ocr.cli",
+    "hostsim.ocrcli",  # after edge.ocr.cli: adds `ocr render` to its group
     "edge.web.cli",
     "central.cli",
 )

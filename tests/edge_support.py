@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from edge.config import EdgeConfig, load_config
+from edge.kernel.config import EdgeConfig, load_config
 
 DEVICE = "official-1"
 

@@ -34,11 +34,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from edge_support import DEVICE, HUGE, LARGE, SMALL, write_config
 
 from edge.agent import EdgeAgent
-from edge.config import load_config
 from edge.db import EdgeDB
 from edge.devices import DeviceManager, _Handle
-from edge.kernel.errors import Refused
 from edge.firmware import FORMAT, firmware_hash, signed_bytes
+from edge.kernel.config import load_config
+from edge.kernel.errors import Refused
 from edge.keystore import DeviceIdentity
 from edge.ledger import Entry
 from edge.projection import ACCOUNT_CREATED, ACCOUNT_DISABLED, ACCOUNT_PASSWORD_RESET, APPROVED_KIND, apply_entries

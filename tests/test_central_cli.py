@@ -18,10 +18,10 @@ import httpx
 import pytest
 from central_support import CentralProcess, fill, free_port
 
+from edge.kernel.sync import STATE_FILENAME
 from edge.kernel.writerlock import WriterLock
 from edge.ledger import Ledger, canonical_json
 from edge.ledger.wire import EDGE_ID_FILENAME
-from edge.sync import STATE_FILENAME
 from qinglian.cli import main
 
 pytestmark = pytest.mark.slow

@@ -21,7 +21,7 @@ from central_support import (  # noqa: F401 - fixtures
 
 from central.configdocs import ConfigDocError
 from central.store import CentralStore
-from edge.sync import CONFIG_FILENAME, SyncClient, load_received_config
+from edge.kernel.sync import CONFIG_FILENAME, SyncClient, load_received_config
 from edge.ledger.wire import CONFIG_RECEIVED, canonical_hash
 
 FW_A = "a" * 64

@@ -19,8 +19,8 @@ from edge_support import DEVICE, SMALL, document, write_config
 from central.store import CentralStore
 from edge import firmware
 from edge.agent import EdgeAgent
-from edge.centralconfig import CONFIG_APPLIED, CONFIG_REFUSED, CentralSettings, effective_config
-from edge.config import load_config
+from edge.kernel.central import CONFIG_APPLIED, CONFIG_REFUSED, effective_config
+from edge.kernel.config import CentralSettings, load_config
 from edge.kernel.errors import ConfigError
 from edge.keystore import DeviceIdentity
 from edge.ledger import verify_ledger

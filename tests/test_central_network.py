@@ -26,7 +26,7 @@ from central_support import (  # noqa: F401 - fixtures
 )
 
 from central.store import CentralStore
-from edge.sync import SyncClient
+from edge.kernel.sync import SyncClient
 
 pytestmark = pytest.mark.slow
 

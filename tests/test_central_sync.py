@@ -27,6 +27,7 @@ from central_support import (  # noqa: F401 - fixtures
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from central.store import CentralStore, Principal
+from edge.kernel.sync import SyncClient, SyncRefused
 from edge.ledger import (
     Checkpoint,
     Frontier,
@@ -38,7 +39,6 @@ from edge.ledger import (
     verify_consistency,
     verify_inclusion,
 )
-from edge.sync import SyncClient, SyncRefused
 from edge.ledger.wire import API_PREFIX
 
 

@@ -22,8 +22,8 @@ from central_support import (  # noqa: F401 - fixtures
 )
 
 from central.store import CentralStore
+from edge.kernel.sync import SyncClient
 from edge.ledger import Checkpoint, leaf_hash, load_public_key, verify_inclusion
-from edge.sync import SyncClient
 
 # Three villages in two townships of one county, and one village in another county.
 EDGES = [

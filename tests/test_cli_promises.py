@@ -16,12 +16,12 @@ from web_support import PASSWORD
 
 from edge import projection as P
 from edge.agent import EdgeAgent
-from edge.config import load_config
+from edge.kernel.config import load_config
+from edge.kernel.websettings import WebSettings
 from edge.ocr.search import SearchIndex
 from edge.web.app import create_app
 from edge.web.ledgerview import LedgerReader
 from edge.web.service import Console
-from edge.web.settings import WebSettings
 from edge.web.store import WebStore
 from hostsim.control import SimBoard
 from tools import release, releasekey

@@ -18,12 +18,12 @@ import pytest
 from edge_support import running_agent
 from test_web_uploads_hostile import APPLICANTS, LIMITS, console_for
 
-from edge.notify.webpush import VapidKeys
-from edge.ocr.settings import CameraSettings
 from edge.ledger.private import create_private, open_private, private_dir
 from edge.ledger.wire import canonical_hash
+from edge.notify.webpush import VapidKeys
+from edge.ocr.desk import seal_zone
+from edge.ocr.settings import CameraSettings
 from edge.web.demo import sample_png
-from hostsim import pages
 from hostsim.control import SimBoard
 
 
@@ -61,7 +61,7 @@ def test_the_helpers_give_the_mode_at_creation(tmp_path: Path, umask_022: None) 
 async def test_nothing_in_the_data_folder_is_readable_by_others(tmp_path: Path, umask_022: None) -> None:
     with SimBoard(tmp_path / "board", camera=True) as board:
         assert board.camera_url
-        agent = await running_agent(tmp_path, board, CameraSettings(board.camera_url, pages.seal_zone()))
+        agent = await running_agent(tmp_path, board, CameraSettings(board.camera_url, seal_zone()))
         try:
             async with console_for(agent, LIMITS, APPLICANTS[0]) as (liming,):
                 filed = await liming.file("盖章", name="scan.png", data=sample_png())

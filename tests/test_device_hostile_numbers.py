@@ -25,7 +25,7 @@ from edge import projection as P
 from edge.agent import EdgeAgent
 from edge.db import EdgeDB
 from edge.devices import MALFORMED
-from edge.config import EdgeConfig
+from edge.kernel.config import EdgeConfig
 from edge.keystore import DeviceIdentity
 from edge.ledger import Ledger, verify_ledger
 from edge.protocol import FrameError, Keys, decode_frame, encode_frame

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from edge_support import PEOPLE, write_config
 
-from edge.config import load_config
+from edge.kernel.config import load_config
 from edge.kernel.errors import ConfigError, InputError
 
 REPO = Path(__file__).resolve().parent.parent

@@ -12,15 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from edge_support import DEVICE, document, ledger_rows, qinglian, write_config
 from test_micropython_wasm import run_suite
 
 from edge import firmware
 from edge.agent import EdgeAgent
-from edge.config import EdgeConfig, load_config
 from edge.db import CLOSED
 from edge.firmware import load_public_key
+from edge.kernel.config import EdgeConfig, load_config
 from edge.keystore import DeviceIdentity
 from hostsim.control import SimBoard
 from hostsim.flash import FIRMWARE_DIR, read_identity

@@ -26,18 +26,18 @@ from hypothesis import strategies as st
 
 from edge import projection as P
 from edge.agent import EdgeAgent
-from edge.config import load_config
 from edge.db import EdgeDB
+from edge.kernel.config import load_config
 from edge.kernel.errors import ConfigError, InputError
+from edge.kernel.fmt import DEFAULT_MAX_AMOUNT_FEN, AmountError, parse_yuan, yuan
+from edge.kernel.websettings import WebSettings
 from edge.keystore import DeviceIdentity
 from edge.ledger import Entry, Ledger, verify_ledger
-from edge.kernel.fmt import DEFAULT_MAX_AMOUNT_FEN, AmountError, parse_yuan, yuan
 from edge.web.accounts import check_account, create_account
 from edge.web.app import create_app
 from edge.web.demo import sample_pdf
 from edge.web.ledgerview import LedgerReader
 from edge.web.service import Console
-from edge.web.settings import WebSettings
 from edge.web.store import WebStore
 from hostsim import flash
 from qinglian.cli import main as qinglian_main

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from edge_support import write_config
 
-from edge.config import load_config
+from edge.kernel.config import load_config
 from edge.kernel.errors import ConfigError
 
 

@@ -27,14 +27,15 @@ from web_support import PASSWORD, seed_account
 
 from edge.agent import EdgeAgent
 from edge.evidence import CAPTURE_FAILED, DOCUMENT_OCR, PHOTO, PHOTO_CHECK, PHOTO_OCR, photo_summary
+from edge.kernel.websettings import WebSettings
 from edge.ledger import verify_ledger
+from edge.ocr.desk import seal_zone
 from edge.ocr.search import SearchIndex
 from edge.ocr.settings import CameraSettings
 from edge.photos import PhotoStore
 from edge.web.app import create_app
 from edge.web.ledgerview import LedgerReader
 from edge.web.service import Console
-from edge.web.settings import WebSettings
 from edge.web.store import WebStore
 from hostsim import pages
 from hostsim.control import SimBoard
@@ -51,7 +52,7 @@ def camboard(tmp_path: Path) -> Iterator[SimBoard]:
 @pytest.fixture
 async def agent(tmp_path: Path, camboard: SimBoard) -> AsyncIterator[EdgeAgent]:
     assert camboard.camera_url
-    camera = CameraSettings(camboard.camera_url, pages.seal_zone(), ocr_workers=2)  # both cores, at low priority
+    camera = CameraSettings(camboard.camera_url, seal_zone(), ocr_workers=2)  # both cores, at low priority
     edge = await running_agent(tmp_path, camboard, camera)
     yield edge
     await edge.close()
@@ -172,7 +173,7 @@ async def console_clients(agent: EdgeAgent, *accounts: tuple[str, list[str], str
 
 
 async def test_a_failed_capture_is_a_flagged_entry(tmp_path: Path, camboard: SimBoard) -> None:
-    dead = CameraSettings("http://127.0.0.1:9/stream.mjpg", pages.seal_zone(), timeout_s=1.0)
+    dead = CameraSettings("http://127.0.0.1:9/stream.mjpg", seal_zone(), timeout_s=1.0)
     edge = await running_agent(tmp_path, camboard, dead)
     try:
         request_id = await approved(edge, page_file(tmp_path / "docs", 23), 1)
@@ -203,7 +204,7 @@ def spellings(secret: str) -> set[str]:
 async def test_an_ip_cameras_user_and_password_stay_off_the_device_page(tmp_path: Path, board: SimBoard) -> None:
     user, password = "kamera-admin", "Pa55:w@rd/青"  # characters a URL has to escape
     url = f"http://{quote(user, safe='')}:{quote(password, safe='')}@127.0.0.1:9/stream.mjpg"
-    edge = await running_agent(tmp_path, board, CameraSettings(url, pages.seal_zone(), timeout_s=1.0))
+    edge = await running_agent(tmp_path, board, CameraSettings(url, seal_zone(), timeout_s=1.0))
     try:
         evidence = edge.evidence
         assert evidence is not None
@@ -262,7 +263,7 @@ async def test_fifty_presses_in_a_row_do_not_wait_for_ocr(agent: EdgeAgent, camb
 
 async def test_only_presses_of_a_run_with_the_camera_on_are_owed_a_photo(tmp_path: Path, camboard: SimBoard) -> None:
     assert camboard.camera_url
-    camera = CameraSettings(camboard.camera_url, pages.seal_zone(), ocr_workers=1)
+    camera = CameraSettings(camboard.camera_url, seal_zone(), ocr_workers=1)
     original = page_file(tmp_path / "docs", 25)
     plain = await running_agent(tmp_path, camboard, None)  # an edge from before the camera was fitted
     try:
@@ -307,7 +308,7 @@ async def test_only_presses_of_a_run_with_the_camera_on_are_owed_a_photo(tmp_pat
 
 async def test_a_photo_left_unread_at_a_stop_is_read_at_the_next_start(tmp_path: Path, camboard: SimBoard) -> None:
     assert camboard.camera_url
-    camera = CameraSettings(camboard.camera_url, pages.seal_zone(), ocr_workers=1)
+    camera = CameraSettings(camboard.camera_url, seal_zone(), ocr_workers=1)
     original = page_file(tmp_path / "docs", 26)
     edge = await running_agent(tmp_path, camboard, camera)
     try:

@@ -18,16 +18,18 @@ import cv2
 import pytest
 
 from edge.ocr import backends
-from edge.ocr.backends import Glyph, OcrLine, OcrUnavailable, RapidOcrBackend, get_backend
+from edge.ocr.backends import RapidOcrBackend, get_backend
+from edge.ocr.desk import A5_PX, PAGE_SCALE, seal_zone
 from edge.ocr.pipeline import Reading, compare, read_image
 from edge.ocr.preprocess import TARGET_WIDTH, decode, prepare
 from edge.ocr.seal import find_seal
 from edge.ocr.tessapi import TessApi
 from edge.ocr.tesseract import PSM_BLOCK, is_heading, parse_tsv
+from edge.ocr.types import Glyph, OcrLine, OcrUnavailable
 from hostsim import pages
 from qinglian.cli import main as qinglian
 
-AREA = pages.seal_zone()
+AREA = seal_zone()
 SANS = pages.random_spec(1, chinese_date=True)  # 黑体, date in Chinese numerals
 SERIF = pages.random_spec(6, chinese_date=False)  # 宋体, Arabic date, amount in the millions
 
@@ -83,7 +85,7 @@ def test_a_blank_page_is_caught(originals: dict[str, Reading]) -> None:
 
 def test_a_stamp_outside_the_monitored_area_is_caught(originals: dict[str, Reading]) -> None:
     rendered = pages.render_page(SANS)
-    on_title = (pages.A5_PX[0] // 2, 300)
+    on_title = (A5_PX[0] // 2, 300)
     reading = photo(SANS, 16, seal_at=on_title)
     assert reading.seal.found and reading.seal.inside_area is False
     assert compare(originals["sans"], reading).flags == ["seal_outside"]
@@ -140,7 +142,7 @@ def test_seal_location_without_ocr() -> None:
     expected = pages.to_frame(rendered.seal_anchor, shot)
     assert mark.found and mark.inside_area
     assert abs(mark.center[0] - expected[0]) < 12 and abs(mark.center[1] - expected[1]) < 12  # type: ignore[index]
-    assert abs(mark.radius - 230 * pages.PAGE_SCALE) < 15  # type: ignore[operator]
+    assert abs(mark.radius - 230 * PAGE_SCALE) < 15  # type: ignore[operator]
     assert not find_seal(pages.photograph(rendered.image, shot, seed=3)).found
 
 

@@ -26,14 +26,14 @@ from web_support import Receiver
 
 from edge import projection as P
 from edge.agent import EdgeAgent
-from edge.config import EdgeConfig
 from edge.devicelink import DeviceLink
 from edge.devices import BLOCKED, ROGUE
+from edge.kernel.config import EdgeConfig
+from edge.kernel.websettings import NotifyBackendConfig, WebSettings
 from edge.keystore import DeviceIdentity
 from edge.ledger import verify_ledger
 from edge.web.accounts import check_account, create_account
 from edge.web.server import ConsoleServer, start_console
-from edge.web.settings import NotifyBackendConfig, WebSettings
 from hostsim.control import SimBoard
 from tools import flash, release, releasekey
 from tools.progress import Progress

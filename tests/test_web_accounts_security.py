@@ -30,8 +30,9 @@ from edge_support import SMALL, document, ledger_rows, write_config, writer  # n
 from edge import projection as P
 from edge.agent import EdgeAgent
 from edge.approval import RefusalBudget, host_operator
-from edge.config import load_config
+from edge.kernel.config import load_config
 from edge.kernel.errors import ConfigError
+from edge.kernel.websettings import WebSettings
 from edge.web import auth as web_app
 from edge.web.accounts import check_account, create_account
 from edge.web.app import create_app
@@ -39,7 +40,6 @@ from edge.web.ledgerview import LedgerReader
 from edge.web.passwords import check_new_password
 from edge.web.server import start_console
 from edge.web.service import Console
-from edge.web.settings import WebSettings
 from edge.web.store import WebStore
 
 PASSWORD = "Seal-desk-2026"

@@ -16,8 +16,9 @@ from edge_support import LARGE, SMALL, document, writer  # noqa: F401  (writer i
 from web_support import PASSWORD, Api, seed_account
 
 from edge.agent import EdgeAgent
-from edge.config import load_config
+from edge.kernel.config import load_config
 from edge.kernel.errors import ConfigError, InputError
+from edge.kernel.websettings import WebSettings, parse_listen
 from edge.ledger.wire import canonical_hash
 from edge.web.accounts import check_account
 from edge.web.app import create_app
@@ -25,7 +26,6 @@ from edge.web.demo import sample_pdf, sample_png
 from edge.web.ledgerview import LedgerReader
 from edge.web.passwords import check_new_password, hash_password, verify_password
 from edge.web.service import Console
-from edge.web.settings import WebSettings, parse_listen
 from edge.web.store import LoginLimit, WebStore
 from edge.web.uploads import receive, safe_filename, sniff
 

@@ -29,7 +29,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 from web_support import CHROMIUM, CHROMIUM_ARGS, Receiver, dingtalk_robot, failing_then_ok, seed_account
 
 from edge.agent import EdgeAgent
-from edge.config import load_config
+from edge.kernel.config import load_config
 from edge.web.demo import sample_pdf, sample_png
 from edge.web.store import WebStore
 from hostsim.control import SimBoard

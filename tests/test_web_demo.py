@@ -13,7 +13,6 @@ import httpx
 from edge_support import qinglian, wait_until
 
 
-
 def test_demo_serve_runs_the_loop_through_the_console_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     data = tmp_path / "demo"
     log = tmp_path / "demo.log"

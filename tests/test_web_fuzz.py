@@ -27,11 +27,16 @@ from edge_support import DEVICE, start_edge, wait_until, write_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
-from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance, status_code_conformance
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from web_support import seed_account
 
 from edge.agent import EdgeAgent
-from edge.config import load_config
+from edge.kernel.config import load_config
 from edge.keystore import DeviceIdentity
 from edge.web.store import WebStore
 from hostsim import flash

@@ -22,10 +22,10 @@ from edge_support import LARGE, SMALL, document, writer  # noqa: F401  (writer i
 from web_support import Received, Receiver, dingtalk_robot, failing_then_ok, seed_account
 
 from edge.agent import EdgeAgent
+from edge.kernel.websettings import NotifyBackendConfig, WebSettings
 from edge.notify.notifier import Notifier
 from edge.notify.robots import dingtalk_sign
 from edge.web.server import make_backends
-from edge.web.settings import NotifyBackendConfig, WebSettings
 from edge.web.store import Delivery, WebStore
 
 BASE = "https://seal.example.cn"

@@ -30,13 +30,13 @@ from mpremote.transport_serial import SerialTransport
 
 from edge import projection as P
 from edge.agent import EdgeAgent
-from edge.config import DeviceConfig
 from edge.devicelink import DeviceLink, DeviceUnavailable
 from edge.enrolment import unseal_key
-from edge.kernel.errors import EdgeError
 from edge.firmware import CODE_SUFFIXES
-from edge.keystore import DeviceIdentity
+from edge.kernel.config import DeviceConfig
+from edge.kernel.errors import EdgeError
 from edge.kernel.writerlock import WriterLock
+from edge.keystore import DeviceIdentity
 from tools.progress import Progress
 from tools.release import Release
 

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from edge.firmware import FORMAT, MANIFEST, ReleaseError, firmware_hash, signed_bytes, verify_manifest
-from hostsim.flash import FIRMWARE_DIR
+from tools.source import FIRMWARE_DIR
 
 TARGETS = ("xtensawin", "source")
 # MicroPython runs boot.py only as source; every other module ships compiled.

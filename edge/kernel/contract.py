@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
+from edge.kernel.toml import Table
+
 if TYPE_CHECKING:
     from fastapi import APIRouter
 
@@ -44,11 +46,11 @@ class NavItem:
 
 @dataclass(frozen=True)
 class ConfigSection:
-    """A part's own TOML table: ``parse`` turns the table (``{}`` when absent) into the part's settings,
-    raising ``edge.kernel.config.ConfigError`` on a bad key or value."""
+    """A part's own TOML table: ``parse`` turns the table (empty when absent) into the part's settings, found
+    in ``EdgeConfig.sections[name]``; the strict reader raises ``ConfigError`` naming a bad or unknown key."""
 
     name: str
-    parse: Callable[[Mapping[str, Any]], Any]
+    parse: Callable[[Table], Any]
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,23 @@ class Published:
 
 
 @dataclass(frozen=True)
+class Awaiting:
+    """An item awaiting one person's decision, as the console's 待审批 inbox shows it beside every part's."""
+
+    id: str
+    title: str  # what it is about, e.g. the matter of a seal request
+    summary: str  # one line of Chinese: who filed it, how much, when
+    link: str  # the part's page where it is decided
+    at: str  # filed, UTC ISO-8601
+    why_not: str | None  # None: the person may decide now; else why not yet, in Chinese
+    detail: Mapping[str, Any] | None = None  # the part's own API form of the item (the seal: its request)
+
+
+#: What awaits the logged-in principal's decision in a part: called with the web shell's context and the principal.
+Inbox = Callable[[Any, Any], Awaitable[list[Awaiting]]]
+
+
+@dataclass(frozen=True)
 class Part:
     """One part of the edge: the seal, or a governance module."""
 
@@ -98,6 +117,7 @@ class Part:
     tick: Tick | None = None
     exports: tuple[Export, ...] = ()
     publishes: Callable[[aiosqlite.Connection, str], Awaitable[list[Published]]] | None = None
+    inbox: Inbox | None = None  # its items in the console's 待审批 inbox
 
     def __post_init__(self) -> None:
         owned = self.owned_prefixes

@@ -72,6 +72,8 @@ CONFIG_RECEIVED = "config_received"
 #: (the seal writes them; the store indexes them for search).
 PHOTO_OCR = "photo.ocr"
 PHOTO_CHECK = "photo.check"
+#: The roles a person of the roster may hold, on the edge (``[[people]]``) and in the roster the store sends down.
+ROSTER_ROLES = ("applicant", "custodian", "approver")
 #: The edge id the last sync round used, in the data folder.
 EDGE_ID_FILENAME = "edge_id"
 

@@ -23,11 +23,11 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from edge import projection as P
-from edge.config import SEAL_NAMES
-from edge.ledger import Entry
+from edge.kernel.config import SEAL_NAMES
 from edge.kernel.fmt import yuan
+from edge.kernel.websettings import WebSettings
+from edge.ledger import Entry
 from edge.notify.base import Backend, DeliveryError, Message
-from edge.web.settings import WebSettings
 from edge.web.store import Account, WebStore
 
 if TYPE_CHECKING:

@@ -23,8 +23,8 @@ from urllib.parse import quote_plus
 
 import httpx
 
+from edge.kernel.websettings import NotifyBackendConfig
 from edge.notify.base import DeliveryError, Message
-from edge.web.settings import NotifyBackendConfig
 
 _TIMEOUT_S = 10.0
 

@@ -20,9 +20,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid  # type: ignore[import-untyped, unused-ignore]
 from pywebpush import WebPushException, webpush  # type: ignore[import-untyped, unused-ignore]
 
-from edge.notify.base import DeliveryError, Message
+from edge.kernel.websettings import NotifyBackendConfig
 from edge.ledger.private import open_private, private_dir
-from edge.web.settings import NotifyBackendConfig
+from edge.notify.base import DeliveryError, Message
 from edge.web.store import WebStore
 
 VAPID_FILE = "vapid_private.pem"

@@ -20,8 +20,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.ocr.backends import OcrLine
 from edge.ocr.preprocess import text_band
+from edge.ocr.types import OcrLine
 
 CAPITALS = "零壹贰叁肆伍陆柒捌玖拾佰仟万亿元角分整"
 # Chinese fonts a Debian host may have; those present serve as templates.

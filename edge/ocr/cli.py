@@ -1,4 +1,5 @@
-"""``qinglian ocr ...``: read a photographed page, compare it with its original, search, make test pages.
+"""``qinglian ocr ...``: read a photographed page, compare it with its original, search (``ocr render``, which
+makes test pages with the simulator, is registered by :mod:`hostsim.ocrcli`).
 
 Exit codes: 0 done (for ``compare``: the page matches), 1 ``compare`` found a
 difference, 2 bad input or an OCR engine that is not installed.
@@ -22,13 +23,6 @@ def _area(text: str) -> tuple[int, int, int, int]:
         return parse_area(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _point(text: str) -> tuple[int, int]:
-    parts = text.split(",")
-    if len(parts) != 2 or not all(p.strip().lstrip("-").isdigit() for p in parts):
-        raise argparse.ArgumentTypeError(f"expected x,y in page pixels, got {text!r}")
-    return int(parts[0]), int(parts[1])
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -70,21 +64,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     search.add_argument("--json", action="store_true")
     search.set_defaults(func=_search)
 
-    render = actions.add_parser("render", help="生成测试页 make a test page (printed or photographed)")
-    render.add_argument("out", type=Path, help="output file (.png or .jpg)")
-    render.add_argument("--seed", type=int, default=1, help="which generated document")
-    render.add_argument("--amount-fen", type=int, help="override the amount")
-    render.add_argument("--title", help="override the title")
-    render.add_argument("--chinese-date", action="store_true", help="write the date in Chinese numerals")
-    render.add_argument("--blank", action="store_true", help="an empty sheet")
-    render.add_argument("--photo", action="store_true", help="photograph it on the desk (rotation, light, blur)")
-    render.add_argument("--stamp", action="store_true", help="stamp the seal on its seal block")
-    render.add_argument("--stamp-at", type=_point, help="stamp the seal at x,y (page pixels)")
-    render.add_argument("--json", action="store_true")
-    render.set_defaults(func=_render)
 
-
-def _fail(args: argparse.Namespace, message: str) -> int:
+def fail(args: argparse.Namespace, message: str) -> int:
     if getattr(args, "json", False):
         print(json.dumps({"error": message}, ensure_ascii=False))
     else:
@@ -99,13 +80,13 @@ def _read(path: Path, args: argparse.Namespace) -> Any:
 
 
 def _extract(args: argparse.Namespace) -> int:
-    from edge.ocr.backends import OcrUnavailable
     from edge.ocr.preprocess import ImageError
+    from edge.ocr.types import OcrUnavailable
 
     try:
         reading = _read(args.image, args)
     except (ImageError, OcrUnavailable, ValueError) as exc:
-        return _fail(args, str(exc))
+        return fail(args, str(exc))
     out = reading.public()
     if args.json:
         print(json.dumps(out, ensure_ascii=False))
@@ -131,15 +112,15 @@ def _extract(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from edge.ocr.backends import OcrUnavailable
     from edge.ocr.pipeline import compare
     from edge.ocr.preprocess import ImageError
+    from edge.ocr.types import OcrUnavailable
 
     try:
         original = _read(args.original, argparse.Namespace(backend=args.backend, area=None))
         photo = _read(args.photo, args)
     except (ImageError, OcrUnavailable, ValueError) as exc:
-        return _fail(args, str(exc))
+        return fail(args, str(exc))
     result = compare(original, photo, expect_seal=not args.no_seal)
     if args.json:
         print(json.dumps(result.public(), ensure_ascii=False))
@@ -164,11 +145,11 @@ def _search(args: argparse.Namespace) -> int:
 
     path = args.data / "search.db"
     if not path.exists():
-        return _fail(args, f"没有检索索引 no search index at {path} (nothing stamped yet?)")
+        return fail(args, f"没有检索索引 no search index at {path} (nothing stamped yet?)")
     try:
         index = SearchIndex(path)
     except SearchUnavailable as exc:
-        return _fail(args, str(exc))
+        return fail(args, str(exc))
     try:
         hits = index.search(args.query, args.village, args.seal, args.since, args.until, args.flag, args.limit)
     finally:
@@ -183,53 +164,3 @@ def _search(args: argparse.Namespace) -> int:
         print(f"{h.taken_at}  {h.village}  {h.seal}  {h.title or '—'}  #{h.press_no}  {h.photo_sha256[:12]}{flags}")
         print(f"    {h.snippet}")
     return EXIT_OK
-
-
-def _render(args: argparse.Namespace) -> int:
-    from hostsim import pages
-
-    overrides: dict[str, Any] = {}
-    if args.amount_fen is not None:
-        if args.amount_fen < 0:
-            return _fail(args, "amount must be ≥ 0 fen")
-        overrides["amount_fen"] = args.amount_fen
-    if args.title:
-        overrides["title"] = args.title
-    if args.chinese_date:
-        overrides["chinese_date"] = True
-    if args.blank:
-        overrides["blank"] = True
-    try:
-        spec = pages.random_spec(args.seed, **overrides)
-        rendered = pages.render_page(spec)
-    except (pages.FontMissing, ValueError) as exc:
-        return _fail(args, str(exc))
-    image = rendered.image
-    stamped_at = None
-    if args.stamp or args.stamp_at:
-        stamped_at = args.stamp_at or rendered.seal_anchor
-        image = pages.stamp_seal(image, stamped_at, org=spec.party_a[-9:], seed=args.seed)
-    info: dict[str, Any] = {"out": str(args.out), "seed": args.seed, "amount_fen": spec.amount_fen, "title": spec.title}
-    if args.photo:
-        shot = pages.Shot.random(args.seed)
-        image = pages.photograph(image, shot, args.seed)
-        if stamped_at is not None:
-            info["seal_in_photo"] = [round(v) for v in pages.to_frame(stamped_at, shot)]
-    elif stamped_at is not None:
-        info["seal_in_page"] = list(stamped_at)
-    ext = args.out.suffix.lower()
-    if ext not in (".png", ".jpg", ".jpeg"):
-        return _fail(args, "output must be .png or .jpg")
-    data = pages.encode_jpeg(image, 90) if ext != ".png" else _png(image)
-    args.out.write_bytes(data)
-    print(json.dumps(info, ensure_ascii=False) if args.json else f"已生成 wrote {args.out} ({spec.title})")
-    return EXIT_OK
-
-
-def _png(image: Any) -> bytes:
-    import cv2
-
-    ok, buf = cv2.imencode(".png", image)
-    if not ok:
-        raise RuntimeError("PNG encoding failed")
-    return bytes(buf)

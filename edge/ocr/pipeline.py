@@ -19,10 +19,11 @@ from typing import Any
 import numpy as np
 
 from edge.ocr import preprocess
-from edge.ocr.backends import DEFAULT_BACKEND, OcrLine, get_backend
+from edge.ocr.backends import DEFAULT_BACKEND, get_backend
 from edge.ocr.capitals import label_end, read_capitals
 from edge.ocr.fields import Fields, capitals_agree, clean_ocr_text, extract_fields, normalize_text
 from edge.ocr.seal import Area, SealMark, find_seal
+from edge.ocr.types import OcrLine
 
 # Thresholds of the comparison, chosen on generated pages (benchmarks/bench_ocr.py
 # reports how they do): genuine pages score 0.9+, a different document of the same

@@ -18,7 +18,7 @@ import weakref
 
 import numpy as np
 
-from edge.ocr.backends import OcrUnavailable
+from edge.ocr.types import OcrUnavailable
 
 _INSTALL = "apt-get install tesseract-ocr tesseract-ocr-chi-sim (make setup does this)"
 

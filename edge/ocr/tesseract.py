@@ -20,8 +20,8 @@ import statistics
 import cv2
 import numpy as np
 
-from edge.ocr.backends import Box, Glyph, OcrLine, finish_line, split_word
 from edge.ocr.preprocess import PRINT_LEVEL, text_band
+from edge.ocr.types import Box, Glyph, OcrLine, finish_line, split_word
 
 PSM_BLOCK = 6  # the page as one uniform block of text
 PSM_LINE = 7  # the image as a single text line

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge import projection as P
-from edge.config import EdgeConfig
+from edge.kernel.config import EdgeConfig
 from edge.kernel.errors import InputError
 from edge.web.passwords import check_new_password, hash_password
 from edge.web.store import ALL_VILLAGES, PERSON_ROLES, ROLE_NAMES, ROLES, Account, WebStore

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from edge.approval import host_operator
-from edge.cli import EXIT_OK, config_command
 from edge.commands import submit
-from edge.config import EdgeConfig
+from edge.kernel.clikit import EXIT_OK, config_command
+from edge.kernel.config import EdgeConfig
 from edge.kernel.errors import InputError
 from edge.web.accounts import Record, check_account, create_account, reset_password, set_disabled
 from edge.web.store import ROLE_NAMES, ROLES, WebStore

@@ -29,9 +29,9 @@ from edge.agent import EdgeAgent
 from edge.approval import host_operator
 from edge.demo import board_config, bring_up, demo_release, write_contract_page
 from edge.kernel.errors import EdgeError
+from edge.kernel.websettings import WebSettings, with_listen
 from edge.ledger.private import open_private, private_dir
 from edge.web.accounts import check_account, create_account
-from edge.web.settings import WebSettings, with_listen
 from edge.web.store import ROLE_NAMES, WebStore
 from hostsim.control import SimBoard
 

@@ -18,12 +18,12 @@ from typing import Any
 import aiosqlite
 
 from edge.approval import HOST_OPERATOR_PREFIX
-from edge.ledger.localtime import local_time
-from edge.config import SEAL_NAMES, EdgeConfig
+from edge.kernel.config import SEAL_NAMES, EdgeConfig
 from edge.kernel.errors import InputError
-from edge.ledger import Entry
-from edge.ledger.schema import DB_FILENAME, ENTRY_COLUMNS
 from edge.kernel.fmt import yuan
+from edge.ledger import Entry
+from edge.ledger.localtime import local_time
+from edge.ledger.schema import DB_FILENAME, ENTRY_COLUMNS
 from edge.web.store import ROLE_NAMES
 
 SHANGHAI = timezone(timedelta(hours=8), "CST")

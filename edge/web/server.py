@@ -27,6 +27,7 @@ import uvicorn
 
 from edge.agent import EdgeAgent
 from edge.kernel.errors import ConfigError
+from edge.kernel.websettings import WebSettings
 from edge.notify.base import Backend
 from edge.notify.notifier import Notifier
 from edge.notify.robots import DingTalkRobot, JsonWebhook, WeComRobot
@@ -34,7 +35,6 @@ from edge.notify.webpush import VapidKeys, WebPushBackend
 from edge.web.app import create_app
 from edge.web.ledgerview import LedgerReader
 from edge.web.service import Console, SimControl
-from edge.web.settings import WebSettings
 from edge.web.store import WebStore
 
 log = logging.getLogger("edge.web")

@@ -21,14 +21,14 @@ from typing import Any
 
 from edge.agent import EdgeAgent
 from edge.approval import progress
-from edge.config import SEAL_KINDS, EdgeConfig, Person
+from edge.kernel.config import SEAL_KINDS, EdgeConfig, Person
 from edge.db import PENDING, RequestView
 from edge.kernel.documents import StoredDocument, document_path, store_document
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.ocr.search import Hit, SearchIndex
 from edge.requests import amount_from_text, check_filing
 from edge.web.ledgerview import SHANGHAI, utc_bound
-from edge.web.settings import WebSettings
+from edge.kernel.websettings import WebSettings
 from edge.web.store import PERSON_ROLES, Account, WebStore
 from edge.web.uploads import DISK_FULL, disk_short, quota_exceeded, receive, sniff
 

@@ -29,8 +29,8 @@ from typing import Any
 
 import aiosqlite
 
-from edge.ledger import utc_now
 from edge.kernel.sqlitedb import open_database
+from edge.ledger import utc_now
 
 DB_FILENAME = "web.sqlite3"
 

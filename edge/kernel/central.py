@@ -1,15 +1,8 @@
-"""The edge's link to the central store: the ``[central]`` settings and applying configuration it sends down.
-
-``[central]`` in the edge's TOML::
-
-    [central]
-    url = "https://central.example.gov.cn"   # the central store (qinglian central run)
-    edge_id = "xs-heshang-qinglian"           # as the administrator enrolled this edge
-    sync_interval_s = 60                      # how often to push when all is well (backoff when not)
-    batch_size = 1000                         # entries per pushed batch
+"""Applying the configuration the central store sends down (the ``[central]`` settings themselves are read
+with the rest of the TOML file, in :mod:`edge.kernel.config`).
 
 The merged configuration the store sends (see :mod:`central.configdocs`) is
-kept in ``central_config.json`` (:func:`edge.sync.load_received_config`).
+kept in ``central_config.json`` (:func:`load_received_config`).
 Its roster and routing rules take effect through :func:`effective_config`:
 people are merged by id into the local ``[[people]]`` (the central entry wins),
 and a central routing list replaces the local ``[[routes]]`` whole. The result
@@ -23,15 +16,15 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from edge.kernel.config import EdgeConfig, parse_people, parse_routes
 from edge.kernel.errors import ConfigError
+from edge.kernel.files import write_atomic
+from edge.kernel.toml import Table
 from edge.ledger.wire import canonical_hash
-
-if TYPE_CHECKING:
-    from edge.config import EdgeConfig, _Table
 
 log = logging.getLogger("edge.centralconfig")
 
@@ -42,30 +35,6 @@ APPLIED_FILENAME = "central_config_applied.json"
 #: Ledger entries the agent writes after a received configuration: applied, or refused with the reason.
 CONFIG_APPLIED = "config_applied"
 CONFIG_REFUSED = "config_refused"
-
-
-@dataclass(frozen=True)
-class CentralSettings:
-    url: str
-    edge_id: str
-    sync_interval_s: float = 60.0
-    batch_size: int = 1000
-
-
-def parse_central(t: _Table) -> CentralSettings | None:
-    """``[central]``, or ``None`` when the section is absent (the edge then works alone)."""
-    if not t.raw:
-        t.done()
-        return None
-    url = t.string("url")
-    if not url.startswith(("http://", "https://")):
-        raise t.fail("url", f"应为 http(s):// 地址 expected an http(s):// URL, got {url!r}")
-    edge_id = t.string("edge_id")
-    d = CentralSettings(url, edge_id)
-    interval = t.number("sync_interval_s", d.sync_interval_s, 0.0)
-    batch = t.integer("batch_size", d.batch_size, minimum=1)
-    t.done()
-    return CentralSettings(url, edge_id, interval, batch if batch is not None else d.batch_size)
 
 
 def load_received_config(data_dir: Path, filename: str = CONFIG_FILENAME) -> dict[str, Any] | None:
@@ -111,8 +80,6 @@ def with_received_config(local: EdgeConfig) -> EdgeConfig:
 
 def save_applied_config(data_dir: Path, received: Mapping[str, Any], config_hash: str) -> None:
     """Keep the configuration just applied, so a restart after a refused one still uses it."""
-    from edge.sync import write_atomic
-
     write_atomic(Path(data_dir) / APPLIED_FILENAME, {"config_hash": config_hash, "config_version": received.get("version"),
                                                      "config": dict(received)})  # fmt: skip
 
@@ -123,16 +90,14 @@ def effective_config(local: EdgeConfig, received: Mapping[str, Any] | None) -> E
     :class:`ConfigError` (naming the problem) if the result would not be a
     valid configuration; the caller then keeps ``local``.
     """
-    from edge.config import _people, _routes, _Table  # the same rules as the TOML file
-
     if not received:
         return local
     people = dict(local.people)
     roster = received.get("roster")
     if roster:
-        tables = [_Table(p, f"central.roster.people[{i}]") for i, p in enumerate(roster.get("people", []))]
+        tables = [Table(p, f"central.roster.people[{i}]") for i, p in enumerate(roster.get("people", []))]
         if tables:
-            people.update(_people(tables, local.village))
+            people.update(parse_people(tables, local.village))  # the same rules as the TOML file
     for device in local.devices:
         person = people.get(device.custodian)
         if person is None or not person.has("custodian"):
@@ -143,10 +108,10 @@ def effective_config(local: EdgeConfig, received: Mapping[str, Any] | None) -> E
     routes = local.routes
     routing = received.get("routing")
     if routing:
-        tables = [_Table(r, f"central.routing.routes[{i}]") for i, r in enumerate(routing.get("routes", []))]
+        tables = [Table(r, f"central.routing.routes[{i}]") for i, r in enumerate(routing.get("routes", []))]
         if not tables:
             raise ConfigError("中心下发的审批路线为空 the central routing list is empty")
-        routes = _routes(tables, people)
+        routes = parse_routes(tables, people)
     elif roster:
         # Still valid with the new roster? (an approver may have lost the role)
         _recheck_routes(local, people)

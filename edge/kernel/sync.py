@@ -55,7 +55,8 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from edge.centralconfig import CONFIG_FILENAME, load_received_config
+from edge.kernel.central import CONFIG_FILENAME, load_received_config
+from edge.kernel.files import write_atomic
 from edge.kernel.writerlock import WriterLock
 from edge.ledger import Checkpoint, Ledger
 from edge.ledger.entry import utc_now
@@ -144,21 +145,6 @@ async def _one_round_at_a_time(data_dir: Path) -> AsyncIterator[None]:
         yield
     finally:
         lock.release()
-
-
-def write_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Write JSON so that a power cut leaves either the old file or the new one."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open_private(tmp, "w") as f:
-        json.dump(data, f, ensure_ascii=False, indent=1, sort_keys=True)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class SyncClient:

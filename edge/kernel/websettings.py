@@ -34,14 +34,12 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from edge.kernel.errors import ConfigError
+from edge.kernel.toml import Table
 from edge.ocr.pixels import MAX_PAGE_PIXELS
-
-if TYPE_CHECKING:
-    from edge.config import _Table
 
 NOTIFY_KINDS = ("webpush", "dingtalk", "wecom", "webhook")
 NOTIFY_NAMES = {"webpush": "网页推送", "dingtalk": "钉钉", "wecom": "企业微信", "webhook": "Webhook"}
@@ -101,7 +99,7 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def parse_web(t: _Table) -> WebSettings:
+def parse_web(t: Table) -> WebSettings:
     """Read the ``[web]`` table (``t`` is empty when the section is absent)."""
     if not t.raw:
         return WebSettings()
@@ -160,7 +158,7 @@ def parse_web(t: _Table) -> WebSettings:
     return settings
 
 
-def _networks(t: _Table, key: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+def _networks(t: Table, key: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     networks = []
     for text in t.strings(key, required=False):
         try:
@@ -170,15 +168,13 @@ def _networks(t: _Table, key: str) -> tuple[ipaddress.IPv4Network | ipaddress.IP
     return tuple(networks)
 
 
-def _notify(t: _Table) -> tuple[NotifyBackendConfig, ...]:
+def _notify(t: Table) -> tuple[NotifyBackendConfig, ...]:
     raw = t.raw.get("notify")
     if not isinstance(raw, list):
         raise t.fail("notify", "应为表数组 expected an array of tables ([[web.notify]])")
-    from edge.config import _Table
-
     backends: list[NotifyBackendConfig] = []
     for i, item in enumerate(raw):
-        b = _Table(item, f"web.notify[{i}]")
+        b = Table(item, f"web.notify[{i}]")
         kind = b.string("kind")
         if kind not in NOTIFY_KINDS:
             raise b.fail("kind", f"未知推送方式 unknown kind {kind!r}; use {', '.join(NOTIFY_KINDS)}")

@@ -7,27 +7,34 @@ systemd unit, a shell in the repository, a test's temp dir).
 Validation is strict on purpose: an unknown key is an error (a typo in
 ``approvers`` must not silently leave a route without approvers), and every
 error names the place in the file.
+
+The kernel reads the tables every part shares (village, people, routes, money, [web], [camera], [central]) and
+the seal's own top-level tables, whose keys predate the parts and stay where they are ([[devices]], [timing],
+[firmware]). Every other part reads its own section: :class:`edge.kernel.contract.ConfigSection`, passed in
+by whoever loads the file, parsed into ``EdgeConfig.sections[name]``.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from edge.centralconfig import CentralSettings, parse_central
 from edge.kernel.errors import ConfigError, InputError
 from edge.kernel.fmt import DEFAULT_MAX_AMOUNT_FEN, SQLITE_MAX_INT
+from edge.kernel.toml import Table
+from edge.kernel.websettings import WebSettings, parse_web
+from edge.ledger.wire import ROSTER_ROLES
 from edge.ocr.settings import CameraSettings, parse_camera
-from edge.web.settings import WebSettings, parse_web
+
+if TYPE_CHECKING:
+    from edge.kernel.contract import ConfigSection
 
 SEAL_KINDS = ("official", "finance", "contract", "legal_rep")
 SEAL_NAMES = {"official": "公章", "finance": "财务专用章", "contract": "合同专用章", "legal_rep": "法人章"}
-ROLES = ("applicant", "custodian", "approver")
-ROLE_NAMES = {"applicant": "申请人", "custodian": "印章管理员", "approver": "审批人"}
 ROUTE_MODES = ("chain", "n_of_m")
 
 MAX_VALID_S = 86400  # the device refuses a longer grant window (firmware/board.py)
@@ -119,6 +126,7 @@ class EdgeConfig:
     camera: CameraSettings | None = None  # [camera]: photo evidence (edge/ocr/settings.py); None: no photos
     central: CentralSettings | None = None  # [central]: sync with the central store (edge/centralconfig.py)
     money: MoneySettings = field(default_factory=MoneySettings)  # [money]: the amount ceiling
+    sections: Mapping[str, Any] = field(default_factory=dict)  # each registered part's own section, parsed by it
 
     # -- look-ups that raise clear errors -----------------------------------
 
@@ -150,10 +158,34 @@ class EdgeConfig:
         return replace(self, devices=devices)
 
 
+@dataclass(frozen=True)
+class CentralSettings:
+    url: str
+    edge_id: str
+    sync_interval_s: float = 60.0
+    batch_size: int = 1000
+
+
+def parse_central(t: Table) -> CentralSettings | None:
+    """``[central]``, or ``None`` when the section is absent (the edge then works alone)."""
+    if not t.raw:
+        t.done()
+        return None
+    url = t.string("url")
+    if not url.startswith(("http://", "https://")):
+        raise t.fail("url", f"应为 http(s):// 地址 expected an http(s):// URL, got {url!r}")
+    edge_id = t.string("edge_id")
+    d = CentralSettings(url, edge_id)
+    interval = t.number("sync_interval_s", d.sync_interval_s, 0.0)
+    batch = t.integer("batch_size", d.batch_size, minimum=1)
+    t.done()
+    return CentralSettings(url, edge_id, interval, batch if batch is not None else d.batch_size)
+
+
 # -- reading ----------------------------------------------------------------
 
 
-def load_config(path: Path | str) -> EdgeConfig:
+def load_config(path: Path | str, sections: Sequence[ConfigSection] = ()) -> EdgeConfig:
     """Read and validate a config file; :class:`ConfigError` names what is wrong and where."""
     path = Path(path)
     try:
@@ -164,107 +196,33 @@ def load_config(path: Path | str) -> EdgeConfig:
         raise ConfigError(f"无法读取配置文件 cannot read config {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"配置文件格式错误 {path}: invalid TOML: {exc}") from None
-    return parse_config(raw, path)
+    return parse_config(raw, path, sections)
 
 
-def parse_config(raw: Mapping[str, Any], path: Path) -> EdgeConfig:
+def parse_config(raw: Mapping[str, Any], path: Path, sections: Sequence[ConfigSection] = ()) -> EdgeConfig:
     base = path.resolve().parent
-    t = _Table(raw, path.name)
+    t = Table(raw, path.name)
     village = t.string("village")
     data_dir = (base / t.string("data_dir")).resolve()
     key_file = (base / t.string("key_file")).resolve()
     timing = _timing(t.table("timing", required=False))
     firmware = _firmware(t.table("firmware", required=False), base)
-    people = _people(t.array("people"), village)
+    people = parse_people(t.array("people"), village)
     devices = _devices(t.array("devices"), people)
-    routes = _routes(t.array("routes"), people)
+    routes = parse_routes(t.array("routes"), people)
     web = parse_web(t.table("web", required=False))
     camera = parse_camera(t.table("camera", required=False))
     central = parse_central(t.table("central", required=False))
     money = _money(t.table("money", required=False))
+    parsed = {s.name: s.parse(t.table(s.name, required=False)) for s in sections}
     t.done()
     return EdgeConfig(
         path.resolve(), village, data_dir, key_file, devices, people, routes, timing, firmware, web=web, camera=camera,
-        central=central, money=money,
+        central=central, money=money, sections=parsed,
     )  # fmt: skip
 
 
-class _Table:
-    """A TOML table being read: typed getters that name the key on error, and a check for leftovers."""
-
-    def __init__(self, raw: Any, where: str) -> None:
-        if not isinstance(raw, Mapping):
-            raise ConfigError(f"配置错误 {where}: 应为表 expected a table")
-        self.raw = raw
-        self.where = where
-        self.seen: set[str] = set()
-
-    def _get(self, key: str, required: bool) -> Any:
-        self.seen.add(key)
-        if key not in self.raw:
-            if required:
-                raise ConfigError(f"配置缺少 {self.where}: missing key {key!r}")
-            return None
-        return self.raw[key]
-
-    def fail(self, key: str, what: str) -> ConfigError:
-        return ConfigError(f"配置错误 {self.where}.{key}: {what}")
-
-    def string(self, key: str, required: bool = True) -> str:
-        value = self._get(key, required)
-        if value is None:
-            return ""
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(key, f"应为非空字符串 expected a non-empty string, got {value!r}")
-        return value.strip()
-
-    def integer(self, key: str, default: int | None = None, minimum: int | None = None) -> int | None:
-        value = self._get(key, False)
-        if value is None:
-            return default
-        if type(value) is not int:
-            raise self.fail(key, f"应为整数 expected an integer, got {value!r}")
-        if minimum is not None and value < minimum:
-            raise self.fail(key, f"应 ≥ {minimum} must be ≥ {minimum}, got {value}")
-        return value
-
-    def number(self, key: str, default: float, minimum: float) -> float:
-        value = self._get(key, False)
-        if value is None:
-            return default
-        if type(value) not in (int, float) or value <= minimum:
-            raise self.fail(key, f"应为大于 {minimum} 的数 expected a number > {minimum}, got {value!r}")
-        return float(value)
-
-    def strings(self, key: str, required: bool = True) -> tuple[str, ...]:
-        value = self._get(key, required)
-        if value is None:
-            return ()
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
-            raise self.fail(key, f"应为非空字符串列表 expected a non-empty list of strings, got {value!r}")
-        if len(set(value)) != len(value):
-            raise self.fail(key, f"有重复项 has duplicates: {value!r}")
-        return tuple(value)
-
-    def table(self, key: str, required: bool = True) -> _Table:
-        value = self._get(key, required)
-        return _Table({} if value is None else value, f"{self.where}.{key}" if self.where else key)
-
-    def array(self, key: str) -> list[_Table]:
-        value = self._get(key, True)
-        if not isinstance(value, list) or not value:
-            raise self.fail(key, "应为非空的表数组 expected a non-empty array of tables ([[...]])")
-        return [_Table(item, f"{key}[{i}]") for i, item in enumerate(value)]
-
-    def done(self) -> None:
-        unknown = sorted(set(self.raw) - self.seen)
-        if unknown:
-            raise ConfigError(f"配置错误 {self.where}: 未知的键 unknown key(s) {', '.join(map(repr, unknown))}")
-
-
-def _identifier(t: _Table, key: str) -> str:
+def _identifier(t: Table, key: str) -> str:
     value = t.string(key)
     if not _ID_RE.match(value):
         raise t.fail(key, f"只能用字母、数字、-_. (最多40个) letters, digits, - _ . only, up to 40: {value!r}")
@@ -276,7 +234,7 @@ def _required_int(value: int | None) -> int:
     return value
 
 
-def _timing(t: _Table) -> Timing:
+def _timing(t: Table) -> Timing:
     d = Timing()
     timing = Timing(
         approval_ttl_s=_required_int(t.integer("approval_ttl_s", d.approval_ttl_s, minimum=1)),
@@ -291,7 +249,7 @@ def _timing(t: _Table) -> Timing:
     return timing
 
 
-def _money(t: _Table) -> MoneySettings:
+def _money(t: Table) -> MoneySettings:
     ceiling = _required_int(t.integer("max_amount_fen", DEFAULT_MAX_AMOUNT_FEN, minimum=1))
     if ceiling > SQLITE_MAX_INT:
         raise t.fail("max_amount_fen", f"超出 64 位整数范围 must fit in 64 bits (≤ {SQLITE_MAX_INT}), got {ceiling}")
@@ -299,7 +257,7 @@ def _money(t: _Table) -> MoneySettings:
     return MoneySettings(ceiling)
 
 
-def _firmware(t: _Table, base: Path) -> FirmwareConfig:
+def _firmware(t: Table, base: Path) -> FirmwareConfig:
     pubkey = t.string("release_pubkey", required=False)
     path = (base / pubkey).resolve() if pubkey else None
     if path is not None and not path.is_file():
@@ -309,14 +267,14 @@ def _firmware(t: _Table, base: Path) -> FirmwareConfig:
     return FirmwareConfig(path, (base / release_dir).resolve() if release_dir else None)
 
 
-def _people(tables: list[_Table], village: str) -> dict[str, Person]:
+def parse_people(tables: list[Table], village: str) -> dict[str, Person]:
     people: dict[str, Person] = {}
     for t in tables:
         person_id = _identifier(t, "id")
         roles = t.strings("roles")
         for role in roles:
-            if role not in ROLES:
-                raise t.fail("roles", f"未知角色 unknown role {role!r}; use {', '.join(ROLES)}")
+            if role not in ROSTER_ROLES:
+                raise t.fail("roles", f"未知角色 unknown role {role!r}; use {', '.join(ROSTER_ROLES)}")
         person = Person(person_id, t.string("name"), frozenset(roles), t.string("village", required=False) or village)
         t.done()
         if person_id in people:
@@ -325,7 +283,7 @@ def _people(tables: list[_Table], village: str) -> dict[str, Person]:
     return people
 
 
-def _devices(tables: list[_Table], people: Mapping[str, Person]) -> tuple[DeviceConfig, ...]:
+def _devices(tables: list[Table], people: Mapping[str, Person]) -> tuple[DeviceConfig, ...]:
     devices: list[DeviceConfig] = []
     for t in tables:
         name = _identifier(t, "name")
@@ -348,7 +306,7 @@ def _devices(tables: list[_Table], people: Mapping[str, Person]) -> tuple[Device
     return tuple(devices)
 
 
-def _routes(tables: list[_Table], people: Mapping[str, Person]) -> tuple[RouteRule, ...]:
+def parse_routes(tables: list[Table], people: Mapping[str, Person]) -> tuple[RouteRule, ...]:
     routes: list[RouteRule] = []
     for i, t in enumerate(tables):
         name = t.string("name", required=False) or f"route-{i + 1}"
