@@ -83,17 +83,21 @@ class CappedBodies:
 
 
 def _deeper_than(value: Any, limit: int) -> bool:
-    """Whether parsed JSON nests arrays and objects deeper than ``limit``; a loop, as a recursive walk would
-    meet the very recursion limit it guards against."""
-    stack = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
-        if children is None:
-            continue
+    """Whether parsed JSON nests arrays and objects deeper than ``limit``. Level by level in a loop: a
+    recursive walk would meet the very recursion limit it guards against, and only containers are kept,
+    so a long flat list costs nothing more than the parse did."""
+    level = [value] if isinstance(value, (dict, list)) else []
+    depth = 0
+    while level:
+        depth += 1
         if depth > limit:
             return True
-        stack.extend((child, depth + 1) for child in children)
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, (dict, list))
+        ]
     return False
 
 
