@@ -21,14 +21,14 @@ from fastapi.staticfiles import StaticFiles
 
 from edge.kernel.contract import Part
 from edge.seal.web import router as seal_web
-from edge.web import admin, auth, errors, ledger
+from edge.web import admin, auth, errors, inbox, ledger
 from edge.web.ledgerview import LedgerReader
 from edge.web.middleware import FORM_OVERHEAD, GuardMiddleware
 from edge.web.service import Console
 from edge.web.shell import HERE, Shell
 
 # Until the registry of parts (edge/modules) lists the seal, the console mounts the seal's router by itself.
-SEAL = Part("seal", "智慧印章", {}, router=seal_web.router, templates=seal_web.TEMPLATES, nav=seal_web.NAV)
+SEAL = Part("seal", "智慧印章", {}, router=seal_web.router, templates=seal_web.TEMPLATES, nav=seal_web.NAV, inbox=seal_web.inbox)
 
 
 def create_app(console: Console, reader: LedgerReader, parts: Sequence[Part] = (SEAL,)) -> FastAPI:
@@ -46,7 +46,7 @@ def create_app(console: Console, reader: LedgerReader, parts: Sequence[Part] = (
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     shell = Shell(console, reader, parts)
     errors.install(app, shell)
-    for router in (auth.router, ledger.router, admin.router):
+    for router in (auth.router, inbox.router, ledger.router, admin.router):
         app.include_router(router(shell))
     for part in parts:
         if part.router is not None:

@@ -15,11 +15,13 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from edge.db import STATUS_NAMES
+from edge.seal.db import STATUS_NAMES
 from edge.kernel.config import SEAL_KINDS, SEAL_NAMES
-from edge.kernel.contract import NavItem
+from edge.kernel.contract import Awaiting, NavItem
 from edge.kernel.errors import InputError, NotFound, Refused
-from edge.photos import PhotoStore
+from edge.kernel.fmt import yuan
+from edge.ledger.localtime import local_time
+from edge.seal.photos import PhotoStore
 from edge.web import ledgerview as L
 from edge.web.service import Principal
 from edge.web.shell import API_ERRORS, OkOut, Shell
@@ -100,12 +102,6 @@ class SearchHitOut(BaseModel):
     request: RequestOut
 
 
-class InboxItemOut(BaseModel):
-    request: RequestOut
-    your_turn: bool
-    why_not: str | None
-
-
 class RejectIn(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
 
@@ -145,6 +141,16 @@ class CameraOut(BaseModel):
 def require_devices(p: Principal) -> None:
     if not p.may_see_devices:
         raise Refused("您的账号不能查看设备", "forbidden")
+
+
+async def inbox(shell: Shell, p: Principal) -> list[Awaiting]:
+    """The seal requests awaiting ``p``'s decision, for the console's 待审批 inbox."""
+    items = []
+    for r, why in await shell.console.inbox(p):
+        seal = f"{SEAL_NAMES.get(r.seal, r.seal)}×{r.presses}"
+        summary = f"{seal} · {yuan(r.amount_fen)} · {shell.console.name_of(r.applicant)} · {local_time(r.filed_at)}"
+        items.append(Awaiting(r.id, r.matter, summary, f"/requests/{r.id}", r.filed_at, why, r.to_dict()))
+    return items
 
 
 def router(shell: Shell) -> APIRouter:
@@ -290,14 +296,6 @@ def router(shell: Shell) -> APIRouter:
         await shell.flash(request, "ok", f"已驳回 {request_id}。")
         return RedirectResponse(f"/requests/{request_id}", 303)
 
-    @api.get("/inbox", include_in_schema=False)
-    async def inbox_page(request: Request) -> Response:
-        p = await shell.principal_of(request)
-        items = await console.inbox(p)
-        recent = [r for r in await console.visible_requests(p, limit=30) if r.status != "pending"][:10] if p.may_decide else []
-        subscribed = await store.subscription_count(p.account.id) if p.may_decide else 0
-        return await shell.render(request, "inbox.html", items=items, recent=recent, subscribed=subscribed)
-
     # -- search of stamped pages -------------------------------------------------------------------------
 
     async def search_for(p: Principal, q: str, seal: str, since: str, until: str, flag: str) -> list[dict[str, Any]]:
@@ -411,12 +409,6 @@ def router(shell: Shell) -> APIRouter:
     async def api_reject(request: Request, request_id: str, body: RejectIn) -> dict[str, Any]:
         p = await shell.acting(request)
         return (await console.reject(p, request_id, body.reason)).to_dict()
-
-    @api.get("/api/inbox", tags=["approval"], response_model=list[InboxItemOut], responses=API_ERRORS)
-    async def api_inbox(request: Request) -> list[dict[str, Any]]:
-        """Pending requests on this approver's route; ``your_turn`` when they may decide now."""
-        p = await shell.principal_of(request)
-        return [{"request": r.to_dict(), "your_turn": why is None, "why_not": why} for r, why in await console.inbox(p)]
 
     def device_out(d: dict[str, Any]) -> dict[str, Any]:
         cfg = d["config"]
