@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 from edge_support import DEVICE, config_for, document, wait_until
 
 from edge import projection as P
@@ -28,7 +29,18 @@ from edge.devices import MALFORMED
 from edge.kernel.config import EdgeConfig
 from edge.keystore import DeviceIdentity
 from edge.ledger import Ledger, verify_ledger
-from edge.protocol import FrameError, Keys, decode_frame, encode_frame
+from edge.protocol import (
+    INT64_MAX,
+    MAC_BYTES,
+    TICKS_PERIOD,
+    FrameError,
+    Keys,
+    decode_frame,
+    encode_frame,
+    event_problem,
+    frame_problem,
+    hmac_sha256,
+)
 from edge.recorder import Recorder
 from edge.web.ledgerview import kind_name, summary
 from hostsim.control import SimBoard
@@ -188,7 +200,9 @@ def unacknowledged(board: SimBoard) -> int:
 
 async def all_acknowledged(board: SimBoard) -> None:
     """Wait until the device holds no unacknowledged event: everything it sent is in the ledger."""
-    await asyncio.to_thread(wait_until, "the device to hold no unacknowledged event", lambda: unacknowledged(board) == 0, TIMEOUT)
+    await asyncio.to_thread(
+        wait_until, "no unacknowledged event on the device", lambda: unacknowledged(board) == 0, TIMEOUT
+    )
 
 
 async def test_hostile_numbers_from_a_keyed_device_are_anomalies_and_the_stream_goes_on(
@@ -273,3 +287,43 @@ async def test_hostile_numbers_from_a_keyed_device_are_anomalies_and_the_stream_
         await ledger.close()
     assert live is not None and replayed is not None
     assert (replayed.last_event_id, replayed.anomalies) == (live.last_event_id, live.anomalies)
+
+
+# -- the checks themselves, at their bounds ------------------------------------------------------
+
+
+def test_an_event_takes_each_bound_and_refuses_one_past_it() -> None:
+    event = {"id": 1, "k": "press", "no": INT64_MAX, "n": 0, "total": INT64_MAX}
+    assert event_problem(event) is None
+    for field, bad in [
+        ("no", INT64_MAX + 1), ("n", -1), ("total", 1.0), ("id", 0), ("id", True), ("k", "Press"), ("k", "x" * 33),
+        ("reason", "x" * 65), ("req", 12),
+    ]:  # fmt: skip
+        assert f'"{field}"' in (event_problem({**event, field: bad}) or ""), (field, bad)
+    assert event_problem({"k": "press"}) == '缺少字段 "id"'
+    # A field a newer firmware may add passes if a ledger entry and a column can hold it.
+    assert event_problem({"id": 1, "k": "new_kind", "extra": -5, "label": "文字", "flag": False, "none": None}) is None
+    assert event_problem({"id": 1, "k": "new_kind", "extra": [1]}) == '字段 "extra" 的类型或取值范围不对'
+
+
+def test_a_reply_takes_each_bound_and_refuses_one_past_it() -> None:
+    grant = {"no": 3, "req": "SR-000001", "presses": 2, "used": 0, "ms_left": -TICKS_PERIOD}
+    hello = {"t": "hello", "s": 1, "sid": "ab12", "n": "nonce", "ms": TICKS_PERIOD - 1, "first": 1, "grant": grant}
+    assert frame_problem(hello) is None
+    for field, bad in [
+        ("ms", TICKS_PERIOD), ("first", 0), ("s", INT64_MAX + 1), ("tamper", 0), ("grant", {**grant, "used": 0.5}),
+    ]:  # fmt: skip
+        assert f'"{field}"' in (frame_problem({**hello, field: bad}) or ""), (field, bad)
+    assert frame_problem({"t": "status", "s": 2, "sid": "ab12"}) == '缺少字段 "ms"'
+    envelope = {"t": "ev", "s": 2, "sid": "ab12", "f": 1}
+    assert frame_problem({**envelope, "e": {"id": "12"}}) == '字段 "e" 的类型或取值范围不对'  # no place in the stream
+    assert frame_problem({**envelope, "e": {"id": 3, "k": 1.5}}) is None  # it has one: recorded as malformed
+
+
+def test_json_nested_past_the_parser_is_a_bad_frame() -> None:
+    """It raised RecursionError, which nothing around the reader thread catches."""
+    key = Keys.from_device_key(bytes(32)).link
+    body = b'{"t":"status","x":' + b"[" * 5000 + b"]" * 5000 + b"}"
+    mac = hmac_sha256(key, b"D", body)[:MAC_BYTES].hex().encode()
+    with pytest.raises(FrameError):
+        decode_frame(key, b"D", b"#" + body + b"*" + mac)
