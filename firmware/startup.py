@@ -38,6 +38,7 @@ def run():
     global seal
     ident = identity.load()
     if ident is None:
+        micropython.kbd_intr(3)  # boot.py turned it off; the technician's REPL needs it
         return  # factory-fresh: the REPL stays open until the device is provisioned
     micropython.kbd_intr(-1)
     try:
