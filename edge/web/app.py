@@ -1,9 +1,9 @@
 """The console's FastAPI application: the shell's routers and every registered part's, on one session.
 
 Pages (Jinja2, Chinese, usable on a 360-px phone; every asset from ``/static``): the shell serves
-``/login``, ``/logout``, ``/account`` (password, phone push), ``/ledger`` and ``/ledger.csv`` (supervisor),
-``/admin/users``; each part serves its own (the seal: ``/requests``, ``/inbox``, ``/devices``, ``/search``,
-edge/seal/web/router.py).
+``/login``, ``/logout``, ``/account`` (password, phone push), ``/inbox`` (待审批 across every part),
+``/ledger`` and ``/ledger.csv`` (supervisor), ``/admin/users``; each registered part serves its own
+(the seal: ``/requests``, ``/devices``, ``/search``, edge/seal/web/router.py).
 
 The JSON API (described at ``/openapi.json``, browsable at ``/api/docs``) uses the
 same session cookie; every state-changing call needs the session's CSRF token
@@ -13,26 +13,21 @@ by a bare link: a push opens the request page, which asks for a login.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from edge.kernel.contract import Part
-from edge.seal.web import router as seal_web
 from edge.web import admin, auth, errors, inbox, ledger
 from edge.web.ledgerview import LedgerReader
 from edge.web.middleware import FORM_OVERHEAD, GuardMiddleware
 from edge.web.service import Console
 from edge.web.shell import HERE, Shell
 
-# Until the registry of parts (edge/modules) lists the seal, the console mounts the seal's router by itself.
-SEAL = Part("seal", "智慧印章", {}, router=seal_web.router, templates=seal_web.TEMPLATES, nav=seal_web.NAV, inbox=seal_web.inbox)
 
-
-def create_app(console: Console, reader: LedgerReader, parts: Sequence[Part] = (SEAL,)) -> FastAPI:
-    """The console for ``parts`` (the registered parts; a test adds its own): each part's router and templates."""
+def create_app(console: Console, reader: LedgerReader) -> FastAPI:
+    """The console of the parts the agent was opened with (``edge.modules.PARTS``; a test adds its own): the
+    pages of exactly the parts whose tables and handlers the working database has."""
+    parts = console.agent.db.parts.registered
     app = FastAPI(
         title="清廉 边缘控制台 API",
         version="1",
