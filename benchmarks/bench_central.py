@@ -42,10 +42,10 @@ from central_support import CentralProcess, PostgresServer
 
 from central.db import entries as entries_table
 from central.store import CentralStore, check_extension, parse_batch
+from edge.kernel.sync import SyncClient
 from edge.ledger import Checkpoint, Frontier, Ledger, verify_consistency
 from edge.ledger.merkle import consistency_proof_ranges, range_hash
 from edge.ledger.schema import DB_FILENAME, connect_readonly
-from edge.kernel.sync import SyncClient
 from edge.ledger.wire import entry_to_wire
 
 

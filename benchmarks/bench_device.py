@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from edge.devicelink import DeviceLink  # noqa: E402
-from edge.protocol import Keys, encode_frame  # noqa: E402
+from edge.seal.devicelink import DeviceLink  # noqa: E402
+from edge.seal.protocol import Keys, encode_frame  # noqa: E402
 from hostsim.control import SimBoard  # noqa: E402
 
 

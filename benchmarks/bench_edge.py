@@ -27,11 +27,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from edge.agent import EdgeAgent  # noqa: E402
-from edge.kernel.config import load_config  # noqa: E402
-from edge.db import FINAL_STATES, EdgeDB  # noqa: E402
 from edge.demo import bring_up, demo_config, demo_release  # noqa: E402
+from edge.kernel.config import load_config  # noqa: E402
+from edge.kernel.recorder import Recorder  # noqa: E402
 from edge.ledger import Entry, Ledger, verify_ledger  # noqa: E402
-from edge.recorder import Recorder  # noqa: E402
+from edge.seal.db import FINAL_STATES, EdgeDB  # noqa: E402
 from hostsim.control import SimBoard  # noqa: E402
 
 

@@ -25,12 +25,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from edge import projection as P  # noqa: E402
 from edge.agent import EdgeAgent  # noqa: E402
-from edge.kernel.config import load_config  # noqa: E402
 from edge.demo import demo_config, demo_release  # noqa: E402
-from edge.evidence import Evidence  # noqa: E402
+from edge.kernel.config import load_config  # noqa: E402
 from edge.ocr.settings import CameraSettings  # noqa: E402
+from edge.seal import projection as P  # noqa: E402
+from edge.seal.evidence import Evidence  # noqa: E402
 
 DEVICE = "QL-000000000001"
 BATCH = 500

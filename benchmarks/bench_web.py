@@ -32,9 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from edge.agent import EdgeAgent
-from edge.approval import host_operator
-from edge.kernel.config import load_config
 from edge.demo import demo_config, demo_release
+from edge.kernel.accounts import host_operator
+from edge.kernel.config import load_config
 from edge.web.accounts import check_account, create_account
 from edge.web.demo import sample_pdf
 from edge.web.store import WebStore

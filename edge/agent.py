@@ -1,6 +1,7 @@
 """The edge agent: config, ledger, working database, device keys and devices, wired together.
 
-``EdgeAgent`` is the Python API each step of the seal loop goes through (the
+The composition root: the one module that puts the kernel, the seal and the registered parts
+(``edge.modules.PARTS``) together. ``EdgeAgent`` is the Python API each step of the seal loop goes through (the
 web console will put pages on it): ``file_request``, ``approve``, ``reject``,
 ``enrol``, ``list_requests``, ``get_request``, ``request_detail``,
 ``device_status``. Opening one takes the data folder's writer lock; ``start()``
@@ -21,16 +22,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
-from edge import firmware
-from edge import projection as P
-from edge.db import DeviceView, EdgeDB, Release, RequestView
-from edge.devices import DeviceManager
-from edge.enrolment import choose_device, record_enrolment, store_key, unseal_key
+from edge.kernel import commands
+from edge.kernel.accounts import ACCOUNT_KINDS
 from edge.kernel.central import (
     CONFIG_APPLIED,
     CONFIG_REFUSED,
@@ -40,17 +38,24 @@ from edge.kernel.central import (
     with_received_config,
 )
 from edge.kernel.config import EdgeConfig
+from edge.kernel.contract import Part
 from edge.kernel.documents import StoredDocument
 from edge.kernel.errors import EdgeError, InputError, NotFound, Unavailable
+from edge.kernel.recorder import Recorder
 from edge.kernel.writerlock import WriterLock
-from edge.keystore import DeviceIdentity, MasterKey, key_fingerprint
 from edge.ledger import Ledger, utc_now
-from edge.recorder import Recorder
-from edge.requests import Clock, SealDesk, utc_clock
+from edge.modules import PARTS
+from edge.seal import firmware
+from edge.seal import projection as P
+from edge.seal.db import DeviceView, EdgeDB, Release, RequestView
+from edge.seal.desk import Clock, SealDesk, utc_clock
+from edge.seal.devices import DeviceManager
+from edge.seal.enrolment import choose_device, record_enrolment, store_key, unseal_key
+from edge.seal.keystore import DeviceIdentity, MasterKey, key_fingerprint
 
 if TYPE_CHECKING:
-    from edge.evidence import Evidence
     from edge.kernel.sync import SyncClient
+    from edge.seal.evidence import Evidence
 
 log = logging.getLogger("edge.agent")
 
@@ -65,7 +70,7 @@ class EdgeAgent:
         self._lock = lock
         self.ledger = ledger
         self.db = db
-        self.recorder = Recorder(ledger, db)
+        self.recorder: Recorder[EdgeDB] = Recorder(ledger, db)
         self.desk = SealDesk(config, self.recorder, clock)
         self.devices: DeviceManager | None = None
         self.evidence: Evidence | None = None  # photos of stamped pages, when [camera] is configured
@@ -80,15 +85,22 @@ class EdgeAgent:
 
     @classmethod
     async def open(
-        cls, config: EdgeConfig, lock: WriterLock | None = None, lock_timeout: float = 30.0, clock: Clock = utc_clock
+        cls,
+        config: EdgeConfig,
+        lock: WriterLock | None = None,
+        lock_timeout: float = 30.0,
+        clock: Clock = utc_clock,
+        parts: Sequence[Part] = PARTS,
     ) -> EdgeAgent:
-        """Become the writer of the data folder and bring the database up to date with the ledger."""
+        """Become the writer of the data folder and bring the database up to date with the ledger.
+
+        ``parts``: the registered parts (a test adds its own example module to them)."""
         lock = lock or await WriterLock.acquire(config.data_dir, lock_timeout)
         ledger: Ledger | None = None
         db: EdgeDB | None = None
         try:
             ledger = await Ledger.open(config.data_dir)
-            db = await EdgeDB.open(config.data_dir)
+            db = await EdgeDB.open(config.data_dir, parts)
             agent = cls(config, lock, ledger, db, clock)
             await agent.recorder.catch_up()
             await db.interrupt_running_commands(utc_now())  # a writer died mid-step: tell its caller
@@ -116,7 +128,7 @@ class EdgeAgent:
             camera = self.config.camera is not None
             await self.recorder.record(P.AGENT_STARTED, {"pid": os.getpid(), "village": self.config.village, "camera": camera})
         if self.config.camera is not None and self.evidence is None:
-            from edge.evidence import Evidence
+            from edge.seal.evidence import Evidence
 
             # before the devices connect: it must observe every press they record
             self.evidence = Evidence(self.config, self.config.camera, self.recorder)
@@ -264,7 +276,7 @@ class EdgeAgent:
 
     async def record_account(self, kind: str, body: dict[str, Any]) -> int:
         """Record a change of a console account (edge/web/accounts.py); the entry's index."""
-        if kind not in P.ACCOUNT_KINDS:
+        if kind not in ACCOUNT_KINDS:
             raise InputError(f"不是账号记录 not an account entry: {kind!r}", "bad_command")
         entry = await self._record_one(kind, body)
         return int(entry.index)
@@ -275,9 +287,10 @@ class EdgeAgent:
         """Enrol a board from its identity file; connect it at once if the agent is running."""
         device = choose_device(self.config, identity, device_name, device_id)
         await store_key(self.db, self.master, identity)
-        return await self._record_enrolment(device.name, identity.device_id, identity.fingerprint)
+        return await self.record_enrolment(device.name, identity.device_id, identity.fingerprint)
 
-    async def _record_enrolment(self, name: str, device_id: str, fingerprint: str) -> DeviceView:
+    async def record_enrolment(self, name: str, device_id: str, fingerprint: str) -> DeviceView:
+        """Record an enrolment whose key is already stored (``qinglian edge enrol`` stores it, then queues this)."""
         view = await record_enrolment(self.recorder, self.config, self.master, name, device_id, fingerprint)
         if self.devices is not None:
             await self._connect(name)
@@ -456,31 +469,24 @@ class EdgeAgent:
         return count
 
     async def execute(self, kind: str, args: dict[str, Any]) -> dict[str, Any]:
-        """One queued step. The arguments crossed a process boundary: check their types again."""
-        try:
-            if kind == "file_request":
-                doc = args["document"]
-                stored = StoredDocument(str(doc["sha256"]), str(doc["name"]), int(doc["size"]))
-                request = await self.file_request(
-                    args["applicant"], args["matter"], args["seal"], args["presses"], stored,
-                    args.get("amount_fen", 0), args.get("device"),
-                )  # fmt: skip
-                return request.to_dict()
-            if kind == "approve":
-                return (await self.approve(args["request_id"], args["approver"], args.get("account"))).to_dict()
-            if kind == "reject":
-                return (await self.reject(args["request_id"], args["approver"], args["reason"], args.get("account"))).to_dict()
-            if kind == "account":
-                return {"index": await self.record_account(args["kind"], dict(args["body"]))}
-            if kind == "allow_release":
-                return asdict(await self.allow_release(args["manifest"]))
-            if kind == "maintenance":
-                return {"no": await self.open_maintenance(args["device_name"], int(args["seconds"]))}
-            if kind == "enrol":
-                return (await self._record_enrolment(args["device_name"], args["device_id"], args["fingerprint"])).to_dict()
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(f"命令参数错误 bad arguments for {kind}: {exc!r}", "bad_command") from None
-        raise InputError(f"未知命令 unknown command {kind!r}", "bad_command")
+        """One queued step, through the registry of every part's commands."""
+        return await commands.execute(self.db.parts.commands, self, kind, args)
+
+
+async def submit(
+    config: EdgeConfig, kind: str, args: dict[str, Any], timeout: float = commands.DEFAULT_TIMEOUT_S
+) -> dict[str, Any]:
+    """Hand one step to the writer of ``config``'s data folder (the running agent, or this process for a moment
+    when none runs); its result, or its error raised here."""
+    return await commands.submit(config, kind, args, _drain, timeout)
+
+
+async def _drain(config: EdgeConfig, lock: WriterLock) -> None:
+    agent = await EdgeAgent.open(config, lock=lock)
+    try:
+        await agent.process_commands()
+    finally:
+        await agent.close()
 
 
 def filter_for_person(requests: list[RequestView], person: str | None) -> list[RequestView]:

@@ -32,19 +32,19 @@ from pathlib import Path
 from typing import Any
 
 from edge import demo
-from edge.approval import host_operator
-from edge.commands import submit
-from edge.db import STATUS_NAMES, EdgeDB
-from edge.enrolment import choose_device, store_key
-from edge.firmware import MANIFEST
+from edge.agent import submit
+from edge.kernel.accounts import host_operator
 from edge.kernel.clikit import EXIT_FAILED, EXIT_OK, EXIT_USAGE, config_command, output
 from edge.kernel.config import SEAL_KINDS, SEAL_NAMES, EdgeConfig
 from edge.kernel.documents import store_document
 from edge.kernel.errors import InputError
 from edge.kernel.fmt import yuan
-from edge.keystore import MasterKey, read_identity_file
 from edge.ledger.localtime import local_time
-from edge.requests import amount_from_text, check_filing
+from edge.seal.db import STATUS_NAMES, EdgeDB
+from edge.seal.desk import amount_from_text, check_filing
+from edge.seal.enrolment import choose_device, store_key
+from edge.seal.firmware import MANIFEST
+from edge.seal.keystore import MasterKey, read_identity_file
 
 log = logging.getLogger("edge.cli")
 

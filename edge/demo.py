@@ -31,17 +31,17 @@ from typing import Any
 import cv2
 
 from edge.agent import EdgeAgent
-from edge.db import CLOSED, FINAL_STATES, IN_USE
-from edge.evidence import photo_summary
-from edge.firmware import CODE_SUFFIXES, firmware_hash
 from edge.kernel.config import EdgeConfig, load_config
 from edge.kernel.errors import EdgeError
-from edge.keystore import DeviceIdentity, key_fingerprint
 from edge.ledger import verify_ledger
 from edge.ledger.private import open_private, private_dir
 from edge.ocr.desk import seal_zone
 from edge.ocr.settings import CameraSettings
-from edge.projection import seal_kind
+from edge.seal.db import CLOSED, FINAL_STATES, IN_USE
+from edge.seal.evidence import photo_summary
+from edge.seal.firmware import CODE_SUFFIXES, firmware_hash
+from edge.seal.keystore import DeviceIdentity, key_fingerprint
+from edge.seal.projection import seal_kind
 from hostsim import flash as sim_flash
 from hostsim.control import SimBoard
 from tools import flash, release, releasekey

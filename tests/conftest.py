@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.devicelink import DeviceLink
+from edge.seal.devicelink import DeviceLink
 from hostsim.control import SimBoard
 from hostsim.flash import FIRMWARE_DIR
 from hostsim.mpy import install

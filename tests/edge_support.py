@@ -194,9 +194,9 @@ def kill9(proc: subprocess.Popen[bytes]) -> None:
 import pytest  # noqa: E402
 
 from edge.agent import EdgeAgent  # noqa: E402
-from edge.keystore import DeviceIdentity  # noqa: E402
+from edge.seal.keystore import DeviceIdentity  # noqa: E402
 from edge.ocr.settings import CameraSettings  # noqa: E402
-from edge.requests import Clock, utc_clock  # noqa: E402
+from edge.seal.desk import Clock, utc_clock  # noqa: E402
 from hostsim import flash  # noqa: E402
 from hostsim.control import SimBoard  # noqa: E402
 

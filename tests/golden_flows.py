@@ -34,15 +34,18 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from edge_support import DEVICE, HUGE, LARGE, SMALL, write_config
 
 from edge.agent import EdgeAgent
-from edge.db import EdgeDB
-from edge.devices import DeviceManager, _Handle
-from edge.firmware import FORMAT, firmware_hash, signed_bytes
+from edge.kernel.accounts import ACCOUNT_CREATED, ACCOUNT_DISABLED, ACCOUNT_PASSWORD_RESET
 from edge.kernel.config import load_config
 from edge.kernel.errors import Refused
-from edge.keystore import DeviceIdentity
+from edge.kernel.projection import apply_entries
 from edge.ledger import Entry
-from edge.projection import ACCOUNT_CREATED, ACCOUNT_DISABLED, ACCOUNT_PASSWORD_RESET, APPROVED_KIND, apply_entries
-from edge.protocol import Grant, Keys, MaintenanceGrant
+from edge.modules import PARTS
+from edge.seal.db import EdgeDB
+from edge.seal.devices import DeviceManager, _Handle
+from edge.seal.firmware import FORMAT, firmware_hash, signed_bytes
+from edge.seal.keystore import DeviceIdentity
+from edge.seal.projection import APPROVED_KIND
+from edge.seal.protocol import Grant, Keys, MaintenanceGrant
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 DEVICE_ID = "esp32-601dec0de001"
@@ -208,7 +211,7 @@ def read_entries(path: Path) -> list[Entry]:
 
 async def replay(entries: list[Entry], data_dir: Path) -> dict[str, list[list[Any]]]:
     """Apply ``entries`` to an empty working database in ``data_dir``; every table's rows, sorted."""
-    db = await EdgeDB.open(data_dir)
+    db = await EdgeDB.open(data_dir, PARTS)
     try:
         await apply_entries(db, entries)
     finally:

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from edge.devicelink import DeviceLink
-from edge.protocol import FrameError, Grant, Keys, decode_frame, encode_frame
+from edge.seal.devicelink import DeviceLink
+from edge.seal.protocol import FrameError, Grant, Keys, decode_frame, encode_frame
 from hostsim.control import SimBoard
 from hostsim.flash import read_identity
 

@@ -17,12 +17,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from edge_support import DEVICE, SMALL, document, write_config
 
 from central.store import CentralStore
-from edge import firmware
+from edge.seal import firmware
 from edge.agent import EdgeAgent
 from edge.kernel.central import CONFIG_APPLIED, CONFIG_REFUSED, effective_config
 from edge.kernel.config import CentralSettings, load_config
 from edge.kernel.errors import ConfigError
-from edge.keystore import DeviceIdentity
+from edge.seal.keystore import DeviceIdentity
 from edge.ledger import verify_ledger
 from edge.ledger.wire import CONFIG_RECEIVED, canonical_hash
 from hostsim import flash

@@ -14,7 +14,7 @@ import httpx
 from edge_support import DEVICE, ledger_rows, qinglian, qinglian_json, read_db, running_agent, wait_until, write_config
 from web_support import PASSWORD
 
-from edge import projection as P
+from edge.seal import projection as P
 from edge.agent import EdgeAgent
 from edge.kernel.config import load_config
 from edge.kernel.websettings import WebSettings

@@ -22,14 +22,16 @@ from typing import Any
 import pytest
 from edge_support import DEVICE, config_for, document, wait_until
 
-from edge import projection as P
 from edge.agent import EdgeAgent
-from edge.db import EdgeDB
-from edge.devices import MALFORMED
 from edge.kernel.config import EdgeConfig
-from edge.keystore import DeviceIdentity
+from edge.kernel.recorder import Recorder
 from edge.ledger import Ledger, verify_ledger
-from edge.protocol import (
+from edge.modules import PARTS
+from edge.seal import projection as P
+from edge.seal.db import EdgeDB
+from edge.seal.devices import MALFORMED
+from edge.seal.keystore import DeviceIdentity
+from edge.seal.protocol import (
     INT64_MAX,
     MAC_BYTES,
     TICKS_PERIOD,
@@ -41,7 +43,6 @@ from edge.protocol import (
     frame_problem,
     hmac_sha256,
 )
-from edge.recorder import Recorder
 from edge.web.ledgerview import kind_name, summary
 from hostsim.control import SimBoard
 
@@ -277,7 +278,7 @@ async def test_hostile_numbers_from_a_keyed_device_are_anomalies_and_the_stream_
     # The whole ledger replays into an empty working database with nothing left out and the same device.
     assert verify_ledger(config.data_dir).ok
     ledger = await Ledger.open_reader(config.data_dir)
-    db = await EdgeDB.open(tmp_path / "replay")
+    db = await EdgeDB.open(tmp_path / "replay", PARTS)
     try:
         await Recorder(ledger, db).catch_up()
         assert await db.projection_anomalies() == []

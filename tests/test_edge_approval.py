@@ -9,7 +9,7 @@ from edge_support import HUGE, LARGE, SMALL, document, writer  # noqa: F401  (wr
 
 from edge.agent import EdgeAgent
 from edge.kernel.errors import InputError, NotFound, Refused
-from edge.projection import APPROVAL_REFUSED
+from edge.seal.projection import APPROVAL_REFUSED
 
 
 async def _refusals(agent: EdgeAgent) -> list[dict]:  # type: ignore[type-arg]

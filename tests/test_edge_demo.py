@@ -78,7 +78,7 @@ def test_demo_human_summary(tmp_path: Path) -> None:
 
 
 async def test_after_a_firmware_change_the_demo_flashes_its_board_and_allows_only_signed_releases(tmp_path: Path) -> None:
-    from edge.db import EdgeDB
+    from edge.seal.db import EdgeDB
     from edge.demo import run_demo
     from hostsim.flash import FIRMWARE_DIR
 

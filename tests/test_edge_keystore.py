@@ -11,9 +11,9 @@ import pytest
 from edge_support import DEVICE, config_for
 
 from edge.agent import EdgeAgent
-from edge.enrolment import unseal_key
+from edge.seal.enrolment import unseal_key
 from edge.kernel.errors import ConfigError, InputError
-from edge.keystore import MasterKey, SealedKey, read_identity_file
+from edge.seal.keystore import MasterKey, SealedKey, read_identity_file
 from hostsim import flash
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from edge_support import LARGE, SMALL, agent, document, running_agent  # noqa: F401  (agent is a fixture)
 
 from edge.agent import EdgeAgent
-from edge.db import FINAL_STATES
+from edge.seal.db import FINAL_STATES
 from edge.ledger import verify_ledger
 from hostsim.control import SimBoard
 

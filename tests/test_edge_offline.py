@@ -9,7 +9,7 @@ from pathlib import Path
 from edge_support import SMALL, document, running_agent
 
 from edge.agent import EdgeAgent
-from edge.requests import parse_time
+from edge.seal.desk import parse_time
 from hostsim.control import SimBoard
 
 TIMEOUT = 15.0

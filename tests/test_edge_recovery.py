@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from edge_support import SMALL, document, writer  # noqa: F401  (writer is a fixture)
 
-from edge import projection as P
 from edge.agent import EdgeAgent
-from edge.db import DB_FILENAME
+from edge.kernel.db import DB_FILENAME
 from edge.kernel.errors import Unavailable
+from edge.seal import projection as P
 
 
 async def test_entry_committed_to_the_ledger_only_is_applied_at_the_next_open(writer: EdgeAgent, tmp_path: Path) -> None:

@@ -15,12 +15,12 @@ import pytest
 from edge_support import DEVICE, document, ledger_rows, qinglian, write_config
 from test_micropython_wasm import run_suite
 
-from edge import firmware
+from edge.seal import firmware
 from edge.agent import EdgeAgent
-from edge.db import CLOSED
-from edge.firmware import load_public_key
+from edge.seal.db import CLOSED
+from edge.seal.firmware import load_public_key
 from edge.kernel.config import EdgeConfig, load_config
-from edge.keystore import DeviceIdentity
+from edge.seal.keystore import DeviceIdentity
 from hostsim.control import SimBoard
 from hostsim.flash import FIRMWARE_DIR, read_identity
 from tools import flash, release, releasekey

@@ -24,15 +24,17 @@ from edge_support import DEVICE, document, ledger_rows, qinglian, read_db, start
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge import projection as P
 from edge.agent import EdgeAgent
-from edge.db import EdgeDB
 from edge.kernel.config import load_config
+from edge.kernel.contract import Part
 from edge.kernel.errors import ConfigError, InputError
 from edge.kernel.fmt import DEFAULT_MAX_AMOUNT_FEN, AmountError, parse_yuan, yuan
+from edge.kernel.projection import apply_entries
 from edge.kernel.websettings import WebSettings
-from edge.keystore import DeviceIdentity
 from edge.ledger import Entry, Ledger, verify_ledger
+from edge.seal import projection as P
+from edge.seal.db import EdgeDB
+from edge.seal.keystore import DeviceIdentity
 from edge.web.accounts import check_account, create_account
 from edge.web.app import create_app
 from edge.web.demo import sample_pdf
@@ -431,16 +433,15 @@ async def test_a_failed_entry_leaves_no_partial_rows(tmp_path: Path) -> None:
 
 
 async def test_a_fault_of_the_host_is_not_taken_for_a_bad_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    db = await EdgeDB.open(tmp_path)
-    try:
-        async def locked(conn: Any, e: Entry) -> None:
-            await conn.execute("INSERT INTO meta (key, value) VALUES ('half', 'done')")
-            raise sqlite3.OperationalError("database is locked")
+    async def locked(conn: Any, e: Entry) -> None:
+        await conn.execute("INSERT INTO meta (key, value) VALUES ('half', 'done')")
+        raise sqlite3.OperationalError("database is locked")
 
-        monkeypatch.setitem(P._APPLY, "test.locked", locked)
+    db = await EdgeDB.open(tmp_path, [Part("test", "测试", {"test.locked": "锁住"}, projection={"test.locked": locked})])
+    try:
         entry = Entry(0, "2026-01-01T00:00:00.000000Z", "test.locked", {}, bytes(32), bytes(32))
         with pytest.raises(sqlite3.OperationalError):
-            await P.apply_entries(db, [entry])
+            await apply_entries(db, [entry])
         assert await db.applied_upto() == -1  # not applied, not skipped: the next start applies it
         assert await db.projection_anomalies() == []
         assert not read_db(tmp_path, "SELECT 1 FROM meta WHERE key = 'half'")

@@ -117,7 +117,7 @@ E2E_NONCE = "e2e-nonce"
 
 
 def render_vectors() -> str:
-    from edge.protocol import (
+    from edge.seal.protocol import (
         GRANT_LABEL,
         LINK_LABEL,
         Grant,

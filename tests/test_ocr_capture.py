@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.capture import Camera, CaptureError, parse_source, shown_source
+from edge.seal.capture import Camera, CaptureError, parse_source, shown_source
 from edge.ocr.desk import FRAME_SIZE, seal_zone
 from edge.ocr.seal import find_seal
 from hostsim import pages

@@ -25,14 +25,14 @@ from edge_support import SMALL, running_agent
 from web_support import PASSWORD, seed_account
 
 from edge.agent import EdgeAgent
-from edge.evidence import CAPTURE_FAILED, DOCUMENT_OCR, PHOTO, PHOTO_CHECK, PHOTO_OCR, photo_summary
+from edge.seal.evidence import CAPTURE_FAILED, DOCUMENT_OCR, PHOTO, PHOTO_CHECK, PHOTO_OCR, photo_summary
 from edge.kernel.config import MAX_VALID_S
 from edge.kernel.websettings import WebSettings
 from edge.ledger import verify_ledger
 from edge.ocr.desk import seal_zone
 from edge.ocr.search import SearchIndex
 from edge.ocr.settings import CameraSettings
-from edge.photos import PhotoStore
+from edge.seal.photos import PhotoStore
 from edge.web.app import create_app
 from edge.web.ledgerview import LedgerReader
 from edge.web.service import Console

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from edge.ocr.search import SearchIndex
-from edge.photos import PhotoCorrupt, PhotoMissing, PhotoStore
+from edge.seal.photos import PhotoCorrupt, PhotoMissing, PhotoStore
 
 
 def test_photos_are_stored_by_hash_and_survive_a_restart(tmp_path: Path) -> None:

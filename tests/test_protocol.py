@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.protocol import FrameError, Grant, Keys, decode_frame, encode_frame
+from edge.seal.protocol import FrameError, Grant, Keys, decode_frame, encode_frame
 
 KEY = bytes(range(32))
 KEYS = Keys.from_device_key(KEY)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from edge_support import wait_until
 
-from edge.devicelink import DeviceLink
+from edge.seal.devicelink import DeviceLink
 from hostsim.control import SimBoard
 
 

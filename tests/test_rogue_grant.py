@@ -24,13 +24,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from edge_support import DEVICE, document, running_agent, wait_until
 from web_support import Receiver
 
-from edge import projection as P
+from edge.seal import projection as P
 from edge.agent import EdgeAgent
-from edge.devicelink import DeviceLink
-from edge.devices import BLOCKED, ROGUE
+from edge.seal.devicelink import DeviceLink
+from edge.seal.devices import BLOCKED, ROGUE
 from edge.kernel.config import EdgeConfig
 from edge.kernel.websettings import NotifyBackendConfig, WebSettings
-from edge.keystore import DeviceIdentity
+from edge.seal.keystore import DeviceIdentity
 from edge.ledger import verify_ledger
 from edge.web.accounts import check_account, create_account
 from edge.web.server import ConsoleServer, start_console

@@ -27,12 +27,14 @@ import httpx
 import pytest
 from edge_support import SMALL, document, ledger_rows, write_config, writer  # noqa: F401  (writer is a fixture)
 
-from edge import projection as P
 from edge.agent import EdgeAgent
-from edge.approval import RefusalBudget, host_operator
+from edge.kernel import accounts as A
+from edge.kernel.accounts import host_operator
 from edge.kernel.config import load_config
 from edge.kernel.errors import ConfigError
+from edge.kernel.routing import RefusalBudget
 from edge.kernel.websettings import WebSettings
+from edge.seal import projection as P
 from edge.web import auth as web_app
 from edge.web.accounts import check_account, create_account
 from edge.web.app import create_app
@@ -169,7 +171,7 @@ def test_the_cli_refuses_a_second_account_and_records_the_host_operator(tmp_path
     assert add("zw").returncode == 0
     second = add("zw2")
     assert second.returncode == 1 and "已有账号 zw" in second.stderr and "每人只能有一个账号" in second.stderr
-    created = [e["body"] for e in ledger_rows(load_config(config).data_dir, P.ACCOUNT_CREATED)]
+    created = [e["body"] for e in ledger_rows(load_config(config).data_dir, A.ACCOUNT_CREATED)]
     assert [(b["username"], b["person"], b["by"], b["must_change_password"]) for b in created] == [("zw", "zhangwei", host_operator(), True)]
 
 
@@ -211,12 +213,12 @@ async def test_account_changes_are_in_the_ledger_with_the_admin(site: Site) -> N
     assert (await owner.page_login("zw", "Reset-by-admin-7")).headers["location"] == "/account"
     assert (await owner.form("/account/password", {"current": "Reset-by-admin-7", "new": "Mine-only-42x", "again": "Mine-only-42x"})).status_code == 303
 
-    changes = [(e.kind, e.body["username"], e.body["by"]) for e in await site.agent.ledger.entries() if e.kind in P.ACCOUNT_KINDS]
+    changes = [(e.kind, e.body["username"], e.body["by"]) for e in await site.agent.ledger.entries() if e.kind in A.ACCOUNT_KINDS]
     assert changes == [
-        (P.ACCOUNT_CREATED, ADMIN, host_operator()), (P.ACCOUNT_CREATED, "zw", ADMIN), (P.ACCOUNT_DISABLED, "zw", ADMIN),
-        (P.ACCOUNT_ENABLED, "zw", ADMIN), (P.ACCOUNT_PASSWORD_RESET, "zw", ADMIN), (P.ACCOUNT_PASSWORD_CHANGED, "zw", "zw"),
+        (A.ACCOUNT_CREATED, ADMIN, host_operator()), (A.ACCOUNT_CREATED, "zw", ADMIN), (A.ACCOUNT_DISABLED, "zw", ADMIN),
+        (A.ACCOUNT_ENABLED, "zw", ADMIN), (A.ACCOUNT_PASSWORD_RESET, "zw", ADMIN), (A.ACCOUNT_PASSWORD_CHANGED, "zw", "zw"),
     ]  # fmt: skip
-    (created,) = [b for b in await site.entries(P.ACCOUNT_CREATED) if b["username"] == "zw"]
+    (created,) = [b for b in await site.entries(A.ACCOUNT_CREATED) if b["username"] == "zw"]
     assert (created["person"], created["roles"], created["must_change_password"]) == ("zhangwei", ["approver"], True)
 
     await site.seed("jiandu", ["supervisor"], None, ["*"])

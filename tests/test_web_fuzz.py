@@ -37,7 +37,7 @@ from web_support import seed_account
 
 from edge.agent import EdgeAgent
 from edge.kernel.config import load_config
-from edge.keystore import DeviceIdentity
+from edge.seal.keystore import DeviceIdentity
 from edge.web.store import WebStore
 from hostsim import flash
 

@@ -27,14 +27,14 @@ from edge_support import LARGE, agent, writer  # noqa: F401  (fixtures)
 from web_support import Api, seed_account
 
 from edge.agent import EdgeAgent
-from edge.evidence import PHOTO, PHOTO_OCR, ocr_document_job
+from edge.seal.evidence import PHOTO, PHOTO_OCR, ocr_document_job
 from edge.kernel.config import load_config
 from edge.kernel.errors import ConfigError
 from edge.kernel.websettings import WebSettings
 from edge.ocr import preprocess
 from edge.ocr.pixels import MAX_PAGE_PIXELS
-from edge.photos import PhotoStore
-from edge.projection import seal_kind
+from edge.seal.photos import PhotoStore
+from edge.seal.projection import seal_kind
 from edge.web.app import create_app
 from edge.web.demo import sample_pdf, sample_png
 from edge.web.ledgerview import LedgerReader

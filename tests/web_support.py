@@ -19,7 +19,7 @@ import httpx
 from edge_support import SMALL
 
 from edge.agent import EdgeAgent
-from edge.approval import host_operator
+from edge.kernel.accounts import host_operator
 from edge.web.accounts import check_account, create_account
 from edge.web.demo import sample_pdf
 from edge.web.store import Account, WebStore

@@ -11,9 +11,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 from edge.agent import EdgeAgent
-from edge.firmware import load_public_key
 from edge.kernel.config import ConfigError, DeviceConfig, EdgeConfig, load_config
 from edge.kernel.errors import EdgeError
+from edge.seal.firmware import load_public_key
 from tools import flash, harden, release, releasekey
 
 

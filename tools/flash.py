@@ -28,15 +28,15 @@ from pathlib import Path
 from mpremote.transport import TransportError, TransportExecError
 from mpremote.transport_serial import SerialTransport
 
-from edge import projection as P
 from edge.agent import EdgeAgent
-from edge.devicelink import DeviceLink, DeviceUnavailable
-from edge.enrolment import unseal_key
-from edge.firmware import CODE_SUFFIXES
 from edge.kernel.config import DeviceConfig
 from edge.kernel.errors import EdgeError
 from edge.kernel.writerlock import WriterLock
-from edge.keystore import DeviceIdentity
+from edge.seal import projection as P
+from edge.seal.devicelink import DeviceLink, DeviceUnavailable
+from edge.seal.enrolment import unseal_key
+from edge.seal.firmware import CODE_SUFFIXES
+from edge.seal.keystore import DeviceIdentity
 from tools.progress import Progress
 from tools.release import Release
 

@@ -23,7 +23,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from edge.firmware import FORMAT, MANIFEST, ReleaseError, firmware_hash, signed_bytes, verify_manifest
+from edge.seal.firmware import FORMAT, MANIFEST, ReleaseError, firmware_hash, signed_bytes, verify_manifest
 from tools.source import FIRMWARE_DIR
 
 TARGETS = ("xtensawin", "source")

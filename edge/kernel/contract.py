@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 #: Applies one ledger entry to the working database: a function of the entry only (time and decisions are
 #: in it), so a replay from an empty database gives the same state.
 Handler = Callable[[aiosqlite.Connection, "Entry"], Awaitable[None]]
-#: Runs one queued command (CLI -> queue -> the one ledger writer); ``host`` is the running agent.
+#: Runs one queued command (CLI -> queue -> the one ledger writer); ``host`` is the agent that is the writer.
 Command = Callable[[Any, Mapping[str, Any]], Awaitable[dict[str, Any]]]
 #: A part's periodic work (deadlines: 7 days, 3 months, 3 days): ``host`` is the running agent.
 Tick = Callable[[Any], Awaitable[None]]
@@ -118,6 +118,12 @@ class Part:
     exports: tuple[Export, ...] = ()
     publishes: Callable[[aiosqlite.Connection, str], Awaitable[list[Published]]] | None = None
     inbox: Inbox | None = None  # its items in the console's 待审批 inbox
+    # Run when the working database is opened, in its schema transaction, with the version it had (0: new):
+    # what an upgrade needs beyond CREATE ... IF NOT EXISTS.
+    migrate: Callable[[aiosqlite.Connection, int], Awaitable[None]] | None = None
+    # Run when the recorder catches the database up with the ledger (``host``: the working database and the
+    # ledger): apply again what an older schema could not hold.
+    backfill: Callable[[Any, Any], Awaitable[None]] | None = None
 
     def __post_init__(self) -> None:
         owned = self.owned_prefixes

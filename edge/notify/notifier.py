@@ -22,12 +22,13 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from edge import projection as P
 from edge.kernel.config import SEAL_NAMES
 from edge.kernel.fmt import yuan
+from edge.kernel.routing import CHAIN, awaiting
 from edge.kernel.websettings import WebSettings
 from edge.ledger import Entry
 from edge.notify.base import Backend, DeliveryError, Message
+from edge.seal import projection as P
 from edge.web.store import Account, WebStore
 
 if TYPE_CHECKING:
@@ -37,14 +38,6 @@ log = logging.getLogger("edge.notify")
 
 AWAITING, APPROVED, REJECTED = "awaiting_approval", "approved", "rejected"
 ROGUE_GRANT = "rogue_grant"
-
-
-def awaiting_after_filing(route: dict[str, Any], applicant: str, custodian: str) -> list[str]:
-    """The approvers a newly filed request waits for."""
-    approvers = list(route.get("approvers", ()))
-    if route.get("mode") == "chain":
-        return approvers[:1]
-    return [a for a in approvers if a not in (applicant, custodian)]
 
 
 class Notifier:
@@ -130,11 +123,11 @@ class Notifier:
             f"（{yuan(request.amount_fen)}）：{request.matter}"
         )
         if entry.kind == P.FILED:
-            await self.notify_awaiting(request_id, awaiting_after_filing(request.route, request.applicant, request.custodian), summary)
-        elif entry.kind == P.APPROVAL:
-            count, needed = int(b.get("count", 0)), int(b.get("needed", 0))
-            if count < needed and request.route.get("mode") == "chain" and count < len(request.route["approvers"]):
-                await self.notify_awaiting(request_id, [request.route["approvers"][count]], summary)
+            await self.notify_awaiting(request_id, awaiting(request.route, (), (request.applicant, request.custodian)), summary)
+        elif entry.kind == P.APPROVAL and request.route.get("mode") == CHAIN:
+            # The next of a chain (the N of M were all told at filing), after as many approvals as this entry counts.
+            done = request.route["approvers"][: int(b.get("count", 0))]
+            await self.notify_awaiting(request_id, awaiting(request.route, done, ()), summary)
         elif entry.kind == P.APPROVED_KIND:
             message = Message(APPROVED, request_id, f"已批准 {request_id}", f"{summary}。印章管理员可以用印。", self._url(request_id), self.agent.config.village)
             await self._queue(message, [request.applicant], group=False)

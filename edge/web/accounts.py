@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from edge import projection as P
+from edge.kernel import accounts as P
 from edge.kernel.config import EdgeConfig
 from edge.kernel.errors import InputError
 from edge.web.passwords import check_new_password, hash_password

@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from edge.approval import host_operator
-from edge.commands import submit
+from edge.agent import submit
+from edge.kernel.accounts import host_operator
 from edge.kernel.clikit import EXIT_OK, config_command
 from edge.kernel.config import EdgeConfig
 from edge.kernel.errors import InputError

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.agent import EdgeAgent
-from edge.approval import host_operator
+from edge.kernel.accounts import host_operator
 from edge.demo import board_config, bring_up, demo_release, write_contract_page
 from edge.kernel.errors import EdgeError
 from edge.kernel.websettings import WebSettings, with_listen

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
+from edge.kernel import exports
 from edge.kernel.errors import InputError, Refused
 from edge.kernel.fmt import SQLITE_MAX_INT
 from edge.web import ledgerview as L
@@ -62,19 +63,19 @@ def router(shell: Shell) -> APIRouter:
         failed = await shell.failed_entries()
 
         async def rows() -> AsyncIterator[str]:
-            yield "\ufeff" + L.csv_text([L.CSV_COLUMNS])  # the BOM: Excel then reads UTF-8 (Chinese) correctly
+            yield exports.BOM + exports.csv_text([L.CSV_COLUMNS])
             batch: list[list[str]] = []
             async for entry in ledger.iterate(flt):
                 batch.append(L.csv_row(entry, console.config, names, failed))
                 if len(batch) >= 500:
-                    yield L.csv_text(batch)
+                    yield exports.csv_text(batch)
                     batch = []
             if batch:
-                yield L.csv_text(batch)
+                yield exports.csv_text(batch)
 
         filename = f"qinglian-ledger-{time.strftime('%Y%m%d-%H%M%S')}.csv"
         return StreamingResponse(
-            (chunk.encode("utf-8") async for chunk in rows()), media_type="text/csv; charset=utf-8",
+            (chunk.encode("utf-8") async for chunk in rows()), media_type=exports.CSV_TYPE,
             headers=attachment(filename, "台账-" + filename),
         )  # fmt: skip
 

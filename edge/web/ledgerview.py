@@ -6,10 +6,8 @@ never block the agent's appends) and never writes.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -17,7 +15,7 @@ from typing import Any
 
 import aiosqlite
 
-from edge.approval import HOST_OPERATOR_PREFIX
+from edge.kernel.accounts import HOST_OPERATOR_PREFIX
 from edge.kernel.config import SEAL_NAMES, EdgeConfig
 from edge.kernel.errors import InputError
 from edge.kernel.fmt import yuan
@@ -341,7 +339,3 @@ def csv_row(entry: Entry, config: EdgeConfig, device_names: dict[str, str], fail
     ]  # fmt: skip
 
 
-def csv_text(rows: Sequence[Sequence[str]]) -> str:
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\r\n").writerows(rows)
-    return buf.getvalue()

@@ -17,20 +17,22 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from edge.agent import EdgeAgent
-from edge.approval import progress
 from edge.kernel.config import SEAL_KINDS, EdgeConfig, Person
-from edge.db import PENDING, RequestView
+from edge.seal.db import PENDING, RequestView
 from edge.kernel.documents import StoredDocument, document_path, store_document
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.ocr.search import Hit, SearchIndex
-from edge.requests import amount_from_text, check_filing
+from edge.kernel.routing import why_not
+from edge.seal.desk import amount_from_text, check_filing, routed
 from edge.web.ledgerview import SHANGHAI, utc_bound
 from edge.kernel.websettings import WebSettings
 from edge.web.store import PERSON_ROLES, Account, WebStore
 from edge.web.uploads import DISK_FULL, disk_short, quota_exceeded, receive, sniff
+
+if TYPE_CHECKING:
+    from edge.agent import EdgeAgent  # the agent registers the parts, whose routers use this module
 
 log = logging.getLogger("edge.web")
 
@@ -243,17 +245,7 @@ class Console:
 
     def turn(self, p: Principal, r: RequestView) -> str | None:
         """Why ``p`` cannot decide ``r`` now (Chinese), or None if it is their turn."""
-        pid = p.person_id
-        if not p.may_decide or pid is None or pid not in r.route.get("approvers", ()):
-            return "您不在此申请的审批路线上"
-        if r.status != PENDING:
-            return "申请已不在待审批状态"
-        if any(a["person"] == pid for a in r.approvals):
-            return "您已审批过此申请"
-        _, _, nxt = progress(r)
-        if nxt is not None and nxt != pid:
-            return f"顺序审批，应由 {self.name_of(nxt)} 先审批"
-        return None
+        return why_not(routed(r), p.person_id if p.may_decide else None, self.name_of)
 
     async def inbox(self, p: Principal) -> list[tuple[RequestView, str | None]]:
         """Pending requests on ``p``'s route, each with why they cannot act yet (None: their turn)."""

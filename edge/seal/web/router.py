@@ -15,12 +15,12 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from edge.seal.db import STATUS_NAMES
 from edge.kernel.config import SEAL_KINDS, SEAL_NAMES
 from edge.kernel.contract import Awaiting, NavItem
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.fmt import yuan
 from edge.ledger.localtime import local_time
+from edge.seal.db import STATUS_NAMES
 from edge.seal.photos import PhotoStore
 from edge.web import ledgerview as L
 from edge.web.service import Principal

@@ -14,12 +14,12 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from edge.db import EdgeDB
+from edge.kernel.db import WorkingDB
 from edge.kernel.errors import Unavailable
+from edge.kernel.projection import apply_entries
 from edge.ledger import Entry, Ledger
-from edge.projection import PHOTO_KINDS, apply_entries, backfill_photos
 
 log = logging.getLogger("edge.recorder")
 
@@ -27,8 +27,11 @@ Observer = Callable[[Sequence[Entry]], None]
 _CATCH_UP_BATCH = 500
 
 
-class Recorder:
-    def __init__(self, ledger: Ledger, db: EdgeDB) -> None:
+DB = TypeVar("DB", bound=WorkingDB)  # the working database with the queries of whoever records
+
+
+class Recorder(Generic[DB]):
+    def __init__(self, ledger: Ledger, db: DB) -> None:
         self.ledger = ledger
         self.db = db
         self._lock = asyncio.Lock()
@@ -92,10 +95,9 @@ class Recorder:
             start += len(entries)
         if count:
             log.info("applied %d ledger entries the database was missing", count)
-        if await self.db.photos_backfill_due():
-            photos = [e for kind in PHOTO_KINDS for e in await self.ledger.entries_of_kind(kind)]
-            await backfill_photos(self.db, sorted(photos, key=lambda e: e.index))
-            log.info("filled press photos from %d ledger entries (database upgrade)", len(photos))
+        for part in self.db.parts.parts:
+            if part.backfill is not None:
+                await part.backfill(self.db, self.ledger)
         self._behind = False
         return count
 

@@ -1,33 +1,38 @@
-"""What each ledger entry means for the working state: the kinds, and applying them to the database.
+"""The seal's ledger kinds, their Chinese names, and what each means for the seal's tables.
 
-Everything the edge decides is first appended to the ledger, then applied
-here. ``apply_entries`` is a pure function of the database and the entries
-(time comes from the entry, decisions are in its body), so the database can
-always be brought up to date from the ledger alone — after a crash between the
-two commits, or from an empty database.
-
-No accepted entry can stop that: an entry the database cannot take (a number
-beyond SQLite's 64 bits, a body missing a field, a clash with a row already
-there) is rolled back to its savepoint, recorded in ``projection_anomalies``
-with its ledger index and the reason, and the next entry follows. The ledger
-is append-only, so without this one such entry would stop every step and
-every start of the agent for good.
+Applied by the kernel's projection (``edge/kernel/projection.py``) through the seal's part
+(``edge/seal/part.py``): every handler here is a function of the entry alone, so the tables can always be
+rebuilt from the ledger.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import sqlite3
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import aiosqlite
 
-from edge.db import APPROVED, EXPIRED, FAILED, G_ACCEPTED, G_CLOSED, G_REFUSED, G_SENT, GRANTED, IN_USE, PENDING, EdgeDB
-from edge.db import CLOSED as R_CLOSED
-from edge.db import REJECTED as R_REJECTED
-from edge.ledger import Entry
+from edge.kernel.contract import Handler
+from edge.kernel.projection import apply_guarded
+from edge.ledger import Entry, Ledger
+from edge.ledger.wire import PHOTO_CHECK, PHOTO_OCR
+from edge.seal.db import (
+    APPROVED,
+    EXPIRED,
+    FAILED,
+    G_ACCEPTED,
+    G_CLOSED,
+    G_REFUSED,
+    G_SENT,
+    GRANTED,
+    IN_USE,
+    PENDING,
+    PHOTOS_SINCE,
+    EdgeDB,
+)  # fmt: skip
+from edge.seal.db import CLOSED as R_CLOSED
+from edge.seal.db import REJECTED as R_REJECTED
 
 # -- entry kinds -------------------------------------------------------------------
 
@@ -61,108 +66,47 @@ SEAL_PREFIX = "seal."  # + the device event kind: seal.press, seal.relocked, sea
 # Photo evidence (edge/evidence.py): each names its press by the press's ledger entry.
 PHOTO = "photo.taken"
 CAPTURE_FAILED = "photo.capture_failed"
-PHOTO_OCR = "photo.ocr"
-PHOTO_CHECK = "photo.check"
 DOCUMENT_OCR = "document.ocr"
 PHOTO_KINDS = (PHOTO, CAPTURE_FAILED, PHOTO_OCR, PHOTO_CHECK)
-# Console accounts (edge/web/accounts.py): who may act as which person of the roster, and who said so
-# ("by": an admin's account, or "host:<user>" for the host's operator at the command line). The accounts
-# themselves live in the console's store: these entries change nothing in the working database.
-ACCOUNT_CREATED = "account.created"  # also binds the account to its roster person, for good
-ACCOUNT_DISABLED = "account.disabled"
-ACCOUNT_ENABLED = "account.enabled"
-ACCOUNT_PASSWORD_RESET = "account.password_reset"  # by an admin: the owner must set their own before approving
-ACCOUNT_PASSWORD_CHANGED = "account.password_changed"  # by the owner
-ACCOUNT_KINDS = (ACCOUNT_CREATED, ACCOUNT_DISABLED, ACCOUNT_ENABLED, ACCOUNT_PASSWORD_RESET, ACCOUNT_PASSWORD_CHANGED)
-
-
-log = logging.getLogger("edge.projection")
-
-# What an entry's own content can raise in a handler: a missing field (KeyError), a field of the wrong shape
-# (TypeError, ValueError, AttributeError, IndexError), a number SQLite cannot hold (OverflowError), a value it
-# cannot bind or store (InterfaceError, ProgrammingError, DataError), a clash with the rows already there
-# (IntegrityError). Not listed, so they propagate: OperationalError (database locked, disk I/O error, disk
-# full), a corrupt file (DatabaseError), MemoryError, cancellation. Those are about this host, not the entry:
-# marking the entry as an anomaly would drop its effects for good although a later start could apply it, so
-# the step, or the start, fails as before and the entry is applied once the host is sound. A host fault
-# that shows up as one of the listed errors (a closed connection) fails again on the anomaly's own INSERT
-# below, and propagates from there.
-ENTRY_ERRORS: tuple[type[BaseException], ...] = (
-    KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError,
-    sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.ProgrammingError, sqlite3.DataError,
-)  # fmt: skip
-_MAX_REASON_CHARS = 500
+# The events the firmware sends (firmware/app.py), each recorded as seal.<kind>; an authenticated event of
+# another shape is recorded as device.malformed_event instead (edge/seal/devices.py).
+DEVICE_EVENTS = {
+    "press": "盖章", "locked_press": "锁定时按压", "unlocked": "开锁", "relocked": "上锁", "grant_ok": "设备接受授权",
+    "grant_refused": "设备拒绝授权", "boot": "设备启动", "tamper": "外壳开关", "overflow": "事件溢出",
+    "maintenance_open": "维护窗口打开", "maintenance_closed": "维护窗口关闭", "maintenance_refused": "维护请求被拒",
+}  # fmt: skip
 
 
 def seal_kind(event_kind: str) -> str:
     return SEAL_PREFIX + event_kind
 
 
-_Apply = Callable[[aiosqlite.Connection, Entry], Awaitable[None]]
-_APPLY: dict[str, _Apply] = {}
+#: Every kind the seal writes, with its Chinese name (the ledger page and the central store show these).
+KINDS: dict[str, str] = {
+    FILED: "提交申请", APPROVAL: "审批同意", APPROVED_KIND: "审批通过", APPROVAL_REFUSED: "审批被拒(规则)",
+    REJECTED: "驳回", EXPIRED_KIND: "过期", CLOSED: "用印结束", FAILED_KIND: "授权失败", GRANT_ISSUED: "发出授权",
+    GRANT_UNSENT: "授权未送达", GRANT_LAPSED: "授权失效", DEVICE_ENROLLED: "设备登记", DEVICE_ONLINE: "设备上线",
+    DEVICE_OFFLINE: "设备离线", DEVICE_EVENTS_LOST: "设备事件丢失", DEVICE_ROGUE_GRANT: "非本边缘签发的授权",
+    DEVICE_MALFORMED_EVENT: "设备事件格式错误", DEVICE_BLOCK_CLEARED: "重新烧录后恢复授权",
+    FIRMWARE_ALLOWED: "固件获准", FIRMWARE_REVOKED: "固件撤销", SECURITY_FLOOR: "固件安全版本下限",
+    FIRMWARE_FLASHED: "固件刷写", FIRMWARE_FLASH_FAILED: "固件刷写失败", MAINTENANCE_ISSUED: "维护授权",
+    AGENT_STARTED: "代理启动", AGENT_STOPPED: "代理停止", PHOTO: "盖章照片", CAPTURE_FAILED: "未拍到照片",
+    PHOTO_OCR: "照片识别", PHOTO_CHECK: "照片比对", DOCUMENT_OCR: "原件识别",
+    **{seal_kind(kind): name for kind, name in DEVICE_EVENTS.items()},
+}  # fmt: skip
+#: The ledger prefixes the seal writes under beside its own ("seal.<event>").
+PREFIXES = tuple(sorted({kind.partition(".")[0] for kind in KINDS} - {"seal"}))
+
+#: kind -> handler, for the kinds that change the seal's tables.
+PROJECTION: dict[str, Handler] = {}
 
 
-def _applies(kind: str) -> Callable[[_Apply], _Apply]:
-    def register(fn: _Apply) -> _Apply:
-        _APPLY[kind] = fn
+def _applies(kind: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        PROJECTION[kind] = fn
         return fn
 
     return register
-
-
-async def apply_entries(db: EdgeDB, entries: Sequence[Entry]) -> None:
-    """Apply committed ledger entries, in one transaction with the new ``applied_upto``.
-
-    Entries at or below ``applied_upto`` are skipped, so applying twice is harmless.
-    """
-    async with db.transaction() as conn:
-        async with conn.execute("SELECT value FROM meta WHERE key = 'applied_upto'") as cur:
-            row = await cur.fetchone()
-        upto = int(row[0]) if row else -1
-        for entry in entries:
-            if entry.index <= upto:
-                continue
-            if entry.index != upto + 1:
-                raise RuntimeError(f"台账条目不连续 ledger entry {entry.index} applied after {upto}")
-            handler = _APPLY.get(entry.kind)
-            if handler is None and entry.kind.startswith(SEAL_PREFIX):
-                handler = _apply_seal_event
-            if handler is not None:
-                await _apply_guarded(conn, handler, entry)
-            upto = entry.index
-        await conn.execute("UPDATE meta SET value = ? WHERE key = 'applied_upto'", (str(upto),))
-
-
-async def _apply_guarded(conn: aiosqlite.Connection, handler: _Apply, entry: Entry) -> None:
-    """Apply one entry inside its own savepoint: all of its rows, or none of them and an anomaly row."""
-    await conn.execute("SAVEPOINT entry")
-    try:
-        await handler(conn, entry)
-    except ENTRY_ERRORS as exc:
-        await conn.execute("ROLLBACK TO entry")
-        await conn.execute("RELEASE entry")
-        reason = _reason(exc)
-        log.error("台账条目 %d (%s) 无法应用，已记为异常 ledger entry cannot be applied: %s", entry.index, entry.kind, reason)
-        request_id = entry.body.get("request_id")
-        await conn.execute(
-            "INSERT OR IGNORE INTO projection_anomalies (entry, kind, request_id, reason, ts) VALUES (?, ?, ?, ?, ?)",
-            (entry.index, entry.kind, request_id if isinstance(request_id, str) else None, reason, entry.ts),
-        )
-        return
-    await conn.execute("RELEASE entry")
-
-
-def _reason(exc: BaseException) -> str:
-    """Why an entry could not be applied, in Chinese for the admin, with the technical detail after it."""
-    if isinstance(exc, KeyError):
-        text = f"条目缺少字段 {exc.args[0]!r:.100}" if exc.args else "条目缺少字段"
-    elif isinstance(exc, OverflowError):
-        text = f"数值超出 64 位整数范围：{exc}"
-    elif isinstance(exc, sqlite3.IntegrityError):
-        text = f"与工作数据库中已有记录冲突：{exc}"
-    else:
-        text = f"条目内容格式错误：{type(exc).__name__}: {exc}"
-    return text[:_MAX_REASON_CHARS]
 
 
 # -- seal requests -------------------------------------------------------------------
@@ -446,12 +390,21 @@ async def _photo_check(conn: aiosqlite.Connection, e: Entry) -> None:
     await _press_photo(conn, e, match=1 if b.get("match") else 0, score_permille=b.get("score_permille"), flags=flags)
 
 
-async def backfill_photos(db: EdgeDB, entries: Sequence[Entry]) -> None:
+async def mark_photos_backfill(conn: aiosqlite.Connection, version: int) -> None:
+    """A database from before press_photos (schema 1 or 2) has its photo entries to apply again."""
+    if 0 < version < PHOTOS_SINCE:
+        await conn.execute("INSERT OR IGNORE INTO meta VALUES ('photos_backfill', '1')")
+
+
+async def backfill_photos(db: EdgeDB, ledger: Ledger) -> None:
     """Apply photo entries the database took before it had press_photos (an upgrade); harmless twice."""
+    if not await db.photos_backfill_due():
+        return
+    entries = [e for kind in PHOTO_KINDS for e in await ledger.entries_of_kind(kind)]
+    entries.sort(key=lambda e: e.index)
     async with db.transaction() as conn:
         for entry in entries:
-            if entry.kind in PHOTO_KINDS:
-                await _apply_guarded(conn, _APPLY[entry.kind], entry)
+            await apply_guarded(conn, PROJECTION[entry.kind], entry)
         await conn.execute("DELETE FROM meta WHERE key = 'photos_backfill'")
 
 
@@ -513,3 +466,7 @@ async def _apply_seal_event(conn: aiosqlite.Connection, e: Entry) -> None:
             (ev.get("boots"), ev.get("fw"), ev.get("presses", 0), device_id),
         )
         await _running(conn, device_id, ev.get("fw"))
+
+
+for _event in DEVICE_EVENTS:
+    PROJECTION[seal_kind(_event)] = _apply_seal_event

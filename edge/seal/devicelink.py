@@ -31,7 +31,7 @@ from typing import Any
 
 import serial
 
-from edge.protocol import (
+from edge.seal.protocol import (
     TICKS_PERIOD,
     FrameError,
     Grant,

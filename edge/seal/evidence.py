@@ -33,16 +33,16 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-from edge import projection as P
-from edge.capture import Camera, CaptureError
-from edge.db import RequestView
 from edge.kernel.config import EdgeConfig
 from edge.kernel.documents import document_path
+from edge.kernel.recorder import Recorder
 from edge.ledger import Entry, utc_now
 from edge.ocr.search import SearchIndex
 from edge.ocr.settings import CameraSettings
-from edge.photos import PhotoStore
-from edge.recorder import Recorder
+from edge.seal import projection as P
+from edge.seal.capture import Camera, CaptureError
+from edge.seal.db import EdgeDB, RequestView
+from edge.seal.photos import PhotoStore
 
 log = logging.getLogger("edge.evidence")
 
@@ -116,7 +116,7 @@ class Evidence:
     """The photo-evidence service of one edge agent."""
 
     def __init__(
-        self, config: EdgeConfig, settings: CameraSettings, recorder: Recorder, camera: Camera | None = None
+        self, config: EdgeConfig, settings: CameraSettings, recorder: Recorder[EdgeDB], camera: Camera | None = None
     ) -> None:
         self.config = config
         self.settings = settings

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from edge import projection as P
-from edge.db import DeviceView, EdgeDB
 from edge.kernel.config import DeviceConfig, EdgeConfig
 from edge.kernel.errors import InputError
-from edge.keystore import DeviceIdentity, MasterKey, key_fingerprint
+from edge.kernel.recorder import Recorder
 from edge.ledger import utc_now
-from edge.recorder import Recorder
+from edge.seal import projection as P
+from edge.seal.db import DeviceView, EdgeDB
+from edge.seal.keystore import DeviceIdentity, MasterKey, key_fingerprint
 
 
 def choose_device(
@@ -69,7 +69,7 @@ async def unseal_key(db: EdgeDB, master: MasterKey, device_id: str) -> bytes | N
 
 
 async def record_enrolment(
-    recorder: Recorder, config: EdgeConfig, master: MasterKey, device_name: str, device_id: str, fingerprint: str
+    recorder: Recorder[EdgeDB], config: EdgeConfig, master: MasterKey, device_name: str, device_id: str, fingerprint: str
 ) -> DeviceView:
     """Record that the stored key for ``device_id`` belongs to the configured device ``device_name``."""
     device = config.device(device_name)

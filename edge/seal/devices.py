@@ -47,16 +47,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from edge import firmware
-from edge import projection as P
-from edge.db import APPROVED, G_SENT, GRANTED, IN_USE, DeviceView, EdgeDB, GrantRow, RequestView
-from edge.devicelink import DeviceLink, DeviceUnavailable
 from edge.kernel.config import DeviceConfig, EdgeConfig
 from edge.kernel.errors import Refused, Unavailable
+from edge.kernel.recorder import Recorder
 from edge.ledger import utc_now
-from edge.protocol import event_problem, quoted
-from edge.recorder import Recorder
-from edge.requests import SealDesk
+from edge.seal import firmware
+from edge.seal import projection as P
+from edge.seal.db import APPROVED, G_SENT, GRANTED, IN_USE, DeviceView, EdgeDB, GrantRow, RequestView
+from edge.seal.desk import SealDesk
+from edge.seal.devicelink import DeviceLink, DeviceUnavailable
+from edge.seal.protocol import event_problem, quoted
 
 log = logging.getLogger("edge.devices")
 
@@ -94,7 +94,7 @@ class _Handle:
 
 
 class DeviceManager:
-    def __init__(self, config: EdgeConfig, recorder: Recorder, desk: SealDesk, wake: asyncio.Event) -> None:
+    def __init__(self, config: EdgeConfig, recorder: Recorder[EdgeDB], desk: SealDesk, wake: asyncio.Event) -> None:
         self.config = config
         self.recorder = recorder
         self.db: EdgeDB = recorder.db

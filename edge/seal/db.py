@@ -1,31 +1,23 @@
-"""The edge's working state in SQLite (aiosqlite): requests, approvals, grants, devices.
+"""The seal's tables in the working database: requests, approvals, grants, devices, firmware, press photos.
 
-The ledger is the record; this database is a projection of it (see
-``edge/projection.py``), plus three things that are not records: the sealed
-device keys, the queue of steps other processes hand to the writer, and the
-volatile device status. ``meta.applied_upto`` is the index of the last ledger
-entry applied here, written in the same transaction as its effects, so after
-a crash between the ledger's commit and this one the agent re-applies exactly
-what is missing: nothing is lost and nothing applied twice.
+A projection of the ledger (``edge/seal/projection.py``), plus two things that are not records: the sealed
+device keys and the volatile device status. :class:`EdgeDB` is the working database
+(:class:`edge.kernel.db.WorkingDB`: its transactions, ``meta`` and the command queue) with the seal's queries.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
-from edge.kernel.sqlitedb import open_database
-from edge.keystore import SealedKey
+from edge.kernel.db import WorkingDB
+from edge.seal.keystore import SealedKey
 
-DB_FILENAME = "edge.sqlite3"
-SCHEMA_VERSION = 3  # 2: firmware releases; 3: press photos. Older versions upgrade by running SCHEMA again
-PHOTOS_SINCE = 3  # a database older than this has press_photos to fill from the ledger (Recorder.catch_up)
+PHOTOS_SINCE = 3  # a database older than this has press_photos to fill from the ledger (Part.backfill)
 
 # Request states (用印申请状态).
 PENDING, APPROVED, GRANTED, IN_USE, CLOSED = "pending", "approved", "granted", "in_use", "closed"
@@ -40,10 +32,6 @@ STATUS_NAMES = {
 G_SENT, G_ACCEPTED, G_REFUSED, G_LAPSED, G_UNSENT, G_CLOSED = "sent", "accepted", "refused", "lapsed", "unsent", "closed"
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
 CREATE TABLE IF NOT EXISTS requests (
     id            TEXT PRIMARY KEY,
     seq           INTEGER NOT NULL UNIQUE,
@@ -139,15 +127,6 @@ CREATE TABLE IF NOT EXISTS device_keys (
     fingerprint TEXT NOT NULL,
     stored_at   TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS commands (
-    id          INTEGER PRIMARY KEY,
-    kind        TEXT NOT NULL,
-    args        TEXT NOT NULL,
-    status      TEXT NOT NULL,     -- queued | running | done | failed | cancelled
-    result      TEXT,
-    created_at  TEXT NOT NULL,
-    finished_at TEXT
-);
 CREATE TABLE IF NOT EXISTS releases (  -- the firmware allow-list
     firmware_hash    TEXT PRIMARY KEY,
     version          TEXT NOT NULL,
@@ -163,14 +142,7 @@ CREATE TABLE IF NOT EXISTS device_firmware (
     device_id        TEXT PRIMARY KEY,
     security_version INTEGER NOT NULL  -- the highest ever seen running on it: no going back below
 );
-CREATE TABLE IF NOT EXISTS projection_anomalies (  -- ledger entries the working state could not take (edge/projection.py)
-    entry      INTEGER PRIMARY KEY,  -- the entry's ledger index; the entry itself stays in the ledger as written
-    kind       TEXT NOT NULL,
-    request_id TEXT,                 -- the request it names, if any: a new request never takes that id
-    reason     TEXT NOT NULL,        -- why it could not be applied, for the admin and the supervisors
-    ts         TEXT NOT NULL         -- the entry's time
-);
-CREATE TABLE IF NOT EXISTS device_guard (  -- grants this edge never issued (edge/devices.py)
+CREATE TABLE IF NOT EXISTS device_guard (  -- grants this edge never issued (edge/seal/devices.py)
     device_id           TEXT PRIMARY KEY,
     grant_base          INTEGER,  -- the device's last grant number when this edge first saw it: those came before us
     blocked_no          INTEGER,  -- the grant number the edge never issued; NULL: the device may have grants
@@ -300,70 +272,10 @@ class Release:
     allowed_at: str
 
 
-class EdgeDB:
-    """One aiosqlite connection to ``edge.sqlite3``; the caller serialises steps (see Recorder)."""
+class EdgeDB(WorkingDB):
+    """The working database with the seal's queries; the caller serialises steps (see Recorder)."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
-        self.conn = conn
-        self.path = path
-
-    @classmethod
-    async def open(cls, data_dir: Path) -> EdgeDB:
-        path = data_dir / DB_FILENAME
-
-        async def prepare(conn: aiosqlite.Connection) -> None:
-            async with conn.execute("PRAGMA user_version") as cur:
-                row = await cur.fetchone()
-            version = row[0] if row else 0
-            if version > SCHEMA_VERSION:
-                raise RuntimeError(f"边缘数据库版本 {version} 不支持 unsupported edge database version {version}")
-            backfill = "INSERT OR IGNORE INTO meta VALUES ('photos_backfill', '1');" if 0 < version < PHOTOS_SINCE else ""
-            await conn.executescript(
-                f"BEGIN IMMEDIATE;{SCHEMA}INSERT OR IGNORE INTO meta VALUES ('applied_upto', '-1');{backfill}"
-                f"PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
-            )
-
-        # FULL: sealed keys and queued steps are not in the ledger, so keep every commit durable
-        return cls(await open_database(path, "FULL", prepare), path)
-
-    async def close(self) -> None:
-        await self.conn.close()
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any error (also cancellation)."""
-        await self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-            await self.conn.execute("COMMIT")
-        except BaseException:
-            if self.conn.in_transaction:
-                await self.conn.execute("ROLLBACK")
-            raise
-
-    async def _one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self.conn.execute(sql, tuple(params)) as cur:
-            return await cur.fetchone()
-
-    async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        async with self.conn.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
-
-    # -- meta ------------------------------------------------------------------
-
-    async def applied_upto(self) -> int:
-        row = await self._one("SELECT value FROM meta WHERE key = 'applied_upto'")
-        return int(row["value"]) if row else -1
-
-    async def projection_anomalies(self) -> list[dict[str, Any]]:
-        """Ledger entries that could not be applied ({entry, kind, request_id, reason, ts}), oldest first."""
-        rows = await self._all("SELECT entry, kind, request_id, reason, ts FROM projection_anomalies ORDER BY entry")
-        return [dict(r) for r in rows]
-
-    async def unapplied_request_ids(self) -> set[str]:
-        """Request ids named by entries that could not be applied: taken in the ledger, though not in this database."""
-        rows = await self._all("SELECT request_id FROM projection_anomalies WHERE request_id IS NOT NULL")
-        return {r["request_id"] for r in rows}
+    TABLES = SCHEMA
 
     # -- requests --------------------------------------------------------------
 
@@ -533,58 +445,3 @@ class EdgeDB:
     async def sealed_key(self, device_id: str) -> tuple[SealedKey, str] | None:
         row = await self._one("SELECT nonce, sealed, fingerprint FROM device_keys WHERE device_id = ?", (device_id,))
         return None if row is None else (SealedKey(row["nonce"], row["sealed"]), row["fingerprint"])
-
-    # -- the command queue (steps handed over by other processes) ----------------
-
-    async def enqueue(self, kind: str, args: dict[str, Any], created_at: str) -> int:
-        cur = await self.conn.execute(
-            "INSERT INTO commands (kind, args, status, created_at) VALUES (?, ?, 'queued', ?)",
-            (kind, json.dumps(args, ensure_ascii=False), created_at),
-        )
-        assert cur.lastrowid is not None
-        return cur.lastrowid
-
-    async def claim_command(self) -> tuple[int, str, dict[str, Any]] | None:
-        """Take the oldest queued command (atomically, so two writers never run one twice)."""
-        async with self.transaction() as conn:
-            async with conn.execute("SELECT id, kind, args FROM commands WHERE status = 'queued' ORDER BY id LIMIT 1") as cur:
-                row = await cur.fetchone()
-            if row is None:
-                return None
-            await conn.execute("UPDATE commands SET status = 'running' WHERE id = ?", (row["id"],))
-        return row["id"], row["kind"], json.loads(row["args"])
-
-    async def has_queued_commands(self) -> bool:
-        return await self._one("SELECT 1 FROM commands WHERE status = 'queued' LIMIT 1") is not None
-
-    async def finish_command(self, command_id: int, ok: bool, result: dict[str, Any], finished_at: str) -> None:
-        await self.conn.execute(
-            "UPDATE commands SET status = ?, result = ?, finished_at = ? WHERE id = ?",
-            ("done" if ok else "failed", json.dumps(result, ensure_ascii=False), finished_at, command_id),
-        )
-
-    async def command(self, command_id: int) -> tuple[str, dict[str, Any] | None]:
-        row = await self._one("SELECT status, result FROM commands WHERE id = ?", (command_id,))
-        if row is None:
-            return "missing", None
-        return row["status"], json.loads(row["result"]) if row["result"] else None
-
-    async def cancel_command(self, command_id: int, finished_at: str) -> bool:
-        """Withdraw a command nobody has started; False if a writer already took it."""
-        cur = await self.conn.execute(
-            "UPDATE commands SET status = 'cancelled', finished_at = ? WHERE id = ? AND status = 'queued'",
-            (finished_at, command_id),
-        )
-        return cur.rowcount == 1
-
-    async def interrupt_running_commands(self, finished_at: str) -> None:
-        """A writer died while running these: say so instead of leaving their callers guessing."""
-        result = json.dumps(
-            {"ok": False, "error": {"code": "interrupted", "type": "Unavailable",
-                                    "message": "处理中断，请查看申请状态 interrupted; check the request's state"}},
-            ensure_ascii=False,
-        )  # fmt: skip
-        await self.conn.execute(
-            "UPDATE commands SET status = 'failed', result = ?, finished_at = ? WHERE status = 'running'",
-            (result, finished_at),
-        )

@@ -20,11 +20,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from edge import projection as P
-from edge.db import EdgeDB, Release
 from edge.kernel.config import EdgeConfig
 from edge.kernel.errors import InputError
-from edge.recorder import Recorder
+from edge.kernel.recorder import Recorder
+from edge.seal import projection as P
+from edge.seal.db import EdgeDB, Release
 
 MANIFEST = "manifest.json"
 FORMAT = "qinglian-release/1"
@@ -87,7 +87,7 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
     return key
 
 
-async def allow(recorder: Recorder, config: EdgeConfig, public_key: Ed25519PublicKey, manifest: dict[str, Any]) -> Release:
+async def allow(recorder: Recorder[EdgeDB], config: EdgeConfig, public_key: Ed25519PublicKey, manifest: dict[str, Any]) -> Release:
     """Put a verified release on the allow-list (a ledger entry); allowing it again changes nothing."""
     verify_manifest(manifest, public_key)
     async with recorder.step():
@@ -129,7 +129,7 @@ async def verdict(db: EdgeDB, config: EdgeConfig, device_id: str, fw: str | None
     return None
 
 
-async def revoke(recorder: Recorder, revoked: list[str], min_security_version: int | None, source: str) -> list[str]:
+async def revoke(recorder: Recorder[EdgeDB], revoked: list[str], min_security_version: int | None, source: str) -> list[str]:
     """Take the central store's revocations and security floor (ledger entries); return the hashes newly revoked.
     A revocation is final, and the floor only rises: an older configuration cannot bring a release back."""
     newly = []

@@ -16,19 +16,37 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from edge import projection as P
-from edge.approval import RefusalBudget, check_approval, check_rejection, check_route_possible, host_operator, progress
-from edge.db import RequestView
+from edge.kernel.accounts import host_operator
 from edge.kernel.config import SEAL_KINDS, SEAL_NAMES, DeviceConfig, EdgeConfig, Person, RouteRule
 from edge.kernel.documents import StoredDocument, check_source, store_document, verify_stored
-from edge.kernel.errors import InputError, NotFound, Refused
+from edge.kernel.errors import InputError, NotFound
 from edge.kernel.fmt import AmountError, check_fen, parse_yuan
-from edge.recorder import Recorder
+from edge.kernel.recorder import Recorder
+from edge.kernel.routing import RefusalBudget, Routed, RouteDesk, check_route_possible
+from edge.seal import projection as P
+from edge.seal.db import PENDING, STATUS_NAMES, EdgeDB, RequestView
 
 MAX_PRESSES = 100  # the device refuses more in one grant (firmware/board.py)
 MAX_MATTER_CHARS = 500
 MAX_REASON_CHARS = 500
 NO_AMOUNT = 0  # a request that states no amount (a certificate, a letter): routed as 0 fen
+ROUTED_PREFIX = "seal_request"  # the routing desk records seal_request.approval, .approved, ...
+
+
+def routed(request: RequestView) -> Routed:
+    """A request as the routing rules read it: its applicant and the custodian of its device may not decide it."""
+    barred = {
+        request.custodian: (
+            "custodian_approval",
+            f"印章管理员不能审批其保管印章的用印 {request.custodian} is the custodian of {request.device_name} "
+            f"and cannot approve its use ({request.id})",
+        ),
+        request.applicant: ("self_approval", f"不能审批自己的申请 {request.applicant} cannot approve their own request {request.id}"),
+    }  # the applicant's refusal wins when one person is both (it was checked first)
+    return Routed(
+        request.id, request.status, STATUS_NAMES.get(request.status, request.status), request.status == PENDING,
+        request.route, tuple(request.approvers_done), barred,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -110,7 +128,9 @@ def check_filing(
     else:
         chosen = candidates[0]
     route = config.route_for(seal, amount_fen)
-    check_route_possible(route, person, chosen)
+    check_route_possible(
+        route.name, route.mode, route.n, route.approvers, {person.id, chosen.custodian}, f"a request by {person.id} on {chosen.name}"
+    )
     return Filing(person, matter, seal, presses, amount_fen, chosen, route)
 
 
@@ -128,7 +148,7 @@ class SealDesk:
     passes one it moves on, rather than waiting out an approval's lifetime.
     """
 
-    def __init__(self, config: EdgeConfig, recorder: Recorder, clock: Clock = utc_clock) -> None:
+    def __init__(self, config: EdgeConfig, recorder: Recorder[EdgeDB], clock: Clock = utc_clock) -> None:
         self.config = config
         self.recorder = recorder
         self.db = recorder.db
@@ -197,16 +217,7 @@ class SealDesk:
         person = self.config.person(approver)
         account = account or host_operator()
         async with self.recorder.step():
-            request = await self._request(request_id)
-            verdict = check_approval(request, person)
-            if not verdict.ok:
-                await self._refuse(request, person, account, verdict.code, verdict.message)
-            done, needed, _ = progress(request)
-            approval = {"request_id": request.id, "approver": person.id, "account": account, "count": done + 1, "needed": needed}
-            items: list[tuple[str, dict[str, Any]]] = [(P.APPROVAL, approval)]
-            if verdict.final:
-                items.append((P.APPROVED_KIND, {"request_id": request.id, "approvers": [*request.approvers_done, person.id]}))
-            await self.recorder.record_many(items)
+            await self._routes().approve(routed(await self._request(request_id)), person, account)
             return await self._request(request_id)
 
     async def reject(self, request_id: str, approver: str, reason: str, account: str | None = None) -> RequestView:
@@ -218,22 +229,11 @@ class SealDesk:
         if len(reason) > MAX_REASON_CHARS:
             raise InputError(f"理由过长 the reason is longer than {MAX_REASON_CHARS} characters", "bad_reason")
         async with self.recorder.step():
-            request = await self._request(request_id)
-            verdict = check_rejection(request, person)
-            if not verdict.ok:
-                await self._refuse(request, person, account, verdict.code, verdict.message)
-            await self.recorder.record(P.REJECTED, {"request_id": request.id, "approver": person.id, "account": account, "reason": reason})
+            await self._routes().reject(routed(await self._request(request_id)), person, account, reason)
             return await self._request(request_id)
 
-    async def _refuse(self, request: RequestView, person: Person, account: str, code: str, message: str) -> None:
-        attempt = self.refusals.take(person.id, request.id)
-        if attempt is not None:
-            await self.recorder.record(
-                P.APPROVAL_REFUSED,
-                {"request_id": request.id, "person": person.id, "account": account, "reason": code, "message": message,
-                 "status": request.status, "attempt": attempt, "recorded_at_most": self.refusals.per_request},
-            )  # fmt: skip
-        raise Refused(message, code)
+    def _routes(self) -> RouteDesk:
+        return RouteDesk(self.recorder, ROUTED_PREFIX, "request_id", self.refusals)
 
     def expiry_time(self, request: RequestView) -> datetime | None:
         if request.approved_at is None:

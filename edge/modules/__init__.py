@@ -1,0 +1,14 @@
+"""Every part of the edge, in one static tuple: the seal first, then each governance module.
+
+Static on purpose (not entry points): a ledger's projection must never depend on what happens to be
+installed. Registering a part is one line here; each module is a package ``edge/modules/<name>/`` named as
+its ledger prefix, URL segment and central key (see README). The kernel never imports this: the composition
+root (``edge/agent.py``), the CLI and the web shell pass it in.
+"""
+
+from __future__ import annotations
+
+from edge.kernel.contract import Part
+from edge.seal.part import SEAL
+
+PARTS: tuple[Part, ...] = (SEAL,)

@@ -1,0 +1,29 @@
+"""The smart seal, registered as one part of the edge like any module (``edge/modules/__init__.py``)."""
+
+from __future__ import annotations
+
+from edge.kernel.contract import Part
+from edge.seal import projection as P
+from edge.seal.commands import COMMANDS
+from edge.seal.db import SCHEMA
+from edge.seal.web import notice
+from edge.seal.web import router as web
+
+SEAL = Part(
+    name="seal",
+    title="智慧印章",
+    kinds=P.KINDS,
+    schema=SCHEMA,
+    schema_version=3,
+    projection=P.PROJECTION,
+    prefixes=P.PREFIXES,
+    routing_kinds=("seal_request",),
+    commands=COMMANDS,
+    router=web.router,
+    templates=web.TEMPLATES,
+    nav=web.NAV,
+    inbox=web.inbox,
+    publishes=notice.published,
+    migrate=P.mark_photos_backfill,
+    backfill=P.backfill_photos,
+)

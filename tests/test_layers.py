@@ -1,0 +1,163 @@
+"""The layers of the code, read from every import (AST), so that the split into kernel, seal, modules and web
+shell stays as it is:
+
+- no import cycle among the production modules;
+- ``edge.kernel`` imports nothing of the seal, the modules, the web shell or the composition root;
+- a module (``edge.modules.<name>``) imports no other module and nothing of the seal;
+- only the demo drives the simulator: no other production module imports ``hostsim``;
+- the ledger library (``edge.ledger``) imports nothing else of the edge;
+- ``central`` imports of the edge only the ledger library, which holds the wire format;
+- the firmware imports nothing host-side.
+
+Imports under ``if TYPE_CHECKING:`` are left out of the cycle check: they never run, so they cannot make an
+import order fail; they are still held to the layer rules.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("edge", "central", "hostsim", "tools", "qinglian", "firmware")
+HOST_SIDE = ("edge", "central", "hostsim", "tools", "qinglian")
+
+
+@dataclass(frozen=True)
+class Import:
+    source: str  # the importing module
+    target: str  # the imported module (the longest known prefix)
+    typing_only: bool  # under `if TYPE_CHECKING:`
+
+
+def _module(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _typing_blocks(tree: ast.AST) -> set[int]:
+    """ids of the import nodes under ``if TYPE_CHECKING:``."""
+    inside: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            inside.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+    return inside
+
+
+def imports(root: Path, packages: tuple[str, ...] = PACKAGES) -> Iterator[Import]:
+    files = {_module(p, root): p for pkg in packages for p in (root / pkg).rglob("*.py")}
+    for name, path in files.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        typing_only = _typing_blocks(tree)
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*up, base] if base else up)
+                targets = [base, *(f"{base}.{a.name}" for a in node.names)]
+            else:
+                continue
+            for target in targets:
+                known = target
+                while known and known not in files:
+                    known = known.rpartition(".")[0]
+                if known and known != name:
+                    yield Import(name, known, id(node) in typing_only)
+
+
+def cycles(edges: list[Import]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan), over the imports that run."""
+    graph: dict[str, set[str]] = {}
+    for e in edges:
+        if not e.typing_only:
+            graph.setdefault(e.source, set()).add(e.target)
+            graph.setdefault(e.target, set())
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                found.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def _under(name: str, *prefixes: str) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def layer_violations(edges: list[Import]) -> list[str]:
+    bad = []
+    for e in edges:
+        s, t = e.source, e.target
+        if _under(s, "edge.kernel") and _under(t, "edge.seal", "edge.modules", "edge.web", "edge.agent", "edge.cli", "edge.demo"):
+            bad.append(f"the kernel imports {t}: {s}")
+        if _under(s, "edge.modules") and s != "edge.modules":
+            own = ".".join(s.split(".")[:3])
+            if _under(t, "edge.seal") or (_under(t, "edge.modules") and not _under(t, own)):
+                bad.append(f"a module imports another part: {s} -> {t}")
+        if _under(t, "hostsim") and not _under(s, "hostsim") and not s.rpartition(".")[2].endswith("demo"):
+            bad.append(f"production code drives the simulator: {s} -> {t}")
+        if _under(s, "edge.ledger") and _under(t, "edge") and not _under(t, "edge.ledger"):
+            bad.append(f"the ledger library imports the rest of the edge: {s} -> {t}")
+        if _under(s, "central") and _under(t, "edge") and not _under(t, "edge.ledger"):
+            bad.append(f"central imports edge internals beyond the ledger library and the wire format: {s} -> {t}")
+        if _under(s, "firmware") and t.partition(".")[0] in HOST_SIDE:
+            bad.append(f"the firmware imports host-side code: {s} -> {t}")
+    return sorted(set(bad))
+
+
+def test_no_import_cycles() -> None:
+    assert cycles(list(imports(ROOT))) == []
+
+
+def test_each_layer_imports_only_what_it_may() -> None:
+    assert layer_violations(list(imports(ROOT))) == []
+
+
+def test_the_checks_catch_a_cycle_and_a_layer_break(tmp_path: Path) -> None:
+    # A scratch tree: the kernel importing the seal, which imports the kernel back.
+    for name, text in {
+        "edge/__init__.py": "", "edge/kernel/__init__.py": "", "edge/seal/__init__.py": "",
+        "edge/kernel/recorder.py": "from edge.seal import desk\n",
+        "edge/seal/desk.py": "from edge.kernel.recorder import x\n",
+        "edge/seal/typed.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from edge.kernel import recorder\n",
+    }.items():  # fmt: skip
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    edges = list(imports(tmp_path, ("edge",)))
+    assert cycles(edges) == [["edge.kernel.recorder", "edge.seal.desk"]]
+    assert layer_violations(edges) == [
+        "the kernel imports edge.seal.desk: edge.kernel.recorder", "the kernel imports edge.seal: edge.kernel.recorder"
+    ]
