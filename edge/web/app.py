@@ -2,8 +2,9 @@
 
 Pages (Jinja2, Chinese, usable on a 360-px phone; every asset from ``/static``): the shell serves
 ``/login``, ``/logout``, ``/account`` (password, phone push), ``/inbox`` (待审批 across every part),
-``/ledger`` and ``/ledger.csv`` (supervisor), ``/admin/users``; each registered part serves its own
-(the seal: ``/requests``, ``/devices``, ``/search``, edge/seal/web/router.py).
+``/ledger`` and ``/ledger.csv`` (supervisor), ``/exports/{part}/{list}.csv|.xlsx`` (each part's lists),
+``/admin/users``, and with no login the village notice board ``/board`` (村务公开, edge/web/board.py); each
+registered part serves its own pages (the seal: ``/requests``, ``/devices``, ``/search``, edge/seal/web/router.py).
 
 The JSON API (described at ``/openapi.json``, browsable at ``/api/docs``) uses the
 same session cookie; every state-changing call needs the session's CSRF token
@@ -17,7 +18,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from edge.web import admin, auth, errors, inbox, ledger
+from edge.web import admin, auth, board, errors, exports, inbox, ledger
 from edge.web.ledgerview import LedgerReader
 from edge.web.middleware import FORM_OVERHEAD, GuardMiddleware
 from edge.web.service import Console
@@ -41,7 +42,7 @@ def create_app(console: Console, reader: LedgerReader) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     shell = Shell(console, reader, parts)
     errors.install(app, shell)
-    for router in (auth.router, inbox.router, ledger.router, admin.router):
+    for router in (auth.router, inbox.router, ledger.router, exports.router, admin.router, board.router):
         app.include_router(router(shell))
     for part in parts:
         if part.router is not None:

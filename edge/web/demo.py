@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from edge.agent import EdgeAgent
-from edge.kernel.accounts import host_operator
 from edge.demo import board_config, bring_up, demo_release, write_contract_page
+from edge.kernel.accounts import host_operator
 from edge.kernel.errors import EdgeError
 from edge.kernel.websettings import WebSettings, with_listen
 from edge.ledger.private import open_private, private_dir
@@ -182,6 +182,7 @@ def _announce(url: str, password: str, samples: list[Path], board: SimBoard, dat
         "",
         "清廉演示控制台 Qinglian demo console — 模拟印章设备 + 边缘代理 + 网页控制台",
         f"  打开 open:  {url}/",
+        f"  村务公开 notice board (无需登录 no login): {url}/board",
         f"  演示账号 demo accounts (密码 password: {password})",
     ]
     for username, roles, _, _, _, what in DEMO_ACCOUNTS:

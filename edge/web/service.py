@@ -14,20 +14,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import aiosqlite
 
 from edge.kernel.config import SEAL_KINDS, EdgeConfig, Person
-from edge.seal.db import PENDING, RequestView
 from edge.kernel.documents import StoredDocument, document_path, store_document
 from edge.kernel.errors import InputError, NotFound, Refused
-from edge.ocr.search import Hit, SearchIndex
 from edge.kernel.routing import why_not
+from edge.kernel.websettings import WebSettings
+from edge.ocr.search import Hit, SearchIndex
+from edge.seal.db import PENDING, RequestView
 from edge.seal.desk import amount_from_text, check_filing, routed
 from edge.web.ledgerview import SHANGHAI, utc_bound
-from edge.kernel.websettings import WebSettings
 from edge.web.store import PERSON_ROLES, Account, WebStore
 from edge.web.uploads import DISK_FULL, disk_short, quota_exceeded, receive, sniff
 
@@ -35,6 +38,7 @@ if TYPE_CHECKING:
     from edge.agent import EdgeAgent  # the agent registers the parts, whose routers use this module
 
 log = logging.getLogger("edge.web")
+T = TypeVar("T")
 
 READ_ALL_ROLES = frozenset({"admin", "supervisor", "village_staff"})
 NOT_VISIBLE = "没有此申请，或您无权查看"
@@ -197,6 +201,12 @@ class Console:
                 continue  # a page is shown only with its request (the photo is served through it)
             shown.append({**hit.to_dict(), "request": request.to_dict()})
         return shown
+
+    async def village_list(self, read: Callable[[aiosqlite.Connection, str], Awaitable[T]]) -> T:
+        """A part's list for this village (an export, what it publishes), read from the working state
+        between two steps."""
+        async with self.agent.recorder.step():
+            return await read(self.agent.db.conn, self.config.village)
 
     async def projection_anomalies(self) -> list[dict[str, Any]]:
         """Ledger entries the working state could not take ({entry, kind, reason, ts}): for the ledger page."""

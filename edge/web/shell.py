@@ -9,6 +9,7 @@ its own routes and templates and gets sessions, the error envelope and the nav f
 from __future__ import annotations
 
 import hmac
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader
 from pydantic import BaseModel
 
+from edge.kernel import exports
 from edge.kernel.contract import NavItem, Part
 from edge.kernel.fmt import yuan
 from edge.ledger.localtime import local_time
@@ -96,7 +98,7 @@ class Shell:
             device_choices=[d.name for d in console.config.devices], person_name=console.name_of,
             clock=lambda t: datetime.fromtimestamp(t, L.SHANGHAI).strftime("%H:%M:%S") if t else "-",
         )  # fmt: skip
-        env.filters.update(local_time=local_time, yuan=yuan, anomaly_name=L.anomaly_name, kind_name=L.kind_name, reason_name=L.reason_name)
+        env.filters.update(local_time=local_time, yuan=yuan, anomaly_name=L.anomaly_name, kind_name=self.kind_name, reason_name=L.reason_name)
 
     # -- sessions, CSRF ----------------------------------------------------------------------------
 
@@ -194,7 +196,20 @@ class Shell:
             request, name, {"p": p, "sim": self.console.sim is not None, "csrf": session.csrf if session else "", **context}
         )
 
+    @staticmethod
+    def export(name: str, title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], ext: str, cache: str = "no-store") -> Response:
+        """A list as a download through the kernel's one export helper: ``ext`` csv (UTF-8 with BOM) or xlsx;
+        ``name`` the ASCII file name, ``title`` the Chinese one (each with today's date)."""
+        day = time.strftime("%Y%m%d")
+        made = exports.export_file(ext, f"{name}-{day}", title, columns, rows)
+        headers = {**attachment(made.filename, f"{title}-{day}.{ext}"), "Cache-Control": cache}
+        return Response(made.data, media_type=made.media_type, headers=headers)
+
     # -- the ledger, as every part's pages show it -------------------------------------------------------
+
+    def kind_name(self, kind: str) -> str:
+        """An entry kind's Chinese name, as the part that writes it declares it (``Part.kinds``)."""
+        return self.console.agent.db.parts.kind_name(kind)
 
     async def failed_entries(self) -> dict[int, str]:
         """Ledger index → why the working state could not take that entry (edge/projection.py)."""
@@ -205,7 +220,7 @@ class Shell:
         error = (failed or {}).get(entry.index)
         anomaly = entry.body.get("anomaly")
         return {
-            "index": entry.index, "ts": entry.ts, "kind": entry.kind, "kind_name": L.kind_name(entry.kind),
+            "index": entry.index, "ts": entry.ts, "kind": entry.kind, "kind_name": self.kind_name(entry.kind),
             "summary": L.summary(entry, self.console.config, names), "body": entry.body, "hash": entry.hash.hex(),
             "anomaly": str(anomaly) if anomaly is not None else L.PROJECTION_FAILED if error else None,
             "projection_error": error,
