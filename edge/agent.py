@@ -176,6 +176,9 @@ class EdgeAgent:
                 await self.desk.expire_due()
                 if self.devices is not None:
                     await self.devices.tick()
+                for part in self.db.parts.parts:
+                    if part.tick is not None:
+                        await part.tick(self)  # its deadlines: each records what fell due in its own steps
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -40,6 +40,7 @@ from edge.kernel.documents import store_document
 from edge.kernel.errors import InputError
 from edge.kernel.fmt import yuan
 from edge.ledger.localtime import local_time
+from edge.modules import PARTS
 from edge.seal.db import STATUS_NAMES, EdgeDB
 from edge.seal.desk import amount_from_text, check_filing
 from edge.seal.enrolment import choose_device, store_key
@@ -47,6 +48,7 @@ from edge.seal.firmware import MANIFEST
 from edge.seal.keystore import MasterKey, read_identity_file
 
 log = logging.getLogger("edge.cli")
+SECTIONS = [part.config for part in PARTS if part.config is not None]  # each registered part reads its own table
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -72,7 +74,7 @@ def _register_edge(subparsers: argparse._SubParsersAction) -> None:  # type: ign
     run = actions.add_parser("run", help="运行边缘代理 run the agent until SIGTERM")
     _config_arg(run)
     run.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
-    run.set_defaults(func=config_command(_run))
+    run.set_defaults(func=config_command(_run, SECTIONS))
 
     enrol = actions.add_parser(
         "enrol",
@@ -85,7 +87,7 @@ def _register_edge(subparsers: argparse._SubParsersAction) -> None:  # type: ign
     enrol.add_argument("--device-id", help="核对设备编号 check the identity is this device id")
     enrol.add_argument("--device", help="配置中的设备名 the configured device name (default: by id, or the only one)")
     enrol.add_argument("--json", action="store_true")
-    enrol.set_defaults(func=config_command(_enrol))
+    enrol.set_defaults(func=config_command(_enrol, SECTIONS))
 
     allow = actions.add_parser(
         "allow-release",
@@ -96,7 +98,7 @@ def _register_edge(subparsers: argparse._SubParsersAction) -> None:  # type: ign
     _config_arg(allow)
     allow.add_argument("release", type=Path, help="发布目录或清单 release folder or its manifest.json")
     allow.add_argument("--json", action="store_true")
-    allow.set_defaults(func=config_command(_allow_release))
+    allow.set_defaults(func=config_command(_allow_release, SECTIONS))
 
     maint = actions.add_parser(
         "maintenance",
@@ -108,12 +110,12 @@ def _register_edge(subparsers: argparse._SubParsersAction) -> None:  # type: ign
     maint.add_argument("--device", required=True, help="配置中的设备名 the configured device name")
     maint.add_argument("--seconds", type=int, default=600)
     maint.add_argument("--json", action="store_true")
-    maint.set_defaults(func=config_command(_maintenance))
+    maint.set_defaults(func=config_command(_maintenance, SECTIONS))
 
     status = actions.add_parser("status", help="设备状态 device status")
     _config_arg(status)
     status.add_argument("--json", action="store_true")
-    status.set_defaults(func=config_command(_status))
+    status.set_defaults(func=config_command(_status, SECTIONS))
 
     sync = actions.add_parser(
         "sync",
@@ -147,28 +149,28 @@ def _register_request(subparsers: argparse._SubParsersAction) -> None:  # type: 
     money.add_argument("--amount-fen", type=_whole_number, help="金额(分) amount in fen")
     money.add_argument("--amount", help="金额(元) amount in yuan, e.g. 1200.50")
     file.add_argument("--device", help="设备名 device name (when several hold this seal)")
-    file.set_defaults(func=config_command(_file))
+    file.set_defaults(func=config_command(_file, SECTIONS))
 
     approve = actions.add_parser("approve", help="批准 approve a request")
     common(approve, True)
     approve.add_argument("request_id")
-    approve.set_defaults(func=config_command(_approve))
+    approve.set_defaults(func=config_command(_approve, SECTIONS))
 
     reject = actions.add_parser("reject", help="驳回 reject a request")
     common(reject, True)
     reject.add_argument("request_id")
     reject.add_argument("--reason", required=True, help="驳回理由 why")
-    reject.set_defaults(func=config_command(_reject))
+    reject.set_defaults(func=config_command(_reject, SECTIONS))
 
     listing = actions.add_parser("list", help="申请列表 list requests")
     common(listing, False)
     listing.add_argument("--status", choices=sorted(STATUS_NAMES), help="只看此状态 only this status")
-    listing.set_defaults(func=config_command(_list))
+    listing.set_defaults(func=config_command(_list, SECTIONS))
 
     show = actions.add_parser("show", help="申请详情 show one request")
     common(show, False)
     show.add_argument("request_id")
-    show.set_defaults(func=config_command(_show))
+    show.set_defaults(func=config_command(_show, SECTIONS))
 
 
 # -- plumbing ------------------------------------------------------------------------------

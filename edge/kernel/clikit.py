@@ -10,10 +10,11 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from edge.kernel.config import EdgeConfig, load_config
+from edge.kernel.contract import ConfigSection
 from edge.kernel.errors import ConfigError, EdgeError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -21,12 +22,13 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 Handler = Callable[[argparse.Namespace, EdgeConfig], Coroutine[Any, Any, int]]
 
 
-def config_command(handler: Handler) -> Callable[[argparse.Namespace], int]:
-    """Load the config, run the handler, turn errors into messages and exit codes."""
+def config_command(handler: Handler, sections: Sequence[ConfigSection] = ()) -> Callable[[argparse.Namespace], int]:
+    """Load the config (with the registered parts' ``sections``), run the handler, turn errors into messages
+    and exit codes."""
 
     def run(args: argparse.Namespace) -> int:
         try:
-            config = load_config(args.config)
+            config = load_config(args.config, sections)
             return asyncio.run(handler(args, config))
         except ConfigError as exc:
             print_error(args, exc)
