@@ -6,6 +6,7 @@ from edge.kernel.contract import Part
 from edge.seal import projection as P
 from edge.seal.commands import COMMANDS
 from edge.seal.db import SCHEMA
+from edge.seal.web import notice
 from edge.seal.web import router as web
 
 SEAL = Part(
@@ -22,6 +23,7 @@ SEAL = Part(
     templates=web.TEMPLATES,
     nav=web.NAV,
     inbox=web.inbox,
+    publishes=notice.published,
     migrate=P.mark_photos_backfill,
     backfill=P.backfill_photos,
 )
