@@ -7,7 +7,7 @@ never block the agent's appends) and never writes.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -15,13 +15,14 @@ from typing import Any
 
 import aiosqlite
 
-from edge.kernel.accounts import HOST_OPERATOR_PREFIX
+from edge.kernel.accounts import ACCOUNTS, HOST_OPERATOR_PREFIX
 from edge.kernel.config import SEAL_NAMES, EdgeConfig
 from edge.kernel.errors import InputError
 from edge.kernel.fmt import yuan
 from edge.ledger import Entry
 from edge.ledger.localtime import local_time
 from edge.ledger.schema import DB_FILENAME, ENTRY_COLUMNS
+from edge.seal.projection import KINDS as SEAL_KINDS
 from edge.web.store import ROLE_NAMES
 
 SHANGHAI = timezone(timedelta(hours=8), "CST")
@@ -31,24 +32,7 @@ KIND_GROUPS = {
     "seal_request.*": "用印申请", "grant.*": "授权", "seal.*": "设备事件", "device.*": "设备连接",
     "agent.*": "代理运行", "photo.*": "盖章照片", "firmware.*": "固件", "account.*": "账号",
 }  # fmt: skip
-KIND_NAMES = {
-    "seal_request.filed": "提交申请", "seal_request.approval": "审批同意", "seal_request.approved": "审批通过",
-    "seal_request.approval_refused": "审批被拒(规则)", "seal_request.rejected": "驳回", "seal_request.expired": "过期",
-    "seal_request.closed": "用印结束", "seal_request.failed": "授权失败", "grant.issued": "发出授权",
-    "grant.unsent": "授权未送达", "grant.lapsed": "授权失效", "device.enrolled": "设备登记", "device.online": "设备上线",
-    "device.offline": "设备离线", "device.events_lost": "设备事件丢失",
-    "device.rogue_grant": "非本边缘签发的授权", "device.block_cleared": "重新烧录后恢复授权", "agent.started": "代理启动",
-    "device.malformed_event": "设备事件格式错误",
-    "agent.stopped": "代理停止", "seal.press": "盖章", "seal.locked_press": "锁定时按压", "seal.unlocked": "开锁",
-    "seal.relocked": "上锁", "seal.grant_ok": "设备接受授权", "seal.grant_refused": "设备拒绝授权", "seal.boot": "设备启动",
-    "seal.tamper": "外壳开关", "seal.overflow": "事件溢出", "seal.maintenance_open": "维护窗口打开",
-    "seal.maintenance_refused": "维护请求被拒", "photo.taken": "盖章照片", "photo.capture_failed": "未拍到照片",
-    "photo.ocr": "照片识别", "photo.check": "照片比对", "document.ocr": "原件识别",
-    "firmware.release_allowed": "固件获准", "firmware.release_revoked": "固件撤销", "firmware.security_floor": "固件安全版本下限",
-    "firmware.flashed": "固件刷写", "firmware.flash_failed": "固件刷写失败", "maintenance.issued": "维护授权",
-    "account.created": "创建账号", "account.disabled": "停用账号", "account.enabled": "启用账号",
-    "account.password_reset": "管理员重设密码", "account.password_changed": "本人修改密码",
-}  # fmt: skip
+KIND_NAMES = {**ACCOUNTS.kinds, **SEAL_KINDS}  # as the parts declare them (edge/kernel/accounts.py, edge/seal/projection.py)
 ANOMALY_NAMES = {
     "tamper_open": "外壳被打开", "tamper_closed": "外壳复位", "locked_press": "锁定时按压",
     "press_outside_use": "授权外盖章", "over_press": "超次盖章", "unknown_grant": "未知授权",
@@ -327,13 +311,16 @@ def summary(entry: Entry, config: EdgeConfig, device_names: dict[str, str]) -> s
 CSV_COLUMNS = ("序号", "时间(北京时间)", "类型", "类型名称", "设备", "申请编号", "异常", "摘要", "条目哈希", "内容JSON")
 
 
-def csv_row(entry: Entry, config: EdgeConfig, device_names: dict[str, str], failed: Collection[int] = ()) -> list[str]:
-    """One CSV line; ``failed``: the entries the working state could not take, flagged as anomalies."""
+def csv_row(
+    entry: Entry, config: EdgeConfig, device_names: dict[str, str], failed: Collection[int] = (), name_of: Callable[[str], str] = kind_name
+) -> list[str]:
+    """One CSV line; ``failed``: the entries the working state could not take, flagged as anomalies; ``name_of``:
+    the kinds' Chinese names (the console passes every registered part's)."""
     b = entry.body
     device = device_names.get(str(b.get("device_id")), str(b.get("device_id") or ""))
     anomaly = str(b.get("anomaly") or (PROJECTION_FAILED if entry.index in failed else ""))
     return [
-        str(entry.index), local_time(entry.ts), entry.kind, kind_name(entry.kind), device, str(b.get("request_id") or ""),
+        str(entry.index), local_time(entry.ts), entry.kind, name_of(entry.kind), device, str(b.get("request_id") or ""),
         anomaly_name(anomaly) if anomaly else "", summary(entry, config, device_names), entry.hash.hex(),
         json.dumps(b, ensure_ascii=False, sort_keys=True),
     ]  # fmt: skip
