@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from edge_support import DEVICE, config_for
-from example_part import DECIDED, EXAMPLE, FILED
+from example_part import APPROVAL, DECIDED, EXAMPLE, FILED, REFUSED
 from web_support import Api, seed_account
 
 from edge.agent import EdgeAgent
@@ -76,11 +76,12 @@ async def test_a_part_registered_through_the_contract_alone(site: Any) -> None:
     page = await zhangwei.client.get("/example")
     assert page.status_code == 200 and 'href="/example" class="on">示例</a>' in page.text and 'id="approve-EX-1"' in page.text
     assert 'href="/example"' not in (await visitor.get("/login")).text
-    refused = await zhangwei.post("/example/EX-2/approve")
-    assert refused.status_code == 403
+    refused = await zhangwei.post("/example/EX-2/approve")  # not on its route: the routing desk refuses, on record
+    assert refused.status_code == 409 and "不在此申请的审批路线上" in refused.text
     decided = await zhangwei.client.post("/example/EX-1/approve", data={"csrf_token": zhangwei.csrf})
     assert decided.status_code == 303
-    assert [e["body"]["id"] for e in (await jiandu.client.get("/api/ledger", params={"kind": DECIDED})).json()["entries"]] == ["EX-1"]
+    decisions = (await jiandu.client.get("/api/ledger", params={"kind": "example.*"})).json()["entries"]
+    assert [(e["kind"], e["body"]["id"]) for e in decisions][:3] == [(DECIDED, "EX-1"), (APPROVAL, "EX-1"), (REFUSED, "EX-2")]
     assert (await zhangwei.client.get("/api/inbox")).json() == []
 
     # An export: CSV (BOM) and XLSX through the shell's one export helper, for logged-in staff only.

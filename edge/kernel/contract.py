@@ -22,6 +22,7 @@ from edge.kernel.toml import Table
 if TYPE_CHECKING:
     from fastapi import APIRouter
 
+    from edge.kernel.routing import Routed
     from edge.ledger import Entry
 
 #: Applies one ledger entry to the working database: a function of the entry only (time and decisions are
@@ -78,18 +79,21 @@ class Published:
 
 @dataclass(frozen=True)
 class Awaiting:
-    """An item awaiting one person's decision, as the console's 待审批 inbox shows it beside every part's."""
+    """A routed item on one person's route, as the console's 待审批 inbox shows it beside every part's. Whether
+    it is their turn is the routing rules' answer (``edge.kernel.routing.why_not`` on ``routed``), the same
+    for every part."""
 
     id: str
     title: str  # what it is about, e.g. the matter of a seal request
     summary: str  # one line of Chinese: who filed it, how much, when
     link: str  # the part's page where it is decided
     at: str  # filed, UTC ISO-8601
-    why_not: str | None  # None: the person may decide now; else why not yet, in Chinese
+    routed: Routed  # the item as the routing rules read it
     detail: Mapping[str, Any] | None = None  # the part's own API form of the item (the seal: its request)
 
 
-#: What awaits the logged-in principal's decision in a part: called with the web shell's context and the principal.
+#: The pending routed items on the logged-in principal's route that they may see, in a part: called with the web
+#: shell's context and the principal.
 Inbox = Callable[[Any, Any], Awaitable[list[Awaiting]]]
 
 

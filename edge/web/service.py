@@ -257,13 +257,12 @@ class Console:
         """Why ``p`` cannot decide ``r`` now (Chinese), or None if it is their turn."""
         return why_not(routed(r), p.person_id if p.may_decide else None, self.name_of)
 
-    async def inbox(self, p: Principal) -> list[tuple[RequestView, str | None]]:
-        """Pending requests on ``p``'s route, each with why they cannot act yet (None: their turn)."""
+    async def inbox(self, p: Principal) -> list[RequestView]:
+        """Pending requests on ``p``'s route (whether it is their turn: :meth:`turn`)."""
         if not p.may_decide:
             return []
         pending = await self.agent.list_requests(status=PENDING)
-        pid = p.person_id
-        return [(r, self.turn(p, r)) for r in pending if pid in r.route.get("approvers", ()) and self.can_see(p, r)]
+        return [r for r in pending if p.person_id in r.route.get("approvers", ()) and self.can_see(p, r)]
 
     def name_of(self, person_id: str | None) -> str:
         if not person_id:

@@ -1,6 +1,7 @@
 """A part that exists only for the tests: everything a governance module registers, through the contract alone.
 
-It writes two ledger kinds (an item filed for one approver, the approver's decision), keeps one table,
+It writes its ledger kinds (an item filed for one approver; the decisions, recorded by the kernel's routing
+desk under its prefix), keeps one table,
 shows a page with a nav tab, answers a CLI command, offers an export, puts its pending items in the
 console's 待审批 inbox and its decided ones on the village notice board. Nothing in the kernel, the seal
 or the web shell names it: tests open the agent with ``(*PARTS, EXAMPLE)``.
@@ -22,10 +23,11 @@ from edge.kernel.config import EdgeConfig
 from edge.kernel.contract import Awaiting, Export, NavItem, Part, Published
 from edge.kernel.db import DB_FILENAME
 from edge.kernel.errors import NotFound, Refused
+from edge.kernel.routing import RefusalBudget, Routed, RouteDesk
 from edge.ledger import Entry
 
 NAME = "example"
-FILED, DECIDED = "example.filed", "example.decided"
+FILED, APPROVAL, DECIDED, REFUSED, REJECTED = (f"{NAME}.{k}" for k in ("filed", "approval", "approved", "approval_refused", "rejected"))
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS example_items (
     id       TEXT PRIMARY KEY,
@@ -38,6 +40,7 @@ CREATE TABLE IF NOT EXISTS example_items (
 );
 """
 STATUS_NAMES = {"pending": "待审批", "approved": "已同意"}
+REFUSALS = RefusalBudget()  # refused approvals on record, per person and item and hour, as the seal keeps them
 
 
 async def filed(conn: aiosqlite.Connection, entry: Entry) -> None:
@@ -59,6 +62,13 @@ async def items(conn: aiosqlite.Connection, status: str | None = None) -> list[d
         return [dict(zip(names, row, strict=True)) for row in await cur.fetchall()]
 
 
+def routed(row: dict[str, Any]) -> Routed:
+    """An item as the kernel's routing rules read it: one approver, who decides alone."""
+    pending = row["status"] == "pending"
+    route = {"rule": "example", "mode": "chain", "n": 1, "approvers": [row["approver"]]}
+    return Routed(row["id"], row["status"], STATUS_NAMES[row["status"]], pending, route, () if pending else (row["approver"],))
+
+
 # -- the console: a page, its tab, a decision, the inbox --------------------------------------------------
 
 
@@ -66,7 +76,7 @@ async def inbox(shell: Any, p: Any) -> list[Awaiting]:
     async with shell.console.agent.recorder.step():
         pending = await items(shell.console.agent.db.conn, "pending")
     return [
-        Awaiting(r["id"], r["title"], "示例事项", f"/example#{r['id']}", r["filed_at"], None)
+        Awaiting(r["id"], r["title"], "示例事项", f"/example#{r['id']}", r["filed_at"], routed(r))
         for r in pending if r["approver"] == p.person_id
     ]  # fmt: skip
 
@@ -89,9 +99,9 @@ def router(shell: Any) -> APIRouter:
             row = next((r for r in await items(agent.db.conn, "pending") if r["id"] == item_id), None)
             if row is None:
                 raise NotFound("没有此待审批事项")
-            if row["approver"] != p.person_id:
-                raise Refused("您不是此事项的审批人", "forbidden")
-            await agent.recorder.record(DECIDED, {"id": item_id, "by": p.person_id, "account": p.account.username})
+            if p.person is None:
+                raise Refused("您的账号没有审批权限", "not_approver")
+            await RouteDesk(agent.recorder, NAME, "id", REFUSALS).approve(routed(row), p.person, p.account.username)
         await shell.flash(request, "ok", f"已同意 {item_id}")
         return RedirectResponse("/example", 303)
 
@@ -137,7 +147,7 @@ def cli(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 EXAMPLE = Part(
     name=NAME,
     title="示例",
-    kinds={FILED: "示例事项提交", DECIDED: "示例事项同意"},
+    kinds={FILED: "示例事项提交", APPROVAL: "示例审批同意", DECIDED: "示例事项通过", REFUSED: "示例审批被拒(规则)", REJECTED: "示例事项驳回"},
     schema=SCHEMA,
     schema_version=1,
     projection={FILED: filed, DECIDED: decided},

@@ -21,6 +21,7 @@ from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.fmt import yuan
 from edge.ledger.localtime import local_time
 from edge.seal.db import STATUS_NAMES
+from edge.seal.desk import routed
 from edge.seal.photos import PhotoStore
 from edge.web import ledgerview as L
 from edge.web.service import Principal
@@ -144,12 +145,12 @@ def require_devices(p: Principal) -> None:
 
 
 async def inbox(shell: Shell, p: Principal) -> list[Awaiting]:
-    """The seal requests awaiting ``p``'s decision, for the console's 待审批 inbox."""
+    """The pending seal requests on ``p``'s route, for the console's 待审批 inbox."""
     items = []
-    for r, why in await shell.console.inbox(p):
+    for r in await shell.console.inbox(p):
         seal = f"{SEAL_NAMES.get(r.seal, r.seal)}×{r.presses}"
         summary = f"{seal} · {yuan(r.amount_fen)} · {shell.console.name_of(r.applicant)} · {local_time(r.filed_at)}"
-        items.append(Awaiting(r.id, r.matter, summary, f"/requests/{r.id}", r.filed_at, why, r.to_dict()))
+        items.append(Awaiting(r.id, r.matter, summary, f"/requests/{r.id}", r.filed_at, routed(r), r.to_dict()))
     return items
 
 
