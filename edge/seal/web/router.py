@@ -24,6 +24,7 @@ from edge.seal.db import STATUS_NAMES
 from edge.seal.desk import routed
 from edge.seal.photos import PhotoStore
 from edge.web import ledgerview as L
+from edge.seal.web.service import SealConsole
 from edge.web.service import Principal
 from edge.web.shell import API_ERRORS, OkOut, Shell
 from edge.web.uploads import ACCEPT, content_type_of
@@ -147,7 +148,7 @@ def require_devices(p: Principal) -> None:
 async def inbox(shell: Shell, p: Principal) -> list[Awaiting]:
     """The pending seal requests on ``p``'s route, for the console's 待审批 inbox."""
     items = []
-    for r in await shell.console.inbox(p):
+    for r in await SealConsole(shell.console).inbox(p):
         seal = f"{SEAL_NAMES.get(r.seal, r.seal)}×{r.presses}"
         summary = f"{seal} · {yuan(r.amount_fen)} · {shell.console.name_of(r.applicant)} · {local_time(r.filed_at)}"
         items.append(Awaiting(r.id, r.matter, summary, f"/requests/{r.id}", r.filed_at, routed(r), r.to_dict()))
@@ -156,6 +157,7 @@ async def inbox(shell: Shell, p: Principal) -> list[Awaiting]:
 
 def router(shell: Shell) -> APIRouter:
     console, store, ledger = shell.console, shell.store, shell.ledger
+    service = SealConsole(console)  # one for the app: its upload lock spans every request
     api = APIRouter()
     shell.templates.env.globals.update(
         SEAL_NAMES=SEAL_NAMES, SEAL_KINDS=SEAL_KINDS, STATUS_NAMES=STATUS_NAMES, ACCEPT=ACCEPT,
@@ -166,7 +168,7 @@ def router(shell: Shell) -> APIRouter:
     async def requests_page(request: Request, status: str | None = None) -> Response:
         p = await shell.principal_of(request)
         status = status if status in STATUS_NAMES else None
-        items = await console.visible_requests(p, status)
+        items = await service.visible_requests(p, status)
         return await shell.render(request, "requests.html", requests=items, status=status)
 
     @api.get("/requests/new", include_in_schema=False)
@@ -189,23 +191,23 @@ def router(shell: Shell) -> APIRouter:
         p = await shell.acting(request)
         form = {"matter": matter, "seal": seal, "presses": presses, "amount": amount, "device": device}
         try:
-            filed = await console.file(p, matter, seal, presses, amount, device or None, document)
+            filed = await service.file(p, matter, seal, presses, amount, device or None, document)
         except InputError as exc:
             return await shell.render(request, "request_new.html", 400, form=form, devices=console.config.devices, error=exc.message)
         await shell.flash(request, "ok", f"已提交用印申请 {filed.id}，等待审批。")
         return RedirectResponse(f"/requests/{filed.id}", 303)
 
     async def request_context(request: Request, p: Principal, request_id: str) -> dict[str, Any]:
-        detail = await console.detail_for(p, request_id)
-        view = await console.request_for(p, request_id)
-        path = console.document_file(view)
+        detail = await service.detail_for(p, request_id)
+        view = await service.request_for(p, request_id)
+        path = service.document_file(view)
         ctype = await asyncio.to_thread(content_type_of, path) if path.exists() else None
         text = None
         if ctype and ctype.startswith("text/"):
             text = (await asyncio.to_thread(path.read_bytes))[:20000].decode("utf-8", "replace")
         return {
             "r": detail, "view": view, "doc_type": ctype, "doc_text": text,
-            "turn": console.turn(p, view) if p.may_decide else None,
+            "turn": service.turn(p, view) if p.may_decide else None,
             "on_route": p.person_id in view.route.get("approvers", ()),
             "decided": any(a["person"] == p.person_id for a in view.approvals),
         }  # fmt: skip
@@ -227,8 +229,8 @@ def router(shell: Shell) -> APIRouter:
         return await document_response(p, request_id)
 
     async def document_response(p: Principal, request_id: str) -> Response:
-        view = await console.request_for(p, request_id)
-        path = console.document_file(view)
+        view = await service.request_for(p, request_id)
+        path = service.document_file(view)
         if not path.exists():
             raise NotFound("原件文件不在本机的文档库中")
         ctype = await asyncio.to_thread(content_type_of, path)
@@ -245,7 +247,7 @@ def router(shell: Shell) -> APIRouter:
     @api.get("/requests/{request_id}/photos/{sha256}", include_in_schema=False)
     async def press_photo(request: Request, request_id: str, sha256: str) -> Response:
         p = await shell.principal_of(request)
-        detail = await console.detail_for(p, request_id)
+        detail = await service.detail_for(p, request_id)
         # Only a press's own photo field: a hash elsewhere (OCR text, a reason) is anyone's to write.
         if sha256 not in {pe.get("photo") for pe in detail.get("press_events", [])}:
             raise NotFound("没有此照片")
@@ -262,7 +264,7 @@ def router(shell: Shell) -> APIRouter:
         if exc.code in L.REFUSAL_MESSAGES:
             return L.REFUSAL_MESSAGES[exc.code]
         if exc.code == "out_of_order":
-            return (console.turn(p, await console.request_for(p, request_id)) or "未轮到您审批") + "。"
+            return (service.turn(p, await service.request_for(p, request_id)) or "未轮到您审批") + "。"
         return exc.message
 
     def refused_to(exc: Refused, request_id: str) -> str:
@@ -273,7 +275,7 @@ def router(shell: Shell) -> APIRouter:
     async def approve_submit(request: Request, request_id: str) -> Response:
         p = await shell.acting(request)
         try:
-            result = await console.approve(p, request_id)
+            result = await service.approve(p, request_id)
         except Refused as exc:
             await shell.flash(request, "error", f"审批被拒绝：{await refusal_text(exc, p, request_id)}")
             return RedirectResponse(refused_to(exc, request_id), 303)
@@ -285,7 +287,7 @@ def router(shell: Shell) -> APIRouter:
     async def reject_submit(request: Request, request_id: str, reason: Annotated[str, Form()] = "") -> Response:
         p = await shell.acting(request)
         try:
-            await console.reject(p, request_id, reason)
+            await service.reject(p, request_id, reason)
         except Refused as exc:
             await shell.flash(request, "error", f"驳回被拒绝：{await refusal_text(exc, p, request_id)}")
             return RedirectResponse(refused_to(exc, request_id), 303)
@@ -303,7 +305,7 @@ def router(shell: Shell) -> APIRouter:
         if len(q) > 200:
             raise InputError("检索词太长（最多 200 字）", "bad_query")
         first, last = L.local_day(since, "开始日期"), L.local_day(until, "结束日期")
-        return await console.search_pages(p, q.strip(), seal, first, last, flag)
+        return await service.search_pages(p, q.strip(), seal, first, last, flag)
 
     @api.get("/search", include_in_schema=False)
     async def search_page(
@@ -320,7 +322,7 @@ def router(shell: Shell) -> APIRouter:
     # -- devices -------------------------------------------------------------------------------------------
 
     async def devices_context() -> dict[str, Any]:
-        devices = await console.devices()
+        devices = await service.devices()
         names = await console.device_names()
         for d in devices:
             status = d["status"]
@@ -330,7 +332,7 @@ def router(shell: Shell) -> APIRouter:
                 d["events"] = [shell.entry_out(e, names) for e in events]
             else:
                 d["events"] = []
-        return {"devices": devices, "camera": console.camera()}
+        return {"devices": devices, "camera": service.camera()}
 
     @api.get("/devices", include_in_schema=False)
     async def devices_page(request: Request) -> Response:
@@ -357,13 +359,13 @@ def router(shell: Shell) -> APIRouter:
         if not p.may_press_sim:
             raise Refused("只有印章管理员或管理员可以操作设备", "forbidden")
         console.config.device(name)
-        await console.sim.press(await console.original_in_use(name))
+        await console.sim.press(await service.original_in_use(name))
 
     @api.get("/api/requests", tags=["requests"], response_model=list[RequestOut], responses=API_ERRORS)
     async def api_requests(request: Request, status: Annotated[str | None, Query(description="only this status")] = None) -> list[dict[str, Any]]:
         """The requests this account may see, newest first."""
         p = await shell.principal_of(request)
-        return [r.to_dict() for r in await console.visible_requests(p, status)]
+        return [r.to_dict() for r in await service.visible_requests(p, status)]
 
     @api.post(
         "/api/requests", tags=["requests"], response_model=RequestOut, status_code=201, responses=API_ERRORS,
@@ -380,13 +382,13 @@ def router(shell: Shell) -> APIRouter:
     ) -> dict[str, Any]:
         """File a seal request as the account's person, with its original document (multipart)."""
         p = await shell.acting(request)
-        return (await console.file(p, matter, seal, presses, amount, device or None, document)).to_dict()
+        return (await service.file(p, matter, seal, presses, amount, device or None, document)).to_dict()
 
     @api.get("/api/requests/{request_id}", tags=["requests"], response_model=RequestDetailOut, responses=API_ERRORS)
     async def api_request(request: Request, request_id: str) -> dict[str, Any]:
         """One request with its grants, presses (photos and OCR flags when recorded) and push deliveries."""
         p = await shell.principal_of(request)
-        return await console.detail_for(p, request_id)
+        return await service.detail_for(p, request_id)
 
     @api.get("/api/requests/{request_id}/document", tags=["requests"], responses=API_ERRORS)
     async def api_document(request: Request, request_id: str) -> Response:
@@ -397,19 +399,19 @@ def router(shell: Shell) -> APIRouter:
     @api.get("/api/requests/{request_id}/deliveries", tags=["push"], response_model=list[DeliveryOut], responses=API_ERRORS)
     async def api_deliveries(request: Request, request_id: str) -> list[dict[str, Any]]:
         p = await shell.principal_of(request)
-        await console.request_for(p, request_id)
+        await service.request_for(p, request_id)
         return [d.to_dict() for d in await store.deliveries(request_id)]
 
     @api.post("/api/requests/{request_id}/approve", tags=["approval"], response_model=RequestOut, responses=API_ERRORS)
     async def api_approve(request: Request, request_id: str) -> dict[str, Any]:
         """Approve as the account's person; 409 with the reason when the rules refuse (e.g. self-approval)."""
         p = await shell.acting(request)
-        return (await console.approve(p, request_id)).to_dict()
+        return (await service.approve(p, request_id)).to_dict()
 
     @api.post("/api/requests/{request_id}/reject", tags=["approval"], response_model=RequestOut, responses=API_ERRORS)
     async def api_reject(request: Request, request_id: str, body: RejectIn) -> dict[str, Any]:
         p = await shell.acting(request)
-        return (await console.reject(p, request_id, body.reason)).to_dict()
+        return (await service.reject(p, request_id, body.reason)).to_dict()
 
     def device_out(d: dict[str, Any]) -> dict[str, Any]:
         cfg = d["config"]
@@ -428,14 +430,14 @@ def router(shell: Shell) -> APIRouter:
     async def api_devices(request: Request) -> list[dict[str, Any]]:
         p = await shell.principal_of(request)
         require_devices(p)
-        return [device_out(d) for d in await console.devices()]
+        return [device_out(d) for d in await service.devices()]
 
     @api.get("/api/camera", tags=["devices"], response_model=CameraOut, responses=API_ERRORS)
     async def api_camera(request: Request) -> dict[str, Any]:
         """The desk camera over the stamping desk: connected or why not, and this run's photos."""
         p = await shell.principal_of(request)
         require_devices(p)
-        return console.camera()
+        return service.camera()
 
     @api.post("/api/devices/{name}/sim-press", tags=["devices"], response_model=OkOut, responses=API_ERRORS)
     async def api_sim_press(request: Request, name: str) -> dict[str, Any]:

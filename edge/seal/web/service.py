@@ -1,0 +1,231 @@
+"""What an account may see and do with the seal: which requests it sees, filing with an original, deciding,
+searching stamped pages, the devices and the desk camera.
+
+Every step is taken as the account's person through :class:`edge.agent.EdgeAgent`, so the agent's separation
+of duties applies unchanged (nobody approves their own request, the custodian never approves a use of their
+seal, the route decides who and in which order). This layer adds what the agent does not know about: which
+requests an account may *see*. The console's shell (:class:`edge.web.service.Console`) says who is logged in
+and in which village's scope.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from edge.kernel.config import SEAL_KINDS, EdgeConfig, Person
+from edge.kernel.documents import StoredDocument, document_path, store_document
+from edge.kernel.errors import InputError, NotFound, Refused
+from edge.kernel.routing import why_not
+from edge.ocr.search import Hit, SearchIndex
+from edge.seal.db import PENDING, RequestView
+from edge.seal.desk import amount_from_text, check_filing, routed
+from edge.web.ledgerview import SHANGHAI, utc_bound
+from edge.web.service import PASSWORD_CHANGE_REQUIRED, Console, Principal
+from edge.web.uploads import DISK_FULL, disk_short, quota_exceeded, receive, sniff
+
+log = logging.getLogger("edge.seal.web")
+
+READ_ALL_ROLES = frozenset({"admin", "supervisor", "village_staff"})
+NOT_VISIBLE = "没有此申请，或您无权查看"
+
+
+class SealConsole:
+    """The seal's steps behind its pages and /api, on the console's agent, store and settings."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.agent = console.agent
+        self.store = console.store
+        self.settings = console.settings
+        self._uploading = asyncio.Lock()
+
+    @property
+    def config(self) -> EdgeConfig:
+        return self.console.config
+
+    def name_of(self, person_id: str | None) -> str:
+        return self.console.name_of(person_id)
+
+    def can_see(self, p: Principal, r: RequestView) -> bool:
+        if not p.roles:
+            return False
+        if p.roles & READ_ALL_ROLES:
+            return True
+        pid = p.person_id
+        if pid is None:
+            return False
+        if pid == r.applicant and p.roles & {"applicant", "custodian"}:
+            return True
+        if "custodian" in p.roles and pid == r.custodian:
+            return True
+        return "approver" in p.roles and pid in r.route.get("approvers", ())
+
+    async def visible_requests(self, p: Principal, status: str | None = None, limit: int = 500) -> list[RequestView]:
+        """Newest first: the last ``limit`` requests (of ``status``) that ``p`` may see."""
+        if not p.roles:
+            return []
+        async with self.agent.recorder.step():  # reads in a step never see half of a recorded one
+            requests = await self.agent.db.requests(status=status, limit=limit)
+        return [r for r in reversed(requests) if self.can_see(p, r)]
+
+    async def search_pages(self, p: Principal, query: str, seal: str | None, since: date | None, until: date | None,
+                           flag: str | None, limit: int = 50) -> list[dict[str, Any]]:
+        """Stamped pages whose OCR text matches, newest first, among the requests ``p`` may see (dates are
+        local, inclusive); each with the request it belongs to."""
+        if not p.roles:
+            return []
+
+        def find() -> list[Hit]:
+            index = SearchIndex.for_data_dir(self.config.data_dir)
+            try:
+                return index.search(
+                    query, village=self.config.village, seal=seal or None,
+                    since=utc_bound(since) if since else None,
+                    until=utc_bound(until + timedelta(days=1)) if until else None, flag=flag or None, limit=limit,
+                )  # fmt: skip
+            finally:
+                index.close()
+
+        requests: dict[str, RequestView | None] = {}
+        shown = []
+        for hit in await asyncio.to_thread(find):
+            rid = hit.request_id
+            if rid is not None and rid not in requests:
+                try:
+                    requests[rid] = await self.agent.get_request(rid)
+                except NotFound:
+                    requests[rid] = None
+            request = requests.get(rid) if rid is not None else None
+            if request is None or not self.can_see(p, request):
+                continue  # a page is shown only with its request (the photo is served through it)
+            shown.append({**hit.to_dict(), "request": request.to_dict()})
+        return shown
+
+    async def enrolled(self, device_name: str) -> bool:
+        async with self.agent.recorder.step():
+            return await self.agent.db.device_by_name(device_name) is not None
+
+    async def original_in_use(self, device_name: str) -> Path | None:
+        """The approved original of the request holding ``device_name``, when it is an image (the
+        simulated desk camera shows images; a PDF original stays in the drawer)."""
+        async with self.agent.recorder.step():
+            device = await self.agent.db.device_by_name(device_name)
+            request = await self.agent.db.active_request(device.device_id) if device is not None else None
+        sha = request.document.get("sha256") if request is not None else None
+        if not sha:
+            return None
+        path = document_path(self.config.data_dir, str(sha))
+        with path.open("rb") as f:
+            return path if sniff(f.read(16)) in ("png", "jpeg") else None
+
+    async def request_for(self, p: Principal, request_id: str) -> RequestView:
+        try:
+            request = await self.agent.get_request(request_id)
+        except NotFound:
+            raise NotFound(NOT_VISIBLE) from None
+        if not self.can_see(p, request):
+            raise NotFound(NOT_VISIBLE)
+        return request
+
+    async def detail_for(self, p: Principal, request_id: str) -> dict[str, Any]:
+        await self.request_for(p, request_id)
+        detail = await self.agent.request_detail(request_id)
+        detail["deliveries"] = [d.to_dict() for d in await self.store.deliveries(request_id)]
+        return detail
+
+    def turn(self, p: Principal, r: RequestView) -> str | None:
+        """Why ``p`` cannot decide ``r`` now (Chinese), or None if it is their turn."""
+        return why_not(routed(r), p.person_id if p.may_decide else None, self.name_of)
+
+    async def inbox(self, p: Principal) -> list[RequestView]:
+        """Pending requests on ``p``'s route (whether it is their turn: :meth:`turn`)."""
+        if not p.may_decide:
+            return []
+        pending = await self.agent.list_requests(status=PENDING)
+        return [r for r in pending if p.person_id in r.route.get("approvers", ()) and self.can_see(p, r)]
+
+    async def file(
+        self, p: Principal, matter: str, seal: str, presses_text: str, amount_text: str, device: str | None, upload: object
+    ) -> RequestView:
+        """File a request with its uploaded original. Everything is checked before the file is stored."""
+        if not p.may_file or p.person is None:
+            raise Refused("您的账号不能提交用印申请（需要申请人或印章管理员角色）", "not_applicant")
+        if seal not in SEAL_KINDS:
+            raise InputError("请选择印章种类", "bad_seal")
+        try:
+            presses = int(str(presses_text).strip())
+        except ValueError:
+            raise InputError("用印次数应为 1 到 100 之间的整数", "bad_presses") from None
+        amount_fen = amount_from_text(self.config, amount_text)
+        filing = check_filing(self.config, p.person.id, matter, seal, presses, amount_fen, device or None)
+        if not await self.enrolled(filing.device.name):
+            raise InputError(f"设备 {filing.device.name} 尚未登记，暂不能申请此印章", "not_enrolled")
+        async with self._uploading:  # until the request is recorded: parallel uploads cannot share one quota
+            document = await self._store_original(p.person.id, upload)
+            return await self.agent.file_request(
+                p.person.id, filing.matter, filing.seal, filing.presses, document, filing.amount_fen, filing.device.name
+            )
+
+    async def _store_original(self, person_id: str, upload: object) -> StoredDocument:
+        """Receive and store an uploaded original, within the free-space floor and the account's daily quota."""
+        self._check_disk(0)  # before anything is written: a full disk is not filled further
+        received = await receive(
+            upload, self.config.data_dir / "incoming", self.settings.max_upload_bytes, self.settings.max_page_pixels
+        )
+        try:
+            self._check_disk(received.size)  # the store takes a copy of it
+            since = utc_bound(datetime.now(SHANGHAI).date())
+            async with self.agent.recorder.step():
+                used = await self.agent.db.document_bytes_filed(person_id, since)
+            over = quota_exceeded(used, received.size, self.settings.upload_quota_bytes)
+            if over is not None:
+                log.info("upload by %s refused: %d bytes today, quota %d", person_id, used, self.settings.upload_quota_bytes)
+                raise InputError(over, "upload_quota")
+            stored = await asyncio.to_thread(store_document, self.config.data_dir, received.path)
+        finally:
+            received.path.unlink(missing_ok=True)
+        return StoredDocument(stored.sha256, received.name, stored.size)
+
+    def _check_disk(self, extra: int) -> None:
+        problem = disk_short(self.config.data_dir, self.settings.min_free_bytes, extra)
+        if problem is not None:
+            log.warning("upload refused, disk nearly full under %s: %s", self.config.data_dir, problem)
+            raise InputError(DISK_FULL, "disk_full")
+
+    async def approve(self, p: Principal, request_id: str) -> RequestView:
+        person = await self._decider(p, request_id)
+        return await self.agent.approve(request_id, person.id, p.account.username)
+
+    async def reject(self, p: Principal, request_id: str, reason: str) -> RequestView:
+        person = await self._decider(p, request_id)
+        return await self.agent.reject(request_id, person.id, reason, p.account.username)
+
+    async def _decider(self, p: Principal, request_id: str) -> Person:
+        """The person ``p`` decides for, once their account may decide at all."""
+        await self.request_for(p, request_id)
+        if not p.may_decide or p.person is None:
+            raise Refused("您的账号没有审批权限", "not_approver")
+        if p.account.must_change_password:
+            # An admin knows this password: until its owner sets their own, nothing is decided in their name.
+            raise Refused(PASSWORD_CHANGE_REQUIRED, "password_change_required")
+        return p.person
+
+    def document_file(self, request: RequestView) -> Path:
+        return document_path(self.config.data_dir, str(request.document["sha256"]))
+
+    def camera(self) -> dict[str, Any]:
+        """The desk camera's state (``configured`` false when the edge takes no photos)."""
+        evidence = self.agent.evidence
+        return {"configured": False} if evidence is None else {"configured": True, **evidence.status()}
+
+    async def devices(self) -> list[dict[str, Any]]:
+        status = {d["name"]: d for d in await self.agent.device_status()}
+        result = []
+        for device in self.config.devices:
+            data = status.get(device.name)
+            result.append({"config": device, "status": data, "enrolled": data is not None})
+        return result
