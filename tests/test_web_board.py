@@ -70,7 +70,7 @@ def sessions(writer: EdgeAgent) -> int:
     [
         (PHONE, MASK), (ID_NUMBER, MASK), ("330102199001011234", MASK), ("138 1234 5678", MASK),
         ("0571-88886666", f"0571-{MASK}"), ("6222021234567890123", MASK), (13812345678, MASK),
-        ("2026-12", "2026-12"), ("¥3,000,000.00", "¥3,000,000.00"), (12, 12), (999_999, 999_999), (None, ""),
+        ("写信 wang.fang+1@example.cn 联系", f"写信 {MASK} 联系"), ("2026-12", "2026-12"), ("¥3,000,000.00", "¥3,000,000.00"), (12, 12), (999_999, 999_999), (None, ""),
     ],
 )  # fmt: skip
 def test_a_phone_or_id_number_never_reaches_the_board(cell: Any, shown: Any) -> None:

@@ -7,7 +7,8 @@ cacheable by anyone (the same for every visitor).
 
 Nothing personal ever appears: each part publishes counts and matters, never names, documents or photos;
 and every cell passes through :func:`public_cell`, which masks what looks like a phone or an ID number
-(a run of 7 or more digits, a mobile number written with separators) in case one was typed into a matter.
+(a run of 7 or more digits, a mobile number written with separators) or an e-mail address, in case one was
+typed into a matter.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from edge.web.shell import Shell
 
 CACHE = "public, max-age=300"
 MASK = "＊＊＊"
-# A run of 7+ digits (mobile 11, ID 15/18 with its X, bank card, landline) or a mobile written 138-1234-5678.
-PERSONAL_NUMBER = re.compile(r"\d{7,}[Xx]?|(?<!\d)1[3-9]\d[\s-]\d{4}[\s-]\d{4}(?!\d)")
+# A run of 7+ digits (mobile 11, ID 15/18 with its X, bank card, landline), a mobile written 138-1234-5678,
+# an e-mail address.
+PERSONAL = re.compile(r"\d{7,}[Xx]?|(?<!\d)1[3-9]\d[\s-]\d{4}[\s-]\d{4}(?!\d)|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 LARGEST_SHOWN_NUMBER = 999_999  # a count on the board; a bigger integer may be a phone or ID number
 
 
@@ -35,7 +37,7 @@ def public_cell(value: Any) -> Any:
     """A cell as the public may see it: small integers as they are, everything else as text with numbers masked."""
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) <= LARGEST_SHOWN_NUMBER:
         return value
-    return PERSONAL_NUMBER.sub(MASK, "" if value is None else str(value))
+    return PERSONAL.sub(MASK, "" if value is None else str(value))
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,6 @@ def public(part: Part, number: int, item: Published) -> BoardList:
 
 def router(shell: Shell) -> APIRouter:
     api = APIRouter()
-    village = shell.console.config.village
 
     async def lists_of(part: Part) -> list[BoardList]:
         published = await shell.console.village_list(part.publishes) if part.publishes is not None else []
@@ -68,7 +69,8 @@ def router(shell: Shell) -> APIRouter:
     @api.get("/board", include_in_schema=False)
     async def board(request: Request) -> Response:
         lists = [item for part in shell.parts for item in await lists_of(part)]
-        return shell.templates.TemplateResponse(request, "board.html", {"village": village, "lists": lists}, headers={"Cache-Control": CACHE})
+        context = {"village": shell.console.config.village, "lists": lists}
+        return shell.templates.TemplateResponse(request, "board.html", context, headers={"Cache-Control": CACHE})
 
     @api.get("/board/{part_name}/{number:int}.{ext}", include_in_schema=False)
     async def board_download(part_name: str, number: int, ext: str) -> Response:
@@ -77,6 +79,6 @@ def router(shell: Shell) -> APIRouter:
         if ext not in FORMATS or not 1 <= number <= len(lists):
             raise NotFound("没有此公开事项")
         item = lists[number - 1]
-        return shell.export(f"qinglian-board-{part_name}-{number}", f"{village}-{item.title}", item.columns, item.rows, ext, cache=CACHE)
+        return shell.export(f"qinglian-board-{part_name}-{number}", f"{shell.console.config.village}-{item.title}", item.columns, item.rows, ext, cache=CACHE)
 
     return api
