@@ -28,16 +28,30 @@ import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Form, Query, Request
+from fastapi import Depends, FastAPI, Form, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from central import charts
 from central.configdocs import KIND_NAMES
+from central.inputs import (
+    MAX_INDEX,
+    date_query,
+    edge_path,
+    errors,
+    index_path,
+    index_query,
+    limit_query,
+    text_query,
+    validation_refusal,
+    without_validation_errors,
+)
 from central.limits import BodyTooLarge, CappedBodies, load_edge_json
 from central.store import (
     UNPLACED,
@@ -139,8 +153,8 @@ class InclusionCheck(BaseModel):
 
     leaf_hash: str | None = None
     canonical: str | None = None
-    index: int
-    tree_size: int
+    index: int = Field(ge=0, le=MAX_INDEX)
+    tree_size: int = Field(ge=0, le=MAX_INDEX)
     root_hash: str
     proof: list[str]
 
@@ -159,6 +173,9 @@ async def principal(request: Request) -> Principal:
 
 
 Who = Annotated[Principal, Depends(principal)]
+EdgeId = Annotated[str, edge_path()]
+Start = Annotated[str | None, date_query("from")]
+End = Annotated[str | None, date_query("to")]
 
 
 def create_app(store: CentralStore | None = None, db_url: str | None = None) -> FastAPI:
@@ -213,7 +230,23 @@ def create_app(store: CentralStore | None = None, db_url: str | None = None) -> 
 
     @app.exception_handler(AdminError)
     async def _admin_error(request: Request, exc: AdminError) -> Response:
-        return JSONResponse({"code": "bad_input", "reason": str(exc)}, status_code=400)
+        return await _refusal(request, Refusal(400, "malformed", str(exc)))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        return await _refusal(request, validation_refusal(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """What the framework refuses itself (no such path, a method the path lacks), in the envelope too."""
+        reason = {404: "没有此页面或接口 no such page or operation", 405: "此地址不接受该请求方法 method not allowed"}
+        refusal = Refusal(exc.status_code, f"http_{exc.status_code}", reason.get(exc.status_code, str(exc.detail)))
+        response = await _refusal(request, refusal)
+        response.headers.update(exc.headers or {})
+        return response
+
+    described = app.openapi  # builds the description once and keeps it
+    app.openapi = lambda: without_validation_errors(described())  # type: ignore[method-assign]
 
     # -- the edges' sync API ---------------------------------------------------------------
 
@@ -244,20 +277,20 @@ def create_app(store: CentralStore | None = None, db_url: str | None = None) -> 
             spool.seek(0)
             return spool.read()
 
-    @app.get(f"{API_PREFIX}/{{edge_id}}/state", tags=["sync"])
-    async def sync_state(request: Request, edge_id: str) -> dict[str, Any]:
+    @app.get(f"{API_PREFIX}/{{edge_id}}/state", tags=["sync"], responses=errors(400, 401, 404))
+    async def sync_state(request: Request, edge_id: EdgeId) -> dict[str, Any]:
         """Where to resume: the next index the store expects, its last accepted checkpoint, the current config hash."""
         await signed_body(request, edge_id)
         return await get_store(request).sync_state(edge_id)
 
-    @app.post(f"{API_PREFIX}/{{edge_id}}/batches", tags=["sync"])
-    async def push_batch(request: Request, edge_id: str) -> dict[str, Any]:
+    @app.post(f"{API_PREFIX}/{{edge_id}}/batches", tags=["sync"], responses=errors(400, 401, 409, 413))
+    async def push_batch(request: Request, edge_id: EdgeId) -> dict[str, Any]:
         """Push entries ``[from_index, checkpoint.tree_size)`` with the signed checkpoint and a consistency proof."""
         payload = load_edge_json(await signed_body(request, edge_id))
         return await get_store(request).ingest(edge_id, payload)
 
-    @app.get(f"{API_PREFIX}/{{edge_id}}/config", tags=["sync"])
-    async def sync_config(request: Request, edge_id: str) -> dict[str, Any]:
+    @app.get(f"{API_PREFIX}/{{edge_id}}/config", tags=["sync"], responses=errors(400, 401, 404))
+    async def sync_config(request: Request, edge_id: EdgeId) -> dict[str, Any]:
         """The merged configuration for this edge."""
         await signed_body(request, edge_id)
         merged, config_hash = await get_store(request).merged_config(edge_id)
@@ -265,45 +298,49 @@ def create_app(store: CentralStore | None = None, db_url: str | None = None) -> 
 
     # -- supervisors -----------------------------------------------------------------------
 
-    @app.get("/api/v1/me", tags=["supervision"])
+    @app.get("/api/v1/me", tags=["supervision"], responses=errors(401))
     async def me(who: Who) -> dict[str, Any]:
         return {"level": who.level, "name": who.name, "label": who.label, "scope": who.describe()}
 
-    @app.get("/api/v1/edges", tags=["supervision"])
+    @app.get("/api/v1/edges", tags=["supervision"], responses=errors(401))
     async def api_edges(request: Request, who: Who) -> list[dict[str, Any]]:
         """Every edge in scope: entries held, last checkpoint and its age, last sync, flags and refused batches."""
         return await get_store(request).edge_summaries(who)
 
-    @app.get("/api/v1/edges/{edge_id}", tags=["supervision"])
-    async def api_edge(request: Request, who: Who, edge_id: str) -> dict[str, Any]:
+    @app.get("/api/v1/edges/{edge_id}", tags=["supervision"], responses=errors(400, 401, 404))
+    async def api_edge(request: Request, who: Who, edge_id: EdgeId) -> dict[str, Any]:
         return await get_store(request).edge_detail(who, edge_id)
 
-    @app.get("/api/v1/edges/{edge_id}/entries", tags=["supervision"])
+    @app.get("/api/v1/edges/{edge_id}/entries", tags=["supervision"], responses=errors(400, 401, 404))
     async def api_entries(
         request: Request,
         who: Who,
-        edge_id: str,
-        kind: str | None = None,
+        edge_id: EdgeId,
+        kind: Annotated[str | None, text_query()] = None,
         flagged: bool = False,
-        start: Annotated[str | None, Query(alias="from")] = None,
-        end: Annotated[str | None, Query(alias="to")] = None,
-        before: int | None = None,
-        limit: int = 50,
+        start: Start = None,
+        end: End = None,
+        before: Annotated[int | None, index_query()] = None,
+        limit: Annotated[int, limit_query(500)] = 50,
     ) -> list[dict[str, Any]]:
         period = Period.parse(start, end) if (start or end) else None
         return await get_store(request).list_entries(
             who, edge_id, kind=kind, flagged_only=flagged, period=period, before=before, limit=limit
         )
 
-    @app.get("/api/v1/edges/{edge_id}/entries/{index}/proof", tags=["supervision"])
+    @app.get("/api/v1/edges/{edge_id}/entries/{index}/proof", tags=["supervision"], responses=errors(400, 401, 404))
     async def api_proof(
-        request: Request, who: Who, edge_id: str, index: int, tree_size: int | None = None
+        request: Request,
+        who: Who,
+        edge_id: EdgeId,
+        index: Annotated[int, index_path()],
+        tree_size: Annotated[int | None, index_query()] = None,
     ) -> dict[str, Any]:
         """A self-contained inclusion proof of one entry against an accepted, signed checkpoint."""
         await get_store(request).visible_edge(who, edge_id)
         return await get_store(request).inclusion_proof(edge_id, index, tree_size)
 
-    @app.post("/api/v1/proofs/verify", tags=["supervision"])
+    @app.post("/api/v1/proofs/verify", tags=["supervision"], responses=errors(400, 401, 413))
     async def api_verify(who: Who, check: InclusionCheck) -> dict[str, Any]:
         """Check an inclusion proof (RFC 6962): give the leaf hash, or the entry's canonical bytes as text."""
         from edge.ledger import leaf_hash
@@ -322,48 +359,30 @@ def create_app(store: CentralStore | None = None, db_url: str | None = None) -> 
         valid = verify_inclusion(leaf, check.index, check.tree_size, proof, root)
         return {"valid": valid, "leaf_hash": leaf.hex()}
 
-    @app.get("/api/v1/stats", tags=["supervision"])
+    @app.get("/api/v1/stats", tags=["supervision"], responses=errors(400, 401))
     async def api_stats(
-        request: Request,
-        who: Who,
-        start: Annotated[str | None, Query(alias="from")] = None,
-        end: Annotated[str | None, Query(alias="to")] = None,
-        group: str = "month",
+        request: Request, who: Who, start: Start = None, end: End = None, group: Literal["month", "day"] = "month"
     ) -> dict[str, Any]:
         """Seal uses and flags per village and month (or day), in Asia/Shanghai dates; flags by kind."""
-        if group not in ("month", "day"):
-            raise Refusal(400, "malformed", "group 应为 month 或 day")
-        try:
-            period = Period.parse(start, end)
-        except AdminError as exc:
-            raise Refusal(400, "malformed", str(exc)) from None
-        return await get_store(request).statistics(who, period, group)
+        return await get_store(request).statistics(who, Period.parse(start, end), group)
 
-    @app.get("/api/v1/modules", tags=["supervision"])
+    @app.get("/api/v1/modules", tags=["supervision"], responses=errors(400, 401))
     async def api_modules(
-        request: Request,
-        who: Who,
-        start: Annotated[str | None, Query(alias="from")] = None,
-        end: Annotated[str | None, Query(alias="to")] = None,
-        limit: int = 200,
+        request: Request, who: Who, start: Start = None, end: End = None, limit: Annotated[int, limit_query(1000)] = 200
     ) -> dict[str, Any]:
         """The latest records of the supervision modules (entry kinds outside the seal loop), by module."""
-        try:
-            period = Period.parse(start, end)
-        except AdminError as exc:
-            raise Refusal(400, "malformed", str(exc)) from None
-        return await get_store(request).module_records(who, period, limit)
+        return await get_store(request).module_records(who, Period.parse(start, end), limit)
 
-    @app.get("/api/v1/search", tags=["supervision"])
+    @app.get("/api/v1/search", tags=["supervision"], responses=errors(400, 401))
     async def api_search(
         request: Request,
         who: Who,
-        q: str = "",
-        village: str | None = None,
-        flag: str | None = None,
-        start: Annotated[str | None, Query(alias="from")] = None,
-        end: Annotated[str | None, Query(alias="to")] = None,
-        limit: int = 50,
+        q: Annotated[str, text_query()] = "",
+        village: Annotated[str | None, text_query()] = None,
+        flag: Annotated[str | None, text_query()] = None,
+        start: Start = None,
+        end: End = None,
+        limit: Annotated[int, limit_query(200)] = 50,
     ) -> dict[str, Any]:
         """Stamped pages by the text the edges read on them (every word must occur), in scope and period."""
         return await search(request, who, q, village, flag, start, end, limit)
@@ -374,21 +393,22 @@ def create_app(store: CentralStore | None = None, db_url: str | None = None) -> 
     ) -> dict[str, Any]:  # fmt: skip
         if flag and flag not in PAGE_FLAGS:
             raise Refusal(400, "malformed", f"flag 应为 {' / '.join(PAGE_FLAGS)}")
-        try:
-            period = Period.parse(start or None, end or None)
-        except AdminError as exc:
-            raise Refusal(400, "malformed", str(exc)) from None
+        period = Period.parse(start or None, end or None)
         return await get_store(request).search_pages(who, q, period, village or None, flag or None, limit)
 
-    @app.get("/api/v1/refusals", tags=["supervision"])
-    async def api_refusals(request: Request, who: Who, limit: int = 100) -> list[dict[str, Any]]:
+    @app.get("/api/v1/refusals", tags=["supervision"], responses=errors(400, 401))
+    async def api_refusals(
+        request: Request, who: Who, limit: Annotated[int, limit_query(1000)] = 100
+    ) -> list[dict[str, Any]]:
         """Refused pushes signed by an enrolled key (rewritten or forked histories, foreign keys), latest first."""
-        return await get_store(request).recent_refusals(who, max(1, min(limit, 1000)))
+        return await get_store(request).recent_refusals(who, limit)
 
-    @app.get("/api/v1/refusals/unsigned", tags=["supervision"])
-    async def api_unsigned_refusals(request: Request, who: Who, limit: int = 100) -> list[dict[str, Any]]:
+    @app.get("/api/v1/refusals/unsigned", tags=["supervision"], responses=errors(400, 401))
+    async def api_unsigned_refusals(
+        request: Request, who: Who, limit: Annotated[int, limit_query(1000)] = 100
+    ) -> list[dict[str, Any]]:
         """Refused requests no enrolled key signed, counted per source, edge and reason (never one row each)."""
-        return await get_store(request).unsigned_refusals(who, max(1, min(limit, 1000)))
+        return await get_store(request).unsigned_refusals(who, limit)
 
     # -- pages -----------------------------------------------------------------------------
 
@@ -421,17 +441,9 @@ def create_app(store: CentralStore | None = None, db_url: str | None = None) -> 
         return response
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def overview(
-        request: Request,
-        who: Who,
-        start: Annotated[str | None, Query(alias="from")] = None,
-        end: Annotated[str | None, Query(alias="to")] = None,
-    ) -> Response:
+    async def overview(request: Request, who: Who, start: Start = None, end: End = None) -> Response:
         store = get_store(request)
-        try:
-            period = Period.parse(start or None, end or None)
-        except AdminError as exc:
-            raise Refusal(400, "malformed", str(exc)) from None
+        period = Period.parse(start or None, end or None)
         stats = await store.statistics(who, period, "month")
         summaries = await store.edge_summaries(who)
         context = {
@@ -452,11 +464,11 @@ def create_app(store: CentralStore | None = None, db_url: str | None = None) -> 
     async def search_page(
         request: Request,
         who: Who,
-        q: str = "",
-        village: str = "",
-        flag: str = "",
-        start: Annotated[str | None, Query(alias="from")] = None,
-        end: Annotated[str | None, Query(alias="to")] = None,
+        q: Annotated[str, text_query()] = "",
+        village: Annotated[str, text_query()] = "",
+        flag: Annotated[str, text_query()] = "",
+        start: Start = None,
+        end: End = None,
     ) -> Response:
         found = await search(request, who, q, village, flag, start, end, 100) if q or flag else None
         villages = sorted({e["village"] for e in await get_store(request).edge_summaries(who)})
@@ -466,8 +478,9 @@ def create_app(store: CentralStore | None = None, db_url: str | None = None) -> 
 
     @app.get("/edges/{edge_id}", response_class=HTMLResponse, include_in_schema=False)
     async def edge_page(
-        request: Request, who: Who, edge_id: str, flagged: bool = False, before: int | None = None
-    ) -> Response:
+        request: Request, who: Who, edge_id: EdgeId, flagged: bool = False,
+        before: Annotated[int | None, index_query()] = None,
+    ) -> Response:  # fmt: skip
         store = get_store(request)
         detail = await store.edge_detail(who, edge_id)
         rows = await store.list_entries(who, edge_id, flagged_only=flagged, before=before, limit=50)
@@ -475,7 +488,7 @@ def create_app(store: CentralStore | None = None, db_url: str | None = None) -> 
         return templates.TemplateResponse(request, "edge.html", context)
 
     @app.get("/edges/{edge_id}/entries/{index}", response_class=HTMLResponse, include_in_schema=False)
-    async def entry_page(request: Request, who: Who, edge_id: str, index: int) -> Response:
+    async def entry_page(request: Request, who: Who, edge_id: EdgeId, index: Annotated[int, index_path()]) -> Response:
         store = get_store(request)
         edge = await store.visible_edge(who, edge_id)
         proof = await store.inclusion_proof(edge_id, index)

@@ -409,6 +409,8 @@ class Period:
             start_d = date.fromisoformat(start) if start else (end_d - timedelta(days=365)).replace(day=1)
         except ValueError:
             raise AdminError("日期格式应为 YYYY-MM-DD dates must be YYYY-MM-DD") from None
+        except OverflowError:  # the default start, a year before an end in year 1 (was a 500)
+            raise AdminError("结束日期太早, 请同时给出开始日期 end too early for the default start; give from") from None
         if start_d >= end_d:
             raise AdminError("开始日期须早于结束日期 start must be before end")
         return cls(start_d, end_d)

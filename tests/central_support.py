@@ -275,11 +275,13 @@ async def push(client: httpx.AsyncClient, key: Any, edge_id: str, payload: Any) 
 
 
 class CentralProcess:
-    """``qinglian central run`` as a subprocess on a fixed port, so it can be killed and restarted."""
+    """``qinglian central run`` as a subprocess on a fixed port, so it can be killed and restarted; its output
+    goes to a pipe, or appended to ``log`` (a long run's tracebacks would fill a pipe nobody reads)."""
 
-    def __init__(self, db: str, port: int | None = None) -> None:
+    def __init__(self, db: str, port: int | None = None, log: Path | None = None) -> None:
         self.db = db
         self.port = port or free_port()
+        self.log = log
         self.proc: subprocess.Popen[str] | None = None
 
     @property
@@ -288,11 +290,16 @@ class CentralProcess:
 
     def start(self, timeout: float = 30.0) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "qinglian.cli", "central", "run", "--db", self.db, "--listen",
-             f"127.0.0.1:{self.port}", "--log-level", "warning"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO, env=env,
-        )  # fmt: skip
+        log = None if self.log is None else self.log.open("a", encoding="utf-8")
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "qinglian.cli", "central", "run", "--db", self.db, "--listen",
+                 f"127.0.0.1:{self.port}", "--log-level", "warning"],
+                stdout=subprocess.PIPE if log is None else log, stderr=subprocess.STDOUT, text=True, cwd=REPO, env=env,
+            )  # fmt: skip
+        finally:
+            if log is not None:
+                log.close()  # the child holds its own copy
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
