@@ -48,7 +48,7 @@ from edge.modules import PARTS
 from edge.seal import firmware
 from edge.seal import projection as P
 from edge.seal.db import DeviceView, EdgeDB, Release, RequestView
-from edge.seal.desk import Clock, SealDesk, utc_clock
+from edge.seal.desk import Clock, SealDesk, filter_for_person, utc_clock
 from edge.seal.devices import DeviceManager
 from edge.seal.enrolment import choose_device, record_enrolment, store_key, unseal_key
 from edge.seal.keystore import DeviceIdentity, MasterKey, key_fingerprint
@@ -481,18 +481,13 @@ async def submit(
 ) -> dict[str, Any]:
     """Hand one step to the writer of ``config``'s data folder (the running agent, or this process for a moment
     when none runs); its result, or its error raised here."""
-    return await commands.submit(config, kind, args, _drain, timeout)
+    return await commands.submit(config, kind, args, drain, timeout)
 
 
-async def _drain(config: EdgeConfig, lock: WriterLock) -> None:
+async def drain(config: EdgeConfig, lock: WriterLock) -> None:
+    """Be the writer with ``lock`` for a moment: run every queued command, then let go."""
     agent = await EdgeAgent.open(config, lock=lock)
     try:
         await agent.process_commands()
     finally:
         await agent.close()
-
-
-def filter_for_person(requests: list[RequestView], person: str | None) -> list[RequestView]:
-    if person is None:
-        return requests
-    return [r for r in requests if person in (r.applicant, r.custodian) or person in r.route.get("approvers", ())]

@@ -14,8 +14,8 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from edge.kernel.config import EdgeConfig, load_config
-from edge.kernel.contract import ConfigSection
 from edge.kernel.errors import ConfigError, EdgeError
+from edge.kernel.toml import ConfigSection
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

@@ -21,17 +21,14 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from edge.kernel.errors import ConfigError, InputError
 from edge.kernel.fmt import DEFAULT_MAX_AMOUNT_FEN, SQLITE_MAX_INT
-from edge.kernel.toml import Table
+from edge.kernel.toml import ConfigSection, Table
 from edge.kernel.websettings import WebSettings, parse_web
 from edge.ledger.wire import ROSTER_ROLES
 from edge.ocr.settings import CameraSettings, parse_camera
-
-if TYPE_CHECKING:
-    from edge.kernel.contract import ConfigSection
 
 SEAL_KINDS = ("official", "finance", "contract", "legal_rep")
 SEAL_NAMES = {"official": "公章", "finance": "财务专用章", "contract": "合同专用章", "legal_rep": "法人章"}

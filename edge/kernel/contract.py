@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
-from edge.kernel.toml import Table
+from edge.kernel.toml import ConfigSection
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
@@ -43,15 +43,6 @@ class NavItem:
     path: str
     title: str
     roles: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ConfigSection:
-    """A part's own TOML table: ``parse`` turns the table (empty when absent) into the part's settings, found
-    in ``EdgeConfig.sections[name]``; the strict reader raises ``ConfigError`` naming a bad or unknown key."""
-
-    name: str
-    parse: Callable[[Table], Any]
 
 
 @dataclass(frozen=True)

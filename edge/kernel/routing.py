@@ -17,11 +17,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from edge.kernel.config import Person
 from edge.kernel.errors import InputError, Refused
-from edge.kernel.recorder import Recorder
 
 CHAIN, N_OF_M = "chain", "n_of_m"
 
@@ -167,10 +166,18 @@ class RefusalBudget:
         return len(times)
 
 
+class Records(Protocol):
+    """What the desk needs of the recorder (``edge.kernel.recorder.Recorder``), inside the caller's step."""
+
+    async def record(self, kind: str, body: Mapping[str, Any]) -> Any: ...
+
+    async def record_many(self, items: Sequence[tuple[str, Mapping[str, Any]]]) -> Any: ...
+
+
 class RouteDesk:
     """Records decisions on routed items under the caller's prefix; call inside the caller's recorder step."""
 
-    def __init__(self, recorder: Recorder[Any], prefix: str, id_key: str, refusals: RefusalBudget) -> None:
+    def __init__(self, recorder: Records, prefix: str, id_key: str, refusals: RefusalBudget) -> None:
         self.recorder = recorder
         self.prefix = prefix
         self.id_key = id_key

@@ -1,10 +1,11 @@
-"""The strict TOML table reader every config section uses: typed getters that name the key on error, and a
+"""The strict TOML table reader every config section uses, and a part's section (:class:`ConfigSection`): typed getters that name the key on error, and a
 check for leftovers (an unknown key is an error: a typo in ``approvers`` must not silently leave a route
 without approvers)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from edge.kernel.errors import ConfigError
@@ -83,3 +84,12 @@ class Table:
         unknown = sorted(set(self.raw) - self.seen)
         if unknown:
             raise ConfigError(f"配置错误 {self.where}: 未知的键 unknown key(s) {', '.join(map(repr, unknown))}")
+
+
+@dataclass(frozen=True)
+class ConfigSection:
+    """A part's own TOML table: ``parse`` turns the table (empty when absent) into the part's settings, found
+    in ``EdgeConfig.sections[name]``; the strict reader raises ``ConfigError`` naming a bad or unknown key."""
+
+    name: str
+    parse: Callable[[Table], Any]

@@ -137,6 +137,13 @@ def check_filing(
 Clock = Callable[[], datetime]
 
 
+def filter_for_person(requests: list[RequestView], person: str | None) -> list[RequestView]:
+    """The requests ``person`` takes part in (applicant, custodian or on the route); all when None."""
+    if person is None:
+        return requests
+    return [r for r in requests if person in (r.applicant, r.custodian) or person in r.route.get("approvers", ())]
+
+
 def utc_clock() -> datetime:
     return datetime.now(UTC)
 

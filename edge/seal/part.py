@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from edge.kernel.contract import Part
+from edge.seal import cli
 from edge.seal import projection as P
 from edge.seal.commands import COMMANDS
 from edge.seal.db import SCHEMA
@@ -19,6 +20,7 @@ SEAL = Part(
     prefixes=P.PREFIXES,
     routing_kinds=("seal_request",),
     commands=COMMANDS,
+    cli=cli.register,
     router=web.router,
     templates=web.TEMPLATES,
     nav=web.NAV,
