@@ -1,7 +1,7 @@
 """Who is logged in and what they may do here: roles, per-village scoping, and the console's hold on the agent.
 
 Accounts map to people of the edge config's roster (``person``); every step is
-taken as that person through :class:`edge.agent.EdgeAgent`, so the agent's
+taken as that person through the edge agent (:class:`ConsoleAgent`), so the agent's
 separation of duties applies unchanged. This layer adds what the agent does not
 know about: that an account only acts inside the villages its role covers. An
 edge host serves one village (``config.village``): an account that does not
@@ -15,19 +15,49 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import aiosqlite
 
 from edge.kernel.config import EdgeConfig, Person
+from edge.kernel.documents import StoredDocument
+from edge.kernel.recorder import Recorder
 from edge.kernel.websettings import WebSettings
+from edge.seal.db import EdgeDB, RequestView
 from edge.web.store import PERSON_ROLES, Account, WebStore
 from edge.web.uploads import disk_short
 
 if TYPE_CHECKING:
-    from edge.agent import EdgeAgent  # the agent registers the parts, whose routers use this module
+    from edge.seal.evidence import Evidence
 
 T = TypeVar("T")
+
+
+class ConsoleAgent(Protocol):
+    """What the console (the shell and the seal's pages) uses of the edge agent, :class:`edge.agent.EdgeAgent`.
+
+    Named here rather than imported: the agent registers the parts, whose routers import this module."""
+
+    @property
+    def config(self) -> EdgeConfig: ...
+    @property
+    def recorder(self) -> Recorder[EdgeDB]: ...
+    @property
+    def db(self) -> EdgeDB: ...
+    @property
+    def evidence(self) -> Evidence | None: ...
+
+    async def record_account(self, kind: str, body: dict[str, Any]) -> int: ...
+    async def file_request(
+        self, applicant: str, matter: str, seal: str, presses: int, document: Path | StoredDocument,
+        amount_fen: int = 0, device: str | None = None,
+    ) -> RequestView: ...  # fmt: skip
+    async def approve(self, request_id: str, approver: str, account: str | None = None) -> RequestView: ...
+    async def reject(self, request_id: str, approver: str, reason: str, account: str | None = None) -> RequestView: ...
+    async def get_request(self, request_id: str) -> RequestView: ...
+    async def list_requests(self, status: str | None = None, person: str | None = None) -> list[RequestView]: ...
+    async def request_detail(self, request_id: str) -> dict[str, Any]: ...
+    async def device_status(self) -> list[dict[str, Any]]: ...
 
 PASSWORD_CHANGE_REQUIRED = "您的密码由管理员设置，请先在“我的账号”中修改为只有您自己知道的密码，然后才能审批。"
 
@@ -76,7 +106,7 @@ class Principal:
 class SimControl:
     """The simulated board's control port, for the demo's "press" button (absent on real hardware)."""
 
-    def __init__(self, board: Any, agent: EdgeAgent | None = None) -> None:
+    def __init__(self, board: Any, agent: ConsoleAgent | None = None) -> None:
         self.board = board
         self.agent = agent
         self._lock = asyncio.Lock()
@@ -107,7 +137,7 @@ class SimControl:
 
 
 class Console:
-    def __init__(self, agent: EdgeAgent, store: WebStore, settings: WebSettings, sim: SimControl | None = None) -> None:
+    def __init__(self, agent: ConsoleAgent, store: WebStore, settings: WebSettings, sim: SimControl | None = None) -> None:
         self.agent = agent
         self.store = store
         self.settings = settings
