@@ -10,7 +10,7 @@ names the account that acted for the person.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +23,7 @@ from edge.kernel.errors import InputError, NotFound
 from edge.kernel.fmt import AmountError, check_fen, parse_yuan
 from edge.kernel.recorder import Recorder
 from edge.kernel.routing import RefusalBudget, Routed, RouteDesk, check_route_possible
+from edge.ledger.wire import ROSTER_ROLES
 from edge.seal import projection as P
 from edge.seal.db import PENDING, STATUS_NAMES, EdgeDB, RequestView
 
@@ -137,11 +138,22 @@ def check_filing(
 Clock = Callable[[], datetime]
 
 
+def takes_part(request: RequestView, person: str, roles: Collection[str] = ROSTER_ROLES) -> bool:
+    """Whether ``person``, holding ``roles``, takes part in ``request``: as its applicant (filed with the
+    applicant's or the custodian's role), the custodian of its seal, or an approver on its route. The one rule
+    of who sees a request: the CLI's ``--person`` and the console's accounts both read it."""
+    if person == request.applicant and {"applicant", "custodian"} & set(roles):
+        return True
+    if person == request.custodian and "custodian" in roles:
+        return True
+    return "approver" in roles and person in request.route.get("approvers", ())
+
+
 def filter_for_person(requests: list[RequestView], person: str | None) -> list[RequestView]:
     """The requests ``person`` takes part in (applicant, custodian or on the route); all when None."""
     if person is None:
         return requests
-    return [r for r in requests if person in (r.applicant, r.custodian) or person in r.route.get("approvers", ())]
+    return [r for r in requests if takes_part(r, person)]
 
 
 def utc_clock() -> datetime:

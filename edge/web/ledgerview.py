@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +17,15 @@ import aiosqlite
 
 from edge.kernel.accounts import ACCOUNTS, HOST_OPERATOR_PREFIX
 from edge.kernel.config import SEAL_NAMES, EdgeConfig
+from edge.kernel.routing import REFUSAL_NAMES
 from edge.kernel.errors import InputError
 from edge.kernel.fmt import yuan
 from edge.ledger import Entry
-from edge.ledger.localtime import local_time
+from edge.ledger.localtime import local_time, utc_bound
 from edge.ledger.schema import DB_FILENAME, ENTRY_COLUMNS
 from edge.seal.projection import KINDS as SEAL_KINDS
 from edge.web.store import ROLE_NAMES
 
-SHANGHAI = timezone(timedelta(hours=8), "CST")
 PROJECTION_FAILED = "projection_failed"  # an entry the working state could not take (edge/projection.py)
 
 KIND_GROUPS = {
@@ -44,10 +44,6 @@ ANOMALY_NAMES = {
     "text": "正文不符", "blank": "空白页", "seal_outside": "印章在监控区外", "unknown_firmware": "未获准的固件",
     "firmware_downgrade": "固件降级", "firmware_revoked": "固件已撤销", PROJECTION_FAILED: "台账条目无法应用", "rogue_grant": "非本边缘签发的授权(设备已停止授权)",
     "malformed_event": "设备事件格式错误(设备密钥可能已泄露)",
-}  # fmt: skip
-REFUSAL_NAMES = {
-    "self_approval": "审批自己的申请", "custodian_approval": "印章管理员审批", "not_on_route": "不在审批路线上",
-    "out_of_order": "未按顺序审批", "already_approved": "重复审批", "not_pending": "申请已不在待审批状态",
 }  # fmt: skip
 
 REASON_NAMES = {
@@ -147,12 +143,6 @@ def local_day(text: str | None, what: str) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         raise InputError(f"{what}格式应为 年-月-日，例如 2025-03-01", "bad_date") from None
-
-
-def utc_bound(day: date) -> str:
-    """Local midnight of ``day`` as a ledger timestamp (UTC, same format, so strings compare)."""
-    local = datetime.combine(day, time(0), SHANGHAI)
-    return local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class LedgerReader:

@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from edge.kernel import exports
 from edge.kernel.contract import NavItem, Part
 from edge.kernel.fmt import yuan
-from edge.ledger.localtime import local_time
+from edge.ledger.localtime import SHANGHAI, local_time
 from edge.web import ledgerview as L
 from edge.web.service import Console, Principal
 from edge.web.store import ROLE_NAMES, ROLES, Session
@@ -96,7 +96,7 @@ class Shell:
         env.globals.update(
             ROLE_NAMES=ROLE_NAMES, ROLES=ROLES, KIND_GROUPS=L.KIND_GROUPS, village=console.config.village,
             device_choices=[d.name for d in console.config.devices], person_name=console.name_of,
-            clock=lambda t: datetime.fromtimestamp(t, L.SHANGHAI).strftime("%H:%M:%S") if t else "-",
+            clock=lambda t: datetime.fromtimestamp(t, SHANGHAI).strftime("%H:%M:%S") if t else "-",
         )  # fmt: skip
         env.filters.update(local_time=local_time, yuan=yuan, anomaly_name=L.anomaly_name, kind_name=self.kind_name, reason_name=L.reason_name)
 

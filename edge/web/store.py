@@ -31,6 +31,7 @@ import aiosqlite
 
 from edge.kernel.sqlitedb import open_database
 from edge.ledger import utc_now
+from edge.ledger.wire import ROSTER_ROLES
 
 DB_FILENAME = "web.sqlite3"
 
@@ -39,7 +40,7 @@ ROLE_NAMES = {
     "custodian": "印章管理员", "applicant": "申请人", "approver": "审批人",
     "village_staff": "村务人员", "supervisor": "监督员(只读)", "admin": "管理员",
 }  # fmt: skip
-PERSON_ROLES = frozenset({"custodian", "applicant", "approver"})  # need a person of the roster with that role
+PERSON_ROLES = frozenset(ROSTER_ROLES)  # need a person of the roster with that role
 ALL_VILLAGES = "*"
 
 SCHEMA = """

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,10 @@ from edge.kernel.config import SEAL_KINDS, EdgeConfig, Person
 from edge.kernel.documents import StoredDocument, document_path, store_document
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.routing import why_not
+from edge.ledger.localtime import local_today, utc_bound
 from edge.ocr.search import Hit, SearchIndex
 from edge.seal.db import PENDING, RequestView
-from edge.seal.desk import amount_from_text, check_filing, routed
-from edge.web.ledgerview import SHANGHAI, utc_bound
+from edge.seal.desk import amount_from_text, check_filing, routed, takes_part
 from edge.web.service import PASSWORD_CHANGE_REQUIRED, Console, Principal
 from edge.web.uploads import DISK_FULL, disk_short, quota_exceeded, receive, sniff
 
@@ -55,14 +55,7 @@ class SealConsole:
             return False
         if p.roles & READ_ALL_ROLES:
             return True
-        pid = p.person_id
-        if pid is None:
-            return False
-        if pid == r.applicant and p.roles & {"applicant", "custodian"}:
-            return True
-        if "custodian" in p.roles and pid == r.custodian:
-            return True
-        return "approver" in p.roles and pid in r.route.get("approvers", ())
+        return p.person_id is not None and takes_part(r, p.person_id, p.roles)
 
     async def visible_requests(self, p: Principal, status: str | None = None, limit: int = 500) -> list[RequestView]:
         """Newest first: the last ``limit`` requests (of ``status``) that ``p`` may see."""
@@ -178,7 +171,7 @@ class SealConsole:
         )
         try:
             self._check_disk(received.size)  # the store takes a copy of it
-            since = utc_bound(datetime.now(SHANGHAI).date())
+            since = utc_bound(local_today())
             async with self.agent.recorder.step():
                 used = await self.agent.db.document_bytes_filed(person_id, since)
             over = quota_exceeded(used, received.size, self.settings.upload_quota_bytes)
