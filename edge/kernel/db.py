@@ -11,7 +11,7 @@ the bookkeeping every part shares: ``meta``, the queue of steps other processes 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Self
@@ -20,7 +20,7 @@ import aiosqlite
 
 from edge.kernel.contract import Part
 from edge.kernel.parts import Parts
-from edge.kernel.sqlitedb import open_database
+from edge.kernel.sqlitedb import Queries, open_database
 
 DB_FILENAME = "edge.sqlite3"
 SCHEMA_VERSION = 3  # 2: firmware releases; 3: press photos. Older versions upgrade by running the schema again
@@ -49,7 +49,7 @@ CREATE TABLE IF NOT EXISTS projection_anomalies (  -- ledger entries the working
 """
 
 
-class WorkingDB:
+class WorkingDB(Queries):
     """One aiosqlite connection to ``edge.sqlite3``; the caller serialises steps (see Recorder)."""
 
     #: The tables a subclass's own queries read (a part's view of the database), made even when it is opened
@@ -104,14 +104,6 @@ class WorkingDB:
             if self.conn.in_transaction:
                 await self.conn.execute("ROLLBACK")
             raise
-
-    async def _one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self.conn.execute(sql, tuple(params)) as cur:
-            return await cur.fetchone()
-
-    async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        async with self.conn.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
 
     # -- meta ------------------------------------------------------------------
 

@@ -7,8 +7,9 @@ share a file, foreign keys on. ``synchronous`` is the caller's: FULL where a los
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -31,3 +32,17 @@ async def open_database(
         await conn.close()
         raise
     return conn
+
+
+class Queries:
+    """The two reads of a class that owns one connection (the working database, the console's store)."""
+
+    conn: aiosqlite.Connection
+
+    async def _one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        async with self.conn.execute(sql, tuple(params)) as cur:
+            return await cur.fetchone()
+
+    async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        async with self.conn.execute(sql, tuple(params)) as cur:
+            return list(await cur.fetchall())

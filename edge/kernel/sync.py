@@ -57,6 +57,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge.kernel.central import CONFIG_FILENAME, load_received_config
 from edge.kernel.files import write_atomic
+from edge.kernel.tasks import cancel_and_wait
 from edge.kernel.writerlock import WriterLock
 from edge.ledger import Checkpoint, Ledger
 from edge.ledger.entry import utc_now
@@ -212,11 +213,7 @@ class SyncClient:
     async def stop(self) -> None:
         """Stop the task (an in-flight batch is simply resent next time) and close the HTTP client."""
         if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            await cancel_and_wait(self._task)
             self._task = None
         await self._http.aclose()
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from edge.kernel.config import SEAL_NAMES
 from edge.kernel.fmt import yuan
 from edge.kernel.routing import CHAIN, awaiting
+from edge.kernel.tasks import cancel_and_wait
 from edge.kernel.websettings import WebSettings
 from edge.ledger import Entry
 from edge.notify.base import Backend, DeliveryError, Message
@@ -75,11 +76,7 @@ class Notifier:
             except Exception:
                 pass
         if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            await cancel_and_wait(self._task)
         for backend in self.backends.values():
             await backend.close()
 

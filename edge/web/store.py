@@ -29,7 +29,7 @@ from typing import Any
 
 import aiosqlite
 
-from edge.kernel.sqlitedb import open_database
+from edge.kernel.sqlitedb import Queries, open_database
 from edge.ledger import utc_now
 from edge.ledger.wire import ROSTER_ROLES
 
@@ -213,7 +213,7 @@ def _delivery(row: aiosqlite.Row) -> Delivery:
     )  # fmt: skip
 
 
-class WebStore:
+class WebStore(Queries):
     def __init__(self, conn: aiosqlite.Connection, path: Path, clock: Callable[[], float] = time.time) -> None:
         self.conn = conn
         self.path = path
@@ -239,14 +239,6 @@ class WebStore:
 
     async def close(self) -> None:
         await self.conn.close()
-
-    async def _one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self.conn.execute(sql, tuple(params)) as cur:
-            return await cur.fetchone()
-
-    async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        async with self.conn.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
 
     # -- accounts ------------------------------------------------------------------------
 
