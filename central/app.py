@@ -86,6 +86,8 @@ FLAG_NAMES = {
     "firmware_changed": "固件变更",
     "events_lost": "事件丢失",
     "overflow": "事件溢出",
+    "rogue_grant": "非本边缘签发的授权(设备已停止授权)",
+    "malformed_event": "设备事件格式错误(设备密钥可能已泄露)",
 }
 #: What a photographed page can be flagged for, against its approved original (edge/ocr/pipeline.py).
 PAGE_FLAGS = {

@@ -61,7 +61,15 @@ from edge.ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from edge.ledger.wire import MAX_CLOCK_SKEW_S, PHOTO_CHECK, PHOTO_OCR, canonical_hash, key_id, verify_request_signature
+from edge.ledger.wire import (
+    ANOMALY_KINDS,
+    MAX_CLOCK_SKEW_S,
+    PHOTO_CHECK,
+    PHOTO_OCR,
+    canonical_hash,
+    key_id,
+    verify_request_signature,
+)
 
 #: Perfect subtrees below this level are not stored; they are folded from at most 2**(level) leaf hashes.
 NODE_MIN_LEVEL = 5
@@ -69,8 +77,6 @@ NODE_MIN_LEVEL = 5
 MAX_BATCH_ENTRIES = 10_000
 
 
-#: Entry kinds that are anomalies in themselves (besides any entry whose body names an ``anomaly``).
-FLAG_KINDS = {"device.events_lost": "events_lost"}
 SEAL_USE_KIND = "seal.press"
 
 #: Kind prefixes (before the first ".") of the seal loop and of the edge's own housekeeping. Any other
@@ -270,7 +276,7 @@ def entry_flag(kind: str, body_json: str) -> str | None:
             value = body.get(key)
             if isinstance(value, str) and value:
                 return value[:64]
-    return FLAG_KINDS.get(kind)
+    return ANOMALY_KINDS.get(kind)
 
 
 def body_summary(body_json: str) -> str:

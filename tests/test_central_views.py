@@ -129,6 +129,32 @@ async def test_flagged_edges_and_checkpoint_age_are_visible(
     assert css.status_code == 200 and "@media" in css.text
 
 
+async def test_a_rogue_grant_and_a_malformed_event_are_flagged_for_supervisors(
+    ledgers: Ledgers, store: CentralStore, api: httpx.AsyncClient
+) -> None:
+    # A seal that took a grant this edge never issued, and a keyed device sending what no firmware sends: the
+    # kinds are anomalies in themselves, flagged even where a body does not name its anomaly.
+    ledger = await ledgers.open("qinglian")
+    await ledger.append_many([
+        ("seal.press", {"event": {"k": "press"}, "n": 0}),
+        ("device.rogue_grant", {"device_id": "a1", "no": 9, "reason": "press", "issued_upto": 1}),
+        ("device.malformed_event", {"device_id": "a1", "event_id": 4, "problem": "k", "anomaly": "malformed_event"}),
+    ])  # fmt: skip
+    await enrol(store, "qinglian", ledgers.root / "qinglian")
+    client = SyncClient(ledger, "http://central", "qinglian", transport=asgi_transport(store))
+    await client.sync_once()
+    await client.stop()
+
+    township = await _token(store, f"township:{TOWNSHIP}")
+    flagged = (await api.get("/api/v1/edges/qinglian/entries?flagged=true", headers=township)).json()
+    assert sorted(e["flag"] for e in flagged) == ["malformed_event", "rogue_grant"]
+    stats = (await api.get("/api/v1/stats", headers=township)).json()
+    assert stats["flags_by_kind"] == {"rogue_grant": 1, "malformed_event": 1}
+    cookie = {"Cookie": "qinglian_supervisor=" + township["Authorization"][7:]}
+    detail = await api.get("/edges/qinglian", headers=cookie)
+    assert "非本边缘签发的授权" in detail.text and "设备事件格式错误" in detail.text
+
+
 async def test_inclusion_proof_checks_offline_and_via_the_api(
     ledgers: Ledgers, store: CentralStore, api: httpx.AsyncClient
 ) -> None:

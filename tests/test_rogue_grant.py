@@ -21,13 +21,13 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from edge_support import DEVICE, document, running_agent, wait_until
+from edge_support import DEVICE, document, running_agent, wait_until, writer  # noqa: F401  (writer is a fixture)
 from web_support import Receiver
 
 from edge.seal import projection as P
 from edge.agent import EdgeAgent
 from edge.seal.devicelink import DeviceLink
-from edge.seal.devices import BLOCKED, ROGUE
+from edge.seal.devices import BLOCKED, MALFORMED, ROGUE
 from edge.kernel.config import EdgeConfig
 from edge.kernel.websettings import NotifyBackendConfig, WebSettings
 from edge.seal.keystore import DeviceIdentity
@@ -224,6 +224,33 @@ async def test_a_grant_the_edge_never_issued_blocks_the_seal_until_it_is_reprovi
     finally:
         await agent.close()
     assert verify_ledger(config.data_dir).ok
+
+
+
+async def test_a_malformed_event_is_pushed_to_the_supervisors_like_a_rogue_grant(writer: EdgeAgent) -> None:
+    # An authenticated event no firmware sends (edge/seal/devices.py records it in the event's place): the
+    # same alarm as a rogue grant, on the supervisor's phone only.
+    (device,) = await writer.db.devices()
+    with Receiver(lambda item: (201, b"")) as push_service:
+        server = await console(writer, push_service.url)
+        try:
+            body = {
+                "device_id": device.device_id, "event_id": 5, "problem": '"k": 1.5', "raw": "{}", "anomaly": MALFORMED,
+            }  # fmt: skip
+            async with writer.recorder.step():
+                entry = await writer.recorder.record(P.DEVICE_MALFORMED_EVENT, body)
+
+            async def pushed() -> list[Any]:
+                return [d for d in await server.console.store.deliveries() if d.event == MALFORMED and d.status == "sent"]
+
+            (delivery,) = await eventually("the push to the supervisor", pushed)
+            assert delivery.recipient.startswith("县纪委(jiandu)")
+            assert [item.path for item in push_service.received] == ["/push/jiandu"]
+            assert f"{DEVICE} 发送了格式错误的事件" in delivery.message["title"]
+            assert f"#5（台账第 {entry.index} 条）" in delivery.message["body"] and "重新烧录" in delivery.message["body"]
+            assert delivery.message["url"] == f"{BASE}/devices"
+        finally:
+            await server.close()
 
 
 async def test_a_replaced_edge_takes_the_devices_earlier_grants_as_its_own_past(board: SimBoard, tmp_path: Path) -> None:

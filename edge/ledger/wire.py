@@ -72,6 +72,13 @@ CONFIG_RECEIVED = "config_received"
 #: (the seal writes them; the store indexes them for search).
 PHOTO_OCR = "photo.ocr"
 PHOTO_CHECK = "photo.check"
+#: Entry kinds that are anomalies in themselves, with the anomaly each stands for: the edge writes it in the body
+#: (``anomaly``) and the store flags the kind for supervisors, so the two ends cannot name it differently.
+ANOMALY_KINDS = {
+    "device.events_lost": "events_lost",  # events the device dropped before the edge recorded them
+    "device.rogue_grant": "rogue_grant",  # a grant this edge never issued: the device key may have been read out
+    "device.malformed_event": "malformed_event",  # an authenticated event no firmware sends
+}
 #: The roles a person of the roster may hold, on the edge (``[[people]]``) and in the roster the store sends down.
 ROSTER_ROLES = ("applicant", "custodian", "approver")
 #: The edge id the last sync round used, in the data folder.

@@ -6,8 +6,9 @@ eligible approvers of an N-of-M route); after each approval of a chain, the
 next one; the applicant hears of the final approval or rejection (Web Push
 only). Group robots get one message per request awaiting approval. The
 supervisors covering the village hear at once of a seal that used a grant the
-edge never issued (``device.rogue_grant``, Web Push only: the village's group
-is not where a cadre's misuse should be announced first).
+edge never issued (``device.rogue_grant``) or sent an event no firmware sends
+(``device.malformed_event``): Web Push only, the village's group is not where
+a cadre's misuse should be announced first.
 
 Each (message, backend, recipient) is a *delivery* row in ``web.sqlite3``;
 a failed attempt is retried after ``notify_retry_s`` doubled per attempt (up to
@@ -28,6 +29,7 @@ from edge.kernel.routing import CHAIN, awaiting
 from edge.kernel.tasks import cancel_and_wait
 from edge.kernel.websettings import WebSettings
 from edge.ledger import Entry
+from edge.ledger.wire import ANOMALY_KINDS
 from edge.notify.base import Backend, DeliveryError, Message
 from edge.seal import projection as P
 from edge.web.store import Account, WebStore
@@ -38,7 +40,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("edge.notify")
 
 AWAITING, APPROVED, REJECTED = "awaiting_approval", "approved", "rejected"
-ROGUE_GRANT = "rogue_grant"
+#: What a keyed device does only with a key read out of its flash: pushed to the supervisors at once, each as the
+#: event of its anomaly (``rogue_grant``, ``malformed_event``).
+DEVICE_ALARMS = (P.DEVICE_ROGUE_GRANT, P.DEVICE_MALFORMED_EVENT)
 
 
 class Notifier:
@@ -81,7 +85,7 @@ class Notifier:
             await backend.close()
 
     def _observe(self, entries: Sequence[Entry]) -> None:
-        interesting = [e for e in entries if e.kind in (P.FILED, P.APPROVAL, P.APPROVED_KIND, P.REJECTED, P.DEVICE_ROGUE_GRANT)]
+        interesting = [e for e in entries if e.kind in (P.FILED, P.APPROVAL, P.APPROVED_KIND, P.REJECTED, *DEVICE_ALARMS)]
         if not interesting:
             return
         task = asyncio.get_running_loop().create_task(self._on_entries(interesting))
@@ -105,8 +109,8 @@ class Notifier:
 
     async def _on_entry(self, entry: Entry) -> None:
         b = entry.body
-        if entry.kind == P.DEVICE_ROGUE_GRANT:
-            await self._rogue_grant(entry)
+        if entry.kind in DEVICE_ALARMS:
+            await self._device_alarm(entry)
             return
         request_id = b.get("request_id")
         if not isinstance(request_id, str):
@@ -133,18 +137,26 @@ class Notifier:
             message = Message(REJECTED, request_id, f"已驳回 {request_id}", f"{summary}。驳回理由：{reason}", self._url(request_id), self.agent.config.village)
             await self._queue(message, [request.applicant], group=False)
 
-    async def _rogue_grant(self, entry: Entry) -> None:
+    async def _device_alarm(self, entry: Entry) -> None:
         b = entry.body
         async with self.agent.recorder.step():
             view = await self.agent.db.device(b["device_id"])
         name = view.name if view is not None else b["device_id"]
-        message = Message(
-            ROGUE_GRANT, None, f"异常：{name} 使用了非本边缘签发的授权",
-            f"{self.agent.config.village} 的印章设备 {name}（{b['device_id']}）使用了本边缘从未签发的授权 #{b['no']}"
-            f"（本边缘签发至 #{b['issued_upto']}，台账第 {entry.index} 条）。设备密钥可能已被读出；"
-            "在技术员重新烧录写入新密钥之前，该设备不再获得授权。",
-            f"{self.base_url().rstrip('/')}/devices", self.agent.config.village,
-        )  # fmt: skip
+        device = f"{self.agent.config.village} 的印章设备 {name}（{b['device_id']}）"
+        if entry.kind == P.DEVICE_ROGUE_GRANT:
+            title = f"异常：{name} 使用了非本边缘签发的授权"
+            body = (
+                f"{device}使用了本边缘从未签发的授权 #{b['no']}（本边缘签发至 #{b['issued_upto']}，台账第 {entry.index} 条）。"
+                "设备密钥可能已被读出；在技术员重新烧录写入新密钥之前，该设备不再获得授权。"
+            )
+        else:
+            title = f"异常：{name} 发送了格式错误的事件"
+            body = (
+                f"{device}发送了固件从不发送的事件 #{b['event_id']}（台账第 {entry.index} 条）。"
+                "设备密钥可能已被读出；请技术员检查该设备，重新烧录写入新密钥。"
+            )
+        url = f"{self.base_url().rstrip('/')}/devices"
+        message = Message(ANOMALY_KINDS[entry.kind], None, title, body, url, self.agent.config.village)
         supervisors = [
             a for a in await self.store.users() if "supervisor" in a.roles and not a.disabled and a.covers(self.agent.config.village)
         ]  # fmt: skip

@@ -51,6 +51,7 @@ from edge.kernel.config import DeviceConfig, EdgeConfig
 from edge.kernel.errors import Refused, Unavailable
 from edge.kernel.recorder import Recorder
 from edge.ledger import utc_now
+from edge.ledger.wire import ANOMALY_KINDS
 from edge.seal import firmware
 from edge.seal import projection as P
 from edge.seal.db import APPROVED, G_SENT, GRANTED, IN_USE, DeviceView, EdgeDB, GrantRow, RequestView
@@ -68,8 +69,8 @@ RETRYABLE_REFUSALS = frozenset({"stale_session", "expired", "from_future", "repl
 SUSPICIOUS_REFUSALS = frozenset({"bad_mac", "other_device", "malformed", "out_of_range", "replayed"})
 # Device events that show the device took a grant and acted on it.
 TOOK_GRANT = frozenset({"grant_ok", "unlocked", "press", "relocked", "maintenance_open"})
-ROGUE = "rogue_grant"  # the anomaly of a device.rogue_grant entry
-MALFORMED = "malformed_event"  # the anomaly of a device.malformed_event entry
+ROGUE = ANOMALY_KINDS[P.DEVICE_ROGUE_GRANT]
+MALFORMED = ANOMALY_KINDS[P.DEVICE_MALFORMED_EVENT]
 _RAW_CHARS = 600  # of a malformed event, as ASCII JSON: a whole event of today's firmware fits
 BLOCKED = "device_blocked"  # why an approved request for a blocked device failed
 _BRIDGE_TIMEOUT_S = 30.0  # how long the reader thread waits for a recording step
@@ -307,7 +308,7 @@ class DeviceManager:
             # The device no longer holds events we never recorded: say so, never silently.
             reason = "before_enrolment" if last_event_id == 0 else "dropped_by_device"
             items.append(
-                (P.DEVICE_EVENTS_LOST, {"device_id": handle.device_id, "from": last_event_id + 1, "to": first - 1, "reason": reason, "anomaly": "events_lost"})
+                (P.DEVICE_EVENTS_LOST, {"device_id": handle.device_id, "from": last_event_id + 1, "to": first - 1, "reason": reason, "anomaly": ANOMALY_KINDS[P.DEVICE_EVENTS_LOST]})
             )
         last_grant = hello.get("last_grant")
         if isinstance(last_grant, int):
