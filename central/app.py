@@ -64,7 +64,7 @@ from central.store import (
 )
 from edge.ledger.localtime import MINUTES, local_time
 from edge.ledger.merkle import verify_inclusion
-from edge.ledger.wire import API_PREFIX
+from edge.ledger.wire import ANOMALY_NAMES, API_PREFIX
 
 log = logging.getLogger("central.app")
 
@@ -73,22 +73,6 @@ HERE = Path(__file__).parent
 SPOOL_IN_MEMORY = 1024 * 1024
 COOKIE = "qinglian_supervisor"
 
-FLAG_NAMES = {
-    "tamper_open": "外壳被打开",
-    "tamper_closed": "外壳复位",
-    "locked_press": "锁定时按压",
-    "press_outside_use": "授权外盖章",
-    "over_press": "超次盖章",
-    "unknown_grant": "未知授权",
-    "unexpected_grant_ok": "意外授权确认",
-    "watchdog_reset": "看门狗复位",
-    "reboot_during_use": "用印中重启",
-    "firmware_changed": "固件变更",
-    "events_lost": "事件丢失",
-    "overflow": "事件溢出",
-    "rogue_grant": "非本边缘签发的授权(设备已停止授权)",
-    "malformed_event": "设备事件格式错误(设备密钥可能已泄露)",
-}
 #: What a photographed page can be flagged for, against its approved original (edge/ocr/pipeline.py).
 PAGE_FLAGS = {
     "any": "任一问题",
@@ -210,7 +194,7 @@ def create_app(store: CentralStore | None = None, db_url: str | None = None) -> 
     templates.env.filters["age"] = age_text
     templates.env.filters["village"] = village_name
     templates.env.globals.update(
-        FLAG_NAMES=FLAG_NAMES, REFUSAL_NAMES=REFUSAL_NAMES, KIND_NAMES=KIND_NAMES, MODULE_NAMES=MODULE_NAMES
+        FLAG_NAMES=ANOMALY_NAMES, REFUSAL_NAMES=REFUSAL_NAMES, KIND_NAMES=KIND_NAMES, MODULE_NAMES=MODULE_NAMES
     )
 
     def get_store(request: Request) -> CentralStore:
@@ -454,7 +438,7 @@ def create_app(store: CentralStore | None = None, db_url: str | None = None) -> 
             "edges": summaries,
             "flagged": [e for e in summaries if e["flagged"]],
             "uses_chart": charts.uses_by_village_month(stats),
-            "flags_chart": charts.flags_by_kind(stats, FLAG_NAMES),
+            "flags_chart": charts.flags_by_kind(stats, ANOMALY_NAMES),
             "refusals": await store.recent_refusals(who, 20),
             "unsigned_refusals": await store.unsigned_refusals(who, 20),
             "modules": (await store.module_records(who, period, 100))["modules"],

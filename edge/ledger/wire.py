@@ -79,6 +79,20 @@ ANOMALY_KINDS = {
     "device.rogue_grant": "rogue_grant",  # a grant this edge never issued: the device key may have been read out
     "device.malformed_event": "malformed_event",  # an authenticated event no firmware sends
 }
+#: The anomalies an edge's entries report (a body's ``anomaly``, a photo check's ``flags``), in Chinese: the edge's
+#: ledger page and the store's views name them alike.
+ANOMALY_NAMES = {
+    "tamper_open": "外壳被打开", "tamper_closed": "外壳复位", "locked_press": "锁定时按压",
+    "press_outside_use": "授权外盖章", "over_press": "超次盖章", "unknown_grant": "未知授权",
+    "unexpected_grant_ok": "意外授权确认", "watchdog_reset": "看门狗复位", "reboot_during_use": "用印中重启",
+    "firmware_changed": "固件变更", "events_lost": "事件丢失", "overflow": "事件溢出",
+    "maintenance_open": "维护窗口打开", "maintenance_refused": "维护请求被拒",
+    "capture_failed": "未拍到盖章照片", "photo_mismatch": "照片与原件不符", "ocr_failed": "照片无法识别",
+    "original_unreadable": "原件无法识别", "no_original": "无原件可比对", "amount": "金额不符", "title": "标题不符",
+    "text": "正文不符", "blank": "空白页", "seal_outside": "印章在监控区外", "unknown_firmware": "未获准的固件",
+    "firmware_downgrade": "固件降级", "firmware_revoked": "固件已撤销",
+    "rogue_grant": "非本边缘签发的授权(设备已停止授权)", "malformed_event": "设备事件格式错误(设备密钥可能已泄露)",
+}  # fmt: skip
 #: The roles a person of the roster may hold, on the edge (``[[people]]``) and in the roster the store sends down.
 ROSTER_ROLES = ("applicant", "custodian", "approver")
 #: The edge id the last sync round used, in the data folder.

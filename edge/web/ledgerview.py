@@ -23,6 +23,7 @@ from edge.kernel.fmt import yuan
 from edge.ledger import Entry
 from edge.ledger.localtime import local_time, utc_bound
 from edge.ledger.schema import DB_FILENAME, ENTRY_COLUMNS
+from edge.ledger.wire import ANOMALY_NAMES as WIRE_ANOMALY_NAMES
 from edge.seal.projection import KINDS as SEAL_KINDS
 from edge.web.store import ROLE_NAMES
 
@@ -33,18 +34,7 @@ KIND_GROUPS = {
     "agent.*": "代理运行", "photo.*": "盖章照片", "firmware.*": "固件", "account.*": "账号",
 }  # fmt: skip
 KIND_NAMES = {**ACCOUNTS.kinds, **SEAL_KINDS}  # as the parts declare them (edge/kernel/accounts.py, edge/seal/projection.py)
-ANOMALY_NAMES = {
-    "tamper_open": "外壳被打开", "tamper_closed": "外壳复位", "locked_press": "锁定时按压",
-    "press_outside_use": "授权外盖章", "over_press": "超次盖章", "unknown_grant": "未知授权",
-    "unexpected_grant_ok": "意外授权确认", "watchdog_reset": "看门狗复位", "reboot_during_use": "用印中重启",
-    "firmware_changed": "固件变更", "events_lost": "事件丢失", "overflow": "事件溢出",
-    "maintenance_open": "维护窗口打开", "maintenance_refused": "维护请求被拒",
-    "capture_failed": "未拍到盖章照片", "photo_mismatch": "照片与原件不符", "ocr_failed": "照片无法识别",
-    "original_unreadable": "原件无法识别", "no_original": "无原件可比对", "amount": "金额不符", "title": "标题不符",
-    "text": "正文不符", "blank": "空白页", "seal_outside": "印章在监控区外", "unknown_firmware": "未获准的固件",
-    "firmware_downgrade": "固件降级", "firmware_revoked": "固件已撤销", PROJECTION_FAILED: "台账条目无法应用", "rogue_grant": "非本边缘签发的授权(设备已停止授权)",
-    "malformed_event": "设备事件格式错误(设备密钥可能已泄露)",
-}  # fmt: skip
+ANOMALY_NAMES = {**WIRE_ANOMALY_NAMES, PROJECTION_FAILED: "台账条目无法应用"}
 
 REASON_NAMES = {
     "presses_used": "次数用完", "expired": "授权到期", "tamper": "外壳被打开", "reboot": "设备重启", "closed": "授权结束",
