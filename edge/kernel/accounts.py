@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from edge.kernel.contract import Part
+from edge.ledger.wire import ROSTER_ROLES
 
 ACCOUNT_CREATED = "account.created"  # also binds the account to its roster person, for good
 ACCOUNT_DISABLED = "account.disabled"
@@ -19,6 +20,14 @@ ACCOUNT_ENABLED = "account.enabled"
 ACCOUNT_PASSWORD_RESET = "account.password_reset"  # by an admin: the owner must set their own before approving
 ACCOUNT_PASSWORD_CHANGED = "account.password_changed"  # by the owner
 ACCOUNT_KINDS = (ACCOUNT_CREATED, ACCOUNT_DISABLED, ACCOUNT_ENABLED, ACCOUNT_PASSWORD_RESET, ACCOUNT_PASSWORD_CHANGED)
+
+#: The roles a console account may hold, in the order the console lists them.
+ROLES = ("custodian", "applicant", "approver", "village_staff", "supervisor", "admin")
+ROLE_NAMES = {
+    "custodian": "印章管理员", "applicant": "申请人", "approver": "审批人",
+    "village_staff": "村务人员", "supervisor": "监督员(只读)", "admin": "管理员",
+}  # fmt: skip
+PERSON_ROLES = frozenset(ROSTER_ROLES)  # need a person of the roster with that role
 
 HOST_OPERATOR_PREFIX = "host:"  # console usernames cannot contain ":" (edge/web/accounts.py)
 

@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from edge.agent import submit
-from edge.kernel.accounts import host_operator
+from edge.kernel.accounts import ROLE_NAMES, ROLES, host_operator
 from edge.kernel.clikit import EXIT_OK, config_command
 from edge.kernel.config import EdgeConfig
 from edge.kernel.errors import InputError
 from edge.web.accounts import Record, check_account, create_account, reset_password, set_disabled
-from edge.web.store import ROLE_NAMES, ROLES, WebStore
+from edge.web.store import WebStore
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -27,12 +27,12 @@ from typing import Any
 
 from edge.agent import EdgeAgent
 from edge.demo import board_config, bring_up, demo_release, write_contract_page
-from edge.kernel.accounts import host_operator
+from edge.kernel.accounts import ROLE_NAMES, host_operator
 from edge.kernel.errors import EdgeError
 from edge.kernel.websettings import WebSettings, with_listen
 from edge.ledger.private import open_private, private_dir
 from edge.web.accounts import check_account, create_account
-from edge.web.store import ROLE_NAMES, WebStore
+from edge.web.store import WebStore
 from hostsim.control import SimBoard
 
 log = logging.getLogger("edge.demo")

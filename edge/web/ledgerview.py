@@ -15,7 +15,7 @@ from typing import Any
 
 import aiosqlite
 
-from edge.kernel.accounts import ACCOUNTS, HOST_OPERATOR_PREFIX
+from edge.kernel.accounts import ACCOUNTS, HOST_OPERATOR_PREFIX, ROLE_NAMES
 from edge.kernel.config import SEAL_NAMES, EdgeConfig
 from edge.kernel.routing import REFUSAL_NAMES
 from edge.kernel.errors import InputError
@@ -25,7 +25,6 @@ from edge.ledger.localtime import local_time, utc_bound
 from edge.ledger.schema import DB_FILENAME, ENTRY_COLUMNS
 from edge.ledger.wire import ANOMALY_NAMES as WIRE_ANOMALY_NAMES
 from edge.seal.projection import KINDS as SEAL_KINDS
-from edge.web.store import ROLE_NAMES
 
 PROJECTION_FAILED = "projection_failed"  # an entry the working state could not take (edge/projection.py)
 

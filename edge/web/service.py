@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import aiosqlite
 
+from edge.kernel.accounts import PERSON_ROLES
 from edge.kernel.config import EdgeConfig, Person
 from edge.kernel.documents import StoredDocument
 from edge.kernel.recorder import Recorder
 from edge.kernel.websettings import WebSettings
 from edge.seal.db import EdgeDB, RequestView
-from edge.web.store import PERSON_ROLES, Account, WebStore
+from edge.web.store import Account, WebStore
 from edge.web.uploads import disk_short
 
 if TYPE_CHECKING:

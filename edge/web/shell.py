@@ -23,12 +23,13 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader
 from pydantic import BaseModel
 
 from edge.kernel import exports
+from edge.kernel.accounts import ROLE_NAMES, ROLES
 from edge.kernel.contract import NavItem, Part
 from edge.kernel.fmt import yuan
 from edge.ledger.localtime import SHANGHAI, local_time
 from edge.web import ledgerview as L
 from edge.web.service import Console, Principal
-from edge.web.store import ROLE_NAMES, ROLES, Session
+from edge.web.store import Session
 
 HERE = Path(__file__).parent
 # The shell's own tabs: the inbox across every part first, then the parts' tabs, then these.

@@ -31,16 +31,9 @@ import aiosqlite
 
 from edge.kernel.sqlitedb import Queries, open_database
 from edge.ledger import utc_now
-from edge.ledger.wire import ROSTER_ROLES
 
 DB_FILENAME = "web.sqlite3"
 
-ROLES = ("custodian", "applicant", "approver", "village_staff", "supervisor", "admin")
-ROLE_NAMES = {
-    "custodian": "印章管理员", "applicant": "申请人", "approver": "审批人",
-    "village_staff": "村务人员", "supervisor": "监督员(只读)", "admin": "管理员",
-}  # fmt: skip
-PERSON_ROLES = frozenset(ROSTER_ROLES)  # need a person of the roster with that role
 ALL_VILLAGES = "*"
 
 SCHEMA = """
@@ -48,7 +41,7 @@ CREATE TABLE IF NOT EXISTS users (
     id           INTEGER PRIMARY KEY,
     username     TEXT NOT NULL UNIQUE COLLATE NOCASE,
     name         TEXT NOT NULL,
-    roles        TEXT NOT NULL,              -- JSON list of ROLES
+    roles        TEXT NOT NULL,              -- JSON list of edge.kernel.accounts.ROLES
     person       TEXT,                       -- [[people]] id in the edge config
     villages     TEXT NOT NULL,              -- JSON list of village names; ["*"] = every village
     password     TEXT NOT NULL,              -- scrypt$...
