@@ -91,13 +91,17 @@ async def test_every_press_has_a_photo_and_a_check_and_a_swapped_page_is_flagged
     original = page_file(tmp_path / "docs", 21)
     request_id = await approved(agent, original, 3)
     control = camboard.control
+    assert agent.evidence is not None
+    shots = agent.evidence.shots
     await asyncio.to_thread(control.camera, "place", file=str(original))  # the approved page on the desk
     await asyncio.to_thread(control.press)
     await asyncio.to_thread(control.press)
+    # The custodian holds the sheet until both presses are photographed: on a loaded machine the camera
+    # lags, and a page swapped before then would be in the photos of the approved page's presses.
+    assert await agent.evidence.photographed(shots + 2, TIMEOUT)
     await asyncio.to_thread(control.camera, "place", file=str(page_file(tmp_path / "docs", 22)))  # another page
     await asyncio.to_thread(control.press)
     await agent.wait_request(request_id, {"closed"}, TIMEOUT)
-    assert agent.evidence is not None
     await agent.evidence.idle(120)
 
     entries = [e for e in await agent.ledger.entries(0) if e.body.get("request_id") == request_id]
