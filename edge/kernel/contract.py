@@ -119,6 +119,10 @@ class Part:
     # Run when the recorder catches the database up with the ledger (``host``: the working database and the
     # ledger): apply again what an older schema could not hold.
     backfill: Callable[[Any, Any], Awaitable[None]] | None = None
+    # `make demo`: seeds believable sample data through the part's own desk (ledger entries first, as a user's
+    # steps would), called with the running agent (``host``) before the console opens. A second demo run with
+    # the same data calls it again: it adds nothing when its sample data is already there.
+    demo: Tick | None = None
 
     def __post_init__(self) -> None:
         owned = self.owned_prefixes

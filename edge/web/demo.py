@@ -155,6 +155,9 @@ async def serve_demo(data: Path, listen: str, ready: Any = None) -> int:
             password = await ensure_accounts(data, agent)
             await bring_up(agent, board, built)
             await agent.start()
+            for part in agent.db.parts.parts:
+                if part.demo is not None:
+                    await part.demo(agent)
             from edge.web.server import start_console
 
             console = await start_console(agent, settings, sim=board)
