@@ -25,7 +25,7 @@ import hashlib
 import json
 import logging
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -39,6 +39,8 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from central import charts
+from central.accounts.shell import CentralShell
+from central.contract import CentralPart
 from central.configdocs import KIND_NAMES
 from central.inputs import (
     MAX_INDEX,
@@ -53,6 +55,7 @@ from central.inputs import (
     without_validation_errors,
 )
 from central.limits import BodyTooLarge, CappedBodies, load_edge_json
+from central.modules import CENTRAL_PARTS
 from central.store import (
     UNPLACED,
     AdminError,
@@ -155,6 +158,7 @@ async def principal(request: Request) -> Principal:
         if request.url.path.startswith("/api/"):
             raise Refusal(401, "login_required", "需要督查令牌 a supervisor token is required (Authorization: Bearer)")
         raise _LoginRedirect()
+    request.state.principal = found
     return found
 
 
@@ -164,8 +168,11 @@ Start = Annotated[str | None, date_query("from")]
 End = Annotated[str | None, date_query("to")]
 
 
-def create_app(store: CentralStore | None = None, db_url: str | None = None) -> FastAPI:
-    """The ASGI app over ``store`` (or over a store it opens on ``db_url`` for its lifetime)."""
+def create_app(
+    store: CentralStore | None = None, db_url: str | None = None, parts: Sequence[CentralPart] = CENTRAL_PARTS
+) -> FastAPI:
+    """The ASGI app over ``store`` (or over a store it opens on ``db_url`` for its lifetime), with the pages and
+    API of each module's central part (``parts``: the registered ones; a test adds its own)."""
     if (store is None) == (db_url is None):
         raise ValueError("give exactly one of store or db_url")
 
@@ -189,7 +196,8 @@ def create_app(store: CentralStore | None = None, db_url: str | None = None) -> 
     app.state.store = store
     app.add_middleware(CappedBodies)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    templates = Jinja2Templates(directory=HERE / "templates")
+    # The central's own templates first, then each module's (under templates/<name>/, so names never clash).
+    templates = Jinja2Templates(directory=[HERE / "templates", *(p.templates for p in parts if p.templates)])
     templates.env.filters["local"] = lambda ts: local_time(ts, MINUTES, "—")
     templates.env.filters["age"] = age_text
     templates.env.filters["village"] = village_name
@@ -486,5 +494,11 @@ def create_app(store: CentralStore | None = None, db_url: str | None = None) -> 
             "body_json": json.dumps(proof["entry"]["body"], ensure_ascii=False, indent=2),
         }
         return templates.TemplateResponse(request, "entry.html", context)
+
+    shell = CentralShell(app.state, templates, tuple(parts), principal)
+    templates.env.globals["nav_for"] = shell.nav
+    for part in parts:
+        if part.router is not None:
+            app.include_router(part.router(shell))
 
     return app

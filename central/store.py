@@ -383,22 +383,30 @@ def check_extension(edge_id: str, batch: Batch, held: int, last_hash: bytes, fro
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is reading: a supervisor's scope (``all`` for the administrator's token)."""
+    """Who is reading: a supervisor token's scope (``all`` for the administrator's token), or a logged-in
+    account's (central/accounts): an officer's county or township, ``self`` for a supplier or bank, who see
+    no village's records."""
 
-    level: str  # "all" | "county" | "township"
+    level: str  # "all" | "county" | "township" | "self"
     name: str
     label: str = ""
+    role: str = "supervisor"  # a read-only supervisor token; an account's role otherwise (central.accounts.roles)
+    account: str | None = None  # the username of a logged-in account
 
     def covers(self, county: str, township: str) -> bool:
         if self.level == "all":
             return True
         if self.level == "county":
             return self.name == county
-        return self.name in (township, f"{county}/{township}")
+        if self.level == "township":
+            return self.name in (township, f"{county}/{township}")
+        return False
 
     def describe(self) -> str:
         if self.level == "all":
             return "全部 all"
+        if self.level == "self":
+            return self.label
         return f"{configdocs.LEVEL_NAMES[self.level]} {self.name}"
 
 
@@ -992,6 +1000,8 @@ class CentralStore:
             query = query.where(edges.c.township == township)
             if county:
                 query = query.where(edges.c.county == county)
+        elif principal.level != "all":  # a supplier or bank: no village's records
+            return []
         return list((await conn.execute(query)).all())
 
     async def visible_edge(self, principal: Principal, edge_id: str) -> Any:

@@ -1,0 +1,8 @@
+"""Every module's central half, in one static tuple (as the edge's ``edge.modules.PARTS``): registering one is a
+line here. Nothing in ``central`` but the app that composes the service imports this."""
+
+from __future__ import annotations
+
+from central.contract import CentralPart
+
+CENTRAL_PARTS: tuple[CentralPart, ...] = ()
