@@ -9,8 +9,8 @@ called with (:class:`central.accounts.shell.CentralShell`), so the part itself i
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,12 @@ from fastapi import APIRouter
 from sqlalchemy import Table
 
 from central.db import metadata
+from edge.ledger import Entry
+
+#: A part's reaction to one verified entry of an edge's ledger, called as ``(ctx, edge, entry)``: ``ctx`` is a
+#: :class:`central.decisions.delivery.EntryContext` (the transaction the batch is stored in, and ``decide``),
+#: ``edge`` the edge's row (edge_id, village, township, county). Exactly once per entry, however often it is resent.
+OnEntry = Callable[[Any, Any, Entry], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -41,8 +47,15 @@ class CentralPart:
     router: Callable[[Any], APIRouter] | None = None  # called with the central shell (CentralShell)
     templates: Path | None = None  # a folder holding templates/<name>/*.html is found by the central's pages
     nav: tuple[NavItem, ...] = ()
+    # The edges' ledger kinds it reacts to (its own prefix's) -> the reaction, for each entry of a verified batch.
+    on_entry: Mapping[str, OnEntry] = field(default_factory=dict)
+    # The decision kinds it records in the central's decision log (its own prefix's) -> Chinese name.
+    decisions: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        for kind in (*self.on_entry, *self.decisions):
+            if kind.partition(".")[0] != self.name:
+                raise ValueError(f"central part {self.name}: kind {kind!r} is not under its prefix {self.name}.")
         for table in self.tables:
             if table.metadata is not metadata:
                 raise ValueError(f"central part {self.name}: table {table.name} is not on central.db.metadata")
