@@ -7,6 +7,9 @@ shell stays as it is:
 - only the demo drives the simulator: no other production module imports ``hostsim``;
 - the ledger library (``edge.ledger``) imports nothing else of the edge;
 - ``central`` imports of the edge only the ledger library, which holds the wire format;
+- the account policy both sides share (``qinglian.passwords``, ``qinglian.logins``: scrypt hashes, the password
+  rules, the login backoff) is a leaf that imports nothing of the project, so the central can use it without
+  reaching into the edge, and the edge without reaching into the central;
 - the firmware imports nothing host-side.
 
 Imports under ``if TYPE_CHECKING:`` are left out of the cycle check: they never run, so they cannot make an
@@ -23,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("edge", "central", "hostsim", "tools", "qinglian", "firmware")
 HOST_SIDE = ("edge", "central", "hostsim", "tools", "qinglian")
+SHARED_LEAVES = ("qinglian.passwords", "qinglian.logins")
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,8 @@ def layer_violations(edges: list[Import]) -> list[str]:
             bad.append(f"the ledger library imports the rest of the edge: {s} -> {t}")
         if _under(s, "central") and _under(t, "edge") and not _under(t, "edge.ledger"):
             bad.append(f"central imports edge internals beyond the ledger library and the wire format: {s} -> {t}")
+        if _under(s, *SHARED_LEAVES) and t.partition(".")[0] in PACKAGES:
+            bad.append(f"a shared leaf imports the project: {s} -> {t}")
         if _under(s, "firmware") and t.partition(".")[0] in HOST_SIDE:
             bad.append(f"the firmware imports host-side code: {s} -> {t}")
     return sorted(set(bad))

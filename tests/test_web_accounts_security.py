@@ -39,10 +39,10 @@ from edge.web import auth as web_app
 from edge.web.accounts import check_account, create_account
 from edge.web.app import create_app
 from edge.web.ledgerview import LedgerReader
-from edge.web.passwords import check_new_password
 from edge.web.server import start_console
 from edge.web.service import Console
 from edge.web.store import WebStore
+from qinglian.passwords import check_new_password
 
 PASSWORD = "Seal-desk-2026"
 ADMIN = "guanli"  # the village's account administrator

@@ -24,10 +24,11 @@ from edge.web.accounts import check_account
 from edge.web.app import create_app
 from edge.web.demo import sample_pdf, sample_png
 from edge.web.ledgerview import LedgerReader
-from edge.web.passwords import check_new_password, hash_password, verify_password
 from edge.web.service import Console
-from edge.web.store import LoginLimit, WebStore
+from edge.web.store import WebStore
 from edge.web.uploads import receive, safe_filename, sniff
+from qinglian.logins import LoginLimit
+from qinglian.passwords import check_new_password, hash_password, verify_password
 
 # -- config ---------------------------------------------------------------------------------------------
 

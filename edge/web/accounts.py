@@ -19,8 +19,8 @@ from edge.kernel import accounts as P
 from edge.kernel.accounts import PERSON_ROLES, ROLE_NAMES, ROLES
 from edge.kernel.config import EdgeConfig
 from edge.kernel.errors import InputError
-from edge.web.passwords import check_new_password, hash_password
 from edge.web.store import ALL_VILLAGES, Account, WebStore
+from qinglian.passwords import check_new_password, hash_password
 
 _USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,39}$")
 

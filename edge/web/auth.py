@@ -16,10 +16,11 @@ from pydantic import BaseModel, Field
 from edge.kernel.errors import InputError, NotFound
 from edge.web.accounts import change_own_password
 from edge.web.errors import envelope
-from edge.web.passwords import dummy_hash, verify_password
 from edge.web.service import PASSWORD_CHANGE_REQUIRED, Principal
 from edge.web.shell import API_ERRORS, COOKIE, ErrorEnvelope, OkOut, Shell
-from edge.web.store import LoginLimit, Session
+from edge.web.store import Session
+from qinglian.logins import LoginLimit
+from qinglian.passwords import dummy_hash, verify_password
 
 LOGIN_COOKIE = "qinglian_login"  # the login form's CSRF token (signed double-submit): no session before a login
 

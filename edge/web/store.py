@@ -31,6 +31,7 @@ import aiosqlite
 
 from edge.kernel.sqlitedb import Queries, open_database
 from edge.ledger import utc_now
+from qinglian.logins import LoginLimit, login_delay
 
 DB_FILENAME = "web.sqlite3"
 
@@ -118,22 +119,6 @@ class Account:
             "villages": list(self.villages), "disabled": self.disabled, "created_at": self.created_at,
             "must_change_password": self.must_change_password,
         }  # fmt: skip
-
-
-@dataclass(frozen=True)
-class LoginLimit:
-    """One counter a login attempt is charged to, and how many attempts it allows before the backoff."""
-
-    key: str
-    threshold: int
-
-
-def login_delay(attempts: int, threshold: int, backoff_s: float, backoff_max_s: float) -> float:
-    """How long a key waits after its ``attempts``-th attempt: nothing below the threshold, then
-    ``backoff_s`` doubled for each attempt beyond it, up to ``backoff_max_s`` — a growing delay, never a lockout."""
-    if attempts < threshold:
-        return 0.0
-    return min(backoff_max_s, backoff_s * (2 ** min(attempts - threshold, 30)))
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
-"""Password hashes for console accounts: scrypt (hashlib, OpenSSL's implementation), never plain or fast hashes.
+"""Password hashes and the password policy for every account, the edge console's and the central store's alike:
+scrypt (hashlib, OpenSSL's implementation), never plain or fast hashes.
 
-Stored as ``scrypt$<log2 n>$<r>$<p>$<salt b64>$<hash b64>`` so the cost can be
-raised later without breaking existing accounts (``needs_rehash``).
+A leaf both sides import (tests/test_layers.py keeps it one): it imports nothing of the project. Stored as
+``scrypt$<log2 n>$<r>$<p>$<salt b64>$<hash b64>``, so the cost can be raised later without breaking existing
+accounts.
 """
 
 from __future__ import annotations
