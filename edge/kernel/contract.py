@@ -123,12 +123,19 @@ class Part:
     # steps would), called with the running agent (``host``) before the console opens. A second demo run with
     # the same data calls it again: it adds nothing when its sample data is already there.
     demo: Tick | None = None
+    # Kinds (of its own) that the central store's signed decisions may write here: a document of such a kind is
+    # recorded as an entry of it, and the handler acts on it (an award starts the signing clock). Any other kind
+    # from the central is refused: the central never writes, say, a seal approval by this back door.
+    from_central: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         owned = self.owned_prefixes
         for kind in self.kinds:
             if kind.partition(".")[0] not in owned:
                 raise ValueError(f"part {self.name}: kind {kind!r} is outside its prefixes {owned}")
+        stray = set(self.from_central) - set(self.kinds)
+        if stray:
+            raise ValueError(f"part {self.name}: from_central names kinds it does not declare {sorted(stray)}")
         undeclared = set(self.projection) - set(self.kinds)
         if undeclared:
             raise ValueError(f"part {self.name}: handlers for undeclared kinds {sorted(undeclared)}")
