@@ -1,0 +1,225 @@
+"""The console's pages of labour dispatch, phone-first: orders and their path (sign, dispatch, attendance, pay),
+the worker pool, the weekly plan; and the module's items in the 待审批 inbox.
+
+Every form posts to a step of ``desk`` inside the recorder's step; a refused step answers with the shell's
+error page (its Chinese message), and nothing changed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+
+from edge.kernel.config import Person
+from edge.kernel.contract import Awaiting, NavItem
+from edge.kernel.errors import NotFound, Refused
+from edge.kernel.fmt import yuan
+from edge.kernel.routing import why_not
+from edge.ledger.localtime import SHANGHAI
+from edge.modules.work_order import desk
+from edge.modules.work_order import projection as Q
+from edge.modules.work_order import rules as R
+from edge.modules.work_order.sealing import masked
+from edge.modules.work_order.settings import officers
+
+TEMPLATES = Path(__file__).parent / "templates"
+NAV = (NavItem("/work_order", "派工"),)
+PAGE = "/work_order"
+
+
+def actor(p: Any) -> Person:
+    if p.person is None:
+        raise Refused("您的账号未关联名册人员，不能办理派工事项", "forbidden")
+    return p.person  # type: ignore[no-any-return]
+
+
+async def inbox(shell: Any, p: Any) -> list[Awaiting]:
+    agent = shell.console.agent
+    async with agent.recorder.step():
+        conn = agent.db.conn
+        orders = await Q.orders(conn, "WHERE status = 'pending'")
+        pays = await Q.pays(conn, "pending")
+        titles = {o["id"]: o["content"] for o in await Q.orders(conn)}
+    name = shell.console.name_of
+    out = [
+        Awaiting(o["id"], o["content"], f"派工单 {name(o['applicant'])} 提交 {o['headcount']} 人 {yuan(o['amount_fen'])}" + ("（紧急）" if o["emergency"] else ""),
+                 f"{PAGE}/orders/{o['id']}", o["filed_at"], Q.routed_order(o))
+        for o in orders if p.person_id in o["route"]["approvers"]
+    ]  # fmt: skip
+    out += [
+        Awaiting(w["id"], f"劳务工资 {titles.get(w['order_id'], w['order_id'])}", f"工资单 {yuan(w['total_fen'])}，{name(w['filed_by'])} 造册",
+                 f"{PAGE}/orders/{w['order_id']}", w["filed_at"], Q.routed_pay(w))
+        for w in pays if p.person_id in w["route"]["approvers"]
+    ]  # fmt: skip
+    return out
+
+
+def router(shell: Any) -> APIRouter:
+    api = APIRouter()
+    agent = shell.console.agent
+
+    async def form_of(request: Request) -> dict[str, Any]:
+        form = await request.form()
+        return {k: form.get(k) for k in form} | {"refused": form.getlist("refused")}
+
+    async def act(request: Request, message: str, target: str) -> Response:
+        await shell.flash(request, "ok", message)
+        return RedirectResponse(target, 303)
+
+    @api.get(PAGE, include_in_schema=False)
+    async def overview(request: Request) -> Response:
+        p = await shell.principal_of(request)
+        async with agent.recorder.step():
+            orders = await Q.orders(agent.db.conn)
+        week = R.week_of(datetime.now(SHANGHAI).date())
+        return await shell.render(  # type: ignore[no-any-return]
+            request, "work_order/orders.html", orders=orders, TRADES=R.TRADES, STATUS=Q.ORDER_STATUS, me=p.person_id, week=week
+        )
+
+    @api.post(f"{PAGE}/orders", include_in_schema=False)
+    async def file_order(request: Request) -> Response:
+        p = await shell.acting(request)
+        form = await form_of(request)
+        async with agent.recorder.step():
+            order_id = await desk.file_order(agent, actor(p), p.account.username, form)
+        return await act(request, f"派工单 {order_id} 已提交，待村主要负责人签批", f"{PAGE}/orders/{order_id}")
+
+    @api.get(PAGE + "/orders/{order_id}", include_in_schema=False)
+    async def order_page(request: Request, order_id: str) -> Response:
+        p = await shell.principal_of(request)
+        async with agent.recorder.step():
+            conn = agent.db.conn
+            o = await Q.order(conn, order_id)
+            if o is None:
+                raise NotFound("没有此派工单")
+            sent = await Q.dispatch(conn, order_id)
+            sheet = await Q.attendance_of(conn, order_id)
+            pay = await Q.pay_of(conn, order_id)
+            plan = await Q.plan(conn, o["week"])
+            pool = {w["id"]: w for w in await Q.workers(conn, o["trade"])}
+        name = shell.console.name_of
+        head_turn = why_not(Q.routed_order(o), p.person_id, name) is None and o["applicant"] != p.person_id
+        pay_turn = pay is not None and why_not(Q.routed_pay(pay), p.person_id, name) is None and pay["filed_by"] != p.person_id
+        days: dict[str, dict[str, int]] = {}
+        for a in sheet:
+            days.setdefault(a["day"], {})[a["worker"]] = a["half_days"]
+        return await shell.render(  # type: ignore[no-any-return]
+            request, "work_order/order.html", o=o, sent=sent, days=days, pay=pay, plan=plan, pool=pool, TRADES=R.TRADES,
+            STATUS=Q.ORDER_STATUS, PAY_STATUS=Q.PAY_STATUS, SKIP=R.SKIP_REASONS, ATT=R.ATTENDANCE_NAMES, head_turn=head_turn,
+            pay_turn=pay_turn, finance=officers(agent.config).finance, me=p.person_id,
+        )  # fmt: skip
+
+    @api.post(PAGE + "/orders/{order_id}/{decision}", include_in_schema=False)
+    async def order_step(request: Request, order_id: str, decision: str) -> Response:
+        p = await shell.acting(request)
+        form = await form_of(request)
+        who, account = actor(p), p.account.username
+        async with agent.recorder.step():
+            if decision == "approve":
+                await desk.decide_order(agent, who, account, order_id, True)
+                message = f"已签批派工单 {order_id}"
+            elif decision == "reject":
+                await desk.decide_order(agent, who, account, order_id, False, str(form.get("reason") or ""))
+                message = f"已驳回派工单 {order_id}"
+            elif decision == "dispatch":
+                sent = await desk.dispatch(agent, who, account, order_id, form["refused"])
+                message = f"已按轮派顺序派出 {len(sent['workers'])} 人"
+            elif decision == "attendance":
+                marks = {k.removeprefix("w-"): str(v) for k, v in form.items() if k.startswith("w-")}
+                await desk.record_attendance(agent, who, account, order_id, str(form.get("day") or ""), marks)
+                message = f"已登记 {form.get('day')} 出勤"
+            elif decision == "pay":
+                pay_id = await desk.file_pay(agent, who, account, order_id)
+                message = f"工资单 {pay_id} 已造册，待分管领导审核"
+            else:
+                raise NotFound("没有此操作")
+        return await act(request, message, f"{PAGE}/orders/{order_id}")
+
+    @api.post(PAGE + "/pays/{pay_id}/{decision}", include_in_schema=False)
+    async def pay_step(request: Request, pay_id: str, decision: str) -> Response:
+        p = await shell.acting(request)
+        form = await form_of(request)
+        who, account = actor(p), p.account.username
+        async with agent.recorder.step():
+            pay = await Q.one(agent.db.conn, "SELECT order_id FROM wo_pays WHERE id = ?", (pay_id,))
+            if pay is None:
+                raise NotFound("没有此工资单")
+            if decision == "approve":
+                await desk.decide_pay(agent, who, account, pay_id, True)
+                message = "已审核同意工资单"
+            elif decision == "reject":
+                await desk.decide_pay(agent, who, account, pay_id, False, str(form.get("reason") or ""))
+                message = "已驳回工资单"
+            elif decision == "paid":
+                await desk.record_paid(agent, who, account, pay_id, form.get("method"), form.get("transfer_ref"))
+                message = "已记录银行转账，工资发放表已公开"
+            else:
+                raise NotFound("没有此操作")
+        return await act(request, message, f"{PAGE}/orders/{pay['order_id']}")
+
+    @api.get(PAGE + "/workers", include_in_schema=False)
+    async def pool_page(request: Request) -> Response:
+        p = await shell.principal_of(request)
+        async with agent.recorder.step():
+            conn = agent.db.conn
+            pool = await Q.workers(conn)
+            cursors = {t: await Q.cursor(conn, t) for t in R.TRADES}
+            seal = await desk.sealer(agent) if pool else None
+        shown = [w | {"id_shown": masked(seal.open(w["id"], "id_number", w["id_sealed"])) if seal else ""} for w in pool]
+        people = [x for x in agent.config.people.values()]
+        return await shell.render(  # type: ignore[no-any-return]
+            request, "work_order/workers.html", pool=shown, cursors=cursors, TRADES=R.TRADES, STATUS=R.STATUS_NAMES, people=people, me=p.person_id
+        )
+
+    @api.post(PAGE + "/workers", include_in_schema=False)
+    async def register(request: Request) -> Response:
+        p = await shell.acting(request)
+        form = await request.form()
+        data = {k: form.get(k) for k in form} | {"relatives": form.getlist("relatives")}
+        async with agent.recorder.step():
+            worker_id = await desk.register_worker(agent, actor(p), p.account.username, data)
+        return await act(request, f"已登记 {worker_id}", f"{PAGE}/workers")
+
+    @api.post(PAGE + "/workers/{worker_id}/status", include_in_schema=False)
+    async def status(request: Request, worker_id: str) -> Response:
+        p = await shell.acting(request)
+        form = await form_of(request)
+        async with agent.recorder.step():
+            await desk.set_status(agent, actor(p), p.account.username, worker_id, form)
+        return await act(request, f"已更新 {worker_id} 的状态", f"{PAGE}/workers")
+
+    @api.get(PAGE + "/plans/{week}", include_in_schema=False)
+    async def plan_page(request: Request, week: str) -> Response:
+        p = await shell.principal_of(request)
+        monday, sunday = R.week_days(week)
+        async with agent.recorder.step():
+            conn = agent.db.conn
+            plan = await Q.plan(conn, week)
+            orders = await Q.orders(conn, "WHERE week = ?", (week,))
+        return await shell.render(  # type: ignore[no-any-return]
+            request, "work_order/plan.html", week=week, monday=monday, sunday=sunday, plan=plan, orders=orders,
+            TRADES=R.TRADES, STATUS=Q.ORDER_STATUS, PLAN_STATUS=Q.PLAN_STATUS, me=p.person_id,
+        )  # fmt: skip
+
+    @api.post(PAGE + "/plans/{week}/{decision}", include_in_schema=False)
+    async def plan_step(request: Request, week: str, decision: str) -> Response:
+        p = await shell.acting(request)
+        form = await form_of(request)
+        async with agent.recorder.step():
+            if decision == "draft":
+                await desk.draft_plan(agent, actor(p), p.account.username, week)
+                message = f"已草拟 {week} 用工计划，待两委会审定"
+            elif decision == "approve":
+                await desk.approve_plan(agent, actor(p), p.account.username, week, form)
+                message = f"{week} 用工计划已经两委会审定并冻结"
+            else:
+                raise NotFound("没有此操作")
+        return await act(request, message, f"{PAGE}/plans/{week}")
+
+    return api
