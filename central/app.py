@@ -42,6 +42,10 @@ from central import charts
 from central.accounts.shell import CentralShell
 from central.contract import CentralPart
 from central.configdocs import KIND_NAMES
+from central.decisions.delivery import reactions
+from central.decisions.log import DecisionError, DecisionLog
+from central.decisions.routes import TEMPLATES as DECISION_TEMPLATES
+from central.decisions.routes import router as decision_routes
 from central.inputs import (
     MAX_INDEX,
     date_query,
@@ -169,20 +173,32 @@ End = Annotated[str | None, date_query("to")]
 
 
 def create_app(
-    store: CentralStore | None = None, db_url: str | None = None, parts: Sequence[CentralPart] = CENTRAL_PARTS
-) -> FastAPI:
+    store: CentralStore | None = None, db_url: str | None = None, parts: Sequence[CentralPart] = CENTRAL_PARTS,
+    decisions: DecisionLog | None = None, data_dir: Path | None = None,
+) -> FastAPI:  # fmt: skip
     """The ASGI app over ``store`` (or over a store it opens on ``db_url`` for its lifetime), with the pages and
-    API of each module's central part (``parts``: the registered ones; a test adds its own)."""
+    API of each module's central part (``parts``: the registered ones; a test adds its own).
+
+    The central's decision log is ``decisions``, or the one it opens in ``data_dir`` for its lifetime (with
+    ``db_url``); without either, the central takes no decisions (the public key answers 503)."""
     if (store is None) == (db_url is None):
         raise ValueError("give exactly one of store or db_url")
+
+    def wired(s: CentralStore) -> CentralStore:
+        s.on_verified = reactions(parts, lambda: app.state.decisions)
+        return s
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if db_url is not None:
-            app.state.store = await CentralStore.open(db_url)
+            app.state.store = wired(await CentralStore.open(db_url))
             try:
+                if data_dir is not None:
+                    app.state.decisions = await DecisionLog.open(data_dir, app.state.store.db)
                 yield
             finally:
+                if app.state.decisions is not None:
+                    await app.state.decisions.close()
                 await app.state.store.close()
         else:
             yield
@@ -193,11 +209,14 @@ def create_app(
         version="1",
         lifespan=lifespan,
     )
-    app.state.store = store
+    app.state.store = None if store is None else wired(store)
+    app.state.decisions = decisions
     app.add_middleware(CappedBodies)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     # The central's own templates first, then each module's (under templates/<name>/, so names never clash).
-    templates = Jinja2Templates(directory=[HERE / "templates", *(p.templates for p in parts if p.templates)])
+    templates = Jinja2Templates(
+        directory=[HERE / "templates", DECISION_TEMPLATES, *(p.templates for p in parts if p.templates)]
+    )
     templates.env.filters["local"] = lambda ts: local_time(ts, MINUTES, "—")
     templates.env.filters["age"] = age_text
     templates.env.filters["village"] = village_name
@@ -221,6 +240,10 @@ def create_app(
         response = await _refusal(request, exc.refusal)
         response.headers.update(exc.headers or {})
         return response
+
+    @app.exception_handler(DecisionError)
+    async def _bad_decision(request: Request, exc: DecisionError) -> Response:
+        return await _refusal(request, Refusal(400, "malformed", str(exc)))
 
     @app.exception_handler(AdminError)
     async def _admin_error(request: Request, exc: AdminError) -> Response:
@@ -497,6 +520,7 @@ def create_app(
 
     shell = CentralShell(app.state, templates, tuple(parts), principal)
     templates.env.globals["nav_for"] = shell.nav
+    app.include_router(decision_routes(shell))
     for part in parts:
         if part.router is not None:
             app.include_router(part.router(shell))

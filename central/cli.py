@@ -6,6 +6,7 @@
     qinglian central issue-token --db URL --scope township:NAME [--label 张三]
     qinglian central status     --db URL [--json]
     qinglian central clear-flag --db URL --edge ID
+    qinglian central user add|passwd|list|disable|enable --db URL ...   (central/accounts/cli.py)
 
 ``--db`` is ``sqlite:///path`` (default ``sqlite:///data/central.sqlite3``) or ``postgresql://user@host/db``.
 ``enrol`` takes what ``qinglian ledger pubkey --data DIR --json`` prints on the edge (``--key`` is the
@@ -25,6 +26,8 @@ import socket
 import sys
 from pathlib import Path
 from typing import Any
+
+from central.accounts import cli as accounts_cli
 
 DEFAULT_DB = "sqlite:///data/central.sqlite3"
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
@@ -46,6 +49,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--listen", default="127.0.0.1:8700", help="HOST:PORT (port 0 picks a free one; default 127.0.0.1:8700)"
     )
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    run.add_argument(
+        "--data", type=Path, help="中心库数据目录 the central's data folder: its decision log is DATA/decisions "
+        "(default: beside a SQLite database, the folder of its name, e.g. data/central; with PostgreSQL the "
+        "central takes no decisions unless given)",
+    )  # fmt: skip
     run.set_defaults(func=_run)
 
     enrol = add("enrol", "登记边缘主机及其台账公钥 enrol an edge and its ledger public key")
@@ -80,6 +88,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     clear = add("clear-flag", "调查后清除标记 clear an edge's flag after investigation")
     clear.add_argument("--edge", required=True, help="边缘编号 edge id")
     clear.set_defaults(func=_clear_flag)
+
+    accounts_cli.register(actions, DEFAULT_DB)
 
 
 def _fail(message: str, code: int = EXIT_REFUSED) -> int:
@@ -144,9 +154,11 @@ def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Edges sync every few seconds over one keep-alive connection; uvicorn's 5 s default would close it
     # just as the next round reuses it.
+    data_dir = args.data or default_data_dir(args.db)
     config = uvicorn.Config(
-        create_app(db_url=args.db), log_level=args.log_level, access_log=False, lifespan="on", timeout_keep_alive=75
-    )
+        create_app(db_url=args.db, data_dir=data_dir), log_level=args.log_level, access_log=False, lifespan="on",
+        timeout_keep_alive=75,
+    )  # fmt: skip
     server = uvicorn.Server(config)
     print(f"中心库 central store listening on http://{shown}:{bound_port}", flush=True)
     try:
@@ -156,6 +168,17 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         sock.close()
     return EXIT_OK
+
+
+def default_data_dir(db_url: str) -> Path | None:
+    """The central's data folder when ``--data`` is not given: beside a SQLite file, the folder of its name
+    (``data/central.sqlite3`` -> ``data/central``); none for PostgreSQL (no file says where)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(db_url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    return Path(parsed.database).expanduser().with_suffix("")
 
 
 def _enrol(args: argparse.Namespace) -> int:

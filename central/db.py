@@ -183,6 +183,23 @@ supervisor_tokens = Table(
     Column("created_at", Text, nullable=False),
 )
 
+#: Signed documents from the central's decision log for one village's edge (:mod:`central.decisions`), each
+#: delivered once: pending until the edge's verified ledger shows it applied (or refused) it.
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("edge_id", String(64), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("decision_index", BigInteger, nullable=False),  # in the central's decision log
+    Column("content", Text, nullable=False),  # the signed document, canonical JSON
+    Column("status", String(16), nullable=False),  # pending | applied | refused
+    Column("settled_at", Text, nullable=True),
+    Column("edge_index", BigInteger, nullable=True),  # the edge's ledger entry that applied or refused it
+    Column("reason", Text, nullable=True),  # why the edge refused it
+    Index("documents_by_edge", "edge_id", "status", "decision_index"),
+)
+
 #: Schema version, for the day the tables change.
 meta = Table(
     "central_meta",

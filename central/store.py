@@ -19,7 +19,7 @@ import ipaddress
 import json
 import re
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Self
@@ -32,6 +32,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from central import configdocs
 from central.configdocs import ConfigDocError, Doc, Scope
+from central.decisions.delivery import pending_documents, settle
 from central.db import (
     Database,
     checkpoints,
@@ -449,6 +450,9 @@ class CentralStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._keys = EdgeKeys()
+        # Called with (transaction, the edge's row before the batch, the new entries' rows) once a batch's new
+        # entries are stored, in the same transaction: the app hands them to the central parts here.
+        self.on_verified: Callable[[AsyncConnection, Any, list[dict[str, Any]]], Awaitable[None]] | None = None
 
     @classmethod
     async def open(cls, url: str) -> CentralStore:
@@ -688,6 +692,7 @@ class CentralStore:
                 raise Refusal(404, "unknown_edge", f"未登记的边缘 unknown edge {edge_id}")
             cp = await self._checkpoint_by_id(conn, row.last_checkpoint_id)
             _, config_hash = await self.merged_config(edge_id, conn)
+            pending = await pending_documents(conn, edge_id)
         return {
             "edge_id": edge_id,
             "next_index": row.size,
@@ -696,6 +701,8 @@ class CentralStore:
             "flag_reason": row.flag_reason,
             "config_hash": config_hash,
             "server_time": int(datetime.now(UTC).timestamp()),
+            # Signed decisions of the central for this village, until its verified ledger shows them settled.
+            "documents": pending,
         }
 
     async def ingest(self, edge_id: str, payload: Any) -> dict[str, Any]:
@@ -803,6 +810,10 @@ class CentralStore:
         )  # fmt: skip
         if updated.rowcount != 1:  # cannot happen under the row lock; never store on a race
             raise Refusal(409, "conflict", "并发推送冲突, 请重试 concurrent push; retry", next_index=held)
+        # Exactly once, with the entries: documents the edge applied or refused, and the parts' reactions.
+        await settle(conn, edge_id, entry_rows)
+        if self.on_verified is not None:
+            await self.on_verified(conn, row, entry_rows)
         return {"accepted": True, "next_index": end, "stored": len(entry_rows),
                 "duplicates": len(batch.entries) - len(entry_rows), "checkpoint_stored": True}  # fmt: skip
 

@@ -309,6 +309,8 @@ class EdgeAgent:
         return SyncClient(
             self.ledger, central.url, central.edge_id, interval=central.sync_interval_s,
             batch_size=central.batch_size, record=self._record_one, on_config=self.apply_central_config,
+            decision_key=central.decision_key,
+            document_kinds=[kind for part in self.db.parts.parts for kind in part.from_central],
         )  # fmt: skip
 
     async def _apply_held_config(self) -> None:

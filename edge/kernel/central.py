@@ -1,5 +1,6 @@
-"""Applying the configuration the central store sends down (the ``[central]`` settings themselves are read
-with the rest of the TOML file, in :mod:`edge.kernel.config`).
+"""Applying what the central store sends down: its configuration, and its signed decisions for this village
+(:class:`DocumentInbox`). The ``[central]`` settings themselves are read with the rest of the TOML file, in
+:mod:`edge.kernel.config`.
 
 The merged configuration the store sends (see :mod:`central.configdocs`) is
 kept in ``central_config.json`` (:func:`load_received_config`).
@@ -13,17 +14,31 @@ configuration that fails them is not applied and the local one stays.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from edge.kernel.config import EdgeConfig, parse_people, parse_routes
 from edge.kernel.errors import ConfigError
 from edge.kernel.files import write_atomic
 from edge.kernel.toml import Table
+from edge.ledger.decisiondoc import (
+    DOCUMENT_FIELD,
+    DOCUMENT_REFUSED,
+    DOCUMENTS_PER_ROUND,
+    REFUSALS,
+    DocumentError,
+    document_of_entry,
+    entry_body,
+    verify_document,
+)
+from edge.ledger.schema import DB_FILENAME, connect_readonly
 from edge.ledger.wire import canonical_hash
 
 log = logging.getLogger("edge.centralconfig")
@@ -127,3 +142,100 @@ def _recheck_routes(local: EdgeConfig, people: Mapping[str, Any]) -> None:
                     f"审批路线 {rule.name} 的审批人 {approver!r} 在中心名册中不是审批人 "
                     f"route {rule.name}: {approver!r} is not an approver in the central roster"
                 )
+
+
+# -- documents: the central's signed decisions for this village ------------------------------------------------
+
+#: Appends one entry through the caller's writer (the agent's Recorder, so the parts' projection acts on it).
+RecordDocument = Callable[[str, dict[str, Any]], Awaitable[Any]]
+
+
+class DocumentInbox:
+    """Takes the central store's signed documents (:mod:`edge.ledger.decisiondoc`) for this edge: each applied at
+    most once, as an entry of its kind through ``record``, so the part that declares the kind acts on it.
+
+    Refused and recorded as a :data:`DOCUMENT_REFUSED` anomaly (once per document and reason): a document not
+    signed by the pinned key (``[central] decision_key``), one for another village, one of a kind no registered
+    part declares, and a replay (one applied already, whose application the store already holds). A document
+    applied but not yet acknowledged comes back until the store holds its entry (that is its acknowledgement):
+    it is not applied again, nor is that an anomaly.
+
+    What was applied is read back from the ledger when the inbox is opened (:meth:`load`), never from a file.
+    """
+
+    def __init__(self, key: Ed25519PublicKey, edge_id: str, kinds: Collection[str], record: RecordDocument) -> None:
+        self.key = key
+        self.edge_id = edge_id
+        self.kinds = frozenset(kinds)
+        self._record = record
+        self.applied: dict[str, int] = {}  # document id -> index of the entry that applied it
+        self._refused: set[tuple[str, str]] = set()  # (document id, anomaly) recorded already
+
+    async def load(self, data_dir: Path) -> None:
+        """Read from the ledger which documents were applied and which refusals are on record."""
+
+        def scan() -> list[tuple[int, str, str]]:
+            conn = connect_readonly(Path(data_dir) / DB_FILENAME)
+            try:
+                pattern = f'%"{DOCUMENT_FIELD}":{{%'
+                return conn.execute(
+                    "SELECT idx, kind, body FROM entries WHERE body LIKE ? OR kind = ?", (pattern, DOCUMENT_REFUSED)
+                ).fetchall()
+            finally:
+                conn.close()
+
+        for index, kind, body_json in await asyncio.to_thread(scan):
+            body = json.loads(body_json)
+            if kind == DOCUMENT_REFUSED:
+                self._refused.add((str(body.get("document_id")), str(body.get("anomaly"))))
+            elif (document := document_of_entry(kind, body)) is not None:
+                self.applied.setdefault(document["id"], index)
+
+    async def take(self, documents: Any, acked: int) -> tuple[int, int]:
+        """Check and apply the documents of one state reply; ``acked``: how many entries the store holds.
+        How many were applied and how many refused."""
+        applied = refused = 0
+        if not isinstance(documents, list):
+            documents = [documents]
+        for raw in documents[:DOCUMENTS_PER_ROUND]:
+            claimed: str = raw["id"] if isinstance(raw, dict) and isinstance(raw.get("id"), str) else ""
+            try:
+                document = verify_document(self.key, raw)
+            except DocumentError as exc:
+                refused += await self._refuse(claimed[:64], exc.code, str(exc), raw)
+                continue
+            if document["village"] != self.edge_id:
+                refused += await self._refuse(
+                    claimed, "document_foreign", f"文书发给 {document['village']!r:.70}, 本村是 {self.edge_id}", raw
+                )
+                continue
+            if document["id"] in self.applied:
+                if self.applied[document["id"]] < acked:  # the store holds its application: a replay
+                    refused += await self._refuse(
+                        claimed, "document_replayed", f"已于台账第 {self.applied[document['id']]} 条执行", raw
+                    )
+                continue
+            if document["kind"] not in self.kinds:
+                refused += await self._refuse(claimed, "document_unknown_kind", f"本村没有写 {document['kind']!r:.100} 的部分", raw)
+                continue
+            entry = await self._record(document["kind"], entry_body(document))
+            self.applied[document["id"]] = entry.index
+            applied += 1
+            log.info("central document %s (%s) applied as ledger entry %d", document["id"], document["kind"], entry.index)
+        return applied, refused
+
+    async def _refuse(self, document_id: str, anomaly: str, reason: str, raw: Any) -> int:
+        """Record a refusal once per document and reason (a forger resending one cannot fill the ledger)."""
+        if (document_id, anomaly) in self._refused:
+            return 0
+        fields = raw if isinstance(raw, dict) else {}
+        kind, index = fields.get("kind"), fields.get("decision_index")
+        body = {
+            "anomaly": anomaly, "document_id": document_id, "reason": f"{REFUSALS[anomaly]}：{reason}"[:300],
+            "kind": kind[:100] if isinstance(kind, str) else None,
+            "decision_index": index if type(index) is int and 0 <= index < 2**63 else None,
+        }  # fmt: skip
+        log.warning("central document %r refused: %s", document_id, body["reason"])
+        await self._record(DOCUMENT_REFUSED, body)
+        self._refused.add((document_id, anomaly))
+        return 1

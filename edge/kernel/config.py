@@ -27,6 +27,7 @@ from edge.kernel.errors import ConfigError, InputError
 from edge.kernel.fmt import DEFAULT_MAX_AMOUNT_FEN, SQLITE_MAX_INT
 from edge.kernel.toml import ConfigSection, Table
 from edge.kernel.websettings import WebSettings, parse_web
+from edge.ledger.keys import public_key_from_b64
 from edge.ledger.wire import ROSTER_ROLES
 from edge.ocr.settings import CameraSettings, parse_camera
 
@@ -161,6 +162,9 @@ class CentralSettings:
     edge_id: str
     sync_interval_s: float = 60.0
     batch_size: int = 1000
+    # The public key of the central's decision log, pinned (base64, as GET /api/v1/central/pubkey and the
+    # central's /central/pubkey page show it): the edge applies only documents it signed. None: it takes none.
+    decision_key: str | None = None
 
 
 def parse_central(t: Table) -> CentralSettings | None:
@@ -175,8 +179,14 @@ def parse_central(t: Table) -> CentralSettings | None:
     d = CentralSettings(url, edge_id)
     interval = t.number("sync_interval_s", d.sync_interval_s, 0.0)
     batch = t.integer("batch_size", d.batch_size, minimum=1)
+    decision_key = t.string("decision_key", required=False) or None
+    if decision_key is not None:
+        try:
+            public_key_from_b64(decision_key)
+        except ValueError as exc:
+            raise t.fail("decision_key", f"{exc} (中心库 /central/pubkey 页面所示的公钥 the key the central's pubkey page shows)") from None
     t.done()
-    return CentralSettings(url, edge_id, interval, batch if batch is not None else d.batch_size)
+    return CentralSettings(url, edge_id, interval, batch if batch is not None else d.batch_size, decision_key)
 
 
 # -- reading ----------------------------------------------------------------

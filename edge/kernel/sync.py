@@ -19,6 +19,11 @@ it. The client checks its hash, records a ``config_received`` ledger entry
 (once per distinct configuration), keeps it in ``central_config.json`` in the
 data folder (:func:`load_received_config`), and calls ``on_config``.
 
+So do the central's decisions for this village: the state reply carries the signed documents waiting for it.
+With the central's key pinned (``decision_key``), the client checks each and records it as an entry of its kind
+(:class:`edge.kernel.central.DocumentInbox`), pushed in the same round; the store holding that entry is the
+acknowledgement, so a cut connection costs a resend of the document, never a second application.
+
     client = SyncClient(ledger, "https://central.example", "xs-hs-qinglian")
     task = client.start()          # runs until stop(): sync, sleep, retry with backoff
     ...
@@ -46,7 +51,7 @@ import os
 import random
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -55,13 +60,13 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from edge.kernel.central import CONFIG_FILENAME, load_received_config
+from edge.kernel.central import CONFIG_FILENAME, DocumentInbox, load_received_config
 from edge.kernel.files import write_atomic
 from edge.kernel.tasks import cancel_and_wait
 from edge.kernel.writerlock import WriterLock
 from edge.ledger import Checkpoint, Ledger
 from edge.ledger.entry import utc_now
-from edge.ledger.keys import load_or_create_signing_key
+from edge.ledger.keys import load_or_create_signing_key, public_key_from_b64
 from edge.ledger.private import open_private
 from edge.ledger.schema import DB_FILENAME, connect_readonly
 from edge.ledger.wire import (
@@ -122,6 +127,8 @@ class SyncResult:
     config_version: int | None = None
     config_hash: str | None = None
     config_changed: bool = False
+    documents_applied: int = 0  # the central's signed documents applied this round
+    documents_refused: int = 0  # and refused (each recorded as an anomaly)
 
 
 def _record_edge_id(data_dir: Path, edge_id: str) -> None:
@@ -166,6 +173,8 @@ class SyncClient:
         transport: httpx.AsyncBaseTransport | None = None,
         on_config: ConfigCallback | None = None,
         record: RecordEntry | None = None,
+        decision_key: str | None = None,
+        document_kinds: Collection[str] = (),
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be ≥ 1")
@@ -182,6 +191,11 @@ class SyncClient:
         # Over a reader, nothing is recorded: configuration is the writer's to take.
         self._record: RecordEntry = record or ledger.append
         self._writer = not ledger.read_only
+        # The central's signed documents, when its key is pinned: checked against it and recorded as entries
+        # of their kinds (``document_kinds``: those the registered parts declare). Over a reader, the writer's.
+        self.documents: DocumentInbox | None = None
+        if decision_key is not None and self._writer:
+            self.documents = DocumentInbox(public_key_from_b64(decision_key), edge_id, document_kinds, self._record)
         # The ledger key signs requests too: the store knows it from enrolment, nothing else to provision.
         self._key = key or load_or_create_signing_key(self.data_dir, create=False)
         self._http = httpx.AsyncClient(base_url=central_url.rstrip("/"), timeout=timeout, transport=transport)
@@ -288,6 +302,8 @@ class SyncClient:
         if not self._started:
             await asyncio.to_thread(_record_edge_id, self.data_dir, self.edge_id)
             await self._load_recorded_config()
+            if self.documents is not None:
+                await self.documents.load(self.data_dir)
             self._started = True
         # A reader catches up with the writer now, inside the round lock: whatever the other
         # syncer pushed is then in its view, so the store is never "ahead" of it.
@@ -300,6 +316,9 @@ class SyncClient:
         if self._writer and stale:
             reply = await self._request_json("GET", f"{API_PREFIX}/{self.edge_id}/config")
             result.config_changed |= await self._take_config(reply["config"], reply["config_hash"])
+        if self.documents is not None and state.get("documents"):
+            # Recorded now, pushed in this round: the store settles each when it holds the entry.
+            result.documents_applied, result.documents_refused = await self.documents.take(state["documents"], acked)
         while True:
             size = await self.ledger.size()
             result.local_size = size

@@ -1,0 +1,138 @@
+"""Documents down, module entries up: what the store does with an edge's verified entries, and what it sends.
+
+Down: the state reply of every sync round (``GET /api/v1/sync/{edge}/state``) carries the edge's pending
+documents, oldest decision first (:func:`pending_documents`); an edge that does not know them ignores the
+field, and a document stays pending until it is settled. It is settled by the edge's own ledger, never by a
+word on the wire: when a batch the store has verified holds the entry that applied it (the document rebuilt from
+that entry is byte for byte the one queued) it is ``applied``; when it holds the edge's ``document_refused``
+entry for it, ``refused`` with the edge's reason. That happens in the transaction that stores the batch, so a
+resent batch settles nothing twice, and a reply lost on the way back costs only a resend of the document,
+which the edge recognises as applied already and does not apply again.
+
+Up: every new entry of a verified batch whose kind a registered central part reacts to (``CentralPart.on_entry``,
+by the kind's prefix) is handed to it in that same transaction, so exactly once however often the batch is
+resent. A reaction that fails is rolled back to its savepoint and logged; the batch, accepted, is never lost.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from central.contract import CentralPart
+from central.db import documents
+from central.decisions.log import DecisionError, DecisionLog
+from edge.ledger import Entry, canonical_json
+from edge.ledger.decisiondoc import DOCUMENT_FIELD, DOCUMENT_REFUSED, DOCUMENTS_PER_ROUND, document_of_entry
+from edge.ledger.entry import utc_now
+
+log = logging.getLogger("central.decisions")
+
+#: Records a decision in the central's decision log (``DecisionLog.decide`` bound to the ingest's transaction).
+Decide = Callable[..., Awaitable[Entry]]
+
+
+@dataclass(frozen=True)
+class EntryContext:
+    """What a central part's ``on_entry`` reaction is handed beside the edge and the entry: the write
+    transaction the batch is stored in (its own rows go in it too) and ``decide``, which records a decision in
+    the central's log and queues its document (``decide(kind, body, village=None, actor=...)``)."""
+
+    conn: AsyncConnection
+    decide: Decide
+
+
+async def pending_documents(conn: AsyncConnection, edge_id: str) -> list[dict[str, Any]]:
+    """The documents waiting for ``edge_id``, oldest decision first, at most a round's (the rest follow)."""
+    rows = await conn.execute(
+        select(documents.c.content)
+        .where(documents.c.edge_id == edge_id, documents.c.status == "pending")
+        .order_by(documents.c.decision_index)
+        .limit(DOCUMENTS_PER_ROUND)
+    )
+    return [json.loads(content) for content in rows.scalars()]
+
+
+async def settle(conn: AsyncConnection, edge_id: str, entry_rows: Sequence[Mapping[str, Any]]) -> None:
+    """Mark delivered the documents that these verified entries of ``edge_id`` applied or refused."""
+    for row in entry_rows:
+        applied: dict[str, Any] | None = None
+        if row["kind"] == DOCUMENT_REFUSED:
+            body = json.loads(row["body"])
+            document_id, status, reason = body.get("document_id"), "refused", body.get("anomaly")
+        elif f'"{DOCUMENT_FIELD}"' in row["body"]:
+            applied = document_of_entry(row["kind"], json.loads(row["body"]))
+            if applied is None or applied["village"] != edge_id:
+                continue
+            document_id, status, reason = applied["id"], "applied", None
+        else:
+            continue
+        if not isinstance(document_id, str):
+            continue
+        queued = (
+            await conn.execute(
+                select(documents.c.content).where(
+                    documents.c.id == document_id, documents.c.edge_id == edge_id, documents.c.status == "pending"
+                )
+            )
+        ).scalar()
+        # Applied: only the very document queued counts (a village cannot settle one by writing its id).
+        if queued is None or (applied is not None and canonical_json(applied) != queued):
+            continue
+        await conn.execute(
+            documents.update().where(documents.c.id == document_id).values(
+                status=status, settled_at=utc_now(), edge_index=row["idx"],
+                reason=str(reason)[:200] if reason is not None else None,
+            )
+        )  # fmt: skip
+
+
+async def hand_to_parts(
+    conn: AsyncConnection, edge: Any, entry_rows: Sequence[Mapping[str, Any]], parts: Sequence[CentralPart],
+    decide: Decide,
+) -> None:  # fmt: skip
+    """Give each new verified entry to the central part that reacts to its kind, in its own savepoint.
+
+    ``edge``: the edge's row as it was before the batch (its place, and the chain head the entries continue)."""
+    reactions = {kind: handler for part in parts for kind, handler in part.on_entry.items()}
+    if not reactions:
+        return
+    context = EntryContext(conn, decide)
+    prev: bytes = edge.last_hash  # the chain head before this batch
+    for row in entry_rows:
+        entry_prev, prev = prev, row["hash"]
+        handler = reactions.get(row["kind"])
+        if handler is None:
+            continue
+        entry = Entry(row["idx"], row["ts"], row["kind"], json.loads(row["body"]), entry_prev, row["hash"])
+        try:
+            async with conn.begin_nested():
+                await handler(context, edge, entry)
+        except Exception:  # a part's fault must not refuse a verified batch: the entry is stored all the same
+            log.exception("central part failed on %s entry %d (%s)", edge.edge_id, entry.index, entry.kind)
+
+
+#: What the store calls once a batch's new entries are stored (``CentralStore.on_verified``).
+OnVerified = Callable[[AsyncConnection, Any, list[dict[str, Any]]], Awaitable[None]]
+
+
+def reactions(parts: Sequence[CentralPart], decisions: Callable[[], DecisionLog | None]) -> OnVerified:
+    """The store's hook that hands verified entries to ``parts``; their ``decide`` writes to the decision log
+    ``decisions()`` returns (the app's, opened with its lifespan) and queues documents in the ingest's transaction."""
+
+    async def react(conn: AsyncConnection, edge: Any, entry_rows: list[dict[str, Any]]) -> None:
+        async def decide(kind: str, body: Mapping[str, Any], village: str | None = None, *, actor: str) -> Entry:
+            log = decisions()
+            if log is None:
+                raise DecisionError("中心库未配置数据目录, 不能记录决定 the central runs without a decision log")
+            return await log.decide(kind, body, village, actor=actor, conn=conn)
+
+        await hand_to_parts(conn, edge, entry_rows, parts, decide)
+
+    return react

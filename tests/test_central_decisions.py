@@ -1,0 +1,396 @@
+"""The central's own decisions (issue 14): a decision taken at the central travels down to the village's edge as a
+signed document, is applied there once as an entry of the example part's kind, travels back up in the edge's
+verified ledger and settles the document; the central parts get each verified module entry exactly once.
+
+The edge is a real agent with the test-only example part (tests/example_part), which lets the central approve
+its items (``from_central``); the central half is a test-only central part defined here. Both databases.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from central_support import TOWNSHIP, VILLAGE, db_url, enrol, pg_server, push, store  # noqa: F401 - fixtures
+from edge_support import config_for, qinglian
+from example_part import DECIDED, EXAMPLE, FILED
+
+from central.app import create_app
+from central.contract import CentralPart
+from central.db import documents
+from central.decisions.delivery import EntryContext
+from central.decisions.log import DecisionError, DecisionLog
+from central.store import CentralStore, Principal
+from edge.agent import EdgeAgent
+from edge.kernel.config import CentralSettings, load_config
+from edge.kernel.errors import ConfigError
+from edge.kernel.sync import SyncClient
+from edge.ledger import Entry, verify_ledger
+from edge.ledger.decisiondoc import DOCUMENT_REFUSED
+from edge.ledger.keys import KEY_FILENAME, load_private_key, public_key_b64
+from edge.ledger.wire import API_PREFIX, entry_to_wire
+from edge.modules import PARTS
+
+EDGE = "qinglian-cun"
+#: The example part as a village would run it with the central's approvals switched on.
+VILLAGE_EXAMPLE = dataclasses.replace(EXAMPLE, from_central=(DECIDED,))
+
+
+class Township:
+    """The central half of the example part: when a village files an item, the township approves it (a
+    decision in the central's log, sent down); what each village applied comes back as a verified entry."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str, str, int]] = []  # (edge, kind, item, index): every entry handed over
+
+    async def filed(self, ctx: EntryContext, edge: Any, entry: Entry) -> None:
+        self.seen.append((edge.edge_id, entry.kind, entry.body["id"], entry.index))
+        await ctx.decide(DECIDED, {"id": entry.body["id"]}, edge.edge_id, actor="township:" + TOWNSHIP)
+
+    async def approved(self, ctx: EntryContext, edge: Any, entry: Entry) -> None:
+        self.seen.append((edge.edge_id, entry.kind, entry.body["id"], entry.index))
+
+    def part(self) -> CentralPart:
+        return CentralPart(
+            "example", "示例", on_entry={FILED: self.filed, DECIDED: self.approved},
+            decisions={DECIDED: "示例事项通过"},
+        )  # fmt: skip
+
+
+class Wire(httpx.AsyncBaseTransport):
+    """The network between the edge and the central, in process: it can reorder or add to the documents of a
+    state reply, lose a push on the way there or its reply on the way back, or be down."""
+
+    def __init__(self, app: Any) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+        self.documents: Callable[[list[Any]], list[Any]] | None = None
+        self.down = False
+        self.cut_push = ""  # "before": the push never reaches the central; "after": its reply never comes back
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("the village is offline")
+        pushing = request.url.path.endswith("/batches")
+        if pushing and self.cut_push == "before":
+            raise httpx.WriteError("connection cut while pushing")
+        response = await self.inner.handle_async_request(request)
+        await response.aread()
+        if pushing and self.cut_push == "after":
+            raise httpx.ReadError("connection cut before the reply")
+        if request.url.path.endswith("/state") and self.documents is not None and response.status_code == 200:
+            state = json.loads(response.content)
+            state["documents"] = self.documents(state.get("documents") or [])
+            return httpx.Response(200, json=state, request=request)
+        return response
+
+
+@pytest_asyncio.fixture
+async def site(store: CentralStore, tmp_path: Path) -> AsyncIterator[Any]:
+    decisions = await DecisionLog.open(tmp_path / "central", store.db)
+    township = Township()
+    app = create_app(store, parts=(township.part(),), decisions=decisions)
+    wire = Wire(app)
+    config = config_for(tmp_path / "village", "socket://127.0.0.1:9")
+    key = decisions.public_key()["public_key"]
+    config = dataclasses.replace(config, central=CentralSettings("http://central", EDGE, decision_key=key))
+    agent = await EdgeAgent.open(config, parts=(*PARTS, VILLAGE_EXAMPLE))
+    await enrol(store, EDGE, agent.config.data_dir)
+
+    async def record(kind: str, body: dict[str, Any]) -> Entry:
+        async with agent.recorder.step():
+            return await agent.recorder.record(kind, body)
+
+    client = SyncClient(agent.ledger, "http://central", EDGE, transport=wire, record=record, decision_key=key,
+                        document_kinds=[DECIDED])  # fmt: skip
+    try:
+        yield Site(store, decisions, township, app, wire, agent, client, record)
+    finally:
+        await client.stop()
+        await agent.close()
+        await decisions.close()
+
+
+@dataclasses.dataclass
+class Site:
+    store: CentralStore
+    decisions: DecisionLog
+    township: Township
+    app: Any
+    wire: Wire
+    agent: EdgeAgent
+    client: SyncClient
+    record: Callable[[str, dict[str, Any]], Any]
+
+    async def item_status(self, item: str) -> str | None:
+        async with self.agent.recorder.step():
+            async with self.agent.db.conn.execute("SELECT status FROM example_items WHERE id = ?", (item,)) as cur:
+                row = await cur.fetchone()
+        return None if row is None else str(row[0])
+
+    async def documents(self) -> list[Any]:
+        async with self.store.db.reader.connect() as conn:
+            return list((await conn.execute(documents.select().order_by(documents.c.decision_index))).all())
+
+    async def file(self, item: str) -> Entry:
+        entry: Entry = await self.record(FILED, {"id": item, "title": f"事项 {item}", "approver": "zhangwei",
+                                                 "phone": "13812345678"})  # fmt: skip
+        return entry
+
+    async def applied(self, item: str) -> list[Entry]:
+        return [e for e in await self.agent.ledger.entries_of_kind(DECIDED) if e.body["id"] == item]
+
+    async def refusals(self) -> list[dict[str, Any]]:
+        return [e.body for e in await self.agent.ledger.entries_of_kind(DOCUMENT_REFUSED)]
+
+
+async def test_a_decision_round_trips_central_edge_central(site: Site) -> None:
+    filed = await site.file("EX-1")
+    first = await site.client.sync_once()  # up: the filed item; the township decides at once
+    assert first.documents_applied == 0
+    assert site.township.seen == [(EDGE, FILED, "EX-1", filed.index)]
+    (queued,) = await site.documents()
+    assert (queued.edge_id, queued.kind, queued.status) == (EDGE, DECIDED, "pending")
+    decision = await site.decisions.ledger.entry(queued.decision_index)
+    assert decision.kind == DECIDED and decision.body["decision"] == {"id": "EX-1"}
+    assert decision.body["actor"] == f"township:{TOWNSHIP}" and decision.body["village"] == EDGE
+
+    second = await site.client.sync_once()  # down: the document, applied as the part's entry, and pushed back
+    assert (second.documents_applied, second.documents_refused) == (1, 0)
+    (applied,) = await site.applied("EX-1")
+    assert applied.body["document"]["id"] == queued.id and applied.body["document"]["decision_index"] == decision.index
+    assert await site.item_status("EX-1") == "approved"  # the part's own projection acted on it
+    (settled,) = await site.documents()
+    assert (settled.status, settled.edge_index) == ("applied", applied.index)
+    assert site.township.seen[-1] == (EDGE, DECIDED, "EX-1", applied.index)
+
+    # The central's view: the document's delivery, for a supervisor of the township.
+    token = await site.store.issue_token(f"township:{TOWNSHIP}", "镇纪委")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=site.app), base_url="http://central") as api:
+        listed = (await api.get("/api/v1/central/documents", headers={"Authorization": f"Bearer {token}"})).json()
+        assert [(d["id"], d["status"], d["edge_index"]) for d in listed] == [(queued.id, "applied", applied.index)]
+        assert (await api.get("/api/v1/central/documents")).status_code == 401
+        key = (await api.get("/api/v1/central/pubkey")).json()
+        assert key == {**site.decisions.public_key(), "algorithm": "Ed25519"}
+        page = await api.get("/central/pubkey")
+        assert page.status_code == 200 and key["public_key"] in page.text and key["fingerprint"] in page.text
+
+    # Once: more rounds and a resend of the whole ledger hand nothing over again and apply nothing again.
+    third = await site.client.sync_once()
+    assert (third.documents_applied, third.batches) == (0, 0)
+    checkpoint = await site.agent.ledger.checkpoint()
+    entries = await site.agent.ledger.entries(0, checkpoint.tree_size)
+    resend = {"from_index": 0, "entries": [entry_to_wire(e) for e in entries], "checkpoint": checkpoint.to_dict(),
+              "consistency": {"from_size": 0, "proof": []}, "config_hash": None}  # fmt: skip
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=site.app), base_url="http://central") as raw:
+        key_of_edge = load_private_key(site.agent.config.data_dir / KEY_FILENAME)
+        reply = await push(raw, key_of_edge, EDGE, resend)
+        assert reply.status_code == 200 and reply.json()["stored"] == 0
+    assert [s[1] for s in site.township.seen] == [FILED, DECIDED]
+    assert len(await site.applied("EX-1")) == 1 and len(await site.documents()) == 1
+    assert verify_ledger(site.decisions.ledger.data_dir).ok
+
+
+async def test_a_document_for_an_offline_edge_is_applied_once_after_it_returns(site: Site) -> None:
+    entry = await site.decisions.decide(DECIDED, {"id": "EX-9"}, EDGE, actor="county:萧山区")
+    await site.file("EX-9")  # filed on the edge while it is offline (the central's reaction decides again later)
+    site.wire.down = True
+    for _ in range(2):
+        with pytest.raises(Exception, match="offline"):
+            await site.client.sync_once()
+    assert await site.applied("EX-9") == [] and [d.status for d in await site.documents()] == ["pending"]
+    site.wire.down = False
+    back = await site.client.sync_once()
+    assert back.documents_applied == 1
+    (applied,) = await site.applied("EX-9")
+    assert applied.body["document"]["decision_index"] == entry.index
+    statuses = {d.decision_index: d.status for d in await site.documents()}
+    assert statuses[entry.index] == "applied"
+
+
+async def test_a_cut_connection_mid_delivery_never_applies_twice(site: Site) -> None:
+    await site.decisions.decide(DECIDED, {"id": "EX-2"}, EDGE, actor="township:" + TOWNSHIP)
+    await site.file("EX-2")
+    # The push that carries the applied entry is cut before it reaches the central: the document comes again.
+    site.wire.cut_push = "before"
+    with pytest.raises(Exception, match="cut"):
+        await site.client.sync_once()
+    assert len(await site.applied("EX-2")) == 1 and [d.status for d in await site.documents()][0] == "pending"
+    site.wire.cut_push = ""
+    again = await site.client.sync_once()
+    assert (again.documents_applied, again.documents_refused) == (0, 0)  # recognised, not re-applied, no anomaly
+    assert len(await site.applied("EX-2")) == 1 and await site.refusals() == []
+    assert (await site.documents())[0].status == "applied"
+
+    # The reply is lost after the central stored the batch: it is settled there, nothing comes back.
+    await site.decisions.decide(DECIDED, {"id": "EX-3"}, EDGE, actor="township:" + TOWNSHIP)
+    site.wire.cut_push = "after"
+    with pytest.raises(Exception, match="cut"):
+        await site.client.sync_once()
+    site.wire.cut_push = ""
+    assert [d.status for d in await site.documents()] == ["applied", "applied", "applied"]  # EX-2, its reaction, EX-3
+    quiet = await site.client.sync_once()
+    assert (quiet.documents_applied, quiet.documents_refused) == (0, 0)
+    assert len(await site.applied("EX-3")) == 1 and await site.refusals() == []
+
+
+async def test_reordered_documents_are_each_applied_once(site: Site) -> None:
+    for item in ("EX-4", "EX-5", "EX-6"):
+        await site.decisions.decide(DECIDED, {"id": item}, EDGE, actor="township:" + TOWNSHIP)
+    site.wire.documents = lambda docs: list(reversed(docs)) + docs[:1]  # newest first, and the oldest twice
+    result = await site.client.sync_once()
+    assert result.documents_applied == 3 and await site.refusals() == []
+    order = [e.body["id"] for e in await site.agent.ledger.entries_of_kind(DECIDED)]
+    assert order == ["EX-6", "EX-5", "EX-4"]
+    assert {d.status for d in await site.documents()} == {"applied"}
+
+
+async def test_forged_foreign_replayed_and_unwanted_documents_are_refused_and_recorded(site: Site, tmp_path: Path) -> None:
+    good = await site.decisions.decide(DECIDED, {"id": "EX-7"}, EDGE, actor="township:" + TOWNSHIP)
+    await site.client.sync_once()
+    (genuine,) = [json.loads(d.content) for d in await site.documents()]
+    # Signed by a key that is not the central's: the forger's own decision log.
+    forger = await DecisionLog.open(tmp_path / "forger", site.store.db)
+    forged = forger.document_of(await forger.ledger.append(DECIDED, {"actor": "x", "village": EDGE,
+                                                                      "document": "f" * 32, "decision": {"id": "EX-8"}}))  # fmt: skip
+    await forger.close()
+    tampered = {**genuine, "id": "e" * 32}  # the central's signature over another document
+    other = await site.decisions.decide(DECIDED, {"id": "EX-1"}, "another-village", actor="township:" + TOWNSHIP)
+    foreign = site.decisions.document_of(other)
+    unwanted = await site.decisions.decide(FILED, {"id": "EX-X", "title": "?", "approver": "zhangwei",
+                                                   "phone": "1"}, EDGE, actor="township:" + TOWNSHIP)  # fmt: skip
+    site.wire.documents = lambda docs: [*docs, forged, tampered, foreign, genuine, {"id": 1, "kind": None}]
+    result = await site.client.sync_once()
+    assert result.documents_applied == 0
+    refusals = {(r["anomaly"], r["document_id"]) for r in await site.refusals()}
+    assert refusals == {
+        ("document_forged", "f" * 32), ("document_forged", "e" * 32), ("document_foreign", foreign["id"]),
+        ("document_replayed", genuine["id"]), ("document_malformed", ""),
+        ("document_unknown_kind", unwanted.body["document"]),
+    }  # fmt: skip
+    assert len(await site.applied("EX-7")) == 1 and await site.applied("EX-8") == [] and await site.item_status("EX-X") is None
+    # Refused once each: the same flood again adds nothing to the ledger.
+    before = await site.agent.ledger.size()
+    assert (await site.client.sync_once()).documents_refused == 0 and await site.agent.ledger.size() == before
+    # Up at the central: the unwanted document is settled as refused; the refusals are flagged entries of the village.
+    statuses = {d.decision_index: (d.status, d.reason) for d in await site.documents()}
+    assert statuses[good.index] == ("applied", None)
+    assert statuses[unwanted.index] == ("refused", "document_unknown_kind")
+    assert statuses[other.index] == ("pending", None)  # still waiting for its own village
+    flagged = await site.store.list_entries(Principal("all", "*"), EDGE, kind=DOCUMENT_REFUSED)
+    assert {e["flag"] for e in flagged} == {"document_forged", "document_foreign", "document_replayed",
+                                            "document_malformed", "document_unknown_kind"}  # fmt: skip
+
+
+async def test_only_verified_entries_reach_the_central_parts(site: Site) -> None:
+    await site.file("EX-10")
+    checkpoint = await site.agent.ledger.checkpoint()
+    (entry,) = await site.agent.ledger.entries(0, checkpoint.tree_size)
+    wire_entry = entry_to_wire(entry)
+    wire_entry["body"] = {**wire_entry["body"], "id": "EX-FORGED"}  # changed after it was hashed and signed
+    payload = {"from_index": 0, "entries": [wire_entry], "checkpoint": checkpoint.to_dict(),
+               "consistency": {"from_size": 0, "proof": []}, "config_hash": None}  # fmt: skip
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=site.app), base_url="http://central") as raw:
+        refused = await push(raw, load_private_key(site.agent.config.data_dir / KEY_FILENAME), EDGE, payload)
+    assert refused.status_code == 409 and site.township.seen == [] and await site.documents() == []
+    await site.store.clear_flag(EDGE)
+    await site.client.sync_once()
+    assert site.township.seen == [(EDGE, FILED, "EX-10", entry.index)]
+
+
+async def test_the_queue_is_a_projection_of_the_decision_log(store: CentralStore, tmp_path: Path) -> None:
+    decisions = await DecisionLog.open(tmp_path / "central", store.db)
+    try:
+        with pytest.raises(RuntimeError):
+            async with store.db.writer.begin() as conn:  # the central stops between the log and the queue
+                lost = await decisions.decide(DECIDED, {"id": "EX-1"}, EDGE, actor="admin", conn=conn)
+                raise RuntimeError("power cut")
+        for body, village in (({"id": "x", "document": {}}, EDGE), ({"amount": 1.5}, None)):
+            with pytest.raises(DecisionError):
+                await decisions.decide(DECIDED, body, village, actor="admin")
+        with pytest.raises(DecisionError):
+            await decisions.decide(DECIDED, {"id": "x"}, EDGE, actor="")
+        assert await decisions.ledger.size() == 1
+    finally:
+        await decisions.close()
+    async with store.db.reader.connect() as conn:
+        assert (await conn.execute(documents.select())).all() == []
+    reopened = await DecisionLog.open(tmp_path / "central", store.db)
+    try:
+        async with store.db.reader.connect() as conn:
+            (row,) = (await conn.execute(documents.select())).all()
+        assert json.loads(row.content) == reopened.document_of(lost) and row.status == "pending"
+    finally:
+        await reopened.close()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_the_decision_log_verifies_with_the_ledger_tools_and_a_changed_byte_is_caught(
+    store: CentralStore, tmp_path: Path
+) -> None:
+    decisions = await DecisionLog.open(tmp_path / "central", store.db)
+    try:
+        for i in range(3):
+            await decisions.decide(DECIDED, {"id": f"EX-{i}"}, EDGE if i % 2 else None, actor="county:萧山区")
+        key = decisions.public_key()
+    finally:
+        await decisions.close()
+    folder = tmp_path / "central" / "decisions"
+    assert oct((folder / KEY_FILENAME).stat().st_mode & 0o777) == "0o600"
+    verified = qinglian("ledger", "verify", "--data", str(folder), "--json", check=True)
+    assert json.loads(verified.stdout)["ok"] is True
+    proof = qinglian("ledger", "proof", "--data", str(folder), "--index", "1", check=True)
+    (tmp_path / "proof.json").write_text(proof.stdout, encoding="utf-8")
+    assert qinglian("merkle", "verify", str(tmp_path / "proof.json"), "--key", key["public_key"]).returncode == 0
+    # One byte of the file changed, under SQLite's feet (its triggers refuse an UPDATE): decision 1 now says EX-7.
+    db_file = folder / "ledger.sqlite3"
+    raw = db_file.read_bytes()
+    assert raw.count(b'"id":"EX-1"') == 1
+    db_file.write_bytes(raw.replace(b'"id":"EX-1"', b'"id":"EX-7"'))
+    with sqlite3.connect(db_file) as db:  # still a readable database: only the ledger's hashes tell
+        assert db.execute("SELECT count(*) FROM entries").fetchone() == (3,)
+    changed = qinglian("ledger", "verify", "--data", str(folder), "--json")
+    report = json.loads(changed.stdout)
+    assert changed.returncode != 0 and report["ok"] is False and report["first_bad_index"] == 1
+
+
+def test_the_edge_pins_the_central_key_in_its_config(tmp_path: Path) -> None:
+    path = tmp_path / "edge.toml"
+    config_for(tmp_path, "socket://127.0.0.1:9")
+    text = path.read_text(encoding="utf-8")
+
+    def central(key: str) -> Path:
+        path.write_text(f'{text}\n[central]\nurl = "http://c"\nedge_id = "{EDGE}"\ndecision_key = "{key}"\n', encoding="utf-8")
+        return path
+
+    with pytest.raises(ConfigError, match="decision_key"):
+        load_config(central("MCowBQYDK2VwAyEA"))  # not the 32 bytes of a key
+    key = public_key_b64(Ed25519PrivateKey.generate().public_key())
+    assert load_config(central(key)).central == CentralSettings("http://c", EDGE, decision_key=key)
+
+
+async def test_the_agent_takes_documents_of_the_kinds_its_parts_accept(tmp_path: Path) -> None:
+    key = public_key_b64(Ed25519PrivateKey.generate().public_key())
+    config = config_for(tmp_path, "socket://127.0.0.1:9")
+    agent = await EdgeAgent.open(dataclasses.replace(config, central=CentralSettings("http://c", EDGE, decision_key=key)),
+                                 parts=(*PARTS, VILLAGE_EXAMPLE))  # fmt: skip
+    try:
+        client = agent._sync_client()
+        assert client.documents is not None and DECIDED in client.documents.kinds  # the parts' from_central alone
+        assert FILED not in client.documents.kinds and not any(k.startswith("seal") for k in client.documents.kinds)
+        await client.stop()
+        agent.config = dataclasses.replace(agent.config, central=CentralSettings("http://c", EDGE))  # no key pinned
+        unpinned = agent._sync_client()
+        assert unpinned.documents is None  # it takes no document at all
+        await unpinned.stop()
+    finally:
+        await agent.close()
+    with pytest.raises(ValueError, match="from_central"):
+        dataclasses.replace(EXAMPLE, from_central=("seal_request.approval",))
