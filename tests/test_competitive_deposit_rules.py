@@ -94,12 +94,16 @@ def test_a_dip_within_a_day_breaks_the_run_and_it_starts_again_the_next_day() ->
     assert idle is not None and (idle.since, idle.amount_fen) == (D("2026-04-02"), 450_000_000)
 
 
-def test_below_the_amount_now_reports_the_lowest_balance_since_the_first_day() -> None:
+def test_below_the_amount_now_reports_what_is_held_now_and_since_when() -> None:
     history = [DayBalance(D("2026-01-05"), 500_000_000, 500_000_000), DayBalance(D("2026-04-01"), 100_000_000, 100_000_000)]
     assert idle_funds(history, D("2026-10-01"), MIN) == rules.Idle(100_000_000, D("2026-01-05"), D("2026-10-01"), False)
+    history = [DayBalance(D("2025-01-05"), 180_000_000, 180_000_000), DayBalance(D("2025-02-01"), 299_999_999, 299_999_999)]
+    assert idle_funds(history, D("2026-10-01"), MIN) == rules.Idle(299_999_999, D("2025-02-01"), D("2026-10-01"), False)
+    history = [DayBalance(D("2026-01-05"), 0, 0)]
+    assert idle_funds(history, D("2026-10-01"), MIN) == rules.Idle(0, D("2026-01-05"), D("2026-10-01"), False)
     assert idle_funds([], D("2026-10-01"), MIN) is None
     with pytest.raises(rules.RuleError):
-        idle_funds(history, D("2026-03-01"), MIN)
+        idle_funds(history, D("2025-12-31"), MIN)  # a balance after the day asked about
 
 
 def test_days_of_statement_rows_take_the_lowest_and_the_last() -> None:

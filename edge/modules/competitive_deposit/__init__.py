@@ -29,4 +29,5 @@ COMPETITIVE_DEPOSIT = Part(
     exports=lists.EXPORTS,
     publishes=lists.publishes,
     demo=demo.seed,
+    from_central=(P.AWARD,),
 )

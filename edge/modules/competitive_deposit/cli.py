@@ -21,15 +21,15 @@ from edge.kernel.clikit import EXIT_OK, EXIT_USAGE, output
 from edge.kernel.config import load_config
 from edge.kernel.errors import ConfigError
 from edge.kernel.fmt import AmountError, parse_yuan
-from edge.modules.competitive_deposit import rules
+import edge.modules.competitive_deposit.rules as rules
 from edge.modules.competitive_deposit.settings import MAX_FEN, SECTION, DepositSettings, settings_of
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_ITEMS = 10_000
 
 
-class BadInput(ValueError):
-    pass
+class BadInput(Exception):
+    """Input the command refuses; the message names the line (or the item) at fault."""
 
 
 def _item_lines(text: str, key: str) -> list[int]:

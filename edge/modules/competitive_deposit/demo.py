@@ -9,8 +9,8 @@ from typing import Any
 
 from edge.kernel.accounts import host_operator
 from edge.ledger.localtime import local_today
-from edge.modules.competitive_deposit import desk
-from edge.modules.competitive_deposit import projection as P
+import edge.modules.competitive_deposit.desk as desk
+import edge.modules.competitive_deposit.projection as P
 from edge.modules.competitive_deposit.rules import add_months
 
 # account, name, bank, and its statement: (months back, days back, balance) oldest first

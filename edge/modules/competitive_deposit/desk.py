@@ -20,8 +20,8 @@ from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.fmt import AmountError, parse_yuan
 from edge.ledger.localtime import local_today
 from edge.ledger.private import open_private, private_dir
-from edge.modules.competitive_deposit import projection as P
-from edge.modules.competitive_deposit import rules
+import edge.modules.competitive_deposit.projection as P
+import edge.modules.competitive_deposit.rules as rules
 from edge.modules.competitive_deposit.settings import MAX_FEN, DepositSettings, settings_of
 from edge.modules.competitive_deposit.statements import StatementError, read_statement
 

@@ -17,7 +17,7 @@ from typing import Any
 import aiosqlite
 
 from edge.ledger import Entry
-from edge.modules.competitive_deposit import rules
+import edge.modules.competitive_deposit.rules as rules
 
 NAME = "competitive_deposit"
 ACCOUNT_ADDED, BALANCES, PLAN, UNPLANNED, AWARD, SIGNING_LATE, SIGNED, MATURED = (

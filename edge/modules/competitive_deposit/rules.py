@@ -134,8 +134,8 @@ def days_of(rows: Iterable[tuple[date, int]]) -> list[DayBalance]:
 class Idle:
     """What an account holds idle on ``as_of``: ``amount_fen`` held continuously since ``since``.
 
-    ``run`` is True when that is the run at or above the eligibility amount that reaches ``as_of``; False when
-    the balance is below it now, and the figure is the lowest balance over the whole history instead."""
+    ``run`` is True for the run at or above the eligibility amount that reaches ``as_of``; False when the balance
+    is below that amount now, and the figure is the run at or above today's balance instead."""
 
     amount_fen: int
     since: date
@@ -143,33 +143,45 @@ class Idle:
     run: bool
 
 
-def idle_funds(history: Sequence[DayBalance], as_of: date, min_fen: int) -> Idle | None:
-    """The idle funds on ``as_of`` from the day balances (ascending, none after ``as_of``); None without history.
-
-    The balance between two recorded days is the earlier day's close (nothing happened in between). Walking
-    back from ``as_of``, the run is every day whose balance never fell below ``min_fen``; ``since`` is its
-    first day and the amount its lowest balance, so the amount has been held on every day since then. A
-    balance below ``min_fen`` now has no run: then the amount is the lowest balance since the first day known.
-    """
-    if not history:
-        return None
-    if history[-1].day > as_of:
-        raise RuleError(f"余额记录晚于计算日 {as_of.isoformat()}")
+def _run(history: Sequence[DayBalance], as_of: date, level: int) -> tuple[int, date] | None:
+    """Walking back from ``as_of``: the days whose balance never fell below ``level``, as (their lowest
+    balance, their first day); None when today's balance is already below it."""
     low: int | None = None
     since: date | None = None
     for i in range(len(history) - 1, -1, -1):
         d = history[i]
         gap_end = history[i + 1].day if i + 1 < len(history) else as_of + timedelta(days=1)
         if gap_end > d.day + timedelta(days=1):  # days after d, before the next record, hold d's close
-            if d.close_fen < min_fen:
+            if d.close_fen < level:
                 break
             since, low = d.day + timedelta(days=1), d.close_fen if low is None else min(low, d.close_fen)
-        if d.low_fen < min_fen:
+        if d.low_fen < level:
             break
         since, low = d.day, d.low_fen if low is None else min(low, d.low_fen)
-    if since is not None and low is not None:
-        return Idle(low, since, as_of, True)
-    return Idle(min(d.low_fen for d in history), history[0].day, as_of, False)
+    return None if low is None or since is None else (low, since)
+
+
+def idle_funds(history: Sequence[DayBalance], as_of: date, min_fen: int) -> Idle | None:
+    """The idle funds on ``as_of`` from the day balances (ascending, none after ``as_of``); None without history.
+
+    The balance between two recorded days is the earlier day's close (nothing happened in between), and a day
+    counts at its lowest balance (a dip within the day breaks a run). Walking back from ``as_of``, the run is
+    every day whose balance never fell below ``min_fen``; ``since`` is its first day and the amount its lowest
+    balance, so the amount has been held on every day since then. When today's balance is below ``min_fen``
+    there is no such run: the same walk then takes today's balance as the level (what is held now, and since
+    when it has not been lower), so a clerk still reads how far the account is from the rule.
+    """
+    if not history:
+        return None
+    if history[-1].day > as_of:
+        raise RuleError(f"余额记录晚于计算日 {as_of.isoformat()}")
+    found = _run(history, as_of, min_fen)
+    if found is not None:
+        return Idle(found[0], found[1], as_of, True)
+    last = history[-1]
+    now = last.close_fen if as_of > last.day else last.low_fen
+    low, since = _run(history, as_of, now) or (now, as_of)
+    return Idle(low, since, as_of, False)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any
 from edge.kernel.errors import ConfigError
 from edge.kernel.fmt import AmountError, parse_yuan
 from edge.kernel.toml import ConfigSection, Table
-from edge.modules.competitive_deposit import rules
+import edge.modules.competitive_deposit.rules as rules
 
 NAME = "competitive_deposit"
 MAX_FEN = 10**9 * rules.FEN_PER_YUAN  # 10 亿元: beyond any village account

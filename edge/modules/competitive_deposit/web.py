@@ -20,8 +20,8 @@ from edge.kernel.contract import NavItem
 from edge.kernel.documents import StoredDocument, store_document
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.ledger.localtime import local_today
-from edge.modules.competitive_deposit import desk
-from edge.modules.competitive_deposit import projection as P
+import edge.modules.competitive_deposit.desk as desk
+import edge.modules.competitive_deposit.projection as P
 from edge.modules.competitive_deposit.rules import yuan_text
 from edge.modules.competitive_deposit.statements import MAX_FILE_BYTES
 from edge.web.uploads import ACCEPT, DISK_FULL, disk_short, receive
