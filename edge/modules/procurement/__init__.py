@@ -7,7 +7,7 @@ See README.md in this folder; the rules are ``rules.py``.
 from __future__ import annotations
 
 from edge.kernel.contract import Part
-from edge.modules.procurement import config, db
+from edge.modules.procurement import cli, config, db, demo, lists, web
 from edge.modules.procurement import kinds as K
 from edge.modules.procurement.projection import PROJECTION
 
@@ -20,4 +20,12 @@ PROCUREMENT = Part(
     projection=PROJECTION,
     routing_kinds=("procurement_override", "procurement_demand"),
     config=config.SECTION,
+    cli=cli.register,
+    router=web.router,
+    templates=web.TEMPLATES,
+    nav=web.NAV,
+    exports=lists.EXPORTS,
+    publishes=lists.published,
+    inbox=web.inbox,
+    demo=demo.seed,
 )

@@ -61,7 +61,7 @@ class SplitPurchase(Refused):
 
 def _recorder(actor: Actor) -> None:
     if not actor.may_record:
-        raise Refused("您的账号不能登记采购或提交需求（需要村务人员或申请人角色）", "not_recorder")
+        raise Refused("您的账号不能登记采购或提交需求（需要村务人员或申请人角色）", "forbidden")
 
 
 def _by(actor: Actor) -> dict[str, Any]:
@@ -174,13 +174,15 @@ def demand_routed(row: Mapping[str, Any]) -> Routed:
     return Routed(row["id"], status, db.DEMAND_STATUS[status], status == "pending", row["route"], tuple(row["done"]), barred)
 
 
-async def file_demand(host: Any, actor: Actor, draft: DemandDraft, documents: Sequence[Mapping[str, Any]]) -> str:
+async def file_demand(host: Any, actor: Actor, draft: DemandDraft, store: Store) -> str:
+    """File a demand (its id) for the village's approval, with its document (``store``: kept once it is filed)."""
     _recorder(actor)
     async with host.recorder.step():
         barred = [actor.person_id] if actor.person_id else []
         route = route_for(settings_of(host.config.sections).demand, "procurement_demand", host.config.people, barred, "此采购需求")
         demand_id = _next_id("XQ", await db.count(host.db.conn, "procurement_demands"))
-        body = {**draft.body(), "id": demand_id, "documents": [dict(d) for d in documents], "route": route, **_by(actor)}
+        document = await store()
+        body = {**draft.body(), "id": demand_id, "documents": [dict(document)] if document else [], "route": route, **_by(actor)}
         await host.recorder.record(K.DEMAND_FILED, body)
     return demand_id
 

@@ -65,10 +65,11 @@ def day(value: object, what: str, today: date, future: bool = False) -> date:
     return parsed
 
 
-def quantity(value: object, what: str) -> int:
+def quantity(value: object, what: str, minimum: int = 1) -> int:
+    """A whole quantity, ``minimum`` (1; a delivery may count 0) to a million."""
     raw = value.strip() if isinstance(value, str) else ""
-    if not re.fullmatch(r"[0-9]{1,7}", raw, re.ASCII) or not 1 <= int(raw) <= MAX_QUANTITY:
-        raise InputError(f"{what}应为 1 到 {MAX_QUANTITY:,} 之间的整数（小数请换用更小的单位，如 千克、米）", "bad_quantity")
+    if not re.fullmatch(r"[0-9]{1,7}", raw, re.ASCII) or not minimum <= int(raw) <= MAX_QUANTITY:
+        raise InputError(f"{what}应为 {minimum} 到 {MAX_QUANTITY:,} 之间的整数（小数请换用更小的单位，如 千克、米）", "bad_quantity")
     return int(raw)
 
 

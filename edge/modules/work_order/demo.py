@@ -14,8 +14,8 @@ from typing import Any
 
 from edge.kernel.accounts import host_operator
 from edge.ledger.localtime import SHANGHAI
-from edge.modules.work_order import desk
-from edge.modules.work_order import projection as Q
+import edge.modules.work_order.desk as desk
+import edge.modules.work_order.projection as Q
 from edge.modules.work_order.rules import id_check_digit, week_of
 from edge.modules.work_order.settings import officers
 

@@ -17,9 +17,9 @@ from edge.kernel.config import Person
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.fmt import AmountError, parse_yuan
 from edge.kernel.routing import CHAIN, RefusalBudget, RouteDesk, check_route_possible
-from edge.modules.work_order import kinds as K
-from edge.modules.work_order import projection as Q
-from edge.modules.work_order import rules as R
+import edge.modules.work_order.kinds as K
+import edge.modules.work_order.projection as Q
+import edge.modules.work_order.rules as R
 from edge.modules.work_order.sealing import Sealer, WrappedKey, new_wrapped_key
 from edge.modules.work_order.settings import officers
 

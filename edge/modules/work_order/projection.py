@@ -14,7 +14,7 @@ import aiosqlite
 
 from edge.kernel.routing import Routed
 from edge.ledger import Entry
-from edge.modules.work_order import kinds as K
+import edge.modules.work_order.kinds as K
 from edge.modules.work_order.rules import AVAILABLE, ROTATION
 
 SCHEMA = """

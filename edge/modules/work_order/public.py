@@ -13,8 +13,8 @@ import aiosqlite
 
 from edge.kernel.contract import Export, Published
 from edge.kernel.fmt import yuan
-from edge.modules.work_order import kinds as K
-from edge.modules.work_order import projection as Q
+import edge.modules.work_order.kinds as K
+import edge.modules.work_order.projection as Q
 from edge.modules.work_order.rules import ATTENDANCE_NAMES, SKIP_REASONS, STATUS_NAMES, TRADES
 
 

@@ -8,13 +8,11 @@ error page (its Chinese message), and nothing changed.
 from __future__ import annotations
 
 from datetime import datetime
-
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-
 
 from edge.kernel.config import Person
 from edge.kernel.contract import Awaiting, NavItem
@@ -22,9 +20,9 @@ from edge.kernel.errors import NotFound, Refused
 from edge.kernel.fmt import yuan
 from edge.kernel.routing import why_not
 from edge.ledger.localtime import SHANGHAI
-from edge.modules.work_order import desk
-from edge.modules.work_order import projection as Q
-from edge.modules.work_order import rules as R
+import edge.modules.work_order.desk as desk
+import edge.modules.work_order.projection as Q
+import edge.modules.work_order.rules as R
 from edge.modules.work_order.sealing import masked
 from edge.modules.work_order.settings import officers
 

@@ -1,0 +1,77 @@
+"""`make demo`: believable sample procurement for a newcomer, seeded through the module's own desk as a
+village user's steps would be (ledger entries first): purchases of both channels, one offline purchase the
+split rule refused, an override waiting for its second approver, a demand waiting for the village's
+approval, one with the township, and one deal carried through to payment.
+
+The award of that deal stands in for the document the central would send down (its ``document`` says
+``demo``): on a real edge only a verified document from the central records an award. A second run adds
+nothing once the sample purchases are there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from edge.kernel.errors import Refused
+from edge.ledger.localtime import local_today
+from edge.modules.procurement import db, desk
+from edge.modules.procurement import kinds as K
+from edge.modules.procurement.inputs import DemandDraft, Line, PurchaseDraft
+from edge.modules.procurement.rules import OFFLINE, PLATFORM
+
+STAFF = "liming"  # the demo's applicant records purchases and files demands
+
+
+async def _nothing() -> Mapping[str, Any] | None:
+    return None
+
+
+async def seed(host: Any) -> None:
+    async with host.recorder.step():
+        if await db.count(host.db.conn, "procurement_purchases"):
+            return
+    people = host.config.people
+    staff = desk.Actor(STAFF, people.get(STAFF), frozenset({"applicant"}))
+    approvers = [p for p in people.values() if p.has("approver") and p.id != STAFF]
+    if not approvers:
+        return  # a roster without approvers: nothing to route
+    boss = desk.Actor(approvers[0].id, approvers[0], frozenset({"approver"}))
+    today = local_today()
+
+    def ago(days: int) -> Any:
+        return today - timedelta(days=days)
+
+    for draft in (
+        PurchaseDraft(ago(40), "办公用品", "", "柯桥区兴华文具店", OFFLINE, (Line("A4 打印纸", "箱", 20, 15_000),)),
+        PurchaseDraft(ago(32), "灯具", "村道亮化", "绍兴明亮照明器材", OFFLINE, (Line("LED 路灯灯头", "个", 30, 4_500),)),
+        PurchaseDraft(ago(20), "电脑设备", "", "浙江华数科技", PLATFORM, (Line("台式电脑", "台", 2, 420_000),)),
+        PurchaseDraft(ago(12), "清洁用品", "", "村口便民超市", OFFLINE, (Line("垃圾袋", "卷", 50, 800), Line("扫帚", "把", 10, 2_500))),
+    ):  # fmt: skip
+        await desk.record_purchase(host, staff, draft, _nothing)
+    # An offline purchase that brings office supplies within two months past 5,000 yuan: refused, on record.
+    split = PurchaseDraft(ago(5), "办公用品", "", "柯桥区兴华文具店", OFFLINE, (Line("打印机墨盒", "个", 12, 18_000),))
+    try:
+        await desk.record_purchase(host, staff, split, _nothing)
+    except Refused:
+        pass
+    await desk.request_override(host, staff, split, "村委会换届选举材料须于本周打印完毕，平台供货周期来不及。", _nothing)
+
+    deadline = today + timedelta(days=30)
+    open_demand = DemandDraft("文化礼堂桌椅采购", "家具", "文化礼堂改造", (Line("会议桌", "张", 10, 120_000, "1.8 米"), Line("折叠椅", "把", 80, 9_000)), "青莲村文化礼堂", deadline)  # fmt: skip
+    await desk.file_demand(host, staff, open_demand, _nothing)
+    with_township = DemandDraft("村道亮化路灯采购", "灯具", "村道亮化", (Line("太阳能路灯", "套", 20, 160_000, "6 米灯杆"),), "青莲村村道", deadline)  # fmt: skip
+    await desk.decide_demand(host, boss, await desk.file_demand(host, staff, with_township, _nothing), True)
+
+    done = DemandDraft("党群服务中心空调采购", "电器", "党群服务中心", (Line("壁挂空调", "台", 4, 350_000, "1.5 匹 一级能效"),), "青莲村党群服务中心", deadline)  # fmt: skip
+    demand_id = await desk.file_demand(host, staff, done, _nothing)
+    await desk.decide_demand(host, boss, demand_id, True)
+    async with host.recorder.step():
+        await host.recorder.record(K.AWARD, {
+            "demand_id": demand_id, "award_id": "DEMO-AWARD-1", "supplier": {"id": "demo-supplier-3", "name": "绍兴诚信电器有限公司"},
+            "amount_fen": 1_236_000, "lines": [{"line": 1, "unit_fen": 309_000}], "bids": 3, "document": {"id": "demo", "demo": True},
+        })  # fmt: skip
+    await desk.sign_contract(host, staff, demand_id, "QL-CG-2026-003", ago(3), _nothing)
+    await desk.check_delivery(host, staff, demand_id, [4], ago(1), _nothing)
+    await desk.record_payment(host, staff, demand_id, 1_236_000, today, _nothing)
