@@ -16,8 +16,9 @@ from typing import Any
 
 from edge.kernel.errors import Refused
 from edge.ledger.localtime import local_today
-from edge.modules.procurement import db, desk
-from edge.modules.procurement import kinds as K
+import edge.modules.procurement.db as db
+import edge.modules.procurement.desk as desk
+import edge.modules.procurement.kinds as K
 from edge.modules.procurement.inputs import DemandDraft, Line, PurchaseDraft
 from edge.modules.procurement.rules import OFFLINE, PLATFORM
 

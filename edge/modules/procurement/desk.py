@@ -20,9 +20,9 @@ from edge.kernel.config import Person
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.fmt import yuan
 from edge.kernel.routing import Routed, RefusalBudget, RouteDesk
-from edge.modules.procurement import db
-from edge.modules.procurement import kinds as K
-from edge.modules.procurement import rules
+import edge.modules.procurement.db as db
+import edge.modules.procurement.kinds as K
+import edge.modules.procurement.rules as rules
 from edge.modules.procurement.config import route_for, settings_of
 from edge.modules.procurement.inputs import DemandDraft, PurchaseDraft, paragraph, text
 

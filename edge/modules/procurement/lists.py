@@ -10,8 +10,8 @@ import aiosqlite
 
 from edge.kernel.contract import Export, Published
 from edge.kernel.fmt import yuan
-from edge.modules.procurement import db
-from edge.modules.procurement import kinds as K
+import edge.modules.procurement.db as db
+import edge.modules.procurement.kinds as K
 from edge.modules.procurement.rules import CHANNEL_NAMES
 
 PURCHASE_COLUMNS = ("编号", "采购日期", "类别", "项目", "物品", "供应商", "金额", "采购方式", "例外登记")

@@ -14,7 +14,7 @@ import aiosqlite
 
 from edge.kernel.contract import Handler
 from edge.ledger import Entry
-from edge.modules.procurement import kinds as K
+import edge.modules.procurement.kinds as K
 
 _LIVE = ("submitted",)  # the states in which the central may still decide a demand
 

@@ -19,7 +19,9 @@ from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.fmt import yuan
 from edge.kernel.routing import why_not
 from edge.ledger.localtime import local_today, utc_bound
-from edge.modules.procurement import db, desk, inputs
+import edge.modules.procurement.db as db
+import edge.modules.procurement.desk as desk
+import edge.modules.procurement.inputs as inputs
 from edge.modules.procurement.rules import CHANNEL_NAMES, RULE_NAMES, THRESHOLD_FEN
 from edge.web.service import PASSWORD_CHANGE_REQUIRED, Principal
 from edge.web.shell import Shell
@@ -155,8 +157,7 @@ def router(shell: Shell) -> APIRouter:
     @api.post("/procurement/purchases/new", include_in_schema=False)
     async def record_purchase(request: Request, invoice: Annotated[UploadFile | None, File()] = None) -> Response:
         p = await shell.acting(request)
-        form = dict((await request.form()).items())
-        form = {k: v for k, v in form.items() if isinstance(v, str)}
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
         rows = rows_of(form)
         received = None
         try:
