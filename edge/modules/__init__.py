@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from edge.kernel.contract import Part
 from edge.modules.household_assembly import HOUSEHOLD_ASSEMBLY
+from edge.modules.procurement import PROCUREMENT
 from edge.modules.work_order import WORK_ORDER
 from edge.seal.part import SEAL
 
-PARTS: tuple[Part, ...] = (SEAL, HOUSEHOLD_ASSEMBLY, WORK_ORDER)
+PARTS: tuple[Part, ...] = (SEAL, HOUSEHOLD_ASSEMBLY, WORK_ORDER, PROCUREMENT)
