@@ -117,7 +117,7 @@ CREATE TABLE IF NOT EXISTS wo_pays (
 """
 SCHEMA_VERSION = 1
 
-ORDER_STATUS = {"pending": "待村主要负责人审批", "approved": "已批准", "rejected": "已驳回", "dispatched": "已派工"}
+ORDER_STATUS = {"pending": "待村主要负责人签批", "approved": "已批准", "rejected": "已驳回", "dispatched": "已派工"}
 PAY_STATUS = {"pending": "待审核", "approved": "已批准待转账", "rejected": "已驳回", "paid": "已转账"}
 PLAN_STATUS = {"drafted": "草拟（待两委会审定）", "approved": "两委会已审定（冻结）"}
 
