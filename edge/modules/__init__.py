@@ -9,9 +9,10 @@ root (``edge/agent.py``), the CLI and the web shell pass it in.
 from __future__ import annotations
 
 from edge.kernel.contract import Part
+from edge.modules.competitive_deposit import COMPETITIVE_DEPOSIT
 from edge.modules.household_assembly import HOUSEHOLD_ASSEMBLY
 from edge.modules.procurement import PROCUREMENT
 from edge.modules.work_order import WORK_ORDER
 from edge.seal.part import SEAL
 
-PARTS: tuple[Part, ...] = (SEAL, HOUSEHOLD_ASSEMBLY, WORK_ORDER, PROCUREMENT)
+PARTS: tuple[Part, ...] = (SEAL, HOUSEHOLD_ASSEMBLY, WORK_ORDER, PROCUREMENT, COMPETITIVE_DEPOSIT)
