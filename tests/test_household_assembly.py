@@ -327,7 +327,10 @@ async def test_more_ballots_than_households_present_cannot_be_published(writer: 
 
 async def test_a_commitment_keeps_its_progress_history_and_is_flagged_overdue(writer: EdgeAgent, desk: AssemblyDesk, clock: Clock) -> None:  # noqa: F811
     mid = await meeting_of(desk, date(2026, 12, 20), 3)
-    cid = await desk.make_commitment(mid, "三组机耕路硬化 800 米", "金建平", "2027-06-30", "zhoumin")
+    sid = await desk.record_suggestion(mid, "H001", "道路交通", "机耕路雨天积水", "zhoumin")
+    with pytest.raises(InputError, match="没有这条意见"):
+        await desk.make_commitment(mid, "硬化", "金建平", "2027-06-30", "zhoumin", "HA-2025-S001")
+    cid = await desk.make_commitment(mid, "三组机耕路硬化 800 米", "金建平", "2027-06-30", "zhoumin", sid)
     await desk.report_progress(cid, "30", "完成测量", "zhoumin")
     await desk.report_progress(cid, 60, "路基完成", "zhoumin")
     with pytest.raises(InputError, match="不能倒退"):
@@ -340,7 +343,7 @@ async def test_a_commitment_keeps_its_progress_history_and_is_flagged_overdue(wr
         history = await store.progress_history(writer.db.conn, cid)
         (row,) = await store.commitments(writer.db.conn, mid)
     assert [(h["progress"], h["note"]) for h in history] == [(30, "完成测量"), (60, "路基完成")]
-    assert row["progress"] == 60
+    assert row["progress"] == 60 and row["suggestion"] == f"{mid}-S001"
     assert not rules.overdue(date.fromisoformat(row["deadline"]), row["progress"], date(2027, 6, 30))
     assert rules.overdue(date.fromisoformat(row["deadline"]), row["progress"], date(2027, 7, 1))
 

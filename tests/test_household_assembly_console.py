@@ -144,5 +144,8 @@ async def test_the_demo_pages_render(site: Any, writer: EdgeAgent) -> None:  # n
     assert "81.67%" in held.text and "约谈 金建平" in held.text and "路基完成" in held.text
     ahead = await apis["zhoumin"].client.get(f"/household_assembly/{this}")
     assert "尚未通知到的户（5）" in ahead.text and "文明家庭" in ahead.text
+    # This year's meeting opens with the report on last year's commitments.
+    report = ahead.text.split('id="earlier-commitments"')[1].split("</section>")[0]
+    assert "三组机耕路硬化 800 米" in report and "逾期" in report and "路基完成" in report and "100%" in report
     board = (await visitor.get("/board")).text
     assert f"{meetings[1]['year']} 年户主大会到会率与满意率" in board and rules.WORK in board and "户主大会承诺事项及进度" in board

@@ -57,8 +57,8 @@ async def seed(host: Any) -> None:
     await desk.post_documents(last, "全年集体经营性收入 186 万元，支出 142 万元；完成村道硬化 2.3 公里、污水管网改造 1 处。",
                               "各组推荐、村两委审核、公示 7 天：评选文明家庭 5 户、好婆媳 2 对。", STAFF)  # fmt: skip
     await desk.record_notices(last, households, "hand", STAFF)
-    await desk.record_suggestion(last, households[3], "道路交通", "三组到主路的机耕路雨天积水，希望硬化。", STAFF)
-    await desk.record_suggestion(last, "", "水利环境", "河道保洁次数太少，夏天有异味。", STAFF)
+    road = await desk.record_suggestion(last, households[3], "道路交通", "三组到主路的机耕路雨天积水，希望硬化。", STAFF)
+    river = await desk.record_suggestion(last, "", "水利环境", "河道保洁次数太少，夏天有异味。", STAFF)
     present = households[:49]  # 49 of 60: 81.67%
     for i, hid in enumerate(present):
         if i % 3 == 0:
@@ -77,8 +77,8 @@ async def seed(host: Any) -> None:
     await desk.publish_results(last, STAFF)
     await desk.record_talk(last, CADRES[2], "镇纪委约谈：机耕路建设承诺未兑现，限期整改并在下次户主大会报告。", TOWNSHIP)
     made = [
-        await desk.make_commitment(last, "三组机耕路硬化 800 米", CADRES[2], (today - timedelta(days=20)).isoformat(), STAFF),
-        await desk.make_commitment(last, "河道保洁由每月 2 次增至每周 1 次", CADRES[1], (today - timedelta(days=60)).isoformat(), STAFF),
+        await desk.make_commitment(last, "三组机耕路硬化 800 米", CADRES[2], (today - timedelta(days=20)).isoformat(), STAFF, road),
+        await desk.make_commitment(last, "河道保洁由每月 2 次增至每周 1 次", CADRES[1], (today - timedelta(days=60)).isoformat(), STAFF, river),
         await desk.make_commitment(last, "村务公开栏增设集体收支月报", CADRES[0], (today + timedelta(days=30)).isoformat(), STAFF),
     ]
     for cid, steps in zip(made, (((30, "完成测量与预算"), (60, "路基完成")), ((50, "保洁合同续签"), (100, "已按周保洁三个月")), ((40, "公开栏已安装"),)), strict=True):

@@ -262,15 +262,20 @@ class AssemblyDesk:
 
     # -- commitments --------------------------------------------------------------------------------------------
 
-    async def make_commitment(self, meeting_id: str, text: str, owner: str, deadline: str, by: str) -> str:
+    async def make_commitment(self, meeting_id: str, text: str, owner: str, deadline: str, by: str, suggestion: str = "") -> str:
+        """A commitment made at the meeting, with its owner and deadline; ``suggestion``: the pre-meeting suggestion
+        it answers, if any (one of this meeting's)."""
         what = checked(rules.clean_text, text, "承诺事项", 500)
         who = checked(rules.clean_text, owner, "责任人", 20)
         day = parse_day(deadline, "完成期限")
         async with self.recorder.step():
             await self._meeting(meeting_id)
+            if suggestion and suggestion not in {s["id"] for s in await store.suggestions(self.conn, meeting_id)}:
+                raise InputError("此会议没有这条意见", "bad_input")
             cid = f"{meeting_id}-C{await store.count(self.conn, 'ha_commitments', meeting_id) + 1:03d}"
             await self.recorder.record(K.COMMITMENT_MADE, {
-                "meeting_id": meeting_id, "id": cid, "text": what, "owner": who, "deadline": day.isoformat(), "by": by,
+                "meeting_id": meeting_id, "id": cid, "text": what, "owner": who, "deadline": day.isoformat(), "suggestion": suggestion,
+                "by": by,
             })  # fmt: skip
         return cid
 

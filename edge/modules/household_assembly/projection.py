@@ -95,6 +95,7 @@ CREATE TABLE IF NOT EXISTS ha_commitments (
     text       TEXT NOT NULL,
     owner      TEXT NOT NULL,
     deadline   TEXT NOT NULL,          -- YYYY-MM-DD
+    suggestion TEXT NOT NULL,          -- '' or the pre-meeting suggestion it answers
     progress   INTEGER NOT NULL,
     at         TEXT NOT NULL
 );
@@ -212,8 +213,8 @@ async def talk_recorded(conn: aiosqlite.Connection, entry: Entry) -> None:
 async def commitment_made(conn: aiosqlite.Connection, entry: Entry) -> None:
     b = entry.body
     await conn.execute(
-        "INSERT INTO ha_commitments (id, meeting_id, text, owner, deadline, progress, at) VALUES (?, ?, ?, ?, ?, 0, ?)",
-        (b["id"], b["meeting_id"], b["text"], b["owner"], b["deadline"], entry.ts),
+        "INSERT INTO ha_commitments (id, meeting_id, text, owner, deadline, suggestion, progress, at) VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
+        (b["id"], b["meeting_id"], b["text"], b["owner"], b["deadline"], b["suggestion"], entry.ts),
     )
 
 

@@ -58,10 +58,11 @@ async def meeting_view(conn: Any, meeting_id: str, today: date) -> dict[str, Any
     households = await store.households(conn)
     notices = await store.notices(conn, meeting_id)
     signins = await store.signins(conn, meeting_id)
-    commitments = await store.commitments(conn, meeting_id)
-    for c in commitments:
+    every = await store.commitments(conn)
+    for c in every:
         c["overdue"] = rules.overdue(date.fromisoformat(c["deadline"]), c["progress"], today)
         c["history"] = await store.progress_history(conn, c["id"])
+    commitments = [c for c in every if c["meeting_id"] == meeting_id]
     held = date.fromisoformat(m["held_on"])
     return {
         "m": m, "households": households, "notices": notices, "signins": signins,
@@ -70,6 +71,8 @@ async def meeting_view(conn: Any, meeting_id: str, today: date) -> dict[str, Any
         "suggestions": await store.suggestions(conn, meeting_id), "questions": await store.questions(conn, meeting_id),
         "sheets": await store.sheets(conn, meeting_id), "talks": await store.talks(conn, meeting_id),
         "commitments": commitments, "targets": [*m["cadres"], rules.WORK],
+        # The meeting opens with the report on what earlier meetings committed to (ids are HA-<year>).
+        "earlier": [c for c in every if c["meeting_id"] < meeting_id],
         "honours_open": rules.honours_in_time(today, held), "honours_last_day": held.toordinal() - rules.HONOURS_LEAD_DAYS,
     }  # fmt: skip
 
@@ -209,7 +212,8 @@ def router(shell: Any) -> APIRouter:
         return "约谈已记录"
 
     async def commitment(mid: str, form: Any, desk: AssemblyDesk, by: str) -> str:
-        return f"已登记承诺 {await desk.make_commitment(mid, _text(form, 'text'), _text(form, 'owner'), _text(form, 'deadline'), by)}"
+        cid = await desk.make_commitment(mid, _text(form, "text"), _text(form, "owner"), _text(form, "deadline"), by, _text(form, "suggestion"))
+        return f"已登记承诺 {cid}"
 
     for path, roles, act in (
         ("documents", STAFF, documents), ("honours", STAFF, honours), ("suggestions", STAFF, suggestion),
