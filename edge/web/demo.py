@@ -47,6 +47,7 @@ DEMO_ACCOUNTS: tuple[tuple[str, tuple[str, ...], str | None, tuple[str, ...], st
     ("zhaolei", ("approver",), "zhaolei", (), "", "大额申请的会签审批人"),
     ("zhoumin", ("village_staff",), None, (), "周敏（村务）", "户主大会：名册、通知、签到、计票"),
     ("sunli", ("village_staff",), None, (), "孙丽（村务）", "户主大会：第二名计票人复核计票单"),
+    ("wukuaiji", ("village_staff",), None, (), "吴会计（村报账员）", "资金存放：导入银行流水、联席会议存放决定、登记存款合同"),
     ("jiandu", ("supervisor",), None, ("*",), "镇纪委监督员", "台账、异常、导出 CSV（只读）"),
     ("admin", ("admin",), None, (), "管理员", "账号管理、设备"),
 )
