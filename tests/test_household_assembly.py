@@ -373,3 +373,33 @@ async def test_the_demo_is_idempotent_and_its_tables_are_a_projection_of_the_led
         assert await dump(replay) == before and await replay.projection_anomalies() == []
     finally:
         await replay.close()
+
+
+def test_the_configured_formula_and_line() -> None:
+    from edge.kernel.errors import ConfigError
+    from edge.kernel.toml import Table
+    from edge.modules.household_assembly.settings import Settings, parse
+
+    assert parse(Table({}, "household_assembly")) == Settings("satisfied_and_basic", "80")
+    assert parse(Table({"formula": "satisfied_only", "line_percent": "85.5"}, "household_assembly")) == Settings("satisfied_only", "85.5")
+    for bad in ({"formula": "average"}, {"line_percent": "101"}, {"line_percent": 80}, {"colour": "red"}):
+        with pytest.raises(ConfigError):
+            parse(Table(bad, "household_assembly"))
+    tally = rules.Tally("沈国华", 160, 30, 10)
+    assert tally.rate() == "95.00" and tally.rate("satisfied_only") == "80.00"
+    flagged = rules.result(300, 200, [tally], rules.line_percent("85.5"), "satisfied_only")["cadres"][0]
+    assert (flagged["satisfaction_rate"], flagged["flagged"]) == ("80.00", True)
+
+
+async def test_a_meeting_keeps_the_formula_it_was_created_with(writer: EdgeAgent, desk: AssemblyDesk) -> None:  # noqa: F811
+    await desk.import_register("名册.csv", register(4), "zhoumin")
+    mid = await desk.create_meeting("2026-12-20", "礼堂", [], ["沈国华"], "zhoumin", "90", "satisfied_only")
+    for hid in ("H000", "H001", "H002"):
+        await desk.sign_in(mid, hid, "list", "zhoumin")
+    counts = {"沈国华": [2, 1, 0], rules.WORK: [3, 0, 0]}
+    await desk.enter_tally(mid, 1, counts, "zhoumin")
+    await desk.enter_tally(mid, 1, counts, "sunli")
+    result = await desk.publish_results(mid, "zhoumin")
+    assert [(c["cadre"], c["satisfaction_rate"], c["flagged"]) for c in result["cadres"]] == [("沈国华", "66.67", True), (rules.WORK, "100.00", False)]
+    with pytest.raises(InputError, match="计算方式"):
+        await desk.create_meeting("2027-12-20", "礼堂", [], ["沈国华"], "zhoumin", "90", "average")

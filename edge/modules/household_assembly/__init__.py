@@ -11,6 +11,7 @@ from edge.kernel.contract import Part
 from edge.modules.household_assembly import board, cli, demo, web
 from edge.modules.household_assembly.kinds import KINDS, NAME
 from edge.modules.household_assembly.projection import PROJECTION, SCHEMA
+from edge.modules.household_assembly.settings import SECTION
 
 HOUSEHOLD_ASSEMBLY = Part(
     name=NAME,
@@ -19,6 +20,7 @@ HOUSEHOLD_ASSEMBLY = Part(
     schema=SCHEMA,
     schema_version=1,
     projection=PROJECTION,
+    config=SECTION,
     cli=cli.register,
     router=web.router,
     templates=web.TEMPLATES,

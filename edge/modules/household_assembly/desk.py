@@ -97,8 +97,9 @@ class AssemblyDesk:
 
     async def create_meeting(
         self, held_on: str, place: str, village_items: Sequence[str], cadres: Sequence[str], by: str,
-        line_percent: str = rules.DEFAULT_LINE_PERCENT,
+        line_percent: str = rules.DEFAULT_LINE_PERCENT, formula: str = rules.DEFAULT_FORMULA,
     ) -> str:  # fmt: skip
+        """A meeting of the year of ``held_on`` (one a year), with the formula and line its results will use."""
         day = parse_day(held_on, "会议日期")
         where = checked(rules.clean_text, place, "会议地点", 60)
         items = checked(rules.agenda, village_items)
@@ -106,13 +107,15 @@ class AssemblyDesk:
         if not names or len(names) > MAX_CADRES or len(set(names)) != len(names) or rules.WORK in names:
             raise InputError(f"被评议干部应为 1–{MAX_CADRES} 个不重复的姓名", "bad_input")
         checked(rules.line_percent, line_percent)
+        if formula not in rules.FORMULAS:
+            raise InputError("满意率计算方式未知", "bad_input")
         meeting_id = f"HA-{day.year}"
         async with self.recorder.step():
             if await store.meeting(self.conn, meeting_id) is not None:
                 raise InputError(f"{day.year} 年的户主大会已创建（{meeting_id}）", "duplicate")
             await self.recorder.record(K.MEETING_CREATED, {
                 "id": meeting_id, "year": day.year, "held_on": day.isoformat(), "place": where, "agenda": items,
-                "cadres": names, "line_percent": line_percent, "by": by,
+                "cadres": names, "line_percent": line_percent, "formula": formula, "by": by,
             })  # fmt: skip
         return meeting_id
 
@@ -243,9 +246,10 @@ class AssemblyDesk:
             tallies = rules.sum_sheets([s["counts"] for s in sheets], targets)
             households = len(await store.households(self.conn))
             signed = len(await store.signins(self.conn, meeting_id))
-            result = checked(rules.result, households, signed, tallies, rules.line_percent(m["line_percent"]))
+            result = checked(rules.result, households, signed, tallies, rules.line_percent(m["line_percent"]), m["formula"])
             await self.recorder.record(K.RESULTS_PUBLISHED, {
                 "meeting_id": meeting_id, "households": households, "signed_in": signed, "line_percent": m["line_percent"],
+                "formula": m["formula"],
                 "result": result, "by": by,
             })  # fmt: skip
         return result  # type: ignore[no-any-return]

@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS ha_meetings (
     agenda          TEXT NOT NULL,     -- JSON list: the four fixed items, then the village's
     cadres          TEXT NOT NULL,     -- JSON list of the cadres rated, by name
     line_percent    TEXT NOT NULL,
+    formula         TEXT NOT NULL,     -- rules.FORMULAS, as the config said when the meeting was created
     report          TEXT,
     honours_method  TEXT,
     posted_at       TEXT,
@@ -121,9 +122,10 @@ async def register_imported(conn: aiosqlite.Connection, entry: Entry) -> None:
 async def meeting_created(conn: aiosqlite.Connection, entry: Entry) -> None:
     b = entry.body
     await conn.execute(
-        "INSERT INTO ha_meetings (id, year, held_on, place, agenda, cadres, line_percent, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO ha_meetings (id, year, held_on, place, agenda, cadres, line_percent, formula, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (b["id"], int(b["year"]), b["held_on"], b["place"], json.dumps(b["agenda"], ensure_ascii=False),
-         json.dumps(b["cadres"], ensure_ascii=False), b["line_percent"], entry.ts),
+         json.dumps(b["cadres"], ensure_ascii=False), b["line_percent"], b["formula"], entry.ts),
     )  # fmt: skip
 
 

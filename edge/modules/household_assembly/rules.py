@@ -18,6 +18,9 @@ RATINGS = ("满意", "基本满意", "不满意")
 WORK = "年度工作"  # the year's work is rated beside each cadre, as one more target
 HONOURS_LEAD_DAYS = 7  # the honours result is published at least a week before the meeting
 DEFAULT_LINE_PERCENT = "80"  # a cadre below this satisfaction rate is flagged to the township for a talk
+# How a satisfaction rate is computed, as a village's config names it: the ratings that count as satisfied.
+FORMULAS = {"satisfied_and_basic": ("满意", "基本满意"), "satisfied_only": ("满意",)}
+DEFAULT_FORMULA = "satisfied_and_basic"  # (满意 + 基本满意) / valid ballots
 # The county's four fixed items ("4"), in their order; the village adds its own ("X") after them.
 FIXED_AGENDA = ("表彰先进", "述职述责", "质询评议", "宣讲点评")
 MAX_VILLAGE_ITEMS = 10
@@ -202,12 +205,14 @@ class Tally:
     def ballots(self) -> int:
         return self.satisfied + self.basically + self.dissatisfied
 
-    def rate(self) -> str:
-        """The default formula: (满意 + 基本满意) / valid ballots."""
-        return percent(self.satisfied + self.basically, self.ballots)
+    def rate(self, formula: str = DEFAULT_FORMULA) -> str:
+        """The ratings the formula counts as satisfied, over the valid ballots."""
+        counted = FORMULAS[formula]
+        counts = dict(zip(RATINGS, (self.satisfied, self.basically, self.dissatisfied), strict=True))
+        return percent(sum(counts[r] for r in counted), self.ballots)
 
 
-def result(households: int, signed_in: int, tallies: Sequence[Tally], line: Decimal) -> dict[str, Any]:
+def result(households: int, signed_in: int, tallies: Sequence[Tally], line: Decimal, formula: str = DEFAULT_FORMULA) -> dict[str, Any]:
     """The published result: the attendance rate and each target's counts, rate and whether it is flagged. Refused
     when a target has more ballots than households signed in (one ballot per household present)."""
     if signed_in > households:
@@ -220,7 +225,7 @@ def result(households: int, signed_in: int, tallies: Sequence[Tally], line: Deci
             raise RuleError(f"「{t.cadre}」有 {t.ballots} 张票，多于签到的 {signed_in} 户：每户一票")
         if t.ballots == 0:
             raise RuleError(f"「{t.cadre}」没有有效票")
-        rate = t.rate()
+        rate = t.rate(formula)
         out.append({
             "cadre": t.cadre, "ballots": t.ballots, "satisfied": t.satisfied, "basically": t.basically,
             "dissatisfied": t.dissatisfied, "satisfaction_rate": rate, "flagged": Decimal(rate) < line,

@@ -25,6 +25,7 @@ import edge.modules.household_assembly.store as store
 import edge.modules.household_assembly.tokens as tokens
 from edge.modules.household_assembly.desk import CATEGORIES, CHANNELS, HOW, AssemblyDesk
 from edge.modules.household_assembly.kinds import NAME
+from edge.modules.household_assembly.settings import settings
 
 TEMPLATES = Path(__file__).parent / "templates"
 STAFF = ("village_staff",)
@@ -120,7 +121,7 @@ def router(shell: Any) -> APIRouter:
 
         data = await read(load)
         return await shell.render(request, f"{NAME}/home.html", **data, staff=bool(p.roles.intersection(STAFF)),  # type: ignore[no-any-return]
-                                  FIXED_AGENDA=rules.FIXED_AGENDA, today=today.isoformat())  # fmt: skip
+                                  FIXED_AGENDA=rules.FIXED_AGENDA, settings=settings(agent.config))  # fmt: skip
 
     @api.post(f"{BASE}/register", include_in_schema=False)
     async def import_register(request: Request) -> Response:
@@ -138,10 +139,13 @@ def router(shell: Any) -> APIRouter:
     async def create_meeting(request: Request) -> Response:
         created: list[str] = []
 
+        configured = settings(agent.config)
+
         async def act(form: Any, desk: AssemblyDesk, by: str) -> str:
             mid = await desk.create_meeting(
                 _text(form, "held_on"), _text(form, "place"), _text(form, "items").splitlines(),
-                _text(form, "cadres").splitlines(), by, _text(form, "line_percent").strip() or rules.DEFAULT_LINE_PERCENT,
+                _text(form, "cadres").splitlines(), by, _text(form, "line_percent").strip() or configured.line_percent,
+                configured.formula,
             )  # fmt: skip
             created.append(mid)
             return f"已创建会议 {mid}"
