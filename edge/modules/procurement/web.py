@@ -182,8 +182,9 @@ def router(shell: Shell) -> APIRouter:
         """The purchases a refusal names, by id, with "本次" the one just refused."""
         ids = {i for g in groups for i in g["ids"]}
         known = {r["id"]: r for r in await read(db.purchases) if r["id"] in ids}
-        known["本次"] = {"id": "本次", "day": form.get("day", ""), "supplier": form.get("supplier", ""), "category": form.get("category", ""),
-                        "project": form.get("project", ""), "channel": "offline", "amount_fen": None}  # fmt: skip
+        group = groups[0]  # the one just refused is its total less the others
+        amount = int(group["total_fen"]) - sum(int(known[i]["amount_fen"]) for i in group["ids"] if i in known)
+        known["本次"] = {"id": "本次", "day": form.get("day", ""), "supplier": form.get("supplier", ""), "amount_fen": amount}
         return known
 
     @api.get("/procurement/purchases/{purchase_id}", include_in_schema=False)
