@@ -11,6 +11,7 @@ import contextlib
 import csv
 import io
 import json
+import secrets
 import zipfile
 from datetime import date, timedelta
 from pathlib import Path
@@ -19,13 +20,16 @@ from typing import Any
 import httpx
 import pytest
 from edge_support import config_for
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from openpyxl import Workbook
 from web_support import Api, seed_account
 
 from edge.agent import EdgeAgent
+from edge.kernel.central import DocumentInbox
 from edge.kernel.documents import StoredDocument
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.websettings import WebSettings
+from edge.ledger.decisiondoc import DOCUMENT_REFUSED, sign_document
 from edge.ledger.localtime import local_today
 from edge.modules.competitive_deposit import COMPETITIVE_DEPOSIT, desk, rules
 from edge.modules.competitive_deposit import demo as seed
@@ -167,12 +171,32 @@ async def test_accounts_and_balances_refuse_bad_input(agent: EdgeAgent) -> None:
 # -- the joint meeting's plan, the award, signing, maturity ---------------------------------------------------
 
 
-async def _award(agent: EdgeAgent, plan_id: str, notice: str, /, **over: Any) -> None:
-    body: dict[str, Any] = {"plan_id": plan_id, "tender_id": "T-2026-11", "bank": "瑞安农商银行", "rate_percent": "1.85", "amount_fen": 320_000_000,
-            "term_months": 12, "notice_date": notice, "document": {"id": "DOC-1", "signature": "00" * 64, "decision_index": 7}}  # fmt: skip
+CENTRAL_KEY = Ed25519PrivateKey.generate()
+EDGE_ID = "qinglian-cun"
+
+
+async def _deliver(agent: EdgeAgent, document: dict[str, Any], key: Ed25519PublicKey | None = None) -> tuple[int, int]:
+    """A document through the kernel's inbox, as a sync round hands it over: checked, then recorded."""
+
+    async def record(kind: str, body: dict[str, Any]) -> Any:
+        async with agent.recorder.step():
+            return await agent.recorder.record(kind, body)
+
+    inbox = DocumentInbox(key or CENTRAL_KEY.public_key(), EDGE_ID, COMPETITIVE_DEPOSIT.from_central, record)
+    await inbox.load(agent.config.data_dir)
+    return await inbox.take([document], await agent.ledger.size())
+
+
+def award_document(plan_id: str, notice: str, /, signer: Ed25519PrivateKey = CENTRAL_KEY, village: str = EDGE_ID, **over: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"plan_id": plan_id, "tender_id": "T-2026-11", "bank": "瑞安农商银行", "rate_percent": "1.85",
+                            "amount_fen": 320_000_000, "term_months": 12, "notice_date": notice, "sign_days": 3}  # fmt: skip
     body.update(over)
-    async with agent.recorder.step():
-        await agent.recorder.record(P.AWARD, body)
+    return sign_document(signer, {"id": secrets.token_hex(16), "village": village, "kind": P.AWARD, "issued_at": "2026-12-01T02:00:00Z",
+                                  "decision_index": 7, "body": body})  # fmt: skip
+
+
+async def _award(agent: EdgeAgent, plan_id: str, notice: str, /, **over: Any) -> None:
+    assert await _deliver(agent, award_document(plan_id, notice, **over)) == (1, 0)
 
 
 async def test_the_path_from_the_plan_to_the_extra_income(agent: EdgeAgent) -> None:
@@ -242,8 +266,16 @@ async def test_an_award_that_does_not_fit_is_an_anomaly_and_the_agent_goes_on(ag
         await _award(agent, plan_id, "2026-12-01", **bad)
     assert len(await agent.db.projection_anomalies()) == 5
     assert (await _plan(agent, plan_id))["status"] == "planned"
-    await _award(agent, plan_id, "2026-12-01")
+    # Forged (another key), for another village, replayed: refused by the kernel before any handler runs.
+    assert await _deliver(agent, award_document(plan_id, "2026-12-01", signer=Ed25519PrivateKey.generate())) == (0, 1)
+    assert await _deliver(agent, award_document(plan_id, "2026-12-01", village="baishi-cun")) == (0, 1)
+    assert (await _plan(agent, plan_id))["status"] == "planned"
+    good = award_document(plan_id, "2026-12-01")
+    assert await _deliver(agent, good) == (1, 0)
     assert (await _plan(agent, plan_id))["status"] == "awarded"
+    assert await _deliver(agent, good) == (0, 1)  # the same document again: a replay
+    refused = [e.body["anomaly"] for e in await agent.ledger.entries_of_kind(DOCUMENT_REFUSED)]
+    assert refused == ["document_forged", "document_foreign", "document_replayed"]
 
 
 async def test_an_eligible_account_in_no_plan_is_flagged_once_after_the_grace_days(agent: EdgeAgent) -> None:
