@@ -222,3 +222,23 @@ async def test_a_document_for_an_unknown_demand_is_an_anomaly_and_changes_nothin
         entry = await agent.recorder.record(K.AWARD, {"demand_id": "XQ-99999", "supplier": {"name": "x"}, "amount_fen": 1})
     anomalies = await agent.db.projection_anomalies()
     assert [a["entry"] for a in anomalies] == [entry.index]
+
+
+async def test_the_demo_seeds_every_page_once(site: Any) -> None:
+    agent, apis, visitor = site
+    assert PROCUREMENT.demo is not None
+    await PROCUREMENT.demo(agent)
+    size = await agent.recorder.ledger.size()
+    await PROCUREMENT.demo(agent)  # a second run adds nothing
+    assert await agent.recorder.ledger.size() == size
+    assert len(await entries(agent, K.PURCHASE_REFUSED)) == 1 and len(await entries(agent, K.PURCHASE_RECORDED)) == 5
+    zhangwei = apis["zhangwei"]
+    assert [i["id"] for i in (await zhangwei.client.get("/api/inbox")).json() if i["part"] == "procurement"] == ["LW-00001", "XQ-00001"]
+    overview = await zhangwei.client.get("/procurement")
+    assert overview.status_code == 200 and "被拒的线下采购" in overview.text
+    for path in ("/procurement/overrides/LW-00001", *(f"/procurement/demands/XQ-0000{n}" for n in (1, 2, 3)),
+                 *(f"/procurement/purchases/CG-0000{n}" for n in range(1, 6)), "/procurement/purchases/new", "/procurement/demands/new"):
+        page = await apis["liming"].client.get(path)
+        assert page.status_code == 200, path
+    assert "已付款" in (await zhangwei.client.get("/procurement/demands/XQ-00003")).text
+    assert "党群服务中心空调采购" in (await visitor.get("/board")).text
