@@ -22,14 +22,18 @@ import secrets
 import signal
 import sys
 import zlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from central.demo import DemoCentral, start_demo_central
 from edge.agent import EdgeAgent
 from edge.demo import board_config, bring_up, demo_release, write_contract_page
 from edge.kernel.accounts import ROLE_NAMES, host_operator
+from edge.kernel.config import CentralSettings
 from edge.kernel.errors import EdgeError
 from edge.kernel.websettings import WebSettings, with_listen
+from edge.ledger.keys import load_or_create_signing_key, public_key_pem
 from edge.ledger.private import open_private, private_dir
 from edge.web.accounts import check_account, create_account
 from edge.web.store import WebStore
@@ -38,6 +42,8 @@ from hostsim.control import SimBoard
 log = logging.getLogger("edge.demo")
 
 ACCOUNTS_FILE = "demo-accounts.json"
+#: The demo's village at its central store.
+DEMO_EDGE_ID = "qinglian-cun"
 # username, roles, person, villages, what to try with it
 DEMO_ACCOUNTS: tuple[tuple[str, tuple[str, ...], str | None, tuple[str, ...], str, str], ...] = (
     ("liming", ("applicant",), "liming", (), "", "提交用印申请（上传原件）"),
@@ -151,8 +157,17 @@ async def serve_demo(data: Path, listen: str, ready: Any = None) -> int:
         config = board_config(data, board)
         settings = with_listen(config.web, listen)
         samples = _samples(data)
+        # A central store beside the edge, which the edge syncs to and whose decision key it pins.
+        key = load_or_create_signing_key(config.data_dir)  # the ledger's own key, made now on a first run
+        pem = public_key_pem(key.public_key()).decode()
+        central = await start_demo_central(data / "central", DEMO_EDGE_ID, config.village, pem)
+        config = replace(config, central=CentralSettings(central.url, DEMO_EDGE_ID, 5.0, decision_key=central.public_key))
 
-        agent = await EdgeAgent.open(config)
+        try:
+            agent = await EdgeAgent.open(config)
+        except BaseException:
+            await central.close()
+            raise
         console = None
         try:
             password = await ensure_accounts(data, agent)
@@ -164,7 +179,7 @@ async def serve_demo(data: Path, listen: str, ready: Any = None) -> int:
             from edge.web.server import start_console
 
             console = await start_console(agent, settings, sim=board)
-            _announce(console.url, password, samples, board, data, settings)
+            _announce(console.url, password, samples, board, data, settings, central)
             if ready is not None:
                 ready(console.url, password)
             await stop.wait()
@@ -173,12 +188,15 @@ async def serve_demo(data: Path, listen: str, ready: Any = None) -> int:
             if console is not None:
                 await console.close()
             await agent.close()
+            await central.close()
     finally:
         await asyncio.to_thread(board.stop)
     return 0
 
 
-def _announce(url: str, password: str, samples: list[Path], board: SimBoard, data: Path, settings: WebSettings) -> None:
+def _announce(
+    url: str, password: str, samples: list[Path], board: SimBoard, data: Path, settings: WebSettings, central: DemoCentral
+) -> None:
     try:
         host, port = board.control._sock.getpeername()[:2]
         control = f"echo '{{\"op\": \"press\"}}' | nc -q1 {host} {port}"
@@ -199,7 +217,10 @@ def _announce(url: str, password: str, samples: list[Path], board: SimBoard, dat
         f"  上传限额 upload limits: 每个账号每天 {settings.upload_quota_bytes >> 20} MB；数据盘剩余不足 "
         f"{settings.min_free_bytes >> 20} MB 时暂停上传，admin 登录后看到提醒",
         f"  按压印章 press the seal: 设备页「模拟按压」按钮, or  {control}",
+        f"  中心库 central store: {central.url}/  (督查令牌登录 log in with the supervisor token: {central.token})",
+        f"    决定签名公钥 its decision key: {central.url}/central/pubkey   本村每 5 秒同步 the village syncs every 5 s",
         f"  数据 data: {data}   台账核验 verify: qinglian ledger verify --data {data}",
+        f"    中心库决定台账 the central's decision log: qinglian ledger verify --data {data / 'central' / 'decisions'}",
         "  Ctrl-C 停止 stop",
         "",
     ]
