@@ -424,3 +424,50 @@ def test_the_dispatch_command_recomputes_a_rotation(tmp_path: Path) -> None:
         (tmp_path / "pool.json").write_text(bad, encoding="utf-8")
         failed = qinglian("labour", "dispatch", "--pool", str(tmp_path / "pool.json"), "--jobs", str(tmp_path / "jobs.json"))
         assert failed.returncode == 2 and "错误" in failed.stderr
+
+
+# -- who may read and act; the officers ------------------------------------------------------------------------------
+
+
+async def test_another_villages_account_sees_nothing_and_a_reader_without_a_person_changes_nothing(agent: EdgeAgent) -> None:
+    await register(agent, 1)
+    store = await WebStore.open(agent.config.data_dir)
+    await seed_account(store, agent, "waicun", ["village_staff"], None, ["别的村"])
+    await seed_account(store, agent, "jiandu", ["supervisor"], None, ["*"])
+    ledger = LedgerReader(agent.config.data_dir)
+    transport = httpx.ASGITransport(app=create_app(Console(agent, store, WebSettings(enabled=True)), ledger))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as a, httpx.AsyncClient(transport=transport, base_url="http://t") as b:
+            outsider, reader = Api(a), Api(b)
+            await outsider.login("waicun")
+            await reader.login("jiandu")
+            assert (await a.get("/work_order/workers")).status_code == 403
+            before = await agent.ledger.size()
+            filed = await a.post("/work_order/orders", data={"csrf_token": outsider.csrf, **job(MONDAY)})
+            assert filed.status_code == 403 and "本村" in filed.text
+            page = await b.get("/work_order/workers")
+            assert page.status_code == 200 and "工人1" in page.text and id_number(1) not in page.text
+            filed = await b.post("/work_order/orders", data={"csrf_token": reader.csrf, **job(MONDAY)})
+            assert filed.status_code == 403
+            assert await agent.ledger.size() == before
+            summary = await b.get("/exports/work_order/summary.csv")
+            rows = list(csv.reader(io.StringIO(summary.content.decode("utf-8-sig"))))
+            assert rows[1:] == [["派工单", "0"], ["紧急用工单", "0"], ["黑名单人数", "0"], ["可派工人派工次数之差（最多−最少）", "0"], ["已发劳务工资合计", "¥0.00"]]
+    finally:
+        await ledger.close()
+        await store.close()
+
+
+def test_the_officers_come_from_the_section_or_the_roster_and_are_checked(tmp_path: Path) -> None:
+    from edge.kernel.errors import ConfigError
+    from edge.modules.work_order.settings import SECTION, Officers, officers
+
+    plain = load_config(write_config(tmp_path / "a", "socket://127.0.0.1:9"), [SECTION])
+    assert officers(plain) == Officers(head="wangfang", lead="chenjing", finance="zhangwei")  # the roster's approvers in order
+    assert officers(work_order_config(tmp_path / "b")) == Officers(head="zhangwei", lead="zhaolei", finance="chenjing")
+    for section, message in (('head = "liming"', "不是名册中的审批人"), ('lead = "zhaolei"\nfinance = "zhaolei"', "同一人"), ('boss = "x"', "未知的键")):
+        path = write_config(tmp_path / "c", "socket://127.0.0.1:9")
+        with path.open("a", encoding="utf-8") as f:
+            f.write(f"\n[work_order]\n{section}\n")
+        with pytest.raises(ConfigError, match=message):
+            officers(load_config(path, [SECTION]))

@@ -31,9 +31,17 @@ NAV = (NavItem("/work_order", "派工"),)
 PAGE = "/work_order"
 
 
+def reader(p: Any) -> Any:
+    """A principal who may read this village's labour dispatch: any role here (another village's account has none)."""
+    if not p.roles:
+        raise Refused("您的账号无权查看本村用工派工", "forbidden")
+    return p
+
+
 def actor(p: Any) -> Person:
-    if p.person is None:
-        raise Refused("您的账号未关联名册人员，不能办理派工事项", "forbidden")
+    """The roster person a state-changing step acts as: an account of this village bound to a person."""
+    if not p.in_scope or not p.roles or p.person is None:
+        raise Refused("您的账号未关联本村名册人员，不能办理派工事项", "forbidden")
     return p.person  # type: ignore[no-any-return]
 
 
@@ -72,7 +80,7 @@ def router(shell: Any) -> APIRouter:
 
     @api.get(PAGE, include_in_schema=False)
     async def overview(request: Request) -> Response:
-        p = await shell.principal_of(request)
+        p = reader(await shell.principal_of(request))
         async with agent.recorder.step():
             orders = await Q.orders(agent.db.conn)
         week = R.week_of(datetime.now(SHANGHAI).date())
@@ -90,7 +98,7 @@ def router(shell: Any) -> APIRouter:
 
     @api.get(PAGE + "/orders/{order_id}", include_in_schema=False)
     async def order_page(request: Request, order_id: str) -> Response:
-        p = await shell.principal_of(request)
+        p = reader(await shell.principal_of(request))
         async with agent.recorder.step():
             conn = agent.db.conn
             o = await Q.order(conn, order_id)
@@ -163,7 +171,7 @@ def router(shell: Any) -> APIRouter:
 
     @api.get(PAGE + "/workers", include_in_schema=False)
     async def pool_page(request: Request) -> Response:
-        p = await shell.principal_of(request)
+        p = reader(await shell.principal_of(request))
         async with agent.recorder.step():
             conn = agent.db.conn
             pool = await Q.workers(conn)
@@ -194,7 +202,7 @@ def router(shell: Any) -> APIRouter:
 
     @api.get(PAGE + "/plans/{week}", include_in_schema=False)
     async def plan_page(request: Request, week: str) -> Response:
-        p = await shell.principal_of(request)
+        p = reader(await shell.principal_of(request))
         monday, sunday = R.week_days(week)
         async with agent.recorder.step():
             conn = agent.db.conn
