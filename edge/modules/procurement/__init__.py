@@ -28,4 +28,5 @@ PROCUREMENT = Part(
     publishes=lists.published,
     inbox=web.inbox,
     demo=demo.seed,
+    from_central=K.DOCUMENT_KINDS,  # the township's return, the award, a failed tender: signed, verified, once
 )
