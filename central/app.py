@@ -30,7 +30,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Form, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -39,7 +39,8 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from central import charts
-from central.accounts.shell import CentralShell
+from central.accounts.shell import CentralShell, GoTo, LoginRequired
+from central.accounts.web import router as account_router
 from central.contract import CentralPart
 from central.configdocs import KIND_NAMES
 from central.decisions.delivery import reactions
@@ -78,7 +79,6 @@ log = logging.getLogger("central.app")
 HERE = Path(__file__).parent
 #: A pushed batch up to this size is spooled in memory while its signature is unchecked; past it, on disk.
 SPOOL_IN_MEMORY = 1024 * 1024
-COOKIE = "qinglian_supervisor"
 
 #: What a photographed page can be flagged for, against its approved original (edge/ocr/pipeline.py).
 PAGE_FLAGS = {
@@ -137,10 +137,6 @@ def age_text(seconds: int | None) -> str:
     return f"{seconds // 86400} 天前"
 
 
-class _LoginRedirect(Exception):
-    """A page asked for without a valid token: go to the login form."""
-
-
 class InclusionCheck(BaseModel):
     """An inclusion proof to check: the entry's leaf hash (or its canonical bytes) against a root."""
 
@@ -153,17 +149,11 @@ class InclusionCheck(BaseModel):
 
 
 async def principal(request: Request) -> Principal:
-    """The supervisor behind a request: ``Authorization: Bearer <token>`` or the login cookie."""
-    header = request.headers.get("authorization", "")
-    token = header[7:].strip() if header.lower().startswith("bearer ") else request.cookies.get(COOKIE, "")
-    store: CentralStore = request.app.state.store
-    found = await store.principal_for_token(token) if token else None
-    if found is None:
-        if request.url.path.startswith("/api/"):
-            raise Refusal(401, "login_required", "需要督查令牌 a supervisor token is required (Authorization: Bearer)")
-        raise _LoginRedirect()
-    request.state.principal = found
-    return found
+    """Who reads the villages' records: ``Authorization: Bearer <supervisor token>``, an officer's or the
+    administrator's session, or the supervisor token's login cookie (central/accounts/shell.py). A supplier or bank
+    is refused here (its pages send it to its own work)."""
+    shell: CentralShell = request.app.state.shell
+    return await shell.supervising(request)
 
 
 Who = Annotated[Principal, Depends(principal)]
@@ -429,33 +419,13 @@ def create_app(
 
     # -- pages -----------------------------------------------------------------------------
 
-    @app.exception_handler(_LoginRedirect)
-    async def _to_login(request: Request, exc: _LoginRedirect) -> Response:
+    @app.exception_handler(LoginRequired)
+    async def _to_login(request: Request, exc: LoginRequired) -> Response:
         return RedirectResponse("/login", status_code=303)
 
-    @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
-    async def login_page(request: Request) -> Response:
-        return templates.TemplateResponse(request, "login.html", {"principal": None, "error": None})
-
-    @app.post("/login", include_in_schema=False)
-    async def login(request: Request, token: Annotated[str, Form()]) -> Response:
-        found = await get_store(request).principal_for_token(token.strip())
-        if found is None:
-            return templates.TemplateResponse(
-                request, "login.html", {"principal": None, "error": "令牌无效"}, status_code=401
-            )
-        response = RedirectResponse("/", status_code=303)
-        response.set_cookie(
-            COOKIE, token.strip(), httponly=True, samesite="strict", secure=request.url.scheme == "https",
-            max_age=30 * 86400,
-        )  # fmt: skip
-        return response
-
-    @app.post("/logout", include_in_schema=False)
-    async def logout() -> Response:
-        response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(COOKIE)
-        return response
+    @app.exception_handler(GoTo)
+    async def _go_to(request: Request, exc: GoTo) -> Response:
+        return RedirectResponse(exc.location, status_code=303)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def overview(request: Request, who: Who, start: Start = None, end: End = None) -> Response:
@@ -518,8 +488,8 @@ def create_app(
         }
         return templates.TemplateResponse(request, "entry.html", context)
 
-    shell = CentralShell(app.state, templates, tuple(parts), principal)
-    templates.env.globals["nav_for"] = shell.nav
+    shell = app.state.shell = CentralShell(app.state, templates, tuple(parts))
+    app.include_router(account_router(shell))  # login, logout, registration, 我的工作, user admin
     app.include_router(decision_routes(shell))
     for part in parts:
         if part.router is not None:

@@ -6,6 +6,7 @@
     qinglian central issue-token --db URL --scope township:NAME [--label 张三]
     qinglian central status     --db URL [--json]
     qinglian central clear-flag --db URL --edge ID
+    qinglian central user add|passwd|list|disable|enable --db URL ...   (central/accounts/cli.py)
 
 ``--db`` is ``sqlite:///path`` (default ``sqlite:///data/central.sqlite3``) or ``postgresql://user@host/db``.
 ``enrol`` takes what ``qinglian ledger pubkey --data DIR --json`` prints on the edge (``--key`` is the
@@ -25,6 +26,8 @@ import socket
 import sys
 from pathlib import Path
 from typing import Any
+
+from central.accounts import cli as accounts_cli
 
 DEFAULT_DB = "sqlite:///data/central.sqlite3"
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
@@ -85,6 +88,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     clear = add("clear-flag", "调查后清除标记 clear an edge's flag after investigation")
     clear.add_argument("--edge", required=True, help="边缘编号 edge id")
     clear.set_defaults(func=_clear_flag)
+
+    accounts_cli.register(actions, DEFAULT_DB)
 
 
 def _fail(message: str, code: int = EXIT_REFUSED) -> int:

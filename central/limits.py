@@ -30,12 +30,16 @@ from edge.ledger.wire import API_PREFIX
 MAX_SYNC_BODY = 64 * 1024 * 1024
 #: Every other body (the login form, a proof to check) is small.
 MAX_OTHER_BODY = 1024 * 1024
+#: A supplier's or bank's application carries its licence scan (central/accounts/store.py: MAX_LICENCE_BYTES).
+MAX_REGISTER_BODY = 3 * 1024 * 1024
 #: Nesting a batch may have: batch, entries, entry, body is 4; an entry body nests a few levels more.
 MAX_JSON_DEPTH = 128
 
 
 def body_cap(path: str) -> int:
-    return MAX_SYNC_BODY if path.startswith(API_PREFIX + "/") else MAX_OTHER_BODY
+    if path.startswith(API_PREFIX + "/"):
+        return MAX_SYNC_BODY
+    return MAX_REGISTER_BODY if path == "/register" else MAX_OTHER_BODY
 
 
 class BodyTooLarge(HTTPException):
