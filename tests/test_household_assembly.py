@@ -4,35 +4,27 @@ board and the `qinglian assembly tally` contract."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
-from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+import zipfile
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from edge_support import config_for, qinglian, writer  # noqa: F401  (writer is a fixture)
 from openpyxl import Workbook
-from web_support import Api, seed_account
 
 from edge.agent import EdgeAgent
 from edge.kernel.db import WorkingDB
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.projection import apply_entries
-from edge.kernel.websettings import WebSettings
 from edge.ledger.localtime import SHANGHAI
 from edge.modules import PARTS
-from edge.modules.household_assembly import rules, store, tokens
 from edge.modules.household_assembly import kinds as K
+from edge.modules.household_assembly import rules, store, tokens
 from edge.modules.household_assembly.demo import seed
 from edge.modules.household_assembly.desk import AssemblyDesk
-from edge.web.app import create_app
-from edge.web.ledgerview import LedgerReader
-from edge.web.service import Console
-from edge.web.store import WebStore
 
 PHONE = "13912345678"
 CADRES = ["沈国华", "钱丽萍", "金建平"]
@@ -62,7 +54,9 @@ def test_a_commitment_is_overdue_only_after_its_deadline_day_and_never_when_done
     assert not rules.overdue(deadline, 100, date(2027, 1, 1))
 
 
-def meeting_file(households: int, signed: int, ballots: dict[str, tuple[int, int, int]], line: str = "80") -> dict[str, Any]:
+def meeting_file(
+    households: int, signed: int, ballots: dict[str, tuple[int, int, int]], line: str = "80"
+) -> dict[str, Any]:
     ids = [f"H{n:03d}" for n in range(households)]
     return {
         "households": [{"id": i} for i in ids], "signed_in": ids[:signed], "line_percent": line,
@@ -72,10 +66,14 @@ def meeting_file(households: int, signed: int, ballots: dict[str, tuple[int, int
 
 def test_a_meeting_of_300_households_tallied_with_a_cadre_flagged_below_the_line() -> None:
     # 244 of 300 signed in: 81.33 %. 沈: 230/244 = 94.26 %; 钱: exactly 80.00 % (not below); 金: 79.92 % (flagged).
-    result = rules.tally_meeting(meeting_file(300, 244, {"沈国华": (200, 30, 14), "钱丽萍": (120, 40, 40), "金建平": (150, 45, 49)}))
+    result = rules.tally_meeting(
+        meeting_file(300, 244, {"沈国华": (200, 30, 14), "钱丽萍": (120, 40, 40), "金建平": (150, 45, 49)})
+    )
     assert result["attendance_rate"] == "81.33"
     assert [(c["cadre"], c["ballots"], c["satisfaction_rate"], c["flagged"]) for c in result["cadres"]] == [
-        ("沈国华", 244, "94.26", False), ("钱丽萍", 200, "80.00", False), ("金建平", 244, "79.92", True),
+        ("沈国华", 244, "94.26", False),
+        ("钱丽萍", 200, "80.00", False),
+        ("金建平", 244, "79.92", True),
     ]
 
 
@@ -97,7 +95,9 @@ def test_a_bad_meeting_file_is_refused_with_a_reason(meeting: Any, says: str) ->
 
 def test_the_tally_command_keeps_its_contract(tmp_path: Path) -> None:
     path = tmp_path / "meeting.json"
-    path.write_text(json.dumps(meeting_file(1000, 813, {"沈国华": (700, 100, 13)}), ensure_ascii=False), encoding="utf-8")
+    path.write_text(
+        json.dumps(meeting_file(1000, 813, {"沈国华": (700, 100, 13)}), ensure_ascii=False), encoding="utf-8"
+    )
     done = qinglian("assembly", "tally", "--meeting", str(path), "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"attendance_rate": "81.30", "cadres": [
@@ -125,7 +125,9 @@ class Clock:
 
 
 def register(n: int, groups: int = 6) -> bytes:
-    rows = ["户号,户主,人数,承包组,电话"] + [f"H{i:03d},户主{i},{i % 5 + 1},{i % groups + 1}组,{PHONE if i % 2 else ''}" for i in range(n)]
+    rows = ["户号,户主,人数,承包组,电话"] + [
+        f"H{i:03d},户主{i},{i % 5 + 1},{i % groups + 1}组,{PHONE if i % 2 else ''}" for i in range(n)
+    ]
     return ("\n".join(rows) + "\n").encode()
 
 
@@ -143,7 +145,10 @@ async def size(agent: EdgeAgent) -> int:
     return await agent.ledger.size()
 
 
-async def test_a_register_imports_from_csv_and_xlsx_recording_only_changes(writer: EdgeAgent, desk: AssemblyDesk) -> None:  # noqa: F811
+async def test_a_register_imports_from_csv_and_xlsx_recording_only_changes(
+    writer: EdgeAgent,  # noqa: F811
+    desk: AssemblyDesk,
+) -> None:
     assert await desk.import_register("名册.csv", register(300), "zhoumin") == 300
     assert await desk.import_register("名册.csv", register(300), "zhoumin") == 0  # the same file: nothing recorded
     book = Workbook()
@@ -163,6 +168,14 @@ async def test_a_register_imports_from_csv_and_xlsx_recording_only_changes(write
     assert [len(e.body["households"]) for e in imports] == [300, 2] and imports[1].body["by"] == "zhoumin"
 
 
+def zip_of(files: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    return out.getvalue()
+
+
 def xlsx_with(*rows: list[Any]) -> bytes:
     book = Workbook()
     sheet = book.active
@@ -177,6 +190,9 @@ def xlsx_with(*rows: list[Any]) -> bytes:
 @pytest.mark.parametrize(("name", "data", "says"), [
     ("名册.xlsx", b"PK\x03\x04 not really a zip", "无法读取 XLSX"),
     ("名册.xlsx", b"%PDF-1.4 a pdf renamed", "无法读取 XLSX"),
+    ("名册.xlsx", zip_of({"readme.txt": b"a zip, not a workbook"}), "无法读取 XLSX"),
+    ("名册.xlsx", zip_of({"xl/workbook.xml": b"<not xml", "[Content_Types].xml": b"<<<"}), "无法读取 XLSX"),
+    ("名册.xlsx", zip_of({"big.bin": b"\0" * (21 << 20)}), "解压后过大"),
     ("名册.exe", b"MZ", "只接受 .csv 或 .xlsx"),
     ("名册.csv", b"", "空的"),
     ("名册.csv", b"x" * ((2 << 20) + 1), "文件太大"),
@@ -193,7 +209,11 @@ def xlsx_with(*rows: list[Any]) -> bytes:
     ("名册.csv", ("户号,户主,人数,承包组\n" + "".join(f"H{i},户主,2,1组\n" for i in range(5001))).encode(), "最多 5000 户"),
 ])  # fmt: skip
 async def test_a_hostile_or_broken_register_file_is_refused_and_changes_nothing(
-    writer: EdgeAgent, desk: AssemblyDesk, name: str, data: bytes, says: str  # noqa: F811
+    writer: EdgeAgent,  # noqa: F811
+    desk: AssemblyDesk,
+    name: str,
+    data: bytes,
+    says: str,
 ) -> None:
     await desk.import_register("名册.csv", register(5), "zhoumin")
     before = await size(writer)
@@ -218,13 +238,17 @@ async def meeting_of(desk: AssemblyDesk, held_on: date, households: int = 300) -
 
 
 async def test_the_honours_result_exactly_seven_days_before_is_published_and_six_days_is_refused_on_record(
-    writer: EdgeAgent, desk: AssemblyDesk, clock: Clock  # noqa: F811
+    writer: EdgeAgent,  # noqa: F811
+    desk: AssemblyDesk,
+    clock: Clock,
 ) -> None:
     mid = await meeting_of(desk, date(2026, 12, 20), 3)
     with pytest.raises(InputError, match="请先公示"):
         await desk.publish_honours(mid, "文明家庭：H001", "zhoumin")
     await desk.post_documents(mid, "全年收入 186 万元", "各组推荐、公示 7 天", "zhoumin")
-    clock.now = datetime(2026, 12, 14, 0, 30, tzinfo=SHANGHAI).astimezone(UTC)  # 6 days before (13 Dec UTC, 14 Dec in the village)
+    clock.now = datetime(2026, 12, 14, 0, 30, tzinfo=SHANGHAI).astimezone(
+        UTC
+    )  # 6 days before (13 Dec UTC, 14 Dec in the village)
     with pytest.raises(Refused) as info:
         await desk.publish_honours(mid, "文明家庭：H001", "zhoumin")
     assert info.value.code == "honours_late" and "至少 7 天" in info.value.message
@@ -238,7 +262,10 @@ async def test_the_honours_result_exactly_seven_days_before_is_published_and_six
     assert m["agenda"] == [*rules.FIXED_AGENDA, "垃圾分类积分制"]
 
 
-async def test_a_meeting_of_300_households_notices_sign_ins_tallies_and_results(writer: EdgeAgent, desk: AssemblyDesk) -> None:  # noqa: F811
+async def test_a_meeting_of_300_households_notices_sign_ins_tallies_and_results(
+    writer: EdgeAgent,  # noqa: F811
+    desk: AssemblyDesk,
+) -> None:
     mid = await meeting_of(desk, date(2026, 12, 20))
     ids = [f"H{i:03d}" for i in range(300)]
     # Notices: 290 by the group leaders' hands, a second recording of the same households adds none.
@@ -300,7 +327,12 @@ async def test_a_meeting_of_300_households_notices_sign_ins_tallies_and_results(
     result = await desk.publish_results(mid, "zhoumin")
     assert result["attendance_rate"] == "81.33"
     rates = {c["cadre"]: (c["ballots"], c["satisfaction_rate"], c["flagged"]) for c in result["cadres"]}
-    assert rates == {"沈国华": (244, "94.26", False), "钱丽萍": (244, "81.97", False), "金建平": (244, "79.92", True), rules.WORK: (244, "98.36", False)}
+    assert rates == {
+        "沈国华": (244, "94.26", False),
+        "钱丽萍": (244, "81.97", False),
+        "金建平": (244, "79.92", True),
+        rules.WORK: (244, "98.36", False),
+    }
     # The published figures are what the command's function computes from the same counts.
     published = (await writer.ledger.entries(await size(writer) - 1, await size(writer)))[0]
     assert published.kind == K.RESULTS_PUBLISHED and published.body["result"] == result
@@ -325,7 +357,11 @@ async def test_more_ballots_than_households_present_cannot_be_published(writer: 
         await desk.publish_results(mid, "zhoumin")
 
 
-async def test_a_commitment_keeps_its_progress_history_and_is_flagged_overdue(writer: EdgeAgent, desk: AssemblyDesk, clock: Clock) -> None:  # noqa: F811
+async def test_a_commitment_keeps_its_progress_history_and_is_flagged_overdue(
+    writer: EdgeAgent,  # noqa: F811
+    desk: AssemblyDesk,
+    clock: Clock,
+) -> None:
     mid = await meeting_of(desk, date(2026, 12, 20), 3)
     sid = await desk.record_suggestion(mid, "H001", "道路交通", "机耕路雨天积水", "zhoumin")
     with pytest.raises(InputError, match="没有这条意见"):
@@ -348,7 +384,10 @@ async def test_a_commitment_keeps_its_progress_history_and_is_flagged_overdue(wr
     assert rules.overdue(date.fromisoformat(row["deadline"]), row["progress"], date(2027, 7, 1))
 
 
-async def test_the_demo_is_idempotent_and_its_tables_are_a_projection_of_the_ledger(writer: EdgeAgent, tmp_path: Path) -> None:  # noqa: F811
+async def test_the_demo_is_idempotent_and_its_tables_are_a_projection_of_the_ledger(
+    writer: EdgeAgent,  # noqa: F811
+    tmp_path: Path,
+) -> None:
     await seed(writer)
     seeded = await size(writer)
     await seed(writer)  # a second demo run adds nothing
@@ -381,7 +420,9 @@ def test_the_configured_formula_and_line() -> None:
     from edge.modules.household_assembly.settings import Settings, parse
 
     assert parse(Table({}, "household_assembly")) == Settings("satisfied_and_basic", "80")
-    assert parse(Table({"formula": "satisfied_only", "line_percent": "85.5"}, "household_assembly")) == Settings("satisfied_only", "85.5")
+    assert parse(Table({"formula": "satisfied_only", "line_percent": "85.5"}, "household_assembly")) == Settings(
+        "satisfied_only", "85.5"
+    )
     for bad in ({"formula": "average"}, {"line_percent": "101"}, {"line_percent": 80}, {"colour": "red"}):
         with pytest.raises(ConfigError):
             parse(Table(bad, "household_assembly"))
@@ -400,6 +441,9 @@ async def test_a_meeting_keeps_the_formula_it_was_created_with(writer: EdgeAgent
     await desk.enter_tally(mid, 1, counts, "zhoumin")
     await desk.enter_tally(mid, 1, counts, "sunli")
     result = await desk.publish_results(mid, "zhoumin")
-    assert [(c["cadre"], c["satisfaction_rate"], c["flagged"]) for c in result["cadres"]] == [("沈国华", "66.67", True), (rules.WORK, "100.00", False)]
+    assert [(c["cadre"], c["satisfaction_rate"], c["flagged"]) for c in result["cadres"]] == [
+        ("沈国华", "66.67", True),
+        (rules.WORK, "100.00", False),
+    ]
     with pytest.raises(InputError, match="计算方式"):
         await desk.create_meeting("2027-12-20", "礼堂", [], ["沈国华"], "zhoumin", "90", "average")

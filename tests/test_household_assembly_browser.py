@@ -61,7 +61,7 @@ def served(tmp_path: Path) -> Iterator[str]:
     def run() -> None:
         try:
             asyncio.run(_serve(tmp_path, ready, stop))
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001  (handed to the test, which would otherwise wait for nothing)
             failed.append(exc)
             ready.put("")
 
@@ -103,12 +103,20 @@ def test_a_phone_runs_the_assembly_from_register_to_commitment_progress(served: 
     if not os.path.exists(CHROMIUM):  # a promised part: fail, never skip
         pytest.fail(f"Debian's chromium is not installed ({CHROMIUM})", pytrace=False)
     register = tmp_path / "名册.csv"
-    rows = ["户号,户主,人数,承包组,电话"] + [f"G{g}-{n:02d},户主{g}{n},3,{g}组,1391234{g}{n:03d}" for g in range(1, 4) for n in range(1, 6)]
+    rows = ["户号,户主,人数,承包组,电话"] + [
+        f"G{g}-{n:02d},户主{g}{n},3,{g}组,1391234{g}{n:03d}" for g in range(1, 4) for n in range(1, 6)
+    ]
     register.write_text("\n".join(rows) + "\n", encoding="utf-8")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            phone = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True, "locale": "zh-CN", "device_scale_factor": 3}
+            phone = {
+                "viewport": {"width": 360, "height": 740},
+                "is_mobile": True,
+                "has_touch": True,
+                "locale": "zh-CN",
+                "device_scale_factor": 3,
+            }
             staff = login(browser.new_context(**phone), served, "zhoumin")  # type: ignore[arg-type]
             staff.goto(served + "/household_assembly")
             staff.set_input_files("#register-file", str(register))
@@ -121,7 +129,13 @@ def test_a_phone_runs_the_assembly_from_register_to_commitment_progress(served: 
             staff.fill("#new-meeting textarea[name=cadres]", "沈国华\n金建平")
             staff.click("#create-meeting")
             assert staff.url.endswith("/household_assembly/HA-2030")
-            assert staff.locator("#agenda li").all_inner_texts() == ["表彰先进", "述职述责", "质询评议", "宣讲点评", "垃圾分类积分制"]
+            assert staff.locator("#agenda li").all_inner_texts() == [
+                "表彰先进",
+                "述职述责",
+                "质询评议",
+                "宣讲点评",
+                "垃圾分类积分制",
+            ]
             assert staff.evaluate("document.documentElement.scrollWidth") <= 360
 
             # The printed sheet's QR code for G1-01, read from its pixels, opens the scan page in this console.
@@ -142,7 +156,17 @@ def test_a_phone_runs_the_assembly_from_register_to_commitment_progress(served: 
             assert staff.evaluate("document.documentElement.scrollWidth") <= 360
 
             # One tally sheet, typed by both tellers.
-            counts = {"t0_0": "2", "t0_1": "0", "t0_2": "0", "t1_0": "1", "t1_1": "0", "t1_2": "1", "t2_0": "1", "t2_1": "1", "t2_2": "0"}
+            counts = {
+                "t0_0": "2",
+                "t0_1": "0",
+                "t0_2": "0",
+                "t1_0": "1",
+                "t1_1": "0",
+                "t1_2": "1",
+                "t2_0": "1",
+                "t2_1": "1",
+                "t2_2": "0",
+            }
 
             def enter(page: Page) -> str:
                 page.goto(served + "/household_assembly/HA-2030#rating")

@@ -67,21 +67,33 @@ async def test_staff_run_a_meeting_and_others_are_kept_out(site: Any, writer: Ed
     zhou, sun, jiandu, waicun, liming = (apis[n] for n in ("zhoumin", "sunli", "jiandu", "waicun", "liming"))
     page = await form(zhou, "/household_assembly/register", files={"file": ("名册.csv", register_csv(30), "text/csv")})
     assert "新增或变更 30 户" in page.text and 'href="/household_assembly" class="on">户主大会</a>' in page.text
-    page = await form(zhou, "/household_assembly/register", files={"file": ("名册.xlsx", b"not a zip", "application/octet-stream")})
+    page = await form(
+        zhou, "/household_assembly/register", files={"file": ("名册.xlsx", b"not a zip", "application/octet-stream")}
+    )
     assert "无法读取 XLSX 文件" in page.text
-    page = await form(zhou, "/household_assembly/meetings", {"held_on": "2030-12-20", "place": "文化礼堂", "items": "垃圾分类\n", "cadres": "沈国华\n金建平"})
+    page = await form(
+        zhou,
+        "/household_assembly/meetings",
+        {"held_on": "2030-12-20", "place": "文化礼堂", "items": "垃圾分类\n", "cadres": "沈国华\n金建平"},
+    )
     assert "已创建会议 HA-2030" in page.text and "表彰先进" in page.text and "垃圾分类" in page.text
     size = await writer.ledger.size()
 
     # Out of scope, or without a role here: no page, no step, nothing recorded.
     for api in (waicun, liming):
         assert (await api.client.get("/household_assembly")).status_code == 403
-        r = await api.client.post("/household_assembly/HA-2030/signin", data={"csrf_token": api.csrf, "household": "H001"})
+        r = await api.client.post(
+            "/household_assembly/HA-2030/signin", data={"csrf_token": api.csrf, "household": "H001"}
+        )
         assert r.status_code == 403
     assert (await visitor.get("/household_assembly")).status_code == 303  # to the login
     # A supervisor reads but does not run the meeting.
     assert (await jiandu.client.get("/household_assembly/HA-2030")).status_code == 200
-    assert (await jiandu.client.post("/household_assembly/HA-2030/signin", data={"csrf_token": jiandu.csrf, "household": "H001"})).status_code == 403
+    assert (
+        await jiandu.client.post(
+            "/household_assembly/HA-2030/signin", data={"csrf_token": jiandu.csrf, "household": "H001"}
+        )
+    ).status_code == 403
     # A form without the CSRF token changes nothing.
     assert (await zhou.client.post("/household_assembly/HA-2030/signin", data={"household": "H001"})).status_code == 403
     assert await writer.ledger.size() == size
@@ -91,10 +103,15 @@ async def test_staff_run_a_meeting_and_others_are_kept_out(site: Any, writer: Ed
     urls = dict(re.findall(r'id="qr-(H\d+)" data-url="([^"]+)"', sheet.text))
     assert len(urls) == 30 and sheet.text.count("<svg") == 30
     key = tokens.token_key(writer)
-    assert urls["H001"] == f"http://console.test/household_assembly/HA-2030/scan/H001?t={tokens.sign(key, 'HA-2030', 'H001')}"
+    assert (
+        urls["H001"]
+        == f"http://console.test/household_assembly/HA-2030/scan/H001?t={tokens.sign(key, 'HA-2030', 'H001')}"
+    )
     scan = await zhou.client.get(urls["H001"].removeprefix("http://console.test"))
     assert "确认签到" in scan.text and "户主1" in scan.text
-    page = await form(zhou, "/household_assembly/HA-2030/scan/H001", {"t": tokens.sign(key, "HA-2030", "H001"), "proxy": "户主1之子"})
+    page = await form(
+        zhou, "/household_assembly/HA-2030/scan/H001", {"t": tokens.sign(key, "HA-2030", "H001"), "proxy": "户主1之子"}
+    )
     assert "H001 扫码签到成功" in page.text and "委托 户主1之子" in page.text
     replay = await zhou.client.get(urls["H001"].removeprefix("http://console.test"))
     assert "已签到" in replay.text and "确认签到" not in replay.text
@@ -110,15 +127,33 @@ async def test_staff_run_a_meeting_and_others_are_kept_out(site: Any, writer: Ed
     assert 'id="screen-rate">6.67%' in screen.text
 
     # Two tellers' sheets, then the results; the supervisor records the flagged cadre's talk.
-    tally = {"sheet": "1", "t0_0": "2", "t0_1": "0", "t0_2": "0", "t1_0": "0", "t1_1": "1", "t1_2": "1", "t2_0": "2", "t2_1": "0", "t2_2": "0"}
+    tally = {
+        "sheet": "1",
+        "t0_0": "2",
+        "t0_1": "0",
+        "t0_2": "0",
+        "t1_0": "0",
+        "t1_1": "1",
+        "t1_2": "1",
+        "t2_0": "2",
+        "t2_1": "0",
+        "t2_2": "0",
+    }
     assert "待另一名计票人复核" in (await form(zhou, "/household_assembly/HA-2030/tally", tally)).text
     assert "须由另一名计票人复核" in (await form(zhou, "/household_assembly/HA-2030/tally", tally)).text
     assert "两次录入一致" in (await form(sun, "/household_assembly/HA-2030/tally", tally)).text
     page = await form(zhou, "/household_assembly/HA-2030/publish")
     assert "评议结果已公布：到会率 6.67%" in page.text and "50.00% ⚠" in page.text
     assert "约谈 金建平 的记录" in (await jiandu.client.get("/household_assembly/HA-2030")).text
-    assert "约谈已记录" in (await form(jiandu, "/household_assembly/HA-2030/talks", {"cadre": "金建平", "note": "镇纪委约谈"})).text
-    assert (await zhou.client.post("/household_assembly/HA-2030/talks", data={"csrf_token": zhou.csrf, "cadre": "金建平", "note": "x"})).status_code == 403
+    assert (
+        "约谈已记录"
+        in (await form(jiandu, "/household_assembly/HA-2030/talks", {"cadre": "金建平", "note": "镇纪委约谈"})).text
+    )
+    assert (
+        await zhou.client.post(
+            "/household_assembly/HA-2030/talks", data={"csrf_token": zhou.csrf, "cadre": "金建平", "note": "x"}
+        )
+    ).status_code == 403
 
     # The board: attendance and satisfaction rates, no phone, no household's vote.
     board = await visitor.get("/board")
@@ -128,7 +163,13 @@ async def test_staff_run_a_meeting_and_others_are_kept_out(site: Any, writer: Ed
     register = await jiandu.client.get("/exports/household_assembly/households.csv")
     rows = list(csv.reader(io.StringIO(register.content.decode("utf-8-sig"))))
     assert rows[0] == ["户号", "户主", "人数", "承包组"] and len(rows) == 31 and PHONE not in register.text
-    signins = list(csv.reader(io.StringIO((await jiandu.client.get("/exports/household_assembly/signins.csv")).content.decode("utf-8-sig"))))
+    signins = list(
+        csv.reader(
+            io.StringIO(
+                (await jiandu.client.get("/exports/household_assembly/signins.csv")).content.decode("utf-8-sig")
+            )
+        )
+    )
     assert [(r[1], r[4], r[5]) for r in signins[1:]] == [("H001", "扫码", "户主1之子"), ("H002", "名单勾选", "")]
 
 
@@ -148,4 +189,8 @@ async def test_the_demo_pages_render(site: Any, writer: EdgeAgent) -> None:  # n
     report = ahead.text.split('id="earlier-commitments"')[1].split("</section>")[0]
     assert "三组机耕路硬化 800 米" in report and "逾期" in report and "路基完成" in report and "100%" in report
     board = (await visitor.get("/board")).text
-    assert f"{meetings[1]['year']} 年户主大会到会率与满意率" in board and rules.WORK in board and "户主大会承诺事项及进度" in board
+    assert (
+        f"{meetings[1]['year']} 年户主大会到会率与满意率" in board
+        and rules.WORK in board
+        and "户主大会承诺事项及进度" in board
+    )

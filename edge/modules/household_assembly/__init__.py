@@ -3,6 +3,9 @@
 The register of households, each meeting on the 4+X agenda with its notices, the printed QR sign-in sheet,
 questions, two tellers' tally sheets, the published attendance and satisfaction rates, and the commitments
 tracked to the next meeting. See README.md in this folder.
+
+Its files import one another as ``import edge.modules.household_assembly.<module> as <module>``: the layer test
+reads ``from <package> import <module>`` as importing this package, whose imports below would close a cycle.
 """
 
 from __future__ import annotations

@@ -43,7 +43,9 @@ def _tally(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     group = subparsers.add_parser("assembly", help="户主大会 household assembly")
     actions = group.add_subparsers(dest="assembly_command", required=True, metavar="ACTION")
-    tally = actions.add_parser("tally", help="由会议文件计算到会率与满意率 attendance and satisfaction rates from a meeting file")
+    tally = actions.add_parser(
+        "tally", help="由会议文件计算到会率与满意率 attendance and satisfaction rates from a meeting file"
+    )
     tally.add_argument("--meeting", type=Path, required=True, metavar="FILE.json")
     tally.add_argument("--json", action="store_true")
     tally.set_defaults(func=_tally)

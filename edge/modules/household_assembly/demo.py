@@ -12,14 +12,30 @@ import random
 from datetime import timedelta
 from typing import Any
 
-import edge.modules.household_assembly.rules as rules
-import edge.modules.household_assembly.store as store
-import edge.modules.household_assembly.tokens as tokens
+import edge.modules.household_assembly.rules as rules  # noqa: PLR0402
+import edge.modules.household_assembly.store as store  # noqa: PLR0402
+import edge.modules.household_assembly.tokens as tokens  # noqa: PLR0402
 from edge.modules.household_assembly.desk import AssemblyDesk
 
 GROUPS = ("一组", "二组", "三组", "四组", "五组", "六组")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙胡朱高林何郭马罗"
-GIVEN = ("建国", "秀英", "志强", "桂兰", "国平", "美华", "海军", "玉芳", "永明", "金花", "伟东", "春梅", "德明", "雪琴", "林峰")
+GIVEN = (
+    "建国",
+    "秀英",
+    "志强",
+    "桂兰",
+    "国平",
+    "美华",
+    "海军",
+    "玉芳",
+    "永明",
+    "金花",
+    "伟东",
+    "春梅",
+    "德明",
+    "雪琴",
+    "林峰",
+)
 CADRES = ("沈国华", "钱丽萍", "金建平")
 STAFF, SECOND_TELLER, TOWNSHIP = "zhoumin", "sunli", "jiandu"  # edge/web/demo.py's accounts
 
@@ -53,11 +69,15 @@ async def seed(host: Any) -> None:
         households = list(await store.households(host.db.conn))
 
     # Last year's meeting, held.
-    last = await desk.create_meeting(last_day.isoformat(), "港口村文化礼堂", ["美丽乡村建设", "村规民约修订"], CADRES, STAFF)
+    last = await desk.create_meeting(
+        last_day.isoformat(), "港口村文化礼堂", ["美丽乡村建设", "村规民约修订"], CADRES, STAFF
+    )
     await desk.post_documents(last, "全年集体经营性收入 186 万元，支出 142 万元；完成村道硬化 2.3 公里、污水管网改造 1 处。",
                               "各组推荐、村两委审核、公示 7 天：评选文明家庭 5 户、好婆媳 2 对。", STAFF)  # fmt: skip
     await desk.record_notices(last, households, "hand", STAFF)
-    road = await desk.record_suggestion(last, households[3], "道路交通", "三组到主路的机耕路雨天积水，希望硬化。", STAFF)
+    road = await desk.record_suggestion(
+        last, households[3], "道路交通", "三组到主路的机耕路雨天积水，希望硬化。", STAFF
+    )
     river = await desk.record_suggestion(last, "", "水利环境", "河道保洁次数太少，夏天有异味。", STAFF)
     present = households[:49]  # 49 of 60: 81.67%
     for i, hid in enumerate(present):
@@ -65,7 +85,9 @@ async def seed(host: Any) -> None:
             await desk.sign_in(last, hid, "qr", STAFF, token=tokens.sign(desk.key, last, hid))
         else:
             await desk.sign_in(last, hid, "list", STAFF, proxy="代签家属" if i in (5, 17, 29) else "")
-    await desk.record_question(last, CADRES[1], "去年的集体资产出租收入为什么比前年少？", "两处厂房空置半年，今年已重新招租。", STAFF)
+    await desk.record_question(
+        last, CADRES[1], "去年的集体资产出租收入为什么比前年少？", "两处厂房空置半年，今年已重新招租。", STAFF
+    )
     await desk.record_question(last, CADRES[2], "机耕路硬化什么时候动工？", "列入明年计划，春耕前完成。", STAFF)
     sheets = (
         {CADRES[0]: _sheet(20, 4, 1), CADRES[1]: _sheet(17, 6, 2), CADRES[2]: _sheet(12, 7, 6), rules.WORK: _sheet(21, 3, 1)},
@@ -75,13 +97,29 @@ async def seed(host: Any) -> None:
         await desk.enter_tally(last, n, counts, STAFF)
         await desk.enter_tally(last, n, counts, SECOND_TELLER)
     await desk.publish_results(last, STAFF)
-    await desk.record_talk(last, CADRES[2], "镇纪委约谈：机耕路建设承诺未兑现，限期整改并在下次户主大会报告。", TOWNSHIP)
+    await desk.record_talk(
+        last, CADRES[2], "镇纪委约谈：机耕路建设承诺未兑现，限期整改并在下次户主大会报告。", TOWNSHIP
+    )
     made = [
-        await desk.make_commitment(last, "三组机耕路硬化 800 米", CADRES[2], (today - timedelta(days=20)).isoformat(), STAFF, road),
-        await desk.make_commitment(last, "河道保洁由每月 2 次增至每周 1 次", CADRES[1], (today - timedelta(days=60)).isoformat(), STAFF, river),
-        await desk.make_commitment(last, "村务公开栏增设集体收支月报", CADRES[0], (today + timedelta(days=30)).isoformat(), STAFF),
+        await desk.make_commitment(
+            last, "三组机耕路硬化 800 米", CADRES[2], (today - timedelta(days=20)).isoformat(), STAFF, road
+        ),
+        await desk.make_commitment(
+            last, "河道保洁由每月 2 次增至每周 1 次", CADRES[1], (today - timedelta(days=60)).isoformat(), STAFF, river
+        ),
+        await desk.make_commitment(
+            last, "村务公开栏增设集体收支月报", CADRES[0], (today + timedelta(days=30)).isoformat(), STAFF
+        ),
     ]
-    for cid, steps in zip(made, (((30, "完成测量与预算"), (60, "路基完成")), ((50, "保洁合同续签"), (100, "已按周保洁三个月")), ((40, "公开栏已安装"),)), strict=True):
+    for cid, steps in zip(
+        made,
+        (
+            ((30, "完成测量与预算"), (60, "路基完成")),
+            ((50, "保洁合同续签"), (100, "已按周保洁三个月")),
+            ((40, "公开栏已安装"),),
+        ),
+        strict=True,
+    ):
         for value, note in steps:
             await desk.report_progress(cid, value, note, STAFF)
 
@@ -89,6 +127,8 @@ async def seed(host: Any) -> None:
     this = await desk.create_meeting(this_day.isoformat(), "港口村文化礼堂", ["垃圾分类积分制"], CADRES, STAFF)
     await desk.post_documents(this, "全年集体经营性收入 203 万元，支出 151 万元；机耕路路基完成，河道保洁改为每周一次。",
                               "各组推荐、村两委审核：评选文明家庭 5 户、最美庭院 3 户。", STAFF)  # fmt: skip
-    await desk.publish_honours(this, "文明家庭：G1-03、G2-07、G3-01、G4-05、G6-02；最美庭院：G2-02、G5-08、G6-09", STAFF)
+    await desk.publish_honours(
+        this, "文明家庭：G1-03、G2-07、G3-01、G4-05、G6-02；最美庭院：G2-02、G5-08、G6-09", STAFF
+    )
     await desk.record_notices(this, households[:55], "hand", STAFF)
     await desk.record_suggestion(this, households[12], "集体经济", "空置厂房能否改作农产品冷库出租？", STAFF)

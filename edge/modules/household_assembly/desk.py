@@ -14,14 +14,14 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+import edge.modules.household_assembly.kinds as K
+import edge.modules.household_assembly.registerfile as registerfile  # noqa: PLR0402
+import edge.modules.household_assembly.rules as rules  # noqa: PLR0402
+import edge.modules.household_assembly.store as store  # noqa: PLR0402
+import edge.modules.household_assembly.tokens as tokens  # noqa: PLR0402
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.recorder import Recorder
 from edge.ledger.localtime import SHANGHAI
-import edge.modules.household_assembly.kinds as K
-import edge.modules.household_assembly.registerfile as registerfile
-import edge.modules.household_assembly.rules as rules
-import edge.modules.household_assembly.store as store
-import edge.modules.household_assembly.tokens as tokens
 from edge.modules.household_assembly.rules import RuleError
 
 Clock = Callable[[], datetime]
@@ -139,7 +139,9 @@ class AssemblyDesk:
         method = checked(rules.clean_text, honours_method, "表彰评选办法", 2000)
         async with self.recorder.step():
             await self._meeting(meeting_id)
-            await self.recorder.record(K.DOCUMENTS_POSTED, {"meeting_id": meeting_id, "report": text, "honours_method": method, "by": by})
+            await self.recorder.record(
+                K.DOCUMENTS_POSTED, {"meeting_id": meeting_id, "report": text, "honours_method": method, "by": by}
+            )
 
     async def publish_honours(self, meeting_id: str, result: str, by: str) -> None:
         """The honours result, published at least 7 days before the meeting; later it is refused, on record."""
@@ -150,9 +152,17 @@ class AssemblyDesk:
                 raise InputError("请先公示年度工作报告和表彰评选办法", "not_posted")
             today = self.today()
             if not rules.honours_in_time(today, date.fromisoformat(m["held_on"])):
-                await self.recorder.record(K.HONOURS_REFUSED, {"meeting_id": meeting_id, "on": today.isoformat(), "held_on": m["held_on"], "by": by})
-                raise Refused(f"表彰结果须在会前至少 {rules.HONOURS_LEAD_DAYS} 天公示：会议 {m['held_on']}，今天 {today} 已过期限", "honours_late")
-            await self.recorder.record(K.HONOURS_PUBLISHED, {"meeting_id": meeting_id, "result": text, "on": today.isoformat(), "by": by})
+                await self.recorder.record(
+                    K.HONOURS_REFUSED,
+                    {"meeting_id": meeting_id, "on": today.isoformat(), "held_on": m["held_on"], "by": by},
+                )
+                raise Refused(
+                    f"表彰结果须在会前至少 {rules.HONOURS_LEAD_DAYS} 天公示：会议 {m['held_on']}，今天 {today} 已过期限",
+                    "honours_late",
+                )
+            await self.recorder.record(
+                K.HONOURS_PUBLISHED, {"meeting_id": meeting_id, "result": text, "on": today.isoformat(), "by": by}
+            )
 
     async def record_notices(self, meeting_id: str, households: Sequence[str], channel: str, by: str) -> int:
         """Households notified of the time and place (by SMS, or delivered by hand by the group leader)."""
@@ -167,12 +177,16 @@ class AssemblyDesk:
             done = await store.notices(self.conn, meeting_id)
             new = sorted(set(households) - set(done))
             if new:
-                await self.recorder.record(K.NOTICES_RECORDED, {"meeting_id": meeting_id, "channel": channel, "households": new, "by": by})
+                await self.recorder.record(
+                    K.NOTICES_RECORDED, {"meeting_id": meeting_id, "channel": channel, "households": new, "by": by}
+                )
         return len(new)
 
     # -- sign-in ----------------------------------------------------------------------------------------------
 
-    async def sign_in(self, meeting_id: str, household: str, how: str, by: str, proxy: str = "", token: str | None = None) -> None:
+    async def sign_in(
+        self, meeting_id: str, household: str, how: str, by: str, proxy: str = "", token: str | None = None
+    ) -> None:
         """One sign-in per household: by its QR token (which must be this meeting's and this household's) or
         ticked from the list; ``proxy``: who came on the household's behalf (委托), recorded as such."""
         if how not in HOW:
@@ -188,8 +202,12 @@ class AssemblyDesk:
                 raise InputError(f"户号 {household[:20]!r} 不在名册中", "bad_input")
             signed = await store.signins(self.conn, meeting_id)
             if household in signed:
-                raise InputError(f"户 {household} 已签到（{HOW[signed[household]['how']]}），每户只签到一次", "signed_in")
-            await self.recorder.record(K.SIGNED_IN, {"meeting_id": meeting_id, "household": household, "how": how, "proxy": who, "by": by})
+                raise InputError(
+                    f"户 {household} 已签到（{HOW[signed[household]['how']]}），每户只签到一次", "signed_in"
+                )
+            await self.recorder.record(
+                K.SIGNED_IN, {"meeting_id": meeting_id, "household": household, "how": how, "proxy": who, "by": by}
+            )
 
     # -- questions, ratings, results --------------------------------------------------------------------------
 
@@ -201,7 +219,10 @@ class AssemblyDesk:
             if cadre not in m["cadres"]:
                 raise InputError("被质询人不在本次会议的评议名单上", "bad_input")
             qid = f"{meeting_id}-Q{await store.count(self.conn, 'ha_questions', meeting_id) + 1:03d}"
-            await self.recorder.record(K.QUESTION_RECORDED, {"meeting_id": meeting_id, "id": qid, "cadre": cadre, "question": q, "answer": a, "by": by})
+            await self.recorder.record(
+                K.QUESTION_RECORDED,
+                {"meeting_id": meeting_id, "id": qid, "cadre": cadre, "question": q, "answer": a, "by": by},
+            )
         return qid
 
     async def enter_tally(self, meeting_id: str, sheet: int, counts: Mapping[str, object], teller: str) -> str:
@@ -246,7 +267,9 @@ class AssemblyDesk:
             tallies = rules.sum_sheets([s["counts"] for s in sheets], targets)
             households = len(await store.households(self.conn))
             signed = len(await store.signins(self.conn, meeting_id))
-            result = checked(rules.result, households, signed, tallies, rules.line_percent(m["line_percent"]), m["formula"])
+            result = checked(
+                rules.result, households, signed, tallies, rules.line_percent(m["line_percent"]), m["formula"]
+            )
             await self.recorder.record(K.RESULTS_PUBLISHED, {
                 "meeting_id": meeting_id, "households": households, "signed_in": signed, "line_percent": m["line_percent"],
                 "formula": m["formula"],
@@ -262,11 +285,15 @@ class AssemblyDesk:
             flagged = [c["cadre"] for c in (m["results"] or {}).get("cadres", []) if c["flagged"]]
             if cadre not in flagged:
                 raise InputError("只有满意率低于警戒线的干部需要约谈记录", "not_flagged")
-            await self.recorder.record(K.TALK_RECORDED, {"meeting_id": meeting_id, "cadre": cadre, "note": text, "by": by})
+            await self.recorder.record(
+                K.TALK_RECORDED, {"meeting_id": meeting_id, "cadre": cadre, "note": text, "by": by}
+            )
 
     # -- commitments --------------------------------------------------------------------------------------------
 
-    async def make_commitment(self, meeting_id: str, text: str, owner: str, deadline: str, by: str, suggestion: str = "") -> str:
+    async def make_commitment(
+        self, meeting_id: str, text: str, owner: str, deadline: str, by: str, suggestion: str = ""
+    ) -> str:
         """A commitment made at the meeting, with its owner and deadline; ``suggestion``: the pre-meeting suggestion
         it answers, if any (one of this meeting's)."""
         what = checked(rules.clean_text, text, "承诺事项", 500)
@@ -292,4 +319,6 @@ class AssemblyDesk:
                 raise NotFound(f"没有此承诺事项 {commitment_id[:40]!r}")
             if value < found["progress"]:
                 raise InputError(f"进度不能倒退（当前 {found['progress']}%）", "bad_input")
-            await self.recorder.record(K.COMMITMENT_PROGRESS, {"id": commitment_id, "progress": value, "note": text, "by": by})
+            await self.recorder.record(
+                K.COMMITMENT_PROGRESS, {"id": commitment_id, "progress": value, "note": text, "by": by}
+            )

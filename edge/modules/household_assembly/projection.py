@@ -10,8 +10,8 @@ import json
 
 import aiosqlite
 
-from edge.ledger import Entry
 import edge.modules.household_assembly.kinds as K
+from edge.ledger import Entry
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ha_households (
@@ -147,7 +147,10 @@ async def documents_posted(conn: aiosqlite.Connection, entry: Entry) -> None:
 
 async def honours_published(conn: aiosqlite.Connection, entry: Entry) -> None:
     b = entry.body
-    await conn.execute("UPDATE ha_meetings SET honours_result = ?, honours_at = ? WHERE id = ?", (b["result"], entry.ts, b["meeting_id"]))
+    await conn.execute(
+        "UPDATE ha_meetings SET honours_result = ?, honours_at = ? WHERE id = ?",
+        (b["result"], entry.ts, b["meeting_id"]),
+    )
 
 
 async def notices_recorded(conn: aiosqlite.Connection, entry: Entry) -> None:
@@ -193,7 +196,10 @@ async def tally_confirmed(conn: aiosqlite.Connection, entry: Entry) -> None:
 async def tally_mismatch(conn: aiosqlite.Connection, entry: Entry) -> None:
     # Neither entry stands alone: the sheet is counted and entered again by both tellers.
     b = entry.body
-    await conn.execute("DELETE FROM ha_sheets WHERE meeting_id = ? AND sheet = ? AND status = 'entered'", (b["meeting_id"], int(b["sheet"])))
+    await conn.execute(
+        "DELETE FROM ha_sheets WHERE meeting_id = ? AND sheet = ? AND status = 'entered'",
+        (b["meeting_id"], int(b["sheet"])),
+    )
 
 
 async def results_published(conn: aiosqlite.Connection, entry: Entry) -> None:

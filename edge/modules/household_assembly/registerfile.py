@@ -12,12 +12,19 @@ import zipfile
 from collections.abc import Sequence
 
 from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
 
 from edge.modules.household_assembly.rules import MAX_HOUSEHOLDS, RuleError
 
 MAX_FILE_BYTES = 2 << 20  # a register of a few thousand households is far below this
 MAX_UNPACKED_BYTES = 20 << 20  # an XLSX is a zip: refuse one that expands past this (a zip bomb)
 _MAX_COLUMNS = 20
+# What reading a broken or foreign file raises in zipfile and openpyxl (a missing part: KeyError; bad XML:
+# ParseError, a SyntaxError; a cell or style it cannot take: ValueError, TypeError, IndexError, AttributeError).
+_BROKEN = (
+    zipfile.BadZipFile, zipfile.LargeZipFile, InvalidFileException, KeyError, ValueError, TypeError, IndexError,
+    AttributeError, OSError, EOFError, SyntaxError, NotImplementedError,
+)  # fmt: skip
 
 
 def read_rows(filename: str, data: bytes) -> list[Sequence[object]]:
@@ -58,9 +65,9 @@ def _xlsx(data: bytes) -> list[Sequence[object]]:
             if sum(i.file_size for i in z.infolist()) > MAX_UNPACKED_BYTES:
                 raise RuleError("XLSX 解压后过大，拒绝读取")
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except RuleError:
+    except RuleError:  # a ValueError too: our own refusal, said as it is
         raise
-    except Exception:  # openpyxl raises many kinds for a broken file; none of them is the user's to read
+    except _BROKEN:
         raise RuleError("无法读取 XLSX 文件：文件已损坏或不是 Excel 表格") from None
     try:
         sheet = book.worksheets[0]
@@ -69,7 +76,7 @@ def _xlsx(data: bytes) -> list[Sequence[object]]:
             rows.append(row)
             if len(rows) > MAX_HOUSEHOLDS + 1:
                 break
-    except Exception:
+    except _BROKEN:
         raise RuleError("无法读取 XLSX 文件的第一张工作表") from None
     finally:
         book.close()

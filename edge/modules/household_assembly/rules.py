@@ -182,7 +182,7 @@ def percent(numerator: int, denominator: int) -> str:
 def line_percent(text: object) -> Decimal:
     """The configured line, a percent between 0 and 100 (at most two decimals)."""
     if not isinstance(text, str) or not re.fullmatch(r"[0-9]{1,3}(\.[0-9]{1,2})?", text, re.ASCII):
-        raise RuleError(f"满意率警戒线应为 0–100 的百分数，例如 \"80\"，收到 {str(text)[:20]!r}")
+        raise RuleError(f'满意率警戒线应为 0–100 的百分数，例如 "80"，收到 {str(text)[:20]!r}')
     try:
         value = Decimal(text)
     except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
@@ -212,7 +212,9 @@ class Tally:
         return percent(sum(counts[r] for r in counted), self.ballots)
 
 
-def result(households: int, signed_in: int, tallies: Sequence[Tally], line: Decimal, formula: str = DEFAULT_FORMULA) -> dict[str, Any]:
+def result(
+    households: int, signed_in: int, tallies: Sequence[Tally], line: Decimal, formula: str = DEFAULT_FORMULA
+) -> dict[str, Any]:
     """The published result: the attendance rate and each target's counts, rate and whether it is flagged. Refused
     when a target has more ballots than households signed in (one ballot per household present)."""
     if signed_in > households:
@@ -239,11 +241,11 @@ def tally_meeting(meeting: object) -> dict[str, Any]:
         raise RuleError("会议文件应为 JSON 对象")
     households = meeting.get("households")
     if not isinstance(households, list) or not households:
-        raise RuleError("households 应为非空列表，每项 {\"id\": ...}")
+        raise RuleError('households 应为非空列表，每项 {"id": ...}')
     ids: set[str] = set()
     for h in households:
         if not isinstance(h, dict) or not isinstance(h.get("id"), str) or not h["id"]:
-            raise RuleError("households 的每一项应为 {\"id\": \"户号\"}")
+            raise RuleError('households 的每一项应为 {"id": "户号"}')
         if h["id"] in ids:
             raise RuleError(f"户号 {h['id']} 重复")
         ids.add(h["id"])
@@ -257,11 +259,11 @@ def tally_meeting(meeting: object) -> dict[str, Any]:
         raise RuleError("signed_in 中有重复的户：每户只签到一次")
     ballots = meeting.get("ballots")
     if not isinstance(ballots, list):
-        raise RuleError("ballots 应为列表，每项 {\"cadre\", \"rating\"}")
+        raise RuleError('ballots 应为列表，每项 {"cadre", "rating"}')
     counts: dict[str, list[int]] = {}
     for b in ballots:
         if not isinstance(b, dict) or not isinstance(b.get("cadre"), str) or not b["cadre"]:
-            raise RuleError("ballots 的每一项应为 {\"cadre\": \"姓名\", \"rating\": \"满意\"}")
+            raise RuleError('ballots 的每一项应为 {"cadre": "姓名", "rating": "满意"}')
         if b.get("rating") not in RATINGS:
             raise RuleError(f"评议结果应为 满意、基本满意 或 不满意，收到 {str(b.get('rating'))[:20]!r}")
         counts.setdefault(b["cadre"], [0, 0, 0])[RATINGS.index(b["rating"])] += 1

@@ -16,7 +16,13 @@ from typing import Any
 
 from edge.kernel.toml import ConfigSection, Table
 from edge.modules.household_assembly.kinds import NAME
-from edge.modules.household_assembly.rules import DEFAULT_FORMULA, DEFAULT_LINE_PERCENT, FORMULAS, RuleError, line_percent
+from edge.modules.household_assembly.rules import (
+    DEFAULT_FORMULA,
+    DEFAULT_LINE_PERCENT,
+    FORMULAS,
+    RuleError,
+    line_percent,
+)
 
 
 @dataclass(frozen=True)
@@ -30,7 +36,9 @@ def parse(table: Table) -> Settings:
     line = table.string("line_percent", False) or DEFAULT_LINE_PERCENT
     table.done()
     if formula not in FORMULAS:
-        raise table.fail("formula", f"应为 {' 或 '.join(FORMULAS)} expected one of {', '.join(FORMULAS)}, got {formula!r}")
+        raise table.fail(
+            "formula", f"应为 {' 或 '.join(FORMULAS)} expected one of {', '.join(FORMULAS)}, got {formula!r}"
+        )
     try:
         line_percent(line)
     except RuleError as exc:

@@ -38,11 +38,16 @@ async def meeting(conn: aiosqlite.Connection, meeting_id: str) -> dict[str, Any]
 
 
 async def notices(conn: aiosqlite.Connection, meeting_id: str) -> dict[str, dict[str, Any]]:
-    return {r["household"]: r for r in await _rows(conn, "SELECT * FROM ha_notices WHERE meeting_id = ?", (meeting_id,))}
+    return {
+        r["household"]: r for r in await _rows(conn, "SELECT * FROM ha_notices WHERE meeting_id = ?", (meeting_id,))
+    }
 
 
 async def signins(conn: aiosqlite.Connection, meeting_id: str) -> dict[str, dict[str, Any]]:
-    return {r["household"]: r for r in await _rows(conn, "SELECT * FROM ha_signins WHERE meeting_id = ? ORDER BY at", (meeting_id,))}
+    return {
+        r["household"]: r
+        for r in await _rows(conn, "SELECT * FROM ha_signins WHERE meeting_id = ? ORDER BY at", (meeting_id,))
+    }
 
 
 async def suggestions(conn: aiosqlite.Connection, meeting_id: str) -> list[dict[str, Any]]:

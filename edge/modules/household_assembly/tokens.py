@@ -21,7 +21,7 @@ _TAG_BYTES = 16  # 128 bits: no one guesses a tag, and the QR code stays small e
 
 def token_key(host: Any) -> bytes:
     """The sign-in key of the edge ``host`` (the agent): derived from its master key file."""
-    host.master  # creates the master key when the edge is new, and checks the file's mode and size
+    _ = host.master  # creates the master key when the edge is new, and checks the file's mode and size
     return HKDF(hashes.SHA256(), 32, salt=None, info=_LABEL).derive(host.config.key_file.read_bytes())
 
 

@@ -18,11 +18,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
+import edge.modules.household_assembly.rules as rules  # noqa: PLR0402
+import edge.modules.household_assembly.store as store  # noqa: PLR0402
+import edge.modules.household_assembly.tokens as tokens  # noqa: PLR0402
 from edge.kernel.contract import NavItem
 from edge.kernel.errors import EdgeError, InputError, Refused
-import edge.modules.household_assembly.rules as rules
-import edge.modules.household_assembly.store as store
-import edge.modules.household_assembly.tokens as tokens
 from edge.modules.household_assembly.desk import CATEGORIES, CHANNELS, HOW, AssemblyDesk
 from edge.modules.household_assembly.kinds import NAME
 from edge.modules.household_assembly.settings import settings
@@ -86,7 +86,9 @@ def router(shell: Any) -> APIRouter:
         async with agent.recorder.step():
             return await fn(agent.db.conn)
 
-    async def step(request: Request, back: str, roles: tuple[str, ...], act: Callable[[Any, Any, str], Awaitable[str]]) -> Response:
+    async def step(
+        request: Request, back: str, roles: tuple[str, ...], act: Callable[[Any, Any, str], Awaitable[str]]
+    ) -> Response:
         """A form's post: the role checked, the desk's step run, its answer (or refusal) flashed on the page."""
         p = await shell.acting(request)
         _need(p, roles)
@@ -117,7 +119,12 @@ def router(shell: Any) -> APIRouter:
             earlier = await store.commitments(conn)
             for c in earlier:
                 c["overdue"] = rules.overdue(date.fromisoformat(c["deadline"]), c["progress"], today)
-            return {"households": households, "groups": groups, "meetings": await store.meetings(conn), "commitments": earlier}
+            return {
+                "households": households,
+                "groups": groups,
+                "meetings": await store.meetings(conn),
+                "commitments": earlier,
+            }
 
         data = await read(load)
         return await shell.render(request, f"{NAME}/home.html", **data, staff=bool(p.roles.intersection(STAFF)),  # type: ignore[no-any-return]
@@ -169,9 +176,13 @@ def router(shell: Any) -> APIRouter:
             CHANNELS=CHANNELS, HOW=HOW, last_day=date.fromordinal(view["honours_last_day"]).isoformat(),
         )  # fmt: skip
 
-    def meeting_form(path: str, roles: tuple[str, ...], act: Callable[[str, Any, AssemblyDesk, str], Awaitable[str]]) -> None:
+    def meeting_form(
+        path: str, roles: tuple[str, ...], act: Callable[[str, Any, AssemblyDesk, str], Awaitable[str]]
+    ) -> None:
         async def post(request: Request, meeting_id: str) -> Response:
-            return await step(request, f"{BASE}/{meeting_id}", roles, lambda form, desk, by: act(meeting_id, form, desk, by))
+            return await step(
+                request, f"{BASE}/{meeting_id}", roles, lambda form, desk, by: act(meeting_id, form, desk, by)
+            )
 
         api.add_api_route(BASE + "/{meeting_id}/" + path, post, methods=["POST"], include_in_schema=False)
 
@@ -216,7 +227,9 @@ def router(shell: Any) -> APIRouter:
         return "约谈已记录"
 
     async def commitment(mid: str, form: Any, desk: AssemblyDesk, by: str) -> str:
-        cid = await desk.make_commitment(mid, _text(form, "text"), _text(form, "owner"), _text(form, "deadline"), by, _text(form, "suggestion"))
+        cid = await desk.make_commitment(
+            mid, _text(form, "text"), _text(form, "owner"), _text(form, "deadline"), by, _text(form, "suggestion")
+        )
         return f"已登记承诺 {cid}"
 
     for path, roles, act in (
@@ -245,7 +258,9 @@ def router(shell: Any) -> APIRouter:
             raise InputError("没有此会议", "not_found")
         groups = sorted({h.group for h in view["households"].values()})
         shown = [h for h in view["households"].values() if not group or h.group == group]
-        return await shell.render(request, f"{NAME}/signin.html", **view, groups=groups, group=group, shown=shown, HOW=HOW)  # type: ignore[no-any-return]
+        return await shell.render(
+            request, f"{NAME}/signin.html", **view, groups=groups, group=group, shown=shown, HOW=HOW
+        )  # type: ignore[no-any-return]
 
     @api.post(BASE + "/{meeting_id}/signin", include_in_schema=False)
     async def signin_tick(request: Request, meeting_id: str) -> Response:
