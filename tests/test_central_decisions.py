@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import APIRouter, Request
 import pytest_asyncio
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from central_support import TOWNSHIP, VILLAGE, db_url, enrol, pg_server, push, store  # noqa: F401 - fixtures
@@ -61,8 +62,20 @@ class Township:
     def part(self) -> CentralPart:
         return CentralPart(
             "example", "示例", on_entry={FILED: self.filed, DECIDED: self.approved},
-            decisions={DECIDED: "示例事项通过"},
+            decisions={DECIDED: "示例事项通过"}, router=self.router,
         )  # fmt: skip
+
+    def router(self, shell: Any) -> APIRouter:
+        """A page's action: an officer approves an item of a village through the shell's ``decide``."""
+        api = APIRouter()
+
+        @api.post("/api/v1/m/example/{edge_id}/{item}/approve")
+        async def approve(request: Request, edge_id: str, item: str) -> dict[str, Any]:
+            who = await shell.principal_of(request)
+            entry = await shell.decide(DECIDED, {"id": item}, edge_id, actor=who.label or who.name)
+            return {"decision_index": entry.index}
+
+        return api
 
 
 class Wire(httpx.AsyncBaseTransport):
@@ -199,7 +212,12 @@ async def test_a_decision_round_trips_central_edge_central(site: Site) -> None:
 
 
 async def test_a_document_for_an_offline_edge_is_applied_once_after_it_returns(site: Site) -> None:
-    entry = await site.decisions.decide(DECIDED, {"id": "EX-9"}, EDGE, actor="county:萧山区")
+    token = await site.store.issue_token(f"township:{TOWNSHIP}", "镇审核员")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=site.app), base_url="http://central") as api:
+        decided = await api.post(f"/api/v1/m/example/{EDGE}/EX-9/approve", headers={"Authorization": f"Bearer {token}"})
+    assert decided.status_code == 200, decided.text  # a part's page decides through the central shell
+    entry = await site.decisions.ledger.entry(decided.json()["decision_index"])
+    assert entry.body["actor"] == "镇审核员" and entry.body["village"] == EDGE
     await site.file("EX-9")  # filed on the edge while it is offline (the central's reaction decides again later)
     site.wire.down = True
     for _ in range(2):
