@@ -123,6 +123,10 @@ async def test_staff_run_a_meeting_and_others_are_kept_out(site: Any, writer: Ed
     assert "H002 已签到" in page.text and "到会率 <b>6.67%</b>" in page.text
     page = await form(zhou, "/household_assembly/HA-2030/signin", {"household": "H002"})
     assert "每户只签到一次" in page.text
+    found = await zhou.client.get("/household_assembly/HA-2030/signin", params={"q": "户主1"})
+    assert 'id="h-H010"' in found.text and 'id="h-H002"' not in found.text
+    page = await form(zhou, "/household_assembly/HA-2030/notices", {"household": ["H003", "H004"], "channel": "sms"})
+    assert "已记录通知 2 户" in page.text and "尚未通知到的户（28）" in page.text
     screen = await jiandu.client.get("/household_assembly/HA-2030/screen")
     assert 'id="screen-rate">6.67%' in screen.text
 

@@ -250,16 +250,22 @@ def router(shell: Any) -> APIRouter:
     # -- sign-in: the list, the QR sheet, the scan, the hall's screen ----------------------------------------------
 
     @api.get(BASE + "/{meeting_id}/signin", include_in_schema=False)
-    async def signin_list(request: Request, meeting_id: str, group: str = "") -> Response:
+    async def signin_list(request: Request, meeting_id: str, group: str = "", q: str = "") -> Response:
         p = await shell.principal_of(request)
         _need(p, STAFF)
         view = await read(lambda conn: meeting_view(conn, meeting_id, desk_of(shell).today()))
         if view is None:
             raise InputError("没有此会议", "not_found")
         groups = sorted({h.group for h in view["households"].values()})
-        shown = [h for h in view["households"].values() if not group or h.group == group]
+        # A group's households, or those whose number or head's name holds what was typed (a hall of hundreds).
+        wanted = q.strip()[:20]
+        shown = [
+            h
+            for h in view["households"].values()
+            if (not group or h.group == group) and (not wanted or wanted in h.id or wanted in h.head)
+        ]
         return await shell.render(
-            request, f"{NAME}/signin.html", **view, groups=groups, group=group, shown=shown, HOW=HOW
+            request, f"{NAME}/signin.html", **view, groups=groups, group=group, q=wanted, shown=shown, HOW=HOW
         )  # type: ignore[no-any-return]
 
     @api.post(BASE + "/{meeting_id}/signin", include_in_schema=False)
