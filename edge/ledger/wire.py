@@ -51,6 +51,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from .decisiondoc import REFUSALS as DOCUMENT_REFUSALS
 from .entry import Entry
 from .keys import PUBLIC_KEY_FILENAME, load_public_key
 
@@ -92,6 +93,7 @@ ANOMALY_NAMES = {
     "text": "正文不符", "blank": "空白页", "seal_outside": "印章在监控区外", "unknown_firmware": "未获准的固件",
     "firmware_downgrade": "固件降级", "firmware_revoked": "固件已撤销",
     "rogue_grant": "非本边缘签发的授权(设备已停止授权)", "malformed_event": "设备事件格式错误(设备密钥可能已泄露)",
+    **DOCUMENT_REFUSALS,  # the central's signed documents an edge refused (document_refused entries)
 }  # fmt: skip
 #: The roles a person of the roster may hold, on the edge (``[[people]]``) and in the roster the store sends down.
 ROSTER_ROLES = ("applicant", "custodian", "approver")
