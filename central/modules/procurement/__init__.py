@@ -1,0 +1,20 @@
+"""一网采购 at the central: the demands villages send up and the township's review of each. The edge's half is
+edge/modules/procurement (its README describes the whole path and the documents' bodies)."""
+
+from __future__ import annotations
+
+from central.contract import CentralPart
+from central.modules.procurement import kinds as K
+from central.modules.procurement import review, web
+from central.modules.procurement.tables import demands
+
+PROCUREMENT = CentralPart(
+    name=K.NAME,
+    title="一网采购",
+    tables=(demands,),
+    router=web.router,
+    templates=web.TEMPLATES,
+    nav=web.NAV,
+    on_entry={K.DEMAND_SUBMITTED: review.received},
+    decisions=K.DECISIONS,
+)

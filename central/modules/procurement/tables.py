@@ -1,0 +1,31 @@
+"""The central procurement tables (SQLAlchemy Core on the central's one MetaData, portable to SQLite and
+PostgreSQL): the demands the villages sent up, each with the township's review."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Integer, PrimaryKeyConstraint, Table, Text
+
+from central.db import metadata
+
+demands = Table(
+    "procurement_demands",
+    metadata,
+    Column("edge_id", Text, nullable=False),
+    Column("demand_id", Text, nullable=False),
+    Column("village", Text, nullable=False),
+    Column("township", Text, nullable=False),
+    Column("county", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("category", Text, nullable=False),
+    Column("ceiling_fen", BigInteger, nullable=False),
+    Column("delivery_date", Text, nullable=False),
+    Column("body", Text, nullable=False),  # the demand as the village approved it (canonical JSON)
+    Column("entry_index", Integer, nullable=False),  # its entry in the edge's ledger
+    Column("status", Text, nullable=False),  # submitted | approved | returned
+    Column("reason", Text),
+    Column("decided_by", Text),
+    Column("decision_index", Integer),  # the decision in the central's log
+    Column("received_at", Text, nullable=False),
+    Column("decided_at", Text),
+    PrimaryKeyConstraint("edge_id", "demand_id"),
+)

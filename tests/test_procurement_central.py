@@ -1,0 +1,162 @@
+"""一网采购 across both halves: a demand the village approved goes up in its verified ledger, the central's
+procurement part keeps it for the township; a township officer of another township can neither see nor decide
+it, a county officer reads but does not decide; the demand's own township officer returns it with a reason (a
+decision whose signed document goes down), the village's edge applies it once; another demand is approved (a
+central decision, nothing sent down). Both databases."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest_asyncio
+from central_accounts_support import OTHER_TOWNSHIP, PASSWORD, form_token, login
+from central_support import COUNTY, TOWNSHIP, db_url, enrol, pg_server, store  # noqa: F401 - fixtures
+from edge_support import config_for
+
+from central.accounts.store import AccountStore
+from central.app import create_app
+from central.db import documents
+from central.decisions.log import DecisionLog
+from central.modules.procurement import PROCUREMENT as CENTRAL_PROCUREMENT
+from central.modules.procurement.tables import demands
+from central.store import CentralStore
+from edge.agent import EdgeAgent
+from edge.kernel.config import CentralSettings
+from edge.kernel.sync import SyncClient
+from edge.ledger import Entry
+from edge.modules import PARTS
+from edge.modules.procurement import PROCUREMENT, desk
+from edge.modules.procurement import kinds as K
+from edge.modules.procurement.inputs import DemandDraft, Line
+
+EDGE = "qinglian-cun"
+WITH_PROCUREMENT = PARTS if PROCUREMENT in PARTS else (*PARTS, PROCUREMENT)
+
+
+@dataclasses.dataclass
+class Site:
+    store: CentralStore
+    decisions: DecisionLog
+    app: Any
+    agent: EdgeAgent
+    client: SyncClient
+
+    def http(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://central")
+
+    async def demand(self, title: str) -> str:
+        people = self.agent.config.people
+        staff_actor = desk.Actor("liming", people["liming"], frozenset({"applicant"}))
+        boss = desk.Actor("zhangwei", people["zhangwei"], frozenset({"approver"}))
+        draft = DemandDraft(title, "家具", "文化礼堂", (Line("会议桌", "张", 10, 120_000, "1.8 米"),), "青莲村文化礼堂", date(2099, 1, 10))
+        demand_id = await desk.file_demand(self.agent, staff_actor, draft, _nothing)
+        assert await desk.decide_demand(self.agent, boss, demand_id, True)
+        return demand_id
+
+    async def edge_status(self, demand_id: str) -> tuple[str, str | None]:
+        async with self.agent.recorder.step():
+            async with self.agent.db.conn.execute("SELECT status, reason FROM procurement_demands WHERE id = ?", (demand_id,)) as cur:
+                row = await cur.fetchone()
+        assert row is not None
+        return str(row[0]), row[1]
+
+    async def central_rows(self) -> list[Any]:
+        async with self.store.db.reader.connect() as conn:
+            return list((await conn.execute(demands.select().order_by(demands.c.demand_id))).all())
+
+
+async def _nothing() -> None:
+    return None
+
+
+@pytest_asyncio.fixture
+async def site(store: CentralStore, tmp_path: Path) -> AsyncIterator[Site]:
+    decisions = await DecisionLog.open(tmp_path / "central", store.db)
+    app = create_app(store, parts=(CENTRAL_PROCUREMENT,), decisions=decisions)
+    key = decisions.public_key()["public_key"]
+    config = config_for(tmp_path / "village", "socket://127.0.0.1:9")
+    config = dataclasses.replace(config, central=CentralSettings("http://central", EDGE, decision_key=key))
+    agent = await EdgeAgent.open(config, parts=WITH_PROCUREMENT)
+    await enrol(store, EDGE, agent.config.data_dir)
+
+    async def record(kind: str, body: dict[str, Any]) -> Entry:
+        async with agent.recorder.step():
+            return await agent.recorder.record(kind, body)
+
+    kinds = [kind for part in WITH_PROCUREMENT for kind in part.from_central]
+    client = SyncClient(agent.ledger, "http://central", EDGE, transport=httpx.ASGITransport(app=app), record=record,
+                        decision_key=key, document_kinds=kinds)  # fmt: skip
+    for username, role, scope in (("zhenshen", "township_officer", f"township:{COUNTY}/{TOWNSHIP}"),
+                                  ("pushen", "township_officer", f"township:{COUNTY}/{OTHER_TOWNSHIP}"),
+                                  ("xianjian", "county_officer", f"county:{COUNTY}")):  # fmt: skip
+        await AccountStore(store.db).create_staff(username, "测试员", role, scope, PASSWORD, "test")
+    try:
+        yield Site(store, decisions, app, agent, client)
+    finally:
+        await client.stop()
+        await agent.close()
+        await decisions.close()
+
+
+async def csrf(client: httpx.AsyncClient) -> str:
+    """The session's CSRF token, from the page's forms ("" when the page has none: then the header's)."""
+    page = await client.get("/m/procurement")
+    return form_token(page) if 'name="csrf"' in page.text else ""
+
+
+async def test_a_demand_goes_up_is_returned_by_its_township_and_comes_down_once(site: Site) -> None:
+    first = await site.demand("文化礼堂桌椅")
+    await site.client.sync_once()  # up: the submitted demand, handed to the central part once
+    [row] = await site.central_rows()
+    assert (row.edge_id, row.demand_id, row.status, row.township, row.ceiling_fen) == (EDGE, first, "submitted", TOWNSHIP, 1_200_000)
+
+    async with site.http() as officer, site.http() as other, site.http() as county:
+        for client, username in ((officer, "zhenshen"), (other, "pushen"), (county, "xianjian")):
+            assert (await login(client, username)).status_code == 303
+        page = await officer.get("/m/procurement")
+        assert page.status_code == 200 and "文化礼堂桌椅" in page.text and 'value="return"' in page.text
+        # Another township's officer: not in their scope at all.
+        assert "文化礼堂桌椅" not in (await other.get("/m/procurement")).text
+        path = f"/m/procurement/demands/{EDGE}/{first}/review"
+        refused = await other.post(path, data={"decision": "approve", "csrf": await csrf(other)})
+        assert refused.status_code == 404
+        # The county officer reads it but does not decide.
+        seen = await county.get("/m/procurement")
+        assert "文化礼堂桌椅" in seen.text and 'value="return"' not in seen.text
+        assert (await county.post(path, data={"decision": "approve", "csrf": await csrf(county)})).status_code == 403
+        # Without the form's token, or without a reason: nothing decided.
+        token = await csrf(officer)
+        assert (await officer.post(path, data={"decision": "return", "reason": "缺规格"})).status_code == 403
+        assert (await officer.post(path, data={"decision": "return", "reason": " ", "csrf": token})).status_code == 400
+        returned = await officer.post(path, data={"decision": "return", "reason": "会议桌规格不明，请写明尺寸和材质", "csrf": token})
+        assert returned.status_code == 303
+        again = await officer.post(path, data={"decision": "approve", "csrf": token})
+        assert again.status_code == 409
+    [row] = await site.central_rows()
+    assert (row.status, row.decided_by, row.reason) == ("returned", "zhenshen", "会议桌规格不明，请写明尺寸和材质")
+    decision = await site.decisions.ledger.entry(row.decision_index)
+    assert decision.kind == K.DEMAND_RETURNED and decision.body["village"] == EDGE and decision.body["actor"] == "zhenshen"
+
+    down = await site.client.sync_once()  # down: the signed document, applied by the edge's procurement part
+    assert (down.documents_applied, down.documents_refused) == (1, 0)
+    assert await site.edge_status(first) == ("returned", "会议桌规格不明，请写明尺寸和材质")
+    assert (await site.client.sync_once()).documents_applied == 0  # once
+    async with site.store.db.reader.connect() as conn:
+        [queued] = (await conn.execute(documents.select())).all()
+    assert queued.status == "applied"
+
+    # Another demand, approved by its township: a decision of the central's own, nothing sent down.
+    second = await site.demand("村道路灯")
+    await site.client.sync_once()
+    async with site.http() as officer:
+        await login(officer, "zhenshen")
+        approved = await officer.post(f"/m/procurement/demands/{EDGE}/{second}/review", data={"decision": "approve", "csrf": await csrf(officer)})
+        assert approved.status_code == 303
+    assert [(r.demand_id, r.status) for r in await site.central_rows()] == [(first, "returned"), (second, "approved")]
+    assert (await site.client.sync_once()).documents_applied == 0
+    assert await site.edge_status(second) == ("submitted", None)
