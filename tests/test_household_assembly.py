@@ -311,13 +311,15 @@ async def test_a_meeting_of_300_households_notices_sign_ins_tallies_and_results(
     sheet1 = {"沈国华": [100, 15, 7], "钱丽萍": [75, 25, 22], "金建平": [75, 22, 25], rules.WORK: [110, 10, 2]}
     sheet2 = {"沈国华": [100, 15, 7], "钱丽萍": [75, 25, 22], "金建平": [75, 23, 24], rules.WORK: [112, 8, 2]}
     assert await desk.enter_tally(mid, 1, sheet1, "zhoumin") == "entered"
-    with pytest.raises(Refused, match="另一名计票人"):
+    with pytest.raises(InputError, match="另一名计票人"):
         await desk.enter_tally(mid, 1, sheet1, "zhoumin")
     with pytest.raises(InputError, match="未经第二名计票人复核"):
         await desk.publish_results(mid, "zhoumin")
     wrong = {**sheet1, "沈国华": [101, 15, 7]}
     with pytest.raises(Refused, match="两次录入不一致（沈国华）"):
         await desk.enter_tally(mid, 1, wrong, "sunli")
+    mismatch = (await writer.ledger.entries(await size(writer) - 1, await size(writer)))[0]
+    assert (mismatch.kind, mismatch.body["differs"], mismatch.body["teller"]) == (K.TALLY_MISMATCH, ["沈国华"], "sunli")
     assert await desk.enter_tally(mid, 1, sheet1, "sunli") == "entered"  # counted again: a first entry anew
     assert await desk.enter_tally(mid, 1, sheet1, "zhoumin") == "confirmed"
     with pytest.raises(InputError, match="0–9999"):

@@ -245,7 +245,7 @@ class AssemblyDesk:
             if existing["status"] == "confirmed":
                 raise InputError(f"第 {sheet} 号计票单已由两名计票人确认", "confirmed")
             if existing["first"] == teller:
-                raise Refused("同一计票单须由另一名计票人复核录入", "same_teller")
+                raise InputError("同一计票单须由另一名计票人复核录入", "same_teller")
             differs = rules.second_entry_agrees(existing["counts"], typed)
             if differs:
                 await self.recorder.record(K.TALLY_MISMATCH, {**body, "differs": differs})
