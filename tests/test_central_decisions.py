@@ -190,6 +190,12 @@ async def test_a_decision_round_trips_central_edge_central(site: Site) -> None:
         listed = (await api.get("/api/v1/central/documents", headers={"Authorization": f"Bearer {token}"})).json()
         assert [(d["id"], d["status"], d["edge_index"]) for d in listed] == [(queued.id, "applied", applied.index)]
         assert (await api.get("/api/v1/central/documents")).status_code == 401
+        page = await api.get("/central/documents", headers={"Authorization": f"Bearer {token}"})
+        assert page.status_code == 200 and "已送达并执行" in page.text and VILLAGE in page.text
+        assert f'href="/edges/{EDGE}/entries/{applied.index}"' in page.text  # to the village's entry and its proof
+        assert (await api.get("/central/documents")).status_code == 303  # no one logged in: to the login page
+        elsewhere = await site.store.issue_token("township:别的镇", "他镇纪委")
+        assert (await api.get("/api/v1/central/documents", headers={"Authorization": f"Bearer {elsewhere}"})).json() == []
         key = (await api.get("/api/v1/central/pubkey")).json()
         assert key == {**site.decisions.public_key(), "algorithm": "Ed25519"}
         page = await api.get("/central/pubkey")

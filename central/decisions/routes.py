@@ -3,6 +3,7 @@
 * ``GET /api/v1/central/pubkey``     ``{"public_key", "fingerprint", "pem", "algorithm"}``, no login
 * ``GET /central/pubkey``             the same on a page, with how a village pins it
 * ``GET /api/v1/central/documents``   the documents sent to the edges in the principal's scope, newest first
+* ``GET /central/documents``          the same on a page (下发文书)
 """
 
 from __future__ import annotations
@@ -50,6 +51,27 @@ def router(shell: Any) -> APIRouter:
             request, "decisions/pubkey.html", key=log.public_key(), size=await log.ledger.size()
         )
 
+    async def sent(
+        request: Request, edge: str | None, status: str | None, limit: int
+    ) -> tuple[Any, list[dict[str, Any]]]:
+        """Who asks, and the documents sent to the edges in their scope, newest decision first."""
+        who = await shell.principal_of(request)
+        places = {e["edge_id"]: e for e in await shell.store.edge_summaries(who)}
+        ids = [i for i in places if edge is None or i == edge]
+        if status is not None and status not in STATUS_NAMES:
+            raise Refusal(400, "malformed", f"status 应为 {', '.join(STATUS_NAMES)} status must be one of them")
+        query = select(documents).where(documents.c.edge_id.in_(ids))
+        if status is not None:
+            query = query.where(documents.c.status == status)
+        async with shell.store.db.reader.connect() as conn:
+            rows = (await conn.execute(query.order_by(documents.c.decision_index.desc()).limit(limit))).all()
+        return who, [
+            {"id": r.id, "edge_id": r.edge_id, "village": places[r.edge_id]["village"], "kind": r.kind,
+             "decision_index": r.decision_index, "status": r.status, "status_name": STATUS_NAMES[r.status],
+             "settled_at": r.settled_at, "edge_index": r.edge_index, "reason": r.reason,
+             "document": json.loads(r.content)} for r in rows
+        ]  # fmt: skip
+
     @api.get("/api/v1/central/documents", tags=["decisions"], responses=errors(400, 401))
     async def api_documents(
         request: Request,
@@ -60,21 +82,17 @@ def router(shell: Any) -> APIRouter:
         """Documents sent down to the edges in scope (one edge with ``edge``), newest decision first: each with
         its status (``pending``, ``applied``, ``refused``), when it was settled and by which entry of the
         village's ledger."""
-        who = await shell.principal_of(request)
-        ids = [e["edge_id"] for e in await shell.store.edge_summaries(who)]
-        if edge is not None:
-            ids = [i for i in ids if i == edge]
-        if status is not None and status not in STATUS_NAMES:
-            raise Refusal(400, "malformed", f"status 应为 {', '.join(STATUS_NAMES)} status must be one of them")
-        query = select(documents).where(documents.c.edge_id.in_(ids))
-        if status is not None:
-            query = query.where(documents.c.status == status)
-        async with shell.store.db.reader.connect() as conn:
-            rows = (await conn.execute(query.order_by(documents.c.decision_index.desc()).limit(limit))).all()
-        return [
-            {"id": r.id, "edge_id": r.edge_id, "kind": r.kind, "decision_index": r.decision_index, "status": r.status,
-             "status_name": STATUS_NAMES[r.status], "settled_at": r.settled_at, "edge_index": r.edge_index,
-             "reason": r.reason, "document": json.loads(r.content)} for r in rows
-        ]  # fmt: skip
+        return (await sent(request, edge, status, limit))[1]
+
+    @api.get("/central/documents", response_class=HTMLResponse, include_in_schema=False)
+    async def documents_page(
+        request: Request, edge: Annotated[str | None, text_query()] = None,
+        status: Annotated[str | None, text_query()] = None,
+    ) -> Response:  # fmt: skip
+        who, rows = await sent(request, edge or None, status or None, 200)
+        return await shell.render(  # type: ignore[no-any-return]
+            request, "decisions/documents.html", principal=who, documents=rows, STATUS_NAMES=STATUS_NAMES,
+            status=status or "",
+        )
 
     return api
