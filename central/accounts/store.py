@@ -375,9 +375,9 @@ class AccountStore:
         phone = (contact_phone or "").strip()
         if not _PHONE.fullmatch(phone):
             raise AccountError("联系电话格式不正确")
-        chosen = sorted(set(categories), key=SUPPLIER_CATEGORIES.index) if kind == R.SUPPLIER else []
-        if kind == R.SUPPLIER and (not chosen or any(c not in SUPPLIER_CATEGORIES for c in categories)):
+        if kind == R.SUPPLIER and (not categories or any(c not in SUPPLIER_CATEGORIES for c in categories)):
             raise AccountError("请选择供应类别")
+        chosen = sorted(set(categories), key=SUPPLIER_CATEGORIES.index) if kind == R.SUPPLIER else []
         media = licence_type(licence)
         problem = check_new_password(password, (username, org_name))
         if problem:
