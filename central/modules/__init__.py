@@ -4,5 +4,6 @@ line here. Nothing in ``central`` but the app that composes the service imports 
 from __future__ import annotations
 
 from central.contract import CentralPart
+from central.modules.procurement import PROCUREMENT
 
-CENTRAL_PARTS: tuple[CentralPart, ...] = ()
+CENTRAL_PARTS: tuple[CentralPart, ...] = (PROCUREMENT,)
