@@ -418,3 +418,17 @@ async def test_the_agent_takes_documents_of_the_kinds_its_parts_accept(tmp_path:
         await agent.close()
     with pytest.raises(ValueError, match="from_central"):
         dataclasses.replace(EXAMPLE, from_central=("seal_request.approval",))
+
+
+async def test_an_edge_that_pins_no_key_takes_no_document_and_leaves_it_waiting(site: Site) -> None:
+    await site.decisions.decide(DECIDED, {"id": "EX-11"}, EDGE, actor="township:" + TOWNSHIP)
+    await site.file("EX-12")  # something to push (the township's reaction approves it in turn)
+    old = SyncClient(site.agent.ledger, "http://central", EDGE, transport=site.wire, record=site.record)
+    try:
+        result = await old.sync_once()  # as an edge from before documents: the field is ignored
+    finally:
+        await old.stop()
+    assert result.stored > 0 and (result.documents_applied, result.documents_refused) == (0, 0)
+    assert await site.applied("EX-11") == [] and await site.refusals() == []
+    assert [d.status for d in await site.documents()] == ["pending", "pending"]  # delivered once a pinning edge syncs
+    assert (await site.client.sync_once()).documents_applied == 2 and len(await site.applied("EX-11")) == 1
