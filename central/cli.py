@@ -161,6 +161,10 @@ def _run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     server = uvicorn.Server(config)
     print(f"中心库 central store listening on http://{shown}:{bound_port}", flush=True)
+    if data_dir is None:
+        print("未给 --data: 中心库不作决定 no --data: the central takes no decisions", flush=True)
+    else:
+        print(f"决定台账 decision log: {data_dir / 'decisions'}  (公钥 key: /central/pubkey)", flush=True)
     try:
         asyncio.run(server.serve(sockets=[sock]))
     except KeyboardInterrupt:
