@@ -209,7 +209,8 @@ async def record_plan(host: Any, by: str, plan: PlanInput, minutes: StoredDocume
         year = plan.meeting_date.year
         plan_id = f"CD-{year}-{sum(1 for p in await P.plans(conn) if p['plan_id'].startswith(f'CD-{year}-')) + 1:03d}"
         await host.recorder.record(P.PLAN, {
-            "plan_id": plan_id, "account": plan.account, "amount_fen": plan.amount_fen, "term_months": plan.term_months,
+            "plan_id": plan_id, "account": plan.account, "account_name": (await _account(conn, plan.account))["name"],
+            "amount_fen": plan.amount_fen, "term_months": plan.term_months,
             "meeting_date": plan.meeting_date.isoformat(), "minutes": minutes.to_body(),
             "idle": {"amount_fen": idle.amount_fen, "since": idle.since.isoformat(), "as_of": idle.as_of.isoformat()},
             "thresholds": {"min_idle_fen": s.min_idle_fen, "min_idle_months": s.min_idle_months}, "by": by,
