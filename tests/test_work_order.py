@@ -471,3 +471,15 @@ def test_the_officers_come_from_the_section_or_the_roster_and_are_checked(tmp_pa
             f.write(f"\n[work_order]\n{section}\n")
         with pytest.raises(ConfigError, match=message):
             officers(load_config(path, [SECTION]))
+
+
+async def test_a_posted_job_goes_to_the_first_qualified_takers_and_leaves_the_rotation_alone(agent: EdgeAgent) -> None:
+    ids = [await register(agent, n, relatives=["liming"] if n == 3 else None) for n in range(1, 5)]
+    liming = who(agent, "liming")
+    first = await planned(agent, MONDAY)
+    sent = await step(agent, desk.dispatch, liming, ACCOUNT, first, takers=[ids[2], ids[3], ids[3], ids[0]])
+    assert sent["mode"] == "posted" and sent["workers"] == [ids[3], ids[0]] and sent["skipped"] == [{"worker": ids[2], "reason": "relative"}]
+    async with agent.recorder.step():
+        assert await Q.cursor(agent.db.conn, "cleaning") is None
+    second = await planned(agent, MONDAY + timedelta(days=7))
+    assert (await step(agent, desk.dispatch, liming, ACCOUNT, second))["workers"] == [ids[0], ids[1]]

@@ -7,6 +7,7 @@ error page (its Chinese message), and nothing changed.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -134,8 +135,10 @@ def router(shell: Any) -> APIRouter:
                 await desk.decide_order(agent, who, account, order_id, False, str(form.get("reason") or ""))
                 message = f"已驳回派工单 {order_id}"
             elif decision == "dispatch":
-                sent = await desk.dispatch(agent, who, account, order_id, form["refused"])
-                message = f"已按轮派顺序派出 {len(sent['workers'])} 人"
+                takers = [t for t in re.split(r"[,，、\s]+", str(form.get("takers") or "")) if t]
+                sent = await desk.dispatch(agent, who, account, order_id, form["refused"], takers or None)
+                how = "按报名先后（公开招工）" if takers else "按轮派顺序"
+                message = f"已{how}派出 {len(sent['workers'])} 人"
             elif decision == "attendance":
                 marks = {k.removeprefix("w-"): str(v) for k, v in form.items() if k.startswith("w-")}
                 await desk.record_attendance(agent, who, account, order_id, str(form.get("day") or ""), marks)
