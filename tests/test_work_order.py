@@ -483,3 +483,16 @@ async def test_a_posted_job_goes_to_the_first_qualified_takers_and_leaves_the_ro
         assert await Q.cursor(agent.db.conn, "cleaning") is None
     second = await planned(agent, MONDAY + timedelta(days=7))
     assert (await step(agent, desk.dispatch, liming, ACCOUNT, second))["workers"] == [ids[0], ids[1]]
+
+
+async def test_an_accepted_entry_the_state_cannot_take_is_an_anomaly_and_the_agent_goes_on(agent: EdgeAgent) -> None:
+    w = await register(agent, 1)
+    async with agent.recorder.step():
+        await agent.recorder.record(K.WORKER_STATUS, {"worker_id": "W404", "status": "available", "reason": "", "by": "zhangwei"})
+        await agent.recorder.record(K.DISPATCHED, {"order_id": "WO-x"})  # a body missing its fields
+        await agent.recorder.record(K.WORKER_REGISTERED, {"worker_id": "W777"})
+    anomalies = await agent.db.projection_anomalies()
+    assert [a["kind"] for a in anomalies] == [K.WORKER_STATUS, K.DISPATCHED, K.WORKER_REGISTERED]
+    await step(agent, desk.set_status, who(agent, "zhangwei"), ACCOUNT, w, {"status": "blacklisted", "reason": "两委会决定"})
+    async with agent.recorder.step():
+        assert [x["status"] for x in await Q.workers(agent.db.conn)] == ["blacklisted"]
