@@ -4,6 +4,7 @@ line here. Nothing in ``central`` but the app that composes the service imports 
 from __future__ import annotations
 
 from central.contract import CentralPart
+from central.modules.competitive_deposit import CENTRAL_COMPETITIVE_DEPOSIT
 from central.modules.procurement import PROCUREMENT
 
-CENTRAL_PARTS: tuple[CentralPart, ...] = (PROCUREMENT,)
+CENTRAL_PARTS: tuple[CentralPart, ...] = (PROCUREMENT, CENTRAL_COMPETITIVE_DEPOSIT)
