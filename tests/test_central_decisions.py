@@ -8,8 +8,10 @@ its items (``from_central``); the central half is a test-only central part defin
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+import socket
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -19,6 +21,7 @@ import httpx
 import pytest
 from fastapi import APIRouter, Request
 import pytest_asyncio
+import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from central_support import TOWNSHIP, VILLAGE, db_url, enrol, pg_server, push, store  # noqa: F401 - fixtures
 from edge_support import config_for, qinglian
@@ -438,3 +441,52 @@ async def test_an_edge_that_pins_no_key_takes_no_document_and_leaves_it_waiting(
     assert await site.applied("EX-11") == [] and await site.refusals() == []
     assert [d.status for d in await site.documents()] == ["pending", "pending"]  # delivered once a pinning edge syncs
     assert (await site.client.sync_once()).documents_applied == 2 and len(await site.applied("EX-11")) == 1
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_the_agent_round_trips_a_decision_by_itself_over_http(store: CentralStore, tmp_path: Path) -> None:
+    """The running agent, configured by its edge.toml ([central] with decision_key), against the central over a
+    real socket: its own sync loop brings the township's decision down and the application back up."""
+    decisions = await DecisionLog.open(tmp_path / "central", store.db)
+    township = Township()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    server = uvicorn.Server(uvicorn.Config(create_app(store, parts=(township.part(),), decisions=decisions),
+                                           log_level="warning", lifespan="off"))  # fmt: skip
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    path = tmp_path / "village" / "edge.toml"
+    config_for(tmp_path / "village", "socket://127.0.0.1:9")
+    with path.open("a", encoding="utf-8") as f:
+        f.write(f'\n[central]\nurl = "http://127.0.0.1:{sock.getsockname()[1]}"\nedge_id = "{EDGE}"\n'
+                f'sync_interval_s = 0.2\ndecision_key = "{decisions.public_key()["public_key"]}"\n')  # fmt: skip
+    agent = await EdgeAgent.open(load_config(path), parts=(*PARTS, VILLAGE_EXAMPLE))
+    try:
+        await enrol(store, EDGE, agent.config.data_dir)
+        await agent.start()
+        async with agent.recorder.step():
+            filed = await agent.recorder.record(FILED, {"id": "EX-1", "title": "修缮村道护栏", "approver": "zhangwei",
+                                                        "phone": "13812345678"})  # fmt: skip
+
+        async def approved() -> list[Entry]:
+            return [e for e in await agent.ledger.entries_of_kind(DECIDED) if e.body["id"] == "EX-1"]
+
+        (applied,) = await agent.recorder.wait_for(approved, 60)  # up, decided, down, applied: by itself
+        assert applied.index > filed.index and applied.body["document"]["village"] == EDGE
+        sync = agent.sync
+        assert sync is not None
+
+        async def acknowledged() -> bool:
+            sync.trigger()
+            return sync.acked is not None and sync.acked > applied.index
+
+        await agent.recorder.wait_for(acknowledged, 60)
+        async with store.db.reader.connect() as conn:
+            (row,) = (await conn.execute(documents.select())).all()
+        assert (row.status, row.edge_index) == ("applied", applied.index)
+        assert township.seen == [(EDGE, FILED, "EX-1", filed.index), (EDGE, DECIDED, "EX-1", applied.index)]
+    finally:
+        await agent.close()
+        server.should_exit = True
+        await serving
+        await decisions.close()
