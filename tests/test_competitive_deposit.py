@@ -6,7 +6,6 @@ the tick's flags, the exports, the notice board, the tender command and the demo
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import csv
 import io
@@ -44,7 +43,7 @@ from edge.web.store import WebStore
 
 PARTS = (SEAL, COMPETITIVE_DEPOSIT)
 D = date.fromisoformat
-ACCT = "6228480012345678"
+ACCT, OTHER_ACCT = "6228480012345678", "6230580000123456"
 MINUTES = StoredDocument("a" * 64, "纪要.pdf", 1000)
 BY = "kuaiji"
 
@@ -425,4 +424,15 @@ def test_the_config_section(tmp_path: Path) -> None:
             load_config(path, [SECTION])
 
 
-_ = asyncio  # the async tests run on pytest-asyncio's loop
+
+async def test_the_tick_looks_at_most_once_a_minute(agent: EdgeAgent) -> None:
+    long_ago = str(local_today() - timedelta(days=300))
+    await desk.add_account(agent, BY, ACCT, "基本户", "农商银行")
+    await desk.enter_balance(agent, BY, ACCT, long_ago, "3200000", local_today())
+    await desk.tick(agent)  # eligible for months, in no plan: flagged on the first look
+    assert len(await agent.ledger.entries_of_kind(P.UNPLANNED)) == 1
+    await desk.add_account(agent, BY, OTHER_ACCT, "专户", "农商银行")
+    await desk.enter_balance(agent, BY, OTHER_ACCT, long_ago, "3500000", local_today())
+    await desk.tick(agent)  # the agent's next pass, within the minute: no look
+    assert len(await agent.ledger.entries_of_kind(P.UNPLANNED)) == 1
+    assert await desk.check_due(agent, local_today()) == [P.UNPLANNED]  # what the next look will record

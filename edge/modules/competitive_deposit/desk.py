@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import time
+import weakref
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -298,5 +300,14 @@ async def check_due(host: Any, today: date) -> list[str]:
     return recorded
 
 
+#: How often the tick looks: the agent's loop passes several times a second, and these deadlines are days.
+TICK_EVERY_S = 60.0
+_last_tick: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()  # per running agent
+
+
 async def tick(host: Any) -> None:
+    now = time.monotonic()
+    if now - _last_tick.get(host, -TICK_EVERY_S) < TICK_EVERY_S:
+        return
+    _last_tick[host] = now
     await check_due(host, local_today())
