@@ -496,3 +496,15 @@ async def test_an_accepted_entry_the_state_cannot_take_is_an_anomaly_and_the_age
     await step(agent, desk.set_status, who(agent, "zhangwei"), ACCOUNT, w, {"status": "blacklisted", "reason": "两委会决定"})
     async with agent.recorder.step():
         assert [x["status"] for x in await Q.workers(agent.db.conn)] == ["blacklisted"]
+
+
+async def test_attendance_is_never_kept_ahead_of_the_work(agent: EdgeAgent) -> None:
+    for n in range(1, 3):
+        await register(agent, n)
+    liming = who(agent, "liming")
+    later = date(2099, 11, 2)  # a Monday, far ahead of any run of this test
+    order_id = await planned(agent, later)
+    sent = await step(agent, desk.dispatch, liming, ACCOUNT, order_id)
+    with pytest.raises(InputError) as err:
+        await step(agent, desk.record_attendance, liming, ACCOUNT, order_id, later.isoformat(), {w: "full" for w in sent["workers"]})
+    assert err.value.code == "future_attendance"

@@ -9,11 +9,10 @@ second run adds nothing.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from edge.kernel.accounts import host_operator
-from edge.ledger.localtime import SHANGHAI
 import edge.modules.work_order.desk as desk
 import edge.modules.work_order.projection as Q
 from edge.modules.work_order.rules import id_check_digit, week_of
@@ -40,7 +39,7 @@ async def seed(host: Any) -> None:
     lead, finance = host.config.person(who.lead), host.config.person(who.finance)
     staff = next((p for p in host.config.people.values() if p.id not in (who.head, who.lead, who.finance)), lead)
     account = host_operator()
-    monday = datetime.now(SHANGHAI).date()
+    monday = desk.today()
     monday -= timedelta(days=monday.weekday())
     week = week_of(monday)
     async with host.recorder.step():
@@ -74,16 +73,17 @@ async def seed(host: Any) -> None:
         await desk.dispatch(host, staff, account, orders[0])
         await desk.dispatch(host, staff, account, orders[1], refused=["W010"])
         await desk.dispatch(host, staff, account, orders[2])
-        for order_id, days in ((orders[0], 2), (orders[1], 1)):
+        for order_id, first, days in ((orders[0], monday, 2), (orders[1], monday + timedelta(days=1), 1)):
             sent = await Q.dispatch(host.db.conn, order_id)
             assert sent is not None
-            first = (await Q.order(host.db.conn, order_id) or {})["start_day"]
             for d in range(days):
+                on = first + timedelta(days=d)
+                if on > desk.today():
+                    break  # a demo run early in the week: attendance only for the days that have come
                 marks = {w: "full" for w in sent["workers"]}
                 if d == 1:
                     marks[sent["workers"][-1]] = "half"
-                on = (datetime.fromisoformat(first) + timedelta(days=d)).date().isoformat()
-                await desk.record_attendance(host, staff, account, order_id, on, marks)
+                await desk.record_attendance(host, staff, account, order_id, on.isoformat(), marks)
         pay_id = await desk.file_pay(host, staff, account, orders[0])
         await desk.decide_pay(host, lead, account, pay_id, True)
         await desk.decide_pay(host, finance, account, pay_id, True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from typing import Any
 
 import aiosqlite
@@ -17,6 +18,7 @@ from edge.kernel.config import Person
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.fmt import AmountError, parse_yuan
 from edge.kernel.routing import CHAIN, RefusalBudget, RouteDesk, check_route_possible
+from edge.ledger.localtime import SHANGHAI
 import edge.modules.work_order.kinds as K
 import edge.modules.work_order.projection as Q
 import edge.modules.work_order.rules as R
@@ -25,6 +27,11 @@ from edge.modules.work_order.settings import officers
 
 REFUSALS = RefusalBudget()  # refused approvals on record, per person and item and hour, as the seal keeps them
 MAX_TEXT = 200
+
+
+def today() -> date:
+    """The village's date now (Asia/Shanghai)."""
+    return datetime.now(SHANGHAI).date()
 
 
 def _conn(host: Any) -> aiosqlite.Connection:
@@ -285,8 +292,7 @@ async def record_attendance(host: Any, actor: Person, account: str, order_id: st
     if await Q.pay_of(conn, order_id) is not None:
         raise Refused("工资已造册，出勤不能再改", "pay_filed")
     day = R.parse_day(day_text, "出勤日期")
-    if not o["start_day"] <= day.isoformat() <= o["end_day"]:
-        raise InputError(f"出勤日期应在派工日期 {o['start_day']} 至 {o['end_day']} 之内", "bad_date")
+    R.check_attendance_day(day, date.fromisoformat(o["start_day"]), date.fromisoformat(o["end_day"]), today())
     if set(marks) != set(sent["workers"]):
         raise InputError("出勤表应逐一登记本单派出的每位工人", "bad_attendance")
     halves = {}

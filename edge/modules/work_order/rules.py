@@ -211,6 +211,14 @@ def check_plan_allows(week_status: str | None, in_plan: bool, emergency: bool) -
 # -- attendance and pay ----------------------------------------------------------------------------------------
 
 
+def check_attendance_day(day: date, start: date, end: date, today: date) -> None:
+    """Attendance is kept for a day of the order that has come: never ahead of the work (invented labour)."""
+    if not start <= day <= end:
+        raise InputError(f"出勤日期应在派工日期 {start} 至 {end} 之内", "bad_date")
+    if day > today:
+        raise InputError(f"不能登记今天（{today}）以后的出勤", "future_attendance")
+
+
 @dataclass(frozen=True)
 class PayLine:
     worker: str

@@ -8,7 +8,6 @@ error page (its Chinese message), and nothing changed.
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ from edge.kernel.contract import Awaiting, NavItem
 from edge.kernel.errors import NotFound, Refused
 from edge.kernel.fmt import yuan
 from edge.kernel.routing import why_not
-from edge.ledger.localtime import SHANGHAI
 import edge.modules.work_order.desk as desk
 import edge.modules.work_order.projection as Q
 import edge.modules.work_order.rules as R
@@ -84,7 +82,7 @@ def router(shell: Any) -> APIRouter:
         p = reader(await shell.principal_of(request))
         async with agent.recorder.step():
             orders = await Q.orders(agent.db.conn)
-        week = R.week_of(datetime.now(SHANGHAI).date())
+        week = R.week_of(desk.today())
         return await shell.render(  # type: ignore[no-any-return]
             request, "work_order/orders.html", orders=orders, TRADES=R.TRADES, STATUS=Q.ORDER_STATUS, me=p.person_id, week=week
         )
