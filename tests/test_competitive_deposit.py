@@ -18,8 +18,8 @@ from typing import Any
 
 import httpx
 import pytest
-from edge_support import config_for
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from edge_support import config_for
 from openpyxl import Workbook
 from web_support import Api, seed_account
 

@@ -76,7 +76,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
     def run() -> None:
         try:
             asyncio.run(_serve(tmp_path, ready, stop))
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - handed to the test, which would otherwise wait for nothing
             failed.append(exc)
             ready.put(None)
 

@@ -123,7 +123,7 @@ def test_interest_and_extra_income_in_fen_half_up() -> None:
     # 1,000,000.01 at 1.5% for 3 months = 3,750.0000375 yuan: 375,000 fen (the .00375 fen rounds down)
     assert rules.interest_fen(100_000_001, Decimal("1.5"), 3) == 375_000
     # 0.5 fen rounds up: 100 fen at 6% for 1 month = 0.5 fen
-    assert rules.interest_fen(100, Decimal("6"), 1) == 1
+    assert rules.interest_fen(100, Decimal(6), 1) == 1
 
 
 def _bid(bank: str, rate: str, op: str = "8", agri: str = "8", order: int = 0) -> Bid:

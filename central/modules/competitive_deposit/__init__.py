@@ -4,10 +4,10 @@ read. The monthly tender itself (bids, scores, the award sent down) is not here 
 
 from __future__ import annotations
 
-from central.contract import CentralPart
 import central.modules.competitive_deposit.reactions as reactions
 import central.modules.competitive_deposit.tables as tables
 import central.modules.competitive_deposit.web as web
+from central.contract import CentralPart
 
 CENTRAL_COMPETITIVE_DEPOSIT = CentralPart(
     name=reactions.NAME,

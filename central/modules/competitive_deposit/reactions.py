@@ -25,7 +25,7 @@ PLAN, UNPLANNED, AWARD, SIGNING_LATE, SIGNED, MATURED = (
 
 def _day(value: object) -> str:
     if not isinstance(value, str):
-        raise ValueError(f"not a date: {value!r:.40}")
+        raise TypeError(f"not a date: {value!r:.40}")
     return date.fromisoformat(value).isoformat()
 
 

@@ -17,11 +17,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import edge.modules.competitive_deposit.rules as rules
 from edge.kernel.clikit import EXIT_OK, EXIT_USAGE, output
 from edge.kernel.config import load_config
 from edge.kernel.errors import ConfigError
 from edge.kernel.fmt import AmountError, parse_yuan
-import edge.modules.competitive_deposit.rules as rules
 from edge.modules.competitive_deposit.settings import MAX_FEN, SECTION, DepositSettings, settings_of
 
 MAX_FILE_BYTES = 4 * 1024 * 1024

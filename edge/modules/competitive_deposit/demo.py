@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from edge.kernel.accounts import host_operator
-from edge.ledger.localtime import local_today
 import edge.modules.competitive_deposit.desk as desk
 import edge.modules.competitive_deposit.projection as P
+from edge.kernel.accounts import host_operator
+from edge.ledger.localtime import local_today
 from edge.modules.competitive_deposit.rules import add_months
 
 # account, name, bank, and its statement: (months back, days back, balance) oldest first

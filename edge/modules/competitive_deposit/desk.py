@@ -17,13 +17,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import edge.modules.competitive_deposit.projection as P
+import edge.modules.competitive_deposit.rules as rules
 from edge.kernel.documents import StoredDocument, store_document
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.fmt import AmountError, parse_yuan
 from edge.ledger.localtime import local_today
 from edge.ledger.private import open_private, private_dir
-import edge.modules.competitive_deposit.projection as P
-import edge.modules.competitive_deposit.rules as rules
 from edge.modules.competitive_deposit.settings import MAX_FEN, DepositSettings, settings_of
 from edge.modules.competitive_deposit.statements import StatementError, read_statement
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import aiosqlite
 
-from edge.kernel.contract import Export, Published
 import edge.modules.competitive_deposit.projection as P
+from edge.kernel.contract import Export, Published
 from edge.modules.competitive_deposit.rules import yuan_text
 
 PLAN_COLUMNS = ("编号", "账户名称", "联席会议日期", "存放金额(元)", "期限(月)", "状态", "中标银行", "年利率(%)",

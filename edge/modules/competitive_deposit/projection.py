@@ -16,8 +16,8 @@ from typing import Any
 
 import aiosqlite
 
-from edge.ledger import Entry
 import edge.modules.competitive_deposit.rules as rules
+from edge.ledger import Entry
 
 NAME = "competitive_deposit"
 ACCOUNT_ADDED, BALANCES, PLAN, UNPLANNED, AWARD, SIGNING_LATE, SIGNED, MATURED = (
@@ -87,7 +87,7 @@ CREATE TABLE IF NOT EXISTS deposit_flags (
 
 def _day(text: object) -> str:
     if not isinstance(text, str):
-        raise ValueError(f"not a date: {text!r:.40}")
+        raise TypeError(f"not a date: {text!r:.40}")
     return date.fromisoformat(text).isoformat()
 
 

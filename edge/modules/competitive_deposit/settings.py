@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import edge.modules.competitive_deposit.rules as rules
 from edge.kernel.errors import ConfigError
 from edge.kernel.fmt import AmountError, parse_yuan
 from edge.kernel.toml import ConfigSection, Table
-import edge.modules.competitive_deposit.rules as rules
 
 NAME = "competitive_deposit"
 MAX_FEN = 10**9 * rules.FEN_PER_YUAN  # 10 亿元: beyond any village account

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from itertools import pairwise
 from typing import Any
 
 from openpyxl import load_workbook
@@ -95,8 +96,7 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, Sequence[Any]]]:
     else:
         raise StatementError("无法识别文件的文字编码（应为 UTF-8 或 GBK）。")
     try:
-        for n, row in enumerate(csv.reader(io.StringIO(text, newline="")), 1):
-            yield n, row
+        yield from enumerate(csv.reader(io.StringIO(text, newline="")), 1)
     except csv.Error as exc:
         raise StatementError(f"CSV 格式错误：{exc}") from None
 
@@ -111,18 +111,17 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, Sequence[Any]]]:
         raise StatementError("XLSX 文件解压后过大，拒绝读取。请只导出需要的账户和日期范围。")
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many types (KeyError, ValueError, its own) for a malformed file
+    except Exception:  # noqa: BLE001 - openpyxl raises many types (KeyError, ValueError, its own) for a malformed file
         raise StatementError("无法读取 XLSX 文件的内容（文件损坏或不是 Excel 工作簿）。") from None
     try:
         sheet = book.worksheets[0] if book.worksheets else None
         if sheet is None:
             raise StatementError("XLSX 文件中没有工作表。")
         try:
-            for n, row in enumerate(sheet.iter_rows(values_only=True), 1):
-                yield n, row
+            yield from enumerate(sheet.iter_rows(values_only=True), 1)
         except StatementError:
             raise
-        except Exception:
+        except Exception:  # noqa: BLE001 - as above: a damaged sheet fails in openpyxl's own ways while it is read
             raise StatementError("XLSX 文件的内容无法读取（工作表损坏）。") from None
     finally:
         book.close()
@@ -176,9 +175,9 @@ def _balances(lines: Iterator[tuple[int, Sequence[Any]]], account: str, today: d
     if not rows:
         raise StatementError("文件中没有带日期和余额的行。")
     days = [d for _, d, _ in rows]
-    if any(a > b for a, b in zip(days, days[1:])):  # not oldest first: newest first, or out of order
-        if any(a < b for a, b in zip(days, days[1:])):
-            bad = next(n for (n, a, _), (_, b, _) in zip(rows, rows[1:]) if a > b)
+    if any(a > b for a, b in pairwise(days)):  # not oldest first: newest first, or out of order
+        if any(a < b for a, b in pairwise(days)):
+            bad = next(n for (n, a, _), (_, b, _) in pairwise(rows) if a > b)
             raise StatementError(f"第 {bad} 行前后日期顺序混乱：流水应按日期从早到晚（或从晚到早）排列。")
         rows.reverse()
     if len(set(days)) > MAX_DAYS:

@@ -16,12 +16,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
+import edge.modules.competitive_deposit.desk as desk
+import edge.modules.competitive_deposit.projection as P
 from edge.kernel.contract import NavItem
 from edge.kernel.documents import StoredDocument, store_document
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.ledger.localtime import local_today
-import edge.modules.competitive_deposit.desk as desk
-import edge.modules.competitive_deposit.projection as P
 from edge.modules.competitive_deposit.rules import yuan_text
 from edge.modules.competitive_deposit.statements import MAX_FILE_BYTES
 from edge.web.uploads import ACCEPT, DISK_FULL, disk_short, receive
