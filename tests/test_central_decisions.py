@@ -19,13 +19,13 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import APIRouter, Request
 import pytest_asyncio
 import uvicorn
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from central_support import TOWNSHIP, VILLAGE, db_url, enrol, pg_server, push, store  # noqa: F401 - fixtures
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from edge_support import config_for, qinglian
 from example_part import DECIDED, EXAMPLE, FILED
+from fastapi import APIRouter, Request
 
 from central.app import create_app
 from central.contract import CentralPart
@@ -40,7 +40,7 @@ from edge.kernel.sync import SyncClient
 from edge.ledger import Entry, verify_ledger
 from edge.ledger.decisiondoc import DOCUMENT_REFUSED
 from edge.ledger.keys import KEY_FILENAME, load_private_key, public_key_b64
-from edge.ledger.wire import API_PREFIX, entry_to_wire
+from edge.ledger.wire import entry_to_wire
 from edge.modules import PARTS
 
 EDGE = "qinglian-cun"
@@ -146,9 +146,11 @@ class Site:
     record: Callable[[str, dict[str, Any]], Any]
 
     async def item_status(self, item: str) -> str | None:
-        async with self.agent.recorder.step():
-            async with self.agent.db.conn.execute("SELECT status FROM example_items WHERE id = ?", (item,)) as cur:
-                row = await cur.fetchone()
+        async with (
+            self.agent.recorder.step(),
+            self.agent.db.conn.execute("SELECT status FROM example_items WHERE id = ?", (item,)) as cur,
+        ):
+            row = await cur.fetchone()
         return None if row is None else str(row[0])
 
     async def documents(self) -> list[Any]:
@@ -198,7 +200,9 @@ async def test_a_decision_round_trips_central_edge_central(site: Site) -> None:
         assert f'href="/edges/{EDGE}/entries/{applied.index}"' in page.text  # to the village's entry and its proof
         assert (await api.get("/central/documents")).status_code == 303  # no one logged in: to the login page
         elsewhere = await site.store.issue_token("township:别的镇", "他镇纪委")
-        assert (await api.get("/api/v1/central/documents", headers={"Authorization": f"Bearer {elsewhere}"})).json() == []
+        assert (
+            await api.get("/api/v1/central/documents", headers={"Authorization": f"Bearer {elsewhere}"})
+        ).json() == []
         key = (await api.get("/api/v1/central/pubkey")).json()
         assert key == {**site.decisions.public_key(), "algorithm": "Ed25519"}
         page = await api.get("/central/pubkey")
@@ -249,7 +253,7 @@ async def test_a_cut_connection_mid_delivery_never_applies_twice(site: Site) -> 
     site.wire.cut_push = "before"
     with pytest.raises(Exception, match="cut"):
         await site.client.sync_once()
-    assert len(await site.applied("EX-2")) == 1 and [d.status for d in await site.documents()][0] == "pending"
+    assert len(await site.applied("EX-2")) == 1 and (await site.documents())[0].status == "pending"
     site.wire.cut_push = ""
     # The agent restarts before the next round: what was applied is read back from its ledger.
     restarted = SyncClient(site.agent.ledger, "http://central", EDGE, transport=site.wire, record=site.record,
@@ -285,7 +289,9 @@ async def test_reordered_documents_are_each_applied_once(site: Site) -> None:
     assert {d.status for d in await site.documents()} == {"applied"}
 
 
-async def test_forged_foreign_replayed_and_unwanted_documents_are_refused_and_recorded(site: Site, tmp_path: Path) -> None:
+async def test_forged_foreign_replayed_and_unwanted_documents_are_refused_and_recorded(
+    site: Site, tmp_path: Path
+) -> None:
     good = await site.decisions.decide(DECIDED, {"id": "EX-7"}, EDGE, actor="township:" + TOWNSHIP)
     await site.client.sync_once()
     (genuine,) = [json.loads(d.content) for d in await site.documents()]
@@ -308,7 +314,11 @@ async def test_forged_foreign_replayed_and_unwanted_documents_are_refused_and_re
         ("document_replayed", genuine["id"]), ("document_malformed", ""),
         ("document_unknown_kind", unwanted.body["document"]),
     }  # fmt: skip
-    assert len(await site.applied("EX-7")) == 1 and await site.applied("EX-8") == [] and await site.item_status("EX-X") is None
+    assert (
+        len(await site.applied("EX-7")) == 1
+        and await site.applied("EX-8") == []
+        and await site.item_status("EX-X") is None
+    )
     # Refused once each: the same flood again adds nothing to the ledger.
     before = await site.agent.ledger.size()
     assert (await site.client.sync_once()).documents_refused == 0 and await site.agent.ledger.size() == before
@@ -400,7 +410,9 @@ def test_the_edge_pins_the_central_key_in_its_config(tmp_path: Path) -> None:
     text = path.read_text(encoding="utf-8")
 
     def central(key: str) -> Path:
-        path.write_text(f'{text}\n[central]\nurl = "http://c"\nedge_id = "{EDGE}"\ndecision_key = "{key}"\n', encoding="utf-8")
+        path.write_text(
+            f'{text}\n[central]\nurl = "http://c"\nedge_id = "{EDGE}"\ndecision_key = "{key}"\n', encoding="utf-8"
+        )
         return path
 
     with pytest.raises(ConfigError, match="decision_key"):

@@ -48,7 +48,7 @@ def test_make_demo_runs_a_central_store_beside_the_edge(tmp_path: Path) -> None:
                 assert f"{central.group(1)}/central/pubkey" in text and client.get("/central/pubkey").status_code == 200
                 auth = {"Authorization": f"Bearer {token.group(1)}"}
 
-                def synced() -> list[dict[str, object]] | None:  # the village pushes its ledger by itself
+                def synced(auth: dict[str, str] = auth) -> list[dict[str, object]] | None:  # pushed by itself
                     edges = client.get("/api/v1/edges", headers=auth).json()
                     return edges if edges and edges[0]["entries"] > 0 else None
 

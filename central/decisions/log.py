@@ -15,7 +15,6 @@ Ed25519 signatures are deterministic.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Mapping
@@ -136,20 +135,11 @@ class DecisionLog:
         """Queue the documents of decisions that the log holds and the table does not (see the module's doc)."""
         async with self._db.reader.connect() as conn:
             queued = set((await conn.execute(select(documents.c.id))).scalars().all())
-        missing = [e for e in await self.ledger.entries() if e.body.get("document") and e.body["document"] not in queued]
+        missing = [
+            e for e in await self.ledger.entries() if e.body.get("document") and e.body["document"] not in queued
+        ]
         if missing:
             async with self._db.writer.begin() as conn:
                 for entry in missing:
                     await self._queue(conn, entry)
             log.warning("queued %d document(s) whose decisions were logged before a stop", len(missing))
-
-    async def decisions(self, limit: int = 100) -> list[dict[str, Any]]:
-        """The latest decisions, newest first, each as the log holds it."""
-        size = await self.ledger.size()
-        return [e.to_dict() for e in reversed(await self.ledger.entries(max(0, size - limit), size))]
-
-
-def parse_document(content: str) -> dict[str, Any]:
-    """A queued document as stored (canonical JSON)."""
-    document: dict[str, Any] = json.loads(content)
-    return document

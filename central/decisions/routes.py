@@ -30,7 +30,11 @@ def decision_log(shell: Any) -> DecisionLog:
     """The app's decision log; a 503 refusal when the central runs without a data folder for it."""
     log: DecisionLog | None = getattr(shell.state, "decisions", None)
     if log is None:
-        raise Refusal(503, "no_decision_log", "中心库未配置数据目录, 决定台账不可用 the central runs without --data: no decision log")
+        raise Refusal(
+            503,
+            "no_decision_log",
+            "中心库未配置数据目录, 决定台账不可用 the central runs without --data: no decision log",
+        )
     return log
 
 
@@ -91,7 +95,11 @@ def router(shell: Any) -> APIRouter:
     ) -> Response:  # fmt: skip
         who, rows = await sent(request, edge or None, status or None, 200)
         return await shell.render(  # type: ignore[no-any-return]
-            request, "decisions/documents.html", principal=who, documents=rows, STATUS_NAMES=STATUS_NAMES,
+            request,
+            "decisions/documents.html",
+            principal=who,
+            documents=rows,
+            STATUS_NAMES=STATUS_NAMES,
             status=status or "",
         )
 
