@@ -93,7 +93,7 @@ def record(page: Page, url: str, day: str, price: str, invoice: Path | None = No
     page.goto(url + "/procurement/purchases/new")
     page.fill("input[name=day]", day)
     page.select_option("select[name=channel]", "offline")
-    page.fill("input[name=category]", "办公用品")
+    page.select_option("select[name=category]", "办公用品")
     page.fill("input[name=supplier]", "兴华文具店")
     page.fill("input[name=line-1-name]", "打印纸")
     page.fill("input[name=line-1-quantity]", "10")
@@ -134,13 +134,13 @@ def test_record_purchases_see_an_offline_one_refused_and_file_a_demand(served: s
             assert "不能登记为线下采购" in refusal.inner_text() and "¥5,000.00" in refusal.inner_text()
             assert [r.inner_text().split("\t")[:3] for r in staff.locator("table.adding-up tr").all()[1:]] == [
                 ["CG-00001", "2026-03-31", "¥3,000.00"], ["CG-00002", "2026-05-20", "¥1,500.00"], ["本次", "2026-05-31", "¥500.00"]]
-            assert staff.locator("input[name=category]").input_value() == "办公用品"  # the form is kept for an override
+            assert staff.locator("select[name=category]").input_value() == "办公用品"  # the form is kept for an override
             fits(staff)
             staff.screenshot(path=str(SHOTS / "phone-procurement-refused.png"), full_page=True)
 
             staff.goto(served + "/procurement/demands/new")
             staff.fill("input[name=title]", "办公用品集中采购")
-            staff.fill("input[name=category]", "办公用品")
+            staff.select_option("select[name=category]", "办公用品")
             staff.fill("input[name=line-1-name]", "打印机墨盒")
             staff.fill("input[name=line-1-quantity]", "12")
             staff.fill("input[name=line-1-unit]", "个")

@@ -14,11 +14,10 @@ from typing import Any
 
 import httpx
 import pytest_asyncio
-from central_accounts_support import OTHER_TOWNSHIP, PASSWORD, form_token, login
+from central_accounts_support import OTHER_TOWNSHIP, Central, Clock, form_token, login, staff
 from central_support import COUNTY, TOWNSHIP, db_url, enrol, pg_server, store  # noqa: F401 - fixtures
 from edge_support import config_for
 
-from central.accounts.store import AccountStore
 from central.app import create_app
 from central.db import documents
 from central.decisions.log import DecisionLog
@@ -53,7 +52,7 @@ class Site:
         people = self.agent.config.people
         staff_actor = desk.Actor("liming", people["liming"], frozenset({"applicant"}))
         boss = desk.Actor("zhangwei", people["zhangwei"], frozenset({"approver"}))
-        draft = DemandDraft(title, "家具", "文化礼堂", (Line("会议桌", "张", 10, 120_000, "1.8 米"),), "青莲村文化礼堂", date(2099, 1, 10))
+        draft = DemandDraft(title, "其他", "文化礼堂", (Line("会议桌", "张", 10, 120_000, "1.8 米"),), "青莲村文化礼堂", date(2099, 1, 10))
         demand_id = await desk.file_demand(self.agent, staff_actor, draft, _nothing)
         assert await desk.decide_demand(self.agent, boss, demand_id, True)
         return demand_id
@@ -94,7 +93,7 @@ async def site(store: CentralStore, tmp_path: Path) -> AsyncIterator[Site]:
     for username, role, scope in (("zhenshen", "township_officer", f"township:{COUNTY}/{TOWNSHIP}"),
                                   ("pushen", "township_officer", f"township:{COUNTY}/{OTHER_TOWNSHIP}"),
                                   ("xianjian", "county_officer", f"county:{COUNTY}")):  # fmt: skip
-        await AccountStore(store.db).create_staff(username, "测试员", role, scope, PASSWORD, "test")
+        await staff(Central(store, app, Clock()), username, role, scope)
     try:
         yield Site(store, decisions, app, agent, client)
     finally:

@@ -46,9 +46,9 @@ async def seed(host: Any) -> None:
 
     for draft in (
         PurchaseDraft(ago(40), "办公用品", "", "柯桥区兴华文具店", OFFLINE, (Line("A4 打印纸", "箱", 20, 15_000),)),
-        PurchaseDraft(ago(32), "灯具", "村道亮化", "绍兴明亮照明器材", OFFLINE, (Line("LED 路灯灯头", "个", 30, 4_500),)),
-        PurchaseDraft(ago(20), "电脑设备", "", "浙江华数科技", PLATFORM, (Line("台式电脑", "台", 2, 420_000),)),
-        PurchaseDraft(ago(12), "清洁用品", "", "村口便民超市", OFFLINE, (Line("垃圾袋", "卷", 50, 800), Line("扫帚", "把", 10, 2_500))),
+        PurchaseDraft(ago(32), "建材五金", "村道亮化", "绍兴明亮照明器材", OFFLINE, (Line("LED 路灯灯头", "个", 30, 4_500),)),
+        PurchaseDraft(ago(20), "设备家电", "", "浙江华数科技", PLATFORM, (Line("台式电脑", "台", 2, 420_000),)),
+        PurchaseDraft(ago(12), "物业保洁", "", "村口便民超市", OFFLINE, (Line("垃圾袋", "卷", 50, 800), Line("扫帚", "把", 10, 2_500))),
     ):  # fmt: skip
         await desk.record_purchase(host, staff, draft, _nothing)
     # An offline purchase that brings office supplies within two months past 5,000 yuan: refused, on record.
@@ -60,12 +60,12 @@ async def seed(host: Any) -> None:
     await desk.request_override(host, staff, split, "村委会换届选举材料须于本周打印完毕，平台供货周期来不及。", _nothing)
 
     deadline = today + timedelta(days=30)
-    open_demand = DemandDraft("文化礼堂桌椅采购", "家具", "文化礼堂改造", (Line("会议桌", "张", 10, 120_000, "1.8 米"), Line("折叠椅", "把", 80, 9_000)), "青莲村文化礼堂", deadline)  # fmt: skip
+    open_demand = DemandDraft("文化礼堂桌椅采购", "其他", "文化礼堂改造", (Line("会议桌", "张", 10, 120_000, "1.8 米"), Line("折叠椅", "把", 80, 9_000)), "青莲村文化礼堂", deadline)  # fmt: skip
     await desk.file_demand(host, staff, open_demand, _nothing)
-    with_township = DemandDraft("村道亮化路灯采购", "灯具", "村道亮化", (Line("太阳能路灯", "套", 20, 160_000, "6 米灯杆"),), "青莲村村道", deadline)  # fmt: skip
+    with_township = DemandDraft("村道亮化路灯采购", "建材五金", "村道亮化", (Line("太阳能路灯", "套", 20, 160_000, "6 米灯杆"),), "青莲村村道", deadline)  # fmt: skip
     await desk.decide_demand(host, boss, await desk.file_demand(host, staff, with_township, _nothing), True)
 
-    done = DemandDraft("党群服务中心空调采购", "电器", "党群服务中心", (Line("壁挂空调", "台", 4, 350_000, "1.5 匹 一级能效"),), "青莲村党群服务中心", deadline)  # fmt: skip
+    done = DemandDraft("党群服务中心空调采购", "设备家电", "党群服务中心", (Line("壁挂空调", "台", 4, 350_000, "1.5 匹 一级能效"),), "青莲村党群服务中心", deadline)  # fmt: skip
     demand_id = await desk.file_demand(host, staff, done, _nothing)
     await desk.decide_demand(host, boss, demand_id, True)
     async with host.recorder.step():

@@ -16,7 +16,7 @@ from typing import Any
 
 from edge.kernel.errors import InputError
 from edge.kernel.fmt import AmountError, parse_yuan, yuan
-from edge.modules.procurement.rules import CHANNEL_NAMES
+from edge.modules.procurement.rules import CATEGORIES, CHANNEL_NAMES
 
 MAX_LINES = 20
 MAX_QUANTITY = 1_000_000
@@ -71,6 +71,12 @@ def quantity(value: object, what: str, minimum: int = 1) -> int:
     if not re.fullmatch(r"[0-9]{1,7}", raw, re.ASCII) or not minimum <= int(raw) <= MAX_QUANTITY:
         raise InputError(f"{what}应为 {minimum} 到 {MAX_QUANTITY:,} 之间的整数（小数请换用更小的单位，如 千克、米）", "bad_quantity")
     return int(raw)
+
+
+def category(value: object) -> str:
+    if value not in CATEGORIES:
+        raise InputError(f"请选择物品类别（{'、'.join(CATEGORIES)}）", "bad_category")
+    return str(value)
 
 
 def money(value: object, what: str, ceiling_fen: int) -> int:
@@ -145,7 +151,7 @@ def purchase(form: Mapping[str, Any], rows: Sequence[Mapping[str, str]], today: 
     if channel not in CHANNEL_NAMES:
         raise InputError("请选择采购方式：平台采购或线下采购", "bad_channel")
     return PurchaseDraft(
-        day(form.get("day"), "采购日期", today), text(form.get("category"), "物品类别", 30),
+        day(form.get("day"), "采购日期", today), category(form.get("category")),
         text(form.get("project"), "所属项目", 60, required=False), text(form.get("supplier"), "供应商", 80),
         str(channel), lines(rows, ceiling_fen, "单价"),
     )  # fmt: skip
@@ -178,7 +184,7 @@ def demand(form: Mapping[str, Any], rows: Sequence[Mapping[str, str]], today: da
     if delivery <= today:
         raise InputError("交货日期应晚于今天：招标需要时间", "bad_date")
     return DemandDraft(
-        text(form.get("title"), "需求名称", 60), text(form.get("category"), "物品类别", 30),
+        text(form.get("title"), "需求名称", 60), category(form.get("category")),
         text(form.get("project"), "所属项目", 60, required=False), lines(rows, ceiling_fen, "最高限价"),
         text(form.get("place"), "交货地点", 100), delivery,
     )  # fmt: skip

@@ -25,6 +25,9 @@ THRESHOLD_FEN = 5_000 * FEN_PER_YUAN  # 5,000 yuan: from this sum on, the platfo
 WINDOW_MONTHS = 2
 SAME_PROJECT, SAME_CATEGORY = "same_project", "same_category_2_months"
 RULE_NAMES = {SAME_PROJECT: "同一项目累计", SAME_CATEGORY: "同类物品两个月内累计"}
+# The platform's categories of goods (the ones a supplier registers for at the central): a fixed list, so a
+# village cannot keep a category under 5,000 yuan by naming the same goods differently.
+CATEGORIES = ("办公用品", "建材五金", "农资农具", "工程施工", "物业保洁", "设备家电", "餐饮食材", "其他")
 PLATFORM, OFFLINE = "platform", "offline"
 CHANNEL_NAMES = {PLATFORM: "平台采购", OFFLINE: "线下采购"}
 

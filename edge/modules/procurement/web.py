@@ -22,7 +22,7 @@ from edge.ledger.localtime import local_today, utc_bound
 import edge.modules.procurement.db as db
 import edge.modules.procurement.desk as desk
 import edge.modules.procurement.inputs as inputs
-from edge.modules.procurement.rules import CHANNEL_NAMES, RULE_NAMES, THRESHOLD_FEN
+from edge.modules.procurement.rules import CATEGORIES, CHANNEL_NAMES, RULE_NAMES, THRESHOLD_FEN
 from edge.web.service import PASSWORD_CHANGE_REQUIRED, Principal
 from edge.web.shell import Shell
 from edge.web.uploads import ACCEPT, DISK_FULL, content_type_of, disk_short, quota_exceeded, receive
@@ -124,7 +124,7 @@ def router(shell: Shell) -> APIRouter:
         return int(shell.console.config.money.max_amount_fen)
 
     def page_context() -> dict[str, Any]:
-        return {"CHANNEL_NAMES": CHANNEL_NAMES, "RULE_NAMES": RULE_NAMES, "DEMAND_STATUS": db.DEMAND_STATUS,
+        return {"CHANNEL_NAMES": CHANNEL_NAMES, "CATEGORIES": CATEGORIES, "RULE_NAMES": RULE_NAMES, "DEMAND_STATUS": db.DEMAND_STATUS,
                 "OVERRIDE_STATUS": db.OVERRIDE_STATUS, "ACCEPT": ACCEPT, "ROWS": ROWS,
                 "max_upload_mb": shell.settings.max_upload_bytes // (1024 * 1024), "threshold": yuan(THRESHOLD_FEN),
                 "today": today().isoformat()}  # fmt: skip
