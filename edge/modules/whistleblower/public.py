@@ -22,7 +22,7 @@ from edge.modules.whistleblower import rules as R
 from edge.modules.whistleblower.desk import Attachment, WhistleDesk, check_reporter, now_of
 from edge.modules.whistleblower.limits import Limiter
 
-HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+HEADERS = {"Cache-Control": "no-store"}  # the shell adds Referrer-Policy same-origin; the page says no-referrer
 CODE_TRIES = (10, 300, 900.0)  # per client, overall, in 15 minutes
 FILINGS = (5, 100, 3600.0)  # per client, overall, in an hour
 
