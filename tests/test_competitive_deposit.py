@@ -210,6 +210,7 @@ async def test_the_path_from_the_plan_to_the_extra_income(agent: EdgeAgent) -> N
             await desk.record_plan(agent, BY, plan, MINUTES)
     with pytest.raises(InputError):
         desk.check_plan(ACCT, "100", "7", "2026-11-18", today)  # not a bank's term
+    await desk.enter_balance(agent, BY, ACCT, "2026-11-19", "3300000", today)  # recorded after the meeting: not counted
     plan_id = await desk.record_plan(agent, BY, desk.check_plan(ACCT, "3,200,000.00", "12", "2026-11-18", today), MINUTES)
     assert plan_id == "CD-2026-001"
     up = (await agent.ledger.entries_of_kind(P.PLAN))[0].body  # what goes up to the central as the plan

@@ -199,7 +199,9 @@ async def record_plan(host: Any, by: str, plan: PlanInput, minutes: StoredDocume
     conn = host.db.conn
     async with host.recorder.step():
         await _account(conn, plan.account)
-        idle = rules.idle_funds(await P.history(conn, plan.account), plan.meeting_date, s.min_idle_fen)
+        # As the meeting saw it: balances recorded since (a statement imported later) do not count.
+        known = [d for d in await P.history(conn, plan.account) if d.day <= plan.meeting_date]
+        idle = rules.idle_funds(known, plan.meeting_date, s.min_idle_fen)
         e = rules.eligibility(idle, s.min_idle_fen, s.min_idle_months)
         if not e.eligible or idle is None:
             raise Refused(f"会议当日该账户不符合竞争性存放条件：{e.explanation}", "not_eligible")
