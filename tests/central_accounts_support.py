@@ -75,7 +75,8 @@ async def csrf_of(client: httpx.AsyncClient, path: str = "/work") -> str:
 
 
 async def staff(central: Central, username: str, role: str, scope: str, name: str = "测试员") -> None:
-    await central.accounts.create_staff(username, name, role, scope, PASSWORD, "test")
+    """A staff account whose password is already its owner's (as if they had set it at their first login)."""
+    await central.accounts.create_staff(username, name, role, scope, PASSWORD, "test", own_password=True)
 
 
 def application(kind: str, username: str, code: str, county: str = COUNTY, **extra: Any) -> dict[str, Any]:

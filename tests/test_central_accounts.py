@@ -158,6 +158,44 @@ async def test_a_new_password_ends_every_session(central: Central) -> None:
         assert (await login(officer, "zhouzhen", "another-long-phrase-9")).status_code == 303
 
 
+async def test_an_account_an_admin_made_sets_its_own_password_first(central: Central) -> None:
+    await staff(central, "admin", "admin", "all", "管理员")
+    new = {"username": "fengzhen", "name": "冯镇", "role": "township_officer",
+           "scope": f"township:{COUNTY}/{TOWNSHIP}", "password": PASSWORD}  # fmt: skip
+    async with central.client() as admin, central.client() as officer, central.client() as elsewhere:
+        await login(admin, "admin")
+        await admin.post("/admin/users", data={**new, "csrf": await csrf_of(admin, "/admin/users")})
+        assert (await login(officer, "fengzhen")).headers["location"] == "/account"
+        await login(elsewhere, "fengzhen")
+        # Nothing else until then: pages lead to the account page, the API refuses.
+        assert (await officer.get("/work")).headers["location"] == "/account"
+        assert (await officer.get("/")).headers["location"] == "/account"
+        refused = await officer.get("/api/v1/edges")
+        assert refused.status_code == 403 and refused.json()["code"] == "must_change_password"
+        token = await csrf_of(officer, "/account")
+        for current, fresh, again, message in [
+            ("wrong-current-1", "my-own-phrase-77", "my-own-phrase-77", "当前密码不正确"),
+            (PASSWORD, "my-own-phrase-77", "my-own-phrase-78", "不一致"),
+            (PASSWORD, PASSWORD, PASSWORD, "不能与当前密码相同"),
+            (PASSWORD, "12345678", "12345678", "太常见"),
+        ]:
+            reply = await officer.post("/account/password", data={"current": current, "new": fresh, "again": again,
+                                                                   "csrf": token})  # fmt: skip
+            assert reply.status_code == 400 and message in reply.text
+        no_token = await officer.post("/account/password", data={"current": PASSWORD, "new": "my-own-phrase-77",
+                                                                 "again": "my-own-phrase-77"})  # fmt: skip
+        assert no_token.status_code == 403
+        done = await officer.post("/account/password", data={"current": PASSWORD, "new": "my-own-phrase-77",
+                                                             "again": "my-own-phrase-77", "csrf": token})  # fmt: skip
+        assert done.headers["location"] == "/work"
+        assert (await officer.get("/work")).status_code == 200
+        assert (await elsewhere.get("/work")).headers["location"] == "/login"  # the other session ended
+        assert await central.accounts.session_count("fengzhen") == 1
+        # An administrator's reset asks for the owner's own password again.
+        await admin.post("/admin/users/fengzhen/password", data={"password": "reset-by-admin-5", "csrf": await csrf_of(admin, "/admin/users")})
+        assert (await login(officer, "fengzhen", "reset-by-admin-5")).headers["location"] == "/account"
+
+
 async def test_staff_accounts_are_checked_at_the_boundary(central: Central) -> None:
     cases = [
         ("ab c", "township_officer", f"township:{COUNTY}/{TOWNSHIP}", PASSWORD, "用户名"),

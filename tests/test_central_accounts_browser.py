@@ -31,8 +31,10 @@ async def _seed(db: str, root: Path) -> None:
             pem = (root / edge_id / "ledger_pub.pem").read_text()
             await store.enrol_edge(edge_id, village, township, COUNTY, pem)
         accounts = AccountStore(store.db)
-        await accounts.create_staff("hezhen", "何镇", "township_officer", f"township:{COUNTY}/{TOWNSHIP}", PASSWORD, "test")
-        await accounts.create_staff("xianguan", "县监管", "county_officer", f"county:{COUNTY}", PASSWORD, "test")
+        await accounts.create_staff("hezhen", "何镇", "township_officer", f"township:{COUNTY}/{TOWNSHIP}", PASSWORD, "test",
+                                    own_password=True)
+        await accounts.create_staff("xianguan", "县监管", "county_officer", f"county:{COUNTY}", PASSWORD, "test",
+                                    own_password=True)
     finally:
         await store.close()
 

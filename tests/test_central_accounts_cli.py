@@ -73,8 +73,8 @@ def test_user_commands_with_json(db_url: str) -> None:
     assert code == 0 and out == {"ok": True, "username": "hezhen"}
     assert logs_in(db_url, "hezhen", "another-long-phrase-9") and not logs_in(db_url, "hezhen", PASSWORD)
 
-    code, text, _ = qinglian("list", *db)
-    assert code == 0 and "zhangxian" in text and "township:萧山区/河上镇" in text
+    code, text, err = qinglian("list", *db)
+    assert code == 0 and "zhangxian" in text and "township:萧山区/河上镇" in text, (code, text, err)
 
 
 def test_refusals_exit_1_and_change_nothing(db_url: str) -> None:

@@ -129,6 +129,7 @@ class CentralShell:
         """The principal behind ``request`` if it holds one of ``roles`` (none given: any but an applicant). An
         applicant's page goes to its application status; anything else is refused with 403."""
         who = await self.principal_of(request)
+        self._own_password_first(request)
         if who.role in roles or (not roles and who.role != R.APPLICANT):
             return who
         if who.role == R.APPLICANT and not request.url.path.startswith("/api/"):
@@ -138,11 +139,21 @@ class CentralShell:
     async def supervising(self, request: Request) -> Principal:
         """A principal who reads the villages' synced records (supervisor token, officer, administrator)."""
         who = await self.principal_of(request)
+        self._own_password_first(request)
         if who.role in R.SUPERVISING:
             return who
         if not request.url.path.startswith("/api/"):
             raise GoTo("/application" if who.role == R.APPLICANT else "/work")
         raise _forbidden()
+
+    @staticmethod
+    def _own_password_first(request: Request) -> None:
+        """An account whose password an administrator set does nothing before its owner sets their own."""
+        session = getattr(request.state, "session", None)
+        if isinstance(session, Session) and session.account.must_change_password:
+            if request.url.path.startswith("/api/"):
+                raise Refusal(403, "must_change_password", "请先在“我的账号”页设置自己的密码 set your own password first")
+            raise GoTo("/account")
 
     # -- CSRF ----------------------------------------------------------------------------------
 

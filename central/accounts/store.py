@@ -62,6 +62,7 @@ class Account:
     scope_level: str
     scope_name: str
     disabled: bool
+    must_change_password: bool
     created_at: str
     created_by: str
 
@@ -69,7 +70,8 @@ class Account:
         return {
             "username": self.username, "name": self.name, "role": self.role,
             "scope": "all" if self.scope_level == "all" else f"{self.scope_level}:{self.scope_name}",
-            "disabled": self.disabled, "created_at": self.created_at, "created_by": self.created_by,
+            "disabled": self.disabled, "must_change_password": self.must_change_password,
+            "created_at": self.created_at, "created_by": self.created_by,
         }  # fmt: skip
 
 
@@ -106,7 +108,7 @@ def _hash_token(token: str) -> str:
 def _account(row: Any) -> Account:
     m = row._mapping
     return Account(m["id"], m["username"], m["name"], m["role"], m["scope_level"], m["scope_name"],
-                   bool(m["disabled"]), m["created_at"], m["created_by"])  # fmt: skip
+                   bool(m["disabled"]), bool(m["must_change_password"]), m["created_at"], m["created_by"])  # fmt: skip
 
 
 def check_username(username: str) -> str:
@@ -160,7 +162,11 @@ class AccountStore:
 
     # -- accounts ---------------------------------------------------------------------------
 
-    async def create_staff(self, username: str, name: str, role: str, scope: str, password: str, by: str) -> Account:
+    async def create_staff(
+        self, username: str, name: str, role: str, scope: str, password: str, by: str, own_password: bool = False
+    ) -> Account:
+        """A staff account; its owner must set their own password at the first login (``own_password``: the
+        password is already the owner's, as the demo's and the tests' accounts are)."""
         username = check_username(username)
         name = check_name(name)
         level, scope_name = staff_scope(role, scope)
@@ -169,20 +175,22 @@ class AccountStore:
             raise AccountError(problem)
         digest = await asyncio.to_thread(hash_password, password)
         async with self.db.writer.begin() as conn:
-            await self._insert_account(conn, username, name, role, level, scope_name, digest, by)
+            await self._insert_account(conn, username, name, role, level, scope_name, digest, by, not own_password)
         found = await self.account(username)
         assert found is not None
         return found
 
     async def _insert_account(
-        self, conn: Any, username: str, name: str, role: str, level: str, scope_name: str, digest: str, by: str
-    ) -> int:
+        self, conn: Any, username: str, name: str, role: str, level: str, scope_name: str, digest: str, by: str,
+        must_change: bool,
+    ) -> int:  # fmt: skip
         try:
             async with conn.begin_nested():
                 result = await conn.execute(
                     accounts.insert().values(
                         username=username, name=name, role=role, scope_level=level, scope_name=scope_name,
-                        password_hash=digest, disabled=False, created_at=utc_now(), created_by=by,
+                        password_hash=digest, disabled=False, must_change_password=must_change,
+                        created_at=utc_now(), created_by=by,
                     )
                 )  # fmt: skip
         except IntegrityError:
@@ -205,20 +213,35 @@ class AccountStore:
             raise AccountError(f"没有账号 {username}")
         return found
 
-    async def set_password(self, username: str, password: str) -> Account:
-        """A new password (an admin's reset or the owner's own); every session of the account ends."""
+    async def set_password(self, username: str, password: str, own: bool = False) -> Account:
+        """A new password, an administrator's (the owner must then set their own) or the owner's own (``own``);
+        every session of the account ends."""
         found = await self._existing(username)
         problem = check_new_password(password, (found.username, found.name))
         if problem:
             raise AccountError(problem)
         digest = await asyncio.to_thread(hash_password, password)
         async with self.db.writer.begin() as conn:
-            await conn.execute(update(accounts).where(accounts.c.id == found.id).values(password_hash=digest))
+            await conn.execute(
+                update(accounts).where(accounts.c.id == found.id)
+                .values(password_hash=digest, must_change_password=not own)
+            )  # fmt: skip
             await conn.execute(delete(account_sessions).where(account_sessions.c.account_id == found.id))
             # The account's login counters start afresh with its new password.
             await conn.execute(delete(login_failures).where(login_failures.c.key.like(f"user:{found.username}@%")))
             await conn.execute(delete(login_failures).where(login_failures.c.key == f"user:{found.username}"))
         return found
+
+    async def change_own_password(self, account: Account, current: str, new: str, again: str) -> None:
+        """The owner's own password, given the current one; every session ends (the caller opens a new one)."""
+        _, ok = await self.check_login(account.username, current)
+        if not ok:
+            raise AccountError("当前密码不正确")
+        if new != again:
+            raise AccountError("两次输入的新密码不一致")
+        if new == current:  # the same again would keep a password an administrator knows as the owner's "own"
+            raise AccountError("新密码不能与当前密码相同")
+        await self.set_password(account.username, new, own=True)
 
     async def set_disabled(self, username: str, disabled: bool) -> Account:
         """Disable (every session ends at once) or enable an account."""
@@ -390,7 +413,9 @@ class AccountStore:
             )).first()  # fmt: skip
             if taken is not None:
                 raise AccountError("该统一社会信用代码已有申请或已注册")
-            account_id = await self._insert_account(conn, username, org_name, kind, "self", username, digest, "register")
+            account_id = await self._insert_account(
+                conn, username, org_name, kind, "self", username, digest, "register", must_change=False
+            )
             await conn.execute(
                 applications.insert().values(
                     account_id=account_id, kind=kind, org_name=org_name, credit_code=code, county=county,

@@ -21,6 +21,8 @@ accounts = Table(
     Column("scope_name", Text, nullable=False),
     Column("password_hash", Text, nullable=False),  # qinglian.passwords (scrypt)
     Column("disabled", Boolean, nullable=False, default=False),
+    # Set by an administrator (a new account, a reset): the owner sets their own before doing anything else.
+    Column("must_change_password", Boolean, nullable=False, default=False),
     Column("created_at", Text, nullable=False),
     Column("created_by", Text, nullable=False),  # an admin's username, "cli:<OS user>" or "register" (self)
 )

@@ -16,6 +16,7 @@ from central.accounts import roles as R
 from central.accounts.shell import FORM_COOKIE, SESSION_COOKIE, SUPERVISOR_COOKIE, CentralShell
 from central.accounts.store import (
     MAX_LICENCE_BYTES,
+    Account,
     SESSION_MAX_S,
     SUPPLIER_CATEGORIES,
     AccountError,
@@ -24,6 +25,13 @@ from central.accounts.store import (
 from central.store import Principal, Refusal
 
 Text = Annotated[str, Form()]
+
+
+def _landing(account: Account) -> str:
+    """Where an account goes after logging in: its own password first if an administrator set it."""
+    if account.must_change_password:
+        return "/account"
+    return "/application" if account.role in R.ORG_ROLES else "/work"
 
 
 def router(shell: CentralShell) -> APIRouter:
@@ -80,7 +88,7 @@ def router(shell: CentralShell) -> APIRouter:
             await accounts.end_session(old.token_hash)
         # Always a fresh session id at login: a cookie planted before it never becomes a logged-in session.
         session_token = await accounts.create_session(account)
-        target = "/application" if account.role in R.ORG_ROLES else "/work"
+        target = _landing(account)
         response = RedirectResponse(target, status_code=303)
         response.set_cookie(SESSION_COOKIE, session_token, httponly=True, samesite="lax", secure=shell.secure(request),
                             max_age=int(SESSION_MAX_S))  # fmt: skip
@@ -97,6 +105,32 @@ def router(shell: CentralShell) -> APIRouter:
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE)
         response.delete_cookie(SUPERVISOR_COOKIE)
+        return response
+
+    # -- one's own account ---------------------------------------------------------------------
+
+    @pages.get("/account")
+    async def account_page(request: Request) -> Response:
+        await shell.principal_of(request)
+        session = await shell.session_of(request)
+        if session is None:  # a supervisor token has no password to change
+            return RedirectResponse("/", status_code=303)
+        return await shell.render(request, "accounts/account.html", account=session.account)
+
+    @pages.post("/account/password")
+    async def change_password(request: Request, current: Text = "", new: Text = "", again: Text = "",
+                              csrf: Text = "") -> Response:  # fmt: skip
+        session = await shell.check_csrf(request, csrf)
+        try:
+            await shell.accounts.change_own_password(session.account, current, new, again)
+        except AccountError as exc:
+            return await shell.render(request, "accounts/account.html", 400, account=session.account, error=str(exc))
+        account = await shell.accounts.account(session.account.username)
+        assert account is not None
+        # Every session ended with the old password, this one too: a new one here, the others stay out.
+        response = RedirectResponse(_landing(account), status_code=303)
+        response.set_cookie(SESSION_COOKIE, await shell.accounts.create_session(account), httponly=True,
+                            samesite="lax", secure=shell.secure(request), max_age=int(SESSION_MAX_S))  # fmt: skip
         return response
 
     # -- a supplier's or bank's application -------------------------------------------------------
