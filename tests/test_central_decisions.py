@@ -305,19 +305,23 @@ async def test_forged_foreign_replayed_and_unwanted_documents_are_refused_and_re
     foreign = site.decisions.document_of(other)
     unwanted = await site.decisions.decide(FILED, {"id": "EX-X", "title": "?", "approver": "zhangwei",
                                                    "phone": "1"}, EDGE, actor="township:" + TOWNSHIP)  # fmt: skip
-    site.wire.documents = lambda docs: [*docs, forged, tampered, foreign, genuine, {"id": 1, "kind": None}]
+    later = await site.decisions.decide(DECIDED, {"id": "EX-13"}, EDGE, actor="township:" + TOWNSHIP)
+    copied = {**site.decisions.document_of(later), "body": {"id": "EX-666"}}  # a real id on another body, first
+    site.wire.documents = lambda docs: [copied, *docs, forged, tampered, foreign, genuine, {"id": 1, "kind": None}]
     result = await site.client.sync_once()
-    assert result.documents_applied == 0
+    assert result.documents_applied == 1  # the genuine EX-13 after its forged copy, and nothing else
     refusals = {(r["anomaly"], r["document_id"]) for r in await site.refusals()}
     assert refusals == {
         ("document_forged", "f" * 32), ("document_forged", "e" * 32), ("document_foreign", foreign["id"]),
         ("document_replayed", genuine["id"]), ("document_malformed", ""),
-        ("document_unknown_kind", unwanted.body["document"]),
+        ("document_unknown_kind", unwanted.body["document"]), ("document_forged", later.body["document"]),
     }  # fmt: skip
     assert (
         len(await site.applied("EX-7")) == 1
         and await site.applied("EX-8") == []
         and await site.item_status("EX-X") is None
+        and await site.item_status("EX-666") is None
+        and len(await site.applied("EX-13")) == 1
     )
     # Refused once each: the same flood again adds nothing to the ledger.
     before = await site.agent.ledger.size()
@@ -326,6 +330,7 @@ async def test_forged_foreign_replayed_and_unwanted_documents_are_refused_and_re
     statuses = {d.decision_index: (d.status, d.reason) for d in await site.documents()}
     assert statuses[good.index] == ("applied", None)
     assert statuses[unwanted.index] == ("refused", "document_unknown_kind")
+    assert statuses[later.index] == ("applied", None)  # its forged copy's refusal settles nothing
     assert statuses[other.index] == ("pending", None)  # still waiting for its own village
     flagged = await site.store.list_entries(Principal("all", "*"), EDGE, kind=DOCUMENT_REFUSED)
     assert {e["flag"] for e in flagged} == {"document_forged", "document_foreign", "document_replayed",

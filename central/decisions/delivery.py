@@ -5,7 +5,7 @@ documents, oldest decision first (:func:`pending_documents`); an edge that does 
 field, and a document stays pending until it is settled. It is settled by the edge's own ledger, never by a
 word on the wire: when a batch the store has verified holds the entry that applied it (the document rebuilt from
 that entry is byte for byte the one queued) it is ``applied``; when it holds the edge's ``document_refused``
-entry for it, ``refused`` with the edge's reason. That happens in the transaction that stores the batch, so a
+entry for it after checking its signature (a kind none of its parts takes), ``refused`` with that reason. That happens in the transaction that stores the batch, so a
 resent batch settles nothing twice, and a reply lost on the way back costs only a resend of the document,
 which the edge recognises as applied already and does not apply again.
 
@@ -29,7 +29,13 @@ from central.contract import CentralPart
 from central.db import documents
 from central.decisions.log import DecisionError, DecisionLog
 from edge.ledger import Entry, canonical_json
-from edge.ledger.decisiondoc import DOCUMENT_FIELD, DOCUMENT_REFUSED, DOCUMENTS_PER_ROUND, document_of_entry
+from edge.ledger.decisiondoc import (
+    DOCUMENT_FIELD,
+    DOCUMENT_REFUSED,
+    DOCUMENTS_PER_ROUND,
+    SETTLING_REFUSALS,
+    document_of_entry,
+)
 from edge.ledger.entry import utc_now
 
 log = logging.getLogger("central.decisions")
@@ -65,6 +71,8 @@ async def settle(conn: AsyncConnection, edge_id: str, entry_rows: Sequence[Mappi
         applied: dict[str, Any] | None = None
         if row["kind"] == DOCUMENT_REFUSED:
             body = json.loads(row["body"])
+            if body.get("anomaly") not in SETTLING_REFUSALS:  # e.g. a forgery carrying a real document's id
+                continue
             document_id, status, reason = body.get("document_id"), "refused", body.get("anomaly")
         elif f'"{DOCUMENT_FIELD}"' in row["body"]:
             applied = document_of_entry(row["kind"], json.loads(row["body"]))

@@ -44,6 +44,10 @@ REFUSALS = {
     "document_replayed": "重放的中心文书",
     "document_unknown_kind": "本村未启用该类中心文书",
 }
+#: The refusals of a document whose signature the edge checked first, so whose id is the central's: the store
+#: settles that document as refused. Any other refusal names an id nobody vouched for (a forger may copy a real
+#: one), and settles nothing.
+SETTLING_REFUSALS = frozenset({"document_unknown_kind"})
 #: The most documents one sync round carries (the store sends no more, the edge takes no more: a flood stops here).
 DOCUMENTS_PER_ROUND = 20
 _ID = re.compile("[0-9a-f]{32}")
