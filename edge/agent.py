@@ -131,7 +131,7 @@ class EdgeAgent:
             from edge.seal.evidence import Evidence
 
             # before the devices connect: it must observe every press they record
-            self.evidence = Evidence(self.config, self.config.camera, self.recorder)
+            self.evidence = Evidence(self.config, self.config.camera, self.recorder, desk=self.desk)
             await self.evidence.start()
         self.devices = DeviceManager(self.config, self.recorder, self.desk, self._wake)
         for device in self.config.devices:
@@ -274,6 +274,12 @@ class EdgeAgent:
 
     async def reject(self, request_id: str, approver: str, reason: str, account: str | None = None) -> RequestView:
         request = await self.desk.reject(request_id, approver, reason, account)
+        self.wake()
+        return request
+
+    async def regrant(self, request_id: str, approver: str, account: str | None = None) -> RequestView:
+        """Re-issue a grant that lapsed unused, as the final approver, once (edge/seal/regrant.py); it is sent now."""
+        request = await self.desk.regrant(request_id, approver, account)
         self.wake()
         return request
 

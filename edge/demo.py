@@ -37,7 +37,7 @@ from edge.ledger import verify_ledger
 from edge.ledger.private import open_private, private_dir
 from edge.ocr.desk import seal_zone
 from edge.ocr.settings import CameraSettings
-from edge.seal.db import CLOSED, FINAL_STATES, IN_USE
+from edge.seal.db import CLOSED, FINAL_STATES, IN_USE, PENDING
 from edge.seal.evidence import photo_summary
 from edge.seal.firmware import CODE_SUFFIXES, firmware_hash
 from edge.seal.keystore import DeviceIdentity, key_fingerprint
@@ -247,6 +247,7 @@ async def run_demo(data: Path, presses: int = DEFAULT_PRESSES, firmware: Path = 
             request = await agent.file_request(
                 APPLICANT, "村道修缮工程款拨付证明盖章", "official", presses, document, amount_fen=250000
             )
+            await agent.wait_request(request.id, {PENDING}, _STEP_TIMEOUT_S)  # the original is read first
             t_approve = time.monotonic()
             for approver in APPROVERS:
                 await agent.approve(request.id, approver)

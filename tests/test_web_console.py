@@ -546,3 +546,30 @@ def test_pages_fit_a_phone_and_assets_are_local(site: Site, browser: Browser, co
     desktop = login(context(browser, contexts), site, "jiandu")  # a fresh context: this one has a listener
     desktop.goto(site.url + "/ledger")
     shot(desktop, "desktop-ledger")
+
+
+def test_a_status_change_before_the_first_update_is_shown(site: Site, users: Users) -> None:
+    """The request page was rendered pending; the rejection lands before its first live update arrives (the
+    update is held back until then): the page shows 已驳回 without a reload, and keeps no approve button."""
+    applicant = users.page("liming")
+    request_id = file_by_api(applicant, site, "首次刷新前状态变化")["id"]
+    watcher = users.page("chenjing", phone=True)
+    live = f"{site.url}/requests/{request_id}/live"
+    held: list[Any] = []
+    watcher.route(live, lambda route: held.append(route))  # the first update waits here until the status has changed
+    with watcher.expect_request(live):
+        watcher.goto(f"{site.url}/requests/{request_id}")
+    expect(watcher.locator("#status-badge")).to_have_text("待审批")
+    approver = users.page("zhangwei")
+    response = approver.request.post(
+        f"{site.url}/api/requests/{request_id}/reject", headers={"X-CSRF-Token": csrf(approver, site)},
+        data={"reason": "与原件不符"},
+    )  # fmt: skip
+    assert response.status == 200, response.text()
+    assert status_of(site, request_id) == "rejected"  # nothing changes after this: only the held update can show it
+    (first,) = held  # no second poll while the first is out
+    first.continue_()
+    watcher.unroute(live)
+    expect(watcher.locator("#status-badge")).to_have_text("已驳回")
+    expect(watcher.locator("#live")).to_contain_text("驳回：与原件不符")
+    expect(watcher.locator("#approve")).to_have_count(0)

@@ -4,7 +4,8 @@ The notifier watches the ledger (``agent.recorder.subscribe``): when a request
 is filed, the approvers it now awaits are told (the first of a chain, or all
 eligible approvers of an N-of-M route); after each approval of a chain, the
 next one; the applicant hears of the final approval or rejection (Web Push
-only). Group robots get one message per request awaiting approval. The
+only); the custodian hears when the device took the grant (presses, until
+when) and again a minute before its window ends, while presses are left. Group robots get one message per request awaiting approval. The
 supervisors covering the village hear at once of a seal that used a grant the
 edge never issued (``device.rogue_grant``) or sent an event no firmware sends
 (``device.malformed_event``): Web Push only, the village's group is not where
@@ -21,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from edge.kernel.config import SEAL_NAMES
@@ -30,8 +32,10 @@ from edge.kernel.tasks import cancel_and_wait
 from edge.kernel.websettings import WebSettings
 from edge.ledger import Entry
 from edge.ledger.wire import ANOMALY_KINDS
+from edge.ledger.localtime import local_time
 from edge.notify.base import Backend, DeliveryError, Message
 from edge.seal import projection as P
+from edge.seal.db import IN_USE, RequestView
 from edge.web.store import Account, WebStore
 
 if TYPE_CHECKING:
@@ -40,6 +44,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("edge.notify")
 
 AWAITING, APPROVED, REJECTED = "awaiting_approval", "approved", "rejected"
+# The custodian's: the device took the grant (the seal is open, for how long), and its window is about to end.
+GRANTED, GRANT_ENDING = "granted", "grant_ending"
+WARN_BEFORE_END_S = 60
+GRANT_OK = P.seal_kind("grant_ok")
 #: What a keyed device does only with a key read out of its flash: pushed to the supervisors at once, each as the
 #: event of its anomaly (``rogue_grant``, ``malformed_event``).
 DEVICE_ALARMS = (P.DEVICE_ROGUE_GRANT, P.DEVICE_MALFORMED_EVENT)
@@ -62,6 +70,7 @@ class Notifier:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[None]] = set()
+        self._warnings: set[asyncio.Task[None]] = set()  # a minute before each open grant's end
         self._unsubscribe: Callable[[], None] | None = None
 
     # -- running -------------------------------------------------------------------------------
@@ -74,6 +83,8 @@ class Notifier:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        for warning in list(self._warnings):
+            await cancel_and_wait(warning)
         for task in list(self._pending):
             try:
                 await asyncio.wait_for(asyncio.shield(task), 5)
@@ -85,7 +96,8 @@ class Notifier:
             await backend.close()
 
     def _observe(self, entries: Sequence[Entry]) -> None:
-        interesting = [e for e in entries if e.kind in (P.FILED, P.APPROVAL, P.APPROVED_KIND, P.REJECTED, *DEVICE_ALARMS)]
+        kinds = (P.FILED, P.ROUTED, P.APPROVAL, P.APPROVED_KIND, P.REJECTED, GRANT_OK, *DEVICE_ALARMS)
+        interesting = [e for e in entries if e.kind in kinds]
         if not interesting:
             return
         task = asyncio.get_running_loop().create_task(self._on_entries(interesting))
@@ -123,7 +135,10 @@ class Notifier:
             f"{self._person_name(request.applicant)}申请{SEAL_NAMES.get(request.seal, request.seal)}×{request.presses}"
             f"（{yuan(request.amount_fen)}）：{request.matter}"
         )
-        if entry.kind == P.FILED:
+        if request.amount_mismatch:
+            summary += f"。⚠ 原件金额 {yuan(request.amount_read_fen or 0)}，与申报金额不符"
+        if (entry.kind == P.FILED and not b.get("reading")) or entry.kind == P.ROUTED:
+            # a request whose original is read first awaits its approvers once its route is frozen (edge/seal/reading.py)
             await self.notify_awaiting(request_id, awaiting(request.route, (), (request.applicant, request.custodian)), summary)
         elif entry.kind == P.APPROVAL and request.route.get("mode") == CHAIN:
             # The next of a chain (the N of M were all told at filing), after as many approvals as this entry counts.
@@ -132,10 +147,45 @@ class Notifier:
         elif entry.kind == P.APPROVED_KIND:
             message = Message(APPROVED, request_id, f"已批准 {request_id}", f"{summary}。印章管理员可以用印。", self._url(request_id), self.agent.config.village)
             await self._queue(message, [request.applicant], group=False)
+        elif entry.kind == GRANT_OK:
+            await self._granted(request, entry, summary)
         elif entry.kind == P.REJECTED:
             reason = b.get("reason", "")
             message = Message(REJECTED, request_id, f"已驳回 {request_id}", f"{summary}。驳回理由：{reason}", self._url(request_id), self.agent.config.village)
             await self._queue(message, [request.applicant], group=False)
+
+    async def _granted(self, request: RequestView, entry: Entry, summary: str) -> None:
+        """Tell the custodian the seal is open, how many presses and until when; warn a minute before the end."""
+        no = (entry.body.get("event") or {}).get("no")
+        if type(no) is not int:
+            return
+        async with self.agent.recorder.step():
+            grants = [g for g in await self.agent.db.grants(request_id=request.id) if g.no == no]
+        if not grants:
+            return
+        valid_s = grants[0].valid_s
+        ends = datetime.fromisoformat(entry.ts) + timedelta(seconds=valid_s)
+        body = f"{summary}。印章已解锁，可盖 {request.presses} 次，{local_time(ends.isoformat())} 前有效。"
+        message = Message(GRANTED, request.id, f"可以用印 {request.id}", body, self._url(request.id), self.agent.config.village)
+        await self._queue(message, [request.custodian], group=False)
+        if valid_s > WARN_BEFORE_END_S:
+            task = asyncio.get_running_loop().create_task(self._warn(request.id, no, valid_s - WARN_BEFORE_END_S))
+            self._warnings.add(task)
+            task.add_done_callback(self._warnings.discard)
+
+    async def _warn(self, request_id: str, no: int, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)  # the device's window runs on its own clock; this is a reminder, not the rule
+        async with self.agent.recorder.step():
+            request = await self.agent.db.request(request_id)
+        if request is None or request.status != IN_USE or request.grant_no != no or request.presses_used >= request.presses:
+            return
+        body = (
+            f"授权约 1 分钟后到期，已盖 {request.presses_used}/{request.presses} 次。"
+            "到期未盖完的，须由最后审批人重新授权（仅一次）。"
+        )
+        message = Message(GRANT_ENDING, request_id, f"授权即将到期 {request_id}", body, self._url(request_id), self.agent.config.village)
+        await self._queue(message, [request.custodian], group=False)
+        self._wake.set()
 
     async def _device_alarm(self, entry: Entry) -> None:
         b = entry.body

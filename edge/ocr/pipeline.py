@@ -136,6 +136,17 @@ def read_file(
     return read_image(preprocess.load(path, max_pixels), backend, area)
 
 
+def read_document(path: str, backend: str = DEFAULT_BACKEND, max_pixels: int = preprocess.MAX_PAGE_PIXELS) -> list[Reading]:
+    """Every page of an original (a scan, a photo or a PDF rendered by pdfium), read."""
+    return [read_image(page, backend) for page in preprocess.load_pages(path, max_pixels)]
+
+
+def best_match(originals: list[Reading], photo: Reading) -> Comparison:
+    """The stamped page against the page of the original it shows: the matching one, else the closest."""
+    checks = [compare(original, photo) for original in originals]
+    return max(checks, key=lambda c: (c.match, c.score))
+
+
 # -- comparing ------------------------------------------------------------------------
 
 

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from edge.ocr.pixels import MAX_PAGE_PIXELS, TooManyPixels, UnreadableImage, check_image
+from edge.ocr.pixels import MAX_PAGE_PIXELS, RENDER_DPI, TooManyPixels, UnreadableImage, check_image, check_pdf
 
 # The sheet is resampled to this width before OCR: the ink of a body character
 # of a printed A5 or A4 page then stands about 20 px tall, where Tesseract's
 # Chinese model does best, and a smaller image is faster to read.
 TARGET_WIDTH = 900
+MAX_PDF_PAGES = 20  # the pages of a PDF original read at most: a contract, not a book
 
 
 class ImageError(ValueError):
@@ -42,13 +43,54 @@ def decode(data: bytes, max_pixels: int = MAX_PAGE_PIXELS) -> np.ndarray:
     return image
 
 
-def load(path: str, max_pixels: int = MAX_PAGE_PIXELS) -> np.ndarray:
+def _read(path: str) -> bytes:
     try:
         with open(path, "rb") as f:
-            data = f.read()
+            return f.read()
     except OSError as exc:
         raise ImageError(f"无法读取图片 cannot read {path}: {exc}") from None
-    return decode(data, max_pixels)
+
+
+def load(path: str, max_pixels: int = MAX_PAGE_PIXELS) -> np.ndarray:
+    return decode(_read(path), max_pixels)
+
+
+def render_pdf(data: bytes, max_pixels: int = MAX_PAGE_PIXELS, max_pages: int = MAX_PDF_PAGES) -> list[np.ndarray]:
+    """The first ``max_pages`` pages of a PDF as BGR images at :data:`RENDER_DPI` (pdfium, as a browser would draw
+    them); :class:`ImageError` when it is no readable PDF or a page would be over ``max_pixels``."""
+    import pypdfium2 as pdfium  # only where PDF originals are read (the OCR workers)
+
+    try:
+        check_pdf(data, max_pixels)  # from the file's dictionaries, before pdfium allocates anything
+    except TooManyPixels as exc:
+        raise ImageError(f"PDF 页面过大 PDF page too large: {exc}") from None
+    try:
+        pdf = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        raise ImageError(f"无法打开的 PDF not a readable PDF: {exc}") from None
+    scale = RENDER_DPI / 72
+    pages = []
+    try:
+        if len(pdf) == 0:
+            raise ImageError("PDF 没有页面 the PDF has no page")
+        for i in range(min(len(pdf), max_pages)):
+            page = pdf[i]
+            width, height = page.get_size()
+            if width * scale * height * scale > max_pixels:  # a page box the dictionaries did not show plainly
+                raise ImageError(f"PDF 第 {i + 1} 页过大 page {i + 1} too large")
+            bitmap = page.render(scale=scale)
+            pages.append(bitmap.to_numpy()[:, :, :3].copy())  # BGR, as OpenCV reads images; copied out of pdfium's memory
+    finally:
+        pdf.close()
+    return pages
+
+
+def load_pages(path: str, max_pixels: int = MAX_PAGE_PIXELS) -> list[np.ndarray]:
+    """An original's pages: one for a JPEG or PNG, each (up to :data:`MAX_PDF_PAGES`) of a PDF."""
+    data = _read(path)
+    if data.startswith(b"%PDF-"):
+        return render_pdf(data, max_pixels)
+    return [decode(data, max_pixels)]
 
 
 def _order_corners(pts: np.ndarray) -> np.ndarray:

@@ -19,14 +19,26 @@ from edge.seal.keystore import SealedKey
 
 PHOTOS_SINCE = 3  # a database older than this has press_photos to fill from the ledger (Part.backfill)
 
-# Request states (用印申请状态).
+# Request states (用印申请状态). READING: filed, its original being read before the route is frozen (desk.py).
+READING = "reading"
 PENDING, APPROVED, GRANTED, IN_USE, CLOSED = "pending", "approved", "granted", "in_use", "closed"
 REJECTED, EXPIRED, FAILED = "rejected", "expired", "failed"
 FINAL_STATES = frozenset({CLOSED, REJECTED, EXPIRED, FAILED})
 STATUS_NAMES = {
-    PENDING: "待审批", APPROVED: "已批准", GRANTED: "已授权", IN_USE: "使用中", CLOSED: "已完成",
+    READING: "识别原件中", PENDING: "待审批", APPROVED: "已批准", GRANTED: "已授权", IN_USE: "使用中", CLOSED: "已完成",
     REJECTED: "已驳回", EXPIRED: "已过期", FAILED: "授权失败",
 }  # fmt: skip
+
+#: A request closed because its grant's window lapsed before any press: it reads so, never like 已完成.
+LAPSED_UNUSED_NAME = "授权过期未用印"
+
+
+def status_name(status: str, reason: str | None, presses_used: int) -> str:
+    """A request's state in Chinese, as the console and the CLI show it."""
+    if status == CLOSED and reason == "expired" and presses_used == 0:
+        return LAPSED_UNUSED_NAME
+    return STATUS_NAMES.get(status, status)
+
 
 # Grant states.
 G_SENT, G_ACCEPTED, G_REFUSED, G_LAPSED, G_UNSENT, G_CLOSED = "sent", "accepted", "refused", "lapsed", "unsent", "closed"
@@ -55,6 +67,14 @@ CREATE TABLE IF NOT EXISTS requests (
     filed_entry   INTEGER NOT NULL -- ledger index of seal_request.filed
 );
 CREATE INDEX IF NOT EXISTS requests_by_status ON requests (status, seq);
+CREATE TABLE IF NOT EXISTS regrants (  -- a lapsed, unused grant re-issued by the final approver (once per request)
+    request_id TEXT PRIMARY KEY,
+    entry      INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS original_reads (  -- the original read at filing (seal_request.routed, edge/seal/reading.py)
+    request_id TEXT PRIMARY KEY,
+    read       TEXT NOT NULL     -- JSON {state: read | no_amount | unreadable, amount_fen, mismatch, error}
+);
 CREATE TABLE IF NOT EXISTS approvals (
     request_id TEXT NOT NULL,
     person     TEXT NOT NULL,
@@ -176,6 +196,27 @@ class RequestView:
     presses_used: int
     reason: str | None
     approvals: tuple[dict[str, Any], ...] = ()
+    # The original as read at filing (seal_request.routed): {"state": read | no_amount | unreadable, "amount_fen",
+    # "mismatch", "error"}; None while it is read, or for a request filed before originals were read at filing.
+    original_read: dict[str, Any] | None = None
+    regranted: bool = False  # the final approver re-issued its lapsed grant once (seal_request.regranted)
+
+    @property
+    def lapsed_unused(self) -> bool:
+        """Closed because the grant's window passed before any press."""
+        return self.status == CLOSED and self.reason == "expired" and self.presses_used == 0
+
+    @property
+    def status_name(self) -> str:
+        return status_name(self.status, self.reason, self.presses_used)
+
+    @property
+    def amount_read_fen(self) -> int | None:
+        return None if self.original_read is None else self.original_read.get("amount_fen")
+
+    @property
+    def amount_mismatch(self) -> bool:
+        return bool(self.original_read and self.original_read.get("mismatch"))
 
     @property
     def approvers_done(self) -> list[str]:
@@ -184,7 +225,10 @@ class RequestView:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["approvals"] = list(self.approvals)
-        data["status_name"] = STATUS_NAMES.get(self.status, self.status)
+        data["status_name"] = self.status_name
+        data["lapsed_unused"] = self.lapsed_unused
+        data["amount_read_fen"] = self.amount_read_fen
+        data["amount_mismatch"] = self.amount_mismatch
         return data
 
 
@@ -227,6 +271,14 @@ class DeviceView:
         return asdict(self)
 
 
+#: Requests with their reading at filing, for :func:`_request_from_row`.
+_REQUESTS = (
+    "SELECT requests.*, original_reads.read AS original_read, regrants.entry AS regranted_entry FROM requests"
+    " LEFT JOIN original_reads ON original_reads.request_id = requests.id"
+    " LEFT JOIN regrants ON regrants.request_id = requests.id"
+)
+
+
 def _request_from_row(row: aiosqlite.Row, approvals: Iterable[aiosqlite.Row] = ()) -> RequestView:
     return RequestView(
         id=row["id"], status=row["status"], applicant=row["applicant"], matter=row["matter"], seal=row["seal"],
@@ -237,6 +289,8 @@ def _request_from_row(row: aiosqlite.Row, approvals: Iterable[aiosqlite.Row] = (
         approvals=tuple(
             {"person": a["person"], "decision": a["decision"], "reason": a["reason"], "at": a["at"]} for a in approvals
         ),
+        original_read=json.loads(row["original_read"]) if row["original_read"] else None,
+        regranted=row["regranted_entry"] is not None,
     )  # fmt: skip
 
 
@@ -280,7 +334,7 @@ class EdgeDB(WorkingDB):
     # -- requests --------------------------------------------------------------
 
     async def request(self, request_id: str) -> RequestView | None:
-        row = await self._one("SELECT * FROM requests WHERE id = ?", (request_id,))
+        row = await self._one(f"{_REQUESTS} WHERE id = ?", (request_id,))
         if row is None:
             return None
         approvals = await self._all("SELECT * FROM approvals WHERE request_id = ? ORDER BY entry", (request_id,))
@@ -296,7 +350,7 @@ class EdgeDB(WorkingDB):
         if device_id is not None:
             where.append("device_id = ?")
             params.append(device_id)
-        sql = "SELECT * FROM requests" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY seq"
+        sql = _REQUESTS + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY seq"
         if limit is not None:
             sql = f"SELECT * FROM ({sql} DESC LIMIT {int(limit)}) ORDER BY seq"
         rows = await self._all(sql, params)
@@ -324,13 +378,13 @@ class EdgeDB(WorkingDB):
 
     async def waiting_requests(self) -> list[RequestView]:
         """Approved requests waiting for their device, oldest approval first."""
-        rows = await self._all("SELECT * FROM requests WHERE status = ? ORDER BY approved_at, seq", (APPROVED,))
+        rows = await self._all(f"{_REQUESTS} WHERE status = ? ORDER BY approved_at, seq", (APPROVED,))
         return [_request_from_row(r) for r in rows]
 
     async def active_request(self, device_id: str) -> RequestView | None:
         """The request holding the device (a grant sent or in use), if any."""
         row = await self._one(
-            "SELECT * FROM requests WHERE device_id = ? AND status IN (?, ?) ORDER BY seq LIMIT 1",
+            f"{_REQUESTS} WHERE device_id = ? AND status IN (?, ?) ORDER BY seq LIMIT 1",
             (device_id, GRANTED, IN_USE),
         )
         return None if row is None else _request_from_row(row)

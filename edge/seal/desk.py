@@ -10,7 +10,8 @@ names the account that acted for the person.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+import asyncio
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,19 +20,25 @@ from typing import Any
 from edge.kernel.accounts import host_operator
 from edge.kernel.config import SEAL_KINDS, SEAL_NAMES, DeviceConfig, EdgeConfig, Person, RouteRule
 from edge.kernel.documents import StoredDocument, check_source, store_document, verify_stored
-from edge.kernel.errors import InputError, NotFound
+from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.fmt import AmountError, check_fen, parse_yuan
 from edge.kernel.recorder import Recorder
 from edge.kernel.routing import RefusalBudget, Routed, RouteDesk, check_route_possible
 from edge.ledger.wire import ROSTER_ROLES
 from edge.seal import projection as P
 from edge.seal.db import PENDING, STATUS_NAMES, EdgeDB, RequestView
+from edge.seal.regrant import approval_lifetime_end, regrant_refusal
 
 MAX_PRESSES = 100  # the device refuses more in one grant (firmware/board.py)
 MAX_MATTER_CHARS = 500
 MAX_REASON_CHARS = 500
 NO_AMOUNT = 0  # a request that states no amount (a certificate, a letter): routed as 0 fen
 ROUTED_PREFIX = "seal_request"  # the routing desk records seal_request.approval, .approved, ...
+# How long filing waits for the original to be read (edge/seal/reading.py) before it answers: a page read on an
+# idle edge takes about a second, so the applicant usually sees the request pending with both amounts; behind
+# a burst of photos in the OCR workers it answers sooner than the read, with the request in READING, which
+# becomes pending (route frozen) when the read is recorded.
+FILING_READ_WAIT_S = 8.0
 
 
 def routed(request: RequestView) -> Routed:
@@ -136,6 +143,8 @@ def check_filing(
 
 
 Clock = Callable[[], datetime]
+#: Reads a request's original and records its route (the photo evidence's OCR workers); done when recorded.
+Reader = Callable[[str], Awaitable[None]]
 
 
 def takes_part(request: RequestView, person: str, roles: Collection[str] = ROSTER_ROLES) -> bool:
@@ -173,6 +182,7 @@ class SealDesk:
         self.db = recorder.db
         self.refusals = RefusalBudget()
         self.clock = clock
+        self.reader: Reader | None = None  # set while the photo evidence runs (edge/seal/evidence.py)
 
     async def _request(self, request_id: str) -> RequestView:
         request = await self.db.request(request_id)
@@ -226,9 +236,17 @@ class SealDesk:
                 "device_name": filing.device.name,
                 "custodian": filing.device.custodian,
                 "document": stored.to_body(),
-                "route": filing.route.to_body(),
+                "route": filing.route.to_body(),  # by the declared amount; frozen by seal_request.routed if reading
             }
+            if self.config.camera is not None:
+                body["reading"] = True  # the original is read first (edge/seal/reading.py); read at the next start if not now
             await self.recorder.record(P.FILED, body)
+        if body.get("reading") and self.reader is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self.reader(request_id)), FILING_READ_WAIT_S)
+            except TimeoutError:
+                pass  # still reading: the request's page says so and turns pending when the route is recorded
+        async with self.recorder.step():
             return await self._request(request_id)
 
     async def approve(self, request_id: str, approver: str, account: str | None = None) -> RequestView:
@@ -249,6 +267,23 @@ class SealDesk:
             raise InputError(f"理由过长 the reason is longer than {MAX_REASON_CHARS} characters", "bad_reason")
         async with self.recorder.step():
             await self._routes().reject(routed(await self._request(request_id)), person, account, reason)
+            return await self._request(request_id)
+
+    async def regrant(self, request_id: str, approver: str, account: str | None = None) -> RequestView:
+        """Re-issue a grant that lapsed unused, as the request's final approver, once (edge/seal/regrant.py)."""
+        person = self.config.person(approver)
+        account = account or host_operator()
+        async with self.recorder.step():
+            request = await self._request(request_id)
+            until = approval_lifetime_end(request.approved_at, self.config.timing.approval_ttl_s)
+            refusal = regrant_refusal(request, person.id, self.clock(), until)
+            if refusal is not None:
+                code, message = refusal
+                raise Refused(f"{message} {person.id} may not re-issue the grant of {request_id} ({code})", code)
+            await self.recorder.record(
+                P.REGRANTED,
+                {"request_id": request_id, "approver": person.id, "account": account, "after_grant_no": request.grant_no},
+            )
             return await self._request(request_id)
 
     def _routes(self) -> RouteDesk:

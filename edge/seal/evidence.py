@@ -14,11 +14,14 @@ The order of things for one press:
    ``photo.check`` (match, score, flags; an anomaly when flagged) follow as
    their own entries, and the page goes into the search index.
 
-The original document of a request is OCR'd once, when the request is
-approved (``document.ocr``), and looked up from the ledger after a restart.
+The original document of a request is OCR'd once (``document.ocr``), and looked up from the ledger after a
+restart: at filing (``seal_request.filed`` with ``"reading"``), after which the request's route is frozen by the
+larger of the declared and the read amount (``seal_request.routed``, edge/seal/reading.py); a request filed
+before originals were read at filing is read when it is approved.
 At start the ledger is swept for presses that never got a photo entry (the
-edge died in between: recorded as ``photo.capture_failed``) and photos that
-never got their OCR (done now).
+edge died in between: recorded as ``photo.capture_failed``), photos that
+never got their OCR and requests still waiting for their original to be read
+(both done now).
 """
 
 from __future__ import annotations
@@ -41,8 +44,10 @@ from edge.ocr.search import SearchIndex
 from edge.ocr.settings import CameraSettings
 from edge.seal import projection as P
 from edge.seal.capture import Camera, CaptureError
-from edge.seal.db import EdgeDB, RequestView
+from edge.seal.db import READING, EdgeDB, RequestView
+from edge.seal.desk import SealDesk
 from edge.seal.photos import PhotoStore
+from edge.seal.reading import route_after_read
 
 log = logging.getLogger("edge.evidence")
 
@@ -68,23 +73,28 @@ def _warm_up(backend: str) -> bool:
 
 
 def ocr_document_job(path: str, backend: str, max_pixels: int) -> dict[str, Any]:
-    """OCR an original document (an image file of at most ``max_pixels``); ``{"error": ...}`` when it cannot
-    be read."""
-    from edge.ocr.pipeline import read_file
+    """OCR an original document (an image, or a PDF's pages, of at most ``max_pixels`` each): the first page's
+    reading, with every page's under ``pages`` when there are more; ``{"error": ...}`` when it cannot be read."""
+    from edge.ocr.pipeline import read_document
     from edge.ocr.preprocess import ImageError
     from edge.ocr.types import OcrUnavailable
 
     try:
-        return read_file(path, backend, max_pixels=max_pixels).to_dict()
+        readings = read_document(path, backend, max_pixels=max_pixels)
     except (ImageError, OcrUnavailable, ValueError) as exc:
         return {"error": str(exc)}
+    first = readings[0].to_dict()
+    if len(readings) > 1:
+        first["pages"] = [{k: v for k, v in r.to_dict().items() if k != "seconds"} for r in readings]
+        first["seconds"] = sum(r.seconds for r in readings)
+    return first
 
 
 def ocr_photo_job(
     path: str, original: dict[str, Any] | None, area: tuple[int, int, int, int] | None, backend: str
 ) -> dict[str, Any]:
     """OCR a photo of a stamped page and compare it with the original's reading."""
-    from edge.ocr.pipeline import Reading, compare, read_file
+    from edge.ocr.pipeline import Reading, best_match, read_file
     from edge.ocr.preprocess import ImageError
     from edge.ocr.types import OcrUnavailable
 
@@ -94,7 +104,8 @@ def ocr_photo_job(
         return {"error": str(exc)}
     result: dict[str, Any] = {"reading": reading.to_dict()}
     if original is not None and "error" not in original:
-        result["check"] = compare(Reading.from_dict(original), reading).to_dict()
+        pages = [Reading.from_dict(page) for page in original.get("pages") or [original]]
+        result["check"] = best_match(pages, reading).to_dict()
     return result
 
 
@@ -116,9 +127,16 @@ class Evidence:
     """The photo-evidence service of one edge agent."""
 
     def __init__(
-        self, config: EdgeConfig, settings: CameraSettings, recorder: Recorder[EdgeDB], camera: Camera | None = None
+        self,
+        config: EdgeConfig,
+        settings: CameraSettings,
+        recorder: Recorder[EdgeDB],
+        camera: Camera | None = None,
+        desk: SealDesk | None = None,
     ) -> None:
+        """``desk``: the request desk whose filings this service reads (and routes) before anyone decides them."""
         self.config = config
+        self.desk = desk
         self.settings = settings
         self.recorder = recorder
         self.ledger = recorder.ledger
@@ -128,6 +146,7 @@ class Evidence:
         self._pool: ProcessPoolExecutor | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._originals: dict[str, asyncio.Future[dict[str, Any] | None]] = {}
+        self._routings: dict[str, asyncio.Future[None]] = {}
         self._unsubscribe: Any = None
         self._requests: dict[str, RequestView] = {}
         self._waiting: list[tuple[list[tuple[str, dict[str, Any]]], asyncio.Future[None]]] = []
@@ -150,6 +169,8 @@ class Evidence:
             self._pool.submit(_warm_up, self.settings.ocr_backend)
         await self._sweep()
         self._unsubscribe = self.recorder.subscribe(self._observe)
+        if self.desk is not None:
+            self.desk.reader = self._route
         log.info(
             "photo evidence on: camera %s, OCR %s x%d",
             self.camera.shown,
@@ -162,6 +183,8 @@ class Evidence:
         if self._closing:
             return
         self._closing = True
+        if self.desk is not None:
+            self.desk.reader = None
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
@@ -171,7 +194,8 @@ class Evidence:
                 task.cancel()  # their photos are stored; the OCR is redone at the next start
             if pending:
                 await asyncio.wait(pending, timeout=5)
-        reading = [f for f in self._originals.values() if not f.done()]
+        futures: list[asyncio.Future[Any]] = [*self._originals.values(), *self._routings.values()]
+        reading = [f for f in futures if not f.done()]
         for future in reading:
             future.cancel()  # read again (lazily) after the next start
         if reading:
@@ -258,6 +282,8 @@ class Evidence:
         for entry in entries:
             if entry.kind == PRESS:
                 self._spawn(self._photograph(entry, pressed))
+            elif entry.kind == P.FILED and entry.body.get("reading"):
+                self._route(str(entry.body["request_id"]))
             elif entry.kind == P.APPROVED_KIND:
                 self._original(str(entry.body["request_id"]))
 
@@ -394,6 +420,39 @@ class Evidence:
                     del self._originals[key]
         return future
 
+    def _route(self, request_id: str) -> asyncio.Future[None]:
+        """Read a request filed in READING and record its route (once); done when recorded."""
+        future = self._routings.get(request_id)
+        if future is None:
+            future = asyncio.ensure_future(self._read_and_route(request_id))
+            self._routings[request_id] = future
+            future.add_done_callback(lambda f: self._routings.pop(request_id, None))
+        return future
+
+    async def _read_and_route(self, request_id: str) -> None:
+        if self.desk is None:
+            return
+        try:
+            reading = await self._original(request_id)
+            error = None if reading is not None else await self._read_error(request_id)
+            async with self.recorder.step():
+                request = await self.recorder.db.request(request_id)
+                if request is None or request.status != READING:
+                    return  # routed already (a second start raced this one)
+                kind, body = route_after_read(self.desk.config, request, reading, error)
+                await self.recorder.record(kind, body)
+        except Exception:  # noqa: BLE001  (the request stays READING: read again at the next start)
+            log.exception("request %s: reading its original failed", request_id)
+            return
+        log.info("request %s routed after reading its original: %s", request_id, body.get("read"))
+
+    async def _read_error(self, request_id: str) -> str | None:
+        """Why the original of a request could not be read, as recorded."""
+        for entry in reversed(await self.ledger.entries_of_kind(DOCUMENT_OCR)):
+            if entry.body.get("request_id") == request_id:
+                return str(entry.body.get("error") or "") or None
+        return "原件不在本机 the original is not in the document store"
+
     async def _read_original(self, request_id: str) -> dict[str, Any] | None:
         for entry in reversed(await self.ledger.entries_of_kind(DOCUMENT_OCR)):
             if entry.body.get("request_id") == request_id:
@@ -454,6 +513,10 @@ class Evidence:
             log.warning("%d press(es) have no photo: recording that", len(missing))
             async with self.recorder.step():
                 await self.recorder.record_many(missing)
+        async with self.recorder.step():
+            reading = await self.recorder.db.requests(status=READING)
+        for request in reading:
+            self._route(request.id)
         for photo in unread:
             sha = photo["photo"]
             if sha in self.photos:

@@ -29,6 +29,7 @@ from edge.seal.db import (
     IN_USE,
     PENDING,
     PHOTOS_SINCE,
+    READING,
     EdgeDB,
 )  # fmt: skip
 from edge.seal.db import CLOSED as R_CLOSED
@@ -37,12 +38,16 @@ from edge.seal.db import REJECTED as R_REJECTED
 # -- entry kinds -------------------------------------------------------------------
 
 FILED = "seal_request.filed"
+# The original read at filing, the route frozen by the larger of the declared and the read amount (desk.py):
+# a request filed with "reading": true waits in READING for this entry before anyone may decide it.
+ROUTED = "seal_request.routed"
 APPROVAL = "seal_request.approval"
 APPROVED_KIND = "seal_request.approved"
 APPROVAL_REFUSED = "seal_request.approval_refused"
 REJECTED = "seal_request.rejected"
 EXPIRED_KIND = "seal_request.expired"
 CLOSED = "seal_request.closed"
+REGRANTED = "seal_request.regranted"  # a lapsed, unused grant re-issued by the final approver (edge/seal/regrant.py)
 FAILED_KIND = "seal_request.failed"
 GRANT_ISSUED = "grant.issued"
 GRANT_UNSENT = "grant.unsent"
@@ -83,8 +88,8 @@ def seal_kind(event_kind: str) -> str:
 
 #: Every kind the seal writes, with its Chinese name (the ledger page and the central store show these).
 KINDS: dict[str, str] = {
-    FILED: "提交申请", APPROVAL: "审批同意", APPROVED_KIND: "审批通过", APPROVAL_REFUSED: "审批被拒(规则)",
-    REJECTED: "驳回", EXPIRED_KIND: "过期", CLOSED: "用印结束", FAILED_KIND: "授权失败", GRANT_ISSUED: "发出授权",
+    FILED: "提交申请", ROUTED: "识别原件定审批路线", APPROVAL: "审批同意", APPROVED_KIND: "审批通过", APPROVAL_REFUSED: "审批被拒(规则)",
+    REJECTED: "驳回", EXPIRED_KIND: "过期", CLOSED: "用印结束", REGRANTED: "重新授权", FAILED_KIND: "授权失败", GRANT_ISSUED: "发出授权",
     GRANT_UNSENT: "授权未送达", GRANT_LAPSED: "授权失效", DEVICE_ENROLLED: "设备登记", DEVICE_ONLINE: "设备上线",
     DEVICE_OFFLINE: "设备离线", DEVICE_EVENTS_LOST: "设备事件丢失", DEVICE_ROGUE_GRANT: "非本边缘签发的授权",
     DEVICE_MALFORMED_EVENT: "设备事件格式错误", DEVICE_BLOCK_CLEARED: "重新烧录后恢复授权",
@@ -119,11 +124,26 @@ async def _filed(conn: aiosqlite.Connection, e: Entry) -> None:
         "INSERT INTO requests (id, seq, status, applicant, matter, seal, presses, amount_fen, device_id, device_name,"
         " custodian, document, route, filed_at, filed_entry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            b["request_id"], b["seq"], PENDING, b["applicant"], b["matter"], b["seal"], b["presses"], b["amount_fen"],
+            b["request_id"], b["seq"], READING if b.get("reading") else PENDING, b["applicant"], b["matter"], b["seal"], b["presses"], b["amount_fen"],
             b["device_id"], b["device_name"], b["custodian"], json.dumps(b["document"], ensure_ascii=False),
             json.dumps(b["route"], ensure_ascii=False), e.ts, e.index,
         ),
     )  # fmt: skip
+
+
+@_applies(ROUTED)
+async def _routed(conn: aiosqlite.Connection, e: Entry) -> None:
+    b = e.body
+    read = {"state": b["read"], "amount_fen": b.get("read_fen"), "mismatch": bool(b.get("anomaly")), "error": b.get("error")}
+    cur = await conn.execute(
+        "UPDATE requests SET status = ?, route = ? WHERE id = ? AND status = ?",
+        (PENDING, json.dumps(b["route"], ensure_ascii=False), b["request_id"], READING),
+    )
+    if cur.rowcount:
+        await conn.execute(
+            "INSERT INTO original_reads (request_id, read) VALUES (?, ?)",
+            (b["request_id"], json.dumps(read, ensure_ascii=False)),
+        )
 
 
 @_applies(APPROVAL)
@@ -177,6 +197,17 @@ async def _closed(conn: aiosqlite.Connection, e: Entry) -> None:
     await conn.execute(
         "UPDATE grants SET status = ? WHERE device_id = ? AND no = ?", (G_CLOSED, b["device_id"], b["grant_no"])
     )
+
+
+@_applies(REGRANTED)
+async def _regranted(conn: aiosqlite.Connection, e: Entry) -> None:
+    # Approved again: the agent issues a new grant as for any approved request, within the approval's lifetime.
+    cur = await conn.execute(
+        "UPDATE requests SET status = ?, ended_at = NULL, reason = NULL, grant_no = NULL WHERE id = ? AND status = ?",
+        (APPROVED, e.body["request_id"], R_CLOSED),
+    )
+    if cur.rowcount:
+        await conn.execute("INSERT OR IGNORE INTO regrants (request_id, entry) VALUES (?, ?)", (e.body["request_id"], e.index))
 
 
 # -- grants --------------------------------------------------------------------------

@@ -66,6 +66,16 @@ class RequestOut(BaseModel):
     presses_used: int
     reason: str | None = None
     approvals: list[ApprovalOut]
+    amount_read_fen: int | None = Field(
+        None, description="the amount read on the original at filing (OCR); null while reading, when none was read, "
+        "or for a request filed before originals were read"
+    )
+    amount_mismatch: bool = Field(False, description="the original states another amount than amount_fen: an anomaly")
+    lapsed_unused: bool = Field(False, description="closed because the grant's window passed before any press (授权过期未用印)")
+    regranted: bool = Field(False, description="the final approver re-issued the lapsed grant (allowed once)")
+    original_read: dict[str, Any] | None = Field(
+        None, description="the reading at filing: state (read | no_amount | unreadable), amount_fen, mismatch, error"
+    )
 
 
 class DeliveryOut(BaseModel):
@@ -150,7 +160,10 @@ async def inbox(shell: Shell, p: Principal) -> list[Awaiting]:
     items = []
     for r in await SealConsole(shell.console).inbox(p):
         seal = f"{SEAL_NAMES.get(r.seal, r.seal)}×{r.presses}"
-        summary = f"{seal} · {yuan(r.amount_fen)} · {shell.console.name_of(r.applicant)} · {local_time(r.filed_at)}"
+        amount = yuan(r.amount_fen) if r.amount_fen else "金额未填"
+        if r.amount_mismatch:
+            amount += f"（⚠ 原件 {yuan(r.amount_read_fen or 0)}）"
+        summary = f"{seal} · {amount} · {shell.console.name_of(r.applicant)} · {local_time(r.filed_at)}"
         items.append(Awaiting(r.id, r.matter, summary, f"/requests/{r.id}", r.filed_at, routed(r), r.to_dict()))
     return items
 
@@ -176,7 +189,9 @@ def router(shell: Shell) -> APIRouter:
         p = await shell.principal_of(request)
         if not p.may_file:
             raise Refused("您的账号不能提交用印申请（需要申请人或印章管理员角色）", "not_applicant")
-        return await shell.render(request, "request_new.html", form={}, devices=console.config.devices)
+        return await shell.render(
+            request, "request_new.html", form={}, devices=console.config.devices, reads_originals=console.config.camera is not None
+        )
 
     @api.post("/requests/new", include_in_schema=False)
     async def new_request_submit(
@@ -193,7 +208,10 @@ def router(shell: Shell) -> APIRouter:
         try:
             filed = await service.file(p, matter, seal, presses, amount, device or None, document)
         except InputError as exc:
-            return await shell.render(request, "request_new.html", 400, form=form, devices=console.config.devices, error=exc.message)
+            return await shell.render(
+                request, "request_new.html", 400, form=form, devices=console.config.devices, error=exc.message,
+                reads_originals=console.config.camera is not None,
+            )  # fmt: skip
         await shell.flash(request, "ok", f"已提交用印申请 {filed.id}，等待审批。")
         return RedirectResponse(f"/requests/{filed.id}", 303)
 
@@ -210,6 +228,7 @@ def router(shell: Shell) -> APIRouter:
             "turn": service.turn(p, view) if p.may_decide else None,
             "on_route": p.person_id in view.route.get("approvers", ()),
             "decided": any(a["person"] == p.person_id for a in view.approvals),
+            "may_regrant": service.may_regrant(p, view),
         }  # fmt: skip
 
     @api.get("/requests/{request_id}", include_in_schema=False)
@@ -299,6 +318,17 @@ def router(shell: Shell) -> APIRouter:
         await shell.flash(request, "ok", f"已驳回 {request_id}。")
         return RedirectResponse(f"/requests/{request_id}", 303)
 
+    @api.post("/requests/{request_id}/regrant", include_in_schema=False)
+    async def regrant_submit(request: Request, request_id: str) -> Response:
+        p = await shell.acting(request)
+        try:
+            await service.regrant(p, request_id)
+        except Refused as exc:
+            await shell.flash(request, "error", f"重新授权被拒绝：{exc.message.split(' ')[0]}")
+            return RedirectResponse(refused_to(exc, request_id), 303)
+        await shell.flash(request, "ok", f"已重新授权 {request_id}，授权将发送到设备。")
+        return RedirectResponse(f"/requests/{request_id}", 303)
+
     # -- search of stamped pages -------------------------------------------------------------------------
 
     async def search_for(p: Principal, q: str, seal: str, since: str, until: str, flag: str) -> list[dict[str, Any]]:
@@ -326,6 +356,8 @@ def router(shell: Shell) -> APIRouter:
         names = await console.device_names()
         for d in devices:
             status = d["status"]
+            grant = ((status or {}).get("last_status") or {}).get("grant") or {}
+            d["grant_request"] = await service.granted_request(grant.get("req"))  # what is being stamped, for whom
             if status is not None:
                 flt = L.LedgerFilter(groups=("seal.*", "device.*", "grant.*"), device_ids=(status["device_id"],))
                 events = await ledger.query(flt, None, 8)
@@ -412,6 +444,13 @@ def router(shell: Shell) -> APIRouter:
     async def api_reject(request: Request, request_id: str, body: RejectIn) -> dict[str, Any]:
         p = await shell.acting(request)
         return (await service.reject(p, request_id, body.reason)).to_dict()
+
+    @api.post("/api/requests/{request_id}/regrant", tags=["approval"], response_model=RequestOut, responses=API_ERRORS)
+    async def api_regrant(request: Request, request_id: str) -> dict[str, Any]:
+        """Re-issue a grant whose window lapsed unused (授权过期未用印), as the request's final approver, once, while
+        the approval is alive; 409 with the reason otherwise."""
+        p = await shell.acting(request)
+        return (await service.regrant(p, request_id)).to_dict()
 
     def device_out(d: dict[str, Any]) -> dict[str, Any]:
         cfg = d["config"]

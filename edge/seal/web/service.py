@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from edge.ledger.localtime import local_today, utc_bound
 from edge.ocr.search import Hit, SearchIndex
 from edge.seal.db import PENDING, RequestView
 from edge.seal.desk import amount_from_text, check_filing, routed, takes_part
+from edge.seal.regrant import approval_lifetime_end, regrant_refusal
 from edge.web.service import PASSWORD_CHANGE_REQUIRED, Console, Principal
 from edge.web.uploads import DISK_FULL, disk_short, quota_exceeded, receive, sniff
 
@@ -31,6 +32,19 @@ log = logging.getLogger("edge.seal.web")
 
 READ_ALL_ROLES = frozenset({"admin", "supervisor", "village_staff"})
 NOT_VISIBLE = "没有此申请，或您无权查看"
+
+
+def _render_last_page(pdf: Path, png: Path, max_pixels: int) -> None:
+    """A PDF original's last page as a PNG, for the simulated desk camera (the demo's board)."""
+    import cv2
+
+    from edge.ocr.preprocess import render_pdf
+
+    pages = render_pdf(pdf.read_bytes(), max_pixels)
+    png.parent.mkdir(parents=True, exist_ok=True)
+    partial = png.with_suffix(".part.png")
+    cv2.imwrite(str(partial), pages[-1])
+    partial.replace(png)
 
 
 class SealConsole:
@@ -103,8 +117,8 @@ class SealConsole:
             return await self.agent.db.device_by_name(device_name) is not None
 
     async def original_in_use(self, device_name: str) -> Path | None:
-        """The approved original of the request holding ``device_name``, when it is an image (the
-        simulated desk camera shows images; a PDF original stays in the drawer)."""
+        """The approved original of the request holding ``device_name``, as an image the simulated desk camera
+        can show: an image original as it is, a PDF's last page (where the seal goes) rendered once beside it."""
         async with self.agent.recorder.step():
             device = await self.agent.db.device_by_name(device_name)
             request = await self.agent.db.active_request(device.device_id) if device is not None else None
@@ -113,7 +127,28 @@ class SealConsole:
             return None
         path = document_path(self.config.data_dir, str(sha))
         with path.open("rb") as f:
-            return path if sniff(f.read(16)) in ("png", "jpeg") else None
+            kind = sniff(f.read(16))
+        if kind in ("png", "jpeg"):
+            return path
+        if kind != "pdf":
+            return None
+        page = self.config.data_dir / "incoming" / f"{sha}-last-page.png"
+        if not page.exists():
+            try:
+                await asyncio.to_thread(_render_last_page, path, page, self.settings.max_page_pixels)
+            except ValueError as exc:  # ImageError: a PDF pdfium cannot draw stays in the drawer
+                log.warning("PDF original %s not shown to the simulated camera: %s", sha, exc)
+                return None
+        return page
+
+    async def granted_request(self, request_id: object) -> RequestView | None:
+        """The request a device's open grant serves, as its status names it (None when it names none we know)."""
+        if not isinstance(request_id, str):
+            return None
+        try:
+            return await self.agent.get_request(request_id)
+        except NotFound:
+            return None
 
     async def request_for(self, p: Principal, request_id: str) -> RequestView:
         try:
@@ -196,6 +231,17 @@ class SealConsole:
     async def reject(self, p: Principal, request_id: str, reason: str) -> RequestView:
         person = await self._decider(p, request_id)
         return await self.agent.reject(request_id, person.id, reason, p.account.username)
+
+    async def regrant(self, p: Principal, request_id: str) -> RequestView:
+        """Re-issue a lapsed, unused grant as the request's final approver (once); the agent then sends it."""
+        person = await self._decider(p, request_id)
+        return await self.agent.regrant(request_id, person.id, p.account.username)
+
+    def may_regrant(self, p: Principal, r: RequestView) -> bool:
+        """Whether the page offers ``p`` the one-tap re-issue of ``r``'s lapsed grant (the desk decides again)."""
+        until = approval_lifetime_end(r.approved_at, self.config.timing.approval_ttl_s)
+        now = datetime.now(UTC)
+        return p.may_decide and p.person_id is not None and regrant_refusal(r, p.person_id, now, until) is None
 
     async def _decider(self, p: Principal, request_id: str) -> Person:
         """The person ``p`` decides for, once their account may decide at all."""

@@ -3,7 +3,10 @@
   "use strict";
   const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
 
-  // Live regions: <div data-live="/path" data-every="2000"> is refreshed from the server's fragment.
+  // Live regions: <div data-live="/path" data-every="2000"> is refreshed from the server's fragment. The first
+  // answer is always shown: what changed between the page's rendering and the first poll (a final approval, a
+  // grant) would otherwise stay hidden until the next change. data-reload-unless="reading": the whole page is
+  // loaded again once the status leaves that one (the route and the approve buttons come with it).
   document.querySelectorAll("[data-live]").forEach((el) => {
     const every = parseInt(el.dataset.every || "2000", 10);
     let last = null;
@@ -15,8 +18,11 @@
         const r = await fetch(el.dataset.live, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } });
         if (r.ok) {
           const html = await r.text();
-          if (last !== null && html !== last) {
+          if (html !== last) {
             el.innerHTML = html;
+            const unless = el.dataset.reloadUnless;
+            const now = el.querySelector("[data-status]");
+            if (unless && now && now.dataset.status !== unless) { location.reload(); return; }
             el.querySelectorAll("[data-mirror]").forEach((m) => {
               const target = document.querySelector(m.dataset.mirror);
               if (target) target.innerHTML = m.innerHTML;
@@ -33,6 +39,18 @@
     tick();
     setInterval(tick, every);
   });
+
+  // A grant's countdown on the device page: the server's seconds left, counted down between live updates; the
+  // warning shows in the last minute.
+  setInterval(() => {
+    document.querySelectorAll("[data-countdown]").forEach((el) => {
+      const left = Math.max(0, parseInt(el.dataset.countdown, 10) - 1);
+      el.dataset.countdown = String(left);
+      el.textContent = Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0");
+      const warning = el.closest(".grant") && el.closest(".grant").querySelector("[data-countdown-warning]");
+      if (warning && left < 60) warning.hidden = false;
+    });
+  }, 1000);
 
   document.querySelectorAll("[data-autosubmit]").forEach((el) => el.addEventListener("change", () => el.form.submit()));
   document.querySelectorAll("[data-back]").forEach((el) => el.addEventListener("click", (e) => {
