@@ -14,14 +14,16 @@ from typing import Any
 
 import httpx
 import pytest_asyncio
-from central_accounts_support import OTHER_TOWNSHIP, Central, Clock, form_token, login, staff
+from central_accounts_support import CODES, OTHER_TOWNSHIP, PASSWORD, PNG, Central, Clock, form_token, login, staff
 from central_support import COUNTY, TOWNSHIP, db_url, enrol, pg_server, store  # noqa: F401 - fixtures
 from edge_support import config_for
 
+from central.accounts.store import AccountStore
 from central.app import create_app
 from central.db import documents
 from central.decisions.log import DecisionLog
 from central.modules.procurement import PROCUREMENT as CENTRAL_PROCUREMENT
+from central.modules.procurement.suppliers import qualified
 from central.modules.procurement.tables import demands
 from central.store import CentralStore
 from edge.agent import EdgeAgent
@@ -159,3 +161,35 @@ async def test_a_demand_goes_up_is_returned_by_its_township_and_comes_down_once(
     assert [(r.demand_id, r.status) for r in await site.central_rows()] == [(first, "returned"), (second, "approved")]
     assert (await site.client.sync_once()).documents_applied == 0
     assert await site.edge_status(second) == ("submitted", None)
+
+
+async def apply(site: Site, username: str, kind: str, code: str, categories: list[str], county: str = COUNTY) -> int:
+    accounts = AccountStore(site.store.db)
+    made = await accounts.apply(kind=kind, username=username, password=PASSWORD, org_name=f"{username} 有限公司", credit_code=code,
+                                county=county, contact_name="王经理", contact_phone="13812345678", categories=categories, licence=PNG)  # fmt: skip
+    return made.id
+
+
+async def test_the_suppliers_qualified_for_a_demand_are_the_county_s_approved_ones_of_its_category(site: Site) -> None:
+    accounts = AccountStore(site.store.db)
+    office = await apply(site, "wenju", "supplier", CODES[0], ["办公用品", "设备家电"])
+    await apply(site, "jiancai", "supplier", CODES[1], ["建材五金"])
+    await apply(site, "daishen", "supplier", CODES[2], ["其他"])
+    refused = await apply(site, "bohui", "supplier", CODES[3], ["其他"])
+    await accounts.decide("county", COUNTY, office, True, "", "xianjian")
+    await accounts.decide("county", COUNTY, refused, False, "执照过期", "xianjian")
+    approved = await accounts.applications_for("county", COUNTY, "approved")
+    assert [a.username for a in qualified(approved, "设备家电")] == ["wenju"]
+    assert qualified(approved, "其他") == [] and qualified(approved, "建材五金") == []  # pending, refused: not qualified
+
+    await site.demand("文化礼堂桌椅")  # category 其他: nobody may bid yet
+    await site.client.sync_once()
+    async with site.http() as officer, site.http() as county:
+        await login(officer, "zhenshen")
+        await login(county, "xianjian")
+        page = await officer.get("/m/procurement")
+        assert "本县该类合格供应商 0 家：无人可以竞价" in page.text
+        assert (await officer.get("/m/procurement/suppliers")).status_code == 403
+        listed = await county.get("/m/procurement/suppliers")
+        assert listed.status_code == 200 and listed.text.count("wenju 有限公司") == 2  # 办公用品 and 设备家电
+        assert "jiancai" not in listed.text and "daishen" not in listed.text and "13812345678" not in listed.text

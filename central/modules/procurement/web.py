@@ -14,11 +14,12 @@ from central.contract import NavItem
 from central.decisions.log import DecisionError
 import central.modules.procurement.kinds as K
 from central.modules.procurement.review import in_scope, may_review, review
+from central.modules.procurement.suppliers import by_category, qualified
 from central.store import Refusal
 
 TEMPLATES = Path(__file__).parent / "templates"
 READERS = (ADMIN, COUNTY_OFFICER, TOWNSHIP_OFFICER, SUPERVISOR)
-NAV = (NavItem("/m/procurement", "一网采购", READERS),)
+NAV = (NavItem("/m/procurement", "一网采购", READERS), NavItem("/m/procurement/suppliers", "合格供应商", (ADMIN, COUNTY_OFFICER)))
 
 
 def router(shell: Any) -> APIRouter:
@@ -29,9 +30,20 @@ def router(shell: Any) -> APIRouter:
         who = await shell.require(request, *READERS)
         async with shell.store.db.reader.connect() as conn:
             rows = await in_scope(conn, who)
+        approved: dict[str, list[Any]] = {}  # county -> its approved applications
         for row in rows:
             row["may_review"] = may_review(who, row) and row["status"] == "submitted"
+            if row["county"] not in approved:
+                approved[row["county"]] = await shell.accounts.applications_for("county", row["county"], "approved")
+            row["suppliers"] = len(qualified(approved[row["county"]], row["category"]))
         return await shell.render(request, "procurement/demands.html", demands=rows, STATUS_NAMES=K.STATUS_NAMES)
+
+    @api.get("/m/procurement/suppliers", include_in_schema=False)
+    async def suppliers(request: Request) -> Response:
+        who = await shell.require(request, ADMIN, COUNTY_OFFICER)
+        level, name = ("all", "*") if who.role == ADMIN else ("county", who.name)
+        listed = by_category(await shell.accounts.applications_for(level, name, "approved"))
+        return await shell.render(request, "procurement/suppliers.html", categories=listed)
 
     @api.post("/m/procurement/demands/{edge_id}/{demand_id}/review", include_in_schema=False)
     async def decide(
