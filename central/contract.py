@@ -36,6 +36,20 @@ class NavItem:
 
 
 @dataclass(frozen=True)
+class WorkItem:
+    """One thing waiting for an account in a part, listed on its landing page (我的工作)."""
+
+    title: str
+    link: str  # the part's page where it is done
+    detail: str = ""
+
+
+#: What waits for a principal in a part (a township's demands to review, a supplier's open tenders): called with
+#: the central shell and the principal (its role and scope); only what that principal may see and do.
+Work = Callable[[Any, Any], Awaitable[list[WorkItem]]]
+
+
+@dataclass(frozen=True)
 class CentralPart:
     """One module's central half."""
 
@@ -47,6 +61,7 @@ class CentralPart:
     router: Callable[[Any], APIRouter] | None = None  # called with the central shell (CentralShell)
     templates: Path | None = None  # a folder holding templates/<name>/*.html is found by the central's pages
     nav: tuple[NavItem, ...] = ()
+    work: Work | None = None  # its items on each account's 我的工作
     # The edges' ledger kinds it reacts to (its own prefix's) -> the reaction, for each entry of a verified batch.
     on_entry: Mapping[str, OnEntry] = field(default_factory=dict)
     # The decision kinds it records in the central's decision log (its own prefix's) -> Chinese name.

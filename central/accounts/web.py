@@ -197,6 +197,8 @@ def router(shell: CentralShell) -> APIRouter:
     async def work(request: Request) -> Response:
         who = await shell.require(request)
         context: dict[str, Any] = {"links": shell.nav(who)}
+        # Each part's waiting items for this principal; a part with nothing for its role shows nothing.
+        context["work"] = [(part, await part.work(shell, who)) for part in shell.parts if part.work is not None]
         if who.role in R.SUPERVISING:
             context["villages"] = await shell.store.edge_summaries(who)
         if who.role in (R.ADMIN, R.COUNTY_OFFICER):
