@@ -26,7 +26,7 @@ from edge.modules import PARTS
 from edge.modules.work_order import WORK_ORDER, desk
 from edge.modules.work_order import kinds as K
 from edge.modules.work_order import projection as Q
-from edge.modules.work_order.rules import id_check_digit
+from edge.modules.work_order.rules import id_check_digit, week_of
 from edge.web.app import create_app
 from edge.web.ledgerview import LedgerReader
 from edge.web.service import Console
@@ -206,6 +206,8 @@ async def test_an_unplanned_order_is_refused_and_the_emergency_path_is_flagged_f
     sent = await step(agent, desk.dispatch, liming, ACCOUNT, urgent)
     assert len(sent["workers"]) == 2
     # the next week's meeting takes note of it
+    async with agent.recorder.step():
+        assert [o["id"] for o in await Q.unreviewed_emergencies(agent.db.conn)] == [urgent]
     await planned(agent, MONDAY + timedelta(days=7))
     async with agent.recorder.step():
         o = await Q.order(agent.db.conn, urgent)
@@ -372,9 +374,14 @@ async def test_the_pages_exports_and_board_show_the_pool_and_pay_without_anythin
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as visitor, httpx.AsyncClient(transport=transport, base_url="http://t") as c:
             staff = Api(c)
             await staff.login("liming")
-            for path in ("/work_order", "/work_order/workers", "/work_order/orders/" + (await _first_order(agent))):
+            week = week_of(desk.today())
+            for path in ("/work_order", "/work_order/workers", "/work_order/orders/" + (await _first_order(agent)), f"/work_order/plans/{week}"):
                 page = await c.get(path)
                 assert page.status_code == 200, path
+            plan = (await c.get(f"/work_order/plans/{week}")).text
+            assert "两委会已审定（冻结）" in plan and "红丰路及村口落叶清扫" in plan
+            assert (await c.get("/work_order/plans/2026-W99")).status_code == 400
+            assert (await c.get("/work_order/orders/WO-none")).status_code == 404
             pool = (await c.get("/work_order/workers")).text
             assert "13857100001" in pool and id_number(1) not in pool  # staff see the phone; the ID only masked
             board = (await visitor.get("/board")).text

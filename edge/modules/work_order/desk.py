@@ -235,7 +235,7 @@ async def approve_plan(host: Any, actor: Person, account: str, week: str, form: 
     if len(attendees) < 3:
         raise InputError("两委会参会人员至少 3 人", "too_few_attendees")
     minutes = text(form, "minutes", "会议纪要", 2000)
-    emergencies = [o["id"] for o in await Q.orders(conn, "WHERE emergency = 1 AND reviewed_week IS NULL AND status IN ('approved', 'dispatched')")]
+    emergencies = [o["id"] for o in await Q.unreviewed_emergencies(conn)]
     await host.recorder.record(K.PLAN_APPROVED, {
         "week": week, "meeting_day": day.isoformat(), "attendees": attendees, "minutes": minutes,
         "orders": [line["order_id"] for line in plan["orders"]], "total_fen": plan["total_fen"],

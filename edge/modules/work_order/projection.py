@@ -290,6 +290,11 @@ async def orders(conn: aiosqlite.Connection, where: str = "", args: tuple[Any, .
     return await rows(conn, f"SELECT * FROM wo_orders {where} ORDER BY start_day DESC, id DESC", args)
 
 
+async def unreviewed_emergencies(conn: aiosqlite.Connection) -> list[dict[str, Any]]:
+    """Emergency orders the head signed that no committee meeting has taken note of yet: flagged for the next one."""
+    return await orders(conn, "WHERE emergency = 1 AND reviewed_week IS NULL AND status IN ('approved', 'dispatched')")
+
+
 async def order(conn: aiosqlite.Connection, order_id: str) -> dict[str, Any] | None:
     return await one(conn, "SELECT * FROM wo_orders WHERE id = ?", (order_id,))
 

@@ -209,8 +209,9 @@ def router(shell: Any) -> APIRouter:
             conn = agent.db.conn
             plan = await Q.plan(conn, week)
             orders = await Q.orders(conn, "WHERE week = ?", (week,))
+            urgent = await Q.unreviewed_emergencies(conn)
         return await shell.render(  # type: ignore[no-any-return]
-            request, "work_order/plan.html", week=week, monday=monday, sunday=sunday, plan=plan, orders=orders,
+            request, "work_order/plan.html", week=week, monday=monday, sunday=sunday, plan=plan, orders=orders, urgent=urgent,
             TRADES=R.TRADES, STATUS=Q.ORDER_STATUS, PLAN_STATUS=Q.PLAN_STATUS, me=p.person_id,
         )  # fmt: skip
 
