@@ -23,9 +23,10 @@ from central.app import create_app
 from central.db import documents
 from central.decisions.log import DecisionLog
 from central.modules.procurement import PROCUREMENT as CENTRAL_PROCUREMENT
+from central.modules.procurement.review import review
 from central.modules.procurement.suppliers import qualified
 from central.modules.procurement.tables import demands
-from central.store import CentralStore
+from central.store import CentralStore, Principal
 from edge.agent import EdgeAgent
 from edge.kernel.config import CentralSettings
 from edge.kernel.sync import SyncClient
@@ -193,3 +194,30 @@ async def test_the_suppliers_qualified_for_a_demand_are_the_county_s_approved_on
         listed = await county.get("/m/procurement/suppliers")
         assert listed.status_code == 200 and listed.text.count("wenju 有限公司") == 2  # 办公用品 and 设备家电
         assert "jiancai" not in listed.text and "daishen" not in listed.text and "13812345678" not in listed.text
+
+
+async def test_an_award_comes_down_as_a_signed_document_and_the_deal_goes_on_at_the_village(site: Site) -> None:
+    demand_id = await site.demand("党群服务中心空调")
+    returned = await site.demand("被退回的需求")
+    await site.client.sync_once()
+    async with site.store.db.writer.begin() as conn:
+        officer = Principal("township", f"{COUNTY}/{TOWNSHIP}", "镇审核员", "township_officer", "zhenshen")
+        await review(conn, site.decisions, officer, EDGE, demand_id, True)
+        await review(conn, site.decisions, officer, EDGE, returned, False, "请补充规格")
+    # The bidding's result, as the central's award decision will send it (the bidding itself is not built yet).
+    award = {"demand_id": demand_id, "award_id": "A-1", "supplier": {"id": "wenju", "name": "文具有限公司"},
+             "amount_fen": 1_150_000, "lines": [{"line": 1, "unit_fen": 115_000}], "bids": 3}  # fmt: skip
+    await site.decisions.decide(K.AWARD, award, EDGE, actor="zhenshen")
+    await site.decisions.decide(K.AWARD, {**award, "demand_id": returned}, EDGE, actor="zhenshen")  # not awaiting an award
+    down = await site.client.sync_once()
+    assert (down.documents_applied, down.documents_refused) == (3, 0)  # the return and both awards: verified, recorded
+    assert await site.edge_status(demand_id) == ("awarded", None)
+    assert await site.edge_status(returned) == ("returned", "请补充规格")  # the stray award changed nothing ...
+    anomalies = await site.agent.db.projection_anomalies()
+    assert [a["kind"] for a in anomalies] == [K.AWARD]  # ... and is on record as an anomaly
+    people = site.agent.config.people
+    staff_actor = desk.Actor("liming", people["liming"], frozenset({"applicant"}))
+    await desk.sign_contract(site.agent, staff_actor, demand_id, "HT-2026-01", date(2026, 1, 5), _nothing)
+    assert await desk.check_delivery(site.agent, staff_actor, demand_id, [10], date(2026, 1, 6), _nothing)
+    assert await desk.record_payment(site.agent, staff_actor, demand_id, 1_150_000, date(2026, 1, 7), _nothing) == 0
+    assert await site.edge_status(demand_id) == ("paid", None)
