@@ -21,7 +21,7 @@ import httpx
 import pytest
 import pytest_asyncio
 import uvicorn
-from central_support import TOWNSHIP, VILLAGE, db_url, enrol, pg_server, push, store  # noqa: F401 - fixtures
+from central_support import COUNTY, TOWNSHIP, VILLAGE, db_url, enrol, pg_server, push, store  # noqa: F401 - fixtures
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from edge_support import config_for, qinglian
 from example_part import DECIDED, EXAMPLE, FILED
@@ -39,7 +39,7 @@ from edge.kernel.errors import ConfigError
 from edge.kernel.sync import SyncClient
 from edge.ledger import Entry, verify_ledger
 from edge.ledger.decisiondoc import DOCUMENT_REFUSED
-from edge.ledger.keys import KEY_FILENAME, load_private_key, public_key_b64
+from edge.ledger.keys import KEY_FILENAME, load_private_key, public_key_b64, public_key_pem
 from edge.ledger.wire import entry_to_wire
 from edge.modules import PARTS
 
@@ -301,6 +301,7 @@ async def test_forged_foreign_replayed_and_unwanted_documents_are_refused_and_re
                                                                       "document": "f" * 32, "decision": {"id": "EX-8"}}))  # fmt: skip
     await forger.close()
     tampered = {**genuine, "id": "e" * 32}  # the central's signature over another document
+    await _enrol_new(site.store, "another-village", "别村")
     other = await site.decisions.decide(DECIDED, {"id": "EX-1"}, "another-village", actor="township:" + TOWNSHIP)
     foreign = site.decisions.document_of(other)
     unwanted = await site.decisions.decide(FILED, {"id": "EX-X", "title": "?", "approver": "zhangwei",
@@ -353,7 +354,14 @@ async def test_only_verified_entries_reach_the_central_parts(site: Site) -> None
     assert site.township.seen == [(EDGE, FILED, "EX-10", entry.index)]
 
 
+async def _enrol_new(store: CentralStore, edge_id: str, village: str = VILLAGE) -> None:
+    """Enrol an edge under a fresh key (these tests need the village at the central, not its ledger)."""
+    pem = public_key_pem(Ed25519PrivateKey.generate().public_key()).decode()
+    await store.enrol_edge(edge_id, village, TOWNSHIP, COUNTY, pem)
+
+
 async def test_the_queue_is_a_projection_of_the_decision_log(store: CentralStore, tmp_path: Path) -> None:
+    await _enrol_new(store, EDGE)
     decisions = await DecisionLog.open(tmp_path / "central", store.db)
     try:
         with pytest.raises(RuntimeError):
@@ -365,6 +373,8 @@ async def test_the_queue_is_a_projection_of_the_decision_log(store: CentralStore
                 await decisions.decide(DECIDED, body, village, actor="admin")
         with pytest.raises(DecisionError):
             await decisions.decide(DECIDED, {"id": "x"}, EDGE, actor="")
+        with pytest.raises(DecisionError, match="no edge is enrolled"):
+            await decisions.decide(DECIDED, {"id": "x"}, "no-such-village", actor="admin")
         assert await decisions.ledger.size() == 1
     finally:
         await decisions.close()
@@ -383,6 +393,7 @@ async def test_the_queue_is_a_projection_of_the_decision_log(store: CentralStore
 async def test_the_decision_log_verifies_with_the_ledger_tools_and_a_changed_byte_is_caught(
     store: CentralStore, tmp_path: Path
 ) -> None:
+    await _enrol_new(store, EDGE)
     decisions = await DecisionLog.open(tmp_path / "central", store.db)
     try:
         for i in range(3):

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from central.db import Database, documents
+from central.db import Database, documents, edges
 from edge.ledger import Entry, Ledger, canonical_json
 from edge.ledger.decisiondoc import DocumentError, check_fields, sign_document
 from edge.ledger.keys import load_or_create_signing_key, public_key_b64, public_key_pem
@@ -100,6 +100,8 @@ class DecisionLog:
                               "issued_at": "-", "decision_index": 0})  # fmt: skip
             except DocumentError as exc:
                 raise DecisionError(str(exc)) from None
+            if not await self._enrolled(village, conn):  # a document nobody would ever fetch
+                raise DecisionError(f"没有登记为 {village!r} 的村 no edge is enrolled as {village!r}")
         record = {"actor": actor, "village": village, "document": document_id, "decision": dict(body)}
         try:
             entry = await self.ledger.append(kind, record)
@@ -114,6 +116,13 @@ class DecisionLog:
                     await self._queue(own, entry)
         log.info("decision %d %s by %s%s", entry.index, kind, actor, f" for {village}" if village else "")
         return entry
+
+    async def _enrolled(self, edge_id: str, conn: AsyncConnection | None) -> bool:
+        query = select(edges.c.edge_id).where(edges.c.edge_id == edge_id)
+        if conn is not None:
+            return (await conn.execute(query)).first() is not None
+        async with self._db.reader.connect() as own:
+            return (await own.execute(query)).first() is not None
 
     def document_of(self, entry: Entry) -> dict[str, Any]:
         """The signed document of a decision entry that concerns a village."""
