@@ -22,7 +22,7 @@ from edge.modules.whistleblower import WHISTLEBLOWER, crypto, keyring
 from edge.modules.whistleblower import kinds as K
 from edge.modules.whistleblower import projection as P
 from edge.modules.whistleblower.demo import seed
-from edge.modules.whistleblower.desk import Attachment, WhistleDesk
+from edge.modules.whistleblower.desk import Attachment
 from edge.web.demo import sample_png
 
 SECRET = "村会计王某某把修路款转进了自家儿子的账户，金额约八万元"
@@ -82,7 +82,9 @@ async def test_a_clue_goes_round_the_loop_within_its_deadlines(world: Any) -> No
     await WHISTLEBLOWER.tick(agent)  # type: ignore[misc]
     assert (await clue_row(agent, filed.id))["ack_overdue"] is None
     await desk.acknowledge(filed.id, "zhoujian", clock())
-    meeting = await desk.review_meeting("zhoujian", date(2026, 3, 10), ["zhoujian", "wuxia"], [filed.id], "交联络员吴霞核实", clock())
+    meeting = await desk.review_meeting(
+        "zhoujian", date(2026, 3, 10), ["zhoujian", "wuxia"], [filed.id], "交联络员吴霞核实", clock()
+    )
     assert (await clue_row(agent, filed.id))["state"] == "triaged" and meeting.startswith("RM-2026-03-10")
     await desk.verify(filed.id, "zhoujian", "查阅村账属实", clock())
     await desk.resolve(filed.id, "zhoujian", "confirmed", True, "已移交乡镇纪委，款项追回", clock())
@@ -91,7 +93,12 @@ async def test_a_clue_goes_round_the_loop_within_its_deadlines(world: Any) -> No
     await WHISTLEBLOWER.tick(agent)  # type: ignore[misc]
     await desk.feedback(filed.id, "zhoujian", "您反映的问题已查实，款项已追回。", key, clock())
     row = await clue_row(agent, filed.id)
-    assert row["state"] == "closed" and row["feedback_overdue"] is None and row["outcome"] == "confirmed" and row["solved"] == 1
+    assert (
+        row["state"] == "closed"
+        and row["feedback_overdue"] is None
+        and row["outcome"] == "confirmed"
+        and row["solved"] == 1
+    )
     # The reporter reads the feedback with the code, and only with it.
     found = await desk.find_by_code(filed.code)
     assert found is not None and found[0]["id"] == filed.id
@@ -111,7 +118,9 @@ async def test_an_unacknowledged_clue_is_flagged_overdue_on_day_8(world: Any) ->
     await WHISTLEBLOWER.tick(agent)  # type: ignore[misc]  # flagged once, not at every pass
     assert (await clue_row(agent, filed.id))["ack_overdue"] == "2026-03-09T01:00:00.000001Z"
     flags = await agent.ledger.entries_of_kind(K.OVERDUE)
-    assert [(e.body["id"], e.body["step"], e.body["due"]) for e in flags] == [(filed.id, "acknowledge", "2026-03-09T01:00:00.000000Z")]
+    assert [(e.body["id"], e.body["step"], e.body["due"]) for e in flags] == [
+        (filed.id, "acknowledge", "2026-03-09T01:00:00.000000Z")
+    ]
     clock.now = clock.now.replace(month=6, day=2) + timedelta(seconds=1)
     await WHISTLEBLOWER.tick(agent)  # type: ignore[misc]
     assert (await clue_row(agent, filed.id))["feedback_overdue"] is not None
@@ -120,7 +129,9 @@ async def test_an_unacknowledged_clue_is_flagged_overdue_on_day_8(world: Any) ->
 async def test_nothing_of_a_clue_is_readable_at_rest(world: Any, township: X25519PrivateKey, tmp_path: Path) -> None:
     agent, desk, clock = world
     picture = sample_png(64, 48)
-    filed = await desk.file_clue("public", SECRET, clock(), {"name": REPORTER, "phone": PHONE}, [Attachment("账本.png", picture)])
+    filed = await desk.file_clue(
+        "public", SECRET, clock(), {"name": REPORTER, "phone": PHONE}, [Attachment("账本.png", picture)]
+    )
     await desk.acknowledge(filed.id, "zhoujian", clock())
     await desk.review_meeting("zhoujian", date(2026, 3, 3), ["zhoujian"], [filed.id], "纪要：涉及王某某", clock())
     await desk.verify(filed.id, "zhoujian", "核实：王某某承认转账", clock())
@@ -159,7 +170,9 @@ async def test_hostile_inputs_change_nothing(world: Any) -> None:
         lambda: desk.file_clue("public", "   ", clock()),
         lambda: desk.file_clue("public", "x" * 5001, clock()),
         lambda: desk.file_clue("public", "有问题", clock(), attachments=[Attachment("a.exe", b"MZ\x90\x00" * 10)]),
-        lambda: desk.file_clue("public", "有问题", clock(), attachments=[Attachment(f"{n}.png", sample_png()) for n in range(4)]),
+        lambda: desk.file_clue(
+            "public", "有问题", clock(), attachments=[Attachment(f"{n}.png", sample_png()) for n in range(4)]
+        ),
         lambda: desk.file_clue("liaison", "有问题", clock(), by="zhengli"),  # an informant is no liaison
         lambda: desk.file_clue("team", "有问题", clock(), by="outsider"),
         lambda: desk.file_clue("smoke", "有问题", clock()),
@@ -201,13 +214,19 @@ async def test_the_year_is_rated_and_the_cli_recomputes_it(world: Any, tmp_path:
     assert WHISTLEBLOWER.cli is not None
     parser = argparse.ArgumentParser(prog="qinglian")
     WHISTLEBLOWER.cli(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["whistleblower", "rate", "--year", "2026", "--data", str(agent.config.data_dir), "--json"])
+    args = parser.parse_args(
+        ["whistleblower", "rate", "--year", "2026", "--data", str(agent.config.data_dir), "--json"]
+    )
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         assert await asyncio.to_thread(args.func, args) == 0
     printed = json.loads(out.getvalue())
     (run,) = await agent.ledger.entries_of_kind(K.RATED)
-    assert printed == {"station": "测试村监察工作联络站", "ratings": run.body["ratings"], "figures": run.body["figures"]}
+    assert printed == {
+        "station": "测试村监察工作联络站",
+        "ratings": run.body["ratings"],
+        "figures": run.body["figures"],
+    }
     assert printed["figures"] == {"clues": 5, "review_meetings": 5, "qa_meetings": 1, "solved": 2}
     assert printed["ratings"][3] == {"person": "zhengli", "rating": "gold", "clues": 2, "confirmed": 2, "solved": 1}
 
@@ -225,7 +244,9 @@ async def test_the_demo_seeds_a_station_once(tmp_path: Path, township: X25519Pri
             clues = await P.clues(agent.db.conn)
             ratings = await P.ratings(agent.db.conn)
         assert {c["state"] for c in clues} >= {"received", "acknowledged", "verified", "closed"}
-        assert [c["id"] for c in clues if c["ack_overdue"]] == [c["id"] for c in clues if c["source"] == "public" and c["state"] == "received"]
+        assert [c["id"] for c in clues if c["ack_overdue"]] == [
+            c["id"] for c in clues if c["source"] == "public" and c["state"] == "received"
+        ]
         assert {r["year"] for r in ratings} == {2025} and "gold" in {r["rating"] for r in ratings}
     finally:
         await agent.close()

@@ -66,7 +66,9 @@ def test_acknowledgement_is_due_7_days_after_receipt_to_the_microsecond() -> Non
         ((2026, 10, 15, 23), (2027, 1, 15, 23)),  # across the year
     ],
 )
-def test_feedback_is_due_3_calendar_months_after_receipt(received_local: tuple[int, ...], due_local: tuple[int, ...]) -> None:
+def test_feedback_is_due_3_calendar_months_after_receipt(
+    received_local: tuple[int, ...], due_local: tuple[int, ...]
+) -> None:
     received = datetime(*received_local, tzinfo=SHANGHAI)
     due = R.feedback_due(received)
     assert due == datetime(*due_local, tzinfo=SHANGHAI) and due.tzinfo == UTC
@@ -95,7 +97,14 @@ def test_receipt_codes_are_20_digits_typed_any_way() -> None:
     assert len(codes) == 200 and all(len(c) == 20 and c.isdigit() for c in codes)
     code = "01234567890123456789"
     assert R.normalize_code(R.show_code(code)) == code == R.normalize_code("0123-4567-8901-2345-6789")
-    for bad in ("0123456789012345678", "012345678901234567890", "０１２３４５６７８９０１２３４５６７８９", "0123456789012345678x", None, 12345678901234567890):
+    for bad in (
+        "0123456789012345678",
+        "012345678901234567890",
+        "０１２３４５６７８９０１２３４５６７８９",
+        "0123456789012345678x",
+        None,
+        12345678901234567890,
+    ):
         assert R.normalize_code(bad) is None
 
 
@@ -111,7 +120,11 @@ def test_the_rating_rule() -> None:
     ratings = year(P("a", 3, 2, 1), P("b", 4, 3, 2), P("c", 1, 1, 0), P("d", 2, 1, 1), P("e", 2, 1, 0), P("f", 3, 0, 0))
     assert ratings == {"a": "silver", "b": "gold", "c": "ordinary", "d": "silver", "e": "ordinary", "f": "ordinary"}
     # Exactly at the thresholds, and one below.
-    assert year(P("a", 2, 2, 1)) == {"a": "gold"} and year(P("a", 2, 1, 1)) == {"a": "silver"} and year(P("a", 2, 2, 0)) == {"a": "silver"}
+    assert (
+        year(P("a", 2, 2, 1)) == {"a": "gold"}
+        and year(P("a", 2, 1, 1)) == {"a": "silver"}
+        and year(P("a", 2, 2, 0)) == {"a": "silver"}
+    )
     # Ties at the quota go by roster order.
     assert year(P("x", 2, 2, 1), P("y", 2, 2, 1)) == {"x": "gold", "y": "silver"}
     assert year(P("x", 2, 2, 1), P("y", 2, 2, 1), gold_quota=2) == {"x": "gold", "y": "gold"}
@@ -121,6 +134,8 @@ def test_the_rating_rule() -> None:
 
 def test_rating_rules_from_a_config_are_checked() -> None:
     with pytest.raises(InputError, match="金哨的绩效系数"):
-        R.check_rules(R.RatingRules(pay_factors={"gold": "1e3", "silver": "1", "ordinary": "1", "mute": "1", "black": "0"}))
+        R.check_rules(
+            R.RatingRules(pay_factors={"gold": "1e3", "silver": "1", "ordinary": "1", "mute": "1", "black": "0"})
+        )
     with pytest.raises(InputError, match="不能为负数"):
         R.check_rules(R.RatingRules(gold_quota=-1))

@@ -37,9 +37,17 @@ async def site(tmp_path: Path) -> Any:
     await seed_team(store, agent)
     ledger = LedgerReader(agent.config.data_dir)
     app = create_app(Console(agent, store, WebSettings(enabled=True)), ledger)
-    villager = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=CLIENT), base_url="http://console.test", headers={"user-agent": AGENT})
-    other = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("198.51.100.9", 1)), base_url="http://console.test")
-    staff = [httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console.test") for _ in range(3)]
+    villager = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=CLIENT),
+        base_url="http://console.test",
+        headers={"user-agent": AGENT},
+    )
+    other = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=("198.51.100.9", 1)), base_url="http://console.test"
+    )
+    staff = [
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console.test") for _ in range(3)
+    ]
     yield agent, villager, other, staff
     for c in (villager, other, *staff):
         await c.aclose()
@@ -67,7 +75,10 @@ async def test_the_public_page_keeps_no_trace_of_the_villager(site: Any, tmp_pat
     # Everything the page loads or sends to is on this host.
     for url in re.findall(r'(?:src|href|action)="([^"]*)"', form.text):
         assert url.startswith("/") and not url.startswith("//"), url
-    assert "default-src 'self'" in form.headers["content-security-policy"] and '<meta name="referrer" content="no-referrer">' in form.text
+    assert (
+        "default-src 'self'" in form.headers["content-security-policy"]
+        and '<meta name="referrer" content="no-referrer">' in form.text
+    )
     filed = await villager.post("/whistleblower/report", data={"text": SECRET})
     assert filed.status_code == 200 and "set-cookie" not in filed.headers
     code = code_on(filed.text)
@@ -83,7 +94,7 @@ async def test_the_public_page_keeps_no_trace_of_the_villager(site: Any, tmp_pat
 
 
 async def test_a_guessed_receipt_code_fails_and_says_nothing(site: Any) -> None:
-    agent, villager, other, _ = site
+    _, villager, other, _ = site
     guess = "12345678901234567890"
     empty = await other.post("/whistleblower/follow", data={"code": guess})  # before any clue exists
     code = code_on((await villager.post("/whistleblower/report", data={"text": SECRET})).text)
@@ -105,8 +116,14 @@ async def test_a_guessed_receipt_code_fails_and_says_nothing(site: Any) -> None:
 
 
 async def test_the_team_works_the_loop_in_the_console(site: Any) -> None:
-    agent, villager, _, (head_c, liaison_c, outsider_c) = site
-    code = code_on((await villager.post("/whistleblower/report", data={"text": SECRET, "name": "李秀英", "phone": "139-5771-2345"})).text)
+    _, villager, _, (head_c, liaison_c, outsider_c) = site
+    code = code_on(
+        (
+            await villager.post(
+                "/whistleblower/report", data={"text": SECRET, "name": "李秀英", "phone": "139-5771-2345"}
+            )
+        ).text
+    )
     head, liaison, outsider = Api(head_c), Api(liaison_c), Api(outsider_c)
     for api, name in ((head, "zhoujian"), (liaison, "wuxia"), (outsider, "outsider")):
         assert (await api.login(name)).status_code == 200
@@ -125,20 +142,51 @@ async def test_the_team_works_the_loop_in_the_console(site: Any) -> None:
     assert SECRET in opened.text and "李秀英" in opened.text
     # The unlock is the head's session's: the liaison's page stays sealed.
     assert SECRET not in (await liaison.client.get("/whistleblower/clues/WB-2026-0001")).text
-    assert (await head.post("/whistleblower/meetings/review", data={"held_on": "2026-03-05", "attendees": ["zhoujian", "wuxia"], "clues": ["WB-2026-0001"], "minutes": "交吴霞核实"})).status_code == 303
+    assert (
+        await head.post(
+            "/whistleblower/meetings/review",
+            data={
+                "held_on": "2026-03-05",
+                "attendees": ["zhoujian", "wuxia"],
+                "clues": ["WB-2026-0001"],
+                "minutes": "交吴霞核实",
+            },
+        )
+    ).status_code == 303
     assert (await head.post("/whistleblower/clues/WB-2026-0001/verify", data={"text": "属实"})).status_code == 303
-    assert (await head.post("/whistleblower/clues/WB-2026-0001/resolve", data={"outcome": "confirmed", "solved": "1", "text": "物资已追回"})).status_code == 303
-    assert (await head.post("/whistleblower/clues/WB-2026-0001/feedback", data={"text": "物资已追回，感谢监督"})).status_code == 303
+    assert (
+        await head.post(
+            "/whistleblower/clues/WB-2026-0001/resolve",
+            data={"outcome": "confirmed", "solved": "1", "text": "物资已追回"},
+        )
+    ).status_code == 303
+    assert (
+        await head.post("/whistleblower/clues/WB-2026-0001/feedback", data={"text": "物资已追回，感谢监督"})
+    ).status_code == 303
     status = await villager.post("/whistleblower/follow", data={"code": code})
     assert "已反馈" in status.text and "物资已追回，感谢监督" in status.text
     # A Q&A meeting's summary goes on the board, with counts; no clue's content, no reporter.
-    assert (await head.post("/whistleblower/meetings/qa", data={"held_on": "2026-03-28", "attendees": ["zhoujian"], "villagers": "35", "questions": "5", "answered": "5", "summary": "答复防汛物资发放问题"})).status_code == 303
+    assert (
+        await head.post(
+            "/whistleblower/meetings/qa",
+            data={
+                "held_on": "2026-03-28",
+                "attendees": ["zhoujian"],
+                "villagers": "35",
+                "questions": "5",
+                "answered": "5",
+                "summary": "答复防汛物资发放问题",
+            },
+        )
+    ).status_code == 303
     board = await villager.get("/board")
     assert "廉情吹哨工作情况（按年）" in board.text and "答复防汛物资发放问题" in board.text
     assert SECRET not in board.text and "李秀英" not in board.text and "set-cookie" not in board.headers
     exported = await liaison.client.get("/exports/whistleblower/clues.csv")
     rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
-    assert rows[1][:3] == ["WB-2026-0001", "群众网上举报", "已反馈"] and SECRET not in exported.content.decode("utf-8-sig")
+    assert rows[1][:3] == ["WB-2026-0001", "群众网上举报", "已反馈"] and SECRET not in exported.content.decode(
+        "utf-8-sig"
+    )
 
 
 async def test_an_admin_saves_the_roster_and_hears_what_is_missing(site: Any) -> None:
@@ -151,4 +199,6 @@ async def test_an_admin_saves_the_roster_and_hears_what_is_missing(site: Any) ->
     assert refused.status_code == 400 and "联络员应为 2 名（现有 1 名）" in refused.text
     assert (await head.post("/whistleblower/station", data={"name": "x", "roster": short})).status_code == 403
     full = short + "\n联络员 sunqiang 孙强 村民代表"
-    assert (await admin.post("/whistleblower/station", data={"name": "测试村监察工作联络站", "roster": full})).status_code == 303
+    assert (
+        await admin.post("/whistleblower/station", data={"name": "测试村监察工作联络站", "roster": full})
+    ).status_code == 303

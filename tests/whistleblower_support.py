@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from edge_support import config_for
@@ -70,5 +69,3 @@ def all_bytes(folder: Path) -> list[tuple[Path, bytes]]:
 
 def found_in(folder: Path, needle: bytes) -> list[Path]:
     return [p for p, data in all_bytes(folder) if needle in data]
-
-

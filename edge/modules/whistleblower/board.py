@@ -13,11 +13,11 @@ from typing import Any
 
 import aiosqlite
 
+import edge.modules.whistleblower.kinds as K
+import edge.modules.whistleblower.projection as P
+import edge.modules.whistleblower.rules as R
 from edge.kernel.contract import Export, Published
 from edge.ledger.localtime import local_time
-from edge.modules.whistleblower import kinds as K
-from edge.modules.whistleblower import projection as P
-from edge.modules.whistleblower import rules as R
 
 
 def _on_time(row: dict[str, Any]) -> bool:
@@ -27,7 +27,9 @@ def _on_time(row: dict[str, Any]) -> bool:
 async def published(conn: aiosqlite.Connection, village: str) -> list[Published]:
     clues, meetings, ratings = await P.clues(conn), await P.meetings(conn), await P.ratings(conn)
     out: list[Published] = []
-    years = sorted({R.year_of(c["received_at"]) for c in clues} | {int(m["held_on"][:4]) for m in meetings}, reverse=True)
+    years = sorted(
+        {R.year_of(c["received_at"]) for c in clues} | {int(m["held_on"][:4]) for m in meetings}, reverse=True
+    )
     if years:
         rows: list[tuple[Any, ...]] = []
         for y in years:
@@ -38,19 +40,38 @@ async def published(conn: aiosqlite.Connection, village: str) -> list[Published]
                 sum(1 for c in mine if c["outcome"] == "confirmed"), sum(1 for c in mine if c["solved"]), held["review"], held["qa"],
             ))  # fmt: skip
         at = max([c["received_at"] for c in clues] + [m["at"] for m in meetings])
-        columns: tuple[str, ...] = ("年度", "收到线索", "7日内确认收到", "已反馈办结", "查实", "解决问题", "研判会", "答廉会")
+        columns: tuple[str, ...] = (
+            "年度",
+            "收到线索",
+            "7日内确认收到",
+            "已反馈办结",
+            "查实",
+            "解决问题",
+            "研判会",
+            "答廉会",
+        )
         out.append(Published("廉情吹哨工作情况（按年）", K.CLUE_RECEIVED, at, columns, tuple(rows)))
     qas = [m for m in meetings if m["type"] == "qa"]
     if qas:
         rows = [(m["held_on"], m["villagers"], m["questions"], m["answered"], m["summary"]) for m in qas]
-        out.append(Published("你提我督答廉会", K.QA_MEETING, max(m["at"] for m in qas), ("日期", "到会群众", "群众提问", "当场答复", "公开摘要"), tuple(rows)))
+        out.append(
+            Published(
+                "你提我督答廉会",
+                K.QA_MEETING,
+                max(m["at"] for m in qas),
+                ("日期", "到会群众", "群众提问", "当场答复", "公开摘要"),
+                tuple(rows),
+            )
+        )
     if ratings:
         by_year: dict[int, Counter[str]] = {}
         for r in ratings:
             by_year.setdefault(r["year"], Counter())[r["rating"]] += 1
         rows = [(str(y), *(c[r] for r in R.RATINGS)) for y, c in sorted(by_year.items(), reverse=True)]
         columns = ("年度", *(R.RATING_NAMES[r] for r in R.RATINGS))
-        out.append(Published("吹哨人年度评定（人数）", K.RATED, max(r["rated_at"] for r in ratings), columns, tuple(rows)))
+        out.append(
+            Published("吹哨人年度评定（人数）", K.RATED, max(r["rated_at"] for r in ratings), columns, tuple(rows))
+        )
     return out
 
 
@@ -89,7 +110,19 @@ async def _names(conn: aiosqlite.Connection) -> dict[str, str]:
 
 
 EXPORTS = (
-    Export("clues", "廉情线索清单（不含内容）", ("编号", "来源", "状态", "收到时间", "确认期限", "反馈期限", "逾期", "直报乡镇"), clue_rows),
-    Export("meetings", "研判会和答廉会", ("编号", "会议", "日期", "参会人员", "研判线索数", "到会群众", "群众提问", "当场答复", "公开摘要"), meeting_rows),
-    Export("ratings", "吹哨人年度评定", ("年度", "姓名", "评定", "收集线索", "查实", "解决问题", "绩效系数"), rating_rows),
+    Export(
+        "clues",
+        "廉情线索清单（不含内容）",
+        ("编号", "来源", "状态", "收到时间", "确认期限", "反馈期限", "逾期", "直报乡镇"),
+        clue_rows,
+    ),
+    Export(
+        "meetings",
+        "研判会和答廉会",
+        ("编号", "会议", "日期", "参会人员", "研判线索数", "到会群众", "群众提问", "当场答复", "公开摘要"),
+        meeting_rows,
+    ),
+    Export(
+        "ratings", "吹哨人年度评定", ("年度", "姓名", "评定", "收集线索", "查实", "解决问题", "绩效系数"), rating_rows
+    ),
 )

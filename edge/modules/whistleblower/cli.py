@@ -37,9 +37,14 @@ def _rate(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     data = record.to_json()
     lines = [f"{record.station or '（未建站）'} {args.year} 年度评定 ratings"]
-    lines += [f"  {r['person']:<12} {RATING_NAMES[r['rating']]}  线索 {r['clues']}  查实 {r['confirmed']}  解决 {r['solved']}" for r in data["ratings"]]
+    lines += [
+        f"  {r['person']:<12} {RATING_NAMES[r['rating']]}  线索 {r['clues']}  查实 {r['confirmed']}  解决 {r['solved']}"
+        for r in data["ratings"]
+    ]
     f = data["figures"]
-    lines.append(f"  收集线索 {f['clues']}  研判会 {f['review_meetings']}  答廉会 {f['qa_meetings']}  解决问题 {f['solved']}")
+    lines.append(
+        f"  收集线索 {f['clues']}  研判会 {f['review_meetings']}  答廉会 {f['qa_meetings']}  解决问题 {f['solved']}"
+    )
     output(args, data, "\n".join(lines))
     return EXIT_OK
 

@@ -48,7 +48,7 @@ def b64(data: bytes) -> str:
 
 def unb64(text: Any) -> bytes:
     if not isinstance(text, str):
-        raise ValueError("expected base64 text")
+        raise ValueError("expected base64 text")  # noqa: TRY004  (callers catch ValueError: a malformed entry)
     return base64.b64decode(text, validate=True)
 
 
@@ -89,8 +89,20 @@ def seal(content: Mapping[str, Any], recipients: Sequence[X25519PublicKey], aad:
         epk = public_bytes(ephemeral.public_key())
         kek = _kek(ephemeral.exchange(recipient), epk, public_bytes(recipient))
         wnonce = os.urandom(_NONCE)
-        wrapped.append({"to": fingerprint(recipient), "epk": b64(epk), "nonce": b64(wnonce), "key": b64(AESGCM(kek).encrypt(wnonce, key, aad.encode()))})
-    return {"v": VERSION, "nonce": b64(nonce), "ct": b64(AESGCM(key).encrypt(nonce, plaintext, aad.encode())), "to": wrapped}
+        wrapped.append(
+            {
+                "to": fingerprint(recipient),
+                "epk": b64(epk),
+                "nonce": b64(wnonce),
+                "key": b64(AESGCM(kek).encrypt(wnonce, key, aad.encode())),
+            }
+        )
+    return {
+        "v": VERSION,
+        "nonce": b64(nonce),
+        "ct": b64(AESGCM(key).encrypt(nonce, plaintext, aad.encode())),
+        "to": wrapped,
+    }
 
 
 def open_sealed(envelope: Mapping[str, Any], private: X25519PrivateKey, aad: str) -> dict[str, Any]:
@@ -125,7 +137,9 @@ def new_receipt_code() -> str:
 
 def receipt_keys(code: str, village: str) -> tuple[bytes, bytes]:
     """(lookup tag, reporter key) of a receipt code in a village."""
-    derived = Scrypt(salt=b"qinglian whistleblower receipt:" + village.encode(), length=64, n=_SCRYPT_N, r=8, p=1).derive(code.encode())
+    derived = Scrypt(
+        salt=b"qinglian whistleblower receipt:" + village.encode(), length=64, n=_SCRYPT_N, r=8, p=1
+    ).derive(code.encode())
     return derived[:32], derived[32:]
 
 

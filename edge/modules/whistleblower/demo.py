@@ -16,10 +16,10 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+import edge.modules.whistleblower.crypto as crypto
+import edge.modules.whistleblower.projection as P
 from edge.ledger.localtime import SHANGHAI
 from edge.ledger.private import open_private, private_dir
-from edge.modules.whistleblower import crypto
-from edge.modules.whistleblower import projection as P
 from edge.modules.whistleblower.desk import WhistleDesk, now_of
 from edge.modules.whistleblower.kinds import NAME
 from edge.modules.whistleblower.settings import settings_of
@@ -60,9 +60,14 @@ async def seed(host: Any) -> None:
         if await P.station(host.db.conn) is not None:
             return
     passphrase = passphrase_of(host)
-    sections = {**host.config.sections, NAME: replace(settings_of(host.config), township_public_key=_township(host, passphrase))}
+    sections = {
+        **host.config.sections,
+        NAME: replace(settings_of(host.config), township_public_key=_township(host, passphrase)),
+    }
     desk = WhistleDesk(host.recorder, replace(host.config, sections=sections))
-    await desk.save_station("青莲村监察工作联络站", [{"role": r, "id": i, "name": n, "group": g} for r, i, n, g in ROSTER])
+    await desk.save_station(
+        "青莲村监察工作联络站", [{"role": r, "id": i, "name": n, "group": g} for r, i, n, g in ROSTER]
+    )
     await desk.set_keys(HEAD, passphrase)
     key = await desk.unlock(HEAD, passphrase)
     now = now_of(host)
@@ -76,14 +81,29 @@ async def seed(host: Any) -> None:
                 await desk.acknowledge(filed.id, HEAD, at)
             elif step == "review":
                 attendees = ["zhoujian", "wuxia", "sunqiang"]
-                await desk.review_meeting(HEAD, at.astimezone(SHANGHAI).date(), attendees, [filed.id], "逐条研判，明确核实责任人和时限。", at)
+                await desk.review_meeting(
+                    HEAD, at.astimezone(SHANGHAI).date(), attendees, [filed.id], "逐条研判，明确核实责任人和时限。", at
+                )
             elif step == "verify":
-                await desk.verify(filed.id, HEAD, "联络员走访当事人并查阅村账，情况基本属实。" if confirmed else "查阅台账与现场核对，未发现所反映问题。", at)
+                await desk.verify(
+                    filed.id,
+                    HEAD,
+                    "联络员走访当事人并查阅村账，情况基本属实。"
+                    if confirmed
+                    else "查阅台账与现场核对，未发现所反映问题。",
+                    at,
+                )
             elif step == "resolve":
                 reasons = "已责令整改并在村务公开栏补充公示。" if confirmed else "经核实，反映情况与事实不符。"
                 await desk.resolve(filed.id, HEAD, "confirmed" if confirmed else "dismissed", solved, reasons, at)
             else:
-                await desk.feedback(filed.id, HEAD, "您反映的问题已核实处理，感谢您的监督。" if confirmed else "经核实未发现问题，感谢您的关心。", key, at)
+                await desk.feedback(
+                    filed.id,
+                    HEAD,
+                    "您反映的问题已核实处理，感谢您的监督。" if confirmed else "经核实未发现问题，感谢您的关心。",
+                    key,
+                    at,
+                )
 
     # Last year: closed clues, then the year's rating run.
     for day, who, text, confirmed in (
@@ -97,7 +117,7 @@ async def seed(host: Any) -> None:
         await loop(filed, received, "feedback", confirmed, solved=confirmed)
     await desk.qa_meeting(HEAD, date(last, 11, 18), ["zhoujian", "wuxia", "sunqiang"], 46, 9, 8,
                           "围绕低保评定、道路硬化工程和集体资产出租答疑，当场答复 8 个问题，1 个问题会后 7 日内书面答复。", _at(date(last, 11, 18)))  # fmt: skip
-    await desk.rate(HEAD, last, host.ledger, _at(date(now.year, 1, 8)) if now > _at(date(now.year, 1, 8)) else now)
+    await desk.rate(HEAD, last, host.ledger, min(now, _at(date(now.year, 1, 8))))
 
     # This year: clues at each step of the loop.
     this_year: tuple[tuple[int, str, str | None, str, str | None], ...] = (

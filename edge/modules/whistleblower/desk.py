@@ -19,14 +19,15 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
+import edge.modules.whistleblower.crypto as crypto
+import edge.modules.whistleblower.keyring as keyring
+import edge.modules.whistleblower.kinds as K
+import edge.modules.whistleblower.projection as P
+import edge.modules.whistleblower.rules as R
 from edge.kernel.config import EdgeConfig
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.recorder import Recorder
 from edge.ledger.localtime import SHANGHAI
-from edge.modules.whistleblower import crypto, keyring
-from edge.modules.whistleblower import kinds as K
-from edge.modules.whistleblower import projection as P
-from edge.modules.whistleblower import rules as R
 from edge.modules.whistleblower.settings import settings_of
 from edge.modules.whistleblower.yearbook import YEAR_KINDS, read_year
 
@@ -123,7 +124,9 @@ class WhistleDesk:
         crypto.check_passphrase(passphrase)
         township = self.settings.township_public_key
         if township is None:
-            raise InputError("配置中没有乡镇纪委的公钥（[whistleblower] township_public_key），无法加密线索", "no_township_key")
+            raise InputError(
+                "配置中没有乡镇纪委的公钥（[whistleblower] township_public_key），无法加密线索", "no_township_key"
+            )
         async with self.recorder.step():
             await self._head(who)
             key = X25519PrivateKey.generate()
@@ -177,7 +180,13 @@ class WhistleDesk:
             year = now.astimezone(SHANGHAI).year
             count = sum(1 for c in await P.clues(self.conn) if c["id"].startswith(f"WB-{year}-"))
             clue_id = f"WB-{year}-{count + 1:04d}"
-            content = {"text": body_text, "reporter": reporter, "attachments": files, "reporter_key": crypto.b64(reporter_key), "by": by}
+            content = {
+                "text": body_text,
+                "reporter": reporter,
+                "attachments": files,
+                "reporter_key": crypto.b64(reporter_key),
+                "by": by,
+            }
             await self.recorder.record(K.CLUE_RECEIVED, {
                 "id": clue_id, "source": source, "collector": collector, "received_at": R.iso(now),
                 "ack_due": R.iso(R.ack_due(now)), "feedback_due": R.iso(R.feedback_due(now)), "lookup": tag.hex(),
@@ -211,7 +220,14 @@ class WhistleDesk:
             await self._head(who)
             R.next_state((await self._clue(clue_id))["state"], "resolve", outcome)
             sealed = crypto.seal({"text": text}, await self._recipients(), f"{clue_id}:reasons")
-            body = {"id": clue_id, "at": R.iso(now), "by": who, "outcome": outcome, "solved": bool(solved) and outcome == "confirmed", "reasons": sealed}
+            body = {
+                "id": clue_id,
+                "at": R.iso(now),
+                "by": who,
+                "outcome": outcome,
+                "solved": bool(solved) and outcome == "confirmed",
+                "reasons": sealed,
+            }
             await self.recorder.record(K.CLUE_RESOLVED, body)
 
     async def _reporter_key(self, clue_id: str, key: X25519PrivateKey) -> bytes:
@@ -286,16 +302,27 @@ class WhistleDesk:
         out = []
         for item in items:
             if item["reporter"] is not None:
-                out.append({"kind": item["kind"], "author": item["author"], "at": item["at"], "text": crypto.open_for_reporter(rkey, item["reporter"], f"{row['id']}:{item['kind']}")})
+                out.append(
+                    {
+                        "kind": item["kind"],
+                        "author": item["author"],
+                        "at": item["at"],
+                        "text": crypto.open_for_reporter(rkey, item["reporter"], f"{row['id']}:{item['kind']}"),
+                    }
+                )
             elif item["kind"] == "message" and item["author"] == "reporter":
-                out.append({"kind": "message", "author": "reporter", "at": item["at"], "text": None})  # sealed: only the station reads it
+                out.append(
+                    {"kind": "message", "author": "reporter", "at": item["at"], "text": None}
+                )  # sealed: only the station reads it
         return out
 
     async def reporter_message(self, clue_id: str, text: str, now: datetime) -> None:
         said = R.check_text(text, "留言")
         async with self.recorder.step():
             sealed = crypto.seal({"text": said}, await self._recipients(), f"{clue_id}:message")
-            await self.recorder.record(K.MESSAGE, {"id": clue_id, "at": R.iso(now), "author": "reporter", "sealed": sealed})
+            await self.recorder.record(
+                K.MESSAGE, {"id": clue_id, "at": R.iso(now), "author": "reporter", "sealed": sealed}
+            )
 
     # -- meetings -------------------------------------------------------------------------------------------------
 
@@ -309,7 +336,9 @@ class WhistleDesk:
             raise InputError("请选择参会人员", "bad_attendees")
         return chosen
 
-    async def review_meeting(self, who: str, held_on: date, attendees: Sequence[str], clue_ids: Sequence[str], minutes: str, now: datetime) -> str:
+    async def review_meeting(
+        self, who: str, held_on: date, attendees: Sequence[str], clue_ids: Sequence[str], minutes: str, now: datetime
+    ) -> str:
         """The month's review meeting: the acknowledged clues it handled are triaged; its minutes are sealed."""
         text = R.check_text(minutes, "会议纪要")
         async with self.recorder.step():
@@ -326,7 +355,15 @@ class WhistleDesk:
         return meeting_id
 
     async def qa_meeting(
-        self, who: str, held_on: date, attendees: Sequence[str], villagers: int, questions: int, answered: int, summary: str, now: datetime
+        self,
+        who: str,
+        held_on: date,
+        attendees: Sequence[str],
+        villagers: int,
+        questions: int,
+        answered: int,
+        summary: str,
+        now: datetime,
     ) -> str:
         """The quarter's public Q&A meeting: counts and a public summary (it goes on the notice board)."""
         text = R.check_text(summary, "公开摘要")
@@ -355,7 +392,9 @@ class WhistleDesk:
         async with self.recorder.step():
             await self._head(who)
             await self._member(person)
-            await self.recorder.record(K.MISCONDUCT, {"person": person, "year": int(year), "what": what, "by": who, "at": R.iso(now)})
+            await self.recorder.record(
+                K.MISCONDUCT, {"person": person, "year": int(year), "what": what, "by": who, "at": R.iso(now)}
+            )
 
     async def rate(self, who: str, year: int, ledger: Any, now: datetime) -> list[R.Rating]:
         """The year's rating run: a decision entry with its inputs, rules and figures, recomputable by
@@ -390,7 +429,9 @@ class WhistleDesk:
                     if not already and R.overdue(datetime.fromisoformat(when), now, done):
                         flagged.append((row["id"], step, when))
             if flagged:
-                await self.recorder.record_many([(K.OVERDUE, {"id": c, "step": s, "due": d, "at": R.iso(now)}) for c, s, d in flagged])
+                await self.recorder.record_many(
+                    [(K.OVERDUE, {"id": c, "step": s, "due": d, "at": R.iso(now)}) for c, s, d in flagged]
+                )
         return flagged
 
 

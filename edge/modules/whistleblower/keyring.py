@@ -12,9 +12,9 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+import edge.modules.whistleblower.crypto as crypto
 from edge.kernel.errors import InputError
 from edge.ledger.private import open_private, private_dir
-from edge.modules.whistleblower import crypto
 from edge.modules.whistleblower.kinds import NAME
 
 

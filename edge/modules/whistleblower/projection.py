@@ -10,8 +10,8 @@ from typing import Any
 
 import aiosqlite
 
+import edge.modules.whistleblower.kinds as K
 from edge.ledger import Entry
-from edge.modules.whistleblower import kinds as K
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS wb_station (
@@ -102,16 +102,27 @@ async def station_set(conn: aiosqlite.Connection, entry: Entry) -> None:
 async def head_key(conn: aiosqlite.Connection, entry: Entry) -> None:
     b = entry.body
     cur = await conn.execute(
-        "UPDATE wb_station SET head_public = ?, township_public = ?, keys_at = ? WHERE id = 1", (str(b["head_public"]), str(b["township_public"]), entry.ts)
+        "UPDATE wb_station SET head_public = ?, township_public = ?, keys_at = ? WHERE id = 1",
+        (str(b["head_public"]), str(b["township_public"]), entry.ts),
     )
     if cur.rowcount != 1:
         raise ValueError("no station to hold the keys")
 
 
-async def _sealed(conn: aiosqlite.Connection, entry: Entry, kind: str, author: str, sealed: Any, reporter: Any = None) -> None:
+async def _sealed(
+    conn: aiosqlite.Connection, entry: Entry, kind: str, author: str, sealed: Any, reporter: Any = None
+) -> None:
     await conn.execute(
         "INSERT INTO wb_sealed (entry, clue, kind, author, at, sealed, reporter) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (entry.index, str(entry.body["id"]), kind, author, entry.ts, _json(dict(sealed)), None if reporter is None else _json(dict(reporter))),
+        (
+            entry.index,
+            str(entry.body["id"]),
+            kind,
+            author,
+            entry.ts,
+            _json(dict(sealed)),
+            None if reporter is None else _json(dict(reporter)),
+        ),
     )
 
 
@@ -119,14 +130,24 @@ async def clue_received(conn: aiosqlite.Connection, entry: Entry) -> None:
     b = entry.body
     await conn.execute(
         "INSERT INTO wb_clues (id, source, collector, received_at, ack_due, feedback_due, state, lookup) VALUES (?, ?, ?, ?, ?, ?, 'received', ?)",
-        (str(b["id"]), str(b["source"]), b.get("collector"), str(b["received_at"]), str(b["ack_due"]), str(b["feedback_due"]), str(b["lookup"])),
+        (
+            str(b["id"]),
+            str(b["source"]),
+            b.get("collector"),
+            str(b["received_at"]),
+            str(b["ack_due"]),
+            str(b["feedback_due"]),
+            str(b["lookup"]),
+        ),
     )
     await _sealed(conn, entry, "clue", "reporter", b["sealed"])
 
 
-async def _move(conn: aiosqlite.Connection, clue: str, state: str, column: str, at: str, extra: Mapping[str, Any] | None = None) -> None:
+async def _move(
+    conn: aiosqlite.Connection, clue: str, state: str, column: str, at: str, extra: Mapping[str, Any] | None = None
+) -> None:
     sets = ", ".join(f"{k} = ?" for k in (extra or {}))
-    sql = f"UPDATE wb_clues SET state = ?, {column} = ?{', ' + sets if sets else ''} WHERE id = ?"  # noqa: S608  (columns are this file's)
+    sql = f"UPDATE wb_clues SET state = ?, {column} = ?{', ' + sets if sets else ''} WHERE id = ?"
     cur = await conn.execute(sql, (state, at, *(extra or {}).values(), clue))
     if cur.rowcount != 1:
         raise ValueError(f"no clue {clue!r}")
@@ -144,7 +165,14 @@ async def clue_verified(conn: aiosqlite.Connection, entry: Entry) -> None:
 async def clue_resolved(conn: aiosqlite.Connection, entry: Entry) -> None:
     b = entry.body
     state = {"confirmed": "resolved", "dismissed": "dismissed"}[str(b["outcome"])]
-    await _move(conn, str(b["id"]), state, "resolved_at", str(b["at"]), {"outcome": str(b["outcome"]), "solved": 1 if b["solved"] is True else 0})
+    await _move(
+        conn,
+        str(b["id"]),
+        state,
+        "resolved_at",
+        str(b["at"]),
+        {"outcome": str(b["outcome"]), "solved": 1 if b["solved"] is True else 0},
+    )
     await _sealed(conn, entry, "reasons", "station", b["reasons"])
 
 
@@ -154,7 +182,9 @@ async def clue_feedback(conn: aiosqlite.Connection, entry: Entry) -> None:
 
 
 async def clue_escalated(conn: aiosqlite.Connection, entry: Entry) -> None:
-    cur = await conn.execute("UPDATE wb_clues SET escalated_at = ? WHERE id = ?", (str(entry.body["at"]), str(entry.body["id"])))
+    cur = await conn.execute(
+        "UPDATE wb_clues SET escalated_at = ? WHERE id = ?", (str(entry.body["at"]), str(entry.body["id"]))
+    )
     if cur.rowcount != 1:
         raise ValueError(f"no clue {entry.body['id']!r}")
 
@@ -169,14 +199,21 @@ async def message(conn: aiosqlite.Connection, entry: Entry) -> None:
 
 async def overdue(conn: aiosqlite.Connection, entry: Entry) -> None:
     column = {"acknowledge": "ack_overdue", "feedback": "feedback_overdue"}[str(entry.body["step"])]
-    await conn.execute(f"UPDATE wb_clues SET {column} = ? WHERE id = ?", (str(entry.body["at"]), str(entry.body["id"])))  # noqa: S608
+    await conn.execute(f"UPDATE wb_clues SET {column} = ? WHERE id = ?", (str(entry.body["at"]), str(entry.body["id"])))
 
 
 async def review_meeting(conn: aiosqlite.Connection, entry: Entry) -> None:
     b = entry.body
     await conn.execute(
         "INSERT INTO wb_meetings (id, type, held_on, attendees, clues, minutes, at) VALUES (?, 'review', ?, ?, ?, ?, ?)",
-        (str(b["id"]), str(b["held_on"]), _json(list(b["attendees"])), _json(list(b["clues"])), _json(dict(b["minutes"])), str(b["at"])),
+        (
+            str(b["id"]),
+            str(b["held_on"]),
+            _json(list(b["attendees"])),
+            _json(list(b["clues"])),
+            _json(dict(b["minutes"])),
+            str(b["at"]),
+        ),
     )
     for clue in b["triaged"]:
         await _move(conn, str(clue), "triaged", "triaged_at", str(b["at"]))
@@ -187,13 +224,25 @@ async def qa_meeting(conn: aiosqlite.Connection, entry: Entry) -> None:
     await conn.execute(
         "INSERT INTO wb_meetings (id, type, held_on, attendees, clues, villagers, questions, answered, summary, at) "
         "VALUES (?, 'qa', ?, ?, '[]', ?, ?, ?, ?, ?)",
-        (str(b["id"]), str(b["held_on"]), _json(list(b["attendees"])), int(b["villagers"]), int(b["questions"]), int(b["answered"]), str(b["summary"]), str(b["at"])),
+        (
+            str(b["id"]),
+            str(b["held_on"]),
+            _json(list(b["attendees"])),
+            int(b["villagers"]),
+            int(b["questions"]),
+            int(b["answered"]),
+            str(b["summary"]),
+            str(b["at"]),
+        ),
     )
 
 
 async def misconduct(conn: aiosqlite.Connection, entry: Entry) -> None:
     b = entry.body
-    await conn.execute("INSERT INTO wb_misconduct (entry, person, year, what) VALUES (?, ?, ?, ?)", (entry.index, str(b["person"]), int(b["year"]), str(b["what"])))
+    await conn.execute(
+        "INSERT INTO wb_misconduct (entry, person, year, what) VALUES (?, ?, ?, ?)",
+        (entry.index, str(b["person"]), int(b["year"]), str(b["what"])),
+    )
 
 
 async def rated(conn: aiosqlite.Connection, entry: Entry) -> None:
@@ -204,7 +253,16 @@ async def rated(conn: aiosqlite.Connection, entry: Entry) -> None:
     for r in b["ratings"]:
         await conn.execute(
             "INSERT INTO wb_ratings (year, person, rating, clues, confirmed, solved, pay_factor, rated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (year, str(r["person"]), str(r["rating"]), int(r["clues"]), int(r["confirmed"]), int(r["solved"]), str(factors[r["rating"]]), str(b["at"])),
+            (
+                year,
+                str(r["person"]),
+                str(r["rating"]),
+                int(r["clues"]),
+                int(r["confirmed"]),
+                int(r["solved"]),
+                str(factors[r["rating"]]),
+                str(b["at"]),
+            ),
         )
 
 

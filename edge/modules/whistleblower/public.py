@@ -17,8 +17,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
+import edge.modules.whistleblower.rules as R
 from edge.kernel.errors import EdgeError
-from edge.modules.whistleblower import rules as R
 from edge.modules.whistleblower.desk import Attachment, WhistleDesk, check_reporter, now_of
 from edge.modules.whistleblower.limits import Limiter
 
@@ -38,7 +38,13 @@ def router(shell: Any, codes: Limiter | None = None, filings: Limiter | None = N
 
     def page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
         context.setdefault("error", None)
-        return shell.templates.TemplateResponse(request, f"whistleblower/{name}", {"STATE_NAMES": R.STATE_NAMES, **context}, status_code=status, headers=HEADERS)  # type: ignore[no-any-return]
+        return shell.templates.TemplateResponse(
+            request,
+            f"whistleblower/{name}",
+            {"STATE_NAMES": R.STATE_NAMES, **context},
+            status_code=status,
+            headers=HEADERS,
+        )  # type: ignore[no-any-return]
 
     def client(request: Request) -> str:
         return request.client.host if request.client else "-"
@@ -59,7 +65,9 @@ def router(shell: Any, codes: Limiter | None = None, filings: Limiter | None = N
         text = form.get("text")
         if not filings.take(client(request)):
             return page(request, "report.html", 429, error="提交过于频繁，请稍后再试", text=text)
-        files = [Attachment(f.filename or "附件", await f.read()) for f in form.getlist("files") if isinstance(f, UploadFile)]
+        files = [
+            Attachment(f.filename or "附件", await f.read()) for f in form.getlist("files") if isinstance(f, UploadFile)
+        ]
         try:
             reporter = check_reporter(form.get("name"), form.get("phone"))
             filed = await desk().file_clue("public", str(text or ""), now_of(shell.console.agent), reporter, files)
@@ -83,7 +91,9 @@ def router(shell: Any, codes: Limiter | None = None, filings: Limiter | None = N
             return page(request, "follow.html", 404, error="查询码不正确。请核对 20 位数字后重试。")
         return d, found[0], found[1]
 
-    async def status(request: Request, d: WhistleDesk, row: Any, rkey: bytes, code: str, notice: str | None = None) -> Response:
+    async def status(
+        request: Request, d: WhistleDesk, row: Any, rkey: bytes, code: str, notice: str | None = None
+    ) -> Response:
         return page(request, "status.html", clue=row, items=await d.reporter_view(row, rkey), code=code, notice=notice)
 
     @api.post("/whistleblower/follow", include_in_schema=False)

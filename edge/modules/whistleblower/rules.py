@@ -164,7 +164,9 @@ def next_state(state: str, step: str, outcome: str | None = None) -> str:
     allowed = STEPS[step]
     if state not in allowed:
         before = "、".join(STATE_NAMES[s] for s in allowed)
-        raise InputError(f"此线索当前为「{STATE_NAMES.get(state, state)}」，{STEP_NAMES[step]}须在「{before}」之后", "bad_state")
+        raise InputError(
+            f"此线索当前为「{STATE_NAMES.get(state, state)}」，{STEP_NAMES[step]}须在「{before}」之后", "bad_state"
+        )
     if step == "acknowledge":
         return "acknowledged"
     if step == "triage":
@@ -243,7 +245,13 @@ class Rating:
     pay_factor: str
 
     def to_body(self) -> dict[str, Any]:
-        return {"person": self.person, "rating": self.rating, "clues": self.clues, "confirmed": self.confirmed, "solved": self.solved}
+        return {
+            "person": self.person,
+            "rating": self.rating,
+            "clues": self.clues,
+            "confirmed": self.confirmed,
+            "solved": self.solved,
+        }
 
 
 def rate(year: Sequence[PersonYear], rules: RatingRules) -> list[Rating]:
@@ -266,9 +274,14 @@ def rate(year: Sequence[PersonYear], rules: RatingRules) -> list[Rating]:
             rating[p.person] = "mute"
 
     def ranked(pred: Any) -> list[PersonYear]:
-        return sorted((p for p in year if p.person not in rating and pred(p)), key=lambda p: (-p.solved, -p.confirmed, -p.clues, order[p.person]))
+        return sorted(
+            (p for p in year if p.person not in rating and pred(p)),
+            key=lambda p: (-p.solved, -p.confirmed, -p.clues, order[p.person]),
+        )
 
-    for p in ranked(lambda p: p.confirmed >= rules.gold_min_confirmed and p.solved >= rules.gold_min_solved)[: rules.gold_quota]:
+    for p in ranked(lambda p: p.confirmed >= rules.gold_min_confirmed and p.solved >= rules.gold_min_solved)[
+        : rules.gold_quota
+    ]:
         rating[p.person] = "gold"
     for p in ranked(lambda p: p.confirmed >= rules.silver_min_confirmed)[: rules.silver_quota]:
         rating[p.person] = "silver"

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import edge.modules.whistleblower.crypto as crypto
 from edge.kernel.errors import InputError
 from edge.kernel.toml import ConfigSection, Table
-from edge.modules.whistleblower import crypto
 from edge.modules.whistleblower.kinds import NAME
 from edge.modules.whistleblower.rules import RATINGS, RatingRules, check_rules
 
@@ -44,7 +44,10 @@ def parse(t: Table) -> Settings:
             raise t.fail("township_public_key", exc.message) from None
     d, r = Settings(), RatingRules()
     unlock = t.integer("unlock_minutes", d.unlock_minutes, minimum=1) or d.unlock_minutes
-    ints = {n: t.integer(n, getattr(r, n), minimum=0) for n in ("gold_quota", "silver_quota", "gold_min_confirmed", "gold_min_solved", "silver_min_confirmed")}
+    ints = {
+        n: t.integer(n, getattr(r, n), minimum=0)
+        for n in ("gold_quota", "silver_quota", "gold_min_confirmed", "gold_min_solved", "silver_min_confirmed")
+    }
     factors = dict(r.pay_factors)
     ft = t.table("pay_factors", required=False)
     for rating in RATINGS:

@@ -11,11 +11,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
-from edge.kernel.errors import InputError, NotFound, Refused
+import edge.modules.whistleblower.crypto as crypto
+import edge.modules.whistleblower.keyring as keyring
+import edge.modules.whistleblower.projection as P
+import edge.modules.whistleblower.rules as R
 from edge.kernel.contract import NavItem
-from edge.modules.whistleblower import crypto, keyring
-from edge.modules.whistleblower import projection as P
-from edge.modules.whistleblower import rules as R
+from edge.kernel.errors import InputError, NotFound, Refused
 from edge.modules.whistleblower.desk import MISCONDUCT, Attachment, WhistleDesk, check_reporter, now_of
 from edge.modules.whistleblower.settings import settings_of
 
@@ -49,7 +50,9 @@ def router(shell: Any) -> APIRouter:
     def desk() -> WhistleDesk:
         return WhistleDesk(agent().recorder, agent().config)
 
-    async def viewer(request: Request, acting: bool = False) -> tuple[Any, dict[str, Any] | None, dict[str, Any] | None]:
+    async def viewer(
+        request: Request, acting: bool = False
+    ) -> tuple[Any, dict[str, Any] | None, dict[str, Any] | None]:
         """The principal, the station, and their place in its roster; only the team, supervisors and admins."""
         p = await (shell.acting(request) if acting else shell.principal_of(request))
         async with agent().recorder.step():
@@ -105,7 +108,12 @@ def router(shell: Any) -> APIRouter:
         key = await desk().unlock(p.account.username, str(form.get("passphrase") or ""))
         unlocked.unlock(await session_id(request), key)
         await shell.flash(request, "ok", f"已解锁，{unlocked.minutes} 分钟内可阅读线索")
-        return RedirectResponse(str(form.get("next") or "/whistleblower") if str(form.get("next") or "").startswith("/whistleblower") else "/whistleblower", 303)
+        return RedirectResponse(
+            str(form.get("next") or "/whistleblower")
+            if str(form.get("next") or "").startswith("/whistleblower")
+            else "/whistleblower",
+            303,
+        )
 
     @api.post("/whistleblower/lock", include_in_schema=False)
     async def lock(request: Request) -> Response:
@@ -122,7 +130,9 @@ def router(shell: Any) -> APIRouter:
     async def new(request: Request) -> Response:
         p, _, member = await viewer(request, acting=True)
         form = await request.form()
-        files = [Attachment(f.filename or "附件", await f.read()) for f in form.getlist("files") if isinstance(f, UploadFile)]
+        files = [
+            Attachment(f.filename or "附件", await f.read()) for f in form.getlist("files") if isinstance(f, UploadFile)
+        ]
         source = "liaison" if form.get("for_villager") and member and member["role"] == "liaison" else "team"
         reporter = check_reporter(form.get("name"), form.get("phone")) if source == "liaison" else None
         filed = await desk().file_clue(
@@ -161,7 +171,11 @@ def router(shell: Any) -> APIRouter:
         if not 0 <= n < len(files):
             raise NotFound("没有此附件")
         f = files[n]
-        return Response(crypto.unb64(f["data"]), media_type=f["type"], headers={"Content-Disposition": f"attachment; filename=\"attachment-{n + 1}\"", "Cache-Control": "no-store"})
+        return Response(
+            crypto.unb64(f["data"]),
+            media_type=f["type"],
+            headers={"Content-Disposition": f'attachment; filename="attachment-{n + 1}"', "Cache-Control": "no-store"},
+        )
 
     @api.post("/whistleblower/clues/{clue_id}/{step}", include_in_schema=False)
     async def step(request: Request, clue_id: str, step: str) -> Response:
@@ -184,7 +198,11 @@ def router(shell: Any) -> APIRouter:
             if key is None:
                 raise Refused("反馈和留言须由站长解锁密钥后填写", "forbidden")
             await (d.feedback if step == "feedback" else d.reply)(clue_id, who, text, key, now)
-        await shell.flash(request, "ok", f"{clue_id}：{ {'reply': '留言已发送', 'escalate': '已直报乡镇纪委'}.get(step) or R.STEP_NAMES[step] + '已记录'}")
+        await shell.flash(
+            request,
+            "ok",
+            f"{clue_id}：{ {'reply': '留言已发送', 'escalate': '已直报乡镇纪委'}.get(step) or R.STEP_NAMES[step] + '已记录' }",
+        )
         return RedirectResponse(f"/whistleblower/clues/{clue_id}", 303)
 
     @api.post("/whistleblower/meetings/{kind}", include_in_schema=False)
@@ -198,7 +216,14 @@ def router(shell: Any) -> APIRouter:
         attendees = [str(a) for a in form.getlist("attendees")]
         now = now_of(agent())
         if kind == "review":
-            await desk().review_meeting(p.account.username, held_on, attendees, [str(c) for c in form.getlist("clues")], str(form.get("minutes") or ""), now)
+            await desk().review_meeting(
+                p.account.username,
+                held_on,
+                attendees,
+                [str(c) for c in form.getlist("clues")],
+                str(form.get("minutes") or ""),
+                now,
+            )
         elif kind == "qa":
             counts = []
             for field in ("villagers", "questions", "answered"):
@@ -207,7 +232,16 @@ def router(shell: Any) -> APIRouter:
                     raise InputError("人数应为整数", "bad_count")
                 counts.append(int(value))
             villagers, questions, answered = counts
-            await desk().qa_meeting(p.account.username, held_on, attendees, villagers, questions, answered, str(form.get("summary") or ""), now)
+            await desk().qa_meeting(
+                p.account.username,
+                held_on,
+                attendees,
+                villagers,
+                questions,
+                answered,
+                str(form.get("summary") or ""),
+                now,
+            )
         else:
             raise NotFound("没有此会议类型")
         await shell.flash(request, "ok", "会议已记录")
@@ -220,7 +254,9 @@ def router(shell: Any) -> APIRouter:
         year = str(form.get("year") or "")
         if not year.isdigit() or len(year) != 4:
             raise InputError("年度应为 4 位数字", "bad_year")
-        await desk().misconduct(p.account.username, str(form.get("person") or ""), int(year), str(form.get("what") or ""), now_of(agent()))
+        await desk().misconduct(
+            p.account.username, str(form.get("person") or ""), int(year), str(form.get("what") or ""), now_of(agent())
+        )
         await shell.flash(request, "ok", f"已记录：{MISCONDUCT.get(str(form.get('what')), '')}")
         return RedirectResponse("/whistleblower", 303)
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import edge.modules.whistleblower.kinds as K
 from edge.ledger import Entry
-from edge.modules.whistleblower import kinds as K
 from edge.modules.whistleblower.rules import PersonYear, Rating, RatingRules, rate, year_of
 
 #: The kinds a year is read from (the CLI reads only these from the ledger).
@@ -30,7 +30,11 @@ class Year:
 
     def to_json(self, rules: RatingRules | None = None) -> dict[str, Any]:
         """The form the CLI prints (a contract: the issue's field names)."""
-        return {"station": self.station, "ratings": [r.to_body() for r in self.ratings(rules)], "figures": dict(self.figures)}
+        return {
+            "station": self.station,
+            "ratings": [r.to_body() for r in self.ratings(rules)],
+            "figures": dict(self.figures),
+        }
 
 
 def _held_in(held_on: str, year: int) -> bool:
