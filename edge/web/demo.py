@@ -54,6 +54,8 @@ DEMO_ACCOUNTS: tuple[tuple[str, tuple[str, ...], str | None, tuple[str, ...], st
     ("zhoumin", ("village_staff",), None, (), "周敏（村务）", "户主大会：名册、通知、签到、计票"),
     ("sunli", ("village_staff",), None, (), "孙丽（村务）", "户主大会：第二名计票人复核计票单"),
     ("wukuaiji", ("village_staff",), None, (), "吴会计（村报账员）", "资金存放：导入银行流水、联席会议存放决定、登记存款合同"),
+    ("zhoujian", ("village_staff",), None, (), "周建（联络站站长）", "廉情吹哨人：用演示密码解锁密钥，阅读、办理线索"),
+    ("wuxia", ("village_staff",), None, (), "吴霞（联络员）", "廉情吹哨人：代群众录入线索"),
     ("jiandu", ("supervisor",), None, ("*",), "镇纪委监督员", "台账、异常、导出 CSV（只读）"),
     ("admin", ("admin",), None, (), "管理员", "账号管理、设备"),
 )
