@@ -515,3 +515,14 @@ async def test_attendance_is_never_kept_ahead_of_the_work(agent: EdgeAgent) -> N
     with pytest.raises(InputError) as err:
         await step(agent, desk.record_attendance, liming, ACCOUNT, order_id, later.isoformat(), {w: "full" for w in sent["workers"]})
     assert err.value.code == "future_attendance"
+
+
+async def test_a_worker_back_from_their_absence_takes_their_turn_again(agent: EdgeAgent) -> None:
+    ids = [await register(agent, n) for n in range(1, 4)]
+    away = {"status": "unavailable", "reason": "外出务工", "from": "2026-10-20", "to": "2026-11-02"}
+    await step(agent, desk.set_status, who(agent, "liming"), ACCOUNT, ids[0], away)
+    during = await planned(agent, MONDAY)  # 2026-11-02: still away
+    sent = await step(agent, desk.dispatch, who(agent, "liming"), ACCOUNT, during)
+    assert sent["workers"] == [ids[1], ids[2]] and sent["skipped"] == [{"worker": ids[0], "reason": "unavailable"}]
+    after = await planned(agent, MONDAY + timedelta(days=7))  # back: no one had to set them available again
+    assert (await step(agent, desk.dispatch, who(agent, "liming"), ACCOUNT, after, refused=[]))["workers"][0] == ids[0]

@@ -195,3 +195,13 @@ def test_personal_numbers_are_checked() -> None:
     assert R.check_phone("138-5710-0001") == "13857100001"
     with pytest.raises(InputError):
         R.check_phone("2385710001")
+
+
+def test_an_unavailable_worker_is_away_only_on_the_days_their_dates_cover() -> None:
+    start, end = date(2026, 12, 1), date(2026, 12, 3)
+    assert R.away_during(R.UNAVAILABLE, "2026-12-03", "2026-12-10", start, end)  # overlaps the last day
+    assert R.away_during(R.UNAVAILABLE, "2026-11-20", "2026-12-01", start, end)  # overlaps the first day
+    assert not R.away_during(R.UNAVAILABLE, "2026-11-20", "2026-11-30", start, end)  # back the day before
+    assert not R.away_during(R.UNAVAILABLE, "2026-12-04", "2026-12-10", start, end)  # leaves the day after
+    assert R.away_during(R.UNAVAILABLE, None, None, start, end)
+    assert not R.away_during(R.AVAILABLE, None, None, start, end) and not R.away_during(R.BLACKLISTED, None, None, start, end)

@@ -246,8 +246,13 @@ async def approve_plan(host: Any, actor: Person, account: str, week: str, form: 
 # -- dispatch --------------------------------------------------------------------------------------------------
 
 
-def candidates(pool: Sequence[Mapping[str, Any]]) -> list[R.Candidate]:
-    return [R.Candidate(w["id"], int(w["rotation"]), w["status"] == R.AVAILABLE, w["status"] == R.BLACKLISTED) for w in pool]
+def candidates(pool: Sequence[Mapping[str, Any]], start: date, end: date) -> list[R.Candidate]:
+    """The pool as the rotation reads it for a job from ``start`` to ``end``."""
+    return [
+        R.Candidate(w["id"], int(w["rotation"]), not R.away_during(w["status"], w["status_from"], w["status_to"], start, end),
+                    w["status"] == R.BLACKLISTED)
+        for w in pool
+    ]  # fmt: skip
 
 
 async def dispatch(host: Any, actor: Person, account: str, order_id: str, refused: Sequence[str] = (),
@@ -266,10 +271,11 @@ async def dispatch(host: Any, actor: Person, account: str, order_id: str, refuse
     if unknown:
         raise InputError(f"拒绝派工的人不在此工种名库中：{', '.join(sorted(unknown))[:80]}", "unknown_worker")
     relatives = [w["id"] for w in pool if o["applicant"] in w["relatives"]]
+    standing = candidates(pool, date.fromisoformat(o["start_day"]), date.fromisoformat(o["end_day"]))
     if takers is None:
-        mode, result = R.ROTATION, R.rotate(candidates(pool), await Q.cursor(conn, o["trade"]), int(o["headcount"]), refused, relatives)
+        mode, result = R.ROTATION, R.rotate(standing, await Q.cursor(conn, o["trade"]), int(o["headcount"]), refused, relatives)
     else:
-        mode, result = R.POSTED, R.take_posted(candidates(pool), takers, int(o["headcount"]), relatives)
+        mode, result = R.POSTED, R.take_posted(standing, takers, int(o["headcount"]), relatives)
     body = {
         "order_id": order_id, "trade": o["trade"], "mode": mode, "workers": list(result.workers),
         "skipped": [{"worker": w, "reason": r} for w, r in result.skipped], "cursor_before": result.cursor_before,

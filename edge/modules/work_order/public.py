@@ -15,7 +15,8 @@ from edge.kernel.contract import Export, Published
 from edge.kernel.fmt import yuan
 import edge.modules.work_order.kinds as K
 import edge.modules.work_order.projection as Q
-from edge.modules.work_order.rules import ATTENDANCE_NAMES, AVAILABLE, SKIP_REASONS, STATUS_NAMES, TRADES, fairness
+from edge.modules.work_order.desk import today
+from edge.modules.work_order.rules import ATTENDANCE_NAMES, AVAILABLE, SKIP_REASONS, STATUS_NAMES, TRADES, UNAVAILABLE, away_during, fairness
 
 
 async def _names(conn: aiosqlite.Connection) -> dict[str, str]:
@@ -26,9 +27,17 @@ def _days(half_days: int) -> str:
     return f"{half_days // 2}" + (".5" if half_days % 2 else "")
 
 
+def standing_today(w: dict[str, Any]) -> str:
+    """A worker's status as of today: an absence whose dates are over (or not begun) no longer shows."""
+    day = today()
+    if w["status"] == UNAVAILABLE and not away_during(w["status"], w["status_from"], w["status_to"], day, day):
+        return AVAILABLE
+    return str(w["status"])
+
+
 async def pool_rows(conn: aiosqlite.Connection, village: str = "") -> list[tuple[Any, ...]]:
     return [
-        (TRADES.get(w["trade"], w["trade"]), w["rotation"], w["id"], w["name"], w["area"], w["grp"], STATUS_NAMES[w["status"]])
+        (TRADES.get(w["trade"], w["trade"]), w["rotation"], w["id"], w["name"], w["area"], w["grp"], STATUS_NAMES[standing_today(w)])
         for w in await Q.workers(conn)
     ]  # fmt: skip
 

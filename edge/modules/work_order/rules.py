@@ -61,6 +61,16 @@ class Dispatch:
     cursor_after: int | None
 
 
+def away_during(status: str, away_from: str | None, away_to: str | None, start: date, end: date) -> bool:
+    """Whether an unavailable worker is away for any day of a job from ``start`` to ``end``: before their dates
+    begin or after they end they take their turn again, with no one having to remember to set them back."""
+    if status != UNAVAILABLE:
+        return False
+    if away_from is None or away_to is None:
+        return True
+    return date.fromisoformat(away_from) <= end and start <= date.fromisoformat(away_to)
+
+
 def check_pool(pool: Sequence[Candidate]) -> None:
     """One trade's pool: unique ids and unique order numbers (the order, not a list's order, decides)."""
     ids = [c.id for c in pool]
