@@ -178,3 +178,20 @@ async def test_the_filing_form_offers_only_seals_a_device_holds_and_says_the_amo
         form = (await applicant.get("/requests/new")).text
     assert 'value="official"' in form and 'value="finance"' not in form and 'value="contract"' not in form
     assert "原件上的金额将自动识别" in form
+
+
+async def test_a_refused_filing_speaks_chinese_only_on_the_page(edge: EdgeAgent, tmp_path: Path) -> None:
+    async with console_clients(edge, ("liming", ["applicant"], "liming")) as (applicant,):
+        csrf = (await applicant.get("/api/me")).json()["csrf_token"]
+        png = contract(tmp_path, SMALL, 38).read_bytes()
+
+        async def file(**form: str) -> str:
+            fields = {"csrf_token": csrf, "matter": "证明", "seal": "official", "presses": "1", "amount": "", **form}
+            answer = await applicant.post("/requests/new", data=fields, files={"document": ("a.png", png, "image/png")})
+            assert answer.status_code == 400
+            return answer.text
+
+        page = await file(seal="finance")
+        assert "没有装财务专用章的设备" in page and "no device holds" not in page
+        page = await file(presses="0")
+        assert "用印次数应为 1..100" in page and "presses must be" not in page

@@ -8,6 +8,7 @@ the error envelope come from :class:`edge.web.shell.Shell`; the templates sit be
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -150,6 +151,21 @@ class CameraOut(BaseModel):
     ocr_backend: str | None = None
 
 
+_CJK = re.compile(r"[\u3400-\u9fff][）」』》】。！？]*")
+_NO_LETTERS = re.compile(r"(?:\s+[^\sA-Za-z]+)*")  # numbers after the last Chinese word ("应为 1..100")
+
+
+def chinese(message: str) -> str:
+    """The Chinese part of the desk's bilingual messages ("中文 English"), for a village user's page: up to the
+    last Chinese character and the numbers right after it (names inside stay); a message with none stays whole."""
+    ends = [m.end() for m in _CJK.finditer(message)]
+    if not ends:
+        return message
+    tail = _NO_LETTERS.match(message, ends[-1])
+    end = tail.end() if tail else ends[-1]
+    return message[:end].rstrip("，,;； ")
+
+
 def require_devices(p: Principal) -> None:
     if not p.may_see_devices:
         raise Refused("您的账号不能查看设备", "forbidden")
@@ -209,7 +225,7 @@ def router(shell: Shell) -> APIRouter:
             filed = await service.file(p, matter, seal, presses, amount, device or None, document)
         except InputError as exc:
             return await shell.render(
-                request, "request_new.html", 400, form=form, devices=console.config.devices, error=exc.message,
+                request, "request_new.html", 400, form=form, devices=console.config.devices, error=chinese(exc.message),
                 reads_originals=console.config.camera is not None,
             )  # fmt: skip
         await shell.flash(request, "ok", f"已提交用印申请 {filed.id}，等待审批。")
@@ -284,7 +300,7 @@ def router(shell: Shell) -> APIRouter:
             return L.REFUSAL_MESSAGES[exc.code]
         if exc.code == "out_of_order":
             return (service.turn(p, await service.request_for(p, request_id)) or "未轮到您审批") + "。"
-        return exc.message
+        return chinese(exc.message)
 
     def refused_to(exc: Refused, request_id: str) -> str:
         """Where a refused decision leads: to the password form when that is what stands in the way."""
@@ -313,7 +329,7 @@ def router(shell: Shell) -> APIRouter:
         except InputError as exc:
             if isinstance(exc, NotFound):
                 raise
-            await shell.flash(request, "error", exc.message)
+            await shell.flash(request, "error", chinese(exc.message))
             return RedirectResponse(f"/requests/{request_id}", 303)
         await shell.flash(request, "ok", f"已驳回 {request_id}。")
         return RedirectResponse(f"/requests/{request_id}", 303)
@@ -324,7 +340,7 @@ def router(shell: Shell) -> APIRouter:
         try:
             await service.regrant(p, request_id)
         except Refused as exc:
-            await shell.flash(request, "error", f"重新授权被拒绝：{exc.message.split(' ')[0]}")
+            await shell.flash(request, "error", f"重新授权被拒绝：{chinese(exc.message)}")
             return RedirectResponse(refused_to(exc, request_id), 303)
         await shell.flash(request, "ok", f"已重新授权 {request_id}，授权将发送到设备。")
         return RedirectResponse(f"/requests/{request_id}", 303)
@@ -346,7 +362,7 @@ def router(shell: Shell) -> APIRouter:
         try:
             hits = await search_for(p, q, seal, since, until, flag)
         except InputError as exc:
-            return await shell.render(request, "search.html", 400, hits=[], params=params, error=exc.message)
+            return await shell.render(request, "search.html", 400, hits=[], params=params, error=chinese(exc.message))
         return await shell.render(request, "search.html", hits=hits, params=params)
 
     # -- devices -------------------------------------------------------------------------------------------
