@@ -15,6 +15,8 @@ from pathlib import Path
 
 import uvicorn
 
+from central.accounts.demo import ensure_demo_accounts
+from central.accounts.store import AccountStore
 from central.app import create_app
 from central.decisions.log import DecisionLog
 from central.store import CentralStore
@@ -36,6 +38,11 @@ class DemoCentral:
     decisions: DecisionLog
     _server: uvicorn.Server
     _task: asyncio.Task[None]
+
+    async def add_demo_accounts(self, password: str) -> None:
+        """The demo's officers, administrator, supplier and bank (central/accounts/demo.py), with the edge demo's
+        password, so one password opens both halves."""
+        await ensure_demo_accounts(AccountStore(self.store.db), COUNTY, TOWNSHIP, password)
 
     async def close(self) -> None:
         self._server.should_exit = True

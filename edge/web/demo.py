@@ -26,6 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from central.accounts.demo import DEMO_CENTRAL_ACCOUNTS
 from central.demo import DemoCentral, start_demo_central
 from edge.agent import EdgeAgent
 from edge.demo import board_config, bring_up, demo_release, write_contract_page
@@ -173,6 +174,7 @@ async def serve_demo(data: Path, listen: str, ready: Any = None) -> int:
         console = None
         try:
             password = await ensure_accounts(data, agent)
+            await central.add_demo_accounts(password)
             await bring_up(agent, board, built)
             await agent.start()
             for part in agent.db.parts.parts:
@@ -221,6 +223,8 @@ def _announce(
         f"  按压印章 press the seal: 设备页「模拟按压」按钮, or  {control}",
         f"  中心库 central store: {central.url}/  (督查令牌登录 log in with the supervisor token: {central.token})",
         f"    决定签名公钥 its decision key: {central.url}/central/pubkey   本村每 5 秒同步 the village syncs every 5 s",
+        f"    中心库账号 central accounts at {central.url}/login (密码同上 same password):",
+        *(f"      {username:<10} {what}" for username, _, what in DEMO_CENTRAL_ACCOUNTS),
         f"  数据 data: {data}   台账核验 verify: qinglian ledger verify --data {data}",
         f"    中心库决定台账 the central's decision log: qinglian ledger verify --data {data / 'central' / 'decisions'}",
         "  Ctrl-C 停止 stop",
