@@ -526,3 +526,27 @@ async def test_a_worker_back_from_their_absence_takes_their_turn_again(agent: Ed
     assert sent["workers"] == [ids[1], ids[2]] and sent["skipped"] == [{"worker": ids[0], "reason": "unavailable"}]
     after = await planned(agent, MONDAY + timedelta(days=7))  # back: no one had to set them available again
     assert (await step(agent, desk.dispatch, who(agent, "liming"), ACCOUNT, after, refused=[]))["workers"][0] == ids[0]
+
+
+def test_the_dispatch_command_is_fair_over_hundreds_of_jobs_and_follows_the_order_field(tmp_path: Path) -> None:
+    import random
+
+    rnd = random.Random(7)
+    orders = rnd.sample(range(1, 1000), 9)
+    workers = [{"id": f"w{i}", "name": f"工人{i}", "trade": "cleaning", "order": o, "blacklisted": i == 4, "available": i != 6}
+               for i, o in enumerate(orders)]  # fmt: skip
+    rnd.shuffle(workers)
+    jobs = [{"id": f"J{n}", "trade": "cleaning", "workers": rnd.randint(1, 7)} for n in range(300)]
+    (tmp_path / "pool.json").write_text(json.dumps({"workers": workers}), encoding="utf-8")
+    (tmp_path / "jobs.json").write_text(json.dumps(jobs), encoding="utf-8")
+    out = qinglian("labour", "dispatch", "--pool", str(tmp_path / "pool.json"), "--jobs", str(tmp_path / "jobs.json"), "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    counts = {w["id"]: 0 for w in workers if not w["blacklisted"] and w["available"]}
+    for a in result["assignments"]:
+        for w in a["workers"]:
+            counts[w] += 1
+    assert max(counts.values()) - min(counts.values()) <= 1 and sum(counts.values()) == sum(j["workers"] for j in jobs)
+    first = min((w for w in workers if w["id"] in counts), key=lambda w: w["order"])
+    assert result["assignments"][0]["workers"][0] == first["id"]
+    assert {s["reason"] for s in result["skipped"]} == {"blacklisted", "unavailable"}
