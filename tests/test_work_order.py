@@ -391,6 +391,11 @@ async def test_the_pages_exports_and_board_show_the_pool_and_pay_without_anythin
             rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
             assert rows[0] == ["派工单", "姓名", "出勤天数", "金额", "发放方式", "转账日期"] and len(rows) == 4
             assert {r[4] for r in rows[1:]} == {"银行转账"}
+            for name in ("pool", "plans", "dispatches", "attendance", "figures", "summary"):
+                xlsx = await c.get(f"/exports/work_order/{name}.xlsx")
+                assert xlsx.status_code == 200 and xlsx.content.startswith(b"PK"), name
+            listed = (await visitor.get("/board/work_order/1.csv")).content.decode("utf-8-sig")
+            assert listed.startswith("工种,轮派序号,编号,姓名,片区,小组,状态") and "沈阿大" in listed and "1385710" not in listed
             # a cash payment posted by hand is refused with its message, and changes nothing
             refused = await c.post("/work_order/pays/PAY-x/paid", data={"csrf_token": staff.csrf, "method": "cash", "transfer_ref": "x"})
             assert refused.status_code == 404
