@@ -126,15 +126,23 @@ def test_record_purchases_see_an_offline_one_refused_and_file_a_demand(served: s
             assert staff.locator("nav.tabs a.on").inner_text() == "采购"
 
             record(staff, served, "2026-03-31", "300.00", invoice)  # 3,000.00
-            assert staff.url.endswith("/procurement/purchases/CG-00001") and "fapiao.png" in staff.locator("#purchase").inner_text()
+            assert (
+                staff.url.endswith("/procurement/purchases/CG-00001")
+                and "fapiao.png" in staff.locator("#purchase").inner_text()
+            )
             record(staff, served, "2026-05-20", "150.00")  # 1,500.00: 4,500.00 in the window
             assert staff.url.endswith("/procurement/purchases/CG-00002")
             record(staff, served, "2026-05-31", "50.00")  # 500.00 on the window's last day: 5,000.00, refused
             refusal = staff.locator("#refusal")
             assert "不能登记为线下采购" in refusal.inner_text() and "¥5,000.00" in refusal.inner_text()
             assert [r.inner_text().split("\t")[:3] for r in staff.locator("table.adding-up tr").all()[1:]] == [
-                ["CG-00001", "2026-03-31", "¥3,000.00"], ["CG-00002", "2026-05-20", "¥1,500.00"], ["本次", "2026-05-31", "¥500.00"]]
-            assert staff.locator("select[name=category]").input_value() == "办公用品"  # the form is kept for an override
+                ["CG-00001", "2026-03-31", "¥3,000.00"],
+                ["CG-00002", "2026-05-20", "¥1,500.00"],
+                ["本次", "2026-05-31", "¥500.00"],
+            ]
+            assert (
+                staff.locator("select[name=category]").input_value() == "办公用品"
+            )  # the form is kept for an override
             fits(staff)
             staff.screenshot(path=str(SHOTS / "phone-procurement-refused.png"), full_page=True)
 
@@ -162,7 +170,10 @@ def test_record_purchases_see_an_offline_one_refused_and_file_a_demand(served: s
             approver.wait_for_load_state()
             assert approver.locator("#demand-status").inner_text() == "已报送乡镇"
             approver.goto(served + "/procurement")
-            assert "打印纸" not in approver.locator("#refusals").inner_text() and "兴华文具店" in approver.locator("#refusals").inner_text()
+            assert (
+                "打印纸" not in approver.locator("#refusals").inner_text()
+                and "兴华文具店" in approver.locator("#refusals").inner_text()
+            )
             fits(approver)
             approver.screenshot(path=str(SHOTS / "phone-procurement.png"), full_page=True)
         finally:

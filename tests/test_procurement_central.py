@@ -55,15 +55,22 @@ class Site:
         people = self.agent.config.people
         staff_actor = desk.Actor("liming", people["liming"], frozenset({"applicant"}))
         boss = desk.Actor("zhangwei", people["zhangwei"], frozenset({"approver"}))
-        draft = DemandDraft(title, "其他", "文化礼堂", (Line("会议桌", "张", 10, 120_000, "1.8 米"),), "青莲村文化礼堂", date(2099, 1, 10))
+        draft = DemandDraft(
+            title,
+            "其他",
+            "文化礼堂",
+            (Line("会议桌", "张", 10, 120_000, "1.8 米"),),
+            "青莲村文化礼堂",
+            date(2099, 1, 10),
+        )
         demand_id = await desk.file_demand(self.agent, staff_actor, draft, _nothing)
         assert await desk.decide_demand(self.agent, boss, demand_id, True)
         return demand_id
 
     async def edge_status(self, demand_id: str) -> tuple[str, str | None]:
-        async with self.agent.recorder.step():
-            async with self.agent.db.conn.execute("SELECT status, reason FROM procurement_demands WHERE id = ?", (demand_id,)) as cur:
-                row = await cur.fetchone()
+        sql = "SELECT status, reason FROM procurement_demands WHERE id = ?"
+        async with self.agent.recorder.step(), self.agent.db.conn.execute(sql, (demand_id,)) as cur:
+            row = await cur.fetchone()
         assert row is not None
         return str(row[0]), row[1]
 
@@ -115,7 +122,13 @@ async def test_a_demand_goes_up_is_returned_by_its_township_and_comes_down_once(
     first = await site.demand("文化礼堂桌椅")
     await site.client.sync_once()  # up: the submitted demand, handed to the central part once
     [row] = await site.central_rows()
-    assert (row.edge_id, row.demand_id, row.status, row.township, row.ceiling_fen) == (EDGE, first, "submitted", TOWNSHIP, 1_200_000)
+    assert (row.edge_id, row.demand_id, row.status, row.township, row.ceiling_fen) == (
+        EDGE,
+        first,
+        "submitted",
+        TOWNSHIP,
+        1_200_000,
+    )
 
     async with site.http() as officer, site.http() as other, site.http() as county:
         for client, username in ((officer, "zhenshen"), (other, "pushen"), (county, "xianjian")):
@@ -135,14 +148,18 @@ async def test_a_demand_goes_up_is_returned_by_its_township_and_comes_down_once(
         token = await csrf(officer)
         assert (await officer.post(path, data={"decision": "return", "reason": "缺规格"})).status_code == 403
         assert (await officer.post(path, data={"decision": "return", "reason": " ", "csrf": token})).status_code == 400
-        returned = await officer.post(path, data={"decision": "return", "reason": "会议桌规格不明，请写明尺寸和材质", "csrf": token})
+        returned = await officer.post(
+            path, data={"decision": "return", "reason": "会议桌规格不明，请写明尺寸和材质", "csrf": token}
+        )
         assert returned.status_code == 303
         again = await officer.post(path, data={"decision": "approve", "csrf": token})
         assert again.status_code == 409
     [row] = await site.central_rows()
     assert (row.status, row.decided_by, row.reason) == ("returned", "zhenshen", "会议桌规格不明，请写明尺寸和材质")
     decision = await site.decisions.ledger.entry(row.decision_index)
-    assert decision.kind == K.DEMAND_RETURNED and decision.body["village"] == EDGE and decision.body["actor"] == "zhenshen"
+    assert (
+        decision.kind == K.DEMAND_RETURNED and decision.body["village"] == EDGE and decision.body["actor"] == "zhenshen"
+    )
 
     down = await site.client.sync_once()  # down: the signed document, applied by the edge's procurement part
     assert (down.documents_applied, down.documents_refused) == (1, 0)
@@ -157,7 +174,9 @@ async def test_a_demand_goes_up_is_returned_by_its_township_and_comes_down_once(
     await site.client.sync_once()
     async with site.http() as officer:
         await login(officer, "zhenshen")
-        approved = await officer.post(f"/m/procurement/demands/{EDGE}/{second}/review", data={"decision": "approve", "csrf": await csrf(officer)})
+        approved = await officer.post(
+            f"/m/procurement/demands/{EDGE}/{second}/review", data={"decision": "approve", "csrf": await csrf(officer)}
+        )
         assert approved.status_code == 303
     assert [(r.demand_id, r.status) for r in await site.central_rows()] == [(first, "returned"), (second, "approved")]
     assert (await site.client.sync_once()).documents_applied == 0
@@ -181,7 +200,9 @@ async def test_the_suppliers_qualified_for_a_demand_are_the_county_s_approved_on
     await accounts.decide("county", COUNTY, refused, False, "执照过期", "xianjian")
     approved = await accounts.applications_for("county", COUNTY, "approved")
     assert [a.username for a in qualified(approved, "设备家电")] == ["wenju"]
-    assert qualified(approved, "其他") == [] and qualified(approved, "建材五金") == []  # pending, refused: not qualified
+    assert (
+        qualified(approved, "其他") == [] and qualified(approved, "建材五金") == []
+    )  # pending, refused: not qualified
 
     await site.demand("文化礼堂桌椅")  # category 其他: nobody may bid yet
     await site.client.sync_once()
@@ -208,7 +229,9 @@ async def test_an_award_comes_down_as_a_signed_document_and_the_deal_goes_on_at_
     award = {"demand_id": demand_id, "award_id": "A-1", "supplier": {"id": "wenju", "name": "文具有限公司"},
              "amount_fen": 1_150_000, "lines": [{"line": 1, "unit_fen": 115_000}], "bids": 3}  # fmt: skip
     await site.decisions.decide(K.AWARD, award, EDGE, actor="zhenshen")
-    await site.decisions.decide(K.AWARD, {**award, "demand_id": returned}, EDGE, actor="zhenshen")  # not awaiting an award
+    await site.decisions.decide(
+        K.AWARD, {**award, "demand_id": returned}, EDGE, actor="zhenshen"
+    )  # not awaiting an award
     down = await site.client.sync_once()
     assert (down.documents_applied, down.documents_refused) == (3, 0)  # the return and both awards: verified, recorded
     assert await site.edge_status(demand_id) == ("awarded", None)

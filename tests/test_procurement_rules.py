@@ -8,14 +8,28 @@ from datetime import date
 import pytest
 
 from edge.modules.procurement.rules import (
-    OFFLINE, PLATFORM, SAME_CATEGORY, SAME_PROJECT, THRESHOLD_FEN, Purchase, add_months, audit, check_delivery,
-    delivery_message, offline_refusal, payment_due, refusal_message, window_end,
+    OFFLINE,
+    PLATFORM,
+    SAME_CATEGORY,
+    SAME_PROJECT,
+    THRESHOLD_FEN,
+    Purchase,
+    add_months,
+    audit,
+    check_delivery,
+    delivery_message,
+    offline_refusal,
+    payment_due,
+    refusal_message,
+    window_end,
 )  # fmt: skip
 
 D = date.fromisoformat
 
 
-def buy(pid: str, day: str, fen: int, category: str = "办公用品", project: str = "", channel: str = OFFLINE) -> Purchase:
+def buy(
+    pid: str, day: str, fen: int, category: str = "办公用品", project: str = "", channel: str = OFFLINE
+) -> Purchase:
     return Purchase(pid, D(day), category, fen, channel, project)
 
 
@@ -60,11 +74,19 @@ def test_the_largest_window_is_shown() -> None:
     earlier = [buy("A", "2026-01-05", 100_000), buy("B", "2026-02-20", 200_000), buy("C", "2026-04-10", 250_000)]
     [group] = offline_refusal(buy("N", "2026-03-01", 100_000), earlier)
     # windows holding N: from A (A,B,N = 4,000: under), from B (B,N,C = 5,500): the one shown
-    assert (group.ids, group.total_fen, group.start, group.end) == (("B", "N", "C"), 550_000, D("2026-02-20"), D("2026-04-20"))
+    assert (group.ids, group.total_fen, group.start, group.end) == (
+        ("B", "N", "C"),
+        550_000,
+        D("2026-02-20"),
+        D("2026-04-20"),
+    )
 
 
 def test_one_project_adds_up_across_a_year_and_any_channel() -> None:
-    earlier = [buy("A", "2025-01-10", 400_000, "水泥", "村道硬化", PLATFORM), buy("B", "2025-12-20", 50_000, "钢筋", "村道硬化")]
+    earlier = [
+        buy("A", "2025-01-10", 400_000, "水泥", "村道硬化", PLATFORM),
+        buy("B", "2025-12-20", 50_000, "钢筋", "村道硬化"),
+    ]
     [group] = offline_refusal(buy("C", "2026-01-09", 50_000, "砂石", "村道硬化"), earlier)
     assert (group.rule, group.ids, group.total_fen) == (SAME_PROJECT, ("A", "B", "C"), THRESHOLD_FEN)
     assert offline_refusal(buy("C", "2026-01-09", 49_999, "砂石", "村道硬化"), earlier) == []
@@ -81,7 +103,11 @@ def test_both_rules_at_once_and_the_message_lists_every_purchase() -> None:
     groups = offline_refusal(candidate, earlier)
     assert [g.rule for g in groups] == [SAME_PROJECT, SAME_CATEGORY]
     text = refusal_message(groups, {"A": 300_000, "B": 200_000}, {"A": D("2026-03-01"), "B": D("2026-03-10")})
-    assert "项目“文化礼堂”的采购累计 ¥5,000.00" in text and "A（2026-03-01，¥3,000.00）" in text and "B（2026-03-10，¥2,000.00）" in text
+    assert (
+        "项目“文化礼堂”的采购累计 ¥5,000.00" in text
+        and "A（2026-03-01，¥3,000.00）" in text
+        and "B（2026-03-10，¥2,000.00）" in text
+    )
     assert "2026-03-01 至 2026-05-01 两个月内累计" in text
 
 

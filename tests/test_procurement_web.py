@@ -64,7 +64,9 @@ async def site(tmp_path: Path) -> Any:
     await agent.close()
 
 
-def purchase_form(day: str, price: str, category: str = "办公用品", channel: str = "offline", project: str = "", **more: str) -> dict[str, str]:
+def purchase_form(
+    day: str, price: str, category: str = "办公用品", channel: str = "offline", project: str = "", **more: str
+) -> dict[str, str]:
     return {"day": day, "channel": channel, "category": category, "project": project, "supplier": "兴华文具店",
             "line-1-name": "打印纸", "line-1-unit": "箱", "line-1-quantity": "1", "line-1-price": price, **more}  # fmt: skip
 
@@ -100,10 +102,16 @@ async def test_offline_purchases_add_up_to_a_refusal_then_an_override_by_a_secon
     assert later.status_code == 303
 
     # An override: a reason is required, then it waits for a second approver.
-    short = await liming.post("/procurement/purchases/new", data=purchase_form("2026-05-31", "0.01", action="override", override_reason="急"))
+    short = await liming.post(
+        "/procurement/purchases/new", data=purchase_form("2026-05-31", "0.01", action="override", override_reason="急")
+    )
     assert short.status_code == 400 and "至少 10 个字" in short.text
-    asked = await liming.post("/procurement/purchases/new", data=purchase_form(
-        "2026-05-31", "0.01", action="override", override_reason="换届选举材料本周必须打印，平台来不及供货"))
+    asked = await liming.post(
+        "/procurement/purchases/new",
+        data=purchase_form(
+            "2026-05-31", "0.01", action="override", override_reason="换届选举材料本周必须打印，平台来不及供货"
+        ),
+    )
     assert asked.status_code == 303 and asked.headers["location"] == "/procurement/overrides/LW-00001"
     inbox = (await zhangwei.client.get("/api/inbox")).json()
     assert [(i["part"], i["id"], i["your_turn"]) for i in inbox] == [("procurement", "LW-00001", True)]
@@ -115,23 +123,33 @@ async def test_offline_purchases_add_up_to_a_refusal_then_an_override_by_a_secon
     listing = await kuaiji.client.get("/procurement")
     assert "例外登记" in listing.text
     # A platform purchase is never refused.
-    platform = await kuaiji.post("/procurement/purchases/new", data=purchase_form("2026-05-01", "9000.00", channel="platform"))
+    platform = await kuaiji.post(
+        "/procurement/purchases/new", data=purchase_form("2026-05-01", "9000.00", channel="platform")
+    )
     assert platform.status_code == 303
 
 
 async def test_nobody_approves_their_own_override_and_a_reader_records_nothing(site: Any) -> None:
     agent, apis, _ = site
     chenjing, zhangwei, jiandu = apis["chenjing"], apis["zhangwei"], apis["jiandu"]
-    assert (await chenjing.post("/procurement/purchases/new", data=purchase_form("2026-03-01", "5000.00"))).status_code == 409
-    asked = await chenjing.post("/procurement/purchases/new", data=purchase_form(
-        "2026-03-01", "5000.00", action="override", override_reason="抢险物资，必须当天买到，已报镇里备案"))
+    assert (
+        await chenjing.post("/procurement/purchases/new", data=purchase_form("2026-03-01", "5000.00"))
+    ).status_code == 409
+    asked = await chenjing.post(
+        "/procurement/purchases/new",
+        data=purchase_form(
+            "2026-03-01", "5000.00", action="override", override_reason="抢险物资，必须当天买到，已报镇里备案"
+        ),
+    )
     assert asked.status_code == 303
     own = await chenjing.post("/procurement/overrides/LW-00001/approve")
     assert own.status_code == 409 and "不能审批自己申请的例外登记" in own.text
     [refused] = await entries(agent, f"{K.OVERRIDE}.approval_refused")
     assert (refused.body["person"], refused.body["reason"]) == ("chenjing", "self_approval")
     assert (await jiandu.post("/procurement/overrides/LW-00001/approve")).status_code == 403
-    assert (await jiandu.post("/procurement/purchases/new", data=purchase_form("2026-03-01", "1.00"))).status_code == 403
+    assert (
+        await jiandu.post("/procurement/purchases/new", data=purchase_form("2026-03-01", "1.00"))
+    ).status_code == 403
     rejected = await zhangwei.post("/procurement/overrides/LW-00001/reject", data={"reason": "应走平台"})
     assert rejected.status_code == 303
     assert await entries(agent, K.PURCHASE_RECORDED) == []
@@ -151,7 +169,9 @@ async def test_hostile_input_gets_a_clear_message_and_changes_nothing(site: Any)
     agent, apis, _ = site
     before = await agent.recorder.ledger.size()
     for field, value, message in HOSTILE:
-        answer = await apis["kuaiji"].post("/procurement/purchases/new", data={**purchase_form("2026-03-01", "10.00"), field: value})
+        answer = await apis["kuaiji"].post(
+            "/procurement/purchases/new", data={**purchase_form("2026-03-01", "10.00"), field: value}
+        )
         assert (answer.status_code, message in answer.text) == (400, True), (field, value)
     assert await agent.recorder.ledger.size() == before
 
@@ -160,10 +180,18 @@ async def test_an_upload_is_held_to_the_console_limits(site: Any) -> None:
     agent, apis, _ = site
     kuaiji = apis["kuaiji"]
     before = await agent.recorder.ledger.size()
-    fake = await kuaiji.post("/procurement/purchases/new", data=purchase_form("2026-03-01", "10.00"), files={"invoice": ("a.png", b"MZ\x90\x00evil", "image/png")})
+    fake = await kuaiji.post(
+        "/procurement/purchases/new",
+        data=purchase_form("2026-03-01", "10.00"),
+        files={"invoice": ("a.png", b"MZ\x90\x00evil", "image/png")},
+    )
     assert fake.status_code == 400 and "不是 PNG 图片" in fake.text
     big = sample_png(200, 200) + b"\x00" * 5000  # over the test's 4 KB daily quota
-    over = await kuaiji.post("/procurement/purchases/new", data=purchase_form("2026-03-01", "10.00"), files={"invoice": ("b.png", big, "image/png")})
+    over = await kuaiji.post(
+        "/procurement/purchases/new",
+        data=purchase_form("2026-03-01", "10.00"),
+        files={"invoice": ("b.png", big, "image/png")},
+    )
     assert over.status_code == 400 and "超出每日上传限额" in over.text
     assert await agent.recorder.ledger.size() == before
     assert (await kuaiji.client.get("/procurement/files/" + "0" * 64)).status_code == 404
@@ -181,11 +209,17 @@ async def test_a_demand_goes_up_the_award_comes_down_and_the_deal_is_carried_thr
     assert "¥19,200.00" in page.text and 'id="approve"' in page.text
     assert (await zhangwei.post("/procurement/demands/XQ-00001/approve")).status_code == 303
     [up] = await entries(agent, K.DEMAND_SUBMITTED)
-    assert up.body["village"] == "测试村" and up.body["demand"]["ceiling_fen"] == 1_920_000 and up.body["approvers"] == ["zhangwei"]
+    assert (
+        up.body["village"] == "测试村"
+        and up.body["demand"]["ceiling_fen"] == 1_920_000
+        and up.body["approvers"] == ["zhangwei"]
+    )
     assert "已报送乡镇" in (await liming.client.get("/procurement/demands/XQ-00001")).text
 
     # No contract before an award; then the award comes down (as the central's document is recorded).
-    early = await liming.post("/procurement/demands/XQ-00001/step/contract", data={"contract_no": "HT-1", "day": "2026-01-05"})
+    early = await liming.post(
+        "/procurement/demands/XQ-00001/step/contract", data={"contract_no": "HT-1", "day": "2026-01-05"}
+    )
     assert early.status_code == 303
     assert await entries(agent, K.CONTRACT_SIGNED) == []
     async with agent.recorder.step():
@@ -194,23 +228,44 @@ async def test_a_demand_goes_up_the_award_comes_down_and_the_deal_is_carried_thr
             "lines": [{"line": 1, "unit_fen": 110_000}, {"line": 2, "unit_fen": 7_500}], "bids": 2, "document": {"id": "d-1"},
         })  # fmt: skip
     assert "诚信家具厂" in (await liming.client.get("/procurement/demands/XQ-00001")).text
-    assert (await liming.post("/procurement/demands/XQ-00001/step/contract", data={"contract_no": "HT-1", "day": "2026-01-05"})).status_code == 303
+    assert (
+        await liming.post(
+            "/procurement/demands/XQ-00001/step/contract", data={"contract_no": "HT-1", "day": "2026-01-05"}
+        )
+    ).status_code == 303
     # A short delivery fails acceptance; the full one passes and becomes a platform purchase.
-    await liming.post("/procurement/demands/XQ-00001/step/delivery", data={"received-1": "10", "received-2": "79", "day": "2026-01-06"})
+    await liming.post(
+        "/procurement/demands/XQ-00001/step/delivery",
+        data={"received-1": "10", "received-2": "79", "day": "2026-01-06"},
+    )
     short = (await entries(agent, K.DELIVERY_CHECKED))[-1].body
     assert (short["passed"], short["message"]) == (False, "验收不合格：折叠椅 需求 80，到货 79")
-    await liming.post("/procurement/demands/XQ-00001/step/delivery", data={"received-1": "10", "received-2": "80", "day": "2026-01-07"})
+    await liming.post(
+        "/procurement/demands/XQ-00001/step/delivery",
+        data={"received-1": "10", "received-2": "80", "day": "2026-01-07"},
+    )
     [bought] = await entries(agent, K.PURCHASE_RECORDED)
-    assert (bought.body["channel"], bought.body["amount_fen"], bought.body["demand_id"]) == ("platform", 1_700_000, "XQ-00001")
+    assert (bought.body["channel"], bought.body["amount_fen"], bought.body["demand_id"]) == (
+        "platform",
+        1_700_000,
+        "XQ-00001",
+    )
     # Payment: never more than the award.
-    over = await liming.post("/procurement/demands/XQ-00001/step/payment", data={"amount": "17000.01", "day": "2026-01-08"})
+    over = await liming.post(
+        "/procurement/demands/XQ-00001/step/payment", data={"amount": "17000.01", "day": "2026-01-08"}
+    )
     assert over.status_code == 303 and await entries(agent, K.PAYMENT_RECORDED) == []
     await liming.post("/procurement/demands/XQ-00001/step/payment", data={"amount": "17000.00", "day": "2026-01-08"})
     assert "已付款" in (await chenjing.client.get("/procurement/demands/XQ-00001")).text
 
     # The notice board, with no login, and the staff exports.
     board = await visitor.get("/board")
-    assert "村级采购清单" in board.text and "平台采购成交" in board.text and "诚信家具厂" in board.text and "¥2,200.00" in board.text
+    assert (
+        "村级采购清单" in board.text
+        and "平台采购成交" in board.text
+        and "诚信家具厂" in board.text
+        and "¥2,200.00" in board.text
+    )
     exported = await apis["jiandu"].client.get("/exports/procurement/purchases.csv")
     rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
     assert rows[0][:3] == ["编号", "采购日期", "类别"] and rows[1][0] == "CG-00001" and rows[1][7] == "平台采购"
@@ -220,7 +275,9 @@ async def test_a_demand_goes_up_the_award_comes_down_and_the_deal_is_carried_thr
 async def test_a_document_for_an_unknown_demand_is_an_anomaly_and_changes_nothing(site: Any) -> None:
     agent, _, _ = site
     async with agent.recorder.step():
-        entry = await agent.recorder.record(K.AWARD, {"demand_id": "XQ-99999", "supplier": {"name": "x"}, "amount_fen": 1})
+        entry = await agent.recorder.record(
+            K.AWARD, {"demand_id": "XQ-99999", "supplier": {"name": "x"}, "amount_fen": 1}
+        )
     anomalies = await agent.db.projection_anomalies()
     assert [a["entry"] for a in anomalies] == [entry.index]
 
@@ -234,11 +291,19 @@ async def test_the_demo_seeds_every_page_once(site: Any) -> None:
     assert await agent.recorder.ledger.size() == size
     assert len(await entries(agent, K.PURCHASE_REFUSED)) == 1 and len(await entries(agent, K.PURCHASE_RECORDED)) == 5
     zhangwei = apis["zhangwei"]
-    assert [i["id"] for i in (await zhangwei.client.get("/api/inbox")).json() if i["part"] == "procurement"] == ["LW-00001", "XQ-00001"]
+    assert [i["id"] for i in (await zhangwei.client.get("/api/inbox")).json() if i["part"] == "procurement"] == [
+        "LW-00001",
+        "XQ-00001",
+    ]
     overview = await zhangwei.client.get("/procurement")
     assert overview.status_code == 200 and "被拒的线下采购" in overview.text
-    for path in ("/procurement/overrides/LW-00001", *(f"/procurement/demands/XQ-0000{n}" for n in (1, 2, 3)),
-                 *(f"/procurement/purchases/CG-0000{n}" for n in range(1, 6)), "/procurement/purchases/new", "/procurement/demands/new"):
+    for path in (
+        "/procurement/overrides/LW-00001",
+        *(f"/procurement/demands/XQ-0000{n}" for n in (1, 2, 3)),
+        *(f"/procurement/purchases/CG-0000{n}" for n in range(1, 6)),
+        "/procurement/purchases/new",
+        "/procurement/demands/new",
+    ):
         page = await apis["liming"].client.get(path)
         assert page.status_code == 200, path
     assert "已付款" in (await zhangwei.client.get("/procurement/demands/XQ-00003")).text

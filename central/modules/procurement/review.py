@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+import central.modules.procurement.kinds as K
 from central.accounts.roles import TOWNSHIP_OFFICER
 from central.decisions.log import DecisionLog
-import central.modules.procurement.kinds as K
 from central.modules.procurement.tables import demands
 from central.store import Principal, Refusal
 from edge.ledger import Entry, canonical_json
@@ -79,7 +79,9 @@ async def review(
     conn: AsyncConnection, decisions: DecisionLog, who: Principal, edge_id: str, demand_id: str, approve: bool, reason: object = "",
 ) -> Entry:  # fmt: skip
     """The township officer's decision on a submitted demand (inside the caller's write transaction ``conn``)."""
-    found = (await conn.execute(select(demands).where(demands.c.edge_id == edge_id, demands.c.demand_id == demand_id))).first()
+    found = (
+        await conn.execute(select(demands).where(demands.c.edge_id == edge_id, demands.c.demand_id == demand_id))
+    ).first()
     if found is None or not who.covers(found.county, found.township):
         raise Refusal(404, "not_found", "没有此采购需求，或不在您的辖区")
     row = _row(found)
@@ -89,12 +91,19 @@ async def review(
         raise Refusal(409, "not_pending", f"此需求{K.STATUS_NAMES[row['status']]}，不能再审核")
     actor = who.account or who.name
     if approve:
-        body = {"demand_id": demand_id, "edge_id": edge_id, "village": row["village"], "ceiling_fen": row["ceiling_fen"]}
+        body = {
+            "demand_id": demand_id,
+            "edge_id": edge_id,
+            "village": row["village"],
+            "ceiling_fen": row["ceiling_fen"],
+        }
         entry = await decisions.decide(K.DEMAND_APPROVED, body, None, actor=actor, conn=conn)
         status, why = "approved", None
     else:
         why = check_reason(reason)
-        entry = await decisions.decide(K.DEMAND_RETURNED, {"demand_id": demand_id, "reason": why}, edge_id, actor=actor, conn=conn)
+        entry = await decisions.decide(
+            K.DEMAND_RETURNED, {"demand_id": demand_id, "reason": why}, edge_id, actor=actor, conn=conn
+        )
         status = "returned"
     await conn.execute(
         demands.update().where(demands.c.edge_id == edge_id, demands.c.demand_id == demand_id).values(

@@ -9,17 +9,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+import central.modules.procurement.kinds as K
 from central.accounts.roles import ADMIN, COUNTY_OFFICER, SUPERVISOR, TOWNSHIP_OFFICER
 from central.contract import NavItem
 from central.decisions.log import DecisionError
-import central.modules.procurement.kinds as K
 from central.modules.procurement.review import in_scope, may_review, review
 from central.modules.procurement.suppliers import by_category, qualified
 from central.store import Refusal
 
 TEMPLATES = Path(__file__).parent / "templates"
 READERS = (ADMIN, COUNTY_OFFICER, TOWNSHIP_OFFICER, SUPERVISOR)
-NAV = (NavItem("/m/procurement", "一网采购", READERS), NavItem("/m/procurement/suppliers", "合格供应商", (ADMIN, COUNTY_OFFICER)))
+NAV = (
+    NavItem("/m/procurement", "一网采购", READERS),
+    NavItem("/m/procurement/suppliers", "合格供应商", (ADMIN, COUNTY_OFFICER)),
+)
 
 
 def router(shell: Any) -> APIRouter:

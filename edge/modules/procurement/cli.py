@@ -61,7 +61,9 @@ def _rows(reader: Any) -> dict[str, list[Purchase]]:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(COLUMNS):
-            raise BadRow(f"第 {line} 行 line {line}: 应有 {len(COLUMNS)} 列 expected {len(COLUMNS)} columns, got {len(row)}")
+            raise BadRow(
+                f"第 {line} 行 line {line}: 应有 {len(COLUMNS)} 列 expected {len(COLUMNS)} columns, got {len(row)}"
+            )
         cells = dict(zip(COLUMNS, (c.strip() for c in row), strict=True))
 
         def bad(column: str, why: str, line: int = line) -> BadRow:
@@ -102,7 +104,9 @@ def _audit(args: argparse.Namespace) -> int:
     flags: list[dict[str, Any]] = []
     for village in sorted(by_village):
         for g in audit(by_village[village]):
-            flags.append({"rule": g.rule, "village": village, "ids": list(g.ids), "total_yuan": _yuan_text(g.total_fen)})
+            flags.append(
+                {"rule": g.rule, "village": village, "ids": list(g.ids), "total_yuan": _yuan_text(g.total_fen)}
+            )
     if args.json:
         print(json.dumps({"flags": flags}, ensure_ascii=False))
     else:

@@ -22,7 +22,6 @@ from edge.kernel.config import ROUTE_MODES, Person
 from edge.kernel.errors import InputError
 from edge.kernel.routing import CHAIN, N_OF_M, check_route_possible
 from edge.kernel.toml import ConfigSection, Table
-
 from edge.modules.procurement.kinds import NAME
 
 
@@ -64,7 +63,9 @@ def settings_of(sections: Mapping[str, Any]) -> ProcurementSettings:
     return found if isinstance(found, ProcurementSettings) else ProcurementSettings()
 
 
-def route_for(setting: RouteSetting, name: str, people: Mapping[str, Person], barred: Sequence[str], who: str) -> dict[str, Any]:
+def route_for(
+    setting: RouteSetting, name: str, people: Mapping[str, Person], barred: Sequence[str], who: str
+) -> dict[str, Any]:
     """The route frozen into an item when it is filed; refused when nobody could approve it."""
     approvers = setting.approvers or tuple(sorted(p.id for p in people.values() if p.has("approver")))
     for a in approvers:

@@ -95,7 +95,19 @@ DEMAND_STATUS = {
     "delivery_failed": "验收不合格", "paid": "已付款",
 }  # fmt: skip
 OVERRIDE_STATUS = {"pending": "待第二人审批", "approved": "已同意", "rejected": "已驳回"}
-JSON_COLUMNS = ("lines", "invoice", "override", "purchase", "groups", "route", "done", "documents", "award", "contract", "delivery")
+JSON_COLUMNS = (
+    "lines",
+    "invoice",
+    "override",
+    "purchase",
+    "groups",
+    "route",
+    "done",
+    "documents",
+    "award",
+    "contract",
+    "delivery",
+)
 
 
 def _row(row: aiosqlite.Row) -> dict[str, Any]:
@@ -127,7 +139,9 @@ async def refusals(conn: aiosqlite.Connection, limit: int = 50) -> list[dict[str
 
 async def overrides(conn: aiosqlite.Connection, status: str | None = None) -> list[dict[str, Any]]:
     where = " WHERE status = ?" if status else ""
-    return await _all(conn, f"SELECT * FROM procurement_overrides{where} ORDER BY filed_at DESC, id DESC", (status,) if status else ())
+    return await _all(
+        conn, f"SELECT * FROM procurement_overrides{where} ORDER BY filed_at DESC, id DESC", (status,) if status else ()
+    )
 
 
 async def override(conn: aiosqlite.Connection, override_id: str) -> dict[str, Any] | None:
@@ -137,7 +151,9 @@ async def override(conn: aiosqlite.Connection, override_id: str) -> dict[str, An
 
 async def demands(conn: aiosqlite.Connection, status: str | None = None) -> list[dict[str, Any]]:
     where = " WHERE status = ?" if status else ""
-    return await _all(conn, f"SELECT * FROM procurement_demands{where} ORDER BY filed_at DESC, id DESC", (status,) if status else ())
+    return await _all(
+        conn, f"SELECT * FROM procurement_demands{where} ORDER BY filed_at DESC, id DESC", (status,) if status else ()
+    )
 
 
 async def demand(conn: aiosqlite.Connection, demand_id: str) -> dict[str, Any] | None:
@@ -154,7 +170,9 @@ async def count(conn: aiosqlite.Connection, table: str) -> int:
 
 async def bytes_uploaded(conn: aiosqlite.Connection, account: str, since: str) -> int:
     """What ``account`` has stored through this module since ``since`` (UTC), against the daily quota."""
-    async with conn.execute("SELECT COALESCE(SUM(size), 0) FROM procurement_files WHERE account = ? AND at >= ?", (account, since)) as cur:
+    async with conn.execute(
+        "SELECT COALESCE(SUM(size), 0) FROM procurement_files WHERE account = ? AND at >= ?", (account, since)
+    ) as cur:
         row = await cur.fetchone()
     return int(row[0]) if row else 0
 

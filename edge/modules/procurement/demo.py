@@ -14,11 +14,10 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+import edge.modules.procurement.kinds as K
 from edge.kernel.errors import Refused
 from edge.ledger.localtime import local_today
-import edge.modules.procurement.db as db
-import edge.modules.procurement.desk as desk
-import edge.modules.procurement.kinds as K
+from edge.modules.procurement import db, desk
 from edge.modules.procurement.inputs import DemandDraft, Line, PurchaseDraft
 from edge.modules.procurement.rules import OFFLINE, PLATFORM
 
@@ -57,7 +56,9 @@ async def seed(host: Any) -> None:
         await desk.record_purchase(host, staff, split, _nothing)
     except Refused:
         pass
-    await desk.request_override(host, staff, split, "村委会换届选举材料须于本周打印完毕，平台供货周期来不及。", _nothing)
+    await desk.request_override(
+        host, staff, split, "村委会换届选举材料须于本周打印完毕，平台供货周期来不及。", _nothing
+    )
 
     deadline = today + timedelta(days=30)
     open_demand = DemandDraft("文化礼堂桌椅采购", "其他", "文化礼堂改造", (Line("会议桌", "张", 10, 120_000, "1.8 米"), Line("折叠椅", "把", 80, 9_000)), "青莲村文化礼堂", deadline)  # fmt: skip

@@ -16,13 +16,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import edge.modules.procurement.kinds as K
 from edge.kernel.config import Person
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.fmt import yuan
-from edge.kernel.routing import Routed, RefusalBudget, RouteDesk
-import edge.modules.procurement.db as db
-import edge.modules.procurement.kinds as K
-import edge.modules.procurement.rules as rules
+from edge.kernel.routing import RefusalBudget, Routed, RouteDesk
+from edge.modules.procurement import db, rules
 from edge.modules.procurement.config import route_for, settings_of
 from edge.modules.procurement.inputs import DemandDraft, PurchaseDraft, paragraph, text
 
@@ -69,11 +68,25 @@ def _by(actor: Actor) -> dict[str, Any]:
 
 
 def as_purchase(row: Mapping[str, Any]) -> rules.Purchase:
-    return rules.Purchase(row["id"], date.fromisoformat(row["day"]), row["category"], int(row["amount_fen"]), row["channel"], row["project"])
+    return rules.Purchase(
+        row["id"],
+        date.fromisoformat(row["day"]),
+        row["category"],
+        int(row["amount_fen"]),
+        row["channel"],
+        row["project"],
+    )
 
 
 def _group_body(g: rules.Group) -> dict[str, Any]:
-    return {"rule": g.rule, "key": g.key, "ids": list(g.ids), "total_fen": g.total_fen, "start": g.start.isoformat(), "end": g.end.isoformat()}
+    return {
+        "rule": g.rule,
+        "key": g.key,
+        "ids": list(g.ids),
+        "total_fen": g.total_fen,
+        "start": g.start.isoformat(),
+        "end": g.end.isoformat(),
+    }
 
 
 def _next_id(prefix: str, n: int) -> str:
@@ -99,11 +112,19 @@ async def record_purchase(host: Any, actor: Actor, draft: PurchaseDraft, store: 
     async with host.recorder.step():
         groups, message = await _split(host, draft)
         if groups:
-            await host.recorder.record(K.PURCHASE_REFUSED, {"purchase": draft.body(), "groups": groups, "message": message, **_by(actor)})
+            await host.recorder.record(
+                K.PURCHASE_REFUSED, {"purchase": draft.body(), "groups": groups, "message": message, **_by(actor)}
+            )
             raise SplitPurchase(message, groups)
         invoice = await store()
         purchase_id = _next_id("CG", await db.count(host.db.conn, "procurement_purchases"))
-        body = {**draft.body(), "invoice": dict(invoice) if invoice else None, "id": purchase_id, "override": None, "demand_id": None}
+        body = {
+            **draft.body(),
+            "invoice": dict(invoice) if invoice else None,
+            "id": purchase_id,
+            "override": None,
+            "demand_id": None,
+        }
         await host.recorder.record(K.PURCHASE_RECORDED, {**body, **_by(actor)})
     return purchase_id
 
@@ -114,7 +135,9 @@ async def record_purchase(host: Any, actor: Actor, draft: PurchaseDraft, store: 
 def override_routed(row: Mapping[str, Any]) -> Routed:
     barred = {row["person"]: ("self_approval", "不能审批自己申请的例外登记")} if row.get("person") else {}
     status = str(row["status"])
-    return Routed(row["id"], status, db.OVERRIDE_STATUS[status], status == "pending", row["route"], tuple(row["done"]), barred)
+    return Routed(
+        row["id"], status, db.OVERRIDE_STATUS[status], status == "pending", row["route"], tuple(row["done"]), barred
+    )
 
 
 async def request_override(host: Any, actor: Actor, draft: PurchaseDraft, reason_text: str, store: Store) -> str:
@@ -127,7 +150,9 @@ async def request_override(host: Any, actor: Actor, draft: PurchaseDraft, reason
         if not groups:
             raise InputError("此采购未触及拆分采购规则，可直接登记，无需例外", "no_override_needed")
         barred = [actor.person_id] if actor.person_id else []
-        route = route_for(settings_of(host.config.sections).override, "procurement_override", host.config.people, barred, "此例外登记")
+        route = route_for(
+            settings_of(host.config.sections).override, "procurement_override", host.config.people, barred, "此例外登记"
+        )
         invoice = await store()
         override_id = _next_id("LW", await db.count(host.db.conn, "procurement_overrides"))
         purchase = {**draft.body(), "invoice": dict(invoice) if invoice else None}
@@ -137,7 +162,9 @@ async def request_override(host: Any, actor: Actor, draft: PurchaseDraft, reason
     return override_id
 
 
-async def decide_override(host: Any, actor: Actor, override_id: str, approve: bool, reason_text: str = "") -> str | None:
+async def decide_override(
+    host: Any, actor: Actor, override_id: str, approve: bool, reason_text: str = ""
+) -> str | None:
     """An approver's decision on an override; when it completes the route the purchase is recorded, flagged
     (its id returned)."""
     person = _decider(actor)
@@ -152,7 +179,12 @@ async def decide_override(host: Any, actor: Actor, override_id: str, approve: bo
         if not await desk.approve(override_routed(row), person, actor.account):
             return None
         purchase_id = _next_id("CG", await db.count(host.db.conn, "procurement_purchases"))
-        flagged = {"id": override_id, "reason": row["reason"], "approvers": [*row["done"], person.id], "groups": row["groups"]}
+        flagged = {
+            "id": override_id,
+            "reason": row["reason"],
+            "approvers": [*row["done"], person.id],
+            "groups": row["groups"],
+        }
         await host.recorder.record(K.PURCHASE_RECORDED, {
             **row["purchase"], "id": purchase_id, "override": flagged, "demand_id": None, "account": row["account"], "person": row["person"],
         })  # fmt: skip
@@ -171,7 +203,9 @@ def _decider(actor: Actor) -> Person:
 def demand_routed(row: Mapping[str, Any]) -> Routed:
     barred = {row["person"]: ("self_approval", "不能审批自己提交的采购需求")} if row.get("person") else {}
     status = str(row["status"])
-    return Routed(row["id"], status, db.DEMAND_STATUS[status], status == "pending", row["route"], tuple(row["done"]), barred)
+    return Routed(
+        row["id"], status, db.DEMAND_STATUS[status], status == "pending", row["route"], tuple(row["done"]), barred
+    )
 
 
 async def file_demand(host: Any, actor: Actor, draft: DemandDraft, store: Store) -> str:
@@ -179,10 +213,18 @@ async def file_demand(host: Any, actor: Actor, draft: DemandDraft, store: Store)
     _recorder(actor)
     async with host.recorder.step():
         barred = [actor.person_id] if actor.person_id else []
-        route = route_for(settings_of(host.config.sections).demand, "procurement_demand", host.config.people, barred, "此采购需求")
+        route = route_for(
+            settings_of(host.config.sections).demand, "procurement_demand", host.config.people, barred, "此采购需求"
+        )
         demand_id = _next_id("XQ", await db.count(host.db.conn, "procurement_demands"))
         document = await store()
-        body = {**draft.body(), "id": demand_id, "documents": [dict(document)] if document else [], "route": route, **_by(actor)}
+        body = {
+            **draft.body(),
+            "id": demand_id,
+            "documents": [dict(document)] if document else [],
+            "route": route,
+            **_by(actor),
+        }
         await host.recorder.record(K.DEMAND_FILED, body)
     return demand_id
 
@@ -212,24 +254,35 @@ async def _demand(host: Any, demand_id: str, *statuses: str) -> dict[str, Any]:
         raise NotFound("没有此采购需求")
     if statuses and row["status"] not in statuses:
         shown = "、".join(db.DEMAND_STATUS[s] for s in statuses)
-        raise InputError(f"采购需求 {demand_id} 当前为“{db.DEMAND_STATUS[row['status']]}”，此步骤只能在“{shown}”时进行", "bad_state")
+        raise InputError(
+            f"采购需求 {demand_id} 当前为“{db.DEMAND_STATUS[row['status']]}”，此步骤只能在“{shown}”时进行", "bad_state"
+        )
     return row
 
 
 # -- after the award: contract, delivery acceptance, payment -----------------------------------------------
 
 
-async def sign_contract(host: Any, actor: Actor, demand_id: str, contract_no: str, signed_on: date, store: Store) -> None:
+async def sign_contract(
+    host: Any, actor: Actor, demand_id: str, contract_no: str, signed_on: date, store: Store
+) -> None:
     _recorder(actor)
     number = text(contract_no, "合同编号", 40)
     async with host.recorder.step():
         await _demand(host, demand_id, "awarded")
         file = await store()
-        body = {"demand_id": demand_id, "contract_no": number, "signed_on": signed_on.isoformat(), "file": dict(file) if file else None}
+        body = {
+            "demand_id": demand_id,
+            "contract_no": number,
+            "signed_on": signed_on.isoformat(),
+            "file": dict(file) if file else None,
+        }
         await host.recorder.record(K.CONTRACT_SIGNED, {**body, **_by(actor)})
 
 
-async def check_delivery(host: Any, actor: Actor, demand_id: str, received: Sequence[int], checked_on: date, store: Store) -> bool:
+async def check_delivery(
+    host: Any, actor: Actor, demand_id: str, received: Sequence[int], checked_on: date, store: Store
+) -> bool:
     """Record a delivery checked against the demand's quantities; when every line matches, the purchase is
     recorded as a platform purchase at the awarded prices. True when it passed."""
     _recorder(actor)
@@ -247,7 +300,15 @@ async def check_delivery(host: Any, actor: Actor, demand_id: str, received: Sequ
                 "photo": dict(photo) if photo else None, "checked_on": checked_on.isoformat()}  # fmt: skip
         items: list[tuple[str, Mapping[str, Any]]] = [(K.DELIVERY_CHECKED, {**body, **_by(actor)})]
         if passed:
-            items.append((K.PURCHASE_RECORDED, {**_platform_purchase(row, checked_on, await db.count(host.db.conn, "procurement_purchases")), **_by(actor)}))
+            items.append(
+                (
+                    K.PURCHASE_RECORDED,
+                    {
+                        **_platform_purchase(row, checked_on, await db.count(host.db.conn, "procurement_purchases")),
+                        **_by(actor),
+                    },
+                )
+            )
         await host.recorder.record_many(items)
     return passed
 
@@ -259,7 +320,15 @@ def _platform_purchase(row: Mapping[str, Any], day: date, n: int) -> dict[str, A
     for i, line in enumerate(row["lines"], 1):
         price = unit.get(i)
         q = int(line["quantity"])
-        lines.append({"name": line["name"], "unit": line["unit"], "quantity": q, "unit_fen": price, "amount_fen": q * price if price else None})
+        lines.append(
+            {
+                "name": line["name"],
+                "unit": line["unit"],
+                "quantity": q,
+                "unit_fen": price,
+                "amount_fen": q * price if price else None,
+            }
+        )
     return {
         "id": _next_id("CG", n), "day": day.isoformat(), "category": row["category"], "project": row["project"],
         "supplier": award["supplier"]["name"], "channel": rules.PLATFORM, "amount_fen": int(award["amount_fen"]), "lines": lines,
@@ -276,6 +345,11 @@ async def record_payment(host: Any, actor: Actor, demand_id: str, amount_fen: in
         if amount_fen > due:
             raise InputError(f"付款金额超过未付余额 {yuan(due)}", "overpayment")
         voucher = await store()
-        body = {"demand_id": demand_id, "amount_fen": amount_fen, "paid_on": paid_on.isoformat(), "voucher": dict(voucher) if voucher else None}
+        body = {
+            "demand_id": demand_id,
+            "amount_fen": amount_fen,
+            "paid_on": paid_on.isoformat(),
+            "voucher": dict(voucher) if voucher else None,
+        }
         await host.recorder.record(K.PAYMENT_RECORDED, {**body, **_by(actor)})
     return due - amount_fen

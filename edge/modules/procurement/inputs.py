@@ -69,7 +69,9 @@ def quantity(value: object, what: str, minimum: int = 1) -> int:
     """A whole quantity, ``minimum`` (1; a delivery may count 0) to a million."""
     raw = value.strip() if isinstance(value, str) else ""
     if not re.fullmatch(r"[0-9]{1,7}", raw, re.ASCII) or not minimum <= int(raw) <= MAX_QUANTITY:
-        raise InputError(f"{what}应为 {minimum} 到 {MAX_QUANTITY:,} 之间的整数（小数请换用更小的单位，如 千克、米）", "bad_quantity")
+        raise InputError(
+            f"{what}应为 {minimum} 到 {MAX_QUANTITY:,} 之间的整数（小数请换用更小的单位，如 千克、米）", "bad_quantity"
+        )
     return int(raw)
 
 
@@ -146,7 +148,9 @@ class PurchaseDraft:
         }  # fmt: skip
 
 
-def purchase(form: Mapping[str, Any], rows: Sequence[Mapping[str, str]], today: date, ceiling_fen: int) -> PurchaseDraft:
+def purchase(
+    form: Mapping[str, Any], rows: Sequence[Mapping[str, str]], today: date, ceiling_fen: int
+) -> PurchaseDraft:
     channel = form.get("channel")
     if channel not in CHANNEL_NAMES:
         raise InputError("请选择采购方式：平台采购或线下采购", "bad_channel")

@@ -8,10 +8,10 @@ from typing import Any
 
 import aiosqlite
 
+import edge.modules.procurement.kinds as K
 from edge.kernel.contract import Export, Published
 from edge.kernel.fmt import yuan
-import edge.modules.procurement.db as db
-import edge.modules.procurement.kinds as K
+from edge.modules.procurement import db
 from edge.modules.procurement.rules import CHANNEL_NAMES
 
 PURCHASE_COLUMNS = ("编号", "采购日期", "类别", "项目", "物品", "供应商", "金额", "采购方式", "例外登记")
@@ -54,7 +54,15 @@ async def published(conn: aiosqlite.Connection, village: str) -> list[Published]
     purchases = await db.purchases(conn)
     if purchases:
         at = max(r["recorded_at"] for r in purchases)
-        out.append(Published("村级采购清单", K.PURCHASE_RECORDED, at, PURCHASE_COLUMNS, tuple(_purchase_row(r) for r in reversed(purchases))))
+        out.append(
+            Published(
+                "村级采购清单",
+                K.PURCHASE_RECORDED,
+                at,
+                PURCHASE_COLUMNS,
+                tuple(_purchase_row(r) for r in reversed(purchases)),
+            )
+        )
     deals = await deal_rows(conn, village)
     if deals:
         at = max(d["updated_at"] for d in await db.demands(conn) if d["award"] is not None)

@@ -12,9 +12,9 @@ from typing import Any
 
 import aiosqlite
 
+import edge.modules.procurement.kinds as K
 from edge.kernel.contract import Handler
 from edge.ledger import Entry
-import edge.modules.procurement.kinds as K
 
 _LIVE = ("submitted",)  # the states in which the central may still decide a demand
 
@@ -76,7 +76,9 @@ def _approval(table: str, key: str) -> Handler:
             row = await cur.fetchone()
         if row is None:
             raise KeyError(f"{item_id} 不在待审批状态")
-        await conn.execute(f"UPDATE {table} SET done = ? WHERE id = ?", (_json([*json.loads(row[0]), entry.body["approver"]]), item_id))
+        await conn.execute(
+            f"UPDATE {table} SET done = ? WHERE id = ?", (_json([*json.loads(row[0]), entry.body["approver"]]), item_id)
+        )
 
     return apply
 
@@ -149,7 +151,13 @@ async def contract_signed(conn: aiosqlite.Connection, entry: Entry) -> None:
 async def delivery_checked(conn: aiosqlite.Connection, entry: Entry) -> None:
     b = entry.body
     shown = {k: b.get(k) for k in ("received", "passed", "message", "photo", "checked_on")}
-    await _move(conn, entry, ("contracted", "delivery_failed"), "accepted" if b["passed"] else "delivery_failed", delivery=_json(shown))
+    await _move(
+        conn,
+        entry,
+        ("contracted", "delivery_failed"),
+        "accepted" if b["passed"] else "delivery_failed",
+        delivery=_json(shown),
+    )
     if b.get("photo"):
         await _files(conn, entry, [b["photo"]])
 

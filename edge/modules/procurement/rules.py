@@ -128,7 +128,9 @@ def audit(purchases: Sequence[Purchase]) -> list[Group]:
         flags += _reaching([_group(SAME_PROJECT, project, [p for p in purchases if p.project == project])])
     for category in sorted({p.category for p in purchases}):
         same = [p for p in purchases if p.category == category]
-        flags += _reaching(_group(SAME_CATEGORY, category, w, window_end(min(p.day for p in w))) for w in category_windows(same))
+        flags += _reaching(
+            _group(SAME_CATEGORY, category, w, window_end(min(p.day for p in w))) for w in category_windows(same)
+        )
     return [g for g in flags if offline.intersection(g.ids)]
 
 

@@ -19,9 +19,7 @@ from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.fmt import yuan
 from edge.kernel.routing import why_not
 from edge.ledger.localtime import local_today, utc_bound
-import edge.modules.procurement.db as db
-import edge.modules.procurement.desk as desk
-import edge.modules.procurement.inputs as inputs
+from edge.modules.procurement import db, desk, inputs
 from edge.modules.procurement.rules import CATEGORIES, CHANNEL_NAMES, RULE_NAMES, THRESHOLD_FEN
 from edge.web.service import PASSWORD_CHANGE_REQUIRED, Principal
 from edge.web.shell import Shell
@@ -100,11 +98,29 @@ async def inbox(shell: Shell, p: Principal) -> list[Awaiting]:
     for o in overrides:
         if p.person_id in o["route"]["approvers"]:
             summary = f"线下采购例外登记 · {yuan(o['purchase']['amount_fen'])} · {o['purchase']['supplier']}"
-            items.append(Awaiting(o["id"], f"例外登记：{o['purchase']['category']}", summary, f"/procurement/overrides/{o['id']}", o["filed_at"], desk.override_routed(o)))
+            items.append(
+                Awaiting(
+                    o["id"],
+                    f"例外登记：{o['purchase']['category']}",
+                    summary,
+                    f"/procurement/overrides/{o['id']}",
+                    o["filed_at"],
+                    desk.override_routed(o),
+                )
+            )
     for d in demands:
         if p.person_id in d["route"]["approvers"]:
             summary = f"采购需求 · 最高限价 {yuan(d['ceiling_fen'])} · 交货 {d['delivery_date']}"
-            items.append(Awaiting(d["id"], d["title"], summary, f"/procurement/demands/{d['id']}", d["filed_at"], desk.demand_routed(d)))
+            items.append(
+                Awaiting(
+                    d["id"],
+                    d["title"],
+                    summary,
+                    f"/procurement/demands/{d['id']}",
+                    d["filed_at"],
+                    desk.demand_routed(d),
+                )
+            )
     return items
 
 
@@ -164,13 +180,21 @@ def router(shell: Shell) -> APIRouter:
             draft = inputs.purchase(form, rows, today(), ceiling())
             received = await uploads.receive(invoice)
             if form.get("action") == "override":
-                oid = await desk.request_override(agent, actor(p), draft, form.get("override_reason", ""), uploads.keeper(received, p.account.username))
+                oid = await desk.request_override(
+                    agent,
+                    actor(p),
+                    draft,
+                    form.get("override_reason", ""),
+                    uploads.keeper(received, p.account.username),
+                )
                 await shell.flash(request, "ok", f"已提交例外登记申请 {oid}，等待第二审批人审批。")
                 return RedirectResponse(f"/procurement/overrides/{oid}", 303)
             pid = await desk.record_purchase(agent, actor(p), draft, uploads.keeper(received, p.account.username))
         except desk.SplitPurchase as refused:
             adding = await adding_up(refused.groups, form)
-            return await purchase_form(request, p, 409, form=form, rows=rows, refusal=refused.message, groups=refused.groups, adding=adding)
+            return await purchase_form(
+                request, p, 409, form=form, rows=rows, refusal=refused.message, groups=refused.groups, adding=adding
+            )
         except InputError as exc:
             return await purchase_form(request, p, 400, form=form, rows=rows, error=exc.message)
         finally:
@@ -184,7 +208,12 @@ def router(shell: Shell) -> APIRouter:
         known = {r["id"]: r for r in await read(db.purchases) if r["id"] in ids}
         group = groups[0]  # the one just refused is its total less the others
         amount = int(group["total_fen"]) - sum(int(known[i]["amount_fen"]) for i in group["ids"] if i in known)
-        known["本次"] = {"id": "本次", "day": form.get("day", ""), "supplier": form.get("supplier", ""), "amount_fen": amount}
+        known["本次"] = {
+            "id": "本次",
+            "day": form.get("day", ""),
+            "supplier": form.get("supplier", ""),
+            "amount_fen": amount,
+        }
         return known
 
     @api.get("/procurement/purchases/{purchase_id}", include_in_schema=False)
@@ -205,9 +234,14 @@ def router(shell: Shell) -> APIRouter:
         if not path.exists():
             raise NotFound("文件不在本机的文档库中")
         ctype = await asyncio.to_thread(content_type_of, path)
-        headers = {"Cache-Control": "private, max-age=3600", "Content-Security-Policy": "sandbox; default-src 'none'; img-src 'self'"}
+        headers = {
+            "Cache-Control": "private, max-age=3600",
+            "Content-Security-Policy": "sandbox; default-src 'none'; img-src 'self'",
+        }
         if ctype in ("image/png", "image/jpeg", "application/pdf"):
-            return FileResponse(path, media_type=ctype, filename=name, content_disposition_type="inline", headers=headers)
+            return FileResponse(
+                path, media_type=ctype, filename=name, content_disposition_type="inline", headers=headers
+            )
         return FileResponse(path, media_type="application/octet-stream", filename=name, headers=headers)
 
     # -- overrides -------------------------------------------------------------------------------------
@@ -222,12 +256,16 @@ def router(shell: Shell) -> APIRouter:
         return await shell.render(request, "procurement/override.html", o=row, turn=turn, **page_context())
 
     @api.post("/procurement/overrides/{override_id}/{decision}", include_in_schema=False)
-    async def decide_override(request: Request, override_id: str, decision: str, reason: Annotated[str, Form()] = "") -> Response:
+    async def decide_override(
+        request: Request, override_id: str, decision: str, reason: Annotated[str, Form()] = ""
+    ) -> Response:
         p = await shell.acting(request)
         if decision not in ("approve", "reject"):
             raise NotFound("没有此操作")
         pid = await desk.decide_override(agent, deciding(p), override_id, decision == "approve", reason)
-        message = f"已同意，采购已登记为 {pid}（标记为例外）" if pid else ("已同意" if decision == "approve" else "已驳回")
+        message = (
+            f"已同意，采购已登记为 {pid}（标记为例外）" if pid else ("已同意" if decision == "approve" else "已驳回")
+        )
         await shell.flash(request, "ok", message)
         return RedirectResponse(f"/procurement/overrides/{override_id}", 303)
 
@@ -272,11 +310,20 @@ def router(shell: Shell) -> APIRouter:
         due = int(row["award"]["amount_fen"]) - int(row["paid_fen"]) if row.get("award") else None
         due_text = f"{due // 100}.{due % 100:02d}" if due else ""
         return await shell.render(
-            request, "procurement/demand.html", d=row, turn=turn, due=due, due_text=due_text, may_record=actor(p).may_record, **page_context()
+            request,
+            "procurement/demand.html",
+            d=row,
+            turn=turn,
+            due=due,
+            due_text=due_text,
+            may_record=actor(p).may_record,
+            **page_context(),
         )
 
     @api.post("/procurement/demands/{demand_id}/{decision}", include_in_schema=False)
-    async def decide_demand(request: Request, demand_id: str, decision: str, reason: Annotated[str, Form()] = "") -> Response:
+    async def decide_demand(
+        request: Request, demand_id: str, decision: str, reason: Annotated[str, Form()] = ""
+    ) -> Response:
         p = await shell.acting(request)
         if decision not in ("approve", "reject"):
             raise NotFound("没有此操作")
@@ -286,7 +333,9 @@ def router(shell: Shell) -> APIRouter:
         return RedirectResponse(f"/procurement/demands/{demand_id}", 303)
 
     @api.post("/procurement/demands/{demand_id}/step/{step}", include_in_schema=False)
-    async def after_award(request: Request, demand_id: str, step: str, file: Annotated[UploadFile | None, File()] = None) -> Response:
+    async def after_award(
+        request: Request, demand_id: str, step: str, file: Annotated[UploadFile | None, File()] = None
+    ) -> Response:
         p = await shell.acting(request)
         if step not in ("contract", "delivery", "payment"):
             raise NotFound("没有此操作")
@@ -302,7 +351,10 @@ def router(shell: Shell) -> APIRouter:
             elif step == "delivery":
                 row = await read(db.demand, demand_id)
                 count = len(row["lines"]) if row else 0
-                received_q = [inputs.quantity(form.get(f"received-{i}"), f"第 {i} 行到货数量", minimum=0) for i in range(1, count + 1)]
+                received_q = [
+                    inputs.quantity(form.get(f"received-{i}"), f"第 {i} 行到货数量", minimum=0)
+                    for i in range(1, count + 1)
+                ]
                 passed = await desk.check_delivery(agent, actor(p), demand_id, received_q, on, keep)
                 message = "验收合格，已登记为平台采购" if passed else "验收不合格，已记录"
             else:
