@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from central_accounts_support import (  # noqa: F401 - fixtures
     CODES,
+    Clock,
     COUNTY,
     OTHER_COUNTY,
     OTHER_TOWNSHIP,
@@ -23,9 +24,12 @@ from central_accounts_support import (  # noqa: F401 - fixtures
     login,
     staff,
 )
-from central_support import db_url, enrol, ledgers, pg_server, store, Ledgers  # noqa: F401 - fixtures
+from central_support import Ledgers, db_url, enrol, ledgers, pg_server, store  # noqa: F401 - fixtures
 
 from central.accounts.store import MAX_LICENCE_BYTES
+from central.app import create_app
+from central.decisions.log import DecisionLog
+from central.store import CentralStore
 
 
 def _application_ids(page: str) -> list[int]:
@@ -176,3 +180,35 @@ async def test_officers_see_only_the_villages_of_their_scope(central: Central, l
         assert (await township.get("/admin/users")).status_code == 403
         token = await csrf_of(township)
         assert (await township.post("/admin/users", data={"csrf": token, "username": "x1"})).status_code == 403
+
+
+async def test_a_decision_on_an_application_goes_into_the_central_s_decision_log_first(
+    store: CentralStore, tmp_path: Path
+) -> None:
+    log = await DecisionLog.open(tmp_path, store.db)
+    try:
+        central = Central(store, create_app(store, decisions=log), Clock())
+        await staff(central, "xianguan", "county_officer", f"county:{COUNTY}", "县监管")
+        async with central.client() as first, central.client() as second, central.client() as officer:
+            await apply(first, application("supplier", "lvshan", CODES[0]))
+            await apply(second, application("bank", "nongshang", CODES[2]))
+            await login(officer, "xianguan")
+            lvshan, nongshang = sorted(_application_ids((await officer.get("/applications")).text))
+            token = await csrf_of(officer)
+            await officer.post(f"/applications/{lvshan}/decision", data={"decision": "approve", "csrf": token})
+            await officer.post(f"/applications/{nongshang}/decision",
+                               data={"decision": "refuse", "reason": "执照已过期", "csrf": token})  # fmt: skip
+            # Refused before anything is written: no reason, or decided already.
+            await officer.post(f"/applications/{lvshan}/decision", data={"decision": "refuse", "csrf": token})
+            await officer.post(f"/applications/{lvshan}/decision", data={"decision": "approve", "csrf": token})
+        entries = await log.ledger.entries(0, await log.ledger.size())
+        assert [(e.kind, e.body["actor"], e.body["decision"]["org_name"]) for e in entries] == [
+            ("registration.approved", "xianguan", "lvshan 有限公司"),
+            ("registration.refused", "xianguan", "nongshang 有限公司"),
+        ]
+        assert entries[0].body["decision"]["credit_code"] == CODES[0] and "reason" not in entries[0].body["decision"]
+        assert entries[1].body["decision"]["reason"] == "执照已过期"
+        assert "13800001234" not in str([e.body for e in entries])  # no contact's phone in a public log
+        assert (await central.accounts.application_of("lvshan")).status == "approved"  # type: ignore[union-attr]
+    finally:
+        await log.close()

@@ -49,6 +49,12 @@ LICENCE_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png
 SUPPLIER_CATEGORIES = ("办公用品", "建材五金", "农资农具", "工程施工", "物业保洁", "设备家电", "餐饮食材", "其他")
 
 
+#: A county officer's decision on an application, as the central's decision log records it (a qualification).
+REGISTRATION_APPROVED, REGISTRATION_REFUSED = "registration.approved", "registration.refused"
+DECISION_NAMES = {REGISTRATION_APPROVED: "注册审批通过", REGISTRATION_REFUSED: "注册审批不予通过"}
+MAX_REASON_CHARS = 500
+
+
 class AccountError(ValueError):
     """Bad input to an account step, in Chinese for the page (the CLI prints it too): nothing changed."""
 
@@ -140,6 +146,25 @@ def staff_scope(role: str, scope: str) -> tuple[str, str]:
     except ConfigDocError:
         raise AccountError(f"{R.ROLE_NAMES[role]}的范围应为 {level}:名称") from None
     return parsed.level, parsed.name
+
+
+def check_decision(approve: bool, reason: str) -> str:
+    """The reason of a decision on an application: required to refuse, at most :data:`MAX_REASON_CHARS`."""
+    text = (reason or "").strip()
+    if not approve and not text:
+        raise AccountError("不予通过须写明理由")
+    if len(text) > MAX_REASON_CHARS:
+        raise AccountError(f"理由最多 {MAX_REASON_CHARS} 个字符")
+    return text
+
+
+def decision_body(application: Application, approve: bool, reason: str) -> dict[str, Any]:
+    """What the decision log records of a decision on an application: the organisation as it registered, never
+    its contact person or phone."""
+    body: dict[str, Any] = {"application": application.id, "kind": application.kind, "org_name": application.org_name,
+                            "credit_code": application.credit_code, "county": application.county,
+                            "categories": list(application.categories)}  # fmt: skip
+    return body if approve else {**body, "reason": reason}
 
 
 def licence_type(data: bytes) -> str:
@@ -479,11 +504,7 @@ class AccountStore:
     async def decide(self, level: str, name: str, application_id: int, approve: bool, reason: str, by: str) -> Application:
         """A county officer's (or the administrator's) approval, or refusal with its reason, of a pending application."""
         found, _ = await self.application(level, name, application_id)
-        reason = (reason or "").strip()
-        if not approve and not reason:
-            raise AccountError("不予通过须写明理由")
-        if len(reason) > 500:
-            raise AccountError("理由最多 500 个字符")
+        reason = check_decision(approve, reason)
         async with self.db.writer.begin() as conn:
             done = await conn.execute(
                 update(applications).where(applications.c.id == application_id, applications.c.status == "pending")

@@ -16,11 +16,15 @@ from central.accounts import roles as R
 from central.accounts.shell import FORM_COOKIE, SESSION_COOKIE, SUPERVISOR_COOKIE, CentralShell
 from central.accounts.store import (
     MAX_LICENCE_BYTES,
-    Account,
+    REGISTRATION_APPROVED,
+    REGISTRATION_REFUSED,
     SESSION_MAX_S,
     SUPPLIER_CATEGORIES,
+    Account,
     AccountError,
     AccountStore,
+    check_decision,
+    decision_body,
 )
 from central.store import Principal, Refusal
 
@@ -248,9 +252,18 @@ def router(shell: CentralShell) -> APIRouter:
         application, _ = await _in_scope(who, application_id)
         if decision not in ("approve", "refuse"):
             raise Refusal(400, "malformed", "请选择通过或不予通过")
+        approve = decision == "approve"
+        actor = who.account or who.label
         try:
-            await shell.accounts.decide(who.level, who.name, application_id, decision == "approve", reason,
-                                        who.account or who.label)  # fmt: skip
+            reason = check_decision(approve, reason)
+            if application.status != "pending":
+                raise AccountError("此申请已经处理过")
+            # A qualification is a decision of the central: in its decision log first, when it keeps one (--data).
+            log = getattr(shell.state, "decisions", None)
+            if log is not None:
+                kind = REGISTRATION_APPROVED if approve else REGISTRATION_REFUSED
+                await log.decide(kind, decision_body(application, approve, reason), actor=actor)
+            await shell.accounts.decide(who.level, who.name, application_id, approve, reason, actor)
         except AccountError as exc:
             return await shell.render(request, "accounts/application_review.html", 400, application=application,
                                       error=str(exc))  # fmt: skip
