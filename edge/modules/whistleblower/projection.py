@@ -119,7 +119,7 @@ async def _sealed(
             str(entry.body["id"]),
             kind,
             author,
-            entry.ts,
+            str(entry.body.get("at") or entry.body["received_at"]),  # when the step was taken, on the agent's clock
             _json(dict(sealed)),
             None if reporter is None else _json(dict(reporter)),
         ),
