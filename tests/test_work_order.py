@@ -555,3 +555,30 @@ def test_the_dispatch_command_is_fair_over_hundreds_of_jobs_and_follows_the_orde
     first = min((w for w in workers if w["id"] in counts), key=lambda w: w["order"])
     assert result["assignments"][0]["workers"][0] == first["id"]
     assert {s["reason"] for s in result["skipped"]} == {"blacklisted", "unavailable"}
+
+
+async def test_hostile_forms_get_a_clear_error_and_change_nothing(agent: EdgeAgent) -> None:
+    await WORK_ORDER.demo(agent)  # type: ignore[misc]
+    store = await WebStore.open(agent.config.data_dir)
+    await seed_account(store, agent, "liming", ["applicant"], "liming", None)
+    ledger = LedgerReader(agent.config.data_dir)
+    transport = httpx.ASGITransport(app=create_app(Console(agent, store, WebSettings(enabled=True)), ledger))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            staff = Api(c)
+            await staff.login("liming")
+            order_id = await _first_order(agent)
+            before = await agent.ledger.size()
+            files = {"refused": ("x.txt", b"W001", "text/plain"), "name": ("n.txt", b"x", "text/plain")}
+            for path, data in (
+                ("/work_order/workers", {"trade": "cleaning"}), (f"/work_order/orders/{order_id}/dispatch", {}),
+                (f"/work_order/orders/{order_id}/attendance", {"day": "2026-13-40"}), ("/work_order/orders", {"rate": "NaN"}),
+                ("/work_order/plans/2026-W01/approve", {"meeting_day": "x"}), (f"/work_order/orders/{order_id}/nonsense", {}),
+            ):
+                r = await c.post(path, data={"csrf_token": staff.csrf, **data}, files=files)
+                assert 400 <= r.status_code < 500 and "无法完成" in r.text or r.status_code == 404, (path, r.status_code)
+            assert (await c.post("/work_order/orders", data=job(MONDAY))).status_code == 403  # no CSRF token
+            assert await agent.ledger.size() == before
+    finally:
+        await ledger.close()
+        await store.close()

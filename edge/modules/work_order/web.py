@@ -71,7 +71,9 @@ def router(shell: Any) -> APIRouter:
 
     async def form_of(request: Request) -> dict[str, Any]:
         form = await request.form()
-        return {k: form.get(k) for k in form} | {"refused": form.getlist("refused")}
+        # text fields only: a file sent in place of a field is dropped, and the step says the field is missing
+        texts = {k: v for k in form if isinstance(v := form.get(k), str)}
+        return texts | {name: [v for v in form.getlist(name) if isinstance(v, str)] for name in ("refused", "relatives")}
 
     async def act(request: Request, message: str, target: str) -> Response:
         await shell.flash(request, "ok", message)
@@ -187,8 +189,7 @@ def router(shell: Any) -> APIRouter:
     @api.post(PAGE + "/workers", include_in_schema=False)
     async def register(request: Request) -> Response:
         p = await shell.acting(request)
-        form = await request.form()
-        data = {k: form.get(k) for k in form} | {"relatives": form.getlist("relatives")}
+        data = await form_of(request)
         async with agent.recorder.step():
             worker_id = await desk.register_worker(agent, actor(p), p.account.username, data)
         return await act(request, f"已登记 {worker_id}", f"{PAGE}/workers")
