@@ -26,7 +26,7 @@ from central_accounts_support import (  # noqa: F401 - fixtures
 )
 from central_support import Ledgers, db_url, enrol, ledgers, pg_server, store  # noqa: F401 - fixtures
 
-from central.accounts.store import MAX_LICENCE_BYTES
+from central.accounts.store import MAX_LICENCE_BYTES, REGISTER_MAX_PER_ADDRESS
 from central.app import create_app
 from central.decisions.log import DecisionLog
 from central.store import CentralStore
@@ -212,3 +212,13 @@ async def test_a_decision_on_an_application_goes_into_the_central_s_decision_log
         assert (await central.accounts.application_of("lvshan")).status == "approved"  # type: ignore[union-attr]
     finally:
         await log.close()
+
+
+async def test_one_address_cannot_flood_the_applications(central: Central) -> None:
+    async with central.client("10.1.1.1") as flood, central.client("10.1.1.2") as honest:
+        for n in range(REGISTER_MAX_PER_ADDRESS):
+            assert (await apply(flood, application("supplier", f"flood{n}", "bad-code"))).status_code == 400
+        refused = await apply(flood, application("supplier", "lvshan", CODES[0]))
+        assert refused.status_code == 429 and "秒后再试" in refused.text
+        assert await central.accounts.account("lvshan") is None
+        assert (await apply(honest, application("supplier", "lvshan", CODES[0]))).status_code == 303

@@ -38,6 +38,9 @@ LOGIN_BACKOFF_S, LOGIN_BACKOFF_MAX_S = 1.0, 300.0
 FORGET_FAILURES_S = 3600.0
 #: Failures allowed before the backoff: an account from one address, an account overall, one address.
 LOGIN_MAX_FAILURES, LOGIN_ACCOUNT_MAX_FAILURES, LOGIN_IP_MAX_FAILURES = 5, 20, 30
+#: Applications (each with a licence scan stored) one address may send before the same backoff: a form anyone can
+#: post must not fill the database.
+REGISTER_MAX_PER_ADDRESS = 5
 
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9_.-]{1,31}")
 _PHONE = re.compile(r"\+?[0-9][0-9 -]{6,18}[0-9]")
@@ -350,6 +353,10 @@ class AccountStore:
         return ([LoginLimit(f"user:{name}@{client}", LOGIN_MAX_FAILURES),
                  LoginLimit(f"user:{name}", LOGIN_ACCOUNT_MAX_FAILURES)],
                 LoginLimit(f"ip:{client}", LOGIN_IP_MAX_FAILURES))  # fmt: skip
+
+    @staticmethod
+    def register_limit(client: str) -> LoginLimit:
+        return LoginLimit(f"register:{client}", REGISTER_MAX_PER_ADDRESS)
 
     async def claim_attempt(self, limits: Sequence[LoginLimit]) -> float:
         """Charge one attempt to every key *before* its password is checked; or, while a key still waits out its

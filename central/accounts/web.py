@@ -170,6 +170,9 @@ def router(shell: CentralShell) -> APIRouter:
             return await register_form(request, 403, "页面已过期，请重新填写后提交。", values)
         if password != again:
             return await register_form(request, 400, "两次输入的密码不一致", values)
+        wait = await shell.accounts.claim_attempt([AccountStore.register_limit(client_of(request))])
+        if wait > 0:
+            return await register_form(request, 429, f"提交过于频繁，请 {int(wait) + 1} 秒后再试。", values)
         data = await licence.read(MAX_LICENCE_BYTES + 1)
         try:
             await shell.accounts.apply(
