@@ -14,10 +14,11 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+import edge.modules.procurement.db as db  # noqa: PLR0402  (not from the package: its __init__ imports this)
+import edge.modules.procurement.desk as desk  # noqa: PLR0402  (not from the package: its __init__ imports this)
 import edge.modules.procurement.kinds as K
 from edge.kernel.errors import Refused
 from edge.ledger.localtime import local_today
-from edge.modules.procurement import db, desk
 from edge.modules.procurement.inputs import DemandDraft, Line, PurchaseDraft
 from edge.modules.procurement.rules import OFFLINE, PLATFORM
 

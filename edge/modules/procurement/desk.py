@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import edge.modules.procurement.db as db  # noqa: PLR0402  (not from the package: its __init__ imports this)
 import edge.modules.procurement.kinds as K
+import edge.modules.procurement.rules as rules  # noqa: PLR0402  (not from the package: its __init__ imports this)
 from edge.kernel.config import Person
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.fmt import yuan
 from edge.kernel.routing import RefusalBudget, Routed, RouteDesk
-from edge.modules.procurement import db, rules
 from edge.modules.procurement.config import route_for, settings_of
 from edge.modules.procurement.inputs import DemandDraft, PurchaseDraft, paragraph, text
 

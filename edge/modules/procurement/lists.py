@@ -8,10 +8,10 @@ from typing import Any
 
 import aiosqlite
 
+import edge.modules.procurement.db as db  # noqa: PLR0402  (not from the package: its __init__ imports this)
 import edge.modules.procurement.kinds as K
 from edge.kernel.contract import Export, Published
 from edge.kernel.fmt import yuan
-from edge.modules.procurement import db
 from edge.modules.procurement.rules import CHANNEL_NAMES
 
 PURCHASE_COLUMNS = ("编号", "采购日期", "类别", "项目", "物品", "供应商", "金额", "采购方式", "例外登记")

@@ -13,13 +13,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+import edge.modules.procurement.db as db  # noqa: PLR0402  (not from the package: its __init__ imports this)
+import edge.modules.procurement.desk as desk  # noqa: PLR0402  (not from the package: its __init__ imports this)
+import edge.modules.procurement.inputs as inputs  # noqa: PLR0402  (not from the package: its __init__ imports this)
 from edge.kernel.contract import Awaiting, NavItem
 from edge.kernel.documents import document_path, store_document
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.fmt import yuan
 from edge.kernel.routing import why_not
 from edge.ledger.localtime import local_today, utc_bound
-from edge.modules.procurement import db, desk, inputs
 from edge.modules.procurement.rules import CATEGORIES, CHANNEL_NAMES, RULE_NAMES, THRESHOLD_FEN
 from edge.web.service import PASSWORD_CHANGE_REQUIRED, Principal
 from edge.web.shell import Shell
