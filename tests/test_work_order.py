@@ -582,3 +582,36 @@ async def test_hostile_forms_get_a_clear_error_and_change_nothing(agent: EdgeAge
     finally:
         await ledger.close()
         await store.close()
+
+
+# -- the audit: every dispatch recomputed from the ledger alone -------------------------------------------------------
+
+
+async def test_the_audit_recomputes_every_dispatch_and_finds_one_out_of_turn(agent: EdgeAgent) -> None:
+    from edge.modules.work_order.audit import audit
+
+    await WORK_ORDER.demo(agent)  # type: ignore[misc]
+    ids = [await register(agent, n) for n in range(40, 43)]
+    posted = await step(agent, desk.file_order, who(agent, "liming"), ACCOUNT, job(desk.today(), emergency="1", emergency_reason="台风过境抢险"))
+    await step(agent, desk.decide_order, who(agent, "zhangwei"), ACCOUNT, posted, True)
+    await step(agent, desk.dispatch, who(agent, "liming"), ACCOUNT, posted, takers=[ids[2], ids[0]])
+    clean = audit(await agent.ledger.entries())
+    assert clean == {"dispatches": 4, "mismatches": []}
+    out = qinglian("labour", "audit", "--data", str(agent.config.data_dir), "--json")
+    assert out.returncode == 0 and json.loads(out.stdout) == clean
+
+    # a dispatch written past the desk, hiring a favourite out of turn, is found
+    urgent = await step(agent, desk.file_order, who(agent, "liming"), ACCOUNT, job(desk.today(), emergency="1", emergency_reason="积水"))
+    await step(agent, desk.decide_order, who(agent, "zhangwei"), ACCOUNT, urgent, True)
+    async with agent.recorder.step():
+        cursor = await Q.cursor(agent.db.conn, "cleaning")
+        await agent.recorder.record(K.DISPATCHED, {
+            "order_id": urgent, "trade": "cleaning", "mode": "rotation", "workers": ["W004", "W005"], "skipped": [],
+            "cursor_before": cursor, "cursor_after": 5, "applicant": "liming", "by": "liming", "account": ACCOUNT,
+        })  # fmt: skip
+    found = audit(await agent.ledger.entries())
+    assert [m["order_id"] for m in found["mismatches"]] == [urgent]
+    assert found["mismatches"][0]["recomputed"]["workers"] != ["W004", "W005"]
+    out = qinglian("labour", "audit", "--data", str(agent.config.data_dir))
+    assert out.returncode == 1 and urgent in out.stdout
+    assert qinglian("labour", "audit", "--data", str(agent.config.data_dir / "nowhere")).returncode == 2

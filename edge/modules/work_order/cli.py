@@ -1,4 +1,5 @@
-"""``qinglian labour dispatch --pool POOL.json --jobs JOBS.json [--json]``: recompute a rotation from published inputs.
+"""``qinglian labour dispatch --pool POOL.json --jobs JOBS.json [--json]``: recompute a rotation from published inputs;
+``qinglian labour audit --data DIR [--json]``: recompute every dispatch of the edge's ledger (exit 1 on a mismatch).
 
 POOL.json is ``{"workers": [{"id", "name", "trade", "order", "blacklisted", "available"}]}`` (the ``order``
 field, not the file's order, decides) and JOBS.json a list of ``{"id", "trade", "workers"}`` handled in
@@ -11,13 +12,16 @@ trade has fewer eligible workers than a job asks for.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
-from edge.kernel.clikit import EXIT_OK, EXIT_USAGE, output
+from edge.kernel.clikit import EXIT_FAILED, EXIT_OK, EXIT_USAGE, output
 from edge.kernel.errors import InputError
+from edge.ledger import Entry, Ledger, LedgerError
+from edge.modules.work_order.audit import audit
 from edge.modules.work_order.rules import Candidate, rotate
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -91,6 +95,25 @@ def _dispatch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _audit(args: argparse.Namespace) -> int:
+    async def read() -> list[Entry]:
+        ledger = await Ledger.open_reader(args.data)
+        try:
+            return await ledger.entries()
+        finally:
+            await ledger.close()
+
+    try:
+        result = audit(asyncio.run(read()))
+    except (FileNotFoundError, LedgerError) as exc:
+        print(f"错误 error: 无法读取台账 cannot read the ledger in {args.data}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    lines = [f"第 {m['entry']} 条 {m['order_id']}: 记录 {m['recorded']} ≠ 复算 {m['recomputed']}" for m in result["mismatches"]]
+    human = "\n".join([f"复算派工 {result['dispatches']} 次，不符 {len(lines)} 次 dispatches recomputed, mismatches", *lines])
+    output(args, result, human)
+    return EXIT_FAILED if result["mismatches"] else EXIT_OK
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     group = subparsers.add_parser("labour", help="用工派工 labour dispatch")
     actions = group.add_subparsers(dest="labour_command", required=True, metavar="ACTION")
@@ -99,3 +122,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     dispatch.add_argument("--jobs", type=Path, required=True, help='[{"id", "trade", "workers"}], handled in order')
     dispatch.add_argument("--json", action="store_true")
     dispatch.set_defaults(func=_dispatch)
+    check = actions.add_parser("audit", help="由台账复算每次派工 recompute every dispatch of this edge's ledger")
+    check.add_argument("--data", type=Path, required=True, help="数据目录 data directory holding ledger.sqlite3")
+    check.add_argument("--json", action="store_true")
+    check.set_defaults(func=_audit)

@@ -281,6 +281,8 @@ async def dispatch(host: Any, actor: Person, account: str, order_id: str, refuse
         "skipped": [{"worker": w, "reason": r} for w, r in result.skipped], "cursor_before": result.cursor_before,
         "cursor_after": result.cursor_after, "applicant": o["applicant"], "by": actor.id, "account": account,
     }  # fmt: skip
+    if takers is not None:
+        body["takers"] = list(takers)  # so the audit recomputes a posted job from the ledger as well
     await host.recorder.record(K.DISPATCHED, body)
     return body
 
