@@ -34,6 +34,7 @@ from qinglian.passwords import check_new_password, dummy_hash, hash_password, ve
 
 SESSION_IDLE_S = 8 * 3600.0  # a working day
 SESSION_MAX_S = 7 * 86400.0
+TOUCH_EVERY_S = 60.0  # a session's last use is written at most this often (idle time is counted in hours)
 LOGIN_BACKOFF_S, LOGIN_BACKOFF_MAX_S = 1.0, 300.0
 FORGET_FAILURES_S = 3600.0
 #: Failures allowed before the backoff: an account from one address, an account overall, one address.
@@ -311,10 +312,13 @@ class AccountStore:
         return token
 
     async def session(self, token: str) -> Session | None:
-        """The live session of a cookie token (touching it), or None if unknown, expired or its account disabled."""
+        """The live session of a cookie token (touching it), or None if unknown, expired or its account disabled.
+
+        Read on the reader; written only to end it or, at most once a minute, to touch it, so page views do not
+        queue behind the edges' ingests for SQLite's one writer."""
         now = self.clock()
         digest = _hash_token(token)
-        async with self.db.writer.begin() as conn:
+        async with self.db.reader.connect() as conn:
             row = (
                 await conn.execute(
                     select(account_sessions.c.csrf, account_sessions.c.created, account_sessions.c.seen, accounts)
@@ -322,12 +326,14 @@ class AccountStore:
                     .where(account_sessions.c.token_hash == digest)
                 )
             ).first()
-            if row is None:
-                return None
-            if row.disabled or now - row.seen > SESSION_IDLE_S or now - row.created > SESSION_MAX_S:
-                await conn.execute(delete(account_sessions).where(account_sessions.c.token_hash == digest))
-                return None
-            await conn.execute(update(account_sessions).where(account_sessions.c.token_hash == digest).values(seen=now))
+        if row is None:
+            return None
+        if row.disabled or now - row.seen > SESSION_IDLE_S or now - row.created > SESSION_MAX_S:
+            await self.end_session(digest)
+            return None
+        if now - row.seen > TOUCH_EVERY_S:
+            async with self.db.writer.begin() as conn:
+                await conn.execute(update(account_sessions).where(account_sessions.c.token_hash == digest).values(seen=now))
         return Session(digest, _account(row), row.csrf)
 
     async def end_session(self, token_hash: str) -> None:
