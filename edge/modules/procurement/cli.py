@@ -1,4 +1,6 @@
-"""``qinglian procurement audit FILE.csv [--json]``: the split-purchase audit over a list of purchases.
+"""``qinglian procurement audit FILE.csv [--json]``: the split-purchase audit over a list of purchases; and
+``qinglian procurement export-ocds --config PATH --out FILE.json [--from DAY] [--to DAY]``: the village's
+demands that went up to the township, as an OCDS 1.1 release package (``ocds.py``).
 
 FILE has the columns ``id,village,date,project,category,amount_yuan,supplier,channel`` (UTF-8, a BOM is
 fine). Prints ``{"flags": [{"rule", "village", "ids", "total_yuan"}]}``: every group of one village's
@@ -18,8 +20,18 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from edge.kernel.clikit import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+import aiosqlite
+
+import edge.modules.procurement.db as db  # noqa: PLR0402  (not from the package: its __init__ imports this)
+import edge.modules.procurement.ocds as ocds  # noqa: PLR0402  (not from the package: its __init__ imports this)
+from edge.kernel.clikit import EXIT_FAILED, EXIT_OK, EXIT_USAGE, config_command, output
+from edge.kernel.config import EdgeConfig
+from edge.kernel.db import DB_FILENAME
+from edge.kernel.errors import InputError
+from edge.kernel.files import write_atomic
 from edge.kernel.fmt import DEFAULT_MAX_AMOUNT_FEN, AmountError, parse_yuan
+from edge.ledger.entry import utc_now
+from edge.ledger.localtime import local_day
 from edge.modules.procurement.kinds import NAME
 from edge.modules.procurement.rules import CHANNEL_NAMES, RULE_NAMES, Purchase, audit
 
@@ -116,6 +128,42 @@ def _audit(args: argparse.Namespace) -> int:
     return EXIT_FAILED if flags else EXIT_OK
 
 
+#: A demand is public from the moment it went up to the township; before that it is the village's own draft.
+UNPUBLISHED = ("pending", "rejected", "approved")
+
+
+def _day_arg(text: str | None, flag: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{flag} 应为 YYYY-MM-DD must be YYYY-MM-DD, got {text!r:.30}", "bad_date") from None
+
+
+async def _export_ocds(args: argparse.Namespace, config: EdgeConfig) -> int:
+    since, until = _day_arg(args.since, "--from"), _day_arg(args.until, "--to")
+    path = config.data_dir / DB_FILENAME
+    async with aiosqlite.connect(f"{path.as_uri()}?mode=ro", uri=True) as conn:
+        conn.row_factory = aiosqlite.Row
+        releases = []
+        for demand in reversed(await db.demands(conn)):
+            filed = date.fromisoformat(local_day(demand["filed_at"]))
+            if demand["status"] in UNPUBLISHED or (since and filed < since) or (until and filed > until):
+                continue
+            releases.append(
+                (demand["updated_at"], ocds.release(config.village, demand, await db.payments(conn, demand["id"])))
+            )
+    published = max((at for at, _ in releases), default=utc_now())
+    write_atomic(args.out, ocds.package(config.village, [r for _, r in releases], published))
+    output(
+        args,
+        {"releases": len(releases), "out": str(args.out)},
+        f"已导出 {len(releases)} 条采购公开数据 OCDS releases -> {args.out}",
+    )
+    return EXIT_OK
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     group = subparsers.add_parser(NAME, help="一网采购 procurement")
     actions = group.add_subparsers(dest="procurement_command", required=True, metavar="ACTION")
@@ -123,3 +171,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     check.add_argument("file", type=Path, metavar="FILE.csv")
     check.add_argument("--json", action="store_true")
     check.set_defaults(func=_audit)
+    export = actions.add_parser("export-ocds", help="开放合同数据 the demands sent up, as an OCDS 1.1 release package")
+    export.add_argument("--config", type=Path, required=True)
+    export.add_argument("--out", type=Path, required=True, metavar="FILE.json")
+    export.add_argument("--from", dest="since", metavar="YYYY-MM-DD", help="demands filed on or after this day")
+    export.add_argument("--to", dest="until", metavar="YYYY-MM-DD", help="demands filed on or before this day")
+    export.add_argument("--json", action="store_true")
+    export.set_defaults(func=config_command(_export_ocds))

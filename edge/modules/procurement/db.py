@@ -78,6 +78,13 @@ CREATE TABLE IF NOT EXISTS procurement_demands (
     filed_at      TEXT NOT NULL,
     updated_at    TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS procurement_payments (
+    entry      INTEGER PRIMARY KEY,  -- the ledger entry of the payment
+    demand_id  TEXT NOT NULL,
+    amount_fen INTEGER NOT NULL,
+    paid_on    TEXT NOT NULL,        -- YYYY-MM-DD
+    at         TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS procurement_files (
     sha256  TEXT NOT NULL,
     name    TEXT NOT NULL,
@@ -159,6 +166,10 @@ async def demands(conn: aiosqlite.Connection, status: str | None = None) -> list
 async def demand(conn: aiosqlite.Connection, demand_id: str) -> dict[str, Any] | None:
     found = await _all(conn, "SELECT * FROM procurement_demands WHERE id = ?", (demand_id,))
     return found[0] if found else None
+
+
+async def payments(conn: aiosqlite.Connection, demand_id: str) -> list[dict[str, Any]]:
+    return await _all(conn, "SELECT * FROM procurement_payments WHERE demand_id = ? ORDER BY entry", (demand_id,))
 
 
 async def count(conn: aiosqlite.Connection, table: str) -> int:

@@ -171,6 +171,10 @@ async def payment_recorded(conn: aiosqlite.Connection, entry: Entry) -> None:
     paid = int(row[0]) + int(b["amount_fen"])
     settled = paid >= int(json.loads(row[1])["amount_fen"])
     await _move(conn, entry, ("accepted",), "paid" if settled else "accepted", paid_fen=paid)
+    await conn.execute(
+        "INSERT INTO procurement_payments (entry, demand_id, amount_fen, paid_on, at) VALUES (?, ?, ?, ?, ?)",
+        (entry.index, b["demand_id"], int(b["amount_fen"]), b["paid_on"], entry.ts),
+    )
     if b.get("voucher"):
         await _files(conn, entry, [b["voucher"]])
 
