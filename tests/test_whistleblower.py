@@ -231,6 +231,27 @@ async def test_the_year_is_rated_and_the_cli_recomputes_it(world: Any, tmp_path:
     assert printed["ratings"][3] == {"person": "zhengli", "rating": "gold", "clues": 2, "confirmed": 2, "solved": 1}
 
 
+async def test_the_years_visits_against_its_plan(world: Any) -> None:
+    agent, desk, clock = world
+    with pytest.raises(InputError, match="走访计划缺少：fenghua"):
+        await desk.plan_visits("zhoujian", 2026, {m["id"]: 10 for m in ROSTER[:-1]}, clock())
+    with pytest.raises(InputError, match="户数"):
+        await desk.plan_visits("zhoujian", 2026, {**{m["id"]: 10 for m in ROSTER}, "wuxia": 1001}, clock())
+    with pytest.raises(Refused):
+        await desk.plan_visits("wuxia", 2026, {m["id"]: 10 for m in ROSTER}, clock())
+    await desk.plan_visits("zhoujian", 2026, {m["id"]: 10 for m in ROSTER}, clock())
+    await desk.plan_visits("zhoujian", 2026, {**{m["id"]: 10 for m in ROSTER}, "wuxia": 30}, clock())  # revised
+    await desk.record_visit("wuxia", "wuxia", date(2026, 3, 1), "6", clock())
+    await desk.record_visit("zhoujian", "wuxia", date(2026, 3, 2), 4, clock())  # the head records for a member
+    with pytest.raises(Refused, match="只能记录自己的走访"):
+        await desk.record_visit("zhengli", "wuxia", date(2026, 3, 2), 1, clock())
+    with pytest.raises(InputError, match="不能晚于今天"):
+        await desk.record_visit("wuxia", "wuxia", date(2026, 3, 3), 1, clock())
+    async with agent.recorder.step():
+        done = {v["person"]: (v["planned"], v["visited"], v["visits"]) for v in await P.visits_of(agent.db.conn, 2026)}
+    assert done["wuxia"] == (30, 10, 2) and done["zhengli"] == (10, 0, 0)
+
+
 async def test_the_demo_seeds_a_station_once(tmp_path: Path, township: X25519PrivateKey) -> None:
     clock = Clock()
     agent = await open_agent(tmp_path, township, clock)

@@ -181,6 +181,7 @@ async def test_the_team_works_the_loop_in_the_console(site: Any) -> None:
     ).status_code == 303
     board = await villager.get("/board")
     assert "廉情吹哨工作情况（按年）" in board.text and "答复防汛物资发放问题" in board.text
+    assert "<th>走访户数</th>" in board.text
     assert SECRET not in board.text and "李秀英" not in board.text and "set-cookie" not in board.headers
     exported = await liaison.client.get("/exports/whistleblower/clues.csv")
     rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))

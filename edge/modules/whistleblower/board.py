@@ -26,9 +26,11 @@ def _on_time(row: dict[str, Any]) -> bool:
 
 async def published(conn: aiosqlite.Connection, village: str) -> list[Published]:
     clues, meetings, ratings = await P.clues(conn), await P.meetings(conn), await P.ratings(conn)
+    households = await P.households_by_year(conn)
     out: list[Published] = []
     years = sorted(
-        {R.year_of(c["received_at"]) for c in clues} | {int(m["held_on"][:4]) for m in meetings}, reverse=True
+        {R.year_of(c["received_at"]) for c in clues} | {int(m["held_on"][:4]) for m in meetings} | set(households),
+        reverse=True,
     )
     if years:
         rows: list[tuple[Any, ...]] = []
@@ -37,9 +39,12 @@ async def published(conn: aiosqlite.Connection, village: str) -> list[Published]
             held = Counter(m["type"] for m in meetings if int(m["held_on"][:4]) == y)
             rows.append((
                 str(y), len(mine), sum(1 for c in mine if _on_time(c)), sum(1 for c in mine if c["state"] == "closed"),
-                sum(1 for c in mine if c["outcome"] == "confirmed"), sum(1 for c in mine if c["solved"]), held["review"], held["qa"],
+                sum(1 for c in mine if c["outcome"] == "confirmed"), sum(1 for c in mine if c["solved"]), held["review"], held["qa"], households.get(y, 0),
             ))  # fmt: skip
-        at = max([c["received_at"] for c in clues] + [m["at"] for m in meetings])
+        at = max(
+            [c["received_at"] for c in clues] + [m["at"] for m in meetings],
+            default=f"{years[0]}-01-01T00:00:00.000000Z",
+        )
         columns: tuple[str, ...] = (
             "年度",
             "收到线索",
@@ -49,8 +54,13 @@ async def published(conn: aiosqlite.Connection, village: str) -> list[Published]
             "解决问题",
             "研判会",
             "答廉会",
+            "走访户数",
         )
-        out.append(Published("廉情吹哨工作情况（按年）", K.CLUE_RECEIVED, at, columns, tuple(rows)))
+        out.append(
+            Published(
+                "廉情吹哨工作情况（按年）", K.CLUE_RECEIVED, at, columns, tuple(rows), link="/whistleblower/report"
+            )
+        )
     qas = [m for m in meetings if m["type"] == "qa"]
     if qas:
         rows = [(m["held_on"], m["villagers"], m["questions"], m["answered"], m["summary"]) for m in qas]

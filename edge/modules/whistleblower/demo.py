@@ -133,6 +133,18 @@ async def seed(host: Any) -> None:
         filed = await desk.file_clue(source, text, received, reporter, by=collector)
         if upto is not None:
             await loop(filed, received, upto)
+    year_plan = {"zhoujian": 20, "wuxia": 40, "sunqiang": 40, "zhengli": 30, "qiandefu": 30, "fenghua": 20}
+    await desk.plan_visits(HEAD, now.astimezone(SHANGHAI).year, year_plan, now)
+    for days, member, households in (
+        (60, "wuxia", 8),
+        (45, "sunqiang", 6),
+        (33, "zhengli", 5),
+        (12, "wuxia", 7),
+        (5, "qiandefu", 4),
+    ):
+        await desk.record_visit(
+            member, member, (now - timedelta(days=days)).astimezone(SHANGHAI).date(), households, now
+        )
     qa_day = (now - timedelta(days=30)).astimezone(SHANGHAI).date()
     await desk.qa_meeting(HEAD, qa_day, ["zhoujian", "wuxia", "sunqiang", "zhengli"], 38, 7, 7,
                           "就村集体仓库出租、防汛物资发放和宅基地审批流程答疑，7 个问题全部当场答复。", _at(qa_day))  # fmt: skip

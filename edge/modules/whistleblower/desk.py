@@ -382,6 +382,40 @@ class WhistleDesk:
             })  # fmt: skip
         return meeting_id
 
+    # -- the yearly visit plan and the visits -----------------------------------------------------------------
+
+    async def plan_visits(self, who: str, year: int, targets: Mapping[str, object], now: datetime) -> dict[str, int]:
+        """The year's 走访计划 (the head's): how many households each member is to visit."""
+        if not now.astimezone(SHANGHAI).year - 1 <= int(year) <= now.astimezone(SHANGHAI).year + 1:
+            raise InputError("走访计划的年度应为去年、今年或明年", "bad_year")
+        async with self.recorder.step():
+            await self._head(who)
+            roster = [m["id"] for m in (await self._station())["roster"]]
+            plan = R.check_visit_plan(targets, roster)
+            await self.recorder.record(K.VISIT_PLAN, {"year": int(year), "plan": plan, "by": who, "at": R.iso(now)})
+        return plan
+
+    async def record_visit(self, who: str, person: str, visited_on: date, households: object, now: datetime) -> None:
+        """A visit made (by ``person``; a member records their own, the head anyone's): counts only."""
+        count = R.check_households(households, "走访户数")
+        if count == 0:
+            raise InputError("走访户数应至少为 1", "bad_households")
+        if visited_on > now.astimezone(SHANGHAI).date():
+            raise InputError("走访日期不能晚于今天", "bad_date")
+        async with self.recorder.step():
+            member = await self._member(who)
+            if person != who and member["role"] != "head":
+                raise Refused("只能记录自己的走访（站长可代记）", "forbidden")
+            await self._member(person)
+            body = {
+                "person": person,
+                "visited_on": visited_on.isoformat(),
+                "households": count,
+                "by": who,
+                "at": R.iso(now),
+            }
+            await self.recorder.record(K.VISIT, body)
+
     # -- the year -------------------------------------------------------------------------------------------------
 
     async def misconduct(self, who: str, person: str, year: int, what: str, now: datetime) -> None:

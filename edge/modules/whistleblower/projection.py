@@ -72,6 +72,18 @@ CREATE TABLE IF NOT EXISTS wb_misconduct (
     year   INTEGER NOT NULL,
     what   TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS wb_visit_plan (
+    year       INTEGER NOT NULL,
+    person     TEXT NOT NULL,
+    households INTEGER NOT NULL,
+    PRIMARY KEY (year, person)
+);
+CREATE TABLE IF NOT EXISTS wb_visits (
+    entry      INTEGER PRIMARY KEY,
+    person     TEXT NOT NULL,
+    visited_on TEXT NOT NULL,        -- local date YYYY-MM-DD
+    households INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS wb_ratings (
     year       INTEGER NOT NULL,
     person     TEXT NOT NULL,
@@ -266,11 +278,31 @@ async def rated(conn: aiosqlite.Connection, entry: Entry) -> None:
         )
 
 
+async def visit_plan(conn: aiosqlite.Connection, entry: Entry) -> None:
+    year = int(entry.body["year"])
+    await conn.execute("DELETE FROM wb_visit_plan WHERE year = ?", (year,))  # a revised plan replaces the year's
+    for person, households in dict(entry.body["plan"]).items():
+        await conn.execute(
+            "INSERT INTO wb_visit_plan (year, person, households) VALUES (?, ?, ?)",
+            (year, str(person), int(households)),
+        )
+
+
+async def visit(conn: aiosqlite.Connection, entry: Entry) -> None:
+    b = entry.body
+    await conn.execute(
+        "INSERT INTO wb_visits (entry, person, visited_on, households) VALUES (?, ?, ?, ?)",
+        (entry.index, str(b["person"]), str(b["visited_on"]), int(b["households"])),
+    )
+
+
 PROJECTION = {
     K.STATION_SET: station_set, K.HEAD_KEY: head_key, K.CLUE_RECEIVED: clue_received, K.CLUE_ACKNOWLEDGED: clue_acknowledged,
     K.CLUE_VERIFIED: clue_verified, K.CLUE_RESOLVED: clue_resolved, K.CLUE_FEEDBACK: clue_feedback,
     K.CLUE_ESCALATED: clue_escalated, K.MESSAGE: message, K.OVERDUE: overdue, K.REVIEW_MEETING: review_meeting,
-    K.QA_MEETING: qa_meeting, K.MISCONDUCT: misconduct, K.RATED: rated,
+    K.QA_MEETING: qa_meeting,
+    K.VISIT_PLAN: visit_plan,
+    K.VISIT: visit, K.MISCONDUCT: misconduct, K.RATED: rated,
 }  # fmt: skip
 
 
@@ -319,6 +351,33 @@ async def meetings(conn: aiosqlite.Connection, kind: str | None = None) -> list[
 
 async def ratings(conn: aiosqlite.Connection) -> list[dict[str, Any]]:
     return await _rows(conn, "SELECT * FROM wb_ratings ORDER BY year DESC, rowid")
+
+
+async def visits_of(conn: aiosqlite.Connection, year: int) -> list[dict[str, Any]]:
+    """Each member's plan and the households visited in ``year``: {person, planned, visited, visits}."""
+    rows = await _rows(conn, "SELECT person, households FROM wb_visit_plan WHERE year = ? ORDER BY rowid", (year,))
+    planned: dict[str, int] = {r["person"]: r["households"] for r in rows}
+    done = await _rows(
+        conn,
+        "SELECT person, SUM(households) AS visited, COUNT(*) AS visits FROM wb_visits WHERE visited_on LIKE ? GROUP BY person",
+        (f"{year}-%",),
+    )
+    by = {d["person"]: d for d in done}
+    people = list(planned) + [p for p in by if p not in planned]
+    return [
+        {
+            "person": p,
+            "planned": planned.get(p),
+            "visited": int(by[p]["visited"]) if p in by else 0,
+            "visits": int(by[p]["visits"]) if p in by else 0,
+        }
+        for p in people
+    ]
+
+
+async def households_by_year(conn: aiosqlite.Connection) -> dict[int, int]:
+    async with conn.execute("SELECT substr(visited_on, 1, 4), SUM(households) FROM wb_visits GROUP BY 1") as cur:
+        return {int(y): int(n) for y, n in await cur.fetchall()}
 
 
 async def misconducts(conn: aiosqlite.Connection) -> list[dict[str, Any]]:

@@ -189,6 +189,32 @@ def check_text(text: object, what: str, required: bool = True) -> str:
     return value
 
 
+# -- the yearly visit plan ---------------------------------------------------------------------------------
+
+MAX_HOUSEHOLDS = 1000  # a member's year, or one visit
+
+
+def check_households(value: object, what: str) -> int:
+    text = str(value).strip() if value is not None else ""
+    if not text.isascii() or not text.isdigit() or len(text) > 4 or int(text) > MAX_HOUSEHOLDS:
+        raise InputError(f"{what}应为 0 到 {MAX_HOUSEHOLDS} 的整数户数", "bad_households")
+    return int(text)
+
+
+def check_visit_plan(targets: Mapping[str, object], roster: Sequence[str]) -> dict[str, int]:
+    """The year's plan: households per member, every member of the roster with a number (0 allowed), no one else."""
+    unknown = sorted(set(targets) - set(roster))
+    if unknown:
+        raise InputError(f"不在名册中：{'、'.join(unknown)[:100]}", "bad_plan")
+    missing = [m for m in roster if m not in targets]
+    if missing:
+        raise InputError(f"走访计划缺少：{'、'.join(missing)[:100]}", "bad_plan")
+    plan = {m: check_households(targets[m], f"{m} 的计划") for m in roster}
+    if not any(plan.values()):
+        raise InputError("走访计划至少要有一户", "bad_plan")
+    return plan
+
+
 # -- the yearly rating --------------------------------------------------------------------------------------
 
 RATINGS = ("gold", "silver", "ordinary", "mute", "black")

@@ -17,6 +17,7 @@ import edge.modules.whistleblower.projection as P
 import edge.modules.whistleblower.rules as R
 from edge.kernel.contract import NavItem
 from edge.kernel.errors import InputError, NotFound, Refused
+from edge.ledger.localtime import SHANGHAI
 from edge.modules.whistleblower.desk import MISCONDUCT, Attachment, WhistleDesk, check_reporter, now_of
 from edge.modules.whistleblower.settings import settings_of
 
@@ -72,12 +73,14 @@ def router(shell: Any) -> APIRouter:
         conn = agent().db.conn
         async with agent().recorder.step():
             clues, meetings, ratings = await P.clues(conn), await P.meetings(conn), await P.ratings(conn)
+            visits = await P.visits_of(conn, now_of(agent()).astimezone(SHANGHAI).year)
         names = {m["id"]: m["name"] for m in station["roster"]} if station else {}
         key_open = unlocked.key(await session_id(request)) is not None
         return await shell.render(  # type: ignore[no-any-return]
             request, "whistleblower/station.html", station=station, member=member, clues=clues, meetings=meetings, ratings=ratings,
-            names=names, key_open=key_open, R=R, township=settings_of(agent().config).township_public_key, this_year=now_of(agent()).year,
+            names=names, key_open=key_open, R=R, township=settings_of(agent().config).township_public_key, this_year=now_of(agent()).astimezone(SHANGHAI).year,
             is_admin=p.is_admin,
+            visits=visits,
         )  # fmt: skip
 
     @api.post("/whistleblower/station", include_in_schema=False)
@@ -246,6 +249,32 @@ def router(shell: Any) -> APIRouter:
             raise NotFound("没有此会议类型")
         await shell.flash(request, "ok", "会议已记录")
         return RedirectResponse("/whistleblower", 303)
+
+    @api.post("/whistleblower/visits/plan", include_in_schema=False)
+    async def plan_visits(request: Request) -> Response:
+        p, station, _ = await viewer(request, acting=True)
+        form = await request.form()
+        roster = [m["id"] for m in station["roster"]] if station else []
+        targets = {m: form.get(f"plan-{m}") for m in roster if form.get(f"plan-{m}") is not None}
+        year = str(form.get("year") or "")
+        if not year.isdigit() or len(year) != 4:
+            raise InputError("年度应为 4 位数字", "bad_year")
+        plan = await desk().plan_visits(p.account.username, int(year), targets, now_of(agent()))
+        await shell.flash(request, "ok", f"{year} 年走访计划已保存，共 {sum(plan.values())} 户")
+        return RedirectResponse("/whistleblower#visits", 303)
+
+    @api.post("/whistleblower/visits", include_in_schema=False)
+    async def record_visit(request: Request) -> Response:
+        p, _, _ = await viewer(request, acting=True)
+        form = await request.form()
+        try:
+            on = date.fromisoformat(str(form.get("visited_on") or ""))
+        except ValueError:
+            raise InputError("请填写走访日期", "bad_date") from None
+        person = str(form.get("person") or p.account.username)
+        await desk().record_visit(p.account.username, person, on, form.get("households"), now_of(agent()))
+        await shell.flash(request, "ok", "走访已记录")
+        return RedirectResponse("/whistleblower#visits", 303)
 
     @api.post("/whistleblower/misconduct", include_in_schema=False)
     async def misconduct(request: Request) -> Response:
