@@ -33,6 +33,7 @@ WITH_PROCUREMENT = PARTS if PROCUREMENT in PARTS else (*PARTS, PROCUREMENT)
 ACCOUNTS = (
     ("kuaiji", ["village_staff"], None), ("liming", ["applicant"], "liming"), ("zhangwei", ["approver"], "zhangwei"),
     ("chenjing", ["approver", "applicant"], "chenjing"), ("jiandu", ["supervisor"], None),
+    ("waicun", ["village_staff"], None),  # an account of another village (白马村)
 )  # fmt: skip
 
 
@@ -45,7 +46,8 @@ async def site(tmp_path: Path) -> Any:
     await agent.enrol(DeviceIdentity(ident.device_id, ident.key), DEVICE)
     store = await WebStore.open(agent.config.data_dir)
     for username, roles, person in ACCOUNTS:
-        await seed_account(store, agent, username, roles, person, ["*"] if username == "jiandu" else None)
+        villages = {"jiandu": ["*"], "waicun": ["白马村"]}.get(username)
+        await seed_account(store, agent, username, roles, person, villages)
     ledger = LedgerReader(agent.config.data_dir)
     settings = WebSettings(enabled=True, upload_quota_bytes=4096)  # small: the quota is tested below
     transport = httpx.ASGITransport(app=create_app(Console(agent, store, settings), ledger))
@@ -308,3 +310,24 @@ async def test_the_demo_seeds_every_page_once(site: Any) -> None:
         assert page.status_code == 200, path
     assert "已付款" in (await zhangwei.client.get("/procurement/demands/XQ-00003")).text
     assert "党群服务中心空调采购" in (await visitor.get("/board")).text
+
+
+async def test_another_village_s_account_sees_and_does_nothing_here(site: Any) -> None:
+    agent, apis, _ = site
+    assert (
+        await apis["kuaiji"].post("/procurement/purchases/new", data=purchase_form("2026-03-01", "10.00"))
+    ).status_code == 303
+    before = await agent.recorder.ledger.size()
+    other = apis["waicun"]
+    for path in (
+        "/procurement",
+        "/procurement/purchases/CG-00001",
+        "/procurement/purchases/new",
+        "/procurement/demands/new",
+    ):
+        assert (await other.client.get(path)).status_code == 403, path
+    assert (
+        await other.post("/procurement/purchases/new", data=purchase_form("2026-03-02", "10.00"))
+    ).status_code == 403
+    assert (await other.post("/procurement/demands/new", data={"title": "x"})).status_code in (400, 403)
+    assert await agent.recorder.ledger.size() == before

@@ -33,6 +33,14 @@ ROWS = 5  # item lines on a form: enough for an invoice; a longer one is recorde
 LINE_FIELDS = ("name", "spec", "unit", "quantity", "price")
 
 
+async def reader(shell: Shell, request: Request) -> Principal:
+    """The logged-in principal, if their account covers this village (another village's account sees nothing)."""
+    p = await shell.principal_of(request)
+    if not p.roles:
+        raise Refused("您的账号不在本村范围内", "forbidden")
+    return p
+
+
 def actor(p: Principal) -> desk.Actor:
     return desk.Actor(p.account.username, p.person, p.roles)
 
@@ -149,9 +157,7 @@ def router(shell: Shell) -> APIRouter:
 
     @api.get("/procurement", include_in_schema=False)
     async def overview(request: Request) -> Response:
-        p = await shell.principal_of(request)
-        if not p.roles:
-            raise Refused("您的账号不在本村范围内", "forbidden")
+        p = await reader(shell, request)
         purchases = list(reversed(await read(db.purchases)))
         return await shell.render(
             request, "procurement/overview.html", purchases=purchases, demands=await read(db.demands),
@@ -167,7 +173,7 @@ def router(shell: Shell) -> APIRouter:
 
     @api.get("/procurement/purchases/new", include_in_schema=False)
     async def new_purchase(request: Request) -> Response:
-        p = await shell.principal_of(request)
+        p = await reader(shell, request)
         if not actor(p).may_record:
             raise Refused("您的账号不能登记采购（需要村务人员或申请人角色）", "forbidden")
         return await purchase_form(request, p)
@@ -220,7 +226,7 @@ def router(shell: Shell) -> APIRouter:
 
     @api.get("/procurement/purchases/{purchase_id}", include_in_schema=False)
     async def purchase_page(request: Request, purchase_id: str) -> Response:
-        await shell.principal_of(request)
+        await reader(shell, request)
         row = await read(db.purchase, purchase_id)
         if row is None:
             raise NotFound("没有此采购记录")
@@ -228,7 +234,7 @@ def router(shell: Shell) -> APIRouter:
 
     @api.get("/procurement/files/{sha256}", include_in_schema=False)
     async def file(request: Request, sha256: str) -> Response:
-        await shell.principal_of(request)
+        await reader(shell, request)
         name = await read(db.file_known, sha256)
         if name is None:
             raise NotFound("没有此文件")
@@ -250,7 +256,7 @@ def router(shell: Shell) -> APIRouter:
 
     @api.get("/procurement/overrides/{override_id}", include_in_schema=False)
     async def override_page(request: Request, override_id: str) -> Response:
-        p = await shell.principal_of(request)
+        p = await reader(shell, request)
         row = await read(db.override, override_id)
         if row is None:
             raise NotFound("没有此例外登记申请")
@@ -280,7 +286,7 @@ def router(shell: Shell) -> APIRouter:
 
     @api.get("/procurement/demands/new", include_in_schema=False)
     async def new_demand(request: Request) -> Response:
-        p = await shell.principal_of(request)
+        p = await reader(shell, request)
         if not actor(p).may_record:
             raise Refused("您的账号不能提交采购需求（需要村务人员或申请人角色）", "forbidden")
         return await demand_form(request)
@@ -304,7 +310,7 @@ def router(shell: Shell) -> APIRouter:
 
     @api.get("/procurement/demands/{demand_id}", include_in_schema=False)
     async def demand_page(request: Request, demand_id: str) -> Response:
-        p = await shell.principal_of(request)
+        p = await reader(shell, request)
         row = await read(db.demand, demand_id)
         if row is None:
             raise NotFound("没有此采购需求")
