@@ -9,6 +9,7 @@ records the meetings and runs the rating; reading a clue needs the head's key, u
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hmac
 import re
@@ -145,7 +146,10 @@ class WhistleDesk:
             station = await self._station()
         if not station["head_public"]:
             raise InputError("站长尚未设置密钥", "no_head_key")
-        return keyring.load_head_key(self.config.data_dir, station["head_public"], str(passphrase))
+        # The key derivation is slow on purpose: off the event loop, so the agent's other steps go on meanwhile.
+        return await asyncio.to_thread(
+            keyring.load_head_key, self.config.data_dir, station["head_public"], str(passphrase)
+        )
 
     async def _recipients(self) -> list[X25519PublicKey]:
         station = await self._station()
@@ -166,7 +170,9 @@ class WhistleDesk:
         body_text = R.check_text(text, "线索内容")
         files = check_attachments(attachments)
         code = crypto.new_receipt_code()
-        tag, reporter_key = crypto.receipt_keys(code, self.config.village)
+        tag, reporter_key = await asyncio.to_thread(
+            crypto.receipt_keys, code, self.config.village
+        )  # scrypt: off the loop
         async with self.recorder.step():
             collector = None
             if source != "public":
@@ -286,7 +292,7 @@ class WhistleDesk:
 
         Every stored tag is compared, in constant time each, whatever matches: the answer's time does not say
         which clue (or whether an earlier one) matched, and a wrong code learns only that it is wrong."""
-        tag, rkey = crypto.receipt_keys(code, self.config.village)
+        tag, rkey = await asyncio.to_thread(crypto.receipt_keys, code, self.config.village)  # scrypt: off the loop
         async with self.recorder.step():
             rows = await P.clues(self.conn)
         found = None
