@@ -170,7 +170,7 @@ def create_app(
     API of each module's central part (``parts``: the registered ones; a test adds its own).
 
     The central's decision log is ``decisions``, or the one it opens in ``data_dir`` for its lifetime (with
-    ``db_url``); without either, the central takes no decisions (the public key answers 503)."""
+    ``db_url``); without either, the central takes no decisions (the public key answers 404)."""
     if (store is None) == (db_url is None):
         raise ValueError("give exactly one of store or db_url")
 

@@ -27,11 +27,12 @@ STATUS_NAMES = {"pending": "待送达", "applied": "已送达并执行", "refuse
 
 
 def decision_log(shell: Any) -> DecisionLog:
-    """The app's decision log; a 503 refusal when the central runs without a data folder for it."""
+    """The app's decision log; a 404 refusal when the central runs without a data folder for it (there is no
+    key to publish: not a fault of the server's, which a 5xx would claim)."""
     log: DecisionLog | None = getattr(shell.state, "decisions", None)
     if log is None:
         raise Refusal(
-            503,
+            404,
             "no_decision_log",
             "中心库未配置数据目录, 决定台账不可用 the central runs without --data: no decision log",
         )
@@ -41,7 +42,7 @@ def decision_log(shell: Any) -> DecisionLog:
 def router(shell: Any) -> APIRouter:
     api = APIRouter()
 
-    @api.get("/api/v1/central/pubkey", tags=["decisions"], responses=errors(503))
+    @api.get("/api/v1/central/pubkey", tags=["decisions"], responses=errors(404))
     async def pubkey() -> dict[str, str]:
         """The public key of the central's decision log: it signs the log's checkpoints and every document sent
         down to a village. ``public_key`` is base64 of the raw 32 bytes (what an edge pins as ``[central]
