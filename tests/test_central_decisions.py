@@ -522,6 +522,8 @@ async def test_the_agent_round_trips_a_decision_by_itself_over_http(store: Centr
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_a_central_without_a_data_folder_takes_no_decisions(store: CentralStore) -> None:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(store)), base_url="http://central") as api:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(store)), base_url="http://central"
+    ) as api:
         answer = await api.get("/api/v1/central/pubkey")
     assert answer.status_code == 404 and answer.json()["code"] == "no_decision_log"
