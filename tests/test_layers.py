@@ -6,7 +6,13 @@ shell stays as it is:
 - a module (``edge.modules.<name>``) imports no other module and nothing of the seal;
 - only the demo drives the simulator: no other production module imports ``hostsim``;
 - the ledger library (``edge.ledger``) imports nothing else of the edge;
-- ``central`` imports of the edge only the ledger library, which holds the wire format;
+- ``central`` imports of the edge only the ledger library, which holds the wire format, the kernel's leaves
+  (``edge.kernel.fmt``: money and dates; ``edge.kernel.errors``), and, in a module's central half
+  (``central.modules.<name>``), that module's ``rules``: the pure decisions are one function both halves call
+  (Python runs the packages on the way, ``edge.modules`` and the module's own ``__init__``: the central's host
+  has the edge's code installed as one package, so that costs import time, never a cycle or a layer break);
+- a module's ``rules`` is pure: of the project it imports only those leaves and the ledger library's, so the
+  central's half can use it without pulling in the edge;
 - the account policy both sides share (``qinglian.passwords``, ``qinglian.logins``: scrypt hashes, the password
   rules, the login backoff) is a leaf that imports nothing of the project, so the central can use it without
   reaching into the edge, and the edge without reaching into the central;
@@ -27,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("edge", "central", "hostsim", "tools", "qinglian", "firmware")
 HOST_SIDE = ("edge", "central", "hostsim", "tools", "qinglian")
 SHARED_LEAVES = ("qinglian.passwords", "qinglian.logins")
+KERNEL_LEAVES = ("edge.kernel.fmt", "edge.kernel.errors")
 
 
 @dataclass(frozen=True)
@@ -121,6 +128,19 @@ def _under(name: str, *prefixes: str) -> bool:
     return any(name == p or name.startswith(p + ".") for p in prefixes)
 
 
+def _may(target: str, *allowed: str) -> bool:
+    """``target`` is one of ``allowed`` (or inside it), or a package on the way to one (``from edge.kernel import fmt``)."""
+    return _under(target, *allowed) or any(a.startswith(target + ".") for a in allowed)
+
+
+def _own_rules(source: str) -> tuple[str, ...]:
+    """``central.modules.<name>...`` -> ``("edge.modules.<name>.rules",)``: the one edge module it may import."""
+    parts = source.split(".")
+    if len(parts) >= 3 and parts[:2] == ["central", "modules"]:
+        return (f"edge.modules.{parts[2]}.rules",)
+    return ()
+
+
 def layer_violations(edges: list[Import]) -> list[str]:
     bad = []
     for e in edges:
@@ -135,8 +155,11 @@ def layer_violations(edges: list[Import]) -> list[str]:
             bad.append(f"production code drives the simulator: {s} -> {t}")
         if _under(s, "edge.ledger") and _under(t, "edge") and not _under(t, "edge.ledger"):
             bad.append(f"the ledger library imports the rest of the edge: {s} -> {t}")
-        if _under(s, "central") and _under(t, "edge") and not _under(t, "edge.ledger"):
+        if _under(s, "central") and _under(t, "edge") and not _may(t, "edge.ledger", *KERNEL_LEAVES, *_own_rules(s)):
             bad.append(f"central imports edge internals beyond the ledger library and the wire format: {s} -> {t}")
+        if s.count(".") == 3 and _under(s, "edge.modules") and s.endswith(".rules") and t.partition(".")[0] in PACKAGES:
+            if not _may(t, "edge.ledger", *KERNEL_LEAVES):
+                bad.append(f"a module's rules import more than the kernel's leaves: {s} -> {t}")
         if _under(s, *SHARED_LEAVES) and t.partition(".")[0] in PACKAGES:
             bad.append(f"a shared leaf imports the project: {s} -> {t}")
         if _under(s, "firmware") and t.partition(".")[0] in HOST_SIDE:
@@ -166,4 +189,23 @@ def test_the_checks_catch_a_cycle_and_a_layer_break(tmp_path: Path) -> None:
     assert cycles(edges) == [["edge.kernel.recorder", "edge.seal.desk"]]
     assert layer_violations(edges) == [
         "the kernel imports edge.seal.desk: edge.kernel.recorder", "the kernel imports edge.seal: edge.kernel.recorder"
+    ]
+
+
+def test_a_modules_central_half_may_share_only_its_own_pure_rules(tmp_path: Path) -> None:
+    for name, text in {
+        "edge/__init__.py": "", "edge/kernel/__init__.py": "", "edge/kernel/fmt.py": "", "edge/kernel/db.py": "",
+        "edge/modules/__init__.py": "", "edge/modules/a/__init__.py": "", "edge/modules/b/__init__.py": "",
+        "edge/modules/a/rules.py": "from edge.kernel import fmt\n",
+        "edge/modules/b/rules.py": "from edge.kernel import db\n",
+        "central/__init__.py": "", "central/modules/__init__.py": "", "central/modules/a/__init__.py": "",
+        "central/modules/a/tender.py": "from edge.modules.a import rules\nfrom edge.kernel import fmt\n",
+        "central/modules/a/peek.py": "from edge.modules.b import rules\n",
+    }.items():  # fmt: skip
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert layer_violations(list(imports(tmp_path, ("edge", "central")))) == [
+        "a module's rules import more than the kernel's leaves: edge.modules.b.rules -> edge.kernel.db",
+        "central imports edge internals beyond the ledger library and the wire format: central.modules.a.peek -> edge.modules.b",
+        "central imports edge internals beyond the ledger library and the wire format: central.modules.a.peek -> edge.modules.b.rules",
     ]
