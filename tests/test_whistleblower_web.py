@@ -18,7 +18,9 @@ from web_support import Api
 from whistleblower_support import PASSPHRASE, Clock, found_in, open_agent, seed_team, set_up_station
 
 from edge.kernel.websettings import WebSettings
+from edge.modules.whistleblower.keyring import Unlocked
 from edge.web.app import create_app
+from edge.web.demo import sample_png
 from edge.web.ledgerview import LedgerReader
 from edge.web.service import Console
 from edge.web.store import WebStore
@@ -203,3 +205,45 @@ async def test_an_admin_saves_the_roster_and_hears_what_is_missing(site: Any) ->
     assert (
         await admin.post("/whistleblower/station", data={"name": "测试村监察工作联络站", "roster": full})
     ).status_code == 303
+
+
+async def test_attachments_open_only_with_the_unlocked_key(site: Any) -> None:
+    _, villager, _, (head_c, liaison_c, _) = site
+    picture = sample_png(40, 30)
+    filed = await villager.post(
+        "/whistleblower/report", data={"text": SECRET}, files={"files": ("现场.png", picture, "image/png")}
+    )
+    assert filed.status_code == 200
+    refused = await villager.post(
+        "/whistleblower/report",
+        data={"text": SECRET},
+        files={"files": ("x.html", b"<script>alert(1)</script>", "image/png")},
+    )
+    assert refused.status_code == 400 and "不是照片" in refused.text
+    head, liaison = Api(head_c), Api(liaison_c)
+    await head.login("zhoujian")
+    await liaison.login("wuxia")
+    path = "/whistleblower/clues/WB-2026-0001/attachments/0"
+    assert (await head.client.get(path)).status_code == 403  # locked
+    await head.post("/whistleblower/unlock", data={"passphrase": PASSPHRASE})
+    got = await head.client.get(path)
+    assert got.status_code == 200 and got.content == picture and got.headers["content-type"] == "image/png"
+    assert got.headers["content-disposition"].startswith("attachment")
+    assert (await liaison.client.get(path)).status_code == 403  # the head's session only
+    assert (await head.client.get("/whistleblower/clues/WB-2026-0001/attachments/1")).status_code == 404
+    # Any member may hand a clue straight to the township; once.
+    assert (await liaison.post("/whistleblower/clues/WB-2026-0001/escalate")).status_code == 303
+    assert (await liaison.post("/whistleblower/clues/WB-2026-0001/escalate")).status_code == 400
+    await head.post("/whistleblower/lock")
+    assert (await head.client.get(path)).status_code == 403
+
+
+def test_an_unlocked_key_expires_with_its_minutes() -> None:
+    now = [0.0]
+    unlocked = Unlocked(minutes=30, clock=lambda: now[0])
+    key = X25519PrivateKey.generate()
+    unlocked.unlock("session-a", key)
+    now[0] = 30 * 60 - 0.001
+    assert unlocked.key("session-a") is key and unlocked.key("session-b") is None
+    now[0] = 30 * 60
+    assert unlocked.key("session-a") is None
