@@ -7,12 +7,14 @@ central decision, nothing sent down). Both databases."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import pytest_asyncio
 from central_accounts_support import CODES, OTHER_TOWNSHIP, PASSWORD, PNG, Central, Clock, form_token, login, staff
 from central_support import COUNTY, TOWNSHIP, db_url, enrol, pg_server, store  # noqa: F401 - fixtures
@@ -23,10 +25,12 @@ from central.app import create_app
 from central.db import documents
 from central.decisions.log import DecisionLog
 from central.modules.procurement import PROCUREMENT as CENTRAL_PROCUREMENT
+from central.modules.procurement.bidding import EXTEND
 from central.modules.procurement.review import review
 from central.modules.procurement.suppliers import qualified
 from central.modules.procurement.tables import demands
-from central.store import CentralStore, Principal
+from central.modules.procurement.tender import award, bid, seen_by
+from central.store import CentralStore, Principal, Refusal
 from edge.agent import EdgeAgent
 from edge.kernel.config import CentralSettings
 from edge.kernel.sync import SyncClient
@@ -244,3 +248,95 @@ async def test_an_award_comes_down_as_a_signed_document_and_the_deal_goes_on_at_
     assert await desk.check_delivery(site.agent, staff_actor, demand_id, [10], date(2026, 1, 6), _nothing)
     assert await desk.record_payment(site.agent, staff_actor, demand_id, 1_150_000, date(2026, 1, 7), _nothing) == 0
     assert await site.edge_status(demand_id) == ("paid", None)
+
+
+def supplier(username: str) -> Principal:
+    return Principal("self", username, f"{username} 有限公司", "supplier", username)
+
+
+async def test_suppliers_bid_see_only_their_rank_and_the_lowest_bid_wins_at_the_village(site: Site) -> None:
+    accounts = AccountStore(site.store.db)
+    for username, code, categories in (("wenju", CODES[0], ["其他"]), ("jiancai", CODES[1], ["其他", "建材五金"]),
+                                       ("wujin", CODES[2], ["建材五金"])):  # fmt: skip
+        await accounts.decide(
+            "county", COUNTY, await apply(site, username, "supplier", code, categories), True, "", "xianjian"
+        )
+    demand_id = await site.demand("文化礼堂桌椅")  # 其他, ceiling 12,000.00
+    await site.client.sync_once()
+    t0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    officer = Principal("township", f"{COUNTY}/{TOWNSHIP}", "镇审核员", "township_officer", "zhenshen")
+    async with site.store.db.writer.begin() as conn:
+        await review(conn, site.decisions, officer, EDGE, demand_id, True, now=t0)
+
+    async def offer(username: str, fen: int, at: datetime) -> dict[str, Any]:
+        async with site.store.db.writer.begin() as conn:
+            return await bid(
+                conn,
+                site.decisions,
+                supplier(username),
+                await accounts.application_of(username),
+                EDGE,
+                demand_id,
+                fen,
+                at,
+            )
+
+    seen = await offer("wenju", 1_150_000, t0 + timedelta(hours=1))
+    assert (seen["lowest_fen"], seen["rank"], seen["bidders"]) == (1_150_000, 1, 1)
+    seen = await offer("jiancai", 1_100_000, t0 + timedelta(hours=2))
+    assert (seen["lowest_fen"], seen["rank"], seen["bidders"]) == (1_100_000, 1, 2)
+    assert "wenju" not in json.dumps(seen, ensure_ascii=False)  # never a rival's name
+    async with site.store.db.reader.connect() as conn:
+        assert (await seen_by(conn, "wenju", EDGE, demand_id))["rank"] == 2
+    for who, fen, why in (("wujin", 1_000_000, "合格供应商"), ("wenju", 1_200_001, "高于最高限价")):
+        with pytest.raises(Refusal, match=why):
+            await offer(who, fen, t0 + timedelta(hours=3))
+    # A bid in the last minute keeps the window open five more minutes; the award waits for its end.
+    close = t0 + timedelta(days=3)
+    await offer("wenju", 1_090_000, close - timedelta(minutes=1))
+    end = close - timedelta(minutes=1) + EXTEND
+    async with site.store.db.writer.begin() as conn:
+        with pytest.raises(Refusal, match="竞价进行中"):
+            await award(conn, site.decisions, officer, EDGE, demand_id, close)
+    with pytest.raises(Refusal, match="结束"):
+        await offer("jiancai", 1_000_000, end)  # the window's end: closed
+    async with site.store.db.writer.begin() as conn:
+        await award(conn, site.decisions, officer, EDGE, demand_id, end)
+    down = await site.client.sync_once()
+    assert down.documents_applied == 1
+    sql = "SELECT status, award FROM procurement_demands WHERE id = ?"
+    async with site.agent.recorder.step(), site.agent.db.conn.execute(sql, (demand_id,)) as cur:
+        status, awarded = await cur.fetchone()  # type: ignore[misc]
+    assert status == "awarded"
+    assert (
+        json.loads(awarded)["supplier"] == {"id": "wenju", "name": "wenju 有限公司"}
+        and json.loads(awarded)["amount_fen"] == 1_090_000
+    )
+    assert [r.status for r in await site.central_rows()] == ["awarded"]
+
+
+async def test_a_supplier_bids_through_its_page(site: Site) -> None:
+    accounts = AccountStore(site.store.db)
+    await accounts.decide(
+        "county", COUNTY, await apply(site, "wenju", "supplier", CODES[0], ["其他"]), True, "", "xianjian"
+    )
+    demand_id = await site.demand("文化礼堂桌椅")
+    await site.client.sync_once()
+    async with site.http() as officer, site.http() as bidder:
+        await login(officer, "zhenshen")
+        assert (await officer.post(f"/m/procurement/demands/{EDGE}/{demand_id}/review",
+                                   data={"decision": "approve", "csrf": await csrf(officer)})).status_code == 303  # fmt: skip
+        assert (await login(bidder, "wenju")).status_code == 303
+        page = await bidder.get("/m/procurement/tenders")
+        assert "文化礼堂桌椅" in page.text and "暂无报价" in page.text
+        token = form_token(page)
+        path = f"/m/procurement/tenders/{EDGE}/{demand_id}/bid"
+        assert (await bidder.post(path, data={"amount": "12000.01", "csrf": token})).status_code == 409
+        assert (await bidder.post(path, data={"amount": "1e4", "csrf": token})).status_code == 400
+        assert (await bidder.post(path, data={"amount": "11500.00"})).status_code == 403  # no CSRF token
+        assert (await bidder.post(path, data={"amount": "11,500.00", "csrf": token})).status_code == 303
+        page = await bidder.get("/m/procurement/tenders")
+        assert "¥11,500.00" in page.text and '<b class="rank">1</b> / 1 家' in page.text
+        assert (
+            await officer.post(path, data={"amount": "1", "csrf": await csrf(officer)})
+        ).status_code == 403  # not a supplier

@@ -8,6 +8,18 @@ NAME = "procurement"
 DEMAND_SUBMITTED = f"{NAME}.demand_submitted"  # up: a demand the village approved
 DEMAND_APPROVED = f"{NAME}.demand_approved"  # the township's approval: the central's own (bidding opens on it)
 DEMAND_RETURNED = f"{NAME}.demand_returned"  # down: returned to the village with a reason
+BID = f"{NAME}.bid"  # a supplier's bid, on record
+AWARD = f"{NAME}.award"  # down: the lowest valid bid wins
+DEMAND_FAILED = f"{NAME}.demand_failed"  # down: no valid bid
 
-DECISIONS = {DEMAND_APPROVED: "乡镇审核通过采购需求", DEMAND_RETURNED: "乡镇退回采购需求"}
-STATUS_NAMES = {"submitted": "待乡镇审核", "approved": "乡镇已通过", "returned": "已退回村"}
+DECISIONS = {
+    DEMAND_APPROVED: "乡镇审核通过采购需求", DEMAND_RETURNED: "乡镇退回采购需求", BID: "供应商报价",
+    AWARD: "定标（最低有效报价）", DEMAND_FAILED: "流标（无有效报价）",
+}  # fmt: skip
+STATUS_NAMES = {
+    "submitted": "待乡镇审核",
+    "approved": "竞价中",
+    "returned": "已退回村",
+    "awarded": "已定标",
+    "failed": "流标",
+}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import unicodedata
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -20,12 +21,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 import central.modules.procurement.kinds as K
 from central.accounts.roles import TOWNSHIP_OFFICER
 from central.decisions.log import DecisionLog
-from central.modules.procurement.tables import demands
+from central.modules.procurement.bidding import WINDOW
+from central.modules.procurement.tables import demands, tenders
 from central.store import Principal, Refusal
 from edge.ledger import Entry, canonical_json
 from edge.ledger.entry import utc_now
 
 MAX_REASON = 500
+
+
+def iso(when: datetime) -> str:
+    """A moment as the central's tables keep it: UTC, ISO-8601 with a Z."""
+    return when.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text)
 
 
 def check_reason(text: object) -> str:
@@ -76,9 +87,11 @@ async def in_scope(conn: AsyncConnection, who: Principal) -> list[dict[str, Any]
 
 
 async def review(
-    conn: AsyncConnection, decisions: DecisionLog, who: Principal, edge_id: str, demand_id: str, approve: bool, reason: object = "",
+    conn: AsyncConnection, decisions: DecisionLog, who: Principal, edge_id: str, demand_id: str, approve: bool,
+    reason: object = "", now: datetime | None = None,
 ) -> Entry:  # fmt: skip
-    """The township officer's decision on a submitted demand (inside the caller's write transaction ``conn``)."""
+    """The township officer's decision on a submitted demand (inside the caller's write transaction ``conn``); an
+    approval opens its bidding window at ``now``."""
     found = (
         await conn.execute(select(demands).where(demands.c.edge_id == edge_id, demands.c.demand_id == demand_id))
     ).first()
@@ -99,6 +112,10 @@ async def review(
         }
         entry = await decisions.decide(K.DEMAND_APPROVED, body, None, actor=actor, conn=conn)
         status, why = "approved", None
+        opened = now or datetime.now(UTC)
+        await conn.execute(tenders.insert().values(
+            edge_id=edge_id, demand_id=demand_id, opens_at=iso(opened), closes_at=iso(opened + WINDOW), status="open",
+        ))  # fmt: skip
     else:
         why = check_reason(reason)
         entry = await decisions.decide(

@@ -29,3 +29,28 @@ demands = Table(
     Column("decided_at", Text),
     PrimaryKeyConstraint("edge_id", "demand_id"),
 )
+
+tenders = Table(
+    "procurement_tenders",
+    metadata,
+    Column("edge_id", Text, nullable=False),
+    Column("demand_id", Text, nullable=False),
+    Column("opens_at", Text, nullable=False),  # UTC ISO-8601
+    Column("closes_at", Text, nullable=False),  # moved on by a late bid (anti-sniping)
+    Column("status", Text, nullable=False),  # open | awarded | failed
+    Column("decision_index", Integer),  # the award's or the failure's decision
+    PrimaryKeyConstraint("edge_id", "demand_id"),
+)
+
+bids = Table(
+    "procurement_bids",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("edge_id", Text, nullable=False),
+    Column("demand_id", Text, nullable=False),
+    Column("supplier", Text, nullable=False),  # the supplier's account
+    Column("supplier_name", Text, nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("at", Text, nullable=False),
+    Column("decision_index", Integer, nullable=False),  # the bid in the central's decision log
+)

@@ -3,6 +3,7 @@ township officer's review of each (approve, or return with a reason)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,11 +11,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 import central.modules.procurement.kinds as K
-from central.accounts.roles import ADMIN, COUNTY_OFFICER, SUPERVISOR, TOWNSHIP_OFFICER
+from central.accounts.roles import ADMIN, COUNTY_OFFICER, SUPERVISOR, SUPPLIER, TOWNSHIP_OFFICER
 from central.contract import NavItem
 from central.decisions.log import DecisionError
 from central.modules.procurement.review import in_scope, may_review, review
 from central.modules.procurement.suppliers import by_category, qualified
+from central.modules.procurement.tender import award, bid, moment, open_for
 from central.store import Refusal
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -23,6 +25,18 @@ NAV = (
     NavItem("/m/procurement", "一网采购", READERS),
     NavItem("/m/procurement/suppliers", "合格供应商", (ADMIN, COUNTY_OFFICER)),
 )
+
+
+_AMOUNT = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,2})?", re.ASCII)
+
+
+def parse_amount(text: str) -> int:
+    """A bid typed in yuan (at most two decimals) as integer fen; a clear refusal otherwise."""
+    cleaned = text.strip().replace(",", "").removeprefix("¥").removesuffix("元")
+    if not _AMOUNT.fullmatch(cleaned):
+        raise Refusal(400, "bad_amount", "报价应为元数，最多两位小数，例如 12000.50")
+    whole, _, part = cleaned.partition(".")
+    return int(whole) * 100 + int(part.ljust(2, "0") or "0")
 
 
 def router(shell: Any) -> APIRouter:
@@ -36,6 +50,7 @@ def router(shell: Any) -> APIRouter:
         approved: dict[str, list[Any]] = {}  # county -> its approved applications
         for row in rows:
             row["may_review"] = may_review(who, row) and row["status"] == "submitted"
+            row["may_award"] = may_review(who, row) and row["status"] == "approved"
             if row["county"] not in approved:
                 approved[row["county"]] = await shell.accounts.applications_for("county", row["county"], "approved")
             row["suppliers"] = len(qualified(approved[row["county"]], row["category"]))
@@ -57,11 +72,46 @@ def router(shell: Any) -> APIRouter:
         await shell.check_csrf(request, csrf)
         if decision not in ("approve", "return"):
             raise Refusal(400, "bad_decision", "请选择通过或退回")
+        async with shell.store.db.writer.begin() as conn:
+            await review(conn, log_of(), who, edge_id, demand_id, decision == "approve", reason, moment(shell.clock()))
+        return RedirectResponse("/m/procurement", 303)
+
+    @api.post("/m/procurement/tenders/{edge_id}/{demand_id}/award", include_in_schema=False)
+    async def decide_award(
+        request: Request, edge_id: str, demand_id: str, csrf: Annotated[str, Form()] = ""
+    ) -> Response:
+        who = await shell.require(request, TOWNSHIP_OFFICER)
+        await shell.check_csrf(request, csrf)
+        async with shell.store.db.writer.begin() as conn:
+            await award(conn, log_of(), who, edge_id, demand_id, moment(shell.clock()))
+        return RedirectResponse("/m/procurement", 303)
+
+    # -- suppliers: the open tenders they may bid on, their standing, a bid --------------------------------------
+
+    @api.get("/m/procurement/tenders", include_in_schema=False)
+    async def tenders_page(request: Request) -> Response:
+        who = await shell.require(request, SUPPLIER)
+        application = await shell.accounts.application_of(who.account or "")
+        async with shell.store.db.reader.connect() as conn:
+            listed = await open_for(conn, application)
+        return await shell.render(request, "procurement/tenders.html", tenders=listed)
+
+    @api.post("/m/procurement/tenders/{edge_id}/{demand_id}/bid", include_in_schema=False)
+    async def place_bid(
+        request: Request, edge_id: str, demand_id: str, amount: Annotated[str, Form()] = "", csrf: Annotated[str, Form()] = "",
+    ) -> Response:  # fmt: skip
+        who = await shell.require(request, SUPPLIER)
+        await shell.check_csrf(request, csrf)
+        fen = parse_amount(amount)
+        application = await shell.accounts.application_of(who.account or "")
+        async with shell.store.db.writer.begin() as conn:
+            await bid(conn, log_of(), who, application, edge_id, demand_id, fen, moment(shell.clock()))
+        return RedirectResponse("/m/procurement/tenders", 303)
+
+    def log_of() -> Any:
         decisions = shell.state.decisions
         if decisions is None:
             raise DecisionError("中心库未配置数据目录, 不能记录决定 the central runs without a decision log")
-        async with shell.store.db.writer.begin() as conn:
-            await review(conn, decisions, who, edge_id, demand_id, decision == "approve", reason)
-        return RedirectResponse("/m/procurement", 303)
+        return decisions
 
     return api

@@ -1,0 +1,141 @@
+"""The bidding window of an approved demand (opened by the township's approval, review.py): taking a supplier's bid, what a bidder sees, the award.
+
+Each bid and each award is a decision in the central's log before its row is written, in the same transaction;
+the award's (or the failure's) signed document goes down to the village, whose edge records it. The rules are
+``bidding.py``; who is qualified is ``suppliers.py``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+import central.modules.procurement.bidding as rules
+import central.modules.procurement.kinds as K
+from central.accounts.store import Application
+from central.decisions.log import DecisionLog
+from central.modules.procurement.review import iso, may_review, parse_iso
+from central.modules.procurement.suppliers import qualified
+from central.modules.procurement.tables import bids, demands, tenders
+from central.store import Principal, Refusal
+
+
+def moment(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+async def _tender(conn: AsyncConnection, edge_id: str, demand_id: str) -> tuple[Any, Any]:
+    key = (tenders.c.edge_id == edge_id) & (tenders.c.demand_id == demand_id)
+    tender = (await conn.execute(select(tenders).where(key))).first()
+    demand = (
+        await conn.execute(select(demands).where((demands.c.edge_id == edge_id) & (demands.c.demand_id == demand_id)))
+    ).first()
+    if tender is None or demand is None:
+        raise Refusal(404, "not_found", "没有此竞价项目")
+    return tender, demand
+
+
+async def _bids(conn: AsyncConnection, edge_id: str, demand_id: str) -> list[rules.Bid]:
+    rows = (
+        await conn.execute(
+            select(bids).where((bids.c.edge_id == edge_id) & (bids.c.demand_id == demand_id)).order_by(bids.c.seq)
+        )
+    ).all()
+    return [rules.Bid(r.seq, r.supplier, r.amount_fen, parse_iso(r.at)) for r in rows]
+
+
+def may_bid(application: Application | None, demand: Any) -> bool:
+    """The supplier's registration is approved, in the demand's county, for its category."""
+    return (
+        application is not None
+        and application.county == demand.county
+        and bool(qualified([application], demand.category))
+    )
+
+
+async def bid(conn: AsyncConnection, decisions: DecisionLog, who: Principal, application: Application | None,
+              edge_id: str, demand_id: str, amount_fen: int, now: datetime) -> dict[str, Any]:  # fmt: skip
+    """Take a supplier's bid (a decision first, then the row; the window moved on by a late bid); what the bidder
+    sees after it. A refused bid raises with the reason and records nothing."""
+    tender, demand = await _tender(conn, edge_id, demand_id)
+    if tender.status != "open":
+        raise Refusal(409, "closed", "竞价已结束，不再接受报价")
+    why = rules.refusal(now, parse_iso(tender.opens_at), parse_iso(tender.closes_at), amount_fen, demand.ceiling_fen,
+                        may_bid(application, demand), blacklisted=False)  # fmt: skip
+    if why is not None:
+        raise Refusal(409, "bid_refused", why)
+    assert application is not None and who.account is not None
+    body = {"edge_id": edge_id, "demand_id": demand_id, "supplier": who.account, "amount_fen": amount_fen}
+    entry = await decisions.decide(K.BID, body, None, actor=who.account, conn=conn)
+    await conn.execute(bids.insert().values(
+        edge_id=edge_id, demand_id=demand_id, supplier=who.account, supplier_name=application.org_name,
+        amount_fen=amount_fen, at=iso(now), decision_index=entry.index,
+    ))  # fmt: skip
+    closes = rules.extended(parse_iso(tender.closes_at), now)
+    if closes != parse_iso(tender.closes_at):
+        await conn.execute(
+            tenders.update()
+            .where((tenders.c.edge_id == edge_id) & (tenders.c.demand_id == demand_id))
+            .values(closes_at=iso(closes))
+        )
+    return await seen_by(conn, who.account, edge_id, demand_id)
+
+
+async def seen_by(conn: AsyncConnection, supplier: str, edge_id: str, demand_id: str) -> dict[str, Any]:
+    """What one bidder sees of a tender: the lowest price, its own rank and how many bid, the window — no names."""
+    tender, demand = await _tender(conn, edge_id, demand_id)
+    lowest, rank, count = rules.standing(await _bids(conn, edge_id, demand_id), supplier)
+    return {"edge_id": edge_id, "demand_id": demand_id, "title": demand.title, "category": demand.category,
+            "village": demand.village, "ceiling_fen": demand.ceiling_fen, "closes_at": tender.closes_at,
+            "status": tender.status, "lowest_fen": lowest, "rank": rank, "bidders": count}  # fmt: skip
+
+
+async def open_for(conn: AsyncConnection, application: Application | None) -> list[dict[str, Any]]:
+    """The open tenders a supplier may bid on, each as it sees it."""
+    rows = (await conn.execute(select(tenders.c.edge_id, tenders.c.demand_id).where(tenders.c.status == "open"))).all()
+    out = []
+    for edge_id, demand_id in rows:
+        _, demand = await _tender(conn, edge_id, demand_id)
+        if application is not None and may_bid(application, demand):
+            out.append(await seen_by(conn, application.username, edge_id, demand_id))
+    return out
+
+
+async def award(
+    conn: AsyncConnection, decisions: DecisionLog, who: Principal, edge_id: str, demand_id: str, now: datetime
+) -> Any:
+    """After the window: the award to the lowest valid bid (its document down to the village), or the failure."""
+    tender, demand = await _tender(conn, edge_id, demand_id)
+    row = dict(demand._mapping)
+    if not may_review(who, row):
+        raise Refusal(403, "forbidden", "只有需求所在乡镇的审核人员可以定标")
+    if tender.status != "open":
+        raise Refusal(409, "closed", "此项目已定标或流标")
+    if now < parse_iso(tender.closes_at):
+        raise Refusal(409, "still_open", f"竞价进行中，{tender.closes_at} 结束后才能定标")
+    taken = await _bids(conn, edge_id, demand_id)
+    won = rules.winner(taken, demand.ceiling_fen)
+    actor = who.account or who.name
+    if won is None:
+        entry = await decisions.decide(
+            K.DEMAND_FAILED,
+            {"demand_id": demand_id, "reason": "竞价期内无有效报价，流标"},
+            edge_id,
+            actor=actor,
+            conn=conn,
+        )
+        status = "failed"
+    else:
+        name = (await conn.execute(select(bids.c.supplier_name).where(bids.c.seq == won.seq))).scalar_one()
+        body = {"demand_id": demand_id, "award_id": f"{edge_id}-{demand_id}", "supplier": {"id": won.supplier, "name": name},
+                "amount_fen": won.amount_fen, "bids": len(rules.counted(taken))}  # fmt: skip
+        entry = await decisions.decide(K.AWARD, body, edge_id, actor=actor, conn=conn)
+        status = "awarded"
+    key_t = (tenders.c.edge_id == edge_id) & (tenders.c.demand_id == demand_id)
+    await conn.execute(tenders.update().where(key_t).values(status=status, decision_index=entry.index))
+    key_d = (demands.c.edge_id == edge_id) & (demands.c.demand_id == demand_id)
+    await conn.execute(demands.update().where(key_d).values(status=status))
+    return entry

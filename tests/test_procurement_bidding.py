@@ -1,0 +1,37 @@
+"""The bidding rules at their edges: the window's last instant, the ceiling exactly, a blacklisted or unqualified
+supplier, the anti-sniping extension at exactly its span, ranks by each supplier's best bid, ties to the earlier."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from central.modules.procurement.bidding import EXTEND, Bid, counted, extended, refusal, standing, winner
+
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+CLOSE = T0 + timedelta(days=3)
+
+
+def test_a_bid_is_taken_up_to_the_ceiling_inside_the_window_only() -> None:
+    assert refusal(CLOSE - timedelta(microseconds=1), T0, CLOSE, 500_000, 500_000, True, False) is None
+    assert "结束" in (refusal(CLOSE, T0, CLOSE, 400_000, 500_000, True, False) or "")
+    assert "高于最高限价 ¥5,000.00" in (refusal(T0, T0, CLOSE, 500_001, 500_000, True, False) or "")
+    assert "尚未开始" in (refusal(T0 - timedelta(seconds=1), T0, CLOSE, 1, 500_000, True, False) or "")
+    assert "黑名单" in (refusal(T0, T0, CLOSE, 1, 500_000, True, True) or "")
+    assert "合格供应商" in (refusal(T0, T0, CLOSE, 1, 500_000, False, False) or "")
+    assert "大于 0" in (refusal(T0, T0, CLOSE, 0, 500_000, True, False) or "")
+
+
+def test_a_bid_in_the_last_minutes_extends_the_window() -> None:
+    assert extended(CLOSE, CLOSE - EXTEND - timedelta(seconds=1)) == CLOSE
+    assert extended(CLOSE, CLOSE - EXTEND) == CLOSE  # at exactly the span: now + EXTEND is the same end
+    late = CLOSE - timedelta(minutes=1)
+    assert extended(CLOSE, late) == late + EXTEND
+
+
+def test_ranks_count_each_supplier_s_best_bid_and_ties_go_to_the_earlier() -> None:
+    bids = [Bid(1, "a", 480_000, T0), Bid(2, "b", 470_000, T0), Bid(3, "a", 460_000, T0), Bid(4, "c", 460_000, T0)]
+    assert [(b.supplier, b.amount_fen) for b in counted(bids)] == [("a", 460_000), ("c", 460_000), ("b", 470_000)]
+    assert standing(bids, "b") == (460_000, 3, 3) and standing(bids, "d") == (460_000, None, 3)
+    assert winner(bids, 500_000) == Bid(3, "a", 460_000, T0)
+    assert winner(bids, 459_999) is None  # none at or below the ceiling: the tender fails
+    assert winner([], 500_000) is None
