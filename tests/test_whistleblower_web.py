@@ -247,3 +247,22 @@ def test_an_unlocked_key_expires_with_its_minutes() -> None:
     assert unlocked.key("session-a") is key and unlocked.key("session-b") is None
     now[0] = 30 * 60
     assert unlocked.key("session-a") is None
+
+
+async def test_the_reporter_and_the_head_exchange_messages_by_code(site: Any) -> None:
+    _, villager, _, (head_c, _, _) = site
+    code = code_on((await villager.post("/whistleblower/report", data={"text": SECRET})).text)
+    sent = await villager.post("/whistleblower/follow/message", data={"code": code, "text": "补充：还有五箱矿泉水"})
+    assert sent.status_code == 200 and "留言已送达联络站" in sent.text and "（已加密送达联络站）" in sent.text
+    assert (
+        await villager.post("/whistleblower/follow/message", data={"code": "1" * 20, "text": "冒充"})
+    ).status_code == 404
+    head = Api(head_c)
+    await head.login("zhoujian")
+    await head.post("/whistleblower/unlock", data={"passphrase": PASSPHRASE})
+    assert "补充：还有五箱矿泉水" in (await head.client.get("/whistleblower/clues/WB-2026-0001")).text
+    assert (
+        await head.post("/whistleblower/clues/WB-2026-0001/reply", data={"text": "请问是哪天拉走的？"})
+    ).status_code == 303
+    status = await villager.post("/whistleblower/follow", data={"code": code})
+    assert "联络站留言" in status.text and "请问是哪天拉走的？" in status.text
