@@ -10,23 +10,10 @@ from decimal import Decimal
 import pytest
 
 from edge.modules.competitive_deposit import rules
-from edge.modules.competitive_deposit.rules import Bid, DayBalance, add_months, eligibility, idle_funds, months_elapsed
+from edge.modules.competitive_deposit.rules import Bid, DayBalance, eligibility, idle_funds, months_elapsed
 
 D = date.fromisoformat
 MIN = 300_000_000  # 3,000,000.00 yuan in fen
-
-
-@pytest.mark.parametrize(("start", "months", "expected"), [
-    ("2026-08-31", 6, "2027-02-28"),  # a shorter month: its last day
-    ("2027-08-31", 6, "2028-02-29"),  # a leap year's February
-    ("2026-03-15", 6, "2026-09-15"),
-    ("2026-01-31", 1, "2026-02-28"),
-    ("2026-01-31", 2, "2026-03-31"),  # always from the original day, never chained
-    ("2026-12-31", -10, "2026-02-28"),
-    ("2026-11-30", 3, "2027-02-28"),
-])  # fmt: skip
-def test_month_arithmetic_keeps_the_day_or_takes_the_months_last(start: str, months: int, expected: str) -> None:
-    assert add_months(D(start), months) == D(expected)
 
 
 @pytest.mark.parametrize(("since", "as_of", "more"), [

@@ -7,7 +7,7 @@ shell stays as it is:
 - only the demo drives the simulator: no other production module imports ``hostsim``;
 - the ledger library (``edge.ledger``) imports nothing else of the edge;
 - ``central`` imports of the edge only the ledger library, which holds the wire format, the kernel's leaves
-  (``edge.kernel.fmt``: money and dates; ``edge.kernel.errors``), and, in a module's central half
+  (``edge.kernel.fmt``: money; ``edge.kernel.months``; ``edge.kernel.errors``), and, in a module's central half
   (``central.modules.<name>``), that module's ``rules``: the pure decisions are one function both halves call
   (Python runs the packages on the way, ``edge.modules`` and the module's own ``__init__``: the central's host
   has the edge's code installed as one package, so that costs import time, never a cycle or a layer break);
@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("edge", "central", "hostsim", "tools", "qinglian", "firmware")
 HOST_SIDE = ("edge", "central", "hostsim", "tools", "qinglian")
 SHARED_LEAVES = ("qinglian.passwords", "qinglian.logins")
-KERNEL_LEAVES = ("edge.kernel.fmt", "edge.kernel.errors")
+KERNEL_LEAVES = ("edge.kernel.fmt", "edge.kernel.months", "edge.kernel.errors")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import edge.modules.competitive_deposit.desk as desk
 import edge.modules.competitive_deposit.projection as P
 from edge.kernel.accounts import host_operator
 from edge.ledger.localtime import local_today
-from edge.modules.competitive_deposit.rules import add_months
+from edge.kernel.months import add_months
 
 # account, name, bank, and its statement: (months back, days back, balance) oldest first
 ACCOUNTS: tuple[tuple[str, str, str, tuple[tuple[int, int, str], ...]], ...] = (

@@ -3,7 +3,7 @@
 The console, the tick, the CLI that recomputes a published result (``qinglian deposit tender``), the central
 half and the tests all call these, so there is one reading of each rule:
 
-- month arithmetic (:func:`add_months`): a date plus N calendar months keeps its day of the month, or the
+- month arithmetic (:func:`edge.kernel.months.add_months`, one reading for every module): a date plus N calendar months keeps its day of the month, or the
   last day of the target month when that month is shorter (2026-08-31 + 6 months = 2027-02-28;
   2027-08-31 + 6 months = 2028-02-29). "Idle for more than N months on D" means D is after since + N months:
   since 2026-08-31, 2027-02-28 is exactly 6 months (not more), 2027-03-01 is more;
@@ -21,12 +21,13 @@ half and the tests all call these, so there is one reading of each rule:
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+
+from edge.kernel.months import add_months
 
 FEN_PER_YUAN = 100
 CENT = Decimal("0.01")
@@ -84,13 +85,6 @@ def half_up(value: Decimal, quantum: Decimal = CENT) -> Decimal:
 
 
 # -- months ------------------------------------------------------------------------------------------------
-
-
-def add_months(day: date, months: int) -> date:
-    """``day`` plus ``months`` calendar months, clamped to the last day of a shorter month (08-31 + 6 → 02-28)."""
-    y, m = divmod(day.month - 1 + months, 12)
-    year, month = day.year + y, m + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def months_elapsed(since: date, as_of: date) -> int:
