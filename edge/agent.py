@@ -277,6 +277,14 @@ class EdgeAgent:
         self.wake()
         return request
 
+    async def withdraw(self, request_id: str, applicant: str, account: str | None = None) -> RequestView:
+        """The applicant takes back a request nobody has decided yet (撤销)."""
+        return await self.desk.withdraw(request_id, applicant, account)
+
+    async def remind(self, request_id: str, applicant: str, account: str | None = None) -> list[str]:
+        """The applicant reminds the approvers the request awaits (催办); who was reminded."""
+        return await self.desk.remind(request_id, applicant, account)
+
     async def regrant(self, request_id: str, approver: str, account: str | None = None) -> RequestView:
         """Re-issue a grant that lapsed unused, as the final approver, once (edge/seal/regrant.py); it is sent now."""
         request = await self.desk.regrant(request_id, approver, account)

@@ -24,6 +24,7 @@ from edge.ocr.desk import seal_zone
 from edge.ocr.settings import CameraSettings
 from edge.seal import desk as desk_module
 from edge.seal import projection as P
+from edge.seal.cli import format_request_line
 from hostsim import pages
 from hostsim.control import SimBoard
 
@@ -73,6 +74,7 @@ async def test_a_large_contract_filed_as_small_takes_the_large_route_and_is_flag
     request = await edge.wait_request(filed.id, {"pending"}, TIMEOUT)
     assert request.route["rule"] == "large" and request.route["mode"] == "n_of_m"  # not the two-person chain
     assert request.amount_fen == SMALL and request.amount_read_fen == CONTRACT and request.amount_mismatch
+    assert "⚠ 原件金额 read on the original ¥28,500.00" in format_request_line(request.to_dict())  # the CLI's list
     (routed,) = await entries(edge, P.ROUTED, filed.id)
     assert routed["anomaly"] == "amount_mismatch"
     assert (routed["declared_fen"], routed["read_fen"], routed["route_fen"]) == (SMALL, CONTRACT, CONTRACT)
@@ -96,6 +98,9 @@ async def test_a_large_contract_filed_as_small_takes_the_large_route_and_is_flag
         assert "申报金额与原件不符" in (await supervisor.get("/requests")).text  # the red mark in the list
         ledger = (await supervisor.get("/ledger?anomaly=1")).text
         assert "申报金额与原件不符" in ledger
+        assert "原件识别后定审批路线 large：申报 ¥2,500.00，原件 ¥28,500.00，金额不符" in ledger  # one Chinese line
+        everything = (await supervisor.get("/ledger")).text
+        assert "原件识别：" in everything and "read_fen" not in everything and "ink_ppm" not in everything
 
 
 async def test_a_small_amount_declared_large_also_is_a_mismatch_routed_by_the_declared(edge: EdgeAgent, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from test_ocr_edge import console_clients
 from edge.agent import EdgeAgent
 from edge.kernel.errors import Refused
 from edge.seal import projection as P
+from edge.seal.cli import format_request_line
 from hostsim.control import SimBoard
 
 TIMEOUT = 30.0
@@ -59,6 +60,7 @@ async def test_a_lapsed_window_is_named_and_the_final_approver_reissues_it_once(
     request = await edge.get_request(request_id)
     assert request.lapsed_unused and request.status_name == "授权过期未用印" and request.presses_used == 0
     assert request.to_dict()["status_name"] == "授权过期未用印"
+    assert "授权过期未用印(closed)" in format_request_line(request.to_dict())  # the CLI's list
 
     with pytest.raises(Refused) as refused:
         await edge.regrant(request_id, "zhangwei")  # approved too, but not last

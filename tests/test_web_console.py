@@ -573,3 +573,19 @@ def test_a_status_change_before_the_first_update_is_shown(site: Site, users: Use
     expect(watcher.locator("#status-badge")).to_have_text("已驳回")
     expect(watcher.locator("#live")).to_contain_text("驳回：与原件不符")
     expect(watcher.locator("#approve")).to_have_count(0)
+
+
+def test_the_approve_bar_is_on_a_phones_first_screen(site: Site, users: Users) -> None:
+    """同意 and 驳回 are fixed at the bottom of a 360-px screen: an approver taps without scrolling past the original."""
+    applicant = users.page("liming")
+    request_id = file_by_api(applicant, site, "手机审批不用滚动")["id"]
+    approver = users.page("zhangwei", phone=True)
+    approver.goto(f"{site.url}/requests/{request_id}")
+    viewport = approver.viewport_size
+    assert viewport is not None
+    for button in ("#approve", "#to-reject"):
+        box = approver.locator(button).bounding_box()
+        assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"], (button, box)
+        assert box["height"] >= 44  # a thumb's tap target
+    approver.click("#approve")
+    expect(approver.locator(".flash.ok")).to_contain_text("您已同意")

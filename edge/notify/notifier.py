@@ -96,7 +96,7 @@ class Notifier:
             await backend.close()
 
     def _observe(self, entries: Sequence[Entry]) -> None:
-        kinds = (P.FILED, P.ROUTED, P.APPROVAL, P.APPROVED_KIND, P.REJECTED, GRANT_OK, *DEVICE_ALARMS)
+        kinds = (P.FILED, P.ROUTED, P.APPROVAL, P.APPROVED_KIND, P.REJECTED, P.REMINDED, GRANT_OK, *DEVICE_ALARMS)
         interesting = [e for e in entries if e.kind in kinds]
         if not interesting:
             return
@@ -147,6 +147,8 @@ class Notifier:
         elif entry.kind == P.APPROVED_KIND:
             message = Message(APPROVED, request_id, f"已批准 {request_id}", f"{summary}。印章管理员可以用印。", self._url(request_id), self.agent.config.village)
             await self._queue(message, [request.applicant], group=False)
+        elif entry.kind == P.REMINDED:
+            await self.notify_awaiting(request_id, [str(a) for a in b.get("awaiting", [])], f"催办：{summary}")
         elif entry.kind == GRANT_OK:
             await self._granted(request, entry, summary)
         elif entry.kind == P.REJECTED:

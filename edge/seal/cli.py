@@ -24,7 +24,7 @@ from edge.kernel.documents import store_document
 from edge.kernel.errors import InputError, NotFound
 from edge.kernel.fmt import yuan
 from edge.ledger.localtime import local_time
-from edge.seal.db import STATUS_NAMES, EdgeDB
+from edge.seal.db import STATUS_NAMES, EdgeDB, status_name
 from edge.seal.desk import amount_from_text, check_filing, filter_for_person
 from edge.seal.enrolment import choose_device, store_key
 from edge.seal.firmware import MANIFEST
@@ -266,10 +266,20 @@ async def _show(args: argparse.Namespace, config: EdgeConfig) -> int:
 
 def format_request_line(r: dict[str, Any]) -> str:
     return (
-        f"{r['id']}  {STATUS_NAMES.get(r['status'], r['status'])}({r['status']})  "
+        f"{r['id']}  {status_name(r['status'], r.get('reason'), r.get('presses_used', 0))}({r['status']})  "
         f"{SEAL_NAMES.get(r['seal'], r['seal'])}×{r['presses']}  {yuan(r['amount_fen'])}  "
-        f"申请人 {r['applicant']}  {r['matter']}"
+        f"申请人 {r['applicant']}  {r['matter']}" + _amount_read(r)
     )
+
+
+def _amount_read(r: dict[str, Any]) -> str:
+    """The original's amount beside the declared one, when they differ (an anomaly) or the original was unreadable."""
+    read = r.get("original_read") or {}
+    if read.get("mismatch"):
+        return f"  ⚠ 原件金额 read on the original {yuan(read.get('amount_fen') or 0)} (amount_mismatch)"
+    if read.get("state") == "unreadable":
+        return "  ⚠ 原件无法识别 original unreadable"
+    return ""
 
 
 def format_request(r: dict[str, Any], config: EdgeConfig) -> str:

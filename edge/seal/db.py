@@ -22,11 +22,11 @@ PHOTOS_SINCE = 3  # a database older than this has press_photos to fill from the
 # Request states (用印申请状态). READING: filed, its original being read before the route is frozen (desk.py).
 READING = "reading"
 PENDING, APPROVED, GRANTED, IN_USE, CLOSED = "pending", "approved", "granted", "in_use", "closed"
-REJECTED, EXPIRED, FAILED = "rejected", "expired", "failed"
-FINAL_STATES = frozenset({CLOSED, REJECTED, EXPIRED, FAILED})
+REJECTED, EXPIRED, FAILED, WITHDRAWN = "rejected", "expired", "failed", "withdrawn"
+FINAL_STATES = frozenset({CLOSED, REJECTED, EXPIRED, FAILED, WITHDRAWN})
 STATUS_NAMES = {
     READING: "识别原件中", PENDING: "待审批", APPROVED: "已批准", GRANTED: "已授权", IN_USE: "使用中", CLOSED: "已完成",
-    REJECTED: "已驳回", EXPIRED: "已过期", FAILED: "授权失败",
+    REJECTED: "已驳回", EXPIRED: "已过期", FAILED: "授权失败", WITHDRAWN: "已撤销",
 }  # fmt: skip
 
 #: A request closed because its grant's window lapsed before any press: it reads so, never like 已完成.

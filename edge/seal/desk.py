@@ -23,10 +23,10 @@ from edge.kernel.documents import StoredDocument, check_source, store_document, 
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.fmt import AmountError, check_fen, parse_yuan
 from edge.kernel.recorder import Recorder
-from edge.kernel.routing import RefusalBudget, Routed, RouteDesk, check_route_possible
+from edge.kernel.routing import RefusalBudget, Routed, RouteDesk, awaiting, check_route_possible
 from edge.ledger.wire import ROSTER_ROLES
 from edge.seal import projection as P
-from edge.seal.db import PENDING, STATUS_NAMES, EdgeDB, RequestView
+from edge.seal.db import PENDING, READING, STATUS_NAMES, EdgeDB, RequestView
 from edge.seal.regrant import approval_lifetime_end, regrant_refusal
 
 MAX_PRESSES = 100  # the device refuses more in one grant (firmware/board.py)
@@ -143,6 +143,28 @@ def check_filing(
 
 
 Clock = Callable[[], datetime]
+REMIND_EVERY_S = 3600  # 催办: once an hour per request, so a reminder stays a reminder
+
+
+def withdrawal_refusal(request: RequestView, person: str) -> tuple[str, str] | None:
+    """(code, Chinese message) when ``person`` may not withdraw ``request``: only its applicant, before any decision."""
+    if person != request.applicant:
+        return "not_applicant", "只有申请人可以撤销申请"
+    if request.status not in (PENDING, READING) or request.approvals:
+        return "already_decided", "已有审批意见的申请不能撤销"
+    return None
+
+
+def reminder_refusal(request: RequestView, person: str, now: datetime, last: datetime | None) -> tuple[str, str] | None:
+    """(code, Chinese message) when ``person`` may not remind ``request``'s approvers now (``last``: the last
+    reminder)."""
+    if person != request.applicant:
+        return "not_applicant", "只有申请人可以催办"
+    if request.status != PENDING:
+        return "not_pending", "申请不在待审批状态，无需催办"
+    if last is not None and now < last + timedelta(seconds=REMIND_EVERY_S):
+        return "too_soon", "一小时内已催办过，请稍后再催"
+    return None
 #: Reads a request's original and records its route (the photo evidence's OCR workers); done when recorded.
 Reader = Callable[[str], Awaitable[None]]
 
@@ -268,6 +290,38 @@ class SealDesk:
         async with self.recorder.step():
             await self._routes().reject(routed(await self._request(request_id)), person, account, reason)
             return await self._request(request_id)
+
+    async def withdraw(self, request_id: str, applicant: str, account: str | None = None) -> RequestView:
+        """The applicant takes back a request nobody has decided yet (撤销): recorded, and it ends."""
+        person = self.config.person(applicant)
+        account = account or host_operator()
+        async with self.recorder.step():
+            request = await self._request(request_id)
+            refusal = withdrawal_refusal(request, person.id)
+            if refusal is not None:
+                code, message = refusal
+                raise Refused(f"{message} {person.id} may not withdraw {request_id} ({code})", code)
+            await self.recorder.record(P.WITHDRAWN_KIND, {"request_id": request_id, "applicant": person.id, "account": account})
+            return await self._request(request_id)
+
+    async def remind(self, request_id: str, applicant: str, account: str | None = None) -> list[str]:
+        """The applicant reminds the approvers the request awaits (催办), at most once per REMIND_EVERY_S; the
+        notifier pushes the entry to them. Who was reminded."""
+        person = self.config.person(applicant)
+        account = account or host_operator()
+        async with self.recorder.step():
+            request = await self._request(request_id)
+            earlier = [e for e in await self.recorder.ledger.entries_of_kind(P.REMINDED) if e.body.get("request_id") == request_id]
+            last = parse_time(earlier[-1].ts) if earlier else None
+            refusal = reminder_refusal(request, person.id, self.clock(), last)
+            if refusal is not None:
+                code, message = refusal
+                raise Refused(f"{message} {person.id} may not remind the approvers of {request_id} ({code})", code)
+            waiting = awaiting(request.route, request.approvers_done, (request.applicant, request.custodian))
+            await self.recorder.record(
+                P.REMINDED, {"request_id": request_id, "person": person.id, "account": account, "awaiting": waiting}
+            )
+            return waiting
 
     async def regrant(self, request_id: str, approver: str, account: str | None = None) -> RequestView:
         """Re-issue a grant that lapsed unused, as the request's final approver, once (edge/seal/regrant.py)."""

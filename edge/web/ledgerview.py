@@ -208,6 +208,23 @@ def summarize(entry: Entry, config: EdgeConfig, device_names: dict[str, str]) ->
             f"{yuan(int(b.get('amount_fen', 0)))}，{b.get('matter', '')}"
         )
     via = f"（{actor_name(b['account'])}）" if "account" in b else ""  # entries from before accounts were named have none
+    if k == "seal_request.routed":
+        read = {"read": yuan(int(b.get("read_fen") or 0)), "no_amount": "未识别出金额"}.get(str(b.get("read")), "无法识别")
+        text = f"{rid} 原件识别后定审批路线 {b['route']['rule']}：申报 {yuan(int(b.get('declared_fen', 0)))}，原件 {read}"
+        return text + ("，金额不符，按较大金额审批" if b.get("anomaly") else "")
+    if k == "seal_request.regranted":
+        return f"{who(b['approver'])}{via} 重新授权 {rid}（授权 #{b.get('after_grant_no')} 到期未用印，仅此一次）"
+    if k == "seal_request.withdrawn":
+        return f"{who(b['applicant'])}{via} 撤销 {rid}"
+    if k == "seal_request.reminded":
+        return f"{who(b['person'])}{via} 催办 {rid}：提醒 {'、'.join(who(a) for a in b.get('awaiting', []))}"
+    if k in ("document.ocr", "photo.ocr"):
+        what = f"{rid} 原件" if k == "document.ocr" else f"{rid} 第 {b.get('press_no')} 次盖章照片"
+        if "error" in b:
+            return f"{what}无法识别：{b['error']}"
+        fields = b.get("fields") or (b.get("reading") or {}).get("fields") or {}
+        amount = fields.get("amount_fen")
+        return f"{what}识别：{fields.get('title') or '无标题'}，金额 {yuan(int(amount)) if isinstance(amount, int) else '未识别'}"
     if k == "seal_request.approval":
         return f"{who(b['approver'])}{via} 同意 {rid}（{b.get('count')}/{b.get('needed')}）"
     if k == "seal_request.approved":

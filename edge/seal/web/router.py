@@ -39,6 +39,10 @@ NAV = (
 )
 
 
+#: The request list's tabs (?tab=), for an account that stands for a person.
+TABS = {"todo": "待我审批", "done": "我已审批", "mine": "我发起的"}
+
+
 class ApprovalOut(BaseModel):
     person: str
     decision: str
@@ -113,6 +117,10 @@ class SearchHitOut(BaseModel):
     flags: list[str] = Field(description="what differed from the approved original (amount, title, text, blank, ...)")
     snippet: str = Field(description="the matching text, the match in [brackets]")
     request: RequestOut
+
+
+class RemindOut(BaseModel):
+    reminded: list[str] = Field(description="the approvers reminded (person ids)")
 
 
 class RejectIn(BaseModel):
@@ -194,11 +202,14 @@ def router(shell: Shell) -> APIRouter:
     )
 
     @api.get("/requests", include_in_schema=False)
-    async def requests_page(request: Request, status: str | None = None) -> Response:
+    async def requests_page(request: Request, status: str | None = None, tab: str | None = None) -> Response:
         p = await shell.principal_of(request)
         status = status if status in STATUS_NAMES else None
+        tab = tab if tab in TABS and p.person_id is not None else None
         items = await service.visible_requests(p, status)
-        return await shell.render(request, "requests.html", requests=items, status=status)
+        if tab is not None:
+            items = [r for r in items if service.in_tab(p, r, tab)]
+        return await shell.render(request, "requests.html", requests=items, status=status, tab=tab, TABS=TABS)
 
     @api.get("/requests/new", include_in_schema=False)
     async def new_request_page(request: Request) -> Response:
@@ -334,6 +345,29 @@ def router(shell: Shell) -> APIRouter:
         await shell.flash(request, "ok", f"已驳回 {request_id}。")
         return RedirectResponse(f"/requests/{request_id}", 303)
 
+    @api.post("/requests/{request_id}/withdraw", include_in_schema=False)
+    async def withdraw_submit(request: Request, request_id: str) -> Response:
+        p = await shell.acting(request)
+        try:
+            await service.withdraw(p, request_id)
+        except Refused as exc:
+            await shell.flash(request, "error", f"撤销被拒绝：{chinese(exc.message)}")
+            return RedirectResponse(refused_to(exc, request_id), 303)
+        await shell.flash(request, "ok", f"已撤销 {request_id}。")
+        return RedirectResponse(f"/requests/{request_id}", 303)
+
+    @api.post("/requests/{request_id}/remind", include_in_schema=False)
+    async def remind_submit(request: Request, request_id: str) -> Response:
+        p = await shell.acting(request)
+        try:
+            reminded = await service.remind(p, request_id)
+        except Refused as exc:
+            await shell.flash(request, "error", f"催办被拒绝：{chinese(exc.message)}")
+            return RedirectResponse(refused_to(exc, request_id), 303)
+        names = "、".join(console.name_of(a) for a in reminded) or "审批人"
+        await shell.flash(request, "ok", f"已催办：已提醒 {names}。")
+        return RedirectResponse(f"/requests/{request_id}", 303)
+
     @api.post("/requests/{request_id}/regrant", include_in_schema=False)
     async def regrant_submit(request: Request, request_id: str) -> Response:
         p = await shell.acting(request)
@@ -467,6 +501,18 @@ def router(shell: Shell) -> APIRouter:
         the approval is alive; 409 with the reason otherwise."""
         p = await shell.acting(request)
         return (await service.regrant(p, request_id)).to_dict()
+
+    @api.post("/api/requests/{request_id}/withdraw", tags=["requests"], response_model=RequestOut, responses=API_ERRORS)
+    async def api_withdraw(request: Request, request_id: str) -> dict[str, Any]:
+        """The applicant takes back a request nobody has decided yet (撤销); 409 otherwise."""
+        p = await shell.acting(request)
+        return (await service.withdraw(p, request_id)).to_dict()
+
+    @api.post("/api/requests/{request_id}/remind", tags=["requests"], response_model=RemindOut, responses=API_ERRORS)
+    async def api_remind(request: Request, request_id: str) -> dict[str, Any]:
+        """The applicant reminds the approvers a pending request awaits (催办), at most once an hour; 409 otherwise."""
+        p = await shell.acting(request)
+        return {"reminded": await service.remind(p, request_id)}
 
     def device_out(d: dict[str, Any]) -> dict[str, Any]:
         cfg = d["config"]

@@ -79,6 +79,17 @@ class SealConsole:
             requests = await self.agent.db.requests(status=status, limit=limit)
         return [r for r in reversed(requests) if self.can_see(p, r)]
 
+    def in_tab(self, p: Principal, r: RequestView, tab: str) -> bool:
+        """The request list's tabs: 待我审批 (todo: pending and my turn), 我已审批 (done), 我发起的 (mine)."""
+        me = p.person_id
+        if me is None:
+            return False
+        if tab == "todo":
+            return r.status == PENDING and p.may_decide and me in r.route.get("approvers", ()) and self.turn(p, r) is None
+        if tab == "done":
+            return any(a["person"] == me for a in r.approvals)
+        return r.applicant == me  # "mine"
+
     async def search_pages(self, p: Principal, query: str, seal: str | None, since: date | None, until: date | None,
                            flag: str | None, limit: int = 50) -> list[dict[str, Any]]:
         """Stamped pages whose OCR text matches, newest first, among the requests ``p`` may see (dates are
@@ -236,6 +247,17 @@ class SealConsole:
         """Re-issue a lapsed, unused grant as the request's final approver (once); the agent then sends it."""
         person = await self._decider(p, request_id)
         return await self.agent.regrant(request_id, person.id, p.account.username)
+
+    async def withdraw(self, p: Principal, request_id: str) -> RequestView:
+        return await self.agent.withdraw(request_id, self._applicant(p), p.account.username)
+
+    async def remind(self, p: Principal, request_id: str) -> list[str]:
+        return await self.agent.remind(request_id, self._applicant(p), p.account.username)
+
+    def _applicant(self, p: Principal) -> str:
+        if p.person_id is None:
+            raise Refused("您的账号不代表任何人，不能撤销或催办", "not_applicant")
+        return p.person_id
 
     def may_regrant(self, p: Principal, r: RequestView) -> bool:
         """Whether the page offers ``p`` the one-tap re-issue of ``r``'s lapsed grant (the desk decides again)."""
