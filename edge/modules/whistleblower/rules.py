@@ -11,7 +11,6 @@ exact decimals. The console, the CLI that recomputes a published rating and the 
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from edge.kernel.errors import InputError
+from edge.kernel.months import add_months
 from edge.ledger.localtime import SHANGHAI
 
 # -- the roster ---------------------------------------------------------------------------------------------
@@ -137,21 +137,15 @@ DEADLINE_NAMES = {"acknowledge": "确认收到（7 日内）", "feedback": "反�
 MAX_TEXT_CHARS = 5000
 
 
-def add_months(moment: datetime, months: int) -> datetime:
-    """The same wall-clock time ``months`` later in Asia/Shanghai; the 31st becomes the month's last day."""
-    local = moment.astimezone(SHANGHAI)
-    total = local.month - 1 + months
-    year, month = local.year + total // 12, total % 12 + 1
-    day = min(local.day, calendar.monthrange(year, month)[1])
-    return local.replace(year=year, month=month, day=day).astimezone(UTC)
-
-
 def ack_due(received: datetime) -> datetime:
     return received + timedelta(days=ACK_DAYS)
 
 
 def feedback_due(received: datetime) -> datetime:
-    return add_months(received, FEEDBACK_MONTHS)
+    """The same wall-clock time 3 calendar months later in Asia/Shanghai (the 31st becomes the month's last day)."""
+    local = received.astimezone(SHANGHAI)
+    day = add_months(local.date(), FEEDBACK_MONTHS)
+    return local.replace(year=day.year, month=day.month, day=day.day).astimezone(UTC)
 
 
 def overdue(due: datetime, now: datetime, done: bool) -> bool:
