@@ -12,8 +12,9 @@ from edge.kernel.contract import Part
 from edge.modules.competitive_deposit import COMPETITIVE_DEPOSIT
 from edge.modules.household_assembly import HOUSEHOLD_ASSEMBLY
 from edge.modules.procurement import PROCUREMENT
+from edge.modules.small_project import SMALL_PROJECT
 from edge.modules.whistleblower import WHISTLEBLOWER
 from edge.modules.work_order import WORK_ORDER
 from edge.seal.part import SEAL
 
-PARTS: tuple[Part, ...] = (SEAL, HOUSEHOLD_ASSEMBLY, WORK_ORDER, PROCUREMENT, COMPETITIVE_DEPOSIT, WHISTLEBLOWER)
+PARTS: tuple[Part, ...] = (SEAL, HOUSEHOLD_ASSEMBLY, WORK_ORDER, PROCUREMENT, COMPETITIVE_DEPOSIT, WHISTLEBLOWER, SMALL_PROJECT)
