@@ -104,7 +104,9 @@ class Wire(httpx.AsyncBaseTransport):
         if request.url.path.endswith("/state") and self.documents is not None and response.status_code == 200:
             state = json.loads(response.content)
             state["documents"] = self.documents(state.get("documents") or [])
-            return httpx.Response(200, json=state, request=request)
+            # ASCII JSON, as the central's own reply: it can carry any string JSON can, a lone surrogate too.
+            body = json.dumps(state).encode()
+            return httpx.Response(200, content=body, headers={"content-type": "application/json"}, request=request)
         return response
 
 
@@ -308,13 +310,23 @@ async def test_forged_foreign_replayed_and_unwanted_documents_are_refused_and_re
                                                    "phone": "1"}, EDGE, actor="township:" + TOWNSHIP)  # fmt: skip
     later = await site.decisions.decide(DECIDED, {"id": "EX-13"}, EDGE, actor="township:" + TOWNSHIP)
     copied = {**site.decisions.document_of(later), "body": {"id": "EX-666"}}  # a real id on another body, first
-    site.wire.documents = lambda docs: [copied, *docs, forged, tampered, foreign, genuine, {"id": 1, "kind": None}]
+    garbled = {**genuine, "id": "d" * 32, "body": {"\ud800": 1.5}}  # no Unicode, no integer: quoted in the refusal
+    site.wire.documents = lambda docs: [
+        copied,
+        *docs,
+        forged,
+        tampered,
+        foreign,
+        genuine,
+        {"id": 1, "kind": None},
+        garbled,
+    ]
     result = await site.client.sync_once()
     assert result.documents_applied == 1  # the genuine EX-13 after its forged copy, and nothing else
     refusals = {(r["anomaly"], r["document_id"]) for r in await site.refusals()}
     assert refusals == {
         ("document_forged", "f" * 32), ("document_forged", "e" * 32), ("document_foreign", foreign["id"]),
-        ("document_replayed", genuine["id"]), ("document_malformed", ""),
+        ("document_replayed", genuine["id"]), ("document_malformed", ""), ("document_malformed", "d" * 32),
         ("document_unknown_kind", unwanted.body["document"]), ("document_forged", later.body["document"]),
     }  # fmt: skip
     assert (

@@ -34,6 +34,7 @@ from edge.ledger.decisiondoc import (
     DOCUMENTS_PER_ROUND,
     REFUSALS,
     DocumentError,
+    claimed_id,
     document_of_entry,
     entry_body,
     verify_document,
@@ -198,42 +199,50 @@ class DocumentInbox:
         if not isinstance(documents, list):
             documents = [documents]
         for raw in documents[:DOCUMENTS_PER_ROUND]:
-            claimed: str = raw["id"] if isinstance(raw, dict) and isinstance(raw.get("id"), str) else ""
+            claimed = claimed_id(raw)
             try:
                 document = verify_document(self.key, raw)
             except DocumentError as exc:
-                refused += await self._refuse(claimed[:64], exc.code, str(exc), raw)
+                refused += await self._refuse(claimed, exc.code, str(exc), None)
                 continue
             if document["village"] != self.edge_id:
                 refused += await self._refuse(
-                    claimed, "document_foreign", f"文书发给 {document['village']!r:.70}, 本村是 {self.edge_id}", raw
+                    claimed,
+                    "document_foreign",
+                    f"文书发给 {document['village']!r:.70}, 本村是 {self.edge_id}",
+                    document,
                 )
                 continue
             if document["id"] in self.applied:
                 if self.applied[document["id"]] < acked:  # the store holds its application: a replay
                     refused += await self._refuse(
-                        claimed, "document_replayed", f"已于台账第 {self.applied[document['id']]} 条执行", raw
+                        claimed, "document_replayed", f"已于台账第 {self.applied[document['id']]} 条执行", document
                     )
                 continue
             if document["kind"] not in self.kinds:
-                refused += await self._refuse(claimed, "document_unknown_kind", f"本村没有写 {document['kind']!r:.100} 的部分", raw)
+                reason = f"本村没有写 {document['kind']!r:.100} 的部分"
+                refused += await self._refuse(claimed, "document_unknown_kind", reason, document)
                 continue
             entry = await self._record(document["kind"], entry_body(document))
             self.applied[document["id"]] = entry.index
             applied += 1
-            log.info("central document %s (%s) applied as ledger entry %d", document["id"], document["kind"], entry.index)
+            log.info(
+                "central document %s (%s) applied as ledger entry %d", document["id"], document["kind"], entry.index
+            )
         return applied, refused
 
-    async def _refuse(self, document_id: str, anomaly: str, reason: str, raw: Any) -> int:
-        """Record a refusal once per document and reason (a forger resending one cannot fill the ledger)."""
+    async def _refuse(self, document_id: str, anomaly: str, reason: str, document: Mapping[str, Any] | None) -> int:
+        """Record a refusal once per document and reason (a forger resending one cannot fill the ledger).
+        ``document``: the refused document when its signature held (its kind and index are then the central's)."""
         if (document_id, anomaly) in self._refused:
             return 0
-        fields = raw if isinstance(raw, dict) else {}
-        kind, index = fields.get("kind"), fields.get("decision_index")
         body = {
-            "anomaly": anomaly, "document_id": document_id, "reason": f"{REFUSALS[anomaly]}：{reason}"[:300],
-            "kind": kind[:100] if isinstance(kind, str) else None,
-            "decision_index": index if type(index) is int and 0 <= index < 2**63 else None,
+            # The reason may quote what was sent, and JSON can carry text that is no Unicode (a lone surrogate):
+            # escaped, so the refusal itself is always a valid entry.
+            "anomaly": anomaly, "document_id": document_id,
+            "reason": f"{REFUSALS[anomaly]}：{reason}"[:300].encode("utf-8", "backslashreplace").decode(),
+            "kind": None if document is None else document["kind"],
+            "decision_index": None if document is None else document["decision_index"],
         }  # fmt: skip
         log.warning("central document %r refused: %s", document_id, body["reason"])
         await self._record(DOCUMENT_REFUSED, body)

@@ -60,6 +60,13 @@ class DocumentError(ValueError):
     code = "document_malformed"
 
 
+def claimed_id(raw: Any) -> str:
+    """The id a received document claims, if it has the shape of one, else ``""`` (to name it in a refusal:
+    nothing else of an unchecked document goes into the ledger)."""
+    value = raw.get("id") if isinstance(raw, Mapping) else None
+    return value if isinstance(value, str) and _ID.fullmatch(value) else ""
+
+
 def signed_message(fields: Mapping[str, Any]) -> bytes:
     """The exact bytes a document's signature covers."""
     return f"{DOCUMENT_DOMAIN}\n{canonical_json({k: fields[k] for k in FIELDS})}".encode()
