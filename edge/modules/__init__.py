@@ -17,4 +17,12 @@ from edge.modules.whistleblower import WHISTLEBLOWER
 from edge.modules.work_order import WORK_ORDER
 from edge.seal.part import SEAL
 
-PARTS: tuple[Part, ...] = (SEAL, HOUSEHOLD_ASSEMBLY, WORK_ORDER, PROCUREMENT, COMPETITIVE_DEPOSIT, WHISTLEBLOWER, SMALL_PROJECT)
+PARTS: tuple[Part, ...] = (
+    SEAL,
+    HOUSEHOLD_ASSEMBLY,
+    WORK_ORDER,
+    PROCUREMENT,
+    COMPETITIVE_DEPOSIT,
+    WHISTLEBLOWER,
+    SMALL_PROJECT,
+)
