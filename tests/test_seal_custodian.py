@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from edge_support import SMALL, document, running_agent
+from test_ocr_edge import console_clients
 from test_web_push import Phone, eventually, harness
 from web_support import Receiver, seed_account
 
@@ -32,6 +33,15 @@ async def test_the_custodian_hears_of_the_grant_and_a_minute_before_its_end(tmp_
             async def pushed(event: str) -> bool:
                 return any(d.event == event and d.status == "sent" for d in await h.deliveries())
 
+            async def granted_on_device() -> bool:
+                return any((d.get("last_status") or {}).get("grant") for d in await agent.device_status())
+
+            await eventually("the device's status naming its grant", granted_on_device, TIMEOUT)
+            async with console_clients(agent, ("jiandu", ["supervisor"], None)) as (custodian,):  # the same page as wangfang
+                device_page = (await custodian.get("/devices")).text
+            # what is to be stamped and for whom, and how long is left; hashes and event numbers folded away
+            assert "正在用印：<b>村委会证明</b>（李明 申请" in device_page and "data-countdown=" in device_page
+            assert device_page.index('<details class="tech">') < device_page.index("固件哈希")
             await eventually("the grant pushed to the custodian", lambda: pushed("granted"), TIMEOUT)
             await eventually("the warning pushed to the custodian", lambda: pushed("grant_ending"), TIMEOUT)
             granted = [d for d in await h.deliveries() if d.event == "granted"]
