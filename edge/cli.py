@@ -36,7 +36,6 @@ from edge.kernel.config import EdgeConfig
 from edge.modules import PARTS
 
 log = logging.getLogger("edge.cli")
-SECTIONS = [part.config for part in PARTS if part.config is not None]  # each registered part reads its own table
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -61,7 +60,7 @@ def _register_edge(subparsers: argparse._SubParsersAction) -> None:  # type: ign
     run = actions.add_parser("run", help="运行边缘代理 run the agent until SIGTERM")
     _config_arg(run)
     run.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
-    run.set_defaults(func=config_command(_run, SECTIONS))
+    run.set_defaults(func=config_command(_run))
 
     for part in PARTS:  # the parts' own actions (the seal's enrol, allow-release, maintenance, status; request)
         if part.cli is not None:

@@ -34,6 +34,7 @@ from edge.agent import EdgeAgent
 from edge.kernel.config import EdgeConfig, load_config
 from edge.kernel.errors import EdgeError
 from edge.ledger import verify_ledger
+from edge.modules import SECTIONS
 from edge.ledger.private import open_private, private_dir
 from edge.ocr.desk import seal_zone
 from edge.ocr.settings import CameraSettings
@@ -212,7 +213,7 @@ def board_config(data: Path, board: SimBoard) -> EdgeConfig:
     if not config_path.exists():
         with open_private(config_path, "w") as f:
             f.write(demo_config(board.identity().device_id, board.serial_url))
-    config = load_config(config_path).with_device_url(DEVICE_NAME, board.serial_url)
+    config = load_config(config_path, SECTIONS).with_device_url(DEVICE_NAME, board.serial_url)
     if board.camera_url is not None:
         config = replace(config, camera=camera_for_board(config, board.camera_url))  # photo evidence on
     return config

@@ -12,6 +12,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from edge.modules import SECTIONS
+
 # Modules that contribute subcommands, in the order they appear in --help.
 COMMAND_MODULES = (
     "hostsim.cli",
@@ -28,6 +30,8 @@ COMMAND_MODULES = (
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qinglian", description="清廉 smart seal and village supervision")
+    # Every command that reads an edge.toml reads it with each registered part's own table.
+    parser.set_defaults(config_sections=SECTIONS)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)

@@ -100,3 +100,20 @@ def test_lookups_raise_input_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         config.route_for("finance", 0)
     assert info.value.code == "no_route"
+
+
+def test_every_command_reads_a_config_holding_each_parts_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # An edge.toml with a table for every registered part: a command of the web shell, of the tools and of one
+    # part each read it (a reader that knows only some of the tables calls the others unknown keys).
+    from edge.modules import SECTIONS
+    from qinglian.cli import main
+
+    path = write_config(tmp_path / "cfg", "socket://127.0.0.1:1")
+    with path.open("a", encoding="utf-8") as f:
+        f.write("".join(f"\n[{section.name}]\n" for section in SECTIONS))
+    assert {"whistleblower", "competitive_deposit"} <= {s.name for s in SECTIONS}
+    assert main(["web", "user", "list", "--config", str(path), "--json"]) == 0
+    assert main(["flash", "--config", str(path), "--device", "nope", "--port", "socket://127.0.0.1:1"]) == 1
+    assert "unknown key" not in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="unknown key"):
+        load_config(path)  # the kernel alone does not know them

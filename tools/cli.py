@@ -82,7 +82,7 @@ def _flash(args: argparse.Namespace) -> int:
 
 
 async def _flash_async(args: argparse.Namespace) -> flash.FlashReport:
-    config = load_config(args.config)
+    config = load_config(args.config, args.config_sections)
     folder = args.release or config.firmware.release_dir
     if folder is None:
         raise flash.FlashError("请用 --release 指定发布目录 name the release folder with --release")

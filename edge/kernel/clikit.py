@@ -10,25 +10,27 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from edge.kernel.config import EdgeConfig, load_config
 from edge.kernel.errors import ConfigError, EdgeError
-from edge.kernel.toml import ConfigSection
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 Handler = Callable[[argparse.Namespace, EdgeConfig], Coroutine[Any, Any, int]]
 
 
-def config_command(handler: Handler, sections: Sequence[ConfigSection] = ()) -> Callable[[argparse.Namespace], int]:
-    """Load the config (with the registered parts' ``sections``), run the handler, turn errors into messages
-    and exit codes."""
+def config_command(handler: Handler) -> Callable[[argparse.Namespace], int]:
+    """Load the config, run the handler, turn errors into messages and exit codes.
+
+    The config is read with every registered part's section, ``args.config_sections``, which the ``qinglian``
+    script's root parser sets for every command (the kernel does not know the parts): a command of one part
+    must read an edge.toml that holds another part's table."""
 
     def run(args: argparse.Namespace) -> int:
         try:
-            config = load_config(args.config, sections)
+            config = load_config(args.config, getattr(args, "config_sections", ()))
             return asyncio.run(handler(args, config))
         except ConfigError as exc:
             print_error(args, exc)

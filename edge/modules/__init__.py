@@ -9,6 +9,7 @@ root (``edge/agent.py``), the CLI and the web shell pass it in.
 from __future__ import annotations
 
 from edge.kernel.contract import Part
+from edge.kernel.toml import ConfigSection
 from edge.modules.competitive_deposit import COMPETITIVE_DEPOSIT
 from edge.modules.household_assembly import HOUSEHOLD_ASSEMBLY
 from edge.modules.procurement import PROCUREMENT
@@ -26,3 +27,5 @@ PARTS: tuple[Part, ...] = (
     WHISTLEBLOWER,
     SMALL_PROJECT,
 )
+#: Each part's own table of edge.toml: every reader of the file reads it with all of them.
+SECTIONS: tuple[ConfigSection, ...] = tuple(part.config for part in PARTS if part.config is not None)

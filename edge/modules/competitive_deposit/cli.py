@@ -22,7 +22,7 @@ from edge.kernel.clikit import EXIT_OK, EXIT_USAGE, output
 from edge.kernel.config import load_config
 from edge.kernel.errors import ConfigError
 from edge.kernel.fmt import AmountError, parse_yuan
-from edge.modules.competitive_deposit.settings import MAX_FEN, SECTION, DepositSettings, settings_of
+from edge.modules.competitive_deposit.settings import MAX_FEN, DepositSettings, settings_of
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_ITEMS = 10_000
@@ -122,7 +122,7 @@ def result_json(result: rules.TenderResult) -> dict[str, Any]:
 
 def _tender(args: argparse.Namespace) -> int:
     try:
-        s = settings_of(load_config(args.config, [SECTION])) if args.config else DepositSettings()
+        s = settings_of(load_config(args.config, args.config_sections)) if args.config else DepositSettings()
         path: Path = args.file
         if path.stat().st_size > MAX_FILE_BYTES:
             raise BadInput(f"文件过大（最多 {MAX_FILE_BYTES // (1024 * 1024)} MB）")
