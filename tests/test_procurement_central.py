@@ -6,8 +6,10 @@ central decision, nothing sent down). Both databases."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -16,25 +18,31 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+import uvicorn
 from central_accounts_support import CODES, OTHER_TOWNSHIP, PASSWORD, PNG, Central, Clock, form_token, login, staff
 from central_support import COUNTY, TOWNSHIP, db_url, enrol, pg_server, store  # noqa: F401 - fixtures
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from edge_support import config_for
 
 from central.accounts.store import AccountStore
 from central.app import create_app
 from central.db import documents
+from central.db import edges as edges_table
+from central.decisions.delivery import EntryContext
 from central.decisions.log import DecisionLog
 from central.modules.procurement import PROCUREMENT as CENTRAL_PROCUREMENT
 from central.modules.procurement.bidding import EXTEND
-from central.modules.procurement.review import review
+from central.modules.procurement.review import received, review
 from central.modules.procurement.suppliers import qualified
 from central.modules.procurement.tables import demands
 from central.modules.procurement.tender import award, bid, seen_by
+from central.modules.procurement.tender import moment as tender_moment
 from central.store import CentralStore, Principal, Refusal
 from edge.agent import EdgeAgent
 from edge.kernel.config import CentralSettings
 from edge.kernel.sync import SyncClient
 from edge.ledger import Entry
+from edge.ledger.keys import public_key_pem
 from edge.modules import PARTS
 from edge.modules.procurement import PROCUREMENT, desk
 from edge.modules.procurement import kinds as K
@@ -336,7 +344,82 @@ async def test_a_supplier_bids_through_its_page(site: Site) -> None:
         assert (await bidder.post(path, data={"amount": "11500.00"})).status_code == 403  # no CSRF token
         assert (await bidder.post(path, data={"amount": "11,500.00", "csrf": token})).status_code == 303
         page = await bidder.get("/m/procurement/tenders")
-        assert "¥11,500.00" in page.text and '<b class="rank">1</b> / 1 家' in page.text
+        assert "¥11,500.00" in page.text and '<b class="rank">1</b> / <span class="bidders">1</span> 家' in page.text
         assert (
             await officer.post(path, data={"amount": "1", "csrf": await csrf(officer)})
         ).status_code == 403  # not a supplier
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_two_bidders_see_their_ranks_change_live_without_each_other_s_names(
+    store: CentralStore, tmp_path: Path
+) -> None:
+    """Over a real socket: each bidder's live stream (server-sent events) moves when the other bids."""
+    decisions = await DecisionLog.open(tmp_path / "central", store.db)
+    app = create_app(store, parts=(CENTRAL_PROCUREMENT,), decisions=decisions)
+    central = Central(store, app, Clock())
+    app.state.shell.clock = central.clock
+    await staff(central, "zhenshen", "township_officer", f"township:{COUNTY}/{TOWNSHIP}")
+    accounts = AccountStore(store.db)
+    for username, code in (("wenju", CODES[0]), ("jiancai", CODES[1])):
+        made = await accounts.apply(kind="supplier", username=username, password=PASSWORD, org_name=f"{username} 有限公司",
+                                    credit_code=code, county=COUNTY, contact_name="王经理", contact_phone="13812345678",
+                                    categories=["其他"], licence=PNG)  # fmt: skip
+        await accounts.decide("county", COUNTY, made.id, True, "", "xianjian")
+    await store.enrol_edge(
+        EDGE, "青莲村", TOWNSHIP, COUNTY, public_key_pem(Ed25519PrivateKey.generate().public_key()).decode()
+    )
+    demand = {"id": "XQ-00001", "title": "文化礼堂桌椅", "category": "其他", "project": "", "place": "礼堂", "delivery_date": "2099-01-10",
+              "ceiling_fen": 1_200_000, "documents": [], "lines": [{"name": "会议桌", "spec": "", "unit": "张", "quantity": 10, "ceiling_unit_fen": 120_000}]}  # fmt: skip
+    async with store.db.writer.begin() as conn:  # the demand as the village's verified entry hands it over
+        edge = (await conn.execute(edges_table.select().where(edges_table.c.edge_id == EDGE))).first()
+        ctx = EntryContext(conn, decisions.decide)
+        await received(
+            ctx,
+            edge,
+            Entry(7, "2026-12-01T00:00:00Z", K.DEMAND_SUBMITTED, {"demand_id": "XQ-00001", "demand": demand}, b"", b""),
+        )
+        officer = Principal("township", f"{COUNTY}/{TOWNSHIP}", "镇审核员", "township_officer", "zhenshen")
+        await review(conn, decisions, officer, EDGE, "XQ-00001", True, now=tender_moment(central.clock()))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    live = f"/m/procurement/tenders/{EDGE}/XQ-00001/live"
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as a, httpx.AsyncClient(base_url=url, timeout=30) as b:
+            for client, username in ((a, "wenju"), (b, "jiancai")):
+                assert (await login(client, username)).status_code == 303
+            tokens = [form_token(await c.get("/m/procurement/tenders")) for c in (a, b)]
+            path = f"/m/procurement/tenders/{EDGE}/XQ-00001/bid"
+            async with a.stream("GET", live) as stream_a, b.stream("GET", live) as stream_b:
+                lines_a, lines_b = stream_a.aiter_lines(), stream_b.aiter_lines()
+
+                async def next_event(lines: Any) -> dict[str, Any]:
+                    async for line in lines:
+                        if line.startswith("data: "):
+                            return json.loads(line[6:])  # type: ignore[no-any-return]
+                    raise AssertionError("the stream ended")
+
+                assert (await next_event(lines_a))["bidders"] == 0
+                assert (await next_event(lines_b))["bidders"] == 0
+                assert (await a.post(path, data={"amount": "11500", "csrf": tokens[0]})).status_code == 303
+                assert await next_event(lines_a) == {**(seen := await next_event(lines_b)), "rank": 1}
+                assert (seen["lowest_fen"], seen["rank"], seen["bidders"]) == (1_150_000, None, 1)
+                assert (await b.post(path, data={"amount": "11000", "csrf": tokens[1]})).status_code == 303
+                after_a, after_b = await next_event(lines_a), await next_event(lines_b)
+                assert (after_a["rank"], after_b["rank"], after_a["lowest_fen"], after_a["bidders"]) == (
+                    2,
+                    1,
+                    1_100_000,
+                    2,
+                )
+                assert "jiancai" not in json.dumps(after_a, ensure_ascii=False) and "wenju" not in json.dumps(
+                    after_b, ensure_ascii=False
+                )
+    finally:
+        server.should_exit = True
+        await serving
+        await decisions.close()

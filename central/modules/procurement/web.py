@@ -3,12 +3,15 @@ township officer's review of each (approve, or return with a reason)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 import central.modules.procurement.kinds as K
 from central.accounts.roles import ADMIN, COUNTY_OFFICER, SUPERVISOR, SUPPLIER, TOWNSHIP_OFFICER
@@ -16,7 +19,7 @@ from central.contract import NavItem
 from central.decisions.log import DecisionError
 from central.modules.procurement.review import in_scope, may_review, review
 from central.modules.procurement.suppliers import by_category, qualified
-from central.modules.procurement.tender import award, bid, moment, open_for
+from central.modules.procurement.tender import award, bid, moment, open_for, seen_by
 from central.store import Refusal
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -39,8 +42,36 @@ def parse_amount(text: str) -> int:
     return int(whole) * 100 + int(part.ljust(2, "0") or "0")
 
 
+class Bids:
+    """Wakes every bidder's live page when a bid is taken (one process: the central runs one). A counter, not a
+    queue: each listener re-reads its own standing, so a wake-up it slept through is never lost."""
+
+    def __init__(self) -> None:
+        self.taken = 0
+        self._changed = asyncio.Condition()
+
+    async def notify(self) -> None:
+        async with self._changed:
+            self.taken += 1
+            self._changed.notify_all()
+
+    async def wait(self, seen: int, timeout: float) -> bool:
+        """True once a bid was taken after ``seen``; False after ``timeout`` seconds without one."""
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(lambda: self.taken != seen), timeout)
+            except TimeoutError:
+                return False
+        return True
+
+
+KEEPALIVE_S = 15.0
+LIVE_FIELDS = ("lowest_fen", "rank", "bidders", "closes_at", "status")
+
+
 def router(shell: Any) -> APIRouter:
     api = APIRouter()
+    live = Bids()
 
     @api.get("/m/procurement", include_in_schema=False)
     async def page(request: Request) -> Response:
@@ -106,7 +137,38 @@ def router(shell: Any) -> APIRouter:
         application = await shell.accounts.application_of(who.account or "")
         async with shell.store.db.writer.begin() as conn:
             await bid(conn, log_of(), who, application, edge_id, demand_id, fen, moment(shell.clock()))
+        await live.notify()  # after the commit: every listener reads the new standing
         return RedirectResponse("/m/procurement/tenders", 303)
+
+    @api.get("/m/procurement/tenders/{edge_id}/{demand_id}/live", include_in_schema=False)
+    async def standing(request: Request, edge_id: str, demand_id: str) -> Response:
+        """Server-sent events: this bidder's standing (lowest price, own rank, how many bid, the end), sent again
+        whenever it changes, until the tender closes or the page goes."""
+        who = await shell.require(request, SUPPLIER)
+        application = await shell.accounts.application_of(who.account or "")
+        async with shell.store.db.reader.connect() as conn:
+            if not any(
+                t["demand_id"] == demand_id and t["edge_id"] == edge_id for t in await open_for(conn, application)
+            ):
+                raise Refusal(403, "forbidden", "您不能参与此项竞价")
+
+        async def events() -> AsyncIterator[str]:
+            shown: dict[str, Any] | None = None
+            while True:
+                seen = live.taken  # before reading: a bid after this read wakes the wait below
+                async with shell.store.db.reader.connect() as conn:
+                    view = await seen_by(conn, who.account or "", edge_id, demand_id)
+                current = {k: view[k] for k in LIVE_FIELDS}
+                if current != shown:
+                    yield f"data: {json.dumps(current)}\n\n"
+                    shown = current
+                if current["status"] != "open" or await request.is_disconnected():
+                    return
+                if not await live.wait(seen, KEEPALIVE_S):
+                    yield ": keep-alive\n\n"
+
+        headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+        return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
 
     def log_of() -> Any:
         decisions = shell.state.decisions
