@@ -17,9 +17,12 @@ import cv2
 import pytest
 from edge_support import LARGE, SMALL, running_agent
 from test_ocr_edge import console_clients
+from test_web_push import Phone, eventually, harness
+from web_support import Receiver
 
 from edge.agent import EdgeAgent
 from edge.kernel.errors import Refused
+from edge.kernel.websettings import NotifyBackendConfig
 from edge.ocr.desk import seal_zone
 from edge.ocr.settings import CameraSettings
 from edge.seal import desk as desk_module
@@ -200,3 +203,19 @@ async def test_a_refused_filing_speaks_chinese_only_on_the_page(edge: EdgeAgent,
         assert "没有装财务专用章的设备" in page and "no device holds" not in page
         page = await file(presses="0")
         assert "用印次数应为 1..100" in page and "presses must be" not in page
+
+
+async def test_approvers_are_told_once_the_route_is_frozen_with_the_read_amount(edge: EdgeAgent, tmp_path: Path) -> None:
+    """Not the provisional chain's first approver at filing: every approver of the route the read amount chose."""
+    with Receiver(lambda item: (201, b"")) as push_service:
+        h = await harness(edge, NotifyBackendConfig("webpush", "网页推送", subject="mailto:ops@qinglian.example"))
+        try:
+            phone = Phone(f"{push_service.url}/push/zhaolei-phone")  # only on the large route
+            await h.subscribe("zhaolei", phone)
+            filed = await edge.file_request("liming", "村道工程合同", "official", 1, contract(tmp_path, CONTRACT, 39), amount_fen=SMALL)
+            await edge.wait_request(filed.id, {"pending"}, TIMEOUT)
+            await eventually("zhaolei told", lambda: len(push_service.received) == 1, TIMEOUT)
+            told = str(phone.decrypt(push_service.received[0].body))
+            assert filed.id in told and "⚠ 原件金额 ¥28,500.00，与申报金额不符" in told
+        finally:
+            await h.close()
