@@ -98,6 +98,68 @@ class Budget:
         return tuple(line for line in self.lines if line.above_guide)
 
 
+MAX_ITEMS = 5_000  # items of one catalogue
+MAX_PRICE_FEN = 10**8 * FEN_PER_YUAN  # no unit price of a village work reaches 1 亿元
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+
+
+def _label(value: object, what: str, longest: int = 100) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > longest:
+        raise RuleError(f"{what}应为非空文字（最多 {longest} 字）")
+    return value.strip()
+
+
+def parse_catalogue(body: Mapping[str, object]) -> Catalogue:
+    """A catalogue as the township's document carries it: ``{"version", "effective": "YYYY-MM-DD", "items":
+    [{"code", "name", "unit", "price_fen"}]}``; every item checked, codes unique."""
+    version = _label(body.get("version"), "目录版本", 40)
+    effective = body.get("effective")
+    if not isinstance(effective, str) or _DATE.fullmatch(effective) is None:
+        raise RuleError("目录生效日期应为 YYYY-MM-DD")
+    raw = body.get("items")
+    if not isinstance(raw, list) or not 0 < len(raw) <= MAX_ITEMS:
+        raise RuleError(f"目录条目应为 1 到 {MAX_ITEMS} 项的列表")
+    items: dict[str, GuideItem] = {}
+    for n, item in enumerate(raw, 1):
+        if not isinstance(item, dict):
+            raise RuleError(f"目录第 {n} 项应为对象")
+        code = _label(item.get("code"), f"目录第 {n} 项的编号", 40)
+        price = item.get("price_fen")
+        if type(price) is not int or not 0 < price <= MAX_PRICE_FEN:
+            raise RuleError(f"目录第 {n} 项（{code}）的单价应为大于 0 的整数分")
+        if code in items:
+            raise RuleError(f"目录第 {n} 项：编号 {code} 重复")
+        items[code] = GuideItem(
+            code,
+            _label(item.get("name"), f"目录第 {n} 项的名称"),
+            _label(item.get("unit"), f"目录第 {n} 项的单位", 20),
+            price,
+        )
+    return Catalogue(version, effective, items)
+
+
+def catalogue_body(catalogue: Catalogue) -> dict[str, object]:
+    """The inverse of :func:`parse_catalogue`: what the township's document carries."""
+    items = [
+        {"code": i.code, "name": i.name, "unit": i.unit, "price_fen": i.price_fen} for i in catalogue.items.values()
+    ]
+    return {"version": catalogue.version, "effective": catalogue.effective, "items": items}
+
+
+def line_body(line: PricedLine) -> dict[str, object]:
+    return {
+        "code": line.code,
+        "name": line.name,
+        "unit": line.unit,
+        "quantity": line.quantity,
+        "guide_fen": line.guide_fen,
+        "price_fen": line.price_fen,
+        "amount_fen": line.amount_fen,
+        "above_guide": line.above_guide,
+        "reason": line.reason,
+    }
+
+
 def parse_quantity(text: object) -> Decimal:
     if not isinstance(text, str) or _QUANTITY.fullmatch(text.strip()) is None:
         raise RuleError(f"工程量应为数字，最多三位小数，例如 12.5：{text!r:.40}")

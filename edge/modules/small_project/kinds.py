@@ -1,0 +1,25 @@
+"""The ledger kinds the small-project module writes, with their Chinese names (ledger page, CSV, central).
+
+The village's approval of a project is recorded by the kernel's routing desk under this module's own prefix
+(``small_project.approval``, ``.approved``, ``.approval_refused``, ``.rejected``). The guide-price catalogue
+comes down from the township as a signed document; the edge records a verified one as an entry of its kind.
+"""
+
+from __future__ import annotations
+
+NAME = "small_project"
+
+CATALOGUE = f"{NAME}.catalogue"  # document down: a version of the township's guide-price catalogue
+FILED = f"{NAME}.filed"
+
+#: What the routing desk writes under the prefix, and its Chinese name.
+_DESK = {"approval": "同意", "approved": "通过", "approval_refused": "审批被拒(规则)", "rejected": "驳回"}
+APPROVAL, APPROVED, REFUSED, REJECTED = (f"{NAME}.{k}" for k in _DESK)
+
+KINDS = {
+    CATALOGUE: "乡镇指导价目录",
+    FILED: "申报限额工程",
+    **{f"{NAME}.{k}": f"限额工程审批{v}" for k, v in _DESK.items()},
+}
+#: Documents the central sends down for this module.
+DOCUMENT_KINDS = (CATALOGUE,)

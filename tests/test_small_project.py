@@ -1,0 +1,211 @@
+"""Small projects on the village edge, through the desk: the catalogue comes down as a signed document (a
+forged or foreign one is refused), a project is filed with its bill priced from it (the limit, a line above the
+guide price), and approved along the route of its category (out of order, off the route, one's own project:
+refused and on record); every accepted step is a ledger entry the working state is rebuilt from."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from edge_support import write_config
+
+from edge.agent import EdgeAgent
+from edge.kernel.central import DocumentInbox
+from edge.kernel.config import load_config
+from edge.kernel.db import DB_FILENAME
+from edge.kernel.errors import ConfigError, InputError, Refused
+from edge.ledger.decisiondoc import DOCUMENT_REFUSED, sign_document
+from edge.modules.small_project import SMALL_PROJECT, desk
+from edge.modules.small_project import kinds as K
+from edge.modules.small_project import projection as P
+from edge.modules.small_project.rules import BillLine
+from edge.modules.small_project.settings import SECTION
+from edge.seal.part import SEAL
+
+PARTS = (SEAL, SMALL_PROJECT)
+CENTRAL_KEY = Ed25519PrivateKey.generate()
+EDGE_ID = "qinglian-cun"
+ROUTES = """
+[small_project]
+limit_yuan = "400000.00"
+
+[[small_project.routes]]
+name = "道路水利"
+categories = ["道路", "水利"]
+mode = "chain"
+approvers = ["zhangwei", "chenjing"]
+
+[[small_project.routes]]
+name = "其他"
+categories = ["绿化"]
+mode = "n_of_m"
+n = 1
+approvers = ["zhaolei", "wangfang"]
+"""
+CATALOGUE = {"version": "2026-2", "effective": "2026-07-01", "items": [
+    {"code": "R01", "name": "C25 混凝土路面（厚 20cm）", "unit": "平方米", "price_fen": 12_000},
+    {"code": "R02", "name": "路缘石安装", "unit": "米", "price_fen": 8_550},
+    {"code": "X99", "name": "整体包干", "unit": "项", "price_fen": 50_000_000},
+]}  # fmt: skip
+CLERK = desk.Actor("cunwu", None, frozenset({"village_staff"}))
+
+
+def actor(agent: EdgeAgent, person: str, *roles: str) -> desk.Actor:
+    return desk.Actor(f"acct-{person}", agent.config.people[person], frozenset(roles or ("approver",)))
+
+
+@pytest.fixture
+async def agent(tmp_path: Path) -> Any:
+    path = write_config(tmp_path, "socket://127.0.0.1:9")
+    path.write_text(path.read_text(encoding="utf-8") + ROUTES, encoding="utf-8")
+    opened = await EdgeAgent.open(load_config(path, [SECTION]), parts=PARTS)
+    yield opened
+    await opened.close()
+
+
+def catalogue_document(
+    body: dict[str, Any] = CATALOGUE, signer: Ed25519PrivateKey = CENTRAL_KEY, village: str = EDGE_ID
+) -> dict[str, Any]:
+    return sign_document(signer, {"id": secrets.token_hex(16), "village": village, "kind": K.CATALOGUE,
+                                  "issued_at": "2026-07-01T01:00:00Z", "decision_index": 3, "body": body})  # fmt: skip
+
+
+async def deliver(agent: EdgeAgent, document: dict[str, Any]) -> tuple[int, int]:
+    async def record(kind: str, body: dict[str, Any]) -> Any:
+        async with agent.recorder.step():
+            return await agent.recorder.record(kind, body)
+
+    inbox = DocumentInbox(CENTRAL_KEY.public_key(), EDGE_ID, SMALL_PROJECT.from_central, record)
+    await inbox.load(agent.config.data_dir)
+    return await inbox.take([document], await agent.ledger.size())
+
+
+def draft(category: str = "道路", *lines: BillLine) -> desk.ProjectDraft:
+    return desk.ProjectDraft("西岙自然村道路硬化", category, "西岙自然村", "硬化村道 300 米，宽 4 米，两侧路缘石",
+                             lines or (BillLine("R01", "1200"), BillLine("R02", "600")))  # fmt: skip
+
+
+async def kinds(agent: EdgeAgent, start: int) -> list[str]:
+    return [e.kind for e in await agent.ledger.entries(start)]
+
+
+async def test_a_catalogue_comes_down_signed_and_a_forged_or_foreign_one_is_refused(agent: EdgeAgent) -> None:
+    with pytest.raises(InputError, match="尚未收到乡镇的指导价目录"):
+        await desk.file_project(agent, CLERK, draft())
+    forged = catalogue_document(signer=Ed25519PrivateKey.generate())
+    foreign = catalogue_document(village="other-cun")
+    assert await deliver(agent, forged) == (0, 1)
+    assert await deliver(agent, foreign) == (0, 1)
+    async with agent.recorder.step():
+        assert await P.current_catalogue(agent.db.conn) is None
+    assert await deliver(agent, catalogue_document()) == (1, 0)
+    async with agent.recorder.step():
+        found = await P.current_catalogue(agent.db.conn)
+    assert found is not None and found.version == "2026-2" and found.items["R02"].price_fen == 8_550
+    assert (await kinds(agent, 0)).count(DOCUMENT_REFUSED) == 2
+
+
+async def test_a_catalogue_that_does_not_parse_is_an_anomaly_and_the_agent_goes_on(agent: EdgeAgent) -> None:
+    bad = {**CATALOGUE, "items": [{"code": "R01", "name": "x", "unit": "m", "price_fen": -1}]}
+    assert await deliver(agent, catalogue_document(bad)) == (1, 0)  # signed, so recorded; the projection refuses it
+    async with agent.recorder.step():
+        assert await P.current_catalogue(agent.db.conn) is None
+    assert await deliver(agent, catalogue_document()) == (1, 0)
+    async with agent.recorder.step():
+        assert await P.current_catalogue(agent.db.conn) is not None
+
+
+async def test_filing_prices_the_bill_and_the_chain_of_the_category_approves_in_order(agent: EdgeAgent) -> None:
+    await deliver(agent, catalogue_document())
+    start = await agent.ledger.size()
+    project_id = await desk.file_project(agent, CLERK, draft())
+    async with agent.recorder.step():
+        row = await P.project(agent.db.conn, project_id)
+    assert row is not None and row["status"] == "pending" and row["catalogue_version"] == "2026-2"
+    assert row["total_fen"] == 1200 * 12_000 + 600 * 8_550 and row["flagged"] == 0
+    assert row["route"] == {"rule": "道路水利", "mode": "chain", "n": 2, "approvers": ["zhangwei", "chenjing"]}
+    with pytest.raises(Refused, match="应由 zhangwei 先审批"):
+        await desk.decide(agent, actor(agent, "chenjing"), project_id, True)
+    with pytest.raises(Refused, match="不在此申请的审批路线上"):
+        await desk.decide(agent, actor(agent, "zhaolei"), project_id, True)
+    assert await desk.decide(agent, actor(agent, "zhangwei"), project_id, True) is False
+    assert await desk.decide(agent, actor(agent, "chenjing"), project_id, True) is True
+    assert await kinds(agent, start) == [K.FILED, K.REFUSED, K.REFUSED, K.APPROVAL, K.APPROVAL, K.APPROVED]
+    async with agent.recorder.step():
+        row = await P.project(agent.db.conn, project_id)
+    assert row is not None and row["status"] == "approved" and row["done"] == ["zhangwei", "chenjing"]
+    with pytest.raises(Refused, match="不能再审批"):
+        await desk.decide(agent, actor(agent, "zhangwei"), project_id, True)
+
+
+async def test_one_cannot_approve_ones_own_project_and_a_veto_needs_a_reason(agent: EdgeAgent) -> None:
+    await deliver(agent, catalogue_document())
+    filer = actor(agent, "wangfang", "applicant", "approver")
+    project_id = await desk.file_project(agent, filer, draft("绿化"))
+    with pytest.raises(Refused, match="不能审批自己申报的工程"):
+        await desk.decide(agent, filer, project_id, True)
+    with pytest.raises(InputError, match="请填写驳回理由"):
+        await desk.decide(agent, actor(agent, "zhaolei"), project_id, False)
+    assert await desk.decide(agent, actor(agent, "zhaolei"), project_id, False, "路线与规划冲突，请重新选址") is False
+    async with agent.recorder.step():
+        row = await P.project(agent.db.conn, project_id)
+    assert row is not None and row["status"] == "rejected" and row["reason"] == "路线与规划冲突，请重新选址"
+    with pytest.raises(Refused, match="没有审批权限"):
+        await desk.decide(agent, CLERK, project_id, True)
+
+
+async def test_the_limit_a_price_above_the_guide_and_bad_input_are_refused_and_record_nothing(agent: EdgeAgent) -> None:
+    await deliver(agent, catalogue_document())
+    before = await agent.ledger.size()
+    cases: list[tuple[desk.ProjectDraft, str]] = [
+        (draft("道路", BillLine("X99", "1", 40_000_000)), "须低于限额 400,000.00 元"),
+        (draft("道路", BillLine("R02", "10", 9_000)), "单价高于指导价 85.50 元，须写明理由"),
+        (draft("道路", BillLine("Z01", "1")), "没有编号"),
+        (draft("房建"), "工程类别应为 道路、水利、绿化 之一"),
+        (desk.ProjectDraft("x\x00", "道路", "p", "s", (BillLine("R01", "1"),)), "含有控制字符"),
+        (desk.ProjectDraft("", "道路", "p", "s", (BillLine("R01", "1"),)), "请填写工程名称"),
+    ]
+    for bad, says in cases:
+        with pytest.raises(InputError, match=says):
+            await desk.file_project(agent, CLERK, bad)
+    with pytest.raises(Refused, match="不能申报工程"):
+        await desk.file_project(agent, actor(agent, "zhaolei"), draft())
+    assert await agent.ledger.size() == before
+    project_id = await desk.file_project(agent, CLERK, draft("道路", BillLine("X99", "1", 39_999_999)))
+    flagged = await desk.file_project(agent, CLERK, draft("水利", BillLine("R02", "10", 9_000, "山路二次转运")))
+    async with agent.recorder.step():
+        first, second = await P.project(agent.db.conn, project_id), await P.project(agent.db.conn, flagged)
+    assert first is not None and first["total_fen"] == 39_999_999
+    assert second is not None and second["flagged"] == 1 and second["lines"][0]["reason"] == "山路二次转运"
+
+
+async def test_the_working_state_is_rebuilt_from_the_ledger(agent: EdgeAgent, tmp_path: Path) -> None:
+    await deliver(agent, catalogue_document())
+    project_id = await desk.file_project(agent, CLERK, draft())
+    await desk.decide(agent, actor(agent, "zhangwei"), project_id, True)
+    async with agent.recorder.step():
+        before = await P.projects(agent.db.conn)
+    config = agent.config
+    await agent.close()
+    (config.data_dir / DB_FILENAME).unlink()
+    reopened = await EdgeAgent.open(config, parts=PARTS)
+    try:
+        async with reopened.recorder.step():
+            assert await P.projects(reopened.db.conn) == before
+    finally:
+        await reopened.close()
+
+
+def test_the_routes_config_is_checked(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "socket://127.0.0.1:9")
+    base = path.read_text(encoding="utf-8")
+    path.write_text(base + ROUTES.replace('categories = ["绿化"]', 'categories = ["绿化", "道路"]'), encoding="utf-8")
+    with pytest.raises(ConfigError, match="类别 道路 出现在两条审批路线中"):
+        load_config(path, [SECTION])
+    path.write_text(base + '[small_project]\nlimit_yuan = "4000000.01"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="limit_yuan"):
+        load_config(path, [SECTION])
