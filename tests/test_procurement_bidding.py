@@ -1,4 +1,4 @@
-"""The bidding rules at their edges: the window's last instant, the ceiling exactly, a blacklisted or unqualified
+"""The bidding and credit rules at their edges (80 vs 79.5 points): the window's last instant, the ceiling exactly, a blacklisted or unqualified
 supplier, the anti-sniping extension at exactly its span, ranks by each supplier's best bid, ties to the earlier."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from central.modules.procurement.bidding import EXTEND, Bid, counted, extended, refusal, standing, winner
+from central.modules.procurement.credit import START, after, blacklisted, points
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 CLOSE = T0 + timedelta(days=3)
@@ -35,3 +36,9 @@ def test_ranks_count_each_supplier_s_best_bid_and_ties_go_to_the_earlier() -> No
     assert winner(bids, 500_000) == Bid(3, "a", 460_000, T0)
     assert winner(bids, 459_999) is None  # none at or below the ceiling: the tender fails
     assert winner([], 500_000) is None
+
+
+def test_80_still_trades_and_79_5_is_blacklisted() -> None:
+    assert not blacklisted(800) and blacklisted(795)
+    assert after(START, "refused_to_sign") == 800 and after(800, "late_delivery") == 775 and points(795) == "79.5"
+    assert after(50, "refused_to_sign") == 0  # never below zero

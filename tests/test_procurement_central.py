@@ -24,6 +24,7 @@ from central_support import COUNTY, TOWNSHIP, db_url, enrol, pg_server, store  #
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from edge_support import config_for
 
+import central.modules.procurement.kinds as K_CENTRAL
 from central.accounts.store import AccountStore
 from central.app import create_app
 from central.db import documents
@@ -32,6 +33,7 @@ from central.decisions.delivery import EntryContext
 from central.decisions.log import DecisionLog
 from central.modules.procurement import PROCUREMENT as CENTRAL_PROCUREMENT
 from central.modules.procurement.bidding import EXTEND
+from central.modules.procurement.creditdesk import deduct, reinstate
 from central.modules.procurement.review import received, review
 from central.modules.procurement.suppliers import qualified
 from central.modules.procurement.tables import demands
@@ -225,8 +227,11 @@ async def test_the_suppliers_qualified_for_a_demand_are_the_county_s_approved_on
         assert "本县该类合格供应商 0 家：无人可以竞价" in page.text
         assert (await officer.get("/m/procurement/suppliers")).status_code == 403
         listed = await county.get("/m/procurement/suppliers")
-        assert listed.status_code == 200 and listed.text.count("wenju 有限公司") == 2  # 办公用品 and 设备家电
+        assert (
+            listed.status_code == 200 and listed.text.count("wenju 有限公司") == 3
+        )  # 办公用品, 设备家电 and its credit index
         assert "jiancai" not in listed.text and "daishen" not in listed.text and "13812345678" not in listed.text
+        assert "100.0 分" in listed.text
 
 
 async def test_an_award_comes_down_as_a_signed_document_and_the_deal_goes_on_at_the_village(site: Site) -> None:
@@ -423,3 +428,63 @@ async def test_two_bidders_see_their_ranks_change_live_without_each_other_s_name
         server.should_exit = True
         await serving
         await decisions.close()
+
+
+async def test_a_supplier_below_80_is_blacklisted_at_once_its_bids_withdrawn_until_the_county_reinstates_it(
+    site: Site,
+) -> None:
+    accounts = AccountStore(site.store.db)
+    for username, code in (("wenju", CODES[0]), ("jiancai", CODES[1])):
+        await accounts.decide(
+            "county", COUNTY, await apply(site, username, "supplier", code, ["其他"]), True, "", "xianjian"
+        )
+    demand_id = await site.demand("文化礼堂桌椅")
+    await site.client.sync_once()
+    t0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    township = Principal("township", f"{COUNTY}/{TOWNSHIP}", "镇审核员", "township_officer", "zhenshen")
+    county = Principal("county", COUNTY, "县监管", "county_officer", "xianjian")
+    elsewhere = Principal("county", "余杭区", "他县监管", "county_officer", "yuhang")
+    async with site.store.db.writer.begin() as conn:
+        await review(conn, site.decisions, township, EDGE, demand_id, True, now=t0)
+
+    async def step(fn: Any, *args: Any) -> Any:
+        async with site.store.db.writer.begin() as conn:
+            return await fn(conn, site.decisions, *args)
+
+    async def offer(username: str, fen: int) -> dict[str, Any]:
+        return await step(
+            bid,
+            supplier(username),
+            await accounts.application_of(username),
+            EDGE,
+            demand_id,
+            fen,
+            t0 + timedelta(hours=1),
+        )
+
+    await offer("wenju", 1_000_000)
+    await offer("jiancai", 1_100_000)
+    wenju = await accounts.application_of("wenju")
+    for who, status in ((township, 403), (elsewhere, 404)):
+        with pytest.raises(Refusal) as refused:
+            await step(deduct, who, wenju, "late_delivery", "逾期三天", "验收单 YS-1", t0)
+        assert refused.value.status == status
+    assert await step(deduct, county, wenju, "refused_to_sign", "中标后拒签合同", "镇审核记录 2026-12-02", t0) == (
+        800,
+        False,
+    )
+    async with site.store.db.reader.connect() as conn:
+        assert (await seen_by(conn, "jiancai", EDGE, demand_id))["rank"] == 2  # 80.0 still trades: its bid stands
+    assert await step(deduct, county, wenju, "late_delivery", "逾期交货五天", "验收单 YS-2", t0) == (775, True)
+    async with site.store.db.reader.connect() as conn:
+        seen = await seen_by(conn, "jiancai", EDGE, demand_id)
+    assert (seen["rank"], seen["lowest_fen"], seen["bidders"]) == (1, 1_100_000, 1)  # the blacklisted bid is withdrawn
+    with pytest.raises(Refusal, match="黑名单"):
+        await offer("wenju", 900_000)
+    with pytest.raises(Refusal, match="理由"):
+        await step(reinstate, county, wenju, " ", t0)
+    await step(reinstate, county, wenju, "整改到位，县监管会议同意恢复", t0)
+    again = await offer("wenju", 1_050_000)  # back at 80, trading again; its withdrawn 10,000.00 stays withdrawn
+    assert (again["rank"], again["lowest_fen"], again["bidders"]) == (1, 1_050_000, 2)
+    kinds = [e.kind for e in await site.decisions.ledger.entries()]
+    assert kinds.count(K_CENTRAL.CREDIT_DEDUCTED) == 2 and kinds.count(K_CENTRAL.CREDIT_REINSTATED) == 1

@@ -54,3 +54,35 @@ bids = Table(
     Column("at", Text, nullable=False),
     Column("decision_index", Integer, nullable=False),  # the bid in the central's decision log
 )
+
+credit = Table(
+    "procurement_credit",
+    metadata,
+    Column("supplier", Text, primary_key=True),  # the supplier's account
+    Column("score", Integer, nullable=False),  # tenths of a point
+    Column("blacklisted", Integer, nullable=False),  # 0 | 1
+)
+
+credit_events = Table(
+    "procurement_credit_events",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("supplier", Text, nullable=False),
+    Column("kind", Text, nullable=False),  # a deduction's kind | reinstated
+    Column("delta", Integer, nullable=False),  # tenths of a point
+    Column("score", Integer, nullable=False),  # after it
+    Column("reason", Text, nullable=False),
+    Column("evidence", Text, nullable=False),
+    Column("decided_by", Text, nullable=False),
+    Column("decision_index", Integer, nullable=False),
+    Column("at", Text, nullable=False),
+)
+
+withdrawn = Table(
+    "procurement_withdrawn_bids",
+    metadata,
+    Column(
+        "seq", Integer, primary_key=True
+    ),  # the bid (procurement_bids.seq), withdrawn with its supplier's blacklisting
+    Column("decision_index", Integer, nullable=False),
+)

@@ -17,9 +17,10 @@ import central.modules.procurement.bidding as rules
 import central.modules.procurement.kinds as K
 from central.accounts.store import Application
 from central.decisions.log import DecisionLog
+from central.modules.procurement.creditdesk import score_of
 from central.modules.procurement.review import iso, may_review, parse_iso
 from central.modules.procurement.suppliers import qualified
-from central.modules.procurement.tables import bids, demands, tenders
+from central.modules.procurement.tables import bids, demands, tenders, withdrawn
 from central.store import Principal, Refusal
 
 
@@ -39,11 +40,9 @@ async def _tender(conn: AsyncConnection, edge_id: str, demand_id: str) -> tuple[
 
 
 async def _bids(conn: AsyncConnection, edge_id: str, demand_id: str) -> list[rules.Bid]:
-    rows = (
-        await conn.execute(
-            select(bids).where((bids.c.edge_id == edge_id) & (bids.c.demand_id == demand_id)).order_by(bids.c.seq)
-        )
-    ).all()
+    # A blacklisted supplier's bids in open tenders are withdrawn: they count no more.
+    live = (bids.c.edge_id == edge_id) & (bids.c.demand_id == demand_id) & bids.c.seq.not_in(select(withdrawn.c.seq))
+    rows = (await conn.execute(select(bids).where(live).order_by(bids.c.seq))).all()
     return [rules.Bid(r.seq, r.supplier, r.amount_fen, parse_iso(r.at)) for r in rows]
 
 
@@ -63,8 +62,9 @@ async def bid(conn: AsyncConnection, decisions: DecisionLog, who: Principal, app
     tender, demand = await _tender(conn, edge_id, demand_id)
     if tender.status != "open":
         raise Refusal(409, "closed", "竞价已结束，不再接受报价")
+    _, listed = await score_of(conn, who.account or "")
     why = rules.refusal(now, parse_iso(tender.opens_at), parse_iso(tender.closes_at), amount_fen, demand.ceiling_fen,
-                        may_bid(application, demand), blacklisted=False)  # fmt: skip
+                        may_bid(application, demand), blacklisted=listed)  # fmt: skip
     if why is not None:
         raise Refusal(409, "bid_refused", why)
     assert application is not None and who.account is not None

@@ -17,6 +17,8 @@ import central.modules.procurement.kinds as K
 from central.accounts.roles import ADMIN, COUNTY_OFFICER, SUPERVISOR, SUPPLIER, TOWNSHIP_OFFICER
 from central.contract import NavItem
 from central.decisions.log import DecisionError
+from central.modules.procurement.credit import DEDUCTION_NAMES, points
+from central.modules.procurement.creditdesk import blacklist, deduct, reinstate, score_of
 from central.modules.procurement.review import in_scope, may_review, review
 from central.modules.procurement.suppliers import by_category, qualified
 from central.modules.procurement.tender import award, bid, moment, open_for, seen_by
@@ -78,21 +80,45 @@ def router(shell: Any) -> APIRouter:
         who = await shell.require(request, *READERS)
         async with shell.store.db.reader.connect() as conn:
             rows = await in_scope(conn, who)
+            listed = await blacklist(conn)
         approved: dict[str, list[Any]] = {}  # county -> its approved applications
         for row in rows:
             row["may_review"] = may_review(who, row) and row["status"] == "submitted"
             row["may_award"] = may_review(who, row) and row["status"] == "approved"
             if row["county"] not in approved:
                 approved[row["county"]] = await shell.accounts.applications_for("county", row["county"], "approved")
-            row["suppliers"] = len(qualified(approved[row["county"]], row["category"]))
+            row["suppliers"] = len(qualified(approved[row["county"]], row["category"], listed))
         return await shell.render(request, "procurement/demands.html", demands=rows, STATUS_NAMES=K.STATUS_NAMES)
 
     @api.get("/m/procurement/suppliers", include_in_schema=False)
     async def suppliers(request: Request) -> Response:
         who = await shell.require(request, ADMIN, COUNTY_OFFICER)
         level, name = ("all", "*") if who.role == ADMIN else ("county", who.name)
-        listed = by_category(await shell.accounts.applications_for(level, name, "approved"))
-        return await shell.render(request, "procurement/suppliers.html", categories=listed)
+        approved = [a for a in await shell.accounts.applications_for(level, name, "approved") if a.kind == SUPPLIER]
+        async with shell.store.db.reader.connect() as conn:
+            listed = await blacklist(conn)
+            scores = {a.username: (await score_of(conn, a.username))[0] for a in approved}
+        return await shell.render(
+            request, "procurement/suppliers.html", categories=by_category(approved, listed), suppliers=approved,
+            scores={u: points(v) for u, v in scores.items()}, blacklisted=listed, DEDUCTION_NAMES=DEDUCTION_NAMES,
+        )  # fmt: skip
+
+    @api.post("/m/procurement/suppliers/{username}/{step}", include_in_schema=False)
+    async def credit_step(
+        request: Request, username: str, step: str, kind: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = "",
+        evidence: Annotated[str, Form()] = "", csrf: Annotated[str, Form()] = "",
+    ) -> Response:  # fmt: skip
+        who = await shell.require(request, ADMIN, COUNTY_OFFICER)
+        await shell.check_csrf(request, csrf)
+        if step not in ("deduct", "reinstate"):
+            raise Refusal(404, "not_found", "没有此操作")
+        application = await shell.accounts.application_of(username)
+        async with shell.store.db.writer.begin() as conn:
+            if step == "deduct":
+                await deduct(conn, log_of(), who, application, kind, reason, evidence, moment(shell.clock()))
+            else:
+                await reinstate(conn, log_of(), who, application, reason, moment(shell.clock()))
+        return RedirectResponse("/m/procurement/suppliers", 303)
 
     @api.post("/m/procurement/demands/{edge_id}/{demand_id}/review", include_in_schema=False)
     async def decide(
