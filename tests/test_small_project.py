@@ -6,6 +6,7 @@ refused and on record); every accepted step is a ledger entry the working state 
 from __future__ import annotations
 
 import secrets
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from edge.kernel.config import load_config
 from edge.kernel.db import DB_FILENAME
 from edge.kernel.errors import ConfigError, InputError, Refused
 from edge.ledger.decisiondoc import DOCUMENT_REFUSED, sign_document
-from edge.modules.small_project import SMALL_PROJECT, desk
+from edge.modules.small_project import SMALL_PROJECT, desk, rules
 from edge.modules.small_project import kinds as K
 from edge.modules.small_project import projection as P
 from edge.modules.small_project.rules import BillLine
@@ -29,6 +30,7 @@ from edge.seal.part import SEAL
 PARTS = (SEAL, SMALL_PROJECT)
 CENTRAL_KEY = Ed25519PrivateKey.generate()
 EDGE_ID = "qinglian-cun"
+D = date.fromisoformat
 ROUTES = """
 [small_project]
 limit_yuan = "400000.00"
@@ -172,7 +174,7 @@ async def test_the_limit_a_price_above_the_guide_and_bad_input_are_refused_and_r
     for bad, says in cases:
         with pytest.raises(InputError, match=says):
             await desk.file_project(agent, CLERK, bad)
-    with pytest.raises(Refused, match="不能申报工程"):
+    with pytest.raises(Refused, match="不能办理工程事项"):
         await desk.file_project(agent, actor(agent, "zhaolei"), draft())
     assert await agent.ledger.size() == before
     project_id = await desk.file_project(agent, CLERK, draft("道路", BillLine("X99", "1", 39_999_999)))
@@ -209,3 +211,105 @@ def test_the_routes_config_is_checked(tmp_path: Path) -> None:
     path.write_text(base + '[small_project]\nlimit_yuan = "4000000.01"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="limit_yuan"):
         load_config(path, [SECTION])
+
+
+# -- the recommended contractor, the township's draw, the opening, completion ---------------------------------
+
+POOL = [
+    {"id": f"C{i:02d}", "name": f"湖州第{i}建筑工程队", "categories": ["道路", "水利"], "blacklisted": i == 4}
+    for i in range(1, 9)
+]
+SOURCES = ["village:4c1f9a", "township:b27e03", "checkpoint:88:9be0c2"]
+
+
+def draw_record(category: str = "道路", recommended: str = "C01", **over: Any) -> dict[str, Any]:
+    seed = rules.combine_seed(SOURCES)
+    result = rules.draw(rules.parse_pool(POOL), recommended, seed, category)
+    record = {"pool": POOL, "recommended": recommended, "category": category, "seed": seed, "seed_sources": SOURCES,
+              "pool_hash": result.pool_hash, "drawn": list(result.drawn)}  # fmt: skip
+    return {**record, **over}
+
+
+def draw_document(project_id: str, record: dict[str, Any]) -> dict[str, Any]:
+    return sign_document(CENTRAL_KEY, {"id": secrets.token_hex(16), "village": EDGE_ID, "kind": K.DRAWN,
+                                       "issued_at": "2026-08-01T01:00:00Z", "decision_index": 9,
+                                       "body": {"project_id": project_id, "record": record}})  # fmt: skip
+
+
+async def approved_project(agent: EdgeAgent) -> str:
+    await deliver(agent, catalogue_document())
+    project_id = await desk.file_project(agent, CLERK, draft())
+    await desk.decide(agent, actor(agent, "zhangwei"), project_id, True)
+    await desk.decide(agent, actor(agent, "chenjing"), project_id, True)
+    return project_id
+
+
+async def row_of(agent: EdgeAgent, project_id: str) -> dict[str, Any]:
+    async with agent.recorder.step():
+        row = await P.project(agent.db.conn, project_id)
+    assert row is not None
+    return row
+
+
+async def test_from_the_recommended_contractor_through_the_draw_and_opening_to_settlement(agent: EdgeAgent) -> None:
+    project_id = await approved_project(agent)
+    with pytest.raises(InputError, match="只能在“报价中”时进行"):
+        await desk.open_quotes(agent, CLERK, project_id, {"C01": "100"}, "邻村 王书记", D("2026-08-05"))
+    await desk.recommend(agent, CLERK, project_id, "C01", "湖州第1建筑工程队")
+    record = draw_record()
+    assert await deliver(agent, draw_document(project_id, record)) == (1, 0)
+    row = await row_of(agent, project_id)
+    drawn = record["drawn"]
+    assert row["status"] == "drawn" and [c["id"] for c in row["invited"]] == ["C01", *drawn]
+    budget = row["total_fen"]  # 195,300.00 yuan
+    amounts = {"C01": "190000.00", drawn[0]: "185000.00", drawn[1]: "195300.01"}  # the last above the budget
+    winner = await desk.open_quotes(agent, CLERK, project_id, amounts, "邻村 王书记", D("2026-08-05"))
+    assert winner == {"id": drawn[0], "name": f"湖州第{int(drawn[0][1:])}建筑工程队", "amount_fen": 18_500_000}
+    row = await row_of(agent, project_id)
+    assert row["status"] == "awarded" and [q["invalid"] for q in row["quotes"]] == [
+        None,
+        None,
+        "报价超过预算 195,300.00 元",
+    ]
+    assert budget == 19_530_000
+    assert await desk.complete(agent, CLERK, project_id, D("2026-10-20"), "183200.50") == {
+        "vs_budget_fen": 19_530_000 - 18_320_050,
+        "vs_contract_fen": 18_500_000 - 18_320_050,
+    }
+    row = await row_of(agent, project_id)
+    assert row["status"] == "completed" and row["settled_fen"] == 18_320_050
+
+
+async def test_a_draw_that_does_not_recompute_or_names_another_recommended_is_an_anomaly(agent: EdgeAgent) -> None:
+    project_id = await approved_project(agent)
+    await desk.recommend(agent, CLERK, project_id, "C01", "湖州第1建筑工程队")
+    record = draw_record()
+    others = [c["id"] for c in POOL if c["id"] not in (*record["drawn"], "C01", "C04")]
+    for bad in (
+        draw_record(drawn=[record["drawn"][0], others[0]]),
+        draw_record(recommended="C02"),
+        draw_record("水利"),
+    ):
+        assert await deliver(agent, draw_document(project_id, bad)) == (1, 0)  # signed: recorded, not applied
+        assert (await row_of(agent, project_id))["status"] == "approved"
+    assert await deliver(agent, draw_document(project_id, record)) == (1, 0)
+    assert (await row_of(agent, project_id))["status"] == "drawn"
+
+
+async def test_no_valid_quote_is_a_failed_tender_and_bad_quotes_record_nothing(agent: EdgeAgent) -> None:
+    project_id = await approved_project(agent)
+    await desk.recommend(agent, CLERK, project_id, "C01", "湖州第1建筑工程队")
+    await deliver(agent, draw_document(project_id, draw_record()))
+    before = await agent.ledger.size()
+    for amounts, says in (
+        ({"C99": "1"}, "C99 不是本工程邀请的报价人"),
+        ({"C01": "1e5"}, "C01 的报价"),
+        ({}, "至少一家"),
+    ):
+        with pytest.raises(InputError, match=says):
+            await desk.open_quotes(agent, CLERK, project_id, amounts, "邻村 王书记", D("2026-08-05"))
+    with pytest.raises(InputError, match="请填写同行列席人"):
+        await desk.open_quotes(agent, CLERK, project_id, {"C01": "1"}, " ", D("2026-08-05"))
+    assert await agent.ledger.size() == before
+    assert await desk.open_quotes(agent, CLERK, project_id, {"C01": "200000"}, "邻村 王书记", D("2026-08-05")) is None
+    assert (await row_of(agent, project_id))["status"] == "failed"

@@ -249,7 +249,7 @@ def test_the_draw_command_prints_the_drawn_pair_the_pool_hash_and_the_seed(tmp_p
     ('{"id": "A"}', "承包商库应为列表"),
     ('[{"id": "A", "name": "甲", "categories": "道路"}]', "pool[0]：categories 应为文字列表"),
     ('[{"id": "A", "name": "甲", "categories": [], "blacklisted": "no"}]', "blacklisted 应为 true 或 false"),
-    ('[{"id": 1, "name": "甲", "categories": []}]', "pool[0]：id 应为非空字符串"),
+    ('[{"id": 1, "name": "甲", "categories": []}]', "pool[0]：id 应为非空文字"),
     ('[\n{"id": "A",]', "第 2 行：JSON 格式错误"),
 ])  # fmt: skip
 def test_the_draw_command_exits_2_on_bad_input(tmp_path: Path, pool: str, says: str) -> None:

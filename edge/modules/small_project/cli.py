@@ -20,40 +20,10 @@ import edge.modules.small_project.rules as rules  # noqa: PLR0402 (no cycle thro
 from edge.kernel.clikit import EXIT_FAILED, EXIT_OK, EXIT_USAGE, output
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
-MAX_POOL = 10_000
-MAX_TEXT = 200
 
 
 class BadInput(Exception):
     """Input the command refuses; the message says where."""
-
-
-def _text(item: dict[str, Any], name: str, where: str) -> str:
-    value = item.get(name)
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
-        raise BadInput(f"{where}：{name} 应为非空字符串（最多 {MAX_TEXT} 字）")
-    return value.strip()
-
-
-def parse_pool(raw: object) -> list[rules.Contractor]:
-    if not isinstance(raw, list) or len(raw) > MAX_POOL:
-        raise BadInput(f"承包商库应为列表（最多 {MAX_POOL} 家）")
-    pool: list[rules.Contractor] = []
-    for i, item in enumerate(raw):
-        where = f"pool[{i}]"
-        if not isinstance(item, dict):
-            raise BadInput(f"{where}：应为对象 {{id, name, categories, blacklisted}}")
-        categories = item.get("categories")
-        if not isinstance(categories, list) or not all(
-            isinstance(c, str) and c.strip() and len(c) <= MAX_TEXT for c in categories
-        ):
-            raise BadInput(f"{where}：categories 应为文字列表")
-        blacklisted = item.get("blacklisted", False)
-        if type(blacklisted) is not bool:
-            raise BadInput(f"{where}：blacklisted 应为 true 或 false")
-        pool.append(rules.Contractor(_text(item, "id", where), _text(item, "name", where),
-                                     tuple(c.strip() for c in categories), blacklisted))  # fmt: skip
-    return pool
 
 
 def _read_json(path: Path) -> Any:
@@ -78,7 +48,7 @@ def _refuse(exc: BadInput | rules.RuleError) -> int:
 
 def _draw(args: argparse.Namespace) -> int:
     try:
-        pool = parse_pool(_read_json(args.pool))
+        pool = rules.parse_pool(_read_json(args.pool))
         result = rules.draw(pool, args.recommended, args.seed, args.category)
     except (BadInput, rules.RuleError) as exc:
         return _refuse(exc)
@@ -94,28 +64,9 @@ def _verify(args: argparse.Namespace) -> int:
         record = _read_json(args.record)
         if not isinstance(record, dict):
             raise BadInput("记录应为 JSON 对象 {pool, recommended, seed, pool_hash, drawn}")
-        pool = parse_pool(record.get("pool"))
-        recommended, seed, category = record.get("recommended"), record.get("seed"), record.get("category")
-        if (
-            not isinstance(recommended, str)
-            or not isinstance(seed, str)
-            or not (category is None or isinstance(category, str))
-        ):
-            raise BadInput("recommended、seed 应为文字，category 为文字或省略")
-        sources = record.get("seed_sources")
-        if sources is not None and (not isinstance(sources, list) or not all(isinstance(s, str) for s in sources)):
-            raise BadInput("seed_sources 应为文字列表")
-        result = rules.draw(pool, recommended, seed, category)
-        combined = rules.combine_seed(sources) if sources is not None else None
+        result, problems = rules.verify_draw(record)
     except (BadInput, rules.RuleError) as exc:
         return _refuse(exc)
-    problems: list[str] = []
-    if combined is not None and combined != result.seed:
-        problems.append(f"种子与公布的来源不符 seed is not the sources' combination: {combined}")
-    if record.get("pool_hash") != result.pool_hash:
-        problems.append(f"库哈希不符 pool_hash differs: recomputed {result.pool_hash}")
-    if record.get("drawn") != list(result.drawn):
-        problems.append(f"抽取结果不符 drawn differs: recomputed {list(result.drawn)}")
     out = {"ok": not problems, **draw_json(result), "problems": problems}
     output(args, out, "\n".join(problems) if problems else f"一致 matches: {', '.join(result.drawn)}")
     return EXIT_FAILED if problems else EXIT_OK

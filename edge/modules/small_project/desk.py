@@ -3,7 +3,10 @@ inside one recorder step (``host``: the running agent, with its recorder, workin
 
 Filing prices the bill of quantities from the catalogue the edge holds (the township's, come down as a signed
 document) and freezes the route of the project's category; each approval is recorded by the kernel's routing
-desk. The catalogue itself is recorded only from a verified document (or, in the demo, by :func:`seed_catalogue`).
+desk. Then the village recommends its contractor, the township's draw comes down (re-run here before it applies),
+the quotes are opened together before a peer observer and the lowest valid one wins, and completion is settled
+against the budget. Catalogue and draw are recorded only from verified documents (or, in the demo, by
+:func:`record_demo_document`).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import edge.modules.small_project.kinds as K
@@ -18,6 +22,7 @@ import edge.modules.small_project.projection as P
 import edge.modules.small_project.rules as rules  # noqa: PLR0402 (no cycle through the package)
 from edge.kernel.config import Person
 from edge.kernel.errors import InputError, NotFound, Refused
+from edge.kernel.fmt import DEFAULT_MAX_AMOUNT_FEN, AmountError, parse_yuan
 from edge.kernel.routing import RefusalBudget, Routed, RouteDesk
 from edge.modules.small_project.settings import route_for, settings_of
 
@@ -74,8 +79,7 @@ def routed(row: Mapping[str, Any]) -> Routed:
 
 async def file_project(host: Any, actor: Actor, draft: ProjectDraft) -> str:
     """File a project (its id) for the approval its category routes it to, its budget priced from the catalogue."""
-    if not actor.roles & FILER_ROLES:
-        raise Refused("您的账号不能申报工程（需要村务人员或申请人角色）", "forbidden")
+    _filer(actor)
     name, place = text(draft.name, "工程名称", 60), text(draft.place, "工程地点", 60)
     scope = text(draft.scope, "建设内容", 1000, multiline=True)
     if not 0 < len(draft.lines) <= MAX_LINES:
@@ -118,9 +122,86 @@ async def decide(host: Any, actor: Actor, project_id: str, approve: bool, reason
         return await desk.approve(routed(row), actor.person, actor.account)
 
 
-async def seed_catalogue(host: Any, body: Mapping[str, Any], document: Mapping[str, Any]) -> None:
-    """Record a catalogue whose document the caller stands for: the demo's (``{"id": "demo", "demo": True}``).
-    A real edge records catalogues only from the township's verified documents (the kernel's inbox)."""
-    rules.parse_catalogue(body)
+def _filer(actor: Actor) -> None:
+    if not actor.roles & FILER_ROLES:
+        raise Refused("您的账号不能办理工程事项（需要村务人员或申请人角色）", "forbidden")
+
+
+async def _project(host: Any, project_id: str, status: str) -> dict[str, Any]:
+    row = await P.project(host.db.conn, project_id)
+    if row is None:
+        raise NotFound("没有此工程")
+    if row["status"] != status:
+        raise InputError(
+            f"工程 {project_id} 当前为“{P.STATUS[row['status']]}”，此步骤只能在“{P.STATUS[status]}”时进行", "bad_state"
+        )
+    return row
+
+
+async def recommend(host: Any, actor: Actor, project_id: str, contractor_id: str, contractor_name: str) -> None:
+    """The village's recommended contractor (of the township's pool: the draw checks it is there)."""
+    _filer(actor)
+    contractor = {"id": text(contractor_id, "承包商编号", 40), "name": text(contractor_name, "承包商名称", 60)}
     async with host.recorder.step():
-        await host.recorder.record(K.CATALOGUE, {**body, "document": dict(document)})
+        row = await _project(host, project_id, "approved")
+        if row["recommended"] is not None:
+            raise InputError("本工程已推荐承包商", "already_recommended")
+        await host.recorder.record(K.RECOMMENDED, {"project_id": project_id, "contractor": contractor, **_by(actor)})
+
+
+async def open_quotes(
+    host: Any, actor: Actor, project_id: str, amounts: Mapping[str, str], observer: str, opened_on: date
+) -> dict[str, Any] | None:
+    """Open the invited contractors' quotes together before the peer observer (``amounts``: contractor id ->
+    yuan as read out; a missing one did not quote). The winner by the rule (None: no valid quote, 流标)."""
+    _filer(actor)
+    who = text(observer, "同行列席人（他村干部）", 40)
+    async with host.recorder.step():
+        row = await _project(host, project_id, "drawn")
+        invited = [c["id"] for c in row["invited"]]
+        stray = set(amounts) - set(invited)
+        if stray:
+            raise InputError(f"{'、'.join(sorted(stray))} 不是本工程邀请的报价人", "not_invited")
+        quotes: list[rules.Quote] = []
+        for order, contractor in enumerate(invited):
+            given = (amounts.get(contractor) or "").strip()
+            if given:
+                try:
+                    quotes.append(rules.Quote(contractor, parse_yuan(given, DEFAULT_MAX_AMOUNT_FEN), order))
+                except AmountError as exc:
+                    raise InputError(f"{contractor} 的报价：{exc.message}", "bad_amount") from None
+        if not quotes:
+            raise InputError("请填写至少一家的报价", "missing_field")
+        best = rules.winner(quotes, invited, (), int(row["total_fen"]))
+        names = {c["id"]: c["name"] for c in row["invited"]}
+        opened = [{"contractor": q.contractor, "name": names[q.contractor], "amount_fen": q.amount_fen,
+                   "invalid": rules.invalid_reason(q, invited, (), int(row["total_fen"]))} for q in quotes]  # fmt: skip
+        winner = (
+            {"id": best.contractor, "name": names[best.contractor], "amount_fen": best.amount_fen} if best else None
+        )
+        await host.recorder.record(K.OPENED, {"project_id": project_id, "quotes": opened, "observer": who, "winner": winner,
+                                              "opened_on": opened_on.isoformat(), **_by(actor)})  # fmt: skip
+    return winner
+
+
+async def complete(host: Any, actor: Actor, project_id: str, accepted_on: date, settled_yuan: str) -> dict[str, int]:
+    """Completion acceptance and settlement: the differences against the budget and the contract."""
+    _filer(actor)
+    try:
+        settled = parse_yuan(settled_yuan, DEFAULT_MAX_AMOUNT_FEN)
+    except AmountError as exc:
+        raise InputError(f"结算金额：{exc.message}", "bad_amount") from None
+    async with host.recorder.step():
+        row = await _project(host, project_id, "awarded")
+        await host.recorder.record(K.COMPLETED, {"project_id": project_id, "accepted_on": accepted_on.isoformat(),
+                                                 "settled_fen": settled, **_by(actor)})  # fmt: skip
+    return rules.settlement_difference(int(row["total_fen"]), int(row["winner"]["amount_fen"]), settled)
+
+
+async def record_demo_document(host: Any, kind: str, body: Mapping[str, Any]) -> None:
+    """Record what a township document would carry, for the demo only (its ``document`` says ``demo``): a real
+    edge records these kinds only from the central's verified documents (the kernel's inbox)."""
+    if kind not in K.DOCUMENT_KINDS:
+        raise ValueError(f"not a document kind of small_project: {kind}")
+    async with host.recorder.step():
+        await host.recorder.record(kind, {**body, "document": {"id": "demo", "demo": True}})

@@ -11,6 +11,10 @@ NAME = "small_project"
 
 CATALOGUE = f"{NAME}.catalogue"  # document down: a version of the township's guide-price catalogue
 FILED = f"{NAME}.filed"
+RECOMMENDED = f"{NAME}.recommended"  # the village's recommended contractor
+DRAWN = f"{NAME}.drawn"  # document down: the township's draw of two more, with its whole record
+OPENED = f"{NAME}.opened"  # the three quotes opened before the peer observer, and the winner by the rule
+COMPLETED = f"{NAME}.completed"  # completion acceptance and the settlement against the budget
 
 #: What the routing desk writes under the prefix, and its Chinese name.
 _DESK = {"approval": "同意", "approved": "通过", "approval_refused": "审批被拒(规则)", "rejected": "驳回"}
@@ -20,6 +24,7 @@ KINDS = {
     CATALOGUE: "乡镇指导价目录",
     FILED: "申报限额工程",
     **{f"{NAME}.{k}": f"限额工程审批{v}" for k, v in _DESK.items()},
-}
+    RECOMMENDED: "村推荐承包商", DRAWN: "乡镇抽取承包商", OPENED: "开标定标", COMPLETED: "竣工验收结算",
+}  # fmt: skip
 #: Documents the central sends down for this module.
-DOCUMENT_KINDS = (CATALOGUE,)
+DOCUMENT_KINDS = (CATALOGUE, DRAWN)

@@ -38,15 +38,25 @@ CREATE TABLE IF NOT EXISTS small_project_projects (
     flagged   INTEGER NOT NULL, -- lines priced above their guide price
     route     TEXT NOT NULL,
     done      TEXT NOT NULL DEFAULT '[]',
-    status    TEXT NOT NULL,   -- pending | approved | rejected
+    status    TEXT NOT NULL,   -- pending | approved | rejected | drawn | awarded | failed | completed
     reason    TEXT,
+    recommended TEXT,          -- JSON {id, name}: the village's
+    invited   TEXT,            -- JSON [{id, name}] x 3: the recommended, then the two drawn
+    draw      TEXT,            -- JSON: the draw's whole record (pool, seed, sources, hash, drawn)
+    quotes    TEXT,            -- JSON [{contractor, amount_fen, valid, why}] as opened
+    observer  TEXT,            -- the peer observer at the opening (a cadre of another village)
+    winner    TEXT,            -- JSON {id, name, amount_fen}
+    opened_on TEXT,
+    accepted_on TEXT,
+    settled_fen INTEGER,
     account   TEXT NOT NULL,
     person    TEXT,
     filed_at  TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
 """
-STATUS = {"pending": "待审批", "approved": "已批准", "rejected": "已驳回"}
+STATUS = {"pending": "待审批", "approved": "已批准", "rejected": "已驳回", "drawn": "报价中", "awarded": "已定标",
+          "failed": "流标", "completed": "已竣工结算"}  # fmt: skip
 
 
 def _json(value: Any) -> str:
@@ -98,12 +108,67 @@ def _decided(status: str) -> Handler:
     return apply
 
 
+async def _move(conn: aiosqlite.Connection, entry: Entry, frm: str, to: str, **columns: Any) -> None:
+    """Move a project from ``frm`` to ``to``, setting ``columns``; raise when it is not in ``frm``."""
+    sets = "".join(f", {c} = ?" for c in columns)
+    cur = await conn.execute(
+        f"UPDATE small_project_projects SET status = ?, updated_at = ?{sets} WHERE id = ? AND status = ?",
+        (to, entry.ts, *columns.values(), entry.body["project_id"], frm),
+    )
+    if cur.rowcount != 1:
+        raise KeyError(f"{entry.body['project_id']} 不在“{STATUS[frm]}”状态")
+
+
+async def recommended(conn: aiosqlite.Connection, entry: Entry) -> None:
+    b = entry.body
+    cur = await conn.execute(
+        "UPDATE small_project_projects SET recommended = ?, updated_at = ? WHERE id = ? AND status = 'approved'",
+        (_json(b["contractor"]), entry.ts, b["project_id"]),
+    )
+    if cur.rowcount != 1:
+        raise KeyError(f"{b['project_id']} 不在“已批准”状态")
+
+
+async def drawn(conn: aiosqlite.Connection, entry: Entry) -> None:
+    """The township's draw: re-run here from its record, and applied only when it matches and names the
+    village's recommended contractor (a draw that does not is an anomaly)."""
+    b = entry.body
+    result, problems = rules.verify_draw(b["record"])
+    if problems:
+        raise ValueError("；".join(problems))
+    row = await project(conn, b["project_id"])
+    ours = row["recommended"] if row else None
+    if row is None or b["record"].get("category") != row["category"]:
+        raise KeyError(f"{b['project_id']}：抽取记录的工程类别与本工程不符")
+    if ours is None or ours["id"] != b["record"]["recommended"]:
+        raise KeyError(f"{b['project_id']}：抽取记录中的村推荐承包商与本村登记的不符")
+    names = {c.id: c.name for c in rules.parse_pool(b["record"]["pool"])}
+    invited = [ours, *({"id": i, "name": names[i]} for i in result.drawn)]
+    await _move(conn, entry, "approved", "drawn", invited=_json(invited), draw=_json(b["record"]))
+
+
+async def opened(conn: aiosqlite.Connection, entry: Entry) -> None:
+    b = entry.body
+    winner = b.get("winner")
+    await _move(conn, entry, "drawn", "awarded" if winner else "failed", quotes=_json(b["quotes"]), observer=b["observer"],
+                winner=_json(winner) if winner else None, opened_on=b["opened_on"])  # fmt: skip
+
+
+async def completed(conn: aiosqlite.Connection, entry: Entry) -> None:
+    b = entry.body
+    await _move(conn, entry, "awarded", "completed", accepted_on=b["accepted_on"], settled_fen=int(b["settled_fen"]))
+
+
 PROJECTION: Mapping[str, Handler] = {
     K.CATALOGUE: catalogue,
     K.FILED: filed,
     K.APPROVAL: approval,
     K.APPROVED: _decided("approved"),
     K.REJECTED: _decided("rejected"),
+    K.RECOMMENDED: recommended,
+    K.DRAWN: drawn,
+    K.OPENED: opened,
+    K.COMPLETED: completed,
 }
 
 
@@ -126,13 +191,11 @@ async def current_catalogue(conn: aiosqlite.Connection) -> rules.Catalogue | Non
     return rules.parse_catalogue({"version": row[0], "effective": row[1], "items": json.loads(row[2])})
 
 
+_JSON_COLUMNS = ("lines", "route", "done", "recommended", "invited", "draw", "quotes", "winner")
+
+
 def _project(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        **row,
-        "lines": json.loads(row["lines"]),
-        "route": json.loads(row["route"]),
-        "done": json.loads(row["done"]),
-    }
+    return {**row, **{c: json.loads(row[c]) if row[c] is not None else None for c in _JSON_COLUMNS}}
 
 
 async def projects(conn: aiosqlite.Connection, status: str | None = None) -> list[dict[str, Any]]:

@@ -313,6 +313,54 @@ def draw(pool: Sequence[Contractor], recommended: str, seed_hex: str, category: 
     return Draw(pool_hash(pool), seed.hex(), order, drawn)
 
 
+MAX_POOL = 10_000
+
+
+def parse_pool(raw: object) -> list[Contractor]:
+    """A pool as POOL.json (and a draw's record) carries it: ``[{"id", "name", "categories": [...], "blacklisted"}]``."""
+    if not isinstance(raw, list) or len(raw) > MAX_POOL:
+        raise RuleError(f"承包商库应为列表（最多 {MAX_POOL} 家）")
+    pool: list[Contractor] = []
+    for i, item in enumerate(raw):
+        where = f"pool[{i}]"
+        if not isinstance(item, dict):
+            raise RuleError(f"{where}：应为对象 {{id, name, categories, blacklisted}}")
+        categories = item.get("categories")
+        if not isinstance(categories, list) or not all(
+            isinstance(c, str) and c.strip() and len(c) <= 100 for c in categories
+        ):
+            raise RuleError(f"{where}：categories 应为文字列表")
+        blacklisted = item.get("blacklisted", False)
+        if type(blacklisted) is not bool:
+            raise RuleError(f"{where}：blacklisted 应为 true 或 false")
+        ident, name = (_label(item.get(k), f"{where}：{k} ") for k in ("id", "name"))
+        pool.append(Contractor(ident, name, tuple(c.strip() for c in categories), blacklisted))
+    return pool
+
+
+def verify_draw(record: Mapping[str, object]) -> tuple[Draw, list[str]]:
+    """Re-run a published draw ``{"pool", "recommended", "seed", "category"?, "seed_sources"?, "pool_hash",
+    "drawn"}``: the recomputed draw and what differs from the record (empty: it matches)."""
+    recommended, seed, category, sources = (record.get(k) for k in ("recommended", "seed", "category", "seed_sources"))
+    if (
+        not isinstance(recommended, str)
+        or not isinstance(seed, str)
+        or not (category is None or isinstance(category, str))
+    ):
+        raise RuleError("recommended、seed 应为文字，category 为文字或省略")
+    if sources is not None and (not isinstance(sources, list) or not all(isinstance(x, str) for x in sources)):
+        raise RuleError("seed_sources 应为文字列表")
+    result = draw(parse_pool(record.get("pool")), recommended, seed, category)
+    problems: list[str] = []
+    if sources is not None and combine_seed(sources) != result.seed:
+        problems.append(f"种子与公布的来源不符 seed is not the sources' combination: {combine_seed(sources)}")
+    if record.get("pool_hash") != result.pool_hash:
+        problems.append(f"库哈希不符 pool_hash differs: recomputed {result.pool_hash}")
+    if record.get("drawn") != list(result.drawn):
+        problems.append(f"抽取结果不符 drawn differs: recomputed {list(result.drawn)}")
+    return result, problems
+
+
 # -- the quotes ----------------------------------------------------------------------------------------------
 
 
