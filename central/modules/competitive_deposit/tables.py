@@ -3,7 +3,7 @@ the award, the signing and maturity; and the eligible accounts the villages' edg
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Integer, PrimaryKeyConstraint, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Integer, LargeBinary, PrimaryKeyConstraint, String, Table, Text
 
 from central.db import metadata
 
@@ -50,4 +50,77 @@ unplanned = Table(
     Column("explanation", Text, nullable=False),
     Column("flagged_on", String(10), nullable=False),
     PrimaryKeyConstraint("edge_id", "account", "since"),
+)
+
+# -- the monthly tender (tender.py) ------------------------------------------------------------------------
+
+#: One tender a county or township opens for a month: its announcement as decided (the scoring rule with it).
+tenders = Table(
+    "competitive_deposit_tenders",
+    metadata,
+    Column("tender_id", String(64), primary_key=True),  # CDT-<scope>-<YYYY-MM>: one per scope and month
+    Column("level", String(16), nullable=False),  # county | township: who opened it
+    Column("scope_name", Text, nullable=False),  # the county, or "county/township"
+    Column("county", Text, nullable=False),  # the banks of this county may bid
+    Column("month", String(7), nullable=False),
+    Column("rate_points", String(8), nullable=False),  # the formula: rate_points × rate / highest valid rate
+    Column("sign_days", Integer, nullable=False),
+    Column("opens_at", String(32), nullable=False),  # the bid window, UTC ISO: opens_at <= bid < closes_at
+    Column("closes_at", String(32), nullable=False),
+    Column("status", String(16), nullable=False),  # bidding | opened
+    Column("opened_by", Text, nullable=False),
+    Column("decision_index", BigInteger, nullable=False),  # the announcement in the decision log
+    Column("result_index", BigInteger, nullable=True),  # the opening's result
+    Column("notice_date", String(10), nullable=True),
+)
+
+#: Each plan of a village as a lot of a tender; a plan is in one live tender at most.
+lots = Table(
+    "competitive_deposit_lots",
+    metadata,
+    Column("tender_id", String(64), nullable=False),
+    Column("lot", Integer, nullable=False),
+    Column("edge_id", String(64), nullable=False),
+    Column("plan_id", String(32), nullable=False),
+    Column("village", Text, nullable=False),
+    Column("account_name", Text, nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("term_months", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # bidding | awarded | failed (no valid bid: the plan waits again)
+    Column("bank", Text, nullable=True),  # the winner's name, as the award says
+    Column("rate_percent", String(16), nullable=True),
+    PrimaryKeyConstraint("tender_id", "lot"),
+)
+
+#: A bank's sealed bid on a lot: its rate stays here, the decision log holds only its commitment until opening.
+bids = Table(
+    "competitive_deposit_bids",
+    metadata,
+    Column("tender_id", String(64), nullable=False),
+    Column("lot", Integer, nullable=False),
+    Column("bank", String(64), nullable=False),  # the bank's account (username)
+    Column("bank_name", Text, nullable=False),
+    Column("rate_percent", String(16), nullable=False),
+    Column("salt", String(32), nullable=False),  # makes the commitment unguessable from the few plausible rates
+    Column("at", String(32), nullable=False),  # UTC ISO, by the central's clock
+    Column("decision_index", BigInteger, nullable=False),  # its commitment in the decision log: the earlier bid
+    PrimaryKeyConstraint("tender_id", "lot", "bank"),
+)
+
+#: The county's two scores of a bank for a tender, from the central bank's data, with the source document.
+scores = Table(
+    "competitive_deposit_scores",
+    metadata,
+    Column("tender_id", String(64), nullable=False),
+    Column("bank", String(64), nullable=False),
+    Column("bank_name", Text, nullable=False),
+    Column("operating_score", String(8), nullable=False),
+    Column("agri_support_score", String(8), nullable=False),
+    Column("source_name", Text, nullable=False),
+    Column("source_type", String(32), nullable=False),
+    Column("source_sha256", String(64), nullable=False),
+    Column("source", LargeBinary, nullable=False),
+    Column("entered_by", Text, nullable=False),
+    Column("decision_index", BigInteger, nullable=False),
+    PrimaryKeyConstraint("tender_id", "bank"),
 )

@@ -1,31 +1,161 @@
-"""The central's page for competitive deposit (``/m/competitive_deposit``): officers and supervisors, each in
-their scope, see the villages' plans by month, what was deposited at which weighted rate, the extra income per
-village, the late signings and the eligible accounts in no plan."""
+"""The central's pages for competitive deposit.
+
+* ``/m/competitive_deposit``: officers and supervisors, each in their scope, see the villages' plans by month,
+  what was deposited at which weighted rate, the extra income per village, the late signings and the eligible
+  accounts in no plan;
+* ``/m/competitive_deposit/tenders``: an officer's tenders and the form that opens the month's tender; a bank's
+  tenders open to it (its county's);
+* ``/m/competitive_deposit/tenders/<id>``: the announcement; for the officer the scores and the opening, for a
+  bank its own bids (never a rival's) and, once opened, the published result.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
 
+import central.modules.competitive_deposit.tender as T
+from central.accounts import roles as R
 from central.contract import NavItem
+from central.decisions.routes import decision_log
 from central.modules.competitive_deposit.views import STATUS_NAMES, overview, yuan
+from edge.ledger.localtime import SHANGHAI
 
 TEMPLATES = Path(__file__).parent / "templates"
 READERS = ("county_officer", "township_officer", "admin", "supervisor")
-NAV = (NavItem("/m/competitive_deposit", "资金竞争性存放", READERS),)
+NAV = (
+    NavItem("/m/competitive_deposit", "资金竞争性存放", READERS),
+    NavItem("/m/competitive_deposit/tenders", "存放招标", (*READERS, R.BANK)),
+)
+LOT_STATUS = {"bidding": "报价中", "awarded": "已中标", "failed": "流标（无有效报价）"}
+Text = Annotated[str, Form()]
+MAX_SOURCE_READ = 2 * 1024 * 1024 + 1  # one byte more than allowed, so an oversized file is told as such
+
+
+def tender_path(tender_id: str) -> str:
+    return f"/m/competitive_deposit/tenders/{quote(tender_id, safe='')}"
 
 
 def router(shell: Any) -> APIRouter:
     api = APIRouter()
+
+    def now() -> datetime:
+        return datetime.fromtimestamp(shell.clock(), UTC)
 
     @api.get("/m/competitive_deposit", include_in_schema=False)
     async def page(request: Request) -> Response:
         who = await shell.supervising(request)
         async with shell.store.db.reader.connect() as conn:
             seen = await overview(conn, who)
-        return await shell.render(request, "competitive_deposit/overview.html", o=seen, yuan=yuan, STATUS_NAMES=STATUS_NAMES)  # type: ignore[no-any-return]
+        return await shell.render(
+            request, "competitive_deposit/overview.html", o=seen, yuan=yuan, STATUS_NAMES=STATUS_NAMES
+        )  # type: ignore[no-any-return]
+
+    @api.get("/m/competitive_deposit/tenders", include_in_schema=False)
+    async def tenders(request: Request) -> Response:
+        who = await shell.principal_of(request)
+        if who.role in (R.BANK, R.APPLICANT):
+            async with shell.store.db.reader.connect() as conn:
+                bank = await T.bank_of(conn, who)
+                rows = await T.tenders_for(conn, county=bank.county)
+            return await shell.render(
+                request, "competitive_deposit/bank_tenders.html", bank=bank, tenders=rows, local=T.local
+            )  # type: ignore[no-any-return]
+        who = await shell.supervising(request)
+        today = now().astimezone(SHANGHAI)
+        month = today.strftime("%Y-%m")
+        async with shell.store.db.reader.connect() as conn:
+            rows = await T.tenders_for(conn, who=who)
+            waiting = await T.waiting_plans(conn, who, month) if who.role in T.OFFICERS else []
+        start = (today + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+        return await shell.render(  # type: ignore[no-any-return]
+            request, "competitive_deposit/tenders.html", tenders=rows, waiting=waiting, month=month, yuan=yuan,
+            local=T.local, may_open=who.role in T.OFFICERS, opens=start.strftime("%Y-%m-%dT%H:%M"),
+            closes=(start + timedelta(days=5, hours=8)).strftime("%Y-%m-%dT%H:%M"),
+        )  # fmt: skip
+
+    @api.post("/m/competitive_deposit/tenders", include_in_schema=False)
+    async def open_tender(
+        request: Request, month: Text = "", opens_at: Text = "", closes_at: Text = "", rate_points: Text = "80",
+        sign_days: Text = "3", csrf: Text = "",
+    ) -> Response:  # fmt: skip
+        who = await shell.require(request, *T.OFFICERS)
+        await shell.check_csrf(request, csrf)
+        announced = T.check_announcement(month, opens_at, closes_at, rate_points, sign_days, now())
+        async with shell.store.db.writer.begin() as conn:
+            tender_id = await T.open_tender(conn, decision_log(shell), who, announced)
+        return RedirectResponse(tender_path(tender_id), 303)
+
+    @api.get("/m/competitive_deposit/tenders/{tender_id}", include_in_schema=False)
+    async def tender(request: Request, tender_id: str) -> Response:
+        who = await shell.principal_of(request)
+        async with shell.store.db.reader.connect() as conn:
+            if who.role in (R.BANK, R.APPLICANT):
+                bank = await T.bank_of(conn, who)
+                row = await T.tender_for_bank(conn, bank, tender_id)
+                mine = {b.lot: b for b in await T.bids_of(conn, tender_id, bank.username)}  # its own, nothing more
+                context: dict[str, Any] = {"bank": bank, "mine": mine}
+                template = "competitive_deposit/bank_tender.html"
+            else:
+                who = await shell.supervising(request)
+                row = await T.tender_row(conn, tender_id)
+                if not T.officer_sees(who, row):
+                    raise T.refuse("没有此招标", 404, "not_found")
+                context = {
+                    "manages": T.officer_manages(who, row), "counts": await T.bid_counts(conn, tender_id),
+                    "scores": await T.scores_of(conn, tender_id), "banks": await T.approved_banks(conn, row.county),
+                    "bidders": sorted({b.bank_name for b in await T.bids_of(conn, tender_id)}),
+                }  # fmt: skip
+                template = "competitive_deposit/tender.html"
+            context.update(lots=await T.lots_of(conn, tender_id), ranking=await T.ranking_of(conn, row))
+        return await shell.render(  # type: ignore[no-any-return]
+            request, template, t=row, yuan=yuan, local=T.local, rule=T.rule_text(Decimal(row.rate_points)),
+            path=tender_path(tender_id), LOT_STATUS=LOT_STATUS, bidding=row.status == "bidding",
+            window_open=T.parse_iso(row.opens_at) <= now() < T.parse_iso(row.closes_at), **context,
+        )  # fmt: skip
+
+    @api.post("/m/competitive_deposit/tenders/{tender_id}/bids", include_in_schema=False)
+    async def bid(request: Request, tender_id: str, lot: Text = "", rate: Text = "", csrf: Text = "") -> Response:
+        who = await shell.principal_of(request)
+        await shell.check_csrf(request, csrf)
+        async with shell.store.db.writer.begin() as conn:
+            await T.place_bid(conn, decision_log(shell), who, tender_id, lot, rate, now())
+        return RedirectResponse(tender_path(tender_id), 303)
+
+    @api.post("/m/competitive_deposit/tenders/{tender_id}/scores", include_in_schema=False)
+    async def enter_scores(
+        request: Request, tender_id: str, source: Annotated[UploadFile, File()], bank: Text = "",
+        operating: Text = "", agri: Text = "", csrf: Text = "",
+    ) -> Response:  # fmt: skip
+        who = await shell.require(request, *T.OFFICERS)
+        await shell.check_csrf(request, csrf)
+        data = await source.read(MAX_SOURCE_READ)
+        async with shell.store.db.writer.begin() as conn:
+            await T.enter_scores(
+                conn, decision_log(shell), who, tender_id, bank, operating, agri, source.filename or "", data
+            )
+        return RedirectResponse(tender_path(tender_id), 303)
+
+    @api.get("/m/competitive_deposit/tenders/{tender_id}/scores/{bank}/source", include_in_schema=False)
+    async def source_file(request: Request, tender_id: str, bank: str) -> Response:
+        who = await shell.supervising(request)
+        async with shell.store.db.reader.connect() as conn:
+            name, media, data = await T.score_source(conn, who, tender_id, bank)
+        disposition = f"attachment; filename*=UTF-8''{quote(name)}"
+        return Response(data, media_type=media, headers={"Content-Disposition": disposition})
+
+    @api.post("/m/competitive_deposit/tenders/{tender_id}/open", include_in_schema=False)
+    async def open_bids(request: Request, tender_id: str, csrf: Text = "") -> Response:
+        who = await shell.require(request, *T.OFFICERS)
+        await shell.check_csrf(request, csrf)
+        async with shell.store.db.writer.begin() as conn:
+            await T.open_bids(conn, decision_log(shell), who, tender_id, now())
+        return RedirectResponse(tender_path(tender_id), 303)
 
     return api
