@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from central.modules.procurement.bidding import EXTEND, Bid, counted, extended, refusal, standing, winner
 from central.modules.procurement.credit import START, after, blacklisted, points
+from central.modules.procurement.deals import Deal, savings, total
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 CLOSE = T0 + timedelta(days=3)
@@ -42,3 +43,14 @@ def test_80_still_trades_and_79_5_is_blacklisted() -> None:
     assert not blacklisted(800) and blacklisted(795)
     assert after(START, "refused_to_sign") == 800 and after(800, "late_delivery") == 775 and points(795) == "79.5"
     assert after(50, "refused_to_sign") == 0  # never below zero
+
+
+def test_savings_per_key_in_fen_and_the_share_rounded_down() -> None:
+    deals = [Deal("青莲村", "河上镇", "其他", 1_200_000, 1_090_000), Deal("白马村", "河上镇", "其他", 300_000, 300_000),
+             Deal("青莲村", "河上镇", "办公用品", 100_000, 66_667)]  # fmt: skip
+    by_village = savings(deals, lambda d: d.village)
+    assert [(s.key, s.deals, s.saved_fen, s.share) for s in by_village] == [
+        ("白马村", 1, 0, "0.0%"),
+        ("青莲村", 2, 143_333, "11.0%"),
+    ]
+    assert total(deals).saved_fen == 143_333 and total([]).share == "0.0%"

@@ -326,6 +326,12 @@ async def test_suppliers_bid_see_only_their_rank_and_the_lowest_bid_wins_at_the_
         and json.loads(awarded)["amount_fen"] == 1_090_000
     )
     assert [r.status for r in await site.central_rows()] == ["awarded"]
+    async with site.http() as county:  # the county's view: the deal against its ceiling
+        await login(county, "xianjian")
+        page = await county.get("/m/procurement/deals")
+        assert (
+            page.status_code == 200 and "节约 <b>¥1,100.00</b>（9.1%）" in page.text and "wenju 有限公司" in page.text
+        )
 
 
 async def test_a_supplier_bids_through_its_page(site: Site) -> None:

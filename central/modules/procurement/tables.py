@@ -86,3 +86,16 @@ withdrawn = Table(
     ),  # the bid (procurement_bids.seq), withdrawn with its supplier's blacklisting
     Column("decision_index", Integer, nullable=False),
 )
+
+awards = Table(
+    "procurement_awards",
+    metadata,
+    Column("edge_id", Text, nullable=False),
+    Column("demand_id", Text, nullable=False),
+    Column("supplier", Text, nullable=False),
+    Column("supplier_name", Text, nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("decision_index", Integer, nullable=False),
+    Column("at", Text, nullable=False),
+    PrimaryKeyConstraint("edge_id", "demand_id"),
+)

@@ -20,7 +20,7 @@ from central.decisions.log import DecisionLog
 from central.modules.procurement.creditdesk import score_of
 from central.modules.procurement.review import iso, may_review, parse_iso
 from central.modules.procurement.suppliers import qualified
-from central.modules.procurement.tables import bids, demands, tenders, withdrawn
+from central.modules.procurement.tables import awards, bids, demands, tenders, withdrawn
 from central.store import Principal, Refusal
 
 
@@ -134,6 +134,10 @@ async def award(
                 "amount_fen": won.amount_fen, "bids": len(rules.counted(taken))}  # fmt: skip
         entry = await decisions.decide(K.AWARD, body, edge_id, actor=actor, conn=conn)
         status = "awarded"
+        await conn.execute(awards.insert().values(
+            edge_id=edge_id, demand_id=demand_id, supplier=won.supplier, supplier_name=name, amount_fen=won.amount_fen,
+            decision_index=entry.index, at=iso(now),
+        ))  # fmt: skip
     key_t = (tenders.c.edge_id == edge_id) & (tenders.c.demand_id == demand_id)
     await conn.execute(tenders.update().where(key_t).values(status=status, decision_index=entry.index))
     key_d = (demands.c.edge_id == edge_id) & (demands.c.demand_id == demand_id)

@@ -12,15 +12,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from sqlalchemy import select
 
 import central.modules.procurement.kinds as K
 from central.accounts.roles import ADMIN, COUNTY_OFFICER, SUPERVISOR, SUPPLIER, TOWNSHIP_OFFICER
 from central.contract import NavItem
 from central.decisions.log import DecisionError
+from central.modules.procurement.bidding import yuan
 from central.modules.procurement.credit import DEDUCTION_NAMES, points
 from central.modules.procurement.creditdesk import blacklist, deduct, reinstate, score_of
+from central.modules.procurement.deals import Deal, savings, total
 from central.modules.procurement.review import in_scope, may_review, review
 from central.modules.procurement.suppliers import by_category, qualified
+from central.modules.procurement.tables import awards, demands
 from central.modules.procurement.tender import award, bid, moment, open_for, seen_by
 from central.store import Refusal
 
@@ -29,6 +33,7 @@ READERS = (ADMIN, COUNTY_OFFICER, TOWNSHIP_OFFICER, SUPERVISOR)
 NAV = (
     NavItem("/m/procurement", "一网采购", READERS),
     NavItem("/m/procurement/suppliers", "合格供应商", (ADMIN, COUNTY_OFFICER)),
+    NavItem("/m/procurement/deals", "成交与节约", (ADMIN, COUNTY_OFFICER, SUPERVISOR)),
 )
 
 
@@ -102,6 +107,22 @@ def router(shell: Any) -> APIRouter:
             request, "procurement/suppliers.html", categories=by_category(approved, listed), suppliers=approved,
             scores={u: points(v) for u, v in scores.items()}, blacklisted=listed, DEDUCTION_NAMES=DEDUCTION_NAMES,
         )  # fmt: skip
+
+    @api.get("/m/procurement/deals", include_in_schema=False)
+    async def deals_page(request: Request) -> Response:
+        who = await shell.require(request, ADMIN, COUNTY_OFFICER, SUPERVISOR)
+        query = select(awards, demands.c.village, demands.c.township, demands.c.county, demands.c.category,
+                       demands.c.title, demands.c.ceiling_fen).join(
+            demands, (demands.c.edge_id == awards.c.edge_id) & (demands.c.demand_id == awards.c.demand_id)
+        ).order_by(awards.c.at.desc())  # fmt: skip
+        async with shell.store.db.reader.connect() as conn:
+            rows = [r for r in (await conn.execute(query)).all() if who.covers(r.county, r.township)]
+        deals = [Deal(r.village, r.township, r.category, r.ceiling_fen, r.amount_fen) for r in rows]
+        views = {"按村": savings(deals, lambda d: d.village), "按乡镇": savings(deals, lambda d: d.township),
+                 "按类别": savings(deals, lambda d: d.category)}  # fmt: skip
+        return await shell.render(
+            request, "procurement/deals.html", rows=rows, views=views, total=total(deals), yuan=yuan
+        )
 
     @api.post("/m/procurement/suppliers/{username}/{step}", include_in_schema=False)
     async def credit_step(
