@@ -83,7 +83,7 @@ async def bank(accounts: AccountStore, username: str, code: str, county: str = C
         licence=PNG,
     )  # fmt: skip
     if approve:
-        await accounts.decide("county" if county else "all", county, found.id, True, "", "test")
+        await accounts.decide("county", county, found.id, True, "", "test")
 
 
 @pytest_asyncio.fixture
