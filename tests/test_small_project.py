@@ -5,27 +5,36 @@ refused and on record); every accepted step is a ledger entry the working state 
 
 from __future__ import annotations
 
+import csv
+import io
 import secrets
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from edge_support import write_config
+from web_support import Api, seed_account
 
 from edge.agent import EdgeAgent
 from edge.kernel.central import DocumentInbox
 from edge.kernel.config import load_config
 from edge.kernel.db import DB_FILENAME
 from edge.kernel.errors import ConfigError, InputError, Refused
+from edge.kernel.websettings import WebSettings
 from edge.ledger.decisiondoc import DOCUMENT_REFUSED, sign_document
-from edge.modules.small_project import SMALL_PROJECT, desk, rules
+from edge.modules.small_project import SMALL_PROJECT, demo, desk, rules
 from edge.modules.small_project import kinds as K
 from edge.modules.small_project import projection as P
 from edge.modules.small_project.rules import BillLine
 from edge.modules.small_project.settings import SECTION
 from edge.seal.part import SEAL
+from edge.web.app import create_app
+from edge.web.ledgerview import LedgerReader
+from edge.web.service import Console
+from edge.web.store import WebStore
 
 PARTS = (SEAL, SMALL_PROJECT)
 CENTRAL_KEY = Ed25519PrivateKey.generate()
@@ -313,3 +322,102 @@ async def test_no_valid_quote_is_a_failed_tender_and_bad_quotes_record_nothing(a
     assert await agent.ledger.size() == before
     assert await desk.open_quotes(agent, CLERK, project_id, {"C01": "200000"}, "邻村 王书记", D("2026-08-05")) is None
     assert (await row_of(agent, project_id))["status"] == "failed"
+
+
+# -- the console, the lists, the demo ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def site(agent: EdgeAgent) -> Any:
+    store = await WebStore.open(agent.config.data_dir)
+    for username, roles, person, villages in (("cunwu", ["village_staff"], None, None), ("zhangwei", ["approver"], "zhangwei", None),
+                                              ("chenjing", ["approver"], "chenjing", None), ("waicun", ["village_staff"], None, ["白石村"])):  # fmt: skip
+        await seed_account(store, agent, username, roles, person, villages)
+    ledger = LedgerReader(agent.config.data_dir)
+    transport = httpx.ASGITransport(app=create_app(Console(agent, store, WebSettings(enabled=True)), ledger))
+    clients = [httpx.AsyncClient(transport=transport, base_url="http://console.test") for _ in range(5)]
+    apis = [Api(c) for c in clients]
+    for api, name in zip(apis, ("cunwu", "zhangwei", "chenjing", "waicun"), strict=False):
+        await api.login(name)
+    yield apis
+    for c in clients:
+        await c.aclose()
+    await ledger.close()
+    await store.close()
+
+
+async def flash(api: Api, r: httpx.Response) -> str:
+    assert r.status_code == 303, r.text
+    return (await api.client.get(r.headers["location"])).text
+
+
+async def test_the_path_in_the_console_and_who_may_not(agent: EdgeAgent, site: Any) -> None:
+    cunwu, zhangwei, chenjing, waicun, visitor = site
+    await deliver(agent, catalogue_document())
+    form = {"name": "西岙自然村道路硬化", "category": "道路", "place": "西岙自然村", "scope": "硬化村道 300 米",
+            "code0": "R01", "quantity0": "1200", "code1": "R02", "quantity1": "600", "price1": "86", "reason1": ""}  # fmt: skip
+    before = await agent.ledger.size()
+    assert "单价高于指导价 85.50 元，须写明理由" in await flash(
+        cunwu, await cunwu.post("/small_project/projects", data=form)
+    )
+    assert (await waicun.post("/small_project/projects", data={**form, "reason1": "山路二次转运"})).status_code == 403
+    assert (await waicun.client.get("/small_project")).status_code == 403
+    assert (await zhangwei.post("/small_project/projects", data={**form, "reason1": "山路二次转运"})).status_code == 403
+    assert (await visitor.client.get("/small_project")).status_code == 303
+    assert await agent.ledger.size() == before
+    page = await flash(cunwu, await cunwu.post("/small_project/projects", data={**form, "reason1": "山路二次转运"}))
+    assert "已申报工程 GC-00001" in page and "⚑ 1 行高于指导价" in page and "195,600.00" in page
+    inbox = (await zhangwei.client.get("/inbox")).text
+    assert "限额工程：西岙自然村道路硬化" in inbox
+    assert "顺序审批，应由" in (await chenjing.client.get("/small_project/p/GC-00001")).text
+    assert "应由 zhangwei 先审批" in await flash(
+        chenjing, await chenjing.post("/small_project/p/GC-00001/decide", data={"decision": "approve"})
+    )
+    assert "等待下一位审批" in await flash(
+        zhangwei, await zhangwei.post("/small_project/p/GC-00001/decide", data={"decision": "approve"})
+    )
+    assert "审批通过" in await flash(
+        chenjing, await chenjing.post("/small_project/p/GC-00001/decide", data={"decision": "approve"})
+    )
+    assert (
+        await cunwu.post(
+            "/small_project/p/GC-00001/recommend", data={"contractor_id": "C01", "contractor_name": "湖州第1建筑工程队"}
+        )
+    ).status_code == 303
+    record = draw_record()
+    await deliver(agent, draw_document("GC-00001", record))
+    page = (await cunwu.client.get("/small_project/p/GC-00001")).text
+    assert 'id="open-form"' in page and "乡镇抽取" in page
+    public = await visitor.client.get("/small_project/p/GC-00001/draw.json")
+    assert public.status_code == 200 and rules.verify_draw(public.json())[1] == []
+    quotes = {
+        "quote:C01": "190000",
+        f"quote:{record['drawn'][0]}": "188000.50",
+        f"quote:{record['drawn'][1]}": "",
+        "observer": "邻村 王书记",
+        "opened_on": "2026-08-05",
+    }
+    assert "188,000.50" in await flash(cunwu, await cunwu.post("/small_project/p/GC-00001/open", data=quotes))
+    page = await flash(
+        cunwu,
+        await cunwu.post("/small_project/p/GC-00001/complete", data={"accepted_on": "2026-10-20", "settled": "186000"}),
+    )
+    assert "较预算节约 9,600.00 元" in page
+    exported = await zhangwei.client.get("/exports/small_project/projects.csv")
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["编号", "工程名称", "类别"] and rows[1][7] == "已竣工结算" and rows[1][14] == "186,000.00"
+    board = (await visitor.client.get("/board")).text
+    assert "限额工程公示" in board and "西岙自然村道路硬化" in board and "186,000.00" in board and "cunwu" not in board
+
+
+async def test_the_demo_seeds_once_and_its_draw_re_runs(agent: EdgeAgent) -> None:
+    await demo.seed(agent)
+    first = await agent.ledger.size()
+    await demo.seed(agent)
+    assert await agent.ledger.size() == first
+    async with agent.recorder.step():
+        rows = {r["name"]: r for r in await P.projects(agent.db.conn)}
+    assert {r["status"] for r in rows.values()} == {"completed", "drawn", "pending"}
+    done = rows["西岙自然村道路硬化"]
+    assert rules.verify_draw(done["draw"])[1] == [] and done["settled_fen"] == 20_688_000
+    assert rows["村口排水沟改造"]["flagged"] == 1

@@ -9,7 +9,7 @@ the lowest valid quote wins. See README.md.
 from __future__ import annotations
 
 from edge.kernel.contract import Part
-from edge.modules.small_project import cli
+from edge.modules.small_project import cli, demo, lists, web
 from edge.modules.small_project import kinds as K
 from edge.modules.small_project import projection as P
 from edge.modules.small_project.settings import SECTION
@@ -26,5 +26,12 @@ SMALL_PROJECT = Part(
     routing_kinds=("small_project",),
     config=SECTION,
     cli=cli.register,
+    router=web.router,
+    templates=web.TEMPLATES,
+    nav=web.NAV,
+    exports=lists.EXPORTS,
+    publishes=lists.publishes,
+    inbox=web.inbox,
+    demo=demo.seed,
     from_central=K.DOCUMENT_KINDS,
 )

@@ -1,0 +1,92 @@
+"""`make demo`: the township's guide-price catalogue, a pool of a dozen contractors, one project waiting for
+approval, one drawn and quoting, and one carried through to settlement with its published record — seeded
+through the module's own desk as the village's steps would be (ledger entries first).
+
+The catalogue and the draw stand in for the documents the township would send down (their ``document`` says
+``demo``); the draw is computed by the same rule the township runs (:func:`rules.draw`) from published seed
+sources, so its record re-runs with ``qinglian projects verify-draw``. A second run adds nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import edge.modules.small_project.desk as desk  # noqa: PLR0402 (no cycle through the package)
+import edge.modules.small_project.kinds as K
+import edge.modules.small_project.projection as P
+import edge.modules.small_project.rules as rules  # noqa: PLR0402 (no cycle through the package)
+from edge.kernel.accounts import host_operator
+from edge.kernel.routing import awaiting
+from edge.ledger.localtime import local_today
+
+CATALOGUE = {"version": "2026-下半年", "effective": "2026-07-01", "items": [
+    {"code": "DL-01", "name": "C25 混凝土路面（厚 20cm）", "unit": "平方米", "price_fen": 12_000},
+    {"code": "DL-02", "name": "花岗岩路缘石安装", "unit": "米", "price_fen": 8_550},
+    {"code": "DL-03", "name": "碎石垫层", "unit": "立方米", "price_fen": 16_800},
+    {"code": "SL-01", "name": "排水沟开挖及砌筑", "unit": "米", "price_fen": 23_500},
+    {"code": "SL-02", "name": "DN600 钢筋混凝土管铺设", "unit": "米", "price_fen": 41_000},
+    {"code": "LH-01", "name": "香樟（胸径 10cm）种植", "unit": "株", "price_fen": 68_000},
+    {"code": "LH-02", "name": "草皮铺设", "unit": "平方米", "price_fen": 2_600},
+    {"code": "FJ-01", "name": "屋面防水翻新", "unit": "平方米", "price_fen": 9_800},
+]}  # fmt: skip
+_NAMES = ("吴兴鑫达建筑工程", "湖州万家市政工程", "织里通达路桥", "八里店顺安水利", "埭溪青山园林", "道场宏远建设",
+          "妙西兴旺土石方", "东林恒丰建筑", "环渚绿源园林", "高新区安居建设", "杨家埠长兴水利", "月河诚信建筑")  # fmt: skip
+POOL = [{"id": f"WX-{i + 1:03d}", "name": f"湖州市{name}有限公司", "categories": ["道路", "水利"] if i % 3 else ["道路", "水利", "绿化"],
+         "blacklisted": i == 6} for i, name in enumerate(_NAMES)]  # fmt: skip
+
+
+def draw_record(project_id: str, category: str, recommended: str) -> dict[str, Any]:
+    """The draw as the township records it: the seed from the village's and the township's revealed values and
+    the checkpoint root that followed them (stand-ins here), the pool and the result."""
+    sources = [f"village:{project_id}:7d2f9c41", f"township:{project_id}:c03b8e17", "checkpoint:128:5be1a0f4d2"]
+    seed = rules.combine_seed(sources)
+    result = rules.draw(rules.parse_pool(POOL), recommended, seed, category)
+    return {"pool": POOL, "recommended": recommended, "category": category, "seed": seed, "seed_sources": sources,
+            "pool_hash": result.pool_hash, "drawn": list(result.drawn)}  # fmt: skip
+
+
+async def _approve(host: Any, project_id: str) -> None:
+    """Each approver of the project's route in turn, as the route wants them."""
+    while True:
+        async with host.recorder.step():
+            row = await P.project(host.db.conn, project_id)
+        if row is None or row["status"] != "pending":
+            return
+        item = desk.routed(row)
+        person = host.config.people[awaiting(item.route, item.done, item.barred)[0]]
+        await desk.decide(host, desk.Actor(person.id, person, frozenset({"approver"})), project_id, True)
+
+
+async def _through_draw(host: Any, clerk: desk.Actor, draft: desk.ProjectDraft, recommended: dict[str, Any]) -> str:
+    project_id = await desk.file_project(host, clerk, draft)
+    await _approve(host, project_id)
+    await desk.recommend(host, clerk, project_id, str(recommended["id"]), str(recommended["name"]))
+    record = draw_record(project_id, draft.category, str(recommended["id"]))
+    await desk.record_demo_document(host, K.DRAWN, {"project_id": project_id, "record": record})
+    return project_id
+
+
+async def seed(host: Any) -> None:
+    async with host.recorder.step():
+        if await P.current_catalogue(host.db.conn) is not None:
+            return
+    if not any(p.has("approver") for p in host.config.people.values()):
+        return  # a roster without approvers: nothing to route
+    await desk.record_demo_document(host, K.CATALOGUE, CATALOGUE)
+    clerk = desk.Actor(host_operator(), None, frozenset({"village_staff"}))
+    today, line = local_today(), rules.BillLine
+    road = desk.ProjectDraft("西岙自然村道路硬化", "道路", "西岙自然村", "硬化村道 300 米、宽 4 米，两侧安装路缘石",
+                             (line("DL-01", "1200"), line("DL-03", "240"), line("DL-02", "600")))  # fmt: skip
+    done = await _through_draw(host, clerk, road, POOL[0])
+    async with host.recorder.step():
+        invited = [c["id"] for c in (await P.project(host.db.conn, done) or {})["invited"]]
+    amounts = dict(zip(invited, ("218000.00", "209500.00", "214300.00"), strict=True))
+    await desk.open_quotes(host, clerk, done, amounts, "邻村 沈书记", today - timedelta(days=60))
+    await desk.complete(host, clerk, done, today - timedelta(days=5), "206880.00")
+    ditch = desk.ProjectDraft("村口排水沟改造", "水利", "村口至文化礼堂", "新建排水沟 180 米，铺设 DN600 管 60 米",
+                              (line("SL-01", "180"), line("SL-02", "60", 43_000, "村口段须夜间施工，机械台班费用上浮")))  # fmt: skip
+    await _through_draw(host, clerk, ditch, POOL[1])
+    green = desk.ProjectDraft("文化礼堂周边绿化", "绿化", "文化礼堂", "种植香樟 30 株，铺设草皮 800 平方米",
+                              (line("LH-01", "30"), line("LH-02", "800")))  # fmt: skip
+    await desk.file_project(host, clerk, green)

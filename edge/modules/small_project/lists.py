@@ -1,0 +1,63 @@
+"""The lists small projects offer: the project ledger for staff (CSV/XLSX through the kernel's one helper) and
+what goes on the village notice board: each project's budget, approval, the three quoting contractors, the
+winning quote, acceptance and settlement (no person's contact, no quote before the opening)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiosqlite
+
+import edge.modules.small_project.kinds as K
+import edge.modules.small_project.projection as P
+from edge.kernel.contract import Export, Published
+from edge.modules.small_project.rules import yuan_text
+
+COLUMNS = ("编号", "工程名称", "类别", "地点", "目录版本", "预算(元)", "高于指导价行数", "状态", "报价人",
+           "中标人", "中标价(元)", "开标日期", "同行列席", "验收日期", "结算价(元)", "结算较预算节约(元)")  # fmt: skip
+BOARD_COLUMNS = (
+    "工程名称",
+    "类别",
+    "地点",
+    "预算(元)",
+    "状态",
+    "报价人（村推荐、乡镇抽取）",
+    "中标人",
+    "中标价(元)",
+    "结算价(元)",
+)
+
+
+def _money(fen: int | None) -> str:
+    return "" if fen is None else yuan_text(fen)
+
+
+def _invited(p: dict[str, Any]) -> str:
+    return "、".join(c["name"] for c in p["invited"] or ())
+
+
+async def project_rows(conn: aiosqlite.Connection, village: str) -> list[tuple[Any, ...]]:
+    rows = []
+    for p in await P.projects(conn):
+        winner = p["winner"] or {}
+        saved = p["total_fen"] - p["settled_fen"] if p["settled_fen"] is not None else None
+        rows.append((p["id"], p["name"], p["category"], p["place"], p["catalogue_version"], _money(p["total_fen"]), p["flagged"],
+                     P.STATUS[p["status"]], _invited(p), winner.get("name", ""), _money(winner.get("amount_fen")),
+                     p["opened_on"] or "", p["observer"] or "", p["accepted_on"] or "", _money(p["settled_fen"]), _money(saved)))  # fmt: skip
+    return rows
+
+
+async def publishes(conn: aiosqlite.Connection, village: str) -> list[Published]:
+    """Every project past the village's approval, with its steps so far."""
+    shown = [p for p in await P.projects(conn) if p["status"] != "pending"]
+    if not shown:
+        return []
+    rows = tuple(
+        (p["name"], p["category"], p["place"], _money(p["total_fen"]), P.STATUS[p["status"]], _invited(p),
+         (p["winner"] or {}).get("name", ""), _money((p["winner"] or {}).get("amount_fen")), _money(p["settled_fen"]))
+        for p in shown
+    )  # fmt: skip
+    return [Published("限额工程公示", K.FILED, max(p["updated_at"] for p in shown), BOARD_COLUMNS, rows)]
+
+
+EXPORTS = (Export("projects", "限额工程台账", COLUMNS, project_rows),)

@@ -1,0 +1,219 @@
+"""The console's pages for small projects (限额工程), phone-first: the projects and the form to file one (its
+bill priced from the catalogue in force), one project's page with each step in turn — the approvals of its
+route, the village's recommended contractor, the three quotes opened before the peer observer, acceptance and
+settlement — and its draw's record as JSON, public, for anyone to re-run (``qinglian projects verify-draw``).
+
+Every step goes through :mod:`desk`; a refused step comes back as a flash message on the page it was taken
+from, and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+import edge.modules.small_project.desk as desk  # noqa: PLR0402 (no cycle through the package)
+import edge.modules.small_project.projection as P
+from edge.kernel.contract import Awaiting, NavItem
+from edge.kernel.errors import InputError, NotFound, Refused
+from edge.kernel.fmt import AmountError, parse_yuan, yuan
+from edge.kernel.routing import why_not
+from edge.ledger.localtime import local_today
+from edge.modules.small_project.rules import MAX_PRICE_FEN, BillLine, yuan_text
+from edge.modules.small_project.settings import settings_of
+
+BASE = "/small_project"
+TEMPLATES = Path(__file__).parent / "templates"
+READERS = ("village_staff", "applicant", "approver", "supervisor")
+NAV = (NavItem(BASE, "限额工程", READERS),)
+FORM_LINES = 5  # bill lines on the phone form; a longer bill is split into projects or entered in turns
+
+
+def _actor(p: Any) -> desk.Actor:
+    return desk.Actor(p.account.username, p.person, p.roles)
+
+
+def _lines(form: Any) -> list[BillLine]:
+    lines = []
+    for i in range(FORM_LINES):
+        code, quantity = str(form.get(f"code{i}") or "").strip(), str(form.get(f"quantity{i}") or "").strip()
+        if not code and not quantity:
+            continue
+        price_text = str(form.get(f"price{i}") or "").strip()
+        try:
+            price = parse_yuan(price_text, MAX_PRICE_FEN) if price_text else None
+        except AmountError as exc:
+            raise InputError(f"第 {i + 1} 行单价：{exc.message}", "bad_amount") from None
+        lines.append(BillLine(code, quantity, price, str(form.get(f"reason{i}") or "")))
+    if not lines:
+        raise InputError("请至少填写一行工程量", "missing_field")
+    return lines
+
+
+def _day(value: Any, what: str) -> date:
+    try:
+        return date.fromisoformat(str(value or ""))
+    except ValueError:
+        raise InputError(f"请填写{what}（年-月-日）", "bad_date") from None
+
+
+async def inbox(shell: Any, p: Any) -> list[Awaiting]:
+    """Projects awaiting ``p`` as an approver, for the console's 待审批 inbox."""
+    if p.person_id is None:
+        return []
+    agent = shell.console.agent
+    async with agent.recorder.step():
+        pending = await P.projects(agent.db.conn, "pending")
+    return [
+        Awaiting(r["id"], f"限额工程：{r['name']}", f"{r['category']} · 预算 {yuan(r['total_fen'])} · {r['place']}",
+                 f"{BASE}/p/{r['id']}", r["filed_at"], desk.routed(r))
+        for r in pending if p.person_id in r["route"]["approvers"]
+    ]  # fmt: skip
+
+
+def router(shell: Any) -> APIRouter:
+    api = APIRouter()
+    agent = shell.console.agent
+
+    async def reader(request: Request) -> Any:
+        p = await shell.principal_of(request)
+        if not p.roles.intersection(READERS):
+            raise Refused("您的账号不能查看限额工程", "forbidden")
+        return p
+
+    async def done(request: Request, back: str, step: Awaitable[str]) -> Response:
+        try:
+            message = await step
+        except (InputError, Refused) as exc:
+            if isinstance(exc, NotFound) or exc.code == "forbidden":
+                raise
+            await shell.flash(request, "error", exc.message)
+        else:
+            await shell.flash(request, "ok", message)
+        return RedirectResponse(back, 303)
+
+    @api.get(BASE, include_in_schema=False)
+    async def index(request: Request) -> Response:
+        p = await reader(request)
+        async with agent.recorder.step():
+            projects = await P.projects(agent.db.conn)
+            catalogue = await P.current_catalogue(agent.db.conn)
+        settings = settings_of(agent.config.sections)
+        return await shell.render(  # type: ignore[no-any-return]
+            request, "small_project/index.html", projects=projects, catalogue=catalogue, s=settings, STATUS=P.STATUS,
+            may_file=bool(p.roles & desk.FILER_ROLES), yuan_text=yuan_text, FORM_LINES=FORM_LINES,
+        )  # fmt: skip
+
+    @api.post(BASE + "/projects", include_in_schema=False)
+    async def file(request: Request) -> Response:
+        p = await shell.acting(request)
+        form = await request.form()
+
+        async def step() -> str:
+            draft = desk.ProjectDraft(str(form.get("name") or ""), str(form.get("category") or ""), str(form.get("place") or ""),
+                                      str(form.get("scope") or ""), _lines(form))  # fmt: skip
+            project_id = await desk.file_project(agent, _actor(p), draft)
+            return f"已申报工程 {project_id}，等待审批"
+
+        return await done(request, BASE, step())
+
+    @api.get(BASE + "/p/{project_id}", include_in_schema=False)
+    async def page(request: Request, project_id: str) -> Response:
+        p = await reader(request)
+        async with agent.recorder.step():
+            row = await P.project(agent.db.conn, project_id)
+        if row is None:
+            raise NotFound("没有此工程")
+        people = agent.config.people
+        turn = why_not(desk.routed(row), p.person_id, lambda i: people[i].name if i in people else i)
+        return await shell.render(  # type: ignore[no-any-return]
+            request, "small_project/project.html", r=row, STATUS=P.STATUS, yuan_text=yuan_text, today=local_today(),
+            may_file=bool(p.roles & desk.FILER_ROLES), may_decide=turn is None and "approver" in p.roles, turn=turn,
+            names={i: people[i].name for i in row["route"]["approvers"] if i in people},
+        )  # fmt: skip
+
+    @api.post(BASE + "/p/{project_id}/decide", include_in_schema=False)
+    async def decide(request: Request, project_id: str) -> Response:
+        p = await shell.acting(request)
+        form = await request.form()
+        approve = form.get("decision") == "approve"
+
+        async def step() -> str:
+            final = await desk.decide(agent, _actor(p), project_id, approve, str(form.get("reason") or ""))
+            return "已同意，审批通过" if final else ("已同意，等待下一位审批" if approve else "已驳回")
+
+        return await done(request, f"{BASE}/p/{project_id}", step())
+
+    @api.post(BASE + "/p/{project_id}/recommend", include_in_schema=False)
+    async def recommend(request: Request, project_id: str) -> Response:
+        p = await shell.acting(request)
+        form = await request.form()
+
+        async def step() -> str:
+            await desk.recommend(
+                agent,
+                _actor(p),
+                project_id,
+                str(form.get("contractor_id") or ""),
+                str(form.get("contractor_name") or ""),
+            )
+            return "已登记村推荐承包商，等待乡镇抽取另外两家"
+
+        return await done(request, f"{BASE}/p/{project_id}", step())
+
+    @api.post(BASE + "/p/{project_id}/open", include_in_schema=False)
+    async def open_quotes(request: Request, project_id: str) -> Response:
+        p = await shell.acting(request)
+        form = await request.form()
+
+        async def step() -> str:
+            amounts = {
+                str(k)[6:]: str(v) for k, v in form.multi_items() if str(k).startswith("quote:") and str(v).strip()
+            }
+            winner = await desk.open_quotes(
+                agent,
+                _actor(p),
+                project_id,
+                amounts,
+                str(form.get("observer") or ""),
+                _day(form.get("opened_on"), "开标日期"),
+            )
+            return (
+                f"已开标：{winner['name']} 以 {yuan(winner['amount_fen'])} 中标"
+                if winner
+                else "已开标：无有效报价，流标"
+            )
+
+        return await done(request, f"{BASE}/p/{project_id}", step())
+
+    @api.post(BASE + "/p/{project_id}/complete", include_in_schema=False)
+    async def complete(request: Request, project_id: str) -> Response:
+        p = await shell.acting(request)
+        form = await request.form()
+
+        async def step() -> str:
+            diff = await desk.complete(
+                agent, _actor(p), project_id, _day(form.get("accepted_on"), "验收日期"), str(form.get("settled") or "")
+            )
+            return f"已验收结算，较预算节约 {yuan_text(diff['vs_budget_fen'])} 元，已公示"
+
+        return await done(request, f"{BASE}/p/{project_id}", step())
+
+    @api.get(BASE + "/p/{project_id}/draw.json", include_in_schema=False)
+    async def draw_record(project_id: str) -> Response:
+        """Public, like the notice board: the draw's whole record, for ``qinglian projects verify-draw``."""
+        async with agent.recorder.step():
+            row = await P.project(agent.db.conn, project_id)
+        if row is None or row["draw"] is None:
+            raise NotFound("此工程尚无抽取记录")
+        body = json.dumps(row["draw"], ensure_ascii=False, indent=1)
+        headers = {"Content-Disposition": f'attachment; filename="draw-{project_id}.json"'}
+        return Response(body, media_type="application/json", headers=headers)
+
+    return api
