@@ -437,3 +437,22 @@ async def test_two_villages_plans_a_tender_two_banks_scores_opening_and_the_awar
         assert sorted(r.status for r in await conn.execute(select(documents))) == ["applied", "applied"]
         assert sorted((r.village, r.status, r.bank) for r in await conn.execute(select(plans))) == [
             (VILLAGE, "awarded", "瑞安农商银行"), ("黄岭村", "awarded", "萧山农商银行")]  # fmt: skip
+
+
+async def test_my_work_lists_the_plans_to_tender_the_lots_to_bid_and_the_tender_to_open(site: Site) -> None:
+    await enrolled_village(site, "village-a", VILLAGE)
+    await plan(site, "village-a", VILLAGE, "CD-2026-001", 320_000_000)
+    officer = await site.as_user("county1")
+    assert "待招标的存放计划 1 个" in shown(await officer.get("/work"))
+    assert (await announce(officer)).status_code == 303
+    assert "待招标的存放计划" not in shown(await officer.get("/work"))
+    ruian = await site.as_user("ruian-bank")
+    assert "待报价" not in shown(await ruian.get("/work"))  # before the window
+    site.clock.now = OPENS
+    assert f"存款招标 {TENDER}：1 个标段待报价" in shown(await view(ruian, "/work"))
+    await place(ruian, 1, "1.85")
+    assert "待报价" not in shown(await ruian.get("/work"))
+    assert "待报价" not in shown(await (await site.as_user("yuhang-bank")).get("/work"))  # another county's bank
+    site.clock.now = CLOSES
+    assert f"待开标：{TENDER}" in shown(await view(officer, "/work"))
+    assert "待开标" not in shown(await (await site.as_user("county2")).get("/work"))

@@ -15,6 +15,7 @@ CENTRAL_COMPETITIVE_DEPOSIT = CentralPart(
     router=web.router,
     templates=web.TEMPLATES,
     nav=web.NAV,
+    work=web.work,
     on_entry=reactions.ON_ENTRY,
     decisions=tender.DECISIONS,
 )

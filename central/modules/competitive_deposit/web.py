@@ -22,7 +22,7 @@ from fastapi.responses import RedirectResponse, Response
 
 import central.modules.competitive_deposit.tender as T
 from central.accounts import roles as R
-from central.contract import NavItem
+from central.contract import NavItem, WorkItem
 from central.decisions.routes import decision_log
 from central.modules.competitive_deposit.views import STATUS_NAMES, overview, yuan
 from edge.ledger.localtime import SHANGHAI
@@ -40,6 +40,36 @@ MAX_SOURCE_READ = 2 * 1024 * 1024 + 1  # one byte more than allowed, so an overs
 
 def tender_path(tender_id: str) -> str:
     return f"/m/competitive_deposit/tenders/{quote(tender_id, safe='')}"
+
+
+async def work(shell: Any, who: Any) -> list[WorkItem]:
+    """我的工作: a bank's lots still to bid inside an open window; an officer's plans waiting for a tender and its
+    tenders whose window closed, to score and open."""
+    moment = datetime.fromtimestamp(shell.clock(), UTC)
+    items: list[WorkItem] = []
+    async with shell.store.db.reader.connect() as conn:
+        if who.role == R.BANK:
+            bank = await T.bank_of(conn, who)
+            for t in await T.tenders_for(conn, county=bank.county):
+                if t.status == "bidding" and T.parse_iso(t.opens_at) <= moment < T.parse_iso(t.closes_at):
+                    done = {b.lot for b in await T.bids_of(conn, t.tender_id, bank.username)}
+                    left = [lot for lot in await T.lots_of(conn, t.tender_id) if lot.lot not in done]
+                    if left:
+                        items.append(WorkItem(f"存款招标 {t.tender_id}：{len(left)} 个标段待报价", tender_path(t.tender_id),
+                                              f"截止 {T.local(t.closes_at)}"))  # fmt: skip
+        elif who.role in T.OFFICERS:
+            month = moment.astimezone(SHANGHAI).strftime("%Y-%m")
+            waiting = await T.waiting_plans(conn, who, month)
+            if waiting:
+                items.append(
+                    WorkItem(f"待招标的存放计划 {len(waiting)} 个", "/m/competitive_deposit/tenders", "发起本月招标")
+                )
+            for t in await T.tenders_for(conn, who=who):
+                if t.status == "bidding" and T.officer_manages(who, t) and moment >= T.parse_iso(t.closes_at):
+                    items.append(
+                        WorkItem(f"待开标：{t.tender_id}", tender_path(t.tender_id), "报价已截止，录入评分后开标")
+                    )
+    return items
 
 
 def router(shell: Any) -> APIRouter:
