@@ -57,7 +57,7 @@ class ProjectSettings:
 
 
 def _route(t: Table, i: int) -> ProjectRoute:
-    name = t.string("name", required=False) or f"small_project-{i + 1}"
+    name = t.string("name", required=False) or f"限额工程路线{i + 1}"
     categories = t.strings("categories")
     mode = t.string("mode", required=False) or N_OF_M
     if mode not in ROUTE_MODES:
@@ -101,7 +101,7 @@ def route_for(
     """The route frozen into a project when it is filed, by its category; refused when nobody could approve it."""
     if category not in settings.categories:
         raise InputError(f"工程类别应为 {'、'.join(settings.categories)} 之一", "bad_category")
-    rule = next((r for r in settings.routes if category in r.categories), ProjectRoute("small_project", (category,)))
+    rule = next((r for r in settings.routes if category in r.categories), ProjectRoute("限额工程审批", (category,)))
     approvers = rule.approvers or tuple(sorted(p.id for p in people.values() if p.has("approver")))
     for a in approvers:
         if a not in people or not people[a].has("approver"):
