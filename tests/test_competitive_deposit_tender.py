@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from edge_support import config_for
 from sqlalchemy import select
+from test_competitive_deposit import run_tender
 
 from central.accounts.store import AccountStore
 from central.app import create_app
@@ -320,7 +321,7 @@ async def test_scores_go_in_before_opening_only_and_only_by_the_officer(site: Si
     assert (await open_tender(officer)).status_code == 409  # once
 
 
-async def test_opening_scores_with_the_rules_and_records_every_input(site: Site) -> None:
+async def test_opening_scores_with_the_rules_and_records_every_input(site: Site, tmp_path: Path) -> None:
     officer = await announced(site)
     site.clock.now = OPENS
     ruian, xiaoshan = await site.as_user("ruian-bank"), await site.as_user("xiaoshan-bank")
@@ -347,6 +348,15 @@ async def test_opening_scores_with_the_rules_and_records_every_input(site: Site)
             assert bid.body["decision"]["sealed"] == T.sealed(
                 TENDER, lot["lot"], b["bank"], b["rate_percent"], b["salt"]
             )
+    for lot in body["lots"]:  # and by the published command, fed the result's own inputs in bid order
+        command_input = {"as_of": body["notice_date"], "accounts": [], "bids": [
+            {"bank": b["bank"], "rate_percent": b["rate_percent"], "operating_score": scores_of[b["bank"]]["operating_score"],
+             "agri_support_score": scores_of[b["bank"]]["agri_support_score"]} for b in lot["bids"]]}  # fmt: skip
+        (tmp_path / "tender.json").write_text(json.dumps(command_input, ensure_ascii=False), encoding="utf-8")
+        code, out, _ = run_tender(tmp_path / "tender.json", "--json")
+        assert code == 0 and json.loads(out)["ranking"] == [
+            {"bank": r["bank"], "score": r["score"]} for r in lot["ranking"]
+        ]
     lot1, lot2 = body["lots"]
     # 80 × 1.85 / 1.95 = 75.897…; + 18.5 = 94.40 for ruian; xiaoshan 80 + 14.4 = 94.40: equal, the higher rate wins.
     assert [(r["bank"], r["score"]) for r in lot1["ranking"]] == [("xiaoshan-bank", "94.40"), ("ruian-bank", "94.40")]
