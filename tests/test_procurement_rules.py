@@ -14,7 +14,6 @@ from edge.modules.procurement.rules import (
     SAME_PROJECT,
     THRESHOLD_FEN,
     Purchase,
-    add_months,
     audit,
     check_delivery,
     delivery_message,
@@ -40,10 +39,6 @@ def buy(
 )  # fmt: skip
 def test_two_months_end_on_the_same_day_or_the_last_day_of_a_shorter_month(start: str, end: str) -> None:
     assert window_end(D(start)) == D(end)
-
-
-def test_add_months_goes_back_too() -> None:
-    assert add_months(D("2026-03-31"), -1) == D("2026-02-28")
 
 
 def test_4999_99_passes_and_5000_00_is_refused() -> None:

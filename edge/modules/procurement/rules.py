@@ -7,19 +7,20 @@ same functions, so a refusal on a village's screen can be recomputed by anyone f
 The rule (一网采购): the items bought for one project, or the items of one category bought within two months,
 that add up to 5,000 yuan or more must be bought through the platform. "Within two months" is read as the
 Civil Code reads a period of months (民法典 第二百零一条、第二百零二条): two dates ``a <= b`` are within two months
-of each other when ``b <= add_months(a, 2)``, where ``add_months`` lands on the same day of the month two
-months on, or on that month's last day when it has no such day. So 2026-03-31 and 2026-05-31 are within two
+of each other when ``b <= add_months(a, 2)``, where ``add_months`` (the kernel's one reading of calendar months,
+``edge.kernel.months``) lands on the same day of the month two months on, or on that month's last day when it
+has no such day. So 2026-03-31 and 2026-05-31 are within two
 months, 2026-06-01 is not; 2025-12-31 reaches to 2026-02-28 and no further.
 """
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from edge.kernel.fmt import FEN_PER_YUAN, yuan
+from edge.kernel.months import add_months
 
 THRESHOLD_FEN = 5_000 * FEN_PER_YUAN  # 5,000 yuan: from this sum on, the platform
 WINDOW_MONTHS = 2
@@ -30,14 +31,6 @@ RULE_NAMES = {SAME_PROJECT: "同一项目累计", SAME_CATEGORY: "同类物品�
 CATEGORIES = ("办公用品", "建材五金", "农资农具", "工程施工", "物业保洁", "设备家电", "餐饮食材", "其他")
 PLATFORM, OFFLINE = "platform", "offline"
 CHANNEL_NAMES = {PLATFORM: "平台采购", OFFLINE: "线下采购"}
-
-
-def add_months(day: date, months: int) -> date:
-    """The same day ``months`` later, or the last day of that month when it is shorter (01-31 + 1 → 02-28)."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return date(year, month + 1, min(day.day, last))
 
 
 def window_end(start: date) -> date:
