@@ -265,10 +265,13 @@ class EdgeAgent:
         self.wake()
         return request
 
-    async def approve(self, request_id: str, approver: str, account: str | None = None) -> RequestView:
+    async def approve(
+        self, request_id: str, approver: str, account: str | None = None, comment: str | None = None
+    ) -> RequestView:
         """One approval; the final one makes the grant due. ``Refused`` under separation of duties.
-        ``account``: who acted for ``approver`` (a console account; by default the host's operator)."""
-        request = await self.desk.approve(request_id, approver, account)
+        ``account``: who acted for ``approver`` (a console account; by default the host's operator);
+        ``comment``: their 审批意见."""
+        request = await self.desk.approve(request_id, approver, account, comment)
         self.wake()
         return request
 

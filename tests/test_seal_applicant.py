@@ -118,3 +118,26 @@ async def test_tabs_and_whose_turn_it_is_on_the_pages(edge: EdgeAgent, tmp_path:
         assert answer.status_code == 200 and answer.json() == {"reminded": ["chenjing"]}
         again = await applicant.post(f"/api/requests/{request_id}/withdraw", headers={"X-CSRF-Token": csrf})
         assert again.status_code == 409
+
+
+async def test_an_approval_carries_its_comment_into_the_ledger(edge: EdgeAgent, tmp_path: Path) -> None:
+    request_id = await filed(edge, tmp_path)
+    async with console_clients(
+        edge, ("zhangwei", ["approver"], "zhangwei"), ("chenjing", ["approver"], "chenjing"), ("jiandu", ["supervisor"], None)
+    ) as (first, second, supervisor):
+        csrf = (await first.get("/api/me")).json()["csrf_token"]
+        too_long = await first.post(f"/requests/{request_id}/approve", data={"csrf_token": csrf, "comment": "长" * 501})
+        assert too_long.status_code == 303 and (await edge.get_request(request_id)).approvals == ()  # nothing recorded
+        form = (await first.get(f"/requests/{request_id}")).text
+        assert 'name="comment" form="approve-form"' in form
+        done = await first.post(f"/requests/{request_id}/approve", data={"csrf_token": csrf, "comment": " 已核对原件金额 "})
+        assert done.status_code == 303
+        token = (await second.get("/api/me")).json()["csrf_token"]
+        api = await second.post(f"/api/requests/{request_id}/approve", headers={"X-CSRF-Token": token}, json={"comment": "同意"})
+        assert api.status_code == 200
+        page = (await first.get(f"/requests/{request_id}")).text
+        assert "张伟 同意：已核对原件金额" in page and "陈静 同意：同意" in page
+        ledger = (await supervisor.get("/ledger")).text
+    comments = [(e.body["approver"], e.body["comment"]) for e in await edge.ledger.entries_of_kind(P.COMMENTED)]
+    assert comments == [("zhangwei", "已核对原件金额"), ("chenjing", "同意")]
+    assert "对 " + request_id + " 的审批意见：已核对原件金额" in ledger

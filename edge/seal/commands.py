@@ -23,7 +23,7 @@ async def _file_request(host: Any, args: Mapping[str, Any]) -> dict[str, Any]:
 
 
 async def _approve(host: Any, args: Mapping[str, Any]) -> dict[str, Any]:
-    return dict((await host.approve(args["request_id"], args["approver"], args.get("account"))).to_dict())
+    return dict((await host.approve(args["request_id"], args["approver"], args.get("account"), args.get("comment"))).to_dict())
 
 
 async def _reject(host: Any, args: Mapping[str, Any]) -> dict[str, Any]:

@@ -146,6 +146,18 @@ Clock = Callable[[], datetime]
 REMIND_EVERY_S = 3600  # 催办: once an hour per request, so a reminder stays a reminder
 
 
+def check_comment(comment: object) -> str | None:
+    """An approver's 审批意见: optional, trimmed, at most MAX_REASON_CHARS."""
+    if comment is None:
+        return None
+    if not isinstance(comment, str):
+        raise InputError("审批意见应为文字 a comment must be text", "bad_comment")
+    comment = comment.strip()
+    if len(comment) > MAX_REASON_CHARS:
+        raise InputError(f"审批意见过长 the comment is longer than {MAX_REASON_CHARS} characters", "bad_comment")
+    return comment or None
+
+
 def withdrawal_refusal(request: RequestView, person: str) -> tuple[str, str] | None:
     """(code, Chinese message) when ``person`` may not withdraw ``request``: only its applicant, before any decision."""
     if person != request.applicant:
@@ -271,12 +283,20 @@ class SealDesk:
         async with self.recorder.step():
             return await self._request(request_id)
 
-    async def approve(self, request_id: str, approver: str, account: str | None = None) -> RequestView:
-        """``account``: who acted for ``approver`` (a console account; by default the host's operator)."""
+    async def approve(
+        self, request_id: str, approver: str, account: str | None = None, comment: str | None = None
+    ) -> RequestView:
+        """``account``: who acted for ``approver`` (a console account; by default the host's operator);
+        ``comment``: the approver's 审批意见, recorded with the approval (``seal_request.commented``, same step)."""
         person = self.config.person(approver)
         account = account or host_operator()
+        comment = check_comment(comment)
         async with self.recorder.step():
             await self._routes().approve(routed(await self._request(request_id)), person, account)
+            if comment:
+                await self.recorder.record(
+                    P.COMMENTED, {"request_id": request_id, "approver": person.id, "account": account, "comment": comment}
+                )
             return await self._request(request_id)
 
     async def reject(self, request_id: str, approver: str, reason: str, account: str | None = None) -> RequestView:

@@ -48,6 +48,7 @@ APPROVAL_REFUSED = "seal_request.approval_refused"
 REJECTED = "seal_request.rejected"
 EXPIRED_KIND = "seal_request.expired"
 CLOSED = "seal_request.closed"
+COMMENTED = "seal_request.commented"  # an approver's 审批意见, recorded with their approval in one step
 WITHDRAWN_KIND = "seal_request.withdrawn"  # the applicant took back a request nobody has decided yet (撤销)
 REMINDED = "seal_request.reminded"  # the applicant reminded the approvers it awaits (催办); pushed to them
 REGRANTED = "seal_request.regranted"  # a lapsed, unused grant re-issued by the final approver (edge/seal/regrant.py)
@@ -92,7 +93,7 @@ def seal_kind(event_kind: str) -> str:
 #: Every kind the seal writes, with its Chinese name (the ledger page and the central store show these).
 KINDS: dict[str, str] = {
     FILED: "提交申请", ROUTED: "识别原件定审批路线", APPROVAL: "审批同意", APPROVED_KIND: "审批通过", APPROVAL_REFUSED: "审批被拒(规则)",
-    REJECTED: "驳回", EXPIRED_KIND: "过期", CLOSED: "用印结束", REGRANTED: "重新授权", WITHDRAWN_KIND: "撤销申请", REMINDED: "催办", FAILED_KIND: "授权失败", GRANT_ISSUED: "发出授权",
+    REJECTED: "驳回", EXPIRED_KIND: "过期", CLOSED: "用印结束", REGRANTED: "重新授权", WITHDRAWN_KIND: "撤销申请", COMMENTED: "审批意见", REMINDED: "催办", FAILED_KIND: "授权失败", GRANT_ISSUED: "发出授权",
     GRANT_UNSENT: "授权未送达", GRANT_LAPSED: "授权失效", DEVICE_ENROLLED: "设备登记", DEVICE_ONLINE: "设备上线",
     DEVICE_OFFLINE: "设备离线", DEVICE_EVENTS_LOST: "设备事件丢失", DEVICE_ROGUE_GRANT: "非本边缘签发的授权",
     DEVICE_MALFORMED_EVENT: "设备事件格式错误", DEVICE_BLOCK_CLEARED: "重新烧录后恢复授权",
@@ -154,6 +155,15 @@ async def _approval(conn: aiosqlite.Connection, e: Entry) -> None:
     await conn.execute(
         "INSERT INTO approvals (request_id, person, decision, reason, at, entry) VALUES (?, ?, 'approve', NULL, ?, ?)",
         (e.body["request_id"], e.body["approver"], e.ts, e.index),
+    )
+
+
+@_applies(COMMENTED)
+async def _commented(conn: aiosqlite.Connection, e: Entry) -> None:
+    b = e.body
+    await conn.execute(
+        "UPDATE approvals SET reason = ? WHERE request_id = ? AND person = ? AND decision = 'approve'",
+        (b["comment"], b["request_id"], b["approver"]),
     )
 
 

@@ -214,6 +214,8 @@ def summarize(entry: Entry, config: EdgeConfig, device_names: dict[str, str]) ->
         return text + ("，金额不符，按较大金额审批" if b.get("anomaly") else "")
     if k == "seal_request.regranted":
         return f"{who(b['approver'])}{via} 重新授权 {rid}（授权 #{b.get('after_grant_no')} 到期未用印，仅此一次）"
+    if k == "seal_request.commented":
+        return f"{who(b['approver'])}{via} 对 {rid} 的审批意见：{b.get('comment', '')}"
     if k == "seal_request.withdrawn":
         return f"{who(b['applicant'])}{via} 撤销 {rid}"
     if k == "seal_request.reminded":

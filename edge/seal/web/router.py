@@ -123,6 +123,10 @@ class RemindOut(BaseModel):
     reminded: list[str] = Field(description="the approvers reminded (person ids)")
 
 
+class ApproveIn(BaseModel):
+    comment: str | None = Field(None, max_length=500, description="审批意见, recorded with the approval")
+
+
 class RejectIn(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
 
@@ -318,10 +322,15 @@ def router(shell: Shell) -> APIRouter:
         return "/account" if exc.code == "password_change_required" else f"/requests/{request_id}"
 
     @api.post("/requests/{request_id}/approve", include_in_schema=False)
-    async def approve_submit(request: Request, request_id: str) -> Response:
+    async def approve_submit(request: Request, request_id: str, comment: Annotated[str, Form()] = "") -> Response:
         p = await shell.acting(request)
         try:
-            result = await service.approve(p, request_id)
+            result = await service.approve(p, request_id, comment or None)
+        except InputError as exc:
+            if isinstance(exc, NotFound):
+                raise
+            await shell.flash(request, "error", chinese(exc.message))
+            return RedirectResponse(f"/requests/{request_id}", 303)
         except Refused as exc:
             await shell.flash(request, "error", f"审批被拒绝：{await refusal_text(exc, p, request_id)}")
             return RedirectResponse(refused_to(exc, request_id), 303)
@@ -485,10 +494,11 @@ def router(shell: Shell) -> APIRouter:
         return [d.to_dict() for d in await store.deliveries(request_id)]
 
     @api.post("/api/requests/{request_id}/approve", tags=["approval"], response_model=RequestOut, responses=API_ERRORS)
-    async def api_approve(request: Request, request_id: str) -> dict[str, Any]:
-        """Approve as the account's person; 409 with the reason when the rules refuse (e.g. self-approval)."""
+    async def api_approve(request: Request, request_id: str, body: ApproveIn | None = None) -> dict[str, Any]:
+        """Approve as the account's person, with an optional comment (审批意见); 409 with the reason when the rules
+        refuse (e.g. self-approval)."""
         p = await shell.acting(request)
-        return (await service.approve(p, request_id)).to_dict()
+        return (await service.approve(p, request_id, body.comment if body is not None else None)).to_dict()
 
     @api.post("/api/requests/{request_id}/reject", tags=["approval"], response_model=RequestOut, responses=API_ERRORS)
     async def api_reject(request: Request, request_id: str, body: RejectIn) -> dict[str, Any]:

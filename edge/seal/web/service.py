@@ -235,9 +235,9 @@ class SealConsole:
             log.warning("upload refused, disk nearly full under %s: %s", self.config.data_dir, problem)
             raise InputError(DISK_FULL, "disk_full")
 
-    async def approve(self, p: Principal, request_id: str) -> RequestView:
+    async def approve(self, p: Principal, request_id: str, comment: str | None = None) -> RequestView:
         person = await self._decider(p, request_id)
-        return await self.agent.approve(request_id, person.id, p.account.username)
+        return await self.agent.approve(request_id, person.id, p.account.username, comment)
 
     async def reject(self, p: Principal, request_id: str, reason: str) -> RequestView:
         person = await self._decider(p, request_id)
