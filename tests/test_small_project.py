@@ -421,3 +421,28 @@ async def test_the_demo_seeds_once_and_its_draw_re_runs(agent: EdgeAgent) -> Non
     done = rows["西岙自然村道路硬化"]
     assert rules.verify_draw(done["draw"])[1] == [] and done["settled_fen"] == 20_688_000
     assert rows["村口排水沟改造"]["flagged"] == 1
+
+
+async def test_a_replayed_draw_is_refused_and_a_guessed_project_is_not_found(agent: EdgeAgent, site: Any) -> None:
+    cunwu, zhangwei, _, _, visitor = site
+    project_id = await approved_project(agent)
+    await desk.recommend(agent, CLERK, project_id, "C01", "湖州第1建筑工程队")
+    document = draw_document(project_id, draw_record())
+    assert await deliver(agent, document) == (1, 0)
+    assert await deliver(agent, document) == (0, 1)  # the same document again: refused, on record
+    assert (await row_of(agent, project_id))["status"] == "drawn"
+    before = await agent.ledger.size()
+    assert (await cunwu.client.get("/small_project/p/GC-99999")).status_code == 404
+    assert (await visitor.client.get("/small_project/p/GC-99999/draw.json")).status_code == 404
+    assert (await zhangwei.post("/small_project/p/GC-99999/decide", data={"decision": "approve"})).status_code == 404
+    assert (
+        await cunwu.post(
+            f"/small_project/p/{project_id}/recommend", data={"contractor_id": "C02", "contractor_name": "x"}
+        )
+    ).status_code == 303
+    assert (
+        await cunwu.post(
+            "/small_project/p/GC-99999/open", data={"quote:C01": "1", "observer": "x", "opened_on": "2026-08-05"}
+        )
+    ).status_code == 404
+    assert await agent.ledger.size() == before
