@@ -211,6 +211,20 @@ async def test_the_announcement_is_a_decision_with_lots_rule_and_window(site: Si
     backwards = await announce(officer, month="2027-01", closes_at="2026-12-01T09:00")
     assert backwards.status_code == 400 and "截止时间应晚于开始时间" in backwards.text
     assert len(await site.decisions_of(T.TENDER)) == 1
+    # The township's discipline officer watches the county's tender of its villages (and cannot score or open it);
+    # another township's officer does not see it.
+    accounts = AccountStore(site.store.db, site.clock)
+    for username, township in (("hezhen", TOWNSHIP), ("puyang", "浦阳镇")):
+        await accounts.create_staff(
+            username, "镇纪检", "township_officer", f"township:{COUNTY}/{township}", PASSWORD, "test", own_password=True
+        )
+    hezhen, puyang = await site.as_user("hezhen"), await site.as_user("puyang")
+    watched = await hezhen.get(f"/m/competitive_deposit/tenders/{TENDER}")
+    assert watched.status_code == 200 and "报价时间" in watched.text and 'id="open-form"' not in watched.text
+    assert TENDER in (await hezhen.get("/m/competitive_deposit/tenders")).text
+    assert (await open_tender(hezhen)).status_code == 403
+    assert (await puyang.get(f"/m/competitive_deposit/tenders/{TENDER}")).status_code == 404
+    assert TENDER not in (await puyang.get("/m/competitive_deposit/tenders")).text
 
 
 async def test_only_approved_banks_of_the_county_see_and_bid_and_never_a_rivals_bid(site: Site) -> None:

@@ -83,6 +83,7 @@ lots = Table(
     Column("edge_id", String(64), nullable=False),
     Column("plan_id", String(32), nullable=False),
     Column("village", Text, nullable=False),
+    Column("township", Text, nullable=False),  # its township's officers watch the tender
     Column("account_name", Text, nullable=False),
     Column("amount_fen", BigInteger, nullable=False),
     Column("term_months", Integer, nullable=False),

@@ -141,8 +141,8 @@ async def open_tender(conn: AsyncConnection, decisions: DecisionLog, who: Princi
         raise refuse("所辖计划分属多个县，请由县级监管发起招标", 409, "counties")
     county = counties.pop()
     lot_rows = [
-        {"lot": n, "edge_id": p.edge_id, "plan_id": p.plan_id, "village": p.village, "account_name": p.account_name,
-         "amount_fen": p.amount_fen, "term_months": p.term_months}
+        {"lot": n, "edge_id": p.edge_id, "plan_id": p.plan_id, "village": p.village, "township": p.township,
+         "account_name": p.account_name, "amount_fen": p.amount_fen, "term_months": p.term_months}
         for n, p in enumerate(waiting, 1)
     ]  # fmt: skip
     entry = await decisions.decide(TENDER, {
@@ -196,10 +196,22 @@ async def approved_banks(conn: AsyncConnection, county: str) -> list[Bank]:
     return [Bank(r.username, r.name, r.county) for r in rows]
 
 
-def officer_sees(who: Principal, tender: Any) -> bool:
-    return who.level == "all" or (
-        who.role in (*OFFICERS, R.SUPERVISOR) and who.name in (tender.county, tender.scope_name)
+async def officer_sees(conn: AsyncConnection, who: Principal, tender: Any) -> bool:
+    """A reader of the villages' records sees a tender of its scope, or one holding a lot of its villages (a
+    township's discipline officer watches the county's tender of its own villages)."""
+    if who.level == "all" or who.name in (tender.county, tender.scope_name):
+        return True
+    return any(who.covers(tender.county, lot.township) for lot in await lots_of(conn, tender.tender_id))
+
+
+async def still_bidding(conn: AsyncConnection, tender_id: str, then: str = "bidding") -> bool:
+    """Take the tender's row while it is still bidding (setting its status to ``then``): a bid, a score and the
+    opening each hold it in their transaction, so on PostgreSQL none of them slips past an opening that
+    committed meanwhile, and two openings never both proceed."""
+    held = await conn.execute(
+        update(tenders).where((tenders.c.tender_id == tender_id) & (tenders.c.status == "bidding")).values(status=then)
     )
+    return bool(held.rowcount == 1)
 
 
 def officer_manages(who: Principal, tender: Any) -> bool:
@@ -223,10 +235,11 @@ async def tender_for_bank(conn: AsyncConnection, bank: Bank, tender_id: str) -> 
 
 
 async def tenders_for(conn: AsyncConnection, *, county: str | None = None, who: Principal | None = None) -> list[Any]:
+    """The tenders open to a bank of ``county``, or those ``who`` (an officer, a supervisor) sees; newest month first."""
     rows = (await conn.execute(select(tenders).order_by(tenders.c.month.desc(), tenders.c.tender_id))).all()
-    return [
-        t for t in rows if (county is not None and t.county == county) or (who is not None and officer_sees(who, t))
-    ]
+    if county is not None:
+        return [t for t in rows if t.county == county]
+    return [t for t in rows if who is not None and await officer_sees(conn, who, t)]
 
 
 async def lots_of(conn: AsyncConnection, tender_id: str) -> list[Any]:
@@ -261,7 +274,7 @@ async def place_bid(conn: AsyncConnection, decisions: DecisionLog, who: Principa
                     rate: object, now: datetime) -> None:  # fmt: skip
     bank = await bank_of(conn, who)
     tender = await tender_for_bank(conn, bank, tender_id)
-    if tender.status != "bidding":
+    if not await still_bidding(conn, tender_id):
         raise refuse("此招标已开标，不再接受报价", 409, "closed")
     if now < parse_iso(tender.opens_at):
         raise refuse(f"报价尚未开始（{local(tender.opens_at)} 开始）", 409, "not_yet")
@@ -311,7 +324,7 @@ async def enter_scores(conn: AsyncConnection, decisions: DecisionLog, who: Princ
     tender = await tender_row(conn, tender_id)
     if not officer_manages(who, tender):
         raise refuse("只有本次招标的县级监管或乡镇审核人员可以录入评分", 403, "forbidden")
-    if tender.status != "bidding":
+    if not await still_bidding(conn, tender_id):
         raise refuse("已开标，评分不能再录入或修改", 409, "opened")
     found = [b for b in await approved_banks(conn, tender.county) if b.username == str(bank)]
     if not found:
@@ -337,7 +350,7 @@ async def enter_scores(conn: AsyncConnection, decisions: DecisionLog, who: Princ
 
 async def score_source(conn: AsyncConnection, who: Principal, tender_id: str, bank: str) -> tuple[str, str, bytes]:
     tender = await tender_row(conn, tender_id)
-    if not officer_sees(who, tender):
+    if not await officer_sees(conn, who, tender):
         raise refuse("没有此招标", 404, "not_found")
     row = (await conn.execute(select(scores.c.source_name, scores.c.source_type, scores.c.source)
                               .where((scores.c.tender_id == tender_id) & (scores.c.bank == bank)))).first()  # fmt: skip
@@ -365,7 +378,7 @@ async def open_bids(
     tender = await tender_row(conn, tender_id)
     if not officer_manages(who, tender):
         raise refuse("只有本次招标的县级监管或乡镇审核人员可以开标", 403, "forbidden")
-    if tender.status != "bidding":
+    if not await still_bidding(conn, tender_id, "opened"):
         raise refuse("此招标已开标", 409, "opened")
     if now < parse_iso(tender.closes_at):
         raise refuse(f"报价截止（{local(tender.closes_at)}）前不能开标", 409, "too_early")
@@ -414,7 +427,7 @@ async def open_bids(
     await conn.execute(update(lots).where((lots.c.tender_id == tender_id) & (lots.c.status == "bidding"))
                        .values(status="failed"))  # fmt: skip
     await conn.execute(update(tenders).where(tenders.c.tender_id == tender_id)
-                       .values(status="opened", result_index=entry.index, notice_date=notice))  # fmt: skip
+                       .values(result_index=entry.index, notice_date=notice))  # fmt: skip
 
 
 async def ranking_of(conn: AsyncConnection, tender: Any) -> dict[int, list[tuple[str, rules.Scored]]]:

@@ -135,7 +135,7 @@ def router(shell: Any) -> APIRouter:
             else:
                 who = await shell.supervising(request)
                 row = await T.tender_row(conn, tender_id)
-                if not T.officer_sees(who, row):
+                if not await T.officer_sees(conn, who, row):
                     raise T.refuse("没有此招标", 404, "not_found")
                 context = {
                     "manages": T.officer_manages(who, row), "counts": await T.bid_counts(conn, tender_id),
