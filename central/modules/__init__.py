@@ -6,6 +6,12 @@ from __future__ import annotations
 from central.contract import CentralPart
 from central.modules.competitive_deposit import CENTRAL_COMPETITIVE_DEPOSIT
 from central.modules.procurement import PROCUREMENT
+from central.modules.small_project import CENTRAL_SMALL_PROJECT
 from central.modules.whistleblower import CENTRAL_WHISTLEBLOWER
 
-CENTRAL_PARTS: tuple[CentralPart, ...] = (PROCUREMENT, CENTRAL_COMPETITIVE_DEPOSIT, CENTRAL_WHISTLEBLOWER)
+CENTRAL_PARTS: tuple[CentralPart, ...] = (
+    PROCUREMENT,
+    CENTRAL_COMPETITIVE_DEPOSIT,
+    CENTRAL_WHISTLEBLOWER,
+    CENTRAL_SMALL_PROJECT,
+)
