@@ -204,6 +204,7 @@ async def test_the_announcement_is_a_decision_with_lots_rule_and_window(site: Si
     assert body["bid_window"] == {"opens_at": "2026-12-02T01:00:00+00:00", "closes_at": "2026-12-07T09:00:00+00:00"}
     page = await officer.get(f"/m/competitive_deposit/tenders/{TENDER}")
     assert "报价时间：2026-12-02 09:00 至 2026-12-07 17:00" in shown(page)
+    assert shown(await officer.get("/m/competitive_deposit")).count("招标中") == 2  # both plans, on the overview
     again = await announce(officer)  # one tender a month; the plans are taken anyway
     assert again.status_code == 409 and "已经发起" in again.text
     bad = await announce(officer, month="2026-13")
@@ -257,6 +258,10 @@ async def test_only_approved_banks_of_the_county_see_and_bid_and_never_a_rivals_
     assert (await yuhang.get(f"/m/competitive_deposit/tenders/{TENDER}")).status_code == 404
     assert (await place(yuhang, 1, "2.5")).status_code == 404
     assert TENDER not in (await yuhang.get("/m/competitive_deposit/tenders")).text
+    forged = await ruian.post(
+        f"/m/competitive_deposit/tenders/{TENDER}/bids", data={"lot": "2", "rate": "2.5", "csrf": "x" * 43}
+    )
+    assert forged.status_code == 403  # another site's form: no bid
     twice = await place(ruian, 1, "2.5")
     assert twice.status_code == 409 and "只报价一次" in twice.text
     for bad, why in (

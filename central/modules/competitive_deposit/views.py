@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from central.modules.competitive_deposit.tables import plans, unplanned
+from central.modules.competitive_deposit.tables import lots, plans, unplanned
 
-STATUS_NAMES = {"planned": "待招标", "awarded": "已中标待签约", "signed": "已签约", "matured": "已到期"}
+STATUS_NAMES = {"planned": "待招标", "tendering": "招标中", "awarded": "已中标待签约", "signed": "已签约", "matured": "已到期"}
 
 
 def yuan(fen: int | None) -> str:
@@ -66,6 +66,10 @@ async def overview(conn: AsyncConnection, who: Any) -> Overview:
     rows = [dict(r._mapping) for r in await conn.execute(select(plans).order_by(plans.c.month.desc(), plans.c.village, plans.c.plan_id))]
     flags = [dict(r._mapping) for r in await conn.execute(select(unplanned).order_by(unplanned.c.flagged_on.desc()))]
     mine = [r for r in rows if who.covers(r["county"], r["township"])]
+    bidding = {(r.edge_id, r.plan_id) for r in await conn.execute(select(lots.c.edge_id, lots.c.plan_id).where(lots.c.status == "bidding"))}
+    for p in mine:  # a plan in a tender still bidding: "planned" until its award reaches the village
+        if p["status"] == "planned" and (p["edge_id"], p["plan_id"]) in bidding:
+            p["status"] = "tendering"
     result = Overview(mine, [f for f in flags if who.covers(f["county"], f["township"])])
     by_village: dict[tuple[str, str], Village] = {}
     for p in mine:
