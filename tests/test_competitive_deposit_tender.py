@@ -349,6 +349,7 @@ async def test_opening_scores_with_the_rules_and_records_every_input(site: Site,
     await place(ruian, 1, "1.85")
     await place(ruian, 2, "2.00")
     await place(xiaoshan, 2, "1.90")
+    assert (await ruian.get(f"/m/competitive_deposit/tenders/{TENDER}/result.json")).status_code == 404  # not opened
     site.clock.now = CLOSES + 60
     await score(officer, "ruian-bank", "9.5", "9")
     await score(officer, "xiaoshan-bank", "7", "7.4")
@@ -376,6 +377,12 @@ async def test_opening_scores_with_the_rules_and_records_every_input(site: Site,
         assert code == 0 and json.loads(out)["ranking"] == [
             {"bank": r["bank"], "score": r["score"]} for r in lot["ranking"]
         ]
+    published = await view(ruian, f"/m/competitive_deposit/tenders/{TENDER}/result.json")  # what a bank downloads
+    assert (
+        published.status_code == 200
+        and published.json()["result"] == body
+        and published.json()["decision_index"] == result.index
+    )
     lot1, lot2 = body["lots"]
     # 80 × 1.85 / 1.95 = 75.897…; + 18.5 = 94.40 for ruian; xiaoshan 80 + 14.4 = 94.40: equal, the higher rate wins.
     assert [(r["bank"], r["score"]) for r in lot1["ranking"]] == [("xiaoshan-bank", "94.40"), ("ruian-bank", "94.40")]

@@ -150,6 +150,25 @@ def router(shell: Any) -> APIRouter:
             window_open=T.parse_iso(row.opens_at) <= now() < T.parse_iso(row.closes_at), **context,
         )  # fmt: skip
 
+    @api.get("/m/competitive_deposit/tenders/{tender_id}/result.json", include_in_schema=False)
+    async def result(request: Request, tender_id: str) -> dict[str, Any]:
+        """The opening's decision as recorded (every bid with its salt, every score with its source's hash), for
+        whoever may read the tender once it is opened: what ``qinglian deposit tender`` recomputes."""
+        who = await shell.principal_of(request)
+        async with shell.store.db.reader.connect() as conn:
+            if who.role in (R.BANK, R.APPLICANT):
+                row = await T.tender_for_bank(conn, await T.bank_of(conn, who), tender_id)
+            else:
+                who = await shell.supervising(request)
+                row = await T.tender_row(conn, tender_id)
+                if not await T.officer_sees(conn, who, row):
+                    raise T.refuse("没有此招标", 404, "not_found")
+        if row.result_index is None:
+            raise T.refuse("尚未开标", 404, "not_opened")
+        entry = await decision_log(shell).ledger.entry(row.result_index)
+        return {"decision_index": entry.index, "ts": entry.ts, "kind": entry.kind, "actor": entry.body["actor"],
+                "result": entry.body["decision"]}  # fmt: skip
+
     @api.post("/m/competitive_deposit/tenders/{tender_id}/bids", include_in_schema=False)
     async def bid(request: Request, tender_id: str, lot: Text = "", rate: Text = "", csrf: Text = "") -> Response:
         who = await shell.principal_of(request)
