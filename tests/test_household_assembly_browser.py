@@ -4,91 +4,42 @@ ticked from the list, two tellers' tally sheet, the published results on the boa
 
 from __future__ import annotations
 
-import asyncio
-import os
-import queue
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from browser_support import chromium, fits, flash_text, phone, serve_console
 from edge_support import DEVICE, config_for
-from playwright.sync_api import BrowserContext, Page, sync_playwright
-from web_support import CHROMIUM, CHROMIUM_ARGS, PASSWORD, seed_account
+from playwright.sync_api import Page
+from web_support import seed_account
 
 from edge.agent import EdgeAgent
-from edge.kernel.websettings import WebSettings
 from edge.seal.keystore import DeviceIdentity
-from edge.web.server import start_console
 from edge.web.store import WebStore
 from hostsim import flash
 
 SHOTS = Path(__file__).resolve().parent.parent / "build" / "screenshots"
 ACCOUNTS = (("zhoumin", ["village_staff"]), ("sunli", ["village_staff"]))
+SHARP = {"device_scale_factor": 3}  # the printed sheet's QR codes read from the screenshot's pixels
 
 
-async def _serve(root: Path, ready: queue.Queue[str], stop: threading.Event) -> None:
-    flash.prepare(root / "board")
-    ident = flash.read_identity(root / "board")
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    flash.prepare(tmp_path / "board")
+    ident = flash.read_identity(tmp_path / "board")
     assert ident is not None
-    agent = await EdgeAgent.open(config_for(root, "socket://127.0.0.1:9", ident.device_id))
-    try:
+
+    async def ready(agent: EdgeAgent) -> None:
         await agent.enrol(DeviceIdentity(ident.device_id, ident.key), DEVICE)
         store = await WebStore.open(agent.config.data_dir)
         for username, roles in ACCOUNTS:
             await seed_account(store, agent, username, roles, None, None)
         await store.close()
-        server = await start_console(agent, WebSettings(enabled=True, port=0))
-        try:
-            ready.put(server.url)
-            while not stop.is_set():
-                await asyncio.sleep(0.05)
-        finally:
-            await server.close()
-    finally:
-        await agent.close()
 
-
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[str]:
-    """The console's address; it runs on an event loop of its own thread (Playwright's sync API holds this one)."""
-    ready: queue.Queue[str] = queue.Queue()
-    stop = threading.Event()
-    failed: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            asyncio.run(_serve(tmp_path, ready, stop))
-        except BaseException as exc:  # noqa: BLE001  (handed to the test, which would otherwise wait for nothing)
-            failed.append(exc)
-            ready.put("")
-
-    thread = threading.Thread(target=run, name="console")
-    thread.start()
-    try:
-        url = ready.get(timeout=60)
-        if failed:
-            raise failed[0]
-        yield url
-    finally:
-        stop.set()
-        thread.join(30)
-
-
-def login(context: BrowserContext, url: str, username: str) -> Page:
-    page = context.new_page()
-    page.goto(url + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-    return page
-
-
-def flash_text(page: Page) -> str:
-    return page.locator("p.flash").first.inner_text()
+    with serve_console(lambda: EdgeAgent.open(config_for(tmp_path, "socket://127.0.0.1:9", ident.device_id)), ready) as console:
+        yield console.url
 
 
 def scan(page: Page, selector: str) -> str:
@@ -100,113 +51,100 @@ def scan(page: Page, selector: str) -> str:
 
 
 def test_a_phone_runs_the_assembly_from_register_to_commitment_progress(served: str, tmp_path: Path) -> None:
-    if not os.path.exists(CHROMIUM):  # a promised part: fail, never skip
-        pytest.fail(f"Debian's chromium is not installed ({CHROMIUM})", pytrace=False)
     register = tmp_path / "名册.csv"
     rows = ["户号,户主,人数,承包组,电话"] + [
         f"G{g}-{n:02d},户主{g}{n},3,{g}组,1391234{g}{n:03d}" for g in range(1, 4) for n in range(1, 6)
     ]
     register.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            phone = {
-                "viewport": {"width": 360, "height": 740},
-                "is_mobile": True,
-                "has_touch": True,
-                "locale": "zh-CN",
-                "device_scale_factor": 3,
-            }
-            staff = login(browser.new_context(**phone), served, "zhoumin")  # type: ignore[arg-type]
-            staff.goto(served + "/household_assembly")
-            staff.set_input_files("#register-file", str(register))
-            staff.click("#register-import")
-            assert "新增或变更 15 户" in flash_text(staff)
+    with chromium() as browser:
+        staff = phone(browser, served, "zhoumin", **SHARP)
+        staff.goto(served + "/household_assembly")
+        staff.set_input_files("#register-file", str(register))
+        staff.click("#register-import")
+        assert "新增或变更 15 户" in flash_text(staff)
 
-            staff.fill("#new-meeting input[name=held_on]", "2030-12-20")
-            staff.fill("#new-meeting input[name=place]", "港口村文化礼堂")
-            staff.fill("#new-meeting textarea[name=items]", "垃圾分类积分制")
-            staff.fill("#new-meeting textarea[name=cadres]", "沈国华\n金建平")
-            staff.click("#create-meeting")
-            assert staff.url.endswith("/household_assembly/HA-2030")
-            assert staff.locator("#agenda li").all_inner_texts() == [
-                "表彰先进",
-                "述职述责",
-                "质询评议",
-                "宣讲点评",
-                "垃圾分类积分制",
-            ]
-            assert staff.evaluate("document.documentElement.scrollWidth") <= 360
+        staff.fill("#new-meeting input[name=held_on]", "2030-12-20")
+        staff.fill("#new-meeting input[name=place]", "港口村文化礼堂")
+        staff.fill("#new-meeting textarea[name=items]", "垃圾分类积分制")
+        staff.fill("#new-meeting textarea[name=cadres]", "沈国华\n金建平")
+        staff.click("#create-meeting")
+        assert staff.url.endswith("/household_assembly/HA-2030")
+        assert staff.locator("#agenda li").all_inner_texts() == [
+            "表彰先进",
+            "述职述责",
+            "质询评议",
+            "宣讲点评",
+            "垃圾分类积分制",
+        ]
+        fits(staff)
 
-            # The printed sheet's QR code for G1-01, read from its pixels, opens the scan page in this console.
-            sheet = staff.context.new_page()
-            sheet.goto(served + "/household_assembly/HA-2030/sheet")
-            link = scan(sheet, "#qr-G1-01 svg")
-            assert link.startswith(served + "/household_assembly/HA-2030/scan/G1-01?t=")
-            staff.goto(link)
-            staff.fill("input[name=proxy]", "户主11之妻")
-            staff.click("#confirm-signin")
-            assert "G1-01 扫码签到成功" in flash_text(staff)
-            staff.goto(link)  # the same code again: refused
-            assert "已签到" in staff.locator("#scan-error").inner_text()
-            staff.goto(served + "/household_assembly/HA-2030/signin")
-            staff.click("#tick-G2-03")
-            assert "G2-03 已签到" in flash_text(staff)
-            assert "13.33%" in staff.locator("#attendance").inner_text()  # 2 of 15
-            assert staff.evaluate("document.documentElement.scrollWidth") <= 360
+        # The printed sheet's QR code for G1-01, read from its pixels, opens the scan page in this console.
+        sheet = staff.context.new_page()
+        sheet.goto(served + "/household_assembly/HA-2030/sheet")
+        link = scan(sheet, "#qr-G1-01 svg")
+        assert link.startswith(served + "/household_assembly/HA-2030/scan/G1-01?t=")
+        staff.goto(link)
+        staff.fill("input[name=proxy]", "户主11之妻")
+        staff.click("#confirm-signin")
+        assert "G1-01 扫码签到成功" in flash_text(staff)
+        staff.goto(link)  # the same code again: refused
+        assert "已签到" in staff.locator("#scan-error").inner_text()
+        staff.goto(served + "/household_assembly/HA-2030/signin")
+        staff.click("#tick-G2-03")
+        assert "G2-03 已签到" in flash_text(staff)
+        assert "13.33%" in staff.locator("#attendance").inner_text()  # 2 of 15
+        fits(staff)
 
-            # One tally sheet, typed by both tellers.
-            counts = {
-                "t0_0": "2",
-                "t0_1": "0",
-                "t0_2": "0",
-                "t1_0": "1",
-                "t1_1": "0",
-                "t1_2": "1",
-                "t2_0": "1",
-                "t2_1": "1",
-                "t2_2": "0",
-            }
+        # One tally sheet, typed by both tellers.
+        counts = {
+            "t0_0": "2",
+            "t0_1": "0",
+            "t0_2": "0",
+            "t1_0": "1",
+            "t1_1": "0",
+            "t1_2": "1",
+            "t2_0": "1",
+            "t2_1": "1",
+            "t2_2": "0",
+        }
 
-            def enter(page: Page) -> str:
-                page.goto(served + "/household_assembly/HA-2030#rating")
-                page.fill("#tally-form input[name=sheet]", "1")
-                for name, value in counts.items():
-                    page.fill(f"#tally-form input[name={name}]", value)
-                page.click("#enter-tally")
-                return flash_text(page)
+        def enter(page: Page) -> str:
+            page.goto(served + "/household_assembly/HA-2030#rating")
+            page.fill("#tally-form input[name=sheet]", "1")
+            for name, value in counts.items():
+                page.fill(f"#tally-form input[name={name}]", value)
+            page.click("#enter-tally")
+            return flash_text(page)
 
-            assert "待另一名计票人复核" in enter(staff)
-            second = login(browser.new_context(**phone), served, "sunli")  # type: ignore[arg-type]
-            assert "两次录入一致" in enter(second)
-            staff.goto(served + "/household_assembly/HA-2030")
-            staff.click("#publish-results")
-            assert "到会率 13.33%" in flash_text(staff)
-            results = staff.locator("#results").inner_text()
-            assert "100.00%" in results and "50.00% ⚠" in results
+        assert "待另一名计票人复核" in enter(staff)
+        second = phone(browser, served, "sunli", **SHARP)
+        assert "两次录入一致" in enter(second)
+        staff.goto(served + "/household_assembly/HA-2030")
+        staff.click("#publish-results")
+        assert "到会率 13.33%" in flash_text(staff)
+        results = staff.locator("#results").inner_text()
+        assert "100.00%" in results and "50.00% ⚠" in results
 
-            # A commitment, and its progress with history.
-            staff.fill("#commitment-list textarea[name=text]", "三组机耕路硬化 800 米")
-            staff.fill("#commitment-list input[name=owner]", "金建平")
-            staff.fill("#commitment-list input[name=deadline]", "2031-06-30")
-            staff.click("#add-commitment")
-            assert "已登记承诺 HA-2030-C001" in flash_text(staff)
-            item = staff.locator("#HA-2030-C001")
-            item.locator("input[name=progress]").fill("40")
-            item.locator("input[name=note]").fill("路基完成")
-            item.locator("button").click()
-            assert "进度已更新" in flash_text(staff)
-            assert "40%" in staff.locator("#HA-2030-C001 .status").inner_text()
-            assert "路基完成" in staff.locator("#HA-2030-C001").inner_text()
-            assert staff.evaluate("document.documentElement.scrollWidth") <= 360
-            SHOTS.mkdir(parents=True, exist_ok=True)
-            staff.screenshot(path=str(SHOTS / "phone-household-assembly.png"), full_page=True)
+        # A commitment, and its progress with history.
+        staff.fill("#commitment-list textarea[name=text]", "三组机耕路硬化 800 米")
+        staff.fill("#commitment-list input[name=owner]", "金建平")
+        staff.fill("#commitment-list input[name=deadline]", "2031-06-30")
+        staff.click("#add-commitment")
+        assert "已登记承诺 HA-2030-C001" in flash_text(staff)
+        item = staff.locator("#HA-2030-C001")
+        item.locator("input[name=progress]").fill("40")
+        item.locator("input[name=note]").fill("路基完成")
+        item.locator("button").click()
+        assert "进度已更新" in flash_text(staff)
+        assert "40%" in staff.locator("#HA-2030-C001 .status").inner_text()
+        assert "路基完成" in staff.locator("#HA-2030-C001").inner_text()
+        fits(staff)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        staff.screenshot(path=str(SHOTS / "phone-household-assembly.png"), full_page=True)
 
-            # The notice board, no login: the rates and the commitment, no phone number.
-            public = browser.new_context(**phone).new_page()  # type: ignore[arg-type]
-            public.goto(served + "/board")
-            text = public.locator("main").inner_text()
-            assert "2030 年户主大会到会率与满意率" in text and "13.33%" in text and "三组机耕路硬化" in text
-            assert "1391234" not in text
-        finally:
-            browser.close()
+        # The notice board, no login: the rates and the commitment, no phone number.
+        public = phone(browser, served, **SHARP)
+        public.goto(served + "/board")
+        text = public.locator("main").inner_text()
+        assert "2030 年户主大会到会率与满意率" in text and "13.33%" in text and "三组机耕路硬化" in text
+        assert "1391234" not in text
