@@ -183,7 +183,7 @@ async def test_a_demand_goes_up_is_returned_by_its_township_and_comes_down_once(
         [queued] = (await conn.execute(documents.select())).all()
     assert queued.status == "applied"
 
-    # Another demand, approved by its township: a decision of the central's own, nothing sent down.
+    # Another demand, approved by its township: its document goes down, and the village sees bidding open.
     second = await site.demand("村道路灯")
     await site.client.sync_once()
     async with site.http() as officer:
@@ -193,8 +193,8 @@ async def test_a_demand_goes_up_is_returned_by_its_township_and_comes_down_once(
         )
         assert approved.status_code == 303
     assert [(r.demand_id, r.status) for r in await site.central_rows()] == [(first, "returned"), (second, "approved")]
-    assert (await site.client.sync_once()).documents_applied == 0
-    assert await site.edge_status(second) == ("submitted", None)
+    assert (await site.client.sync_once()).documents_applied == 1
+    assert await site.edge_status(second) == ("bidding", None)
 
 
 async def apply(site: Site, username: str, kind: str, code: str, categories: list[str], county: str = COUNTY) -> int:
@@ -250,7 +250,8 @@ async def test_an_award_comes_down_as_a_signed_document_and_the_deal_goes_on_at_
         K.AWARD, {**award, "demand_id": returned}, EDGE, actor="zhenshen"
     )  # not awaiting an award
     down = await site.client.sync_once()
-    assert (down.documents_applied, down.documents_refused) == (3, 0)  # the return and both awards: verified, recorded
+    # The approval, the return and both awards: verified and recorded.
+    assert (down.documents_applied, down.documents_refused) == (4, 0)
     assert await site.edge_status(demand_id) == ("awarded", None)
     assert await site.edge_status(returned) == ("returned", "请补充规格")  # the stray award changed nothing ...
     anomalies = await site.agent.db.projection_anomalies()
@@ -316,7 +317,7 @@ async def test_suppliers_bid_see_only_their_rank_and_the_lowest_bid_wins_at_the_
     async with site.store.db.writer.begin() as conn:
         await award(conn, site.decisions, officer, EDGE, demand_id, end)
     down = await site.client.sync_once()
-    assert down.documents_applied == 1
+    assert down.documents_applied == 2  # the township's approval and the award
     sql = "SELECT status, award FROM procurement_demands WHERE id = ?"
     async with site.agent.recorder.step(), site.agent.db.conn.execute(sql, (demand_id,)) as cur:
         status, awarded = await cur.fetchone()  # type: ignore[misc]

@@ -2,7 +2,7 @@
 
 A demand arrives as a verified entry of the village's edge (``procurement.demand_submitted``, handed over
 once by the central's decisions machinery). A township officer of the demand's own township approves it (a
-decision in the central's log: bidding opens on it) or returns it with a reason (a decision whose signed
+decision whose document goes down: bidding opens on it) or returns it with a reason (a decision whose signed
 document goes down to the village, which records it as ``procurement.demand_returned``). Each is a decision
 written before the row changes, in the same transaction that queues the document.
 """
@@ -104,15 +104,11 @@ async def review(
         raise Refusal(409, "not_pending", f"此需求{K.STATUS_NAMES[row['status']]}，不能再审核")
     actor = who.account or who.name
     if approve:
-        body = {
-            "demand_id": demand_id,
-            "edge_id": edge_id,
-            "village": row["village"],
-            "ceiling_fen": row["ceiling_fen"],
-        }
-        entry = await decisions.decide(K.DEMAND_APPROVED, body, None, actor=actor, conn=conn)
-        status, why = "approved", None
+        # Down to the village too: its demand shows that bidding is open, and until when.
         opened = now or datetime.now(UTC)
+        body = {"demand_id": demand_id, "ceiling_fen": row["ceiling_fen"], "closes_at": iso(opened + WINDOW)}
+        entry = await decisions.decide(K.DEMAND_APPROVED, body, edge_id, actor=actor, conn=conn)
+        status, why = "approved", None
         await conn.execute(tenders.insert().values(
             edge_id=edge_id, demand_id=demand_id, opens_at=iso(opened), closes_at=iso(opened + WINDOW), status="open",
         ))  # fmt: skip

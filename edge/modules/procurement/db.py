@@ -97,7 +97,7 @@ CREATE TABLE IF NOT EXISTS procurement_files (
 """
 
 DEMAND_STATUS = {
-    "pending": "村内审批中", "rejected": "村内驳回", "approved": "村内已同意", "submitted": "已报送乡镇", "returned": "乡镇退回",
+    "pending": "村内审批中", "rejected": "村内驳回", "approved": "村内已同意", "submitted": "已报送乡镇", "bidding": "乡镇已通过，竞价中", "returned": "乡镇退回",
     "awarded": "已定标", "failed": "流标", "contracted": "已签合同", "accepted": "验收合格",
     "delivery_failed": "验收不合格", "paid": "已付款",
 }  # fmt: skip

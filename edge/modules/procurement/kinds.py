@@ -17,6 +17,7 @@ PURCHASE_REFUSED = f"{NAME}.purchase_refused"
 OVERRIDE_REQUESTED = f"{NAME}.override_requested"
 DEMAND_FILED = f"{NAME}.demand_filed"
 DEMAND_SUBMITTED = f"{NAME}.demand_submitted"  # goes up: the township reviews it at the central
+DEMAND_APPROVED = f"{NAME}.demand_approved"  # document down: the township approved it, bidding is open
 DEMAND_RETURNED = f"{NAME}.demand_returned"  # document down: the township returned it, with a reason
 AWARD = f"{NAME}.award"  # document down: the winning bid
 DEMAND_FAILED = f"{NAME}.demand_failed"  # document down: no valid bid
@@ -31,8 +32,8 @@ KINDS = {
     PURCHASE_RECORDED: "登记采购", PURCHASE_REFUSED: "线下采购被拒(拆分采购)", OVERRIDE_REQUESTED: "申请例外登记线下采购",
     **{f"{OVERRIDE}.{k}": f"例外登记{v}" for k, v in _DESK.items()},
     DEMAND_FILED: "提交采购需求", **{f"{DEMAND}.{k}": f"采购需求{v}" for k, v in _DESK.items()},
-    DEMAND_SUBMITTED: "采购需求报送乡镇", DEMAND_RETURNED: "乡镇退回采购需求", AWARD: "中标结果", DEMAND_FAILED: "流标",
+    DEMAND_SUBMITTED: "采购需求报送乡镇", DEMAND_APPROVED: "乡镇审核通过(竞价中)", DEMAND_RETURNED: "乡镇退回采购需求", AWARD: "中标结果", DEMAND_FAILED: "流标",
     CONTRACT_SIGNED: "签订采购合同", DELIVERY_CHECKED: "到货验收", PAYMENT_RECORDED: "登记付款",
 }  # fmt: skip
 #: Documents the central sends down for this module (edge side of the central's documents).
-DOCUMENT_KINDS = (DEMAND_RETURNED, AWARD, DEMAND_FAILED)
+DOCUMENT_KINDS = (DEMAND_APPROVED, DEMAND_RETURNED, AWARD, DEMAND_FAILED)

@@ -21,7 +21,7 @@ VERSION = "1.1"
 BID_EXTENSION = "https://raw.githubusercontent.com/open-contracting-extensions/ocds_bid_extension/v1.1.5/extension.json"
 CURRENCY = "CNY"
 #: The demand's status -> the tender's (OCDS tenderStatus code list).
-TENDER_STATUS = {"submitted": "active", "returned": "withdrawn", "failed": "unsuccessful"}
+TENDER_STATUS = {"submitted": "active", "bidding": "active", "returned": "withdrawn", "failed": "unsuccessful"}
 
 
 def _value(fen: int) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import edge.modules.procurement.kinds as K
 from edge.kernel.contract import Handler
 from edge.ledger import Entry
 
-_LIVE = ("submitted",)  # the states in which the central may still decide a demand
+_LIVE = ("submitted", "bidding")  # the states in which the central may still decide a demand
 
 
 def _json(value: Any) -> str:
@@ -125,6 +125,10 @@ async def demand_submitted(conn: aiosqlite.Connection, entry: Entry) -> None:
     await _move(conn, entry, ("approved",), "submitted")
 
 
+async def demand_approved(conn: aiosqlite.Connection, entry: Entry) -> None:
+    await _move(conn, entry, ("submitted",), "bidding")
+
+
 async def demand_returned(conn: aiosqlite.Connection, entry: Entry) -> None:
     await _move(conn, entry, _LIVE, "returned", reason=str(entry.body["reason"]))
 
@@ -191,6 +195,7 @@ PROJECTION: dict[str, Handler] = {
     f"{K.DEMAND}.approved": _decided("procurement_demands", "demand_id", "approved"),
     f"{K.DEMAND}.rejected": _decided("procurement_demands", "demand_id", "rejected"),
     K.DEMAND_SUBMITTED: demand_submitted,
+    K.DEMAND_APPROVED: demand_approved,
     K.DEMAND_RETURNED: demand_returned,
     K.AWARD: award,
     K.DEMAND_FAILED: demand_failed,
