@@ -5,32 +5,25 @@ the notice board shows the deposit without a login."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import queue
-import threading
-from collections.abc import Coroutine, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_support import Served, chromium, fits, flash_text, phone, serve_console
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from edge_support import config_for
-from playwright.sync_api import Page, sync_playwright
-from web_support import CHROMIUM, CHROMIUM_ARGS, PASSWORD, seed_account
+from web_support import seed_account
 
 from edge.agent import EdgeAgent
 from edge.kernel.central import DocumentInbox
-from edge.kernel.websettings import WebSettings
 from edge.ledger.decisiondoc import sign_document
 from edge.ledger.localtime import local_today
 from edge.modules.competitive_deposit import COMPETITIVE_DEPOSIT
 from edge.modules.competitive_deposit import projection as P
 from edge.seal.part import SEAL
 from edge.web.demo import sample_pdf
-from edge.web.server import start_console
 from edge.web.store import WebStore
 
 SHOTS = Path(__file__).resolve().parent.parent / "build" / "screenshots"
@@ -39,57 +32,17 @@ EDGE_ID = "qinglian-cun"
 CENTRAL_KEY = Ed25519PrivateKey.generate()
 
 
-@dataclass
-class Served:
-    url: str
-    loop: asyncio.AbstractEventLoop
-    agent: EdgeAgent
-
-    def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        """Run a step on the console's own event loop (the agent belongs to it)."""
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(60)
-
-
-async def _serve(root: Path, ready: queue.Queue[Served | None], stop: threading.Event) -> None:
-    agent = await EdgeAgent.open(config_for(root, "socket://127.0.0.1:9"), parts=(SEAL, COMPETITIVE_DEPOSIT))
-    try:
-        store = await WebStore.open(agent.config.data_dir)
-        await seed_account(store, agent, "wukuaiji", ["village_staff"], None, None)
-        await store.close()
-        server = await start_console(agent, WebSettings(enabled=True, port=0))
-        try:
-            ready.put(Served(server.url, asyncio.get_running_loop(), agent))
-            while not stop.is_set():
-                await asyncio.sleep(0.05)
-        finally:
-            await server.close()
-    finally:
-        await agent.close()
+async def _ready(agent: EdgeAgent) -> None:
+    store = await WebStore.open(agent.config.data_dir)
+    await seed_account(store, agent, "wukuaiji", ["village_staff"], None, None)
+    await store.close()
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    ready: queue.Queue[Served | None] = queue.Queue()
-    stop = threading.Event()
-    failed: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            asyncio.run(_serve(tmp_path, ready, stop))
-        except BaseException as exc:  # noqa: BLE001 - handed to the test, which would otherwise wait for nothing
-            failed.append(exc)
-            ready.put(None)
-
-    thread = threading.Thread(target=run, name="console")
-    thread.start()
-    try:
-        got = ready.get(timeout=60)
-        if failed or got is None:
-            raise failed[0]
-        yield got
-    finally:
-        stop.set()
-        thread.join(30)
+    config = config_for(tmp_path, "socket://127.0.0.1:9")
+    with serve_console(lambda: EdgeAgent.open(config, parts=(SEAL, COMPETITIVE_DEPOSIT)), _ready) as console:
+        yield console
 
 
 async def award_down(agent: EdgeAgent, plan_id: str, notice: date) -> tuple[int, int]:
@@ -108,17 +61,7 @@ async def award_down(agent: EdgeAgent, plan_id: str, notice: date) -> tuple[int,
     return await inbox.take([document], 0)
 
 
-def fits(page: Page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= 360  # nothing wider than the phone
-
-
-def flash_text(page: Page) -> str:
-    return page.locator("p.flash").first.inner_text()
-
-
 def test_a_clerk_takes_an_account_from_its_statement_to_the_signed_deposit_on_a_phone(served: Served, tmp_path: Path) -> None:
-    if not os.path.exists(CHROMIUM):  # a promised part: fail, never skip
-        pytest.fail(f"Debian's chromium is not installed ({CHROMIUM})", pytrace=False)
     today = local_today()
     since = today - timedelta(days=230)
     statement = tmp_path / "流水.csv"
@@ -127,59 +70,49 @@ def test_a_clerk_takes_an_account_from_its_statement_to_the_signed_deposit_on_a_
     minutes.write_bytes(sample_pdf("Joint meeting minutes", ["Deposit CNY 3,200,000.00 for 12 months"]))
     contract.write_bytes(sample_pdf("Deposit contract", ["Ruian Rural Commercial Bank"]))
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            phone = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True, "locale": "zh-CN"}
-            page = browser.new_context(**phone).new_page()  # type: ignore[arg-type]
-            page.goto(served.url + "/login")
-            page.fill("input[name=username]", "wukuaiji")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_load_state()
-            page.click("nav.tabs a[href='/competitive_deposit']")
-            assert page.locator("h1").inner_text() == "集体资金竞争性存放"
+    with chromium() as browser:
+        page = phone(browser, served.url, "wukuaiji")
+        page.click("nav.tabs a[href='/competitive_deposit']")
+        assert page.locator("h1").inner_text() == "集体资金竞争性存放"
 
-            page.click("#account-details summary")
-            page.fill("#account-form input[name=name]", "村集体经济基本户")
-            page.fill("#account-form input[name=bank]", "瑞安农商银行")
-            page.fill("#account-form input[name=account]", "6228 4800 1234 5678")
-            page.click("#account-form button[type=submit]")
-            assert flash_text(page) == f"已登记账户 {ACCT}"
+        page.click("#account-details summary")
+        page.fill("#account-form input[name=name]", "村集体经济基本户")
+        page.fill("#account-form input[name=bank]", "瑞安农商银行")
+        page.fill("#account-form input[name=account]", "6228 4800 1234 5678")
+        page.click("#account-form button[type=submit]")
+        assert flash_text(page) == f"已登记账户 {ACCT}"
 
-            page.click(f"#acct-{ACCT} a")
-            page.set_input_files("#import-form input[name=statement]", str(statement))
-            page.click("#import-form button[type=submit]")
-            assert "已导入 2 行" in flash_text(page)
-            months = (today.year - since.year) * 12 + today.month - since.month - (1 if today.day < since.day else 0)
-            assert page.locator("#explanation").inner_text() == f"闲置 3,200,000.00 元，自 {since} 起，已 {months} 个月：应竞争性存放"
-            fits(page)
-            page.screenshot(path=str(SHOTS / "phone-deposit-account.png"), full_page=True)
+        page.click(f"#acct-{ACCT} a")
+        page.set_input_files("#import-form input[name=statement]", str(statement))
+        page.click("#import-form button[type=submit]")
+        assert "已导入 2 行" in flash_text(page)
+        months = (today.year - since.year) * 12 + today.month - since.month - (1 if today.day < since.day else 0)
+        assert page.locator("#explanation").inner_text() == f"闲置 3,200,000.00 元，自 {since} 起，已 {months} 个月：应竞争性存放"
+        fits(page)
+        page.screenshot(path=str(SHOTS / "phone-deposit-account.png"), full_page=True)
 
-            page.select_option("#plan-form select[name=term]", "12")
-            page.set_input_files("#plan-form input[name=minutes]", str(minutes))
-            page.click("#plan-form button[type=submit]")
-            plan_id = f"CD-{today.year}-001"
-            assert flash_text(page).startswith(f"已记录联席会议决定 {plan_id}")
+        page.select_option("#plan-form select[name=term]", "12")
+        page.set_input_files("#plan-form input[name=minutes]", str(minutes))
+        page.click("#plan-form button[type=submit]")
+        plan_id = f"CD-{today.year}-001"
+        assert flash_text(page).startswith(f"已记录联席会议决定 {plan_id}")
 
-            assert served.run(award_down(served.agent, plan_id, today)) == (1, 0)
-            page.goto(served.url + "/competitive_deposit")
-            card = page.locator(f"#plan-{plan_id}")
-            assert "已中标，待签约" in card.inner_text() and "瑞安农商银行，年利率 1.85%" in card.inner_text()
-            assert f"{today + timedelta(days=3)} 前签约" in card.inner_text()
-            card.locator("summary").click()
-            page.set_input_files(f"#sign-{plan_id} input[name=contract]", str(contract))
-            page.click(f"#sign-{plan_id} button[type=submit]")
-            assert flash_text(page) == f"已登记 {plan_id} 的存款合同"
-            card = page.locator(f"#plan-{plan_id}")
-            assert "已签约，存放中" in card.inner_text() and f"{today} 签约" in card.inner_text() and "逾期签约" not in card.inner_text()
-            fits(page)
-            page.screenshot(path=str(SHOTS / "phone-deposit.png"), full_page=True)
+        assert served.run(award_down(served.agent, plan_id, today)) == (1, 0)
+        page.goto(served.url + "/competitive_deposit")
+        card = page.locator(f"#plan-{plan_id}")
+        assert "已中标，待签约" in card.inner_text() and "瑞安农商银行，年利率 1.85%" in card.inner_text()
+        assert f"{today + timedelta(days=3)} 前签约" in card.inner_text()
+        card.locator("summary").click()
+        page.set_input_files(f"#sign-{plan_id} input[name=contract]", str(contract))
+        page.click(f"#sign-{plan_id} button[type=submit]")
+        assert flash_text(page) == f"已登记 {plan_id} 的存款合同"
+        card = page.locator(f"#plan-{plan_id}")
+        assert "已签约，存放中" in card.inner_text() and f"{today} 签约" in card.inner_text() and "逾期签约" not in card.inner_text()
+        fits(page)
+        page.screenshot(path=str(SHOTS / "phone-deposit.png"), full_page=True)
 
-            public = browser.new_context(**phone).new_page()  # type: ignore[arg-type]
-            public.goto(served.url + "/board")
-            board = public.locator("main").inner_text()
-            assert "集体闲置资金竞争性存放" in board and "瑞安农商银行" in board and "3,200,000.00" in board and ACCT not in board
-            fits(public)
-        finally:
-            browser.close()
+        public = phone(browser, served.url)
+        public.goto(served.url + "/board")
+        board = public.locator("main").inner_text()
+        assert "集体闲置资金竞争性存放" in board and "瑞安农商银行" in board and "3,200,000.00" in board and ACCT not in board
+        fits(public)

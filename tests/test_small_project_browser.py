@@ -6,183 +6,110 @@ the notice board shows the project without a login."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import queue
-import threading
-from collections.abc import Coroutine, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from browser_support import Served, chromium, fits, flash_text, phone, serve_console
 from edge_support import config_for
-from playwright.sync_api import Browser, Page, sync_playwright
 from test_small_project import CATALOGUE, catalogue_document, deliver, draw_document, draw_record
-from web_support import CHROMIUM, CHROMIUM_ARGS, PASSWORD, seed_account
+from web_support import seed_account
 
 from edge.agent import EdgeAgent
-from edge.kernel.websettings import WebSettings
 from edge.modules.small_project import SMALL_PROJECT
 from edge.seal.part import SEAL
-from edge.web.server import start_console
 from edge.web.store import WebStore
 
 SHOTS = Path(__file__).resolve().parent.parent / "build" / "screenshots"
-PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True, "locale": "zh-CN"}
 
 
-@dataclass
-class Served:
-    url: str
-    loop: asyncio.AbstractEventLoop
-    agent: EdgeAgent
-
-    def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        """Run a step on the console's own event loop (the agent belongs to it)."""
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(60)
-
-
-async def _serve(root: Path, ready: queue.Queue[Served | None], stop: threading.Event) -> None:
-    agent = await EdgeAgent.open(config_for(root, "socket://127.0.0.1:9"), parts=(SEAL, SMALL_PROJECT))
-    try:
-        store = await WebStore.open(agent.config.data_dir)
-        await seed_account(store, agent, "cunwu", ["village_staff"], None, None)
-        await seed_account(store, agent, "zhangwei", ["approver"], "zhangwei", None)
-        await store.close()
-        server = await start_console(agent, WebSettings(enabled=True, port=0))
-        try:
-            ready.put(Served(server.url, asyncio.get_running_loop(), agent))
-            while not stop.is_set():
-                await asyncio.sleep(0.05)
-        finally:
-            await server.close()
-    finally:
-        await agent.close()
+async def _ready(agent: EdgeAgent) -> None:
+    store = await WebStore.open(agent.config.data_dir)
+    await seed_account(store, agent, "cunwu", ["village_staff"], None, None)
+    await seed_account(store, agent, "zhangwei", ["approver"], "zhangwei", None)
+    await store.close()
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    ready: queue.Queue[Served | None] = queue.Queue()
-    stop = threading.Event()
-    failed: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            asyncio.run(_serve(tmp_path, ready, stop))
-        except BaseException as exc:  # noqa: BLE001 - handed to the test, which would otherwise wait for nothing
-            failed.append(exc)
-            ready.put(None)
-
-    thread = threading.Thread(target=run, name="console")
-    thread.start()
-    try:
-        got = ready.get(timeout=60)
-        if failed or got is None:
-            raise failed[0]
-        yield got
-    finally:
-        stop.set()
-        thread.join(30)
-
-
-def fits(page: Page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= 360  # nothing wider than the phone
-
-
-def flash_text(page: Page) -> str:
-    return page.locator("p.flash").first.inner_text()
-
-
-def logged_in(browser: Browser, url: str, username: str) -> Page:
-    page = browser.new_context(**PHONE).new_page()  # type: ignore[arg-type]
-    page.goto(url + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-    return page
+    config = config_for(tmp_path, "socket://127.0.0.1:9")
+    with serve_console(lambda: EdgeAgent.open(config, parts=(SEAL, SMALL_PROJECT)), _ready) as console:
+        yield console
 
 
 def test_a_project_from_filing_through_the_draw_and_opening_to_the_notice_board_on_a_phone(served: Served) -> None:
-    if not os.path.exists(CHROMIUM):  # a promised part: fail, never skip
-        pytest.fail(f"Debian's chromium is not installed ({CHROMIUM})", pytrace=False)
     assert served.run(deliver(served.agent, catalogue_document())) == (1, 0)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            clerk = logged_in(browser, served.url, "cunwu")
-            clerk.click("nav.tabs a[href='/small_project']")
-            assert clerk.locator("h1").inner_text() == "限额工程"
-            assert f"现行指导价目录 {CATALOGUE['version']} 版" in clerk.locator("main").inner_text()
-            clerk.click("#file-details summary")
-            clerk.fill("#file-form input[name=name]", "西岙自然村道路硬化")
-            clerk.select_option("#file-form select[name=category]", "道路")
-            clerk.fill("#file-form input[name=place]", "西岙自然村")
-            clerk.fill("#file-form textarea[name=scope]", "硬化村道 300 米，宽 4 米")
-            clerk.select_option("#file-form select[name=code0]", "R01")
-            clerk.fill("#file-form input[name=quantity0]", "1200")
-            clerk.select_option("#file-form select[name=code1]", "R02")
-            clerk.fill("#file-form input[name=quantity1]", "600")
-            clerk.fill("#file-form input[name=price1]", "86")
-            clerk.click("#file-form button[type=submit]")
-            assert "须写明理由" in flash_text(clerk)  # above the guide price without a reason: refused, nothing filed
-            clerk.click("#file-details summary")
-            for field, value in (("name", "西岙自然村道路硬化"), ("place", "西岙自然村")):
-                clerk.fill(f"#file-form input[name={field}]", value)
-            clerk.fill("#file-form textarea[name=scope]", "硬化村道 300 米，宽 4 米")
-            clerk.select_option("#file-form select[name=code0]", "R01")
-            clerk.fill("#file-form input[name=quantity0]", "1200")
-            clerk.select_option("#file-form select[name=code1]", "R02")
-            clerk.fill("#file-form input[name=quantity1]", "600")
-            clerk.fill("#file-form input[name=price1]", "86")
-            clerk.fill("#file-form input[name=reason1]", "山路二次转运")
-            clerk.click("#file-form button[type=submit]")
-            assert flash_text(clerk) == "已申报工程 GC-00001，等待审批"
-            card = clerk.locator("#project-GC-00001").inner_text()
-            assert "待审批" in card and "195,600.00" in card and "1 行高于指导价" in card
-            fits(clerk)
-            clerk.screenshot(path=str(SHOTS / "phone-small-project.png"), full_page=True)
+    with chromium() as browser:
+        clerk = phone(browser, served.url, "cunwu")
+        clerk.click("nav.tabs a[href='/small_project']")
+        assert clerk.locator("h1").inner_text() == "限额工程"
+        assert f"现行指导价目录 {CATALOGUE['version']} 版" in clerk.locator("main").inner_text()
+        clerk.click("#file-details summary")
+        clerk.fill("#file-form input[name=name]", "西岙自然村道路硬化")
+        clerk.select_option("#file-form select[name=category]", "道路")
+        clerk.fill("#file-form input[name=place]", "西岙自然村")
+        clerk.fill("#file-form textarea[name=scope]", "硬化村道 300 米，宽 4 米")
+        clerk.select_option("#file-form select[name=code0]", "R01")
+        clerk.fill("#file-form input[name=quantity0]", "1200")
+        clerk.select_option("#file-form select[name=code1]", "R02")
+        clerk.fill("#file-form input[name=quantity1]", "600")
+        clerk.fill("#file-form input[name=price1]", "86")
+        clerk.click("#file-form button[type=submit]")
+        assert "须写明理由" in flash_text(clerk)  # above the guide price without a reason: refused, nothing filed
+        clerk.click("#file-details summary")
+        for field, value in (("name", "西岙自然村道路硬化"), ("place", "西岙自然村")):
+            clerk.fill(f"#file-form input[name={field}]", value)
+        clerk.fill("#file-form textarea[name=scope]", "硬化村道 300 米，宽 4 米")
+        clerk.select_option("#file-form select[name=code0]", "R01")
+        clerk.fill("#file-form input[name=quantity0]", "1200")
+        clerk.select_option("#file-form select[name=code1]", "R02")
+        clerk.fill("#file-form input[name=quantity1]", "600")
+        clerk.fill("#file-form input[name=price1]", "86")
+        clerk.fill("#file-form input[name=reason1]", "山路二次转运")
+        clerk.click("#file-form button[type=submit]")
+        assert flash_text(clerk) == "已申报工程 GC-00001，等待审批"
+        card = clerk.locator("#project-GC-00001").inner_text()
+        assert "待审批" in card and "195,600.00" in card and "1 行高于指导价" in card
+        fits(clerk)
+        clerk.screenshot(path=str(SHOTS / "phone-small-project.png"), full_page=True)
 
-            boss = logged_in(browser, served.url, "zhangwei")
-            boss.goto(served.url + "/small_project/p/GC-00001")
-            boss.click("#decide-form button[value=approve]")
-            assert flash_text(boss) == "已同意，审批通过"
+        boss = phone(browser, served.url, "zhangwei")
+        boss.goto(served.url + "/small_project/p/GC-00001")
+        boss.click("#decide-form button[value=approve]")
+        assert flash_text(boss) == "已同意，审批通过"
 
-            clerk.goto(served.url + "/small_project/p/GC-00001")
-            clerk.fill("#recommend-form input[name=contractor_id]", "C01")
-            clerk.fill("#recommend-form input[name=contractor_name]", "湖州第1建筑工程队")
-            clerk.click("#recommend-form button[type=submit]")
-            assert flash_text(clerk).startswith("已登记村推荐承包商")
-            record = draw_record()
-            assert served.run(deliver(served.agent, draw_document("GC-00001", record))) == (1, 0)
-            clerk.goto(served.url + "/small_project/p/GC-00001")
-            assert clerk.locator("#invited li").count() == 3
-            first, second = record["drawn"]
-            clerk.fill("#open-form input[name='quote:C01']", "190000")
-            clerk.fill(f"#open-form input[name='quote:{first}']", "188000.50")
-            clerk.fill(f"#open-form input[name='quote:{second}']", "195600.01")  # above the budget: invalid
-            clerk.fill("#open-form input[name=observer]", "邻村 王书记")
-            clerk.click("#open-form button[type=submit]")
-            assert flash_text(clerk) == f"已开标：湖州第{int(first[1:])}建筑工程队 以 ¥188,000.50 中标"
-            assert "无效：报价超过预算 195,600.00 元" in clerk.locator("#quotes").inner_text()
-            clerk.fill("#complete-form input[name=settled]", "186000")
-            clerk.click("#complete-form button[type=submit]")
-            assert flash_text(clerk) == "已验收结算，较预算节约 9,600.00 元，已公示"
-            assert "结算 186,000.00 元" in clerk.locator("#settled").inner_text()
-            fits(clerk)
-            clerk.screenshot(path=str(SHOTS / "phone-small-project-done.png"), full_page=True)
+        clerk.goto(served.url + "/small_project/p/GC-00001")
+        clerk.fill("#recommend-form input[name=contractor_id]", "C01")
+        clerk.fill("#recommend-form input[name=contractor_name]", "湖州第1建筑工程队")
+        clerk.click("#recommend-form button[type=submit]")
+        assert flash_text(clerk).startswith("已登记村推荐承包商")
+        record = draw_record()
+        assert served.run(deliver(served.agent, draw_document("GC-00001", record))) == (1, 0)
+        clerk.goto(served.url + "/small_project/p/GC-00001")
+        assert clerk.locator("#invited li").count() == 3
+        first, second = record["drawn"]
+        clerk.fill("#open-form input[name='quote:C01']", "190000")
+        clerk.fill(f"#open-form input[name='quote:{first}']", "188000.50")
+        clerk.fill(f"#open-form input[name='quote:{second}']", "195600.01")  # above the budget: invalid
+        clerk.fill("#open-form input[name=observer]", "邻村 王书记")
+        clerk.click("#open-form button[type=submit]")
+        assert flash_text(clerk) == f"已开标：湖州第{int(first[1:])}建筑工程队 以 ¥188,000.50 中标"
+        assert "无效：报价超过预算 195,600.00 元" in clerk.locator("#quotes").inner_text()
+        clerk.fill("#complete-form input[name=settled]", "186000")
+        clerk.click("#complete-form button[type=submit]")
+        assert flash_text(clerk) == "已验收结算，较预算节约 9,600.00 元，已公示"
+        assert "结算 186,000.00 元" in clerk.locator("#settled").inner_text()
+        fits(clerk)
+        clerk.screenshot(path=str(SHOTS / "phone-small-project-done.png"), full_page=True)
 
-            public = browser.new_context(**PHONE).new_page()  # type: ignore[arg-type]
-            public.goto(served.url + "/board")
-            board = public.locator("main").inner_text()
-            assert (
-                "限额工程公示" in board
-                and "西岙自然村道路硬化" in board
-                and "186,000.00" in board
-                and "cunwu" not in board
-            )
-            fits(public)
-        finally:
-            browser.close()
+        public = phone(browser, served.url)
+        public.goto(served.url + "/board")
+        board = public.locator("main").inner_text()
+        assert (
+            "限额工程公示" in board
+            and "西岙自然村道路硬化" in board
+            and "186,000.00" in board
+            and "cunwu" not in board
+        )
+        fits(public)
