@@ -113,7 +113,7 @@ async def test_personal_numbers_are_sealed_in_the_ledger_and_the_database_and_op
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [("id_number", "330110198503000011", "校验位"), ("bank_account", "12", "银行账号"), ("phone", "12345", "联系电话"),
-     ("trade", "plumbing", "工种"), ("name", "", "姓名"), ("name", "长" * 21, "太长"), ("area", "a\x00b", "控制字符"),
+     ("trade", "plumbing", "工种"), ("name", "", "姓名"), ("name", "长" * 21, "过长"), ("area", "a\x00b", "控制字符"),
      ("relatives", ["nobody"], "亲属")],
 )  # fmt: skip
 async def test_a_bad_registration_changes_nothing(agent: EdgeAgent, field: str, value: Any, message: str) -> None:

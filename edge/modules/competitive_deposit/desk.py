@@ -22,6 +22,7 @@ import edge.modules.competitive_deposit.rules as rules
 from edge.kernel.documents import StoredDocument, store_document
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.fmt import AmountError, parse_yuan
+from edge.kernel.text import line
 from edge.ledger.localtime import local_today
 from edge.ledger.private import open_private, private_dir
 from edge.modules.competitive_deposit.settings import MAX_FEN, DepositSettings, settings_of
@@ -47,15 +48,6 @@ class AccountView:
 
 def settings(host: Any) -> DepositSettings:
     return settings_of(host.config)
-
-
-def _text(value: object, what: str, limit: int = MAX_TEXT) -> str:
-    text = value.strip() if isinstance(value, str) else ""
-    if not text:
-        raise InputError(f"请填写{what}", "missing")
-    if len(text) > limit or any(ord(c) < 32 for c in text):
-        raise InputError(f"{what}过长或含有控制字符（最多 {limit} 个字）", "bad_text")
-    return text
 
 
 def account_number(value: object) -> str:
@@ -97,7 +89,7 @@ async def _account(conn: Any, account: str) -> dict[str, Any]:
 
 
 async def add_account(host: Any, by: str, account: object, name: object, bank: object) -> str:
-    number, shown, held = account_number(account), _text(name, "账户名称"), _text(bank, "开户银行")
+    number, shown, held = account_number(account), line(name, "账户名称", MAX_TEXT), line(bank, "开户银行", MAX_TEXT)
     async with host.recorder.step():
         if await P.account_row(host.db.conn, number) is not None:
             raise InputError(f"账户 {number} 已登记", "duplicate")

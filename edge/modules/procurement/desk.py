@@ -23,8 +23,9 @@ from edge.kernel.config import Person
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.fmt import yuan
 from edge.kernel.routing import RefusalBudget, Routed, RouteDesk
+from edge.kernel.text import line, paragraph
 from edge.modules.procurement.config import route_for, settings_of
-from edge.modules.procurement.inputs import DemandDraft, PurchaseDraft, paragraph, text
+from edge.modules.procurement.inputs import DemandDraft, PurchaseDraft
 
 #: Who records purchases and files demands: the village's book-keeper (村务人员) or an applicant of the roster.
 RECORDER_ROLES = frozenset({"village_staff", "applicant"})
@@ -268,7 +269,7 @@ async def sign_contract(
     host: Any, actor: Actor, demand_id: str, contract_no: str, signed_on: date, store: Store
 ) -> None:
     _recorder(actor)
-    number = text(contract_no, "合同编号", 40)
+    number = line(contract_no, "合同编号", 40)
     async with host.recorder.step():
         await _demand(host, demand_id, "awarded")
         file = await store()

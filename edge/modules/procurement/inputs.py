@@ -8,7 +8,6 @@ a hostile value.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -16,37 +15,13 @@ from typing import Any
 
 from edge.kernel.errors import InputError
 from edge.kernel.fmt import AmountError, parse_yuan, yuan
+from edge.kernel.text import line
 from edge.modules.procurement.rules import CATEGORIES, CHANNEL_NAMES
 
 MAX_LINES = 20
 MAX_QUANTITY = 1_000_000
 EARLIEST = date(2000, 1, 1)
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
-
-
-def text(value: object, what: str, limit: int, required: bool = True) -> str:
-    """One line of text: no control characters, at most ``limit`` characters."""
-    if not isinstance(value, str):
-        value = ""
-    cleaned = unicodedata.normalize("NFC", value).strip()
-    if any(unicodedata.category(ch)[0] == "C" for ch in cleaned):
-        raise InputError(f"{what}含有控制字符，请重新输入", "bad_text")
-    if required and not cleaned:
-        raise InputError(f"请填写{what}", "missing_field")
-    if len(cleaned) > limit:
-        raise InputError(f"{what}过长：最多 {limit} 个字", "bad_text")
-    return cleaned
-
-
-def paragraph(value: object, what: str, limit: int, minimum: int) -> str:
-    """Free text over several lines (a reason): at least ``minimum`` characters."""
-    lines = [text(line, what, limit, required=False) for line in (value if isinstance(value, str) else "").splitlines()]
-    joined = "\n".join(line for line in lines if line)
-    if len(joined) < minimum:
-        raise InputError(f"请写明{what}（至少 {minimum} 个字）", "missing_reason")
-    if len(joined) > limit:
-        raise InputError(f"{what}过长：最多 {limit} 个字", "bad_text")
-    return joined
 
 
 def day(value: object, what: str, today: date, future: bool = False) -> date:
@@ -109,9 +84,9 @@ def lines(rows: Sequence[Mapping[str, str]], ceiling_fen: int, price_what: str) 
             continue
         where = f"第 {i} 行"
         found.append(Line(
-            text(row.get("name"), f"{where}物品名称", 60), text(row.get("unit"), f"{where}单位", 10),
+            line(row.get("name"), f"{where}物品名称", 60), line(row.get("unit"), f"{where}单位", 10),
             quantity(row.get("quantity"), f"{where}数量"), money(row.get("price"), f"{where}{price_what}", ceiling_fen),
-            text(row.get("spec"), f"{where}规格", 60, required=False),
+            line(row.get("spec"), f"{where}规格", 60, required=False),
         ))  # fmt: skip
     if not found:
         raise InputError("请至少填写一行物品（名称、单位、数量、单价）", "missing_lines")
@@ -156,7 +131,7 @@ def purchase(
         raise InputError("请选择采购方式：平台采购或线下采购", "bad_channel")
     return PurchaseDraft(
         day(form.get("day"), "采购日期", today), category(form.get("category")),
-        text(form.get("project"), "所属项目", 60, required=False), text(form.get("supplier"), "供应商", 80),
+        line(form.get("project"), "所属项目", 60, required=False), line(form.get("supplier"), "供应商", 80),
         str(channel), lines(rows, ceiling_fen, "单价"),
     )  # fmt: skip
 
@@ -188,7 +163,7 @@ def demand(form: Mapping[str, Any], rows: Sequence[Mapping[str, str]], today: da
     if delivery <= today:
         raise InputError("交货日期应晚于今天：招标需要时间", "bad_date")
     return DemandDraft(
-        text(form.get("title"), "需求名称", 60), category(form.get("category")),
-        text(form.get("project"), "所属项目", 60, required=False), lines(rows, ceiling_fen, "最高限价"),
-        text(form.get("place"), "交货地点", 100), delivery,
+        line(form.get("title"), "需求名称", 60), category(form.get("category")),
+        line(form.get("project"), "所属项目", 60, required=False), lines(rows, ceiling_fen, "最高限价"),
+        line(form.get("place"), "交货地点", 100), delivery,
     )  # fmt: skip

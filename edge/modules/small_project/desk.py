@@ -11,7 +11,6 @@ against the budget. Catalogue and draw are recorded only from verified documents
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -24,6 +23,7 @@ from edge.kernel.config import Person
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.fmt import DEFAULT_MAX_AMOUNT_FEN, AmountError, parse_yuan
 from edge.kernel.routing import RefusalBudget, Routed, RouteDesk
+from edge.kernel.text import line, paragraph
 from edge.modules.small_project.settings import route_for, settings_of
 
 #: Who files a project: the village's book-keeper (村务人员) or an applicant of the roster.
@@ -54,19 +54,6 @@ class ProjectDraft:
     lines: Sequence[rules.BillLine]
 
 
-def text(value: object, what: str, limit: int, multiline: bool = False) -> str:
-    """Text as typed: NFC, no control characters (line breaks only where ``multiline``), 1..``limit`` characters."""
-    cleaned = unicodedata.normalize("NFC", value if isinstance(value, str) else "").strip()
-    allowed = {"\n"} if multiline else set()
-    if any(unicodedata.category(ch)[0] == "C" and ch not in allowed for ch in cleaned.replace("\r\n", "\n")):
-        raise InputError(f"{what}含有控制字符，请重新输入", "bad_text")
-    if not cleaned:
-        raise InputError(f"请填写{what}", "missing_field")
-    if len(cleaned) > limit:
-        raise InputError(f"{what}过长：最多 {limit} 个字", "bad_text")
-    return cleaned.replace("\r\n", "\n")
-
-
 def _by(actor: Actor) -> dict[str, Any]:
     return {"account": actor.account, "person": actor.person_id}
 
@@ -80,11 +67,11 @@ def routed(row: Mapping[str, Any]) -> Routed:
 async def file_project(host: Any, actor: Actor, draft: ProjectDraft) -> str:
     """File a project (its id) for the approval its category routes it to, its budget priced from the catalogue."""
     _filer(actor)
-    name, place = text(draft.name, "工程名称", 60), text(draft.place, "工程地点", 60)
-    scope = text(draft.scope, "建设内容", 1000, multiline=True)
+    name, place = line(draft.name, "工程名称", 60), line(draft.place, "工程地点", 60)
+    scope = paragraph(draft.scope, "建设内容", 1000)
     if not 0 < len(draft.lines) <= MAX_LINES:
         raise InputError(f"工程量清单应为 1 到 {MAX_LINES} 行", "bad_lines")
-    lines = [rules.BillLine(ln.code, ln.quantity, ln.price_fen, text(ln.reason, "高于指导价的理由", 200) if ln.reason.strip() else "")
+    lines = [rules.BillLine(ln.code, ln.quantity, ln.price_fen, line(ln.reason, "高于指导价的理由", 200) if ln.reason.strip() else "")
              for ln in draft.lines]  # fmt: skip
     settings = settings_of(host.config.sections)
     async with host.recorder.step():
@@ -110,7 +97,7 @@ async def decide(host: Any, actor: Actor, project_id: str, approve: bool, reason
     """An approver's decision on a project on their route; True when it completes the route (approved)."""
     if actor.person is None or "approver" not in actor.roles:
         raise Refused("您的账号没有审批权限", "not_approver")
-    why = text(reason, "驳回理由", 500, multiline=True) if not approve else ""
+    why = paragraph(reason, "驳回理由", 500) if not approve else ""
     async with host.recorder.step():
         row = await P.project(host.db.conn, project_id)
         if row is None:
@@ -141,7 +128,7 @@ async def _project(host: Any, project_id: str, status: str) -> dict[str, Any]:
 async def recommend(host: Any, actor: Actor, project_id: str, contractor_id: str, contractor_name: str) -> None:
     """The village's recommended contractor (of the township's pool: the draw checks it is there)."""
     _filer(actor)
-    contractor = {"id": text(contractor_id, "承包商编号", 40), "name": text(contractor_name, "承包商名称", 60)}
+    contractor = {"id": line(contractor_id, "承包商编号", 40), "name": line(contractor_name, "承包商名称", 60)}
     async with host.recorder.step():
         row = await _project(host, project_id, "approved")
         if row["recommended"] is not None:
@@ -155,7 +142,7 @@ async def open_quotes(
     """Open the invited contractors' quotes together before the peer observer (``amounts``: contractor id ->
     yuan as read out; a missing one did not quote). The winner by the rule (None: no valid quote, 流标)."""
     _filer(actor)
-    who = text(observer, "同行列席人（他村干部）", 40)
+    who = line(observer, "同行列席人（他村干部）", 40)
     async with host.recorder.step():
         row = await _project(host, project_id, "drawn")
         invited = [c["id"] for c in row["invited"]]

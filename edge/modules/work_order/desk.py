@@ -14,14 +14,15 @@ from typing import Any
 
 import aiosqlite
 
+import edge.modules.work_order.kinds as K
+import edge.modules.work_order.projection as Q
+import edge.modules.work_order.rules as R
 from edge.kernel.config import Person
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.fmt import AmountError, parse_yuan
 from edge.kernel.routing import CHAIN, RefusalBudget, RouteDesk, check_route_possible
+from edge.kernel.text import line, paragraph
 from edge.ledger.localtime import SHANGHAI
-import edge.modules.work_order.kinds as K
-import edge.modules.work_order.projection as Q
-import edge.modules.work_order.rules as R
 from edge.modules.work_order.sealing import Sealer, WrappedKey, new_wrapped_key
 from edge.modules.work_order.settings import officers
 
@@ -36,21 +37,6 @@ def today() -> date:
 
 def _conn(host: Any) -> aiosqlite.Connection:
     return host.db.conn  # type: ignore[no-any-return]
-
-
-def text(form: Mapping[str, Any], key: str, what: str, limit: int = MAX_TEXT, required: bool = True) -> str:
-    """A line of text from a form: trimmed, no control characters, at most ``limit`` characters."""
-    value = form.get(key, "")
-    if not isinstance(value, str):
-        raise InputError(f"{what}应为文字", "bad_input")
-    value = value.strip()
-    if required and not value:
-        raise InputError(f"请填写{what}", "bad_input")
-    if len(value) > limit:
-        raise InputError(f"{what}太长（最多 {limit} 个字符）", "bad_input")
-    if re.search(r"[\x00-\x08\x0b-\x1f\x7f]", value):
-        raise InputError(f"{what}含有控制字符", "bad_input")
-    return value
 
 
 def _trade(value: object) -> str:
@@ -85,9 +71,9 @@ async def sealer(host: Any) -> Sealer:
 
 async def register_worker(host: Any, actor: Person, account: str, form: Mapping[str, Any]) -> str:
     """Register a worker in a trade's pool: the next number of its public rotation order."""
-    name = text(form, "name", "姓名", 20)
+    name = line(form.get("name"), "姓名", 20)
     trade = _trade(form.get("trade"))
-    area, group = text(form, "area", "片区", 20), text(form, "group", "小组", 20)
+    area, group = line(form.get("area"), "片区", 20), line(form.get("group"), "小组", 20)
     phone = R.check_phone(form.get("phone"))
     id_number = R.check_id_number(form.get("id_number"))
     bank = R.check_bank_account(form.get("bank_account"))
@@ -123,7 +109,7 @@ async def set_status(host: Any, actor: Person, account: str, worker_id: str, for
     status = form.get("status")
     body: dict[str, Any] = {"worker_id": worker_id, "status": status, "reason": "", "by": actor.id, "account": account}
     if status == R.UNAVAILABLE:
-        body["reason"] = text(form, "reason", "不可派原因", 100)
+        body["reason"] = line(form.get("reason"), "不可派原因", 100)
         start, end = R.parse_day(form.get("from"), "开始日期"), R.parse_day(form.get("to"), "结束日期")
         if end < start:
             raise InputError("结束日期不能早于开始日期", "bad_date")
@@ -131,7 +117,7 @@ async def set_status(host: Any, actor: Person, account: str, worker_id: str, for
     elif status == R.BLACKLISTED:
         if not actor.has("approver"):
             raise Refused("列入黑名单须由两委会成员（审批人）记录", "forbidden")
-        body["reason"] = text(form, "reason", "两委会决定的理由", 200)
+        body["reason"] = line(form.get("reason"), "两委会决定的理由", 200)
     elif status != R.AVAILABLE:
         raise InputError(f"没有此状态：{status!r:.30}", "bad_status")
     await host.recorder.record(K.WORKER_STATUS, body)
@@ -143,9 +129,9 @@ async def set_status(host: Any, actor: Person, account: str, worker_id: str, for
 async def file_order(host: Any, actor: Person, account: str, form: Mapping[str, Any]) -> str:
     """File a work order (派工单) for the village head's signature. 30,000 yuan or more is refused (a 限额工程);
     a week whose plan the committee already froze takes only an emergency order, with its own reason."""
-    content = text(form, "content", "用工内容")
+    content = line(form.get("content"), "用工内容", MAX_TEXT)
     trade = _trade(form.get("trade"))
-    place = text(form, "place", "地点", 100)
+    place = line(form.get("place"), "地点", 100)
     try:
         headcount = int(str(form.get("headcount", "")).strip())
     except ValueError:
@@ -158,7 +144,7 @@ async def file_order(host: Any, actor: Person, account: str, form: Mapping[str, 
     amount = R.order_amount(rate, headcount, days)
     R.check_limit(amount)
     emergency = form.get("emergency") in (True, "1", "on", "true")
-    reason = text(form, "emergency_reason", "紧急用工理由", 200, required=emergency) if emergency else ""
+    reason = line(form.get("emergency_reason"), "紧急用工理由", 200, required=emergency) if emergency else ""
     week = R.week_of(start)
     conn = _conn(host)
     plan = await Q.plan(conn, week)
@@ -193,7 +179,7 @@ async def decide_order(host: Any, actor: Person, account: str, order_id: str, ap
     if approve:
         await desk.approve(item, actor, account)
     else:
-        await desk.reject(item, actor, account, text({"reason": reason}, "reason", "驳回理由"))
+        await desk.reject(item, actor, account, line(reason, "驳回理由", MAX_TEXT))
 
 
 # -- the week's plan -------------------------------------------------------------------------------------------
@@ -231,10 +217,10 @@ async def approve_plan(host: Any, actor: Person, account: str, week: str, form: 
     if plan["status"] == "approved":
         raise Refused(f"{week} 用工计划已审定并冻结", "plan_frozen")
     day = R.parse_day(form.get("meeting_day"), "会议日期")
-    attendees = [a for a in re.split(r"[,，、\s]+", text(form, "attendees", "参会人员", 200)) if a]
+    attendees = [a for a in re.split(r"[,，、\s]+", line(form.get("attendees"), "参会人员", 200)) if a]
     if len(attendees) < 3:
         raise InputError("两委会参会人员至少 3 人", "too_few_attendees")
-    minutes = text(form, "minutes", "会议纪要", 2000)
+    minutes = paragraph(form.get("minutes"), "会议纪要", 2000)
     emergencies = [o["id"] for o in await Q.unreviewed_emergencies(conn)]
     await host.recorder.record(K.PLAN_APPROVED, {
         "week": week, "meeting_day": day.isoformat(), "attendees": attendees, "minutes": minutes,
@@ -349,7 +335,7 @@ async def decide_pay(host: Any, actor: Person, account: str, pay_id: str, approv
     if approve:
         await desk.approve(item, actor, account)
     else:
-        await desk.reject(item, actor, account, text({"reason": reason}, "reason", "驳回理由"))
+        await desk.reject(item, actor, account, line(reason, "驳回理由", MAX_TEXT))
 
 
 async def record_paid(host: Any, actor: Person, account: str, pay_id: str, method: object, transfer_ref: object) -> None:
