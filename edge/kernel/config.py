@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import re
 import tomllib
+import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +53,18 @@ class Person:
 
 
 @dataclass(frozen=True)
+class UseHours:
+    """A seal's hours of use ([devices.hours]): workdays opens..closes local time; edge/seal/hours.py decides."""
+
+    opens: time
+    closes: time
+    timezone: str  # an IANA name, e.g. Asia/Shanghai
+    holidays: frozenset[date] = frozenset()  # workdays the office is closed (国庆, 春节...)
+    workdays: frozenset[date] = frozenset()  # weekend days worked instead (调休)
+    urgent_approver: str | None = None  # the one more approver an urgent use outside the hours needs, if none is left on its route
+
+
+@dataclass(frozen=True)
 class DeviceConfig:
     """One seal sleeve: which seal it holds, where its serial line is, who keeps it."""
 
@@ -59,6 +73,7 @@ class DeviceConfig:
     url: str  # /dev/ttyUSB0 on the Pi, socket://HOST:PORT with hostsim
     custodian: str
     device_id: str | None = None  # optional here: bound at enrolment from the board's identity
+    hours: UseHours | None = None  # None: grants may be used at any time
 
 
 @dataclass(frozen=True)
@@ -302,7 +317,8 @@ def _devices(tables: list[Table], people: Mapping[str, Person]) -> tuple[DeviceC
         if person is None or not person.has("custodian"):
             raise t.fail("custodian", f"{custodian!r} 不是名册中的印章管理员 is not a custodian in [[people]]")
         device_id = t.string("device_id", required=False) or None
-        device = DeviceConfig(name, seal, t.string("url"), custodian, device_id)
+        hours = _hours(t.table("hours", required=False), people, custodian)
+        device = DeviceConfig(name, seal, t.string("url"), custodian, device_id, hours)
         t.done()
         for other in devices:
             if other.name == name:
@@ -311,6 +327,51 @@ def _devices(tables: list[Table], people: Mapping[str, Person]) -> tuple[DeviceC
                 raise t.fail("device_id", f"重复的设备编号 duplicate device id {device_id!r}")
         devices.append(device)
     return tuple(devices)
+
+
+def _clock_time(t: Table, key: str) -> time:
+    text = t.string(key)
+    if not re.fullmatch(r"\d\d:\d\d", text):
+        raise t.fail(key, f"应为 HH:MM expected a time like 08:30, got {text!r}")
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        raise t.fail(key, f"不是有效时间 not a valid time: {text!r}") from None
+
+
+def _dates(t: Table, key: str) -> frozenset[date]:
+    days: set[date] = set()
+    for text in t.strings(key, required=False):
+        try:
+            days.add(date.fromisoformat(text))
+        except ValueError:
+            raise t.fail(key, f"应为 YYYY-MM-DD expected dates like 2026-10-01, got {text!r}") from None
+    return frozenset(days)
+
+
+def _hours(t: Table, people: Mapping[str, Person], custodian: str) -> UseHours | None:
+    """``[devices.hours]``, or None when absent (no limit)."""
+    if not t.raw:
+        t.done()
+        return None
+    opens, closes = _clock_time(t, "open"), _clock_time(t, "close")
+    if closes <= opens:
+        raise t.fail("close", f"应晚于 open must be later than open ({opens:%H:%M}), got {closes:%H:%M}")
+    zone = t.string("timezone")
+    try:
+        zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise t.fail("timezone", f"未知时区 unknown time zone {zone!r} (e.g. Asia/Shanghai)") from None
+    holidays, workdays = _dates(t, "holidays"), _dates(t, "workdays")
+    if holidays & workdays:
+        raise t.fail("workdays", f"与 holidays 重复 also listed as holidays: {sorted(str(d) for d in holidays & workdays)}")
+    urgent = t.string("urgent_approver", required=False) or None
+    if urgent is not None:
+        person = people.get(urgent)
+        if person is None or not person.has("approver") or urgent == custodian:
+            raise t.fail("urgent_approver", f"{urgent!r} 应为名册中的审批人且不是印章管理员 must be an approver in [[people]], not the custodian")
+    t.done()
+    return UseHours(opens, closes, zone, holidays, workdays, urgent)
 
 
 def parse_routes(tables: list[Table], people: Mapping[str, Person]) -> tuple[RouteRule, ...]:

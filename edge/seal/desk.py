@@ -18,15 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from edge.kernel.accounts import host_operator
-from edge.kernel.config import SEAL_KINDS, SEAL_NAMES, DeviceConfig, EdgeConfig, Person, RouteRule
+from edge.kernel.config import SEAL_KINDS, SEAL_NAMES, DeviceConfig, EdgeConfig, Person, RouteRule, UseHours
 from edge.kernel.documents import StoredDocument, check_source, store_document, verify_stored
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.fmt import AmountError, check_fen, parse_yuan
 from edge.kernel.recorder import Recorder
-from edge.kernel.routing import RefusalBudget, Routed, RouteDesk, awaiting, check_route_possible
+from edge.kernel.routing import RefusalBudget, Routed, RouteDesk, awaiting, check_approval, check_route_possible
 from edge.ledger.wire import ROSTER_ROLES
 from edge.seal import projection as P
 from edge.seal.db import PENDING, READING, STATUS_NAMES, EdgeDB, RequestView
+from edge.seal.hours import closed_message, grant_window_s, urgent_route, window_end
 from edge.seal.regrant import approval_lifetime_end, regrant_refusal
 
 MAX_PRESSES = 100  # the device refuses more in one grant (firmware/board.py)
@@ -144,6 +145,16 @@ def check_filing(
 
 Clock = Callable[[], datetime]
 REMIND_EVERY_S = 3600  # 催办: once an hour per request, so a reminder stays a reminder
+
+
+def check_reason(reason: object, what: str) -> str:
+    """A written reason (驳回理由, 加急理由): required, trimmed, at most MAX_REASON_CHARS."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise InputError(f"{what}须说明理由 a reason is required", "missing_reason")
+    reason = reason.strip()
+    if len(reason) > MAX_REASON_CHARS:
+        raise InputError(f"理由过长 the reason is longer than {MAX_REASON_CHARS} characters", "bad_reason")
+    return reason
 
 
 def check_comment(comment: object) -> str | None:
@@ -292,7 +303,9 @@ class SealDesk:
         account = account or host_operator()
         comment = check_comment(comment)
         async with self.recorder.step():
-            await self._routes().approve(routed(await self._request(request_id)), person, account)
+            request = await self._request(request_id)
+            await self._check_hours(request, person, account)
+            await self._routes().approve(routed(request), person, account)
             if comment:
                 await self.recorder.record(
                     P.COMMENTED, {"request_id": request_id, "approver": person.id, "account": account, "comment": comment}
@@ -302,11 +315,7 @@ class SealDesk:
     async def reject(self, request_id: str, approver: str, reason: str, account: str | None = None) -> RequestView:
         person = self.config.person(approver)
         account = account or host_operator()
-        if not isinstance(reason, str) or not reason.strip():
-            raise InputError("驳回须说明理由 a rejection needs a reason", "missing_reason")
-        reason = reason.strip()
-        if len(reason) > MAX_REASON_CHARS:
-            raise InputError(f"理由过长 the reason is longer than {MAX_REASON_CHARS} characters", "bad_reason")
+        reason = check_reason(reason, "驳回")
         async with self.recorder.step():
             await self._routes().reject(routed(await self._request(request_id)), person, account, reason)
             return await self._request(request_id)
@@ -358,6 +367,65 @@ class SealDesk:
                 P.REGRANTED,
                 {"request_id": request_id, "approver": person.id, "account": account, "after_grant_no": request.grant_no},
             )
+            return await self._request(request_id)
+
+    def hours_of(self, request: RequestView) -> UseHours | None:
+        """The hours of use of ``request``'s seal (None: any time; an urgent request's are lifted)."""
+        if request.route.get("urgent"):
+            return None
+        return next((d.hours for d in self.config.devices if d.name == request.device_name), None)
+
+    def use_window_s(self, request: RequestView, now: datetime) -> int | None:
+        """The window of a grant for ``request`` sent at ``now``, cut to the end of its seal's hours; None: not now."""
+        return grant_window_s(self.hours_of(request), now, self.config.timing.use_window_s)
+
+    async def _check_hours(self, request: RequestView, person: Person, account: str) -> None:
+        """Refuse (and record, within the budget) the approval that would be final outside the seal's hours."""
+        hours = self.hours_of(request)
+        now = self.clock()
+        if hours is None or window_end(hours, now) is not None:
+            return
+        verdict = check_approval(routed(request), person)
+        if not (verdict.ok and verdict.final):
+            return  # an earlier approval on the route may be given any time; another refusal is the route's
+        message = closed_message(hours, now)
+        attempt = self.refusals.take(person.id, request.id)
+        if attempt is not None:
+            await self.recorder.record(
+                P.APPROVAL_REFUSED,
+                {"request_id": request.id, "person": person.id, "account": account, "reason": "outside_hours", "message": message,
+                 "status": request.status, "attempt": attempt, "recorded_at_most": self.refusals.per_request},
+            )  # fmt: skip
+        raise Refused(f"{message} {person.id} may not give the final approval of {request.id} outside the hours", "outside_hours")
+
+    async def mark_urgent(self, request_id: str, applicant: str, reason: str, account: str | None = None) -> RequestView:
+        """The applicant asks for an urgent use outside the seal's hours (加急用印): a written reason and one
+        more approver on the route; recorded as an anomaly, so supervisors see every one."""
+        person = self.config.person(applicant)
+        account = account or host_operator()
+        reason = check_reason(reason, "加急用印")
+        async with self.recorder.step():
+            request = await self._request(request_id)
+            hours = self.hours_of(request)
+            if person.id != request.applicant:
+                raise Refused(f"只有申请人可以申请加急 {person.id} did not file {request_id}", "not_applicant")
+            if request.status != PENDING:
+                raise Refused(f"申请不在待审批状态，不能加急 {request_id} is not pending", "not_pending")
+            if request.route.get("urgent"):
+                raise Refused(f"已申请加急 {request_id} is urgent already", "already_urgent")
+            if hours is None:
+                raise Refused(f"此印章不限用印时间，无需加急 the seal of {request_id} has no hours of use", "no_hours")
+            route = urgent_route(request.route, hours.urgent_approver, (request.applicant, request.custodian), reason)
+            if route is None:
+                raise Refused(
+                    f"审批路线上没有可增加的审批人，请在配置中设置 urgent_approver no approver can be added to the route of {request_id}",
+                    "no_extra_approver",
+                )
+            await self.recorder.record(
+                P.URGENT,
+                {"request_id": request_id, "applicant": person.id, "account": account, "reason": reason, "route": route,
+                 "anomaly": "urgent_use"},
+            )  # fmt: skip
             return await self._request(request_id)
 
     def _routes(self) -> RouteDesk:

@@ -380,9 +380,13 @@ class DeviceManager:
             if device.block is not None:
                 await self.recorder.record_many([(P.FAILED_KIND, _refusal(device, r)) for r in due])
                 return
-            request = due[0]
+            # Outside its seal's hours a request waits for the next opening; inside, its window ends with them.
+            windows = [(r, self.desk.use_window_s(r, now)) for r in due]
+            ready = [(r, s) for r, s in windows if s is not None]
+            if not ready:
+                return
+            request, valid_s = ready[0]
             no = await self._next_grant_no(handle)
-            valid_s = self.config.timing.use_window_s
             try:
                 grant = link.mint_grant(no, request.id, request.presses, valid_s)
             except DeviceUnavailable:
