@@ -41,6 +41,7 @@ from central.modules.procurement.tender import award, bid, seen_by
 from central.modules.procurement.tender import moment as tender_moment
 from central.store import CentralStore, Principal, Refusal
 from edge.agent import EdgeAgent
+from edge.kernel.accounts import Actor
 from edge.kernel.config import CentralSettings
 from edge.kernel.sync import SyncClient
 from edge.ledger import Entry
@@ -67,8 +68,8 @@ class Site:
 
     async def demand(self, title: str) -> str:
         people = self.agent.config.people
-        staff_actor = desk.Actor("liming", people["liming"], frozenset({"applicant"}))
-        boss = desk.Actor("zhangwei", people["zhangwei"], frozenset({"approver"}))
+        staff_actor = Actor("liming", people["liming"], frozenset({"applicant"}))
+        boss = Actor("zhangwei", people["zhangwei"], frozenset({"approver"}))
         draft = DemandDraft(
             title,
             "其他",
@@ -257,7 +258,7 @@ async def test_an_award_comes_down_as_a_signed_document_and_the_deal_goes_on_at_
     anomalies = await site.agent.db.projection_anomalies()
     assert [a["kind"] for a in anomalies] == [K.AWARD]  # ... and is on record as an anomaly
     people = site.agent.config.people
-    staff_actor = desk.Actor("liming", people["liming"], frozenset({"applicant"}))
+    staff_actor = Actor("liming", people["liming"], frozenset({"applicant"}))
     await desk.sign_contract(site.agent, staff_actor, demand_id, "HT-2026-01", date(2026, 1, 5), _nothing)
     assert await desk.check_delivery(site.agent, staff_actor, demand_id, [10], date(2026, 1, 6), _nothing)
     assert await desk.record_payment(site.agent, staff_actor, demand_id, 1_150_000, date(2026, 1, 7), _nothing) == 0

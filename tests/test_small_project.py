@@ -19,6 +19,7 @@ from edge_support import write_config
 from web_support import Api, seed_account
 
 from edge.agent import EdgeAgent
+from edge.kernel.accounts import Actor
 from edge.kernel.central import DocumentInbox
 from edge.kernel.config import load_config
 from edge.kernel.db import DB_FILENAME
@@ -62,11 +63,11 @@ CATALOGUE = {"version": "2026-2", "effective": "2026-07-01", "items": [
     {"code": "R02", "name": "路缘石安装", "unit": "米", "price_fen": 8_550},
     {"code": "X99", "name": "整体包干", "unit": "项", "price_fen": 50_000_000},
 ]}  # fmt: skip
-CLERK = desk.Actor("cunwu", None, frozenset({"village_staff"}))
+CLERK = Actor("cunwu", None, frozenset({"village_staff"}))
 
 
-def actor(agent: EdgeAgent, person: str, *roles: str) -> desk.Actor:
-    return desk.Actor(f"acct-{person}", agent.config.people[person], frozenset(roles or ("approver",)))
+def actor(agent: EdgeAgent, person: str, *roles: str) -> Actor:
+    return Actor(f"acct-{person}", agent.config.people[person], frozenset(roles or ("approver",)))
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from central.decisions.log import DecisionLog
 from central.modules.small_project import CENTRAL_SMALL_PROJECT
 from central.store import CentralStore
 from edge.agent import EdgeAgent
+from edge.kernel.accounts import Actor
 from edge.kernel.config import CentralSettings
 from edge.kernel.sync import SyncClient
 from edge.ledger import Entry
@@ -119,7 +120,7 @@ async def test_a_township_publishes_its_catalogue_and_the_village_prices_from_it
     async with site.agent.recorder.step():
         catalogue = await P.current_catalogue(site.agent.db.conn)
     assert catalogue is not None and catalogue.version == "2026-下半年" and catalogue.items["DL-02"].price_fen == 8_550
-    clerk = desk.Actor("cunwu", None, frozenset({"village_staff"}))
+    clerk = Actor("cunwu", None, frozenset({"village_staff"}))
     draft = desk.ProjectDraft("西岙自然村道路硬化", "道路", "西岙自然村", "硬化村道", (BillLine("DL-01", "100"),))
     project_id = await desk.file_project(site.agent, clerk, draft)
     async with site.agent.recorder.step():

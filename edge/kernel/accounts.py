@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from edge.kernel.config import Person
 from edge.kernel.contract import Part
 from edge.ledger.wire import ROSTER_ROLES
 
@@ -28,6 +30,21 @@ ROLE_NAMES = {
     "village_staff": "村务人员", "supervisor": "监督员(只读)", "admin": "管理员",
 }  # fmt: skip
 PERSON_ROLES = frozenset(ROSTER_ROLES)  # need a person of the roster with that role
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who takes a step at a part's desk: the console account (or ``host:<user>``), the roster person it acts
+    as (if any) and its roles. The console's principal without the web, so a desk serves the page, the demo
+    and the tests alike."""
+
+    account: str
+    person: Person | None
+    roles: frozenset[str]
+
+    @property
+    def person_id(self) -> str | None:
+        return self.person.id if self.person else None
 
 HOST_OPERATOR_PREFIX = "host:"  # console usernames cannot contain ":" (edge/web/accounts.py)
 

@@ -17,6 +17,7 @@ from typing import Any
 import edge.modules.procurement.db as db  # noqa: PLR0402  (not from the package: its __init__ imports this)
 import edge.modules.procurement.desk as desk  # noqa: PLR0402  (not from the package: its __init__ imports this)
 import edge.modules.procurement.kinds as K
+from edge.kernel.accounts import Actor
 from edge.kernel.errors import Refused
 from edge.ledger.localtime import local_today
 from edge.modules.procurement.inputs import DemandDraft, Line, PurchaseDraft
@@ -34,11 +35,11 @@ async def seed(host: Any) -> None:
         if await db.count(host.db.conn, "procurement_purchases"):
             return
     people = host.config.people
-    staff = desk.Actor(STAFF, people.get(STAFF), frozenset({"applicant"}))
+    staff = Actor(STAFF, people.get(STAFF), frozenset({"applicant"}))
     approvers = [p for p in people.values() if p.has("approver") and p.id != STAFF]
     if not approvers:
         return  # a roster without approvers: nothing to route
-    boss = desk.Actor(approvers[0].id, approvers[0], frozenset({"approver"}))
+    boss = Actor(approvers[0].id, approvers[0], frozenset({"approver"}))
     today = local_today()
 
     def ago(days: int) -> Any:

@@ -12,13 +12,13 @@ as documents; contract, delivery acceptance and payment follow here.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import edge.modules.procurement.db as db  # noqa: PLR0402  (not from the package: its __init__ imports this)
 import edge.modules.procurement.kinds as K
 import edge.modules.procurement.rules as rules  # noqa: PLR0402  (not from the package: its __init__ imports this)
+from edge.kernel.accounts import Actor
 from edge.kernel.config import Person
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.fmt import yuan
@@ -35,23 +35,6 @@ REFUSALS = RefusalBudget()  # refused approvals on record, per person, item and 
 Store = Callable[[], Awaitable[Mapping[str, Any] | None]]
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who takes a step: the console account, and the roster person it acts for (if any)."""
-
-    account: str
-    person: Person | None
-    roles: frozenset[str]
-
-    @property
-    def person_id(self) -> str | None:
-        return self.person.id if self.person else None
-
-    @property
-    def may_record(self) -> bool:
-        return bool(self.roles & RECORDER_ROLES)
-
-
 class SplitPurchase(Refused):
     """An offline purchase the rule refused (on record): the groups that add up, for the page to list."""
 
@@ -60,8 +43,12 @@ class SplitPurchase(Refused):
         self.groups = groups
 
 
+def may_record(actor: Actor) -> bool:
+    return bool(actor.roles & RECORDER_ROLES)
+
+
 def _recorder(actor: Actor) -> None:
-    if not actor.may_record:
+    if not may_record(actor):
         raise Refused("您的账号不能登记采购或提交需求（需要村务人员或申请人角色）", "forbidden")
 
 

@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 import edge.modules.procurement.db as db  # noqa: PLR0402  (not from the package: its __init__ imports this)
 import edge.modules.procurement.desk as desk  # noqa: PLR0402  (not from the package: its __init__ imports this)
 import edge.modules.procurement.inputs as inputs  # noqa: PLR0402  (not from the package: its __init__ imports this)
+from edge.kernel.accounts import Actor
 from edge.kernel.contract import Awaiting, NavItem
 from edge.kernel.documents import document_path, store_document
 from edge.kernel.errors import InputError, NotFound, Refused
@@ -41,11 +42,11 @@ async def reader(shell: Shell, request: Request) -> Principal:
     return p
 
 
-def actor(p: Principal) -> desk.Actor:
-    return desk.Actor(p.account.username, p.person, p.roles)
+def actor(p: Principal) -> Actor:
+    return Actor(p.account.username, p.person, p.roles)
 
 
-def deciding(p: Principal) -> desk.Actor:
+def deciding(p: Principal) -> Actor:
     """The actor of a decision: an account whose password an admin knows decides nothing."""
     if p.account.must_change_password:
         raise Refused(PASSWORD_CHANGE_REQUIRED, "password_change_required")
@@ -161,7 +162,7 @@ def router(shell: Shell) -> APIRouter:
         purchases = list(reversed(await read(db.purchases)))
         return await shell.render(
             request, "procurement/overview.html", purchases=purchases, demands=await read(db.demands),
-            overrides=await read(db.overrides), refusals=await read(db.refusals, 10), may_record=actor(p).may_record, **page_context(),
+            overrides=await read(db.overrides), refusals=await read(db.refusals, 10), may_record=desk.may_record(actor(p)), **page_context(),
         )  # fmt: skip
 
     # -- purchases -------------------------------------------------------------------------------------
@@ -174,7 +175,7 @@ def router(shell: Shell) -> APIRouter:
     @api.get("/procurement/purchases/new", include_in_schema=False)
     async def new_purchase(request: Request) -> Response:
         p = await reader(shell, request)
-        if not actor(p).may_record:
+        if not desk.may_record(actor(p)):
             raise Refused("您的账号不能登记采购（需要村务人员或申请人角色）", "forbidden")
         return await purchase_form(request, p)
 
@@ -287,7 +288,7 @@ def router(shell: Shell) -> APIRouter:
     @api.get("/procurement/demands/new", include_in_schema=False)
     async def new_demand(request: Request) -> Response:
         p = await reader(shell, request)
-        if not actor(p).may_record:
+        if not desk.may_record(actor(p)):
             raise Refused("您的账号不能提交采购需求（需要村务人员或申请人角色）", "forbidden")
         return await demand_form(request)
 
@@ -324,7 +325,7 @@ def router(shell: Shell) -> APIRouter:
             turn=turn,
             due=due,
             due_text=due_text,
-            may_record=actor(p).may_record,
+            may_record=desk.may_record(actor(p)),
             **page_context(),
         )
 

@@ -16,7 +16,7 @@ import edge.modules.small_project.desk as desk  # noqa: PLR0402 (no cycle throug
 import edge.modules.small_project.kinds as K
 import edge.modules.small_project.projection as P
 import edge.modules.small_project.rules as rules  # noqa: PLR0402 (no cycle through the package)
-from edge.kernel.accounts import host_operator
+from edge.kernel.accounts import Actor, host_operator
 from edge.kernel.routing import awaiting
 from edge.ledger.localtime import local_today
 
@@ -55,10 +55,10 @@ async def _approve(host: Any, project_id: str) -> None:
             return
         item = desk.routed(row)
         person = host.config.people[awaiting(item.route, item.done, item.barred)[0]]
-        await desk.decide(host, desk.Actor(person.id, person, frozenset({"approver"})), project_id, True)
+        await desk.decide(host, Actor(person.id, person, frozenset({"approver"})), project_id, True)
 
 
-async def _through_draw(host: Any, clerk: desk.Actor, draft: desk.ProjectDraft, recommended: dict[str, Any]) -> str:
+async def _through_draw(host: Any, clerk: Actor, draft: desk.ProjectDraft, recommended: dict[str, Any]) -> str:
     project_id = await desk.file_project(host, clerk, draft)
     await _approve(host, project_id)
     await desk.recommend(host, clerk, project_id, str(recommended["id"]), str(recommended["name"]))
@@ -74,7 +74,7 @@ async def seed(host: Any) -> None:
     if not any(p.has("approver") for p in host.config.people.values()):
         return  # a roster without approvers: nothing to route
     await desk.record_demo_document(host, K.CATALOGUE, CATALOGUE)
-    clerk = desk.Actor(host_operator(), None, frozenset({"village_staff"}))
+    clerk = Actor(host_operator(), None, frozenset({"village_staff"}))
     today, line = local_today(), rules.BillLine
     road = desk.ProjectDraft("西岙自然村道路硬化", "道路", "西岙自然村", "硬化村道 300 米、宽 4 米，两侧安装路缘石",
                              (line("DL-01", "1200"), line("DL-03", "240"), line("DL-02", "600")))  # fmt: skip

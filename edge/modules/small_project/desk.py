@@ -19,7 +19,7 @@ from typing import Any
 import edge.modules.small_project.kinds as K
 import edge.modules.small_project.projection as P
 import edge.modules.small_project.rules as rules  # noqa: PLR0402 (no cycle through the package)
-from edge.kernel.config import Person
+from edge.kernel.accounts import Actor
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.fmt import DEFAULT_MAX_AMOUNT_FEN, AmountError, parse_yuan
 from edge.kernel.routing import RefusalBudget, Routed, RouteDesk
@@ -30,19 +30,6 @@ from edge.modules.small_project.settings import route_for, settings_of
 FILER_ROLES = frozenset({"village_staff", "applicant"})
 MAX_LINES = 200
 REFUSALS = RefusalBudget()  # refused approvals on record, per person, item and hour, as the seal keeps them
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who takes a step: the console account, and the roster person it acts for (if any)."""
-
-    account: str
-    person: Person | None
-    roles: frozenset[str]
-
-    @property
-    def person_id(self) -> str | None:
-        return self.person.id if self.person else None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 
 import edge.modules.small_project.desk as desk  # noqa: PLR0402 (no cycle through the package)
 import edge.modules.small_project.projection as P
+from edge.kernel.accounts import Actor
 from edge.kernel.contract import Awaiting, NavItem
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.fmt import AmountError, parse_yuan, yuan
@@ -35,8 +36,8 @@ NAV = (NavItem(BASE, "限额工程", READERS),)
 FORM_LINES = 5  # bill lines on the phone form; a longer bill is split into projects or entered in turns
 
 
-def _actor(p: Any) -> desk.Actor:
-    return desk.Actor(p.account.username, p.person, p.roles)
+def _actor(p: Any) -> Actor:
+    return Actor(p.account.username, p.person, p.roles)
 
 
 def _lines(form: Any) -> list[BillLine]:
