@@ -406,7 +406,7 @@ async def test_the_demo_is_idempotent_and_its_tables_are_a_projection_of_the_led
 
     async with writer.recorder.step():
         before = await dump(writer.db)
-    assert len(before["ha_households"]) == 60 and len(before["ha_signins"]) == 49 and len(before["ha_meetings"]) == 2
+    assert len(before["ha_households"]) == 240 and len(before["ha_signins"]) == 195 and len(before["ha_meetings"]) == 2
     (tmp_path / "replay").mkdir()
     replay = await WorkingDB.open(tmp_path / "replay", PARTS)  # an empty database, given the whole ledger
     try:

@@ -184,11 +184,11 @@ async def test_the_demo_pages_render(site: Any, writer: EdgeAgent) -> None:  # n
         meetings = await store.meetings(writer.db.conn)
     last, this = meetings[1]["id"], meetings[0]["id"]
     home = await apis["zhoumin"].client.get("/household_assembly")
-    assert "60 户" in home.text and "逾期" in home.text and "三组机耕路硬化 800 米" in home.text
+    assert "240 户" in home.text and "逾期" in home.text and "三组机耕路硬化 800 米" in home.text
     held = await apis["jiandu"].client.get(f"/household_assembly/{last}")
-    assert "81.67%" in held.text and "约谈 金建平" in held.text and "路基完成" in held.text
+    assert "81.25%" in held.text and "约谈 金建平" in held.text and "路基完成" in held.text
     ahead = await apis["zhoumin"].client.get(f"/household_assembly/{this}")
-    assert "尚未通知到的户（5）" in ahead.text and "文明家庭" in ahead.text
+    assert "尚未通知到的户（20）" in ahead.text and "文明家庭" in ahead.text
     # This year's meeting opens with the report on last year's commitments.
     report = ahead.text.split('id="earlier-commitments"')[1].split("</section>")[0]
     assert "三组机耕路硬化 800 米" in report and "逾期" in report and "路基完成" in report and "100%" in report

@@ -1,6 +1,6 @@
 """`make demo`: a believable village's household assembly, seeded through the module's own desk.
 
-Sixty households in six groups (imported from a CSV file as a village would), last year's meeting held with
+Two hundred and forty households in eight groups (imported from a CSV file as a village would), last year's meeting held with
 its sign-ins, questions, two tellers' tally sheets, published results, a township talk and commitments in
 progress (one overdue), and this year's meeting eight days ahead: documents and honours posted, most
 households notified, ready to sign in. A second run finds last year's meeting and adds nothing.
@@ -17,7 +17,8 @@ import edge.modules.household_assembly.store as store  # noqa: PLR0402
 import edge.modules.household_assembly.tokens as tokens  # noqa: PLR0402
 from edge.modules.household_assembly.desk import AssemblyDesk
 
-GROUPS = ("一组", "二组", "三组", "四组", "五组", "六组")
+GROUPS = ("一组", "二组", "三组", "四组", "五组", "六组", "七组", "八组")
+PER_GROUP = 30
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙胡朱高林何郭马罗"
 GIVEN = (
     "建国",
@@ -42,11 +43,11 @@ STAFF, SECOND_TELLER, TOWNSHIP = "zhoumin", "sunli", "jiandu"  # edge/web/demo.p
 
 def register_csv(rng: random.Random) -> bytes:
     lines = ["户号,户主,人数,承包组,电话"]
-    for n in range(60):
-        group = GROUPS[n // 10]
+    for n in range(len(GROUPS) * PER_GROUP):
+        group = GROUPS[n // PER_GROUP]
         name = rng.choice(SURNAMES) + rng.choice(GIVEN)
         phone = f"13{rng.randint(5, 9)}{rng.randint(0, 99_999_999):08d}" if rng.random() < 0.8 else ""
-        lines.append(f"G{n // 10 + 1}-{n % 10 + 1:02d},{name},{rng.randint(1, 6)},{group},{phone}")
+        lines.append(f"G{n // PER_GROUP + 1}-{n % PER_GROUP + 1:02d},{name},{rng.randint(1, 6)},{group},{phone}")
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -79,7 +80,7 @@ async def seed(host: Any) -> None:
         last, households[3], "道路交通", "三组到主路的机耕路雨天积水，希望硬化。", STAFF
     )
     river = await desk.record_suggestion(last, "", "水利环境", "河道保洁次数太少，夏天有异味。", STAFF)
-    present = households[:49]  # 49 of 60: 81.67%
+    present = households[:195]  # 195 of 240: 81.25%
     for i, hid in enumerate(present):
         if i % 3 == 0:
             await desk.sign_in(last, hid, "qr", STAFF, token=tokens.sign(desk.key, last, hid))
@@ -90,8 +91,8 @@ async def seed(host: Any) -> None:
     )
     await desk.record_question(last, CADRES[2], "机耕路硬化什么时候动工？", "列入明年计划，春耕前完成。", STAFF)
     sheets = (
-        {CADRES[0]: _sheet(20, 4, 1), CADRES[1]: _sheet(17, 6, 2), CADRES[2]: _sheet(12, 7, 6), rules.WORK: _sheet(21, 3, 1)},
-        {CADRES[0]: _sheet(19, 4, 1), CADRES[1]: _sheet(16, 6, 2), CADRES[2]: _sheet(11, 7, 6), rules.WORK: _sheet(20, 3, 1)},
+        {CADRES[0]: _sheet(80, 16, 4), CADRES[1]: _sheet(68, 24, 8), CADRES[2]: _sheet(48, 28, 24), rules.WORK: _sheet(84, 12, 4)},
+        {CADRES[0]: _sheet(76, 15, 4), CADRES[1]: _sheet(64, 23, 8), CADRES[2]: _sheet(44, 27, 24), rules.WORK: _sheet(80, 11, 4)},
     )  # fmt: skip
     for n, counts in enumerate(sheets, 1):
         await desk.enter_tally(last, n, counts, STAFF)
@@ -130,5 +131,5 @@ async def seed(host: Any) -> None:
     await desk.publish_honours(
         this, "文明家庭：G1-03、G2-07、G3-01、G4-05、G6-02；最美庭院：G2-02、G5-08、G6-09", STAFF
     )
-    await desk.record_notices(this, households[:55], "hand", STAFF)
+    await desk.record_notices(this, households[:220], "hand", STAFF)
     await desk.record_suggestion(this, households[12], "集体经济", "空置厂房能否改作农产品冷库出租？", STAFF)
