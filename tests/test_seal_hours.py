@@ -20,6 +20,8 @@ from edge.seal import projection as P
 from edge.seal.hours import closed_message, grant_window_s, next_opening, urgent_route, window_end
 from edge.seal.keystore import DeviceIdentity
 from hostsim import flash
+from test_ocr_edge import console_clients
+from test_seal_regrant import token
 from hostsim.control import SimBoard
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -228,3 +230,39 @@ async def test_a_seal_without_hours_has_no_urgent_path(writer: EdgeAgent, tmp_pa
     with pytest.raises(Refused) as refused:
         await writer.desk.mark_urgent(request_id, "liming", "急用")
     assert refused.value.code == "no_hours"
+
+
+# -- the console ------------------------------------------------------------------------------------------------
+
+
+async def test_the_console_shows_the_hours_and_takes_the_urgent_path(desk: tuple[EdgeAgent, SetClock], tmp_path: Path) -> None:
+    agent, clock = desk
+    request_id = await filed(agent, tmp_path)
+    clock.set(at(18, 0))
+    await agent.approve(request_id, "zhangwei")
+    async with console_clients(
+        agent, ("liming", ["applicant"], "liming"), ("chenjing", ["approver"], "chenjing"), ("jiandu", ["supervisor"], None)
+    ) as (applicant, approver, supervisor):
+        page = (await applicant.get(f"/requests/{request_id}")).text
+        assert "工作日 08:30–17:30" in page and 'id="urgent-form"' in page
+        assert 'id="urgent-form"' not in (await approver.get(f"/requests/{request_id}")).text  # the applicant's path
+
+        final = await approver.post(f"/api/requests/{request_id}/approve", headers={"X-CSRF-Token": await token(approver)})
+        assert final.status_code == 409 and "不在用印时间内" in final.text
+        stolen = await approver.post(
+            f"/api/requests/{request_id}/urgent", json={"reason": "我替他加急"}, headers={"X-CSRF-Token": await token(approver)}
+        )
+        assert stolen.status_code == 403 and "只有申请人" in stolen.text  # only the applicant
+        forged = await applicant.post(f"/api/requests/{request_id}/urgent", json={"reason": "急用"}, headers={"X-CSRF-Token": "x"})
+        assert forged.status_code in (400, 403)
+        assert not await agent.ledger.entries_of_kind(P.URGENT)
+
+        form = await applicant.post(
+            f"/requests/{request_id}/urgent", data={"reason": "防汛抢险材料须今晚报送", "csrf_token": await token(applicant)}
+        )
+        assert form.status_code == 303
+        page = (await applicant.get(f"/requests/{request_id}")).text
+        assert 'id="urgent"' in page and "防汛抢险材料须今晚报送" in page and 'id="urgent-form"' not in page
+        assert "赵磊" in page  # the one more approver, on the route shown
+        flagged = (await supervisor.get("/api/ledger", params={"anomaly": "true"})).json()["entries"]
+        assert [e["kind"] for e in flagged if e["kind"] == P.URGENT] == [P.URGENT]

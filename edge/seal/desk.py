@@ -27,7 +27,7 @@ from edge.kernel.routing import RefusalBudget, Routed, RouteDesk, awaiting, chec
 from edge.ledger.wire import ROSTER_ROLES
 from edge.seal import projection as P
 from edge.seal.db import PENDING, READING, STATUS_NAMES, EdgeDB, RequestView
-from edge.seal.hours import closed_message, grant_window_s, urgent_route, window_end
+from edge.seal.hours import closed_message, grant_window_s, hours_of_device, urgent_route, window_end
 from edge.seal.regrant import approval_lifetime_end, regrant_refusal
 
 MAX_PRESSES = 100  # the device refuses more in one grant (firmware/board.py)
@@ -369,11 +369,13 @@ class SealDesk:
             )
             return await self._request(request_id)
 
+    def seal_hours(self, request: RequestView) -> UseHours | None:
+        """The hours of use of ``request``'s seal as configured (None: any time)."""
+        return hours_of_device(self.config, request.device_name)
+
     def hours_of(self, request: RequestView) -> UseHours | None:
-        """The hours of use of ``request``'s seal (None: any time; an urgent request's are lifted)."""
-        if request.route.get("urgent"):
-            return None
-        return next((d.hours for d in self.config.devices if d.name == request.device_name), None)
+        """The hours that bind ``request``: its seal's, lifted for an urgent use (``mark_urgent``)."""
+        return None if request.route.get("urgent") else self.seal_hours(request)
 
     def use_window_s(self, request: RequestView, now: datetime) -> int | None:
         """The window of a grant for ``request`` sent at ``now``, cut to the end of its seal's hours; None: not now."""
@@ -406,7 +408,7 @@ class SealDesk:
         reason = check_reason(reason, "加急用印")
         async with self.recorder.step():
             request = await self._request(request_id)
-            hours = self.hours_of(request)
+            hours = self.seal_hours(request)
             if person.id != request.applicant:
                 raise Refused(f"只有申请人可以申请加急 {person.id} did not file {request_id}", "not_applicant")
             if request.status != PENDING:

@@ -20,9 +20,14 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from edge.kernel.config import UseHours
+from edge.kernel.config import EdgeConfig, UseHours
 
 _SEARCH_DAYS = 400  # a year of holidays in a row is a config mistake, not a calendar
+
+
+def hours_of_device(config: EdgeConfig, device_name: str) -> UseHours | None:
+    """The configured hours of the named seal device (None: any time, or no such device in the config)."""
+    return next((d.hours for d in config.devices if d.name == device_name), None)
 
 
 def is_workday(hours: UseHours, day: date) -> bool:

@@ -260,6 +260,7 @@ def router(shell: Shell) -> APIRouter:
             "on_route": p.person_id in view.route.get("approvers", ()),
             "decided": any(a["person"] == p.person_id for a in view.approvals),
             "may_regrant": service.may_regrant(p, view),
+            "hours": service.hours(view),
         }  # fmt: skip
 
     @api.get("/requests/{request_id}", include_in_schema=False)
@@ -352,6 +353,22 @@ def router(shell: Shell) -> APIRouter:
             await shell.flash(request, "error", chinese(exc.message))
             return RedirectResponse(f"/requests/{request_id}", 303)
         await shell.flash(request, "ok", f"已驳回 {request_id}。")
+        return RedirectResponse(f"/requests/{request_id}", 303)
+
+    @api.post("/requests/{request_id}/urgent", include_in_schema=False)
+    async def urgent_submit(request: Request, request_id: str, reason: Annotated[str, Form()] = "") -> Response:
+        p = await shell.acting(request)
+        try:
+            await service.urgent(p, request_id, reason)
+        except Refused as exc:
+            await shell.flash(request, "error", f"加急被拒绝：{chinese(exc.message)}")
+            return RedirectResponse(refused_to(exc, request_id), 303)
+        except InputError as exc:
+            if isinstance(exc, NotFound):
+                raise
+            await shell.flash(request, "error", chinese(exc.message))
+            return RedirectResponse(f"/requests/{request_id}", 303)
+        await shell.flash(request, "ok", f"已申请加急 {request_id}：多一位审批人，记入台账并提示监督人员。")
         return RedirectResponse(f"/requests/{request_id}", 303)
 
     @api.post("/requests/{request_id}/withdraw", include_in_schema=False)
@@ -517,6 +534,14 @@ def router(shell: Shell) -> APIRouter:
         """The applicant takes back a request nobody has decided yet (撤销); 409 otherwise."""
         p = await shell.acting(request)
         return (await service.withdraw(p, request_id)).to_dict()
+
+    @api.post("/api/requests/{request_id}/urgent", tags=["requests"], response_model=RequestOut, responses=API_ERRORS)
+    async def api_urgent(request: Request, request_id: str, body: RejectIn) -> dict[str, Any]:
+        """The applicant asks for an urgent use outside the seal's hours (加急用印): ``{"reason"}``; the route gets
+        one more approver, the entry is flagged for the supervisors; 409 when the seal has no hours or it is not
+        pending."""
+        p = await shell.acting(request)
+        return (await service.urgent(p, request_id, body.reason)).to_dict()
 
     @api.post("/api/requests/{request_id}/remind", tags=["requests"], response_model=RemindOut, responses=API_ERRORS)
     async def api_remind(request: Request, request_id: str) -> dict[str, Any]:
