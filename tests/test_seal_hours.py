@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from edge_support import DEVICE, HUGE, LARGE, SMALL, config_for, document, write_config, writer  # noqa: F401
+from edge_support import DEVICE, HUGE, LARGE, SMALL, config_for, document, ledger_rows, qinglian, write_config, writer  # noqa: F401  (writer is a fixture)
+from test_ocr_edge import console_clients
+from test_seal_regrant import token
 
 from edge.agent import EdgeAgent
 from edge.kernel.config import UseHours, load_config
@@ -20,9 +22,6 @@ from edge.seal import projection as P
 from edge.seal.hours import closed_message, grant_window_s, next_opening, urgent_route, window_end
 from edge.seal.keystore import DeviceIdentity
 from hostsim import flash
-from test_ocr_edge import console_clients
-from test_seal_regrant import token
-from hostsim.control import SimBoard
 
 SH = ZoneInfo("Asia/Shanghai")
 HOURS = UseHours(
@@ -225,7 +224,7 @@ async def test_an_n_of_m_route_asks_one_more_of_its_own_approvers(desk: tuple[Ed
     assert refused.value.code == "not_pending"
 
 
-async def test_a_seal_without_hours_has_no_urgent_path(writer: EdgeAgent, tmp_path: Path) -> None:
+async def test_a_seal_without_hours_has_no_urgent_path(writer: EdgeAgent, tmp_path: Path) -> None:  # noqa: F811
     request_id = await filed(writer, tmp_path)
     with pytest.raises(Refused) as refused:
         await writer.desk.mark_urgent(request_id, "liming", "急用")
@@ -266,3 +265,24 @@ async def test_the_console_shows_the_hours_and_takes_the_urgent_path(desk: tuple
         assert "赵磊" in page  # the one more approver, on the route shown
         flagged = (await supervisor.get("/api/ledger", params={"anomaly": "true"})).json()["entries"]
         assert [e["kind"] for e in flagged if e["kind"] == P.URGENT] == [P.URGENT]
+
+
+async def test_the_cli_takes_the_urgent_path(tmp_path: Path) -> None:
+    flash.prepare(tmp_path / "board")
+    ident = flash.read_identity(tmp_path / "board")
+    assert ident is not None
+    config_path = with_hours(tmp_path, device_id=ident.device_id)
+    agent = await EdgeAgent.open(load_config(config_path))
+    try:
+        await agent.enrol(DeviceIdentity(ident.device_id, ident.key), DEVICE)
+        request_id = await filed(agent, tmp_path)
+    finally:
+        await agent.close()  # the CLI is the writer for its step
+    base = ("request", "urgent", request_id, "--config", str(config_path))
+    refused = await asyncio.to_thread(qinglian, *base, "--as", "zhangwei", "--reason", "替人加急")
+    assert refused.returncode != 0 and "只有申请人" in refused.stdout + refused.stderr
+    done = await asyncio.to_thread(qinglian, *base, "--as", "liming", "--reason", "防汛抢险")
+    assert done.returncode == 0, done.stderr
+    assert "加急用印 urgent use: 防汛抢险" in done.stdout and "赵磊(zhaolei)" in done.stdout
+    (entry,) = ledger_rows(load_config(config_path).data_dir, P.URGENT)
+    assert entry["body"]["reason"] == "防汛抢险" and entry["body"]["route"]["n"] == 3

@@ -113,6 +113,12 @@ def _register_request(subparsers: argparse._SubParsersAction) -> None:  # type: 
     reject.add_argument("--reason", required=True, help="驳回理由 why")
     reject.set_defaults(func=config_command(_reject))
 
+    urgent = actions.add_parser("urgent", help="加急用印 urgent use outside the seal's hours (applicant)")
+    common(urgent, True)
+    urgent.add_argument("request_id")
+    urgent.add_argument("--reason", required=True, help="加急理由 why it cannot wait for the seal's hours")
+    urgent.set_defaults(func=config_command(_urgent))
+
     listing = actions.add_parser("list", help="申请列表 list requests")
     common(listing, False)
     listing.add_argument("--status", choices=sorted(STATUS_NAMES), help="只看此状态 only this status")
@@ -236,6 +242,15 @@ async def _reject(args: argparse.Namespace, config: EdgeConfig) -> int:
     return EXIT_OK
 
 
+async def _urgent(args: argparse.Namespace, config: EdgeConfig) -> int:
+    config.person(args.person)
+    result = await _submit(
+        args, config, "urgent", {"request_id": args.request_id, "applicant": args.person, "reason": args.reason, "account": host_operator()}
+    )
+    output(args, result, f"已申请加急 urgent use asked by {args.person}\n{format_request(result, config)}")
+    return EXIT_OK
+
+
 async def _list(args: argparse.Namespace, config: EdgeConfig) -> int:
     if args.person:
         config.person(args.person)
@@ -294,6 +309,7 @@ def format_request(r: dict[str, Any], config: EdgeConfig) -> str:
         f"  设备 device: {r['device_name']} ({r['device_id']}), 印章管理员 custodian {who(r['custodian'])}",
         f"  原件 document: {r['document']['name']} sha256={r['document']['sha256']} ({r['document']['size']} bytes)",
         f"  审批路线 route: {route['rule']} {mode}: {', '.join(who(a) for a in route['approvers'])}",
+        *([f"  加急用印 urgent use: {route['urgent']}"] if route.get("urgent") else []),
         f"  提交 filed {local_time(r['filed_at'])}; 批准 approved {local_time(r.get('approved_at'))}; "
         f"结束 ended {local_time(r.get('ended_at'))}",
     ]

@@ -30,6 +30,11 @@ async def _reject(host: Any, args: Mapping[str, Any]) -> dict[str, Any]:
     return dict((await host.reject(args["request_id"], args["approver"], args["reason"], args.get("account"))).to_dict())
 
 
+async def _urgent(host: Any, args: Mapping[str, Any]) -> dict[str, Any]:
+    urgent = await host.desk.mark_urgent(args["request_id"], args["applicant"], args["reason"], args.get("account"))
+    return dict(urgent.to_dict())
+
+
 async def _allow_release(host: Any, args: Mapping[str, Any]) -> dict[str, Any]:
     return asdict(await host.allow_release(args["manifest"]))
 
@@ -43,6 +48,6 @@ async def _enrol(host: Any, args: Mapping[str, Any]) -> dict[str, Any]:
 
 
 COMMANDS: dict[str, Command] = {
-    "file_request": _file_request, "approve": _approve, "reject": _reject, "allow_release": _allow_release,
+    "file_request": _file_request, "approve": _approve, "reject": _reject, "urgent": _urgent, "allow_release": _allow_release,
     "maintenance": _maintenance, "enrol": _enrol,
 }  # fmt: skip
