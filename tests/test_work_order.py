@@ -6,8 +6,10 @@ a month of orders, bank transfer only; the console's pages, exports and notice b
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
+import re
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -157,6 +159,56 @@ async def test_an_order_of_thirty_thousand_yuan_is_sent_to_small_projects(agent:
     async with agent.recorder.step():
         o = await Q.order(agent.db.conn, order_id)
     assert o is not None and o["amount_fen"] == 2_999_970 and o["status"] == "pending"
+
+
+async def catalogue(agent: EdgeAgent) -> None:
+    """The township's guide-price catalogue at the village (as the small-project demo records it), so 限额工程's
+    filing form is there to take an offered job."""
+    from edge.modules.small_project import demo as small_demo
+    from edge.modules.small_project import desk as small_desk
+    from edge.modules.small_project import kinds as small_kinds
+
+    await small_desk.record_demo_document(agent, small_kinds.CATALOGUE, small_demo.CATALOGUE)
+
+
+async def test_a_job_of_thirty_thousand_is_offered_to_small_projects_prefilled_and_nothing_filed(agent: EdgeAgent) -> None:
+    from edge.modules.small_project import projection as small_projects
+
+    await catalogue(agent)
+    store = await WebStore.open(agent.config.data_dir)
+    await seed_account(store, agent, "liming", ["applicant"], "liming", None)
+    ledger = LedgerReader(agent.config.data_dir)
+    transport = httpx.ASGITransport(app=create_app(Console(agent, store, WebSettings(enabled=True)), ledger))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            staff = Api(c)
+            await staff.login("liming")
+            before = await agent.ledger.size()
+            big = job(MONDAY, headcount=30, rate="1000", content="村口<b>排水沟</b>清淤", place="村口至文化礼堂")  # ¥30,000.00
+            refused = await c.post("/work_order/orders", data={"csrf_token": staff.csrf, **big})
+            assert refused.status_code == 409 and "请按限额工程申报" in refused.text and "¥30,000.00" in refused.text
+            assert "<b>排水沟</b>" not in refused.text  # what was typed is escaped, here and on the form
+            offer = re.search(r'href="(/small_project\?[^"]+)" id="offer-small-project"', refused.text)
+            assert offer is not None and await agent.ledger.size() == before  # refused: no order, nothing filed
+            form = (await c.get(html.unescape(offer[1]))).text
+            assert '<details class="card" id="file-details" open>' in form
+            assert 'name="name" maxlength="60" required value="村口&lt;b&gt;排水沟&lt;/b&gt;清淤"' in form
+            assert 'name="place" maxlength="60" required value="村口至文化礼堂"' in form
+            assert "由派工单转来：村口&lt;b&gt;排水沟&lt;/b&gt;清淤（村口至文化礼堂，估算 ¥30,000.00）</textarea>" in form
+            assert "转来的估算金额 30,000.00 元" in form
+            async with agent.recorder.step():
+                assert await small_projects.projects(agent.db.conn) == [] and await Q.orders(agent.db.conn) == []
+            assert await agent.ledger.size() == before
+            # 29,999.70 (the largest a form can reach below the limit: ¥999.99 × 30 people × 1 day) stays here
+            kept = await c.post("/work_order/orders", data={"csrf_token": staff.csrf, **job(MONDAY, headcount=30, rate="999.99")})
+            assert kept.status_code == 303 and kept.headers["location"].startswith("/work_order/orders/WO-")
+            # a hand-made query with a bad amount prefills the texts only, and a plain visit opens nothing
+            odd = (await c.get("/small_project", params={"name": "x" * 80, "amount": "1e9"})).text
+            assert f'value="{"x" * 60}"' in odd and "转来的估算金额" not in odd
+            assert 'id="file-details">' in (await c.get("/small_project")).text
+    finally:
+        await ledger.close()
+        await store.close()
 
 
 @pytest.mark.parametrize(

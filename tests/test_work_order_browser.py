@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from browser_support import chromium, fits, phone, serve_console
-from test_work_order import ACCOUNT, id_number, register, work_order_config
+from test_work_order import ACCOUNT, catalogue, id_number, register, work_order_config
 from web_support import seed_account
 
 from edge.agent import EdgeAgent
@@ -23,13 +23,15 @@ ACCOUNTS = (("liming", ["applicant"], "liming"), ("zhangwei", ["approver"], "zha
 
 
 async def _ready(agent: EdgeAgent) -> None:
-    """Four accounts, and four cleaners in the pool (one a relative of the applicant)."""
+    """Four accounts, four cleaners in the pool (one a relative of the applicant), and the township's guide-price
+    catalogue, so 限额工程 can take a job offered from here."""
     store = await WebStore.open(agent.config.data_dir)
     for username, roles, person in ACCOUNTS:
         await seed_account(store, agent, username, roles, person, None)
     await store.close()
     for n in range(1, 5):
         await register(agent, n, relatives=["liming"] if n == 1 else None)
+    await catalogue(agent)
 
 
 @pytest.fixture
@@ -115,3 +117,29 @@ def test_order_signed_planned_dispatched_attended_paid_and_published_on_a_phone(
         assert "劳务工资发放表" in board and "出勤表" in board and "工人2" in board and "¥320.00" in board
         assert "1385710" not in board and id_number(1) not in board and ACCOUNT not in board
         fits(visitor)
+
+
+def test_a_job_of_thirty_thousand_is_offered_to_small_projects_with_its_content_place_and_amount(served: str) -> None:
+    with chromium() as browser:
+        liming = phone(browser, served, "liming")
+        liming.goto(served + "/work_order")
+        liming.click("#new-order summary")
+        liming.fill("#order-form input[name=content]", "村口排水沟清淤")
+        liming.fill("#order-form input[name=headcount]", "30")
+        liming.fill("#order-form input[name=place]", "村口至文化礼堂")
+        liming.fill("#order-form input[name=start]", "2026-11-02")
+        liming.fill("#order-form input[name=end]", "2026-11-02")
+        liming.fill("#order-form input[name=rate]", "1000")
+        liming.click("#file-order")
+        assert "¥30,000.00" in liming.locator("#over-limit").inner_text()
+        fits(liming)
+        liming.click("#offer-small-project")
+        assert liming.url.split("?")[0] == served + "/small_project"
+        form = liming.locator("#file-form")
+        assert form.is_visible()  # the filing form is open, with what was typed carried over
+        assert form.locator("input[name=name]").input_value() == "村口排水沟清淤"
+        assert form.locator("input[name=place]").input_value() == "村口至文化礼堂"
+        assert "村口排水沟清淤" in form.locator("textarea[name=scope]").input_value()
+        assert "30,000.00 元" in liming.locator("#prefill-amount").inner_text()
+        fits(liming)
+        assert liming.locator("#projects").inner_text().strip() == "暂无工程。"  # nothing filed until the clerk submits

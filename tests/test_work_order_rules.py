@@ -132,9 +132,10 @@ def test_posted_job_goes_to_the_first_qualified_takers_and_leaves_the_cursor() -
 
 def test_the_limit_is_thirty_thousand_yuan_and_points_at_small_projects() -> None:
     R.check_limit(2_999_999)  # 29,999.99 is a work order
-    with pytest.raises(Refused) as err:
-        R.check_limit(3_000_000)
+    with pytest.raises(R.OverLimit) as err:
+        R.check_limit(3_000_000, "村口排水沟清淤", "村口")
     assert err.value.code == "over_limit" and "限额工程" in err.value.message and "¥30,000.00" in err.value.message
+    assert isinstance(err.value, Refused) and (err.value.amount_fen, err.value.content, err.value.place) == (3_000_000, "村口排水沟清淤", "村口")
 
 
 def test_amount_and_days_of_an_order() -> None:

@@ -64,6 +64,19 @@ def _day(value: Any, what: str) -> date:
         raise InputError(f"请填写{what}（年-月-日）", "bad_date") from None
 
 
+def _prefill(request: Request) -> dict[str, Any]:
+    """What another page offers to file here (e.g. a work order of 30,000 yuan or more): name, place, scope and
+    an estimated amount from the query string, only shown in the form; nothing is filed until the clerk submits.
+    An unreadable amount is left out; the texts are cut to the form's limits (the template escapes them)."""
+    q = request.query_params
+    out: dict[str, Any] = {k: q.get(k, "")[:n] for k, n in (("name", 60), ("place", 60), ("scope", 1000))}
+    try:
+        out["amount_fen"] = parse_yuan(q.get("amount", ""), MAX_PRICE_FEN) if q.get("amount") else None
+    except AmountError:
+        out["amount_fen"] = None
+    return out if any(out.values()) else {}
+
+
 async def inbox(shell: Any, p: Any) -> list[Awaiting]:
     """Projects awaiting ``p`` as an approver, for the console's 待审批 inbox."""
     if p.person_id is None:
@@ -109,6 +122,7 @@ def router(shell: Any) -> APIRouter:
         return await shell.render(  # type: ignore[no-any-return]
             request, "small_project/index.html", projects=projects, catalogue=catalogue, s=settings, STATUS=P.STATUS,
             may_file=bool(p.roles & desk.FILER_ROLES), yuan_text=yuan_text, FORM_LINES=FORM_LINES,
+            prefill=_prefill(request),
         )  # fmt: skip
 
     @api.post(BASE + "/projects", include_in_schema=False)

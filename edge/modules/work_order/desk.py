@@ -142,7 +142,7 @@ async def file_order(host: Any, actor: Person, account: str, form: Mapping[str, 
     days = R.order_days(start, end)
     rate = _yuan(form.get("rate"), R.MAX_RATE_FEN, "日工资标准")
     amount = R.order_amount(rate, headcount, days)
-    R.check_limit(amount)
+    R.check_limit(amount, content, place)
     emergency = form.get("emergency") in (True, "1", "on", "true")
     reason = line(form.get("emergency_reason"), "紧急用工理由", 200, required=emergency) if emergency else ""
     week = R.week_of(start)

@@ -195,14 +195,23 @@ def order_amount(rate_fen: int, headcount: int, days: int) -> int:
     return rate_fen * headcount * days
 
 
-def check_limit(amount_fen: int) -> None:
-    """A job of 30,000 yuan or more is not a work order: it goes to the small-project module (限额工程)."""
-    if amount_fen >= LIMIT_FEN:
-        raise Refused(
+class OverLimit(Refused):
+    """A job of 30,000 yuan or more, refused here: it carries what was typed (content, place, amount), so the
+    console can offer it to the small-project module's filing form instead of making the clerk type it again."""
+
+    def __init__(self, amount_fen: int, content: str = "", place: str = "") -> None:
+        super().__init__(
             f"金额 {yuan(amount_fen)} 达到 {yuan(LIMIT_FEN)}，不能作为派工单，请按限额工程（small_project）申报 "
             "a job of 30,000 yuan or more goes to the small-project module",
             "over_limit",
         )
+        self.amount_fen, self.content, self.place = amount_fen, content, place
+
+
+def check_limit(amount_fen: int, content: str = "", place: str = "") -> None:
+    """A job of 30,000 yuan or more is not a work order: it goes to the small-project module (限额工程)."""
+    if amount_fen >= LIMIT_FEN:
+        raise OverLimit(amount_fen, content, place)
 
 
 # -- the week's plan -----------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -28,6 +29,17 @@ from edge.modules.work_order.settings import officers
 TEMPLATES = Path(__file__).parent / "templates"
 NAV = (NavItem("/work_order", "派工"),)
 PAGE = "/work_order"
+SMALL_PROJECT_FORM = "/small_project"  # 限额工程's page: its filing form reads name, place, scope and amount to prefill
+SMALL_PROJECT_TEXT = 60  # its name and place are at most this long
+
+
+def small_project_offer(over: R.OverLimit) -> str:
+    """The link that offers a refused job to 限额工程's filing form with what was typed carried over (a module
+    never imports another: the offer goes through the console). Nothing is filed until the clerk submits there."""
+    amount = f"{over.amount_fen // 100}.{over.amount_fen % 100:02d}"
+    query = {"name": over.content[:SMALL_PROJECT_TEXT], "place": over.place[:SMALL_PROJECT_TEXT],
+             "scope": f"由派工单转来：{over.content}（{over.place}，估算 {yuan(over.amount_fen)}）", "amount": amount}  # fmt: skip
+    return f"{SMALL_PROJECT_FORM}?{urlencode(query)}#file-details"
 
 
 def reader(p: Any) -> Any:
@@ -93,8 +105,13 @@ def router(shell: Any) -> APIRouter:
     async def file_order(request: Request) -> Response:
         p = await shell.acting(request)
         form = await form_of(request)
-        async with agent.recorder.step():
-            order_id = await desk.file_order(agent, actor(p), p.account.username, form)
+        try:
+            async with agent.recorder.step():
+                order_id = await desk.file_order(agent, actor(p), p.account.username, form)
+        except R.OverLimit as over:  # refused here, offered to 限额工程 with what was typed
+            return await shell.render(  # type: ignore[no-any-return]
+                request, "work_order/over_limit.html", 409, over=over, offer=small_project_offer(over)
+            )
         return await act(request, f"派工单 {order_id} 已提交，待村主要负责人签批", f"{PAGE}/orders/{order_id}")
 
     @api.get(PAGE + "/orders/{order_id}", include_in_schema=False)
