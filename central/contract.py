@@ -66,6 +66,9 @@ class CentralPart:
     on_entry: Mapping[str, OnEntry] = field(default_factory=dict)
     # The decision kinds it records in the central's decision log (its own prefix's) -> Chinese name.
     decisions: Mapping[str, str] = field(default_factory=dict)
+    # `make demo`: seeds its sample data through its own steps (decisions in the central's log first), called
+    # with a central.accounts.demo.DemoSite once the demo's accounts exist; a second run adds nothing.
+    demo: Callable[[Any], Awaitable[None]] | None = None
 
     def __post_init__(self) -> None:
         for kind in (*self.on_entry, *self.decisions):

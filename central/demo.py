@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
 
-from central.accounts.demo import ensure_demo_accounts
+from central.accounts.demo import DemoSite, ensure_demo_accounts
 from central.accounts.store import AccountStore
 from central.app import create_app
 from central.decisions.log import DecisionLog
+from central.modules import CENTRAL_PARTS
 from central.store import CentralStore
 from edge.ledger.private import open_private, private_dir
 
@@ -32,6 +34,7 @@ TOWNSHIP, COUNTY = "河上镇", "萧山区"
 @dataclass
 class DemoCentral:
     url: str
+    edge_id: str  # the demo's village
     token: str  # a read-only supervisor token over every village
     public_key: str  # the decision log's, as the edge pins it
     store: CentralStore
@@ -44,11 +47,40 @@ class DemoCentral:
         password, so one password opens both halves."""
         await ensure_demo_accounts(AccountStore(self.store.db), COUNTY, TOWNSHIP, password)
 
+    async def seed(
+        self, password: str, village: Callable[[], Awaitable[None]], sync: Callable[[], Awaitable[object]]
+    ) -> None:
+        """Both halves' sample data, in the order the path runs, so what the central shows of the village is what
+        the village sent up and what the village shows from the central came down signed: the village's part demos
+        (``village``), a sync (its demands go up), the central parts' demo hooks (the township's review, bids, an
+        award: decisions in the central's log), a sync (their documents come down), and the village's demos once
+        more (each carries on from what arrived; every hook adds nothing on a second pass)."""
+        await village()
+        await _synced(sync)
+        site = DemoSite(self.store, self.decisions, COUNTY, TOWNSHIP, self.edge_id, password)
+        for part in CENTRAL_PARTS:
+            if part.demo is not None:
+                await part.demo(site)
+        await _synced(sync)
+        await village()
+
     async def close(self) -> None:
         self._server.should_exit = True
         await self._task
         await self.decisions.close()
         await self.store.close()
+
+
+async def _synced(sync: Callable[[], Awaitable[object]], tries: int = 3) -> None:
+    """One sync round, tried again when it fails: the village's agent keeps writing while the demo seeds, and a
+    round can find its tail signed past the batch it was pushing (the next round pushes it)."""
+    for attempt in range(tries):
+        try:
+            await sync()
+            return
+        except Exception:
+            if attempt == tries - 1:
+                raise
 
 
 async def start_demo_central(
@@ -79,7 +111,7 @@ async def start_demo_central(
         except OSError:  # the usual port is taken (another central, another demo): any free one
             sock.bind(("127.0.0.1", 0))
         sock.listen(64)
-        config = uvicorn.Config(create_app(store, decisions=decisions), log_level="warning", access_log=False,
+        config = uvicorn.Config(create_app(store, decisions=decisions, parts=CENTRAL_PARTS), log_level="warning", access_log=False,
                                 lifespan="off", timeout_keep_alive=75)  # fmt: skip
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve(sockets=[sock]), name="demo central store")
@@ -93,4 +125,4 @@ async def start_demo_central(
         await store.close()
         raise
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    return DemoCentral(url, token, decisions.public_key()["public_key"], store, decisions, server, task)
+    return DemoCentral(url, edge_id, token, decisions.public_key()["public_key"], store, decisions, server, task)

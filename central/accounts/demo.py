@@ -5,9 +5,14 @@ log in as each and see its 我的工作. Made once through the same steps as rea
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from central.accounts import roles as R
+from central.accounts.shell import account_principal
 from central.accounts.store import AccountStore
+from central.decisions.log import DecisionLog
+from central.store import CentralStore, Principal
 
 #: A 1x1 white PNG: the demo applications' licence scan.
 SAMPLE_SCAN = base64.b64decode(
@@ -29,6 +34,48 @@ _ORGS = {
 _NAMES = {"hezhen": "何镇审", "xianguan": "徐县监", "zhongxin": "中心管理员"}
 
 
+@dataclass(frozen=True)
+class DemoSite:
+    """What a central part's demo hook (``CentralPart.demo``) works with: the store, its decision log, the demo's
+    county and township, the demo village's edge, and the demo's one password (for the organisations it adds)."""
+
+    store: CentralStore
+    decisions: DecisionLog
+    county: str
+    township: str
+    edge_id: str
+    password: str
+
+    @property
+    def accounts(self) -> AccountStore:
+        return AccountStore(self.store.db)
+
+    async def principal(self, username: str) -> Principal:
+        """A demo account as the pages see it when it is logged in (its role and scope)."""
+        account = await self.accounts.account(username)
+        if account is None:
+            raise LookupError(f"no demo account {username!r}")
+        application = await self.accounts.application_of(username)
+        return account_principal(account, application is not None and application.status == "approved")
+
+    async def ensure_organisation(self, username: str, role: str, org: str, code: str, categories: Sequence[str]) -> bool:
+        """A supplier or bank of the demo county, its application approved by the county officer as a real one
+        is; False when it already exists (nothing done)."""
+        if await self.accounts.account(username) is not None:
+            return False
+        await _approved(self.accounts, self.county, username, role, org, code, categories, self.password)
+        return True
+
+
+async def _approved(accounts: AccountStore, county: str, username: str, role: str, org: str, code: str,
+                    categories: Sequence[str], password: str) -> None:  # fmt: skip
+    made = await accounts.apply(
+        kind=role, username=username, password=password, org_name=org, credit_code=code, county=county,
+        contact_name="王经理", contact_phone="13800001234", categories=categories, licence=SAMPLE_SCAN,
+    )  # fmt: skip
+    await accounts.decide("county", county, made.id, True, "", "xianguan")
+
+
 async def ensure_demo_accounts(accounts: AccountStore, county: str, township: str, password: str) -> None:
     """Create whichever demo account is missing, each with ``password`` as its own."""
     scopes = {R.TOWNSHIP_OFFICER: f"township:{county}/{township}", R.COUNTY_OFFICER: f"county:{county}", R.ADMIN: "all"}
@@ -39,8 +86,4 @@ async def ensure_demo_accounts(accounts: AccountStore, county: str, township: st
             await accounts.create_staff(username, _NAMES[username], role, scopes[role], password, "demo", own_password=True)
             continue
         org, code, categories = _ORGS[username]
-        made = await accounts.apply(
-            kind=role, username=username, password=password, org_name=org, credit_code=code, county=county,
-            contact_name="王经理", contact_phone="13800001234", categories=categories, licence=SAMPLE_SCAN,
-        )  # fmt: skip
-        await accounts.decide("county", county, made.id, True, "", "xianguan")
+        await _approved(accounts, county, username, role, org, code, categories, password)

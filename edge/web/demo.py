@@ -177,9 +177,14 @@ async def serve_demo(data: Path, listen: str, ready: Any = None) -> int:
             await central.add_demo_accounts(password)
             await bring_up(agent, board, built)
             await agent.start()
-            for part in agent.db.parts.parts:
-                if part.demo is not None:
-                    await part.demo(agent)
+
+            async def village() -> None:
+                for part in agent.db.parts.parts:
+                    if part.demo is not None:
+                        await part.demo(agent)
+
+            assert agent.sync is not None  # the demo's config syncs to its central
+            await central.seed(password, village, agent.sync.sync_once)  # the village's demos, the central's, in turn
             from edge.web.server import start_console
 
             console = await start_console(agent, settings, sim=board)

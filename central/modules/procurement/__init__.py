@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from central.contract import CentralPart
 from central.modules.procurement import kinds as K
-from central.modules.procurement import review, web
+from central.modules.procurement import demo, review, web
 from central.modules.procurement.tables import demands
 
 PROCUREMENT = CentralPart(
@@ -17,4 +17,5 @@ PROCUREMENT = CentralPart(
     nav=web.NAV,
     on_entry={K.DEMAND_SUBMITTED: review.received},
     decisions=K.DECISIONS,
+    demo=demo.seed,
 )

@@ -3,9 +3,12 @@ village user's steps would be (ledger entries first): purchases of both channels
 split rule refused, an override waiting for its second approver, a demand waiting for the village's
 approval, one with the township, and one deal carried through to payment.
 
-The award of that deal stands in for the document the central would send down (its ``document`` says
-``demo``): on a real edge only a verified document from the central records an award. A second run adds
-nothing once the sample purchases are there.
+The deal's award is the township's: with a central store whose decision key the village pins (``make demo``
+runs one beside the edge), the central's demo (central/modules/procurement/demo.py) reviews the demand this
+sends up, takes its bids and awards it; the signed award comes down with the sync and the next pass of this
+seed carries the deal on (contract, delivery, payment). An edge without one (a test of this part alone) has no
+township to award, so the seed writes a stand-in award whose ``document`` says ``demo``; a real edge records an
+award only from a verified document. A second run adds nothing once the sample purchases are there.
 """
 
 from __future__ import annotations
@@ -24,18 +27,29 @@ from edge.modules.procurement.inputs import DemandDraft, Line, PurchaseDraft
 from edge.modules.procurement.rules import OFFLINE, PLATFORM
 
 STAFF = "liming"  # the demo's applicant records purchases and files demands
+#: The demo's deal: the demand the township awards (central/modules/procurement/demo.py finds it by this title).
+DEAL = "党群服务中心空调采购"
 
 
 async def _nothing() -> Mapping[str, Any] | None:
     return None
 
 
+def _staff(host: Any) -> Actor:
+    return Actor(STAFF, host.config.people.get(STAFF), frozenset({"applicant"}))
+
+
 async def seed(host: Any) -> None:
     async with host.recorder.step():
-        if await db.count(host.db.conn, "procurement_purchases"):
-            return
+        seeded = await db.count(host.db.conn, "procurement_purchases")
+    if not seeded:
+        await _file(host)
+    await _carry_on(host)
+
+
+async def _file(host: Any) -> None:
     people = host.config.people
-    staff = Actor(STAFF, people.get(STAFF), frozenset({"applicant"}))
+    staff = _staff(host)
     approvers = [p for p in people.values() if p.has("approver") and p.id != STAFF]
     if not approvers:
         return  # a roster without approvers: nothing to route
@@ -68,14 +82,28 @@ async def seed(host: Any) -> None:
     with_township = DemandDraft("村道亮化路灯采购", "建材五金", "村道亮化", (Line("太阳能路灯", "套", 20, 160_000, "6 米灯杆"),), "青莲村村道", deadline)  # fmt: skip
     await desk.decide_demand(host, boss, await desk.file_demand(host, staff, with_township, _nothing), True)
 
-    done = DemandDraft("党群服务中心空调采购", "设备家电", "党群服务中心", (Line("壁挂空调", "台", 4, 350_000, "1.5 匹 一级能效"),), "青莲村党群服务中心", deadline)  # fmt: skip
-    demand_id = await desk.file_demand(host, staff, done, _nothing)
-    await desk.decide_demand(host, boss, demand_id, True)
-    async with host.recorder.step():
-        await host.recorder.record(K.AWARD, {
-            "demand_id": demand_id, "award_id": "DEMO-AWARD-1", "supplier": {"id": "demo-supplier-3", "name": "绍兴诚信电器有限公司"},
-            "amount_fen": 1_236_000, "lines": [{"line": 1, "unit_fen": 309_000}], "bids": 3, "document": {"id": "demo", "demo": True},
-        })  # fmt: skip
-    await desk.sign_contract(host, staff, demand_id, "QL-CG-2026-003", ago(3), _nothing)
-    await desk.check_delivery(host, staff, demand_id, [4], ago(1), _nothing)
-    await desk.record_payment(host, staff, demand_id, 1_236_000, today, _nothing)
+    done = DemandDraft(DEAL, "设备家电", "党群服务中心", (Line("壁挂空调", "台", 4, 350_000, "1.5 匹 一级能效"),), "青莲村党群服务中心", deadline)  # fmt: skip
+    await desk.decide_demand(host, boss, await desk.file_demand(host, staff, done, _nothing), True)
+
+
+async def _carry_on(host: Any) -> None:
+    """The deal from its award on: the township's (arrived from the central), or the stand-in on an edge that
+    has no township to award it."""
+    deal = next((d for d in await db.demands(host.db.conn) if d["title"] == DEAL), None)
+    if deal is None:
+        return
+    township_awards = host.sync is not None and host.sync.documents is not None
+    if deal["status"] == "submitted" and not township_awards:
+        async with host.recorder.step():
+            await host.recorder.record(K.AWARD, {
+                "demand_id": deal["id"], "award_id": "DEMO-AWARD-1", "supplier": {"id": "demo-supplier-3", "name": "绍兴诚信电器有限公司"},
+                "amount_fen": 1_236_000, "lines": [{"line": 1, "unit_fen": 309_000}], "bids": 3, "document": {"id": "demo", "demo": True},
+            })  # fmt: skip
+        deal = await db.demand(host.db.conn, deal["id"])
+        assert deal is not None
+    if deal["status"] != "awarded":
+        return  # still with the township, or already carried on
+    staff, today = _staff(host), local_today()
+    await desk.sign_contract(host, staff, deal["id"], "QL-CG-2026-003", today - timedelta(days=3), _nothing)
+    await desk.check_delivery(host, staff, deal["id"], [int(x["quantity"]) for x in deal["lines"]], today - timedelta(days=1), _nothing)
+    await desk.record_payment(host, staff, deal["id"], int(deal["award"]["amount_fen"]), today, _nothing)
