@@ -318,3 +318,16 @@ def check_phone(text: object) -> str:
 def fairness(counts: Mapping[str, int]) -> int:
     """The spread of dispatches among workers (max − min): the township compares it across villages."""
     return max(counts.values()) - min(counts.values()) if counts else 0
+
+
+def favoured(counts: Mapping[str, int]) -> set[str]:
+    """Workers hired well ahead of the others of their trade: more than one dispatch above the trade's median.
+
+    The rotation keeps the workers it calls within one of each other, and a worker away for a while falls behind,
+    not ahead; one who runs ahead by more came some other way (a posted job taken first again and again, or hired
+    out of turn): the favourite the township looks into. Integers only: twice the median, compared doubled."""
+    values = sorted(counts.values())
+    if not values:
+        return set()
+    twice_median = values[(len(values) - 1) // 2] + values[len(values) // 2]
+    return {worker for worker, n in counts.items() if 2 * n > twice_median + 2}
