@@ -206,3 +206,12 @@ def test_an_unavailable_worker_is_away_only_on_the_days_their_dates_cover() -> N
     assert not R.away_during(R.UNAVAILABLE, "2026-12-04", "2026-12-10", start, end)  # leaves the day after
     assert R.away_during(R.UNAVAILABLE, None, None, start, end)
     assert not R.away_during(R.AVAILABLE, None, None, start, end) and not R.away_during(R.BLACKLISTED, None, None, start, end)
+
+
+def test_a_favourite_is_more_than_one_dispatch_above_the_trades_median() -> None:
+    assert R.favoured({}) == set() and R.favoured({"a": 7}) == set()
+    assert R.favoured({"a": 2, "b": 1, "c": 1, "d": 1}) == set()  # the rotation's own unevenness: one ahead
+    assert R.favoured({"a": 3, "b": 1, "c": 1, "d": 1}) == {"a"}  # two ahead of the median
+    assert R.favoured({"a": 3, "b": 2, "c": 2, "d": 1}) == set()  # median 2: 3 is not above 3
+    assert R.favoured({"a": 3, "b": 2, "c": 1, "d": 1}) == {"a"}  # median 1.5: 3 is above 2.5
+    assert R.favoured({"away": 0, "a": 5, "b": 5, "c": 5}) == set()  # one back from a long absence flags no one
