@@ -12,7 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.modules.work_order.tables import blacklistings, dispatched, orders, pay_lines, workers
-from edge.modules.work_order.rules import BLACKLISTED, fairness, favoured
+from edge.modules.work_order.rules import BLACKLISTED, TRADES, fairness, favoured
+
+TRADE_ORDER = {trade: n for n, trade in enumerate(TRADES)}  # as the village's console lists them
 
 
 async def _rows(conn: AsyncConnection, query: Any) -> list[dict[str, Any]]:
@@ -38,7 +40,7 @@ async def villages(conn: AsyncConnection, who: Any) -> list[dict[str, Any]]:
         mine = [w | {"dispatches": sent[edge_id, w["worker_id"]], "half_days": halves[edge_id, w["worker_id"]],
                      "paid_fen": paid[edge_id, w["worker_id"]]} for w in pool if w["edge_id"] == edge_id]  # fmt: skip
         spread, flagged = {}, set()
-        for trade in sorted({w["trade"] for w in mine}):
+        for trade in sorted({w["trade"] for w in mine}, key=TRADE_ORDER.__getitem__):
             counts = {w["worker_id"]: w["dispatches"] for w in mine if w["trade"] == trade and w["status"] != BLACKLISTED}
             spread[trade] = fairness(counts)
             flagged |= favoured(counts)
@@ -47,7 +49,7 @@ async def villages(conn: AsyncConnection, who: Any) -> list[dict[str, Any]]:
         out.append({
             "edge_id": edge_id, "village": place["village"], "township": place["township"], "orders": len(village_jobs),
             "emergencies": [o for o in village_jobs if o["emergency"]], "spread": spread,
-            "workers": sorted(({**w, "favoured": w["worker_id"] in flagged} for w in mine), key=lambda w: (w["trade"], -w["dispatches"], w["worker_id"])),
+            "workers": sorted(({**w, "favoured": w["worker_id"] in flagged} for w in mine), key=lambda w: (TRADE_ORDER[w["trade"]], -w["dispatches"], w["worker_id"])),
             "blacklistings": [b | {"name": names[b["worker_id"]]["name"] if b["worker_id"] in names else b["worker_id"],
                                    "trade": names[b["worker_id"]]["trade"] if b["worker_id"] in names else ""}
                               for b in black if b["edge_id"] == edge_id],
