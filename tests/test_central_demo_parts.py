@@ -1,0 +1,107 @@
+"""``make demo`` shows the central halves with sample data, seeded through their own steps and agreeing with the
+village's: suppliers (one near the blacklist line), the village's street-lamp demand open with bids, its
+air-conditioner demand awarded at the central and the signed award carried on to payment at the village; run
+twice on the same data (SQLite), the second run adds nothing, and the central's decision log still verifies."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+from edge_support import qinglian, wait_until
+
+
+def _serve(data: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "qinglian.cli", "demo", "--serve", "--data", str(data), "--listen", "127.0.0.1:0"],
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    text = wait_until("the demo's banner", lambda: (t := log.read_text(errors="replace")) and "Ctrl-C" in t and t, 120)
+    return proc, text
+
+
+def _stop(proc: subprocess.Popen[bytes], log: Path) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        code = proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    assert code == 0, log.read_text(errors="replace")[-3000:]
+
+
+def _kinds(ledger: Path, prefix: str) -> dict[str, int]:
+    """How many entries of each of a part's kinds a ledger holds."""
+    with sqlite3.connect(f"file:{ledger}?mode=ro", uri=True) as conn:
+        rows = conn.execute("SELECT kind, count(*) FROM entries WHERE kind LIKE ? GROUP BY kind", (f"{prefix}.%",))
+        return dict(rows.fetchall())
+
+
+def _page(client: httpx.Client, username: str, password: str, path: str) -> str:
+    """``path`` as ``username`` sees it, logged in through the form as a browser would."""
+    client.cookies.clear()
+    form = client.get("/login")
+    token = re.search(r'name="csrf" value="([^"]*)"', form.text)
+    assert token is not None
+    reply = client.post("/login", data={"username": username, "password": password, "csrf": token.group(1)})
+    assert reply.status_code == 303, (username, reply.text[:300])
+    page = client.get(path)
+    assert page.status_code == 200, (username, path)
+    return page.text
+
+
+def _demand(text: str, title: str) -> str:
+    """One demand's card on the township's page."""
+    start = text.index(title)
+    return text[start : start + 1500]
+
+
+def test_the_demo_shows_the_central_halves_once(tmp_path: Path) -> None:
+    data = tmp_path / "demo"
+    counts = []
+    for run in range(2):
+        log = tmp_path / f"demo-{run}.log"
+        proc, text = _serve(data, log)
+        try:
+            central = re.search(r"central store: (http://127\.0\.0\.1:\d+)/", text)
+            assert central is not None, text
+            password = json.loads((data / "demo-accounts.json").read_text(encoding="utf-8"))["password"]
+            with httpx.Client(base_url=central.group(1), timeout=15) as client:
+                suppliers = _page(client, "xianguan", password, "/m/procurement/suppliers")
+                near = suppliers[suppliers.index('id="credit-huaxin"') :][:200]  # its credit card
+                assert "萧山华鑫家电有限公司" in near and "82.5 分" in near and "黑名单" not in near
+                for org in ("绿山办公用品有限公司", "绍兴诚信电器有限公司", "杭州明亮照明工程有限公司"):
+                    assert org in suppliers
+                township = _page(client, "hezhen", password, "/m/procurement")
+                assert "竞价中" in _demand(township, "村道亮化路灯采购")
+                assert "已定标" in _demand(township, "党群服务中心空调采购")
+                tenders = _page(client, "lvshan", password, "/m/procurement/tenders")  # the demo supplier may bid
+                assert "村道亮化路灯采购" in tenders and "¥30,800.00" in tenders
+                assert re.search(r'class="bidders">2</span>', tenders), tenders
+                deals = _page(client, "xianguan", password, "/m/procurement/deals")
+                assert "绍兴诚信电器有限公司" in deals and "12,360.00" in deals
+        finally:
+            _stop(proc, log)
+        village = _kinds(data / "ledger.sqlite3", "procurement")
+        counts.append((_kinds(data / "central" / "decisions" / "ledger.sqlite3", "procurement"), village))
+    assert counts[0] == counts[1]  # the second run added nothing, at either half
+    central_kinds, village = counts[0]
+    assert central_kinds == {
+        "procurement.credit_deducted": 4, "procurement.demand_approved": 2, "procurement.bid": 5, "procurement.award": 1,
+    }  # fmt: skip
+    # The village's award is the central's signed document (no stand-in), and the deal went on to its payment.
+    assert village["procurement.award"] == 1 and village["procurement.payment_recorded"] == 1
+    with sqlite3.connect(f"file:{data / 'ledger.sqlite3'}?mode=ro", uri=True) as conn:
+        (body,) = conn.execute("SELECT body FROM entries WHERE kind = 'procurement.award'").fetchone()
+    award = json.loads(body)
+    assert award["supplier"]["name"] == "绍兴诚信电器有限公司" and award["amount_fen"] == 1_236_000
+    assert award["document"]["id"] != "demo" and award["document"]["signature"]
+    verified = qinglian("ledger", "verify", "--data", str(data / "central" / "decisions"))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
