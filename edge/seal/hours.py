@@ -77,7 +77,8 @@ def grant_window_s(hours: UseHours | None, now: datetime, use_window_s: int) -> 
 
 def describe(hours: UseHours) -> str:
     """The hours in words, for messages and the request page."""
-    return f"工作日 {hours.opens:%H:%M}–{hours.closes:%H:%M}（{hours.timezone}，节假日除外）"
+    zone = "北京时间" if hours.timezone == "Asia/Shanghai" else hours.timezone
+    return f"工作日 {hours.opens:%H:%M}–{hours.closes:%H:%M}（{zone}，节假日除外）"
 
 
 def closed_message(hours: UseHours, now: datetime) -> str:
@@ -85,7 +86,7 @@ def closed_message(hours: UseHours, now: datetime) -> str:
     opening = next_opening(hours, now)
     when = opening.strftime("%m月%d日 %H:%M") if opening is not None else "（未找到下一个工作日，请检查节假日配置）"
     return (
-        f"不在用印时间内（{describe(hours)}），现在不能批准：请在 {when} 后审批；"
+        f"现在不在用印时间内（用印时间为{describe(hours)}），不能批准：请在 {when} 后审批；"
         "确需紧急用印，由申请人填写加急理由，并增加一位审批人"
     )
 
