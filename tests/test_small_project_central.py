@@ -1,33 +1,44 @@
 """限额工程 at the central, over the real sync: a township officer publishes the guide-price catalogue from a CSV;
 it comes down to the township's village as a signed document and is the catalogue a project is priced from. Bad
 files, another township's officer, a county officer and a reused version are refused and publish nothing.
-SQLite and PostgreSQL."""
+The township's contractor pool and its blacklist (decisions; only the township's own officer acts); the village's
+projects going up; the draw fixed, revealed, re-run by the rules and the CLI, and accepted by the village's edge,
+whose quotes step is then open. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import dataclasses
+import io
+import json
+import re
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest_asyncio
-from central_accounts_support import OTHER_TOWNSHIP, Central, Clock, csrf_of, login, staff
+from central_accounts_support import OTHER_TOWNSHIP, PASSWORD, PNG, Central, Clock, csrf_of, login, staff
 from central_support import COUNTY, TOWNSHIP, db_url, enrol, pg_server, store  # noqa: F401 - fixtures
 from edge_support import config_for
 
+from central.accounts.store import AccountStore
 from central.app import create_app
 from central.db import documents
 from central.decisions.log import DecisionLog
 from central.modules.small_project import CENTRAL_SMALL_PROJECT
+from central.modules.small_project.draw import commitment_of
 from central.store import CentralStore
 from edge.agent import EdgeAgent
 from edge.kernel.accounts import Actor
 from edge.kernel.config import CentralSettings
 from edge.kernel.sync import SyncClient
 from edge.ledger import Entry
-from edge.modules.small_project import SMALL_PROJECT, desk
+from edge.modules.small_project import SMALL_PROJECT, desk, rules
 from edge.modules.small_project import projection as P
+from edge.modules.small_project.cli import register
 from edge.modules.small_project.rules import BillLine
 from edge.seal.part import SEAL
 
@@ -45,6 +56,7 @@ class Site:
     app: Any
     agent: EdgeAgent
     client: SyncClient
+    decisions: DecisionLog
 
     def http(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://central")
@@ -71,7 +83,7 @@ async def site(store: CentralStore, tmp_path: Path) -> AsyncIterator[Site]:  # n
                                   ("xianjian", "county_officer", f"county:{COUNTY}")):  # fmt: skip
         await staff(Central(store, app, Clock()), username, role, scope)
     try:
-        yield Site(store, app, agent, client)
+        yield Site(store, app, agent, client, decisions)
     finally:
         await client.stop()
         await agent.close()
@@ -126,3 +138,208 @@ async def test_a_township_publishes_its_catalogue_and_the_village_prices_from_it
     async with site.agent.recorder.step():
         row = await P.project(site.agent.db.conn, project_id)
     assert row is not None and row["catalogue_version"] == "2026-下半年" and row["total_fen"] == 1_200_000
+
+
+# -- the contractor pool, the projects going up, the draw ------------------------------------------------------
+
+#: Unified social credit codes whose check characters hold (made for these tests).
+C1, C2, C3, C4, C5 = ("91330109MA2B00001A", "91330109MA2B00002D", "91330109MA2B00003G", "91330109MA2B00004K",
+                      "91330109MA2B00005N")  # fmt: skip
+VALUE = "河上镇 2026-12-03 掷骰 3-6-1-4-4-2"  # the township's value, kept secret until the reveal
+
+
+async def form(client: httpx.AsyncClient, path: str, page: str, **data: str) -> httpx.Response:
+    return await client.post(path, data={**data, "csrf": await csrf_of(client, page)})
+
+
+async def add(client: httpx.AsyncClient, name: str, code: str, categories: str) -> httpx.Response:
+    return await form(
+        client, "/m/small_project/pool", "/m/small_project/pool", name=name, code=code, categories=categories
+    )
+
+
+async def blacklist(client: httpx.AsyncClient, code: str, reason: str, lift: bool = False) -> httpx.Response:
+    action = "unblacklist" if lift else "blacklist"
+    return await form(client, f"/m/small_project/pool/{code}/{action}", "/m/small_project/pool", reason=reason)
+
+
+async def supplier(site: Site, client: httpx.AsyncClient) -> None:
+    """An approved supplier of the county, logged in on ``client``."""
+    accounts = AccountStore(site.store.db)
+    made = await accounts.apply(kind="supplier", username="jiancai", password=PASSWORD, org_name="建材有限公司",
+                                credit_code=C5, county=COUNTY, contact_name="王经理", contact_phone="13812345678",
+                                categories=["建材五金"], licence=PNG)  # fmt: skip
+    await accounts.decide("county", COUNTY, made.id, True, "", "xianjian")
+    assert (await login(client, "jiancai")).status_code == 303
+
+
+async def decided(site: Site, kind: str) -> list[Entry]:
+    return await site.decisions.ledger.entries_of_kind(kind)
+
+
+async def test_the_pool_and_its_blacklist_are_the_township_officer_s(site: Site) -> None:
+    async with site.http() as officer, site.http() as other, site.http() as county, site.http() as seller:
+        for client, username in ((officer, "zhenshen"), (other, "pushen"), (county, "xianjian")):
+            assert (await login(client, username)).status_code == 303
+        await supplier(site, seller)
+        assert (await add(officer, "湖州路桥建设有限公司", C1.lower(), "道路、水利")).status_code == 303
+        # Refused and not registered: a bad code (check character), a duplicate, no category, a control character.
+        for code, name, categories, status, says in ((C1[:-1] + "B", "某公司", "道路", 400, "校验位"),
+                                                     (C1, "又一家", "道路", 409, "已在本乡镇库中"),
+                                                     (C2, "某公司", " 、", 400, "工程类别"),
+                                                     (C2, "某\x1b公司", "道路", 400, "控制字符")):  # fmt: skip
+            refused = await add(officer, name, code, categories)
+            assert refused.status_code == status and says in refused.text
+        # Not the township's officer: a county officer and a supplier are refused; another township's officer
+        # registers into their own pool only, and finds no contractor of ours to blacklist.
+        assert (await add(county, "县里加的", C2, "道路")).status_code == 403
+        assert (await blacklist(county, C1, "围标串标被查实")).status_code == 403
+        assert (await seller.post("/m/small_project/pool", data={"name": "自己", "code": C5, "categories": "道路",
+                                                                 "csrf": "x"})).status_code == 403  # fmt: skip
+        assert (await seller.get("/m/small_project/pool")).status_code == 303  # not a page of a supplier's
+        assert (await blacklist(other, C1, "围标串标被查实")).status_code == 404
+        assert (await add(other, "浦阳建设", C3, "房建")).status_code == 303
+        no_token = await officer.post("/m/small_project/pool", data={"name": "无令牌", "code": C4, "categories": "道路",
+                                                                     "csrf": "wrong"})  # fmt: skip
+        assert no_token.status_code == 403
+        # The blacklist needs a reason, and is a decision; lifting it too.
+        assert (await blacklist(officer, C1, "差")).status_code == 400
+        assert (await blacklist(officer, C1, "2026 年 9 月围标串标被查实")).status_code == 303
+        assert (await blacklist(officer, C1, "再列一次")).status_code == 409
+        ours = (await officer.get("/m/small_project/pool")).text
+        assert "黑名单：2026 年 9 月围标串标被查实" in ours and "浦阳建设" not in ours
+        assert "湖州路桥建设有限公司" not in (await other.get("/m/small_project/pool")).text
+        assert "湖州路桥建设有限公司" in (await county.get("/m/small_project/pool")).text  # the county reads
+        assert (await blacklist(officer, C1, "申诉成立，撤销处理", lift=True)).status_code == 303
+    registered = await decided(site, "small_project.contractor")
+    assert [e.body["decision"]["id"] for e in registered] == [C1, C3]
+    assert (
+        registered[0].body["decision"]["categories"] == ["水利", "道路"] and registered[0].body["actor"] == "zhenshen"
+    )
+    assert [e.body["decision"]["reason"] for e in await decided(site, "small_project.blacklisted")] == [
+        "2026 年 9 月围标串标被查实"
+    ]
+    assert len(await decided(site, "small_project.unblacklisted")) == 1
+    assert await queued(site) == 0  # none of it goes down to a village
+
+
+def run_cli(*argv: str) -> tuple[int, str]:
+    parser = argparse.ArgumentParser(prog="qinglian")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["projects", *argv])
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        code = args.func(args)
+    return code, out.getvalue()
+
+
+async def village_project(site: Site, recommended: str) -> str:
+    """The village files 道路 project and approves it, with its recommended contractor; synced up."""
+    clerk = Actor("cunwu", None, frozenset({"village_staff"}))
+    draft = desk.ProjectDraft("西岙自然村道路硬化", "道路", "西岙自然村", "硬化村道", (BillLine("DL-01", "100"),))
+    project_id = await desk.file_project(site.agent, clerk, draft)
+    await site.client.sync_once()
+    approver = Actor("acct-zhangwei", site.agent.config.people["zhangwei"], frozenset({"approver"}))
+    assert await desk.decide(site.agent, approver, project_id, True) is True
+    await desk.recommend(site.agent, clerk, project_id, recommended, "湖州路桥建设有限公司")
+    await site.client.sync_once()
+    return project_id
+
+
+async def test_a_village_project_goes_up_the_township_draws_and_the_village_applies_the_draw(
+    site: Site, tmp_path: Path
+) -> None:
+    async with site.http() as officer, site.http() as other, site.http() as county, site.http() as visitor:
+        for client, username in ((officer, "zhenshen"), (other, "pushen"), (county, "xianjian")):
+            assert (await login(client, username)).status_code == 303
+        assert (await post(officer, CSV)).status_code == 303
+        await site.client.sync_once()  # the catalogue comes down
+        for name, code, categories in (("湖州路桥建设有限公司", C1, "道路"), ("吴兴水利工程有限公司", C2, "道路、水利"),
+                                       ("织里建设有限公司", C3, "道路"), ("八里店园林有限公司", C4, "绿化")):  # fmt: skip
+            assert (await add(officer, name, code, categories)).status_code == 303
+        project_id = await village_project(site, C1)
+        # The township sees the project approved, with the village's contractor, awaiting its draw.
+        page = (await officer.get("/m/small_project/projects")).text
+        assert f"{project_id} 西岙自然村道路硬化" in page and "已批准，待抽取" in page and f"（{C1}）" in page
+        assert project_id in (await county.get("/m/small_project/projects")).text
+        assert project_id not in (await other.get("/m/small_project/projects")).text
+        fix = f"/m/small_project/projects/{EDGE}/{project_id}/draw"
+        page_path = "/m/small_project/projects"
+        # Two eligible for 道路 besides the recommended; blacklisting one leaves too few: the draw is refused.
+        assert (await blacklist(officer, C3, "转包被查实，列入黑名单")).status_code == 303
+        too_few = await form(officer, fix, page_path, commitment=commitment_of(VALUE))
+        assert too_few.status_code == 400 and "不足 2 家" in too_few.text
+        assert (await blacklist(officer, C3, "整改到位，移出黑名单", lift=True)).status_code == 303
+        assert (await blacklist(officer, C4, "资质过期，列入黑名单")).status_code == 303  # not 道路 anyway
+        # Not this township's officer; a bad commitment.
+        assert (await form(other, fix, page_path, commitment=commitment_of(VALUE))).status_code == 404
+        assert (await form(county, fix, page_path, commitment=commitment_of(VALUE))).status_code == 403
+        assert (await form(officer, fix, page_path, commitment="12ab")).status_code == 400
+        assert not await decided(site, "small_project.draw_fixed")
+        assert (await form(officer, fix, page_path, commitment=commitment_of(VALUE))).status_code == 303
+        assert (await form(officer, fix, page_path, commitment=commitment_of("另一个值另一个值"))).status_code == 409
+        (fixed_entry,) = await decided(site, "small_project.draw_fixed")
+        assert fixed_entry.body["decision"]["project_id"] == project_id and fixed_entry.body["village"] is None
+        draw_id = _draw_id((await officer.get(page_path)).text)
+        # Published before the reveal: the pool, its hash, the recommended, the commitment and the root; no seed.
+        before = (await visitor.get(f"/m/small_project/draws/{draw_id}.json")).json()
+        assert before["status"] == "fixed" and "seed" not in before and "drawn" not in before
+        assert before["fixed"]["commitment"] == commitment_of(VALUE) == fixed_entry.body["decision"]["commitment"]
+        assert (
+            before["pool_hash"]
+            == rules.pool_hash(rules.parse_pool(before["pool"]))
+            == fixed_entry.body["decision"]["pool_hash"]
+        )
+        assert {c["id"]: c["blacklisted"] for c in before["pool"]} == {C1: False, C2: False, C3: False, C4: True}
+        size = fixed_entry.index + 1
+        assert before["fixed"]["checkpoint"] == {
+            "tree_size": size,
+            "root_hash": (await site.decisions.ledger.root_hash(size)).hex(),
+        }
+        # The reveal: another township's officer, and a value that is not the committed one, are refused.
+        reveal = f"/m/small_project/draws/{draw_id}/reveal"
+        assert (await form(other, reveal, page_path, value=VALUE)).status_code == 404
+        wrong = await form(officer, reveal, page_path, value=VALUE + "改")
+        assert wrong.status_code == 400 and "承诺值不符" in wrong.text
+        assert await queued(site) == 1  # the catalogue only
+        assert (await form(officer, reveal, page_path, value=VALUE)).status_code == 303
+        assert (await form(officer, reveal, page_path, value=VALUE)).status_code == 409
+        record = (await visitor.get(f"/m/small_project/draws/{draw_id}.json")).json()
+    # Anyone re-runs it: the rules and the CLI; the seed is the sources' and the sources are the published ones.
+    result, problems = rules.verify_draw(record)
+    assert problems == [] and sorted(result.drawn) == [C2, C3] and result.eligible == (C2, C3)
+    assert record["seed_sources"] == [
+        f"township:{VALUE}",
+        f"checkpoint:{size}:{before['fixed']['checkpoint']['root_hash']}",
+    ]
+    assert record["seed"] == rules.combine_seed(record["seed_sources"])
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    assert run_cli("verify-draw", str(path))[0] == 0
+    path.write_text(json.dumps({**record, "drawn": record["drawn"][::-1]}, ensure_ascii=False), encoding="utf-8")
+    assert run_cli("verify-draw", str(path))[0] == 1
+    (drawn_entry,) = await decided(site, "small_project.drawn")
+    assert drawn_entry.body["village"] == EDGE and drawn_entry.body["decision"] == {"project_id": project_id, "record": {
+        k: record[k] for k in ("pool", "recommended", "category", "seed", "seed_sources", "pool_hash", "drawn")}}  # fmt: skip
+    # Down to the village: its edge re-runs the draw and accepts it; the quotes step is open there.
+    down = await site.client.sync_once()
+    assert (down.documents_applied, down.documents_refused) == (1, 0)
+    async with site.agent.recorder.step():
+        row = await P.project(site.agent.db.conn, project_id)
+    assert row is not None and row["status"] == "drawn" and [c["id"] for c in row["invited"]] == [C1, *record["drawn"]]
+    opened = await desk.open_quotes(site.agent, Actor("cunwu", None, frozenset({"village_staff"})), project_id,
+                                    {C1: "11000", record["drawn"][0]: "10500"}, "李村主任", date(2026, 12, 10))  # fmt: skip
+    assert opened is not None and opened["id"] == record["drawn"][0]
+    await site.client.sync_once()  # the edge's drawn and opened entries go up
+    async with site.http() as officer:
+        assert (await login(officer, "zhenshen")).status_code == 303
+        assert "已定标" in (await officer.get("/m/small_project/projects")).text
+    async with site.store.db.reader.connect() as conn:
+        states = (await conn.execute(documents.select())).all()
+    assert sorted(d.status for d in states) == ["applied", "applied"]
+
+
+def _draw_id(page: str) -> str:
+    found = re.search(r"/m/small_project/draws/([0-9a-f]{32})\.json", page)
+    assert found is not None, page[:500]
+    return found.group(1)

@@ -1,18 +1,27 @@
-"""限额工程 at the central: the township publishes its guide-price catalogue down to its villages' edges. See
-README.md beside the edge half (edge/modules/small_project/) for the whole module and what is left here."""
+"""限额工程 at the central: the township's guide-price catalogue published down to its villages, its contractor
+pool with the blacklist, the villages' projects as they go up, and the draw of two contractors anyone can re-run,
+sent down to the village. See README.md beside the edge half (edge/modules/small_project/), "The central half"."""
 
 from __future__ import annotations
 
 from central.contract import CentralPart
-from central.modules.small_project import web
+from central.modules.small_project import draw, pool, projects, web
 from central.modules.small_project.catalogue import CATALOGUE, NAME, catalogues
 
 CENTRAL_SMALL_PROJECT = CentralPart(
     name=NAME,
     title="限额工程",
-    tables=(catalogues,),
+    tables=(catalogues, pool.contractors, projects.projects, draw.draws),
     router=web.router,
     templates=web.TEMPLATES,
     nav=web.NAV,
-    decisions={CATALOGUE: "发布指导价目录"},
+    on_entry=projects.ON_ENTRY,
+    decisions={
+        CATALOGUE: "发布指导价目录",
+        pool.REGISTERED: "登记承包商",
+        pool.BLACKLISTED: "承包商列入黑名单",
+        pool.CLEARED: "承包商移出黑名单",
+        draw.FIXED: "固定并公布抽取依据",
+        draw.DRAWN: "抽取承包商",
+    },
 )

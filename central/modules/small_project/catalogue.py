@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 import edge.modules.small_project.rules as rules  # noqa: PLR0402 (the pure rules only, as the layers allow)
 from central.db import edges, metadata
+from central.modules.small_project.pool import township_of
 from central.store import Principal, Refusal
 from edge.kernel.fmt import AmountError, parse_yuan
 
@@ -70,17 +71,9 @@ def read_csv(data: bytes, version: str, effective: str) -> dict[str, Any]:
         raise _refuse(exc.message) from None
 
 
-def township_of(who: Principal) -> tuple[str, str]:
-    """The township officer's (county, township): their scope is ``county/township``."""
-    county, _, township = who.name.partition("/")
-    if who.level != "township" or not township:
-        raise Refusal(403, "forbidden", "只有乡镇审核人员可以发布本乡镇的指导价目录")
-    return county, township
-
-
 async def publish(conn: AsyncConnection, decisions: Any, who: Principal, body: dict[str, Any], moment: datetime) -> int:
     """Keep the version and send it to every village of the officer's township: how many it went to."""
-    county, township = township_of(who)
+    county, township = township_of(who, "发布本乡镇的指导价目录")
     found = await conn.execute(select(catalogues.c.version).where(
         catalogues.c.county == county, catalogues.c.township == township, catalogues.c.version == body["version"]))  # fmt: skip
     if found.first() is not None:

@@ -1,5 +1,11 @@
-"""``/m/small_project``: a township officer publishes the guide-price catalogue (a CSV) to the villages of the
-township; officers and supervisors see the versions published in their scope."""
+"""``/m/small_project``: the township's side of small projects.
+
+* ``/m/small_project``            the guide-price catalogue: a township officer publishes a CSV to its villages
+* ``/m/small_project/pool``       the contractor pool: register, blacklist with a reason, lift a blacklisting
+* ``/m/small_project/projects``   the villages' projects; those awaiting a draw; fix a draw, reveal and draw
+* ``/m/small_project/draws/<id>.json``  a draw's public record, no login (what ``verify-draw`` re-runs)
+
+Officers and supervisors read what is in their scope; only a township officer of the township acts."""
 
 from __future__ import annotations
 
@@ -8,20 +14,34 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+import central.modules.small_project.draw as draw  # noqa: PLR0402 (the submodules, not the package: no cycle)
+import central.modules.small_project.pool as pool  # noqa: PLR0402
+import central.modules.small_project.projects as projects  # noqa: PLR0402
 from central.contract import NavItem
 from central.decisions.routes import decision_log
 from central.modules.small_project.catalogue import HEADER, MAX_BYTES, publish, published, read_csv
+from central.store import Refusal
 
 TEMPLATES = Path(__file__).parent / "templates"
 READERS = ("county_officer", "township_officer", "admin", "supervisor")
-NAV = (NavItem("/m/small_project", "限额工程", READERS),)
+NAV = (
+    NavItem("/m/small_project", "限额工程", READERS),
+    NavItem("/m/small_project/pool", "承包商库", READERS),
+    NavItem("/m/small_project/projects", "村级工程与抽取", READERS),
+)
 Text = Annotated[str, Form()]
 
 
 def router(shell: Any) -> APIRouter:
     api = APIRouter()
+
+    def now() -> datetime:
+        return datetime.fromtimestamp(shell.clock(), UTC)
+
+    def acts(who: Any) -> bool:
+        return bool(who.level == "township" and who.role == "township_officer")
 
     @api.get("/m/small_project", include_in_schema=False)
     async def page(request: Request) -> Response:
@@ -29,9 +49,8 @@ def router(shell: Any) -> APIRouter:
         async with shell.store.db.reader.connect() as conn:
             rows = await published(conn, who)
         return await shell.render(  # type: ignore[no-any-return]
-            request, "small_project/catalogues.html", rows=rows, may_publish=who.level == "township" and who.role == "township_officer",
-            header=",".join(HEADER),
-        )  # fmt: skip
+            request, "small_project/catalogues.html", rows=rows, may_publish=acts(who), header=",".join(HEADER)
+        )
 
     @api.post("/m/small_project/catalogues", include_in_schema=False)
     async def publish_catalogue(
@@ -41,7 +60,82 @@ def router(shell: Any) -> APIRouter:
         await shell.check_csrf(request, csrf)
         body = read_csv(await file.read(MAX_BYTES + 1), version, effective)
         async with shell.store.db.writer.begin() as conn:
-            await publish(conn, decision_log(shell), who, body, datetime.fromtimestamp(shell.clock(), UTC))
+            await publish(conn, decision_log(shell), who, body, now())
         return RedirectResponse("/m/small_project", 303)
+
+    # -- the contractor pool ---------------------------------------------------------------------
+
+    @api.get("/m/small_project/pool", include_in_schema=False)
+    async def pool_page(request: Request) -> Response:
+        who = await shell.supervising(request)
+        async with shell.store.db.reader.connect() as conn:
+            rows = await pool.listed(conn, who)
+        return await shell.render(request, "small_project/pool.html", rows=rows, may_act=acts(who))  # type: ignore[no-any-return]
+
+    @api.post("/m/small_project/pool", include_in_schema=False)
+    async def register(
+        request: Request, name: Text = "", code: Text = "", categories: Text = "", csrf: Text = ""
+    ) -> Response:
+        who = await shell.require(request, "township_officer")
+        await shell.check_csrf(request, csrf)
+        async with shell.store.db.writer.begin() as conn:
+            await pool.register(conn, decision_log(shell), who, name, code, categories, now())
+        return RedirectResponse("/m/small_project/pool", 303)
+
+    async def blacklisting(request: Request, code: str, reason: str, csrf: str, blacklisted: bool) -> Response:
+        who = await shell.require(request, "township_officer")
+        await shell.check_csrf(request, csrf)
+        async with shell.store.db.writer.begin() as conn:
+            await pool.set_blacklisted(conn, decision_log(shell), who, code, blacklisted, reason, now())
+        return RedirectResponse("/m/small_project/pool", 303)
+
+    @api.post("/m/small_project/pool/{code}/blacklist", include_in_schema=False)
+    async def blacklist(request: Request, code: str, reason: Text = "", csrf: Text = "") -> Response:
+        return await blacklisting(request, code, reason, csrf, True)
+
+    @api.post("/m/small_project/pool/{code}/unblacklist", include_in_schema=False)
+    async def unblacklist(request: Request, code: str, reason: Text = "", csrf: Text = "") -> Response:
+        return await blacklisting(request, code, reason, csrf, False)
+
+    # -- the villages' projects and the draw ---------------------------------------------------------
+
+    @api.get("/m/small_project/projects", include_in_schema=False)
+    async def projects_page(request: Request) -> Response:
+        who = await shell.supervising(request)
+        async with shell.store.db.reader.connect() as conn:
+            rows = await projects.listed(conn, who)
+            fixed = await draw.of_projects(conn, who)
+        for row in rows:
+            row["draw"] = fixed.get((row["edge_id"], row["project_id"]))
+            row["awaiting"] = projects.awaiting(row) and row["draw"] is None
+        return await shell.render(  # type: ignore[no-any-return]
+            request, "small_project/projects.html", rows=rows, may_act=acts(who), value_min=draw.VALUE_MIN
+        )
+
+    @api.post("/m/small_project/projects/{edge_id}/{project_id}/draw", include_in_schema=False)
+    async def fix_draw(
+        request: Request, edge_id: str, project_id: str, commitment: Text = "", csrf: Text = ""
+    ) -> Response:
+        who = await shell.require(request, "township_officer")
+        await shell.check_csrf(request, csrf)
+        async with shell.store.db.writer.begin() as conn:
+            await draw.fix(conn, decision_log(shell), who, edge_id, project_id, commitment, now())
+        return RedirectResponse("/m/small_project/projects", 303)
+
+    @api.post("/m/small_project/draws/{draw_id}/reveal", include_in_schema=False)
+    async def reveal(request: Request, draw_id: str, value: Text = "", csrf: Text = "") -> Response:
+        who = await shell.require(request, "township_officer")
+        await shell.check_csrf(request, csrf)
+        async with shell.store.db.writer.begin() as conn:
+            await draw.reveal(conn, decision_log(shell), who, draw_id, value)
+        return RedirectResponse("/m/small_project/projects", 303)
+
+    @api.get("/m/small_project/draws/{draw_id}.json", include_in_schema=False)
+    async def public_record(draw_id: str) -> Response:
+        async with shell.store.db.reader.connect() as conn:
+            row = await draw.by_id(conn, draw_id)
+        if row is None:
+            raise Refusal(404, "not_found", "没有这次抽取")
+        return JSONResponse(draw.public_record(row))
 
     return api

@@ -1,0 +1,168 @@
+"""The township's draw of two contractors for a village's project, run at the central so that anyone can re-run
+it (the procedure is edge/modules/small_project/README.md's; the seed's sources are its "central half" section).
+
+Two steps, each a decision in the central's log:
+
+1. **Fixed** (``small_project.draw_fixed``, published at once): the pool snapshot (every contractor of the
+   township as the draw reads it, blacklisted ones marked) and its hash, the village's recommended contractor,
+   the category, and the township's commitment: SHA-256 (hex) of a value the township officer chose and keeps to
+   themselves. Fixing the entry fixes the second source: the Merkle root of the central's decision log over its
+   first *i* + 1 entries (*i* the fixed decision's index), which includes the commitment, so it did not exist
+   when the township chose its value. A project is fixed once.
+2. **Drawn** (``small_project.drawn``): the officer reveals the value; it must hash to the commitment. The seed
+   is :func:`rules.combine_seed` of ``["township:<value>", "checkpoint:<i+1>:<root hex>"]``, the two by
+   :func:`rules.draw` from the fixed snapshot, and the whole record goes down to the village as the signed
+   document the edge's projection re-runs with :func:`rules.verify_draw` before applying it.
+
+Nothing here is random: the result follows from the published record alone (:func:`public_record`)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, String, Table, Text, UniqueConstraint, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+import central.modules.small_project.projects as projects_
+import edge.modules.small_project.rules as rules  # noqa: PLR0402 (the pure rules only, as the layers allow)
+from central.db import metadata
+from central.modules.small_project.pool import pool_of, text, township_of
+from central.store import Principal, Refusal
+
+NAME = "small_project"
+FIXED, DRAWN = f"{NAME}.draw_fixed", f"{NAME}.drawn"
+VALUE_MIN, VALUE_MAX = 8, 200  # the township's value: a phrase or dice digits, kept secret until the reveal
+_COMMITMENT = re.compile(r"[0-9a-f]{64}", re.ASCII)
+
+draws = Table(
+    "small_project_draws",
+    metadata,
+    Column("id", String(32), primary_key=True),  # random: the public record's address
+    Column("edge_id", String(64), nullable=False),
+    Column("project_id", String(32), nullable=False),
+    Column("county", Text, nullable=False),
+    Column("township", Text, nullable=False),
+    Column("village", Text, nullable=False),
+    Column("category", Text, nullable=False),
+    Column("recommended", Text, nullable=False),  # the contractor's id
+    Column("pool", Text, nullable=False),  # JSON: the snapshot, as POOL.json
+    Column("pool_hash", String(64), nullable=False),
+    Column("commitment", String(64), nullable=False),
+    Column("fixed_index", BigInteger, nullable=False),  # the fixed decision's index in the central's log
+    Column("checkpoint_root", String(64), nullable=False),  # the log's root over its first fixed_index + 1 entries
+    Column("fixed_by", Text, nullable=False),
+    Column("fixed_at", Text, nullable=False),
+    Column("status", String(8), nullable=False),  # fixed | drawn
+    Column("record", Text, nullable=True),  # JSON: the draw's whole record, once drawn
+    Column("drawn_index", BigInteger, nullable=True),
+    UniqueConstraint("edge_id", "project_id"),
+)
+
+
+def commitment_of(value: str) -> str:
+    """What the township publishes before the draw for its value: SHA-256 (hex) of its UTF-8 bytes."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def seed_sources(value: str, tree_size: int, root: str) -> list[str]:
+    return [f"township:{value}", f"checkpoint:{tree_size}:{root}"]
+
+
+async def fix(
+    conn: AsyncConnection, decisions: Any, who: Principal, edge_id: str, project_id: str, commitment: str,
+    moment: datetime,
+) -> str:  # fmt: skip
+    """Fix and publish what a project's draw depends on, with the township's commitment: the draw's id."""
+    county, township = township_of(who, "为本乡镇的工程抽取承包商")
+    project = await projects_.one(conn, edge_id, project_id)
+    if project is None or (project["county"], project["township"]) != (county, township):
+        raise Refusal(404, "not_found", "本乡镇没有这个工程")
+    if not projects_.awaiting(project):
+        raise Refusal(409, "not_awaiting", f"工程当前为“{project['status_name']}”，须村已批准并推荐承包商后才能抽取")
+    taken = await conn.execute(select(draws.c.id).where(draws.c.edge_id == edge_id, draws.c.project_id == project_id))
+    if taken.first() is not None:
+        raise Refusal(409, "fixed", "本工程的抽取已经固定，不能重新固定")
+    promise = commitment.strip().lower()
+    if _COMMITMENT.fullmatch(promise) is None:
+        raise Refusal(400, "bad_commitment", "承诺值应为 64 位十六进制（乡镇随机值的 SHA-256）")
+    pool = await pool_of(conn, county, township)
+    recommended = project["recommended"]["id"]
+    try:
+        if len(rules.eligible(pool, recommended, project["category"])) < rules.DRAWN:
+            raise rules.RuleError(
+                f"本乡镇库中符合“{project['category']}”类别的承包商（不含村推荐的）不足 {rules.DRAWN} 家，无法抽取"
+            )
+    except rules.RuleError as exc:
+        raise Refusal(400, "cannot_draw", exc.message) from None
+    snapshot = [c.snapshot() for c in pool]
+    fixed = {"village": project["village"], "edge_id": edge_id, "project_id": project_id,
+             "category": project["category"], "recommended": recommended, "pool": snapshot,
+             "pool_hash": rules.pool_hash(pool), "commitment": promise}  # fmt: skip
+    entry = await decisions.decide(FIXED, fixed, actor=who.account or who.name, conn=conn)
+    root = (await decisions.ledger.root_hash(entry.index + 1)).hex()
+    draw_id = uuid.uuid4().hex
+    await conn.execute(draws.insert().values(
+        id=draw_id, edge_id=edge_id, project_id=project_id, county=county, township=township,
+        village=project["village"], category=project["category"], recommended=recommended,
+        pool=json.dumps(snapshot, ensure_ascii=False), pool_hash=fixed["pool_hash"], commitment=promise,
+        fixed_index=entry.index, checkpoint_root=root, fixed_by=who.account or who.name,
+        fixed_at=moment.astimezone(UTC).isoformat(), status="fixed",
+    ))  # fmt: skip
+    return draw_id
+
+
+def record_of(row: Any, value: str) -> dict[str, Any]:
+    """The draw's whole record from its fixed row and the township's revealed value (:func:`rules.verify_draw`'s
+    input, and the document's ``record``)."""
+    sources = seed_sources(value, row.fixed_index + 1, row.checkpoint_root)
+    seed = rules.combine_seed(sources)
+    pool = json.loads(row.pool)
+    result = rules.draw(rules.parse_pool(pool), row.recommended, seed, row.category)
+    return {"pool": pool, "recommended": row.recommended, "category": row.category, "seed": result.seed,
+            "seed_sources": sources, "pool_hash": result.pool_hash, "drawn": list(result.drawn)}  # fmt: skip
+
+
+async def reveal(conn: AsyncConnection, decisions: Any, who: Principal, draw_id: str, value: str) -> list[str]:
+    """Reveal the township's value and draw: the two ids, sent down to the village as ``small_project.drawn``."""
+    county, township = township_of(who, "为本乡镇的工程抽取承包商")
+    row = (await conn.execute(select(draws).where(draws.c.id == draw_id).with_for_update())).first()
+    if row is None or (row.county, row.township) != (county, township):
+        raise Refusal(404, "not_found", "本乡镇没有这次抽取")
+    if row.status != "fixed":
+        raise Refusal(409, "drawn", "本次抽取已经完成")
+    secret = text(value, "乡镇随机值", VALUE_MAX, VALUE_MIN)
+    if commitment_of(secret) != row.commitment:
+        raise Refusal(400, "not_committed", "随机值与抽取前公布的承诺值不符")
+    record = record_of(row, secret)
+    body = {"project_id": row.project_id, "record": record}
+    entry = await decisions.decide(DRAWN, body, row.edge_id, actor=who.account or who.name, conn=conn)
+    await conn.execute(draws.update().where(draws.c.id == draw_id, draws.c.status == "fixed").values(
+        status="drawn", record=json.dumps(record, ensure_ascii=False), drawn_index=entry.index))  # fmt: skip
+    return list(record["drawn"])
+
+
+def public_record(row: Any) -> dict[str, Any]:
+    """What anyone may read at ``/m/small_project/draws/<id>.json``: before the draw, what was fixed; after it,
+    also the record ``qinglian projects verify-draw`` re-runs (its keys at the top level)."""
+    fixed = {"decision_index": row.fixed_index, "commitment": row.commitment,
+             "checkpoint": {"tree_size": row.fixed_index + 1, "root_hash": row.checkpoint_root}}  # fmt: skip
+    head = {"village": row.village, "project_id": row.project_id, "status": row.status, "fixed": fixed}
+    if row.record is None:
+        return {**head, "pool": json.loads(row.pool), "pool_hash": row.pool_hash, "recommended": row.recommended,
+                "category": row.category}  # fmt: skip
+    return {**head, **json.loads(row.record), "drawn_decision_index": row.drawn_index}
+
+
+async def by_id(conn: AsyncConnection, draw_id: str) -> Any:
+    return (await conn.execute(select(draws).where(draws.c.id == draw_id))).first()
+
+
+async def of_projects(conn: AsyncConnection, who: Principal) -> dict[tuple[str, str], Any]:
+    """The draws in ``who``'s scope by (edge id, project id)."""
+    rows = (await conn.execute(select(draws))).all()
+    return {(r.edge_id, r.project_id): r for r in rows if who.covers(r.county, r.township)}
