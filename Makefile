@@ -31,6 +31,7 @@ bench: setup
 	$(PY) benchmarks/bench_flash.py
 	$(PY) benchmarks/bench_web.py
 	$(PY) benchmarks/bench_central.py
+	$(PY) benchmarks/bench_bidding.py
 	$(PY) benchmarks/bench_ocr.py
 	$(PY) benchmarks/bench_sweep.py
 
