@@ -1,7 +1,9 @@
 """``make demo`` shows the central halves with sample data, seeded through their own steps and agreeing with the
 village's: suppliers (one near the blacklist line), the village's street-lamp demand open with bids, its
-air-conditioner demand awarded at the central and the signed award carried on to payment at the village; run
-twice on the same data (SQLite), the second run adds nothing, and the central's decision log still verifies."""
+air-conditioner demand awarded at the central and the signed award carried on to payment at the village; the
+deposit tender of last month finished with its published scores and ranking (its award signed at the village)
+and this month's open; run twice on the same data (SQLite), the second run adds nothing, and the central's
+decision log still verifies."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 from edge_support import qinglian, wait_until
@@ -87,12 +90,26 @@ def test_the_demo_shows_the_central_halves_once(tmp_path: Path) -> None:
                 assert re.search(r'class="bidders">2</span>', tenders), tenders
                 deals = _page(client, "xianguan", password, "/m/procurement/deals")
                 assert "绍兴诚信电器有限公司" in deals and "12,360.00" in deals
+                with sqlite3.connect(f"file:{data / 'central' / 'central.sqlite3'}?mode=ro", uri=True) as conn:
+                    tenders_by_status = dict(conn.execute("SELECT status, tender_id FROM competitive_deposit_tenders"))
+                finished = _page(client, "xianguan", password, f"/m/competitive_deposit/tenders/{quote(tenders_by_status['opened'], safe='')}")
+                ranked = re.findall(r"<tr><td>(\d)</td><td>([^<]+)</td>.*?<td>([\d.]+)</td></tr>", finished, re.S)
+                assert ranked == [("1", "杭州银行萧山支行", "96.00"), ("2", "萧山农村商业银行河上支行", "94.10"),
+                                  ("3", "中国农业银行萧山分行", "91.65")], finished  # fmt: skip
+                bank = _page(client, "nongshang", password, "/m/competitive_deposit/tenders")  # the demo bank
+                assert tenders_by_status["bidding"] in bank and "未开标" in bank
         finally:
             _stop(proc, log)
-        village = _kinds(data / "ledger.sqlite3", "procurement")
-        counts.append((_kinds(data / "central" / "decisions" / "ledger.sqlite3", "procurement"), village))
+        village = _kinds(data / "ledger.sqlite3", "procurement") | _kinds(data / "ledger.sqlite3", "competitive_deposit")
+        decisions = data / "central" / "decisions" / "ledger.sqlite3"
+        counts.append((_kinds(decisions, "procurement"), _kinds(decisions, "competitive_deposit"), village))
     assert counts[0] == counts[1]  # the second run added nothing, at either half
-    central_kinds, village = counts[0]
+    central_kinds, deposit, village = counts[0]
+    assert deposit == {
+        "competitive_deposit.tender": 2, "competitive_deposit.bid": 5, "competitive_deposit.scores": 3,
+        "competitive_deposit.result": 1, "competitive_deposit.award": 1,
+    }  # fmt: skip
+    assert village["competitive_deposit.award"] == 1 and village["competitive_deposit.signed"] == 1
     assert central_kinds == {
         "procurement.credit_deducted": 4, "procurement.demand_approved": 2, "procurement.bid": 5, "procurement.award": 1,
     }  # fmt: skip

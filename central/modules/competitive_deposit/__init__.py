@@ -6,7 +6,7 @@ opening with the edge module's scoring rule, and each award sent down to its vil
 from __future__ import annotations
 
 from central.contract import CentralPart
-from central.modules.competitive_deposit import reactions, tables, tender, web
+from central.modules.competitive_deposit import demo, reactions, tables, tender, web
 
 CENTRAL_COMPETITIVE_DEPOSIT = CentralPart(
     name=reactions.NAME,
@@ -18,4 +18,5 @@ CENTRAL_COMPETITIVE_DEPOSIT = CentralPart(
     work=web.work,
     on_entry=reactions.ON_ENTRY,
     decisions=tender.DECISIONS,
+    demo=demo.seed,
 )

@@ -1,0 +1,68 @@
+"""`make demo`: the central's half of competitive deposit, through the tender's own steps (each a decision in the
+central's log before its rows): two more banks of the demo county, approved as a county officer approves a
+registration, beside the demo bank ``nongshang``; and the county officer's tenders over the plans the demo village
+sent up (edge/modules/competitive_deposit/demo.py):
+
+- last month's tender, finished: its window set back (it closed two weeks ago), the three banks' sealed bids in
+  it, each bank's two scores entered with their source, and the opening: the published result with every score
+  and ranking, and the award sent down to the village (which records its contract signed on the next pass);
+- this month's tender, open for five more days, with two banks' bids in it, so the demo bank finds it open
+  (log in as ``nongshang``).
+
+A tender whose plans have not come up yet waits for the next run; a second run adds nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from central.accounts import roles as R
+from central.accounts.demo import SAMPLE_SCAN, DemoSite
+from central.modules.competitive_deposit.tender import (
+    Announcement, enter_scores, open_bids, open_tender, place_bid, waiting_plans,
+)  # fmt: skip
+from central.store import Refusal
+from edge.ledger.localtime import SHANGHAI
+
+# username, bank, unified social credit code
+BANKS = (
+    ("hangyin", "杭州银行萧山支行", "91330109MA2CD7H80R"),
+    ("nongyin", "中国农业银行萧山分行", "91330109MA2KX3N504"),
+)
+#: Each bank's two scores from the central bank's data (operating, support for agriculture and small firms).
+SCORES = {"nongshang": ("8.5", "9.5"), "hangyin": ("9.0", "7.0"), "nongyin": ("9.5", "8.0")}
+#: The finished tender's sealed rates (lot 1), and the open one's: (bank, rate in percent, how long after opening).
+FINISHED_BIDS = (("nongshang", "1.95", timedelta(days=1)), ("hangyin", "2.05", timedelta(days=2)), ("nongyin", "1.90", timedelta(days=3)))
+OPEN_BIDS = (("hangyin", "1.98", timedelta(minutes=30)), ("nongyin", "1.92", timedelta(hours=1)))
+
+
+async def seed(site: DemoSite) -> None:
+    for username, name, code in BANKS:
+        await site.ensure_organisation(username, R.BANK, name, code, ())
+    officer = await site.principal("xianguan")
+    now = datetime.now(UTC)
+    this_month = now.astimezone(SHANGHAI).date().replace(day=1)
+    last_month = (this_month - timedelta(days=1)).strftime("%Y-%m")
+    for month, opens, closes, taken in (
+        (last_month, now - timedelta(days=20), now - timedelta(days=14), FINISHED_BIDS),
+        (this_month.strftime("%Y-%m"), now - timedelta(hours=2), now + timedelta(days=5), OPEN_BIDS),
+    ):
+        async with site.store.db.reader.connect() as conn:
+            if not await waiting_plans(conn, officer, month):
+                continue  # not come up yet, or already in this month's tender
+        async with site.store.db.writer.begin() as conn:
+            try:
+                tender_id = await open_tender(conn, site.decisions, officer, Announcement(month, opens, closes, Decimal(80), 3))
+            except Refusal:
+                continue  # the month's tender exists (the county holds one a month)
+        for bank, rate, after in taken:
+            async with site.store.db.writer.begin() as conn:
+                await place_bid(conn, site.decisions, await site.principal(bank), tender_id, "1", rate, opens + after)
+        if closes > now:
+            continue  # still bidding: the officer scores and opens it after the window
+        for bank, (operating, agri) in SCORES.items():
+            async with site.store.db.writer.begin() as conn:
+                await enter_scores(conn, site.decisions, officer, tender_id, bank, operating, agri, "人民银行萧山支行评分数据.png", SAMPLE_SCAN)
+        async with site.store.db.writer.begin() as conn:
+            await open_bids(conn, site.decisions, officer, tender_id, now)
