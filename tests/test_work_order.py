@@ -38,10 +38,10 @@ ACCOUNT = "host:test"
 MONDAY = date(2026, 11, 2)  # weeks W45..W48 for a month of orders
 
 
-def work_order_config(folder: Path) -> EdgeConfig:
+def work_order_config(folder: Path, more: str = "") -> EdgeConfig:
     path = write_config(folder, "socket://127.0.0.1:9")
     with path.open("a", encoding="utf-8") as f:
-        f.write('\n[work_order]\nhead = "zhangwei"\nlead = "zhaolei"\nfinance = "chenjing"\n')
+        f.write('\n[work_order]\nhead = "zhangwei"\nlead = "zhaolei"\nfinance = "chenjing"\n' + more)
     return load_config(path, [WORK_ORDER.config] if WORK_ORDER.config else [])
 
 
@@ -535,6 +535,57 @@ def test_the_officers_come_from_the_section_or_the_roster_and_are_checked(tmp_pa
             f.write(f"\n[work_order]\n{section}\n")
         with pytest.raises(ConfigError, match=message):
             officers(load_config(path, [SECTION]))
+
+
+STATION = 'station_head = "wangfang"\n[work_order.areas]\n"红丰一片" = "zhaolei"\n"红丰二片" = "chenjing"\n'
+
+
+def test_the_station_head_and_the_areas_supervisors_come_from_the_section_and_are_checked(tmp_path: Path) -> None:
+    from edge.kernel.errors import ConfigError
+    from edge.modules.work_order.settings import officers
+
+    found = officers(work_order_config(tmp_path / "a", STATION))
+    assert found.station_head == "wangfang" and found.supervisors() == {"红丰一片": "zhaolei", "红丰二片": "chenjing"}
+    for more, message in (('station_head = "nobody"\n', "不在名册"), ('[work_order.areas]\n"红丰一片" = "liming"\n', "两委成员"),
+                          ('[work_order.areas]\n"红丰一片" = 3\n', "非空字符串")):  # fmt: skip
+        with pytest.raises(ConfigError, match=message):
+            officers(work_order_config(tmp_path / f"b{len(more)}", more))
+
+
+async def test_attendance_is_kept_by_the_station_head_or_the_supervisor_of_the_workers_area(tmp_path: Path) -> None:
+    agent = await EdgeAgent.open(work_order_config(tmp_path, STATION), parts=PARTS)
+    store = await WebStore.open(agent.config.data_dir)
+    ledger = LedgerReader(agent.config.data_dir)
+    try:
+        for n in range(1, 3):
+            await register(agent, n)  # both of 红丰一片
+        order_id = await planned(agent, MONDAY)
+        await step(agent, desk.dispatch, who(agent, "liming"), ACCOUNT, order_id)
+        marks = {"W001": "full", "W002": "half"}
+        before = await agent.ledger.size()
+        for outsider in ("liming", "chenjing"):  # the applicant; a committee member of another area
+            with pytest.raises(Refused) as err:
+                await step(agent, desk.record_attendance, who(agent, outsider), ACCOUNT, order_id, MONDAY.isoformat(), marks)
+            assert err.value.code == "forbidden" and "站长" in err.value.message
+        assert await agent.ledger.size() == before
+        await step(agent, desk.record_attendance, who(agent, "wangfang"), ACCOUNT, order_id, MONDAY.isoformat(), marks)
+        await step(agent, desk.record_attendance, who(agent, "zhaolei"), ACCOUNT, order_id, MONDAY.isoformat(), marks | {"W002": "full"})
+        async with agent.recorder.step():
+            sheet = await Q.attendance_of(agent.db.conn, order_id)
+        assert {(a["worker"], a["half_days"], a["by"]) for a in sheet} == {("W001", 2, "zhaolei"), ("W002", 2, "zhaolei")}
+        # the order's page offers the sheet only to those who keep it
+        for username, person in (("liming", "liming"), ("wangfang", "wangfang")):
+            await seed_account(store, agent, username, ["applicant"], person, None)
+        transport = httpx.ASGITransport(app=create_app(Console(agent, store, WebSettings(enabled=True)), ledger))
+        for username, form in (("liming", False), ("wangfang", True)):
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+                await Api(c).login(username)
+                page = (await c.get(f"/work_order/orders/{order_id}")).text
+                assert ('id="attendance-form"' in page) is form and ('id="attendance-who"' in page) is not form
+    finally:
+        await ledger.close()
+        await store.close()
+        await agent.close()
 
 
 async def test_a_posted_job_goes_to_the_first_qualified_takers_and_leaves_the_rotation_alone(agent: EdgeAgent) -> None:

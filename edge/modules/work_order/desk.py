@@ -276,6 +276,13 @@ async def dispatch(host: Any, actor: Person, account: str, order_id: str, refuse
 # -- attendance and pay ---------------------------------------------------------------------------------------
 
 
+async def may_keep_attendance(host: Any, person: str, order: Mapping[str, Any], workers: Sequence[str]) -> bool:
+    """Whether ``person`` keeps this order's attendance sheet ([work_order] station_head and areas)."""
+    areas = {w["area"] for w in await Q.workers(_conn(host), order["trade"]) if w["id"] in workers}
+    who = officers(host.config)
+    return R.may_keep_attendance(person, who.station_head, who.supervisors(), areas)
+
+
 async def record_attendance(host: Any, actor: Person, account: str, order_id: str, day_text: str, marks: Mapping[str, str]) -> None:
     """One day's attendance sheet of a dispatched order: each dispatched worker full, half or absent."""
     o = await _order(host, order_id)
@@ -285,6 +292,8 @@ async def record_attendance(host: Any, actor: Person, account: str, order_id: st
         raise Refused("派工单尚未派工，不能登记出勤", "not_dispatched")
     if await Q.pay_of(conn, order_id) is not None:
         raise Refused("工资已造册，出勤不能再改", "pay_filed")
+    if not await may_keep_attendance(host, actor.id, o, sent["workers"]):
+        raise Refused("出勤表由站长或本单工人所在片区的联系两委委员登记", "forbidden")
     day = R.parse_day(day_text, "出勤日期")
     R.check_attendance_day(day, date.fromisoformat(o["start_day"]), date.fromisoformat(o["end_day"]), today())
     if set(marks) != set(sent["workers"]):

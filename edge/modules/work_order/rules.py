@@ -230,6 +230,14 @@ def check_plan_allows(week_status: str | None, in_plan: bool, emergency: bool) -
 # -- attendance and pay ----------------------------------------------------------------------------------------
 
 
+def may_keep_attendance(person: str, station_head: str | None, supervisors: Mapping[str, str], areas: Collection[str]) -> bool:
+    """Who keeps an order's attendance sheet: the station head, or the committee member supervising an area of the
+    order's dispatched workers. A village that configured neither keeps its practice: anyone of the roster."""
+    if station_head is None and not supervisors:
+        return True
+    return person == station_head or any(supervisors.get(area) == person for area in areas)
+
+
 def check_attendance_day(day: date, start: date, end: date, today: date) -> None:
     """Attendance is kept for a day of the order that has come: never ahead of the work (invented labour)."""
     if not start <= day <= end:

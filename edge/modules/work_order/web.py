@@ -127,6 +127,7 @@ def router(shell: Any) -> APIRouter:
             pay = await Q.pay_of(conn, order_id)
             plan = await Q.plan(conn, o["week"])
             pool = {w["id"]: w for w in await Q.workers(conn, o["trade"])}
+            attends = sent is not None and p.person_id is not None and await desk.may_keep_attendance(agent, p.person_id, o, sent["workers"])
         name = shell.console.name_of
         head_turn = why_not(Q.routed_order(o), p.person_id, name) is None and o["applicant"] != p.person_id
         pay_turn = pay is not None and why_not(Q.routed_pay(pay), p.person_id, name) is None and pay["filed_by"] != p.person_id
@@ -136,7 +137,7 @@ def router(shell: Any) -> APIRouter:
         return await shell.render(  # type: ignore[no-any-return]
             request, "work_order/order.html", o=o, sent=sent, days=days, pay=pay, plan=plan, pool=pool, TRADES=R.TRADES,
             STATUS=Q.ORDER_STATUS, PAY_STATUS=Q.PAY_STATUS, SKIP=R.SKIP_REASONS, ATT=R.ATTENDANCE_NAMES, head_turn=head_turn,
-            pay_turn=pay_turn, finance=officers(agent.config).finance, me=p.person_id,
+            pay_turn=pay_turn, finance=officers(agent.config).finance, me=p.person_id, attends=attends,
         )  # fmt: skip
 
     @api.post(PAGE + "/orders/{order_id}/{decision}", include_in_schema=False)
