@@ -194,8 +194,12 @@ async def test_the_pool_and_its_blacklist_are_the_township_officer_s(site: Site)
         # registers into their own pool only, and finds no contractor of ours to blacklist.
         assert (await add(county, "县里加的", C2, "道路")).status_code == 403
         assert (await blacklist(county, C1, "围标串标被查实")).status_code == 403
-        assert (await seller.post("/m/small_project/pool", data={"name": "自己", "code": C5, "categories": "道路",
-                                                                 "csrf": "x"})).status_code == 403  # fmt: skip
+        token = await csrf_of(seller, "/work")  # the supplier's own session token: the refusal is the role's
+        for path, data in (("/m/small_project/pool", {"name": "自己", "code": C5, "categories": "道路"}),
+                           (f"/m/small_project/pool/{C1}/blacklist", {"reason": "供应商想拉黑对手"}),
+                           (f"/m/small_project/projects/{EDGE}/GC-00001/draw", {"commitment": "0" * 64})):  # fmt: skip
+            refused = await seller.post(path, data={**data, "csrf": token})
+            assert refused.status_code == 403 and "无权" in refused.text
         assert (await seller.get("/m/small_project/pool")).status_code == 303  # not a page of a supplier's
         assert (await blacklist(other, C1, "围标串标被查实")).status_code == 404
         assert (await add(other, "浦阳建设", C3, "房建")).status_code == 303
@@ -255,22 +259,25 @@ async def test_a_village_project_goes_up_the_township_draws_and_the_village_appl
         assert (await post(officer, CSV)).status_code == 303
         await site.client.sync_once()  # the catalogue comes down
         for name, code, categories in (("湖州路桥建设有限公司", C1, "道路"), ("吴兴水利工程有限公司", C2, "道路、水利"),
-                                       ("织里建设有限公司", C3, "道路"), ("八里店园林有限公司", C4, "绿化")):  # fmt: skip
+                                       ("织里建设有限公司", C3, "道路"), ("八里店园林有限公司", C4, "道路、绿化")):  # fmt: skip
             assert (await add(officer, name, code, categories)).status_code == 303
         project_id = await village_project(site, C1)
         # The township sees the project approved, with the village's contractor, awaiting its draw.
+        assert "待抽取承包商：" in (await officer.get("/work")).text
+        assert "待抽取承包商：" not in (await other.get("/work")).text
         page = (await officer.get("/m/small_project/projects")).text
         assert f"{project_id} 西岙自然村道路硬化" in page and "已批准，待抽取" in page and f"（{C1}）" in page
         assert project_id in (await county.get("/m/small_project/projects")).text
         assert project_id not in (await other.get("/m/small_project/projects")).text
         fix = f"/m/small_project/projects/{EDGE}/{project_id}/draw"
         page_path = "/m/small_project/projects"
-        # Two eligible for 道路 besides the recommended; blacklisting one leaves too few: the draw is refused.
+        # Three qualified for 道路 besides the recommended; a blacklisted one is not eligible: with two of them
+        # blacklisted too few are left and the draw is refused.
+        assert (await blacklist(officer, C4, "资质过期，列入黑名单")).status_code == 303
         assert (await blacklist(officer, C3, "转包被查实，列入黑名单")).status_code == 303
         too_few = await form(officer, fix, page_path, commitment=commitment_of(VALUE))
         assert too_few.status_code == 400 and "不足 2 家" in too_few.text
         assert (await blacklist(officer, C3, "整改到位，移出黑名单", lift=True)).status_code == 303
-        assert (await blacklist(officer, C4, "资质过期，列入黑名单")).status_code == 303  # not 道路 anyway
         # Not this township's officer; a bad commitment.
         assert (await form(other, fix, page_path, commitment=commitment_of(VALUE))).status_code == 404
         assert (await form(county, fix, page_path, commitment=commitment_of(VALUE))).status_code == 403
@@ -297,7 +304,10 @@ async def test_a_village_project_goes_up_the_township_draws_and_the_village_appl
             "root_hash": (await site.decisions.ledger.root_hash(size)).hex(),
         }
         # The reveal: another township's officer, and a value that is not the committed one, are refused.
+        assert "待公布随机值：" in (await officer.get("/work")).text
+        assert (await visitor.get(f"/m/small_project/draws/{'0' * 32}.json")).status_code == 404  # a guessed id
         reveal = f"/m/small_project/draws/{draw_id}/reveal"
+        assert (await form(county, reveal, page_path, value=VALUE)).status_code == 403
         assert (await form(other, reveal, page_path, value=VALUE)).status_code == 404
         wrong = await form(officer, reveal, page_path, value=VALUE + "改")
         assert wrong.status_code == 400 and "承诺值不符" in wrong.text

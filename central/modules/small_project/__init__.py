@@ -15,6 +15,7 @@ CENTRAL_SMALL_PROJECT = CentralPart(
     router=web.router,
     templates=web.TEMPLATES,
     nav=web.NAV,
+    work=web.work,
     on_entry=projects.ON_ENTRY,
     decisions={
         CATALOGUE: "发布指导价目录",

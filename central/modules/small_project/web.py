@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 import central.modules.small_project.draw as draw  # noqa: PLR0402 (the submodules, not the package: no cycle)
 import central.modules.small_project.pool as pool  # noqa: PLR0402
 import central.modules.small_project.projects as projects  # noqa: PLR0402
-from central.contract import NavItem
+from central.contract import NavItem, WorkItem
 from central.decisions.routes import decision_log
 from central.modules.small_project.catalogue import HEADER, MAX_BYTES, publish, published, read_csv
 from central.store import Refusal
@@ -32,6 +32,25 @@ NAV = (
     NavItem("/m/small_project/projects", "村级工程与抽取", READERS),
 )
 Text = Annotated[str, Form()]
+
+
+async def work(shell: Any, who: Any) -> list[WorkItem]:
+    """我的工作 of a township officer: the township's projects awaiting a draw, and draws fixed but not revealed."""
+    if who.level != "township" or who.role != "township_officer":
+        return []
+    async with shell.store.db.reader.connect() as conn:
+        rows = await projects.listed(conn, who)
+        fixed = await draw.of_projects(conn, who)
+    items = []
+    for row in rows:
+        done = fixed.get((row["edge_id"], row["project_id"]))
+        if done is None and projects.awaiting(row):
+            items.append(WorkItem(f"待抽取承包商：{row['village']} {row['name']}", "/m/small_project/projects",
+                                  "固定库快照并公布随机值的承诺"))  # fmt: skip
+        elif done is not None and done.status == "fixed":
+            items.append(WorkItem(f"待公布随机值：{row['village']} {row['name']}", "/m/small_project/projects",
+                                  "公布后即抽取并下发到村"))  # fmt: skip
+    return items
 
 
 def router(shell: Any) -> APIRouter:
