@@ -215,3 +215,13 @@ def test_a_favourite_is_more_than_one_dispatch_above_the_trades_median() -> None
     assert R.favoured({"a": 3, "b": 2, "c": 2, "d": 1}) == set()  # median 2: 3 is not above 3
     assert R.favoured({"a": 3, "b": 2, "c": 1, "d": 1}) == {"a"}  # median 1.5: 3 is above 2.5
     assert R.favoured({"away": 0, "a": 5, "b": 5, "c": 5}) == set()  # one back from a long absence flags no one
+
+
+def test_the_attendance_sheet_is_kept_by_the_station_head_or_the_areas_supervisor() -> None:
+    areas = {"红丰一片": "zhaolei", "红丰二片": "chenjing"}
+    assert R.may_keep_attendance("anyone", None, {}, {"红丰一片"})  # nothing configured: the village's practice
+    assert R.may_keep_attendance("wangfang", "wangfang", areas, {"红丰一片"})
+    assert R.may_keep_attendance("zhaolei", "wangfang", areas, {"红丰三片", "红丰一片"})
+    assert not R.may_keep_attendance("chenjing", "wangfang", areas, {"红丰一片"})  # another area's member
+    assert not R.may_keep_attendance("liming", None, areas, {"红丰一片"})
+    assert not R.may_keep_attendance("zhaolei", "wangfang", areas, set())
