@@ -288,6 +288,10 @@ class EdgeAgent:
         """The applicant reminds the approvers the request awaits (催办); who was reminded."""
         return await self.desk.remind(request_id, applicant, account)
 
+    async def mark_urgent(self, request_id: str, applicant: str, reason: str, account: str | None = None) -> RequestView:
+        """The applicant asks for an urgent use outside the seal's hours (加急用印): a reason, one more approver."""
+        return await self.desk.mark_urgent(request_id, applicant, reason, account)
+
     async def regrant(self, request_id: str, approver: str, account: str | None = None) -> RequestView:
         """Re-issue a grant that lapsed unused, as the final approver, once (edge/seal/regrant.py); it is sent now."""
         request = await self.desk.regrant(request_id, approver, account)

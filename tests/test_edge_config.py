@@ -117,3 +117,14 @@ def test_every_command_reads_a_config_holding_each_parts_table(tmp_path: Path, c
     assert "unknown key" not in capsys.readouterr().err
     with pytest.raises(ConfigError, match="unknown key"):
         load_config(path)  # the kernel alone does not know them
+
+
+def test_the_examples_hours_of_use_load_when_uncommented(tmp_path: Path) -> None:
+    text = (REPO / "examples" / "edge.toml").read_text(encoding="utf-8")
+    start = text.index("# [devices.hours]")
+    end = text.index("\n\n", start)
+    block = "\n".join(line.removeprefix("# ") for line in text[start:end].splitlines())
+    path = tmp_path / "edge.toml"
+    path.write_text(text[:start] + block + text[end:], encoding="utf-8")
+    hours = load_config(path).devices[0].hours
+    assert hours is not None and (hours.opens.isoformat(), hours.closes.isoformat()) == ("08:30:00", "17:30:00")

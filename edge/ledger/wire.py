@@ -92,7 +92,7 @@ ANOMALY_NAMES = {
     "original_unreadable": "原件无法识别", "amount_mismatch": "申报金额与原件不符", "wrong_seal": "印文与本机印章不符",
     "no_original": "无原件可比对", "amount": "金额不符", "title": "标题不符",
     "text": "正文不符", "blank": "空白页", "seal_outside": "印章在监控区外", "unknown_firmware": "未获准的固件",
-    "firmware_downgrade": "固件降级", "firmware_revoked": "固件已撤销",
+    "firmware_downgrade": "固件降级", "firmware_revoked": "固件已撤销", "urgent_use": "用印时间外加急用印",
     "rogue_grant": "非本边缘签发的授权(设备已停止授权)", "malformed_event": "设备事件格式错误(设备密钥可能已泄露)",
     **DOCUMENT_REFUSALS,  # the central's signed documents an edge refused (document_refused entries)
 }  # fmt: skip

@@ -23,7 +23,7 @@ from edge.kernel.routing import why_not
 from edge.ledger.localtime import local_today, utc_bound
 from edge.ocr.search import Hit, SearchIndex
 from edge.seal.db import PENDING, RequestView
-from edge.seal.desk import SealDesk, amount_from_text, check_filing, routed, takes_part
+from edge.seal.desk import amount_from_text, check_filing, routed, takes_part
 from edge.seal.hours import describe, hours_of_device
 from edge.seal.regrant import approval_lifetime_end, regrant_refusal
 from edge.web.service import PASSWORD_CHANGE_REQUIRED, Console, Principal
@@ -258,9 +258,7 @@ class SealConsole:
     async def urgent(self, p: Principal, request_id: str, reason: str) -> RequestView:
         """The applicant asks for an urgent use outside the seal's hours: a written reason, one more approver."""
         await self.request_for(p, request_id)
-        # The desk's step on the agent's own recorder (the agent's desk is not part of the console's interface).
-        desk = SealDesk(self.config, self.agent.recorder)
-        return await desk.mark_urgent(request_id, self._applicant(p), reason, p.account.username)
+        return await self.agent.mark_urgent(request_id, self._applicant(p), reason, p.account.username)
 
     def hours(self, r: RequestView) -> str | None:
         """The seal's hours of use in words, or None when it has none."""
