@@ -115,3 +115,16 @@ async def test_the_township_compares_dispatches_pay_emergencies_and_blacklisting
     # a second round hands nothing over again: the figures stand
     await site.client.sync_once()
     assert await site.stored() == stored
+
+
+async def test_an_entry_the_comparison_cannot_take_is_stored_and_the_rest_goes_on(site: Site) -> None:
+    agent = site.agent
+    await register(agent, 1)
+    async with agent.recorder.step():  # accepted at the village (an anomaly there): a status of a worker no pool has
+        body = {"worker_id": "W404", "status": "blacklisted", "reason": "x", "by": "zhangwei", "account": ACCOUNT}
+        await agent.recorder.record("work_order.worker_status", body)
+    await register(agent, 2)
+    result = await site.client.sync_once()
+    assert result.next_index == result.local_size == await agent.ledger.size()  # the whole batch is stored
+    text = (await site.page()).text
+    assert "工人1" in text and "工人2" in text and f'id="blacklisted-{EDGE}">0</div>' in text
