@@ -353,3 +353,24 @@ def _draw_id(page: str) -> str:
     found = re.search(r"/m/small_project/draws/([0-9a-f]{32})\.json", page)
     assert found is not None, page[:500]
     return found.group(1)
+
+
+async def test_a_project_the_village_rejected_goes_up_rejected_and_awaits_no_draw(site: Site) -> None:
+    async with site.http() as officer:
+        assert (await login(officer, "zhenshen")).status_code == 303
+        assert (await post(officer, CSV)).status_code == 303
+        await site.client.sync_once()
+        clerk = Actor("cunwu", None, frozenset({"village_staff"}))
+        draft = desk.ProjectDraft("村委会门前排水沟", "水利", "村委会", "疏通并加盖", (BillLine("DL-02", "30"),))
+        project_id = await desk.file_project(site.agent, clerk, draft)
+        await site.client.sync_once()
+        pending = (await officer.get("/m/small_project/projects")).text
+        assert f"{project_id} 村委会门前排水沟" in pending and "村审批中" in pending and "2,565.00" in pending
+        approver = Actor("acct-zhangwei", site.agent.config.people["zhangwei"], frozenset({"approver"}))
+        assert await desk.decide(site.agent, approver, project_id, False, "与排涝规划重复，暂缓") is False
+        await site.client.sync_once()
+        page = (await officer.get("/m/small_project/projects")).text
+        assert "已驳回" in page and "待抽取" not in page and "待抽取承包商" not in (await officer.get("/work")).text
+        refused = await form(officer, f"/m/small_project/projects/{EDGE}/{project_id}/draw", "/m/small_project/projects",
+                             commitment=commitment_of(VALUE))  # fmt: skip
+        assert refused.status_code == 409 and "已驳回" in refused.text
