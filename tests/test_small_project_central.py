@@ -36,6 +36,7 @@ from edge.kernel.accounts import Actor
 from edge.kernel.config import CentralSettings
 from edge.kernel.sync import SyncClient
 from edge.ledger import Entry
+from edge.ledger.checkpoint import Checkpoint
 from edge.modules.small_project import SMALL_PROJECT, desk, rules
 from edge.modules.small_project import projection as P
 from edge.modules.small_project.cli import register
@@ -299,10 +300,9 @@ async def test_a_village_project_goes_up_the_township_draws_and_the_village_appl
         )
         assert {c["id"]: c["blacklisted"] for c in before["pool"]} == {C1: False, C2: False, C3: False, C4: True}
         size = fixed_entry.index + 1
-        assert before["fixed"]["checkpoint"] == {
-            "tree_size": size,
-            "root_hash": (await site.decisions.ledger.root_hash(size)).hex(),
-        }
+        signed = Checkpoint.from_dict(before["fixed"]["checkpoint"])  # signed by the central's published key
+        assert signed.tree_size == size and signed.root_hash == await site.decisions.ledger.root_hash(size)
+        assert signed.verify(site.decisions.ledger.public_key)
         # The reveal: another township's officer, and a value that is not the committed one, are refused.
         assert "待公布随机值：" in (await officer.get("/work")).text
         assert (await visitor.get(f"/m/small_project/draws/{'0' * 32}.json")).status_code == 404  # a guessed id
@@ -320,7 +320,7 @@ async def test_a_village_project_goes_up_the_township_draws_and_the_village_appl
     assert problems == [] and sorted(result.drawn) == [C2, C3] and result.eligible == (C2, C3)
     assert record["seed_sources"] == [
         f"township:{VALUE}",
-        f"checkpoint:{size}:{before['fixed']['checkpoint']['root_hash']}",
+        f"checkpoint:{size}:{signed.root_hash.hex()}",
     ]
     assert record["seed"] == rules.combine_seed(record["seed_sources"])
     path = tmp_path / "record.json"

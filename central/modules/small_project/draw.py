@@ -55,6 +55,7 @@ draws = Table(
     Column("commitment", String(64), nullable=False),
     Column("fixed_index", BigInteger, nullable=False),  # the fixed decision's index in the central's log
     Column("checkpoint_root", String(64), nullable=False),  # the log's root over its first fixed_index + 1 entries
+    Column("checkpoint", Text, nullable=True),  # JSON: the log's signed checkpoint of that tree (its to_dict)
     Column("fixed_by", Text, nullable=False),
     Column("fixed_at", Text, nullable=False),
     Column("status", String(8), nullable=False),  # fixed | drawn
@@ -105,12 +106,17 @@ async def fix(
              "pool_hash": rules.pool_hash(pool), "commitment": promise}  # fmt: skip
     entry = await decisions.decide(FIXED, fixed, actor=who.account or who.name, conn=conn)
     root = (await decisions.ledger.root_hash(entry.index + 1)).hex()
+    # The checkpoint signed right after the decision covers exactly it (unless another decision slipped in
+    # between: the root then stands alone, provable from any later checkpoint).
+    signed = await decisions.ledger.latest_checkpoint()
+    checkpoint = signed.to_dict() if signed is not None and signed.tree_size == entry.index + 1 else None
     draw_id = uuid.uuid4().hex
     await conn.execute(draws.insert().values(
         id=draw_id, edge_id=edge_id, project_id=project_id, county=county, township=township,
         village=project["village"], category=project["category"], recommended=recommended,
         pool=json.dumps(snapshot, ensure_ascii=False), pool_hash=fixed["pool_hash"], commitment=promise,
-        fixed_index=entry.index, checkpoint_root=root, fixed_by=who.account or who.name,
+        fixed_index=entry.index, checkpoint_root=root,
+        checkpoint=json.dumps(checkpoint) if checkpoint else None, fixed_by=who.account or who.name,
         fixed_at=moment.astimezone(UTC).isoformat(), status="fixed",
     ))  # fmt: skip
     return draw_id
@@ -147,10 +153,12 @@ async def reveal(conn: AsyncConnection, decisions: Any, who: Principal, draw_id:
 
 
 def public_record(row: Any) -> dict[str, Any]:
-    """What anyone may read at ``/m/small_project/draws/<id>.json``: before the draw, what was fixed; after it,
-    also the record ``qinglian projects verify-draw`` re-runs (its keys at the top level)."""
+    """What anyone may read at ``/m/small_project/draws/<id>.json``: before the draw, what was fixed (with the
+    decision log's checkpoint of the fixed tree, signed by the key of ``/api/v1/central/pubkey``); after it, also
+    the record ``qinglian projects verify-draw`` re-runs (its keys at the top level)."""
     fixed = {"decision_index": row.fixed_index, "commitment": row.commitment,
-             "checkpoint": {"tree_size": row.fixed_index + 1, "root_hash": row.checkpoint_root}}  # fmt: skip
+             "checkpoint": json.loads(row.checkpoint) if row.checkpoint
+             else {"tree_size": row.fixed_index + 1, "root_hash": row.checkpoint_root}}  # fmt: skip
     head = {"village": row.village, "project_id": row.project_id, "status": row.status, "fixed": fixed}
     if row.record is None:
         return {**head, "pool": json.loads(row.pool), "pool_hash": row.pool_hash, "recommended": row.recommended,
