@@ -208,7 +208,8 @@ class Figures:
     accepted_s: list[float] = field(default_factory=list)  # the bid's POST alone
     burst_bids: int = 0
     burst_s: float = 0.0
-    burst_refused: int = 0
+    burst_refused: int = 0  # answered with a refusal (4xx)
+    burst_failed: int = 0  # a server error or the connection dropped
     settled_s: float = 0.0  # from the burst's first bid until every bidder shows the final standing
     updates_expected: int = 0
     updates_received: int = 0
@@ -255,9 +256,15 @@ async def all_at_once(bidders: list[Bidder], listeners: Listeners, taken: list[B
     async def bid_share(bidder: Bidder, share: int) -> None:
         for _ in range(share):
             fen = next(amounts)  # taken before the await: amounts fall in the order the bids are sent
-            answer = await place(bidder, fen)
+            try:
+                answer = await place(bidder, fen)
+            except httpx.TransportError:  # the central dropped the connection: no answer, so not taken
+                figures.burst_failed += 1
+                continue
             if answer.status_code == 303:
                 taken.append(Bid(len(taken) + 1, bidder.username, fen, datetime.now(UTC)))
+            elif answer.status_code >= 500:
+                figures.burst_failed += 1
             else:
                 figures.burst_refused += 1
 
@@ -328,6 +335,7 @@ def summary(db: str, bidders: int, bids: int, f: Figures) -> dict[str, Any]:
     return {
         "db": db, "bidders": bidders, "bids": bids,
         "bids_per_s": round(bids_per_s, 1), "burst_bids": f.burst_bids, "burst_refused": f.burst_refused,
+        "burst_failed": f.burst_failed,
         "burst_s": round(f.burst_s, 3), "settled_s": round(f.settled_s, 3),
         "plain_inserts_per_s": round(plain_per_s, 1), "plain_rows": f.plain_rows,
         "slowdown": round(plain_per_s / bids_per_s, 1) if bids_per_s else None,
@@ -347,7 +355,7 @@ def table(s: dict[str, Any]) -> None:
         f"== live bidding on {label}: {s['bidders']} bidders on one demand's live page (SSE), {s['bids']} bids a phase"
     )
     print(f"  {'all bidding at once':<38} {s['bids_per_s']:>9,.1f} bids/s   ({s['burst_bids']} accepted, "
-          f"{s['burst_refused']} refused, in {s['burst_s']:.2f} s; every bidder shown the final "
+          f"{s['burst_refused']} refused, {s['burst_failed']} failed, in {s['burst_s']:.2f} s; every bidder shown the final "
           f"standing at {s['settled_s']:.2f} s)")  # fmt: skip
     print(f"  {'plain insert of the same rows':<38} {s['plain_inserts_per_s']:>9,.1f} rows/s   ({s['plain_rows']} rows, "
           f"one transaction each; {s['slowdown']}x the bids' rate)")  # fmt: skip
@@ -369,8 +377,12 @@ async def run(url: str, db: str, work: Path, args: argparse.Namespace) -> dict[s
     data_dir = work / "central"
     names = await prepare(url, data_dir, args.bidders, ceiling_fen)
     figures = Figures()
-    with central_process(url, data_dir, work / "central.log") as base:
+    log = work / "central.log"
+    with central_process(url, data_dir, log) as base:
         await bidding(base, names, args.bids, ceiling_fen, args.timeout, figures)
+    if figures.burst_failed:
+        print(f"-- {figures.burst_failed} bids failed; the central's log, its end:\n"
+              f"{log.read_text(errors='replace')[-3000:]}", file=sys.stderr)  # fmt: skip
     await plain_inserts(url, figures)
     return summary(db, args.bidders, args.bids, figures)
 
