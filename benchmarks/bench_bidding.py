@@ -12,14 +12,16 @@ initdb/pg_ctl as the tests do). Every bid is a new lowest price, so it changes w
   the last bidder's stream carries the standing after it (each bidder's own arrival too, and the POST alone);
   every event is checked against the central's own rule (``bidding.standing``) for that bidder;
 * all bidding at once (``--bids`` more bids, every bidder posting its share back to back): bids accepted per
-  second, then the time from the last acceptance until every bidder shows the final standing (the live page
-  folds bids that come faster than it reads into one update: only the final one is checked);
+  second (a refusal and a server error or dropped connection are counted apart: ``burst_refused``,
+  ``burst_failed``), and the time from the first of them until every bidder shows the final standing (the live
+  page folds bids that come faster than it reads into one update: only the final one is checked);
 * plain insert: the same ``procurement_bids`` rows inserted again with the same engine, one transaction each
   as each bid is, without the decision log, the checks, HTTP or live pages, after the server stopped.
 
 Prints a small table (``--json``: then one JSON line); no assertions on time: figures to compare between runs on
 the same machine. A wrong update is counted and reported (``updates_wrong``); one that never comes stops the run
-with an error after ``--timeout`` seconds.
+with an error after ``--timeout`` seconds. Each update re-reads the tender's bids, so the figures depend on
+``--bids`` as well as on ``--bidders``: compare runs of the same sizes.
 """
 
 from __future__ import annotations
