@@ -374,3 +374,26 @@ async def test_consistency_proofs_served_match(ledgers: Ledgers, store: CentralS
     )  # fmt: skip
     await client.stop()
     await ledger.close()
+
+
+async def test_an_entry_appended_while_the_round_signs_its_tail_goes_up_in_that_round(
+    ledgers: Ledgers, store: CentralStore
+) -> None:
+    # The agent writes between the round measuring the ledger and signing its tail: the checkpoint then covers
+    # more than was measured, and the round pushes up to it (it failed with "no checkpoint in (a, b]").
+    ledger = await ledgers.open("e1", 5, checkpoint_every=1000)
+    await enrol(store, "e1", ledgers.root / "e1")
+    client = SyncClient(ledger, "http://central", "e1", transport=asgi_transport(store), batch_size=100)
+    sign = ledger.checkpoint
+
+    async def written_meanwhile() -> Checkpoint:
+        await ledger.append("seal.press", {"device_id": "QL-1", "event_id": 99, "event": {"k": "press", "n": 1}})
+        return await sign()
+
+    ledger.checkpoint = written_meanwhile  # type: ignore[method-assign]
+    try:
+        result = await client.sync_once()
+        assert result.next_index == await ledger.size() == 6
+        assert await store.stored_indexes("e1") == list(range(6))
+    finally:
+        await client.stop()

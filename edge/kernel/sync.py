@@ -338,7 +338,9 @@ class SyncClient:
                     if acked >= size:
                         break
                 else:
-                    await self.ledger.checkpoint()  # sign the tail so it can go in this round
+                    # Sign the tail so it goes in this round; the agent may have written since ``size`` was
+                    # read, and the checkpoint covers that too: push up to it.
+                    size = (await self.ledger.checkpoint()).tree_size
             while acked < size:
                 checkpoint = await self._checkpoint_for_batch(acked, size)
                 reply = await self._push(acked, checkpoint)
