@@ -1,5 +1,5 @@
 """`qinglian procurement export-ocds`: the demands that went up to the township, as an OCDS 1.1 release package
-that validates against the official schema (../shared/ocds) and that the Open Contracting Partnership's own
+that validates against the official schema (tests/data/ocds) and that the Open Contracting Partnership's own
 tool reads: `ocdskit detect-format` names it a release package, `ocdskit compile --package` compiles it."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from edge.modules.procurement import PROCUREMENT
 from edge.seal.keystore import DeviceIdentity
 from hostsim import flash
 
-OCDS = Path(__file__).resolve().parent.parent.parent / "shared" / "ocds"
+OCDS = Path(__file__).resolve().parent / "data" / "ocds"  # OCDS 1.1.5, kept in the repository (README there)
 WITH_PROCUREMENT = PARTS if PROCUREMENT in PARTS else (*PARTS, PROCUREMENT)
 
 
