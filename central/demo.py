@@ -56,12 +56,12 @@ class DemoCentral:
         award: decisions in the central's log), a sync (their documents come down), and the village's demos once
         more (each carries on from what arrived; every hook adds nothing on a second pass)."""
         await village()
-        await _synced(sync)
+        await sync()
         site = DemoSite(self.store, self.decisions, COUNTY, TOWNSHIP, self.edge_id, password)
         for part in CENTRAL_PARTS:
             if part.demo is not None:
                 await part.demo(site)
-        await _synced(sync)
+        await sync()
         await village()
 
     async def close(self) -> None:
@@ -69,18 +69,6 @@ class DemoCentral:
         await self._task
         await self.decisions.close()
         await self.store.close()
-
-
-async def _synced(sync: Callable[[], Awaitable[object]], tries: int = 3) -> None:
-    """One sync round, tried again when it fails: the village's agent keeps writing while the demo seeds, and a
-    round can find its tail signed past the batch it was pushing (the next round pushes it)."""
-    for attempt in range(tries):
-        try:
-            await sync()
-            return
-        except Exception:
-            if attempt == tries - 1:
-                raise
 
 
 async def start_demo_central(
