@@ -9,11 +9,11 @@ between the two halves, spelt here because the central imports nothing of the ed
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from sqlalchemy import update
 
+from central import bodies
 from central.modules.competitive_deposit.tables import plans, unplanned
 from edge.ledger import Entry
 
@@ -23,55 +23,37 @@ PLAN, UNPLANNED, AWARD, SIGNING_LATE, SIGNED, MATURED = (
 )
 
 
-def _day(value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"not a date: {value!r:.40}")
-    return date.fromisoformat(value).isoformat()
-
-
-def _fen(value: object) -> int:
-    if type(value) is not int or not 0 <= value < 2**63:
-        raise ValueError(f"not an amount in fen: {value!r:.40}")
-    return value
-
-
-def _text(value: object, limit: int = 200) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"not a text: {value!r:.40}")
-    return value[:limit]
-
-
 async def on_plan(ctx: Any, edge: Any, entry: Entry) -> None:
     b = entry.body
-    meeting = _day(b["meeting_date"])
+    meeting = bodies.day(b["meeting_date"])
     await ctx.conn.execute(plans.insert().values(
-        edge_id=edge.edge_id, plan_id=_text(b["plan_id"], 32), village=edge.village, township=edge.township,
-        county=edge.county, month=meeting[:7], account_name=_text(b.get("account_name") or b["account"], 100),
-        amount_fen=_fen(b["amount_fen"]), term_months=int(b["term_months"]), meeting_date=meeting,
-        idle_fen=_fen(b["idle"]["amount_fen"]), idle_since=_day(b["idle"]["since"]), edge_index=entry.index,
+        edge_id=edge.edge_id, plan_id=bodies.text(b["plan_id"], 32), village=edge.village, township=edge.township,
+        county=edge.county, month=meeting[:7], account_name=bodies.text(b.get("account_name") or b["account"], 100),
+        amount_fen=bodies.fen(b["amount_fen"]), term_months=int(b["term_months"]), meeting_date=meeting,
+        idle_fen=bodies.fen(b["idle"]["amount_fen"]), idle_since=bodies.day(b["idle"]["since"]), edge_index=entry.index,
         status="planned", late=False,
     ))  # fmt: skip
 
 
 def _plan(edge: Any, body: Any) -> Any:
-    return (plans.c.edge_id == edge.edge_id) & (plans.c.plan_id == _text(body["plan_id"], 32))
+    return (plans.c.edge_id == edge.edge_id) & (plans.c.plan_id == bodies.text(body["plan_id"], 32))
 
 
 async def on_award(ctx: Any, edge: Any, entry: Entry) -> None:
     b = entry.body
     await ctx.conn.execute(update(plans).where(_plan(edge, b)).values(
-        status="awarded", bank=_text(b["bank"], 100), rate_percent=_text(b["rate_percent"], 16),
-        awarded_fen=_fen(b["amount_fen"]), notice_date=_day(b["notice_date"]),
+        status="awarded", bank=bodies.text(b["bank"], 100), rate_percent=bodies.text(b["rate_percent"], 16),
+        awarded_fen=bodies.fen(b["amount_fen"]), notice_date=bodies.day(b["notice_date"]),
     ))  # fmt: skip
 
 
 async def on_signing_late(ctx: Any, edge: Any, entry: Entry) -> None:
-    await ctx.conn.execute(update(plans).where(_plan(edge, entry.body)).values(late=True, sign_by=_day(entry.body["sign_by"])))
+    await ctx.conn.execute(update(plans).where(_plan(edge, entry.body)).values(late=True, sign_by=bodies.day(entry.body["sign_by"])))
 
 
 async def on_signed(ctx: Any, edge: Any, entry: Entry) -> None:
     b = entry.body
-    values: dict[str, Any] = {"status": "signed", "signed_on": _day(b["signed_on"]), "sign_by": _day(b["sign_by"])}
+    values: dict[str, Any] = {"status": "signed", "signed_on": bodies.day(b["signed_on"]), "sign_by": bodies.day(b["sign_by"])}
     if b.get("late") is True:
         values["late"] = True
     await ctx.conn.execute(update(plans).where(_plan(edge, b)).values(**values))
@@ -80,16 +62,16 @@ async def on_signed(ctx: Any, edge: Any, entry: Entry) -> None:
 async def on_matured(ctx: Any, edge: Any, entry: Entry) -> None:
     b = entry.body
     await ctx.conn.execute(update(plans).where(_plan(edge, b)).values(
-        status="matured", interest_fen=_fen(b["interest_fen"]), demand_fen=_fen(b["demand_fen"]), extra_fen=int(b["extra_fen"]),
+        status="matured", interest_fen=bodies.fen(b["interest_fen"]), demand_fen=bodies.fen(b["demand_fen"]), extra_fen=int(b["extra_fen"]),
     ))  # fmt: skip
 
 
 async def on_unplanned(ctx: Any, edge: Any, entry: Entry) -> None:
     b = entry.body
     await ctx.conn.execute(unplanned.insert().values(
-        edge_id=edge.edge_id, account=_text(b["account"], 40), since=_day(b["since"]), village=edge.village,
-        township=edge.township, county=edge.county, idle_fen=_fen(b["idle_fen"]), explanation=_text(b["explanation"], 300),
-        flagged_on=_day(b["as_of"]),
+        edge_id=edge.edge_id, account=bodies.text(b["account"], 40), since=bodies.day(b["since"]), village=edge.village,
+        township=edge.township, county=edge.county, idle_fen=bodies.fen(b["idle_fen"]), explanation=bodies.text(b["explanation"], 300),
+        flagged_on=bodies.day(b["as_of"]),
     ))  # fmt: skip
 
 

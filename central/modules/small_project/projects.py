@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, PrimaryKeyConstraint, String, Table, Text, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from central import bodies
 from central.db import metadata
 from central.store import Principal
 from edge.ledger import Entry
@@ -47,25 +48,13 @@ projects = Table(
 )
 
 
-def _text(value: object, limit: int = 200) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"not a text: {value!r:.40}")
-    return value[:limit]
-
-
-def _fen(value: object) -> int:
-    if type(value) is not int or not 0 <= value < 2**63:
-        raise ValueError(f"not an amount in fen: {value!r:.40}")
-    return value
-
-
 async def on_filed(ctx: Any, edge: Any, entry: Entry) -> None:
     b = entry.body
     lines = b["lines"]
     await ctx.conn.execute(projects.insert().values(
-        edge_id=edge.edge_id, project_id=_text(b["id"], 32), county=edge.county, township=edge.township,
-        village=edge.village, name=_text(b["name"]), category=_text(b["category"], 20), place=_text(b["place"]),
-        total_fen=_fen(b["total_fen"]), flagged=sum(1 for ln in lines if ln.get("above_guide")),
+        edge_id=edge.edge_id, project_id=bodies.text(b["id"], 32), county=edge.county, township=edge.township,
+        village=edge.village, name=bodies.text(b["name"]), category=bodies.text(b["category"], 20), place=bodies.text(b["place"]),
+        total_fen=bodies.fen(b["total_fen"]), flagged=sum(1 for ln in lines if ln.get("above_guide")),
         status="pending", filed_index=entry.index, updated_at=entry.ts,
     ))  # fmt: skip
 
@@ -79,7 +68,7 @@ def _move(frm: tuple[str, ...], to: str) -> Any:
 
 async def _set(conn: AsyncConnection, edge: Any, entry: Entry, frm: tuple[str, ...], **values: Any) -> None:
     done = await conn.execute(projects.update().where(
-        projects.c.edge_id == edge.edge_id, projects.c.project_id == _text(entry.body["project_id"], 32),
+        projects.c.edge_id == edge.edge_id, projects.c.project_id == bodies.text(entry.body["project_id"], 32),
         projects.c.status.in_(frm),
     ).values(updated_at=entry.ts, **values))  # fmt: skip
     if done.rowcount != 1:  # the edge refused it as well (its projection's anomaly): nothing moves here either
@@ -88,7 +77,7 @@ async def _set(conn: AsyncConnection, edge: Any, entry: Entry, frm: tuple[str, .
 
 async def on_recommended(ctx: Any, edge: Any, entry: Entry) -> None:
     c = entry.body["contractor"]
-    chosen = {"id": _text(c["id"], 40), "name": _text(c["name"], 60)}
+    chosen = {"id": bodies.text(c["id"], 40), "name": bodies.text(c["name"], 60)}
     await _set(ctx.conn, edge, entry, ("approved",), recommended=json.dumps(chosen, ensure_ascii=False))
 
 

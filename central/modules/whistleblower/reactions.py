@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import update
 
+from central import bodies
 from central.modules.whistleblower.tables import clues, sealed
 from edge.ledger import Entry
 
@@ -33,12 +34,6 @@ RECEIVED, ACKNOWLEDGED, VERIFIED, RESOLVED, FEEDBACK, ESCALATED, MESSAGE, OVERDU
 )
 
 
-def _text(value: object, limit: int) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"not a text: {value!r:.40}")
-    return value[:limit]
-
-
 def _envelope(value: object) -> str:
     if not isinstance(value, dict) or not isinstance(value.get("to"), list):
         raise TypeError("not a sealed envelope")
@@ -46,15 +41,15 @@ def _envelope(value: object) -> str:
 
 
 def _clue(edge: Any, clue_id: object) -> Any:
-    return (clues.c.edge_id == edge.edge_id) & (clues.c.clue_id == _text(clue_id, 32))
+    return (clues.c.edge_id == edge.edge_id) & (clues.c.clue_id == bodies.text(clue_id, 32))
 
 
 async def _seal(
     ctx: Any, edge: Any, entry: Entry, clue_id: object, kind: str, author: str, at: object, envelope: object
 ) -> None:
     await ctx.conn.execute(sealed.insert().values(
-        edge_id=edge.edge_id, edge_index=entry.index, clue_id=_text(clue_id, 32), kind=kind, author=author,
-        at=_text(at, 32), envelope=_envelope(envelope),
+        edge_id=edge.edge_id, edge_index=entry.index, clue_id=bodies.text(clue_id, 32), kind=kind, author=author,
+        at=bodies.text(at, 32), envelope=_envelope(envelope),
     ))  # fmt: skip
 
 
@@ -65,9 +60,9 @@ async def _move(ctx: Any, edge: Any, clue_id: object, **values: Any) -> None:
 async def on_received(ctx: Any, edge: Any, entry: Entry) -> None:
     b = entry.body
     await ctx.conn.execute(clues.insert().values(
-        edge_id=edge.edge_id, clue_id=_text(b["id"], 32), village=edge.village, township=edge.township, county=edge.county,
-        source=_text(b["source"], 16), received_at=_text(b["received_at"], 32), ack_due=_text(b["ack_due"], 32),
-        feedback_due=_text(b["feedback_due"], 32), state="received",
+        edge_id=edge.edge_id, clue_id=bodies.text(b["id"], 32), village=edge.village, township=edge.township, county=edge.county,
+        source=bodies.text(b["source"], 16), received_at=bodies.text(b["received_at"], 32), ack_due=bodies.text(b["ack_due"], 32),
+        feedback_due=bodies.text(b["feedback_due"], 32), state="received",
     ))  # fmt: skip
     await _seal(ctx, edge, entry, b["id"], "clue", "reporter", b["received_at"], b["sealed"])
 
@@ -101,12 +96,12 @@ async def on_feedback(ctx: Any, edge: Any, entry: Entry) -> None:
 
 
 async def on_escalated(ctx: Any, edge: Any, entry: Entry) -> None:
-    await _move(ctx, edge, entry.body["id"], escalated_at=_text(entry.body["at"], 32))
+    await _move(ctx, edge, entry.body["id"], escalated_at=bodies.text(entry.body["at"], 32))
 
 
 async def on_message(ctx: Any, edge: Any, entry: Entry) -> None:
     b = entry.body
-    author = _text(b["author"], 16)
+    author = bodies.text(b["author"], 16)
     if author not in ("reporter", "station"):
         raise ValueError(f"unknown author {author!r}")
     await _seal(ctx, edge, entry, b["id"], "message", author, b["at"], b["sealed"])
@@ -114,7 +109,7 @@ async def on_message(ctx: Any, edge: Any, entry: Entry) -> None:
 
 async def on_overdue(ctx: Any, edge: Any, entry: Entry) -> None:
     column = {"acknowledge": "ack_overdue", "feedback": "feedback_overdue"}[str(entry.body["step"])]
-    await _move(ctx, edge, entry.body["id"], **{column: _text(entry.body["at"], 32)})
+    await _move(ctx, edge, entry.body["id"], **{column: bodies.text(entry.body["at"], 32)})
 
 
 ON_ENTRY = {

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import update
 
+from central import bodies
 from central.modules.work_order.tables import blacklistings, dispatched, orders, pay_lines, workers
 from edge.ledger import Entry
 from edge.modules.work_order.rules import BLACKLISTED, STATUS_NAMES, TRADES
@@ -24,18 +25,6 @@ REGISTERED, STATUS, FILED, APPROVED, REJECTED, DISPATCHED, PAY_FILED, PAID = (
     f"{NAME}.{k}"
     for k in ("worker_registered", "worker_status", "filed", "approved", "rejected", "dispatched", "pay_filed", "paid")
 )
-
-
-def _text(value: object, limit: int) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"not a text: {value!r:.40}")
-    return value[:limit]
-
-
-def _fen(value: object) -> int:
-    if type(value) is not int or not 0 <= value < 2**63:
-        raise ValueError(f"not an amount in fen: {value!r:.40}")
-    return value
 
 
 def _one_of(value: object, allowed: Any) -> str:
@@ -51,14 +40,14 @@ def _place(edge: Any) -> dict[str, Any]:
 async def on_registered(ctx: Any, edge: Any, entry: Entry) -> None:
     b = entry.body
     await ctx.conn.execute(workers.insert().values(
-        **_place(edge), worker_id=_text(b["worker_id"], 16), name=_text(b["name"], 20), trade=_one_of(b["trade"], TRADES),
-        area=_text(b["area"], 20), grp=_text(b["group"], 20), status="available",
+        **_place(edge), worker_id=bodies.text(b["worker_id"], 16), name=bodies.text(b["name"], 20), trade=_one_of(b["trade"], TRADES),
+        area=bodies.text(b["area"], 20), grp=bodies.text(b["group"], 20), status="available",
     ))  # fmt: skip
 
 
 async def on_status(ctx: Any, edge: Any, entry: Entry) -> None:
     b = entry.body
-    worker, status = _text(b["worker_id"], 16), _one_of(b["status"], STATUS_NAMES)
+    worker, status = bodies.text(b["worker_id"], 16), _one_of(b["status"], STATUS_NAMES)
     found = await ctx.conn.execute(
         update(workers).where((workers.c.edge_id == edge.edge_id) & (workers.c.worker_id == worker)).values(status=status)
     )
@@ -66,8 +55,8 @@ async def on_status(ctx: Any, edge: Any, entry: Entry) -> None:
         raise KeyError(f"no worker {worker!r}")
     if status == BLACKLISTED:
         await ctx.conn.execute(blacklistings.insert().values(
-            edge_id=edge.edge_id, edge_index=entry.index, worker_id=worker, reason=_text(b["reason"], 200),
-            by=_text(b["by"], 64), at=entry.ts,
+            edge_id=edge.edge_id, edge_index=entry.index, worker_id=worker, reason=bodies.text(b["reason"], 200),
+            by=bodies.text(b["by"], 64), at=entry.ts,
         ))  # fmt: skip
 
 
@@ -75,9 +64,9 @@ async def on_filed(ctx: Any, edge: Any, entry: Entry) -> None:
     b = entry.body
     emergency = b["emergency"] is True
     await ctx.conn.execute(orders.insert().values(
-        **_place(edge), order_id=_text(b["order_id"], 32), week=_text(b["week"], 8), content=_text(b["content"], 200),
-        trade=_one_of(b["trade"], TRADES), headcount=int(b["headcount"]), amount_fen=_fen(b["amount_fen"]),
-        emergency=emergency, emergency_reason=_text(b["emergency_reason"], 200) if emergency else "", status="pending",
+        **_place(edge), order_id=bodies.text(b["order_id"], 32), week=bodies.text(b["week"], 8), content=bodies.text(b["content"], 200),
+        trade=_one_of(b["trade"], TRADES), headcount=int(b["headcount"]), amount_fen=bodies.fen(b["amount_fen"]),
+        emergency=emergency, emergency_reason=bodies.text(b["emergency_reason"], 200) if emergency else "", status="pending",
         filed_at=entry.ts,
     ))  # fmt: skip
 
@@ -85,7 +74,7 @@ async def on_filed(ctx: Any, edge: Any, entry: Entry) -> None:
 async def _order_status(ctx: Any, edge: Any, body: Any, status: str) -> None:
     if "pay_id" in body:  # the routing desk decides pay lists too: only their payment counts here
         return
-    order = (orders.c.edge_id == edge.edge_id) & (orders.c.order_id == _text(body["order_id"], 32))
+    order = (orders.c.edge_id == edge.edge_id) & (orders.c.order_id == bodies.text(body["order_id"], 32))
     await ctx.conn.execute(update(orders).where(order).values(status=status))
 
 
@@ -99,24 +88,24 @@ async def on_rejected(ctx: Any, edge: Any, entry: Entry) -> None:
 
 async def on_dispatched(ctx: Any, edge: Any, entry: Entry) -> None:
     b = entry.body
-    order, mode = _text(b["order_id"], 32), _one_of(b["mode"], ("rotation", "posted"))
+    order, mode = bodies.text(b["order_id"], 32), _one_of(b["mode"], ("rotation", "posted"))
     for worker in dict.fromkeys(b["workers"]):
-        await ctx.conn.execute(dispatched.insert().values(edge_id=edge.edge_id, order_id=order, worker_id=_text(worker, 16), mode=mode))
+        await ctx.conn.execute(dispatched.insert().values(edge_id=edge.edge_id, order_id=order, worker_id=bodies.text(worker, 16), mode=mode))
     await _order_status(ctx, edge, {"order_id": order}, "dispatched")
 
 
 async def on_pay_filed(ctx: Any, edge: Any, entry: Entry) -> None:
     b = entry.body
-    pay = _text(b["pay_id"], 32)
+    pay = bodies.text(b["pay_id"], 32)
     for line in b["lines"]:
         await ctx.conn.execute(pay_lines.insert().values(
-            edge_id=edge.edge_id, pay_id=pay, worker_id=_text(line["worker"], 16), half_days=int(line["half_days"]),
-            amount_fen=_fen(line["amount_fen"]), paid=False,
+            edge_id=edge.edge_id, pay_id=pay, worker_id=bodies.text(line["worker"], 16), half_days=int(line["half_days"]),
+            amount_fen=bodies.fen(line["amount_fen"]), paid=False,
         ))  # fmt: skip
 
 
 async def on_paid(ctx: Any, edge: Any, entry: Entry) -> None:
-    pay = (pay_lines.c.edge_id == edge.edge_id) & (pay_lines.c.pay_id == _text(entry.body["pay_id"], 32))
+    pay = (pay_lines.c.edge_id == edge.edge_id) & (pay_lines.c.pay_id == bodies.text(entry.body["pay_id"], 32))
     await ctx.conn.execute(update(pay_lines).where(pay).values(paid=True))
 
 
