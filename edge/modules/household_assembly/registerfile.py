@@ -23,7 +23,7 @@ _MAX_COLUMNS = 20
 # ParseError, a SyntaxError; a cell or style it cannot take: ValueError, TypeError, IndexError, AttributeError).
 _BROKEN = (
     zipfile.BadZipFile, zipfile.LargeZipFile, InvalidFileException, KeyError, ValueError, TypeError, IndexError,
-    AttributeError, OSError, EOFError, SyntaxError, NotImplementedError,
+    AttributeError, OSError, EOFError, SyntaxError, NotImplementedError,  # openpyxl: a feature it does not read
 )  # fmt: skip
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,11 +22,11 @@ from edge.kernel.contract import Awaiting, NavItem
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.fmt import yuan
 from edge.ledger.localtime import local_time
-from edge.seal.db import STATUS_NAMES
+from edge.seal.db import STATUS_NAMES, RequestView
 from edge.seal.desk import routed
 from edge.seal.photos import PhotoStore
-from edge.web import ledgerview as L
 from edge.seal.web.service import SealConsole
+from edge.web import ledgerview as L
 from edge.web.service import Principal
 from edge.web.shell import API_ERRORS, OkOut, Shell
 from edge.web.uploads import ACCEPT, content_type_of
@@ -322,88 +323,78 @@ def router(shell: Shell) -> APIRouter:
         """Where a refused decision leads: to the password form when that is what stands in the way."""
         return "/account" if exc.code == "password_change_required" else f"/requests/{request_id}"
 
-    @api.post("/requests/{request_id}/approve", include_in_schema=False)
-    async def approve_submit(request: Request, request_id: str, comment: Annotated[str, Form()] = "") -> Response:
-        p = await shell.acting(request)
+    async def decided(
+        request: Request, request_id: str, what: str, step: Awaitable[Any], done: Callable[[Any], str],
+        explain: Callable[[Refused], Awaitable[str]] | None = None,
+    ) -> Response:
+        """A form's step on a request, back to the request's page with what happened: refused (``what`` 被拒绝,
+        why in plain Chinese), bad input, or ``done(result)``."""
         try:
-            result = await service.approve(p, request_id, comment or None)
+            result = await step
+        except Refused as exc:
+            why = await explain(exc) if explain is not None else chinese(exc.message)
+            await shell.flash(request, "error", f"{what}被拒绝：{why}")
+            return RedirectResponse(refused_to(exc, request_id), 303)
         except InputError as exc:
             if isinstance(exc, NotFound):
                 raise
             await shell.flash(request, "error", chinese(exc.message))
             return RedirectResponse(f"/requests/{request_id}", 303)
-        except Refused as exc:
-            await shell.flash(request, "error", f"审批被拒绝：{await refusal_text(exc, p, request_id)}")
-            return RedirectResponse(refused_to(exc, request_id), 303)
-        done = "审批通过，授权将发送到设备。" if result.status != "pending" else "已同意，等待其他审批人。"
-        await shell.flash(request, "ok", f"您已同意 {request_id}。{done}")
+        await shell.flash(request, "ok", done(result))
         return RedirectResponse(f"/requests/{request_id}", 303)
+
+    @api.post("/requests/{request_id}/approve", include_in_schema=False)
+    async def approve_submit(request: Request, request_id: str, comment: Annotated[str, Form()] = "") -> Response:
+        p = await shell.acting(request)
+
+        def done(result: RequestView) -> str:
+            then = "审批通过，授权将发送到设备。" if result.status != "pending" else "已同意，等待其他审批人。"
+            return f"您已同意 {request_id}。{then}"
+
+        return await decided(
+            request, request_id, "审批", service.approve(p, request_id, comment or None), done,
+            lambda exc: refusal_text(exc, p, request_id),
+        )  # fmt: skip
 
     @api.post("/requests/{request_id}/reject", include_in_schema=False)
     async def reject_submit(request: Request, request_id: str, reason: Annotated[str, Form()] = "") -> Response:
         p = await shell.acting(request)
-        try:
-            await service.reject(p, request_id, reason)
-        except Refused as exc:
-            await shell.flash(request, "error", f"驳回被拒绝：{await refusal_text(exc, p, request_id)}")
-            return RedirectResponse(refused_to(exc, request_id), 303)
-        except InputError as exc:
-            if isinstance(exc, NotFound):
-                raise
-            await shell.flash(request, "error", chinese(exc.message))
-            return RedirectResponse(f"/requests/{request_id}", 303)
-        await shell.flash(request, "ok", f"已驳回 {request_id}。")
-        return RedirectResponse(f"/requests/{request_id}", 303)
+        return await decided(
+            request, request_id, "驳回", service.reject(p, request_id, reason), lambda _: f"已驳回 {request_id}。",
+            lambda exc: refusal_text(exc, p, request_id),
+        )  # fmt: skip
 
     @api.post("/requests/{request_id}/urgent", include_in_schema=False)
     async def urgent_submit(request: Request, request_id: str, reason: Annotated[str, Form()] = "") -> Response:
         p = await shell.acting(request)
-        try:
-            await service.urgent(p, request_id, reason)
-        except Refused as exc:
-            await shell.flash(request, "error", f"加急被拒绝：{chinese(exc.message)}")
-            return RedirectResponse(refused_to(exc, request_id), 303)
-        except InputError as exc:
-            if isinstance(exc, NotFound):
-                raise
-            await shell.flash(request, "error", chinese(exc.message))
-            return RedirectResponse(f"/requests/{request_id}", 303)
-        await shell.flash(request, "ok", f"已申请加急 {request_id}：多一位审批人，记入台账并提示监督人员。")
-        return RedirectResponse(f"/requests/{request_id}", 303)
+        return await decided(
+            request, request_id, "加急", service.urgent(p, request_id, reason),
+            lambda _: f"已申请加急 {request_id}：多一位审批人，记入台账并提示监督人员。",
+        )  # fmt: skip
 
     @api.post("/requests/{request_id}/withdraw", include_in_schema=False)
     async def withdraw_submit(request: Request, request_id: str) -> Response:
         p = await shell.acting(request)
-        try:
-            await service.withdraw(p, request_id)
-        except Refused as exc:
-            await shell.flash(request, "error", f"撤销被拒绝：{chinese(exc.message)}")
-            return RedirectResponse(refused_to(exc, request_id), 303)
-        await shell.flash(request, "ok", f"已撤销 {request_id}。")
-        return RedirectResponse(f"/requests/{request_id}", 303)
+        return await decided(
+            request, request_id, "撤销", service.withdraw(p, request_id), lambda _: f"已撤销 {request_id}。"
+        )
 
     @api.post("/requests/{request_id}/remind", include_in_schema=False)
     async def remind_submit(request: Request, request_id: str) -> Response:
         p = await shell.acting(request)
-        try:
-            reminded = await service.remind(p, request_id)
-        except Refused as exc:
-            await shell.flash(request, "error", f"催办被拒绝：{chinese(exc.message)}")
-            return RedirectResponse(refused_to(exc, request_id), 303)
-        names = "、".join(console.name_of(a) for a in reminded) or "审批人"
-        await shell.flash(request, "ok", f"已催办：已提醒 {names}。")
-        return RedirectResponse(f"/requests/{request_id}", 303)
+
+        def done(reminded: list[str]) -> str:
+            return f"已催办：已提醒 {'、'.join(console.name_of(a) for a in reminded) or '审批人'}。"
+
+        return await decided(request, request_id, "催办", service.remind(p, request_id), done)
 
     @api.post("/requests/{request_id}/regrant", include_in_schema=False)
     async def regrant_submit(request: Request, request_id: str) -> Response:
         p = await shell.acting(request)
-        try:
-            await service.regrant(p, request_id)
-        except Refused as exc:
-            await shell.flash(request, "error", f"重新授权被拒绝：{chinese(exc.message)}")
-            return RedirectResponse(refused_to(exc, request_id), 303)
-        await shell.flash(request, "ok", f"已重新授权 {request_id}，授权将发送到设备。")
-        return RedirectResponse(f"/requests/{request_id}", 303)
+        return await decided(
+            request, request_id, "重新授权", service.regrant(p, request_id),
+            lambda _: f"已重新授权 {request_id}，授权将发送到设备。",
+        )  # fmt: skip
 
     # -- search of stamped pages -------------------------------------------------------------------------
 
