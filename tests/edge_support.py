@@ -23,6 +23,11 @@ DEVICE = "official-1"
 #   official  ≥ 5,000,000: 2 of {zhangwei, chenjing, zhaolei, wangfang}  (wangfang is the custodian)
 SMALL, LARGE, HUGE = 250_000, 1_200_000, 6_000_000
 
+# How long a test waits for something before it calls it a hang. An upper bound, never a speed
+# claim: a wait returns as soon as the thing happens, and on a shared 2-core CI machine reading
+# a filed original with Tesseract alone can take several seconds (15 s timed out there).
+TIMEOUT = 60.0
+
 PEOPLE = """
 [[people]]
 id = "liming"
@@ -145,7 +150,7 @@ def start_edge(config_path: Path, log: Path) -> subprocess.Popen[bytes]:
         )  # fmt: skip
 
 
-def wait_until(what: str, check: Callable[[], Any], timeout: float = 20.0, every: float = 0.05) -> Any:
+def wait_until(what: str, check: Callable[[], Any], timeout: float = TIMEOUT, every: float = 0.05) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = check()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from edge_support import DEVICE, ledger_rows, qinglian, qinglian_json, read_db, running_agent, wait_until, write_config
+from edge_support import DEVICE, TIMEOUT, ledger_rows, qinglian, qinglian_json, read_db, running_agent, wait_until, write_config
 from web_support import PASSWORD
 
 from edge.seal import projection as P
@@ -26,7 +26,6 @@ from edge.web.store import WebStore
 from hostsim.control import SimBoard
 from tools import release, releasekey
 
-TIMEOUT = 15.0
 
 
 async def test_edge_maintenance_opens_the_repl_through_the_running_agent(board: SimBoard, tmp_path: Path) -> None:

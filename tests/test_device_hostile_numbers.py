@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from edge_support import DEVICE, config_for, document, wait_until
+from edge_support import DEVICE, TIMEOUT, config_for, document, wait_until
 
 from edge.agent import EdgeAgent
 from edge.kernel.config import EdgeConfig
@@ -46,7 +46,6 @@ from edge.seal.protocol import (
 from edge.web.ledgerview import kind_name, summary
 from hostsim.control import SimBoard
 
-TIMEOUT = 15.0
 
 # Each takes the place of one press on the locked seal; the field the edge must name as the problem.
 HOSTILE: list[tuple[dict[str, Any], str]] = [

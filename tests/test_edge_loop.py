@@ -6,14 +6,13 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from edge_support import LARGE, SMALL, agent, document, running_agent  # noqa: F401  (agent is a fixture)
+from edge_support import LARGE, SMALL, TIMEOUT, agent, document, running_agent  # noqa: F401  (agent is a fixture)
 
 from edge.agent import EdgeAgent
 from edge.seal.db import FINAL_STATES
 from edge.ledger import verify_ledger
 from hostsim.control import SimBoard
 
-TIMEOUT = 15.0
 
 
 async def _state(board: SimBoard) -> dict[str, Any]:

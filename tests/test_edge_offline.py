@@ -6,13 +6,12 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from edge_support import SMALL, document, running_agent
+from edge_support import SMALL, TIMEOUT, document, running_agent
 
 from edge.agent import EdgeAgent
 from edge.seal.desk import parse_time
 from hostsim.control import SimBoard
 
-TIMEOUT = 15.0
 
 
 async def _link(agent: EdgeAgent, board: SimBoard, up: bool) -> None:

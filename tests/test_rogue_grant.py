@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from edge_support import DEVICE, document, running_agent, wait_until, writer  # noqa: F401  (writer is a fixture)
+from edge_support import DEVICE, TIMEOUT, document, running_agent, wait_until, writer  # noqa: F401  (writer is a fixture)
 from web_support import Receiver
 
 from edge.seal import projection as P
@@ -38,7 +38,6 @@ from hostsim.control import SimBoard
 from tools import flash, release, releasekey
 from tools.progress import Progress
 
-TIMEOUT = 15.0
 ROGUE_NO = 7  # the edge issues 1 below; 2..7 it never gives out
 PASSWORD = "Seal-Watch-2026-county"
 BASE = "https://seal.example.cn"
