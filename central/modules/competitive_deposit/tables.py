@@ -125,3 +125,17 @@ scores = Table(
     Column("decision_index", BigInteger, nullable=False),
     PrimaryKeyConstraint("tender_id", "bank"),
 )
+
+#: A county's or township's standing schedule of its monthly tender (schedule.py): the timer keeps it.
+schedules = Table(
+    "competitive_deposit_schedules",
+    metadata,
+    Column("scope_name", Text, primary_key=True),  # the officer's scope, as a tender's scope_name
+    Column("level", String(16), nullable=False),  # county | township
+    Column("day", Integer, nullable=False),  # of the month (Asia/Shanghai), 1-28: the plans are gathered that day
+    Column("window_days", Integer, nullable=False),  # the window closes at 17:00 this many days later
+    Column("rate_points", String(8), nullable=False),
+    Column("sign_days", Integer, nullable=False),
+    Column("set_by", Text, nullable=False),
+    Column("decision_index", BigInteger, nullable=False),  # the schedule in the decision log
+)

@@ -39,6 +39,7 @@ DECISIONS = {
     RESULT: "竞争性存放开标结果", AWARD: "竞争性存放中标通知（下达村）",
 }  # fmt: skip
 OFFICERS = (R.COUNTY_OFFICER, R.TOWNSHIP_OFFICER)
+TIMER = "timer"  # the actor of what the central does by itself on a county's schedule (schedule.py)
 #: Which plans a tender takes: a plan in a lot still bidding or awarded is not free; a failed lot's plan waits again.
 LIVE_LOTS = ("bidding", "awarded")
 
@@ -101,19 +102,38 @@ def check_announcement(month: object, opens_at: object, closes_at: object, rate_
         raise refuse("报价截止时间应晚于开始时间")
     if closes <= now:
         raise refuse("报价截止时间已过，请重新确定报价时间窗口")
-    points = str(rate_points).strip()
-    if not points.isascii() or not points.isdigit() or not 1 <= int(points) <= 80:
-        raise refuse("利率分值应为 1 到 80 的整数（默认 80）")
-    days = str(sign_days).strip()
-    if not days.isascii() or not days.isdigit() or not 1 <= int(days) <= 30:
-        raise refuse("签约期限应为 1 到 30 天")
-    return Announcement(text, opens, closes, Decimal(points), int(days))
+    return Announcement(text, opens, closes, check_rate_points(rate_points), check_sign_days(sign_days))
+
+
+def whole_number(text: object, low: int, high: int, message: str) -> int:
+    given = str(text).strip()
+    if not given.isascii() or not given.isdigit() or not low <= int(given) <= high:
+        raise refuse(message)
+    return int(given)
+
+
+def check_rate_points(text: object) -> Decimal:
+    return Decimal(whole_number(text, 1, 80, "利率分值应为 1 到 80 的整数（默认 80）"))
+
+
+def check_sign_days(text: object) -> int:
+    return whole_number(text, 1, 30, "签约期限应为 1 到 30 天")
 
 
 def scope_of(who: Principal) -> str:
     if who.role not in OFFICERS:
         raise refuse("只有县级监管或乡镇审核人员可以发起招标", 403, "forbidden")
     return who.name
+
+
+def actor_of(who: Principal) -> str:
+    """Who a decision names: the officer's account, or the scope's timer (schedule.py) acting on the county's
+    standing schedule, which has no account."""
+    return f"{who.role}:{who.account}" if who.account else f"{TIMER}:{who.name}"
+
+
+def tender_id_of(scope: str, month: str) -> str:
+    return f"CDT-{scope.replace('/', '-')}-{month}"
 
 
 async def waiting_plans(conn: AsyncConnection, who: Principal, month: str) -> list[Any]:
@@ -130,7 +150,7 @@ async def waiting_plans(conn: AsyncConnection, who: Principal, month: str) -> li
 async def open_tender(conn: AsyncConnection, decisions: DecisionLog, who: Principal, a: Announcement) -> str:
     """Gather the waiting plans in scope into the month's tender and announce it (a decision)."""
     scope = scope_of(who)
-    tender_id = f"CDT-{scope.replace('/', '-')}-{a.month}"
+    tender_id = tender_id_of(scope, a.month)
     if (await conn.execute(select(tenders.c.tender_id).where(tenders.c.tender_id == tender_id))).first() is not None:
         raise refuse(f"{a.month} 的招标已经发起（{tender_id}），每月一次", 409, "exists")
     waiting = await waiting_plans(conn, who, a.month)
@@ -149,11 +169,11 @@ async def open_tender(conn: AsyncConnection, decisions: DecisionLog, who: Princi
         "tender_id": tender_id, "level": who.level, "scope": scope, "county": county, "month": a.month,
         "rule": rule_text(a.rate_points), "rate_points": str(a.rate_points), "sign_days": a.sign_days,
         "bid_window": {"opens_at": iso(a.opens_at), "closes_at": iso(a.closes_at)}, "lots": lot_rows,
-    }, actor=f"{who.role}:{who.account}", conn=conn)  # fmt: skip
+    }, actor=actor_of(who), conn=conn)  # fmt: skip
     await conn.execute(tenders.insert().values(
         tender_id=tender_id, level=who.level, scope_name=scope, county=county, month=a.month,
         rate_points=str(a.rate_points), sign_days=a.sign_days, opens_at=iso(a.opens_at), closes_at=iso(a.closes_at),
-        status="bidding", opened_by=who.account or who.label, decision_index=entry.index,
+        status="bidding", opened_by=who.account or actor_of(who), decision_index=entry.index,
     ))  # fmt: skip
     await conn.execute(lots.insert(), [{**row, "tender_id": tender_id, "status": "bidding"} for row in lot_rows])
     return tender_id
@@ -339,7 +359,7 @@ async def enter_scores(conn: AsyncConnection, decisions: DecisionLog, who: Princ
     entry = await decisions.decide(SCORES, {
         "tender_id": tender_id, "bank": found[0].username, "bank_name": found[0].name, "operating_score": str(op),
         "agri_support_score": str(ag), "source": {"name": name, "sha256": digest, "size": len(source)},
-    }, actor=f"{who.role}:{who.account}", conn=conn)  # fmt: skip
+    }, actor=actor_of(who), conn=conn)  # fmt: skip
     await conn.execute(delete(scores).where((scores.c.tender_id == tender_id) & (scores.c.bank == found[0].username)))
     await conn.execute(scores.insert().values(
         tender_id=tender_id, bank=found[0].username, bank_name=found[0].name, operating_score=str(op),
@@ -371,22 +391,34 @@ def rank_lot(lot_bids: list[Any], by_bank: dict[str, Any], rate_points: Decimal)
     ], rate_points)  # fmt: skip
 
 
+async def unscored_banks(conn: AsyncConnection, tender_id: str) -> list[str]:
+    """The names of the banks that bid but whose two scores are not entered yet: the tender cannot open."""
+    scored = {s.bank for s in await scores_of(conn, tender_id)}
+    return sorted({b.bank_name for b in await bids_of(conn, tender_id) if b.bank not in scored})
+
+
 async def open_bids(
     conn: AsyncConnection, decisions: DecisionLog, who: Principal, tender_id: str, now: datetime
 ) -> None:
-    """After the window: score and rank every lot, record the result with every input, send each award down."""
-    tender = await tender_row(conn, tender_id)
-    if not officer_manages(who, tender):
+    """An officer of the tender opens it (once the window closed and every bidding bank is scored)."""
+    if not officer_manages(who, await tender_row(conn, tender_id)):
         raise refuse("只有本次招标的县级监管或乡镇审核人员可以开标", 403, "forbidden")
+    await opening(conn, decisions, tender_id, actor_of(who), now)
+
+
+async def opening(conn: AsyncConnection, decisions: DecisionLog, tender_id: str, actor: str, now: datetime) -> None:
+    """After the window: score and rank every lot, record the result with every input, send each award down.
+    The officer's button and the timer (schedule.py) both come here; the first to hold the row opens it."""
     if not await still_bidding(conn, tender_id, "opened"):
         raise refuse("此招标已开标", 409, "opened")
+    tender = await tender_row(conn, tender_id)
     if now < parse_iso(tender.closes_at):
         raise refuse(f"报价截止（{local(tender.closes_at)}）前不能开标", 409, "too_early")
-    all_bids = await bids_of(conn, tender_id)
-    by_bank = {s.bank: s for s in await scores_of(conn, tender_id)}
-    unscored = sorted({b.bank_name for b in all_bids if b.bank not in by_bank})
+    unscored = await unscored_banks(conn, tender_id)
     if unscored:
         raise refuse(f"以下银行尚未录入经营状况和支农评分，不能开标：{'、'.join(unscored)}", 409, "unscored")
+    all_bids = await bids_of(conn, tender_id)
+    by_bank = {s.bank: s for s in await scores_of(conn, tender_id)}
     points = Decimal(tender.rate_points)
     notice = now.astimezone(SHANGHAI).date().isoformat()
     names = {b.bank: b.bank_name for b in all_bids}
@@ -406,7 +438,6 @@ async def open_bids(
                         for s in ranking],
             "winner": names[ranking[0].bank] if ranking else None,
         })  # fmt: skip
-    actor = f"{who.role}:{who.account}"
     entry = await decisions.decide(RESULT, {
         "tender_id": tender_id, "rule": rule_text(points), "rate_points": str(points), "opened_at": iso(now),
         "notice_date": notice, "sign_days": tender.sign_days,

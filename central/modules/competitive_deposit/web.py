@@ -20,6 +20,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
+import central.modules.competitive_deposit.schedule as S
 import central.modules.competitive_deposit.tender as T
 from central.accounts import roles as R
 from central.contract import NavItem, WorkItem
@@ -66,14 +67,14 @@ async def work(shell: Any, who: Any) -> list[WorkItem]:
                 )
             for t in await T.tenders_for(conn, who=who):
                 if t.status == "bidding" and T.officer_manages(who, t) and moment >= T.parse_iso(t.closes_at):
-                    items.append(
-                        WorkItem(f"待开标：{t.tender_id}", tender_path(t.tender_id), "报价已截止，录入评分后开标")
-                    )
+                    unscored = await T.unscored_banks(conn, t.tender_id)
+                    detail = f"报价已截止，待录入评分：{'、'.join(unscored)}" if unscored else "报价已截止，评分齐全，即将自动开标"
+                    items.append(WorkItem(f"待开标：{t.tender_id}", tender_path(t.tender_id), detail))
     return items
 
 
 def router(shell: Any) -> APIRouter:
-    api = APIRouter()
+    api = APIRouter(lifespan=S.lifespan(shell))  # the timer runs while the central serves
 
     def now() -> datetime:
         return datetime.fromtimestamp(shell.clock(), UTC)
@@ -103,12 +104,25 @@ def router(shell: Any) -> APIRouter:
         async with shell.store.db.reader.connect() as conn:
             rows = await T.tenders_for(conn, who=who)
             waiting = await T.waiting_plans(conn, who, month) if who.role in T.OFFICERS else []
+            standing = await S.schedule_of(conn, who.name) if who.role in T.OFFICERS else None
         start = (today + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
         return await shell.render(  # type: ignore[no-any-return]
             request, "competitive_deposit/tenders.html", tenders=rows, waiting=waiting, month=month, yuan=yuan,
             local=T.local, may_open=who.role in T.OFFICERS, opens=start.strftime("%Y-%m-%dT%H:%M"),
-            closes=(start + timedelta(days=5, hours=8)).strftime("%Y-%m-%dT%H:%M"),
+            closes=(start + timedelta(days=5, hours=8)).strftime("%Y-%m-%dT%H:%M"), schedule=standing,
         )  # fmt: skip
+
+    @api.post("/m/competitive_deposit/schedule", include_in_schema=False)
+    async def set_schedule(
+        request: Request, day: Text = "", window_days: Text = "", rate_points: Text = "80", sign_days: Text = "3",
+        csrf: Text = "",
+    ) -> Response:  # fmt: skip
+        who = await shell.require(request, *T.OFFICERS)
+        await shell.check_csrf(request, csrf)
+        checked = S.check_schedule(day, window_days, rate_points, sign_days)
+        async with shell.store.db.writer.begin() as conn:
+            await S.set_schedule(conn, decision_log(shell), who, checked)
+        return RedirectResponse("/m/competitive_deposit/tenders", 303)
 
     @api.post("/m/competitive_deposit/tenders", include_in_schema=False)
     async def open_tender(
@@ -139,6 +153,7 @@ def router(shell: Any) -> APIRouter:
                     raise T.refuse("没有此招标", 404, "not_found")
                 context = {
                     "manages": T.officer_manages(who, row), "counts": await T.bid_counts(conn, tender_id),
+                    "unscored": await T.unscored_banks(conn, tender_id),
                     "scores": await T.scores_of(conn, tender_id), "banks": await T.approved_banks(conn, row.county),
                     "bidders": sorted({b.bank_name for b in await T.bids_of(conn, tender_id)}),
                 }  # fmt: skip
@@ -147,7 +162,8 @@ def router(shell: Any) -> APIRouter:
         return await shell.render(  # type: ignore[no-any-return]
             request, template, t=row, yuan=yuan, local=T.local, rule=T.rule_text(Decimal(row.rate_points)),
             path=tender_path(tender_id), LOT_STATUS=LOT_STATUS, bidding=row.status == "bidding",
-            window_open=T.parse_iso(row.opens_at) <= now() < T.parse_iso(row.closes_at), **context,
+            window_open=T.parse_iso(row.opens_at) <= now() < T.parse_iso(row.closes_at),
+            window_closed=now() >= T.parse_iso(row.closes_at), **context,
         )  # fmt: skip
 
     @api.get("/m/competitive_deposit/tenders/{tender_id}/result.json", include_in_schema=False)
