@@ -11,6 +11,7 @@ import json
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import http_ece
@@ -18,11 +19,14 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-from edge_support import LARGE, SMALL, document, writer  # noqa: F401  (writer is a fixture)
+from edge_support import LARGE, SMALL, document, write_config, writer  # noqa: F401  (writer is a fixture)
 from web_support import Received, Receiver, dingtalk_robot, failing_then_ok, seed_account
 
 from edge.agent import EdgeAgent
+from edge.kernel.config import load_config
 from edge.kernel.websettings import NotifyBackendConfig, WebSettings
+from edge.modules.work_order import WORK_ORDER
+from edge.modules.work_order import desk as work_order_desk
 from edge.notify.notifier import Notifier
 from edge.notify.robots import dingtalk_sign
 from edge.web.server import make_backends
@@ -284,3 +288,46 @@ async def test_an_endpoint_that_never_answers_is_given_up_after_the_configured_a
             assert failed.to_dict()["status_name"] == "发送失败" and failed.to_dict()["next_at"] is None
         finally:
             await h.close()
+
+
+async def test_a_module_pushes_its_routed_steps_through_the_same_notifier(tmp_path: Path) -> None:
+    """Labour dispatch declares its pushes (``Part.notices``): the village head's phone hears of an order to sign,
+    linked to the order's page; the applicant hears of the signature, or of the refusal with its reason."""
+    path = write_config(tmp_path, "socket://127.0.0.1:9")
+    with path.open("a", encoding="utf-8") as f:
+        f.write('\n[work_order]\nhead = "zhangwei"\nlead = "zhaolei"\nfinance = "chenjing"\n')
+    agent = await EdgeAgent.open(load_config(path, [WORK_ORDER.config] if WORK_ORDER.config else []))
+    job = {"content": "村道清扫", "trade": "cleaning", "headcount": "2", "place": "红丰路", "rate": "160",
+           "start": "2026-11-02", "end": "2026-11-03"}  # fmt: skip
+
+    async def step(fn: Any, person: str, *args: Any) -> Any:
+        async with agent.recorder.step():
+            return await fn(agent, agent.config.person(person), "host:test", *args)
+
+    with Receiver(lambda item: (201, b"")) as push_service:
+        h = await harness(agent, NotifyBackendConfig("webpush", "网页推送"))
+        phones = {who: Phone(f"{push_service.url}/push/{who}") for who in ("zhangwei", "liming", "zhaolei")}
+        try:
+            for who, phone in phones.items():
+                await h.subscribe(who, phone)
+            signed = await step(work_order_desk.file_order, "liming", job)
+            (told,) = await eventually("the head told", lambda: push_service.received)
+            head = phones["zhangwei"].decrypt(told.body)
+            assert told.path == "/push/zhangwei" and head["title"] == f"待审批 {signed}"
+            assert head["url"] == f"{BASE}/work_order/orders/{signed}"
+            assert "村道清扫" in head["body"] and "李明" in head["body"] and "¥640.00" in head["body"]
+
+            await step(work_order_desk.decide_order, "zhangwei", signed, True)
+            done = (await eventually("the applicant told", lambda: push_service.received[1:]))[0]
+            assert done.path == "/push/liming" and phones["liming"].decrypt(done.body)["title"] == f"已批准 {signed}"
+
+            refused = await step(work_order_desk.file_order, "liming", job)
+            await eventually("the head told again", lambda: push_service.received[2:])
+            await step(work_order_desk.decide_order, "zhangwei", refused, False, "人数过多，请核减")
+            last = (await eventually("the refusal told", lambda: push_service.received[3:]))[0]
+            message = phones["liming"].decrypt(last.body)
+            assert last.path == "/push/liming" and message["title"] == f"已驳回 {refused}" and "人数过多，请核减" in message["body"]
+            assert not [r for r in push_service.received if r.path == "/push/zhaolei"]  # the lead has nothing to do yet
+        finally:
+            await h.close()
+            await agent.close()

@@ -149,6 +149,11 @@ class EdgeConfig:
             raise InputError(f"没有此人 unknown person {person_id!r}", "unknown_person")
         return person
 
+    def name_of(self, person_id: str) -> str:
+        """The person's name as shown on screen; the id itself when the roster no longer lists them."""
+        person = self.people.get(person_id)
+        return person.name if person else person_id
+
     def device(self, name: str) -> DeviceConfig:
         for device in self.devices:
             if device.name == name:

@@ -32,6 +32,9 @@ Handler = Callable[[aiosqlite.Connection, "Entry"], Awaitable[None]]
 Command = Callable[[Any, Mapping[str, Any]], Awaitable[dict[str, Any]]]
 #: A part's periodic work (deadlines: 7 days, 3 months, 3 days): ``host`` is the running agent.
 Tick = Callable[[Any], Awaitable[None]]
+#: The pushes one new entry of the part asks for (``edge.kernel.notices``): ``host`` is the running agent, read
+#: inside its recorder step, after the working database applied the entry.
+Notices = Callable[[Any, "Entry"], Awaitable[list["Notice"]]]
 #: The rows of a public list for a village: each a tuple in the order of the export's columns.
 Rows = Callable[[aiosqlite.Connection, str], Awaitable[list[tuple[Any, ...]]]]
 
@@ -83,6 +86,19 @@ class Awaiting:
     detail: Mapping[str, Any] | None = None  # the part's own API form of the item (the seal: its request)
 
 
+@dataclass(frozen=True)
+class Notice:
+    """One push a part asks for (``edge.kernel.notices``): what to tell whom, and the console page it is about."""
+
+    event: str  # awaiting_approval, approved, rejected or a part's own (e.g. "overdue"), shown with the delivery
+    item_id: str  # the item it is about (a request, a project, an order): its deliveries are listed by it
+    title: str
+    body: str  # Chinese, one or two sentences
+    link: str  # the console path of the item's page, e.g. "/work_order/orders/WO-20261130-01"
+    people: tuple[str, ...]  # person ids (config [[people]]): each of their accounts' devices is pushed to
+    group: bool = False  # also to the village's group robots (an item awaiting approval)
+
+
 #: The pending routed items on the logged-in principal's route that they may see, in a part: called with the web
 #: shell's context and the principal.
 Inbox = Callable[[Any, Any], Awaitable[list[Awaiting]]]
@@ -113,6 +129,7 @@ class Part:
     exports: tuple[Export, ...] = ()
     publishes: Callable[[aiosqlite.Connection, str], Awaitable[list[Published]]] | None = None
     inbox: Inbox | None = None  # its items in the console's 待审批 inbox
+    notices: Notices | None = None  # who is pushed what when it writes an entry (the next approver, a deadline missed)
     # Run when the working database is opened, in its schema transaction, with the version it had (0: new):
     # what an upgrade needs beyond CREATE ... IF NOT EXISTS.
     migrate: Callable[[aiosqlite.Connection, int], Awaitable[None]] | None = None

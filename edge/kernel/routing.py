@@ -71,6 +71,17 @@ def awaiting(route: Mapping[str, Any], done: Sequence[str], barred: Collection[s
     return [a for a in approvers if a not in barred and a not in done]
 
 
+def to_tell(route: Mapping[str, Any], barred: Collection[str], approvals: int | None) -> list[str]:
+    """Who is told that an item awaits them: when it is filed (``approvals`` None), everyone it awaits (the first
+    of a chain, every eligible approver of N of M); after the ``approvals``-th approval of a chain, the next one.
+    After an approval of N of M nobody new: all were told at filing."""
+    if approvals is None:
+        return awaiting(route, (), barred)
+    if route["mode"] != CHAIN:
+        return []
+    return awaiting(route, route["approvers"][:approvals], ())
+
+
 def _separation(item: Routed, person: Person) -> Verdict | None:
     if not item.pending:
         return Verdict(False, "not_pending", f"申请{item.status_name}，不能再审批 request {item.id} is {item.status}, not pending")

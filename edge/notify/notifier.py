@@ -9,7 +9,9 @@ when) and again a minute before its window ends, while presses are left. Group r
 supervisors covering the village hear at once of a seal that used a grant the
 edge never issued (``device.rogue_grant``) or sent an event no firmware sends
 (``device.malformed_event``): Web Push only, the village's group is not where
-a cadre's misuse should be announced first.
+a cadre's misuse should be announced first. Every other part says what it
+pushes through its ``notices`` hook (``edge.kernel.notices``), called for each
+of its new entries.
 
 Each (message, backend, recipient) is a *delivery* row in ``web.sqlite3``;
 a failed attempt is retried after ``notify_retry_s`` doubled per attempt (up to
@@ -27,7 +29,10 @@ from typing import TYPE_CHECKING, Any
 
 from edge.kernel.config import SEAL_NAMES
 from edge.kernel.fmt import yuan
-from edge.kernel.routing import CHAIN, awaiting
+from edge.kernel.contract import Notice, Part
+from edge.kernel.notices import APPROVED, REJECTED
+from edge.kernel.notices import awaiting as awaiting_notice
+from edge.kernel.routing import to_tell
 from edge.kernel.tasks import cancel_and_wait
 from edge.kernel.websettings import WebSettings
 from edge.ledger import Entry
@@ -43,7 +48,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("edge.notify")
 
-AWAITING, APPROVED, REJECTED = "awaiting_approval", "approved", "rejected"
 # The custodian's: the device took the grant (the seal is open, for how long), and its window is about to end.
 GRANTED, GRANT_ENDING = "granted", "grant_ending"
 WARN_BEFORE_END_S = 60
@@ -72,6 +76,10 @@ class Notifier:
         self._pending: set[asyncio.Task[None]] = set()
         self._warnings: set[asyncio.Task[None]] = set()  # a minute before each open grant's end
         self._unsubscribe: Callable[[], None] | None = None
+        # Each ledger prefix of a part that pushes through its ``notices`` hook -> that part.
+        self._noticing: dict[str, Part] = {
+            prefix: part for part in agent.db.parts.parts if part.notices is not None for prefix in part.owned_prefixes
+        }  # fmt: skip
 
     # -- running -------------------------------------------------------------------------------
 
@@ -97,7 +105,7 @@ class Notifier:
 
     def _observe(self, entries: Sequence[Entry]) -> None:
         kinds = (P.FILED, P.ROUTED, P.APPROVAL, P.APPROVED_KIND, P.REJECTED, P.REMINDED, GRANT_OK, *DEVICE_ALARMS)
-        interesting = [e for e in entries if e.kind in kinds]
+        interesting = [e for e in entries if e.kind in kinds or e.kind.partition(".")[0] in self._noticing]
         if not interesting:
             return
         task = asyncio.get_running_loop().create_task(self._on_entries(interesting))
@@ -112,15 +120,18 @@ class Notifier:
             log.exception("could not queue notifications for ledger entries %s", [e.index for e in entries])
         self._wake.set()
 
-    def _person_name(self, person_id: str) -> str:
-        person = self.agent.config.people.get(person_id)
-        return person.name if person else person_id
-
     def _url(self, request_id: str) -> str:
         return f"{self.base_url().rstrip('/')}/requests/{request_id}"
 
     async def _on_entry(self, entry: Entry) -> None:
         b = entry.body
+        part = self._noticing.get(entry.kind.partition(".")[0])
+        if part is not None and part.notices is not None:
+            async with self.agent.recorder.step():
+                notices = await part.notices(self.agent, entry)
+            for notice in notices:
+                await self._send(notice)
+            return
         if entry.kind in DEVICE_ALARMS:
             await self._device_alarm(entry)
             return
@@ -132,18 +143,16 @@ class Notifier:
         if request is None:
             return
         summary = (
-            f"{self._person_name(request.applicant)}申请{SEAL_NAMES.get(request.seal, request.seal)}×{request.presses}"
+            f"{self.agent.config.name_of(request.applicant)}申请{SEAL_NAMES.get(request.seal, request.seal)}×{request.presses}"
             f"（{yuan(request.amount_fen)}）：{request.matter}"
         )
         if request.amount_mismatch:
             summary += f"。⚠ 原件金额 {yuan(request.amount_read_fen or 0)}，与申报金额不符"
         if (entry.kind == P.FILED and not b.get("reading")) or entry.kind == P.ROUTED:
             # a request whose original is read first awaits its approvers once its route is frozen (edge/seal/reading.py)
-            await self.notify_awaiting(request_id, awaiting(request.route, (), (request.applicant, request.custodian)), summary)
-        elif entry.kind == P.APPROVAL and request.route.get("mode") == CHAIN:
-            # The next of a chain (the N of M were all told at filing), after as many approvals as this entry counts.
-            done = request.route["approvers"][: int(b.get("count", 0))]
-            await self.notify_awaiting(request_id, awaiting(request.route, done, ()), summary)
+            await self.notify_awaiting(request_id, to_tell(request.route, (request.applicant, request.custodian), None), summary)
+        elif entry.kind == P.APPROVAL:
+            await self.notify_awaiting(request_id, to_tell(request.route, (), int(b.get("count", 0))), summary)
         elif entry.kind == P.APPROVED_KIND:
             message = Message(APPROVED, request_id, f"已批准 {request_id}", f"{summary}。印章管理员可以用印。", self._url(request_id), self.agent.config.village)
             await self._queue(message, [request.applicant], group=False)
@@ -215,13 +224,13 @@ class Notifier:
         await self._queue_accounts(message, supervisors, group=False)
 
     async def notify_awaiting(self, request_id: str, approvers: Sequence[str], summary: str) -> None:
-        if not approvers:
-            return
-        names = "、".join(self._person_name(a) for a in approvers)
-        message = Message(
-            AWAITING, request_id, f"待审批 {request_id}", f"{summary}。待 {names} 审批。", self._url(request_id), self.agent.config.village
-        )
-        await self._queue(message, approvers, group=True)
+        for notice in awaiting_notice(request_id, approvers, summary, f"/requests/{request_id}", self.agent.config.name_of):
+            await self._send(notice)
+
+    async def _send(self, notice: Notice) -> None:
+        url = f"{self.base_url().rstrip('/')}{notice.link}"
+        message = Message(notice.event, notice.item_id, notice.title, notice.body, url, self.agent.config.village)
+        await self._queue(message, notice.people, notice.group)
 
     async def _queue(self, message: Message, people: Sequence[str], group: bool) -> None:
         """One delivery per group backend (if ``group``), one per push subscription of each person's accounts."""

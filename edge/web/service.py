@@ -190,10 +190,7 @@ class Console:
         return names
 
     def name_of(self, person_id: str | None) -> str:
-        if not person_id:
-            return "-"
-        person = self.config.people.get(person_id)
-        return person.name if person else person_id
+        return self.config.name_of(person_id) if person_id else "-"
 
     def storage_warning(self) -> str | None:
         """For the admin: why uploads are stopped (the disk under data_dir is below its floor), or None."""

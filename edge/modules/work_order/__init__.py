@@ -26,5 +26,6 @@ WORK_ORDER = Part(
     exports=public.EXPORTS,
     publishes=public.publishes,
     inbox=web.inbox,
+    notices=web.notices,
     demo=demo.seed,
 )

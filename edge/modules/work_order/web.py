@@ -8,6 +8,7 @@ error page (its Chinese message), and nothing changed.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -16,11 +17,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from edge.kernel.config import Person
-from edge.kernel.contract import Awaiting, NavItem
+from edge.kernel.contract import Awaiting, NavItem, Notice
 from edge.kernel.errors import NotFound, Refused
 from edge.kernel.fmt import yuan
+from edge.kernel.notices import routed
 from edge.kernel.routing import why_not
+from edge.ledger import Entry
 import edge.modules.work_order.desk as desk
+import edge.modules.work_order.kinds as K
 import edge.modules.work_order.projection as Q
 import edge.modules.work_order.rules as R
 from edge.modules.work_order.sealing import masked
@@ -56,6 +60,18 @@ def actor(p: Any) -> Person:
     return p.person  # type: ignore[no-any-return]
 
 
+def order_item(o: dict[str, Any], name_of: Callable[[str], str]) -> Awaiting:
+    """An order as the 待审批 inbox and its pushes show it."""
+    summary = f"派工单 {name_of(o['applicant'])} 提交 {o['headcount']} 人 {yuan(o['amount_fen'])}" + ("（紧急）" if o["emergency"] else "")
+    return Awaiting(o["id"], o["content"], summary, f"{PAGE}/orders/{o['id']}", o["filed_at"], Q.routed_order(o))
+
+
+def pay_item(w: dict[str, Any], order_title: str, name_of: Callable[[str], str]) -> Awaiting:
+    """A pay list as the 待审批 inbox and its pushes show it: on its order's page."""
+    return Awaiting(w["id"], f"劳务工资 {order_title}", f"工资单 {yuan(w['total_fen'])}，{name_of(w['filed_by'])} 造册",
+                    f"{PAGE}/orders/{w['order_id']}", w["filed_at"], Q.routed_pay(w))  # fmt: skip
+
+
 async def inbox(shell: Any, p: Any) -> list[Awaiting]:
     agent = shell.console.agent
     async with agent.recorder.step():
@@ -64,17 +80,25 @@ async def inbox(shell: Any, p: Any) -> list[Awaiting]:
         pays = await Q.pays(conn, "pending")
         titles = {o["id"]: o["content"] for o in await Q.orders(conn)}
     name = shell.console.name_of
-    out = [
-        Awaiting(o["id"], o["content"], f"派工单 {name(o['applicant'])} 提交 {o['headcount']} 人 {yuan(o['amount_fen'])}" + ("（紧急）" if o["emergency"] else ""),
-                 f"{PAGE}/orders/{o['id']}", o["filed_at"], Q.routed_order(o))
-        for o in orders if p.person_id in o["route"]["approvers"]
-    ]  # fmt: skip
-    out += [
-        Awaiting(w["id"], f"劳务工资 {titles.get(w['order_id'], w['order_id'])}", f"工资单 {yuan(w['total_fen'])}，{name(w['filed_by'])} 造册",
-                 f"{PAGE}/orders/{w['order_id']}", w["filed_at"], Q.routed_pay(w))
-        for w in pays if p.person_id in w["route"]["approvers"]
-    ]  # fmt: skip
+    out = [order_item(o, name) for o in orders if p.person_id in o["route"]["approvers"]]
+    out += [pay_item(w, titles.get(w["order_id"], w["order_id"]), name) for w in pays if p.person_id in w["route"]["approvers"]]
     return out
+
+
+async def notices(host: Any, entry: Entry) -> list[Notice]:
+    """The pushes of an order's or a pay list's step (the village head to sign; the lead, then finance, to check
+    the pay): the routing desk's own, as every routed item gets them."""
+    conn, b, name = host.db.conn, entry.body, host.config.name_of
+    if "pay_id" in b:
+        w = await Q.one(conn, "SELECT * FROM wo_pays WHERE id = ?", (b["pay_id"],))
+        if w is None:
+            return []
+        o = await Q.order(conn, w["order_id"])
+        return routed(entry, K.NAME, K.PAY_FILED, pay_item(w, o["content"] if o else w["order_id"], name), w["filed_by"], name)
+    if "order_id" in b and entry.kind != K.PAY_FILED:
+        o = await Q.order(conn, b["order_id"])
+        return [] if o is None else routed(entry, K.NAME, K.ORDER_FILED, order_item(o, name), o["applicant"], name)
+    return []
 
 
 def router(shell: Any) -> APIRouter:
