@@ -13,6 +13,7 @@ import json
 import secrets
 import zipfile
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -375,10 +376,43 @@ def test_the_tender_command_recomputes_eligibility_and_the_ranking(tmp_path: Pat
         {"bank": "工商银行", "rate_percent": "1.60", "operating_score": "9", "agri_support_score": "8.5"},
     ]}, ensure_ascii=False, indent=1), encoding="utf-8")  # fmt: skip
     code, out, _ = run_tender(path, "--json")
+    # 80 × 1.80 / 2.00 = 72 + 20 = 92.00 ties 80 + 12: the higher rate first; 80 × 1.60 / 2.00 = 64 + 17.5 = 81.50.
     assert code == 0 and json.loads(out) == {
         "eligible": ["A1"], "total_yuan": "3000000.00", "winner": "农业银行",
-        "ranking": [{"bank": "农业银行", "score": "92.00"}, {"bank": "农商银行", "score": "92.00"}, {"bank": "工商银行", "score": "81.50"}],
+        "ranking": [
+            {"bank": "农业银行", "score": "92.00", "rate_percent": "2.00", "rate_points": "80.00", "operating_score": "6", "agri_support_score": "6"},
+            {"bank": "农商银行", "score": "92.00", "rate_percent": "1.80", "rate_points": "72.00", "operating_score": "10", "agri_support_score": "10"},
+            {"bank": "工商银行", "score": "81.50", "rate_percent": "1.60", "rate_points": "64.00", "operating_score": "9", "agri_support_score": "8.5"},
+        ],
     }  # fmt: skip
+
+
+def test_the_tender_command_takes_the_tenders_rate_points_and_rounds_half_up_once(tmp_path: Path) -> None:
+    """Out of 80: 80 × 1.85 / 1.95 = 75.897… → 75.90, + 18.5 = 94.40; 80 × 1.849 / 1.95 = 75.856… → 75.86, + 18 =
+    93.86. A county scoring the rate out of 60 (recorded with its tender): 56.923… → 56.92, total 75.42."""
+    bids = [{"bank": "甲", "rate_percent": "1.95", "operating_score": "7", "agri_support_score": "7"},
+            {"bank": "乙", "rate_percent": "1.85", "operating_score": "9.5", "agri_support_score": "9"},
+            {"bank": "丙", "rate_percent": "1.849", "operating_score": "8.5", "agri_support_score": "9.5"}]  # fmt: skip
+    path = tmp_path / "tender.json"
+    for points, expected in (
+        (None, [("乙", "75.90", "94.40"), ("甲", "80.00", "94.00"), ("丙", "75.86", "93.86")]),
+        ("60", [("乙", "56.92", "75.42"), ("丙", "56.89", "74.89"), ("甲", "60.00", "74.00")]),
+    ):
+        given = {"as_of": "2026-12-07", "accounts": [], "bids": bids} | ({"rate_points": points} if points else {})
+        path.write_text(json.dumps(given), encoding="utf-8")
+        code, out, _ = run_tender(path, "--json")
+        ranking = json.loads(out)["ranking"]
+        assert code == 0 and [(r["bank"], r["rate_points"], r["score"]) for r in ranking] == expected
+        for r in ranking:  # what each line says it is made of adds up to its score
+            parts = (r["rate_points"], r["operating_score"], r["agri_support_score"])
+            assert sum(map(Decimal, parts)) == Decimal(r["score"])
+    # Exactly half a fen of a point: 80 × 1.0001 / 1.60 = 50.005 → 50.01 (half up, not to even).
+    path.write_text(json.dumps({"as_of": "2026-12-07", "accounts": [], "bids": [
+        {"bank": "甲", "rate_percent": "1.60", "operating_score": "0", "agri_support_score": "0"},
+        {"bank": "乙", "rate_percent": "1.0001", "operating_score": "0", "agri_support_score": "0"}]}), encoding="utf-8")  # fmt: skip
+    assert json.loads(run_tender(path, "--json")[1])["ranking"][1] == {
+        "bank": "乙", "score": "50.01", "rate_percent": "1.0001", "rate_points": "50.01", "operating_score": "0",
+        "agri_support_score": "0"}  # fmt: skip
 
 
 @pytest.mark.parametrize(("text", "says"), [
@@ -387,6 +421,8 @@ def test_the_tender_command_recomputes_eligibility_and_the_ranking(tmp_path: Pat
     ('{"as_of": "2027-03-01",\n "accounts": [\n  {"village": "v", "account": "a", "idle_yuan": "1", "idle_since": "2026-01-01"},\n  {"village": "v", "account": "b", "idle_yuan": "1e9", "idle_since": "2026-01-01"}], "bids": []}', "第 4 行（accounts[1]）"),
     ('{"as_of": "2027-03-01",\n "accounts": [], "bids": [\n {"bank": "A", "rate_percent": "1.8", "operating_score": "1", "agri_support_score": "1"},\n {"bank": "A", "rate_percent": "1.9", "operating_score": "1", "agri_support_score": "1"}]}', "第 4 行（bids[1]）：银行 A 重复报价"),
     ('{"as_of": "2027-02-30", "accounts": [], "bids": []}', "第 1 行：as_of"),
+    ('{"as_of": "2027-03-01",\n "rate_points": 80, "accounts": [], "bids": []}', "第 2 行：rate_points 应为 1 到 80 的整数文字"),
+    ('{"as_of": "2027-03-01", "rate_points": "81", "accounts": [], "bids": []}', "第 1 行：rate_points"),
     ('{"as_of": "2027-03-01",\n "accounts": [,]}', "第 2 行：JSON 格式错误"),
 ])  # fmt: skip
 def test_the_tender_command_exits_2_naming_the_line(tmp_path: Path, text: str, says: str) -> None:

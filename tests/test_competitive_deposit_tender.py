@@ -374,8 +374,8 @@ async def test_opening_scores_with_the_rules_and_records_every_input(site: Site,
              "agri_support_score": scores_of[b["bank"]]["agri_support_score"]} for b in lot["bids"]]}  # fmt: skip
         (tmp_path / "tender.json").write_text(json.dumps(command_input, ensure_ascii=False), encoding="utf-8")
         code, out, _ = run_tender(tmp_path / "tender.json", "--json")
-        assert code == 0 and json.loads(out)["ranking"] == [
-            {"bank": r["bank"], "score": r["score"]} for r in lot["ranking"]
+        assert code == 0 and [(r["bank"], r["rate_points"], r["score"]) for r in json.loads(out)["ranking"]] == [
+            (r["bank"], r["rate_points"], r["score"]) for r in lot["ranking"]
         ]
     published = await view(ruian, f"/m/competitive_deposit/tenders/{TENDER}/result.json")  # what a bank downloads
     assert (

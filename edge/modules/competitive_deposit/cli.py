@@ -2,10 +2,14 @@
 
 FILE.json is ``{"as_of": "YYYY-MM-DD", "accounts": [{"village", "account", "idle_yuan", "idle_since"}],
 "bids": [{"bank", "rate_percent", "operating_score", "agri_support_score"}]}`` (amounts, rates and scores as
-decimal strings); the answer is ``{"eligible": [account, ...], "total_yuan", "ranking": [{"bank", "score"}],
-"winner"}``, computed by the same rules as the console and the central (:mod:`rules`). The thresholds are the
-defaults (3,000,000.00 yuan, more than 6 months) or the ``[competitive_deposit]`` table of ``--config``. A bid's
-order in the file is its order in time (the tie-break's "earlier bid"). Bad input: exit 2, naming the line.
+decimal strings), and optionally ``"rate_points"`` (the tender's, "80" when absent: a county may set another and
+records it with the tender); the answer is ``{"eligible": [account, ...], "total_yuan", "ranking": [{"bank",
+"score", ...}], "winner"}``, computed by the same rules as the console and the central (:mod:`rules`). Each
+ranking line also carries what its score is made of (``rate_percent``, ``rate_points``: the rate's points to two
+decimals, ``operating_score``, ``agri_support_score``) so an outsider adds it up; every score is exact decimals
+rounded half up to two decimals once, on the total. The thresholds are the defaults (3,000,000.00 yuan, more
+than 6 months) or the ``[competitive_deposit]`` table of ``--config``. A bid's order in the file is its order in
+time (the tie-break's "earlier bid"). Bad input: exit 2, naming the line.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import argparse
 import json
 import sys
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +69,15 @@ def _field(item: Any, name: str, where: str) -> str:
     return value.strip()
 
 
-def parse_tender(text: str) -> tuple[date, list[rules.IdleAccount], list[rules.Bid]]:
+def _rate_points(raw: dict[str, Any], text: str) -> Decimal:
+    given = raw.get("rate_points", str(rules.DEFAULT_RATE_POINTS))
+    if not isinstance(given, str) or not given.isascii() or not given.isdigit() or not 1 <= int(given) <= 80:
+        line = text.count("\n", 0, max(text.find('"rate_points"'), 0)) + 1
+        raise BadInput(f"第 {line} 行：rate_points 应为 1 到 80 的整数文字，例如 \"80\"")
+    return Decimal(given)
+
+
+def parse_tender(text: str) -> tuple[date, list[rules.IdleAccount], list[rules.Bid], Decimal]:
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -79,6 +92,7 @@ def parse_tender(text: str) -> tuple[date, list[rules.IdleAccount], list[rules.B
     if as_of is None:
         line = text.count("\n", 0, max(text.find('"as_of"'), 0)) + 1
         raise BadInput(f"第 {line} 行：as_of 应为日期 YYYY-MM-DD")
+    rate_points = _rate_points(raw, text)
     accounts_raw, bids_raw = raw.get("accounts"), raw.get("bids")
     if not isinstance(accounts_raw, list) or not isinstance(bids_raw, list) or len(accounts_raw) + len(bids_raw) > MAX_ITEMS:
         raise BadInput("accounts 和 bids 应为列表（合计最多 10000 项）")
@@ -108,14 +122,18 @@ def parse_tender(text: str) -> tuple[date, list[rules.IdleAccount], list[rules.B
         if any(b.bank == bank for b in bids):
             raise BadInput(f"{where}：银行 {bank} 重复报价")
         bids.append(bid)
-    return as_of, accounts, bids
+    return as_of, accounts, bids, rate_points
 
 
 def result_json(result: rules.TenderResult) -> dict[str, Any]:
     return {
         "eligible": [a.account for a in result.eligible],
         "total_yuan": rules.yuan_text(result.total_fen).replace(",", ""),
-        "ranking": [{"bank": s.bank, "score": str(s.score)} for s in result.ranking],
+        "ranking": [
+            {"bank": s.bank, "score": str(s.score), "rate_percent": str(s.bid.rate_percent), "rate_points": str(s.rate_points),
+             "operating_score": str(s.bid.operating_score), "agri_support_score": str(s.bid.agri_support_score)}
+            for s in result.ranking
+        ],  # fmt: skip
         "winner": result.winner,
     }
 
@@ -126,17 +144,18 @@ def _tender(args: argparse.Namespace) -> int:
         path: Path = args.file
         if path.stat().st_size > MAX_FILE_BYTES:
             raise BadInput(f"文件过大（最多 {MAX_FILE_BYTES // (1024 * 1024)} MB）")
-        as_of, accounts, bids = parse_tender(path.read_text(encoding="utf-8"))
+        as_of, accounts, bids, rate_points = parse_tender(path.read_text(encoding="utf-8"))
     except (BadInput, ConfigError) as exc:
         print(f"输入错误 bad input: {exc.message if isinstance(exc, ConfigError) else exc}", file=sys.stderr)
         return EXIT_USAGE
     except (OSError, UnicodeDecodeError) as exc:
         print(f"无法读取 cannot read {args.file}: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    result = rules.tender(as_of, accounts, bids, s.min_idle_fen, s.min_idle_months)
+    result = rules.tender(as_of, accounts, bids, s.min_idle_fen, s.min_idle_months, rate_points)
     out = result_json(result)
     lines = [f"应竞争性存放 eligible: {', '.join(out['eligible']) or '无'}（合计 {rules.yuan_text(result.total_fen)} 元）"]
-    lines += [f"  {n}. {r['bank']}  {r['score']}" for n, r in enumerate(out["ranking"], 1)]
+    lines += [f"  {n}. {r['bank']}  {r['score']} = {r['rate_points']} + {r['operating_score']} + {r['agri_support_score']}（利率 {r['rate_percent']}%）"
+              for n, r in enumerate(out["ranking"], 1)]  # fmt: skip
     lines.append(f"中标 winner: {out['winner'] or '无'}")
     output(args, out, "\n".join(lines))
     return EXIT_OK
