@@ -246,6 +246,17 @@ def draw_document(project_id: str, record: dict[str, Any]) -> dict[str, Any]:
                                        "body": {"project_id": project_id, "record": record}})  # fmt: skip
 
 
+def opened_document(
+    project_id: str, invited: list[dict[str, str]], amounts: list[tuple[str, int]], banned: tuple[str, ...] = (),
+    budget_fen: int = 19_530_000, **over: Any,
+) -> dict[str, Any]:  # fmt: skip
+    """The township's opening of the sealed quotes, as the central signs it (its rule: rules.opening)."""
+    body = {**rules.opening(invited, amounts, banned, budget_fen), "project_id": project_id, "observer": "邻村 王书记",
+            "opened_on": "2026-08-05", "blacklisted": list(banned), **over}  # fmt: skip
+    return sign_document(CENTRAL_KEY, {"id": secrets.token_hex(16), "village": EDGE_ID, "kind": K.OPENED,
+                                       "issued_at": "2026-08-05T01:00:00Z", "decision_index": 12, "body": body})  # fmt: skip
+
+
 async def approved_project(agent: EdgeAgent) -> str:
     await deliver(agent, catalogue_document())
     project_id = await desk.file_project(agent, CLERK, draft())
@@ -263,25 +274,19 @@ async def row_of(agent: EdgeAgent, project_id: str) -> dict[str, Any]:
 
 async def test_from_the_recommended_contractor_through_the_draw_and_opening_to_settlement(agent: EdgeAgent) -> None:
     project_id = await approved_project(agent)
-    with pytest.raises(InputError, match="只能在“报价中”时进行"):
-        await desk.open_quotes(agent, CLERK, project_id, {"C01": "100"}, "邻村 王书记", D("2026-08-05"))
     await desk.recommend(agent, CLERK, project_id, "C01", "湖州第1建筑工程队")
     record = draw_record()
     assert await deliver(agent, draw_document(project_id, record)) == (1, 0)
     row = await row_of(agent, project_id)
     drawn = record["drawn"]
     assert row["status"] == "drawn" and [c["id"] for c in row["invited"]] == ["C01", *drawn]
-    budget = row["total_fen"]  # 195,300.00 yuan
-    amounts = {"C01": "190000.00", drawn[0]: "185000.00", drawn[1]: "195300.01"}  # the last above the budget
-    winner = await desk.open_quotes(agent, CLERK, project_id, amounts, "邻村 王书记", D("2026-08-05"))
-    assert winner == {"id": drawn[0], "name": f"湖州第{int(drawn[0][1:])}建筑工程队", "amount_fen": 18_500_000}
+    assert row["total_fen"] == 19_530_000
+    # The township's opening comes down; the last quote is above the budget (invalid), the lowest valid wins.
+    amounts = [("C01", 19_000_000), (drawn[0], 18_500_000), (drawn[1], 19_530_001)]
+    assert await deliver(agent, opened_document(project_id, row["invited"], amounts)) == (1, 0)
     row = await row_of(agent, project_id)
-    assert row["status"] == "awarded" and [q["invalid"] for q in row["quotes"]] == [
-        None,
-        None,
-        "报价超过预算 195,300.00 元",
-    ]
-    assert budget == 19_530_000
+    assert row["winner"] == {"id": drawn[0], "name": f"湖州第{int(drawn[0][1:])}建筑工程队", "amount_fen": 18_500_000}
+    assert row["status"] == "awarded" and [q["invalid"] for q in row["quotes"]] == [None, None, "报价超过预算 195,300.00 元"]
     assert await desk.complete(agent, CLERK, project_id, D("2026-10-20"), "183200.50") == {
         "vs_budget_fen": 19_530_000 - 18_320_050,
         "vs_contract_fen": 18_500_000 - 18_320_050,
@@ -290,39 +295,28 @@ async def test_from_the_recommended_contractor_through_the_draw_and_opening_to_s
     assert row["status"] == "completed" and row["settled_fen"] == 18_320_050
 
 
-async def test_a_draw_that_does_not_recompute_or_names_another_recommended_is_an_anomaly(agent: EdgeAgent) -> None:
-    project_id = await approved_project(agent)
-    await desk.recommend(agent, CLERK, project_id, "C01", "湖州第1建筑工程队")
-    record = draw_record()
-    others = [c["id"] for c in POOL if c["id"] not in (*record["drawn"], "C01", "C04")]
-    for bad in (
-        draw_record(drawn=[record["drawn"][0], others[0]]),
-        draw_record(recommended="C02"),
-        draw_record("水利"),
-    ):
-        assert await deliver(agent, draw_document(project_id, bad)) == (1, 0)  # signed: recorded, not applied
-        assert (await row_of(agent, project_id))["status"] == "approved"
-    assert await deliver(agent, draw_document(project_id, record)) == (1, 0)
-    assert (await row_of(agent, project_id))["status"] == "drawn"
-
-
-async def test_no_valid_quote_is_a_failed_tender_and_bad_quotes_record_nothing(agent: EdgeAgent) -> None:
+async def test_an_opening_that_does_not_recompute_is_an_anomaly_and_none_valid_is_a_failed_tender(
+    agent: EdgeAgent,
+) -> None:
     project_id = await approved_project(agent)
     await desk.recommend(agent, CLERK, project_id, "C01", "湖州第1建筑工程队")
     await deliver(agent, draw_document(project_id, draw_record()))
-    before = await agent.ledger.size()
-    for amounts, says in (
-        ({"C99": "1"}, "C99 不是本工程邀请的报价人"),
-        ({"C01": "1e5"}, "C01 的报价"),
-        ({}, "至少一家"),
+    invited = (await row_of(agent, project_id))["invited"]
+    first = invited[1]["id"]
+    amounts = [("C01", 19_000_000), (first, 18_500_000)]
+    honest = opened_document(project_id, invited, amounts)["body"]
+    for bad in (
+        {"winner": {"id": "C01", "name": "湖州第1建筑工程队", "amount_fen": 19_000_000}},  # not the lowest
+        {"blacklisted": [first]},  # the winner then was blacklisted: the stated winner does not hold
+        {"quotes": [{**honest["quotes"][0], "contractor": "C99"}, honest["quotes"][1]]},  # one not invited
     ):
-        with pytest.raises(InputError, match=says):
-            await desk.open_quotes(agent, CLERK, project_id, amounts, "邻村 王书记", D("2026-08-05"))
-    with pytest.raises(InputError, match="请填写同行列席人"):
-        await desk.open_quotes(agent, CLERK, project_id, {"C01": "1"}, " ", D("2026-08-05"))
-    assert await agent.ledger.size() == before
-    assert await desk.open_quotes(agent, CLERK, project_id, {"C01": "200000"}, "邻村 王书记", D("2026-08-05")) is None
-    assert (await row_of(agent, project_id))["status"] == "failed"
+        assert await deliver(agent, opened_document(project_id, invited, amounts, **bad)) == (1, 0)  # signed: recorded
+        assert (await row_of(agent, project_id))["status"] == "drawn"  # ... and not applied
+    # Both blacklisted between the draw and the opening: both quotes invalid, no winner (流标).
+    assert await deliver(agent, opened_document(project_id, invited, amounts, ("C01", first))) == (1, 0)
+    row = await row_of(agent, project_id)
+    assert row["status"] == "failed" and row["winner"] is None
+    assert [q["invalid"] for q in row["quotes"]] == ["报价人已被列入黑名单"] * 2
 
 
 # -- the console, the lists, the demo ---------------------------------------------------------------------------
@@ -388,17 +382,13 @@ async def test_the_path_in_the_console_and_who_may_not(agent: EdgeAgent, site: A
     record = draw_record()
     await deliver(agent, draw_document("GC-00001", record))
     page = (await cunwu.client.get("/small_project/p/GC-00001")).text
-    assert 'id="open-form"' in page and "乡镇抽取" in page
+    assert 'id="quoting"' in page and "乡镇抽取" in page and "open-form" not in page  # the village opens nothing
     public = await visitor.client.get("/small_project/p/GC-00001/draw.json")
     assert public.status_code == 200 and rules.verify_draw(public.json())[1] == []
-    quotes = {
-        "quote:C01": "190000",
-        f"quote:{record['drawn'][0]}": "188000.50",
-        f"quote:{record['drawn'][1]}": "",
-        "observer": "邻村 王书记",
-        "opened_on": "2026-08-05",
-    }
-    assert "188,000.50" in await flash(cunwu, await cunwu.post("/small_project/p/GC-00001/open", data=quotes))
+    invited = (await row_of(agent, "GC-00001"))["invited"]
+    amounts = [("C01", 19_000_000), (record["drawn"][0], 18_800_050)]
+    assert await deliver(agent, opened_document("GC-00001", invited, amounts, budget_fen=19_560_000)) == (1, 0)
+    assert "188,000.50" in (await cunwu.client.get("/small_project/p/GC-00001")).text
     page = await flash(
         cunwu,
         await cunwu.post("/small_project/p/GC-00001/complete", data={"accepted_on": "2026-10-20", "settled": "186000"}),
@@ -441,9 +431,4 @@ async def test_a_replayed_draw_is_refused_and_a_guessed_project_is_not_found(age
             f"/small_project/p/{project_id}/recommend", data={"contractor_id": "C02", "contractor_name": "x"}
         )
     ).status_code == 303
-    assert (
-        await cunwu.post(
-            "/small_project/p/GC-99999/open", data={"quote:C01": "1", "observer": "x", "opened_on": "2026-08-05"}
-        )
-    ).status_code == 404
     assert await agent.ledger.size() == before

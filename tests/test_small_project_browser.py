@@ -1,7 +1,7 @@
 """限额工程 on a 360-px phone in Debian's Chromium: the clerk files a project with its bill priced from the
 township's catalogue (come down signed), the approver approves it from the page, the clerk records the village's
-recommended contractor, the township's draw comes down signed and is re-run on the edge, the three quotes are
-opened before the peer observer and the lowest valid one wins, the clerk records acceptance and settlement, and
+recommended contractor, the township's draw comes down signed and is re-run on the edge, the township's opening of
+the three sealed quotes comes down signed and is re-checked (the lowest valid one wins), the clerk records acceptance and settlement, and
 the notice board shows the project without a login."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from browser_support import Served, chromium, fits, flash_text, phone, serve_console
 from edge_support import config_for
-from test_small_project import CATALOGUE, catalogue_document, deliver, draw_document, draw_record
+from test_small_project import CATALOGUE, catalogue_document, deliver, draw_document, draw_record, opened_document
 from web_support import seed_account
 
 from edge.agent import EdgeAgent
@@ -89,12 +89,13 @@ def test_a_project_from_filing_through_the_draw_and_opening_to_the_notice_board_
         clerk.goto(served.url + "/small_project/p/GC-00001")
         assert clerk.locator("#invited li").count() == 3
         first, second = record["drawn"]
-        clerk.fill("#open-form input[name='quote:C01']", "190000")
-        clerk.fill(f"#open-form input[name='quote:{first}']", "188000.50")
-        clerk.fill(f"#open-form input[name='quote:{second}']", "195600.01")  # above the budget: invalid
-        clerk.fill("#open-form input[name=observer]", "邻村 王书记")
-        clerk.click("#open-form button[type=submit]")
-        assert flash_text(clerk) == f"已开标：湖州第{int(first[1:])}建筑工程队 以 ¥188,000.50 中标"
+        assert "密封报价" in clerk.locator("#quoting").inner_text()
+        invited = [{"id": c, "name": f"湖州第{int(c[1:])}建筑工程队"} for c in ("C01", first, second)]
+        amounts = [("C01", 19_000_000), (first, 18_800_050), (second, 19_560_001)]  # the last above the budget
+        opened = opened_document("GC-00001", invited, amounts, budget_fen=19_560_000)
+        assert served.run(deliver(served.agent, opened)) == (1, 0)
+        clerk.goto(served.url + "/small_project/p/GC-00001")
+        assert f"中标：湖州第{int(first[1:])}建筑工程队 188,000.50 元" in clerk.locator("#winner").inner_text()
         assert "无效：报价超过预算 195,600.00 元" in clerk.locator("#quotes").inner_text()
         clerk.fill("#complete-form input[name=settled]", "186000")
         clerk.click("#complete-form button[type=submit]")

@@ -14,7 +14,6 @@ import io
 import json
 import re
 from collections.abc import AsyncIterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,8 @@ from central.accounts.store import AccountStore
 from central.app import create_app
 from central.db import documents
 from central.decisions.log import DecisionLog
-from central.modules.small_project import CENTRAL_SMALL_PROJECT
+from central.db import metadata
+from central.modules.small_project import CENTRAL_SMALL_PROJECT, quotes
 from central.modules.small_project.draw import commitment_of
 from central.store import CentralStore
 from edge.agent import EdgeAgent
@@ -331,19 +331,17 @@ async def test_a_village_project_goes_up_the_township_draws_and_the_village_appl
     (drawn_entry,) = await decided(site, "small_project.drawn")
     assert drawn_entry.body["village"] == EDGE and drawn_entry.body["decision"] == {"project_id": project_id, "record": {
         k: record[k] for k in ("pool", "recommended", "category", "seed", "seed_sources", "pool_hash", "drawn")}}  # fmt: skip
-    # Down to the village: its edge re-runs the draw and accepts it; the quotes step is open there.
+    # Down to the village: its edge re-runs the draw and accepts it; the contractors now quote at the township.
     down = await site.client.sync_once()
     assert (down.documents_applied, down.documents_refused) == (1, 0)
     async with site.agent.recorder.step():
         row = await P.project(site.agent.db.conn, project_id)
     assert row is not None and row["status"] == "drawn" and [c["id"] for c in row["invited"]] == [C1, *record["drawn"]]
-    opened = await desk.open_quotes(site.agent, Actor("cunwu", None, frozenset({"village_staff"})), project_id,
-                                    {C1: "11000", record["drawn"][0]: "10500"}, "李村主任", date(2026, 12, 10))  # fmt: skip
-    assert opened is not None and opened["id"] == record["drawn"][0]
-    await site.client.sync_once()  # the edge's drawn and opened entries go up
+    await site.client.sync_once()  # the edge's drawn entry goes up
     async with site.http() as officer:
         assert (await login(officer, "zhenshen")).status_code == 303
-        assert "已定标" in (await officer.get("/m/small_project/projects")).text
+        assert "报价中" in (await officer.get("/m/small_project/projects")).text
+        assert "待发出报价邀请：" in (await officer.get("/work")).text
     async with site.store.db.reader.connect() as conn:
         states = (await conn.execute(documents.select())).all()
     assert sorted(d.status for d in states) == ["applied", "applied"]
@@ -374,3 +372,145 @@ async def test_a_project_the_village_rejected_goes_up_rejected_and_awaits_no_dra
         refused = await form(officer, f"/m/small_project/projects/{EDGE}/{project_id}/draw", "/m/small_project/projects",
                              commitment=commitment_of(VALUE))  # fmt: skip
         assert refused.status_code == 409 and "已驳回" in refused.text
+
+
+# -- sealed quotes and the opening -----------------------------------------------------------------------------
+
+#: Quotes no other figure of the test shares, so finding their digits anywhere means a quote leaked.
+HIGH, LOW = "11876.54", "10987.65"
+
+
+async def contractors_as_suppliers(site: Site) -> dict[str, httpx.AsyncClient]:
+    """Each of the five contractors with an approved supplier account under its credit code, logged in."""
+    accounts = AccountStore(site.store.db)
+    clients = {}
+    for n, code in enumerate((C1, C2, C3, C4, C5), 1):
+        made = await accounts.apply(kind="supplier", username=f"chengbao{n}", password=PASSWORD, org_name=f"承包商{n}",
+                                    credit_code=code, county=COUNTY, contact_name="王经理", contact_phone="13812345678",
+                                    categories=["建材五金"], licence=PNG)  # fmt: skip
+        await accounts.decide("county", COUNTY, made.id, True, "", "xianjian")
+        client = site.http()
+        assert (await login(client, f"chengbao{n}")).status_code == 303
+        clients[code] = client
+    return clients
+
+
+async def everything_stored(site: Site, tmp_path: Path) -> str:
+    """Every row of every table of the central's database, and the decision log's files, as text."""
+    async with site.store.db.reader.connect() as conn:
+        tables = [str((await conn.execute(t.select())).all()) for t in metadata.sorted_tables]
+    files = [p.read_bytes().decode("latin-1") for p in (tmp_path / "central").rglob("*") if p.is_file()]
+    return "\n".join(tables + files)
+
+
+async def test_three_sealed_quotes_no_one_reads_before_the_opening_and_the_village_gets_the_award(
+    site: Site, tmp_path: Path
+) -> None:
+    clock = Clock()
+    site.app.state.shell.clock = clock
+    async with site.http() as officer, site.http() as other, site.http() as county, site.http() as visitor:
+        for client, username in ((officer, "zhenshen"), (other, "pushen"), (county, "xianjian")):
+            assert (await login(client, username)).status_code == 303
+        assert (await post(officer, CSV)).status_code == 303
+        await site.client.sync_once()
+        for name, code in (("湖州路桥建设有限公司", C1), ("吴兴水利工程有限公司", C2), ("织里建设有限公司", C3),
+                           ("八里店园林有限公司", C4), ("妙西建设有限公司", C5)):  # fmt: skip
+            assert (await add(officer, name, code, "道路")).status_code == 303
+        project_id = await village_project(site, C1)
+        page_path = "/m/small_project/projects"
+        fix = f"/m/small_project/projects/{EDGE}/{project_id}/draw"
+        assert (await form(officer, fix, page_path, commitment=commitment_of(VALUE))).status_code == 303
+        draw_id = _draw_id((await officer.get(page_path)).text)
+        invite = f"/m/small_project/draws/{draw_id}/invite"
+        assert (await form(officer, invite, page_path, hours="2")).status_code == 409  # not drawn yet
+        assert (await form(officer, f"/m/small_project/draws/{draw_id}/reveal", page_path, value=VALUE)).status_code == 303
+        drawn = (await visitor.get(f"/m/small_project/draws/{draw_id}.json")).json()["drawn"]
+        left_out = next(c for c in (C2, C3, C4, C5) if c not in drawn)
+        # The window: the township's own officer only, 1 to 240 whole hours.
+        assert (await form(county, invite, page_path, hours="2")).status_code == 403
+        assert (await form(other, invite, page_path, hours="2")).status_code == 404
+        for bad in ("0", "241", "1.5", "二"):
+            assert (await form(officer, invite, page_path, hours=bad)).status_code == 400
+        assert (await form(officer, invite, page_path, hours="2")).status_code == 303
+        assert (await form(officer, invite, page_path, hours="3")).status_code == 409
+        assert "待开标：" in (await officer.get("/work")).text
+        (quoting,) = await decided(site, "small_project.quoting")
+        assert [c["id"] for c in quoting.body["decision"]["invited"]] == [C1, *drawn]
+
+        suppliers = await contractors_as_suppliers(site)
+        try:
+            recommended, first, second = suppliers[C1], suppliers[drawn[0]], suppliers[drawn[1]]
+            page = "/m/small_project/quotes"
+
+            async def quote(client: httpx.AsyncClient, amount: str) -> httpx.Response:
+                return await form(client, f"/m/small_project/quotes/{draw_id}", page, amount=amount)
+
+            assert "西岙自然村道路硬化" not in (await suppliers[left_out].get(page)).text
+            assert 'class="stack quote-form"' in (await recommended.get(page)).text
+            assert (await quote(recommended, HIGH)).status_code == 303
+            assert (await quote(recommended, "100")).status_code == 409  # once only
+            assert (await quote(first, "一万")).status_code == 400
+            assert (await quote(first, LOW)).status_code == 303
+            # A rival not drawn, an officer: refused. One blacklisted after the draw: refused, nothing kept.
+            refused = await quote(suppliers[left_out], "9000")
+            assert refused.status_code == 403 and "不是本工程邀请的报价人" in refused.text
+            token = await csrf_of(officer, page_path)
+            assert (await officer.post(f"/m/small_project/quotes/{draw_id}", data={"amount": "1", "csrf": token})).status_code == 403
+            assert (await blacklist(officer, drawn[1], "查实挂靠资质，列入黑名单")).status_code == 303
+            banned = await quote(second, "9500")
+            assert banned.status_code == 403 and "黑名单" in banned.text
+            assert (await blacklist(officer, drawn[1], "申诉成立，撤销处理", lift=True)).status_code == 303
+
+            # Before the opening no one reads a quote: not the officer's pages, not the public record, not a
+            # rival's or the quoter's own page, not the database or the decision log on disk (ciphertext only).
+            seen = [(await officer.get(page_path)).text, (await county.get(page_path)).text,
+                    (await visitor.get(f"/m/small_project/draws/{draw_id}.json")).text,
+                    *[(await c.get(page)).text for c in suppliers.values()],
+                    await everything_stored(site, tmp_path)]  # fmt: skip
+            for text in seen:
+                for figure in (HIGH, LOW, "11,876.54", "10,987.65", "1187654", "1098765"):
+                    assert figure not in text
+            assert "已收到 2 家" in seen[0]
+            assert (await visitor.get(f"/m/small_project/draws/{draw_id}.json")).json()["quoting"]["count"] == 2
+            async with site.store.db.reader.connect() as conn:
+                kept = (await conn.execute(quotes.sealed.select())).all()
+            assert sorted(k.contractor for k in kept) == sorted([C1, drawn[0]]) and all(k.ciphertext for k in kept)
+
+            opening = f"/m/small_project/draws/{draw_id}/open"
+            early = await form(officer, opening, page_path, observer="白石村 李主任")
+            assert early.status_code == 409 and "前不能开标" in early.text
+            clock.now += 2 * 3600  # the window closes
+            late = await quote(second, "9500")
+            assert late.status_code == 409 and "截止" in late.text
+            assert (await form(other, opening, page_path, observer="白石村 李主任")).status_code == 404
+            assert (await form(officer, opening, page_path, observer=" ")).status_code == 400
+            assert (await form(officer, opening, page_path, observer="白石村 李主任")).status_code == 303
+            assert (await form(officer, opening, page_path, observer="白石村 李主任")).status_code == 409
+            assert "10,987.65" in (await first.get(page)).text
+        finally:
+            for client in suppliers.values():
+                await client.aclose()
+        public = (await visitor.get(f"/m/small_project/draws/{draw_id}.json")).json()["quoting"]["opening"]
+    # Anyone holding the log opens each sealed quote with the key published at the opening, and checks its digest.
+    (opened,) = await decided(site, "small_project.opened")
+    result = opened.body["decision"]
+    assert opened.body["village"] == EDGE and public == result and result["observer"] == "白石村 李主任"
+    key = bytes.fromhex(result["key"])
+    for entry in await decided(site, "small_project.quote"):
+        sealed = entry.body["decision"]
+        amount = quotes.open_quote(key, draw_id, sealed["contractor"], argparse.Namespace(**sealed))
+        assert {"contractor": sealed["contractor"], "amount_fen": amount} in [
+            {k: q[k] for k in ("contractor", "amount_fen")} for q in result["quotes"]]
+    assert result["winner"] == {"id": drawn[0], "name": result["quotes"][1]["name"], "amount_fen": 1_098_765}
+    # Down to the village (the draw, then the opening): its edge re-checks the opening by the rule and records
+    # the award; it goes back up.
+    down = await site.client.sync_once()
+    assert (down.documents_applied, down.documents_refused) == (2, 0)
+    async with site.agent.recorder.step():
+        row = await P.project(site.agent.db.conn, project_id)
+    assert row is not None and row["status"] == "awarded" and row["winner"]["amount_fen"] == 1_098_765
+    assert row["observer"] == "白石村 李主任"
+    await site.client.sync_once()
+    async with site.http() as officer:
+        assert (await login(officer, "zhenshen")).status_code == 303
+        assert "已定标" in (await officer.get(page_path)).text

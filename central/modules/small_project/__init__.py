@@ -5,13 +5,13 @@ sent down to the village. See README.md beside the edge half (edge/modules/small
 from __future__ import annotations
 
 from central.contract import CentralPart
-from central.modules.small_project import draw, pool, projects, web
+from central.modules.small_project import draw, pool, projects, quotes, web
 from central.modules.small_project.catalogue import CATALOGUE, NAME, catalogues
 
 CENTRAL_SMALL_PROJECT = CentralPart(
     name=NAME,
     title="限额工程",
-    tables=(catalogues, pool.contractors, projects.projects, draw.draws),
+    tables=(catalogues, pool.contractors, projects.projects, draw.draws, quotes.rounds, quotes.sealed),
     router=web.router,
     templates=web.TEMPLATES,
     nav=web.NAV,
@@ -24,5 +24,8 @@ CENTRAL_SMALL_PROJECT = CentralPart(
         pool.CLEARED: "承包商移出黑名单",
         draw.FIXED: "固定并公布抽取依据",
         draw.DRAWN: "抽取承包商",
+        quotes.QUOTING: "发出报价邀请",
+        quotes.QUOTE: "承包商密封报价",
+        quotes.OPENED: "开标定标（下达村）",
     },
 )

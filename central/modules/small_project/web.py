@@ -4,6 +4,7 @@
 * ``/m/small_project/pool``       the contractor pool: register, blacklist with a reason, lift a blacklisting
 * ``/m/small_project/projects``   the villages' projects; those awaiting a draw; fix a draw, reveal and draw
 * ``/m/small_project/draws/<id>.json``  a draw's public record, no login (what ``verify-draw`` re-runs)
+* ``/m/small_project/quotes``     a contractor's invitations to quote (its supplier account), its sealed quote
 
 Officers and supervisors read what is in their scope; only a township officer of the township acts."""
 
@@ -19,6 +20,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 import central.modules.small_project.draw as draw  # noqa: PLR0402 (the submodules, not the package: no cycle)
 import central.modules.small_project.pool as pool  # noqa: PLR0402
 import central.modules.small_project.projects as projects  # noqa: PLR0402
+import central.modules.small_project.quotes as quotes  # noqa: PLR0402
 from central.contract import NavItem, WorkItem
 from central.decisions.routes import decision_log
 from central.modules.small_project.catalogue import HEADER, MAX_BYTES, publish, published, read_csv
@@ -30,6 +32,7 @@ NAV = (
     NavItem("/m/small_project", "限额工程", READERS),
     NavItem("/m/small_project/pool", "承包商库", READERS),
     NavItem("/m/small_project/projects", "村级工程与抽取", READERS),
+    NavItem("/m/small_project/quotes", "限额工程报价", ("supplier",)),
 )
 Text = Annotated[str, Form()]
 
@@ -41,6 +44,7 @@ async def work(shell: Any, who: Any) -> list[WorkItem]:
     async with shell.store.db.reader.connect() as conn:
         rows = await projects.listed(conn, who)
         fixed = await draw.of_projects(conn, who)
+        rounds = await quotes.of_draws(conn, [d.id for d in fixed.values()])
     items = []
     for row in rows:
         done = fixed.get((row["edge_id"], row["project_id"]))
@@ -50,6 +54,12 @@ async def work(shell: Any, who: Any) -> list[WorkItem]:
         elif done is not None and done.status == "fixed":
             items.append(WorkItem(f"待公布随机值：{row['village']} {row['name']}", "/m/small_project/projects",
                                   "公布后即抽取并下发到村"))  # fmt: skip
+        elif done is not None and done.status == "drawn" and done.id not in rounds:
+            items.append(WorkItem(f"待发出报价邀请：{row['village']} {row['name']}", "/m/small_project/projects",
+                                  "邀请三家承包商在报价时间内密封报价"))  # fmt: skip
+        elif done is not None and rounds.get(done.id, {}).get("status") == "quoting":
+            items.append(WorkItem(f"待开标：{row['village']} {row['name']}", "/m/small_project/projects",
+                                  f"报价截止 {rounds[done.id]['closes']}，截止后在同行列席人见证下开标"))  # fmt: skip
     return items
 
 
@@ -124,12 +134,15 @@ def router(shell: Any) -> APIRouter:
         async with shell.store.db.reader.connect() as conn:
             rows = await projects.listed(conn, who)
             fixed = await draw.of_projects(conn, who)
+            rounds = await quotes.of_draws(conn, [d.id for d in fixed.values()])
         for row in rows:
             row["draw"] = fixed.get((row["edge_id"], row["project_id"]))
             row["awaiting"] = projects.awaiting(row) and row["draw"] is None
+            row["round"] = rounds.get(row["draw"].id) if row["draw"] else None
         return await shell.render(  # type: ignore[no-any-return]
-            request, "small_project/projects.html", rows=rows, may_act=acts(who), value_min=draw.VALUE_MIN
-        )
+            request, "small_project/projects.html", rows=rows, may_act=acts(who), value_min=draw.VALUE_MIN,
+            hours=quotes.WINDOW_HOURS, now=now().isoformat(timespec="seconds"),
+        )  # fmt: skip
 
     @api.post("/m/small_project/projects/{edge_id}/{project_id}/draw", include_in_schema=False)
     async def fix_draw(
@@ -149,12 +162,51 @@ def router(shell: Any) -> APIRouter:
             await draw.reveal(conn, decision_log(shell), who, draw_id, value)
         return RedirectResponse("/m/small_project/projects", 303)
 
+    # -- the sealed quotes -------------------------------------------------------------------------------
+
+    @api.post("/m/small_project/draws/{draw_id}/invite", include_in_schema=False)
+    async def invite(request: Request, draw_id: str, hours: Text = "", csrf: Text = "") -> Response:
+        who = await shell.require(request, "township_officer")
+        await shell.check_csrf(request, csrf)
+        async with shell.store.db.writer.begin() as conn:
+            await quotes.invite(conn, decision_log(shell), who, draw_id, hours, now())
+        return RedirectResponse("/m/small_project/projects", 303)
+
+    @api.get("/m/small_project/quotes", include_in_schema=False)
+    async def quotes_page(request: Request) -> Response:
+        who = await shell.require(request, "supplier")
+        async with shell.store.db.reader.connect() as conn:
+            rows = await quotes.invitations(conn, who)
+        return await shell.render(request, "small_project/quotes.html", rows=rows, now=now().isoformat())  # type: ignore[no-any-return]
+
+    @api.post("/m/small_project/quotes/{draw_id}", include_in_schema=False)
+    async def quote(request: Request, draw_id: str, amount: Text = "", csrf: Text = "") -> Response:
+        who = await shell.require(request, "supplier")
+        await shell.check_csrf(request, csrf)
+        async with shell.store.db.writer.begin() as conn:
+            await quotes.submit(conn, decision_log(shell), who, draw_id, amount, now())
+        return RedirectResponse("/m/small_project/quotes", 303)
+
+    @api.post("/m/small_project/draws/{draw_id}/open", include_in_schema=False)
+    async def open_round(request: Request, draw_id: str, observer: Text = "", csrf: Text = "") -> Response:
+        who = await shell.require(request, "township_officer")
+        await shell.check_csrf(request, csrf)
+        async with shell.store.db.writer.begin() as conn:
+            await quotes.open_round(conn, decision_log(shell), who, draw_id, observer, now())
+        return RedirectResponse("/m/small_project/projects", 303)
+
     @api.get("/m/small_project/draws/{draw_id}.json", include_in_schema=False)
     async def public_record(draw_id: str) -> Response:
         async with shell.store.db.reader.connect() as conn:
             row = await draw.by_id(conn, draw_id)
+            rounds = await quotes.of_draws(conn, [draw_id])
         if row is None:
             raise Refusal(404, "not_found", "没有这次抽取")
-        return JSONResponse(draw.public_record(row))
+        public = draw.public_record(row)
+        if draw_id in rounds:  # the window, and the quotes only once opened (with the round's key)
+            done = rounds[draw_id]
+            public["quoting"] = {"closes_at": done["closes_at"], "status": done["status"],
+                                 **({"opening": done["result"]} if done["result"] else {"count": done["count"]})}  # fmt: skip
+        return JSONResponse(public)
 
     return api

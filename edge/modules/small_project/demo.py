@@ -2,8 +2,8 @@
 approval, one drawn and quoting, and one carried through to settlement with its published record — seeded
 through the module's own desk as the village's steps would be (ledger entries first).
 
-The catalogue and the draw stand in for the documents the township would send down (their ``document`` says
-``demo``); the draw is computed by the same rule the township runs (:func:`rules.draw`) from published seed
+The catalogue, the draw and the opening stand in for the documents the township would send down (their
+``document`` says ``demo``); the opening by the same rule the township's (:func:`rules.opening`); the draw is computed by the same rule the township runs (:func:`rules.draw`) from published seed
 sources, so its record re-runs with ``qinglian projects verify-draw``. A second run adds nothing.
 """
 
@@ -80,9 +80,12 @@ async def seed(host: Any) -> None:
                              (line("DL-01", "1200"), line("DL-03", "240"), line("DL-02", "600")))  # fmt: skip
     done = await _through_draw(host, clerk, road, POOL[0])
     async with host.recorder.step():
-        invited = [c["id"] for c in (await P.project(host.db.conn, done) or {})["invited"]]
-    amounts = dict(zip(invited, ("218000.00", "209500.00", "214300.00"), strict=True))
-    await desk.open_quotes(host, clerk, done, amounts, "邻村 沈书记", today - timedelta(days=60))
+        row = await P.project(host.db.conn, done) or {}
+    amounts = [(c["id"], fen) for c, fen in zip(row["invited"], (21_800_000, 20_950_000, 21_430_000), strict=True)]
+    opened = rules.opening(row["invited"], amounts, (), int(row["total_fen"]))
+    await desk.record_demo_document(host, K.OPENED, {**opened, "project_id": done, "observer": "邻村 沈书记",
+                                                     "opened_on": (today - timedelta(days=60)).isoformat(),
+                                                     "blacklisted": []})  # fmt: skip
     await desk.complete(host, clerk, done, today - timedelta(days=5), "206880.00")
     ditch = desk.ProjectDraft("村口排水沟改造", "水利", "村口至文化礼堂", "新建排水沟 180 米，铺设 DN600 管 60 米",
                               (line("SL-01", "180"), line("SL-02", "60", 43_000, "村口段须夜间施工，机械台班费用上浮")))  # fmt: skip

@@ -4,9 +4,9 @@ inside one recorder step (``host``: the running agent, with its recorder, workin
 Filing prices the bill of quantities from the catalogue the edge holds (the township's, come down as a signed
 document) and freezes the route of the project's category; each approval is recorded by the kernel's routing
 desk. Then the village recommends its contractor, the township's draw comes down (re-run here before it applies),
-the quotes are opened together before a peer observer and the lowest valid one wins, and completion is settled
-against the budget. Catalogue and draw are recorded only from verified documents (or, in the demo, by
-:func:`record_demo_document`).
+the contractors quote sealed at the township, whose opening before a peer observer comes down (re-checked here),
+and completion is settled against the budget. Catalogue, draw and opening are recorded only from verified
+documents (or, in the demo, by :func:`record_demo_document`).
 """
 
 from __future__ import annotations
@@ -121,41 +121,6 @@ async def recommend(host: Any, actor: Actor, project_id: str, contractor_id: str
         if row["recommended"] is not None:
             raise InputError("本工程已推荐承包商", "already_recommended")
         await host.recorder.record(K.RECOMMENDED, {"project_id": project_id, "contractor": contractor, **_by(actor)})
-
-
-async def open_quotes(
-    host: Any, actor: Actor, project_id: str, amounts: Mapping[str, str], observer: str, opened_on: date
-) -> dict[str, Any] | None:
-    """Open the invited contractors' quotes together before the peer observer (``amounts``: contractor id ->
-    yuan as read out; a missing one did not quote). The winner by the rule (None: no valid quote, 流标)."""
-    _filer(actor)
-    who = line(observer, "同行列席人（他村干部）", 40)
-    async with host.recorder.step():
-        row = await _project(host, project_id, "drawn")
-        invited = [c["id"] for c in row["invited"]]
-        stray = set(amounts) - set(invited)
-        if stray:
-            raise InputError(f"{'、'.join(sorted(stray))} 不是本工程邀请的报价人", "not_invited")
-        quotes: list[rules.Quote] = []
-        for order, contractor in enumerate(invited):
-            given = (amounts.get(contractor) or "").strip()
-            if given:
-                try:
-                    quotes.append(rules.Quote(contractor, parse_yuan(given, DEFAULT_MAX_AMOUNT_FEN), order))
-                except AmountError as exc:
-                    raise InputError(f"{contractor} 的报价：{exc.message}", "bad_amount") from None
-        if not quotes:
-            raise InputError("请填写至少一家的报价", "missing_field")
-        best = rules.winner(quotes, invited, (), int(row["total_fen"]))
-        names = {c["id"]: c["name"] for c in row["invited"]}
-        opened = [{"contractor": q.contractor, "name": names[q.contractor], "amount_fen": q.amount_fen,
-                   "invalid": rules.invalid_reason(q, invited, (), int(row["total_fen"]))} for q in quotes]  # fmt: skip
-        winner = (
-            {"id": best.contractor, "name": names[best.contractor], "amount_fen": best.amount_fen} if best else None
-        )
-        await host.recorder.record(K.OPENED, {"project_id": project_id, "quotes": opened, "observer": who, "winner": winner,
-                                              "opened_on": opened_on.isoformat(), **_by(actor)})  # fmt: skip
-    return winner
 
 
 async def complete(host: Any, actor: Actor, project_id: str, accepted_on: date, settled_yuan: str) -> dict[str, int]:

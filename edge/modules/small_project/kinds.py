@@ -13,7 +13,7 @@ CATALOGUE = f"{NAME}.catalogue"  # document down: a version of the township's gu
 FILED = f"{NAME}.filed"
 RECOMMENDED = f"{NAME}.recommended"  # the village's recommended contractor
 DRAWN = f"{NAME}.drawn"  # document down: the township's draw of two more, with its whole record
-OPENED = f"{NAME}.opened"  # the three quotes opened before the peer observer, and the winner by the rule
+OPENED = f"{NAME}.opened"  # document down: the township opened the sealed quotes before the peer observer
 COMPLETED = f"{NAME}.completed"  # completion acceptance and the settlement against the budget
 
 #: What the routing desk writes under the prefix, and its Chinese name.
@@ -27,4 +27,4 @@ KINDS = {
     RECOMMENDED: "村推荐承包商", DRAWN: "乡镇抽取承包商", OPENED: "开标定标", COMPLETED: "竣工验收结算",
 }  # fmt: skip
 #: Documents the central sends down for this module.
-DOCUMENT_KINDS = (CATALOGUE, DRAWN)
+DOCUMENT_KINDS = (CATALOGUE, DRAWN, OPENED)

@@ -148,8 +148,19 @@ async def drawn(conn: aiosqlite.Connection, entry: Entry) -> None:
 
 
 async def opened(conn: aiosqlite.Connection, entry: Entry) -> None:
+    """The township's opening of the sealed quotes: applied only when the winner and each quote's validity are
+    what :func:`rules.winner` gives over the project's invited contractors and budget (else an anomaly)."""
     b = entry.body
     winner = b.get("winner")
+    row = await project(conn, b["project_id"])
+    if row is None or row["invited"] is None:
+        raise KeyError(f"{b['project_id']} 尚未抽取报价人")
+    amounts = [(q["contractor"], q["amount_fen"]) for q in b["quotes"]]
+    again = rules.opening(row["invited"], amounts, b.get("blacklisted", []), int(row["total_fen"]))
+    stated = {"quotes": [{k: q[k] for k in ("contractor", "name", "amount_fen", "invalid")} for q in b["quotes"]],
+              "winner": winner}  # fmt: skip
+    if again != stated:
+        raise ValueError(f"{b['project_id']}：开标结果与报价按规则重算的不符")
     await _move(conn, entry, "drawn", "awarded" if winner else "failed", quotes=_json(b["quotes"]), observer=b["observer"],
                 winner=_json(winner) if winner else None, opened_on=b["opened_on"])  # fmt: skip
 

@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from edge.kernel.fmt import FEN_PER_YUAN
 from edge.ledger import canonical_json
@@ -391,6 +392,22 @@ def winner(
     banned = set(blacklisted)
     valid = [q for q in quotes if invalid_reason(q, invited, banned, budget_fen) is None]
     return min(valid, key=lambda q: (q.amount_fen, q.order)) if valid else None
+
+
+def opening(
+    invited: Sequence[Mapping[str, str]], amounts: Sequence[tuple[str, int]], blacklisted: Iterable[str], budget_fen: int
+) -> dict[str, Any]:
+    """The opening of the quotes in the order they came in (``amounts``: contractor id, fen) over the invited
+    contractors (``{"id", "name"}``, in their order): each quote with why it is invalid (None: valid), and the
+    winner ``{"id", "name", "amount_fen"}`` or None (流标). The township computes it; the village re-checks it."""
+    ids, names, banned = [c["id"] for c in invited], {c["id"]: c["name"] for c in invited}, set(blacklisted)
+    quotes = [Quote(contractor, fen, n) for n, (contractor, fen) in enumerate(amounts)]
+    best = winner(quotes, ids, banned, budget_fen)
+    return {
+        "quotes": [{"contractor": q.contractor, "name": names.get(q.contractor, ""), "amount_fen": q.amount_fen,
+                    "invalid": invalid_reason(q, ids, banned, budget_fen)} for q in quotes],
+        "winner": {"id": best.contractor, "name": names[best.contractor], "amount_fen": best.amount_fen} if best else None,
+    }  # fmt: skip
 
 
 def settlement_difference(budget_fen: int, contract_fen: int, settled_fen: int) -> dict[str, int]:

@@ -1,6 +1,6 @@
 """The console's pages for small projects (限额工程), phone-first: the projects and the form to file one (its
 bill priced from the catalogue in force), one project's page with each step in turn — the approvals of its
-route, the village's recommended contractor, the three quotes opened before the peer observer, acceptance and
+route, the village's recommended contractor, the township's opening of the three sealed quotes, acceptance and
 settlement — and its draw's record as JSON, public, for anyone to re-run (``qinglian projects verify-draw``).
 
 Every step goes through :mod:`desk`; a refused step comes back as a flash message on the page it was taken
@@ -179,31 +179,6 @@ def router(shell: Any) -> APIRouter:
                 str(form.get("contractor_name") or ""),
             )
             return "已登记村推荐承包商，等待乡镇抽取另外两家"
-
-        return await done(request, f"{BASE}/p/{project_id}", step())
-
-    @api.post(BASE + "/p/{project_id}/open", include_in_schema=False)
-    async def open_quotes(request: Request, project_id: str) -> Response:
-        p = await shell.acting(request)
-        form = await request.form()
-
-        async def step() -> str:
-            amounts = {
-                str(k)[6:]: str(v) for k, v in form.multi_items() if str(k).startswith("quote:") and str(v).strip()
-            }
-            winner = await desk.open_quotes(
-                agent,
-                _actor(p),
-                project_id,
-                amounts,
-                str(form.get("observer") or ""),
-                _day(form.get("opened_on"), "开标日期"),
-            )
-            return (
-                f"已开标：{winner['name']} 以 {yuan(winner['amount_fen'])} 中标"
-                if winner
-                else "已开标：无有效报价，流标"
-            )
 
         return await done(request, f"{BASE}/p/{project_id}", step())
 
