@@ -19,12 +19,15 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from edge_support import LARGE, SMALL, document, write_config, writer  # noqa: F401  (writer is a fixture)
 from web_support import Received, Receiver, dingtalk_robot, failing_then_ok, seed_account
+from whistleblower_support import Clock, open_agent, set_up_station
 
 from edge.agent import EdgeAgent
 from edge.kernel.config import load_config
 from edge.kernel.websettings import NotifyBackendConfig, WebSettings
+from edge.modules.whistleblower import WHISTLEBLOWER
 from edge.modules.work_order import WORK_ORDER
 from edge.modules.work_order import desk as work_order_desk
 from edge.notify.notifier import Notifier
@@ -328,6 +331,32 @@ async def test_a_module_pushes_its_routed_steps_through_the_same_notifier(tmp_pa
             message = phones["liming"].decrypt(last.body)
             assert last.path == "/push/liming" and message["title"] == f"已驳回 {refused}" and "人数过多，请核减" in message["body"]
             assert not [r for r in push_service.received if r.path == "/push/zhaolei"]  # the lead has nothing to do yet
+        finally:
+            await h.close()
+            await agent.close()
+
+
+async def test_a_whistleblower_step_past_its_deadline_is_pushed_to_the_station_head(tmp_path: Path) -> None:
+    """The tick flags an unacknowledged clue on day 8 and the station head's phone hears of it at once: the clue's
+    number and the step, never what the clue says (a push passes through the browser vendor's servers)."""
+    clock = Clock()
+    agent = await open_agent(tmp_path, X25519PrivateKey.generate(), clock)
+    desk = await set_up_station(agent)
+    with Receiver(lambda item: (201, b"")) as push_service:
+        h = await harness(agent, NotifyBackendConfig("webpush", "网页推送"))
+        head, liaison = Phone(f"{push_service.url}/push/zhoujian"), Phone(f"{push_service.url}/push/wuxia")
+        try:
+            for username, phone in (("zhoujian", head), ("wuxia", liaison)):
+                await seed_account(h.store, agent, username, ["village_staff"], None)
+                await h.subscribe(username, phone)
+            clue = await desk.file_clue("team", "村里低保评定没有公示", clock(), by="zhengli")
+            clock.advance(days=7, microseconds=1)
+            await WHISTLEBLOWER.tick(agent)  # type: ignore[misc]
+            (told,) = await eventually("the head told", lambda: push_service.received)
+            message = head.decrypt(told.body)
+            assert told.path == "/push/zhoujian" and message["title"] == f"线索逾期 {clue.id}"
+            assert "确认收到" in message["body"] and message["url"] == f"{BASE}/whistleblower/clues/{clue.id}"
+            assert "低保" not in message["body"]
         finally:
             await h.close()
             await agent.close()

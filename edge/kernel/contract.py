@@ -97,6 +97,7 @@ class Notice:
     link: str  # the console path of the item's page, e.g. "/work_order/orders/WO-20261130-01"
     people: tuple[str, ...]  # person ids (config [[people]]): each of their accounts' devices is pushed to
     group: bool = False  # also to the village's group robots (an item awaiting approval)
+    accounts: tuple[str, ...] = ()  # console usernames, where a part's roster names accounts (the whistleblower station)
 
 
 #: The pending routed items on the logged-in principal's route that they may see, in a part: called with the web

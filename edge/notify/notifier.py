@@ -230,13 +230,14 @@ class Notifier:
     async def _send(self, notice: Notice) -> None:
         url = f"{self.base_url().rstrip('/')}{notice.link}"
         message = Message(notice.event, notice.item_id, notice.title, notice.body, url, self.agent.config.village)
-        await self._queue(message, notice.people, notice.group)
+        await self._queue(message, notice.people, notice.group, notice.accounts)
 
-    async def _queue(self, message: Message, people: Sequence[str], group: bool) -> None:
-        """One delivery per group backend (if ``group``), one per push subscription of each person's accounts."""
+    async def _queue(self, message: Message, people: Sequence[str], group: bool, usernames: Sequence[str] = ()) -> None:
+        """One delivery per group backend (if ``group``), one per push subscription of each person's accounts
+        (and of the accounts named by ``usernames``)."""
         accounts = [
             a for a in await self.store.users()
-            if a.person in people and not a.disabled and a.covers(self.agent.config.village)
+            if (a.person in people or a.username in usernames) and not a.disabled and a.covers(self.agent.config.village)
         ]  # fmt: skip
         await self._queue_accounts(message, accounts, group)
 
