@@ -20,8 +20,9 @@ initdb/pg_ctl as the tests do). Every bid is a new lowest price, so it changes w
 
 Prints a small table (``--json``: then one JSON line); no assertions on time: figures to compare between runs on
 the same machine. A wrong update is counted and reported (``updates_wrong``); one that never comes stops the run
-with an error after ``--timeout`` seconds. Each update re-reads the tender's bids, so the figures depend on
-``--bids`` as well as on ``--bidders``: compare runs of the same sizes.
+with an error after ``--timeout`` seconds. Each bid reads its tender's bids once (its board, which every live
+page then shows, each bidder its own rank from it), so the figures depend on ``--bids`` as well as on
+``--bidders``: compare runs of the same sizes.
 """
 
 from __future__ import annotations

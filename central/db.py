@@ -12,14 +12,25 @@ runs in a transaction that first locks the edge's row: ``SELECT ... FOR
 UPDATE`` on PostgreSQL, and on SQLite the whole database by ``BEGIN
 IMMEDIATE`` (SQLite has one writer at a time anyway, and an immediate
 transaction waits for it instead of failing on the upgrade from read to write).
+On SQLite the process's write transactions also queue for one lock
+(:class:`Writer`) before they open a connection: SQLite's busy handler polls
+and is not fair, so fifty requests writing at once made some wait past the
+busy timeout and fail with "database is locked"; queued in the process they
+take turns in order, and the busy timeout only covers another process (a CLI
+beside the server). PostgreSQL keeps its concurrent writers.
 Readers use a separate engine with ordinary deferred transactions, so views
 never wait for an ingest.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
-from dataclasses import dataclass
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +54,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from edge.ledger.private import FILE_MODE, create_private
@@ -215,18 +226,55 @@ class DatabaseURLError(ValueError):
     """A ``--db`` value that is neither a SQLite nor a PostgreSQL URL."""
 
 
+#: Set while the current task holds the write lock: a write transaction opened inside another one does not wait
+#: for itself (SQLite then answers it as before: busy until the outer one ends).
+_holding: ContextVar[bool] = ContextVar("central_db_holding_write_lock", default=False)
+
+
+@dataclass(frozen=True)
+class Writer:
+    """The write engine: ``begin()`` is a write transaction, as ``AsyncEngine.begin()`` is. With ``serial`` (SQLite)
+    the process's write transactions take turns, first come first served, behind one lock per event loop (an
+    asyncio lock belongs to the loop that waits on it; a store opened by one ``asyncio.run`` may be used by
+    another)."""
+
+    engine: AsyncEngine
+    serial: bool
+    _locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = field(
+        default_factory=weakref.WeakKeyDictionary, compare=False, repr=False
+    )
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        if not self.serial or _holding.get():
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        lock = self._locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+        async with lock:
+            held = _holding.set(True)
+            try:
+                async with self.engine.begin() as conn:
+                    yield conn
+            finally:
+                _holding.reset(held)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
 @dataclass(frozen=True)
 class Database:
     """The engines of one store: ``writer`` for locked write transactions, ``reader`` for views."""
 
     url: str
     dialect: str  # "sqlite" or "postgresql"
-    writer: AsyncEngine
+    writer: Writer
     reader: AsyncEngine
 
     async def dispose(self) -> None:
         await self.writer.dispose()
-        if self.reader is not self.writer:
+        if self.reader is not self.writer.engine:
             await self.reader.dispose()
 
 
@@ -292,9 +340,9 @@ def open_database(url: str) -> Database:
     """Engines for ``url`` (tables are created by :func:`create_schema`)."""
     dialect, async_url = driver_url(url)
     if dialect == "sqlite":
-        return Database(url, dialect, _sqlite_engine(async_url, True), _sqlite_engine(async_url, False))
+        return Database(url, dialect, Writer(_sqlite_engine(async_url, True), True), _sqlite_engine(async_url, False))
     engine = create_async_engine(async_url, pool_size=10, max_overflow=10, pool_pre_ping=True)
-    return Database(url, dialect, engine, engine)
+    return Database(url, dialect, Writer(engine, False), engine)
 
 
 async def create_schema(db: Database) -> None:

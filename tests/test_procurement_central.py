@@ -284,17 +284,10 @@ async def test_suppliers_bid_see_only_their_rank_and_the_lowest_bid_wins_at_the_
         await review(conn, site.decisions, officer, EDGE, demand_id, True, now=t0)
 
     async def offer(username: str, fen: int, at: datetime) -> dict[str, Any]:
+        application = await accounts.application_of(username)
         async with site.store.db.writer.begin() as conn:
-            return await bid(
-                conn,
-                site.decisions,
-                supplier(username),
-                await accounts.application_of(username),
-                EDGE,
-                demand_id,
-                fen,
-                at,
-            )
+            board = await bid(conn, site.decisions, supplier(username), application, EDGE, demand_id, fen, at)
+        return board.seen_by(username)
 
     seen = await offer("wenju", 1_150_000, t0 + timedelta(hours=1))
     assert (seen["lowest_fen"], seen["rank"], seen["bidders"]) == (1_150_000, 1, 1)
@@ -460,15 +453,9 @@ async def test_a_supplier_below_80_is_blacklisted_at_once_its_bids_withdrawn_unt
             return await fn(conn, site.decisions, *args)
 
     async def offer(username: str, fen: int) -> dict[str, Any]:
-        return await step(
-            bid,
-            supplier(username),
-            await accounts.application_of(username),
-            EDGE,
-            demand_id,
-            fen,
-            t0 + timedelta(hours=1),
-        )
+        application = await accounts.application_of(username)
+        board = await step(bid, supplier(username), application, EDGE, demand_id, fen, t0 + timedelta(hours=1))
+        return board.seen_by(username)  # type: ignore[no-any-return]
 
     await offer("wenju", 1_000_000)
     await offer("jiancai", 1_100_000)

@@ -3,10 +3,18 @@
 Each bid and each award is a decision in the central's log before its row is written, in the same transaction;
 the award's (or the failure's) signed document goes down to the village, whose edge records it. The rules are
 ``bidding.py``; who is qualified is ``suppliers.py``.
+
+Both steps first lock the tender's row (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's writer is one at a
+time anyway): a bid near the end and the award, or two late bids, then take turns on one window, so the award
+never misses a bid that was moving the end, and a bid never judges the window by an end another bid is moving.
+Each returns the tender's :class:`Board`, computed once in its transaction: the live pages show it to every
+bidder, each its own rank from it, instead of every page reading the tender again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,9 +36,38 @@ def moment(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
-async def _tender(conn: AsyncConnection, edge_id: str, demand_id: str) -> tuple[Any, Any]:
+@dataclass(frozen=True)
+class Board:
+    """A tender's standing after a change: the lowest price, how many bid, the window's end, the status, and each
+    bidder's rank (kept here, shown to each bidder only as its own)."""
+
+    edge_id: str
+    demand_id: str
+    version: int  # the decision it follows (a bid's, the award's): a later one replaces it, never an earlier
+    lowest_fen: int | None
+    bidders: int
+    closes_at: str
+    status: str
+    ranks: Mapping[str, int]
+
+    def seen_by(self, supplier: str) -> dict[str, Any]:
+        """What one bidder's live page shows: never a rival's name."""
+        return {"lowest_fen": self.lowest_fen, "rank": self.ranks.get(supplier), "bidders": self.bidders,
+                "closes_at": self.closes_at, "status": self.status}  # fmt: skip
+
+
+def _board(version: int, tender: Any, taken: list[rules.Bid], closes_at: str, status: str) -> Board:
+    ranked = rules.counted(taken)
+    lowest = ranked[0].amount_fen if ranked else None
+    ranks = {b.supplier: i for i, b in enumerate(ranked, 1)}
+    return Board(tender.edge_id, tender.demand_id, version, lowest, len(ranked), closes_at, status, ranks)
+
+
+async def _tender(conn: AsyncConnection, edge_id: str, demand_id: str, lock: bool = False) -> tuple[Any, Any]:
+    """The tender and its demand; with ``lock``, the tender's row held until the transaction ends."""
     key = (tenders.c.edge_id == edge_id) & (tenders.c.demand_id == demand_id)
-    tender = (await conn.execute(select(tenders).where(key))).first()
+    query = select(tenders).where(key)
+    tender = (await conn.execute(query.with_for_update() if lock else query)).first()
     demand = (
         await conn.execute(select(demands).where((demands.c.edge_id == edge_id) & (demands.c.demand_id == demand_id)))
     ).first()
@@ -56,10 +93,10 @@ def may_bid(application: Application | None, demand: Any) -> bool:
 
 
 async def bid(conn: AsyncConnection, decisions: DecisionLog, who: Principal, application: Application | None,
-              edge_id: str, demand_id: str, amount_fen: int, now: datetime) -> dict[str, Any]:  # fmt: skip
-    """Take a supplier's bid (a decision first, then the row; the window moved on by a late bid); what the bidder
-    sees after it. A refused bid raises with the reason and records nothing."""
-    tender, demand = await _tender(conn, edge_id, demand_id)
+              edge_id: str, demand_id: str, amount_fen: int, now: datetime) -> Board:  # fmt: skip
+    """Take a supplier's bid (a decision first, then the row; the window moved on by a late bid); the tender's board
+    after it. A refused bid raises with the reason and records nothing."""
+    tender, demand = await _tender(conn, edge_id, demand_id, lock=True)
     if tender.status != "open":
         raise Refusal(409, "closed", "竞价已结束，不再接受报价")
     _, listed = await score_of(conn, who.account or "")
@@ -74,23 +111,24 @@ async def bid(conn: AsyncConnection, decisions: DecisionLog, who: Principal, app
         edge_id=edge_id, demand_id=demand_id, supplier=who.account, supplier_name=application.org_name,
         amount_fen=amount_fen, at=iso(now), decision_index=entry.index,
     ))  # fmt: skip
-    closes = rules.extended(parse_iso(tender.closes_at), now)
-    if closes != parse_iso(tender.closes_at):
+    closes_at = tender.closes_at
+    closes = rules.extended(parse_iso(closes_at), now)
+    if closes != parse_iso(closes_at):
+        closes_at = iso(closes)
         await conn.execute(
             tenders.update()
             .where((tenders.c.edge_id == edge_id) & (tenders.c.demand_id == demand_id))
-            .values(closes_at=iso(closes))
+            .values(closes_at=closes_at)
         )
-    return await seen_by(conn, who.account, edge_id, demand_id)
+    return _board(entry.index, tender, await _bids(conn, edge_id, demand_id), closes_at, "open")
 
 
 async def seen_by(conn: AsyncConnection, supplier: str, edge_id: str, demand_id: str) -> dict[str, Any]:
     """What one bidder sees of a tender: the lowest price, its own rank and how many bid, the window — no names."""
     tender, demand = await _tender(conn, edge_id, demand_id)
-    lowest, rank, count = rules.standing(await _bids(conn, edge_id, demand_id), supplier)
+    board = _board(0, tender, await _bids(conn, edge_id, demand_id), tender.closes_at, tender.status)
     return {"edge_id": edge_id, "demand_id": demand_id, "title": demand.title, "category": demand.category,
-            "village": demand.village, "ceiling_fen": demand.ceiling_fen, "closes_at": tender.closes_at,
-            "status": tender.status, "lowest_fen": lowest, "rank": rank, "bidders": count}  # fmt: skip
+            "village": demand.village, "ceiling_fen": demand.ceiling_fen, **board.seen_by(supplier)}  # fmt: skip
 
 
 async def open_for(conn: AsyncConnection, application: Application | None) -> list[dict[str, Any]]:
@@ -106,9 +144,10 @@ async def open_for(conn: AsyncConnection, application: Application | None) -> li
 
 async def award(
     conn: AsyncConnection, decisions: DecisionLog, who: Principal, edge_id: str, demand_id: str, now: datetime
-) -> Any:
-    """After the window: the award to the lowest valid bid (its document down to the village), or the failure."""
-    tender, demand = await _tender(conn, edge_id, demand_id)
+) -> Board:
+    """After the window: the award to the lowest valid bid (its document down to the village), or the failure; the
+    tender's board, closed."""
+    tender, demand = await _tender(conn, edge_id, demand_id, lock=True)
     row = dict(demand._mapping)
     if not may_review(who, row):
         raise Refusal(403, "forbidden", "只有需求所在乡镇的审核人员可以定标")
@@ -142,4 +181,4 @@ async def award(
     await conn.execute(tenders.update().where(key_t).values(status=status, decision_index=entry.index))
     key_d = (demands.c.edge_id == edge_id) & (demands.c.demand_id == demand_id)
     await conn.execute(demands.update().where(key_d).values(status=status))
-    return entry
+    return _board(entry.index, tender, taken, tender.closes_at, status)

@@ -3,7 +3,6 @@ township officer's review of each (approve, or return with a reason)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -22,6 +21,7 @@ from central.modules.procurement.bidding import yuan
 from central.modules.procurement.credit import DEDUCTION_NAMES, points
 from central.modules.procurement.creditdesk import blacklist, deduct, reinstate, score_of
 from central.modules.procurement.deals import Deal, savings, total
+from central.modules.procurement.live import Boards
 from central.modules.procurement.review import in_scope, may_review, review
 from central.modules.procurement.suppliers import by_category, qualified
 from central.modules.procurement.tables import awards, demands
@@ -49,36 +49,13 @@ def parse_amount(text: str) -> int:
     return int(whole) * 100 + int(part.ljust(2, "0") or "0")
 
 
-class Bids:
-    """Wakes every bidder's live page when a bid is taken (one process: the central runs one). A counter, not a
-    queue: each listener re-reads its own standing, so a wake-up it slept through is never lost."""
-
-    def __init__(self) -> None:
-        self.taken = 0
-        self._changed = asyncio.Condition()
-
-    async def notify(self) -> None:
-        async with self._changed:
-            self.taken += 1
-            self._changed.notify_all()
-
-    async def wait(self, seen: int, timeout: float) -> bool:
-        """True once a bid was taken after ``seen``; False after ``timeout`` seconds without one."""
-        async with self._changed:
-            try:
-                await asyncio.wait_for(self._changed.wait_for(lambda: self.taken != seen), timeout)
-            except TimeoutError:
-                return False
-        return True
-
-
 KEEPALIVE_S = 15.0
 LIVE_FIELDS = ("lowest_fen", "rank", "bidders", "closes_at", "status")
 
 
 def router(shell: Any) -> APIRouter:
     api = APIRouter()
-    live = Bids()
+    live = Boards()
 
     @api.get("/m/procurement", include_in_schema=False)
     async def page(request: Request) -> Response:
@@ -136,9 +113,11 @@ def router(shell: Any) -> APIRouter:
         application = await shell.accounts.application_of(username)
         async with shell.store.db.writer.begin() as conn:
             if step == "deduct":
-                await deduct(conn, log_of(), who, application, kind, reason, evidence, moment(shell.clock()))
+                _, listed = await deduct(conn, log_of(), who, application, kind, reason, evidence, moment(shell.clock()))
             else:
                 await reinstate(conn, log_of(), who, application, reason, moment(shell.clock()))
+        if step == "deduct" and listed:
+            await live.forget()  # a blacklisting withdrew bids: the live pages read their tenders again
         return RedirectResponse("/m/procurement/suppliers", 303)
 
     @api.post("/m/procurement/demands/{edge_id}/{demand_id}/review", include_in_schema=False)
@@ -161,7 +140,8 @@ def router(shell: Any) -> APIRouter:
         who = await shell.require(request, TOWNSHIP_OFFICER)
         await shell.check_csrf(request, csrf)
         async with shell.store.db.writer.begin() as conn:
-            await award(conn, log_of(), who, edge_id, demand_id, moment(shell.clock()))
+            board = await award(conn, log_of(), who, edge_id, demand_id, moment(shell.clock()))
+        await live.publish(board)  # the live pages show the window closed, and end
         return RedirectResponse("/m/procurement", 303)
 
     # -- suppliers: the open tenders they may bid on, their standing, a bid --------------------------------------
@@ -183,14 +163,15 @@ def router(shell: Any) -> APIRouter:
         fen = parse_amount(amount)
         application = await shell.accounts.application_of(who.account or "")
         async with shell.store.db.writer.begin() as conn:
-            await bid(conn, log_of(), who, application, edge_id, demand_id, fen, moment(shell.clock()))
-        await live.notify()  # after the commit: every listener reads the new standing
+            board = await bid(conn, log_of(), who, application, edge_id, demand_id, fen, moment(shell.clock()))
+        await live.publish(board)  # after the commit: every live page shows it, each bidder its own rank
         return RedirectResponse("/m/procurement/tenders", 303)
 
     @api.get("/m/procurement/tenders/{edge_id}/{demand_id}/live", include_in_schema=False)
     async def standing(request: Request, edge_id: str, demand_id: str) -> Response:
         """Server-sent events: this bidder's standing (lowest price, own rank, how many bid, the end), sent again
-        whenever it changes, until the tender closes or the page goes."""
+        whenever it changes, until the tender closes or the page goes. Taken from the tender's published board;
+        read from the database only while no board is held (the first look, after a blacklisting)."""
         who = await shell.require(request, SUPPLIER)
         application = await shell.accounts.application_of(who.account or "")
         async with shell.store.db.reader.connect() as conn:
@@ -202,9 +183,13 @@ def router(shell: Any) -> APIRouter:
         async def events() -> AsyncIterator[str]:
             shown: dict[str, Any] | None = None
             while True:
-                seen = live.taken  # before reading: a bid after this read wakes the wait below
-                async with shell.store.db.reader.connect() as conn:
-                    view = await seen_by(conn, who.account or "", edge_id, demand_id)
+                seen = live.changes  # before reading: a change after this read wakes the wait below
+                board = live.latest(edge_id, demand_id)
+                if board is not None:
+                    view = board.seen_by(who.account or "")
+                else:
+                    async with shell.store.db.reader.connect() as conn:
+                        view = await seen_by(conn, who.account or "", edge_id, demand_id)
                 current = {k: view[k] for k in LIVE_FIELDS}
                 if current != shown:
                     yield f"data: {json.dumps(current)}\n\n"
