@@ -111,8 +111,44 @@ async def test_a_plan_goes_up_the_award_comes_down_and_the_income_comes_back(sit
     page = await site.page(f"township:{TOWNSHIP}")
     assert '<div class="n" id="deposited">3,200,000.00</div>' in page.text and '<div class="n" id="rate">1.8500</div>' in page.text
     assert '<div class="n" id="extra">56,000.00</div>' in page.text and '<div class="n" id="late">1</div>' in page.text
-    assert f"<td>{VILLAGE}</td><td>{TOWNSHIP}</td><td>3,200,000.00</td><td>1.8500</td><td>56,000.00</td>" in page.text
+    assert f"<td>{VILLAGE}</td><td>{TOWNSHIP}</td><td>3,200,000.00</td><td>1.8500</td><td>0.00</td><td>56,000.00</td>" in page.text
     assert "逾期签约</span>" in page.text and "<td>已到期</td>" in page.text
+    assert "中标通知 2026-12-01，应于 2026-12-04 前签约，2026-12-05 签约" in page.text  # the late signings, listed
+
+
+async def test_the_county_reads_every_accounts_idle_funds_and_the_expected_income(site: Site) -> None:
+    """The accounts and balances the village recorded go up; the county reads each account's idle funds and
+    eligibility by the module's rules on the central's day: one eligible, one a fen under the amount, one a day
+    short of the time."""
+    agent = site.agent
+    for number, name, amount, since in (
+        (ACCT, "村集体经济基本户", "3200000", "2026-03-15"),
+        ("6217001234567890", "村级留存收益专户", "2999999.99", "2025-10-01"),
+        (OTHER, "征地补偿款专户", "3500000", "2026-06-02"),
+    ):
+        await desk.add_account(agent, BY, number, name, "瑞安农商银行")
+        await desk.enter_balance(agent, BY, number, since, amount, D(since))
+    await site.client.sync_once()
+    site.app.state.shell.clock = lambda: 1_796_140_800.0  # 2026-12-02 00:00 in Shanghai: 06-02 + 6 months exactly
+    page = await site.page(f"county:{COUNTY}")
+    shown = page.text
+    assert "闲置 3,200,000.00 元，自 2026-03-15 起，已 8 个月：应竞争性存放" in shown
+    assert "闲置 2,999,999.99 元，自 2025-10-01 起，已 14 个月：未达 3,000,000.00 元" in shown
+    assert "闲置 3,500,000.00 元，自 2026-06-02 起，已 6 个月：未超过 6 个月（满 6 个月后一天为 2026-12-03）" in shown
+    assert shown.count("应竞争性存放</span>") == 1 and "尾号 5678" in shown and ACCT not in shown
+    assert "尾号 5678" not in (await site.page("county:余杭区")).text
+    # Signed at 1.85 % for 12 months: 59,200.00 against 3,200.00 at the demand rate, 56,000.00 more expected.
+    award = {"plan_id": await desk.record_plan(agent, BY, desk.check_plan(ACCT, "3200000", "12", "2026-11-18", D("2026-11-20")), MINUTES),
+             "tender_id": "T-萧山区-2026-12", "bank": "瑞安农商银行", "rate_percent": "1.85", "amount_fen": 320_000_000,
+             "term_months": 12, "notice_date": "2026-12-01", "sign_days": 3}  # fmt: skip
+    await site.client.sync_once()
+    await site.decisions.decide(P.AWARD, award, EDGE, actor=f"county:{COUNTY}")
+    await site.client.sync_once()
+    assert await desk.record_signed(agent, BY, award["plan_id"], D("2026-12-02"), D("2026-12-02"), MINUTES) is False
+    await site.client.sync_once()
+    page = await site.page(f"county:{COUNTY}")
+    assert '<div class="n" id="expected">56,000.00</div>' in page.text and "活期 0.10%" in page.text
+    assert f"<td>{VILLAGE}</td><td>{TOWNSHIP}</td><td>3,200,000.00</td><td>1.8500</td><td>56,000.00</td><td>0.00</td>" in page.text
 
 
 async def test_an_eligible_account_in_no_plan_is_listed_for_the_township_once(site: Site) -> None:

@@ -12,7 +12,8 @@ from central.modules.competitive_deposit import demo, reactions, schedule, table
 CENTRAL_COMPETITIVE_DEPOSIT = CentralPart(
     name=reactions.NAME,
     title="竞争性存放",
-    tables=(tables.plans, tables.unplanned, tables.tenders, tables.lots, tables.bids, tables.scores, tables.schedules),
+    tables=(tables.plans, tables.unplanned, tables.tenders, tables.lots, tables.bids, tables.scores, tables.schedules,
+            tables.accounts, tables.balances),
     router=web.router,
     templates=web.TEMPLATES,
     nav=web.NAV,

@@ -1,5 +1,6 @@
 """What the central does with each verified competitive-deposit entry of a village's ledger (exactly once each,
-in the ingest's transaction; see central/decisions/delivery.py): the plan the joint meeting decided joins the
+in the ingest's transaction; see central/decisions/delivery.py): each account and its day balances are kept so the
+county reads every village's idle funds; the plan the joint meeting decided joins the
 plans waiting for the county's or township's monthly tender; the award, the signing (late or not) and maturity
 follow it; an eligible account the edge flagged as in no plan is listed for the township.
 
@@ -11,16 +12,39 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from central import bodies
-from central.modules.competitive_deposit.tables import plans, unplanned
+from central.modules.competitive_deposit.tables import accounts, balances, plans, unplanned
 from edge.ledger import Entry
 
 NAME = "competitive_deposit"
-PLAN, UNPLANNED, AWARD, SIGNING_LATE, SIGNED, MATURED = (
-    f"{NAME}.{k}" for k in ("plan", "unplanned", "award", "signing_late", "signed", "matured")
+ACCOUNT_ADDED, BALANCES, PLAN, UNPLANNED, AWARD, SIGNING_LATE, SIGNED, MATURED = (
+    f"{NAME}.{k}" for k in ("account_added", "balances", "plan", "unplanned", "award", "signing_late", "signed", "matured")
 )
+
+
+async def on_account_added(ctx: Any, edge: Any, entry: Entry) -> None:
+    b = entry.body
+    number = bodies.text(b["account"], 40)
+    await ctx.conn.execute(delete(accounts).where((accounts.c.edge_id == edge.edge_id) & (accounts.c.account == number)))
+    await ctx.conn.execute(accounts.insert().values(
+        edge_id=edge.edge_id, account=number, village=edge.village, township=edge.township, county=edge.county,
+        name=bodies.text(b["name"], 100), bank=bodies.text(b["bank"], 100),
+    ))  # fmt: skip
+
+
+async def on_balances(ctx: Any, edge: Any, entry: Entry) -> None:
+    """A statement's or a typed balance's days; a later entry for the same day replaces it (as on the edge)."""
+    number = bodies.text(entry.body["account"], 40)
+    days = [(bodies.day(d), bodies.fen(low), bodies.fen(close)) for d, low, close in entry.body["days"]]
+    mine = (balances.c.edge_id == edge.edge_id) & (balances.c.account == number)
+    if not days:
+        return
+    await ctx.conn.execute(delete(balances).where(mine & balances.c.day.in_([d for d, _, _ in days])))
+    await ctx.conn.execute(balances.insert(), [
+        {"edge_id": edge.edge_id, "account": number, "day": d, "low_fen": low, "close_fen": close} for d, low, close in days
+    ])  # fmt: skip
 
 
 async def on_plan(ctx: Any, edge: Any, entry: Entry) -> None:
@@ -75,4 +99,4 @@ async def on_unplanned(ctx: Any, edge: Any, entry: Entry) -> None:
     ))  # fmt: skip
 
 
-ON_ENTRY = {PLAN: on_plan, AWARD: on_award, SIGNING_LATE: on_signing_late, SIGNED: on_signed, MATURED: on_matured, UNPLANNED: on_unplanned}
+ON_ENTRY = {ACCOUNT_ADDED: on_account_added, BALANCES: on_balances, PLAN: on_plan, AWARD: on_award, SIGNING_LATE: on_signing_late, SIGNED: on_signed, MATURED: on_matured, UNPLANNED: on_unplanned}

@@ -139,3 +139,29 @@ schedules = Table(
     Column("set_by", Text, nullable=False),
     Column("decision_index", BigInteger, nullable=False),  # the schedule in the decision log
 )
+
+#: Each village's deposit accounts and their day balances as its edge recorded them (``account_added``,
+#: ``balances``): the county reads every account's idle funds and eligibility by the module's own rules.
+accounts = Table(
+    "competitive_deposit_accounts",
+    metadata,
+    Column("edge_id", String(64), nullable=False),
+    Column("account", String(40), nullable=False),  # shown by its last four digits only
+    Column("village", Text, nullable=False),
+    Column("township", Text, nullable=False),
+    Column("county", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("bank", Text, nullable=False),
+    PrimaryKeyConstraint("edge_id", "account"),
+)
+
+balances = Table(
+    "competitive_deposit_balances",
+    metadata,
+    Column("edge_id", String(64), nullable=False),
+    Column("account", String(40), nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("low_fen", BigInteger, nullable=False),  # the day's lowest balance
+    Column("close_fen", BigInteger, nullable=False),  # its closing balance (a later entry for the day replaces both)
+    PrimaryKeyConstraint("edge_id", "account", "day"),
+)

@@ -22,6 +22,7 @@ from fastapi.responses import RedirectResponse, Response
 
 import central.modules.competitive_deposit.schedule as S
 import central.modules.competitive_deposit.tender as T
+import edge.modules.competitive_deposit.rules as rules  # noqa: PLR0402 - the layering allows the rules module itself
 from central.accounts import roles as R
 from central.contract import NavItem, WorkItem
 from central.decisions.routes import decision_log
@@ -83,10 +84,11 @@ def router(shell: Any) -> APIRouter:
     async def page(request: Request) -> Response:
         who = await shell.supervising(request)
         async with shell.store.db.reader.connect() as conn:
-            seen = await overview(conn, who)
-        return await shell.render(
-            request, "competitive_deposit/overview.html", o=seen, yuan=yuan, STATUS_NAMES=STATUS_NAMES
-        )  # type: ignore[no-any-return]
+            seen = await overview(conn, who, now().astimezone(SHANGHAI).date())
+        return await shell.render(  # type: ignore[no-any-return]
+            request, "competitive_deposit/overview.html", o=seen, yuan=yuan, STATUS_NAMES=STATUS_NAMES,
+            min_fen=rules.DEFAULT_MIN_IDLE_FEN, min_months=rules.DEFAULT_MIN_IDLE_MONTHS,
+        )
 
     @api.get("/m/competitive_deposit/tenders", include_in_schema=False)
     async def tenders(request: Request) -> Response:

@@ -35,6 +35,7 @@ DEFAULT_MIN_IDLE_FEN = 3_000_000 * FEN_PER_YUAN  # 300 万元（含）
 DEFAULT_MIN_IDLE_MONTHS = 6  # more than this
 DEFAULT_SIGN_DAYS = 3
 DEFAULT_RATE_POINTS = Decimal(80)
+DEFAULT_DEMAND_RATE = Decimal("0.10")  # percent a year: what the money earns left idle, unless the county says another
 SCORE_MAX = Decimal(10)  # each of the two scores the county enters from the central bank's data
 
 # A rate as people write it: percent per year, at most 4 decimals ("1.85", "2.1250"); ASCII digits only.

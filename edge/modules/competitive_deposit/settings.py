@@ -31,7 +31,7 @@ class DepositSettings:
     min_idle_months: int = rules.DEFAULT_MIN_IDLE_MONTHS
     sign_days: int = rules.DEFAULT_SIGN_DAYS
     plan_grace_days: int = 30
-    demand_rate_percent: Decimal = Decimal("0.10")
+    demand_rate_percent: Decimal = rules.DEFAULT_DEMAND_RATE
 
 
 def parse(t: Table) -> DepositSettings:
