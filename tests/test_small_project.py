@@ -57,6 +57,7 @@ categories = ["绿化"]
 mode = "n_of_m"
 n = 1
 approvers = ["zhaolei", "wangfang"]
+township = ["zhenshen", "zhenzhang"]
 """
 CATALOGUE = {"version": "2026-2", "effective": "2026-07-01", "items": [
     {"code": "R01", "name": "C25 混凝土路面（厚 20cm）", "unit": "平方米", "price_fen": 12_000},
@@ -139,7 +140,7 @@ async def test_filing_prices_the_bill_and_the_chain_of_the_category_approves_in_
         row = await P.project(agent.db.conn, project_id)
     assert row is not None and row["status"] == "pending" and row["catalogue_version"] == "2026-2"
     assert row["total_fen"] == 1200 * 12_000 + 600 * 8_550 and row["flagged"] == 0
-    assert row["route"] == {"rule": "道路水利", "mode": "chain", "n": 2, "approvers": ["zhangwei", "chenjing"]}
+    assert row["route"] == {"rule": "道路水利", "mode": "chain", "n": 2, "approvers": ["zhangwei", "chenjing"], "township": []}
     with pytest.raises(Refused, match="应由 zhangwei 先审批"):
         await desk.decide(agent, actor(agent, "chenjing"), project_id, True)
     with pytest.raises(Refused, match="不在此申请的审批路线上"):
@@ -317,6 +318,44 @@ async def test_an_opening_that_does_not_recompute_is_an_anomaly_and_none_valid_i
     row = await row_of(agent, project_id)
     assert row["status"] == "failed" and row["winner"] is None
     assert [q["invalid"] for q in row["quotes"]] == ["报价人已被列入黑名单"] * 2
+
+
+def township_document(project_id: str, approver: str, approve: bool = True, reason: str = "") -> dict[str, Any]:
+    body = {"project_id": project_id, "approver": approver, "approve": approve, "final": False, "reason": reason}
+    return sign_document(CENTRAL_KEY, {"id": secrets.token_hex(16), "village": EDGE_ID, "kind": K.TOWNSHIP_STEP,
+                                       "issued_at": "2026-07-20T01:00:00Z", "decision_index": 5, "body": body})  # fmt: skip
+
+
+async def test_the_township_steps_come_down_in_the_route_s_order_after_the_village_s(agent: EdgeAgent) -> None:
+    await deliver(agent, catalogue_document())
+    project_id = await desk.file_project(agent, CLERK, draft("绿化"))
+    # A township step before the village approved it: recorded (signed), not applied.
+    assert await deliver(agent, township_document(project_id, "zhenshen")) == (1, 0)
+    assert (await row_of(agent, project_id))["status"] == "pending"
+    assert await desk.decide(agent, actor(agent, "zhaolei"), project_id, True) is True
+    row = await row_of(agent, project_id)
+    assert row["status"] == "township" and row["route"]["township"] == ["zhenshen", "zhenzhang"]
+    with pytest.raises(InputError, match="只能在“已批准”时进行"):  # no contractor before the township's approval
+        await desk.recommend(agent, CLERK, project_id, "C01", "湖州第1建筑工程队")
+    # Out of order, and someone off the route: anomalies, nothing applied.
+    for wrong in ("zhenzhang", "pushen"):
+        assert await deliver(agent, township_document(project_id, wrong)) == (1, 0)
+    assert (await row_of(agent, project_id))["status"] == "township"
+    assert await deliver(agent, township_document(project_id, "zhenshen")) == (1, 0)
+    assert (await row_of(agent, project_id))["status"] == "township"
+    assert await deliver(agent, township_document(project_id, "zhenshen")) == (1, 0)  # the same officer again
+    assert await deliver(agent, township_document(project_id, "zhenzhang")) == (1, 0)
+    assert (await row_of(agent, project_id))["status"] == "approved"
+    async with agent.recorder.step():
+        steps = await P.township_steps(agent.db.conn, project_id)
+        anomalies = await agent.db.projection_anomalies()
+    assert [s["approver"] for s in steps] == ["zhenshen", "zhenzhang"] and len(anomalies) == 4
+    # Another project the township rejects: rejected, with its reason.
+    second = await desk.file_project(agent, CLERK, draft("绿化"))
+    await desk.decide(agent, actor(agent, "zhaolei"), second, True)
+    assert await deliver(agent, township_document(second, "zhenshen", False, "与镇绿化规划重复")) == (1, 0)
+    row = await row_of(agent, second)
+    assert row["status"] == "rejected" and row["reason"] == "与镇绿化规划重复"
 
 
 # -- the console, the lists, the demo ---------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import httpx
 import pytest_asyncio
 from central_accounts_support import OTHER_TOWNSHIP, PASSWORD, PNG, Central, Clock, csrf_of, login, staff
 from central_support import COUNTY, TOWNSHIP, db_url, enrol, pg_server, store  # noqa: F401 - fixtures
-from edge_support import config_for
+from edge_support import write_config
 
 from central.accounts.store import AccountStore
 from central.app import create_app
@@ -33,7 +33,7 @@ from central.modules.small_project.draw import commitment_of
 from central.store import CentralStore
 from edge.agent import EdgeAgent
 from edge.kernel.accounts import Actor
-from edge.kernel.config import CentralSettings
+from edge.kernel.config import CentralSettings, load_config
 from edge.kernel.sync import SyncClient
 from edge.ledger import Entry
 from edge.ledger.checkpoint import Checkpoint
@@ -41,9 +41,23 @@ from edge.modules.small_project import SMALL_PROJECT, desk, rules
 from edge.modules.small_project import projection as P
 from edge.modules.small_project.cli import register
 from edge.modules.small_project.rules import BillLine
+from edge.modules.small_project.settings import SECTION
 from edge.seal.part import SEAL
 
 EDGE = "qinglian-cun"
+#: 道路 approved in the village only; 水利 then by two township officers at the central, in order.
+ROUTES = """
+[[small_project.routes]]
+name = "道路"
+categories = ["道路"]
+approvers = ["zhangwei"]
+
+[[small_project.routes]]
+name = "水利"
+categories = ["水利"]
+approvers = ["zhangwei"]
+township = ["zhenshen", "zhenzhang"]
+"""
 CSV = (
     "编号,名称,单位,单价(元)\nDL-01,C25 混凝土路面（厚 20cm）,平方米,120.00\nDL-02,花岗岩路缘石安装,米,85.50\n".encode(
         "utf-8-sig"
@@ -68,7 +82,9 @@ async def site(store: CentralStore, tmp_path: Path) -> AsyncIterator[Site]:  # n
     decisions = await DecisionLog.open(tmp_path / "central", store.db)
     app = create_app(store, parts=(CENTRAL_SMALL_PROJECT,), decisions=decisions)
     key = decisions.public_key()["public_key"]
-    config = config_for(tmp_path / "village", "socket://127.0.0.1:9")
+    path = write_config(tmp_path / "village", "socket://127.0.0.1:9")
+    path.write_text(path.read_text(encoding="utf-8") + ROUTES, encoding="utf-8")
+    config = load_config(path, [SECTION])
     config = dataclasses.replace(config, central=CentralSettings("http://central", EDGE, decision_key=key))
     agent = await EdgeAgent.open(config, parts=(SEAL, SMALL_PROJECT))
     await enrol(store, EDGE, agent.config.data_dir)
@@ -80,6 +96,8 @@ async def site(store: CentralStore, tmp_path: Path) -> AsyncIterator[Site]:  # n
     client = SyncClient(agent.ledger, "http://central", EDGE, transport=httpx.ASGITransport(app=app), record=record,
                         decision_key=key, document_kinds=SMALL_PROJECT.from_central)  # fmt: skip
     for username, role, scope in (("zhenshen", "township_officer", f"township:{COUNTY}/{TOWNSHIP}"),
+                                  ("zhenzhang", "township_officer", f"township:{COUNTY}/{TOWNSHIP}"),
+                                  ("zhenwai", "township_officer", f"township:{COUNTY}/{TOWNSHIP}"),
                                   ("pushen", "township_officer", f"township:{COUNTY}/{OTHER_TOWNSHIP}"),
                                   ("xianjian", "county_officer", f"county:{COUNTY}")):  # fmt: skip
         await staff(Central(store, app, Clock()), username, role, scope)
@@ -514,3 +532,74 @@ async def test_three_sealed_quotes_no_one_reads_before_the_opening_and_the_villa
     async with site.http() as officer:
         assert (await login(officer, "zhenshen")).status_code == 303
         assert "已定标" in (await officer.get(page_path)).text
+
+
+
+# -- the township's approval steps --------------------------------------------------------------------------------
+
+
+async def test_the_township_steps_follow_the_village_s_in_the_route_s_order_and_come_down(site: Site) -> None:
+    clients = {name: site.http() for name in ("zhenshen", "zhenzhang", "zhenwai", "pushen", "xianjian")}
+    try:
+        for name, client in clients.items():
+            assert (await login(client, name)).status_code == 303
+        first, second, bystander = clients["zhenshen"], clients["zhenzhang"], clients["zhenwai"]
+        assert (await post(first, CSV)).status_code == 303
+        await site.client.sync_once()
+        clerk = Actor("cunwu", None, frozenset({"village_staff"}))
+        draft = desk.ProjectDraft("村委会门前排水沟", "水利", "村委会", "疏通并加盖", (BillLine("DL-02", "30"),))
+        project_id = await desk.file_project(site.agent, clerk, draft)
+        await site.client.sync_once()
+        page_path = "/m/small_project/projects"
+        step = f"/m/small_project/projects/{EDGE}/{project_id}/step"
+        # Before the village approved it, no township step.
+        assert (await form(first, step, page_path, decision="approve")).status_code == 409
+        approver = Actor("acct-zhangwei", site.agent.config.people["zhangwei"], frozenset({"approver"}))
+        assert await desk.decide(site.agent, approver, project_id, True) is True
+        await site.client.sync_once()
+        page = (await first.get(page_path)).text
+        assert "乡镇审批中" in page and "乡镇审批：zhenshen → zhenzhang" in page and 'class="step-form"' in page
+        assert "待乡镇审批：" in (await first.get("/work")).text
+        assert "待乡镇审批：" not in (await second.get("/work")).text  # not their turn yet
+        assert 'class="step-form"' not in (await second.get(page_path)).text
+        # Out of order, off the route, another township, the county, no reason to reject: refused, nothing decided.
+        early = await form(second, step, page_path, decision="approve")
+        assert early.status_code == 409 and "应由 zhenshen 先审批" in early.text
+        off = await form(bystander, step, page_path, decision="approve")
+        assert off.status_code == 403 and "不在本工程类别的乡镇审批路线上" in off.text
+        assert (await form(clients["pushen"], step, page_path, decision="approve")).status_code == 404
+        assert (await form(clients["xianjian"], step, page_path, decision="approve")).status_code == 403
+        assert (await form(first, step, page_path, decision="reject", reason="不")).status_code == 400
+        assert not await decided(site, "small_project.township_step")
+        assert (await form(first, step, page_path, decision="approve")).status_code == 303
+        again = await form(first, step, page_path, decision="approve")
+        assert again.status_code == 409 and "已审批过" in again.text
+        assert "待乡镇审批：" in (await second.get("/work")).text
+        assert (await form(second, step, page_path, decision="approve")).status_code == 303
+        steps = await decided(site, "small_project.township_step")
+        assert [(e.body["decision"]["approver"], e.body["decision"]["final"], e.body["village"]) for e in steps] == [
+            ("zhenshen", False, EDGE), ("zhenzhang", True, EDGE)]  # fmt: skip
+        # Down to the village: both applied in order; approved there, and then here when its entries come up.
+        down = await site.client.sync_once()
+        assert (down.documents_applied, down.documents_refused) == (2, 0)
+        async with site.agent.recorder.step():
+            row = await P.project(site.agent.db.conn, project_id)
+            done = await P.township_steps(site.agent.db.conn, project_id)
+        assert row is not None and row["status"] == "approved" and [s["approver"] for s in done] == ["zhenshen", "zhenzhang"]
+        await site.client.sync_once()
+        assert "已批准" in (await first.get(page_path)).text
+        # A second project the first township officer rejects, with its reason: rejected in the village too.
+        draft = desk.ProjectDraft("西岙排涝渠", "水利", "西岙", "新建排涝渠", (BillLine("DL-02", "10"),))
+        other = await desk.file_project(site.agent, clerk, draft)
+        assert await desk.decide(site.agent, approver, other, True) is True
+        await site.client.sync_once()
+        other_step = f"/m/small_project/projects/{EDGE}/{other}/step"
+        assert (await form(first, other_step, page_path, decision="reject", reason="与镇排涝规划重复")).status_code == 303
+        assert (await form(second, other_step, page_path, decision="approve")).status_code == 409
+        await site.client.sync_once()
+        async with site.agent.recorder.step():
+            row = await P.project(site.agent.db.conn, other)
+        assert row is not None and row["status"] == "rejected" and row["reason"] == "与镇排涝规划重复"
+    finally:
+        for client in clients.values():
+            await client.aclose()

@@ -288,3 +288,13 @@ def test_verify_draw_accepts_a_published_record_and_catches_any_change(tmp_path:
     assert code == 1
     code, out, err = verify(recommended=None)
     assert code == 2 and out == "" and "recommended" in err
+
+
+def test_the_township_steps_go_in_the_route_s_order_each_officer_once() -> None:
+    route = ["zhenshen", "zhenzhang"]
+    assert rules.township_refusal(route, [], "zhenshen") is None
+    assert rules.township_refusal(route, [], "zhenzhang") == "顺序审批，应由 zhenshen 先审批"
+    assert rules.township_refusal(route, ["zhenshen"], "zhenzhang") is None
+    assert rules.township_refusal(route, ["zhenshen"], "zhenshen") == "您已审批过本工程"
+    assert rules.township_refusal(route, [], "pushen") == "您不在本工程类别的乡镇审批路线上"
+    assert rules.township_refusal([], [], "zhenshen") == "您不在本工程类别的乡镇审批路线上"

@@ -11,7 +11,7 @@ from central.modules.small_project.catalogue import CATALOGUE, NAME, catalogues
 CENTRAL_SMALL_PROJECT = CentralPart(
     name=NAME,
     title="限额工程",
-    tables=(catalogues, pool.contractors, projects.projects, draw.draws, quotes.rounds, quotes.sealed),
+    tables=(catalogues, pool.contractors, projects.projects, projects.township_routes, draw.draws, quotes.rounds, quotes.sealed),
     router=web.router,
     templates=web.TEMPLATES,
     nav=web.NAV,
@@ -22,6 +22,7 @@ CENTRAL_SMALL_PROJECT = CentralPart(
         pool.REGISTERED: "登记承包商",
         pool.BLACKLISTED: "承包商列入黑名单",
         pool.CLEARED: "承包商移出黑名单",
+        projects.TOWNSHIP_STEP: "乡镇审批（下达村）",
         draw.FIXED: "固定并公布抽取依据",
         draw.DRAWN: "抽取承包商",
         quotes.QUOTING: "发出报价邀请",

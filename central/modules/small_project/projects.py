@@ -15,16 +15,16 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, PrimaryKeyConstraint, String, Table, Text, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+import edge.modules.small_project.rules as rules  # noqa: PLR0402 (the pure rules only, as the layers allow)
 from central import bodies
 from central.db import metadata
-from central.store import Principal
+from central.store import Principal, Refusal
 from edge.ledger import Entry
 
 NAME = "small_project"
-FILED, APPROVED, REJECTED, RECOMMENDED, DRAWN, OPENED, COMPLETED = (
-    f"{NAME}.{k}" for k in ("filed", "approved", "rejected", "recommended", "drawn", "opened", "completed")
-)
-STATUS = {"pending": "村审批中", "approved": "已批准", "rejected": "已驳回", "drawn": "报价中", "awarded": "已定标",
+FILED, APPROVED, REJECTED, TOWNSHIP_STEP, RECOMMENDED, DRAWN, OPENED, COMPLETED = (f"{NAME}.{k}" for k in (
+    "filed", "approved", "rejected", "township_step", "recommended", "drawn", "opened", "completed"))  # fmt: skip
+STATUS = {"pending": "村审批中", "township": "乡镇审批中", "approved": "已批准", "rejected": "已驳回", "drawn": "报价中", "awarded": "已定标",
           "failed": "流标", "completed": "已竣工结算"}  # fmt: skip
 
 projects = Table(
@@ -46,6 +46,17 @@ projects = Table(
     Column("updated_at", Text, nullable=False),
     PrimaryKeyConstraint("edge_id", "project_id"),
 )
+#: The township's steps of each project's route (frozen into it when the village filed it), and those taken.
+township_routes = Table(
+    "small_project_township_routes",
+    metadata,
+    Column("edge_id", String(64), nullable=False),
+    Column("project_id", String(32), nullable=False),
+    Column("approvers", Text, nullable=False),  # JSON [username]: in order; [] when the category has none
+    Column("done", Text, nullable=False),  # JSON [username]: the approvals decided so far, in order
+    Column("rejected_by", Text, nullable=True),  # who rejected it (no step after that)
+    PrimaryKeyConstraint("edge_id", "project_id"),
+)
 
 
 async def on_filed(ctx: Any, edge: Any, entry: Entry) -> None:
@@ -57,6 +68,38 @@ async def on_filed(ctx: Any, edge: Any, entry: Entry) -> None:
         total_fen=bodies.fen(b["total_fen"]), flagged=sum(1 for ln in lines if ln.get("above_guide")),
         status="pending", filed_index=entry.index, updated_at=entry.ts,
     ))  # fmt: skip
+    township = [bodies.text(a, 64) for a in (b["route"].get("township") or [])]
+    await ctx.conn.execute(township_routes.insert().values(
+        edge_id=edge.edge_id, project_id=b["id"], approvers=json.dumps(township), done="[]"))  # fmt: skip
+
+
+async def steps_of(conn: AsyncConnection, edge_id: str, project_id: str) -> tuple[list[str], list[str]]:
+    """A project's township approvers in order, and those who approved so far."""
+    query = select(township_routes).where(township_routes.c.edge_id == edge_id, township_routes.c.project_id == project_id)
+    found = (await conn.execute(query)).first()
+    return (json.loads(found.approvers), json.loads(found.done)) if found else ([], [])
+
+
+async def rejected_by(conn: AsyncConnection, edge_id: str, project_id: str) -> str | None:
+    query = select(township_routes.c.rejected_by).where(
+        township_routes.c.edge_id == edge_id, township_routes.c.project_id == project_id)  # fmt: skip
+    return (await conn.execute(query)).scalar()
+
+
+async def on_village_approved(ctx: Any, edge: Any, entry: Entry) -> None:
+    """The village's route complete: the township's steps next, when the category's route has any."""
+    approvers, _ = await steps_of(ctx.conn, edge.edge_id, bodies.text(entry.body["project_id"], 32))
+    await _set(ctx.conn, edge, entry, ("pending",), status="township" if approvers else "approved")
+
+
+async def on_township_step(ctx: Any, edge: Any, entry: Entry) -> None:
+    """The village applied a township step (the central's own decision, come back up, in the order decided):
+    the last approval approves the project, a rejection rejects it; another leaves it with the township."""
+    b = entry.body
+    if not b.get("approve"):
+        await _set(ctx.conn, edge, entry, ("township",), status="rejected")
+    elif b.get("final"):  # as the central decided it: the route's last approver
+        await _set(ctx.conn, edge, entry, ("township",), status="approved")
 
 
 def _move(frm: tuple[str, ...], to: str) -> Any:
@@ -87,7 +130,8 @@ async def on_opened(ctx: Any, edge: Any, entry: Entry) -> None:
 
 ON_ENTRY = {
     FILED: on_filed,
-    APPROVED: _move(("pending",), "approved"),
+    APPROVED: on_village_approved,
+    TOWNSHIP_STEP: on_township_step,
     REJECTED: _move(("pending",), "rejected"),
     RECOMMENDED: on_recommended,
     DRAWN: _move(("approved",), "drawn"),
@@ -116,3 +160,35 @@ async def one(conn: AsyncConnection, edge_id: str, project_id: str) -> dict[str,
 def awaiting(row: dict[str, Any]) -> bool:
     """Approved by the village, its contractor recommended, not drawn yet."""
     return row["status"] == "approved" and row["recommended"] is not None
+
+
+async def township_step(
+    conn: AsyncConnection, decisions: Any, who: Principal, edge_id: str, project_id: str, approve: bool, reason: str
+) -> bool:
+    """A township officer's step on a project of their township, in the route's order: a decision sent down to
+    the village (whose edge checks the order again). True when it completes the township's route."""
+    county, _, township = who.name.partition("/")
+    if who.level != "township" or who.role != "township_officer" or not township:
+        raise Refusal(403, "forbidden", "只有本乡镇的审核人员可以审批")
+    project = await one(conn, edge_id, project_id)
+    if project is None or (project["county"], project["township"]) != (county, township):
+        raise Refusal(404, "not_found", "本乡镇没有这个工程")
+    if project["status"] != "township":
+        raise Refusal(409, "not_township", f"工程当前为“{project['status_name']}”，不在乡镇审批中")
+    approvers, done = await steps_of(conn, edge_id, project_id)
+    if await rejected_by(conn, edge_id, project_id):
+        raise Refusal(409, "rejected", "本工程已被乡镇驳回")
+    why = rules.township_refusal(approvers, done, who.account or "")
+    if why is not None:
+        raise Refusal(403 if who.account not in approvers else 409, "not_your_turn", why)
+    why_not = reason.strip()
+    if not approve and len(why_not) < rules.REASON_MIN:
+        raise Refusal(400, "reason", f"驳回须写明理由（至少 {rules.REASON_MIN} 个字）")
+    final = approve and len(done) + 1 == len(approvers)
+    body = {"project_id": project_id, "approver": who.account, "approve": approve, "final": final,
+            "reason": "" if approve else why_not[:500]}  # fmt: skip
+    await decisions.decide(TOWNSHIP_STEP, body, edge_id, actor=who.account or who.name, conn=conn)
+    await conn.execute(township_routes.update().where(
+        township_routes.c.edge_id == edge_id, township_routes.c.project_id == project_id,
+    ).values(done=json.dumps([*done, who.account] if approve else done), rejected_by=None if approve else who.account))  # fmt: skip
+    return final

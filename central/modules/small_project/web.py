@@ -21,6 +21,7 @@ import central.modules.small_project.draw as draw  # noqa: PLR0402 (the submodul
 import central.modules.small_project.pool as pool  # noqa: PLR0402
 import central.modules.small_project.projects as projects  # noqa: PLR0402
 import central.modules.small_project.quotes as quotes  # noqa: PLR0402
+import edge.modules.small_project.rules as rules  # noqa: PLR0402 (the pure rules only, as the layers allow)
 from central.contract import NavItem, WorkItem
 from central.decisions.routes import decision_log
 from central.modules.small_project.catalogue import HEADER, MAX_BYTES, publish, published, read_csv
@@ -45,7 +46,10 @@ async def work(shell: Any, who: Any) -> list[WorkItem]:
         rows = await projects.listed(conn, who)
         fixed = await draw.of_projects(conn, who)
         rounds = await quotes.of_draws(conn, [d.id for d in fixed.values()])
-    items = []
+        turns = [row for row in rows if row["status"] == "township" and rules.township_refusal(
+            *await projects.steps_of(conn, row["edge_id"], row["project_id"]), who.account or "") is None]  # fmt: skip
+    items = [WorkItem(f"待乡镇审批：{row['village']} {row['name']}", "/m/small_project/projects", "村审批已通过，轮到您审批")
+             for row in turns]  # fmt: skip
     for row in rows:
         done = fixed.get((row["edge_id"], row["project_id"]))
         if done is None and projects.awaiting(row):
@@ -135,7 +139,11 @@ def router(shell: Any) -> APIRouter:
             rows = await projects.listed(conn, who)
             fixed = await draw.of_projects(conn, who)
             rounds = await quotes.of_draws(conn, [d.id for d in fixed.values()])
+            for row in rows:
+                row["township"] = await projects.steps_of(conn, row["edge_id"], row["project_id"])
         for row in rows:
+            approvers, done = row["township"]
+            row["my_turn"] = row["status"] == "township" and rules.township_refusal(approvers, done, who.account or "") is None
             row["draw"] = fixed.get((row["edge_id"], row["project_id"]))
             row["awaiting"] = projects.awaiting(row) and row["draw"] is None
             row["round"] = rounds.get(row["draw"].id) if row["draw"] else None
@@ -152,6 +160,16 @@ def router(shell: Any) -> APIRouter:
         await shell.check_csrf(request, csrf)
         async with shell.store.db.writer.begin() as conn:
             await draw.fix(conn, decision_log(shell), who, edge_id, project_id, commitment, now())
+        return RedirectResponse("/m/small_project/projects", 303)
+
+    @api.post("/m/small_project/projects/{edge_id}/{project_id}/step", include_in_schema=False)
+    async def township_step(
+        request: Request, edge_id: str, project_id: str, decision: Text = "", reason: Text = "", csrf: Text = ""
+    ) -> Response:
+        who = await shell.require(request, "township_officer")
+        await shell.check_csrf(request, csrf)
+        async with shell.store.db.writer.begin() as conn:
+            await projects.township_step(conn, decision_log(shell), who, edge_id, project_id, decision == "approve", reason)
         return RedirectResponse("/m/small_project/projects", 303)
 
     @api.post("/m/small_project/draws/{draw_id}/reveal", include_in_schema=False)

@@ -54,8 +54,17 @@ CREATE TABLE IF NOT EXISTS small_project_projects (
     filed_at  TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS small_project_township_steps (
+    project_id TEXT NOT NULL,
+    approver  TEXT NOT NULL,   -- the township officer's central account
+    approve   INTEGER NOT NULL,
+    reason    TEXT,
+    entry     INTEGER NOT NULL,
+    at        TEXT NOT NULL,
+    PRIMARY KEY (project_id, approver)
+);
 """
-STATUS = {"pending": "待审批", "approved": "已批准", "rejected": "已驳回", "drawn": "报价中", "awarded": "已定标",
+STATUS = {"pending": "待审批", "township": "乡镇审批中", "approved": "已批准", "rejected": "已驳回", "drawn": "报价中", "awarded": "已定标",
           "failed": "流标", "completed": "已竣工结算"}  # fmt: skip
 
 
@@ -106,6 +115,35 @@ def _decided(status: str) -> Handler:
             raise KeyError(f"{entry.body['project_id']} 不在待审批状态")
 
     return apply
+
+
+async def village_approved(conn: aiosqlite.Connection, entry: Entry) -> None:
+    """The village's route is complete: on to the township's steps when the category's route has any."""
+    row = await project(conn, entry.body["project_id"])
+    if row is None or row["status"] != "pending":
+        raise KeyError(f"{entry.body['project_id']} 不在待审批状态")
+    await _move(conn, entry, "pending", "township" if row["route"].get("township") else "approved")
+
+
+async def township_step(conn: aiosqlite.Connection, entry: Entry) -> None:
+    """A township officer's step, come down from the central: applied only when it is that officer's turn on
+    the project's frozen route (:func:`rules.township_refusal`); the last approval approves, a rejection rejects."""
+    b = entry.body
+    row = await project(conn, b["project_id"])
+    if row is None or row["status"] != "township":
+        raise KeyError(f"{b['project_id']} 不在“乡镇审批中”状态")
+    approvers, done = row["route"]["township"], [s["approver"] for s in await township_steps(conn, row["id"])]
+    why = rules.township_refusal(approvers, done, b["approver"])
+    if why is not None:
+        raise ValueError(f"{b['project_id']}：{why}")
+    await conn.execute(
+        "INSERT INTO small_project_township_steps (project_id, approver, approve, reason, entry, at) VALUES (?, ?, ?, ?, ?, ?)",
+        (row["id"], b["approver"], bool(b["approve"]), b.get("reason") or None, entry.index, entry.ts),
+    )
+    if not b["approve"]:
+        await _move(conn, entry, "township", "rejected", reason=b["reason"])
+    elif len(done) + 1 == len(approvers):
+        await _move(conn, entry, "township", "approved")
 
 
 async def _move(conn: aiosqlite.Connection, entry: Entry, frm: str, to: str, **columns: Any) -> None:
@@ -174,7 +212,8 @@ PROJECTION: Mapping[str, Handler] = {
     K.CATALOGUE: catalogue,
     K.FILED: filed,
     K.APPROVAL: approval,
-    K.APPROVED: _decided("approved"),
+    K.APPROVED: village_approved,
+    K.TOWNSHIP_STEP: township_step,
     K.REJECTED: _decided("rejected"),
     K.RECOMMENDED: recommended,
     K.DRAWN: drawn,
@@ -223,6 +262,14 @@ async def project(conn: aiosqlite.Connection, project_id: str) -> dict[str, Any]
     async with conn.execute("SELECT * FROM small_project_projects WHERE id = ?", (project_id,)) as cur:
         found = _rows(cur, await cur.fetchall())
     return _project(found[0]) if found else None
+
+
+async def township_steps(conn: aiosqlite.Connection, project_id: str) -> list[dict[str, Any]]:
+    async with conn.execute(
+        "SELECT approver, approve, reason, at FROM small_project_township_steps WHERE project_id = ? ORDER BY entry",
+        (project_id,),
+    ) as cur:
+        return _rows(cur, await cur.fetchall())
 
 
 async def count(conn: aiosqlite.Connection) -> int:

@@ -213,6 +213,22 @@ def yuan_text(fen: int) -> str:
     return f"{sign}{whole:,}.{part:02d}"
 
 
+# -- the township's steps ------------------------------------------------------------------------------------
+
+
+def township_refusal(approvers: Sequence[str], done: Sequence[str], who: str) -> str | None:
+    """Why ``who`` may not take the next township step of a project (None: it is theirs). The township's
+    approvers act in the order the category's route names them, each once, after the village's approval."""
+    if who not in approvers:
+        return "您不在本工程类别的乡镇审批路线上"
+    if who in done:
+        return "您已审批过本工程"
+    upcoming = approvers[len(done)]  # who is on the route and not done: some step is left
+    if upcoming != who:
+        return f"顺序审批，应由 {upcoming} 先审批"
+    return None
+
+
 # -- the draw ------------------------------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ Every key is optional::
     categories = ["道路", "水利"]
     mode = "chain"                    # chain: each in order; n_of_m: any n of them
     approvers = ["zhangwei", "chenjing"]
+    township = ["zhenshen"]           # then these township officers (central accounts), in order, at the central
 
 Without routes a project of any of the default categories needs one approval of any approver on the roster
 other than the person who filed it. With routes, the categories are exactly those the routes name.
@@ -42,6 +43,7 @@ class ProjectRoute:
     mode: str = N_OF_M
     approvers: tuple[str, ...] = ()  # empty: every approver of the roster
     n: int = 1
+    township: tuple[str, ...] = ()  # the township's steps after the village's: central usernames, in order
 
 
 @dataclass(frozen=True)
@@ -66,8 +68,9 @@ def _route(t: Table, i: int) -> ProjectRoute:
     n = t.integer("n", 1, minimum=1) or 1
     if approvers and mode == N_OF_M and n > len(approvers):
         raise t.fail("n", f"应在 1..{len(approvers)} 之间 must be in 1..{len(approvers)}, got {n}")
+    township = t.strings("township", required=False)
     t.done()
-    return ProjectRoute(name, categories, mode, approvers, len(approvers) if mode == CHAIN else n)
+    return ProjectRoute(name, categories, mode, approvers, len(approvers) if mode == CHAIN else n, township)
 
 
 def parse(t: Table) -> ProjectSettings:
@@ -110,4 +113,4 @@ def route_for(
         raise InputError("名册中没有审批人，无法提交审批", "route_impossible")
     n = len(approvers) if rule.mode == CHAIN else min(rule.n, len(approvers))
     check_route_possible(rule.name, rule.mode, n, approvers, barred, "此工程")
-    return {"rule": rule.name, "mode": rule.mode, "n": n, "approvers": list(approvers)}
+    return {"rule": rule.name, "mode": rule.mode, "n": n, "approvers": list(approvers), "township": list(rule.township)}
