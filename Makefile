@@ -12,7 +12,7 @@ NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 # nodejs/npm run the firmware tests in real MicroPython (WebAssembly). npm only
 # when there is no npm command: NodeSource's nodejs bundles npm and conflicts
 # with Debian's npm package, so asking apt for it there would fail.
-APT_PACKAGES := python3-venv python3-dev build-essential postgresql nodejs $(if $(shell command -v npm),,npm) chromium tesseract-ocr tesseract-ocr-chi-sim fonts-wqy-microhei fonts-arphic-gbsn00lp
+APT_PACKAGES := python3-venv python3-dev build-essential postgresql nodejs $(if $(shell command -v npm),,npm) chromium tesseract-ocr tesseract-ocr-chi-sim opencv-data fonts-wqy-microhei fonts-arphic-gbsn00lp
 
 .PHONY: demo test bench system-packages setup
 

@@ -56,6 +56,7 @@ from edge.seal.keystore import DeviceIdentity, MasterKey, key_fingerprint
 if TYPE_CHECKING:
     from edge.kernel.sync import SyncClient
     from edge.seal.evidence import Evidence
+    from edge.seal.personcam import PersonCam
 
 log = logging.getLogger("edge.agent")
 
@@ -74,6 +75,7 @@ class EdgeAgent:
         self.desk = SealDesk(config, self.recorder, clock)
         self.devices: DeviceManager | None = None
         self.evidence: Evidence | None = None  # photos of stamped pages, when [camera] is configured
+        self.person: PersonCam | None = None  # photos of the person at the desk, when [camera] person_source is
         self.sync: SyncClient | None = None  # pushes the ledger to the central store, when [central] is configured
         self._master: MasterKey | None = None
         self._wake = asyncio.Event()
@@ -133,6 +135,11 @@ class EdgeAgent:
             # before the devices connect: it must observe every press they record
             self.evidence = Evidence(self.config, self.config.camera, self.recorder, desk=self.desk)
             await self.evidence.start()
+        if self.config.camera is not None and self.config.camera.person_source and self.person is None:
+            from edge.seal.personcam import PersonCam
+
+            self.person = PersonCam(self.config, self.config.camera, self.recorder)
+            await self.person.start()
         self.devices = DeviceManager(self.config, self.recorder, self.desk, self._wake)
         for device in self.config.devices:
             await self._connect(device.name)
@@ -222,6 +229,9 @@ class EdgeAgent:
             if self.evidence is not None:
                 await self.evidence.close()  # after the devices: no press comes in unobserved
                 self.evidence = None
+            if self.person is not None:
+                await self.person.close()
+                self.person = None
             try:
                 async with self.recorder.step():
                     await self.recorder.record(P.AGENT_STOPPED, {"pid": os.getpid()})
@@ -230,6 +240,9 @@ class EdgeAgent:
         if self.evidence is not None:  # start() stopped half-way
             await self.evidence.close()
             self.evidence = None
+        if self.person is not None:
+            await self.person.close()
+            self.person = None
 
     async def close(self) -> None:
         if self._closed:

@@ -199,11 +199,12 @@ async def bring_up(agent: EdgeAgent, board: SimBoard, built: Release) -> bool:
     return True
 
 
-def camera_for_board(config: EdgeConfig, url: str) -> CameraSettings:
-    """The config's [camera] pointed at a simulated board's virtual camera (its port changes every run)."""
+def camera_for_board(config: EdgeConfig, url: str, face_url: str | None = None) -> CameraSettings:
+    """The config's [camera] pointed at a simulated board's virtual cameras, the desk's and the face camera's
+    (their ports change every run)."""
     if config.camera is not None:
-        return replace(config.camera, source=url)
-    return CameraSettings(source=url, monitored_area=seal_zone())
+        return replace(config.camera, source=url, person_source=face_url)
+    return CameraSettings(source=url, monitored_area=seal_zone(), person_source=face_url)
 
 
 def board_config(data: Path, board: SimBoard) -> EdgeConfig:
@@ -215,7 +216,7 @@ def board_config(data: Path, board: SimBoard) -> EdgeConfig:
             f.write(demo_config(board.identity().device_id, board.serial_url))
     config = load_config(config_path, SECTIONS).with_device_url(DEVICE_NAME, board.serial_url)
     if board.camera_url is not None:
-        config = replace(config, camera=camera_for_board(config, board.camera_url))  # photo evidence on
+        config = replace(config, camera=camera_for_board(config, board.camera_url, board.face_camera_url))  # photos on
     return config
 
 

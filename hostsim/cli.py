@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     dev.add_argument("--control", type=parse_tcp, default=("127.0.0.1", 0), help="tcp:HOST:PORT for control")
     dev.add_argument("--state", type=Path, required=True, help="folder holding the board's chip id and flash")
     dev.add_argument("--factory", action="store_true", help="a factory-fresh board with no identity in flash")
-    dev.add_argument("--camera", type=parse_tcp, help="tcp:HOST:PORT: serve a virtual desk camera (MJPEG) over the stamping desk")
+    dev.add_argument("--camera", type=parse_tcp, help="tcp:HOST:PORT: serve a virtual desk camera (MJPEG) over the stamping desk, and a face camera beside it on a free port")
     dev.set_defaults(func=_run_device)
 
 

@@ -65,8 +65,13 @@ class BoardControl:
         self.request("advance", ms=ms)
 
     def camera(self, action: str, **fields: Any) -> dict[str, Any]:
-        """Drive the virtual desk camera: ``place`` (spec= / seed= / file=), ``stamp`` (at=), ``clear``, ``state``."""
+        """Drive the virtual desk camera: ``place`` (spec= / seed= / file=), ``stamp`` (at=), ``fit`` (org=, label=:
+        the seal in the sleeve), ``clear``, ``state``."""
         return self.request("camera", action=action, **fields)
+
+    def face_camera(self, action: str, **fields: Any) -> dict[str, Any]:
+        """Drive the virtual face camera beside the desk: ``person`` (present=True | False), ``state``."""
+        return self.request("face_camera", action=action, **fields)
 
     def close(self) -> None:
         self._file.close()
@@ -81,6 +86,7 @@ class SimBoard:
         self._factory = factory
         self._camera = camera
         self.camera_url: str | None = None  # the virtual desk camera's MJPEG stream, with camera=True
+        self.face_camera_url: str | None = None  # and the face camera's beside it
         self.proc: subprocess.Popen[bytes] | None = None
         self.serial_url = ""
         self.device_id: str | None = None
@@ -103,6 +109,7 @@ class SimBoard:
         self.serial_url = ready["serial"]
         self.device_id = ready["device_id"]
         self.camera_url = ready.get("camera")
+        self.face_camera_url = ready.get("face_camera")
         host, _, port = ready["control"].removeprefix("tcp:").rpartition(":")
         self.control = BoardControl(host, int(port))
         return self

@@ -112,6 +112,7 @@ class SimDevice:
         self._connections: set[asyncio.StreamWriter] = set()  # open control clients
         self._camera_addr = camera
         self.camera: CameraServer | None = None  # the desk camera over the stamping desk (--camera)
+        self.face_camera: CameraServer | None = None  # and the face camera beside it, on a port of its own
 
     # -- the board process -------------------------------------------------
 
@@ -249,6 +250,10 @@ class SimDevice:
             if self.camera is None:
                 return {"error": "no camera: start with --camera tcp:HOST:PORT"}
             return await self.camera.control({**request, "op": request.get("action", "state")})
+        if op == "face_camera":
+            if self.face_camera is None:
+                return {"error": "no camera: start with --camera tcp:HOST:PORT"}
+            return await self.face_camera.control({**request, "op": request.get("action", "state")})
         if op == "press" and self.camera is not None:
             # The seal comes out of an unlocked sleeve only: then the page under the camera gets its impression.
             state = await self._ask_board({"op": "state"})
@@ -305,9 +310,13 @@ class SimDevice:
             self._servers += (serial,)
         if self._camera_addr is not None:
             from hostsim.camera import CameraServer, VirtualCamera
+            from hostsim.facecam import FaceCamera
 
-            self.camera = CameraServer(VirtualCamera(seed=int.from_bytes(self.unique_id[-2:], "big")), *self._camera_addr)
+            seed = int.from_bytes(self.unique_id[-2:], "big")
+            self.camera = CameraServer(VirtualCamera(seed=seed), *self._camera_addr)
             await self.camera.start()
+            self.face_camera = CameraServer(FaceCamera(seed=seed), self._camera_addr[0], 0)
+            await self.face_camera.start()
         async with self._power_lock:
             await self._spawn(machine.PWRON_RESET)
 
@@ -324,6 +333,8 @@ class SimDevice:
             await self._kill()
         if self.camera is not None:
             await self.camera.stop()
+        if self.face_camera is not None:
+            await self.face_camera.stop()
         if self._pty is not None:
             asyncio.get_running_loop().remove_reader(self._pty.master)
             self._pty.close()
@@ -341,6 +352,7 @@ async def run(
         "device_id": ident.device_id if ident else None,
         "state": str(state),
         "camera": device.camera.url if device.camera is not None else None,
+        "face_camera": device.face_camera.url if device.face_camera is not None else None,
     }
     print(json.dumps(ready), flush=True)
     stop = asyncio.Event()

@@ -7,8 +7,11 @@
     ocr_workers = 1                   # OCR processes beside the agent
     settle_frames = 2                 # the photo is the n-th frame after the press
     timeout_s = 5.0                   # no fresh frame by then: a flagged capture_failed entry
+    person_source = "http://127.0.0.1:8082/stream.mjpg"   # the face camera beside the desk (same kinds of source)
+    person_retention_days = 1095      # its photos are deleted after this many days; their hashes stay in the ledger
 
-Without the table the edge takes no photos (and says so in its log).
+Without the table the edge takes no photos (and says so in its log); without ``person_source`` it photographs
+the pages only, not the person at the desk (edge/seal/personcam.py).
 """
 
 from __future__ import annotations
@@ -27,6 +30,19 @@ class CameraSettings:
     ocr_workers: int = 1
     settle_frames: int = 2
     timeout_s: float = 5.0
+    person_source: str | None = None
+    person_retention_days: int = 1095  # 3 years, the issue's example
+
+
+def _source(t: Any, key: str, required: bool) -> str | None:
+    """A camera source: a V4L2 index (an integer), a device path or a URL."""
+    raw = t.raw.get(key)
+    if type(raw) is int:
+        t.seen.add(key)
+        if raw < 0:
+            raise t.fail(key, f"设备序号应 ≥ 0 a device index must be ≥ 0, got {raw}")
+        return str(raw)
+    return t.string(key, required) or None
 
 
 def parse_camera(t: Any) -> CameraSettings | None:
@@ -34,14 +50,7 @@ def parse_camera(t: Any) -> CameraSettings | None:
     if not t.raw:
         return None
     d = CameraSettings(source="")
-    raw_source = t.raw.get("source")
-    if type(raw_source) is int:
-        t.seen.add("source")
-        if raw_source < 0:
-            raise t.fail("source", f"设备序号应 ≥ 0 a device index must be ≥ 0, got {raw_source}")
-        source = str(raw_source)
-    else:
-        source = t.string("source")
+    source = _source(t, "source", required=True) or ""
     area = None
     t.seen.add("monitored_area")
     raw_area = t.raw.get("monitored_area")
@@ -60,5 +69,7 @@ def parse_camera(t: Any) -> CameraSettings | None:
     workers = t.integer("ocr_workers", d.ocr_workers, minimum=1)
     settle = t.integer("settle_frames", d.settle_frames, minimum=1)
     timeout_s = t.number("timeout_s", d.timeout_s, 0.0)
+    person_source = _source(t, "person_source", required=False)
+    retention = t.integer("person_retention_days", d.person_retention_days, minimum=1)
     t.done()
-    return CameraSettings(source, area, backend, workers, settle, timeout_s)
+    return CameraSettings(source, area, backend, workers, settle, timeout_s, person_source, retention)

@@ -34,6 +34,7 @@ from edge.seal.db import (
     EdgeDB,
 )  # fmt: skip
 from edge.seal.db import CLOSED as R_CLOSED
+from edge.seal.person import KINDS as PERSON_KINDS
 from edge.seal.db import REJECTED as R_REJECTED
 
 # -- entry kinds -------------------------------------------------------------------
@@ -101,7 +102,7 @@ KINDS: dict[str, str] = {
     FIRMWARE_ALLOWED: "固件获准", FIRMWARE_REVOKED: "固件撤销", SECURITY_FLOOR: "固件安全版本下限",
     FIRMWARE_FLASHED: "固件刷写", FIRMWARE_FLASH_FAILED: "固件刷写失败", MAINTENANCE_ISSUED: "维护授权",
     AGENT_STARTED: "代理启动", AGENT_STOPPED: "代理停止", PHOTO: "盖章照片", CAPTURE_FAILED: "未拍到照片",
-    PHOTO_OCR: "照片识别", PHOTO_CHECK: "照片比对", DOCUMENT_OCR: "原件识别",
+    PHOTO_OCR: "照片识别", PHOTO_CHECK: "照片比对", DOCUMENT_OCR: "原件识别", **PERSON_KINDS,
     **{seal_kind(kind): name for kind, name in DEVICE_EVENTS.items()},
 }  # fmt: skip
 #: The ledger prefixes the seal writes under beside its own ("seal.<event>").

@@ -24,6 +24,7 @@ from edge.kernel.fmt import yuan
 from edge.ledger.localtime import local_time
 from edge.seal.db import STATUS_NAMES, RequestView
 from edge.seal.desk import routed
+from edge.seal.personcam import PersonStore, person_photos_for
 from edge.seal.photos import PhotoStore
 from edge.seal.web.service import SealConsole
 from edge.web import ledgerview as L
@@ -262,6 +263,7 @@ def router(shell: Shell) -> APIRouter:
             "decided": any(a["person"] == p.person_id for a in view.approvals),
             "may_regrant": service.may_regrant(p, view),
             "hours": service.hours(view),
+            "person": await person_photos_for(console.agent.recorder.ledger, view, p.person_id, p.roles),
         }  # fmt: skip
 
     @api.get("/requests/{request_id}", include_in_schema=False)
@@ -309,6 +311,19 @@ def router(shell: Shell) -> APIRouter:
             ctype = await asyncio.to_thread(content_type_of, path)
             if ctype in ("image/jpeg", "image/png"):
                 return FileResponse(path, media_type=ctype, headers={"Cache-Control": "private, max-age=86400"})
+        raise NotFound("照片文件不在本机")
+
+    @api.get("/requests/{request_id}/person/{sha256}", include_in_schema=False)
+    async def person_photo(request: Request, request_id: str, sha256: str) -> Response:
+        """A photo of the person at the desk: the custodian, the request's approvers and supervisors only."""
+        p = await shell.principal_of(request)
+        view = await service.request_for(p, request_id)
+        photos = await person_photos_for(console.agent.recorder.ledger, view, p.person_id, p.roles)
+        if photos is None or sha256 not in {ph.sha256 for ph in photos if ph.deleted_at is None}:
+            raise NotFound("没有此照片，或您无权查看")
+        store = PersonStore(console.config.data_dir)
+        if sha256 in store:
+            return FileResponse(store.path(sha256), media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})
         raise NotFound("照片文件不在本机")
 
     async def refusal_text(exc: Refused, p: Principal, request_id: str) -> str:
