@@ -70,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     publish = add("publish", "发布配置文档 publish a configuration document")
     publish.add_argument("--scope", required=True, help="county:NAME | township:NAME | village:NAME")
-    publish.add_argument("--kind", required=True, choices=["roster", "routing", "firmware", "blacklist"])
+    publish.add_argument("--kind", required=True, choices=["roster", "routing", "firmware", "blacklist", "procurement"])
     publish.add_argument("--file", required=True, type=Path, help="JSON document")
     publish.add_argument("--by", help="发布人 who publishes (recorded)")
     publish.add_argument("--json", action="store_true")

@@ -23,6 +23,11 @@ own TOML configuration, so an edge can apply them with the parser it already has
     ``{"suppliers": [{"id": ..., "name": ..., "reason": ..., "until": "YYYY-MM-DD"?}],
     "contractors": [...], "workers": [...]}``
     the union over scopes, by id within each list (a more specific entry overrides).
+``procurement``
+    ``{"window_hours": 72, "extend_minutes": 5, "deductions": {"late_delivery": "2.5", ...}}`` (each key
+    optional): a county's bidding window, anti-sniping span and credit deductions (points, one decimal at most;
+    the kinds are ``PROCUREMENT_DEDUCTIONS``). The central's procurement part reads the county's newest version
+    (central/modules/procurement/terms.py); published for a township or a village it is refused.
 
 The merged configuration an edge receives is::
 
@@ -38,19 +43,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from dataclasses import dataclass
 from typing import Any
 
 from edge.ledger.wire import ROSTER_ROLES
 
-KINDS = ("roster", "routing", "firmware", "blacklist")
-KIND_NAMES = {"roster": "审批人名册", "routing": "审批路线", "firmware": "固件白名单", "blacklist": "黑名单"}
+KINDS = ("roster", "routing", "firmware", "blacklist", "procurement")
+KIND_NAMES = {"roster": "审批人名册", "routing": "审批路线", "firmware": "固件白名单", "blacklist": "黑名单",
+              "procurement": "一网采购规则"}  # fmt: skip
 LEVELS = ("county", "township", "village")
 LEVEL_NAMES = {"county": "县(市、区)", "township": "乡镇", "village": "村"}
 
 SEAL_KINDS = ("official", "finance", "contract", "legal_rep")
 ROUTE_MODES = ("chain", "n_of_m")
 BLACKLISTS = ("suppliers", "contractors", "workers")
+PROCUREMENT_DEDUCTIONS = ("late_delivery", "failed_acceptance", "refused_to_sign", "complaint_upheld")
+_POINTS_RE = re.compile(r"^[0-9]{1,3}(\.[0-9])?$", re.ASCII)
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 _HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -242,11 +251,26 @@ def _validate_blacklist(doc: Mapping[str, Any]) -> None:
         _unique_ids(items, "id", f"blacklist.{name}")
 
 
+def _validate_procurement(doc: Mapping[str, Any]) -> None:
+    _object(doc, "procurement", [], ["window_hours", "extend_minutes", "deductions"])
+    if not doc:
+        raise _fail("procurement", "需要至少一项 needs window_hours, extend_minutes or deductions")
+    if "window_hours" in doc and _int(doc["window_hours"], "procurement.window_hours", 1) > 720:
+        raise _fail("procurement.window_hours", "竞价期最长 720 小时 at most 720 hours (30 days)")
+    if "extend_minutes" in doc and _int(doc["extend_minutes"], "procurement.extend_minutes", 1) > 60:
+        raise _fail("procurement.extend_minutes", "延时最长 60 分钟 at most 60 minutes")
+    for kind, points in _object(doc.get("deductions", {}), "procurement.deductions", [], PROCUREMENT_DEDUCTIONS).items():
+        if not isinstance(points, (str, int)) or isinstance(points, bool) or not _POINTS_RE.match(str(points)) \
+                or not 0 < Decimal(str(points)) <= 100:  # fmt: skip
+            raise _fail(f"procurement.deductions.{kind}", f"应为 0 到 100 分，至多一位小数 expected points like \"2.5\", got {points!r}")
+
+
 _VALIDATORS = {
     "roster": _validate_roster,
     "routing": _validate_routing,
     "firmware": _validate_firmware,
     "blacklist": _validate_blacklist,
+    "procurement": _validate_procurement,
 }
 
 

@@ -552,6 +552,8 @@ class CentralStore:
     ) -> dict[str, Any]:
         """Store a new version of a configuration document; :class:`ConfigDocError` if it is invalid."""
         scope = configdocs.parse_scope(scope_text)
+        if kind == "procurement" and scope.level != "county":
+            raise ConfigDocError("一网采购规则由县发布 procurement terms are the county's: use --scope county:NAME")
         configdocs.validate(kind, document)
         content = canonical_json(document)
         digest = hashlib.sha256(content.encode()).hexdigest()

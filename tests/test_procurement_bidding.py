@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from central.modules.procurement.bidding import EXTEND, Bid, counted, extended, refusal, standing, winner
-from central.modules.procurement.credit import START, after, blacklisted, points
+from central.modules.procurement.credit import DEDUCTIONS, START, after, blacklisted, points
 from central.modules.procurement.deals import Deal, savings, total
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -24,10 +24,12 @@ def test_a_bid_is_taken_up_to_the_ceiling_inside_the_window_only() -> None:
 
 
 def test_a_bid_in_the_last_minutes_extends_the_window() -> None:
-    assert extended(CLOSE, CLOSE - EXTEND - timedelta(seconds=1)) == CLOSE
-    assert extended(CLOSE, CLOSE - EXTEND) == CLOSE  # at exactly the span: now + EXTEND is the same end
+    assert extended(CLOSE, CLOSE - EXTEND - timedelta(seconds=1), EXTEND) == CLOSE
+    assert extended(CLOSE, CLOSE - EXTEND, EXTEND) == CLOSE  # at exactly the span: now + EXTEND is the same end
     late = CLOSE - timedelta(minutes=1)
-    assert extended(CLOSE, late) == late + EXTEND
+    assert extended(CLOSE, late, EXTEND) == late + EXTEND
+    ten = timedelta(minutes=10)  # a county's longer span
+    assert extended(CLOSE, CLOSE - ten, ten) == CLOSE and extended(CLOSE, late, ten) == late + ten
 
 
 def test_ranks_count_each_supplier_s_best_bid_and_ties_go_to_the_earlier() -> None:
@@ -41,8 +43,9 @@ def test_ranks_count_each_supplier_s_best_bid_and_ties_go_to_the_earlier() -> No
 
 def test_80_still_trades_and_79_5_is_blacklisted() -> None:
     assert not blacklisted(800) and blacklisted(795)
-    assert after(START, "refused_to_sign") == 800 and after(800, "late_delivery") == 775 and points(795) == "79.5"
-    assert after(50, "refused_to_sign") == 0  # never below zero
+    assert after(START, DEDUCTIONS["refused_to_sign"]) == 800 and after(800, DEDUCTIONS["late_delivery"]) == 775
+    assert points(795) == "79.5"
+    assert after(50, DEDUCTIONS["refused_to_sign"]) == 0  # never below zero
 
 
 def test_savings_per_key_in_fen_and_the_share_rounded_down() -> None:

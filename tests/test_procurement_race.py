@@ -43,10 +43,8 @@ def supplier(username: str) -> Principal:
     return Principal("self", username, f"{username} 有限公司", "supplier", username)
 
 
-@pytest_asyncio.fixture
-async def decisions(store: CentralStore, tmp_path: Path) -> AsyncIterator[DecisionLog]:
-    """Two qualified suppliers and one demand, approved at T0 (its window open until CLOSE)."""
-    log = await DecisionLog.open(tmp_path / "central", store.db)
+async def open_tender(store: CentralStore, log: DecisionLog) -> None:
+    """Two qualified suppliers of COUNTY and one demand of its village, approved at T0 by its township."""
     accounts = AccountStore(store.db)
     for username, code in (("wenju", CODES[0]), ("jiancai", CODES[1])):
         made = await accounts.apply(kind="supplier", username=username, password=PASSWORD, org_name=f"{username} 有限公司",
@@ -62,6 +60,13 @@ async def decisions(store: CentralStore, tmp_path: Path) -> AsyncIterator[Decisi
         entry = Entry(7, "2026-12-01T00:00:00Z", K.DEMAND_SUBMITTED, {"demand_id": DEMAND, "demand": demand}, b"", b"")
         await received(EntryContext(conn, log.decide), edge, entry)
         await review(conn, log, OFFICER, EDGE, DEMAND, True, now=T0)
+
+
+@pytest_asyncio.fixture
+async def decisions(store: CentralStore, tmp_path: Path) -> AsyncIterator[DecisionLog]:
+    """The tender open from T0 until CLOSE (the default terms)."""
+    log = await DecisionLog.open(tmp_path / "central", store.db)
+    await open_tender(store, log)
     try:
         yield log
     finally:

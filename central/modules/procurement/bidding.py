@@ -2,8 +2,9 @@
 
 A bid is accepted while the window is open (``opens_at <= now < closes_at``), from a supplier qualified for the
 demand's category in its county and not blacklisted, for an amount above zero and at most the ceiling. A bid in
-the last ``EXTEND`` of the window moves its end to ``EXTEND`` after that bid (anti-sniping), so every rival has
-the same time to answer. A supplier may bid again; its lowest bid counts (the earlier one between equal
+the last ``extend`` of the window moves its end to ``extend`` after that bid (anti-sniping), so every rival has
+the same time to answer. The window and ``extend`` are the county's (terms.py); ``WINDOW`` and ``EXTEND`` are
+the platform's defaults. A supplier may bid again; its lowest bid counts (the earlier one between equal
 amounts). The award goes to the lowest counted bid at or below the ceiling; between equal amounts, to the
 earlier bid. No valid bid: the tender fails.
 """
@@ -14,8 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-EXTEND = timedelta(minutes=5)  # anti-sniping: a bid in the last 5 minutes keeps the window open 5 more
-WINDOW = timedelta(days=3)  # a tender's window from the township's approval
+EXTEND = timedelta(minutes=5)  # anti-sniping by default: a bid in the last 5 minutes keeps the window open 5 more
+WINDOW = timedelta(days=3)  # a tender's window from the township's approval, by default
 
 
 def yuan(fen: int) -> str:
@@ -48,10 +49,10 @@ def refusal(now: datetime, opens_at: datetime, closes_at: datetime, amount_fen: 
     return None
 
 
-def extended(closes_at: datetime, now: datetime) -> datetime:
-    """The window's end after an accepted bid at ``now``: moved to ``now + EXTEND`` when the bid came within the last
-    ``EXTEND`` (at exactly ``EXTEND`` before the end too), unchanged otherwise."""
-    return max(closes_at, now + EXTEND) if closes_at - now <= EXTEND else closes_at
+def extended(closes_at: datetime, now: datetime, extend: timedelta) -> datetime:
+    """The window's end after an accepted bid at ``now``: moved to ``now + extend`` when the bid came within the last
+    ``extend`` (at exactly ``extend`` before the end too), unchanged otherwise."""
+    return max(closes_at, now + extend) if closes_at - now <= extend else closes_at
 
 
 def counted(bids: Iterable[Bid]) -> list[Bid]:

@@ -1,7 +1,7 @@
 """The supplier credit index (信用分): the rules, pure, in tenths of a point so 79.5 is exact.
 
 Every supplier starts at 100. A county officer deducts points for a recorded reason of one of the kinds below
-(each a decision with its reason and evidence); at less than 80 the supplier is blacklisted at once and its bids
+(the county's own amounts, terms.py; these are the defaults; each a decision with its reason and evidence); at less than 80 the supplier is blacklisted at once and its bids
 in open tenders are withdrawn. Only a county decision with a reason reinstates it, back at the line (80).
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 START = 1000  # 100.0 points
 LINE = 800  # 80.0: below it, blacklisted
-#: What the county deducts for, and how many tenths of a point.
+#: What the county deducts for, and how many tenths of a point unless the county's terms say otherwise.
 DEDUCTIONS = {"late_delivery": 25, "failed_acceptance": 100, "refused_to_sign": 200, "complaint_upheld": 100}
 DEDUCTION_NAMES = {
     "late_delivery": "逾期交货",
@@ -24,9 +24,9 @@ def points(tenths: int) -> str:
     return f"{tenths // 10}.{tenths % 10}"
 
 
-def after(score: int, kind: str) -> int:
-    """The index after a deduction of ``kind`` (never below 0); ``KeyError`` for an unknown kind."""
-    return max(score - DEDUCTIONS[kind], 0)
+def after(score: int, tenths: int) -> int:
+    """The index after a deduction of ``tenths`` of a point (never below 0)."""
+    return max(score - tenths, 0)
 
 
 def blacklisted(score: int) -> bool:

@@ -16,6 +16,7 @@ from central.accounts.store import Application
 from central.decisions.log import DecisionLog
 from central.modules.procurement.review import check_reason, iso
 from central.modules.procurement.tables import bids, credit, credit_events, tenders, withdrawn
+from central.modules.procurement.terms import of_county
 from central.store import Principal, Refusal
 
 
@@ -41,9 +42,9 @@ def _county_of(who: Principal, application: Application | None) -> Application:
 
 
 async def _record(conn: AsyncConnection, decisions: DecisionLog, who: Principal, supplier: str, kind: str, delta: int,
-                  score: int, listed: bool, reason: str, evidence: str, now: datetime) -> int:  # fmt: skip
+                  score: int, listed: bool, reason: str, evidence: str, now: datetime, terms: str) -> int:  # fmt: skip
     body = {"supplier": supplier, "kind": kind, "delta": delta, "score": score, "blacklisted": listed,
-            "reason": reason, "evidence": evidence}  # fmt: skip
+            "reason": reason, "evidence": evidence, "terms": terms}  # fmt: skip
     decision = K.CREDIT_REINSTATED if kind == "reinstated" else K.CREDIT_DEDUCTED
     entry = await decisions.decide(decision, body, None, actor=who.account or who.name, conn=conn)
     found = (await conn.execute(select(credit.c.supplier).where(credit.c.supplier == supplier))).first()
@@ -61,15 +62,18 @@ async def _record(conn: AsyncConnection, decisions: DecisionLog, who: Principal,
 
 async def deduct(conn: AsyncConnection, decisions: DecisionLog, who: Principal, application: Application | None, kind: str,
                  reason: object, evidence: object, now: datetime) -> tuple[int, bool]:  # fmt: skip
-    """A deduction; the index after it and whether the supplier is now blacklisted (its open bids withdrawn)."""
+    """A deduction (the points the supplier's county sets for ``kind``); the index after it and whether the supplier
+    is now blacklisted (its open bids withdrawn)."""
     found = _county_of(who, application)
     if kind not in rules.DEDUCTIONS:
         raise Refusal(400, "bad_kind", f"扣分事由应为：{'、'.join(rules.DEDUCTION_NAMES.values())}")
     why, proof = check_reason(reason), check_reason(evidence)
     score, listed = await score_of(conn, found.username)
-    new = rules.after(score, kind)
+    terms = await of_county(conn, found.county)
+    new = rules.after(score, terms.deductions[kind])
     now_listed = listed or rules.blacklisted(new)
-    index = await _record(conn, decisions, who, found.username, kind, new - score, new, now_listed, why, proof, now)
+    index = await _record(conn, decisions, who, found.username, kind, new - score, new, now_listed, why, proof, now,
+                          terms.source)  # fmt: skip
     if now_listed and not listed:
         open_bids = select(bids.c.seq).join(tenders, (tenders.c.edge_id == bids.c.edge_id) & (tenders.c.demand_id == bids.c.demand_id)).where(
             (bids.c.supplier == found.username) & (tenders.c.status == "open") & bids.c.seq.not_in(select(withdrawn.c.seq))
@@ -88,5 +92,5 @@ async def reinstate(conn: AsyncConnection, decisions: DecisionLog, who: Principa
         raise Refusal(409, "not_blacklisted", "该供应商不在黑名单上")
     why = check_reason(reason)
     await _record(
-        conn, decisions, who, found.username, "reinstated", rules.LINE - score, rules.LINE, False, why, "-", now
+        conn, decisions, who, found.username, "reinstated", rules.LINE - score, rules.LINE, False, why, "-", now, "-"
     )

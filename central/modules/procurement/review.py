@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 import central.modules.procurement.kinds as K
 from central.accounts.roles import TOWNSHIP_OFFICER
 from central.decisions.log import DecisionLog
-from central.modules.procurement.bidding import WINDOW
-from central.modules.procurement.tables import demands, tenders
+from central.modules.procurement.tables import demands, tender_terms, tenders
+from central.modules.procurement.terms import of_county
 from central.store import Principal, Refusal
 from edge.ledger import Entry, canonical_json
 from edge.ledger.entry import utc_now
@@ -106,11 +106,17 @@ async def review(
     if approve:
         # Down to the village too: its demand shows that bidding is open, and until when.
         opened = now or datetime.now(UTC)
-        body = {"demand_id": demand_id, "ceiling_fen": row["ceiling_fen"], "closes_at": iso(opened + WINDOW)}
+        terms = await of_county(conn, row["county"])
+        body = {"demand_id": demand_id, "ceiling_fen": row["ceiling_fen"], "closes_at": iso(opened + terms.window),
+                "terms": terms.recorded()}  # fmt: skip
         entry = await decisions.decide(K.DEMAND_APPROVED, body, edge_id, actor=actor, conn=conn)
         status, why = "approved", None
         await conn.execute(tenders.insert().values(
-            edge_id=edge_id, demand_id=demand_id, opens_at=iso(opened), closes_at=iso(opened + WINDOW), status="open",
+            edge_id=edge_id, demand_id=demand_id, opens_at=iso(opened), closes_at=body["closes_at"], status="open",
+        ))  # fmt: skip
+        await conn.execute(tender_terms.insert().values(
+            edge_id=edge_id, demand_id=demand_id, window_s=int(terms.window.total_seconds()),
+            extend_s=int(terms.extend.total_seconds()), source=terms.source,
         ))  # fmt: skip
     else:
         why = check_reason(reason)

@@ -87,6 +87,18 @@ withdrawn = Table(
     Column("decision_index", Integer, nullable=False),
 )
 
+#: The county's terms in force when the tender opened (terms.py): a later change of the county's moves no open window.
+tender_terms = Table(
+    "procurement_tender_terms",
+    metadata,
+    Column("edge_id", Text, nullable=False),
+    Column("demand_id", Text, nullable=False),
+    Column("window_s", Integer, nullable=False),
+    Column("extend_s", Integer, nullable=False),  # anti-sniping: a bid this close to the end moves it this far
+    Column("source", Text, nullable=False),  # "county:萧山区 v2" | "默认"
+    PrimaryKeyConstraint("edge_id", "demand_id"),
+)
+
 awards = Table(
     "procurement_awards",
     metadata,

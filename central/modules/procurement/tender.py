@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -28,7 +28,8 @@ from central.decisions.log import DecisionLog
 from central.modules.procurement.creditdesk import score_of
 from central.modules.procurement.review import iso, may_review, parse_iso
 from central.modules.procurement.suppliers import qualified
-from central.modules.procurement.tables import awards, bids, demands, tenders, withdrawn
+from central.modules.procurement.tables import awards, bids, demands, tender_terms, tenders, withdrawn
+from central.modules.procurement.terms import DEFAULT
 from central.store import Principal, Refusal
 
 
@@ -76,6 +77,13 @@ async def _tender(conn: AsyncConnection, edge_id: str, demand_id: str, lock: boo
     return tender, demand
 
 
+async def _extend(conn: AsyncConnection, edge_id: str, demand_id: str) -> timedelta:
+    """The anti-sniping span the tender opened with (the platform's default for a tender from before terms)."""
+    key = (tender_terms.c.edge_id == edge_id) & (tender_terms.c.demand_id == demand_id)
+    seconds = (await conn.execute(select(tender_terms.c.extend_s).where(key))).scalar()
+    return DEFAULT.extend if seconds is None else timedelta(seconds=seconds)
+
+
 async def _bids(conn: AsyncConnection, edge_id: str, demand_id: str) -> list[rules.Bid]:
     # A blacklisted supplier's bids in open tenders are withdrawn: they count no more.
     live = (bids.c.edge_id == edge_id) & (bids.c.demand_id == demand_id) & bids.c.seq.not_in(select(withdrawn.c.seq))
@@ -112,7 +120,7 @@ async def bid(conn: AsyncConnection, decisions: DecisionLog, who: Principal, app
         amount_fen=amount_fen, at=iso(now), decision_index=entry.index,
     ))  # fmt: skip
     closes_at = tender.closes_at
-    closes = rules.extended(parse_iso(closes_at), now)
+    closes = rules.extended(parse_iso(closes_at), now, await _extend(conn, edge_id, demand_id))
     if closes != parse_iso(closes_at):
         closes_at = iso(closes)
         await conn.execute(
