@@ -76,10 +76,11 @@ class Site:
             return list(await conn.execute(select(bids).order_by(bids.c.decision_index)))
 
 
-async def bank(accounts: AccountStore, username: str, code: str, county: str = COUNTY, approve: bool = True) -> None:
+async def bank(accounts: AccountStore, username: str, code: str, county: str = COUNTY, approve: bool = True,
+               name: str | None = None) -> None:  # fmt: skip
     """A bank's application through the accounts store; approved by its county's officer when ``approve``."""
     found = await accounts.apply(
-        kind="bank", username=username, password=PASSWORD, org_name=BANKS.get(username, f"{username} 银行"),
+        kind="bank", username=username, password=PASSWORD, org_name=name or BANKS.get(username, f"{username} 银行"),
         credit_code=code, county=county, contact_name="王经理", contact_phone="13800001234", categories=[],
         licence=PNG,
     )  # fmt: skip
