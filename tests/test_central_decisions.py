@@ -13,6 +13,7 @@ import dataclasses
 import json
 import socket
 import sqlite3
+import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -539,3 +540,29 @@ async def test_a_central_without_a_data_folder_takes_no_decisions(store: Central
     ) as api:
         answer = await api.get("/api/v1/central/pubkey")
     assert answer.status_code == 404 and answer.json()["code"] == "no_decision_log"
+
+
+async def test_one_process_writes_the_decision_log(store: CentralStore, tmp_path: Path) -> None:
+    """A second central on the same data folder is refused at start: two writers would fork the log's chain."""
+    decisions = await DecisionLog.open(tmp_path / "central", store.db)
+    try:
+        with pytest.raises(DecisionError, match="另一个中心进程"):
+            await DecisionLog.open(tmp_path / "central", store.db)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", PEEK, str(tmp_path / "central" / "decisions"), stdout=asyncio.subprocess.PIPE
+        )
+        out, _ = await proc.communicate()
+        assert out.decode().strip() == "held"  # another process sees the lock too
+    finally:
+        await decisions.close()
+    again = await DecisionLog.open(tmp_path / "central", store.db)  # closed: free again
+    await again.close()
+
+
+PEEK = """
+import sys
+from pathlib import Path
+from edge.kernel.writerlock import WriterLock
+lock = WriterLock.try_acquire(Path(sys.argv[1]))
+print("held" if lock is None else "free")
+"""

@@ -11,6 +11,10 @@ delivered on its next sync (:mod:`central.decisions.delivery`). The ledger is wr
 projection of it: a document whose decision is in the log but not in the table (the central stopped between
 the two) is queued when the log is opened again (:meth:`DecisionLog.open`), byte for byte the same, since
 Ed25519 signatures are deterministic.
+
+Like an edge's, the log keeps its chain head in memory, so one process writes it: :meth:`DecisionLog.open` takes
+the folder's writer lock (the edge's ``flock``, dropped by the kernel when the holder dies), and a second central
+process on the same data folder is refused at start instead of forking the chain.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.db import Database, documents, edges
+from edge.kernel.writerlock import WriterLock
 from edge.ledger import Entry, Ledger, canonical_json
 from edge.ledger.decisiondoc import DocumentError, check_fields, sign_document
 from edge.ledger.keys import load_or_create_signing_key, public_key_b64, public_key_pem
@@ -44,27 +49,39 @@ class DecisionError(ValueError):
 class DecisionLog:
     """The central's ledger of its own decisions; use :meth:`open`, then :meth:`decide`."""
 
-    def __init__(self, ledger: Ledger, key: Ed25519PrivateKey, db: Database) -> None:
+    def __init__(self, ledger: Ledger, key: Ed25519PrivateKey, db: Database, lock: WriterLock) -> None:
         self.ledger = ledger
         self._key = key
         self._db = db
+        self._lock = lock
 
     @classmethod
     async def open(cls, data_dir: Path, db: Database) -> DecisionLog:
         """Open (creating on first use) the log in ``data_dir/decisions`` and queue any document it lacks."""
         folder = Path(data_dir) / DECISIONS_DIR
-        ledger = await Ledger.open(folder)
+        lock = WriterLock.try_acquire(folder)
+        if lock is None:
+            raise DecisionError(f"决策日志正由另一个中心进程写入 another central process writes the decision log in {folder}")
+        try:
+            ledger = await Ledger.open(folder)
+        except BaseException:
+            lock.release()
+            raise
         try:
             # The ledger made or checked its key; the same key signs the documents.
-            decisions = cls(ledger, load_or_create_signing_key(folder, create=False), db)
+            decisions = cls(ledger, load_or_create_signing_key(folder, create=False), db, lock)
             await decisions._queue_missing()
         except BaseException:
             await ledger.close()
+            lock.release()
             raise
         return decisions
 
     async def close(self) -> None:
-        await self.ledger.close()
+        try:
+            await self.ledger.close()
+        finally:
+            self._lock.release()
 
     # -- the public key ----------------------------------------------------------------------
 
