@@ -230,7 +230,8 @@ POOL = [
     {"id": f"C{i:02d}", "name": f"湖州第{i}建筑工程队", "categories": ["道路", "水利"], "blacklisted": i == 4}
     for i in range(1, 9)
 ]
-SOURCES = ["village:4c1f9a", "township:b27e03", "checkpoint:88:9be0c2"]
+VILLAGE_VALUE = "村民代表掷骰 4-1-6-6-2-3"  # the village's value: committed with its recommendation, revealed after the fixing
+SOURCES = [f"village:{VILLAGE_VALUE}", "township:b27e03", "checkpoint:88:9be0c2"]
 
 
 def draw_record(category: str = "道路", recommended: str = "C01", **over: Any) -> dict[str, Any]:
@@ -258,6 +259,22 @@ def opened_document(
                                        "issued_at": "2026-08-05T01:00:00Z", "decision_index": 12, "body": body})  # fmt: skip
 
 
+def fixed_document(project_id: str, **over: Any) -> dict[str, Any]:
+    """The township's fixing of the draw's inputs, as the central signs it."""
+    body = {"project_id": project_id, "category": "道路", "recommended": "C01", "pool": POOL,
+            "pool_hash": rules.pool_hash(rules.parse_pool(POOL)), "commitment": rules.commitment_of("乡镇掷骰 5-2-2-6-1-4"),
+            "village_commitment": rules.commitment_of(VILLAGE_VALUE), **over}  # fmt: skip
+    return sign_document(CENTRAL_KEY, {"id": secrets.token_hex(16), "village": EDGE_ID, "kind": K.FIXED,
+                                       "issued_at": "2026-07-30T01:00:00Z", "decision_index": 7, "body": body})  # fmt: skip
+
+
+async def recommend_and_reveal(agent: EdgeAgent, project_id: str) -> None:
+    """The village recommends C01 committing to its value; the township fixes the draw; the village reveals."""
+    await desk.recommend(agent, CLERK, project_id, "C01", "湖州第1建筑工程队", VILLAGE_VALUE)
+    assert await deliver(agent, fixed_document(project_id)) == (1, 0)
+    await desk.reveal_value(agent, CLERK, project_id, VILLAGE_VALUE)
+
+
 async def approved_project(agent: EdgeAgent) -> str:
     await deliver(agent, catalogue_document())
     project_id = await desk.file_project(agent, CLERK, draft())
@@ -275,7 +292,7 @@ async def row_of(agent: EdgeAgent, project_id: str) -> dict[str, Any]:
 
 async def test_from_the_recommended_contractor_through_the_draw_and_opening_to_settlement(agent: EdgeAgent) -> None:
     project_id = await approved_project(agent)
-    await desk.recommend(agent, CLERK, project_id, "C01", "湖州第1建筑工程队")
+    await recommend_and_reveal(agent, project_id)
     record = draw_record()
     assert await deliver(agent, draw_document(project_id, record)) == (1, 0)
     row = await row_of(agent, project_id)
@@ -300,7 +317,7 @@ async def test_an_opening_that_does_not_recompute_is_an_anomaly_and_none_valid_i
     agent: EdgeAgent,
 ) -> None:
     project_id = await approved_project(agent)
-    await desk.recommend(agent, CLERK, project_id, "C01", "湖州第1建筑工程队")
+    await recommend_and_reveal(agent, project_id)
     await deliver(agent, draw_document(project_id, draw_record()))
     invited = (await row_of(agent, project_id))["invited"]
     first = invited[1]["id"]
@@ -320,6 +337,42 @@ async def test_an_opening_that_does_not_recompute_is_an_anomaly_and_none_valid_i
     assert [q["invalid"] for q in row["quotes"]] == ["报价人已被列入黑名单"] * 2
 
 
+async def test_the_village_commits_to_its_value_reveals_it_after_the_fixing_and_a_draw_must_use_it(
+    agent: EdgeAgent,
+) -> None:
+    project_id = await approved_project(agent)
+    with pytest.raises(InputError, match="至少 8 个字"):
+        await desk.recommend(agent, CLERK, project_id, "C01", "湖州第1建筑工程队", "1234567")
+    await desk.recommend(agent, CLERK, project_id, "C01", "湖州第1建筑工程队", VILLAGE_VALUE)
+    async with agent.recorder.step():
+        entry = (await agent.ledger.entries_of_kind(K.RECOMMENDED))[-1]
+    assert entry.body["commitment"] == rules.commitment_of(VILLAGE_VALUE) and VILLAGE_VALUE not in str(entry.body)
+    with pytest.raises(InputError, match="固定并公布抽取依据后"):  # revealed before the root exists: refused
+        await desk.reveal_value(agent, CLERK, project_id, VILLAGE_VALUE)
+    # A fixing that carries another commitment, recommended contractor or category: an anomaly, not kept.
+    for bad in ({"village_commitment": rules.commitment_of("别的值别的值别的值")}, {"recommended": "C02"}, {"category": "水利"}):
+        assert await deliver(agent, fixed_document(project_id, **bad)) == (1, 0)
+    with pytest.raises(InputError, match="固定并公布抽取依据后"):
+        await desk.reveal_value(agent, CLERK, project_id, VILLAGE_VALUE)
+    assert await deliver(agent, fixed_document(project_id)) == (1, 0)
+    # A draw before the village revealed its value, or one whose sources leave it out: anomalies.
+    assert await deliver(agent, draw_document(project_id, draw_record())) == (1, 0)
+    assert (await row_of(agent, project_id))["status"] == "approved"
+    with pytest.raises(InputError, match="承诺不符"):
+        await desk.reveal_value(agent, CLERK, project_id, VILLAGE_VALUE + "!")
+    await desk.reveal_value(agent, CLERK, project_id, VILLAGE_VALUE)
+    with pytest.raises(InputError, match="已公布"):
+        await desk.reveal_value(agent, CLERK, project_id, VILLAGE_VALUE)
+    others = ["village:另一个值另一个值", *SOURCES[1:]]
+    seed = rules.combine_seed(others)
+    skipped = draw_record(seed=seed, seed_sources=others, drawn=list(rules.draw(rules.parse_pool(POOL), "C01", seed, "道路").drawn))
+    assert rules.verify_draw(skipped)[1] == []  # a draw that re-runs, but not over the village's value
+    assert await deliver(agent, draw_document(project_id, skipped)) == (1, 0)
+    assert (await row_of(agent, project_id))["status"] == "approved"
+    assert await deliver(agent, draw_document(project_id, draw_record())) == (1, 0)
+    assert (await row_of(agent, project_id))["status"] == "drawn"
+
+
 def township_document(project_id: str, approver: str, approve: bool = True, reason: str = "") -> dict[str, Any]:
     body = {"project_id": project_id, "approver": approver, "approve": approve, "final": False, "reason": reason}
     return sign_document(CENTRAL_KEY, {"id": secrets.token_hex(16), "village": EDGE_ID, "kind": K.TOWNSHIP_STEP,
@@ -336,7 +389,7 @@ async def test_the_township_steps_come_down_in_the_route_s_order_after_the_villa
     row = await row_of(agent, project_id)
     assert row["status"] == "township" and row["route"]["township"] == ["zhenshen", "zhenzhang"]
     with pytest.raises(InputError, match="只能在“已批准”时进行"):  # no contractor before the township's approval
-        await desk.recommend(agent, CLERK, project_id, "C01", "湖州第1建筑工程队")
+        await desk.recommend(agent, CLERK, project_id, "C01", "湖州第1建筑工程队", VILLAGE_VALUE)
     # Out of order, and someone off the route: anomalies, nothing applied.
     for wrong in ("zhenzhang", "pushen"):
         assert await deliver(agent, township_document(project_id, wrong)) == (1, 0)
@@ -415,9 +468,18 @@ async def test_the_path_in_the_console_and_who_may_not(agent: EdgeAgent, site: A
     )
     assert (
         await cunwu.post(
-            "/small_project/p/GC-00001/recommend", data={"contractor_id": "C01", "contractor_name": "湖州第1建筑工程队"}
+            "/small_project/p/GC-00001/recommend",
+            data={"contractor_id": "C01", "contractor_name": "湖州第1建筑工程队", "village_value": VILLAGE_VALUE},
         )
     ).status_code == 303
+    assert 'id="reveal-form"' not in (await cunwu.client.get("/small_project/p/GC-00001")).text  # not fixed yet
+    await deliver(agent, fixed_document("GC-00001"))
+    assert "与推荐时提交的承诺不符" in await flash(
+        cunwu, await cunwu.post("/small_project/p/GC-00001/reveal", data={"village_value": VILLAGE_VALUE + "改"})
+    )
+    assert "已公布村随机值" in await flash(
+        cunwu, await cunwu.post("/small_project/p/GC-00001/reveal", data={"village_value": VILLAGE_VALUE})
+    )
     record = draw_record()
     await deliver(agent, draw_document("GC-00001", record))
     page = (await cunwu.client.get("/small_project/p/GC-00001")).text
@@ -456,7 +518,7 @@ async def test_the_demo_seeds_once_and_its_draw_re_runs(agent: EdgeAgent) -> Non
 async def test_a_replayed_draw_is_refused_and_a_guessed_project_is_not_found(agent: EdgeAgent, site: Any) -> None:
     cunwu, zhangwei, _, _, visitor = site
     project_id = await approved_project(agent)
-    await desk.recommend(agent, CLERK, project_id, "C01", "湖州第1建筑工程队")
+    await recommend_and_reveal(agent, project_id)
     document = draw_document(project_id, draw_record())
     assert await deliver(agent, document) == (1, 0)
     assert await deliver(agent, document) == (0, 1)  # the same document again: refused, on record
@@ -467,7 +529,8 @@ async def test_a_replayed_draw_is_refused_and_a_guessed_project_is_not_found(age
     assert (await zhangwei.post("/small_project/p/GC-99999/decide", data={"decision": "approve"})).status_code == 404
     assert (
         await cunwu.post(
-            f"/small_project/p/{project_id}/recommend", data={"contractor_id": "C02", "contractor_name": "x"}
+            f"/small_project/p/{project_id}/recommend",
+            data={"contractor_id": "C02", "contractor_name": "x", "village_value": VILLAGE_VALUE},
         )
     ).status_code == 303
     assert await agent.ledger.size() == before

@@ -12,7 +12,16 @@ from pathlib import Path
 import pytest
 from browser_support import Served, chromium, fits, flash_text, phone, serve_console
 from edge_support import config_for
-from test_small_project import CATALOGUE, catalogue_document, deliver, draw_document, draw_record, opened_document
+from test_small_project import (
+    CATALOGUE,
+    VILLAGE_VALUE,
+    catalogue_document,
+    deliver,
+    draw_document,
+    draw_record,
+    fixed_document,
+    opened_document,
+)
 from web_support import seed_account
 
 from edge.agent import EdgeAgent
@@ -82,8 +91,14 @@ def test_a_project_from_filing_through_the_draw_and_opening_to_the_notice_board_
         clerk.goto(served.url + "/small_project/p/GC-00001")
         clerk.fill("#recommend-form input[name=contractor_id]", "C01")
         clerk.fill("#recommend-form input[name=contractor_name]", "湖州第1建筑工程队")
+        clerk.fill("#recommend-form input[name=village_value]", VILLAGE_VALUE)
         clerk.click("#recommend-form button[type=submit]")
         assert flash_text(clerk).startswith("已登记村推荐承包商")
+        assert served.run(deliver(served.agent, fixed_document("GC-00001"))) == (1, 0)
+        clerk.goto(served.url + "/small_project/p/GC-00001")
+        clerk.fill("#reveal-form input[name=village_value]", VILLAGE_VALUE)
+        clerk.click("#reveal-form button[type=submit]")
+        assert flash_text(clerk).startswith("已公布村随机值")
         record = draw_record()
         assert served.run(deliver(served.agent, draw_document("GC-00001", record))) == (1, 0)
         clerk.goto(served.url + "/small_project/p/GC-00001")

@@ -29,7 +29,6 @@ from central.db import documents
 from central.decisions.log import DecisionLog
 from central.db import metadata
 from central.modules.small_project import CENTRAL_SMALL_PROJECT, quotes
-from central.modules.small_project.draw import commitment_of
 from central.store import CentralStore
 from edge.agent import EdgeAgent
 from edge.kernel.accounts import Actor
@@ -40,7 +39,7 @@ from edge.ledger.checkpoint import Checkpoint
 from edge.modules.small_project import SMALL_PROJECT, desk, rules
 from edge.modules.small_project import projection as P
 from edge.modules.small_project.cli import register
-from edge.modules.small_project.rules import BillLine
+from edge.modules.small_project.rules import BillLine, commitment_of
 from edge.modules.small_project.settings import SECTION
 from edge.seal.part import SEAL
 
@@ -165,6 +164,7 @@ async def test_a_township_publishes_its_catalogue_and_the_village_prices_from_it
 C1, C2, C3, C4, C5 = ("91330109MA2B00001A", "91330109MA2B00002D", "91330109MA2B00003G", "91330109MA2B00004K",
                       "91330109MA2B00005N")  # fmt: skip
 VALUE = "河上镇 2026-12-03 掷骰 3-6-1-4-4-2"  # the township's value, kept secret until the reveal
+VILLAGE_VALUE = "青莲村村民代表 掷骰 2-5-5-1-6-3"  # the village's, committed with its recommendation
 
 
 async def form(client: httpx.AsyncClient, path: str, page: str, **data: str) -> httpx.Response:
@@ -264,9 +264,17 @@ async def village_project(site: Site, recommended: str) -> str:
     await site.client.sync_once()
     approver = Actor("acct-zhangwei", site.agent.config.people["zhangwei"], frozenset({"approver"}))
     assert await desk.decide(site.agent, approver, project_id, True) is True
-    await desk.recommend(site.agent, clerk, project_id, recommended, "湖州路桥建设有限公司")
+    await desk.recommend(site.agent, clerk, project_id, recommended, "湖州路桥建设有限公司", VILLAGE_VALUE)
     await site.client.sync_once()
     return project_id
+
+
+async def village_reveals(site: Site, project_id: str) -> None:
+    """The fixing comes down; the village reveals its value, which goes up."""
+    down = await site.client.sync_once()
+    assert down.documents_applied >= 1
+    await desk.reveal_value(site.agent, Actor("cunwu", None, frozenset({"village_staff"})), project_id, VILLAGE_VALUE)
+    await site.client.sync_once()
 
 
 async def test_a_village_project_goes_up_the_township_draws_and_the_village_applies_the_draw(
@@ -305,12 +313,14 @@ async def test_a_village_project_goes_up_the_township_draws_and_the_village_appl
         assert (await form(officer, fix, page_path, commitment=commitment_of(VALUE))).status_code == 303
         assert (await form(officer, fix, page_path, commitment=commitment_of("另一个值另一个值"))).status_code == 409
         (fixed_entry,) = await decided(site, "small_project.draw_fixed")
-        assert fixed_entry.body["decision"]["project_id"] == project_id and fixed_entry.body["village"] is None
+        assert fixed_entry.body["decision"]["project_id"] == project_id and fixed_entry.body["village"] == EDGE
         draw_id = _draw_id((await officer.get(page_path)).text)
         # Published before the reveal: the pool, its hash, the recommended, the commitment and the root; no seed.
         before = (await visitor.get(f"/m/small_project/draws/{draw_id}.json")).json()
         assert before["status"] == "fixed" and "seed" not in before and "drawn" not in before
         assert before["fixed"]["commitment"] == commitment_of(VALUE) == fixed_entry.body["decision"]["commitment"]
+        assert before["fixed"]["village_commitment"] == commitment_of(VILLAGE_VALUE)
+        assert fixed_entry.body["decision"]["village_commitment"] == commitment_of(VILLAGE_VALUE)
         assert (
             before["pool_hash"]
             == rules.pool_hash(rules.parse_pool(before["pool"]))
@@ -329,7 +339,10 @@ async def test_a_village_project_goes_up_the_township_draws_and_the_village_appl
         assert (await form(other, reveal, page_path, value=VALUE)).status_code == 404
         wrong = await form(officer, reveal, page_path, value=VALUE + "改")
         assert wrong.status_code == 400 and "承诺值不符" in wrong.text
-        assert await queued(site) == 1  # the catalogue only
+        waiting = await form(officer, reveal, page_path, value=VALUE)  # the village has not revealed yet
+        assert waiting.status_code == 409 and "村尚未公布其随机值" in waiting.text
+        assert await queued(site) == 2  # the catalogue and the fixing
+        await village_reveals(site, project_id)
         assert (await form(officer, reveal, page_path, value=VALUE)).status_code == 303
         assert (await form(officer, reveal, page_path, value=VALUE)).status_code == 409
         record = (await visitor.get(f"/m/small_project/draws/{draw_id}.json")).json()
@@ -337,6 +350,7 @@ async def test_a_village_project_goes_up_the_township_draws_and_the_village_appl
     result, problems = rules.verify_draw(record)
     assert problems == [] and sorted(result.drawn) == [C2, C3] and result.eligible == (C2, C3)
     assert record["seed_sources"] == [
+        f"village:{VILLAGE_VALUE}",
         f"township:{VALUE}",
         f"checkpoint:{size}:{signed.root_hash.hex()}",
     ]
@@ -362,7 +376,7 @@ async def test_a_village_project_goes_up_the_township_draws_and_the_village_appl
         assert "待发出报价邀请：" in (await officer.get("/work")).text
     async with site.store.db.reader.connect() as conn:
         states = (await conn.execute(documents.select())).all()
-    assert sorted(d.status for d in states) == ["applied", "applied"]
+    assert sorted(d.status for d in states) == ["applied"] * 3  # the catalogue, the fixing, the draw
 
 
 def _draw_id(page: str) -> str:
@@ -439,6 +453,7 @@ async def test_three_sealed_quotes_no_one_reads_before_the_opening_and_the_villa
         fix = f"/m/small_project/projects/{EDGE}/{project_id}/draw"
         assert (await form(officer, fix, page_path, commitment=commitment_of(VALUE))).status_code == 303
         draw_id = _draw_id((await officer.get(page_path)).text)
+        await village_reveals(site, project_id)
         invite = f"/m/small_project/draws/{draw_id}/invite"
         assert (await form(officer, invite, page_path, hours="2")).status_code == 409  # not drawn yet
         assert (await form(officer, f"/m/small_project/draws/{draw_id}/reveal", page_path, value=VALUE)).status_code == 303

@@ -11,7 +11,7 @@ from central.modules.small_project.catalogue import CATALOGUE, NAME, catalogues
 CENTRAL_SMALL_PROJECT = CentralPart(
     name=NAME,
     title="限额工程",
-    tables=(catalogues, pool.contractors, projects.projects, projects.township_routes, draw.draws, quotes.rounds, quotes.sealed),
+    tables=(catalogues, pool.contractors, projects.projects, projects.township_routes, projects.village_values, draw.draws, quotes.rounds, quotes.sealed),
     router=web.router,
     templates=web.TEMPLATES,
     nav=web.NAV,

@@ -1,24 +1,34 @@
 """The township's draw of two contractors for a village's project, run at the central so that anyone can re-run
 it (the procedure is edge/modules/small_project/README.md's; the seed's sources are its "central half" section).
 
-Two steps, each a decision in the central's log:
+Three steps:
 
-1. **Fixed** (``small_project.draw_fixed``, published at once): the pool snapshot (every contractor of the
-   township as the draw reads it, blacklisted ones marked) and its hash, the village's recommended contractor,
-   the category, and the township's commitment: SHA-256 (hex) of a value the township officer chose and keeps to
-   themselves. Fixing the entry fixes the second source: the Merkle root of the central's decision log over its
-   first *i* + 1 entries (*i* the fixed decision's index), which includes the commitment, so it did not exist
-   when the township chose its value. A project is fixed once.
-2. **Drawn** (``small_project.drawn``): the officer reveals the value; it must hash to the commitment. The seed
-   is :func:`rules.combine_seed` of ``["township:<value>", "checkpoint:<i+1>:<root hex>"]``, the two by
-   :func:`rules.draw` from the fixed snapshot, and the whole record goes down to the village as the signed
-   document the edge's projection re-runs with :func:`rules.verify_draw` before applying it.
+1. **Fixed** (``small_project.draw_fixed``, published at once and sent down to the village): the pool snapshot
+   (every contractor of the township as the draw reads it, blacklisted ones marked) and its hash, the village's
+   recommended contractor, the category, the village's commitment (SHA-256 of its value, recorded with its
+   recommendation) and the township's: SHA-256 (hex) of a value the township officer chose and keeps to
+   themselves. Fixing the entry fixes the third source: the Merkle root of the central's decision log over its
+   first *i* + 1 entries (*i* the fixed decision's index), which covers both commitments, so it did not exist
+   when either side chose its value. A project is fixed once.
+2. **The village reveals** (``small_project.village_revealed``, an entry of its ledger, checked there against
+   its commitment) once its edge has the fixing: it comes up and is kept (:func:`projects_.village_value`).
+3. **Drawn** (``small_project.drawn``): the officer reveals the township's value; it must hash to the
+   commitment, and the village's must be in. The seed is :func:`rules.combine_seed` of ``["village:<value>",
+   "township:<value>", "checkpoint:<i+1>:<root hex>"]``, the two by :func:`rules.draw` from the fixed snapshot,
+   and the whole record goes down to the village as the signed document the edge's projection re-runs with
+   :func:`rules.verify_draw` (and checks it carries the village's own value) before applying it.
+
+Why no one steers it: each value was committed before the root existed and cannot change (SHA-256); the root
+cannot be aimed, since when it is made the central knows neither value (at most the township's, were it to
+collude with the township: never the village's); the village's value alone, or the township's, decides
+nothing without the other and the root. What a side can still do is not reveal: the draw then does not happen
+(the fixed record stays public as fixed, and a project is fixed once), which stalls its own project and is on
+record; it cannot pick another result.
 
 Nothing here is random: the result follows from the published record alone (:func:`public_record`)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import uuid
@@ -36,7 +46,6 @@ from central.store import Principal, Refusal
 
 NAME = "small_project"
 FIXED, DRAWN = f"{NAME}.draw_fixed", f"{NAME}.drawn"
-VALUE_MIN, VALUE_MAX = 8, 200  # the township's value: a phrase or dice digits, kept secret until the reveal
 _COMMITMENT = re.compile(r"[0-9a-f]{64}", re.ASCII)
 
 draws = Table(
@@ -65,13 +74,8 @@ draws = Table(
 )
 
 
-def commitment_of(value: str) -> str:
-    """What the township publishes before the draw for its value: SHA-256 (hex) of its UTF-8 bytes."""
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
-
-
-def seed_sources(value: str, tree_size: int, root: str) -> list[str]:
-    return [f"township:{value}", f"checkpoint:{tree_size}:{root}"]
+def seed_sources(village: str, township: str, tree_size: int, root: str) -> list[str]:
+    return [f"village:{village}", f"township:{township}", f"checkpoint:{tree_size}:{root}"]
 
 
 async def fix(
@@ -103,8 +107,10 @@ async def fix(
     snapshot = [c.snapshot() for c in pool]
     fixed = {"village": project["village"], "edge_id": edge_id, "project_id": project_id,
              "category": project["category"], "recommended": recommended, "pool": snapshot,
-             "pool_hash": rules.pool_hash(pool), "commitment": promise}  # fmt: skip
-    entry = await decisions.decide(FIXED, fixed, actor=who.account or who.name, conn=conn)
+             "pool_hash": rules.pool_hash(pool), "commitment": promise,
+             "village_commitment": project["recommended"]["commitment"]}  # fmt: skip
+    # Sent down: the village reveals its value only once it sees the fixing (the root then exists).
+    entry = await decisions.decide(FIXED, fixed, edge_id, actor=who.account or who.name, conn=conn)
     root = (await decisions.ledger.root_hash(entry.index + 1)).hex()
     # The checkpoint signed right after the decision covers exactly it (unless another decision slipped in
     # between: the root then stands alone, provable from any later checkpoint).
@@ -122,10 +128,10 @@ async def fix(
     return draw_id
 
 
-def record_of(row: Any, value: str) -> dict[str, Any]:
-    """The draw's whole record from its fixed row and the township's revealed value (:func:`rules.verify_draw`'s
+def record_of(row: Any, village: str, township: str) -> dict[str, Any]:
+    """The draw's whole record from its fixed row and the two revealed values (:func:`rules.verify_draw`'s
     input, and the document's ``record``)."""
-    sources = seed_sources(value, row.fixed_index + 1, row.checkpoint_root)
+    sources = seed_sources(village, township, row.fixed_index + 1, row.checkpoint_root)
     seed = rules.combine_seed(sources)
     pool = json.loads(row.pool)
     result = rules.draw(rules.parse_pool(pool), row.recommended, seed, row.category)
@@ -141,10 +147,13 @@ async def reveal(conn: AsyncConnection, decisions: Any, who: Principal, draw_id:
         raise Refusal(404, "not_found", "本乡镇没有这次抽取")
     if row.status != "fixed":
         raise Refusal(409, "drawn", "本次抽取已经完成")
-    secret = text(value, "乡镇随机值", VALUE_MAX, VALUE_MIN)
-    if commitment_of(secret) != row.commitment:
+    secret = text(value, "乡镇随机值", rules.VALUE_MAX, rules.VALUE_MIN)
+    if rules.commitment_of(secret) != row.commitment:
         raise Refusal(400, "not_committed", "随机值与抽取前公布的承诺值不符")
-    record = record_of(row, secret)
+    village = await projects_.village_value(conn, row.edge_id, row.project_id)
+    if village is None:
+        raise Refusal(409, "village_not_revealed", "村尚未公布其随机值，公布后才能抽取")
+    record = record_of(row, village, secret)
     body = {"project_id": row.project_id, "record": record}
     entry = await decisions.decide(DRAWN, body, row.edge_id, actor=who.account or who.name, conn=conn)
     await conn.execute(draws.update().where(draws.c.id == draw_id, draws.c.status == "fixed").values(
@@ -152,11 +161,11 @@ async def reveal(conn: AsyncConnection, decisions: Any, who: Principal, draw_id:
     return list(record["drawn"])
 
 
-def public_record(row: Any) -> dict[str, Any]:
+def public_record(row: Any, village_commitment: str | None = None) -> dict[str, Any]:
     """What anyone may read at ``/m/small_project/draws/<id>.json``: before the draw, what was fixed (with the
     decision log's checkpoint of the fixed tree, signed by the key of ``/api/v1/central/pubkey``); after it, also
     the record ``qinglian projects verify-draw`` re-runs (its keys at the top level)."""
-    fixed = {"decision_index": row.fixed_index, "commitment": row.commitment,
+    fixed = {"decision_index": row.fixed_index, "commitment": row.commitment, "village_commitment": village_commitment,
              "checkpoint": json.loads(row.checkpoint) if row.checkpoint
              else {"tree_size": row.fixed_index + 1, "root_hash": row.checkpoint_root}}  # fmt: skip
     head = {"village": row.village, "project_id": row.project_id, "status": row.status, "fixed": fixed}

@@ -22,8 +22,8 @@ from central.store import Principal, Refusal
 from edge.ledger import Entry
 
 NAME = "small_project"
-FILED, APPROVED, REJECTED, TOWNSHIP_STEP, RECOMMENDED, DRAWN, OPENED, COMPLETED = (f"{NAME}.{k}" for k in (
-    "filed", "approved", "rejected", "township_step", "recommended", "drawn", "opened", "completed"))  # fmt: skip
+FILED, APPROVED, REJECTED, TOWNSHIP_STEP, RECOMMENDED, REVEALED, DRAWN, OPENED, COMPLETED = (f"{NAME}.{k}" for k in (
+    "filed", "approved", "rejected", "township_step", "recommended", "village_revealed", "drawn", "opened", "completed"))  # fmt: skip
 STATUS = {"pending": "村审批中", "township": "乡镇审批中", "approved": "已批准", "rejected": "已驳回", "drawn": "报价中", "awarded": "已定标",
           "failed": "流标", "completed": "已竣工结算"}  # fmt: skip
 
@@ -55,6 +55,18 @@ township_routes = Table(
     Column("approvers", Text, nullable=False),  # JSON [username]: in order; [] when the category has none
     Column("done", Text, nullable=False),  # JSON [username]: the approvals decided so far, in order
     Column("rejected_by", Text, nullable=True),  # who rejected it (no step after that)
+    PrimaryKeyConstraint("edge_id", "project_id"),
+)
+
+
+#: The village's value for a project's draw, once it revealed it (its edge checked it against the commitment).
+village_values = Table(
+    "small_project_village_values",
+    metadata,
+    Column("edge_id", String(64), nullable=False),
+    Column("project_id", String(32), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("entry", BigInteger, nullable=False),  # its index in the village's ledger
     PrimaryKeyConstraint("edge_id", "project_id"),
 )
 
@@ -120,8 +132,21 @@ async def _set(conn: AsyncConnection, edge: Any, entry: Entry, frm: tuple[str, .
 
 async def on_recommended(ctx: Any, edge: Any, entry: Entry) -> None:
     c = entry.body["contractor"]
-    chosen = {"id": bodies.text(c["id"], 40), "name": bodies.text(c["name"], 60)}
+    chosen = {"id": bodies.text(c["id"], 40), "name": bodies.text(c["name"], 60),
+              "commitment": bodies.text(entry.body["commitment"], 64)}  # fmt: skip
     await _set(ctx.conn, edge, entry, ("approved",), recommended=json.dumps(chosen, ensure_ascii=False))
+
+
+async def on_revealed(ctx: Any, edge: Any, entry: Entry) -> None:
+    await ctx.conn.execute(village_values.insert().values(
+        edge_id=edge.edge_id, project_id=bodies.text(entry.body["project_id"], 32),
+        value=bodies.text(entry.body["value"], rules.VALUE_MAX), entry=entry.index))  # fmt: skip
+
+
+async def village_value(conn: AsyncConnection, edge_id: str, project_id: str) -> str | None:
+    query = select(village_values.c.value).where(village_values.c.edge_id == edge_id,
+                                                 village_values.c.project_id == project_id)  # fmt: skip
+    return (await conn.execute(query)).scalar()
 
 
 async def on_opened(ctx: Any, edge: Any, entry: Entry) -> None:
@@ -134,6 +159,7 @@ ON_ENTRY = {
     TOWNSHIP_STEP: on_township_step,
     REJECTED: _move(("pending",), "rejected"),
     RECOMMENDED: on_recommended,
+    REVEALED: on_revealed,
     DRAWN: _move(("approved",), "drawn"),
     OPENED: on_opened,
     COMPLETED: _move(("awarded",), "completed"),
@@ -155,6 +181,13 @@ async def one(conn: AsyncConnection, edge_id: str, project_id: str) -> dict[str,
     query = select(projects).where(projects.c.edge_id == edge_id, projects.c.project_id == project_id)
     found = (await conn.execute(query.with_for_update())).first()
     return _row(found) if found else None
+
+
+async def recommended_of(conn: AsyncConnection, edge_id: str, project_id: str) -> dict[str, Any] | None:
+    """The village's recommended contractor with its value's commitment (no lock: for a page)."""
+    query = select(projects.c.recommended).where(projects.c.edge_id == edge_id, projects.c.project_id == project_id)
+    found = (await conn.execute(query)).scalar()
+    return json.loads(found) if found else None
 
 
 def awaiting(row: dict[str, Any]) -> bool:

@@ -148,7 +148,7 @@ def router(shell: Any) -> APIRouter:
             row["awaiting"] = projects.awaiting(row) and row["draw"] is None
             row["round"] = rounds.get(row["draw"].id) if row["draw"] else None
         return await shell.render(  # type: ignore[no-any-return]
-            request, "small_project/projects.html", rows=rows, may_act=acts(who), value_min=draw.VALUE_MIN,
+            request, "small_project/projects.html", rows=rows, may_act=acts(who), value_min=rules.VALUE_MIN,
             hours=quotes.WINDOW_HOURS, now=now().isoformat(timespec="seconds"),
         )  # fmt: skip
 
@@ -218,9 +218,10 @@ def router(shell: Any) -> APIRouter:
         async with shell.store.db.reader.connect() as conn:
             row = await draw.by_id(conn, draw_id)
             rounds = await quotes.of_draws(conn, [draw_id])
+            chosen = await projects.recommended_of(conn, row.edge_id, row.project_id) if row is not None else None
         if row is None:
             raise Refusal(404, "not_found", "没有这次抽取")
-        public = draw.public_record(row)
+        public = draw.public_record(row, (chosen or {}).get("commitment"))
         if draw_id in rounds:  # the window, and the quotes only once opened (with the round's key)
             done = rounds[draw_id]
             public["quoting"] = {"closes_at": done["closes_at"], "status": done["status"],

@@ -36,10 +36,25 @@ POOL = [{"id": f"WX-{i + 1:03d}", "name": f"湖州市{name}有限公司", "categ
          "blacklisted": i == 6} for i, name in enumerate(_NAMES)]  # fmt: skip
 
 
+def village_value(project_id: str) -> str:
+    return f"{project_id} 村民代表掷骰 4-1-6-6-2-3"
+
+
+def township_value(project_id: str) -> str:
+    return f"{project_id} 乡镇掷骰 5-2-2-6-1-4"
+
+
+def fixed_body(project_id: str, category: str, recommended: str) -> dict[str, Any]:
+    """What the township fixes and publishes before the draw (stand-ins for its log's entry)."""
+    return {"project_id": project_id, "category": category, "recommended": recommended, "pool": POOL,
+            "pool_hash": rules.pool_hash(rules.parse_pool(POOL)), "commitment": rules.commitment_of(township_value(project_id)),
+            "village_commitment": rules.commitment_of(village_value(project_id))}  # fmt: skip
+
+
 def draw_record(project_id: str, category: str, recommended: str) -> dict[str, Any]:
     """The draw as the township records it: the seed from the village's and the township's revealed values and
-    the checkpoint root that followed them (stand-ins here), the pool and the result."""
-    sources = [f"village:{project_id}:7d2f9c41", f"township:{project_id}:c03b8e17", "checkpoint:128:5be1a0f4d2"]
+    the checkpoint root that followed the fixing (a stand-in here), the pool and the result."""
+    sources = [f"village:{village_value(project_id)}", f"township:{township_value(project_id)}", "checkpoint:128:5be1a0f4d2"]
     seed = rules.combine_seed(sources)
     result = rules.draw(rules.parse_pool(POOL), recommended, seed, category)
     return {"pool": POOL, "recommended": recommended, "category": category, "seed": seed, "seed_sources": sources,
@@ -61,7 +76,9 @@ async def _approve(host: Any, project_id: str) -> None:
 async def _through_draw(host: Any, clerk: Actor, draft: desk.ProjectDraft, recommended: dict[str, Any]) -> str:
     project_id = await desk.file_project(host, clerk, draft)
     await _approve(host, project_id)
-    await desk.recommend(host, clerk, project_id, str(recommended["id"]), str(recommended["name"]))
+    await desk.recommend(host, clerk, project_id, str(recommended["id"]), str(recommended["name"]), village_value(project_id))
+    await desk.record_demo_document(host, K.FIXED, fixed_body(project_id, draft.category, str(recommended["id"])))
+    await desk.reveal_value(host, clerk, project_id, village_value(project_id))
     record = draw_record(project_id, draft.category, str(recommended["id"]))
     await desk.record_demo_document(host, K.DRAWN, {"project_id": project_id, "record": record})
     return project_id

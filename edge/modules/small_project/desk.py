@@ -112,15 +112,44 @@ async def _project(host: Any, project_id: str, status: str) -> dict[str, Any]:
     return row
 
 
-async def recommend(host: Any, actor: Actor, project_id: str, contractor_id: str, contractor_name: str) -> None:
-    """The village's recommended contractor (of the township's pool: the draw checks it is there)."""
+def _value(value: str) -> str:
+    """The village's value for the draw, as typed (checked, never stored before it is revealed)."""
+    typed = line(value, "村随机值", rules.VALUE_MAX)
+    if len(typed) < rules.VALUE_MIN:
+        raise InputError(f"村随机值至少 {rules.VALUE_MIN} 个字（一句话或一串掷骰数字）", "bad_value")
+    return typed
+
+
+async def recommend(
+    host: Any, actor: Actor, project_id: str, contractor_id: str, contractor_name: str, village_value: str
+) -> None:
+    """The village's recommended contractor (of the township's pool: the draw checks it is there), with the
+    commitment to the village's value for the draw: only its SHA-256 is recorded; the clerk keeps the value."""
     _filer(actor)
     contractor = {"id": line(contractor_id, "承包商编号", 40), "name": line(contractor_name, "承包商名称", 60)}
+    commitment = rules.commitment_of(_value(village_value))
     async with host.recorder.step():
         row = await _project(host, project_id, "approved")
         if row["recommended"] is not None:
             raise InputError("本工程已推荐承包商", "already_recommended")
-        await host.recorder.record(K.RECOMMENDED, {"project_id": project_id, "contractor": contractor, **_by(actor)})
+        await host.recorder.record(K.RECOMMENDED, {"project_id": project_id, "contractor": contractor,
+                                                   "commitment": commitment, **_by(actor)})  # fmt: skip
+
+
+async def reveal_value(host: Any, actor: Actor, project_id: str, village_value: str) -> None:
+    """Reveal the village's value once the township has fixed the draw (so its checkpoint root existed before)."""
+    _filer(actor)
+    value = _value(village_value)
+    async with host.recorder.step():
+        await _project(host, project_id, "approved")
+        inputs = await P.draw_inputs(host.db.conn, project_id)
+        if inputs is None or inputs["fixed"] is None:
+            raise InputError("乡镇固定并公布抽取依据后才能公布村随机值", "not_fixed")
+        if inputs["value"] is not None:
+            raise InputError("本村随机值已公布", "already_revealed")
+        if rules.commitment_of(value) != inputs["commitment"]:
+            raise InputError("随机值与推荐时提交的承诺不符，请核对记下的原文", "not_committed")
+        await host.recorder.record(K.REVEALED, {"project_id": project_id, "value": value, **_by(actor)})
 
 
 async def complete(host: Any, actor: Actor, project_id: str, accepted_on: date, settled_yuan: str) -> dict[str, int]:

@@ -12,7 +12,9 @@ NAME = "small_project"
 CATALOGUE = f"{NAME}.catalogue"  # document down: a version of the township's guide-price catalogue
 FILED = f"{NAME}.filed"
 TOWNSHIP_STEP = f"{NAME}.township_step"  # document down: a township officer's step on the route, at the central
-RECOMMENDED = f"{NAME}.recommended"  # the village's recommended contractor
+RECOMMENDED = f"{NAME}.recommended"  # the village's recommended contractor, and its value's commitment
+FIXED = f"{NAME}.draw_fixed"  # document down: what the draw depends on, fixed and published by the township
+REVEALED = f"{NAME}.village_revealed"  # the village's value, revealed once the draw is fixed
 DRAWN = f"{NAME}.drawn"  # document down: the township's draw of two more, with its whole record
 OPENED = f"{NAME}.opened"  # document down: the township opened the sealed quotes before the peer observer
 COMPLETED = f"{NAME}.completed"  # completion acceptance and the settlement against the budget
@@ -25,7 +27,7 @@ KINDS = {
     CATALOGUE: "乡镇指导价目录",
     FILED: "申报限额工程",
     **{f"{NAME}.{k}": f"限额工程审批{v}" for k, v in _DESK.items()},
-    TOWNSHIP_STEP: "乡镇审批", RECOMMENDED: "村推荐承包商", DRAWN: "乡镇抽取承包商", OPENED: "开标定标", COMPLETED: "竣工验收结算",
+    TOWNSHIP_STEP: "乡镇审批", RECOMMENDED: "村推荐承包商", FIXED: "乡镇固定抽取依据", REVEALED: "村公布随机值", DRAWN: "乡镇抽取承包商", OPENED: "开标定标", COMPLETED: "竣工验收结算",
 }  # fmt: skip
 #: Documents the central sends down for this module.
-DOCUMENT_KINDS = (CATALOGUE, TOWNSHIP_STEP, DRAWN, OPENED)
+DOCUMENT_KINDS = (CATALOGUE, TOWNSHIP_STEP, FIXED, DRAWN, OPENED)

@@ -54,6 +54,12 @@ CREATE TABLE IF NOT EXISTS small_project_projects (
     filed_at  TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS small_project_draw_inputs (
+    project_id TEXT PRIMARY KEY,
+    commitment TEXT NOT NULL,  -- SHA-256 of the village's value, recorded with its recommended contractor
+    fixed     TEXT,            -- JSON: what the township fixed before the draw (its document's body)
+    value     TEXT             -- the village's value, once revealed (after the fixing)
+);
 CREATE TABLE IF NOT EXISTS small_project_township_steps (
     project_id TEXT NOT NULL,
     approver  TEXT NOT NULL,   -- the township officer's central account
@@ -165,6 +171,36 @@ async def recommended(conn: aiosqlite.Connection, entry: Entry) -> None:
     )
     if cur.rowcount != 1:
         raise KeyError(f"{b['project_id']} 不在“已批准”状态")
+    await conn.execute("INSERT INTO small_project_draw_inputs (project_id, commitment) VALUES (?, ?)",
+                       (b["project_id"], b["commitment"]))  # fmt: skip
+
+
+async def draw_inputs(conn: aiosqlite.Connection, project_id: str) -> dict[str, Any] | None:
+    async with conn.execute("SELECT * FROM small_project_draw_inputs WHERE project_id = ?", (project_id,)) as cur:
+        found = _rows(cur, await cur.fetchall())
+    return {**found[0], "fixed": json.loads(found[0]["fixed"]) if found[0]["fixed"] else None} if found else None
+
+
+async def fixed(conn: aiosqlite.Connection, entry: Entry) -> None:
+    """The township fixed the draw's inputs: kept only when they carry this village's own commitment, its
+    recommended contractor and the project's category (else an anomaly)."""
+    b = entry.body
+    row, inputs = await project(conn, b["project_id"]), await draw_inputs(conn, b["project_id"])
+    if row is None or inputs is None or row["status"] != "approved" or inputs["fixed"] is not None:
+        raise KeyError(f"{b['project_id']} 不在待抽取状态")
+    if (b["village_commitment"], b["recommended"], b["category"]) != (inputs["commitment"], row["recommended"]["id"], row["category"]):
+        raise ValueError(f"{b['project_id']}：固定的抽取依据与本村的承诺、推荐或工程类别不符")
+    await conn.execute("UPDATE small_project_draw_inputs SET fixed = ? WHERE project_id = ?", (_json(b), b["project_id"]))
+
+
+async def revealed(conn: aiosqlite.Connection, entry: Entry) -> None:
+    b = entry.body
+    inputs = await draw_inputs(conn, b["project_id"])
+    if inputs is None or inputs["fixed"] is None or inputs["value"] is not None:
+        raise KeyError(f"{b['project_id']} 的抽取尚未固定或已公布随机值")
+    if rules.commitment_of(b["value"]) != inputs["commitment"]:
+        raise ValueError(f"{b['project_id']}：随机值与承诺不符")
+    await conn.execute("UPDATE small_project_draw_inputs SET value = ? WHERE project_id = ?", (b["value"], b["project_id"]))
 
 
 async def drawn(conn: aiosqlite.Connection, entry: Entry) -> None:
@@ -180,6 +216,11 @@ async def drawn(conn: aiosqlite.Connection, entry: Entry) -> None:
         raise KeyError(f"{b['project_id']}：抽取记录的工程类别与本工程不符")
     if ours is None or ours["id"] != b["record"]["recommended"]:
         raise KeyError(f"{b['project_id']}：抽取记录中的村推荐承包商与本村登记的不符")
+    inputs = await draw_inputs(conn, b["project_id"])
+    if inputs is None or inputs["value"] is None or b["record"].get("seed_sources", [None])[0] != f"village:{inputs['value']}":
+        raise ValueError(f"{b['project_id']}：抽取记录的种子来源中没有本村公布的随机值")
+    if inputs["fixed"]["pool_hash"] != b["record"]["pool_hash"]:
+        raise ValueError(f"{b['project_id']}：抽取所用的库与固定时公布的不符")
     names = {c.id: c.name for c in rules.parse_pool(b["record"]["pool"])}
     invited = [ours, *({"id": i, "name": names[i]} for i in result.drawn)]
     await _move(conn, entry, "approved", "drawn", invited=_json(invited), draw=_json(b["record"]))
@@ -216,6 +257,8 @@ PROJECTION: Mapping[str, Handler] = {
     K.TOWNSHIP_STEP: township_step,
     K.REJECTED: _decided("rejected"),
     K.RECOMMENDED: recommended,
+    K.FIXED: fixed,
+    K.REVEALED: revealed,
     K.DRAWN: drawn,
     K.OPENED: opened,
     K.COMPLETED: completed,

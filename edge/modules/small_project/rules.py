@@ -275,6 +275,14 @@ def combine_seed(sources: Sequence[str]) -> str:
     return hashlib.sha256(canonical_json({"sources": list(sources)}).encode("utf-8")).hexdigest()
 
 
+VALUE_MIN, VALUE_MAX = 8, 200  # a party's value: a phrase or dice digits, kept to itself until the reveal
+
+
+def commitment_of(value: str) -> str:
+    """What a party publishes for its value before the draw: SHA-256 (hex) of its UTF-8 bytes."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
 def parse_seed(text: object) -> bytes:
     low, high = SEED_BYTES
     if not isinstance(text, str) or _HEX.fullmatch(text.strip().lower()) is None:

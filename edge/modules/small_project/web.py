@@ -144,13 +144,14 @@ def router(shell: Any) -> APIRouter:
         async with agent.recorder.step():
             row = await P.project(agent.db.conn, project_id)
             steps = await P.township_steps(agent.db.conn, project_id)
+            inputs = await P.draw_inputs(agent.db.conn, project_id)
         if row is None:
             raise NotFound("没有此工程")
         people = agent.config.people
         turn = why_not(desk.routed(row), p.person_id, lambda i: people[i].name if i in people else i)
         return await shell.render(  # type: ignore[no-any-return]
             request, "small_project/project.html", r=row, STATUS=P.STATUS, yuan_text=yuan_text, today=local_today(),
-            steps={s["approver"]: s for s in steps},
+            steps={s["approver"]: s for s in steps}, inputs=inputs,
             may_file=bool(p.roles & desk.FILER_ROLES), may_decide=turn is None and "approver" in p.roles, turn=turn,
             names={i: people[i].name for i in row["route"]["approvers"] if i in people},
         )  # fmt: skip
@@ -179,8 +180,20 @@ def router(shell: Any) -> APIRouter:
                 project_id,
                 str(form.get("contractor_id") or ""),
                 str(form.get("contractor_name") or ""),
+                str(form.get("village_value") or ""),
             )
-            return "已登记村推荐承包商，等待乡镇抽取另外两家"
+            return "已登记村推荐承包商和村随机值的承诺，等待乡镇固定抽取依据"
+
+        return await done(request, f"{BASE}/p/{project_id}", step())
+
+    @api.post(BASE + "/p/{project_id}/reveal", include_in_schema=False)
+    async def reveal(request: Request, project_id: str) -> Response:
+        p = await shell.acting(request)
+        form = await request.form()
+
+        async def step() -> str:
+            await desk.reveal_value(agent, _actor(p), project_id, str(form.get("village_value") or ""))
+            return "已公布村随机值，等待乡镇公布随机值并抽取"
 
         return await done(request, f"{BASE}/p/{project_id}", step())
 
