@@ -49,7 +49,7 @@ from edge.ledger.keys import public_key_pem
 from edge.modules import PARTS
 from edge.modules.procurement import PROCUREMENT, desk
 from edge.modules.procurement import kinds as K
-from edge.modules.procurement.inputs import DemandDraft, Line
+from edge.modules.procurement.inputs import DemandDraft, Line, PurchaseDraft
 
 EDGE = "qinglian-cun"
 WITH_PROCUREMENT = PARTS if PROCUREMENT in PARTS else (*PARTS, PROCUREMENT)
@@ -483,3 +483,43 @@ async def test_a_supplier_below_80_is_blacklisted_at_once_its_bids_withdrawn_unt
     assert (again["rank"], again["lowest_fen"], again["bidders"]) == (1, 1_050_000, 2)
     kinds = [e.kind for e in await site.decisions.ledger.entries()]
     assert kinds.count(K_CENTRAL.CREDIT_DEDUCTED) == 2 and kinds.count(K_CENTRAL.CREDIT_REINSTATED) == 1
+
+
+async def test_split_purchases_are_flagged_per_village_at_the_central_overrides_included(site: Site) -> None:
+    """The purchases the village records go up; the edge's own rule runs over them at the central: 4,999.99 of
+    office supplies in two months is no flag (nor 9,000.00 of a project bought through the platform), the approved override that brings them to 5,000.00 is one (shown
+    as the village's exception); another township's officer sees none of it, a supplier nothing at all."""
+    people = site.agent.config.people
+    clerk = Actor("liming", people["liming"], frozenset({"applicant"}))
+    boss = Actor("zhangwei", people["zhangwei"], frozenset({"approver"}))
+
+    def bought(day: str, fen: int, channel: str = "offline", category: str = "办公用品", project: str = "") -> PurchaseDraft:
+        return PurchaseDraft(date.fromisoformat(day), category, project, "兴华文具店", channel, (Line("打印纸", "箱", 1, fen),))
+
+    await desk.record_purchase(site.agent, clerk, bought("2026-03-31", 300_000), _nothing)
+    await desk.record_purchase(site.agent, clerk, bought("2026-05-31", 199_999), _nothing)
+    await desk.record_purchase(site.agent, clerk, bought("2026-05-01", 900_000, "platform", "设备家电", "文化礼堂"), _nothing)
+    await site.client.sync_once()
+    async with site.http() as township, site.http() as elsewhere, site.http() as bidder:
+        await login(township, "zhenshen")
+        assert (await township.get("/m/procurement/splits.json")).json() == {"flags": []}  # 4,999.99: no flag
+        override = await desk.request_override(site.agent, clerk, bought("2026-05-31", 1), "换届选举材料本周必须打印，平台来不及供货", _nothing)
+        assert await desk.decide_override(site.agent, boss, override, True) == "CG-00004"
+        await site.client.sync_once()
+        [flag] = (await township.get("/m/procurement/splits.json")).json()["flags"]
+        assert flag == {
+            "rule": "same_category_2_months", "village": "青莲村", "ids": ["CG-00001", "CG-00002", "CG-00004"],
+            "total_yuan": "5000.00", "township": TOWNSHIP, "county": COUNTY, "edge_id": EDGE, "key": "办公用品",
+            "start": "2026-03-31", "end": "2026-05-31", "offline": ["CG-00001", "CG-00002", "CG-00004"],
+            "overridden": ["CG-00004"],
+        }  # fmt: skip
+        page = await township.get("/m/procurement/splits")
+        assert page.status_code == 200 and "同类物品两个月内累计" in page.text and "¥5,000.00" in page.text
+        assert "例外：LW-00001：换届选举材料本周必须打印" in page.text
+        await login(elsewhere, "pushen")  # another township's officer
+        assert (await elsewhere.get("/m/procurement/splits.json")).json() == {"flags": []}
+        assert "暂无拆分采购预警" in (await elsewhere.get("/m/procurement/splits")).text
+        made = await apply(site, "wenju", "supplier", CODES[0], ["其他"])
+        await AccountStore(site.store.db).decide("county", COUNTY, made, True, "", "xianjian")
+        await login(bidder, "wenju")
+        assert (await bidder.get("/m/procurement/splits.json")).status_code == 403

@@ -21,7 +21,7 @@ from central.modules.procurement.bidding import EXTEND, WINDOW
 from central.modules.procurement.credit import DEDUCTIONS
 from central.modules.procurement.creditdesk import deduct
 from central.modules.procurement.terms import DEFAULT, from_document
-from central.modules.procurement.tender import bid
+from central.modules.procurement.tender import bid, seen_by
 from central.store import CentralStore, Principal
 
 TERMS = {"window_hours": 24, "extend_minutes": 10, "deductions": {"late_delivery": "5", "complaint_upheld": 12}}
@@ -70,6 +70,8 @@ async def test_a_county_s_own_window_extension_and_deduction(store: CentralStore
         async with store.db.writer.begin() as conn:
             board = await bid(conn, log, supplier("wenju"), application, EDGE, DEMAND, 1_000_000, close - timedelta(minutes=6))
         assert board.closes_at == "2026-12-02T09:04:00.000000Z"  # moved 10 minutes on, where the default moves 5
+        async with store.db.reader.connect() as conn:  # what the supplier's page says of the span
+            assert (await seen_by(conn, "jiancai", EDGE, DEMAND))["extend_minutes"] == 10
         county = Principal("county", COUNTY, "县监管", COUNTY_OFFICER, "xianjian")
         async with store.db.writer.begin() as conn:
             score, listed = await deduct(conn, log, county, application, "late_delivery", "逾期交货两天", "验收单 YS-9", T0)

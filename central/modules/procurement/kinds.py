@@ -6,6 +6,7 @@ from __future__ import annotations
 
 NAME = "procurement"
 DEMAND_SUBMITTED = f"{NAME}.demand_submitted"  # up: a demand the village approved
+PURCHASE_RECORDED = f"{NAME}.purchase_recorded"  # up: a purchase the village recorded (the split-purchase audit)
 DEMAND_APPROVED = f"{NAME}.demand_approved"  # down: the township's approval (bidding opens on it)
 DEMAND_RETURNED = f"{NAME}.demand_returned"  # down: returned to the village with a reason
 BID = f"{NAME}.bid"  # a supplier's bid, on record

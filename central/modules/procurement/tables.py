@@ -87,6 +87,27 @@ withdrawn = Table(
     Column("decision_index", Integer, nullable=False),
 )
 
+#: Every purchase a village recorded (its verified ``procurement.purchase_recorded``): what the split-purchase
+#: audit reads across villages (splits.py). An override is the village's approved exception, kept as it came.
+purchases = Table(
+    "procurement_purchases",
+    metadata,
+    Column("edge_id", Text, nullable=False),
+    Column("purchase_id", Text, nullable=False),  # the village's own id (CG…)
+    Column("village", Text, nullable=False),
+    Column("township", Text, nullable=False),
+    Column("county", Text, nullable=False),
+    Column("day", Text, nullable=False),  # YYYY-MM-DD
+    Column("category", Text, nullable=False),
+    Column("project", Text, nullable=False),  # "" for none
+    Column("supplier", Text, nullable=False),
+    Column("channel", Text, nullable=False),  # platform | offline
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("override", Text),  # the override's reason (its id first), or null
+    Column("entry_index", Integer, nullable=False),  # in the village's ledger
+    PrimaryKeyConstraint("edge_id", "purchase_id"),
+)
+
 #: The county's terms in force when the tender opened (terms.py): a later change of the county's moves no open window.
 tender_terms = Table(
     "procurement_tender_terms",

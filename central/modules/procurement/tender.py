@@ -135,8 +135,10 @@ async def seen_by(conn: AsyncConnection, supplier: str, edge_id: str, demand_id:
     """What one bidder sees of a tender: the lowest price, its own rank and how many bid, the window — no names."""
     tender, demand = await _tender(conn, edge_id, demand_id)
     board = _board(0, tender, await _bids(conn, edge_id, demand_id), tender.closes_at, tender.status)
+    extend = await _extend(conn, edge_id, demand_id)
     return {"edge_id": edge_id, "demand_id": demand_id, "title": demand.title, "category": demand.category,
-            "village": demand.village, "ceiling_fen": demand.ceiling_fen, **board.seen_by(supplier)}  # fmt: skip
+            "village": demand.village, "ceiling_fen": demand.ceiling_fen, "extend_minutes": extend // timedelta(minutes=1),
+            **board.seen_by(supplier)}  # fmt: skip
 
 
 async def open_for(conn: AsyncConnection, application: Application | None) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy import select
 
 import central.modules.procurement.kinds as K
@@ -22,11 +22,13 @@ from central.modules.procurement.credit import DEDUCTION_NAMES, points
 from central.modules.procurement.creditdesk import blacklist, deduct, reinstate, score_of
 from central.modules.procurement.deals import Deal, savings, total
 from central.modules.procurement.live import Boards
+import central.modules.procurement.splits as splits
 from central.modules.procurement.review import in_scope, may_review, review
 from central.modules.procurement.suppliers import by_category, qualified
 from central.modules.procurement.tables import awards, demands
 from central.modules.procurement.tender import award, bid, moment, open_for, seen_by
 from central.store import Refusal
+from edge.modules.procurement.rules import CHANNEL_NAMES
 
 TEMPLATES = Path(__file__).parent / "templates"
 READERS = (ADMIN, COUNTY_OFFICER, TOWNSHIP_OFFICER, SUPERVISOR)
@@ -34,6 +36,7 @@ NAV = (
     NavItem("/m/procurement", "一网采购", READERS),
     NavItem("/m/procurement/suppliers", "合格供应商", (ADMIN, COUNTY_OFFICER)),
     NavItem("/m/procurement/deals", "成交与节约", (ADMIN, COUNTY_OFFICER, SUPERVISOR)),
+    NavItem("/m/procurement/splits", "拆分采购预警", READERS),
 )
 
 
@@ -100,6 +103,23 @@ def router(shell: Any) -> APIRouter:
         return await shell.render(
             request, "procurement/deals.html", rows=rows, views=views, total=total(deals), yuan=yuan
         )
+
+    @api.get("/m/procurement/splits", include_in_schema=False)
+    async def splits_page(request: Request) -> Response:
+        """The split-purchase flags of the villages in one's scope (a township's own, a county's all)."""
+        who = await shell.require(request, *READERS)
+        async with shell.store.db.reader.connect() as conn:
+            found = await splits.in_scope(conn, who)
+        return await shell.render(request, "procurement/splits.html", flags=found, yuan=yuan, CHANNEL_NAMES=CHANNEL_NAMES)
+
+    @api.get("/m/procurement/splits.json", include_in_schema=False)
+    async def splits_json(request: Request) -> Response:
+        """The same flags as JSON: ``{"flags": [...]}``, each as ``qinglian procurement audit --json`` prints one,
+        with its place, window and the offline and overridden purchases."""
+        who = await shell.require(request, *READERS)
+        async with shell.store.db.reader.connect() as conn:
+            found = await splits.in_scope(conn, who)
+        return JSONResponse({"flags": [f.as_json() for f in found]}, headers={"Cache-Control": "no-store"})
 
     @api.post("/m/procurement/suppliers/{username}/{step}", include_in_schema=False)
     async def credit_step(

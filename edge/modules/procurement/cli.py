@@ -33,7 +33,7 @@ from edge.kernel.fmt import DEFAULT_MAX_AMOUNT_FEN, AmountError, parse_yuan
 from edge.ledger.entry import utc_now
 from edge.ledger.localtime import local_day
 from edge.modules.procurement.kinds import NAME
-from edge.modules.procurement.rules import CHANNEL_NAMES, RULE_NAMES, Purchase, audit
+from edge.modules.procurement.rules import CHANNEL_NAMES, RULE_NAMES, Purchase, audit, yuan_text
 
 COLUMNS = ("id", "village", "date", "project", "category", "amount_yuan", "supplier", "channel")
 MAX_BYTES = 64 * 1024 * 1024
@@ -41,10 +41,6 @@ MAX_BYTES = 64 * 1024 * 1024
 
 class BadRow(ValueError):
     pass
-
-
-def _yuan_text(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
 
 
 def read_purchases(path: Path) -> dict[str, list[Purchase]]:
@@ -117,7 +113,7 @@ def _audit(args: argparse.Namespace) -> int:
     for village in sorted(by_village):
         for g in audit(by_village[village]):
             flags.append(
-                {"rule": g.rule, "village": village, "ids": list(g.ids), "total_yuan": _yuan_text(g.total_fen)}
+                {"rule": g.rule, "village": village, "ids": list(g.ids), "total_yuan": yuan_text(g.total_fen)}
             )
     if args.json:
         print(json.dumps({"flags": flags}, ensure_ascii=False))

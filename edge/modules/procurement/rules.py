@@ -33,6 +33,11 @@ PLATFORM, OFFLINE = "platform", "offline"
 CHANNEL_NAMES = {PLATFORM: "平台采购", OFFLINE: "线下采购"}
 
 
+def yuan_text(fen: int) -> str:
+    """Fen as the audit's JSON writes yuan: ``"5000.00"`` (no separators, two decimals)."""
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
 def window_end(start: date) -> date:
     """The last day that is still within two months of ``start`` (inclusive)."""
     return add_months(start, WINDOW_MONTHS)
