@@ -247,6 +247,11 @@ def test_two_villages_plans_a_monthly_tender_three_banks_the_award_and_the_signe
             page.reload()
             assert "杭州银行萧山支行 2.05 80.00 9.5 7 96.50" in text_of(page), name
             fits(page)
+        public = phone(browser, both.central)  # and anyone, with no login
+        public.goto(both.central + "/m/competitive_deposit/public")
+        public.click("#tenders a")
+        assert "杭州银行萧山支行 2.05 80.00 9.5 7 96.50" in text_of(public) and "瑞安农商银行 9 9.5" in text_of(public)
+        fits(public)
 
         # The awards come down; 青莲村's clerk records the contract signed today, on time.
         for edge_id in VILLAGES:

@@ -351,6 +351,13 @@ async def test_opening_scores_with_the_rules_and_records_every_input(site: Site,
     await place(ruian, 2, "2.00")
     await place(xiaoshan, 2, "1.90")
     assert (await ruian.get(f"/m/competitive_deposit/tenders/{TENDER}/result.json")).status_code == 404  # not opened
+    anyone = await site.stack.enter_async_context(
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=site.app), base_url="http://central")
+    )  # no login: the public's announcement, with the count of sealed bids and no rate
+    public = shown(await anyone.get(f"/m/competitive_deposit/public/{TENDER}"))
+    assert "3,200,000.00 元 · 12 个月" in public and "已收到密封报价 2 份" in public and "1.95" not in public
+    assert TENDER in (await anyone.get("/m/competitive_deposit/public")).text
+    assert (await anyone.get(f"/m/competitive_deposit/public/{TENDER}/result.json")).status_code == 404
     site.clock.now = CLOSES + 60
     await score(officer, "ruian-bank", "9.5", "9")
     await score(officer, "xiaoshan-bank", "7", "7.4")
@@ -397,9 +404,13 @@ async def test_opening_scores_with_the_rules_and_records_every_input(site: Site,
         ("village-b", {"plan_id": "CD-2026-001", "tender_id": TENDER, "bank": "瑞安农商银行", "rate_percent": "2.00",
                        "amount_fen": 500_000_000, "term_months": 24, "notice_date": "2026-12-07", "sign_days": 3}),
     ]  # fmt: skip
-    # Published once opened: each bank now reads the ranking with every bank's rate and score.
+    # Published once opened: each bank now reads the ranking with every bank's rate and score, and so does anyone.
     page = shown(await view(ruian, f"/m/competitive_deposit/tenders/{TENDER}"))
     assert "萧山农商银行 1.95 80.00 7 7.4 94.40" in page and "已中标：瑞安农商银行 2.00%" in page
+    public = shown(await anyone.get(f"/m/competitive_deposit/public/{TENDER}"))
+    assert "萧山农商银行 1.95 80.00 7 7.4 94.40" in public and "瑞安农商银行 9.5 9" in public
+    assert (await anyone.get(f"/m/competitive_deposit/public/{TENDER}/result.json")).json()["result"] == body
+    assert (await anyone.get("/m/competitive_deposit/public/CDT-nowhere-2026-12")).status_code == 404
 
 
 # -- the whole path over the real sync ---------------------------------------------------------------------------------

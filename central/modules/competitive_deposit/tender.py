@@ -39,6 +39,8 @@ DECISIONS = {
     RESULT: "竞争性存放开标结果", AWARD: "竞争性存放中标通知（下达村）",
 }  # fmt: skip
 OFFICERS = (R.COUNTY_OFFICER, R.TOWNSHIP_OFFICER)
+#: Anyone without a login reads every tender's public page (the announcement, and the result once opened).
+PUBLIC = Principal("all", "公开", "公众", "public")
 TIMER = "timer"  # the actor of what the central does by itself on a county's schedule (schedule.py)
 #: Which plans a tender takes: a plan in a lot still bidding or awarded is not free; a failed lot's plan waits again.
 LIVE_LOTS = ("bidding", "awarded")

@@ -181,11 +181,44 @@ def router(shell: Any) -> APIRouter:
                 row = await T.tender_row(conn, tender_id)
                 if not await T.officer_sees(conn, who, row):
                     raise T.refuse("没有此招标", 404, "not_found")
+        return await published(row)
+
+    async def published(row: Any) -> dict[str, Any]:
         if row.result_index is None:
             raise T.refuse("尚未开标", 404, "not_opened")
         entry = await decision_log(shell).ledger.entry(row.result_index)
         return {"decision_index": entry.index, "ts": entry.ts, "kind": entry.kind, "actor": entry.body["actor"],
                 "result": entry.body["decision"]}  # fmt: skip
+
+    @api.get("/m/competitive_deposit/public", include_in_schema=False)
+    async def public_list(request: Request) -> Response:
+        """The public tenders, with no login: what anyone (a villager, a discipline inspector) may read."""
+        async with shell.store.db.reader.connect() as conn:
+            rows = await T.tenders_for(conn, who=T.PUBLIC)
+        return await shell.render(  # type: ignore[no-any-return]
+            request, "competitive_deposit/public_list.html", tenders=rows, local=T.local
+        )
+
+    @api.get("/m/competitive_deposit/public/{tender_id}", include_in_schema=False)
+    async def public_tender(request: Request, tender_id: str) -> Response:
+        """A tender's announcement (lots, amounts, terms, the rule, the window), the number of sealed bids until
+        opening, and once opened the ranking with every rate and score: never a rate before then."""
+        async with shell.store.db.reader.connect() as conn:
+            row = await T.tender_row(conn, tender_id)
+            context = {"lots": await T.lots_of(conn, tender_id), "ranking": await T.ranking_of(conn, row),
+                       "counts": await T.bid_counts(conn, tender_id), "scores": await T.scores_of(conn, tender_id)}  # fmt: skip
+        return await shell.render(  # type: ignore[no-any-return]
+            request, "competitive_deposit/public.html", t=row, yuan=yuan, local=T.local, LOT_STATUS=LOT_STATUS,
+            rule=T.rule_text(Decimal(row.rate_points)), path=f"/m/competitive_deposit/public/{quote(tender_id, safe='')}",
+            bidding=row.status == "bidding", **context,
+        )  # fmt: skip
+
+    @api.get("/m/competitive_deposit/public/{tender_id}/result.json", include_in_schema=False)
+    async def public_result(tender_id: str) -> dict[str, Any]:
+        """The opening's decision as recorded, for anyone once opened: what ``qinglian deposit tender`` recomputes."""
+        async with shell.store.db.reader.connect() as conn:
+            row = await T.tender_row(conn, tender_id)
+        return await published(row)
 
     @api.post("/m/competitive_deposit/tenders/{tender_id}/bids", include_in_schema=False)
     async def bid(request: Request, tender_id: str, lot: Text = "", rate: Text = "", csrf: Text = "") -> Response:
