@@ -49,6 +49,17 @@ def test_the_face_camera_is_configured_beside_the_desk_camera(tmp_path: Path) ->
     assert none is not None and none.person_source is None  # pages only
 
 
+def test_the_example_s_camera_block_loads_when_uncommented(tmp_path: Path) -> None:
+    text = (Path(__file__).resolve().parent.parent / "examples" / "edge.toml").read_text(encoding="utf-8")
+    start = text.index("# [camera]")
+    end = text.index("\n\n", start)
+    block = "\n".join(line.removeprefix("# ") for line in text[start:end].splitlines())
+    path = tmp_path / "edge.toml"
+    path.write_text(text[:start] + block + text[end:], encoding="utf-8")
+    camera = load_config(path).camera
+    assert camera is not None and (camera.person_source, camera.person_retention_days) == ("/dev/video1", 1095)
+
+
 @pytest.mark.parametrize(
     ("table", "message"),
     [
