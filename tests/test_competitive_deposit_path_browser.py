@@ -140,13 +140,7 @@ def both(tmp_path: Path) -> Iterator[Both]:
 
 
 def central_phone(browser: Browser, url: str, username: str) -> Page:
-    page = phone(browser, url)
-    page.goto(url + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", CENTRAL_PASSWORD)
-    page.click("form[action='/login'] button.primary")
-    page.wait_for_load_state()
-    return page
+    return phone(browser, url, username, CENTRAL_PASSWORD)
 
 
 def text_of(page: Page) -> str:
