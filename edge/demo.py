@@ -42,6 +42,7 @@ from edge.seal.db import CLOSED, FINAL_STATES, IN_USE, PENDING
 from edge.seal.evidence import photo_summary
 from edge.seal.firmware import CODE_SUFFIXES, firmware_hash
 from edge.seal.keystore import DeviceIdentity, key_fingerprint
+from edge.seal.person import PERSON_PHOTO
 from edge.seal.projection import seal_kind
 from hostsim import flash as sim_flash
 from hostsim.control import SimBoard
@@ -266,6 +267,9 @@ async def run_demo(data: Path, presses: int = DEFAULT_PRESSES, firmware: Path = 
             if agent.evidence is not None:
                 await agent.evidence.idle(_STEP_TIMEOUT_S + 20 * presses)
             photos = await photo_summary(agent.ledger, request.id)
+            if agent.person is not None:
+                await agent.person.idle(_STEP_TIMEOUT_S)
+            person = [e for e in await agent.ledger.entries_of_kind(PERSON_PHOTO) if e.body.get("request_id") == request.id]
         finally:
             await agent.close()
 
@@ -295,6 +299,8 @@ async def run_demo(data: Path, presses: int = DEFAULT_PRESSES, firmware: Path = 
         "firmware_hash": built.firmware_hash,
         "firmware_flashed": flashed,
         **photos,
+        "person_photos": len(person),  # the face camera's: at the unlock and at the last press
+        "person_photos_no_face": sum(1 for e in person if e.body.get("anomaly") == "no_person"),
         "seconds": round(time.monotonic() - started, 2),
     }
     result["ok"] = (
