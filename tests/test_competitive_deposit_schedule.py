@@ -70,6 +70,7 @@ async def test_the_timer_gathers_on_the_day_and_opens_when_the_window_ends_or_wa
         "level": "county", "scope": COUNTY, "day": 2, "window_days": 5, "closes_at": "17:00", "rate_points": "80",
         "sign_days": 3}  # fmt: skip
     assert "现行日程：每月 2 日汇总" in shown(await view(officer, "/m/competitive_deposit/tenders"))
+    assert "待招标的存放计划 2 个 每月 2 日自动汇总发起" in shown(await view(officer, "/work"))
 
     # 2026-12-01 23:59 in Shanghai is the day before: nothing; 12-02 00:00 is the day: the month's tender.
     assert await run(site, START + 16 * 3600 - 60) == S.Pass()

@@ -62,10 +62,10 @@ async def work(shell: Any, who: Any) -> list[WorkItem]:
         elif who.role in T.OFFICERS:
             month = moment.astimezone(SHANGHAI).strftime("%Y-%m")
             waiting = await T.waiting_plans(conn, who, month)
+            standing = await S.schedule_of(conn, who.name)
             if waiting:
-                items.append(
-                    WorkItem(f"待招标的存放计划 {len(waiting)} 个", "/m/competitive_deposit/tenders", "发起本月招标")
-                )
+                when = f"每月 {standing.day} 日自动汇总发起" if standing is not None else "发起本月招标"
+                items.append(WorkItem(f"待招标的存放计划 {len(waiting)} 个", "/m/competitive_deposit/tenders", when))
             for t in await T.tenders_for(conn, who=who):
                 if t.status == "bidding" and T.officer_manages(who, t) and moment >= T.parse_iso(t.closes_at):
                     unscored = await T.unscored_banks(conn, t.tender_id)
