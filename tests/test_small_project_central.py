@@ -13,6 +13,7 @@ import dataclasses
 import io
 import json
 import re
+from datetime import datetime
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -410,6 +411,7 @@ async def test_a_project_the_village_rejected_goes_up_rejected_and_awaits_no_dra
 
 #: Quotes no other figure of the test shares, so finding their digits anywhere means a quote leaked.
 HIGH, LOW = "11876.54", "10987.65"
+HOTLINE = "0572-2345678"  # the township's supervision hotline ("121")
 
 
 async def contractors_as_suppliers(site: Site) -> dict[str, httpx.AsyncClient]:
@@ -455,17 +457,18 @@ async def test_three_sealed_quotes_no_one_reads_before_the_opening_and_the_villa
         draw_id = _draw_id((await officer.get(page_path)).text)
         await village_reveals(site, project_id)
         invite = f"/m/small_project/draws/{draw_id}/invite"
-        assert (await form(officer, invite, page_path, hours="2")).status_code == 409  # not drawn yet
+        assert (await form(officer, invite, page_path, hours="2", hotline=HOTLINE)).status_code == 409  # not drawn yet
         assert (await form(officer, f"/m/small_project/draws/{draw_id}/reveal", page_path, value=VALUE)).status_code == 303
         drawn = (await visitor.get(f"/m/small_project/draws/{draw_id}.json")).json()["drawn"]
         left_out = next(c for c in (C2, C3, C4, C5) if c not in drawn)
         # The window: the township's own officer only, 1 to 240 whole hours.
-        assert (await form(county, invite, page_path, hours="2")).status_code == 403
-        assert (await form(other, invite, page_path, hours="2")).status_code == 404
+        assert (await form(county, invite, page_path, hours="2", hotline=HOTLINE)).status_code == 403
+        assert (await form(other, invite, page_path, hours="2", hotline=HOTLINE)).status_code == 404
         for bad in ("0", "241", "1.5", "二"):
-            assert (await form(officer, invite, page_path, hours=bad)).status_code == 400
-        assert (await form(officer, invite, page_path, hours="2")).status_code == 303
-        assert (await form(officer, invite, page_path, hours="3")).status_code == 409
+            assert (await form(officer, invite, page_path, hours=bad, hotline=HOTLINE)).status_code == 400
+        assert (await form(officer, invite, page_path, hours="2", hotline="热线")).status_code == 400
+        assert (await form(officer, invite, page_path, hours="2", hotline=HOTLINE)).status_code == 303
+        assert (await form(officer, invite, page_path, hours="3", hotline=HOTLINE)).status_code == 409
         assert "待开标：" in (await officer.get("/work")).text
         (quoting,) = await decided(site, "small_project.quoting")
         assert [c["id"] for c in quoting.body["decision"]["invited"]] == [C1, *drawn]
@@ -544,9 +547,78 @@ async def test_three_sealed_quotes_no_one_reads_before_the_opening_and_the_villa
     assert row is not None and row["status"] == "awarded" and row["winner"]["amount_fen"] == 1_098_765
     assert row["observer"] == "白石村 李主任"
     await site.client.sync_once()
-    async with site.http() as officer:
-        assert (await login(officer, "zhenshen")).status_code == 303
+    await supervised(site, clock, project_id)
+
+
+async def supervised(site: Site, clock: Clock, project_id: str) -> None:
+    """"121" on an awarded project: the two township checks drawn verifiably, done by the drawn inspectors on
+    their days; a hotline complaint; all down to the village's notice board with the hotline and the observer."""
+    names = ("zhenshen", "zhenzhang", "zhenwai", "pushen")
+    clients = {name: site.http() for name in names}
+    try:
+        for name, client in clients.items():
+            assert (await login(client, name)).status_code == 303
+        officer, page_path = clients["zhenshen"], "/m/small_project/projects"
         assert "已定标" in (await officer.get(page_path)).text
+        fix = f"/m/small_project/projects/{EDGE}/{project_id}/checks"
+        value = "河上镇 检查 掷骰 6-6-2-1-3-5"
+        assert (await form(clients["pushen"], fix, page_path, commitment=commitment_of(value), first="2027-01-10",
+                           last="2027-01-20")).status_code == 404  # fmt: skip
+        for first, last in (("2027-01-10", "2027-01-10"), ("2027-01-10", "2028-01-11"), ("2027-1-10", "2027-01-20")):
+            assert (await form(officer, fix, page_path, commitment=commitment_of(value), first=first,
+                               last=last)).status_code == 400  # fmt: skip
+        assert (await form(officer, fix, page_path, commitment=commitment_of(value), first="2027-01-10",
+                           last="2027-01-20")).status_code == 303  # fmt: skip
+        check_id = re.search(r"/m/small_project/checks/([0-9a-f]{32})\.json", (await officer.get(page_path)).text)
+        assert check_id is not None
+        record_path = f"/m/small_project/checks/{check_id.group(1)}.json"
+        async with site.http() as visitor:
+            before = (await visitor.get(record_path)).json()
+            assert before["inspectors"] == ["zhenshen", "zhenwai", "zhenzhang"] and len(before["days"]) == 11
+            assert "checks" not in before and "seed" not in before
+            reveal = f"/m/small_project/checks/{check_id.group(1)}/reveal"
+            assert (await form(officer, reveal, page_path, value=value + "改")).status_code == 400
+            assert (await form(officer, reveal, page_path, value=value)).status_code == 303
+            assert "checks" not in (await visitor.get(record_path)).json()  # not announced before they are done
+            (drawn_entry,) = await decided(site, "small_project.checks_drawn")
+            drawn = drawn_entry.body["decision"]
+            assert drawn["seed"] == rules.combine_seed(drawn["seed_sources"])
+            assert [(c["inspector"], c["day"]) for c in drawn["checks"]] == rules.draw_checks(
+                before["inspectors"], before["days"], drawn["seed"])  # fmt: skip
+            done = f"/m/small_project/checks/{check_id.group(1)}/done"
+            (one, two) = drawn["checks"]
+            wrong = next(n for n in ("zhenshen", "zhenzhang", "zhenwai") if n != one["inspector"])
+            refused = await form(clients[wrong], done, page_path, no="1", findings="路面厚度抽检合格")
+            assert refused.status_code == 403 and "不是您" in refused.text
+            assert "随机检查：" in (await clients[one["inspector"]].get("/work")).text
+            clock.now = datetime.fromisoformat(one["day"] + "T08:00:00+08:00").timestamp() - 86400
+            early = await form(clients[one["inspector"]], done, page_path, no="1", findings="路面厚度抽检合格")
+            assert early.status_code == 409 and "未到" in early.text
+            for check, n in ((one, "1"), (two, "2")):
+                clock.now = datetime.fromisoformat(check["day"] + "T09:00:00+08:00").timestamp()
+                for client in clients.values():  # a new day: each logs in again
+                    await login(client, next(k for k, v in clients.items() if v is client))
+                assert (await form(clients[check["inspector"]], done, page_path, no=n,
+                                   findings=f"第{n}次：路面厚度抽检合格")).status_code == 303  # fmt: skip
+            after = (await visitor.get(record_path)).json()
+            assert [d["no"] for d in after["done"]] == [1, 2] and after["checks"] == drawn["checks"]
+        complaint = f"/m/small_project/projects/{EDGE}/{project_id}/complaint"
+        assert (await form(clients["pushen"], complaint, page_path, summary="施工占道影响通行")).status_code == 404
+        assert (await form(officer, complaint, page_path, summary="施工夜间噪音扰民", anonymous="1")).status_code == 303
+    finally:
+        for client in clients.values():
+            await client.aclose()
+    down = await site.client.sync_once()
+    assert (down.documents_applied, down.documents_refused) == (3, 0)
+    async with site.agent.recorder.step():
+        records = await P.supervision(site.agent.db.conn, project_id)
+    assert [r["kind"] for r in records] == ["hotline", "check", "check", "complaint"]
+    assert records[0]["text"] == HOTLINE and records[3]["who"] == "匿名"
+    board = await SMALL_PROJECT.publishes(site.agent.db.conn, "测试村")  # type: ignore[misc]
+    (watch,) = [b for b in board if b.title == "限额工程“121”监督"]
+    ((name, hotline, observer, checks, complaints),) = watch.rows
+    assert (hotline, observer) == (HOTLINE, "白石村 李主任") and checks.count("路面厚度抽检合格") == 2
+    assert complaints.endswith("（匿名）施工夜间噪音扰民")
 
 
 

@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import io
 import json
+from collections import Counter
 from decimal import Decimal
 from itertools import combinations
 from pathlib import Path
@@ -298,3 +299,22 @@ def test_the_township_steps_go_in_the_route_s_order_each_officer_once() -> None:
     assert rules.township_refusal(route, ["zhenshen"], "zhenshen") == "您已审批过本工程"
     assert rules.township_refusal(route, [], "pushen") == "您不在本工程类别的乡镇审批路线上"
     assert rules.township_refusal([], [], "zhenshen") == "您不在本工程类别的乡镇审批路线上"
+
+
+def test_the_two_township_checks_are_drawn_from_the_seed_alone_uniformly_and_never_the_same_day() -> None:
+    days = [f"2026-09-{d:02d}" for d in range(1, 31)]
+    seed = rules.combine_seed(["township:一二三四五六七八", "checkpoint:9:ab"])
+    checks = rules.draw_checks(["zhenzhang", "zhenshen", "zhenli"], days[::-1], seed)
+    assert checks == rules.draw_checks(["zhenli", "zhenshen", "zhenzhang"], days, seed)  # order of input: no matter
+    assert checks[0][1] < checks[1][1] and checks[0][0] != checks[1][0]
+    assert rules.draw_checks(["zhenshen"], days[:2], seed) == [("zhenshen", days[0]), ("zhenshen", days[1])]
+    for inspectors, dates in ((["zhenshen"], days[:1]), ([], days), (["a"], [f"d{i:03d}" for i in range(367)])):
+        with pytest.raises(rules.RuleError):
+            rules.draw_checks(inspectors, dates, seed)
+    # Over many seeds every day is checked equally often (chi-squared, 9 degrees of freedom, p = 0.001).
+    ten = days[:10]
+    counts = Counter(
+        day for i in range(2000) for _, day in rules.draw_checks(["a", "b"], ten, hashlib.sha256(str(i).encode()).hexdigest())
+    )
+    expected = 2000 * 2 / len(ten)
+    assert sum((counts[day] - expected) ** 2 / expected for day in ten) < 27.88

@@ -5,13 +5,14 @@ sent down to the village. See README.md beside the edge half (edge/modules/small
 from __future__ import annotations
 
 from central.contract import CentralPart
-from central.modules.small_project import draw, pool, projects, quotes, web
+from central.modules.small_project import draw, pool, projects, quotes, supervision, web
 from central.modules.small_project.catalogue import CATALOGUE, NAME, catalogues
 
 CENTRAL_SMALL_PROJECT = CentralPart(
     name=NAME,
     title="限额工程",
-    tables=(catalogues, pool.contractors, projects.projects, projects.township_routes, projects.village_values, draw.draws, quotes.rounds, quotes.sealed),
+    tables=(catalogues, pool.contractors, projects.projects, projects.township_routes, projects.village_values,
+            draw.draws, quotes.rounds, quotes.sealed, supervision.checks),
     router=web.router,
     templates=web.TEMPLATES,
     nav=web.NAV,
@@ -28,5 +29,9 @@ CENTRAL_SMALL_PROJECT = CentralPart(
         quotes.QUOTING: "发出报价邀请",
         quotes.QUOTE: "承包商密封报价",
         quotes.OPENED: "开标定标（下达村）",
+        supervision.CHECKS_FIXED: "固定双随机检查依据",
+        supervision.CHECKS_DRAWN: "抽取双随机检查",
+        supervision.CHECKED: "乡镇随机检查记录（下达村）",
+        supervision.COMPLAINT: "监督热线投诉（下达村）",
     },
 )

@@ -28,6 +28,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -56,6 +57,7 @@ QUOTING, QUOTE, OPENED = f"{NAME}.quoting", f"{NAME}.quote", f"{NAME}.opened"
 WINDOW_HOURS = (1, 240)  # from an hour to ten days
 KEY_FILE = ("small_project", "quotes.key")
 _INFO = b"qinglian small_project quotes v1:"
+_HOTLINE = re.compile(r"[0-9][0-9-]{4,19}", re.ASCII)
 _NONCE = 12
 
 rounds = Table(
@@ -65,6 +67,7 @@ rounds = Table(
     Column("invited", Text, nullable=False),  # JSON [{id, name}]: the recommended, then the two drawn
     Column("budget_fen", BigInteger, nullable=False),
     Column("closes_at", Text, nullable=False),  # UTC ISO: no quote from then on, no opening before
+    Column("hotline", String(20), nullable=False),  # "121": the township's supervision hotline, on the notice
     Column("status", String(8), nullable=False),  # quoting | opened
     Column("result", Text, nullable=True),  # JSON: the opening's decision body, once opened
 )
@@ -155,9 +158,10 @@ async def _drawn(conn: AsyncConnection, who: Principal, draw_id: str, what: str)
 
 
 async def invite(
-    conn: AsyncConnection, decisions: Any, who: Principal, draw_id: str, hours: str, moment: datetime
+    conn: AsyncConnection, decisions: Any, who: Principal, draw_id: str, hours: str, hotline: str, moment: datetime
 ) -> str:
-    """Invite the three to quote until ``hours`` from now: the window's close (UTC ISO)."""
+    """Invite the three to quote until ``hours`` from now: the window's close (UTC ISO). ``hotline``: the
+    township's supervision number, published with the project from the opening on."""
     row = await _drawn(conn, who, draw_id, "发出报价邀请")
     if row.status != "drawn":
         raise Refusal(409, "not_drawn", "抽取完成后才能发出报价邀请")
@@ -167,6 +171,9 @@ async def invite(
     number = hours.strip()
     if not (number.isascii() and number.isdigit() and low <= int(number) <= high):
         raise Refusal(400, "bad_window", f"报价时间应为 {low} 到 {high} 小时的整数")
+    number_ = hotline.strip()
+    if _HOTLINE.fullmatch(number_) is None:
+        raise Refusal(400, "bad_hotline", "监督热线应为电话号码，例如 0572-2345678")
     record = json.loads(row.record)
     names = {c["id"]: c["name"] for c in record["pool"]}
     invited = [{"id": i, "name": names[i]} for i in (record["recommended"], *record["drawn"])]
@@ -174,10 +181,11 @@ async def invite(
     budget = int(project["total_fen"]) if project else 0
     closes = _iso(moment + timedelta(hours=int(number)))
     await decisions.decide(QUOTING, {"draw_id": draw_id, "project_id": row.project_id, "village": row.village,
-                                     "invited": invited, "budget_fen": budget, "closes_at": closes},
+                                     "invited": invited, "budget_fen": budget, "closes_at": closes,
+                                     "hotline": number_},
                            actor=who.account or who.name, conn=conn)  # fmt: skip
     await conn.execute(rounds.insert().values(draw_id=draw_id, invited=json.dumps(invited, ensure_ascii=False),
-                                              budget_fen=budget, closes_at=closes, status="quoting"))  # fmt: skip
+                                              budget_fen=budget, closes_at=closes, hotline=number_, status="quoting"))  # fmt: skip
     return closes
 
 
@@ -253,7 +261,7 @@ async def open_round(
     body = {
         "project_id": row.project_id, "draw_id": draw_id, "observer": witness, "winner": result["winner"],
         "opened_on": moment.astimezone(SHANGHAI).date().isoformat(), "closes_at": found.closes_at,
-        "blacklisted": banned, "key": key.hex(),
+        "blacklisted": banned, "key": key.hex(), "hotline": found.hotline,
         "quotes": [{**q, "at": k.at, "digest": k.digest, "sealed_index": k.decision_index}
                    for q, k in zip(result["quotes"], kept, strict=True)],
     }  # fmt: skip

@@ -21,6 +21,7 @@ import central.modules.small_project.draw as draw  # noqa: PLR0402 (the submodul
 import central.modules.small_project.pool as pool  # noqa: PLR0402
 import central.modules.small_project.projects as projects  # noqa: PLR0402
 import central.modules.small_project.quotes as quotes  # noqa: PLR0402
+import central.modules.small_project.supervision as supervision  # noqa: PLR0402
 import edge.modules.small_project.rules as rules  # noqa: PLR0402 (the pure rules only, as the layers allow)
 from central.contract import NavItem, WorkItem
 from central.decisions.routes import decision_log
@@ -46,11 +47,16 @@ async def work(shell: Any, who: Any) -> list[WorkItem]:
         rows = await projects.listed(conn, who)
         fixed = await draw.of_projects(conn, who)
         rounds = await quotes.of_draws(conn, [d.id for d in fixed.values()])
+        checked = await supervision.of_projects(conn, who)
         turns = [row for row in rows if row["status"] == "township" and rules.township_refusal(
             *await projects.steps_of(conn, row["edge_id"], row["project_id"]), who.account or "") is None]  # fmt: skip
     items = [WorkItem(f"待乡镇审批：{row['village']} {row['name']}", "/m/small_project/projects", "村审批已通过，轮到您审批")
              for row in turns]  # fmt: skip
     for row in rows:
+        mine = (checked.get((row["edge_id"], row["project_id"])) or {}).get("mine", [])
+        days = [checked[(row["edge_id"], row["project_id"])]["record"]["checks"][n - 1]["day"] for n in mine]
+        items += [WorkItem(f"随机检查：{row['village']} {row['name']}", "/m/small_project/projects",
+                           f"抽到您于 {day} 起检查，检查后记录情况") for day in days]  # fmt: skip
         done = fixed.get((row["edge_id"], row["project_id"]))
         if done is None and projects.awaiting(row):
             items.append(WorkItem(f"待抽取承包商：{row['village']} {row['name']}", "/m/small_project/projects",
@@ -139,8 +145,10 @@ def router(shell: Any) -> APIRouter:
             rows = await projects.listed(conn, who)
             fixed = await draw.of_projects(conn, who)
             rounds = await quotes.of_draws(conn, [d.id for d in fixed.values()])
+            checked = await supervision.of_projects(conn, who)
             for row in rows:
                 row["township"] = await projects.steps_of(conn, row["edge_id"], row["project_id"])
+                row["checks"] = checked.get((row["edge_id"], row["project_id"]))
         for row in rows:
             approvers, done = row["township"]
             row["my_turn"] = row["status"] == "township" and rules.township_refusal(approvers, done, who.account or "") is None
@@ -149,7 +157,7 @@ def router(shell: Any) -> APIRouter:
             row["round"] = rounds.get(row["draw"].id) if row["draw"] else None
         return await shell.render(  # type: ignore[no-any-return]
             request, "small_project/projects.html", rows=rows, may_act=acts(who), value_min=rules.VALUE_MIN,
-            hours=quotes.WINDOW_HOURS, now=now().isoformat(timespec="seconds"),
+            hours=quotes.WINDOW_HOURS, now=now().isoformat(timespec="seconds"), today=now().date().isoformat(),
         )  # fmt: skip
 
     @api.post("/m/small_project/projects/{edge_id}/{project_id}/draw", include_in_schema=False)
@@ -183,11 +191,11 @@ def router(shell: Any) -> APIRouter:
     # -- the sealed quotes -------------------------------------------------------------------------------
 
     @api.post("/m/small_project/draws/{draw_id}/invite", include_in_schema=False)
-    async def invite(request: Request, draw_id: str, hours: Text = "", csrf: Text = "") -> Response:
+    async def invite(request: Request, draw_id: str, hours: Text = "", hotline: Text = "", csrf: Text = "") -> Response:
         who = await shell.require(request, "township_officer")
         await shell.check_csrf(request, csrf)
         async with shell.store.db.writer.begin() as conn:
-            await quotes.invite(conn, decision_log(shell), who, draw_id, hours, now())
+            await quotes.invite(conn, decision_log(shell), who, draw_id, hours, hotline, now())
         return RedirectResponse("/m/small_project/projects", 303)
 
     @api.get("/m/small_project/quotes", include_in_schema=False)
@@ -212,6 +220,50 @@ def router(shell: Any) -> APIRouter:
         async with shell.store.db.writer.begin() as conn:
             await quotes.open_round(conn, decision_log(shell), who, draw_id, observer, now())
         return RedirectResponse("/m/small_project/projects", 303)
+
+    # -- "121" supervision ----------------------------------------------------------------------------
+
+    @api.post("/m/small_project/projects/{edge_id}/{project_id}/checks", include_in_schema=False)
+    async def fix_checks(request: Request, edge_id: str, project_id: str, commitment: Text = "", first: Text = "",
+                         last: Text = "", csrf: Text = "") -> Response:  # fmt: skip
+        who = await shell.require(request, "township_officer")
+        await shell.check_csrf(request, csrf)
+        async with shell.store.db.writer.begin() as conn:
+            await supervision.fix(conn, decision_log(shell), who, edge_id, project_id, commitment, first, last)
+        return RedirectResponse("/m/small_project/projects", 303)
+
+    @api.post("/m/small_project/checks/{check_id}/reveal", include_in_schema=False)
+    async def reveal_checks(request: Request, check_id: str, value: Text = "", csrf: Text = "") -> Response:
+        who = await shell.require(request, "township_officer")
+        await shell.check_csrf(request, csrf)
+        async with shell.store.db.writer.begin() as conn:
+            await supervision.reveal(conn, decision_log(shell), who, check_id, value)
+        return RedirectResponse("/m/small_project/projects", 303)
+
+    @api.post("/m/small_project/checks/{check_id}/done", include_in_schema=False)
+    async def check_done(request: Request, check_id: str, no: Text = "", findings: Text = "", csrf: Text = "") -> Response:
+        who = await shell.require(request, "township_officer")
+        await shell.check_csrf(request, csrf)
+        async with shell.store.db.writer.begin() as conn:
+            await supervision.record_check(conn, decision_log(shell), who, check_id, no, findings, now())
+        return RedirectResponse("/m/small_project/projects", 303)
+
+    @api.post("/m/small_project/projects/{edge_id}/{project_id}/complaint", include_in_schema=False)
+    async def complaint(request: Request, edge_id: str, project_id: str, summary: Text = "", anonymous: Text = "",
+                        csrf: Text = "") -> Response:  # fmt: skip
+        who = await shell.require(request, "township_officer")
+        await shell.check_csrf(request, csrf)
+        async with shell.store.db.writer.begin() as conn:
+            await supervision.complaint(conn, decision_log(shell), who, edge_id, project_id, summary, anonymous == "1", now())
+        return RedirectResponse("/m/small_project/projects", 303)
+
+    @api.get("/m/small_project/checks/{check_id}.json", include_in_schema=False)
+    async def checks_record(check_id: str) -> Response:
+        async with shell.store.db.reader.connect() as conn:
+            row = await supervision.by_id(conn, check_id)
+        if row is None:
+            raise Refusal(404, "not_found", "没有这次随机检查")
+        return JSONResponse(supervision.public_record(row))
 
     @api.get("/m/small_project/draws/{draw_id}.json", include_in_schema=False)
     async def public_record(draw_id: str) -> Response:

@@ -17,6 +17,8 @@ FIXED = f"{NAME}.draw_fixed"  # document down: what the draw depends on, fixed a
 REVEALED = f"{NAME}.village_revealed"  # the village's value, revealed once the draw is fixed
 DRAWN = f"{NAME}.drawn"  # document down: the township's draw of two more, with its whole record
 OPENED = f"{NAME}.opened"  # document down: the township opened the sealed quotes before the peer observer
+CHECKED = f"{NAME}.checked"  # document down: one of the two random township checks, done ("121")
+COMPLAINT = f"{NAME}.complaint"  # document down: a hotline complaint the township recorded ("121")
 COMPLETED = f"{NAME}.completed"  # completion acceptance and the settlement against the budget
 
 #: What the routing desk writes under the prefix, and its Chinese name.
@@ -27,7 +29,8 @@ KINDS = {
     CATALOGUE: "乡镇指导价目录",
     FILED: "申报限额工程",
     **{f"{NAME}.{k}": f"限额工程审批{v}" for k, v in _DESK.items()},
-    TOWNSHIP_STEP: "乡镇审批", RECOMMENDED: "村推荐承包商", FIXED: "乡镇固定抽取依据", REVEALED: "村公布随机值", DRAWN: "乡镇抽取承包商", OPENED: "开标定标", COMPLETED: "竣工验收结算",
+    TOWNSHIP_STEP: "乡镇审批", RECOMMENDED: "村推荐承包商", FIXED: "乡镇固定抽取依据", REVEALED: "村公布随机值",
+    DRAWN: "乡镇抽取承包商", OPENED: "开标定标", CHECKED: "乡镇随机检查", COMPLAINT: "监督热线投诉", COMPLETED: "竣工验收结算",
 }  # fmt: skip
 #: Documents the central sends down for this module.
-DOCUMENT_KINDS = (CATALOGUE, TOWNSHIP_STEP, FIXED, DRAWN, OPENED)
+DOCUMENT_KINDS = (CATALOGUE, TOWNSHIP_STEP, FIXED, DRAWN, OPENED, CHECKED, COMPLAINT)

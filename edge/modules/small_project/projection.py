@@ -60,6 +60,14 @@ CREATE TABLE IF NOT EXISTS small_project_draw_inputs (
     fixed     TEXT,            -- JSON: what the township fixed before the draw (its document's body)
     value     TEXT             -- the village's value, once revealed (after the fixing)
 );
+CREATE TABLE IF NOT EXISTS small_project_supervision (  -- "121": the hotline, the township's checks, complaints
+    project_id TEXT NOT NULL,
+    kind      TEXT NOT NULL,   -- hotline | check | complaint
+    day       TEXT NOT NULL,
+    who       TEXT NOT NULL,   -- the inspector; '' for the hotline; 实名 or 匿名 for a complaint
+    text      TEXT NOT NULL,   -- the number, the findings, the complaint's summary
+    entry     INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS small_project_township_steps (
     project_id TEXT NOT NULL,
     approver  TEXT NOT NULL,   -- the township officer's central account
@@ -242,6 +250,37 @@ async def opened(conn: aiosqlite.Connection, entry: Entry) -> None:
         raise ValueError(f"{b['project_id']}：开标结果与报价按规则重算的不符")
     await _move(conn, entry, "drawn", "awarded" if winner else "failed", quotes=_json(b["quotes"]), observer=b["observer"],
                 winner=_json(winner) if winner else None, opened_on=b["opened_on"])  # fmt: skip
+    if b.get("hotline"):  # "121": the township's supervision number, on the notice from now on
+        await _supervised(conn, entry, "hotline", b["opened_on"], "", b["hotline"])
+
+
+async def _supervised(conn: aiosqlite.Connection, entry: Entry, kind: str, day: str, who: str, text: str) -> None:
+    await conn.execute(
+        "INSERT INTO small_project_supervision (project_id, kind, day, who, text, entry) VALUES (?, ?, ?, ?, ?, ?)",
+        (entry.body["project_id"], kind, day, who, text, entry.index),
+    )
+
+
+async def checked(conn: aiosqlite.Connection, entry: Entry) -> None:
+    b = entry.body
+    row = await project(conn, b["project_id"])
+    if row is None or row["status"] not in ("awarded", "completed"):
+        raise KeyError(f"{b['project_id']} 尚未定标")
+    await _supervised(conn, entry, "check", b["day"], b["inspector"], b["findings"])
+
+
+async def complaint(conn: aiosqlite.Connection, entry: Entry) -> None:
+    b = entry.body
+    if await project(conn, b["project_id"]) is None:
+        raise KeyError(f"没有工程 {b['project_id']}")
+    await _supervised(conn, entry, "complaint", b["received_on"], "匿名" if b["anonymous"] else "实名", b["summary"])
+
+
+async def supervision(conn: aiosqlite.Connection, project_id: str | None = None) -> list[dict[str, Any]]:
+    """The "121" records of a project (of all, without one), in the order they came."""
+    where = " WHERE project_id = ?" if project_id else ""
+    async with conn.execute(f"SELECT * FROM small_project_supervision{where} ORDER BY entry", (project_id,) if project_id else ()) as cur:
+        return _rows(cur, await cur.fetchall())
 
 
 async def completed(conn: aiosqlite.Connection, entry: Entry) -> None:
@@ -261,6 +300,8 @@ PROJECTION: Mapping[str, Handler] = {
     K.REVEALED: revealed,
     K.DRAWN: drawn,
     K.OPENED: opened,
+    K.CHECKED: checked,
+    K.COMPLAINT: complaint,
     K.COMPLETED: completed,
 }
 

@@ -338,6 +338,30 @@ def draw(pool: Sequence[Contractor], recommended: str, seed_hex: str, category: 
     return Draw(pool_hash(pool), seed.hex(), order, drawn)
 
 
+CHECKS = 2  # "121": two random township checks of each project
+MAX_CHECK_DAYS = 366
+
+
+def draw_checks(inspectors: Sequence[str], days: Sequence[str], seed_hex: str) -> list[tuple[str, str]]:
+    """The two township checks (双随机: who inspects, and when), drawn the way the contractors are: the days in
+    order (ISO dates sort as days), two of them by :func:`uniform_index` over the seed's blocks, then for each
+    day in turn an inspector over the inspectors in code-point order, without one twice while two or more are
+    left. Returns ``[(inspector, day), (inspector, day)]`` in day order."""
+    seed = parse_seed(seed_hex)
+    people, dates = sorted(set(inspectors)), sorted(set(days))
+    if not people or len(dates) < CHECKS or len(dates) > MAX_CHECK_DAYS:
+        raise RuleError(f"随机检查须有检查人，且检查日期在 {CHECKS} 到 {MAX_CHECK_DAYS} 天之间")
+    blocks = _blocks(seed)
+    picked = sorted(dates.pop(uniform_index(len(dates), blocks)) for _ in range(CHECKS))
+    checks = []
+    for day in picked:
+        who = people[uniform_index(len(people), blocks)]
+        if len(people) > 1:
+            people.remove(who)
+        checks.append((who, day))
+    return checks
+
+
 MAX_POOL = 10_000
 
 

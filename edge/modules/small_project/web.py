@@ -145,13 +145,14 @@ def router(shell: Any) -> APIRouter:
             row = await P.project(agent.db.conn, project_id)
             steps = await P.township_steps(agent.db.conn, project_id)
             inputs = await P.draw_inputs(agent.db.conn, project_id)
+            supervised = await P.supervision(agent.db.conn, project_id)
         if row is None:
             raise NotFound("没有此工程")
         people = agent.config.people
         turn = why_not(desk.routed(row), p.person_id, lambda i: people[i].name if i in people else i)
         return await shell.render(  # type: ignore[no-any-return]
             request, "small_project/project.html", r=row, STATUS=P.STATUS, yuan_text=yuan_text, today=local_today(),
-            steps={s["approver"]: s for s in steps}, inputs=inputs,
+            steps={s["approver"]: s for s in steps}, inputs=inputs, supervised=supervised,
             may_file=bool(p.roles & desk.FILER_ROLES), may_decide=turn is None and "approver" in p.roles, turn=turn,
             names={i: people[i].name for i in row["route"]["approvers"] if i in people},
         )  # fmt: skip
