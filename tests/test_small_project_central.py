@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from openpyxl import Workbook
 import pytest_asyncio
 from central_accounts_support import OTHER_TOWNSHIP, PASSWORD, PNG, Central, Clock, csrf_of, login, staff
 from central_support import COUNTY, TOWNSHIP, db_url, enrol, pg_server, store  # noqa: F401 - fixtures
@@ -110,14 +111,45 @@ async def site(store: CentralStore, tmp_path: Path) -> AsyncIterator[Site]:  # n
 
 
 async def post(
-    client: httpx.AsyncClient, data: bytes, version: str = "2026-下半年", token: str | None = None
-) -> httpx.Response:
+    client: httpx.AsyncClient, data: bytes, version: str = "2026-下半年", token: str | None = None,
+    filename: str = "目录.csv",
+) -> httpx.Response:  # fmt: skip
     form = {
         "version": version,
         "effective": "2026-07-01",
         "csrf": token if token is not None else await csrf_of(client, "/m/small_project"),
     }
-    return await client.post("/m/small_project/catalogues", data=form, files={"file": ("目录.csv", data, "text/csv")})
+    return await client.post("/m/small_project/catalogues", data=form, files={"file": (filename, data, "text/csv")})
+
+
+def xlsx(*rows: tuple[object, ...]) -> bytes:
+    """A workbook as a spreadsheet program saves it: numbers as numbers."""
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+async def test_the_catalogue_is_also_read_from_an_xlsx_and_a_bad_one_publishes_nothing(site: Site) -> None:
+    async with site.http() as officer:
+        assert (await login(officer, "zhenshen")).status_code == 303
+        header = ("编号", "名称", "单位", "单价(元)")
+        for data, says in ((b"PK\x03\x04 not a zip", "已损坏"), (xlsx(("code", "name")), "表头"),
+                           (xlsx(header, ("DL-01", "路面", "平方米", "一百")), "第 2 行单价"),
+                           (xlsx(header, ("DL-01", "路面", "平方米", 0.001)), "第 2 行单价")):  # fmt: skip
+            refused = await post(officer, data, filename="目录.xlsx")
+            assert refused.status_code == 400 and says in refused.text
+        assert await queued(site) == 0
+        good = xlsx(header, ("DL-01", "C25 混凝土路面", "平方米", 120), ("DL-02", "路缘石", "米", 85.5), (None, None))
+        assert (await post(officer, good, version="2027-上半年", filename="目录.XLSX")).status_code == 303
+    down = await site.client.sync_once()
+    assert (down.documents_applied, down.documents_refused) == (1, 0)
+    async with site.agent.recorder.step():
+        catalogue = await P.current_catalogue(site.agent.db.conn)
+    assert catalogue is not None and catalogue.version == "2027-上半年"
+    assert (catalogue.items["DL-01"].price_fen, catalogue.items["DL-02"].price_fen) == (12_000, 8_550)
 
 
 async def queued(site: Site) -> int:

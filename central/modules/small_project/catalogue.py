@@ -1,4 +1,4 @@
-"""The township's guide-price catalogue at the central: read from a CSV the township keeps (编号,名称,单位,单价(元)),
+"""The township's guide-price catalogue at the central: read from a CSV or XLSX the township keeps (编号,名称,单位,单价(元)),
 checked by the edge's own rule (:func:`edge.modules.small_project.rules.parse_catalogue`, one reading for both
 halves), kept as a version of the township, and published down to every village of the township as a signed
 document of kind ``small_project.catalogue`` (one decision in the central's log per village)."""
@@ -8,9 +8,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zipfile
 from datetime import UTC, datetime
 from typing import Any
 
+from openpyxl import load_workbook
 from sqlalchemy import BigInteger, Column, PrimaryKeyConstraint, String, Table, Text, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -24,6 +26,7 @@ NAME = "small_project"
 CATALOGUE = f"{NAME}.catalogue"  # the edge part's document kind
 HEADER = ["编号", "名称", "单位", "单价(元)"]
 MAX_BYTES = 2 * 1024 * 1024
+MAX_UNPACKED = 20 * 1024 * 1024  # an XLSX is a zip: one that expands past this is refused unread (a zip bomb)
 
 catalogues = Table(
     "small_project_catalogues",
@@ -44,26 +47,53 @@ def _refuse(message: str) -> Refusal:
     return Refusal(400, "bad_catalogue", message)
 
 
-def read_csv(data: bytes, version: str, effective: str) -> dict[str, Any]:
-    """The catalogue's document body from a CSV (UTF-8, with or without BOM; header 编号,名称,单位,单价(元))."""
-    if len(data) > MAX_BYTES:
-        raise _refuse(f"文件过大（最多 {MAX_BYTES // (1024 * 1024)} MB）")
+def _csv_rows(data: bytes) -> list[list[str]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise _refuse("请上传 UTF-8 编码的 CSV 文件") from None
-    rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
-    if not rows or [c.strip() for c in rows[0]] != HEADER:
+        raise _refuse("请上传 UTF-8 编码的 CSV 文件（或 XLSX）") from None
+    return list(csv.reader(io.StringIO(text)))
+
+
+def _xlsx_rows(data: bytes) -> list[list[str]]:
+    """The first sheet's rows as text; a damaged, foreign or oversized workbook refused before it is read."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            unpacked = sum(i.file_size for i in z.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise _refuse("XLSX 文件已损坏，无法打开") from None
+    if unpacked > MAX_UNPACKED:
+        raise _refuse("XLSX 文件解压后过大，拒绝读取")
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        try:
+            sheet = book.worksheets[0]
+            return [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        finally:
+            book.close()
+    except Exception:  # noqa: BLE001 - openpyxl fails in many ways (KeyError, ValueError, its own) on a bad file
+        raise _refuse("无法读取 XLSX 文件的内容（文件损坏或不是 Excel 工作簿）") from None
+
+
+def read_catalogue(filename: str, data: bytes, version: str, effective: str) -> dict[str, Any]:
+    """The catalogue's document body from a CSV (UTF-8, with or without BOM) or an XLSX (its first sheet), with
+    the header 编号,名称,单位,单价(元)."""
+    if len(data) > MAX_BYTES:
+        raise _refuse(f"文件过大（最多 {MAX_BYTES // (1024 * 1024)} MB）")
+    rows = _xlsx_rows(data) if filename.lower().endswith(".xlsx") else _csv_rows(data)
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if not rows or [c.strip() for c in rows[0]][: len(HEADER)] != HEADER:
         raise _refuse(f"第 1 行应为表头 {','.join(HEADER)}")
     items = []
     for n, row in enumerate(rows[1:], 2):
-        if len(row) != len(HEADER):
+        cells = [c.strip() for c in row]
+        if len(cells) < len(HEADER) or any(cells[len(HEADER) :]):
             raise _refuse(f"第 {n} 行应有 {len(HEADER)} 列")
         try:
-            price = parse_yuan(row[3], rules.MAX_PRICE_FEN)
+            price = parse_yuan(cells[3], rules.MAX_PRICE_FEN)
         except AmountError as exc:
             raise _refuse(f"第 {n} 行单价：{exc.message}") from None
-        items.append({"code": row[0].strip(), "name": row[1].strip(), "unit": row[2].strip(), "price_fen": price})
+        items.append({"code": cells[0], "name": cells[1], "unit": cells[2], "price_fen": price})
     body = {"version": version.strip(), "effective": effective.strip(), "items": items}
     try:
         return rules.catalogue_body(rules.parse_catalogue(body))

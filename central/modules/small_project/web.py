@@ -1,6 +1,6 @@
 """``/m/small_project``: the township's side of small projects.
 
-* ``/m/small_project``            the guide-price catalogue: a township officer publishes a CSV to its villages
+* ``/m/small_project``            the guide-price catalogue: a township officer publishes a CSV or XLSX to its villages
 * ``/m/small_project/pool``       the contractor pool: register, blacklist with a reason, lift a blacklisting
 * ``/m/small_project/projects``   the villages' projects; those awaiting a draw; fix a draw, reveal and draw
 * ``/m/small_project/draws/<id>.json``  a draw's public record, no login (what ``verify-draw`` re-runs)
@@ -25,7 +25,7 @@ import central.modules.small_project.supervision as supervision  # noqa: PLR0402
 import edge.modules.small_project.rules as rules  # noqa: PLR0402 (the pure rules only, as the layers allow)
 from central.contract import NavItem, WorkItem
 from central.decisions.routes import decision_log
-from central.modules.small_project.catalogue import HEADER, MAX_BYTES, publish, published, read_csv
+from central.modules.small_project.catalogue import HEADER, MAX_BYTES, publish, published, read_catalogue
 from central.store import Refusal
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -97,7 +97,7 @@ def router(shell: Any) -> APIRouter:
     ) -> Response:
         who = await shell.require(request, "township_officer")
         await shell.check_csrf(request, csrf)
-        body = read_csv(await file.read(MAX_BYTES + 1), version, effective)
+        body = read_catalogue(file.filename or "", await file.read(MAX_BYTES + 1), version, effective)
         async with shell.store.db.writer.begin() as conn:
             await publish(conn, decision_log(shell), who, body, now())
         return RedirectResponse("/m/small_project", 303)
