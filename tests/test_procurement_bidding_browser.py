@@ -13,53 +13,23 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from central_accounts_support import CODES, PASSWORD, PNG
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from central_accounts_support import PASSWORD
 from playwright.sync_api import Page, expect, sync_playwright
+from test_procurement_race import DEMAND, EDGE, open_tender
 from web_support import CHROMIUM, CHROMIUM_ARGS
 
-import central.modules.procurement.kinds as K
-from central.accounts.store import AccountStore
 from central.app import create_app
-from central.db import edges
-from central.decisions.delivery import EntryContext
 from central.decisions.log import DecisionLog
 from central.modules.procurement import PROCUREMENT
-from central.modules.procurement.review import received, review
-from central.store import CentralStore, Principal
-from edge.ledger import Entry
-from edge.ledger.keys import public_key_pem
-
-COUNTY, TOWNSHIP, EDGE, DEMAND_ID = "萧山区", "河上镇", "qinglian-cun", "XQ-00001"
-DEMAND = {"id": DEMAND_ID, "title": "文化礼堂桌椅", "category": "其他", "project": "", "place": "礼堂", "delivery_date": "2099-01-10",
-          "ceiling_fen": 1_200_000, "documents": [],
-          "lines": [{"name": "会议桌", "spec": "", "unit": "张", "quantity": 10, "ceiling_unit_fen": 120_000}]}  # fmt: skip
+from central.store import CentralStore
 
 
 async def _serve(root: Path, ready: queue.Queue[str], stop: threading.Event) -> None:
-    """A central with one open tender and two qualified suppliers, on a free port, until ``stop``."""
+    """A central with one open tender (opened now) and two qualified suppliers, on a free port, until ``stop``."""
     store = await CentralStore.open(f"sqlite:///{root / 'central.sqlite3'}")
     decisions = await DecisionLog.open(root / "central", store.db)
     try:
-        accounts = AccountStore(store.db)
-        for username, code in (("wenju", CODES[0]), ("jiancai", CODES[1])):
-            made = await accounts.apply(kind="supplier", username=username, password=PASSWORD, org_name=f"{username} 有限公司",
-                                        credit_code=code, county=COUNTY, contact_name="王经理", contact_phone="13812345678",
-                                        categories=["其他"], licence=PNG)  # fmt: skip
-            await accounts.decide("county", COUNTY, made.id, True, "", "xianjian")
-        await store.enrol_edge(
-            EDGE, "青莲村", TOWNSHIP, COUNTY, public_key_pem(Ed25519PrivateKey.generate().public_key()).decode()
-        )
-        async with store.db.writer.begin() as conn:
-            edge = (await conn.execute(edges.select().where(edges.c.edge_id == EDGE))).first()
-            body = {"demand_id": DEMAND_ID, "demand": DEMAND}
-            await received(
-                EntryContext(conn, decisions.decide),
-                edge,
-                Entry(3, "2026-12-01T00:00:00Z", K.DEMAND_SUBMITTED, body, b"", b""),
-            )
-            officer = Principal("township", f"{COUNTY}/{TOWNSHIP}", "镇审核员", "township_officer", "zhenshen")
-            await review(conn, decisions, officer, EDGE, DEMAND_ID, True, now=datetime.now(UTC))
+        await open_tender(store, decisions, datetime.now(UTC))
         server = uvicorn.Server(uvicorn.Config(create_app(store, parts=(PROCUREMENT,), decisions=decisions), host="127.0.0.1",
                                                port=0, log_level="warning", lifespan="off"))  # fmt: skip
         serving = asyncio.create_task(server.serve())
@@ -113,7 +83,7 @@ def login(page: Page, url: str, username: str) -> None:
 def test_two_bidders_see_their_ranks_change_live(served: str) -> None:
     if not os.path.exists(CHROMIUM):  # a promised part: fail, never skip
         pytest.fail(f"Debian's chromium is not installed ({CHROMIUM})", pytrace=False)
-    card = f"#tender-{EDGE}-{DEMAND['id']}"
+    card = f"#tender-{EDGE}-{DEMAND}"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:

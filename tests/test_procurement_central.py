@@ -21,20 +21,18 @@ import pytest_asyncio
 import uvicorn
 from central_accounts_support import CODES, OTHER_TOWNSHIP, PASSWORD, PNG, Central, Clock, form_token, login, staff
 from central_support import COUNTY, TOWNSHIP, db_url, enrol, pg_server, store  # noqa: F401 - fixtures
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from edge_support import config_for
+from test_procurement_race import open_tender
 
 import central.modules.procurement.kinds as K_CENTRAL
 from central.accounts.store import AccountStore
 from central.app import create_app
 from central.db import documents
-from central.db import edges as edges_table
-from central.decisions.delivery import EntryContext
 from central.decisions.log import DecisionLog
 from central.modules.procurement import PROCUREMENT as CENTRAL_PROCUREMENT
 from central.modules.procurement.bidding import EXTEND
 from central.modules.procurement.creditdesk import deduct, reinstate
-from central.modules.procurement.review import received, review
+from central.modules.procurement.review import review
 from central.modules.procurement.suppliers import qualified
 from central.modules.procurement.tables import demands
 from central.modules.procurement.tender import award, bid, seen_by
@@ -45,7 +43,6 @@ from edge.kernel.accounts import Actor
 from edge.kernel.config import CentralSettings
 from edge.kernel.sync import SyncClient
 from edge.ledger import Entry
-from edge.ledger.keys import public_key_pem
 from edge.modules import PARTS
 from edge.modules.procurement import PROCUREMENT, desk
 from edge.modules.procurement import kinds as K
@@ -209,7 +206,7 @@ async def test_the_suppliers_qualified_for_a_demand_are_the_county_s_approved_on
     accounts = AccountStore(site.store.db)
     office = await apply(site, "wenju", "supplier", CODES[0], ["办公用品", "设备家电"])
     await apply(site, "jiancai", "supplier", CODES[1], ["建材五金"])
-    await apply(site, "daishen", "supplier", CODES[2], ["其他"])
+    daishen = await apply(site, "daishen", "supplier", CODES[2], ["其他"])
     refused = await apply(site, "bohui", "supplier", CODES[3], ["其他"])
     await accounts.decide("county", COUNTY, office, True, "", "xianjian")
     await accounts.decide("county", COUNTY, refused, False, "执照过期", "xianjian")
@@ -233,6 +230,13 @@ async def test_the_suppliers_qualified_for_a_demand_are_the_county_s_approved_on
         )  # 办公用品, 设备家电 and its credit index
         assert "jiancai" not in listed.text and "daishen" not in listed.text and "13812345678" not in listed.text
         assert "100.0 分" in listed.text
+        # The credit index, lowest first: a supplier approved later but deducted comes before one at 100.
+        await accounts.decide("county", COUNTY, daishen, True, "", "xianjian")
+        deducted = await county.post("/m/procurement/suppliers/daishen/deduct", data={
+            "kind": "late_delivery", "reason": "交货逾期两天", "evidence": "验收单 YS-3", "csrf": form_token(listed)})  # fmt: skip
+        assert deducted.status_code == 303
+        listed = await county.get("/m/procurement/suppliers")
+        assert "97.5 分" in listed.text and listed.text.index('id="credit-daishen"') < listed.text.index('id="credit-wenju"')
 
 
 async def test_an_award_comes_down_as_a_signed_document_and_the_deal_goes_on_at_the_village(site: Site) -> None:
@@ -366,27 +370,7 @@ async def test_two_bidders_see_their_ranks_change_live_without_each_other_s_name
     central = Central(store, app, Clock())
     app.state.shell.clock = central.clock
     await staff(central, "zhenshen", "township_officer", f"township:{COUNTY}/{TOWNSHIP}")
-    accounts = AccountStore(store.db)
-    for username, code in (("wenju", CODES[0]), ("jiancai", CODES[1])):
-        made = await accounts.apply(kind="supplier", username=username, password=PASSWORD, org_name=f"{username} 有限公司",
-                                    credit_code=code, county=COUNTY, contact_name="王经理", contact_phone="13812345678",
-                                    categories=["其他"], licence=PNG)  # fmt: skip
-        await accounts.decide("county", COUNTY, made.id, True, "", "xianjian")
-    await store.enrol_edge(
-        EDGE, "青莲村", TOWNSHIP, COUNTY, public_key_pem(Ed25519PrivateKey.generate().public_key()).decode()
-    )
-    demand = {"id": "XQ-00001", "title": "文化礼堂桌椅", "category": "其他", "project": "", "place": "礼堂", "delivery_date": "2099-01-10",
-              "ceiling_fen": 1_200_000, "documents": [], "lines": [{"name": "会议桌", "spec": "", "unit": "张", "quantity": 10, "ceiling_unit_fen": 120_000}]}  # fmt: skip
-    async with store.db.writer.begin() as conn:  # the demand as the village's verified entry hands it over
-        edge = (await conn.execute(edges_table.select().where(edges_table.c.edge_id == EDGE))).first()
-        ctx = EntryContext(conn, decisions.decide)
-        await received(
-            ctx,
-            edge,
-            Entry(7, "2026-12-01T00:00:00Z", K.DEMAND_SUBMITTED, {"demand_id": "XQ-00001", "demand": demand}, b"", b""),
-        )
-        officer = Principal("township", f"{COUNTY}/{TOWNSHIP}", "镇审核员", "township_officer", "zhenshen")
-        await review(conn, decisions, officer, EDGE, "XQ-00001", True, now=tender_moment(central.clock()))
+    await open_tender(store, decisions, tender_moment(central.clock()))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(16)

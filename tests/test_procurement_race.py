@@ -43,8 +43,9 @@ def supplier(username: str) -> Principal:
     return Principal("self", username, f"{username} 有限公司", "supplier", username)
 
 
-async def open_tender(store: CentralStore, log: DecisionLog) -> None:
-    """Two qualified suppliers of COUNTY and one demand of its village, approved at T0 by its township."""
+async def open_tender(store: CentralStore, log: DecisionLog, opened: datetime = T0) -> None:
+    """Two qualified suppliers of COUNTY (wenju, jiancai) and one demand of its village (DEMAND, 其他, ceiling
+    12,000.00), approved by its township at ``opened``."""
     accounts = AccountStore(store.db)
     for username, code in (("wenju", CODES[0]), ("jiancai", CODES[1])):
         made = await accounts.apply(kind="supplier", username=username, password=PASSWORD, org_name=f"{username} 有限公司",
@@ -59,7 +60,7 @@ async def open_tender(store: CentralStore, log: DecisionLog) -> None:
         edge = (await conn.execute(edges_table.select().where(edges_table.c.edge_id == EDGE))).first()
         entry = Entry(7, "2026-12-01T00:00:00Z", K.DEMAND_SUBMITTED, {"demand_id": DEMAND, "demand": demand}, b"", b"")
         await received(EntryContext(conn, log.decide), edge, entry)
-        await review(conn, log, OFFICER, EDGE, DEMAND, True, now=T0)
+        await review(conn, log, OFFICER, EDGE, DEMAND, True, now=opened)
 
 
 @pytest_asyncio.fixture

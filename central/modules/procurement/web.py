@@ -83,8 +83,9 @@ def router(shell: Any) -> APIRouter:
         async with shell.store.db.reader.connect() as conn:
             listed = await blacklist(conn)
             scores = {a.username: (await score_of(conn, a.username))[0] for a in approved}
+        by_credit = sorted(approved, key=lambda a: (scores[a.username], a.org_name))  # the lowest, nearest the line, first
         return await shell.render(
-            request, "procurement/suppliers.html", categories=by_category(approved, listed), suppliers=approved,
+            request, "procurement/suppliers.html", categories=by_category(approved, listed), suppliers=by_credit,
             scores={u: points(v) for u, v in scores.items()}, blacklisted=listed, DEDUCTION_NAMES=DEDUCTION_NAMES,
         )  # fmt: skip
 
