@@ -12,7 +12,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import cv2
 import httpx
+import numpy as np
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from edge_support import write_config
@@ -534,3 +536,51 @@ async def test_a_replayed_draw_is_refused_and_a_guessed_project_is_not_found(age
         )
     ).status_code == 303
     assert await agent.ledger.size() == before
+
+
+def _png() -> bytes:
+    """A real photo-sized PNG (a site photo stands in), encoded by OpenCV."""
+    picture = np.full((120, 160, 3), (40, 120, 200), dtype=np.uint8)
+    ok, data = cv2.imencode(".png", picture)
+    assert ok
+    return data.tobytes()
+
+
+PNG_BYTES = _png()
+
+
+async def test_the_works_steps_go_on_the_notice_with_their_photos_in_order(agent: EdgeAgent, site: Any) -> None:
+    cunwu, zhangwei, _, _, visitor = site
+    project_id = await approved_project(agent)
+    await recommend_and_reveal(agent, project_id)
+    record = draw_record()
+    await deliver(agent, draw_document(project_id, record))
+    invited = (await row_of(agent, project_id))["invited"]
+    await deliver(agent, opened_document(project_id, invited, [("C01", 19_000_000)], hotline="0572-2345678"))
+    path = f"/small_project/p/{project_id}/progress"
+
+    async def show(api: Api, stage: str, name: str, data: bytes, note: str = "合同已签，金额 190,000.00 元") -> httpx.Response:
+        return await api.post(path, data={"stage": stage, "day": "2026-08-10", "note": note},
+                              files={"file": (name, data, "image/png")})  # fmt: skip
+
+    before = await agent.ledger.size()
+    assert "请先公示签订的合同" in await flash(cunwu, await show(cunwu, "start", "开工.png", PNG_BYTES))
+    assert "不能公示“结算”" in await flash(cunwu, await show(cunwu, "settlement", "结算.png", PNG_BYTES))
+    assert "不是" in await flash(cunwu, await show(cunwu, "contract", "合同.png", b"MZ\x90\x00 not a picture"))
+    assert (await show(zhangwei, "contract", "合同.png", PNG_BYTES)).status_code == 403  # an approver files nothing
+    assert await agent.ledger.size() == before
+    assert "已公示“签订合同”" in await flash(cunwu, await show(cunwu, "contract", "合同.png", PNG_BYTES))
+    assert "已公示" in await flash(cunwu, await show(cunwu, "contract", "合同2.png", PNG_BYTES))  # twice: refused
+    assert "已公示“开工”" in await flash(cunwu, await show(cunwu, "start", "开工.png", PNG_BYTES, "8 月 10 日开工"))
+    assert "已公示“施工进度”" in await flash(cunwu, await show(cunwu, "progress", "进度.png", PNG_BYTES, "路基完成"))
+    async with agent.recorder.step():
+        shown = await P.progress_of(agent.db.conn, project_id)
+    assert [s["stage"] for s in shown] == ["contract", "start", "progress"]
+    notice = await visitor.client.get(f"/small_project/p/{project_id}/notice")  # no login
+    assert notice.status_code == 200 and "监督热线" in notice.text and "路基完成" in notice.text
+    photo = await visitor.client.get(f"/small_project/p/{project_id}/files/{shown[0]['sha256']}")
+    assert photo.status_code == 200 and photo.headers["content-type"] == "image/png" and photo.content == PNG_BYTES
+    assert (await visitor.client.get(f"/small_project/p/{project_id}/files/{'0' * 64}")).status_code == 404
+    assert (await visitor.client.get(f"/small_project/p/{project_id}/files/..%2F..%2Fsecrets")).status_code == 404
+    board = (await visitor.client.get("/board")).text
+    assert "限额工程进度：西岙自然村道路硬化" in board and f"/small_project/p/{project_id}/notice" in board

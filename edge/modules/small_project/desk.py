@@ -11,7 +11,7 @@ documents (or, in the demo, by :func:`record_demo_document`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -164,6 +164,36 @@ async def complete(host: Any, actor: Actor, project_id: str, accepted_on: date, 
         await host.recorder.record(K.COMPLETED, {"project_id": project_id, "accepted_on": accepted_on.isoformat(),
                                                  "settled_fen": settled, **_by(actor)})  # fmt: skip
     return rules.settlement_difference(int(row["total_fen"]), int(row["winner"]["amount_fen"]), settled)
+
+
+#: Which step may be shown in which state of the project: the works run from the award to the settlement.
+_STAGE_STATES = {"contract": ("awarded",), "start": ("awarded",), "progress": ("awarded",),
+                 "acceptance": ("awarded", "completed"), "settlement": ("completed",)}  # fmt: skip
+#: Stores a checked upload when the step keeps it: ``{sha256, name, size}`` (the web layer makes it).
+Store = Callable[[], Awaitable[Mapping[str, Any]]]
+
+
+async def show_progress(host: Any, actor: Actor, project_id: str, stage: str, day: date, note: str, store: Store) -> None:
+    """A step of the works on the notice board with its photo or document: the contract and the start once each
+    (the start after the contract), progress any number of times, acceptance and settlement's papers."""
+    _filer(actor)
+    if stage not in K.STAGES:
+        raise InputError(f"环节应为 {'、'.join(K.STAGES.values())} 之一", "bad_stage")
+    text = paragraph(note, "说明", 300)
+    async with host.recorder.step():
+        row = await P.project(host.db.conn, project_id)
+        if row is None:
+            raise NotFound("没有此工程")
+        if row["status"] not in _STAGE_STATES[stage]:
+            raise InputError(f"工程当前为“{P.STATUS[row['status']]}”，不能公示“{K.STAGES[stage]}”", "bad_state")
+        shown = {p["stage"] for p in await P.progress_of(host.db.conn, project_id)}
+        if stage in ("contract", "start") and stage in shown:
+            raise InputError(f"“{K.STAGES[stage]}”已公示", "already_shown")
+        if stage == "start" and "contract" not in shown:
+            raise InputError("请先公示签订的合同，再公示开工", "no_contract")
+        stored = await store()  # kept only now: a refused step keeps no file
+        await host.recorder.record(K.PROGRESS, {"project_id": project_id, "stage": stage, "day": day.isoformat(),
+                                                "note": text, "file": dict(stored), **_by(actor)})  # fmt: skip
 
 
 async def record_demo_document(host: Any, kind: str, body: Mapping[str, Any]) -> None:

@@ -58,7 +58,23 @@ async def publishes(conn: aiosqlite.Connection, village: str) -> list[Published]
         for p in shown
     )  # fmt: skip
     board = [Published("限额工程公示", K.FILED, max(p["updated_at"] for p in shown), BOARD_COLUMNS, rows)]
-    return board + await supervision_board(conn, [p for p in shown if p["opened_on"]])
+    return board + await supervision_board(conn, [p for p in shown if p["opened_on"]]) + await progress_board(conn, shown)
+
+
+PROGRESS_COLUMNS = ("环节", "日期", "说明", "照片或文件")
+
+
+async def progress_board(conn: aiosqlite.Connection, shown: list[dict[str, Any]]) -> list[Published]:
+    """One item per project whose works have steps shown, linking to its public notice with the photos."""
+    steps = await P.progress_of(conn)
+    items = []
+    for p in shown:
+        mine = [s for s in steps if s["project_id"] == p["id"]]
+        if mine:
+            rows = tuple((K.STAGES[s["stage"]], s["day"], s["note"], s["name"]) for s in mine)
+            items.append(Published(f"限额工程进度：{p['name']}", K.PROGRESS, mine[-1]["at"], PROGRESS_COLUMNS, rows,
+                                   f"/small_project/p/{p['id']}/notice"))  # fmt: skip
+    return items
 
 
 SUPERVISION_COLUMNS = ("工程名称", "监督热线", "同行列席（开标）", "乡镇双随机检查", "热线投诉")

@@ -68,6 +68,18 @@ CREATE TABLE IF NOT EXISTS small_project_supervision (  -- "121": the hotline, t
     text      TEXT NOT NULL,   -- the number, the findings, the complaint's summary
     entry     INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS small_project_progress (  -- the works' steps on the notice board, each with its file
+    project_id TEXT NOT NULL,
+    stage     TEXT NOT NULL,   -- contract | start | progress | acceptance | settlement
+    day       TEXT NOT NULL,
+    note      TEXT NOT NULL,
+    sha256    TEXT NOT NULL,   -- the photo or document in the edge's content-addressed store
+    name      TEXT NOT NULL,
+    size      INTEGER NOT NULL,
+    account   TEXT NOT NULL,
+    entry     INTEGER NOT NULL,
+    at        TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS small_project_township_steps (
     project_id TEXT NOT NULL,
     approver  TEXT NOT NULL,   -- the township officer's central account
@@ -261,6 +273,30 @@ async def _supervised(conn: aiosqlite.Connection, entry: Entry, kind: str, day: 
     )
 
 
+async def progress(conn: aiosqlite.Connection, entry: Entry) -> None:
+    b, f = entry.body, entry.body["file"]
+    await conn.execute(
+        "INSERT INTO small_project_progress (project_id, stage, day, note, sha256, name, size, account, entry, at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (b["project_id"], b["stage"], b["day"], b["note"], f["sha256"], f["name"], int(f["size"]), b["account"], entry.index, entry.ts),
+    )  # fmt: skip
+
+
+async def progress_of(conn: aiosqlite.Connection, project_id: str | None = None) -> list[dict[str, Any]]:
+    """The works' steps shown (of one project, or all), in the order recorded."""
+    where = " WHERE project_id = ?" if project_id else ""
+    async with conn.execute(f"SELECT * FROM small_project_progress{where} ORDER BY entry", (project_id,) if project_id else ()) as cur:
+        return _rows(cur, await cur.fetchall())
+
+
+async def uploaded_since(conn: aiosqlite.Connection, account: str, since: str) -> int:
+    """Bytes ``account`` has added to the notice board since ``since`` (UTC ISO), for the daily quota."""
+    async with conn.execute("SELECT COALESCE(SUM(size), 0) FROM small_project_progress WHERE account = ? AND at >= ?",
+                            (account, since)) as cur:  # fmt: skip
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
 async def checked(conn: aiosqlite.Connection, entry: Entry) -> None:
     b = entry.body
     row = await project(conn, b["project_id"])
@@ -300,6 +336,7 @@ PROJECTION: Mapping[str, Handler] = {
     K.REVEALED: revealed,
     K.DRAWN: drawn,
     K.OPENED: opened,
+    K.PROGRESS: progress,
     K.CHECKED: checked,
     K.COMPLAINT: complaint,
     K.COMPLETED: completed,

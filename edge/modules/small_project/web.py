@@ -9,6 +9,7 @@ from, and changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable
 from datetime import date
@@ -16,18 +17,21 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
 import edge.modules.small_project.desk as desk  # noqa: PLR0402 (no cycle through the package)
 import edge.modules.small_project.projection as P
 from edge.kernel.accounts import Actor
 from edge.kernel.contract import Awaiting, NavItem
+from edge.kernel.documents import document_path, store_document
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.fmt import AmountError, parse_yuan, yuan
 from edge.kernel.routing import why_not
-from edge.ledger.localtime import local_today
+from edge.ledger.localtime import local_today, utc_bound
+from edge.modules.small_project.kinds import STAGES
 from edge.modules.small_project.rules import MAX_PRICE_FEN, BillLine, yuan_text
 from edge.modules.small_project.settings import settings_of
+from edge.web.uploads import ACCEPT, DISK_FULL, content_type_of, disk_short, quota_exceeded, receive
 
 BASE = "/small_project"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -146,13 +150,15 @@ def router(shell: Any) -> APIRouter:
             steps = await P.township_steps(agent.db.conn, project_id)
             inputs = await P.draw_inputs(agent.db.conn, project_id)
             supervised = await P.supervision(agent.db.conn, project_id)
+            shown = await P.progress_of(agent.db.conn, project_id)
         if row is None:
             raise NotFound("没有此工程")
         people = agent.config.people
         turn = why_not(desk.routed(row), p.person_id, lambda i: people[i].name if i in people else i)
         return await shell.render(  # type: ignore[no-any-return]
             request, "small_project/project.html", r=row, STATUS=P.STATUS, yuan_text=yuan_text, today=local_today(),
-            steps={s["approver"]: s for s in steps}, inputs=inputs, supervised=supervised,
+            steps={s["approver"]: s for s in steps}, inputs=inputs, supervised=supervised, shown=shown, STAGES=STAGES,
+            ACCEPT=ACCEPT,
             may_file=bool(p.roles & desk.FILER_ROLES), may_decide=turn is None and "approver" in p.roles, turn=turn,
             names={i: people[i].name for i in row["route"]["approvers"] if i in people},
         )  # fmt: skip
@@ -210,6 +216,64 @@ def router(shell: Any) -> APIRouter:
             return f"已验收结算，较预算节约 {yuan_text(diff['vs_budget_fen'])} 元，已公示"
 
         return await done(request, f"{BASE}/p/{project_id}", step())
+
+    @api.post(BASE + "/p/{project_id}/progress", include_in_schema=False)
+    async def show_progress(request: Request, project_id: str) -> Response:
+        p = await shell.acting(request)
+        form = await request.form()
+        upload = form.get("file")
+        settings, data_dir = shell.settings, agent.config.data_dir
+
+        async def step() -> str:
+            if disk_short(data_dir, settings.min_free_bytes) is not None:
+                raise InputError(DISK_FULL, "disk_full")
+            received = await receive(upload, data_dir / "incoming", settings.max_upload_bytes, settings.max_page_pixels)
+
+            async def store() -> dict[str, Any]:  # inside the step: the quota cannot be raced
+                used = await P.uploaded_since(agent.db.conn, p.account.username, utc_bound(local_today()))
+                over = quota_exceeded(used, received.size, settings.upload_quota_bytes)
+                if over is not None:
+                    raise InputError(over, "upload_quota")
+                stored = await asyncio.to_thread(store_document, data_dir, received.path)
+                return {"sha256": stored.sha256, "name": received.name, "size": stored.size}
+
+            try:
+                stage = str(form.get("stage") or "")
+                await desk.show_progress(agent, _actor(p), project_id, stage, _day(form.get("day"), "日期"),
+                                         str(form.get("note") or ""), store)  # fmt: skip
+            finally:
+                received.path.unlink(missing_ok=True)
+            return f"已公示“{STAGES[stage]}”"
+
+        return await done(request, f"{BASE}/p/{project_id}", step())
+
+    @api.get(BASE + "/p/{project_id}/notice", include_in_schema=False)
+    async def notice(request: Request, project_id: str) -> Response:
+        """Public, like the notice board: the project's published record — budget, the three quoting contractors,
+        the winner, "121", and each step of the works with its photo or document."""
+        async with agent.recorder.step():
+            row = await P.project(agent.db.conn, project_id)
+            shown = await P.progress_of(agent.db.conn, project_id)
+            supervised = await P.supervision(agent.db.conn, project_id)
+        if row is None or row["status"] in ("pending", "township"):
+            raise NotFound("没有此工程的公示")
+        return await shell.render(  # type: ignore[no-any-return]
+            request, "small_project/notice.html", r=row, shown=shown, supervised=supervised, STATUS=P.STATUS,
+            STAGES=STAGES, yuan_text=yuan_text,
+        )  # fmt: skip
+
+    @api.get(BASE + "/p/{project_id}/files/{sha256}", include_in_schema=False)
+    async def progress_file(project_id: str, sha256: str) -> Response:
+        """Public: a photo or document shown on the project's notice (only those; nothing else of the store)."""
+        async with agent.recorder.step():
+            shown = [f for f in await P.progress_of(agent.db.conn, project_id) if f["sha256"] == sha256]
+        path = document_path(agent.config.data_dir, sha256) if shown else None
+        if path is None or not path.exists():
+            raise NotFound("没有此文件")
+        ctype = await asyncio.to_thread(content_type_of, path)
+        headers = {"Cache-Control": "public, max-age=3600", "Content-Security-Policy": "sandbox; default-src 'none'; img-src 'self'"}
+        return FileResponse(path, media_type=ctype or "application/octet-stream", filename=shown[0]["name"],
+                            content_disposition_type="inline", headers=headers)  # fmt: skip
 
     @api.get(BASE + "/p/{project_id}/draw.json", include_in_schema=False)
     async def draw_record(project_id: str) -> Response:
