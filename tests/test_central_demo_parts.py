@@ -90,6 +90,8 @@ def test_the_demo_shows_the_central_halves_once(tmp_path: Path) -> None:
                 assert re.search(r'class="bidders">2</span>', tenders), tenders
                 deals = _page(client, "xianguan", password, "/m/procurement/deals")
                 assert "绍兴诚信电器有限公司" in deals and "12,360.00" in deals
+                splits = _page(client, "hezhen", password, "/m/procurement/splits")  # the village's purchases, flagged
+                assert "同一项目累计" in splits and "“村道亮化”" in splits and "¥5,350.00" in splits
                 with sqlite3.connect(f"file:{data / 'central' / 'central.sqlite3'}?mode=ro", uri=True) as conn:
                     tenders_by_status = dict(conn.execute("SELECT status, tender_id FROM competitive_deposit_tenders"))
                 finished = _page(client, "xianguan", password, f"/m/competitive_deposit/tenders/{quote(tenders_by_status['opened'], safe='')}")

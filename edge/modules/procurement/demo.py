@@ -1,6 +1,6 @@
 """`make demo`: believable sample procurement for a newcomer, seeded through the module's own desk as a
-village user's steps would be (ledger entries first): purchases of both channels, one offline purchase the
-split rule refused, an override waiting for its second approver, a demand waiting for the village's
+village user's steps would be (ledger entries first): purchases of both channels (a project's offline lamp heads
+and its later platform purchase add up to a flag at the central), one offline purchase the split rule refused, an override waiting for its second approver, a demand waiting for the village's
 approval, one with the township, and one deal carried through to payment.
 
 The deal's award is the township's: with a central store whose decision key the village pins (``make demo``
@@ -64,6 +64,9 @@ async def _file(host: Any) -> None:
         PurchaseDraft(ago(32), "建材五金", "村道亮化", "绍兴明亮照明器材", OFFLINE, (Line("LED 路灯灯头", "个", 30, 4_500),)),
         PurchaseDraft(ago(20), "设备家电", "", "浙江华数科技", PLATFORM, (Line("台式电脑", "台", 2, 420_000),)),
         PurchaseDraft(ago(12), "物业保洁", "", "村口便民超市", OFFLINE, (Line("垃圾袋", "卷", 50, 800), Line("扫帚", "把", 10, 2_500))),
+        # Through the platform, but the project's lamp heads were bought offline before it: together 5,350.00, so
+        # the township's split-purchase flags (at the central) show the project and the category.
+        PurchaseDraft(ago(8), "建材五金", "村道亮化", "绍兴明亮照明器材", PLATFORM, (Line("路灯控制器", "个", 20, 20_000),)),
     ):  # fmt: skip
         await desk.record_purchase(host, staff, draft, _nothing)
     # An offline purchase that brings office supplies within two months past 5,000 yuan: refused, on record.
