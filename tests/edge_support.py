@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -148,6 +149,36 @@ def start_edge(config_path: Path, log: Path) -> subprocess.Popen[bytes]:
             [sys.executable, "-m", "qinglian.cli", "edge", "run", "--config", str(config_path)],
             stdout=out, stderr=out, start_new_session=True,
         )  # fmt: skip
+
+
+# `qinglian demo --serve` seeds every part's sample data, on both halves, before its banner: minutes on a loaded machine.
+DEMO_START = 300.0
+
+
+def serve_demo(data: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """``qinglian demo --serve`` on ``data`` (its output in ``log``) on a free port; the process and its banner."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "qinglian.cli", "demo", "--serve", "--data", str(data), "--listen", "127.0.0.1:0"],
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        text = wait_until("the demo's banner", lambda: (t := log.read_text(errors="replace")) and "Ctrl-C" in t and t, DEMO_START)
+    except BaseException:
+        proc.kill()
+        raise
+    return proc, text
+
+
+def stop_demo(proc: subprocess.Popen[bytes], log: Path) -> None:
+    """Ctrl-C, as a user stops it: it must end cleanly (exit 0) within 30 s."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        code = proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    assert code == 0, log.read_text(errors="replace")[-3000:]
 
 
 def wait_until(what: str, check: Callable[[], Any], timeout: float = TIMEOUT, every: float = 0.05) -> Any:

@@ -9,35 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import quote
 
 import httpx
-from edge_support import qinglian, wait_until
-
-
-def _serve(data: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "qinglian.cli", "demo", "--serve", "--data", str(data), "--listen", "127.0.0.1:0"],
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    text = wait_until("the demo's banner", lambda: (t := log.read_text(errors="replace")) and "Ctrl-C" in t and t, 120)
-    return proc, text
-
-
-def _stop(proc: subprocess.Popen[bytes], log: Path) -> None:
-    proc.send_signal(signal.SIGINT)
-    try:
-        code = proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        raise
-    assert code == 0, log.read_text(errors="replace")[-3000:]
+from edge_support import qinglian, serve_demo, stop_demo
 
 
 def _kinds(ledger: Path, prefix: str) -> dict[str, int]:
@@ -71,7 +48,7 @@ def test_the_demo_shows_the_central_halves_once(tmp_path: Path) -> None:
     counts = []
     for run in range(2):
         log = tmp_path / f"demo-{run}.log"
-        proc, text = _serve(data, log)
+        proc, text = serve_demo(data, log)
         try:
             central = re.search(r"central store: (http://127\.0\.0\.1:\d+)/", text)
             assert central is not None, text
@@ -101,7 +78,7 @@ def test_the_demo_shows_the_central_halves_once(tmp_path: Path) -> None:
                 bank = _page(client, "nongshang", password, "/m/competitive_deposit/tenders")  # the demo bank
                 assert tenders_by_status["bidding"] in bank and "未开标" in bank
         finally:
-            _stop(proc, log)
+            stop_demo(proc, log)
         village = _kinds(data / "ledger.sqlite3", "procurement") | _kinds(data / "ledger.sqlite3", "competitive_deposit")
         decisions = data / "central" / "decisions" / "ledger.sqlite3"
         counts.append((_kinds(decisions, "procurement"), _kinds(decisions, "competitive_deposit"), village))

@@ -406,7 +406,7 @@ def test_qinglian_edge_run_starts_on_a_poisoned_ledger(tmp_path: Path) -> None:
         return re.search(r"web console at (http://\S+)", log.read_text(errors="replace"))
 
     try:
-        url = wait_until("the console's address in the log", console_up, 30).group(1)
+        url = wait_until("the console's address in the log", console_up).group(1)
         assert httpx.get(f"{url}/login", timeout=30).status_code == 200
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

@@ -135,7 +135,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             log = root / "edge.log"
             proc = start_edge(path, log)
             try:
-                found = wait_until("the console's address in the log", lambda: re.search(r"web console at (http://\S+)", log.read_text(errors="replace")), 30)
+                found = wait_until("the console's address in the log", lambda: re.search(r"web console at (http://\S+)", log.read_text(errors="replace")))
                 yield Site(found.group(1), board, root / "edge", path, proc, dingtalk, webhook)
             finally:
                 os.killpg(proc.pid, signal.SIGTERM)
@@ -315,7 +315,7 @@ def test_custodian_files_phone_approvers_approve_device_unlocks_presses_appear(
     expect(second.locator(".flash.ok")).to_contain_text("审批通过")
 
     # The grant reaches the board: it unlocks; the custodian's page follows by itself.
-    wait_until("the board unlocked", lambda: site.board.control.state()["lock"] == "unlocked", 15)
+    wait_until("the board unlocked", lambda: site.board.control.state()["lock"] == "unlocked")
     expect(desk.locator("#live")).to_contain_text("印章已解锁", timeout=TIMEOUT_MS)
     shot(desk, "desktop-request-in-use")
 
@@ -325,7 +325,7 @@ def test_custodian_files_phone_approvers_approve_device_unlocks_presses_appear(
     expect(desk.locator("#presses-used")).to_have_text("2", timeout=TIMEOUT_MS)
     expect(desk.locator("#live")).to_contain_text("已完成", timeout=TIMEOUT_MS)
     expect(desk.locator("#presses .press")).to_have_count(2)
-    wait_until("relocked", lambda: site.board.control.state()["lock"] == "locked", 10)
+    wait_until("relocked", lambda: site.board.control.state()["lock"] == "locked")
     presses = [e for e in site.ledger("seal.press") if e["body"].get("request_id") == request_id]
     assert [p["body"]["event"]["n"] for p in presses] == [1, 2]
 
@@ -473,7 +473,7 @@ def test_supervisor_reads_the_ledger_filters_anomalies_and_exports_csv(
     site: Site, users: Users
 ) -> None:
     site.board.control.press(40)  # while locked: an attempt, recorded as an anomaly
-    wait_until("the locked press in the ledger", lambda: site.ledger("seal.locked_press"), 15)
+    wait_until("the locked press in the ledger", lambda: site.ledger("seal.locked_press"))
     page = users.page("jiandu", phone=True)
     assert page.url.endswith("/ledger")
     expect(page.locator("#timeline")).to_contain_text("提交")

@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import json
 import re
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
-from edge_support import qinglian, wait_until
+from edge_support import qinglian, serve_demo, stop_demo, wait_until
 
 
 def test_demo_serve_runs_the_loop_through_the_console_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     data = tmp_path / "demo"
     log = tmp_path / "demo.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "qinglian.cli", "demo", "--serve", "--data", str(data), "--listen", "127.0.0.1:0"],
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+    proc, text = serve_demo(data, log)
     try:
-        text = wait_until("the demo's banner", lambda: (t := log.read_text(errors="replace")) and "Ctrl-C" in t and t, 60)
         url = re.search(r"open:\s+(http://\S+)/", text).group(1)  # type: ignore[union-attr]
         password = re.search(r"password: (\S+)\)", text).group(1)  # type: ignore[union-attr]
         assert "liming" in text and "zhangwei" in text and "jiandu" in text and "nc -q1 127.0.0.1" in text
@@ -48,13 +40,13 @@ def test_demo_serve_runs_the_loop_through_the_console_and_stops_on_ctrl_c(tmp_pa
             client, headers = session(approver)
             assert client.post(f"/api/requests/{rid}/approve", headers=headers).status_code == 200
         wangfang, wh = session("wangfang")
-        wait_until("in use", lambda: liming.get(f"/api/requests/{rid}").json()["status"] == "in_use", 20)
-        wait_until("unlocked", lambda: wangfang.get("/api/devices").json()[0]["lock"] == "unlocked", 20)  # the next status
+        wait_until("in use", lambda: liming.get(f"/api/requests/{rid}").json()["status"] == "in_use")
+        wait_until("unlocked", lambda: wangfang.get("/api/devices").json()[0]["lock"] == "unlocked")  # the next status
         page = wangfang.get("/devices")
         assert 'id="press-official-1"' in page.text  # the simulated board has a press button
         for _ in range(2):
             assert wangfang.post("/api/devices/official-1/sim-press", headers=wh).status_code == 200
-        wait_until("closed", lambda: liming.get(f"/api/requests/{rid}").json()["status"] == "closed", 20)
+        wait_until("closed", lambda: liming.get(f"/api/requests/{rid}").json()["status"] == "closed")
         detail = liming.get(f"/api/requests/{rid}").json()
         assert len(detail["press_events"]) == 2 and detail["presses_used"] == 2
 
@@ -67,17 +59,11 @@ def test_demo_serve_runs_the_loop_through_the_console_and_stops_on_ctrl_c(tmp_pa
         shown = liming.get(f"/requests/{rid}")
         assert shown.text.count("与原件一致") == 2 and f"/requests/{rid}/photos/{events[0]['photo']}" in shown.text
         assert liming.get(f"/requests/{rid}/photos/{events[0]['photo']}").headers["content-type"] == "image/jpeg"
-        wait_until("relocked", lambda: wangfang.get("/api/devices").json()[0]["lock"] == "locked", 10)  # the next status
+        wait_until("relocked", lambda: wangfang.get("/api/devices").json()[0]["lock"] == "locked")  # the next status
         refused = liming.post("/api/devices/official-1/sim-press", headers=lh)
         assert refused.status_code == 403  # only the custodian presses
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            code = proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
-    assert code == 0, log.read_text(errors="replace")[-3000:]
+        stop_demo(proc, log)
     text = log.read_text(errors="replace")
     assert "edge/web/" not in text and "edge/notify/" not in text, text[-3000:]  # no traceback through the console
     verified = qinglian("ledger", "verify", "--data", str(data))

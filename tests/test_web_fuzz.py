@@ -75,7 +75,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = root / "edge.log"
     proc = start_edge(path, log)
     try:
-        found = wait_until("the console's address in the log", lambda: re.search(r"web console at (http://\S+)", log.read_text(errors="replace")), 30)
+        found = wait_until("the console's address in the log", lambda: re.search(r"web console at (http://\S+)", log.read_text(errors="replace")))
         yield found.group(1)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
