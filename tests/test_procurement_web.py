@@ -291,7 +291,7 @@ async def test_the_demo_seeds_every_page_once(site: Any) -> None:
     size = await agent.recorder.ledger.size()
     await PROCUREMENT.demo(agent)  # a second run adds nothing
     assert await agent.recorder.ledger.size() == size
-    assert len(await entries(agent, K.PURCHASE_REFUSED)) == 1 and len(await entries(agent, K.PURCHASE_RECORDED)) == 5
+    assert len(await entries(agent, K.PURCHASE_REFUSED)) == 1 and len(await entries(agent, K.PURCHASE_RECORDED)) == 6
     zhangwei = apis["zhangwei"]
     assert [i["id"] for i in (await zhangwei.client.get("/api/inbox")).json() if i["part"] == "procurement"] == [
         "LW-00001",
@@ -302,7 +302,7 @@ async def test_the_demo_seeds_every_page_once(site: Any) -> None:
     for path in (
         "/procurement/overrides/LW-00001",
         *(f"/procurement/demands/XQ-0000{n}" for n in (1, 2, 3)),
-        *(f"/procurement/purchases/CG-0000{n}" for n in range(1, 6)),
+        *(f"/procurement/purchases/CG-0000{n}" for n in range(1, 7)),
         "/procurement/purchases/new",
         "/procurement/demands/new",
     ):
