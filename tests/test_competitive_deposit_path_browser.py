@@ -269,4 +269,6 @@ def test_two_villages_plans_a_monthly_tender_three_banks_the_award_and_the_signe
         officer.goto(both.central + "/m/competitive_deposit")
         overview = text_of(officer)
         assert "3,200,000.00" in overview and "1.9500" in overview and "已签约" in overview and "已中标待签约" in overview
+        assert "青莲村 · 村集体经济基本户" in overview and "黄岭村 · 村集体经济基本户" in overview  # both accounts, eligible
         fits(officer)
+        officer.screenshot(path=str(SHOTS / "competitive_deposit_path_county.png"), full_page=True)

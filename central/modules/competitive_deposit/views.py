@@ -20,6 +20,11 @@ from central.modules.competitive_deposit.tables import accounts, balances, lots,
 STATUS_NAMES = {"planned": "待招标", "tendering": "招标中", "awarded": "已中标待签约", "signed": "已签约", "matured": "已到期"}
 
 
+def wan(fen: int) -> str:
+    """Integer fen in 万元 to two decimals, half up: the summary cards' unit, so a county's sums fit a phone."""
+    return f"{(Decimal(fen) / 1_000_000).quantize(Decimal('0.01'), ROUND_HALF_UP):,}"
+
+
 def yuan(fen: int | None) -> str:
     if fen is None:
         return ""

@@ -26,7 +26,7 @@ import edge.modules.competitive_deposit.rules as rules  # noqa: PLR0402 - the la
 from central.accounts import roles as R
 from central.contract import NavItem, WorkItem
 from central.decisions.routes import decision_log
-from central.modules.competitive_deposit.views import STATUS_NAMES, overview, yuan
+from central.modules.competitive_deposit.views import STATUS_NAMES, overview, wan, yuan
 from edge.ledger.localtime import SHANGHAI
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -86,7 +86,7 @@ def router(shell: Any) -> APIRouter:
         async with shell.store.db.reader.connect() as conn:
             seen = await overview(conn, who, now().astimezone(SHANGHAI).date())
         return await shell.render(  # type: ignore[no-any-return]
-            request, "competitive_deposit/overview.html", o=seen, yuan=yuan, STATUS_NAMES=STATUS_NAMES,
+            request, "competitive_deposit/overview.html", o=seen, yuan=yuan, wan=wan, STATUS_NAMES=STATUS_NAMES,
             min_fen=rules.DEFAULT_MIN_IDLE_FEN, min_months=rules.DEFAULT_MIN_IDLE_MONTHS,
         )
 
