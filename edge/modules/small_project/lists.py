@@ -77,22 +77,22 @@ async def progress_board(conn: aiosqlite.Connection, shown: list[dict[str, Any]]
     return items
 
 
-SUPERVISION_COLUMNS = ("工程名称", "监督热线", "同行列席（开标）", "乡镇双随机检查", "热线投诉")
+SUPERVISION_COLUMNS = ("工程名称", "同行列席（开标）", "乡镇双随机检查", "热线投诉")
 
 
 async def supervision_board(conn: aiosqlite.Connection, opened: list[dict[str, Any]]) -> list[Published]:
-    """"121" for every opened project: the hotline to call, the peer observer of the opening, the two township
-    checks done (day, inspector, findings) and the complaints recorded (day, summary; never who called)."""
+    """"121" for every opened project: the peer observer of the opening, the two township checks done (day,
+    inspector, findings) and the complaints recorded (day, summary; never who called). The hotline's number is
+    on the project's public page: the board masks every run of seven digits, a landline's included."""
     if not opened:
         return []
     records = await P.supervision(conn)
     rows = []
     for p in opened:
         mine = [r for r in records if r["project_id"] == p["id"]]
-        hotline = next((r["text"] for r in mine if r["kind"] == "hotline"), "")
         checks = "；".join(f"{r['day']} {r['who']}：{r['text']}" for r in mine if r["kind"] == "check")
         complaints = "；".join(f"{r['day']}（{r['who']}）{r['text']}" for r in mine if r["kind"] == "complaint")
-        rows.append((p["name"], hotline, p["observer"] or "", checks or "待检查", complaints or "无"))
+        rows.append((p["name"], p["observer"] or "", checks or "待检查", complaints or "无"))
     return [Published("限额工程“121”监督", K.OPENED, max(p["updated_at"] for p in opened), SUPERVISION_COLUMNS, tuple(rows))]
 
 
