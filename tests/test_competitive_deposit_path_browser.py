@@ -27,6 +27,7 @@ from central_accounts_support import PASSWORD as CENTRAL_PASSWORD
 from edge_support import config_for
 from playwright.sync_api import Browser, Page
 from test_competitive_deposit_tender import PDF, bank
+from test_competitive_deposit_tender_browser import enter_scores
 from web_support import seed_account
 
 from central.accounts.store import AccountStore
@@ -221,13 +222,7 @@ def test_two_villages_plans_a_monthly_tender_three_banks_the_award_and_the_signe
         officer.reload()
         assert "已收到密封报价 3 份" in text_of(officer) and "2.05" not in text_of(officer)
         scores = {"ruian-bank": ("9", "9.5"), "xiaoshan-bank": ("8", "8"), "hangzhou-bank": ("9.5", "7")}
-        for name, (operating, agri) in scores.items():
-            officer.select_option("#score-form select[name=bank]", name)
-            officer.fill("#score-form input[name=operating]", operating)
-            officer.fill("#score-form input[name=agri]", agri)
-            officer.set_input_files("#score-form input[name=source]", str(source))
-            officer.click("#score-form button")
-            officer.wait_for_selector(f"#scores td:text('{BANK_NAMES[name]}')")
+        enter_scores(officer, {name: (BANK_NAMES[name], *pair) for name, pair in scores.items()}, source)
         officer.click("#open-form button.primary")
         officer.wait_for_selector("#ranking-1")
         # Lot 1: 80 × 1.85 / 1.95 = 75.897… + 18.5 = 94.40 (ruian); 80 + 16 = 96.00 (xiaoshan); 71.79… + 16.5 = 88.29.

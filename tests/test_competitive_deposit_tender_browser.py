@@ -105,6 +105,17 @@ def _text(page: Page) -> str:
     return re.sub(r"\s+", " ", page.inner_text("main"))
 
 
+def enter_scores(officer: Page, scores: dict[str, tuple[str, str, str]], source: Path) -> None:
+    """The officer's score form, once per bank: username -> (its name, operating, agriculture support)."""
+    for username, (name, operating, agri) in scores.items():
+        officer.select_option("#score-form select[name=bank]", username)
+        officer.fill("#score-form input[name=operating]", operating)
+        officer.fill("#score-form input[name=agri]", agri)
+        officer.set_input_files("#score-form input[name=source]", str(source))
+        officer.click("#score-form button")
+        officer.wait_for_selector(f"#scores td:text('{name}')")
+
+
 def test_two_banks_bid_on_phones_and_read_the_result_after_opening(served: tuple[str, Clock], tmp_path: Path) -> None:
     if not os.path.exists(CHROMIUM):  # a promised part: fail, never skip
         pytest.fail(f"Debian's chromium is not installed ({CHROMIUM})", pytrace=False)
@@ -157,13 +168,8 @@ def test_two_banks_bid_on_phones_and_read_the_result_after_opening(served: tuple
             clock.now = START + 2 * HOUR  # 10:00: closed
             officer.reload()
             assert "已收到密封报价 2 份" in _text(officer) and "2.05" not in _text(officer)
-            for name, (operating, agri) in (("ruian-bank", ("9", "9")), ("xiaoshan-bank", ("8", "8"))):
-                officer.select_option("#score-form select[name=bank]", name)
-                officer.fill("#score-form input[name=operating]", operating)
-                officer.fill("#score-form input[name=agri]", agri)
-                officer.set_input_files("#score-form input[name=source]", str(source))
-                officer.click("#score-form button")
-                officer.wait_for_selector(f"#scores td:text('{BANKS[name]}')")
+            given = {"ruian-bank": ("9", "9"), "xiaoshan-bank": ("8", "8")}
+            enter_scores(officer, {name: (BANKS[name], *pair) for name, pair in given.items()}, source)
             _fits(officer)
             officer.click("#open-form button.primary")
             officer.wait_for_selector("#ranking-1")
