@@ -364,12 +364,14 @@ async def test_a_supplier_bids_through_its_page(site: Site) -> None:
 async def test_two_bidders_see_their_ranks_change_live_without_each_other_s_names(
     store: CentralStore, tmp_path: Path
 ) -> None:
-    """Over a real socket: each bidder's live stream (server-sent events) moves when the other bids."""
+    """Over a real socket: each bidder's live stream (server-sent events) moves when the other bids, and when the
+    county blacklists the other."""
     decisions = await DecisionLog.open(tmp_path / "central", store.db)
     app = create_app(store, parts=(CENTRAL_PROCUREMENT,), decisions=decisions)
     central = Central(store, app, Clock())
     app.state.shell.clock = central.clock
     await staff(central, "zhenshen", "township_officer", f"township:{COUNTY}/{TOWNSHIP}")
+    await staff(central, "xianjian", "county_officer", f"county:{COUNTY}")
     await open_tender(store, decisions, tender_moment(central.clock()))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -409,6 +411,17 @@ async def test_two_bidders_see_their_ranks_change_live_without_each_other_s_name
                 assert "jiancai" not in json.dumps(after_a, ensure_ascii=False) and "wenju" not in json.dumps(
                     after_b, ensure_ascii=False
                 )
+                # The county takes jiancai to 77.5 (20 points, then 2.5): blacklisted, its bid withdrawn, and a's page
+                # shows it though nobody bid (a blacklisting makes each page read its tender again).
+                async with httpx.AsyncClient(base_url=url, timeout=30) as county:
+                    assert (await login(county, "xianjian")).status_code == 303
+                    token = form_token(await county.get("/m/procurement/suppliers"))
+                    for kind in ("refused_to_sign", "late_delivery"):
+                        step = await county.post("/m/procurement/suppliers/jiancai/deduct", data={
+                            "kind": kind, "reason": "中标后拒签合同", "evidence": "镇审核记录 12-02", "csrf": token})  # fmt: skip
+                        assert step.status_code == 303
+                withdrawn = await asyncio.wait_for(next_event(lines_a), 60)  # keep-alives would wait for ever
+                assert (withdrawn["rank"], withdrawn["lowest_fen"], withdrawn["bidders"]) == (1, 1_150_000, 1)
     finally:
         server.should_exit = True
         await serving

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response, Streamin
 from sqlalchemy import select
 
 import central.modules.procurement.kinds as K
+import central.modules.procurement.splits as splits
 from central.accounts.roles import ADMIN, COUNTY_OFFICER, SUPERVISOR, SUPPLIER, TOWNSHIP_OFFICER
 from central.contract import NavItem
 from central.decisions.log import DecisionError
@@ -22,7 +23,6 @@ from central.modules.procurement.credit import DEDUCTION_NAMES, points
 from central.modules.procurement.creditdesk import blacklist, deduct, reinstate, score_of
 from central.modules.procurement.deals import Deal, savings, total
 from central.modules.procurement.live import Boards
-import central.modules.procurement.splits as splits
 from central.modules.procurement.review import in_scope, may_review, review
 from central.modules.procurement.suppliers import by_category, qualified
 from central.modules.procurement.tables import awards, demands
@@ -132,13 +132,14 @@ def router(shell: Any) -> APIRouter:
         if step not in ("deduct", "reinstate"):
             raise Refusal(404, "not_found", "没有此操作")
         application = await shell.accounts.application_of(username)
+        blacklisted = False
         async with shell.store.db.writer.begin() as conn:
             if step == "deduct":
-                _, listed = await deduct(conn, log_of(), who, application, kind, reason, evidence, moment(shell.clock()))
+                _, blacklisted = await deduct(conn, log_of(), who, application, kind, reason, evidence, moment(shell.clock()))
             else:
                 await reinstate(conn, log_of(), who, application, reason, moment(shell.clock()))
-        if step == "deduct" and listed:
-            await live.forget()  # a blacklisting withdrew bids: the live pages read their tenders again
+        if blacklisted:  # its bids were withdrawn: the live pages read their tenders again
+            await live.forget()
         return RedirectResponse("/m/procurement/suppliers", 303)
 
     @api.post("/m/procurement/demands/{edge_id}/{demand_id}/review", include_in_schema=False)
