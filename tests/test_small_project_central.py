@@ -25,13 +25,15 @@ from central_accounts_support import OTHER_TOWNSHIP, PASSWORD, PNG, Central, Clo
 from central_support import COUNTY, TOWNSHIP, db_url, enrol, pg_server, store  # noqa: F401 - fixtures
 from edge_support import write_config
 
+from central.accounts.demo import DemoSite, ensure_demo_accounts
 from central.accounts.store import AccountStore
 from central.app import create_app
 from central.db import documents
 from central.decisions.log import DecisionLog
 from central.db import metadata
-from central.modules.small_project import CENTRAL_SMALL_PROJECT, quotes
-from central.store import CentralStore
+from central.modules.small_project import CENTRAL_SMALL_PROJECT, pool, projects, quotes
+from central.modules.small_project import demo as central_demo
+from central.store import CentralStore, Principal
 from edge.agent import EdgeAgent
 from edge.kernel.accounts import Actor
 from edge.kernel.config import CentralSettings, load_config
@@ -39,6 +41,7 @@ from edge.kernel.sync import SyncClient
 from edge.ledger import Entry
 from edge.ledger.checkpoint import Checkpoint
 from edge.modules.small_project import SMALL_PROJECT, desk, rules
+from edge.modules.small_project import demo as edge_demo
 from edge.modules.small_project import projection as P
 from edge.modules.small_project.cli import register
 from edge.modules.small_project.rules import BillLine, commitment_of
@@ -46,11 +49,11 @@ from edge.modules.small_project.settings import SECTION
 from edge.seal.part import SEAL
 
 EDGE = "qinglian-cun"
-#: 道路 approved in the village only; 水利 then by two township officers at the central, in order.
+#: 道路 and 绿化 approved in the village only; 水利 then by two township officers at the central, in order.
 ROUTES = """
 [[small_project.routes]]
 name = "道路"
-categories = ["道路"]
+categories = ["道路", "绿化"]
 approvers = ["zhangwei"]
 
 [[small_project.routes]]
@@ -722,3 +725,30 @@ async def test_the_township_steps_follow_the_village_s_in_the_route_s_order_and_
     finally:
         for client in clients.values():
             await client.aclose()
+
+
+# -- make demo ------------------------------------------------------------------------------------------------
+
+
+async def test_the_central_demo_builds_the_township_s_pool_and_catalogue_from_what_the_village_sent_up(
+    site: Site,
+) -> None:
+    await ensure_demo_accounts(AccountStore(site.store.db), COUNTY, TOWNSHIP, PASSWORD)
+    await edge_demo.seed(site.agent)
+    await site.client.sync_once()
+    demo_site = DemoSite(site.store, site.decisions, COUNTY, TOWNSHIP, EDGE, PASSWORD)
+    sizes = []
+    for _ in range(2):  # a second run adds nothing
+        await central_demo.seed(demo_site)
+        sizes.append(await site.decisions.ledger.size())
+    assert sizes[0] == sizes[1]
+    async with site.store.db.reader.connect() as conn:
+        contractors = await pool.pool_of(conn, COUNTY, TOWNSHIP)
+        states = {r["name"]: r["status"] for r in await projects.listed(conn, Principal("all", "all"))}
+    assert len(contractors) == 12 and [c.name for c in contractors if c.blacklisted] == ["湖州市妙西兴旺土石方有限公司"]
+    assert states == {"文化礼堂周边绿化": "pending", "村口排水沟改造": "drawn", "西岙自然村道路硬化": "completed"}
+    down = await site.client.sync_once()
+    assert (down.documents_applied, down.documents_refused) == (1, 0)
+    async with site.agent.recorder.step():
+        held = await P.current_catalogue(site.agent.db.conn)
+    assert held is not None and held.version == "2026-12" and held.items["DL-01"].price_fen == 12_000

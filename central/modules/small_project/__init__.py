@@ -5,7 +5,7 @@ sent down to the village. See README.md beside the edge half (edge/modules/small
 from __future__ import annotations
 
 from central.contract import CentralPart
-from central.modules.small_project import draw, pool, projects, quotes, supervision, web
+from central.modules.small_project import demo, draw, pool, projects, quotes, supervision, web
 from central.modules.small_project.catalogue import CATALOGUE, NAME, catalogues
 
 CENTRAL_SMALL_PROJECT = CentralPart(
@@ -18,6 +18,7 @@ CENTRAL_SMALL_PROJECT = CentralPart(
     nav=web.NAV,
     work=web.work,
     on_entry=projects.ON_ENTRY,
+    demo=demo.seed,
     decisions={
         CATALOGUE: "发布指导价目录",
         pool.REGISTERED: "登记承包商",
