@@ -14,11 +14,13 @@ AWARD = f"{NAME}.award"  # down: the lowest valid bid wins
 DEMAND_FAILED = f"{NAME}.demand_failed"  # down: no valid bid
 CREDIT_DEDUCTED = f"{NAME}.credit_deducted"  # the county deducts from a supplier's credit index
 CREDIT_REINSTATED = f"{NAME}.credit_reinstated"  # the county takes a supplier off the blacklist
+CATALOGUE_LISTED = f"{NAME}.catalogue_listed"  # a supplier lists goods with its price
+CATALOGUE_WITHDRAWN = f"{NAME}.catalogue_withdrawn"  # a supplier takes goods off its catalogue
 
 DECISIONS = {
     DEMAND_APPROVED: "乡镇审核通过采购需求", DEMAND_RETURNED: "乡镇退回采购需求", BID: "供应商报价",
     AWARD: "定标（最低有效报价）", DEMAND_FAILED: "流标（无有效报价）", CREDIT_DEDUCTED: "扣减供应商信用分",
-    CREDIT_REINSTATED: "恢复供应商交易资格",
+    CREDIT_REINSTATED: "恢复供应商交易资格", CATALOGUE_LISTED: "供应商发布商品报价", CATALOGUE_WITHDRAWN: "供应商撤下商品",
 }  # fmt: skip
 STATUS_NAMES = {
     "submitted": "待乡镇审核",

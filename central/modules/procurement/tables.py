@@ -87,6 +87,23 @@ withdrawn = Table(
     Column("decision_index", Integer, nullable=False),
 )
 
+#: The suppliers' catalogue: goods with their prices, each listed (and withdrawn) by its supplier (catalogue.py).
+catalogue = Table(
+    "procurement_catalogue",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("supplier", Text, nullable=False),  # the supplier's account
+    Column("supplier_name", Text, nullable=False),
+    Column("county", Text, nullable=False),  # the supplier's county (its registration's)
+    Column("category", Text, nullable=False),  # one of the supplier's registered categories
+    Column("name", Text, nullable=False),
+    Column("unit", Text, nullable=False),
+    Column("price_fen", BigInteger, nullable=False),
+    Column("listed_at", Text, nullable=False),
+    Column("decision_index", Integer, nullable=False),
+    Column("withdrawn_index", Integer),  # the withdrawal's decision, or null while listed
+)
+
 #: Every purchase a village recorded (its verified ``procurement.purchase_recorded``): what the split-purchase
 #: audit reads across villages (splits.py). An override is the village's approved exception, kept as it came.
 purchases = Table(

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy import select
 
+import central.modules.procurement.catalogue as catalogue
 import central.modules.procurement.kinds as K
 import central.modules.procurement.splits as splits
 from central.accounts.roles import ADMIN, COUNTY_OFFICER, SUPERVISOR, SUPPLIER, TOWNSHIP_OFFICER
@@ -37,6 +38,7 @@ NAV = (
     NavItem("/m/procurement/suppliers", "合格供应商", (ADMIN, COUNTY_OFFICER)),
     NavItem("/m/procurement/deals", "成交与节约", (ADMIN, COUNTY_OFFICER, SUPERVISOR)),
     NavItem("/m/procurement/splits", "拆分采购预警", READERS),
+    NavItem("/m/procurement/catalogue", "商品目录", (*READERS, SUPPLIER)),
 )
 
 
@@ -121,6 +123,36 @@ def router(shell: Any) -> APIRouter:
         async with shell.store.db.reader.connect() as conn:
             found = await splits.in_scope(conn, who)
         return JSONResponse({"flags": [f.as_json() for f in found]}, headers={"Cache-Control": "no-store"})
+
+    @api.get("/m/procurement/catalogue", include_in_schema=False)
+    async def catalogue_page(request: Request) -> Response:
+        """The goods listed with their prices: a supplier's own (with the form to list more), an officer's county's."""
+        who = await shell.require(request, *READERS, SUPPLIER)
+        application = await shell.accounts.application_of(who.account) if who.role == SUPPLIER and who.account else None
+        async with shell.store.db.reader.connect() as conn:
+            rows = await catalogue.listed(conn, who)
+        return await shell.render(request, "procurement/catalogue.html", rows=rows, application=application, yuan=yuan)
+
+    @api.post("/m/procurement/catalogue", include_in_schema=False)
+    async def catalogue_list(request: Request) -> Response:
+        who = await shell.require(request, SUPPLIER)
+        form = await request.form()
+        await shell.check_csrf(request, str(form.get("csrf", "")))
+        application = await shell.accounts.application_of(who.account or "")
+        if application is None:
+            raise Refusal(403, "forbidden", "只有县级审核通过的供应商可以发布商品报价")
+        goods = catalogue.item(form, application, parse_amount(str(form.get("price", ""))))
+        async with shell.store.db.writer.begin() as conn:
+            await catalogue.list_item(conn, log_of(), who, application, goods, moment(shell.clock()))
+        return RedirectResponse("/m/procurement/catalogue", 303)
+
+    @api.post("/m/procurement/catalogue/{seq}/withdraw", include_in_schema=False)
+    async def catalogue_withdraw(request: Request, seq: int, csrf: Annotated[str, Form()] = "") -> Response:
+        who = await shell.require(request, SUPPLIER)
+        await shell.check_csrf(request, csrf)
+        async with shell.store.db.writer.begin() as conn:
+            await catalogue.withdraw(conn, log_of(), who, seq)
+        return RedirectResponse("/m/procurement/catalogue", 303)
 
     @api.post("/m/procurement/suppliers/{username}/{step}", include_in_schema=False)
     async def credit_step(
