@@ -31,7 +31,7 @@ from typing import Any
 import cv2
 
 from edge.agent import EdgeAgent
-from edge.kernel.config import EdgeConfig, load_config
+from edge.kernel.config import SEAL_NAMES, EdgeConfig, load_config
 from edge.kernel.errors import EdgeError
 from edge.ledger import verify_ledger
 from edge.modules import SECTIONS
@@ -46,6 +46,7 @@ from edge.seal.person import PERSON_PHOTO
 from edge.seal.projection import seal_kind
 from hostsim import flash as sim_flash
 from hostsim.control import SimBoard
+from hostsim.pages import village_seal
 from tools import flash, release, releasekey
 from tools.progress import Progress
 from tools.release import Release
@@ -218,6 +219,8 @@ def board_config(data: Path, board: SimBoard) -> EdgeConfig:
     config = load_config(config_path, SECTIONS).with_device_url(DEVICE_NAME, board.serial_url)
     if board.camera_url is not None:
         config = replace(config, camera=camera_for_board(config, board.camera_url, board.face_camera_url))  # photos on
+        # the sleeve holds the device's seal, this village's of the configured kind: what the photo check expects
+        board.control.camera("fit", **village_seal(config.village, SEAL_NAMES[config.device(DEVICE_NAME).seal]))
     return config
 
 

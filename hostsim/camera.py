@@ -11,6 +11,7 @@ opens it with the same OpenCV code as a real camera::
     cv2.VideoCapture("http://127.0.0.1:PORT/stream.mjpg")   # multipart/x-mixed-replace
     GET /frame.jpg   one JPEG        GET /state   the desk as JSON
     POST /place {"spec": {...}} | {"file": PATH} | {"seed": N}     POST /stamp {"at": [x, y]}     POST /clear
+    POST /fit {"org": "青莲村股份经济合作社", "label": "公章"}   the seal in the sleeve, which every stamp prints
 
 ``qinglian sim device --camera tcp:HOST:PORT`` runs one beside a simulated
 board; there a press on the board stamps the page under the camera.
@@ -42,6 +43,7 @@ from hostsim.facecam import FaceCamera
 log = logging.getLogger("hostsim.camera")
 
 BOUNDARY = "qinglianframe"
+DEFAULT_SEAL = ("青山村股份经济合作社", "合同专用章")  # until ``fit`` says which seal the device holds
 DEFAULT_FPS = 10.0
 
 
@@ -73,7 +75,7 @@ def spec_to_dict(spec: pages.PageSpec) -> dict[str, Any]:
 class VirtualCamera:
     """The desk under the camera. Thread-safe; rendering happens in the caller's thread."""
 
-    ops = ("place", "stamp", "clear")  # the control requests served as POST /<op>
+    ops = ("place", "stamp", "fit", "clear")  # the control requests served as POST /<op>
 
     def __init__(self, seed: int = 0, frame_size: tuple[int, int] = FRAME_SIZE) -> None:
         self.seed = seed
@@ -85,7 +87,8 @@ class VirtualCamera:
         self._anchor: tuple[int, int] | None = None
         self._shot = pages.Shot()
         self._stamps: list[tuple[int, int]] = []
-        self._org = "青山村股份经济合作社"
+        # the seal in the sleeve: the device's, whatever page lies under the camera (``fit`` changes it)
+        self._org, self._label = DEFAULT_SEAL
         self._version = 0
         self._jpeg = self._render_locked()
 
@@ -94,8 +97,7 @@ class VirtualCamera:
     def place_spec(self, spec: pages.PageSpec, shot: pages.Shot | None = None) -> dict[str, Any]:
         """Put a page printed from ``spec`` on the desk (no stamps yet)."""
         rendered = pages.render_page(spec)
-        org = spec.party_a[-9:] if len(spec.party_a) >= 9 else (spec.party_a or self._org)
-        return self._place(rendered.image, rendered.seal_anchor, f"spec:{spec.title}", spec, shot, org)
+        return self._place(rendered.image, rendered.seal_anchor, f"spec:{spec.title}", spec, shot)
 
     def place_image(self, image: np.ndarray, shot: pages.Shot | None = None, source: str = "image") -> dict[str, Any]:
         """Put a printed image (a scan or rendered original) on the desk, scaled to an A5 sheet."""
@@ -105,7 +107,7 @@ class VirtualCamera:
         height = max(1, round(image.shape[0] * width / image.shape[1]))
         sheet = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
         anchor = (int(width * 0.38), int(height * 0.78))
-        return self._place(sheet, anchor, source, None, shot, self._org)
+        return self._place(sheet, anchor, source, None, shot)
 
     def place_file(self, path: str | Path, shot: pages.Shot | None = None) -> dict[str, Any]:
         image = load(str(path))  # measured before it is decoded: a page is never a decompression bomb
@@ -118,7 +120,6 @@ class VirtualCamera:
         source: str,
         spec: pages.PageSpec | None,
         shot: pages.Shot | None,
-        org: str,
     ) -> dict[str, Any]:
         with self._lock:
             self._version += 1
@@ -126,10 +127,17 @@ class VirtualCamera:
             self._spec = spec
             self._anchor = anchor
             self._source = source
-            self._org = org
             self._stamps = []
             self._shot = shot if shot is not None else pages.Shot.random(self.seed * 7919 + self._version)
             self._jpeg = self._render_locked()
+            return self._state_locked()
+
+    def fit(self, org: str, label: str) -> dict[str, Any]:
+        """Put another seal in the sleeve: ``org`` on its ring, ``label`` (its kind) under the star."""
+        if not org or len(org) > 24 or len(label) > 8:
+            raise ValueError("a seal needs its organisation (at most 24 characters) and a kind of at most 8")
+        with self._lock:
+            self._org, self._label = org, label
             return self._state_locked()
 
     def clear(self) -> dict[str, Any]:
@@ -153,7 +161,7 @@ class VirtualCamera:
             if at is None:
                 rng = random.Random(self.seed * 104729 + self._version)
                 at = (self._anchor[0] + rng.randint(-20, 20), self._anchor[1] + rng.randint(-15, 15))
-            self._page = pages.stamp_seal(self._page, at, org=self._org, seed=self.seed + self._version)
+            self._page = pages.stamp_seal(self._page, at, org=self._org, label=self._label, seed=self.seed + self._version)
             self._stamps.append((int(at[0]), int(at[1])))
             self._jpeg = self._render_locked()
             return self._state_locked()
@@ -190,6 +198,7 @@ class VirtualCamera:
             "stamps": [list(p) for p in self._stamps],
             "stamps_in_frame": stamps_frame,
             "frame_size": list(self.frame_size),
+            "seal": {"org": self._org, "label": self._label},
         }
 
     def state(self) -> dict[str, Any]:
@@ -199,7 +208,8 @@ class VirtualCamera:
     # -- control requests (JSON) ------------------------------------------------------------
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
-        """One control request: ``place`` (spec / seed / file), ``stamp`` (at), ``clear``, ``state``."""
+        """One control request: ``place`` (spec / seed / file), ``stamp`` (at), ``fit`` (org, label: the seal in
+        the sleeve), ``clear``, ``state``."""
         op = request.get("op")
         if op == "place":
             if "file" in request:
@@ -215,6 +225,8 @@ class VirtualCamera:
             if at is not None and (not isinstance(at, list) or len(at) != 2):
                 raise ValueError("at must be [x, y] in page pixels")
             return self.stamp(tuple(int(v) for v in at) if at is not None else None)  # type: ignore[arg-type]
+        if op == "fit":
+            return self.fit(str(request.get("org", "")), str(request.get("label", "")))
         if op == "clear":
             return self.clear()
         if op == "state":

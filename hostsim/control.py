@@ -65,7 +65,8 @@ class BoardControl:
         self.request("advance", ms=ms)
 
     def camera(self, action: str, **fields: Any) -> dict[str, Any]:
-        """Drive the virtual desk camera: ``place`` (spec= / seed= / file=), ``stamp`` (at=), ``clear``, ``state``."""
+        """Drive the virtual desk camera: ``place`` (spec= / seed= / file=), ``stamp`` (at=), ``fit`` (org=, label=:
+        the seal in the sleeve), ``clear``, ``state``."""
         return self.request("camera", action=action, **fields)
 
     def face_camera(self, action: str, **fields: Any) -> dict[str, Any]:

@@ -282,6 +282,12 @@ def seal_layer(radius: int, org: str, label: str, seed: int = 0, font: str = "sa
     return cv2.GaussianBlur(mask, (0, 0), 0.8)
 
 
+def village_seal(village: str, kind: str) -> dict[str, str]:
+    """The seal of kind ``kind`` (its Chinese name, 公章...) a village's collective holds: ``org`` on its ring
+    and ``label`` under the star, as :func:`stamp_seal` and the desk camera's ``fit`` take them."""
+    return {"org": f"{village}股份经济合作社", "label": kind}
+
+
 def stamp_seal(
     page: np.ndarray,
     center: tuple[int, int],

@@ -47,6 +47,7 @@ CAPTURE_WAIT_S = 60.0
 @pytest.fixture
 def camboard(tmp_path: Path) -> Iterator[SimBoard]:
     with SimBoard(tmp_path / "board", camera=True) as sim:
+        sim.control.camera("fit", **pages.village_seal("测试村", "公章"))  # the test device's seal: 测试村's 公章
         yield sim
 
 
@@ -86,6 +87,27 @@ async def approved(agent: EdgeAgent, original: Path, presses: int) -> str:
 
 async def bodies(agent: EdgeAgent, kind: str, request_id: str) -> list[dict[str, Any]]:
     return [e.body for e in await agent.ledger.entries_of_kind(kind) if e.body.get("request_id") == request_id]
+
+
+async def test_a_press_with_another_villages_seal_is_a_wrong_seal_anomaly(
+    agent: EdgeAgent, camboard: SimBoard, tmp_path: Path
+) -> None:
+    """The sleeve of the test village's 公章 holds 白石村's 合同专用章: the approved page, stamped, is flagged."""
+    original = page_file(tmp_path / "docs", 11)
+    request_id = await approved(agent, original, 1)
+    await asyncio.to_thread(camboard.control.camera, "fit", **pages.village_seal("白石村", "合同专用章"))
+    await asyncio.to_thread(camboard.control.camera, "place", file=str(original))
+    await asyncio.to_thread(camboard.control.press)
+    await agent.wait_request(request_id, {"closed"}, TIMEOUT)
+    assert agent.evidence is not None
+    await agent.evidence.idle(120)
+    (check,) = await bodies(agent, PHOTO_CHECK, request_id)
+    assert "wrong_seal" in check["flags"] and check["anomaly"] == "wrong_seal" and check["match"] is False
+    impression = check["impression"]
+    assert impression["expected_kind"] == "公章" and impression["flag"] == "wrong_seal"
+    assert "other" in (impression["village"], impression["kind"])
+    (shown,) = (await agent.request_detail(request_id))["press_events"]  # the request page's red mark
+    assert "wrong_seal" in shown["flags"] and not shown["match"]
 
 
 async def test_every_press_has_a_photo_and_a_check_and_a_swapped_page_is_flagged(

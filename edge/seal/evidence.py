@@ -36,10 +36,11 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-from edge.kernel.config import EdgeConfig
+from edge.kernel.config import SEAL_NAMES, EdgeConfig
 from edge.kernel.documents import document_path
 from edge.kernel.recorder import Recorder
 from edge.ledger import Entry, utc_now
+from edge.ocr.impression import ExpectedSeal
 from edge.ocr.search import SearchIndex
 from edge.ocr.settings import CameraSettings
 from edge.seal import projection as P
@@ -91,21 +92,35 @@ def ocr_document_job(path: str, backend: str, max_pixels: int) -> dict[str, Any]
 
 
 def ocr_photo_job(
-    path: str, original: dict[str, Any] | None, area: tuple[int, int, int, int] | None, backend: str
+    path: str,
+    original: dict[str, Any] | None,
+    area: tuple[int, int, int, int] | None,
+    backend: str,
+    seal: ExpectedSeal | None = None,
 ) -> dict[str, Any]:
-    """OCR a photo of a stamped page and compare it with the original's reading."""
-    from edge.ocr.pipeline import Reading, best_match, read_file
-    from edge.ocr.preprocess import ImageError
+    """OCR a photo of a stamped page and compare it with the original's reading; read the impression found
+    on it and compare that with ``seal``, the seal of the device that pressed (under ``impression``)."""
+    from edge.ocr.backends import get_backend
+    from edge.ocr.impression import check_impression, read_impression
+    from edge.ocr.pipeline import Reading, best_match, read_image
+    from edge.ocr.preprocess import ImageError, load
     from edge.ocr.types import OcrUnavailable
 
     try:
-        reading = read_file(path, backend, area)
+        image = load(path)
+        reading = read_image(image, backend, area)
+        impression = (
+            read_impression(image, reading.seal, get_backend(backend), seal)
+            if seal is not None and reading.seal.found else None
+        )  # fmt: skip
     except (ImageError, OcrUnavailable, ValueError) as exc:
         return {"error": str(exc)}
     result: dict[str, Any] = {"reading": reading.to_dict()}
     if original is not None and "error" not in original:
         pages = [Reading.from_dict(page) for page in original.get("pages") or [original]]
         result["check"] = best_match(pages, reading).to_dict()
+    if impression is not None and seal is not None:
+        result["impression"] = {**impression.to_dict(), **check_impression(impression, seal).to_dict()}
     return result
 
 
@@ -321,6 +336,7 @@ class Evidence:
         """OCR a stored photo in a worker, compare it with the original, record both, index the text."""
         request_id = about.get("request_id")
         original = await self._original(str(request_id)) if request_id else None
+        seal = await self._expected_seal(str(request_id)) if request_id else None
         assert self._pool is not None
         loop = asyncio.get_running_loop()
         result = await loop.run_in_executor(
@@ -330,6 +346,7 @@ class Evidence:
             original,
             self.settings.monitored_area,
             self.settings.ocr_backend,
+            seal,
         )
         base = {
             "photo": sha,
@@ -356,7 +373,18 @@ class Evidence:
                     "score_permille": round(check["score"] * 1000),
                     "flags": flags,
                 }
-            if flags:
+            impression = result.get("impression")
+            if impression is not None:
+                # what the ring and the kind line read, and against what; an impression read as neither this
+                # seal nor another (seal_unreadable, about one photo in four) stays here, as no flag: a flag is
+                # evidence of something wrong
+                check_body["impression"] = impression
+                if impression["flag"] == "wrong_seal":
+                    flags.append("wrong_seal")
+            if "wrong_seal" in flags:
+                # its own anomaly: the page may be the original, the press is still not this device's seal's
+                check_body.update(match=False, anomaly="wrong_seal")
+            elif flags:
                 check_body["anomaly"] = "photo_mismatch"
             document = await self._document_sha(str(request_id)) if request_id else None
             items = [
@@ -400,6 +428,14 @@ class Evidence:
                     self._requests.clear()
                 self._requests[request_id] = request
         return request
+
+    async def _expected_seal(self, request_id: str) -> ExpectedSeal | None:
+        """The seal the request's device holds, as configured: this village's, of the device's kind."""
+        request = await self._request(request_id)
+        device = next((d for d in self.config.devices if request and d.name == request.device_name), None)
+        if device is None:
+            return None
+        return ExpectedSeal(self.config.village, SEAL_NAMES[device.seal], tuple(SEAL_NAMES.values()))
 
     async def _document_sha(self, request_id: str) -> str | None:
         request = await self._request(request_id)

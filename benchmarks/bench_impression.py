@@ -1,0 +1,74 @@
+"""The seal impression check on the desk camera's photos: how often it knows the device's own seal, and how often
+it catches another village's seal, a neighbouring village's (one character apart) and another kind.
+
+    .venv/bin/python benchmarks/bench_impression.py [--photos 32] [--first-seed 0]
+
+Each photo is hostsim's virtual desk camera (a JPEG frame, as the edge gets it) of a generated page stamped by a
+sleeve holding one of four villages' seals of one of four kinds (cycling with the seed). The same photo is then
+judged against the seal it was stamped with and against three wrong ones. Prints the verdicts (match,
+seal_unreadable, wrong_seal) per case and the seconds per judgement; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from edge.kernel.config import SEAL_NAMES  # noqa: E402
+from edge.ocr.backends import get_backend  # noqa: E402
+from edge.ocr.impression import ExpectedSeal, check_impression, read_impression  # noqa: E402
+from edge.ocr.preprocess import decode  # noqa: E402
+from edge.ocr.seal import find_seal  # noqa: E402
+from hostsim import pages  # noqa: E402
+from hostsim.camera import VirtualCamera  # noqa: E402
+
+KINDS = tuple(SEAL_NAMES.values())
+VILLAGES = ("青莲村", "青山村", "白石村", "柳河村")
+FAR = {"青莲村": "白石村", "青山村": "柳河村", "白石村": "青莲村", "柳河村": "青山村"}
+NEAR = {"青莲村": "青山村", "青山村": "青莲村", "白石村": "白沙村", "柳河村": "柳林村"}  # one character apart
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--photos", type=int, default=32)
+    parser.add_argument("--first-seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    engine = get_backend("tesseract")
+    verdicts: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    seconds: list[float] = []
+    for seed in range(args.first_seed, args.first_seed + args.photos):
+        village, kind = VILLAGES[seed % 4], KINDS[(seed // 4) % 4]
+        camera = VirtualCamera(seed=seed)
+        camera.fit(**pages.village_seal(village, kind))
+        camera.place_spec(pages.random_spec(seed))
+        camera.stamp()
+        image = decode(camera.jpeg())
+        mark = find_seal(image)
+        cases = {
+            "own seal": (village, kind),
+            "another village": (FAR[village], kind),
+            "neighbour village": (NEAR[village], kind),
+            "another kind": (village, KINDS[(seed // 4 + 1) % 4]),
+        }
+        for case, (expected_village, expected_kind) in cases.items():
+            expect = ExpectedSeal(expected_village, expected_kind, KINDS)
+            started = time.perf_counter()
+            flag = check_impression(read_impression(image, mark, engine, expect), expect).flag if mark.found else "no seal"
+            seconds.append(time.perf_counter() - started)
+            verdicts[case][flag or "match"] += 1
+    for case, counts in verdicts.items():
+        total = sum(counts.values())
+        shown = ", ".join(f"{verdict} {n}/{total}" for verdict, n in sorted(counts.items()))
+        print(f"{case:18s} {shown}")
+    seconds.sort()
+    print(f"seconds per judgement: median {seconds[len(seconds) // 2]:.2f}, max {seconds[-1]:.2f} (tesseract, one process)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,294 @@
+"""Reading a seal impression: the organisation's name on its ring and the seal's kind under the star.
+
+A round Chinese seal carries the organisation's name along its upper arc, each character upright towards the
+centre, and its kind (合同专用章, 财务专用章...) in a straight line below the star. The impression is found by
+:func:`edge.ocr.seal.find_seal`; here its red ink (red minus the brighter of green and blue: paper and black
+print are both near 0) is
+
+* unwrapped with ``cv2.warpPolar`` around the fitted circle into a strip, outer edge at the top, the arc's
+  characters upright and left to right; the strip starts in the middle of the widest gap of the ring's band,
+  so a seal pressed at any rotation reads from its first character;
+* cut to the straight line under the star for the kind.
+
+Both are read by the configured OCR engine (``chi_sim``), each at a few character heights: a character the
+black print of the page crosses reads differently at each, and one good reading is enough to find a name
+(a different village's name does not turn into this village's at any scale).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass
+from collections.abc import Sequence
+from typing import Any
+
+import cv2
+import numpy as np
+
+from edge.ocr.seal import SealMark
+from edge.ocr.types import OcrBackend
+
+# The ring's characters lie between these fractions of the impression's radius (from the centre): the kind's
+# line below the star reaches 0.7 R at its corners, the rim starts at about 0.93 R.
+RING_BAND = (0.62, 0.93)
+# The kind's line, relative to the centre in radii: below the star (which ends at 0.3 R), above the ring's text.
+LABEL_BOX = (-0.6, 0.34, 0.6, 0.68)  # x0, y0, x1, y1
+UPRIGHT_DEGREES = 12  # an impression turned less than this is read as it lies
+PRINT_DARK = 110  # red channel below this (and not red): the page's black print, not paper or seal ink
+READ_HEIGHTS = (32, 24, 40)  # character heights (px) each part is read at, until the expected text is found
+PAD = 20  # white border: Tesseract finds no line in ink that touches the image's edge
+GROUP_GAP = 1.5  # ink runs further apart than this many strip heights belong to different words
+
+
+@dataclass(frozen=True)
+class Impression:
+    """What the impression says: ``ring`` and ``label`` as read at each height (empty: nothing read)."""
+
+    ring: tuple[str, ...]
+    label: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ring": list(self.ring), "label": list(self.label)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Impression:
+        return cls(tuple(str(t) for t in data.get("ring") or ()), tuple(str(t) for t in data.get("label") or ()))
+
+
+def red_ink(image: np.ndarray) -> np.ndarray:
+    """How red each pixel is (uint8): high on seal ink, near 0 on paper and a brown desk.
+
+    Where the page's black print runs under the seal the ink cannot be seen (red over black is black): those
+    pixels are filled in from around them (``cv2.inpaint``), so a character the print crosses keeps its strokes.
+    """
+    b, g, r = cv2.split(image.astype(np.int16))
+    red = np.clip(r - np.maximum(g, b), 0, 255).astype(np.uint8)
+    dark = ((r < PRINT_DARK) & (red < PRINT_DARK // 2)).astype(np.uint8) * 255
+    return cv2.inpaint(red, cv2.dilate(dark, np.ones((3, 3), np.uint8)), 3, cv2.INPAINT_TELEA)
+
+
+def ring_strip(red: np.ndarray, mark: SealMark) -> tuple[np.ndarray, float]:
+    """The ring's band unwrapped (rows from the rim inwards, columns clockwise from the band's widest gap), and
+    the direction of that gap from the centre (radians, clockwise from 3 o'clock): where the seal's bottom is."""
+    assert mark.center is not None and mark.radius is not None
+    radius = mark.radius
+    # one column per pixel of arc where the characters' middles run, so they keep their shape
+    columns = max(64, round(2 * math.pi * radius * sum(RING_BAND) / 2))
+    polar = cv2.warpPolar(
+        red, (radius, columns), (float(mark.center[0]), float(mark.center[1])), radius,
+        cv2.WARP_POLAR_LINEAR + cv2.INTER_LINEAR,
+    )  # fmt: skip
+    band = polar[:, round(RING_BAND[0] * radius) : round(RING_BAND[1] * radius)]
+    strip = np.ascontiguousarray(band.T[::-1])  # polar rows run clockwise from 3 o'clock
+    # a column holds print when a tenth of it is ink: specks (a corner of the kind's line, a dot of the page's
+    # print that the filling-in left) do not split the gap
+    ink = _ink(strip).sum(axis=0) > strip.shape[0] / 10
+    if not ink.any():
+        return strip, math.pi / 2
+    start = _widest_gap_middle(ink)
+    return np.roll(strip, -start, axis=1), 2 * math.pi * start / columns
+
+
+def _ink(grey: np.ndarray) -> np.ndarray:
+    """Ink pixels (bool) of a red-ink image: Otsu's threshold, kept above a floor so bare paper stays bare."""
+    level, _ = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return grey > max(level, 40)
+
+
+def _widest_gap_middle(ink: np.ndarray) -> int:
+    """The middle of the longest run of columns without ink, going round the circle."""
+    n = len(ink)
+    best_len, best_start, run, start = 0, 0, 0, 0
+    for i, has_ink in enumerate(np.concatenate([ink, ink])):
+        if has_ink:
+            run = 0
+            continue
+        if run == 0:
+            start = i
+        run += 1
+        if best_len < run <= n:
+            best_len, best_start = run, start
+    return (best_start + best_len // 2) % n
+
+
+def label_crop(red: np.ndarray, mark: SealMark, bottom: float = math.pi / 2) -> np.ndarray:
+    """The straight line under the star (the seal's kind), red ink as bright, turned upright: ``bottom`` is the
+    direction of the seal's bottom from its centre (as :func:`ring_strip` finds it)."""
+    assert mark.center is not None and mark.radius is not None
+    (cx, cy), r = mark.center, mark.radius
+    # turn the impression about its centre until its bottom points down (OpenCV turns anticlockwise); the gap's
+    # middle wanders a few degrees with the ink, so a seal pressed about upright is read as it lies
+    degrees = (math.degrees(bottom - math.pi / 2) + 180) % 360 - 180
+    upright = red
+    if abs(degrees) > UPRIGHT_DEGREES:
+        turn = cv2.getRotationMatrix2D((float(cx), float(cy)), degrees, 1.0)
+        upright = cv2.warpAffine(red, turn, (red.shape[1], red.shape[0]), flags=cv2.INTER_LINEAR)
+    x0, y0, x1, y1 = LABEL_BOX
+    h, w = red.shape[:2]
+    top, low = max(0, cy + round(y0 * r)), min(h, cy + round(y1 * r))
+    left, right = max(0, cx + round(x0 * r)), min(w, cx + round(x1 * r))
+    return upright[top:low, left:right]
+
+
+def for_reading(red: np.ndarray, height: int, binary: bool = False) -> np.ndarray | None:
+    """Dark characters on white, cut to the widest run of ink (stray ink further off is another word), the
+    ink ``height`` px tall, in grey or (``binary``) black and white; None when there is no ink."""
+    ink = _ink(red)
+    columns = np.flatnonzero(ink.any(axis=0))
+    if columns.size == 0:
+        return None
+    # group columns of ink into words: a gap wider than GROUP_GAP strip heights ends one
+    gap = GROUP_GAP * red.shape[0]
+    groups: list[tuple[int, int]] = []
+    for col in columns:
+        if groups and col - groups[-1][1] <= gap:
+            groups[-1] = (groups[-1][0], int(col))
+        else:
+            groups.append((int(col), int(col)))
+    left, right = max(groups, key=lambda g: g[1] - g[0])
+    rows = np.flatnonzero(ink[:, left : right + 1].any(axis=1))
+    top, bottom = int(rows[0]), int(rows[-1]) + 1
+    crop = cv2.normalize(red[top:bottom, left : right + 1], None, 0, 255, cv2.NORM_MINMAX)
+    scale = height / max(1, bottom - top)
+    crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+    if binary:
+        _, crop = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return cv2.copyMakeBorder(255 - crop, PAD, PAD, PAD, PAD, cv2.BORDER_CONSTANT, value=255)
+
+
+def _read(engine: OcrBackend, red: np.ndarray, height: int, binary: bool) -> str:
+    prepared = for_reading(red, height, binary)
+    if prepared is None:
+        return ""
+    return "".join("".join(line.text.split()) for line in engine.read(prepared))
+
+
+@dataclass(frozen=True)
+class ExpectedSeal:
+    """The seal a device holds: its village's name (on the ring), its kind's name (under the star), and the
+    names of every kind a reading of the kind line is told among."""
+
+    village: str
+    kind: str
+    kinds: tuple[str, ...]
+
+
+def read_impression(image: np.ndarray, mark: SealMark, engine: OcrBackend, expect: ExpectedSeal | None = None) -> Impression:
+    """Read the ring and the kind of the impression ``mark`` found on ``image`` (BGR).
+
+    Each part is read in grey and in black and white at each of :data:`READ_HEIGHTS`. ``expect``: stop
+    reading a part once what is expected is found; without it every reading is made.
+    """
+    # only the impression and a margin: filling in the print under the seal costs time per pixel
+    assert mark.center is not None and mark.radius is not None
+    (cx, cy), reach = mark.center, round(mark.radius * 1.1)
+    left, top = max(0, cx - reach), max(0, cy - reach)
+    red = red_ink(image[top : cy + reach, left : cx + reach])
+    local = SealMark(True, (cx - left, cy - top), mark.radius)
+    ring_image, bottom = ring_strip(red, local)
+    label_image = label_crop(red, local, bottom)
+    ring: list[str] = []
+    label: list[str] = []
+    for height in READ_HEIGHTS:
+        for binary in (False, True):
+            if not (expect and village_reading(ring, expect.village)[0] == len(expect.village)):
+                ring.append(_read(engine, ring_image, height, binary))
+            if not (expect and expect.kind in (nearest_kind(t, expect.kinds) for t in label)):
+                label.append(_read(engine, label_image, height, binary))
+    return Impression(tuple(ring), tuple(label))
+
+
+# -- comparing with the configured seal (pure) ------------------------------------------------------
+
+# Characters of the village's name that may go unread: the ring's first character, where the page's print
+# crosses the impression, is misread at every size in about one genuine impression in six (hostsim's
+# photos). Such misreadings scatter; a neighbouring village's character (山 for 莲) is read alike.
+NAME_SLACK = 1
+KIND_MATCH = 0.5  # a reading this close to a kind's name (and closer than to any other) names that kind
+
+
+def nearest_kind(text: str, kinds: Sequence[str]) -> str | None:
+    """The name in ``kinds`` that ``text`` is closest to, if it is close enough to tell (ties tell nothing)."""
+    if not text or not kinds:
+        return None
+    scores = sorted(((difflib.SequenceMatcher(None, text, k).ratio(), k) for k in kinds), reverse=True)
+    best, kind = scores[0]
+    return kind if best >= KIND_MATCH and (len(scores) == 1 or best > scores[1][0]) else None
+
+
+@dataclass(frozen=True)
+class SealCheck:
+    """The impression against the device's seal: ``flag`` None (it is that seal), ``wrong_seal`` (it reads as
+    another) or ``seal_unreadable`` (neither); ``village`` and ``kind`` each ``match``, ``other`` or ``unread``;
+    ``read_kind`` what the kind line was taken for."""
+
+    flag: str | None
+    village: str
+    kind: str
+    read_kind: str | None
+    expected_kind: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "flag": self.flag, "village": self.village, "kind": self.kind,
+            "read_kind": self.read_kind, "expected_kind": self.expected_kind,
+        }  # fmt: skip
+
+
+def village_reading(readings: Sequence[str], village: str) -> tuple[int, int]:
+    """Of the village name's characters: how many some reading of the ring shows in their place, and how many
+    most readings show one other character in place of.
+
+    In each reading the name's best-matching window counts. Readings at other sizes misread other characters
+    (the page's print crosses the seal, a stroke is faint), so together they spell a name none of them read
+    whole, and a misread character differs from reading to reading; another village's character is read
+    the same at most sizes.
+    """
+    n = len(village)
+    found: set[int] = set()
+    seen: list[list[str]] = [[] for _ in village]
+    for text in readings:
+        if not text:
+            continue
+        windows = [text[i : i + n] for i in range(max(1, len(text) - n + 1))]
+        best = max(windows, key=lambda w: sum(a == b for a, b in zip(w, village)))
+        for j, ch in enumerate(best):
+            seen[j].append(ch)
+            if ch == village[j]:
+                found.add(j)
+    read = sum(1 for text in readings if text)
+    other = sum(
+        1 for j, chars in enumerate(seen)
+        if j not in found and chars and max(chars.count(c) for c in set(chars)) * 2 > read
+    )  # fmt: skip
+    return len(found), other
+
+
+def check_impression(impression: Impression, expect: ExpectedSeal) -> SealCheck:
+    """Is this the impression of the seal ``expect`` describes?
+
+    The village's name (:func:`village_reading`) matches when every character is read in its place, or all
+    but :data:`NAME_SLACK`; it is another village's when most readings agree on another character in place of
+    one of it (山 for 莲: a misreading scatters, another seal's character does not). The kind line is taken
+    for the kind it is closest to (:data:`KIND_MATCH`): the device's matches, any other is another seal's.
+    Another village or another kind is ``wrong_seal``, an anomaly. A name or kind read as neither (the print
+    under the seal, a faint press) is ``seal_unreadable``: the check could not tell, which approvers see.
+    """
+    found, other = village_reading(impression.ring, expect.village)
+    if other:
+        village = "other"
+    elif found >= len(expect.village) - NAME_SLACK:
+        village = "match"
+    else:
+        village = "unread"
+    kinds = [k for k in (nearest_kind(t, expect.kinds) for t in impression.label) if k is not None]
+    read_kind = expect.kind if expect.kind in kinds else (kinds[0] if kinds else None)
+    kind = "unread" if read_kind is None else "match" if read_kind == expect.kind else "other"
+    if "other" in (village, kind):
+        flag: str | None = "wrong_seal"
+    elif village == kind == "match":
+        flag = None
+    else:
+        flag = "seal_unreadable"
+    return SealCheck(flag, village, kind, read_kind, expect.kind)

@@ -1,0 +1,112 @@
+"""Reading a seal impression (ring text and kind) from a desk-camera photo, and the rule that compares it with
+the device's configured seal: real hostsim impressions, real OpenCV and Tesseract."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edge.kernel.config import SEAL_NAMES
+from edge.ocr.backends import get_backend
+from edge.ocr.impression import (
+    ExpectedSeal,
+    Impression,
+    check_impression,
+    nearest_kind,
+    read_impression,
+    ring_strip,
+    red_ink,
+)
+from edge.ocr.seal import find_seal
+from hostsim import pages
+from hostsim.camera import VirtualCamera
+from edge.ocr.preprocess import decode
+
+KINDS = tuple(SEAL_NAMES.values())
+
+
+def expected(village: str, kind: str) -> ExpectedSeal:
+    return ExpectedSeal(village, kind, KINDS)
+
+
+def photo_stamped_by(village: str, kind: str, seed: int) -> np.ndarray:
+    """The desk camera's frame of a page stamped by a sleeve holding ``village``'s seal of ``kind``."""
+    camera = VirtualCamera(seed=seed)
+    camera.fit(**pages.village_seal(village, kind))
+    camera.place_spec(pages.random_spec(seed))
+    camera.stamp()
+    return decode(camera.jpeg())
+
+
+def judged(image: np.ndarray, seal: ExpectedSeal) -> str | None:
+    mark = find_seal(image)
+    assert mark.found
+    return check_impression(read_impression(image, mark, get_backend("tesseract"), seal), seal).flag
+
+
+# Seeds whose photos read well enough to tell: the check says "cannot tell" (seal_unreadable) on about one
+# genuine photo in four (measured in benchmarks/bench_impression.py), never "wrong" on those measured.
+@pytest.mark.parametrize(("village", "kind", "seed"), [("青莲村", "公章", 20), ("白石村", "合同专用章", 11), ("青莲村", "财务专用章", 12)])
+def test_the_devices_own_seal_passes(village: str, kind: str, seed: int) -> None:
+    assert judged(photo_stamped_by(village, kind, seed), expected(village, kind)) is None
+
+
+def test_another_villages_seal_and_another_kind_are_caught() -> None:
+    image = photo_stamped_by("白石村", "合同专用章", 11)
+    assert judged(image, expected("青莲村", "合同专用章")) == "wrong_seal"  # the issue's demo: another village
+    assert judged(image, expected("白石村", "公章")) == "wrong_seal"  # this village's seal, the wrong kind
+
+
+def test_the_ring_is_unwrapped_from_its_gap_whatever_the_seal_was_turned() -> None:
+    """A seal pressed turned by 90 degrees reads the same: the strip starts in the ring's widest gap."""
+    sheet = np.full((700, 700, 3), 255, np.uint8)
+    stamped = pages.stamp_seal(sheet, (350, 350), **pages.village_seal("青莲村", "公章"), seed=3)
+    turned = np.ascontiguousarray(np.rot90(stamped))
+    engine = get_backend("tesseract")
+    for image in (stamped, turned):
+        impression = read_impression(image, find_seal(image), engine)
+        assert any("青莲村股份经济合作社" in text for text in impression.ring), impression
+        assert check_impression(impression, expected("青莲村", "公章")).flag is None
+    strip, bottom = ring_strip(red_ink(stamped), find_seal(stamped))
+    assert strip.shape[0] < strip.shape[1]  # a line of text, left to right
+    assert abs(bottom - np.pi / 2) < 0.2  # the gap of an upright seal is at 6 o'clock
+
+
+# -- the rule, at its edges (pure) ------------------------------------------------------------------------
+
+
+def test_the_village_name_allows_one_scattered_misreading_but_not_a_consistent_other_character() -> None:
+    seal = expected("青莲村", "公章")
+    whole = Impression(("青莲村股份经济合作社",), ("公章",))
+    assert check_impression(whole, seal).flag is None
+    # the first character misread differently at each size (the print under it): all but one read, none agree
+    scattered = Impression(("再莲村股份经济合作社", "焉莲村股份经济合作社", "甫莲村股份经济合作社"), ("公章",))
+    assert check_impression(scattered, seal).flag is None
+    # a neighbouring village: 山 read in place of 莲 at most sizes is another seal
+    neighbour = Impression(("青山村股份经济合作社", "青出村股份经济合作社", "青山村股份经济合作社"), ("公章",))
+    check = check_impression(neighbour, seal)
+    assert (check.flag, check.village) == ("wrong_seal", "other")
+    # half the readings agreeing is not most of them: a misreading, not another name
+    split = Impression(("青山村股份经济合作社", "青出村股份经济合作社"), ("公章",))
+    assert check_impression(split, seal).flag is None
+    # two characters read as nothing in particular: the check cannot tell
+    two_off = Impression(("再连村股份经济合作社", "焉达村股份经济合作社"), ("公章",))
+    assert (check_impression(two_off, seal).flag, check_impression(two_off, seal).village) == ("seal_unreadable", "unread")
+    # characters read at different sizes add up to the whole name
+    pieced = Impression(("再莲村股份经济合作社", "青连村股份经济合作社"), ("公章",))
+    assert check_impression(pieced, seal).village == "match"
+
+
+def test_the_kind_is_the_nearest_name_and_another_kind_is_a_wrong_seal() -> None:
+    assert nearest_kind("合同专用音", KINDS) == "合同专用章"  # one character misread
+    assert nearest_kind("公司", KINDS) == "公章"  # half of a two-character name: still nearest, and close enough
+    assert nearest_kind("专用章", KINDS) is None  # as close to three kinds: tells nothing
+    assert nearest_kind("", KINDS) is None
+    seal = expected("青莲村", "公章")
+    assert check_impression(Impression(("青莲村股份经济合作社",), ("合同专用章",)), seal).flag == "wrong_seal"
+    # the device's kind read at one size wins over a misreading at another
+    assert check_impression(Impression(("青莲村股份经济合作社",), ("法人章", "公章")), seal).flag is None
+    assert check_impression(Impression(("青莲村股份经济合作社",), ("",)), seal).flag == "seal_unreadable"
+    assert check_impression(Impression((), ()), seal).to_dict() == {
+        "flag": "seal_unreadable", "village": "unread", "kind": "unread", "read_kind": None, "expected_kind": "公章",
+    }  # fmt: skip
