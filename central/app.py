@@ -70,6 +70,7 @@ from central.store import (
     Refusal,
     refusal_source,
 )
+from central.ticks import ticking
 from edge.ledger.localtime import MINUTES, local_time
 from edge.ledger.merkle import verify_inclusion
 from edge.ledger.wire import ANOMALY_NAMES, API_PREFIX
@@ -185,13 +186,15 @@ def create_app(
             try:
                 if data_dir is not None:
                     app.state.decisions = await DecisionLog.open(data_dir, app.state.store.db)
-                yield
+                async with ticking(app.state.shell, parts):
+                    yield
             finally:
                 if app.state.decisions is not None:
                     await app.state.decisions.close()
                 await app.state.store.close()
         else:
-            yield
+            async with ticking(app.state.shell, parts):
+                yield
 
     app = FastAPI(
         title="清廉 Qinglian central store",

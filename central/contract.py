@@ -48,6 +48,11 @@ class WorkItem:
 #: the central shell and the principal (its role and scope); only what that principal may see and do.
 Work = Callable[[Any, Any], Awaitable[list[WorkItem]]]
 
+#: A part's periodic work (a monthly tender gathered on its day, opened when its window ends), called with the
+#: central shell once when the central starts and then every minute while it serves (central/ticks.py), only where
+#: the central keeps a decision log. It reads what is due from the database, so a pass repeated does nothing more.
+Tick = Callable[[Any], Awaitable[None]]
+
 
 @dataclass(frozen=True)
 class CentralPart:
@@ -62,6 +67,7 @@ class CentralPart:
     templates: Path | None = None  # a folder holding templates/<name>/*.html is found by the central's pages
     nav: tuple[NavItem, ...] = ()
     work: Work | None = None  # its items on each account's 我的工作
+    tick: Tick | None = None  # its periodic work
     # The edges' ledger kinds it reacts to (its own prefix's) -> the reaction, for each entry of a verified batch.
     on_entry: Mapping[str, OnEntry] = field(default_factory=dict)
     # The decision kinds it records in the central's decision log (its own prefix's) -> Chinese name.

@@ -18,6 +18,7 @@ CENTRAL_COMPETITIVE_DEPOSIT = CentralPart(
     templates=web.TEMPLATES,
     nav=web.NAV,
     work=web.work,
+    tick=schedule.Timer(),
     on_entry=reactions.ON_ENTRY,
     decisions={**tender.DECISIONS, schedule.SCHEDULE: "每月定时招标日程"},
     demo=demo.seed,

@@ -2,7 +2,7 @@
 
 The officer sets the schedule once (a decision, ``competitive_deposit.schedule``): the day of the month the
 villages' plans are gathered, how many days the banks have to bid, the rate points and the signing days. From
-then on the timer (:func:`run_due`, one pass; :func:`lifespan`, a pass at start and one a minute) does what the
+then on the timer (:func:`run_due`, one pass; :class:`Timer`, the part's tick (central/ticks.py)) does what the
 officer's buttons do, as ``timer:<scope>`` in the decision log:
 
 - on the day (Asia/Shanghai), or the first pass after it that month, the waiting plans in scope are gathered
@@ -17,10 +17,7 @@ opening), so a pass repeated, two processes, or a restart after a day down neith
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
@@ -40,7 +37,6 @@ from edge.ledger.localtime import SHANGHAI
 log = logging.getLogger("central.competitive_deposit")
 
 SCHEDULE = f"{NAME}.schedule"
-PASS_SECONDS = 60
 CLOSES_AT = time(17, 0)  # the window's last day ends at the close of office hours
 LAST_DAY = 28  # every month has it
 
@@ -140,44 +136,18 @@ async def scope_name(conn: AsyncConnection, tender_id: str) -> str:
     return str((await T.tender_row(conn, tender_id)).scope_name)
 
 
-def lifespan(shell: Any) -> Any:
-    """The app's timer: a pass when the central starts (catching up on what fell due while it was down), then one
-    every minute until it stops. A central without a decision log takes no decisions, so it keeps no timer."""
+class Timer:
+    """The part's tick (central/ticks.py): one pass at the shell's time, saying in the log what it did, and why a
+    tender waits once per reason rather than every minute."""
 
-    @contextlib.asynccontextmanager
-    async def running(app: Any) -> AsyncIterator[None]:
-        decisions = getattr(shell.state, "decisions", None)
-        if decisions is None:
-            yield
-            return
-        said: dict[str, str] = {}
+    def __init__(self) -> None:
+        self._said: dict[str, str] = {}
 
-        async def one_pass() -> None:
-            try:
-                done = await run_due(shell.store, decisions, datetime.fromtimestamp(shell.clock(), UTC))
-            except Exception:  # a database hiccup: the next pass tries again
-                log.exception("定时招标出错 the tender timer failed; trying again in a minute")
-                return
-            for tender_id in (*done.announced, *done.opened):
-                log.info("定时招标 %s: %s", "已发布 announced" if tender_id in done.announced else "已开标 opened", tender_id)
-            for tender_id, why in done.waiting.items():
-                if said.get(tender_id) != why:  # once per reason, not every minute
-                    log.warning("定时开标等待 tender %s waits: %s", tender_id, why)
-            said.clear()
-            said.update(done.waiting)
-
-        async def loop() -> None:
-            while True:
-                await asyncio.sleep(PASS_SECONDS)
-                await one_pass()
-
-        await one_pass()
-        task = asyncio.create_task(loop(), name="competitive deposit timer")
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    return running
+    async def __call__(self, shell: Any) -> None:
+        done = await run_due(shell.store, shell.state.decisions, datetime.fromtimestamp(shell.clock(), UTC))
+        for tender_id in (*done.announced, *done.opened):
+            log.info("定时招标 %s: %s", "已发布 announced" if tender_id in done.announced else "已开标 opened", tender_id)
+        for tender_id, why in done.waiting.items():
+            if self._said.get(tender_id) != why:
+                log.warning("定时开标等待 tender %s waits: %s", tender_id, why)
+        self._said = dict(done.waiting)

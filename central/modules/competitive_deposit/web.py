@@ -75,7 +75,7 @@ async def work(shell: Any, who: Any) -> list[WorkItem]:
 
 
 def router(shell: Any) -> APIRouter:
-    api = APIRouter(lifespan=S.lifespan(shell))  # the timer runs while the central serves
+    api = APIRouter()
 
     def now() -> datetime:
         return datetime.fromtimestamp(shell.clock(), UTC)
