@@ -74,12 +74,33 @@ draws = Table(
 )
 
 
+def commitment(typed: str) -> str:
+    """A township's commitment as typed: SHA-256 in hex (64 characters), or a refusal."""
+    promise = typed.strip().lower()
+    if _COMMITMENT.fullmatch(promise) is None:
+        raise Refusal(400, "bad_commitment", "承诺值应为 64 位十六进制（乡镇随机值的 SHA-256）")
+    return promise
+
+
+def revealed(value: str, promised: str) -> str:
+    """The township's value as revealed: checked, and it must hash to the commitment it made."""
+    secret = text(value, "乡镇随机值", rules.VALUE_MAX, rules.VALUE_MIN)
+    if rules.commitment_of(secret) != promised:
+        raise Refusal(400, "not_committed", "随机值与抽取前公布的承诺值不符")
+    return secret
+
+
+async def root_after(decisions: Any, index: int) -> str:
+    """The decision log's Merkle root (hex) over its first ``index`` + 1 entries: the source a fixing fixes."""
+    return (await decisions.ledger.root_hash(index + 1)).hex()
+
+
 def seed_sources(village: str, township: str, tree_size: int, root: str) -> list[str]:
     return [f"village:{village}", f"township:{township}", f"checkpoint:{tree_size}:{root}"]
 
 
 async def fix(
-    conn: AsyncConnection, decisions: Any, who: Principal, edge_id: str, project_id: str, commitment: str,
+    conn: AsyncConnection, decisions: Any, who: Principal, edge_id: str, project_id: str, typed_commitment: str,
     moment: datetime,
 ) -> str:  # fmt: skip
     """Fix and publish what a project's draw depends on, with the township's commitment: the draw's id."""
@@ -92,9 +113,7 @@ async def fix(
     taken = await conn.execute(select(draws.c.id).where(draws.c.edge_id == edge_id, draws.c.project_id == project_id))
     if taken.first() is not None:
         raise Refusal(409, "fixed", "本工程的抽取已经固定，不能重新固定")
-    promise = commitment.strip().lower()
-    if _COMMITMENT.fullmatch(promise) is None:
-        raise Refusal(400, "bad_commitment", "承诺值应为 64 位十六进制（乡镇随机值的 SHA-256）")
+    promise = commitment(typed_commitment)
     pool = await pool_of(conn, county, township)
     recommended = project["recommended"]["id"]
     try:
@@ -111,7 +130,7 @@ async def fix(
              "village_commitment": project["recommended"]["commitment"]}  # fmt: skip
     # Sent down: the village reveals its value only once it sees the fixing (the root then exists).
     entry = await decisions.decide(FIXED, fixed, edge_id, actor=who.account or who.name, conn=conn)
-    root = (await decisions.ledger.root_hash(entry.index + 1)).hex()
+    root = await root_after(decisions, entry.index)
     # The checkpoint signed right after the decision covers exactly it (unless another decision slipped in
     # between: the root then stands alone, provable from any later checkpoint).
     signed = await decisions.ledger.latest_checkpoint()
@@ -147,9 +166,7 @@ async def reveal(conn: AsyncConnection, decisions: Any, who: Principal, draw_id:
         raise Refusal(404, "not_found", "本乡镇没有这次抽取")
     if row.status != "fixed":
         raise Refusal(409, "drawn", "本次抽取已经完成")
-    secret = text(value, "乡镇随机值", rules.VALUE_MAX, rules.VALUE_MIN)
-    if rules.commitment_of(secret) != row.commitment:
-        raise Refusal(400, "not_committed", "随机值与抽取前公布的承诺值不符")
+    secret = revealed(value, row.commitment)
     village = await projects_.village_value(conn, row.edge_id, row.project_id)
     if village is None:
         raise Refusal(409, "village_not_revealed", "村尚未公布其随机值，公布后才能抽取")

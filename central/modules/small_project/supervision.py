@@ -23,7 +23,6 @@ the village's notice board lists it.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -31,6 +30,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, String, Table, Text, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+import central.modules.small_project.draw as draw  # noqa: PLR0402 (the submodules, not the package: no cycle)
 import central.modules.small_project.projects as projects_
 import edge.modules.small_project.rules as rules  # noqa: PLR0402 (the pure rules only, as the layers allow)
 from central.accounts.tables import accounts
@@ -43,7 +43,6 @@ NAME = "small_project"
 CHECKS_FIXED, CHECKS_DRAWN, CHECKED, COMPLAINT = (
     f"{NAME}.{k}" for k in ("checks_fixed", "checks_drawn", "checked", "complaint")
 )
-_COMMITMENT = re.compile(r"[0-9a-f]{64}", re.ASCII)
 
 checks = Table(
     "small_project_checks",
@@ -106,14 +105,12 @@ async def fix(
     taken = select(checks.c.id).where(checks.c.edge_id == edge_id, checks.c.project_id == project_id)
     if (await conn.execute(taken)).first() is not None:
         raise Refusal(409, "fixed", "本工程的随机检查已经固定")
-    promise = commitment.strip().lower()
-    if _COMMITMENT.fullmatch(promise) is None:
-        raise Refusal(400, "bad_commitment", "承诺值应为 64 位十六进制（乡镇随机值的 SHA-256）")
+    promise = draw.commitment(commitment)
     days = _days(first, last)
     inspectors = await _inspectors(conn, project["county"], project["township"])
     body = {"edge_id": edge_id, "project_id": project_id, "inspectors": inspectors, "days": days, "commitment": promise}
     entry = await decisions.decide(CHECKS_FIXED, body, actor=who.account or who.name, conn=conn)
-    root = (await decisions.ledger.root_hash(entry.index + 1)).hex()
+    root = await draw.root_after(decisions, entry.index)
     check_id = uuid.uuid4().hex
     await conn.execute(checks.insert().values(
         id=check_id, edge_id=edge_id, project_id=project_id, county=project["county"], township=project["township"],
@@ -136,9 +133,7 @@ async def reveal(conn: AsyncConnection, decisions: Any, who: Principal, check_id
     row = await _row(conn, who, check_id, "抽取双随机检查")
     if row.status != "fixed":
         raise Refusal(409, "drawn", "本次随机检查已经抽取")
-    secret = text(value, "乡镇随机值", rules.VALUE_MAX, rules.VALUE_MIN)
-    if rules.commitment_of(secret) != row.commitment:
-        raise Refusal(400, "not_committed", "随机值与抽取前公布的承诺值不符")
+    secret = draw.revealed(value, row.commitment)
     sources = [f"township:{secret}", f"checkpoint:{row.fixed_index + 1}:{row.checkpoint_root}"]
     seed = rules.combine_seed(sources)
     drawn = rules.draw_checks(json.loads(row.inspectors), json.loads(row.days), seed)

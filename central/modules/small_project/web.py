@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -37,6 +38,9 @@ NAV = (
     NavItem("/m/small_project/quotes", "限额工程报价", ("supplier",)),
 )
 Text = Annotated[str, Form()]
+PROJECTS, POOL, QUOTES = "/m/small_project/projects", "/m/small_project/pool", "/m/small_project/quotes"
+#: A step a form takes: (write connection, decision log, who) -> its effect.
+Step = Callable[[Any, Any, Any], Awaitable[Any]]
 
 
 async def work(shell: Any, who: Any) -> list[WorkItem]:
@@ -82,6 +86,15 @@ def router(shell: Any) -> APIRouter:
     def acts(who: Any) -> bool:
         return bool(who.level == "township" and who.role == "township_officer")
 
+    async def acted(request: Request, csrf: str, back: str, step: Step, role: str = "township_officer") -> Response:
+        """One step of a form: ``role`` only, its CSRF token checked, the step (its decision first) in one write
+        transaction; then back to ``back``. A refusal is the step's own (a 4xx with its message)."""
+        who = await shell.require(request, role)
+        await shell.check_csrf(request, csrf)
+        async with shell.store.db.writer.begin() as conn:
+            await step(conn, decision_log(shell), who)
+        return RedirectResponse(back, 303)
+
     @api.get("/m/small_project", include_in_schema=False)
     async def page(request: Request) -> Response:
         who = await shell.supervising(request)
@@ -115,18 +128,14 @@ def router(shell: Any) -> APIRouter:
     async def register(
         request: Request, name: Text = "", code: Text = "", categories: Text = "", csrf: Text = ""
     ) -> Response:
-        who = await shell.require(request, "township_officer")
-        await shell.check_csrf(request, csrf)
-        async with shell.store.db.writer.begin() as conn:
-            await pool.register(conn, decision_log(shell), who, name, code, categories, now())
-        return RedirectResponse("/m/small_project/pool", 303)
+        return await acted(
+            request, csrf, POOL, lambda conn, log, who: pool.register(conn, log, who, name, code, categories, now())
+        )
 
     async def blacklisting(request: Request, code: str, reason: str, csrf: str, blacklisted: bool) -> Response:
-        who = await shell.require(request, "township_officer")
-        await shell.check_csrf(request, csrf)
-        async with shell.store.db.writer.begin() as conn:
-            await pool.set_blacklisted(conn, decision_log(shell), who, code, blacklisted, reason, now())
-        return RedirectResponse("/m/small_project/pool", 303)
+        return await acted(
+            request, csrf, POOL, lambda conn, log, who: pool.set_blacklisted(conn, log, who, code, blacklisted, reason, now())
+        )
 
     @api.post("/m/small_project/pool/{code}/blacklist", include_in_schema=False)
     async def blacklist(request: Request, code: str, reason: Text = "", csrf: Text = "") -> Response:
@@ -164,39 +173,29 @@ def router(shell: Any) -> APIRouter:
     async def fix_draw(
         request: Request, edge_id: str, project_id: str, commitment: Text = "", csrf: Text = ""
     ) -> Response:
-        who = await shell.require(request, "township_officer")
-        await shell.check_csrf(request, csrf)
-        async with shell.store.db.writer.begin() as conn:
-            await draw.fix(conn, decision_log(shell), who, edge_id, project_id, commitment, now())
-        return RedirectResponse("/m/small_project/projects", 303)
+        return await acted(
+            request, csrf, PROJECTS, lambda conn, log, who: draw.fix(conn, log, who, edge_id, project_id, commitment, now())
+        )
 
     @api.post("/m/small_project/projects/{edge_id}/{project_id}/step", include_in_schema=False)
     async def township_step(
         request: Request, edge_id: str, project_id: str, decision: Text = "", reason: Text = "", csrf: Text = ""
     ) -> Response:
-        who = await shell.require(request, "township_officer")
-        await shell.check_csrf(request, csrf)
-        async with shell.store.db.writer.begin() as conn:
-            await projects.township_step(conn, decision_log(shell), who, edge_id, project_id, decision == "approve", reason)
-        return RedirectResponse("/m/small_project/projects", 303)
+        return await acted(
+            request, csrf, PROJECTS, lambda conn, log, who: projects.township_step(conn, log, who, edge_id, project_id, decision == "approve", reason)
+        )
 
     @api.post("/m/small_project/draws/{draw_id}/reveal", include_in_schema=False)
     async def reveal(request: Request, draw_id: str, value: Text = "", csrf: Text = "") -> Response:
-        who = await shell.require(request, "township_officer")
-        await shell.check_csrf(request, csrf)
-        async with shell.store.db.writer.begin() as conn:
-            await draw.reveal(conn, decision_log(shell), who, draw_id, value)
-        return RedirectResponse("/m/small_project/projects", 303)
+        return await acted(request, csrf, PROJECTS, lambda conn, log, who: draw.reveal(conn, log, who, draw_id, value))
 
     # -- the sealed quotes -------------------------------------------------------------------------------
 
     @api.post("/m/small_project/draws/{draw_id}/invite", include_in_schema=False)
     async def invite(request: Request, draw_id: str, hours: Text = "", hotline: Text = "", csrf: Text = "") -> Response:
-        who = await shell.require(request, "township_officer")
-        await shell.check_csrf(request, csrf)
-        async with shell.store.db.writer.begin() as conn:
-            await quotes.invite(conn, decision_log(shell), who, draw_id, hours, hotline, now())
-        return RedirectResponse("/m/small_project/projects", 303)
+        return await acted(
+            request, csrf, PROJECTS, lambda conn, log, who: quotes.invite(conn, log, who, draw_id, hours, hotline, now())
+        )
 
     @api.get("/m/small_project/quotes", include_in_schema=False)
     async def quotes_page(request: Request) -> Response:
@@ -207,55 +206,43 @@ def router(shell: Any) -> APIRouter:
 
     @api.post("/m/small_project/quotes/{draw_id}", include_in_schema=False)
     async def quote(request: Request, draw_id: str, amount: Text = "", csrf: Text = "") -> Response:
-        who = await shell.require(request, "supplier")
-        await shell.check_csrf(request, csrf)
-        async with shell.store.db.writer.begin() as conn:
-            await quotes.submit(conn, decision_log(shell), who, draw_id, amount, now())
-        return RedirectResponse("/m/small_project/quotes", 303)
+        return await acted(
+            request, csrf, QUOTES, lambda conn, log, who: quotes.submit(conn, log, who, draw_id, amount, now()), "supplier"
+        )
 
     @api.post("/m/small_project/draws/{draw_id}/open", include_in_schema=False)
     async def open_round(request: Request, draw_id: str, observer: Text = "", csrf: Text = "") -> Response:
-        who = await shell.require(request, "township_officer")
-        await shell.check_csrf(request, csrf)
-        async with shell.store.db.writer.begin() as conn:
-            await quotes.open_round(conn, decision_log(shell), who, draw_id, observer, now())
-        return RedirectResponse("/m/small_project/projects", 303)
+        return await acted(
+            request, csrf, PROJECTS, lambda conn, log, who: quotes.open_round(conn, log, who, draw_id, observer, now())
+        )
 
     # -- "121" supervision ----------------------------------------------------------------------------
 
     @api.post("/m/small_project/projects/{edge_id}/{project_id}/checks", include_in_schema=False)
     async def fix_checks(request: Request, edge_id: str, project_id: str, commitment: Text = "", first: Text = "",
                          last: Text = "", csrf: Text = "") -> Response:  # fmt: skip
-        who = await shell.require(request, "township_officer")
-        await shell.check_csrf(request, csrf)
-        async with shell.store.db.writer.begin() as conn:
-            await supervision.fix(conn, decision_log(shell), who, edge_id, project_id, commitment, first, last)
-        return RedirectResponse("/m/small_project/projects", 303)
+        return await acted(
+            request, csrf, PROJECTS, lambda conn, log, who: supervision.fix(conn, log, who, edge_id, project_id, commitment, first, last)
+        )
 
     @api.post("/m/small_project/checks/{check_id}/reveal", include_in_schema=False)
     async def reveal_checks(request: Request, check_id: str, value: Text = "", csrf: Text = "") -> Response:
-        who = await shell.require(request, "township_officer")
-        await shell.check_csrf(request, csrf)
-        async with shell.store.db.writer.begin() as conn:
-            await supervision.reveal(conn, decision_log(shell), who, check_id, value)
-        return RedirectResponse("/m/small_project/projects", 303)
+        return await acted(
+            request, csrf, PROJECTS, lambda conn, log, who: supervision.reveal(conn, log, who, check_id, value)
+        )
 
     @api.post("/m/small_project/checks/{check_id}/done", include_in_schema=False)
     async def check_done(request: Request, check_id: str, no: Text = "", findings: Text = "", csrf: Text = "") -> Response:
-        who = await shell.require(request, "township_officer")
-        await shell.check_csrf(request, csrf)
-        async with shell.store.db.writer.begin() as conn:
-            await supervision.record_check(conn, decision_log(shell), who, check_id, no, findings, now())
-        return RedirectResponse("/m/small_project/projects", 303)
+        return await acted(
+            request, csrf, PROJECTS, lambda conn, log, who: supervision.record_check(conn, log, who, check_id, no, findings, now())
+        )
 
     @api.post("/m/small_project/projects/{edge_id}/{project_id}/complaint", include_in_schema=False)
     async def complaint(request: Request, edge_id: str, project_id: str, summary: Text = "", anonymous: Text = "",
                         csrf: Text = "") -> Response:  # fmt: skip
-        who = await shell.require(request, "township_officer")
-        await shell.check_csrf(request, csrf)
-        async with shell.store.db.writer.begin() as conn:
-            await supervision.complaint(conn, decision_log(shell), who, edge_id, project_id, summary, anonymous == "1", now())
-        return RedirectResponse("/m/small_project/projects", 303)
+        return await acted(
+            request, csrf, PROJECTS, lambda conn, log, who: supervision.complaint(conn, log, who, edge_id, project_id, summary, anonymous == "1", now())
+        )
 
     @api.get("/m/small_project/checks/{check_id}.json", include_in_schema=False)
     async def checks_record(check_id: str) -> Response:
