@@ -128,7 +128,12 @@ class EdgeAgent:
         async with self.recorder.step():
             # "camera" says whether the presses of this run are to be photographed (edge/evidence.py's sweep)
             camera = self.config.camera is not None
-            await self.recorder.record(P.AGENT_STARTED, {"pid": os.getpid(), "village": self.config.village, "camera": camera})
+            # "person_camera": whether the unlocks and last presses of this run are to be photographed (personcam.py)
+            person = camera and bool(self.config.camera and self.config.camera.person_source)
+            await self.recorder.record(
+                P.AGENT_STARTED,
+                {"pid": os.getpid(), "village": self.config.village, "camera": camera, "person_camera": person},
+            )
         if self.config.camera is not None and self.evidence is None:
             from edge.seal.evidence import Evidence
 

@@ -168,3 +168,34 @@ async def test_a_missing_face_detector_is_said_loudly_and_flagged_on_each_photo(
     request_id = await stamped(agent, camboard, tmp_path, 1)
     photos = await entries(agent, PERSON_PHOTO, request_id)
     assert [(p.body["faces"], p.body["anomaly"]) for p in photos] == [(None, "face_detector_missing")] * 2
+
+
+async def test_photos_a_stopped_edge_never_took_are_flagged_at_the_next_start(tmp_path: Path, camboard: SimBoard) -> None:
+    edge = await running_agent(tmp_path, camboard, cameras(camboard))
+    try:
+        assert edge.person is not None
+        await edge.person.close()  # the face camera's service stops, as when the edge dies before capturing
+        edge.person = None
+        request = await edge.file_request("liming", "合同盖章", "official", 1, document(tmp_path), amount_fen=SMALL)
+        await edge.wait_request(request.id, {"pending"}, TIMEOUT * 2)
+        await edge.approve(request.id, "zhangwei")
+        await edge.approve(request.id, "chenjing")
+        await edge.wait_request(request.id, {"in_use"}, TIMEOUT)
+        await asyncio.to_thread(camboard.control.press)
+        await edge.wait_request(request.id, {"closed"}, TIMEOUT)
+        assert await entries(edge, PERSON_PHOTO) == await entries(edge, PERSON_CAPTURE_FAILED) == []
+        config = edge.config
+    finally:
+        await edge.close()
+
+    for _ in range(2):  # started twice: the missing photos are recorded once
+        again = await EdgeAgent.open(config)
+        try:
+            await again.start()
+            failed = await entries(again, PERSON_CAPTURE_FAILED, request.id)
+        finally:
+            await again.close()
+        assert [(f.body["moment"], f.body["anomaly"]) for f in failed] == [
+            ("unlock", "person_capture_failed"), ("last_press", "person_capture_failed")
+        ]  # fmt: skip
+        assert all("stopped before capturing" in f.body["reason"] for f in failed)

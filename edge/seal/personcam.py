@@ -31,6 +31,7 @@ from edge.ocr.faces import FRONTAL_FACE, Cascade, DetectorMissing, jpeg_faces, l
 from edge.ocr.settings import CameraSettings
 from edge.seal.capture import Camera, CaptureError
 from edge.seal.db import EdgeDB, RequestView
+from edge.seal.projection import AGENT_STARTED
 from edge.seal.person import (
     PERSON_CAPTURE_FAILED,
     PERSON_PHOTO,
@@ -77,6 +78,16 @@ async def person_photos_for(
     return person_photos([e for kind in kinds for e in await ledger.entries_of_kind(kind)], request.id)
 
 
+def _about(trigger: Entry, moment: str) -> dict[str, Any]:
+    """What a person photo's entry says of the event it follows."""
+    b = trigger.body
+    return {
+        "request_id": b["request_id"], "device_id": b.get("device_id"), "grant_no": b.get("grant_no"),
+        "event_id": b.get("event_id"), "moment": moment, "press_no": (b.get("event") or {}).get("n"),
+        "trigger_entry": trigger.index,
+    }  # fmt: skip
+
+
 class PersonCam:
     """The face-camera service of one edge agent (``[camera] person_source``)."""
 
@@ -116,6 +127,7 @@ class PersonCam:
             log.error("%s; person photos are taken but not checked for a face", exc)
         self.camera.start()
         await self.sweep()
+        await self._owed()
         self._unsubscribe = self.recorder.subscribe(self._observe)
         self._timer = asyncio.create_task(self._sweeping(), name="person photo retention")
         log.info(
@@ -172,18 +184,18 @@ class PersonCam:
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
 
+    async def _moment(self, trigger: Entry) -> str | None:
+        """The moment a recorded unlock or press of a request calls for a photo of, if any."""
+        async with self.recorder.step():  # the database is shared with the recording steps
+            request = await self.recorder.db.request(str(trigger.body["request_id"]))
+        return None if request is None else moment_of(trigger.kind, trigger.body.get("event") or {}, request.presses)
+
     async def _photograph(self, trigger: Entry, seen: float) -> None:
         b = trigger.body
-        event = b.get("event") or {}
-        async with self.recorder.step():  # the database is shared with the recording steps
-            request = await self.recorder.db.request(str(b["request_id"]))
-        moment = moment_of(trigger.kind, event, request.presses) if request is not None else None
+        moment = await self._moment(trigger)
         if moment is None:
             return
-        about = {
-            "request_id": b["request_id"], "device_id": b.get("device_id"), "grant_no": b.get("grant_no"),
-            "event_id": b.get("event_id"), "moment": moment, "press_no": event.get("n"), "trigger_entry": trigger.index,
-        }  # fmt: skip
+        about = _about(trigger, moment)
         try:
             jpeg = await asyncio.to_thread(self.camera.capture, seen)
             sha = await asyncio.to_thread(self.store.put, jpeg)
@@ -203,6 +215,29 @@ class PersonCam:
                 body["anomaly"] = "no_person"
                 log.warning("request %s %s: no face in the person photo %s", b["request_id"], moment, sha[:12])
         await self._record([(PERSON_PHOTO, body)])
+
+    async def _owed(self) -> None:
+        """The last run before this one that had the face camera on, cut short before some of its photos were
+        recorded: each missing one becomes a flagged failure now, as the page photos' sweep does (never a gap).
+
+        Each such start looks at the run before it only: that run's own start looked at the one before."""
+        starts = await self.recorder.ledger.entries_of_kind(AGENT_STARTED)
+        previous = [s for s in starts[:-1] if s.body.get("person_camera")]  # the last start is this run's
+        if not previous:
+            return
+        run = await self.recorder.ledger.entries(previous[-1].index, starts[-1].index)
+        done = {e.body.get("trigger_entry") for e in run if e.kind in (PERSON_PHOTO, PERSON_CAPTURE_FAILED)}
+        owed = []
+        for e in run:
+            if e.kind not in (UNLOCKED, PRESS) or not e.body.get("request_id") or e.index in done:
+                continue
+            moment = await self._moment(e)
+            if moment is not None:
+                stopped = {"reason": "no photo was taken: the edge stopped before capturing", "anomaly": "person_capture_failed"}
+                owed.append((PERSON_CAPTURE_FAILED, {**_about(e, moment), **stopped}))
+        if owed:
+            log.warning("%d person photo(s) were never taken: recording that", len(owed))
+            await self._record(owed)
 
     async def _record(self, items: list[tuple[str, dict[str, Any]]]) -> None:
         async with self.recorder.step():
