@@ -69,6 +69,8 @@ def test_the_demo_shows_the_central_halves_once(tmp_path: Path) -> None:
                 assert "绍兴诚信电器有限公司" in deals and "12,360.00" in deals
                 splits = _page(client, "hezhen", password, "/m/procurement/splits")  # the village's purchases, flagged
                 assert "同一项目累计" in splits and "“村道亮化”" in splits and "¥5,350.00" in splits
+                goods = _page(client, "hezhen", password, "/m/procurement/catalogue")  # the suppliers' prices
+                assert "太阳能路灯 6 米灯杆" in goods and "¥1,520.00/套" in goods and "杭州明亮照明工程有限公司" in goods
                 with sqlite3.connect(f"file:{data / 'central' / 'central.sqlite3'}?mode=ro", uri=True) as conn:
                     tenders_by_status = dict(conn.execute("SELECT status, tender_id FROM competitive_deposit_tenders"))
                 finished = _page(client, "xianguan", password, f"/m/competitive_deposit/tenders/{quote(tenders_by_status['opened'], safe='')}")
@@ -91,6 +93,7 @@ def test_the_demo_shows_the_central_halves_once(tmp_path: Path) -> None:
     assert village["competitive_deposit.award"] == 1 and village["competitive_deposit.signed"] == 1
     assert central_kinds == {
         "procurement.credit_deducted": 4, "procurement.demand_approved": 2, "procurement.bid": 5, "procurement.award": 1,
+        "procurement.catalogue_listed": 6,
     }  # fmt: skip
     # The village's award is the central's signed document (no stand-in), and the deal went on to its payment.
     assert village["procurement.award"] == 1 and village["procurement.payment_recorded"] == 1

@@ -9,7 +9,9 @@ side of the demands the demo village sent up (edge/modules/procurement/demo.py, 
   bid in it, and the township awards the lowest: the signed award goes down to the village with the next sync,
   where the village's demo carries the deal on to its payment.
 
-A demand the village has not sent up yet (no sync so far) is left for the next run; a second run adds nothing.
+Each supplier lists a few goods with prices on its catalogue (the township reads them beside the demands'
+ceilings). A demand the village has not sent up yet (no sync so far) is left for the next run; a second run adds
+nothing.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from sqlalchemy import select
 
 from central.accounts import roles as R
 from central.accounts.demo import DemoSite
+from central.modules.procurement.catalogue import Item, list_item
 from central.modules.procurement.creditdesk import deduct
 from central.modules.procurement.review import review
-from central.modules.procurement.tables import demands
+from central.modules.procurement.tables import catalogue, demands
 from central.modules.procurement.tender import award, bid
 
 # username, organisation, unified social credit code, categories
@@ -52,6 +55,26 @@ AWARDED_BIDS = (
 )
 
 
+#: What each supplier lists on its catalogue: (category, name, unit, price in fen).
+CATALOGUE = {
+    "lvshan": (("办公用品", "A4 打印纸（70 克，5 包/箱）", "箱", 14_500), ("办公用品", "打印机墨盒（黑色）", "个", 16_800)),
+    "chengxin": (("设备家电", "壁挂空调 1.5 匹 一级能效", "台", 305_000), ("建材五金", "LED 路灯灯头 50W", "个", 4_200)),
+    "mingliang": (("建材五金", "太阳能路灯 6 米灯杆", "套", 152_000),),
+    "huaxin": (("设备家电", "壁挂空调 1.5 匹 一级能效", "台", 318_000),),
+}
+
+
+async def _catalogue(site: DemoSite, now: datetime) -> None:
+    for username, goods in CATALOGUE.items():
+        async with site.store.db.reader.connect() as conn:
+            if (await conn.execute(select(catalogue.c.seq).where(catalogue.c.supplier == username))).first():
+                continue  # listed by an earlier run
+        who, application = await site.principal(username), await site.accounts.application_of(username)
+        for category, name, unit, price_fen in goods:
+            async with site.store.db.writer.begin() as conn:
+                await list_item(conn, site.decisions, who, application, Item(category, name, unit, price_fen), now)
+
+
 async def seed(site: DemoSite) -> None:
     now = datetime.now(UTC)
     county = await site.principal("xianguan")
@@ -61,6 +84,7 @@ async def seed(site: DemoSite) -> None:
             for kind, reason, evidence in DEDUCTIONS:
                 async with site.store.db.writer.begin() as conn:
                     await deduct(conn, site.decisions, county, application, kind, reason, evidence, now)
+    await _catalogue(site, now)
     township = await site.principal("hezhen")
     for title, opened, taken in (
         (OPEN_DEMAND, now - timedelta(days=1), OPEN_BIDS),
