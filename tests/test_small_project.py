@@ -584,3 +584,18 @@ async def test_the_works_steps_go_on_the_notice_with_their_photos_in_order(agent
     assert (await visitor.client.get(f"/small_project/p/{project_id}/files/..%2F..%2Fsecrets")).status_code == 404
     board = (await visitor.client.get("/board")).text
     assert "限额工程进度：西岙自然村道路硬化" in board and f"/small_project/p/{project_id}/notice" in board
+
+
+async def test_the_next_approver_is_pushed_and_the_filer_hears_the_outcome(agent: EdgeAgent) -> None:
+    await deliver(agent, catalogue_document())
+    filer = actor(agent, "wangfang", "applicant", "approver")
+    start = await agent.ledger.size()
+    project_id = await desk.file_project(agent, filer, draft("道路"))
+    await desk.decide(agent, actor(agent, "zhangwei"), project_id, True)
+    await desk.decide(agent, actor(agent, "chenjing"), project_id, True)
+    told = []
+    async with agent.recorder.step():
+        for entry in await agent.ledger.entries(start):
+            told += [(n.event, n.people) for n in await SMALL_PROJECT.notices(agent, entry)]  # type: ignore[misc]
+    assert told == [("awaiting_approval", ("zhangwei",)), ("awaiting_approval", ("chenjing",)),
+                    ("approved", ("wangfang",))]  # fmt: skip

@@ -32,6 +32,7 @@ SMALL_PROJECT = Part(
     exports=lists.EXPORTS,
     publishes=lists.publishes,
     inbox=web.inbox,
+    notices=web.notices,
     demo=demo.seed,
     from_central=K.DOCUMENT_KINDS,
 )

@@ -20,13 +20,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 import edge.modules.small_project.desk as desk  # noqa: PLR0402 (no cycle through the package)
+import edge.modules.small_project.kinds as K
 import edge.modules.small_project.projection as P
 from edge.kernel.accounts import Actor
-from edge.kernel.contract import Awaiting, NavItem
+from edge.kernel.contract import Awaiting, NavItem, Notice
+from edge.kernel.notices import routed
 from edge.kernel.documents import document_path, store_document
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.fmt import AmountError, parse_yuan, yuan
 from edge.kernel.routing import why_not
+from edge.ledger import Entry
 from edge.ledger.localtime import local_today, utc_bound
 from edge.modules.small_project.kinds import STAGES
 from edge.modules.small_project.rules import MAX_PRICE_FEN, BillLine, yuan_text
@@ -88,11 +91,26 @@ async def inbox(shell: Any, p: Any) -> list[Awaiting]:
     agent = shell.console.agent
     async with agent.recorder.step():
         pending = await P.projects(agent.db.conn, "pending")
-    return [
-        Awaiting(r["id"], f"限额工程：{r['name']}", f"{r['category']} · 预算 {yuan(r['total_fen'])} · {r['place']}",
-                 f"{BASE}/p/{r['id']}", r["filed_at"], desk.routed(r))
-        for r in pending if p.person_id in r["route"]["approvers"]
-    ]  # fmt: skip
+    return [project_item(r) for r in pending if p.person_id in r["route"]["approvers"]]
+
+
+def project_item(r: dict[str, Any]) -> Awaiting:
+    """A project as the 待审批 inbox and the approvers' pushes show it."""
+    return Awaiting(r["id"], f"限额工程：{r['name']}", f"{r['category']} · 预算 {yuan(r['total_fen'])} · {r['place']}",
+                    f"{BASE}/p/{r['id']}", r["filed_at"], desk.routed(r))  # fmt: skip
+
+
+async def notices(host: Any, entry: Entry) -> list[Notice]:
+    """The pushes of a project's filing and of each village approval step (the next approver; the filer, when
+    they are on the roster, once it is approved or rejected): the routing desk's own, as every routed item's."""
+    project_id = entry.body.get("id") if entry.kind == K.FILED else entry.body.get("project_id")
+    if entry.kind not in (K.FILED, K.APPROVAL, K.APPROVED, K.REJECTED) or not isinstance(project_id, str):
+        return []
+    row = await P.project(host.db.conn, project_id)
+    if row is None:
+        return []
+    pushes = routed(entry, K.NAME, K.FILED, project_item(row), row["person"] or "", host.config.name_of)
+    return [n for n in pushes if all(n.people)]  # a filer off the roster (the clerk's account) has no devices here
 
 
 def router(shell: Any) -> APIRouter:
