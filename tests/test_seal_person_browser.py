@@ -124,6 +124,13 @@ def test_both_photos_on_the_request_page_for_those_who_may_see_the_person(
         assert all(0 < w <= 360 for w in widths)
         person_urls = custodian.eval_on_selector_all("#person-photos img.photo", "els => els.map(e => e.getAttribute('src'))")
         assert len(set(person_urls)) == 2 and all(u.startswith(f"/requests/{request_id}/person/") for u in person_urls)
+        # the devices page shows the custodian the face camera beside the desk camera: on, two photos, the retention
+        custodian.goto(f"{url}/devices")
+        expect(custodian.locator("#face-camera")).to_contain_text("在线")
+        expect(custodian.locator("#face-camera-captures")).to_have_text("2")
+        expect(custodian.locator("#face-camera")).to_contain_text("1095 天后删除")
+        expect(custodian.locator("#face-detector-missing")).to_have_count(0)
+        fits(custodian)
 
         # an approver of this request and a supervisor see them too
         for username in ("zhangwei", "jiandu"):

@@ -30,6 +30,7 @@ from edge.web.uploads import disk_short
 
 if TYPE_CHECKING:
     from edge.seal.evidence import Evidence
+    from edge.seal.personcam import PersonCam
 
 T = TypeVar("T")
 
@@ -47,6 +48,8 @@ class ConsoleAgent(Protocol):
     def db(self) -> EdgeDB: ...
     @property
     def evidence(self) -> Evidence | None: ...
+    @property
+    def person(self) -> PersonCam | None: ...
 
     async def record_account(self, kind: str, body: dict[str, Any]) -> int: ...
     async def file_request(

@@ -446,7 +446,8 @@ def router(shell: Shell) -> APIRouter:
                 d["events"] = [shell.entry_out(e, names) for e in events]
             else:
                 d["events"] = []
-        return {"devices": devices, "camera": service.camera()}
+        person = console.agent.person
+        return {"devices": devices, "camera": service.camera(), "face_camera": person.status() if person is not None else None}
 
     @api.get("/devices", include_in_schema=False)
     async def devices_page(request: Request) -> Response:
