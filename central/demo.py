@@ -100,7 +100,7 @@ async def start_demo_central(
             sock.bind(("127.0.0.1", 0))
         sock.listen(64)
         config = uvicorn.Config(create_app(store, decisions=decisions, parts=CENTRAL_PARTS), log_level="warning", access_log=False,
-                                lifespan="off", timeout_keep_alive=75)  # fmt: skip
+                                timeout_keep_alive=75)  # fmt: skip (lifespan on: the parts' timer runs in the demo too)
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve(sockets=[sock]), name="demo central store")
         while not server.started:
