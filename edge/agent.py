@@ -306,6 +306,12 @@ class EdgeAgent:
         """The applicant reminds the approvers the request awaits (催办); who was reminded."""
         return await self.desk.remind(request_id, applicant, account)
 
+    async def hand_over(
+        self, request_id: str, approver: str, to: str, reason: str, account: str | None = None
+    ) -> RequestView:
+        """The approver whose turn it is hands their step to another approver (转交, edge/seal/handover.py)."""
+        return await self.desk.hand_over(request_id, approver, to, reason, account)
+
     async def mark_urgent(self, request_id: str, applicant: str, reason: str, account: str | None = None) -> RequestView:
         """The applicant asks for an urgent use outside the seal's hours (加急用印): a reason, one more approver."""
         return await self.desk.mark_urgent(request_id, applicant, reason, account)

@@ -104,7 +104,7 @@ class Notifier:
             await backend.close()
 
     def _observe(self, entries: Sequence[Entry]) -> None:
-        kinds = (P.FILED, P.ROUTED, P.APPROVAL, P.APPROVED_KIND, P.REJECTED, P.REMINDED, GRANT_OK, *DEVICE_ALARMS)
+        kinds = (P.FILED, P.ROUTED, P.APPROVAL, P.APPROVED_KIND, P.REJECTED, P.REMINDED, P.HANDED_OVER, GRANT_OK, *DEVICE_ALARMS)
         interesting = [e for e in entries if e.kind in kinds or e.kind.partition(".")[0] in self._noticing]
         if not interesting:
             return
@@ -158,6 +158,9 @@ class Notifier:
             await self._queue(message, [request.applicant], group=False)
         elif entry.kind == P.REMINDED:
             await self.notify_awaiting(request_id, [str(a) for a in b.get("awaiting", [])], f"催办：{summary}")
+        elif entry.kind == P.HANDED_OVER:
+            giver = self.agent.config.name_of(str(b.get("approver")))
+            await self.notify_awaiting(request_id, [str(b["to"])], f"{giver}转交给您审批（{b.get('reason', '')}）：{summary}")
         elif entry.kind == GRANT_OK:
             await self._granted(request, entry, summary)
         elif entry.kind == P.REJECTED:

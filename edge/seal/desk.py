@@ -27,6 +27,7 @@ from edge.kernel.routing import RefusalBudget, Routed, RouteDesk, awaiting, chec
 from edge.ledger.wire import ROSTER_ROLES
 from edge.seal import projection as P
 from edge.seal.db import PENDING, READING, STATUS_NAMES, EdgeDB, RequestView
+from edge.seal.handover import handed_route, handover_refusal
 from edge.seal.hours import closed_message, grant_window_s, hours_of_device, urgent_route, window_end
 from edge.seal.regrant import approval_lifetime_end, regrant_refusal
 
@@ -351,6 +352,28 @@ class SealDesk:
                 P.REMINDED, {"request_id": request_id, "person": person.id, "account": account, "awaiting": waiting}
             )
             return waiting
+
+    async def hand_over(
+        self, request_id: str, approver: str, to: str, reason: str, account: str | None = None
+    ) -> RequestView:
+        """The approver whose turn it is hands their step to ``to`` (转交, edge/seal/handover.py), with a reason:
+        recorded with the new route; ``to`` is pushed the request, ``approver`` is off its route."""
+        person = self.config.person(approver)
+        taker = self.config.person(to)
+        account = account or host_operator()
+        reason = check_reason(reason, "转交")
+        async with self.recorder.step():
+            request = await self._request(request_id)
+            refusal = handover_refusal(request, person.id, taker, self.config.village)
+            if refusal is not None:
+                code, message = refusal
+                raise Refused(f"{message} {person.id} may not hand {request_id} over to {taker.id} ({code})", code)
+            await self.recorder.record(
+                P.HANDED_OVER,
+                {"request_id": request_id, "approver": person.id, "to": taker.id, "reason": reason, "account": account,
+                 "route": handed_route(request.route, person.id, taker.id)},
+            )  # fmt: skip
+            return await self._request(request_id)
 
     async def regrant(self, request_id: str, approver: str, account: str | None = None) -> RequestView:
         """Re-issue a grant that lapsed unused, as the request's final approver, once (edge/seal/regrant.py)."""

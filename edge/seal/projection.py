@@ -54,6 +54,7 @@ WITHDRAWN_KIND = "seal_request.withdrawn"  # the applicant took back a request n
 REMINDED = "seal_request.reminded"  # the applicant reminded the approvers it awaits (催办); pushed to them
 REGRANTED = "seal_request.regranted"  # a lapsed, unused grant re-issued by the final approver (edge/seal/regrant.py)
 URGENT = "seal_request.urgent"  # an urgent use outside the seal's hours: a reason, one more approver (edge/seal/hours.py)
+HANDED_OVER = "seal_request.handed_over"  # the approver whose turn it was gave their step to another (转交, handover.py)
 FAILED_KIND = "seal_request.failed"
 GRANT_ISSUED = "grant.issued"
 GRANT_UNSENT = "grant.unsent"
@@ -95,7 +96,7 @@ def seal_kind(event_kind: str) -> str:
 #: Every kind the seal writes, with its Chinese name (the ledger page and the central store show these).
 KINDS: dict[str, str] = {
     FILED: "提交申请", ROUTED: "识别原件定审批路线", APPROVAL: "审批同意", APPROVED_KIND: "审批通过", APPROVAL_REFUSED: "审批被拒(规则)",
-    REJECTED: "驳回", EXPIRED_KIND: "过期", CLOSED: "用印结束", REGRANTED: "重新授权", WITHDRAWN_KIND: "撤销申请", COMMENTED: "审批意见", REMINDED: "催办", URGENT: "加急用印", FAILED_KIND: "授权失败", GRANT_ISSUED: "发出授权",
+    REJECTED: "驳回", EXPIRED_KIND: "过期", CLOSED: "用印结束", REGRANTED: "重新授权", WITHDRAWN_KIND: "撤销申请", COMMENTED: "审批意见", REMINDED: "催办", URGENT: "加急用印", HANDED_OVER: "转交审批", FAILED_KIND: "授权失败", GRANT_ISSUED: "发出授权",
     GRANT_UNSENT: "授权未送达", GRANT_LAPSED: "授权失效", DEVICE_ENROLLED: "设备登记", DEVICE_ONLINE: "设备上线",
     DEVICE_OFFLINE: "设备离线", DEVICE_EVENTS_LOST: "设备事件丢失", DEVICE_ROGUE_GRANT: "非本边缘签发的授权",
     DEVICE_MALFORMED_EVENT: "设备事件格式错误", DEVICE_BLOCK_CLEARED: "重新烧录后恢复授权",
@@ -153,7 +154,9 @@ async def _routed(conn: aiosqlite.Connection, e: Entry) -> None:
 
 
 @_applies(URGENT)
-async def _urgent(conn: aiosqlite.Connection, e: Entry) -> None:
+@_applies(HANDED_OVER)
+async def _new_route(conn: aiosqlite.Connection, e: Entry) -> None:
+    """A route changed while the request is pending: one more approver (加急), or one name for another (转交)."""
     await conn.execute(
         "UPDATE requests SET route = ? WHERE id = ? AND status = ?",
         (json.dumps(e.body["route"], ensure_ascii=False), e.body["request_id"], PENDING),

@@ -218,6 +218,8 @@ def summarize(entry: Entry, config: EdgeConfig, device_names: dict[str, str]) ->
         return f"{who(b['approver'])}{via} 对 {rid} 的审批意见：{b.get('comment', '')}"
     if k == "seal_request.withdrawn":
         return f"{who(b['applicant'])}{via} 撤销 {rid}"
+    if k == "seal_request.handed_over":
+        return f"{who(b['approver'])}{via} 将 {rid} 的审批转交给 {who(b['to'])}：{b.get('reason', '')}"
     if k == "seal_request.reminded":
         return f"{who(b['person'])}{via} 催办 {rid}：提醒 {'、'.join(who(a) for a in b.get('awaiting', []))}"
     if k in ("document.ocr", "photo.ocr"):
@@ -280,6 +282,10 @@ def summarize(entry: Entry, config: EdgeConfig, device_names: dict[str, str]) ->
         return f"{device} 事件 {b.get('from')}–{b.get('to')} 丢失（{b.get('reason')}）"
     if k == "photo.check":
         verdict = "与原件一致" if b.get("match") else "不符：" + "、".join(anomaly_name(f) for f in b.get("flags", []))
+        impression = b.get("impression") or {}
+        if impression.get("flag") == "wrong_seal":
+            read = impression.get("read_kind") or "无法辨认"
+            verdict += f"（本机印章为{impression.get('expected_kind')}，印文的印章类型读作{read}）"
         return f"{rid} 第 {b.get('press_no')} 次盖章照片比对{verdict}（相似度 {(b.get('score_permille') or 0) / 10:.1f}%）"
     if k == "photo.taken":
         return f"{rid} 第 {b.get('press_no')} 次盖章照片 {str(b.get('sha256'))[:12]}"

@@ -22,6 +22,7 @@ from edge.kernel.contract import Awaiting, NavItem
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.fmt import yuan
 from edge.ledger.localtime import local_time
+from edge.seal import projection as P
 from edge.seal.db import STATUS_NAMES, RequestView
 from edge.seal.desk import routed
 from edge.seal.personcam import PersonStore, person_photos_for
@@ -262,6 +263,11 @@ def router(shell: Shell) -> APIRouter:
             "on_route": p.person_id in view.route.get("approvers", ()),
             "decided": any(a["person"] == p.person_id for a in view.approvals),
             "may_regrant": service.may_regrant(p, view),
+            "handover_to": service.handover_to(p, view),
+            "handovers": [
+                {**e.body, "at": e.ts} for e in await console.agent.recorder.ledger.entries_of_kind(P.HANDED_OVER)
+                if e.body.get("request_id") == request_id
+            ],
             "hours": service.hours(view),
             "person": await person_photos_for(console.agent.recorder.ledger, view, p.person_id, p.roles),
         }  # fmt: skip
@@ -340,7 +346,7 @@ def router(shell: Shell) -> APIRouter:
 
     async def decided(
         request: Request, request_id: str, what: str, step: Awaitable[Any], done: Callable[[Any], str],
-        explain: Callable[[Refused], Awaitable[str]] | None = None,
+        explain: Callable[[Refused], Awaitable[str]] | None = None, then: str | None = None,
     ) -> Response:
         """A form's step on a request, back to the request's page with what happened: refused (``what`` 被拒绝,
         why in plain Chinese), bad input, or ``done(result)``."""
@@ -356,7 +362,7 @@ def router(shell: Shell) -> APIRouter:
             await shell.flash(request, "error", chinese(exc.message))
             return RedirectResponse(f"/requests/{request_id}", 303)
         await shell.flash(request, "ok", done(result))
-        return RedirectResponse(f"/requests/{request_id}", 303)
+        return RedirectResponse(then or f"/requests/{request_id}", 303)
 
     @api.post("/requests/{request_id}/approve", include_in_schema=False)
     async def approve_submit(request: Request, request_id: str, comment: Annotated[str, Form()] = "") -> Response:
@@ -385,6 +391,17 @@ def router(shell: Shell) -> APIRouter:
         return await decided(
             request, request_id, "加急", service.urgent(p, request_id, reason),
             lambda _: f"已申请加急 {request_id}：多一位审批人，记入台账并提示监督人员。",
+        )  # fmt: skip
+
+    @api.post("/requests/{request_id}/handover", include_in_schema=False)
+    async def handover_submit(
+        request: Request, request_id: str, to: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = ""
+    ) -> Response:
+        p = await shell.acting(request)
+        return await decided(
+            request, request_id, "转交", service.hand_over(p, request_id, to, reason),
+            lambda _: f"已转交给 {console.name_of(to)}，您不再审批 {request_id}。",
+            then="/requests?tab=todo",  # off its route, the request is no longer theirs to see
         )  # fmt: skip
 
     @api.post("/requests/{request_id}/withdraw", include_in_schema=False)

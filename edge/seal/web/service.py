@@ -24,6 +24,7 @@ from edge.ledger.localtime import local_today, utc_bound
 from edge.ocr.search import Hit, SearchIndex
 from edge.seal.db import PENDING, RequestView
 from edge.seal.desk import amount_from_text, check_filing, routed, takes_part
+from edge.seal.handover import takers
 from edge.seal.hours import describe, hours_of_device
 from edge.seal.regrant import approval_lifetime_end, regrant_refusal
 from edge.web.service import PASSWORD_CHANGE_REQUIRED, Console, Principal
@@ -248,6 +249,19 @@ class SealConsole:
         """Re-issue a lapsed, unused grant as the request's final approver (once); the agent then sends it."""
         person = await self._decider(p, request_id)
         return await self.agent.regrant(request_id, person.id, p.account.username)
+
+    async def hand_over(self, p: Principal, request_id: str, to: str, reason: str) -> RequestView:
+        """Hand ``p``'s step of the request to the approver ``to`` (转交), with a reason."""
+        person = await self._decider(p, request_id)
+        if not to or to not in self.config.people:
+            raise InputError("请选择转交给哪位审批人", "bad_handover")
+        return await self.agent.hand_over(request_id, person.id, to, reason, p.account.username)
+
+    def handover_to(self, p: Principal, r: RequestView) -> list[Person]:
+        """Whom ``p`` may hand their step of ``r`` to; none unless the step is theirs now (the desk decides again)."""
+        if not p.may_decide or p.person_id is None or r.status != PENDING or self.turn(p, r) is not None:
+            return []
+        return takers(r, self.config.people, self.config.village)
 
     async def withdraw(self, p: Principal, request_id: str) -> RequestView:
         return await self.agent.withdraw(request_id, self._applicant(p), p.account.username)
