@@ -163,13 +163,13 @@ class PersonCam:
         }
 
     async def idle(self, timeout: float = 60.0) -> None:
-        """Wait until no photo is being taken or recorded (tests, the demo)."""
-        deadline = time.monotonic() + timeout
-        while self._tasks:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"person photos still busy after {timeout} s")
-            await asyncio.wait(set(self._tasks), timeout=remaining)
+        """Wait until no photo is being taken or recorded (tests, the demo); ``TimeoutError`` after ``timeout``."""
+
+        async def drained() -> None:
+            while self._tasks:  # a photo may start while another is recorded
+                await asyncio.wait(set(self._tasks))  # cut short by the timeout, it leaves the photos running
+
+        await asyncio.wait_for(drained(), timeout)
 
     # -- photographing ----------------------------------------------------------------------
 
