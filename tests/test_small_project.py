@@ -345,7 +345,10 @@ async def test_the_village_commits_to_its_value_reveals_it_after_the_fixing_and_
     project_id = await approved_project(agent)
     with pytest.raises(InputError, match="至少 8 个字"):
         await desk.recommend(agent, CLERK, project_id, "C01", "湖州第1建筑工程队", "1234567")
+    await desk.recommend(agent, CLERK, project_id, "C02", "湖州第2建筑工程队", "先推荐的另一家的随机值")
+    # Before the fixing the village may recommend another (one the township found blacklisted): it replaces.
     await desk.recommend(agent, CLERK, project_id, "C01", "湖州第1建筑工程队", VILLAGE_VALUE)
+    assert (await row_of(agent, project_id))["recommended"] == {"id": "C01", "name": "湖州第1建筑工程队"}
     async with agent.recorder.step():
         entry = (await agent.ledger.entries_of_kind(K.RECOMMENDED))[-1]
     assert entry.body["commitment"] == rules.commitment_of(VILLAGE_VALUE) and VILLAGE_VALUE not in str(entry.body)
@@ -357,6 +360,8 @@ async def test_the_village_commits_to_its_value_reveals_it_after_the_fixing_and_
     with pytest.raises(InputError, match="固定并公布抽取依据后"):
         await desk.reveal_value(agent, CLERK, project_id, VILLAGE_VALUE)
     assert await deliver(agent, fixed_document(project_id)) == (1, 0)
+    with pytest.raises(InputError, match="不能再更换"):
+        await desk.recommend(agent, CLERK, project_id, "C02", "湖州第2建筑工程队", "换一家换一家换一家")
     # A draw before the village revealed its value, or one whose sources leave it out: anomalies.
     assert await deliver(agent, draw_document(project_id, draw_record())) == (1, 0)
     assert (await row_of(agent, project_id))["status"] == "approved"

@@ -334,6 +334,11 @@ async def test_a_village_project_goes_up_the_township_draws_and_the_village_appl
         assert project_id not in (await other.get("/m/small_project/projects")).text
         fix = f"/m/small_project/projects/{EDGE}/{project_id}/draw"
         page_path = "/m/small_project/projects"
+        # The village's recommended contractor blacklisted: no draw until the village recommends another.
+        assert (await blacklist(officer, C1, "围标串标被查实，列入黑名单")).status_code == 303
+        refused = await form(officer, fix, page_path, commitment=commitment_of(VALUE))
+        assert refused.status_code == 409 and "请村重新推荐" in refused.text
+        assert (await blacklist(officer, C1, "申诉成立，撤销处理", lift=True)).status_code == 303
         # Three qualified for 道路 besides the recommended; a blacklisted one is not eligible: with two of them
         # blacklisted too few are left and the draw is refused.
         assert (await blacklist(officer, C4, "资质过期，列入黑名单")).status_code == 303

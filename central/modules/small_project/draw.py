@@ -116,6 +116,9 @@ async def fix(
     promise = commitment(typed_commitment)
     pool = await pool_of(conn, county, township)
     recommended = project["recommended"]["id"]
+    if any(c.id == recommended and c.blacklisted for c in pool):
+        raise Refusal(409, "recommended_blacklisted", f"村推荐的承包商 {project['recommended']['name']} 已被列入黑名单，"
+                                                      "请村重新推荐后再抽取")  # fmt: skip
     try:
         if len(rules.eligible(pool, recommended, project["category"])) < rules.DRAWN:
             raise rules.RuleError(

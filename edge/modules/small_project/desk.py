@@ -124,14 +124,16 @@ async def recommend(
     host: Any, actor: Actor, project_id: str, contractor_id: str, contractor_name: str, village_value: str
 ) -> None:
     """The village's recommended contractor (of the township's pool: the draw checks it is there), with the
-    commitment to the village's value for the draw: only its SHA-256 is recorded; the clerk keeps the value."""
+    commitment to the village's value for the draw: only its SHA-256 is recorded; the clerk keeps the value.
+    Until the township fixes the draw the village may recommend another (one the township found blacklisted)."""
     _filer(actor)
     contractor = {"id": line(contractor_id, "承包商编号", 40), "name": line(contractor_name, "承包商名称", 60)}
     commitment = rules.commitment_of(_value(village_value))
     async with host.recorder.step():
-        row = await _project(host, project_id, "approved")
-        if row["recommended"] is not None:
-            raise InputError("本工程已推荐承包商", "already_recommended")
+        await _project(host, project_id, "approved")
+        inputs = await P.draw_inputs(host.db.conn, project_id)
+        if inputs is not None and inputs["fixed"] is not None:  # before it, nothing random exists: it may change
+            raise InputError("乡镇已固定抽取依据，不能再更换推荐的承包商", "already_fixed")
         await host.recorder.record(K.RECOMMENDED, {"project_id": project_id, "contractor": contractor,
                                                    "commitment": commitment, **_by(actor)})  # fmt: skip
 

@@ -184,14 +184,18 @@ async def _move(conn: aiosqlite.Connection, entry: Entry, frm: str, to: str, **c
 
 
 async def recommended(conn: aiosqlite.Connection, entry: Entry) -> None:
+    """The village's contractor and commitment; a later one replaces them until the township fixes the draw."""
     b = entry.body
+    inputs = await draw_inputs(conn, b["project_id"])
+    if inputs is not None and inputs["fixed"] is not None:
+        raise KeyError(f"{b['project_id']} 的抽取依据已固定")
     cur = await conn.execute(
         "UPDATE small_project_projects SET recommended = ?, updated_at = ? WHERE id = ? AND status = 'approved'",
         (_json(b["contractor"]), entry.ts, b["project_id"]),
     )
     if cur.rowcount != 1:
         raise KeyError(f"{b['project_id']} 不在“已批准”状态")
-    await conn.execute("INSERT INTO small_project_draw_inputs (project_id, commitment) VALUES (?, ?)",
+    await conn.execute("INSERT OR REPLACE INTO small_project_draw_inputs (project_id, commitment) VALUES (?, ?)",
                        (b["project_id"], b["commitment"]))  # fmt: skip
 
 
