@@ -36,7 +36,9 @@ TIMEOUT_MS = 30_000
 WINDOW_S = 12  # the grant's window on the device: long enough to press in, short enough to watch lapse
 CONTRACT_FEN = 2_850_000  # ¥28,500.00 on the page; filed as ¥2,500.00
 expect.set_options(timeout=TIMEOUT_MS)
-ACCOUNTS = (("liming", "applicant"), ("zhangwei", "approver"), ("zhaolei", "approver"), ("wangfang", "custodian"))
+ACCOUNTS = (
+    ("liming", "applicant"), ("zhangwei", "approver"), ("zhaolei", "approver"), ("chenjing", "approver"), ("wangfang", "custodian"),
+)  # fmt: skip
 
 
 @dataclass
@@ -45,6 +47,7 @@ class Site:
     board: SimBoard
     data: Path
     contract: Path
+    letter: Path  # an original stating the small amount it is filed with
 
     def status(self, request_id: str) -> str:
         conn = sqlite3.connect(f"{(self.data / 'edge.sqlite3').as_uri()}?mode=ro", uri=True, timeout=10)
@@ -72,8 +75,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     root = tmp_path_factory.mktemp("seal-browser")
     contract = root / "contract.png"
     cv2.imwrite(str(contract), pages.render_page(pages.random_spec(51, amount_fen=CONTRACT_FEN)).image)
+    letter = root / "letter.png"
+    cv2.imwrite(str(letter), pages.render_page(pages.random_spec(12, amount_fen=SMALL)).image)
     with SimBoard(root / "board", camera=True) as board:
         assert board.camera_url is not None
+        board.control.camera("fit", **pages.village_seal("测试村", "公章"))  # the device's own seal in its sleeve
         path = write_config(root, board.serial_url, board.device_id, use_window_s=WINDOW_S, heartbeat_s=1.0)
         x, y, w, h = seal_zone()
         with path.open("a", encoding="utf-8") as f:
@@ -86,7 +92,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         proc = start_edge(path, log)
         try:
             found = wait_until("the console's address", lambda: re.search(r"web console at (http://\S+)", log.read_text(errors="replace")), 60)
-            yield Site(found.group(1), board, root / "edge", contract)
+            yield Site(found.group(1), board, root / "edge", contract, letter)
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             try:
@@ -163,6 +169,59 @@ def test_a_mismatched_contract_is_caught_before_approval_and_a_lapsed_grant_is_r
         expect(final.locator("#regranted")).to_be_visible()
         expect(final.locator("#regrant")).to_have_count(0)  # once only
         assert site.status(request_id) in ("in_use", "closed")
+    finally:
+        for c in made:
+            c.close()
+
+
+def test_a_form_error_keeps_the_file_a_step_is_handed_over_and_a_wrong_seal_is_marked(site: Site, browser: Browser) -> None:
+    made: list[BrowserContext] = []
+    try:
+        applicant = phone(browser, site, "liming", made)
+        applicant.goto(site.url + "/requests/new")
+        applicant.fill("textarea[name=matter]", "低保评议结果公示盖章")
+        applicant.fill("input[name=amount]", "二千五")  # not an amount: the form comes back
+        applicant.set_input_files("input[name=document]", str(site.letter))
+        applicant.click("#file-form button[type=submit]")
+        expect(applicant.locator(".flash.error, .error")).to_contain_text("金额")
+        expect(applicant.locator("#kept-original")).to_contain_text("letter.png")  # the photo is still chosen
+        expect(applicant.locator("textarea[name=matter]")).to_have_value("低保评议结果公示盖章")
+        applicant.fill("input[name=amount]", f"{SMALL / 100:.2f}")
+        applicant.click("#file-form button[type=submit]")  # no file chosen again
+        expect(applicant.locator(".flash.ok")).to_contain_text("已提交用印申请")
+        request_id = applicant.url.rstrip("/").rsplit("/", 1)[-1]
+        expect(applicant.locator("#original")).to_contain_text("letter.png")
+
+        first = phone(browser, site, "zhangwei", made)  # the chain's first approver is away: 转交 to 赵磊
+        first.goto(f"{site.url}/requests/{request_id}")
+        first.click("#handover summary")
+        expect(first.locator("#handover-to option")).to_have_count(2)  # 请选择 and 赵磊: nobody barred or on the route
+        first.select_option("#handover-to", "zhaolei")
+        first.fill("#handover-form textarea[name=reason]", "本人出差，请赵磊代为审批")
+        box = first.locator("#handover-submit").bounding_box()
+        assert box is not None and box["height"] >= 44 and box["width"] <= 360
+        first.click("#handover-submit")
+        expect(first.locator(".flash.ok")).to_contain_text("已转交给 赵磊")
+
+        taker = phone(browser, site, "zhaolei", made)
+        taker.goto(f"{site.url}/requests/{request_id}")
+        expect(taker.locator(".steps")).to_contain_text("张伟 转交给 赵磊：本人出差，请赵磊代为审批")
+        taker.click("#approve")
+        expect(taker.locator(".flash.ok")).to_contain_text("您已同意")
+        second = phone(browser, site, "chenjing", made)
+        second.goto(f"{site.url}/requests/{request_id}")
+        second.click("#approve")
+        expect(second.locator("#status-badge")).to_have_text("使用中")
+
+        # someone put another village's contract seal in this 公章's sleeve
+        site.board.control.camera("fit", **pages.village_seal("白石村", "合同专用章"))
+        try:
+            site.board.control.camera("place", file=str(site.letter))
+            site.board.control.press()
+            expect(second.locator("#presses")).to_contain_text("印文与本机印章不符", timeout=90_000)
+            expect(second.locator("#presses")).not_to_contain_text("与原件一致")
+        finally:
+            site.board.control.camera("fit", **pages.village_seal("测试村", "公章"))
     finally:
         for c in made:
             c.close()

@@ -236,15 +236,16 @@ def router(shell: Shell) -> APIRouter:
         amount: Annotated[str, Form()] = "",
         device: Annotated[str, Form()] = "",
         document: Annotated[UploadFile | None, File()] = None,
+        draft: Annotated[str, Form()] = "",
     ) -> Response:
         p = await shell.acting(request)
         form = {"matter": matter, "seal": seal, "presses": presses, "amount": amount, "device": device}
         try:
-            filed = await service.file(p, matter, seal, presses, amount, device or None, document)
+            filed = await service.file(p, matter, seal, presses, amount, device or None, document, draft)
         except InputError as exc:
             return await shell.render(
                 request, "request_new.html", 400, form=form, devices=console.config.devices, error=chinese(exc.message),
-                reads_originals=console.config.camera is not None,
+                reads_originals=console.config.camera is not None, draft=service.drafts.current(p.account.username),
             )  # fmt: skip
         await shell.flash(request, "ok", f"已提交用印申请 {filed.id}，等待审批。")
         return RedirectResponse(f"/requests/{filed.id}", 303)

@@ -23,12 +23,13 @@ from edge.kernel.routing import why_not
 from edge.ledger.localtime import local_today, utc_bound
 from edge.ocr.search import Hit, SearchIndex
 from edge.seal.db import PENDING, RequestView
-from edge.seal.desk import amount_from_text, check_filing, routed, takes_part
+from edge.seal.desk import Filing, amount_from_text, check_filing, routed, takes_part
 from edge.seal.handover import takers
+from edge.seal.web.drafts import Drafts
 from edge.seal.hours import describe, hours_of_device
 from edge.seal.regrant import approval_lifetime_end, regrant_refusal
 from edge.web.service import PASSWORD_CHANGE_REQUIRED, Console, Principal
-from edge.web.uploads import DISK_FULL, disk_short, quota_exceeded, receive, sniff
+from edge.web.uploads import DISK_FULL, Received, disk_short, quota_exceeded, receive, sniff
 
 log = logging.getLogger("edge.seal.web")
 
@@ -58,6 +59,7 @@ class SealConsole:
         self.store = console.store
         self.settings = console.settings
         self._uploading = asyncio.Lock()
+        self.drafts = Drafts(console.config.data_dir)
 
     @property
     def config(self) -> EdgeConfig:
@@ -190,11 +192,41 @@ class SealConsole:
         return [r for r in pending if p.person_id in r.route.get("approvers", ()) and self.can_see(p, r)]
 
     async def file(
-        self, p: Principal, matter: str, seal: str, presses_text: str, amount_text: str, device: str | None, upload: object
+        self, p: Principal, matter: str, seal: str, presses_text: str, amount_text: str, device: str | None, upload: object,
+        draft: str = "",
     ) -> RequestView:
-        """File a request with its uploaded original. Everything is checked before the file is stored."""
+        """File a request with its uploaded original (or, with no new file, the account's draft named by its SHA-256:
+        the original of a form sent back with an error). Everything is checked before the file is stored; an
+        error in the form's fields keeps a received original as the account's draft (edge/seal/web/drafts.py)."""
         if not p.may_file or p.person is None:
             raise Refused("您的账号不能提交用印申请（需要申请人或印章管理员角色）", "not_applicant")
+        username = p.account.username
+        received = None
+        if getattr(upload, "filename", None):
+            self._check_disk(0)  # before anything is written: a full disk is not filled further
+            self.drafts.drop(username)  # a new file chosen: the one kept before is not what the form shows now
+            received = await receive(
+                upload, self.config.data_dir / "incoming", self.settings.max_upload_bytes, self.settings.max_page_pixels
+            )
+        elif draft:
+            received = self.drafts.take(username, draft)
+        try:
+            filing = await self._check_fields(p.person.id, matter, seal, presses_text, amount_text, device)
+        except InputError:
+            if received is not None:
+                self.drafts.keep(username, received)
+            raise
+        if received is None:
+            raise InputError("请选择原件文件（PDF、JPG 或 PNG）。", "missing_file")
+        async with self._uploading:  # until the request is recorded: parallel uploads cannot share one quota
+            document = await self._store_original(p.person.id, received)
+            return await self.agent.file_request(
+                p.person.id, filing.matter, filing.seal, filing.presses, document, filing.amount_fen, filing.device.name
+            )
+
+    async def _check_fields(
+        self, person_id: str, matter: str, seal: str, presses_text: str, amount_text: str, device: str | None
+    ) -> Filing:
         if seal not in SEAL_KINDS:
             raise InputError("请选择印章种类", "bad_seal")
         try:
@@ -202,21 +234,14 @@ class SealConsole:
         except ValueError:
             raise InputError("用印次数应为 1 到 100 之间的整数", "bad_presses") from None
         amount_fen = amount_from_text(self.config, amount_text)
-        filing = check_filing(self.config, p.person.id, matter, seal, presses, amount_fen, device or None)
+        filing = check_filing(self.config, person_id, matter, seal, presses, amount_fen, device or None)
         if not await self.enrolled(filing.device.name):
             raise InputError(f"设备 {filing.device.name} 尚未登记，暂不能申请此印章", "not_enrolled")
-        async with self._uploading:  # until the request is recorded: parallel uploads cannot share one quota
-            document = await self._store_original(p.person.id, upload)
-            return await self.agent.file_request(
-                p.person.id, filing.matter, filing.seal, filing.presses, document, filing.amount_fen, filing.device.name
-            )
+        return filing
 
-    async def _store_original(self, person_id: str, upload: object) -> StoredDocument:
-        """Receive and store an uploaded original, within the free-space floor and the account's daily quota."""
-        self._check_disk(0)  # before anything is written: a full disk is not filled further
-        received = await receive(
-            upload, self.config.data_dir / "incoming", self.settings.max_upload_bytes, self.settings.max_page_pixels
-        )
+    async def _store_original(self, person_id: str, received: Received) -> StoredDocument:
+        """Store a received original, within the free-space floor and the account's daily quota (its file is
+        removed either way)."""
         try:
             self._check_disk(received.size)  # the store takes a copy of it
             since = utc_bound(local_today())
