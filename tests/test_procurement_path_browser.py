@@ -25,6 +25,7 @@ from central_accounts_support import CODES, PASSWORD, PNG, Central, Clock, staff
 from central_support import COUNTY, TOWNSHIP, enrol
 from edge_support import DEVICE, config_for, qinglian
 from playwright.sync_api import Browser, Page, expect
+from test_procurement_ocds import schema_errors
 from web_support import seed_account
 
 from central.accounts.store import AccountStore
@@ -252,8 +253,16 @@ def test_demand_review_live_bids_award_acceptance_board_and_ocds(both: Both, tmp
     out = tmp_path / "ocds.json"
     done = qinglian("procurement", "export-ocds", "--config", str(tmp_path / "village" / "edge.toml"), "--out", str(out))
     assert done.returncode == 0, done.stderr
-    [release] = json.loads(out.read_text(encoding="utf-8"))["releases"]
+    package = json.loads(out.read_text(encoding="utf-8"))
+    assert schema_errors(package) == []
+    [release] = package["releases"]
     assert release["tender"]["title"] == "村委会办公桌椅采购" and release["tender"]["value"]["amount"] == 8000
     [awarded] = release["awards"]
     assert awarded["value"]["amount"] == 7300 and awarded["suppliers"][0]["name"] == "jiancai办公家具有限公司"
     assert release["contracts"][0]["implementation"]["transactions"][0]["value"]["amount"] == 7300
+    # Both bids, lowest first, with their tenderers: public now that the tender is awarded.
+    assert release["bids"]["statistics"][0]["value"] == 2
+    assert [(d["tenderers"][0]["name"], d["value"]["amount"], d["status"]) for d in release["bids"]["details"]] == [
+        ("jiancai办公家具有限公司", 7300, "valid"), ("wenju办公家具有限公司", 7600, "valid"),
+    ]
+    assert {p["name"]: p["roles"] for p in release["parties"]}["wenju办公家具有限公司"] == ["tenderer"]

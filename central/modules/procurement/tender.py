@@ -178,9 +178,17 @@ async def award(
         )
         status = "failed"
     else:
-        name = (await conn.execute(select(bids.c.supplier_name).where(bids.c.seq == won.seq))).scalar_one()
+        ranked = rules.counted(taken)
+        names = dict((await conn.execute(
+            select(bids.c.seq, bids.c.supplier_name).where(bids.c.seq.in_([b.seq for b in ranked]))
+        )).all())  # fmt: skip
+        name = names[won.seq]
+        # Each counted bid, for the village's public record (OCDS bids.details): the names are shown only now,
+        # after the award, never while bidding.
+        details = [{"id": str(b.seq), "supplier": {"id": b.supplier, "name": names[b.seq]}, "amount_fen": b.amount_fen,
+                    "at": iso(b.at)} for b in ranked]  # fmt: skip
         body = {"demand_id": demand_id, "award_id": f"{edge_id}-{demand_id}", "supplier": {"id": won.supplier, "name": name},
-                "amount_fen": won.amount_fen, "bids": len(rules.counted(taken))}  # fmt: skip
+                "amount_fen": won.amount_fen, "bids": len(ranked), "bid_details": details}  # fmt: skip
         entry = await decisions.decide(K.AWARD, body, edge_id, actor=actor, conn=conn)
         status = "awarded"
         await conn.execute(awards.insert().values(

@@ -1,7 +1,8 @@
 """The village's platform procurement as Open Contracting data (OCDS 1.1): one release per demand that went up
 to the township, carrying what the village knows of it — the tender (items, the ceiling as ``tender.value``),
-the award, the contract and its payments as implementation transactions, and the number of bids through the
-bid extension. A pure function of the rows: the CLI writes it (``qinglian procurement export-ocds``).
+the award, the contract and its payments as implementation transactions, and the bids through the bid
+extension (how many were valid; each counted bid with its tenderer and price once the central's award lists
+them, names public only after the award). A pure function of the rows: the CLI writes it (``qinglian procurement export-ocds``).
 
 Amounts are JSON numbers in yuan (integer fen / 100, exact in decimal notation); dates are RFC 3339 in
 Asia/Shanghai. The ocid is ``<prefix>-<village>-<demand id>``, the prefix a placeholder until the county
@@ -35,6 +36,18 @@ def _when(ts: str) -> str:
 
 def _day(day: str) -> str:
     return f"{day}T00:00:00+08:00"
+
+
+def _bid_details(details: Sequence[Mapping[str, Any]], winner: Mapping[str, str], parties: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each counted bid the central's award lists (bid extension ``bids.details``), its tenderer among the parties."""
+    out = []
+    for d in details:
+        tenderer = {"id": str(d["supplier"]["id"]), "name": str(d["supplier"]["name"])}
+        if tenderer["id"] != winner["id"]:
+            parties.append({**tenderer, "roles": ["tenderer"]})
+        out.append({"id": str(d["id"]), "date": _when(str(d["at"])), "status": "valid", "tenderers": [tenderer],
+                    "value": _value(int(d["amount_fen"]))})  # fmt: skip
+    return out
 
 
 def release(village: str, demand: Mapping[str, Any], payments: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -72,6 +85,8 @@ def release(village: str, demand: Mapping[str, Any], payments: Sequence[Mapping[
         ]
         if award.get("bids") is not None:
             out["bids"] = {"statistics": [{"id": "1", "measure": "validBids", "value": int(award["bids"])}]}
+        if award.get("bid_details"):
+            out.setdefault("bids", {})["details"] = _bid_details(award["bid_details"], supplier, parties)
         contract = demand.get("contract")
         if contract:
             out["tag"].append("contract")

@@ -135,7 +135,7 @@ async def demand_returned(conn: aiosqlite.Connection, entry: Entry) -> None:
 
 async def award(conn: aiosqlite.Connection, entry: Entry) -> None:
     b = entry.body
-    shown = {k: b[k] for k in ("award_id", "supplier", "amount_fen", "lines", "bids") if k in b}
+    shown = {k: b[k] for k in ("award_id", "supplier", "amount_fen", "lines", "bids", "bid_details") if k in b}
     int(b["amount_fen"])  # a body without a whole amount is no award
     await _move(conn, entry, _LIVE, "awarded", award=_json({**shown, "document": b.get("document")}))
 
