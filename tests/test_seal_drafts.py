@@ -4,24 +4,15 @@ page, filed by the next submission without a new file; nobody else's submission 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import cv2
-import pytest
-from edge_support import SMALL, running_agent
+from edge_support import SMALL
 from test_ocr_edge import console_clients
+from test_seal_handover import edge  # noqa: F401  (a fixture: the agent on the simulated board)
 
 from edge.agent import EdgeAgent
 from hostsim import pages
-from hostsim.control import SimBoard
-
-
-@pytest.fixture
-async def edge(tmp_path: Path, board: SimBoard) -> AsyncIterator[EdgeAgent]:
-    agent = await running_agent(tmp_path, board)
-    yield agent
-    await agent.close()
 
 
 async def test_a_form_error_keeps_the_original_for_its_account_only(edge: EdgeAgent, tmp_path: Path) -> None:
