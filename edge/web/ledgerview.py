@@ -24,6 +24,7 @@ from edge.ledger import Entry
 from edge.ledger.localtime import local_time, utc_bound
 from edge.ledger.schema import DB_FILENAME, ENTRY_COLUMNS
 from edge.ledger.wire import ANOMALY_NAMES as WIRE_ANOMALY_NAMES
+from edge.seal.person import MOMENTS as PERSON_MOMENTS
 from edge.seal.projection import KINDS as SEAL_KINDS
 
 PROJECTION_FAILED = "projection_failed"  # an entry the working state could not take (edge/projection.py)
@@ -291,6 +292,14 @@ def summarize(entry: Entry, config: EdgeConfig, device_names: dict[str, str]) ->
         return f"{rid} 第 {b.get('press_no')} 次盖章照片 {str(b.get('sha256'))[:12]}"
     if k == "photo.capture_failed":
         return f"{rid} 第 {b.get('press_no')} 次盖章未拍到照片：{b.get('reason')}"
+    if k in ("photo.person", "photo.person_failed"):
+        when = f"{rid} {PERSON_MOMENTS.get(str(b.get('moment')), b.get('moment'))}"
+        if k == "photo.person_failed":
+            return f"{when}未拍到盖章人：{b.get('reason')}"
+        faces = "未核对人脸" if b.get("faces") is None else f"{b['faces']} 张人脸"
+        return f"{when}盖章人照片 {str(b.get('sha256'))[:12]}（{faces}）"
+    if k == "photo.person_deleted":
+        return f"{rid} 盖章人照片 {str(b.get('sha256'))[:12]} 保存 {b.get('retention_days')} 天到期，图像已删除，哈希留存"
     if k.startswith("account."):
         person = f"，名册人员 {who(b['person'])}" if b.get("person") else ""
         text = f"{actor_name(b.get('by'))} {kind_name(k)} {b.get('username')}{person}"
