@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -61,6 +62,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("edge.agent")
 
 MAX_MAINTENANCE_S = 3600  # the firmware's limit too (firmware/grant.py)
+# A running edge signs a checkpoint this often when entries came since the last one (besides one every
+# DEFAULT_CHECKPOINT_EVERY entries and one at shutdown), so `ledger proof` covers a quiet day's entries too.
+CHECKPOINT_EVERY_S = 60.0
 
 
 class EdgeAgent:
@@ -82,6 +86,8 @@ class EdgeAgent:
         self._task: asyncio.Task[None] | None = None
         self._passes = asyncio.Condition()  # notified at the end of each pass of the loop
         self._passes_begun = self._passes_done = 0
+        self.checkpoint_every_s = CHECKPOINT_EVERY_S
+        self._checkpointed_at = time.monotonic()
         self._stopping = False
         self._closed = False
 
@@ -188,6 +194,10 @@ class EdgeAgent:
                 await self.desk.expire_due()
                 if self.devices is not None:
                     await self.devices.tick()
+                if time.monotonic() - self._checkpointed_at >= self.checkpoint_every_s:
+                    self._checkpointed_at = time.monotonic()
+                    async with self.recorder.step():  # between steps: a checkpoint covers whole steps only
+                        await self.ledger.checkpoint()  # nothing is signed when nothing came since the last one
                 for part in self.db.parts.parts:
                     if part.tick is not None:
                         await part.tick(self)  # its deadlines: each records what fell due in its own steps

@@ -153,7 +153,9 @@ async def _inclusion_document(data_dir: Path, index: int) -> dict[str, Any]:
                 f"最新检查点只含 0..{checkpoint.tree_size - 1} the latest checkpoint covers entries 0..{checkpoint.tree_size - 1}"
             )  # fmt: skip
             raise LookupError(
-                f"第 {index} 条不在最新检查点内 entry {index} is not under the latest checkpoint: {covered}"
+                f"第 {index} 条不在最新检查点内 entry {index} is not under the latest checkpoint: {covered}; "
+                "运行中的边缘每 60 秒为新条目签一个检查点，请稍后再试 a running edge signs one every 60 s when "
+                "entries came since the last, try again in a minute"
             )
         entry = await ledger.entry(index)
         proof = await ledger.inclusion_proof(index, checkpoint.tree_size)
