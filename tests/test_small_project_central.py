@@ -578,10 +578,13 @@ async def test_three_sealed_quotes_no_one_reads_before_the_opening_and_the_villa
         assert {"contractor": sealed["contractor"], "amount_fen": amount} in [
             {k: q[k] for k in ("contractor", "amount_fen")} for q in result["quotes"]]
     assert result["winner"] == {"id": drawn[0], "name": result["quotes"][1]["name"], "amount_fen": 1_098_765}
-    # Down to the village (the draw, then the opening): its edge re-checks the opening by the rule and records
-    # the award; it goes back up.
+    # Down to the village (the draw, the invitation, the opening): its edge re-checks the opening by the rule and
+    # records the award; it goes back up.
     down = await site.client.sync_once()
-    assert (down.documents_applied, down.documents_refused) == (2, 0)
+    assert (down.documents_applied, down.documents_refused) == (3, 0)
+    async with site.agent.recorder.step():
+        window = await P.quoting_of(site.agent.db.conn, project_id)
+    assert window is not None and window["closes_at"] == quoting.body["decision"]["closes_at"] and window["hotline"] == HOTLINE
     async with site.agent.recorder.step():
         row = await P.project(site.agent.db.conn, project_id)
     assert row is not None and row["status"] == "awarded" and row["winner"]["amount_fen"] == 1_098_765

@@ -1,7 +1,8 @@
 """Sealed quotes (密封报价) for a drawn project, and their opening before the peer observer.
 
 After the draw, the township officer invites the three contractors (the village's recommended one and the two
-drawn) and sets the window (``small_project.quoting``). Each contractor, logged in with the supplier account its
+drawn) and sets the window and the supervision hotline (``small_project.quoting``, sent down: the village shows
+both). Each contractor, logged in with the supplier account its
 unified social credit code was approved under, quotes once inside the window; a quote from a contractor not
 invited, one blacklisted since the draw, or one after the window is refused and nothing is kept. After the window
 the officer opens all of them together, naming the peer observer (同行列席: a cadre of another village); the
@@ -183,7 +184,7 @@ async def invite(
     await decisions.decide(QUOTING, {"draw_id": draw_id, "project_id": row.project_id, "village": row.village,
                                      "invited": invited, "budget_fen": budget, "closes_at": closes,
                                      "hotline": number_},
-                           actor=who.account or who.name, conn=conn)  # fmt: skip
+                           row.edge_id, actor=who.account or who.name, conn=conn)  # fmt: skip
     await conn.execute(rounds.insert().values(draw_id=draw_id, invited=json.dumps(invited, ensure_ascii=False),
                                               budget_fen=budget, closes_at=closes, hotline=number_, status="quoting"))  # fmt: skip
     return closes

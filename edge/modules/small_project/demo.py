@@ -9,7 +9,7 @@ sources, so its record re-runs with ``qinglian projects verify-draw``. A second 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import edge.modules.small_project.desk as desk  # noqa: PLR0402 (no cycle through the package)
@@ -84,7 +84,12 @@ async def _approve(host: Any, project_id: str) -> None:
                                                                "approve": True, "final": n == len(township), "reason": ""})  # fmt: skip
 
 
-async def _through_draw(host: Any, clerk: Actor, draft: desk.ProjectDraft, recommended: dict[str, Any]) -> str:
+HOTLINE = "0572-2345678"  # the township's supervision hotline in the stand-in invitations
+
+
+async def _through_draw(
+    host: Any, clerk: Actor, draft: desk.ProjectDraft, recommended: dict[str, Any], closes: datetime
+) -> str:  # fmt: skip
     project_id = await desk.file_project(host, clerk, draft)
     await _approve(host, project_id)
     await desk.recommend(host, clerk, project_id, str(recommended["id"]), str(recommended["name"]), village_value(project_id))
@@ -92,6 +97,10 @@ async def _through_draw(host: Any, clerk: Actor, draft: desk.ProjectDraft, recom
     await desk.reveal_value(host, clerk, project_id, village_value(project_id))
     record = draw_record(project_id, draft.category, str(recommended["id"]))
     await desk.record_demo_document(host, K.DRAWN, {"project_id": project_id, "record": record})
+    async with host.recorder.step():
+        invited = (await P.project(host.db.conn, project_id) or {})["invited"]
+    await desk.record_demo_document(host, K.QUOTING, {"project_id": project_id, "invited": invited, "hotline": HOTLINE,
+                                                      "closes_at": closes.astimezone(UTC).isoformat(timespec="seconds")})  # fmt: skip
     return project_id
 
 
@@ -106,7 +115,7 @@ async def seed(host: Any) -> None:
     today, line = local_today(), rules.BillLine
     road = desk.ProjectDraft("西岙自然村道路硬化", "道路", "西岙自然村", "硬化村道 300 米、宽 4 米，两侧安装路缘石",
                              (line("DL-01", "1200"), line("DL-03", "240"), line("DL-02", "600")))  # fmt: skip
-    done = await _through_draw(host, clerk, road, POOL[0])
+    done = await _through_draw(host, clerk, road, POOL[0], datetime.now(UTC) - timedelta(days=61))
     async with host.recorder.step():
         row = await P.project(host.db.conn, done) or {}
     amounts = [(c["id"], fen) for c, fen in zip(row["invited"], (21_800_000, 20_950_000, 21_430_000), strict=True)]
@@ -117,7 +126,7 @@ async def seed(host: Any) -> None:
     await desk.complete(host, clerk, done, today - timedelta(days=5), "206880.00")
     ditch = desk.ProjectDraft("村口排水沟改造", "水利", "村口至文化礼堂", "新建排水沟 180 米，铺设 DN600 管 60 米",
                               (line("SL-01", "180"), line("SL-02", "60", 43_000, "村口段须夜间施工，机械台班费用上浮")))  # fmt: skip
-    await _through_draw(host, clerk, ditch, POOL[1])
+    await _through_draw(host, clerk, ditch, POOL[1], datetime.now(UTC) + timedelta(days=3))
     green = desk.ProjectDraft("文化礼堂周边绿化", "绿化", "文化礼堂", "种植香樟 30 株，铺设草皮 800 平方米",
                               (line("LH-01", "30"), line("LH-02", "800")))  # fmt: skip
     await desk.file_project(host, clerk, green)

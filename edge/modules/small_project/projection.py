@@ -60,6 +60,12 @@ CREATE TABLE IF NOT EXISTS small_project_draw_inputs (
     fixed     TEXT,            -- JSON: what the township fixed before the draw (its document's body)
     value     TEXT             -- the village's value, once revealed (after the fixing)
 );
+CREATE TABLE IF NOT EXISTS small_project_quoting (  -- the township's invitation: the window of the sealed quotes
+    project_id TEXT PRIMARY KEY,
+    closes_at TEXT NOT NULL,   -- UTC ISO
+    hotline   TEXT NOT NULL,
+    entry     INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS small_project_supervision (  -- "121": the hotline, the township's checks, complaints
     project_id TEXT NOT NULL,
     kind      TEXT NOT NULL,   -- hotline | check | complaint
@@ -250,6 +256,23 @@ async def drawn(conn: aiosqlite.Connection, entry: Entry) -> None:
     await _move(conn, entry, "approved", "drawn", invited=_json(invited), draw=_json(b["record"]))
 
 
+async def quoting(conn: aiosqlite.Connection, entry: Entry) -> None:
+    """The township invited the three: the window's close, and its hotline ("121") on the notice from now on."""
+    b = entry.body
+    row = await project(conn, b["project_id"])
+    if row is None or row["status"] != "drawn" or [c["id"] for c in b["invited"]] != [c["id"] for c in row["invited"]]:
+        raise KeyError(f"{b['project_id']}：报价邀请与本工程的报价人不符")
+    await conn.execute("INSERT INTO small_project_quoting (project_id, closes_at, hotline, entry) VALUES (?, ?, ?, ?)",
+                       (b["project_id"], b["closes_at"], b["hotline"], entry.index))  # fmt: skip
+    await _supervised(conn, entry, "hotline", entry.ts[:10], "", b["hotline"])
+
+
+async def quoting_of(conn: aiosqlite.Connection, project_id: str) -> dict[str, Any] | None:
+    async with conn.execute("SELECT * FROM small_project_quoting WHERE project_id = ?", (project_id,)) as cur:
+        found = _rows(cur, await cur.fetchall())
+    return found[0] if found else None
+
+
 async def opened(conn: aiosqlite.Connection, entry: Entry) -> None:
     """The township's opening of the sealed quotes: applied only when the winner and each quote's validity are
     what :func:`rules.winner` gives over the project's invited contractors and budget (else an anomaly)."""
@@ -266,7 +289,7 @@ async def opened(conn: aiosqlite.Connection, entry: Entry) -> None:
         raise ValueError(f"{b['project_id']}：开标结果与报价按规则重算的不符")
     await _move(conn, entry, "drawn", "awarded" if winner else "failed", quotes=_json(b["quotes"]), observer=b["observer"],
                 winner=_json(winner) if winner else None, opened_on=b["opened_on"])  # fmt: skip
-    if b.get("hotline"):  # "121": the township's supervision number, on the notice from now on
+    if b.get("hotline") and await quoting_of(conn, b["project_id"]) is None:  # "121": its number, if not yet shown
         await _supervised(conn, entry, "hotline", b["opened_on"], "", b["hotline"])
 
 
@@ -339,6 +362,7 @@ PROJECTION: Mapping[str, Handler] = {
     K.FIXED: fixed,
     K.REVEALED: revealed,
     K.DRAWN: drawn,
+    K.QUOTING: quoting,
     K.OPENED: opened,
     K.PROGRESS: progress,
     K.CHECKED: checked,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.fmt import AmountError, parse_yuan, yuan
 from edge.kernel.routing import why_not
 from edge.ledger import Entry
-from edge.ledger.localtime import local_today, utc_bound
+from edge.ledger.localtime import SHANGHAI, local_today, utc_bound
 from edge.modules.small_project.kinds import STAGES
 from edge.modules.small_project.rules import MAX_PRICE_FEN, BillLine, yuan_text
 from edge.modules.small_project.settings import settings_of
@@ -69,6 +69,11 @@ def _day(value: Any, what: str) -> date:
         return date.fromisoformat(str(value or ""))
     except ValueError:
         raise InputError(f"请填写{what}（年-月-日）", "bad_date") from None
+
+
+def local_text(moment: str) -> str:
+    """A UTC moment as the village reads it (Asia/Shanghai)."""
+    return datetime.fromisoformat(moment).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 def _prefill(request: Request) -> dict[str, Any]:
@@ -169,6 +174,7 @@ def router(shell: Any) -> APIRouter:
             inputs = await P.draw_inputs(agent.db.conn, project_id)
             supervised = await P.supervision(agent.db.conn, project_id)
             shown = await P.progress_of(agent.db.conn, project_id)
+            window = await P.quoting_of(agent.db.conn, project_id)
         if row is None:
             raise NotFound("没有此工程")
         people = agent.config.people
@@ -176,6 +182,7 @@ def router(shell: Any) -> APIRouter:
         return await shell.render(  # type: ignore[no-any-return]
             request, "small_project/project.html", r=row, STATUS=P.STATUS, yuan_text=yuan_text, today=local_today(),
             steps={s["approver"]: s for s in steps}, inputs=inputs, supervised=supervised, shown=shown, STAGES=STAGES,
+            closes=local_text(window["closes_at"]) if window else None,
             ACCEPT=ACCEPT,
             may_file=bool(p.roles & desk.FILER_ROLES), may_decide=turn is None and "approver" in p.roles, turn=turn,
             names={i: people[i].name for i in row["route"]["approvers"] if i in people},
