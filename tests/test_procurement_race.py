@@ -7,7 +7,7 @@ from under the late bid, and the second bid was refused by an end that no longer
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from central.decisions.delivery import EntryContext
 from central.decisions.log import DecisionLog
 from central.modules.procurement.bidding import EXTEND, WINDOW
 from central.modules.procurement.review import received, review
+from central.modules.procurement.creditdesk import deduct, reinstate
 from central.modules.procurement.tender import award, bid, seen_by
 from central.store import CentralStore, Principal, Refusal
 from edge.ledger import Entry
@@ -79,11 +80,11 @@ async def offer(store: CentralStore, log: DecisionLog, conn: Any, username: str,
     return await bid(conn, log, supplier(username), application, EDGE, DEMAND, fen, at)
 
 
-async def behind_open_late_bid(store: CentralStore, log: DecisionLog, second: Awaitable[Any]) -> Any:
-    """Hold wenju's bid a minute before CLOSE (moving the end) uncommitted, start ``second``, let the first commit
-    once ``second`` waits on a lock (or has finished: then it did not wait), and return what ``second`` came to."""
+async def behind(store: CentralStore, first: Callable[[Any], Awaitable[Any]], second: Awaitable[Any]) -> Any:
+    """Hold ``first`` (a step in a write transaction) uncommitted, start ``second``, let the first commit once
+    ``second`` waits on a lock (or has finished: then it did not wait), and return what ``second`` came to."""
     async with store.db.writer.begin() as conn:
-        await offer(store, log, conn, "wenju", 1_100_000, CLOSE - timedelta(minutes=1))
+        await first(conn)
         racing = asyncio.ensure_future(second)
         while not racing.done():
             async with store.db.reader.connect() as watch:
@@ -92,6 +93,11 @@ async def behind_open_late_bid(store: CentralStore, log: DecisionLog, second: Aw
                     break
             await asyncio.sleep(0.01)
     return await asyncio.gather(racing, return_exceptions=True)
+
+
+async def behind_open_late_bid(store: CentralStore, log: DecisionLog, second: Awaitable[Any]) -> Any:
+    """``second`` racing wenju's bid a minute before CLOSE (moving the end)."""
+    return await behind(store, lambda conn: offer(store, log, conn, "wenju", 1_100_000, CLOSE - timedelta(minutes=1)), second)
 
 
 async def test_the_award_waits_for_a_late_bid_and_then_finds_the_window_moved(
@@ -122,3 +128,40 @@ async def test_a_bid_after_the_old_end_waits_for_the_late_bid_moving_it_and_is_t
     assert not isinstance(board, BaseException), board
     assert (board.lowest_fen, board.bidders, board.ranks) == (1_050_000, 2, {"jiancai": 1, "wenju": 2})
     assert board.closes_at == "2026-12-04T09:06:00.000000Z"  # moved again by the second bid, five minutes on
+
+
+COUNTY_OFFICER = Principal("county", COUNTY, "县监管", "county_officer", "xianjian")
+
+
+async def deduct_wenju(store: CentralStore, log: DecisionLog, conn: Any, kind: str) -> Any:
+    application = await AccountStore(store.db).application_of("wenju")
+    return await deduct(conn, log, COUNTY_OFFICER, application, kind, "中标后拒签合同", "镇审核记录", T0)
+
+
+async def test_a_bid_racing_its_supplier_s_blacklisting_is_refused_or_withdrawn(
+    store: CentralStore, decisions: DecisionLog
+) -> None:
+    """The blacklisting first (wenju from 80.0 to 77.5): the bid waits for it and is refused. The bid first: the
+    blacklisting waits for it and withdraws it with the rest. Never a blacklisted supplier's bid left standing."""
+    async with store.db.writer.begin() as conn:
+        await deduct_wenju(store, decisions, conn, "refused_to_sign")  # 80.0: still trades
+        await offer(store, decisions, conn, "jiancai", 1_150_000, T0 + timedelta(hours=1))
+
+    async def bid_now() -> Any:
+        async with store.db.writer.begin() as conn:
+            return await offer(store, decisions, conn, "wenju", 1_100_000, T0 + timedelta(hours=2))
+
+    [refused] = await behind(store, lambda conn: deduct_wenju(store, decisions, conn, "late_delivery"), bid_now())
+    assert isinstance(refused, Refusal) and "黑名单" in refused.reason, refused
+    async with store.db.writer.begin() as conn:  # the county reinstates it (80.0): it bids, racing a new blacklisting
+        await reinstate(conn, decisions, COUNTY_OFFICER, await AccountStore(store.db).application_of("wenju"), "整改到位", T0)
+
+    async def blacklist_now() -> Any:
+        async with store.db.writer.begin() as conn:
+            return await deduct_wenju(store, decisions, conn, "late_delivery")
+
+    [(score, listed)] = await behind(store, lambda conn: offer(store, decisions, conn, "wenju", 1_000_000, T0 + timedelta(hours=3)), blacklist_now())
+    assert (score, listed) == (775, True)
+    async with store.db.reader.connect() as conn:
+        seen = await seen_by(conn, "jiancai", EDGE, DEMAND)
+    assert (seen["rank"], seen["lowest_fen"], seen["bidders"]) == (1, 1_150_000, 1)  # wenju's bid withdrawn with it

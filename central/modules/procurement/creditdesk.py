@@ -1,6 +1,10 @@
 """The county's decisions on a supplier's credit index: a deduction (reason and evidence), the blacklisting it may
 bring (its bids in open tenders withdrawn, in the same transaction), and a reinstatement. Each is a decision in the
-central's log before its rows change."""
+central's log before its rows change.
+
+A deduction holds the supplier's account row (``FOR UPDATE`` on PostgreSQL) and a bid holds it shared
+(:func:`hold`): a bid racing the blacklisting of its supplier either waits for it and is refused, or goes first and
+is withdrawn with the supplier's other bids, never left standing."""
 
 from __future__ import annotations
 
@@ -13,11 +17,18 @@ import central.modules.procurement.credit as rules
 import central.modules.procurement.kinds as K
 from central.accounts.roles import ADMIN, COUNTY_OFFICER
 from central.accounts.store import Application
+from central.accounts.tables import accounts
 from central.decisions.log import DecisionLog
 from central.modules.procurement.review import check_reason, iso
 from central.modules.procurement.tables import bids, credit, credit_events, tenders, withdrawn
 from central.modules.procurement.terms import of_county
 from central.store import Principal, Refusal
+
+
+async def hold(conn: AsyncConnection, supplier: str, exclusive: bool) -> None:
+    """Lock the supplier's account row until the transaction ends: shared for a bid, exclusive for its credit."""
+    query = select(accounts.c.username).where(accounts.c.username == supplier)
+    await conn.execute(query.with_for_update(read=not exclusive))
 
 
 async def score_of(conn: AsyncConnection, supplier: str) -> tuple[int, bool]:
@@ -68,6 +79,7 @@ async def deduct(conn: AsyncConnection, decisions: DecisionLog, who: Principal, 
     if kind not in rules.DEDUCTIONS:
         raise Refusal(400, "bad_kind", f"扣分事由应为：{'、'.join(rules.DEDUCTION_NAMES.values())}")
     why, proof = check_reason(reason), check_reason(evidence)
+    await hold(conn, found.username, exclusive=True)
     score, listed = await score_of(conn, found.username)
     terms = await of_county(conn, found.county)
     new = rules.after(score, terms.deductions[kind])

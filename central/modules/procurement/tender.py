@@ -25,7 +25,7 @@ import central.modules.procurement.bidding as rules
 import central.modules.procurement.kinds as K
 from central.accounts.store import Application
 from central.decisions.log import DecisionLog
-from central.modules.procurement.creditdesk import score_of
+from central.modules.procurement.creditdesk import hold, score_of
 from central.modules.procurement.review import iso, may_review, parse_iso
 from central.modules.procurement.suppliers import qualified
 from central.modules.procurement.tables import awards, bids, demands, tender_terms, tenders, withdrawn
@@ -107,6 +107,7 @@ async def bid(conn: AsyncConnection, decisions: DecisionLog, who: Principal, app
     tender, demand = await _tender(conn, edge_id, demand_id, lock=True)
     if tender.status != "open":
         raise Refusal(409, "closed", "竞价已结束，不再接受报价")
+    await hold(conn, who.account or "", exclusive=False)  # a blacklisting of this supplier waits, or is waited for
     _, listed = await score_of(conn, who.account or "")
     why = rules.refusal(now, parse_iso(tender.opens_at), parse_iso(tender.closes_at), amount_fen, demand.ceiling_fen,
                         may_bid(application, demand), blacklisted=listed)  # fmt: skip
