@@ -227,7 +227,8 @@ class DatabaseURLError(ValueError):
 
 
 #: Set while the current task holds the write lock: a write transaction opened inside another one does not wait
-#: for itself (SQLite then answers it as before: busy until the outer one ends).
+#: for itself (SQLite then answers it as before: busy until the outer one ends). A task started inside one inherits
+#: the mark and writes as SQLite alone lets it, so a holder waiting for such a task cannot wait for ever.
 _holding: ContextVar[bool] = ContextVar("central_db_holding_write_lock", default=False)
 
 
