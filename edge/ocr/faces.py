@@ -97,12 +97,17 @@ def load_cascade(path: Path = FRONTAL_FACE) -> Cascade:
     return Cascade(int(root.findtext("width") or 0), int(root.findtext("height") or 0), tuple(stages))
 
 
-def _rect_sums(ii: np.ndarray, xs: np.ndarray, ys: np.ndarray, rects: np.ndarray) -> np.ndarray:
-    """Sums of ``rects`` (..., 4) placed at each window (xs, ys): shape (windows, ...)."""
-    x0 = xs.reshape(-1, *([1] * (rects.ndim - 1))) + rects[..., 0]
-    y0 = ys.reshape(-1, *([1] * (rects.ndim - 1))) + rects[..., 1]
-    x1, y1 = x0 + rects[..., 2], y0 + rects[..., 3]
-    return ii[y1, x1] - ii[y0, x1] - ii[y1, x0] + ii[y0, x0]
+def _rect_sums(ii: np.ndarray, base: np.ndarray, rects: np.ndarray) -> np.ndarray:
+    """Sums of ``rects`` (..., 4: x, y, w, h) at each window, whose top-left corner is ``base`` as a flat index into
+    the integral image ``ii``: shape (windows, ...). Flat indices: one ``take`` per corner, no 2-D fancy indexing."""
+    width = ii.shape[1]
+    top_left = rects[..., 1] * width + rects[..., 0]
+    top_right = top_left + rects[..., 2]
+    bottom_left = top_left + rects[..., 3] * width
+    bottom_right = bottom_left + rects[..., 2]
+    at = base.reshape(-1, *([1] * (rects.ndim - 1)))
+    flat = ii.ravel()
+    return flat.take(at + bottom_right) - flat.take(at + top_right) - flat.take(at + bottom_left) + flat.take(at + top_left)
 
 
 def _windows(cascade: Cascade, gray: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
@@ -112,22 +117,23 @@ def _windows(cascade: Cascade, gray: np.ndarray, step: int) -> tuple[np.ndarray,
     sq = cv2.integral(gray.astype(np.float64) ** 2, sdepth=cv2.CV_64F)
     ys, xs = np.mgrid[0 : h - cascade.height : step, 0 : w - cascade.width : step]
     xs, ys = xs.ravel(), ys.ravel()
+    base = ys * ii.shape[1] + xs
     norm = np.array([[1, 1, cascade.width - 2, cascade.height - 2]])
     area = float(norm[0, 2] * norm[0, 3])
-    total = _rect_sums(ii, xs, ys, norm)[:, 0]
-    spread = area * _rect_sums(sq, xs, ys, norm)[:, 0] - total * total
+    total = _rect_sums(ii, base, norm)[:, 0]
+    spread = area * _rect_sums(sq, base, norm)[:, 0] - total * total
     deviation = np.sqrt(np.maximum(spread, 0.0))
     keep = area / np.maximum(deviation, 1e-9) < 0.1  # a flat window (deviation <= 10) is no face
-    xs, ys, deviation = xs[keep], ys[keep], deviation[keep]
+    base, deviation = base[keep], deviation[keep]
     for stage in cascade.stages:
-        if xs.size == 0:
+        if base.size == 0:
             break
-        sums = _rect_sums(ii, xs, ys, stage.rects)  # (windows, weak, 3)
+        sums = _rect_sums(ii, base, stage.rects)  # (windows, weak, 3)
         value = (sums * stage.weights).sum(axis=2) / deviation[:, None]
         votes = np.where(value < stage.node_threshold, stage.left, stage.right).sum(axis=1)
         keep = votes >= stage.threshold
-        xs, ys, deviation = xs[keep], ys[keep], deviation[keep]
-    return xs, ys
+        base, deviation = base[keep], deviation[keep]
+    return base % ii.shape[1], base // ii.shape[1]
 
 
 def _group(rects: list[tuple[int, int, int, int]], min_neighbors: int, eps: float) -> list[tuple[int, int, int, int]]:
