@@ -162,7 +162,7 @@ async def invite(
     conn: AsyncConnection, decisions: Any, who: Principal, draw_id: str, hours: str, hotline: str, moment: datetime
 ) -> str:
     """Invite the three to quote until ``hours`` from now: the window's close (UTC ISO). ``hotline``: the
-    township's supervision number, published with the project from the opening on."""
+    township's supervision number, sent down with the invitation and shown on the project's notice from then on."""
     row = await _drawn(conn, who, draw_id, "发出报价邀请")
     if row.status != "drawn":
         raise Refusal(409, "not_drawn", "抽取完成后才能发出报价邀请")

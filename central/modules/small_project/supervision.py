@@ -1,6 +1,6 @@
-"""“121” supervision of an awarded project at the central: one hotline (its number comes down with the opening
-and is on the project's notice), two random township checks (双随机), one peer observer (同行列席, named at the
-opening: quotes.py).
+"""“121” supervision of an awarded project at the central: one hotline (its number comes down with the invitation
+to quote and is on the project's notice), two random township checks (双随机), one peer observer (同行列席, named
+at the opening: quotes.py).
 
 **The two checks** are drawn the way the contractors are (draw.py), so that no one picks who inspects or when:
 
