@@ -3,9 +3,13 @@ the device's configured seal: real hostsim impressions, real OpenCV and Tesserac
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from edge.demo import write_contract_page
 from edge.kernel.config import SEAL_NAMES
 from edge.ocr.backends import get_backend
 from edge.ocr.impression import (
@@ -57,6 +61,20 @@ def test_another_villages_seal_and_another_kind_are_caught() -> None:
     assert judged(image, expected("白石村", "公章")) == "wrong_seal"  # this village's seal, the wrong kind
 
 
+def test_impressions_pressed_over_each_other_are_no_wrong_seal(tmp_path: Path) -> None:
+    """The demo presses three times on one page: the second and third photos hold overlapping impressions,
+    which read as nothing of a name (seal_unreadable), never as another seal."""
+    page = write_contract_page(tmp_path / "contract.png", datetime.fromtimestamp(1_764_800_000, UTC))
+    camera = VirtualCamera(seed=0)
+    camera.fit(**pages.village_seal("青莲村", "公章"))
+    camera.place_file(page)
+    camera.stamp()
+    assert judged(decode(camera.jpeg()), expected("青莲村", "公章")) is None
+    for _ in range(2):
+        camera.stamp()
+        assert judged(decode(camera.jpeg()), expected("青莲村", "公章")) != "wrong_seal"
+
+
 def test_the_ring_is_unwrapped_from_its_gap_whatever_the_seal_was_turned() -> None:
     """A seal pressed turned by 90 degrees reads the same: the strip starts in the ring's widest gap."""
     sheet = np.full((700, 700, 3), 255, np.uint8)
@@ -89,6 +107,9 @@ def test_the_village_name_allows_one_scattered_misreading_but_not_a_consistent_o
     # half the readings agreeing is not most of them: a misreading, not another name
     split = Impression(("青山村股份经济合作社", "青出村股份经济合作社"), ("公章",))
     assert check_impression(split, seal).flag is None
+    # a character agreed on where nothing of the name was read: two impressions over each other, not a name
+    overlapped = Impression(("四民间厅有限", "下四民厅", "四了省"), ("公章",))
+    assert check_impression(overlapped, seal).village == "unread"
     # two characters read as nothing in particular: the check cannot tell
     two_off = Impression(("再连村股份经济合作社", "焉达村股份经济合作社"), ("公章",))
     assert (check_impression(two_off, seal).flag, check_impression(two_off, seal).village) == ("seal_unreadable", "unread")

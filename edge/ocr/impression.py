@@ -10,17 +10,21 @@ print are both near 0) is
   so a seal pressed at any rotation reads from its first character;
 * cut to the straight line under the star for the kind.
 
-Both are read by the configured OCR engine (``chi_sim``), each at a few character heights: a character the
-black print of the page crosses reads differently at each, and one good reading is enough to find a name
-(a different village's name does not turn into this village's at any scale).
+Both are read by the configured OCR engine (``chi_sim``), in grey and in black and white at a few character
+heights: a character the black print of the page crosses reads differently at each, and together the readings
+spell a name none of them read whole (a different village's name does not turn into this village's at any).
+:func:`check_impression` compares them with the device's seal. On hostsim's desk-camera JPEGs
+(``benchmarks/bench_impression.py``, 32 photos, four villages and kinds) the device's own seal was never taken
+for another; about one in four could not be told (``seal_unreadable``, no flag); another village's seal was
+caught in 20 of 32 and another kind in 24 of 32, the rest unreadable.
 """
 
 from __future__ import annotations
 
 import difflib
 import math
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -50,10 +54,6 @@ class Impression:
 
     def to_dict(self) -> dict[str, Any]:
         return {"ring": list(self.ring), "label": list(self.label)}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Impression:
-        return cls(tuple(str(t) for t in data.get("ring") or ()), tuple(str(t) for t in data.get("label") or ()))
 
 
 def red_ink(image: np.ndarray) -> np.ndarray:
@@ -270,13 +270,16 @@ def check_impression(impression: Impression, expect: ExpectedSeal) -> SealCheck:
 
     The village's name (:func:`village_reading`) matches when every character is read in its place, or all
     but :data:`NAME_SLACK`; it is another village's when most readings agree on another character in place of
-    one of it (山 for 莲: a misreading scatters, another seal's character does not). The kind line is taken
+    one of it while the rest of it is read in place (山 for 莲 in 青?村: a misreading scatters, another seal's
+    character does not). The kind line is taken
     for the kind it is closest to (:data:`KIND_MATCH`): the device's matches, any other is another seal's.
     Another village or another kind is ``wrong_seal``, an anomaly. A name or kind read as neither (the print
     under the seal, a faint press) is ``seal_unreadable``: the check could not tell, which approvers see.
     """
     found, other = village_reading(impression.ring, expect.village)
-    if other:
+    if other and found:
+        # another name only where the rest of it was read in its place: readings of two impressions pressed
+        # over each other agree on a character of nothing at times, and match nothing of the name
         village = "other"
     elif found >= len(expect.village) - NAME_SLACK:
         village = "match"
