@@ -11,6 +11,7 @@ import json
 import os
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,11 @@ from web_support import Received, Receiver, dingtalk_robot, failing_then_ok, see
 from whistleblower_support import Clock, open_agent, set_up_station
 
 from edge.agent import EdgeAgent
+from edge.kernel.accounts import Actor
 from edge.kernel.config import load_config
 from edge.kernel.websettings import NotifyBackendConfig, WebSettings
+from edge.modules.procurement import desk as procurement_desk
+from edge.modules.procurement.inputs import DemandDraft, Line
 from edge.modules.whistleblower import WHISTLEBLOWER
 from edge.modules.work_order import WORK_ORDER
 from edge.modules.work_order import desk as work_order_desk
@@ -360,3 +364,29 @@ async def test_a_whistleblower_step_past_its_deadline_is_pushed_to_the_station_h
         finally:
             await h.close()
             await agent.close()
+
+
+async def test_a_procurement_demand_tells_its_village_approver(writer: EdgeAgent, tmp_path: Path) -> None:
+    """A demand filed for the village's approval pushes to its approver, and its outcome to the one who filed it."""
+    people = writer.config.people
+    clerk, boss = Actor("liming", people["liming"], frozenset({"applicant"})), Actor("zhangwei", people["zhangwei"], frozenset({"approver"}))
+    draft = DemandDraft("文化礼堂桌椅", "其他", "文化礼堂", (Line("会议桌", "张", 10, 120_000, "1.8 米"),), "青莲村文化礼堂", date(2099, 1, 10))
+
+    async def nothing() -> None:
+        return None
+
+    with Receiver(lambda item: (201, b"")) as push_service:
+        h = await harness(writer, NotifyBackendConfig("webpush", "网页推送"))
+        phones = {who: Phone(f"{push_service.url}/push/{who}") for who in ("zhangwei", "liming")}
+        try:
+            for who, phone in phones.items():
+                await h.subscribe(who, phone)
+            demand = await procurement_desk.file_demand(writer, clerk, draft, nothing)
+            (told,) = await eventually("the approver told", lambda: push_service.received)
+            message = phones["zhangwei"].decrypt(told.body)
+            assert told.path == "/push/zhangwei" and message["title"] == f"待审批 {demand}"
+            assert message["url"] == f"{BASE}/procurement/demands/{demand}" and "¥12,000.00" in message["body"]
+            await procurement_desk.decide_demand(writer, boss, demand, True)
+            await eventually("the clerk told", lambda: [r for r in push_service.received if r.path == "/push/liming"])
+        finally:
+            await h.close()

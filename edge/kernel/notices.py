@@ -28,17 +28,21 @@ def awaiting(item_id: str, approvers: Sequence[str], what: str, link: str, name_
     return [Notice(AWAITING, item_id, f"待审批 {item_id}", f"{what}。待 {names} 审批。", link, tuple(approvers), group=True)]
 
 
-def routed(entry: Entry, prefix: str, filed: str, item: Awaiting, applicant: str, name_of: Callable[[str], str]) -> list[Notice]:
+def routed(
+    entry: Entry, prefix: str, filed: str, item: Awaiting, applicant: str | None, name_of: Callable[[str], str]
+) -> list[Notice]:
     """The pushes of one step of a routed item, as the console's inbox shows it (``item``): ``entry`` filed it
-    (its kind is ``filed``) or is the routing desk's decision under ``prefix``."""
+    (its kind is ``filed``) or is the routing desk's decision under ``prefix``; ``applicant`` is told the outcome
+    (nobody when an account without a person on the roster filed it)."""
+    told = (applicant,) if applicant else ()
     what = f"{item.title}：{item.summary}"
     if entry.kind == filed:
         return awaiting(item.id, to_tell(item.routed.route, item.routed.barred, None), what, item.link, name_of)
     if entry.kind == f"{prefix}.approval":
         return awaiting(item.id, to_tell(item.routed.route, (), int(entry.body.get("count", 0))), what, item.link, name_of)
     if entry.kind == f"{prefix}.approved":
-        return [Notice(APPROVED, item.id, f"已批准 {item.id}", f"{what}。审批已通过。", item.link, (applicant,))]
+        return [Notice(APPROVED, item.id, f"已批准 {item.id}", f"{what}。审批已通过。", item.link, told)]
     if entry.kind == f"{prefix}.rejected":
         reason = str(entry.body.get("reason", ""))
-        return [Notice(REJECTED, item.id, f"已驳回 {item.id}", f"{what}。驳回理由：{reason}", item.link, (applicant,))]
+        return [Notice(REJECTED, item.id, f"已驳回 {item.id}", f"{what}。驳回理由：{reason}", item.link, told)]
     return []

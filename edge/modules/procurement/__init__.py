@@ -27,6 +27,7 @@ PROCUREMENT = Part(
     exports=lists.EXPORTS,
     publishes=lists.published,
     inbox=web.inbox,
+    notices=web.notices,
     demo=demo.seed,
     from_central=K.DOCUMENT_KINDS,  # the township's return, the award, a failed tender: signed, verified, once
 )

@@ -16,12 +16,15 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 import edge.modules.procurement.db as db  # noqa: PLR0402  (not from the package: its __init__ imports this)
 import edge.modules.procurement.desk as desk  # noqa: PLR0402  (not from the package: its __init__ imports this)
 import edge.modules.procurement.inputs as inputs  # noqa: PLR0402  (not from the package: its __init__ imports this)
+import edge.modules.procurement.kinds as K  # noqa: PLR0402  (not from the package: its __init__ imports this)
 from edge.kernel.accounts import Actor
-from edge.kernel.contract import Awaiting, NavItem
+from edge.kernel.contract import Awaiting, NavItem, Notice
 from edge.kernel.documents import document_path, store_document
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.fmt import yuan
+from edge.kernel.notices import routed
 from edge.kernel.routing import why_not
+from edge.ledger import Entry
 from edge.ledger.localtime import local_today, utc_bound
 from edge.modules.procurement.rules import CATEGORIES, CHANNEL_NAMES, RULE_NAMES, THRESHOLD_FEN
 from edge.web.service import PASSWORD_CHANGE_REQUIRED, Principal
@@ -97,6 +100,19 @@ class Uploads:
             received.path.unlink(missing_ok=True)
 
 
+def override_item(o: Mapping[str, Any]) -> Awaiting:
+    """An override as the 待审批 inbox and its pushes show it."""
+    summary = f"线下采购例外登记 · {yuan(o['purchase']['amount_fen'])} · {o['purchase']['supplier']}"
+    return Awaiting(o["id"], f"例外登记：{o['purchase']['category']}", summary, f"/procurement/overrides/{o['id']}",
+                    o["filed_at"], desk.override_routed(o))  # fmt: skip
+
+
+def demand_item(d: Mapping[str, Any]) -> Awaiting:
+    """A demand as the 待审批 inbox and its pushes show it."""
+    summary = f"采购需求 · 最高限价 {yuan(d['ceiling_fen'])} · 交货 {d['delivery_date']}"
+    return Awaiting(d["id"], d["title"], summary, f"/procurement/demands/{d['id']}", d["filed_at"], desk.demand_routed(d))
+
+
 async def inbox(shell: Shell, p: Principal) -> list[Awaiting]:
     """Overrides and demands awaiting ``p`` as an approver, for the console's 待审批 inbox."""
     if p.person_id is None:
@@ -105,34 +121,21 @@ async def inbox(shell: Shell, p: Principal) -> list[Awaiting]:
     async with agent.recorder.step():
         overrides = await db.overrides(agent.db.conn, "pending")
         demands = await db.demands(agent.db.conn, "pending")
-    items = []
-    for o in overrides:
-        if p.person_id in o["route"]["approvers"]:
-            summary = f"线下采购例外登记 · {yuan(o['purchase']['amount_fen'])} · {o['purchase']['supplier']}"
-            items.append(
-                Awaiting(
-                    o["id"],
-                    f"例外登记：{o['purchase']['category']}",
-                    summary,
-                    f"/procurement/overrides/{o['id']}",
-                    o["filed_at"],
-                    desk.override_routed(o),
-                )
-            )
-    for d in demands:
-        if p.person_id in d["route"]["approvers"]:
-            summary = f"采购需求 · 最高限价 {yuan(d['ceiling_fen'])} · 交货 {d['delivery_date']}"
-            items.append(
-                Awaiting(
-                    d["id"],
-                    d["title"],
-                    summary,
-                    f"/procurement/demands/{d['id']}",
-                    d["filed_at"],
-                    desk.demand_routed(d),
-                )
-            )
-    return items
+    items = [override_item(o) for o in overrides if p.person_id in o["route"]["approvers"]]
+    return items + [demand_item(d) for d in demands if p.person_id in d["route"]["approvers"]]
+
+
+async def notices(host: Any, entry: Entry) -> list[Notice]:
+    """The pushes of an override's or a demand's village approval: the routing desk's own, as every routed item
+    gets them (the township's review at the central is told on its own pages)."""
+    conn, b, name = host.db.conn, entry.body, host.config.name_of
+    if entry.kind == K.OVERRIDE_REQUESTED or entry.kind.startswith(f"{K.OVERRIDE}."):
+        o = await db.override(conn, str(b.get("override_id", b.get("id"))))  # its filing names it "id", the desk "override_id"
+        return [] if o is None else routed(entry, K.OVERRIDE, K.OVERRIDE_REQUESTED, override_item(o), o.get("person"), name)
+    if entry.kind == K.DEMAND_FILED or entry.kind.startswith(f"{K.DEMAND}."):
+        d = await db.demand(conn, str(b.get("demand_id", b.get("id"))))
+        return [] if d is None else routed(entry, K.DEMAND, K.DEMAND_FILED, demand_item(d), d.get("person"), name)
+    return []
 
 
 def router(shell: Shell) -> APIRouter:
