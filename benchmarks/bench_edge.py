@@ -1,6 +1,6 @@
 """Edge agent latency on the simulated board: approve→unlock and press→ledger commit.
 
-    python benchmarks/bench_edge.py [--grants 200] [--presses 1]
+    python benchmarks/bench_edge.py [--grants 200] [--presses 1] [--pin-cpu N --ocr-workers K]
 
 For each grant: file a request, approve it twice (the normal two-approver
 chain), time from the final ``approve()`` call to the commit of the device's
@@ -11,17 +11,25 @@ wait for the relock and the request closed. Prints p50/p99/max; asserts
 nothing about time. Then the working database is rebuilt from the whole ledger
 into an empty one, as a new host (or a lost edge.sqlite3) does at start-up:
 every entry in its own savepoint (edge/projection.py).
+
+Under load, as on a Raspberry Pi reading photos while it seals: ``--pin-cpu 0``
+keeps the agent (and the simulated board it starts) on one core, as
+``taskset -c 0`` would, and ``--ocr-workers 2`` keeps that many of the edge's own
+OCR workers (its pool initializer: nice 10) busy reading a queue of
+photographed pages on every core, the agent's included, for the whole run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -31,7 +39,10 @@ from edge.demo import bring_up, demo_config, demo_release  # noqa: E402
 from edge.kernel.config import load_config  # noqa: E402
 from edge.kernel.recorder import Recorder  # noqa: E402
 from edge.ledger import Entry, Ledger, verify_ledger  # noqa: E402
+from edge.modules import PARTS  # noqa: E402
+from edge.ocr.desk import seal_zone  # noqa: E402
 from edge.seal.db import FINAL_STATES, EdgeDB  # noqa: E402
+from edge.seal.evidence import _worker_init, ocr_photo_job  # noqa: E402
 from hostsim.control import SimBoard  # noqa: E402
 
 
@@ -49,7 +60,51 @@ def describe(name: str, seconds: Sequence[float]) -> str:
     )
 
 
-async def run(grants: int, presses: int, folder: Path) -> None:
+class OcrLoad:
+    """The edge's OCR workers kept busy with a queue of photographed pages until stopped."""
+
+    def __init__(self, workers: int, folder: Path, pages: int = 8) -> None:
+        from hostsim import pages as page_maker
+
+        folder.mkdir(parents=True, exist_ok=True)
+        self.photos: list[str] = []
+        for seed in range(pages):
+            jpeg, _, _ = page_maker.photographed_page(page_maker.random_spec(seed), seed=seed)
+            path = folder / f"photo-{seed}.jpg"
+            path.write_bytes(jpeg)
+            self.photos.append(str(path))
+        self.workers = workers
+        self.read = 0
+        self._pool = ProcessPoolExecutor(workers, initializer=_ocr_worker_init)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._feed(i)) for i in range(self.workers)]
+
+    async def _feed(self, first: int) -> None:
+        loop = asyncio.get_running_loop()
+        i = first
+        while True:
+            photo = self.photos[i % len(self.photos)]
+            await loop.run_in_executor(self._pool, ocr_photo_job, photo, None, seal_zone(), "tesseract")
+            self.read += 1
+            i += self.workers
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ocr_worker_init() -> None:
+    """A worker may run on any core (it inherits the agent's pinning otherwise), then as the edge starts it."""
+    os.sched_setaffinity(0, range(os.cpu_count() or 1))
+    _worker_init()
+
+
+async def run(grants: int, presses: int, folder: Path, ocr_workers: int = 0) -> None:
+    load = OcrLoad(ocr_workers, folder / "photos") if ocr_workers else None
     board = await asyncio.to_thread(SimBoard(folder / "board").start)
     try:
         ident = board.identity()
@@ -76,6 +131,8 @@ async def run(grants: int, presses: int, folder: Path) -> None:
             await bring_up(agent, board, built)
             await agent.start()
             await agent.wait_online("official-1", 20)
+            if load is not None:
+                load.start()
             unlock: list[float] = []
             to_grant: list[float] = []
             press: list[float] = []
@@ -100,6 +157,8 @@ async def run(grants: int, presses: int, folder: Path) -> None:
                     print(f"  {i + 1} grants …", file=sys.stderr)
             elapsed = time.perf_counter() - started
         finally:
+            if load is not None:
+                await load.stop()
             await agent.close()
         state = await asyncio.to_thread(board.control.state)
     finally:
@@ -107,6 +166,13 @@ async def run(grants: int, presses: int, folder: Path) -> None:
 
     report = verify_ledger(config.data_dir)
     print(f"edge latency on hostsim: {grants} grants × {presses} press(es), {elapsed:.1f} s in all")
+    pinned = sorted(os.sched_getaffinity(0))
+    if load is not None or len(pinned) < (os.cpu_count() or 1):
+        print(
+            f"  agent on CPU {','.join(map(str, pinned))} of {os.cpu_count()}; "
+            + (f"{load.workers} OCR workers (nice 10) read {load.read} photographed pages meanwhile "
+               f"({load.read / elapsed:.2f} pages/s)" if load is not None else "no OCR load")
+        )  # fmt: skip
     print(describe("approve → grant recorded", to_grant))
     print(describe("approve → unlock committed", unlock))
     print(describe("press → ledger commit", press))
@@ -117,7 +183,7 @@ async def run(grants: int, presses: int, folder: Path) -> None:
 async def replay(data_dir: Path, into: Path) -> None:
     """The start-up catch-up (Recorder.catch_up) of an empty working database over the whole ledger."""
     ledger = await Ledger.open_reader(data_dir)
-    db = await EdgeDB.open(into)
+    db = await EdgeDB.open(into, PARTS)  # the agent's parts: without them nothing could be applied
     try:
         t0 = time.perf_counter()
         applied = await Recorder(ledger, db).catch_up()
@@ -138,13 +204,17 @@ def main() -> None:
     parser.add_argument("--grants", type=int, default=200, help="grants to run (default 200)")
     parser.add_argument("--presses", type=int, default=1, help="presses per grant (default 1)")
     parser.add_argument("--data", type=Path, help="keep the data here (default: a temp dir, removed)")
+    parser.add_argument("--pin-cpu", type=int, help="run the agent and its board on this one CPU (as taskset -c)")
+    parser.add_argument("--ocr-workers", type=int, default=0, help="OCR workers reading photos meanwhile (default 0)")
     args = parser.parse_args()
+    if args.pin_cpu is not None:
+        os.sched_setaffinity(0, {args.pin_cpu})
     if args.data is not None:
         args.data.mkdir(parents=True, exist_ok=True)
-        asyncio.run(run(args.grants, args.presses, args.data))
+        asyncio.run(run(args.grants, args.presses, args.data, args.ocr_workers))
     else:
         with tempfile.TemporaryDirectory(prefix="qinglian-bench-") as tmp:
-            asyncio.run(run(args.grants, args.presses, Path(tmp)))
+            asyncio.run(run(args.grants, args.presses, Path(tmp), args.ocr_workers))
 
 
 if __name__ == "__main__":

@@ -126,3 +126,24 @@ def test_fields_cross_check_figures_and_capitals() -> None:
     # a reader that lost the head of the amount to a seal ring still agrees; a different tail does not
     assert capitals_agree(2_850_000, "捌仟伍佰元整")
     assert not capitals_agree(2_850_000, "捌仟陆佰元整")
+
+
+@pytest.mark.parametrize(
+    ("line", "date"),
+    [
+        ("签订日期：二二六年六月六日", "2026-06-06"),  # the small circle 〇 dropped
+        ("签订日期：卫，二六年三月二日", "2026-03-02"),  # 二〇 lost to a seal's ring
+        ("签订日期：三”二七年六月七日", "2027-06-07"),  # 二 read as 三: 3027 is no village document's year
+        ("签订日期：二”二六年十月才五日", "2026-10-15"),  # 才 for 十
+        ("签订日期：一九九八年三月二日", "1998-03-02"),  # a year that reads is taken as it is
+        ("签订日期：2027年蝉月29日", None),  # no month: no date, rather than a guess
+        ("签订日期：二六年", None),
+    ],
+)
+def test_the_signing_date_survives_a_garbled_year(line: str, date: str | None) -> None:
+    assert extract_fields(f"村道硬化工程施工合同\n{line}").date == date
+
+
+def test_a_readable_date_is_not_mended() -> None:
+    # The mending is only tried when nothing on the page reads as a date of a village document.
+    assert extract_fields("生效 2026年1月5日\n签订日期：二二六年六月六日").date == "2026-01-05"

@@ -173,9 +173,22 @@ def extract_fields(text: str, capitals_reading: str | None = None) -> Fields:
     # Tesseract reads figures far more reliably than capitals, so figures win;
     # a disagreement stays visible in ``amounts_agree``.
     fields.amount_fen = figures if figures is not None else cap_fen
-    # a year no village document carries is a misreading (2627 for 2027 under a seal ring)
-    dates = [(pos, d) for pos, d in find_dates("\n".join(lines)) if 1949 <= d.year <= 2100]
-    if dates:
-        # the date a contract is signed stands at its foot: the last date on the page
-        fields.date = dates[-1][1].isoformat()
+    fields.date = _date("\n".join(lines))
     return fields
+
+
+# The year of a date in Chinese numerals opens with 二〇, which the reader trips over most: the small
+# circle dropped (二二六年), read as a quote or comma, or 二 read as 三 or lost to a seal's ring (三”二七年,
+# 卫，二六年). The two digits before 年 are what tell one year from another.
+_YEAR_HEAD = re.compile(r"[^\s\d年月日:：]{1,2}(?=[〇○一二三四五六七八九]{2}\s*年)")
+
+
+def _date(text: str) -> str | None:
+    """The signing date: the last date on the page; a garbled 二〇 of its year is mended if nothing else reads."""
+    for attempt in (text, _YEAR_HEAD.sub("二〇", text).replace("才", "十")):  # 才: 十 with a stray stroke
+        # a year no village document carries is a misreading (2627 for 2027 under a seal ring)
+        dates = [d for _, d in find_dates(attempt) if 1949 <= d.year <= 2100]
+        if dates:
+            # the date a contract is signed stands at its foot: the last date on the page
+            return dates[-1].isoformat()
+    return None
