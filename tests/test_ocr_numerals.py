@@ -147,3 +147,25 @@ def test_the_signing_date_survives_a_garbled_year(line: str, date: str | None) -
 def test_a_readable_date_is_not_mended() -> None:
     # The mending is only tried when nothing on the page reads as a date of a village document.
     assert extract_fields("生效 2026年1月5日\n签订日期：二二六年六月六日").date == "2026-01-05"
+
+
+@pytest.mark.parametrize(
+    ("read", "party"),
+    [
+        ("桐访县富春江镇青山村股份经济合作社", "桐庐县富春江镇青山村股份经济合作社"),  # one character off 桐庐县
+        ("桐庐县富春江镇青山村股份经济合作社", "桐庐县富春江镇青山村股份经济合作社"),
+        ("桐访县访问咨询有限公司", "桐访县访问咨询有限公司"),  # not a village collective's name: left as read
+        ("杭州市余杭区良渚街道白沙村股份经济合作社", "杭州市余杭区良渚街道白沙村股份经济合作社"),  # never 嵊州市
+        ("访庐县富春江镇青山村股份经济合作社", "桐庐县富春江镇青山村股份经济合作社"),
+        ("桐访区富春江镇青山村股份经济合作社", "桐访区富春江镇青山村股份经济合作社"),  # two off 桐庐县: no guess
+    ],
+)
+def test_a_misread_county_of_the_village_collective_is_mended(read: str, party: str) -> None:
+    assert extract_fields(f"甲方：{read}\n乙方：浙江宏达建设工程有限公司").party_a == party
+
+
+def test_party_b_is_never_mended() -> None:
+    """乙方 may be from another province: Anhui's 桐城市 is one character from Zhejiang's 桐乡市."""
+    fields = extract_fields("甲方：桐访县富春江镇青山村股份经济合作社\n乙方：桐城市孔城镇桐城村股份经济合作社")
+    assert fields.party_a == "桐庐县富春江镇青山村股份经济合作社"
+    assert fields.party_b == "桐城市孔城镇桐城村股份经济合作社"
