@@ -392,7 +392,9 @@ async def _insert_many(conn: AsyncConnection, table: Table, rows: list[dict[str,
         return
     columns = list(rows[0])
     raw = await conn.get_raw_connection()  # the connection of this transaction
-    await raw.driver_connection.copy_records_to_table(
+    driver = raw.driver_connection  # asyncpg's; None only once the connection is closed
+    assert driver is not None
+    await driver.copy_records_to_table(
         table.name, records=[tuple(row[c] for c in columns) for row in rows], columns=columns
     )
 
