@@ -22,6 +22,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from operator import itemgetter
 from typing import Any, Self
 
 from cryptography.hazmat.primitives import serialization
@@ -391,11 +392,12 @@ async def _insert_many(conn: AsyncConnection, table: Table, rows: list[dict[str,
         await conn.execute(table.insert(), rows)
         return
     columns = list(rows[0])
+    record = itemgetter(*columns)  # a row's values in column order, as a tuple (every table has several)
     raw = await conn.get_raw_connection()  # the connection of this transaction
     driver = raw.driver_connection  # asyncpg's; None only once the connection is closed
     assert driver is not None
     await driver.copy_records_to_table(
-        table.name, records=[tuple(row[c] for c in columns) for row in rows], columns=columns
+        table.name, records=[record(row) for row in rows], columns=columns
     )
 
 
@@ -807,7 +809,7 @@ class CentralStore:
                     "other than the one the store holds for that size: a forked history",
                     flag=True, next_index=held,
                 )  # fmt: skip
-            new_cp = await self._store_checkpoint(conn, edge_id, cp)
+            _, new_cp = await self._store_checkpoint(conn, edge_id, cp)
             await conn.execute(
                 edges.update().where(edges.c.edge_id == edge_id).values(
                     last_sync_at=utc_now(), config_hash=batch.config_hash or row.config_hash,
@@ -821,8 +823,7 @@ class CentralStore:
         entry_rows, node_rows, prev = extension.entry_rows, extension.node_rows, extension.last_hash
         await _insert_many(conn, entries, entry_rows)
         await _insert_many(conn, nodes, node_rows)
-        await self._store_checkpoint(conn, edge_id, cp)
-        cp_id = await self._checkpoint_id(conn, edge_id, cp)
+        cp_id, _ = await self._store_checkpoint(conn, edge_id, cp)
         updated = await conn.execute(
             edges.update().where(edges.c.edge_id == edge_id, edges.c.size == held).values(
                 size=end, last_hash=prev, frontier=_frontier_blob(frontier), last_checkpoint_id=cp_id,
@@ -838,17 +839,19 @@ class CentralStore:
         return {"accepted": True, "next_index": end, "stored": len(entry_rows),
                 "duplicates": len(batch.entries) - len(entry_rows), "checkpoint_stored": True}  # fmt: skip
 
-    async def _store_checkpoint(self, conn: AsyncConnection, edge_id: str, cp: Checkpoint) -> bool:
-        """Keep a checkpoint (once: a replay of the same signed head is not stored again)."""
-        if await self._checkpoint_id(conn, edge_id, cp) is not None:
-            return False
-        await conn.execute(
+    async def _store_checkpoint(self, conn: AsyncConnection, edge_id: str, cp: Checkpoint) -> tuple[int, bool]:
+        """Keep a checkpoint (once: a replay of the same signed head is not stored again): its id, and whether
+        it was stored now."""
+        known = await self._checkpoint_id(conn, edge_id, cp)
+        if known is not None:
+            return known, False
+        stored = await conn.execute(
             checkpoints.insert().values(
                 edge_id=edge_id, tree_size=cp.tree_size, root_hash=cp.root_hash, timestamp=cp.timestamp,
                 signature=cp.signature, received_at=utc_now(),
-            )
+            ).returning(checkpoints.c.id)
         )  # fmt: skip
-        return True
+        return stored.scalar_one(), True
 
     async def _checkpoint_id(self, conn: AsyncConnection, edge_id: str, cp: Checkpoint) -> int | None:
         return (
