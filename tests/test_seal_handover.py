@@ -142,3 +142,14 @@ async def test_the_page_offers_the_hand_over_to_whoever_may_take_it(edge: EdgeAg
         taken = (await taker.get(f"/requests/{request_id}")).text
         assert "张伟 转交给 赵磊：本人出差" in taken and 'id="approve"' in taken and 'id="approve" disabled' not in taken
         assert "的审批转交给 赵磊(zhaolei)：本人出差" in (await supervisor.get("/ledger")).text
+
+
+async def test_the_demo_shows_one_request_handed_over_and_a_second_run_adds_nothing(edge: EdgeAgent) -> None:
+    from edge.seal.demo import seed
+
+    await seed(edge)
+    await seed(edge)
+    (entry,) = await edge.ledger.entries_of_kind(P.HANDED_OVER)
+    request = await edge.get_request(entry.body["request_id"])
+    assert request.status == "pending" and request.route["approvers"] == ["zhaolei", "chenjing"]
+    assert request.document["name"] == "土地流转合同.png" and len(await edge.list_requests()) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from edge.kernel.contract import Part
 from edge.seal import cli
+from edge.seal import demo
 from edge.seal import projection as P
 from edge.seal.commands import COMMANDS
 from edge.seal.db import SCHEMA
@@ -28,4 +29,5 @@ SEAL = Part(
     publishes=notice.published,
     migrate=P.mark_photos_backfill,
     backfill=P.backfill_photos,
+    demo=demo.seed,
 )
