@@ -1,7 +1,8 @@
 """The console on a phone in Debian's Chromium, as every part's browser test drives it.
 
-The agent and its console run on an event loop of their own thread, because Playwright's sync API holds the
-test's; :class:`Served` hands a step to that loop. A phone is a 360-px touch context logged in as one account.
+The agent and its console run on an event loop of their own thread (:func:`on_own_loop`), because Playwright's
+sync API holds the test's; :class:`Served` hands a step to that loop. A phone is a 360-px touch context logged in
+as one account.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ import asyncio
 import os
 import queue
 import threading
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -25,6 +26,7 @@ from edge.web.server import start_console
 
 PHONE: dict[str, Any] = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True, "locale": "zh-CN"}
 TIMEOUT_MS = 20_000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -39,30 +41,19 @@ class Served:
 
 
 @contextmanager
-def serve_console(
-    open_agent: Callable[[], Awaitable[EdgeAgent]], prepare: Callable[[EdgeAgent], Awaitable[None]] | None = None
-) -> Iterator[Served]:
-    """The agent ``open_agent`` opens, readied by ``prepare`` (accounts, sample rows), with its console on a free
-    port, until the block ends."""
-    ready: queue.Queue[Served | BaseException] = queue.Queue()
+def on_own_loop(serving: Callable[[], AbstractAsyncContextManager[T]], name: str, timeout: float = 120) -> Iterator[T]:
+    """What ``serving()`` yields, entered on a fresh event loop of a thread named ``name`` and left when the block
+    ends. A failure on the way in is raised here, in the test's thread, instead of leaving it waiting for nothing."""
+    ready: queue.Queue[tuple[T] | BaseException] = queue.Queue()
     stopped: list[Callable[[], object]] = []
 
     async def serve() -> None:
         stop = asyncio.Event()
-        agent = await open_agent()
-        try:
-            if prepare is not None:
-                await prepare(agent)
-            server = await start_console(agent, WebSettings(enabled=True, port=0))
-            try:
-                loop = asyncio.get_running_loop()
-                stopped.append(lambda: loop.call_soon_threadsafe(stop.set))
-                ready.put(Served(server.url, loop, agent))
-                await stop.wait()
-            finally:
-                await server.close()
-        finally:
-            await agent.close()
+        async with serving() as got:
+            loop = asyncio.get_running_loop()
+            stopped.append(lambda: loop.call_soon_threadsafe(stop.set))
+            ready.put((got,))
+            await stop.wait()
 
     def run() -> None:
         try:
@@ -70,17 +61,42 @@ def serve_console(
         except BaseException as exc:  # noqa: BLE001 - handed to the test, which would otherwise wait for nothing
             ready.put(exc)
 
-    thread = threading.Thread(target=run, name="console")
+    thread = threading.Thread(target=run, name=name)
     thread.start()
     try:
-        got = ready.get(timeout=60)
+        got = ready.get(timeout=timeout)
         if isinstance(got, BaseException):
             raise got
-        yield got
+        yield got[0]
     finally:
         for stop in stopped:
             stop()
         thread.join(30)
+
+
+@contextmanager
+def serve_console(
+    open_agent: Callable[[], Awaitable[EdgeAgent]], prepare: Callable[[EdgeAgent], Awaitable[None]] | None = None
+) -> Iterator[Served]:
+    """The agent ``open_agent`` opens, readied by ``prepare`` (accounts, sample rows), with its console on a free
+    port, until the block ends."""
+
+    @asynccontextmanager
+    async def serving() -> AsyncIterator[Served]:
+        agent = await open_agent()
+        try:
+            if prepare is not None:
+                await prepare(agent)
+            server = await start_console(agent, WebSettings(enabled=True, port=0))
+            try:
+                yield Served(server.url, asyncio.get_running_loop(), agent)
+            finally:
+                await server.close()
+        finally:
+            await agent.close()
+
+    with on_own_loop(serving, "console", timeout=60) as served:
+        yield served
 
 
 @contextmanager

@@ -7,44 +7,32 @@ county's page. The central and both consoles serve on one event loop of their ow
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import queue
 import re
-import socket
-import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
-import uvicorn
 from browser_support import chromium, fits, flash_text, phone
-from central_accounts_support import CODES, COUNTY, TOWNSHIP, Clock
+from central_accounts_support import CODES, COUNTY, TOWNSHIP, Central, Clock
 from central_accounts_support import PASSWORD as CENTRAL_PASSWORD
 from edge_support import config_for
-from playwright.sync_api import Browser, Page
+from halves_support import Halves, VillageSetup, both_halves, central_phone
+from playwright.sync_api import Page
 from test_competitive_deposit_tender import PDF, bank
 from test_competitive_deposit_tender_browser import enter_scores
 from web_support import seed_account
 
-from central.accounts.store import AccountStore
-from central.app import create_app
 from central.decisions.log import DecisionLog
 from central.modules.competitive_deposit import CENTRAL_COMPETITIVE_DEPOSIT
 from central.store import CentralStore
 from edge.agent import EdgeAgent
 from edge.kernel.config import CentralSettings
-from edge.kernel.sync import SyncClient
-from edge.kernel.websettings import WebSettings
-from edge.ledger import Entry
 from edge.ledger.localtime import SHANGHAI, local_today
 from edge.modules.competitive_deposit import COMPETITIVE_DEPOSIT
 from edge.seal.part import SEAL
 from edge.web.demo import sample_pdf
-from edge.web.server import start_console
 from edge.web.store import WebStore
 
 pytestmark = pytest.mark.slow
@@ -53,95 +41,36 @@ BANK_NAMES = {"ruian-bank": "瑞安农商银行", "xiaoshan-bank": "萧山农商
 VILLAGES = {"qinglian-cun": ("青莲村", "6228480012345678", "3200000.00"), "huangling-cun": ("黄岭村", "6217001234567890", "5000000.00")}
 
 
-@dataclasses.dataclass
-class Both:
-    central: str
-    consoles: dict[str, str]  # edge id -> its console's address
-    syncs: dict[str, SyncClient]
-    clock: Clock
-    loop: asyncio.AbstractEventLoop
-
-    def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(60)
-
-    def sync(self, edge_id: str) -> Any:
-        return self.run(self.syncs[edge_id].sync_once())
+async def _prepare(central: Central, _: DecisionLog) -> None:
+    await central.accounts.create_staff("county1", "县农业局张科长", "county_officer", f"county:{COUNTY}", CENTRAL_PASSWORD,
+                                        "test", own_password=True)  # fmt: skip
+    for (username, name), code in zip(BANK_NAMES.items(), CODES, strict=False):
+        await bank(central.accounts, username, code, name=name)
 
 
-async def _serve(root: Path, clock: Clock, ready: queue.Queue[Both | BaseException], stop: threading.Event) -> None:
-    store = await CentralStore.open(f"sqlite:///{root / 'central.sqlite3'}")
-    decisions = await DecisionLog.open(root / "central", store.db)
-    closing: list[Any] = []
-    try:
-        accounts = AccountStore(store.db, clock)
-        await accounts.create_staff("county1", "县农业局张科长", "county_officer", f"county:{COUNTY}", CENTRAL_PASSWORD, "test",
-                                    own_password=True)  # fmt: skip
-        for (username, name), code in zip(BANK_NAMES.items(), CODES, strict=False):
-            await bank(accounts, username, code, name=name)
-        app = create_app(store, parts=(CENTRAL_COMPETITIVE_DEPOSIT,), decisions=decisions)
-        app.state.shell.clock = clock
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(16)
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", timeout_keep_alive=75))
-        serving = asyncio.create_task(server.serve(sockets=[sock]))
-        key = decisions.public_key()["public_key"]
-        consoles, syncs = {}, {}
-        for edge_id, (village, _, _) in VILLAGES.items():
-            config = config_for(root / edge_id, "socket://127.0.0.1:9")
-            config = dataclasses.replace(config, village=village, central=CentralSettings("http://central", edge_id, decision_key=key))
-            agent = await EdgeAgent.open(config, parts=(SEAL, COMPETITIVE_DEPOSIT))
-            closing.append(agent.close)
-            await store.enrol_edge(edge_id, village, TOWNSHIP, COUNTY, (agent.config.data_dir / "ledger_pub.pem").read_text())
-            web = await WebStore.open(agent.config.data_dir)
-            await seed_account(web, agent, "wukuaiji", ["village_staff"], None, None)
-            await web.close()
+def _village(root: Path, edge_id: str, village: str) -> VillageSetup:
+    async def open_agent(store: CentralStore, key: str) -> EdgeAgent:
+        central = CentralSettings("http://central", edge_id, decision_key=key)
+        config = dataclasses.replace(config_for(root / edge_id, "socket://127.0.0.1:9"), village=village, central=central)
+        agent = await EdgeAgent.open(config, parts=(SEAL, COMPETITIVE_DEPOSIT))
+        public_key = (agent.config.data_dir / "ledger_pub.pem").read_text()
+        await store.enrol_edge(edge_id, village, TOWNSHIP, COUNTY, public_key)
+        web = await WebStore.open(agent.config.data_dir)
+        await seed_account(web, agent, "wukuaiji", ["village_staff"], None, None)
+        await web.close()
+        return agent
 
-            async def record(kind: str, body: dict[str, Any], agent: EdgeAgent = agent) -> Entry:
-                async with agent.recorder.step():
-                    return await agent.recorder.record(kind, body)
-
-            syncs[edge_id] = SyncClient(agent.ledger, "http://central", edge_id, transport=httpx.ASGITransport(app=app),
-                                        record=record, decision_key=key, document_kinds=COMPETITIVE_DEPOSIT.from_central)  # fmt: skip
-            closing.insert(0, syncs[edge_id].stop)
-            console = await start_console(agent, WebSettings(enabled=True, port=0))
-            closing.insert(0, console.close)
-            consoles[edge_id] = console.url
-        ready.put(Both(f"http://127.0.0.1:{sock.getsockname()[1]}", consoles, syncs, clock, asyncio.get_running_loop()))
-        while not stop.is_set():
-            await asyncio.sleep(0.05)
-        server.should_exit = True
-        await serving
-    except BaseException as exc:  # noqa: BLE001 - handed to the test, which would otherwise wait for nothing
-        ready.put(exc)
-    finally:
-        for close in closing:
-            await close()
-        await decisions.close()
-        await store.close()
+    return VillageSetup(open_agent, COMPETITIVE_DEPOSIT.from_central)
 
 
 @pytest.fixture
-def both(tmp_path: Path) -> Iterator[Both]:
+def both(tmp_path: Path) -> Iterator[Halves]:
     """The central (its clock at 09:00 today in Shanghai) and two villages' consoles."""
     clock = Clock()
     clock.now = datetime.combine(local_today(), time(9, 0), SHANGHAI).timestamp()
-    ready: queue.Queue[Both | BaseException] = queue.Queue()
-    stop = threading.Event()
-    thread = threading.Thread(target=lambda: asyncio.run(_serve(tmp_path, clock, ready, stop)), daemon=True)
-    thread.start()
-    try:
-        got = ready.get(timeout=120)
-        if isinstance(got, BaseException):
-            raise got
-        yield got
-    finally:
-        stop.set()
-        thread.join(timeout=60)
-
-
-def central_phone(browser: Browser, url: str, username: str) -> Page:
-    return phone(browser, url, username, CENTRAL_PASSWORD)
+    villages = {edge_id: _village(tmp_path, edge_id, village) for edge_id, (village, _, _) in VILLAGES.items()}
+    with both_halves(tmp_path, clock, (CENTRAL_COMPETITIVE_DEPOSIT,), _prepare, villages) as halves:
+        yield halves
 
 
 def text_of(page: Page) -> str:
@@ -170,7 +99,7 @@ def clerk_plans(page: Page, url: str, account: str, amount: str, minutes: Path) 
     return found.group(1)
 
 
-def test_two_villages_plans_a_monthly_tender_three_banks_the_award_and_the_signed_contract(both: Both, tmp_path: Path) -> None:
+def test_two_villages_plans_a_monthly_tender_three_banks_the_award_and_the_signed_contract(both: Halves, tmp_path: Path) -> None:
     minutes, contract, source = tmp_path / "纪要.pdf", tmp_path / "合同.pdf", tmp_path / "人行评价数据.pdf"
     minutes.write_bytes(sample_pdf("Joint meeting minutes", ["Deposit for 12 months"]))
     contract.write_bytes(sample_pdf("Deposit contract", ["Term deposit"]))
@@ -181,8 +110,8 @@ def test_two_villages_plans_a_monthly_tender_three_banks_the_award_and_the_signe
         # Two villages' clerks, each in their own console: the plan goes up with the next sync.
         plan_ids = {}
         for edge_id, (_, account, amount) in VILLAGES.items():
-            clerk = phone(browser, both.consoles[edge_id], "wukuaiji")
-            plan_ids[edge_id] = clerk_plans(clerk, both.consoles[edge_id], account, amount, minutes)
+            clerk = phone(browser, both.villages[edge_id].console, "wukuaiji")
+            plan_ids[edge_id] = clerk_plans(clerk, both.villages[edge_id].console, account, amount, minutes)
             clerk.context.close()
             both.sync(edge_id)
 
@@ -246,8 +175,8 @@ def test_two_villages_plans_a_monthly_tender_three_banks_the_award_and_the_signe
         for edge_id in VILLAGES:
             down = both.sync(edge_id)
             assert (down.documents_applied, down.documents_refused) == (1, 0)
-        clerk = phone(browser, both.consoles["qinglian-cun"], "wukuaiji")
-        clerk.goto(both.consoles["qinglian-cun"] + "/competitive_deposit")
+        clerk = phone(browser, both.villages["qinglian-cun"].console, "wukuaiji")
+        clerk.goto(both.villages["qinglian-cun"].console + "/competitive_deposit")
         plan_id = plan_ids["qinglian-cun"]
         card = clerk.locator(f"#plan-{plan_id}")
         assert "已中标，待签约" in card.inner_text() and "萧山农商银行，年利率 1.95%" in card.inner_text()

@@ -9,44 +9,33 @@ one event loop of their own thread; the central's clock is the test's."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
-import queue
 import re
-import socket
-import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from browser_support import chromium, fits, flash_text, phone
-from central_accounts_support import COUNTY, PNG, TOWNSHIP, Clock
+from central_accounts_support import COUNTY, PNG, TOWNSHIP, Central, Clock
 from central_accounts_support import PASSWORD as CENTRAL_PASSWORD
 from edge_support import write_config
-from playwright.sync_api import Browser, Page
+from halves_support import Halves, VillageSetup, both_halves, central_phone
+from playwright.sync_api import Page
 from test_small_project import PNG_BYTES
 from web_support import seed_account
 
-from central.accounts.store import AccountStore
-from central.app import create_app
 from central.decisions.log import DecisionLog
 from central.modules.small_project import CENTRAL_SMALL_PROJECT, catalogue, pool
 from central.store import CentralStore, Principal
 from edge.agent import EdgeAgent
 from edge.kernel.config import CentralSettings, load_config
-from edge.kernel.sync import SyncClient
-from edge.kernel.websettings import WebSettings
-from edge.ledger import Entry
 from edge.modules.small_project import SMALL_PROJECT
 from edge.modules.small_project.rules import commitment_of
 from edge.modules.small_project.settings import SECTION
 from edge.seal.part import SEAL
-from edge.web.server import start_console
 from edge.web.store import WebStore
 
 pytestmark = pytest.mark.slow
@@ -68,105 +57,48 @@ VILLAGE_VALUE, TOWNSHIP_VALUE = "青莲村村民代表 掷骰 2-5-5-1-6-3", "河
 OFFICER = Principal("township", f"{COUNTY}/{TOWNSHIP}", role="township_officer", account="zhenshen")
 
 
-@dataclasses.dataclass
-class Both:
-    central: str
-    console: str
-    sync_client: SyncClient
-    clock: Clock
-    loop: asyncio.AbstractEventLoop
+async def _prepare(central: Central, decisions: DecisionLog) -> None:
+    for username, role, scope in (("zhenshen", "township_officer", f"township:{COUNTY}/{TOWNSHIP}"),
+                                  ("xianjian", "county_officer", f"county:{COUNTY}")):  # fmt: skip
+        await central.accounts.create_staff(username, "测试员", role, scope, CENTRAL_PASSWORD, "test", own_password=True)
+    for n, (code, name) in enumerate(CONTRACTORS.items(), 1):
+        made = await central.accounts.apply(kind="supplier", username=f"chengbao{n}", password=CENTRAL_PASSWORD,
+                                            org_name=name, credit_code=code, county=COUNTY, contact_name="王经理",
+                                            contact_phone="13812345678", categories=["工程施工"], licence=PNG)  # fmt: skip
+        await central.accounts.decide("county", COUNTY, made.id, True, "", "xianjian")
+    # The township's catalogue and pool, as its officer keeps them (their own pages are tested elsewhere).
+    moment = datetime.fromtimestamp(central.clock(), UTC)
+    csv = "编号,名称,单位,单价(元)\nSL-01,排水沟开挖及砌筑,米,235.00\nSL-02,DN600 钢筋混凝土管铺设,米,410.00\n"
+    async with central.store.db.writer.begin() as conn:
+        await catalogue.publish(conn, decisions, OFFICER, catalogue.read_catalogue("目录.csv", csv.encode(), "2026-下半年",
+                                                                                   "2026-07-01"), moment)  # fmt: skip
+        for code, name in CONTRACTORS.items():
+            await pool.register(conn, decisions, OFFICER, name, code, "水利", moment)
 
-    def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(60)
 
-    def sync(self) -> Any:
-        return self.run(self.sync_client.sync_once())
-
-
-async def _serve(root: Path, clock: Clock, ready: queue.Queue[Both | BaseException], stop: threading.Event) -> None:
-    store = await CentralStore.open(f"sqlite:///{root / 'central.sqlite3'}")
-    decisions = await DecisionLog.open(root / "central", store.db)
-    closing: list[Any] = []
-    try:
-        accounts = AccountStore(store.db, clock)
-        for username, role, scope in (("zhenshen", "township_officer", f"township:{COUNTY}/{TOWNSHIP}"),
-                                      ("xianjian", "county_officer", f"county:{COUNTY}")):  # fmt: skip
-            await accounts.create_staff(username, "测试员", role, scope, CENTRAL_PASSWORD, "test", own_password=True)
-        for n, (code, name) in enumerate(CONTRACTORS.items(), 1):
-            made = await accounts.apply(kind="supplier", username=f"chengbao{n}", password=CENTRAL_PASSWORD,
-                                        org_name=name, credit_code=code, county=COUNTY, contact_name="王经理",
-                                        contact_phone="13812345678", categories=["工程施工"], licence=PNG)  # fmt: skip
-            await accounts.decide("county", COUNTY, made.id, True, "", "xianjian")
-        app = create_app(store, parts=(CENTRAL_SMALL_PROJECT,), decisions=decisions)
-        app.state.shell.clock = clock
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(16)
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", timeout_keep_alive=75))
-        serving = asyncio.create_task(server.serve(sockets=[sock]))
-        key = decisions.public_key()["public_key"]
+def _village(root: Path) -> VillageSetup:
+    async def open_agent(store: CentralStore, key: str) -> EdgeAgent:
         path = write_config(root / EDGE, "socket://127.0.0.1:9")
         path.write_text(path.read_text(encoding="utf-8") + ROUTES, encoding="utf-8")
-        config = dataclasses.replace(load_config(path, [SECTION]), central=CentralSettings("http://central", EDGE, decision_key=key))
+        central = CentralSettings("http://central", EDGE, decision_key=key)
+        config = dataclasses.replace(load_config(path, [SECTION]), central=central)
         agent = await EdgeAgent.open(config, parts=(SEAL, SMALL_PROJECT))
-        closing.append(agent.close)
-        await store.enrol_edge(EDGE, config.village, TOWNSHIP, COUNTY, (agent.config.data_dir / "ledger_pub.pem").read_text())
+        public_key = (agent.config.data_dir / "ledger_pub.pem").read_text()
+        await store.enrol_edge(EDGE, config.village, TOWNSHIP, COUNTY, public_key)
         web = await WebStore.open(agent.config.data_dir)
         await seed_account(web, agent, "cunwu", ["village_staff"], None, None)
         await seed_account(web, agent, "zhangwei", ["approver"], "zhangwei", None)
         await web.close()
-        # The township's catalogue and pool, as its officer keeps them (their own pages are tested elsewhere).
-        moment = datetime.fromtimestamp(clock(), UTC)
-        csv = "编号,名称,单位,单价(元)\nSL-01,排水沟开挖及砌筑,米,235.00\nSL-02,DN600 钢筋混凝土管铺设,米,410.00\n"
-        async with store.db.writer.begin() as conn:
-            await catalogue.publish(conn, decisions, OFFICER, catalogue.read_catalogue("目录.csv", csv.encode(), "2026-下半年",
-                                                                                       "2026-07-01"), moment)  # fmt: skip
-            for code, name in CONTRACTORS.items():
-                await pool.register(conn, decisions, OFFICER, name, code, "水利", moment)
+        return agent
 
-        async def record(kind: str, body: dict[str, Any]) -> Entry:
-            async with agent.recorder.step():
-                return await agent.recorder.record(kind, body)
-
-        client = SyncClient(agent.ledger, "http://central", EDGE, transport=httpx.ASGITransport(app=app), record=record,
-                            decision_key=key, document_kinds=SMALL_PROJECT.from_central)  # fmt: skip
-        closing.insert(0, client.stop)
-        await client.sync_once()  # the catalogue comes down
-        console = await start_console(agent, WebSettings(enabled=True, port=0))
-        closing.insert(0, console.close)
-        ready.put(Both(f"http://127.0.0.1:{sock.getsockname()[1]}", console.url, client, clock, asyncio.get_running_loop()))
-        while not stop.is_set():
-            await asyncio.sleep(0.05)
-        server.should_exit = True
-        await serving
-    except BaseException as exc:  # noqa: BLE001 - handed to the test, which would otherwise wait for nothing
-        ready.put(exc)
-    finally:
-        for close in closing:
-            await close()
-        await decisions.close()
-        await store.close()
+    return VillageSetup(open_agent, SMALL_PROJECT.from_central)
 
 
 @pytest.fixture
-def both(tmp_path: Path) -> Iterator[Both]:
-    clock = Clock()
-    ready: queue.Queue[Both | BaseException] = queue.Queue()
-    stop = threading.Event()
-    thread = threading.Thread(target=lambda: asyncio.run(_serve(tmp_path, clock, ready, stop)), daemon=True)
-    thread.start()
-    try:
-        got = ready.get(timeout=120)
-        if isinstance(got, BaseException):
-            raise got
-        yield got
-    finally:
-        stop.set()
-        thread.join(timeout=60)
-
-
-def central_phone(browser: Browser, url: str, username: str) -> Page:
-    return phone(browser, url, username, CENTRAL_PASSWORD)
+def both(tmp_path: Path) -> Iterator[Halves]:
+    with both_halves(tmp_path, Clock(), (CENTRAL_SMALL_PROJECT,), _prepare, {EDGE: _village(tmp_path)}) as halves:
+        halves.sync(EDGE)  # the catalogue comes down
+        yield halves
 
 
 def submit(page: Page, button: str) -> None:
@@ -180,15 +112,15 @@ def text_of(page: Page) -> str:
 
 
 def test_a_project_from_filing_through_approvals_draw_sealed_quotes_and_award_to_the_notice_board(
-    both: Both, tmp_path: Path
+    both: Halves, tmp_path: Path
 ) -> None:
     photo = tmp_path / "合同签订.png"
     photo.write_bytes(PNG_BYTES)
     SHOTS.mkdir(parents=True, exist_ok=True)
     with chromium() as browser:
         # The village: the clerk files, the village's approver approves; on to the township.
-        clerk = phone(browser, both.console, "cunwu")
-        clerk.goto(both.console + "/small_project")
+        clerk = phone(browser, both.villages[EDGE].console, "cunwu")
+        clerk.goto(both.villages[EDGE].console + "/small_project")
         clerk.click("#file-details summary")
         clerk.fill("#file-form input[name=name]", "村口排水沟改造")
         clerk.select_option("#file-form select[name=category]", "水利")
@@ -199,12 +131,12 @@ def test_a_project_from_filing_through_approvals_draw_sealed_quotes_and_award_to
         clerk.click("#file-form button[type=submit]")
         assert flash_text(clerk) == "已申报工程 GC-00001，等待审批"
         fits(clerk)
-        boss = phone(browser, both.console, "zhangwei")
-        boss.goto(both.console + "/small_project/p/GC-00001")
+        boss = phone(browser, both.villages[EDGE].console, "zhangwei")
+        boss.goto(both.villages[EDGE].console + "/small_project/p/GC-00001")
         boss.click("#decide-form button[value=approve]")
         assert flash_text(boss) == "已同意，审批通过"
         assert "乡镇审批中" in boss.locator("#status").inner_text()
-        both.sync()
+        both.sync(EDGE)
 
         # The township's step at the central, down to the village.
         officer = central_phone(browser, both.central, "zhenshen")
@@ -212,8 +144,8 @@ def test_a_project_from_filing_through_approvals_draw_sealed_quotes_and_award_to
         assert "乡镇审批：zhenshen" in text_of(officer)
         submit(officer, ".step-form button[value=approve]")
         fits(officer)
-        both.sync()
-        clerk.goto(both.console + "/small_project/p/GC-00001")
+        both.sync(EDGE)
+        clerk.goto(both.villages[EDGE].console + "/small_project/p/GC-00001")
         assert clerk.locator("#status").inner_text() == "已批准" and "zhenshen ✓" in clerk.locator("#township").inner_text()
 
         # The recommended contractor with the village's commitment; the township fixes; the village reveals.
@@ -222,16 +154,16 @@ def test_a_project_from_filing_through_approvals_draw_sealed_quotes_and_award_to
         clerk.fill("#recommend-form input[name=village_value]", VILLAGE_VALUE)
         clerk.click("#recommend-form button[type=submit]")
         assert flash_text(clerk).startswith("已登记村推荐承包商")
-        both.sync()
+        both.sync(EDGE)
         officer.goto(both.central + "/m/small_project/projects")
         officer.fill(".fix-form input[name=commitment]", commitment_of(TOWNSHIP_VALUE))
         submit(officer, ".fix-form button[type=submit]")
-        both.sync()
-        clerk.goto(both.console + "/small_project/p/GC-00001")
+        both.sync(EDGE)
+        clerk.goto(both.villages[EDGE].console + "/small_project/p/GC-00001")
         clerk.fill("#reveal-form input[name=village_value]", VILLAGE_VALUE)
         clerk.click("#reveal-form button[type=submit]")
         assert flash_text(clerk).startswith("已公布村随机值")
-        both.sync()
+        both.sync(EDGE)
         officer.goto(both.central + "/m/small_project/projects")
         officer.fill(".reveal-form input[name=value]", TOWNSHIP_VALUE)
         submit(officer, ".reveal-form button[type=submit]")
@@ -264,10 +196,10 @@ def test_a_project_from_filing_through_approvals_draw_sealed_quotes_and_award_to
         submit(officer, ".open-form button[type=submit]")
         assert "中标" in text_of(officer) and CONTRACTORS[record["drawn"][0]] in officer.locator(".winner").inner_text()
         officer.screenshot(path=str(SHOTS / "phone-small-project-opening.png"), full_page=True)
-        both.sync()
+        both.sync(EDGE)
 
         # The award in the village: the contract's photo, acceptance and settlement.
-        clerk.goto(both.console + "/small_project/p/GC-00001")
+        clerk.goto(both.villages[EDGE].console + "/small_project/p/GC-00001")
         assert "40,950.00" in clerk.locator("#winner").inner_text()
         clerk.select_option("#progress-form select[name=stage]", "contract")
         clerk.fill("#progress-form input[name=note]", "与中标单位签订施工合同")
@@ -279,8 +211,8 @@ def test_a_project_from_filing_through_approvals_draw_sealed_quotes_and_award_to
         assert flash_text(clerk).startswith("已验收结算")
         fits(clerk)
 
-        public = phone(browser, both.console)
-        public.goto(both.console + "/board")
+        public = phone(browser, both.villages[EDGE].console)
+        public.goto(both.villages[EDGE].console + "/board")
         board = text_of(public)
         assert "限额工程公示" in board and "村口排水沟改造" in board and "40,500.00" in board and "白石村 李主任" in board
         public.click("text=详情")
