@@ -6,43 +6,33 @@ delivery against the demand and pays; the deal is on the village's notice board 
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
-import queue
-import threading
 import time
-from collections.abc import Coroutine, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
-import uvicorn
 from browser_support import chromium, fits, phone
 from central_accounts_support import CODES, PASSWORD, PNG, Central, Clock, staff
 from central_support import COUNTY, TOWNSHIP, enrol
 from edge_support import DEVICE, config_for, qinglian
+from halves_support import Halves, VillageSetup, both_halves
 from playwright.sync_api import Browser, Page, expect
 from test_procurement_ocds import schema_errors
 from web_support import seed_account
 
 from central.accounts.store import AccountStore
-from central.app import create_app
 from central.decisions.log import DecisionLog
 from central.modules.procurement import PROCUREMENT as CENTRAL_PROCUREMENT
 from central.modules.procurement.bidding import WINDOW
 from central.store import CentralStore
 from edge.agent import EdgeAgent
 from edge.kernel.config import CentralSettings
-from edge.kernel.sync import SyncClient
-from edge.kernel.websettings import WebSettings
 from edge.modules import PARTS
 from edge.modules.procurement import PROCUREMENT
 from edge.seal.keystore import DeviceIdentity
 from edge.web.demo import sample_png
-from edge.web.server import start_console
 from edge.web.store import WebStore
 from hostsim import flash
 
@@ -52,102 +42,47 @@ VILLAGE_ACCOUNTS = (("kuaiji", ["village_staff"], None), ("zhangwei", ["approver
 SUPPLIERS = (("wenju", CODES[0]), ("jiancai", CODES[1]))
 
 
-@dataclass(frozen=True)
-class Both:
-    edge: str  # the village console's address
-    central: str
-    loop: asyncio.AbstractEventLoop
-    sync: SyncClient
-    clock: Clock  # the central's
-
-    def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(60)
-
-
-async def _serve(root: Path, ready: queue.Queue[Both | BaseException], stop: threading.Event) -> None:
-    """The central (SQLite, its clock the test's) and the village's agent with its console, on one event loop;
-    the village syncs with the central when the test says so, over the central's own app."""
-    store = await CentralStore.open(f"sqlite:///{root / 'central.sqlite3'}")
-    decisions = await DecisionLog.open(root / "central", store.db)
-    clock = Clock()
-    clock.now = time.time()
-    app = create_app(store, parts=(CENTRAL_PROCUREMENT,), decisions=decisions)
-    app.state.shell.clock = clock
-    await staff(Central(store, app, clock), "zhenshen", "township_officer", f"township:{COUNTY}/{TOWNSHIP}")
-    accounts = AccountStore(store.db)
+async def _prepare(central: Central, _: DecisionLog) -> None:
+    await staff(central, "zhenshen", "township_officer", f"township:{COUNTY}/{TOWNSHIP}")
+    accounts = AccountStore(central.store.db)
     for username, code in SUPPLIERS:
         made = await accounts.apply(kind="supplier", username=username, password=PASSWORD, org_name=f"{username}办公家具有限公司",
                                     credit_code=code, county=COUNTY, contact_name="王经理", contact_phone="13812345678",
                                     categories=["办公用品"], licence=PNG)  # fmt: skip
         await accounts.decide("county", COUNTY, made.id, True, "", "xianjian")
-    flash.prepare(root / "board")
-    ident = flash.read_identity(root / "board")
-    assert ident is not None
-    key = decisions.public_key()["public_key"]
-    config = config_for(root / "village", "socket://127.0.0.1:9", ident.device_id)
-    config = dataclasses.replace(config, central=CentralSettings("http://central", EDGE, decision_key=key))
-    agent = await EdgeAgent.open(config, parts=PARTS)
-    try:
+
+
+def _village(root: Path) -> VillageSetup:
+    async def open_agent(store: CentralStore, key: str) -> EdgeAgent:
+        flash.prepare(root / "board")
+        ident = flash.read_identity(root / "board")
+        assert ident is not None
+        config = config_for(root / "village", "socket://127.0.0.1:9", ident.device_id)
+        config = dataclasses.replace(config, central=CentralSettings("http://central", EDGE, decision_key=key))
+        agent = await EdgeAgent.open(config, parts=PARTS)
         await agent.enrol(DeviceIdentity(ident.device_id, ident.key), DEVICE)
         await enrol(store, EDGE, agent.config.data_dir)
         web = await WebStore.open(agent.config.data_dir)
         for username, roles, person in VILLAGE_ACCOUNTS:
             await seed_account(web, agent, username, roles, person, None)
         await web.close()
+        return agent
 
-        async def record(kind: str, body: dict[str, Any]) -> Any:
-            async with agent.recorder.step():
-                return await agent.recorder.record(kind, body)
-
-        kinds = [kind for part in PARTS for kind in part.from_central]
-        sync = SyncClient(agent.ledger, "http://central", EDGE, transport=httpx.ASGITransport(app=app), record=record,
-                          decision_key=key, document_kinds=kinds)  # fmt: skip
-        console = await start_console(agent, WebSettings(enabled=True, port=0))
-        central = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
-        serving = asyncio.create_task(central.serve())
-        try:
-            while not central.started:
-                await asyncio.sleep(0.05)
-            port = central.servers[0].sockets[0].getsockname()[1]
-            ready.put(Both(console.url, f"http://127.0.0.1:{port}", asyncio.get_running_loop(), sync, clock))
-            while not stop.is_set():
-                await asyncio.sleep(0.05)
-        finally:
-            central.should_exit = True
-            await serving
-            await console.close()
-            await sync.stop()
-    finally:
-        await agent.close()
-        await decisions.close()
-        await store.close()
+    return VillageSetup(open_agent, [kind for part in PARTS for kind in part.from_central])
 
 
 @pytest.fixture
-def both(tmp_path: Path) -> Iterator[Both]:
+def both(tmp_path: Path) -> Iterator[Halves]:
+    """The central (SQLite, its clock the test's) and the village's agent with its console, on one event loop;
+    the village syncs with the central when the test says so, over the central's own app."""
     assert PROCUREMENT in PARTS
-    ready: queue.Queue[Both | BaseException] = queue.Queue()
-    stop = threading.Event()
-
-    def run() -> None:
-        try:
-            asyncio.run(_serve(tmp_path, ready, stop))
-        except BaseException as exc:  # noqa: BLE001 - handed to the test, which would otherwise wait for nothing
-            ready.put(exc)
-
-    thread = threading.Thread(target=run, name="village-and-central")
-    thread.start()
-    try:
-        got = ready.get(timeout=120)
-        if isinstance(got, BaseException):
-            raise got
-        yield got
-    finally:
-        stop.set()
-        thread.join(60)
+    clock = Clock()
+    clock.now = time.time()
+    with both_halves(tmp_path, clock, (CENTRAL_PROCUREMENT,), _prepare, {EDGE: _village(tmp_path)}) as halves:
+        yield halves
 
 
-def at_central(browser: Browser, both: Both, username: str, path: str) -> Page:
+def at_central(browser: Browser, both: Halves, username: str, path: str) -> Page:
     """A phone logged in at the central (its login page has more than one form)."""
     page = phone(browser, both.central)
     page.goto(both.central + "/login")
@@ -159,14 +94,14 @@ def at_central(browser: Browser, both: Both, username: str, path: str) -> Page:
     return page
 
 
-def test_demand_review_live_bids_award_acceptance_board_and_ocds(both: Both, tmp_path: Path) -> None:
+def test_demand_review_live_bids_award_acceptance_board_and_ocds(both: Halves, tmp_path: Path) -> None:
     photo = tmp_path / "daohuo.png"
     photo.write_bytes(sample_png())
     SHOTS.mkdir(parents=True, exist_ok=True)
     with chromium() as browser:
         # The village: the clerk files the demand, the approver sends it up.
-        clerk = phone(browser, both.edge, "kuaiji")
-        clerk.goto(both.edge + "/procurement/demands/new")
+        clerk = phone(browser, both.villages[EDGE].console, "kuaiji")
+        clerk.goto(both.villages[EDGE].console + "/procurement/demands/new")
         clerk.fill("input[name=title]", "村委会办公桌椅采购")
         clerk.select_option("select[name=category]", "办公用品")
         clerk.fill("input[name=line-1-name]", "办公桌")
@@ -179,12 +114,12 @@ def test_demand_review_live_bids_award_acceptance_board_and_ocds(both: Both, tmp
         clerk.wait_for_load_state()
         assert clerk.url.endswith("/procurement/demands/XQ-00001")
         demand_url = clerk.url
-        approver = phone(browser, both.edge, "zhangwei")
+        approver = phone(browser, both.villages[EDGE].console, "zhangwei")
         approver.goto(demand_url)
         approver.click("#approve")
         approver.wait_for_load_state()
         assert approver.locator("#demand-status").inner_text() == "已报送乡镇"
-        both.run(both.sync.sync_once())
+        both.sync(EDGE)
 
         # The township approves it at the central: bidding opens.
         township = at_central(browser, both, "zhenshen", "/m/procurement")
@@ -220,7 +155,7 @@ def test_demand_review_live_bids_award_acceptance_board_and_ocds(both: Both, tmp
         township.locator(f"#demand-{EDGE}-XQ-00001 form[action$='/award'] button").click()
         township.wait_for_load_state()
         assert "已定标" in township.locator(f"#demand-{EDGE}-XQ-00001").inner_text()
-        both.run(both.sync.sync_once())
+        both.sync(EDGE)
 
         # The village: contract, delivery checked against the demand (with a photo), payment.
         clerk.goto(demand_url)
@@ -243,8 +178,8 @@ def test_demand_review_live_bids_award_acceptance_board_and_ocds(both: Both, tmp
         clerk.screenshot(path=str(SHOTS / "phone-procurement-paid.png"), full_page=True)
 
         # The notice board: the deal, public, with the winning business and the amount.
-        public = phone(browser, both.edge)
-        public.goto(both.edge + "/board")
+        public = phone(browser, both.villages[EDGE].console)
+        public.goto(both.villages[EDGE].console + "/board")
         board = public.locator("main").inner_text()
         assert "村委会办公桌椅采购" in board and "jiancai办公家具有限公司" in board and "7,300.00" in board
         fits(public)
