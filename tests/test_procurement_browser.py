@@ -5,88 +5,49 @@ sends it up to the township from the phone."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import queue
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser_support import chromium, fits, phone, serve_console
 from edge_support import DEVICE, config_for
-from playwright.sync_api import Page, sync_playwright
-from web_support import CHROMIUM, CHROMIUM_ARGS, PASSWORD, seed_account
+from playwright.sync_api import Page
+from web_support import seed_account
 
 from edge.agent import EdgeAgent
-from edge.kernel.websettings import WebSettings
 from edge.modules import PARTS
 from edge.modules.procurement import PROCUREMENT
 from edge.seal.keystore import DeviceIdentity
 from edge.web.demo import sample_png
-from edge.web.server import start_console
 from edge.web.store import WebStore
 from hostsim import flash
 
 SHOTS = Path(__file__).resolve().parent.parent / "build" / "screenshots"
 ACCOUNTS = (("kuaiji", ["village_staff"], None), ("zhangwei", ["approver"], "zhangwei"))
-TIMEOUT_MS = 20_000
 
 
-async def _serve(root: Path, ready: queue.Queue[str], stop: threading.Event) -> None:
+async def _open_agent(root: Path) -> EdgeAgent:
     flash.prepare(root / "board")
     ident = flash.read_identity(root / "board")
     assert ident is not None
     agent = await EdgeAgent.open(config_for(root, "socket://127.0.0.1:9", ident.device_id), parts=PARTS)
-    try:
-        await agent.enrol(DeviceIdentity(ident.device_id, ident.key), DEVICE)
-        store = await WebStore.open(agent.config.data_dir)
-        for username, roles, person in ACCOUNTS:
-            await seed_account(store, agent, username, roles, person, None)
-        await store.close()
-        server = await start_console(agent, WebSettings(enabled=True, port=0))
-        try:
-            ready.put(server.url)
-            while not stop.is_set():
-                await asyncio.sleep(0.05)
-        finally:
-            await server.close()
-    finally:
-        await agent.close()
+    await agent.enrol(DeviceIdentity(ident.device_id, ident.key), DEVICE)
+    return agent
+
+
+async def _accounts(agent: EdgeAgent) -> None:
+    store = await WebStore.open(agent.config.data_dir)
+    for username, roles, person in ACCOUNTS:
+        await seed_account(store, agent, username, roles, person, None)
+    await store.close()
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
     """The console's address; it runs on an event loop of its own thread (Playwright's sync API holds this one)."""
     assert PROCUREMENT in PARTS
-    ready: queue.Queue[str] = queue.Queue()
-    stop = threading.Event()
-    failed: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            asyncio.run(_serve(tmp_path, ready, stop))
-        except BaseException as exc:  # handed to the test, which would otherwise wait for nothing
-            failed.append(exc)
-            ready.put("")
-
-    thread = threading.Thread(target=run, name="console")
-    thread.start()
-    try:
-        url = ready.get(timeout=60)
-        if failed:
-            raise failed[0]
-        yield url
-    finally:
-        stop.set()
-        thread.join(30)
-
-
-def login(page: Page, url: str, username: str) -> None:
-    page.goto(url + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
+    with serve_console(lambda: _open_agent(tmp_path), _accounts) as console:
+        yield console.url
 
 
 def record(page: Page, url: str, day: str, price: str, invoice: Path | None = None) -> None:
@@ -105,76 +66,61 @@ def record(page: Page, url: str, day: str, price: str, invoice: Path | None = No
     page.wait_for_load_state()
 
 
-def fits(page: Page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= 360
-
-
 def test_record_purchases_see_an_offline_one_refused_and_file_a_demand(served: str, tmp_path: Path) -> None:
-    if not os.path.exists(CHROMIUM):  # a promised part: fail, never skip
-        pytest.fail(f"Debian's chromium is not installed ({CHROMIUM})", pytrace=False)
     invoice = tmp_path / "fapiao.png"
     invoice.write_bytes(sample_png())
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            phone = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True, "locale": "zh-CN"}
-            staff = browser.new_context(**phone).new_page()  # type: ignore[arg-type]
-            staff.set_default_timeout(TIMEOUT_MS)
-            login(staff, served, "kuaiji")
-            staff.goto(served + "/procurement")
-            assert staff.locator("nav.tabs a.on").inner_text() == "采购"
+    with chromium() as browser:
+        staff = phone(browser, served, "kuaiji")
+        staff.goto(served + "/procurement")
+        assert staff.locator("nav.tabs a.on").inner_text() == "采购"
 
-            record(staff, served, "2026-03-31", "300.00", invoice)  # 3,000.00
-            assert (
-                staff.url.endswith("/procurement/purchases/CG-00001")
-                and "fapiao.png" in staff.locator("#purchase").inner_text()
-            )
-            record(staff, served, "2026-05-20", "150.00")  # 1,500.00: 4,500.00 in the window
-            assert staff.url.endswith("/procurement/purchases/CG-00002")
-            record(staff, served, "2026-05-31", "50.00")  # 500.00 on the window's last day: 5,000.00, refused
-            refusal = staff.locator("#refusal")
-            assert "不能登记为线下采购" in refusal.inner_text() and "¥5,000.00" in refusal.inner_text()
-            assert [r.inner_text().split("\t")[:3] for r in staff.locator("table.adding-up tr").all()[1:]] == [
-                ["CG-00001", "2026-03-31", "¥3,000.00"],
-                ["CG-00002", "2026-05-20", "¥1,500.00"],
-                ["本次", "2026-05-31", "¥500.00"],
-            ]
-            assert (
-                staff.locator("select[name=category]").input_value() == "办公用品"
-            )  # the form is kept for an override
-            fits(staff)
-            staff.screenshot(path=str(SHOTS / "phone-procurement-refused.png"), full_page=True)
+        record(staff, served, "2026-03-31", "300.00", invoice)  # 3,000.00
+        assert (
+            staff.url.endswith("/procurement/purchases/CG-00001")
+            and "fapiao.png" in staff.locator("#purchase").inner_text()
+        )
+        record(staff, served, "2026-05-20", "150.00")  # 1,500.00: 4,500.00 in the window
+        assert staff.url.endswith("/procurement/purchases/CG-00002")
+        record(staff, served, "2026-05-31", "50.00")  # 500.00 on the window's last day: 5,000.00, refused
+        refusal = staff.locator("#refusal")
+        assert "不能登记为线下采购" in refusal.inner_text() and "¥5,000.00" in refusal.inner_text()
+        assert [r.inner_text().split("\t")[:3] for r in staff.locator("table.adding-up tr").all()[1:]] == [
+            ["CG-00001", "2026-03-31", "¥3,000.00"],
+            ["CG-00002", "2026-05-20", "¥1,500.00"],
+            ["本次", "2026-05-31", "¥500.00"],
+        ]
+        assert (
+            staff.locator("select[name=category]").input_value() == "办公用品"
+        )  # the form is kept for an override
+        fits(staff)
+        staff.screenshot(path=str(SHOTS / "phone-procurement-refused.png"), full_page=True)
 
-            staff.goto(served + "/procurement/demands/new")
-            staff.fill("input[name=title]", "办公用品集中采购")
-            staff.select_option("select[name=category]", "办公用品")
-            staff.fill("input[name=line-1-name]", "打印机墨盒")
-            staff.fill("input[name=line-1-quantity]", "12")
-            staff.fill("input[name=line-1-unit]", "个")
-            staff.fill("input[name=line-1-price]", "180")
-            staff.fill("input[name=place]", "青莲村村委会")
-            staff.fill("input[name=delivery_date]", "2099-01-10")
-            staff.click("#file-demand")
-            staff.wait_for_load_state()
-            assert staff.url.endswith("/procurement/demands/XQ-00001")
-            assert staff.locator("#demand-status").inner_text() == "村内审批中"
-            fits(staff)
+        staff.goto(served + "/procurement/demands/new")
+        staff.fill("input[name=title]", "办公用品集中采购")
+        staff.select_option("select[name=category]", "办公用品")
+        staff.fill("input[name=line-1-name]", "打印机墨盒")
+        staff.fill("input[name=line-1-quantity]", "12")
+        staff.fill("input[name=line-1-unit]", "个")
+        staff.fill("input[name=line-1-price]", "180")
+        staff.fill("input[name=place]", "青莲村村委会")
+        staff.fill("input[name=delivery_date]", "2099-01-10")
+        staff.click("#file-demand")
+        staff.wait_for_load_state()
+        assert staff.url.endswith("/procurement/demands/XQ-00001")
+        assert staff.locator("#demand-status").inner_text() == "村内审批中"
+        fits(staff)
 
-            approver = browser.new_context(**phone).new_page()  # type: ignore[arg-type]
-            approver.set_default_timeout(TIMEOUT_MS)
-            login(approver, served, "zhangwei")
-            approver.goto(served + "/inbox")
-            approver.click("a[href='/procurement/demands/XQ-00001']")
-            approver.click("#approve")
-            approver.wait_for_load_state()
-            assert approver.locator("#demand-status").inner_text() == "已报送乡镇"
-            approver.goto(served + "/procurement")
-            assert (
-                "打印纸" not in approver.locator("#refusals").inner_text()
-                and "兴华文具店" in approver.locator("#refusals").inner_text()
-            )
-            fits(approver)
-            approver.screenshot(path=str(SHOTS / "phone-procurement.png"), full_page=True)
-        finally:
-            browser.close()
+        approver = phone(browser, served, "zhangwei")
+        approver.goto(served + "/inbox")
+        approver.click("a[href='/procurement/demands/XQ-00001']")
+        approver.click("#approve")
+        approver.wait_for_load_state()
+        assert approver.locator("#demand-status").inner_text() == "已报送乡镇"
+        approver.goto(served + "/procurement")
+        assert (
+            "打印纸" not in approver.locator("#refusals").inner_text()
+            and "兴华文具店" in approver.locator("#refusals").inner_text()
+        )
+        fits(approver)
+        approver.screenshot(path=str(SHOTS / "phone-procurement.png"), full_page=True)
