@@ -66,6 +66,22 @@ def record(page: Page, url: str, day: str, price: str, invoice: Path | None = No
     page.wait_for_load_state()
 
 
+def file_demand(page: Page, url: str, title: str, line: tuple[str, str, str, str]) -> None:
+    """A demand for office supplies with one line (name, quantity, unit, price), to the village committee."""
+    name, quantity, unit, price = line
+    page.goto(url + "/procurement/demands/new")
+    page.fill("input[name=title]", title)
+    page.select_option("select[name=category]", "办公用品")
+    page.fill("input[name=line-1-name]", name)
+    page.fill("input[name=line-1-quantity]", quantity)
+    page.fill("input[name=line-1-unit]", unit)
+    page.fill("input[name=line-1-price]", price)
+    page.fill("input[name=place]", "青莲村村委会")
+    page.fill("input[name=delivery_date]", "2099-01-10")
+    page.click("#file-demand")
+    page.wait_for_load_state()
+
+
 def test_record_purchases_see_an_offline_one_refused_and_file_a_demand(served: str, tmp_path: Path) -> None:
     invoice = tmp_path / "fapiao.png"
     invoice.write_bytes(sample_png())
@@ -96,17 +112,7 @@ def test_record_purchases_see_an_offline_one_refused_and_file_a_demand(served: s
         fits(staff)
         staff.screenshot(path=str(SHOTS / "phone-procurement-refused.png"), full_page=True)
 
-        staff.goto(served + "/procurement/demands/new")
-        staff.fill("input[name=title]", "办公用品集中采购")
-        staff.select_option("select[name=category]", "办公用品")
-        staff.fill("input[name=line-1-name]", "打印机墨盒")
-        staff.fill("input[name=line-1-quantity]", "12")
-        staff.fill("input[name=line-1-unit]", "个")
-        staff.fill("input[name=line-1-price]", "180")
-        staff.fill("input[name=place]", "青莲村村委会")
-        staff.fill("input[name=delivery_date]", "2099-01-10")
-        staff.click("#file-demand")
-        staff.wait_for_load_state()
+        file_demand(staff, served, "办公用品集中采购", ("打印机墨盒", "12", "个", "180"))
         assert staff.url.endswith("/procurement/demands/XQ-00001")
         assert staff.locator("#demand-status").inner_text() == "村内审批中"
         fits(staff)

@@ -17,8 +17,9 @@ from browser_support import chromium, fits, phone
 from central_accounts_support import CODES, PASSWORD, PNG, Central, Clock, staff
 from central_support import COUNTY, TOWNSHIP, enrol
 from edge_support import DEVICE, config_for, qinglian
-from halves_support import Halves, VillageSetup, both_halves
+from halves_support import Halves, VillageSetup, both_halves, central_phone
 from playwright.sync_api import Browser, Page, expect
+from test_procurement_browser import file_demand
 from test_procurement_ocds import schema_errors
 from web_support import seed_account
 
@@ -83,13 +84,8 @@ def both(tmp_path: Path) -> Iterator[Halves]:
 
 
 def at_central(browser: Browser, both: Halves, username: str, path: str) -> Page:
-    """A phone logged in at the central (its login page has more than one form)."""
-    page = phone(browser, both.central)
-    page.goto(both.central + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form[action='/login'] button[type=submit]").first.click()
-    page.wait_for_load_state()
+    """A phone logged in at the central, on ``path``."""
+    page = central_phone(browser, both.central, username)
     page.goto(both.central + path)
     return page
 
@@ -101,17 +97,7 @@ def test_demand_review_live_bids_award_acceptance_board_and_ocds(both: Halves, t
     with chromium() as browser:
         # The village: the clerk files the demand, the approver sends it up.
         clerk = phone(browser, both.villages[EDGE].console, "kuaiji")
-        clerk.goto(both.villages[EDGE].console + "/procurement/demands/new")
-        clerk.fill("input[name=title]", "村委会办公桌椅采购")
-        clerk.select_option("select[name=category]", "办公用品")
-        clerk.fill("input[name=line-1-name]", "办公桌")
-        clerk.fill("input[name=line-1-quantity]", "10")
-        clerk.fill("input[name=line-1-unit]", "张")
-        clerk.fill("input[name=line-1-price]", "800")
-        clerk.fill("input[name=place]", "青莲村村委会")
-        clerk.fill("input[name=delivery_date]", "2099-01-10")
-        clerk.click("#file-demand")
-        clerk.wait_for_load_state()
+        file_demand(clerk, both.villages[EDGE].console, "村委会办公桌椅采购", ("办公桌", "10", "张", "800"))
         assert clerk.url.endswith("/procurement/demands/XQ-00001")
         demand_url = clerk.url
         approver = phone(browser, both.villages[EDGE].console, "zhangwei")
