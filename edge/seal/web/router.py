@@ -269,6 +269,12 @@ def router(shell: Shell) -> APIRouter:
                 {**e.body, "at": e.ts} for e in await console.agent.recorder.ledger.entries_of_kind(P.HANDED_OVER)
                 if e.body.get("request_id") == request_id
             ],
+            # what each press's impression read as, against the device's seal (edge/ocr/impression.py)
+            "impressions": {
+                e.body.get("press_entry"): e.body["impression"]
+                for e in await console.agent.recorder.ledger.entries_of_kind(P.PHOTO_CHECK)
+                if e.body.get("request_id") == request_id and e.body.get("impression")
+            },
             "hours": service.hours(view),
             "person": await person_photos_for(console.agent.recorder.ledger, view, p.person_id, p.roles),
         }  # fmt: skip
