@@ -8,11 +8,12 @@ TYPINGS := typings
 TYPINGS_STAMP := $(TYPINGS)/.installed
 NODE_DIR := tests/micropython
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
-# Debian packages the system and its tests need (installed when run as root).
+# Debian packages the system and its tests need (installed when run as root). libtesseract-dev and
+# libleptonica-dev: tesserocr is built against Debian's Tesseract (its wheel bundles another one).
 # nodejs/npm run the firmware tests in real MicroPython (WebAssembly). npm only
 # when there is no npm command: NodeSource's nodejs bundles npm and conflicts
 # with Debian's npm package, so asking apt for it there would fail.
-APT_PACKAGES := python3-venv python3-dev build-essential postgresql nodejs $(if $(shell command -v npm),,npm) chromium tesseract-ocr tesseract-ocr-chi-sim opencv-data fonts-wqy-microhei fonts-arphic-gbsn00lp
+APT_PACKAGES := python3-venv python3-dev build-essential postgresql nodejs $(if $(shell command -v npm),,npm) chromium tesseract-ocr tesseract-ocr-chi-sim libtesseract-dev libleptonica-dev pkg-config opencv-data fonts-wqy-microhei fonts-arphic-gbsn00lp
 
 .PHONY: demo test bench system-packages setup
 
@@ -48,7 +49,7 @@ system-packages:
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q --no-binary tesserocr -e '.[test]'
 	touch $@
 
 # MicroPython for WebAssembly, pinned in tests/micropython/package-lock.json.

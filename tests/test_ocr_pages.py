@@ -127,6 +127,14 @@ def test_libtesseract_reads_as_the_tesseract_command(tmp_path: Path) -> None:
     assert len(parse_tsv(in_process)) >= 4
 
 
+def test_the_engine_in_process_is_debian_s_tesseract() -> None:
+    """tesserocr built against the system's libtesseract, not its wheel's own: the readings measured here are Debian's."""
+    import tesserocr
+
+    command = subprocess.run(["tesseract", "--version"], capture_output=True, text=True, check=True).stdout
+    assert tesserocr.tesseract_version().split()[:2] == command.split()[:2]  # "tesseract 5.3.0"
+
+
 def test_missing_language_data_is_unavailable_not_a_crash() -> None:
     with pytest.raises(OcrUnavailable, match="no_such_language"):
         TessApi("no_such_language")

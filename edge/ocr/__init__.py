@@ -3,7 +3,7 @@
 - :mod:`edge.ocr.preprocess`  find and straighten the sheet, the red channel as grey (the seal vanishes)
 - :mod:`edge.ocr.backends`    OCR engines by name: ``tesseract`` (default), ``rapidocr`` (optional extra)
 - :mod:`edge.ocr.tesseract`   the default engine: one pass over the page, headings read again smaller
-- :mod:`edge.ocr.tessapi`     libtesseract's C API, so the language model loads once per process
+- :mod:`edge.ocr.tessapi`     libtesseract through tesserocr, so the language model loads once per process
 - :mod:`edge.ocr.capitals`    amounts in capital numerals (大写), glyph by glyph
 - :mod:`edge.ocr.numerals`    大写 amounts and Chinese dates to integers and back
 - :mod:`edge.ocr.fields`      title, parties, amount (figures and capitals cross-checked), date

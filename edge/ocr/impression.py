@@ -149,7 +149,8 @@ def for_reading(red: np.ndarray, height: int, binary: bool = False) -> np.ndarra
     left, right = max(groups, key=lambda g: g[1] - g[0])
     rows = np.flatnonzero(ink[:, left : right + 1].any(axis=1))
     top, bottom = int(rows[0]), int(rows[-1]) + 1
-    crop = cv2.normalize(red[top:bottom, left : right + 1], None, 0, 255, cv2.NORM_MINMAX)
+    piece = red[top:bottom, left : right + 1]
+    crop = cv2.normalize(piece, np.empty_like(piece), 0, 255, cv2.NORM_MINMAX)
     scale = height / max(1, bottom - top)
     crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
     if binary:
