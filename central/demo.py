@@ -54,15 +54,18 @@ class DemoCentral:
         the village sent up and what the village shows from the central came down signed: the village's part demos
         (``village``), a sync (its demands go up), the central parts' demo hooks (the township's review, bids, an
         award: decisions in the central's log), a sync (their documents come down), and the village's demos once
-        more (each carries on from what arrived; every hook adds nothing on a second pass)."""
-        await village()
-        await sync()
+        more (each carries on from what arrived); then one more such round, for the steps that answer what came
+        down (the village reveals its value for a draw the township fixed, and the township draws). Every hook
+        adds nothing on a second pass."""
         site = DemoSite(self.store, self.decisions, COUNTY, TOWNSHIP, self.edge_id, password)
-        for part in CENTRAL_PARTS:
-            if part.demo is not None:
-                await part.demo(site)
-        await sync()
         await village()
+        for _ in range(2):
+            await sync()
+            for part in CENTRAL_PARTS:
+                if part.demo is not None:
+                    await part.demo(site)
+            await sync()
+            await village()
 
     async def close(self) -> None:
         self._server.should_exit = True

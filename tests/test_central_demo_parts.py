@@ -2,7 +2,8 @@
 village's: suppliers (one near the blacklist line), the village's street-lamp demand open with bids, its
 air-conditioner demand awarded at the central and the signed award carried on to payment at the village; the
 deposit tender of last month finished with its published scores and ranking (its award signed at the village)
-and this month's open; run twice on the same data (SQLite), the second run adds nothing, and the central's
+and this month's open; the village's ditch in the township's sealed-quote round, the demo supplier invited with
+the two drawn contractors' quotes in; run twice on the same data (SQLite), the second run adds nothing, and the central's
 decision log still verifies."""
 
 from __future__ import annotations
@@ -79,13 +80,31 @@ def test_the_demo_shows_the_central_halves_once(tmp_path: Path) -> None:
                                   ("3", "中国农业银行萧山分行", "91.65")], finished  # fmt: skip
                 bank = _page(client, "nongshang", password, "/m/competitive_deposit/tenders")  # the demo bank
                 assert tenders_by_status["bidding"] in bank and "未开标" in bank
+                projects = _page(client, "hezhen", password, "/m/small_project/projects")  # the township's round
+                ditch = _demand(projects, "村口排水沟改造")
+                assert "村推荐：绿山办公用品有限公司" in ditch and "抽取记录" in ditch, ditch
+                assert "密封报价中" in ditch and "已收到 2 家" in ditch, ditch
+                invited = _page(client, "lvshan", password, "/m/small_project/quotes")  # the demo supplier, invited
+                assert "村口排水沟改造" in invited and "预算 68,100.00 元" in invited and "提交密封报价" in invited
         finally:
             stop_demo(proc, log)
         village = _kinds(data / "ledger.sqlite3", "procurement") | _kinds(data / "ledger.sqlite3", "competitive_deposit")
         decisions = data / "central" / "decisions" / "ledger.sqlite3"
-        counts.append((_kinds(decisions, "procurement"), _kinds(decisions, "competitive_deposit"), village))
+        small = (_kinds(decisions, "small_project"), _kinds(data / "ledger.sqlite3", "small_project"))
+        counts.append((_kinds(decisions, "procurement"), _kinds(decisions, "competitive_deposit"), village, small))
     assert counts[0] == counts[1]  # the second run added nothing, at either half
-    central_kinds, deposit, village = counts[0]
+    central_kinds, deposit, village, (township, at_village) = counts[0]
+    # The quoting project's round is the township's own: fixed, drawn, invited, two sealed quotes in, and the
+    # village revealed its value between (the settled project's documents are still the village demo's stand-ins).
+    assert {k: township[k] for k in ("small_project.draw_fixed", "small_project.drawn", "small_project.quoting",
+                                     "small_project.quote")} == {"small_project.draw_fixed": 1, "small_project.drawn": 1,
+                                                                 "small_project.quoting": 1, "small_project.quote": 2}  # fmt: skip
+    assert at_village["small_project.village_revealed"] == 2 and at_village["small_project.quoting"] == 2  # both projects
+    with sqlite3.connect(f"file:{data / 'ledger.sqlite3'}?mode=ro", uri=True) as conn:
+        quoting = [json.loads(b) for (b,) in conn.execute("SELECT body FROM entries WHERE kind = 'small_project.quoting'")]
+    real = [q for q in quoting if q["document"]["id"] != "demo"]
+    assert len(real) == 1 and real[0]["document"]["signature"] and real[0]["hotline"] == "0572-2345678"
+    assert real[0]["invited"][0]["name"] == "绿山办公用品有限公司" and len(real[0]["invited"]) == 3
     assert deposit == {
         "competitive_deposit.tender": 2, "competitive_deposit.bid": 5, "competitive_deposit.scores": 3,
         "competitive_deposit.result": 1, "competitive_deposit.award": 1,

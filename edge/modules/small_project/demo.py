@@ -2,9 +2,14 @@
 approval, one drawn and quoting, and one carried through to settlement with its published record — seeded
 through the module's own desk as the village's steps would be (ledger entries first).
 
-The catalogue, the draw and the opening stand in for the documents the township would send down (their
-``document`` says ``demo``); the opening by the same rule the township's (:func:`rules.opening`); the draw is computed by the same rule the township runs (:func:`rules.draw`) from published seed
-sources, so its record re-runs with ``qinglian projects verify-draw``. A second run adds nothing.
+The quoting project (村口排水沟改造) is the township's real round: the village recommends the demo's supplier
+company (its credit code is the central demo supplier's) with its value's commitment; the central's demo hook
+fixes the draw, and when the fixing has come down over the demo's sync the village reveals its value here (a
+later pass of this hook); the central then draws, invites and takes the sealed quotes, and its signed documents
+come down. What still stands in for the township's documents (their ``document`` says ``demo``) is the first
+catalogue and the settled project's fixing, draw, invitation and opening: its draw is computed by the same rule
+the township runs (:func:`rules.draw`) from published seed sources, so its record re-runs with ``qinglian
+projects verify-draw``, and its opening by the same rule (:func:`rules.opening`). A second run adds nothing.
 """
 
 from __future__ import annotations
@@ -85,6 +90,10 @@ async def _approve(host: Any, project_id: str) -> None:
 
 
 HOTLINE = "0572-2345678"  # the township's supervision hotline in the stand-in invitations
+#: The contractor the village recommends for its ditch: the central demo's supplier (central/accounts/demo.py,
+#: ``lvshan``), so a newcomer logged in as it at the central finds the invitation to quote.
+DEMO_SUPPLIER = {"id": "91350100M000100Y43", "name": "绿山办公用品有限公司"}
+DITCH = "村口排水沟改造"
 
 
 async def _through_draw(
@@ -106,8 +115,10 @@ async def _through_draw(
 
 async def seed(host: Any) -> None:
     async with host.recorder.step():
-        if await P.current_catalogue(host.db.conn) is not None:
-            return
+        started = await P.current_catalogue(host.db.conn) is not None
+    if started:
+        await _reveal(host)
+        return
     if not any(p.has("approver") for p in host.config.people.values()):
         return  # a roster without approvers: nothing to route
     await desk.record_demo_document(host, K.CATALOGUE, CATALOGUE)
@@ -126,7 +137,19 @@ async def seed(host: Any) -> None:
     await desk.complete(host, clerk, done, today - timedelta(days=5), "206880.00")
     ditch = desk.ProjectDraft("村口排水沟改造", "水利", "村口至文化礼堂", "新建排水沟 180 米，铺设 DN600 管 60 米",
                               (line("SL-01", "180"), line("SL-02", "60", 43_000, "村口段须夜间施工，机械台班费用上浮")))  # fmt: skip
-    await _through_draw(host, clerk, ditch, POOL[1], datetime.now(UTC) + timedelta(days=3))
+    ditch_id = await desk.file_project(host, clerk, ditch)
+    await _approve(host, ditch_id)
+    await desk.recommend(host, clerk, ditch_id, DEMO_SUPPLIER["id"], DEMO_SUPPLIER["name"], village_value(ditch_id))
     green = desk.ProjectDraft("文化礼堂周边绿化", "绿化", "文化礼堂", "种植香樟 30 株，铺设草皮 800 平方米",
                               (line("LH-01", "30"), line("LH-02", "800")))  # fmt: skip
     await desk.file_project(host, clerk, green)
+
+
+async def _reveal(host: Any) -> None:
+    """The village's value for the ditch's draw, once the township's fixing has come down (a later pass)."""
+    async with host.recorder.step():
+        ditch = [p for p in await P.projects(host.db.conn, "approved") if p["name"] == DITCH]
+        inputs = await P.draw_inputs(host.db.conn, ditch[0]["id"]) if ditch else None
+    if inputs is not None and inputs["fixed"] is not None and inputs["value"] is None:
+        clerk = Actor(host_operator(), None, frozenset({"village_staff"}))
+        await desk.reveal_value(host, clerk, ditch[0]["id"], village_value(ditch[0]["id"]))
