@@ -753,10 +753,23 @@ async def test_the_central_demo_builds_the_township_s_pool_and_catalogue_from_wh
     async with site.store.db.reader.connect() as conn:
         contractors = await pool.pool_of(conn, COUNTY, TOWNSHIP)
         states = {r["name"]: r["status"] for r in await projects.listed(conn, Principal("all", "all"))}
-    assert len(contractors) == 12 and [c.name for c in contractors if c.blacklisted] == ["湖州市妙西兴旺土石方有限公司"]
-    assert states == {"文化礼堂周边绿化": "pending", "村口排水沟改造": "drawn", "西岙自然村道路硬化": "completed"}
+    # The twelve of the village's record and the contractor it recommended for its ditch (the demo supplier's).
+    assert len(contractors) == 13 and [c.name for c in contractors if c.blacklisted] == ["湖州市妙西兴旺土石方有限公司"]
+    assert states == {"文化礼堂周边绿化": "pending", "村口排水沟改造": "approved", "西岙自然村道路硬化": "completed"}
     down = await site.client.sync_once()
-    assert (down.documents_applied, down.documents_refused) == (1, 0)
+    assert (down.documents_applied, down.documents_refused) == (2, 0)  # the catalogue and the ditch's fixed draw
     async with site.agent.recorder.step():
         held = await P.current_catalogue(site.agent.db.conn)
     assert held is not None and held.version == "2026-12" and held.items["DL-01"].price_fen == 12_000
+    # The village reveals its value once the fixing is down; the township then draws and invites, the two drawn quote.
+    await edge_demo.seed(site.agent)
+    await site.client.sync_once()
+    await central_demo.seed(demo_site)
+    size = await site.decisions.ledger.size()
+    await central_demo.seed(demo_site)
+    assert await site.decisions.ledger.size() == size
+    async with site.store.db.reader.connect() as conn:
+        invited = await quotes.invitations(conn, await demo_site.principal("lvshan"))
+    assert [(i["name"], i["status"], i["quoted_at"]) for i in invited] == [("村口排水沟改造", "quoting", None)]
+    down = await site.client.sync_once()
+    assert (down.documents_applied, down.documents_refused) == (2, 0)  # the draw and the invitation
