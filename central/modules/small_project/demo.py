@@ -103,20 +103,21 @@ async def _fix(site: Any, officer: Principal, project: dict[str, Any], now: date
 async def _round(site: Any, officer: Principal, row: Any, now: datetime) -> None:
     """Carry a fixed draw on as far as what came up allows: drawn once the village's value is in, the three
     invited, and the two drawn contractors' sealed quotes (the recommended one, the demo supplier, quotes itself)."""
-    if row.status == "fixed":
-        async with site.store.db.reader.connect() as conn:
-            if await projects.village_value(conn, row.edge_id, row.project_id) is None:
-                return  # the village reveals once the fixing has come down: the next round
+    if row.status != "fixed":
+        return  # drawn by an earlier pass: invited and quoted then too
+    async with site.store.db.reader.connect() as conn:
+        if await projects.village_value(conn, row.edge_id, row.project_id) is None:
+            return  # the village reveals once the fixing has come down: the next round
+    async with site.store.db.writer.begin() as conn:
+        await draw.reveal(conn, site.decisions, officer, row.id, township_value(row.project_id))
+    async with site.store.db.writer.begin() as conn:
+        await quotes.invite(conn, site.decisions, officer, row.id, WINDOW_HOURS, HOTLINE, now)
+    async with site.store.db.reader.connect() as conn:
+        row = await draw.by_id(conn, row.id)
+    record = json.loads(row.record)
+    names = {c["id"]: c["name"] for c in record["pool"]}
+    for code, amount in zip(record["drawn"], QUOTES, strict=True):
+        username = f"cbs{code[-6:].lower()}"  # 承包商: one supplier account per drawn contractor
+        await site.ensure_organisation(username, R.SUPPLIER, names[code], code, ["建材五金"])
         async with site.store.db.writer.begin() as conn:
-            await draw.reveal(conn, site.decisions, officer, row.id, township_value(row.project_id))
-        async with site.store.db.writer.begin() as conn:
-            await quotes.invite(conn, site.decisions, officer, row.id, WINDOW_HOURS, HOTLINE, now)
-        async with site.store.db.reader.connect() as conn:
-            row = await draw.by_id(conn, row.id)
-        record = json.loads(row.record)
-        names = {c["id"]: c["name"] for c in record["pool"]}
-        for code, amount in zip(record["drawn"], QUOTES, strict=True):
-            username = f"cbs{code[-6:].lower()}"  # 承包商: one supplier account per drawn contractor
-            await site.ensure_organisation(username, R.SUPPLIER, names[code], code, ["建材五金"])
-            async with site.store.db.writer.begin() as conn:
-                await quotes.submit(conn, site.decisions, await site.principal(username), row.id, amount, now)
+            await quotes.submit(conn, site.decisions, await site.principal(username), row.id, amount, now)
