@@ -390,3 +390,25 @@ async def test_a_procurement_demand_tells_its_village_approver(writer: EdgeAgent
             await eventually("the clerk told", lambda: [r for r in push_service.received if r.path == "/push/liming"])
         finally:
             await h.close()
+
+
+async def test_the_applicant_hears_the_seal_request_approved_or_rejected_with_its_reason(writer: EdgeAgent, tmp_path: Path) -> None:
+    with Receiver(lambda item: (201, b"")) as push_service:
+        h = await harness(writer, NotifyBackendConfig("webpush", "网页推送"))
+        phone = Phone(f"{push_service.url}/push/liming")
+        try:
+            await h.subscribe("liming", phone)
+            approved = await writer.file_request("liming", "村道修缮证明", "official", 1, document(tmp_path), amount_fen=SMALL)
+            await writer.approve(approved.id, "zhangwei")
+            await writer.approve(approved.id, "chenjing")
+            (told,) = await eventually("the approval told", lambda: push_service.received)
+            message = phone.decrypt(told.body)
+            assert message["title"] == f"已批准 {approved.id}" and message["body"].endswith("印章管理员可以用印。")
+            assert message["url"] == f"{BASE}/requests/{approved.id}"
+            refused = await writer.file_request("liming", "村道修缮证明", "official", 1, document(tmp_path), amount_fen=SMALL)
+            await writer.reject(refused.id, "zhangwei", "金额与原件不符")
+            second = (await eventually("the rejection told", lambda: push_service.received[1:]))[0]
+            message = phone.decrypt(second.body)
+            assert message["title"] == f"已驳回 {refused.id}" and message["body"].endswith("驳回理由：金额与原件不符")
+        finally:
+            await h.close()

@@ -34,15 +34,21 @@ def routed(
     """The pushes of one step of a routed item, as the console's inbox shows it (``item``): ``entry`` filed it
     (its kind is ``filed``) or is the routing desk's decision under ``prefix``; ``applicant`` is told the outcome
     (nobody when an account without a person on the roster filed it)."""
-    told = (applicant,) if applicant else ()
+    told = [applicant] if applicant else []
     what = f"{item.title}：{item.summary}"
     if entry.kind == filed:
         return awaiting(item.id, to_tell(item.routed.route, item.routed.barred, None), what, item.link, name_of)
     if entry.kind == f"{prefix}.approval":
         return awaiting(item.id, to_tell(item.routed.route, (), int(entry.body.get("count", 0))), what, item.link, name_of)
     if entry.kind == f"{prefix}.approved":
-        return [Notice(APPROVED, item.id, f"已批准 {item.id}", f"{what}。审批已通过。", item.link, told)]
+        return decided(item.id, what, item.link, told)
     if entry.kind == f"{prefix}.rejected":
-        reason = str(entry.body.get("reason", ""))
-        return [Notice(REJECTED, item.id, f"已驳回 {item.id}", f"{what}。驳回理由：{reason}", item.link, told)]
+        return decided(item.id, what, item.link, told, rejected=str(entry.body.get("reason", "")))
     return []
+
+
+def decided(item_id: str, what: str, link: str, applicant: Sequence[str], rejected: str | None = None, then: str = "审批已通过") -> list[Notice]:
+    """The push telling the applicant the outcome: approved (``then``: what happens next), or rejected with its reason."""
+    if rejected is None:
+        return [Notice(APPROVED, item_id, f"已批准 {item_id}", f"{what}。{then}。", link, tuple(applicant))]
+    return [Notice(REJECTED, item_id, f"已驳回 {item_id}", f"{what}。驳回理由：{rejected}", link, tuple(applicant))]

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from edge.kernel.config import SEAL_NAMES
 from edge.kernel.fmt import yuan
 from edge.kernel.contract import Notice, Part
-from edge.kernel.notices import APPROVED, REJECTED
+from edge.kernel.notices import decided
 from edge.kernel.notices import awaiting as awaiting_notice
 from edge.kernel.routing import to_tell
 from edge.kernel.tasks import cancel_and_wait
@@ -154,8 +154,8 @@ class Notifier:
         elif entry.kind == P.APPROVAL:
             await self.notify_awaiting(request_id, to_tell(request.route, (), int(b.get("count", 0))), summary)
         elif entry.kind == P.APPROVED_KIND:
-            message = Message(APPROVED, request_id, f"已批准 {request_id}", f"{summary}。印章管理员可以用印。", self._url(request_id), self.agent.config.village)
-            await self._queue(message, [request.applicant], group=False)
+            for notice in decided(request_id, summary, f"/requests/{request_id}", [request.applicant], then="印章管理员可以用印"):
+                await self._send(notice)
         elif entry.kind == P.REMINDED:
             await self.notify_awaiting(request_id, [str(a) for a in b.get("awaiting", [])], f"催办：{summary}")
         elif entry.kind == P.HANDED_OVER:
@@ -164,9 +164,8 @@ class Notifier:
         elif entry.kind == GRANT_OK:
             await self._granted(request, entry, summary)
         elif entry.kind == P.REJECTED:
-            reason = b.get("reason", "")
-            message = Message(REJECTED, request_id, f"已驳回 {request_id}", f"{summary}。驳回理由：{reason}", self._url(request_id), self.agent.config.village)
-            await self._queue(message, [request.applicant], group=False)
+            for notice in decided(request_id, summary, f"/requests/{request_id}", [request.applicant], rejected=str(b.get("reason", ""))):
+                await self._send(notice)
 
     async def _granted(self, request: RequestView, entry: Entry, summary: str) -> None:
         """Tell the custodian the seal is open, how many presses and until when; warn a minute before the end."""
