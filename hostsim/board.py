@@ -143,14 +143,17 @@ class Board:
         }
 
     def _switch(self, pin: int, active: int, hold_s: float) -> None:
-        for level in BOUNCE:
-            self.bus.drive(pin, active if level == 0 else 1 - active)
-            time.sleep(BOUNCE_STEP_S)
+        self._chatter(pin, active)
         time.sleep(hold_s)
-        for level in BOUNCE:
-            self.bus.drive(pin, 1 - active if level == 0 else active)
-            time.sleep(BOUNCE_STEP_S)
+        self._chatter(pin, 1 - active)
         time.sleep(REST_S)
+
+    def _chatter(self, pin: int, to: int) -> None:
+        """The line bounces on its way to ``to``: every edge within the same board millisecond."""
+        with ticks.still():
+            for level in BOUNCE:
+                self.bus.drive(pin, to if level == 0 else 1 - to)
+                time.sleep(BOUNCE_STEP_S)
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         op = request.get("op")
