@@ -135,6 +135,11 @@ def test_fields_cross_check_figures_and_capitals() -> None:
         ("签订日期：卫，二六年三月二日", "2026-03-02"),  # 二〇 lost to a seal's ring
         ("签订日期：三”二七年六月七日", "2027-06-07"),  # 二 read as 三: 3027 is no village document's year
         ("签订日期：二”二六年十月才五日", "2026-10-15"),  # 才 for 十
+        ("签订日期：二、，二七年十月二十九日", "2027-10-29"),  # 二〇 as three marks
+        ("签订日期:二、，”二七年十月二十九日", None),  # four: the head of the year is not guessed from so little
+        ("签订日期，二〇二六年十二月十九日", "2026-12-19"),  # the label's colon read as a comma
+        ("签订日期，二，二六年十二月十九日", "2026-12-19"),  # and 〇 too
+        ("签订日期。2026年9月7日", "2026-09-07"),
         ("签订日期：一九九八年三月二日", "1998-03-02"),  # a year that reads is taken as it is
         ("签订日期：2027年蝉月29日", None),  # no month: no date, rather than a guess
         ("签订日期：二六年", None),

@@ -181,12 +181,17 @@ def extract_fields(text: str, capitals_reading: str | None = None) -> Fields:
 
 # The year of a date in Chinese numerals opens with 二〇, which the reader trips over most: the small
 # circle dropped (二二六年), read as a quote or comma, or 二 read as 三 or lost to a seal's ring (三”二七年,
-# 卫，二六年). The two digits before 年 are what tell one year from another.
-_YEAR_HEAD = re.compile(r"[^\s\d年月日:：]{1,2}(?=[〇○一二三四五六七八九]{2}\s*年)")
+# 卫，二六年), now and then as three marks (二、，二七年). The two digits before 年 are what tell one year
+# from another.
+_YEAR_HEAD = re.compile(r"[^\s\d年月日:：]{1,3}(?=[〇○一二三四五六七八九]{2}\s*年)")
+# The colon after the label read as a comma or a full stop (签订日期，二〇二六年): the year of Chinese
+# numerals, whose 〇 is read as a comma too, would take that mark in as one more digit.
+_DATE_LABEL = re.compile(r"日期\s*[,，.。;；]")
 
 
 def _date(text: str) -> str | None:
     """The signing date: the last date on the page; a garbled 二〇 of its year is mended if nothing else reads."""
+    text = _DATE_LABEL.sub("日期：", text)
     for attempt in (text, _YEAR_HEAD.sub("二〇", text).replace("才", "十")):  # 才: 十 with a stray stroke
         # a year no village document carries is a misreading (2627 for 2027 under a seal ring)
         dates = [d for _, d in find_dates(attempt) if 1949 <= d.year <= 2100]
