@@ -4,21 +4,26 @@ already or someone who is no approver of this village."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from edge_support import SMALL, document, running_agent, writer  # noqa: F401  (writer is a fixture)
+from edge_support import DEVICE, SMALL, document, ledger_rows, qinglian, running_agent, write_config, writer  # noqa: F401  (writer is a fixture)
 from test_ocr_edge import console_clients
+from test_seal_regrant import token
 from test_web_push import Phone, eventually, harness
 from web_support import Receiver
 
 from edge.agent import EdgeAgent
-from edge.kernel.config import Person
+from edge.kernel.config import Person, load_config
 from edge.kernel.errors import InputError, Refused
 from edge.kernel.websettings import NotifyBackendConfig
 from edge.seal import projection as P
 from edge.seal.handover import handed_route, taker_refusal
+from edge.seal.keystore import DeviceIdentity
+from hostsim import flash
 from hostsim.control import SimBoard
 
 
@@ -142,6 +147,51 @@ async def test_the_page_offers_the_hand_over_to_whoever_may_take_it(edge: EdgeAg
         taken = (await taker.get(f"/requests/{request_id}")).text
         assert "张伟 转交给 赵磊：本人出差" in taken and 'id="approve"' in taken and 'id="approve" disabled' not in taken
         assert "的审批转交给 赵磊(zhaolei)：本人出差" in (await supervisor.get("/ledger")).text
+
+
+async def test_the_json_api_hands_over_as_the_page_does(edge: EdgeAgent, tmp_path: Path) -> None:
+    request_id = await filed(edge, tmp_path)
+    async with console_clients(
+        edge, ("zhangwei", ["approver"], "zhangwei"), ("chenjing", ["approver"], "chenjing")
+    ) as (first, second):  # fmt: skip
+        url = f"/api/requests/{request_id}/handover"
+        early = await second.post(url, json={"to": "zhaolei", "reason": "代批"}, headers={"X-CSRF-Token": await token(second)})
+        assert early.status_code == 409 and "只有轮到审批的审批人可以转交" in early.text  # not their turn
+        forged = await first.post(url, json={"to": "zhaolei", "reason": "本人出差"}, headers={"X-CSRF-Token": "x"})
+        assert forged.status_code in (400, 403)
+        csrf = {"X-CSRF-Token": await token(first)}
+        to_applicant = await first.post(url, json={"to": "liming", "reason": "本人出差"}, headers=csrf)
+        assert to_applicant.status_code == 409 and "self_approval" in to_applicant.text
+        assert (await first.post(url, json={"to": "nobody", "reason": "本人出差"}, headers=csrf)).status_code == 400
+        assert (await first.post(url, json={"to": "zhaolei", "reason": ""}, headers=csrf)).status_code in (400, 422)
+        assert await edge.ledger.entries_of_kind(P.HANDED_OVER) == []
+        done = await first.post(url, json={"to": "zhaolei", "reason": "本人出差"}, headers=csrf)
+        assert done.status_code == 200, done.text
+        assert done.json()["route"]["approvers"] == ["zhaolei", "chenjing"] and done.json()["status"] == "pending"
+        (entry,) = await edge.ledger.entries_of_kind(P.HANDED_OVER)
+        assert entry.body["account"] == "zhangwei" and entry.body["reason"] == "本人出差"
+
+
+async def test_the_cli_hands_over_and_refuses_whoever_is_not_at_the_step(tmp_path: Path) -> None:
+    flash.prepare(tmp_path / "board")
+    ident = flash.read_identity(tmp_path / "board")
+    assert ident is not None
+    config_path = write_config(tmp_path, "socket://127.0.0.1:9", ident.device_id)
+    agent = await EdgeAgent.open(load_config(config_path))
+    try:
+        await agent.enrol(DeviceIdentity(ident.device_id, ident.key), DEVICE)
+        request_id = await filed(agent, tmp_path)
+    finally:
+        await agent.close()  # the CLI is the writer for its step
+    base = ("request", "hand-over", request_id, "--config", str(config_path), "--to", "zhaolei", "--reason", "本人出差")
+    refused = await asyncio.to_thread(qinglian, *base, "--as", "chenjing")
+    assert refused.returncode != 0 and "只有轮到审批的审批人可以转交" in refused.stdout + refused.stderr
+    assert ledger_rows(load_config(config_path).data_dir, P.HANDED_OVER) == []
+    done = await asyncio.to_thread(qinglian, *base, "--as", "zhangwei", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["route"]["approvers"] == ["zhaolei", "chenjing"]
+    (entry,) = ledger_rows(load_config(config_path).data_dir, P.HANDED_OVER)
+    assert entry["body"]["approver"] == "zhangwei" and entry["body"]["to"] == "zhaolei"
 
 
 async def test_the_demo_shows_one_request_handed_over_and_a_second_run_adds_nothing(edge: EdgeAgent) -> None:

@@ -82,7 +82,7 @@ def _config_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def _register_request(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    request = subparsers.add_parser("request", help="用印申请 seal requests: file, approve, reject, list, show")
+    request = subparsers.add_parser("request", help="用印申请 seal requests: file, approve, reject, hand over, list, show")
     actions = request.add_subparsers(dest="request_command", required=True, metavar="ACTION")
 
     def common(parser: argparse.ArgumentParser, person_required: bool) -> None:
@@ -112,6 +112,13 @@ def _register_request(subparsers: argparse._SubParsersAction) -> None:  # type: 
     reject.add_argument("request_id")
     reject.add_argument("--reason", required=True, help="驳回理由 why")
     reject.set_defaults(func=config_command(_reject))
+
+    hand_over = actions.add_parser("hand-over", help="转交 hand your step of a request to another approver")
+    common(hand_over, True)
+    hand_over.add_argument("request_id")
+    hand_over.add_argument("--to", required=True, help="转交给 the approver who takes the step (person id)")
+    hand_over.add_argument("--reason", required=True, help="转交理由 why")
+    hand_over.set_defaults(func=config_command(_hand_over))
 
     urgent = actions.add_parser("urgent", help="加急用印 urgent use outside the seal's hours (applicant)")
     common(urgent, True)
@@ -239,6 +246,16 @@ async def _reject(args: argparse.Namespace, config: EdgeConfig) -> int:
         args, config, "reject", {"request_id": args.request_id, "approver": args.person, "reason": args.reason, "account": host_operator()}
     )
     output(args, result, f"已驳回 rejected by {args.person}\n{format_request(result, config)}")
+    return EXIT_OK
+
+
+async def _hand_over(args: argparse.Namespace, config: EdgeConfig) -> int:
+    config.person(args.person)
+    result = await _submit(
+        args, config, "hand_over",
+        {"request_id": args.request_id, "approver": args.person, "to": args.to, "reason": args.reason, "account": host_operator()},
+    )  # fmt: skip
+    output(args, result, f"已转交 handed over by {args.person} to {args.to}\n{format_request(result, config)}")
     return EXIT_OK
 
 

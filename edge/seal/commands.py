@@ -30,6 +30,11 @@ async def _reject(host: Any, args: Mapping[str, Any]) -> dict[str, Any]:
     return dict((await host.reject(args["request_id"], args["approver"], args["reason"], args.get("account"))).to_dict())
 
 
+async def _hand_over(host: Any, args: Mapping[str, Any]) -> dict[str, Any]:
+    handed = await host.hand_over(args["request_id"], args["approver"], args["to"], args["reason"], args.get("account"))
+    return dict(handed.to_dict())
+
+
 async def _urgent(host: Any, args: Mapping[str, Any]) -> dict[str, Any]:
     urgent = await host.desk.mark_urgent(args["request_id"], args["applicant"], args["reason"], args.get("account"))
     return dict(urgent.to_dict())
@@ -48,6 +53,6 @@ async def _enrol(host: Any, args: Mapping[str, Any]) -> dict[str, Any]:
 
 
 COMMANDS: dict[str, Command] = {
-    "file_request": _file_request, "approve": _approve, "reject": _reject, "urgent": _urgent, "allow_release": _allow_release,
-    "maintenance": _maintenance, "enrol": _enrol,
+    "file_request": _file_request, "approve": _approve, "reject": _reject, "hand_over": _hand_over, "urgent": _urgent,
+    "allow_release": _allow_release, "maintenance": _maintenance, "enrol": _enrol,
 }  # fmt: skip

@@ -122,6 +122,11 @@ class SearchHitOut(BaseModel):
     request: RequestOut
 
 
+class HandOverIn(BaseModel):
+    to: str = Field(min_length=1, description="the approver who takes the step (person id)")
+    reason: str = Field(min_length=1, max_length=500, description="转交理由, recorded with the hand-over")
+
+
 class RemindOut(BaseModel):
     reminded: list[str] = Field(description="the approvers reminded (person ids)")
 
@@ -559,6 +564,13 @@ def router(shell: Shell) -> APIRouter:
         the approval is alive; 409 with the reason otherwise."""
         p = await shell.acting(request)
         return (await service.regrant(p, request_id)).to_dict()
+
+    @api.post("/api/requests/{request_id}/handover", tags=["approval"], response_model=RequestOut, responses=API_ERRORS)
+    async def api_hand_over(request: Request, request_id: str, body: HandOverIn) -> dict[str, Any]:
+        """Hand the account's person's step to another approver of this village (转交), with a reason; 409 when it
+        is not their turn or the taker may not approve this request (its applicant, its custodian, on its route)."""
+        p = await shell.acting(request)
+        return (await service.hand_over(p, request_id, body.to, body.reason)).to_dict()
 
     @api.post("/api/requests/{request_id}/withdraw", tags=["requests"], response_model=RequestOut, responses=API_ERRORS)
     async def api_withdraw(request: Request, request_id: str) -> dict[str, Any]:
