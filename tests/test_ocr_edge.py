@@ -108,6 +108,10 @@ async def test_a_press_with_another_villages_seal_is_a_wrong_seal_anomaly(
     assert "other" in (impression["village"], impression["kind"])
     (shown,) = (await agent.request_detail(request_id))["press_events"]  # the request page's red mark
     assert "wrong_seal" in shown["flags"] and not shown["match"]
+    async with console_clients(agent, ("jiandu", ["supervisor"], None)) as (supervisor,):
+        (pressed,) = (await supervisor.get(f"/api/requests/{request_id}")).json()["press_events"]
+        assert pressed["impression"] == impression  # what the page says of it, in its JSON too
+        assert 'class="flag impression"' in (await supervisor.get(f"/requests/{request_id}")).text
 
 
 async def test_every_press_has_a_photo_and_a_check_and_a_swapped_page_is_flagged(

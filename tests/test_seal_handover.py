@@ -170,6 +170,8 @@ async def test_the_json_api_hands_over_as_the_page_does(edge: EdgeAgent, tmp_pat
         assert done.json()["route"]["approvers"] == ["zhaolei", "chenjing"] and done.json()["status"] == "pending"
         (entry,) = await edge.ledger.entries_of_kind(P.HANDED_OVER)
         assert entry.body["account"] == "zhangwei" and entry.body["reason"] == "本人出差"
+        (shown,) = (await second.get(f"/api/requests/{request_id}")).json()["handovers"]
+        assert shown == {**entry.body, "at": entry.ts}  # the page's 转交 line, in the request's JSON
 
 
 async def test_the_cli_hands_over_and_refuses_whoever_is_not_at_the_step(tmp_path: Path) -> None:

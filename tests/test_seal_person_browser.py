@@ -128,6 +128,8 @@ def test_both_photos_on_the_request_page_for_those_who_may_see_the_person(
         assert all(0 < w <= 360 for w in widths)
         person_urls = custodian.eval_on_selector_all("#person-photos img.photo", "els => els.map(e => e.getAttribute('src'))")
         assert len(set(person_urls)) == 2 and all(u.startswith(f"/requests/{request_id}/person/") for u in person_urls)
+        listed = custodian.request.get(f"{url}/api/requests/{request_id}").json()["person_photos"]  # the same, as JSON
+        assert sorted(f"/requests/{request_id}/person/{ph['sha256']}" for ph in listed) == sorted(person_urls)
         # the devices page shows the custodian the face camera beside the desk camera: on, two photos, the retention
         custodian.goto(f"{url}/devices")
         expect(custodian.locator("#face-camera")).to_contain_text("在线")
@@ -154,6 +156,8 @@ def test_both_photos_on_the_request_page_for_those_who_may_see_the_person(
                 expect(page.locator("#presses img.photo")).to_have_count(1)
             for src in person_urls:
                 assert page.request.get(url + src).status == 404, (username, src)
+            if sees_request:
+                assert page.request.get(url + "/api/requests/" + request_id).json()["person_photos"] is None
             assert page.request.get(url + "/api/requests/" + request_id).text().find(person_urls[0].rsplit("/", 1)[1]) == -1
 
         # the public notice board: no photo of anyone, no hash of one

@@ -22,7 +22,6 @@ from edge.kernel.contract import Awaiting, NavItem
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.fmt import yuan
 from edge.ledger.localtime import local_time
-from edge.seal import projection as P
 from edge.seal.db import STATUS_NAMES, RequestView
 from edge.seal.desk import routed
 from edge.seal.personcam import PersonStore, person_photos_for
@@ -104,7 +103,13 @@ class DeliveryOut(BaseModel):
 
 class RequestDetailOut(RequestOut):
     grants: list[dict[str, Any]]
-    press_events: list[dict[str, Any]] = Field(description="each press; photo and OCR flags once recorded")
+    press_events: list[dict[str, Any]] = Field(
+        description="each press; photo, OCR flags and what its impression read as (impression) once recorded"
+    )
+    handovers: list[dict[str, Any]] = Field(description="转交: approver, to, reason, at")
+    person_photos: list[dict[str, Any]] | None = Field(
+        description="the person at the desk at the unlock and the last press; null when this account may not see them"
+    )
     deliveries: list[DeliveryOut]
 
 
@@ -270,18 +275,7 @@ def router(shell: Shell) -> APIRouter:
             "decided": any(a["person"] == p.person_id for a in view.approvals),
             "may_regrant": service.may_regrant(p, view),
             "handover_to": service.handover_to(p, view),
-            "handovers": [
-                {**e.body, "at": e.ts} for e in await console.agent.recorder.ledger.entries_of_kind(P.HANDED_OVER)
-                if e.body.get("request_id") == request_id
-            ],
-            # what each press's impression read as, against the device's seal (edge/ocr/impression.py)
-            "impressions": {
-                e.body.get("press_entry"): e.body["impression"]
-                for e in await console.agent.recorder.ledger.entries_of_kind(P.PHOTO_CHECK)
-                if e.body.get("request_id") == request_id and e.body.get("impression")
-            },
             "hours": service.hours(view),
-            "person": await person_photos_for(console.agent.recorder.ledger, view, p.person_id, p.roles),
         }  # fmt: skip
 
     @api.get("/requests/{request_id}", include_in_schema=False)

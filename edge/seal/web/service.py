@@ -22,11 +22,13 @@ from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.routing import why_not
 from edge.ledger.localtime import local_today, utc_bound
 from edge.ocr.search import Hit, SearchIndex
+from edge.seal import projection as P
 from edge.seal.db import PENDING, RequestView
 from edge.seal.desk import Filing, amount_from_text, check_filing, routed, takes_part
 from edge.seal.handover import takers
 from edge.seal.web.drafts import Drafts
 from edge.seal.hours import describe, hours_of_device
+from edge.seal.personcam import person_photos_for
 from edge.seal.regrant import approval_lifetime_end, regrant_refusal
 from edge.web.service import PASSWORD_CHANGE_REQUIRED, Console, Principal
 from edge.web.uploads import DISK_FULL, Received, disk_short, quota_exceeded, receive, sniff
@@ -175,8 +177,23 @@ class SealConsole:
         return request
 
     async def detail_for(self, p: Principal, request_id: str) -> dict[str, Any]:
-        await self.request_for(p, request_id)
+        """One request as its page and ``GET /api/requests/{id}`` both show it: grants, presses (each with what its
+        impression read as, edge/ocr/impression.py), hand-overs, push deliveries, and the person photos, None when
+        ``p`` may not see them."""
+        view = await self.request_for(p, request_id)
         detail = await self.agent.request_detail(request_id)
+        ledger = self.agent.recorder.ledger
+        impressions = {
+            e.body.get("press_entry"): e.body["impression"] for e in await ledger.entries_of_kind(P.PHOTO_CHECK)
+            if e.body.get("request_id") == request_id and e.body.get("impression")
+        }  # fmt: skip
+        for press in detail["press_events"]:
+            press["impression"] = impressions.get(press["entry"])
+        detail["handovers"] = [
+            {**e.body, "at": e.ts} for e in await ledger.entries_of_kind(P.HANDED_OVER) if e.body.get("request_id") == request_id
+        ]
+        photos = await person_photos_for(ledger, view, p.person_id, p.roles)
+        detail["person_photos"] = None if photos is None else [photo.to_dict() for photo in photos]
         detail["deliveries"] = [d.to_dict() for d in await self.store.deliveries(request_id)]
         return detail
 
