@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.ocr.fields import capitals_agree, extract_fields
+from edge.ocr.fields import capitals_agree, extract_fields, is_field_line
 from edge.ocr.numerals import (
     MAX_FEN,
     date_to_chinese,
@@ -152,6 +152,26 @@ def test_the_signing_date_survives_a_garbled_year(line: str, date: str | None) -
 def test_a_readable_date_is_not_mended() -> None:
     # The mending is only tried when nothing on the page reads as a date of a village document.
     assert extract_fields("生效 2026年1月5日\n签订日期：二二六年六月六日").date == "2026-01-05"
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        ("甲方：青山村股份经济合作社", True),
+        ("乙方;浙江宏达建设工程有限公司", True),  # the colon read as a semicolon
+        ("甲方，德清县莫干山镇桃源村股份经济合作社", True),  # or as a comma
+        ("申方:青山村股份经济合作社", True),  # 甲 read as 申
+        ("签订日期：二〇二六年十一月二十八日", True),
+        ("日期:2026年1月5日", True),
+        ("甲方（盖章）：", False),  # the signature block states no party
+        ("乙方(盖章):", False),
+        ("乙方应按照甲方确认的图纸和工程量清单组织施工", False),  # body text that opens with a party
+        ("由方便群众的原则出发", False),
+        ("合同金额：人民币28,500.00元", False),
+    ],
+)
+def test_the_lines_that_carry_a_party_or_the_date(line: str, field: bool) -> None:
+    assert is_field_line(line) is field
 
 
 @pytest.mark.parametrize(

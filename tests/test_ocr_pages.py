@@ -24,7 +24,7 @@ from edge.ocr.pipeline import Reading, compare, read_image
 from edge.ocr.preprocess import TARGET_WIDTH, decode, prepare
 from edge.ocr.seal import find_seal
 from edge.ocr.tessapi import TessApi
-from edge.ocr.tesseract import PSM_BLOCK, is_heading, parse_tsv
+from edge.ocr.tesseract import PSM_BLOCK, is_heading, parse_tsv, vote
 from edge.ocr.types import Glyph, OcrLine, OcrUnavailable
 from hostsim import pages
 from qinglian.cli import main as qinglian
@@ -112,6 +112,25 @@ def test_headings_are_larger_type_not_lines_run_together() -> None:
     assert is_heading(line(8, 271), 32, body)  # a title in type half as large again
     assert not is_heading(line(30, 680), 21, body)  # body text
     assert not is_heading(line(30, 676), 53, body)  # two lines a seal's ring joined: tall, not wide
+
+
+def test_the_readings_of_a_field_line_vote_character_by_character() -> None:
+    def reading(text: str, x: int = 0) -> list[Glyph]:
+        return [Glyph(ch, (x + 20 * i, 100, 20, 20)) for i, ch in enumerate(text)]
+
+    def text(glyphs: list[Glyph]) -> str:
+        return "".join(g.text for g in glyphs)
+
+    page = reading("淳安县干岛湖镇枫岭村")
+    # each character goes to the majority, wherever the mistakes fall
+    assert text(vote([page, reading("淳安县千岛湖镇枫岭村"), reading("淳安县千岛湖镇栅岭村")])) == "淳安县千岛湖镇枫岭村"
+    # all three differ: the page pass, listed first, keeps its character, and its boxes stay
+    voted = vote([page, reading("淳安县千岛湖镇枫岭村", x=3), reading("淳安县子岛湖镇枫岭村", x=3)])
+    assert text(voted) == "淳安县干岛湖镇枫岭村" and [g.box for g in voted] == [g.box for g in page]
+    # a reading that added a character (和) votes not at all: it would shift every one after it
+    assert text(vote([page, reading("淳安县千和岛湖镇枫岭村"), reading("淳安县千岛湖镇枫岭村")])) == "淳安县干岛湖镇枫岭村"
+    assert text(vote([reading("余杭区和良渚街道"), reading("余杭区良渚街道"), reading("余杭区良渚街道")])) == "余杭区良渚街道"
+    assert text(vote([page, [], []])) == text(page)  # readings that saw nothing have no say
 
 
 def test_libtesseract_reads_as_the_tesseract_command(tmp_path: Path) -> None:

@@ -64,6 +64,16 @@ _PARTY_RE = {
     "a": re.compile(r"(?:甲\s*方\s*[:：;；]?|[申由田]\s*方\s*[:：;；])\s*(?![（(]\s*盖)(.+)$"),
     "b": re.compile(r"乙\s*方\s*[:：;；]?\s*(?![（(]\s*盖)(.+)$"),
 }
+# A line that states a party or the signing date: a party's label with its colon (read as a colon, a
+# semicolon or a comma), not the 甲方（盖章） of the signature block; or a date's label.
+_FIELD_LINE = re.compile(r"(?:[甲申由田乙]\s*方\s*[:：;；,，]|\S{0,4}日\s*期)")
+
+
+def is_field_line(text: str) -> bool:
+    """Does this line of OCR text carry a party or the signing date (the lines worth a second reading)?"""
+    return _FIELD_LINE.match(text.strip()) is not None
+
+
 _FIGURES_RE = re.compile(r"(?:[¥Y]\s*|人民币\s*|RMB\s*)?((?:\d{1,3}(?:[,，]\d{3})+|\d+)(?:[.。]\d{1,2})?)\s*(元|圆)?")
 
 
