@@ -14,6 +14,7 @@ are used as they are when their reading already parses.
 from __future__ import annotations
 
 import itertools
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,7 +35,9 @@ TEMPLATE_FONTS = (
     Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"),
 )
 CELL = 32
-LABELS = ("人民币", "大写金额", "大写", "金额")
+# The labels that introduce an amount in capitals, in order of preference. 人民币's 币 is read as 征 now
+# and then (人民征壹万陆仟...): any character after 人民 stands for it, or the amount would begin with it.
+LABELS = tuple(re.compile(label) for label in ("人民.", "大写金额", "大写", "金额"))
 
 
 def _normalise(ink: np.ndarray) -> np.ndarray | None:
@@ -239,10 +242,10 @@ def cut_cells(
 
 def label_end(text: str) -> int | None:
     """Index just after the label that introduces an amount in capitals (人民币, 大写金额：, 大写：)."""
-    for label in ("人民币", "大写金额", "大写", "金额"):
-        pos = text.find(label)
-        if pos >= 0:
-            end = pos + len(label)
+    for label in LABELS:
+        m = label.search(text)
+        if m:
+            end = m.end()
             while end < len(text) and text[end] in ":：;；,，.。 ":
                 end += 1
             return end
@@ -259,35 +262,62 @@ def _parses(reading: str) -> bool:
     return True
 
 
-def read_capitals(grey: np.ndarray, line: OcrLine, min_score: float = 0.6) -> str | None:
+def read_capitals(
+    grey: np.ndarray, line: OcrLine, min_score: float = 0.6, clean: np.ndarray | None = None
+) -> str | None:
     """The amount in capitals on ``line`` (a string of capital numerals), or None if it cannot be read.
 
     When the cells cut from the ink match the engine's characters one to one,
     the amount is every cell after the label; otherwise it is the longest run
     of cells that each look clearly like a capital numeral and parse together.
+
+    ``clean`` is the same page with the faint ghost of the seal whitened away
+    (what the OCR engine reads). Its strokes are thinner, so ``grey`` is read
+    first; but where the ring of a seal runs through the head of the amount,
+    its ghost spoils those cells in ``grey`` (捌拾壹 matched as 叁 and 柒 at 0.3),
+    and ``clean`` can still give every cell when ``grey`` gives only the tail.
     """
     if not templates():
         return None
+    text = "".join(line.text.split())
+    start = label_end(text)
+    cells = _cells(grey, line)
+    reading = _cell_for_cell(cells, text, start)
+    if reading is None and clean is not None:
+        reading = _cell_for_cell(_cells(clean, line), text, start)
+    return reading or _longest_run(cells, min_score)
+
+
+def _cells(grey: np.ndarray, line: OcrLine) -> list[tuple[str, float] | None]:
+    """The line's characters cut from the ink of ``grey``, each as its best capital and score (None: no ink)."""
     centre = char_h = None
     if line.glyphs:
         centre = sorted(g.box[1] + g.box[3] / 2 for g in line.glyphs)[len(line.glyphs) // 2]
         char_h = sorted(g.box[3] for g in line.glyphs)[len(line.glyphs) // 2]
     cells = cut_cells(grey, segment_line(grey, line.box, centre, char_h))
-    text = "".join(line.text.split())
-    results: list[tuple[str, float] | None] = [(ch, score) if ch else None for _, ch, score in cells]
-    start = label_end(text)
-    if start is not None and "(" not in text[start:] and "（" not in text[start:]:
-        n = len(text) - start
-        # the cells after the label, counted from the left and (when the engine
-        # dropped or merged a character of the label) from the right
-        for picked in (
-            results[start:] if len(cells) == len(text) else [],
-            results[-n:] if 0 < n <= len(results) else [],
-        ):
-            if picked and all(r is not None and r[1] >= 0.4 for r in picked):
-                reading = "".join(r[0] for r in picked if r is not None)
-                if _parses(reading):
-                    return reading
+    return [(ch, score) if ch else None for _, ch, score in cells]
+
+
+def _cell_for_cell(results: list[tuple[str, float] | None], text: str, start: int | None) -> str | None:
+    """The amount when the cells after the label match the engine's characters after it one to one."""
+    if start is None or "(" in text[start:] or "（" in text[start:]:
+        return None
+    n = len(text) - start
+    # the cells after the label, counted from the left and (when the engine
+    # dropped or merged a character of the label) from the right
+    for picked in (
+        results[start:] if len(results) == len(text) else [],
+        results[-n:] if 0 < n <= len(results) else [],
+    ):
+        if picked and all(r is not None and r[1] >= 0.4 for r in picked):
+            reading = "".join(r[0] for r in picked if r is not None)
+            if _parses(reading):
+                return reading
+    return None
+
+
+def _longest_run(results: list[tuple[str, float] | None], min_score: float) -> str | None:
+    """The longest run of cells that each look clearly like a capital numeral and parse together."""
     readings: list[str] = []
     run: list[str] = []
     for result in results + [None]:

@@ -113,7 +113,7 @@ def read_image(image: np.ndarray, backend: str = DEFAULT_BACKEND, area: Area | N
     capitals = None
     line = _amount_line(lines)
     if line is not None:
-        capitals = read_capitals(prepared.glyphs, line)
+        capitals = read_capitals(prepared.glyphs, line, clean=prepared.grey)
         if capitals:
             _put_capitals(line, capitals)
     text = clean_ocr_text("\n".join(line.text for line in lines))
