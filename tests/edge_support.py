@@ -237,17 +237,30 @@ from hostsim import flash  # noqa: E402
 from hostsim.control import SimBoard  # noqa: E402
 
 
+def board_identity(folder: Path) -> flash.Identity:
+    """A board identity made the way hostsim provisions one (in ``folder/board``), for an agent that runs no board."""
+    flash.prepare(folder / "board")
+    ident = flash.read_identity(folder / "board")
+    assert ident is not None
+    return ident
+
+
+async def enrolled_writer(config: EdgeConfig, ident: flash.Identity, clock: Clock = utc_clock) -> EdgeAgent:
+    """An agent that is the writer, with the board ``ident`` enrolled as :data:`DEVICE`, but running no devices."""
+    agent = await EdgeAgent.open(config, clock=clock)
+    try:
+        await agent.enrol(DeviceIdentity(ident.device_id, ident.key), DEVICE)
+    except BaseException:
+        await agent.close()
+        raise
+    return agent
+
+
 @pytest.fixture
 async def writer(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """An agent that is the writer but runs no devices: for the approval rules, which need none.
-
-    The device is enrolled from a board identity made the way hostsim provisions one.
-    """
-    flash.prepare(tmp_path / "board")
-    ident = flash.read_identity(tmp_path / "board")
-    assert ident is not None
-    agent = await EdgeAgent.open(config_for(tmp_path, "socket://127.0.0.1:9", ident.device_id))
-    await agent.enrol(DeviceIdentity(ident.device_id, ident.key), DEVICE)
+    """An agent that is the writer but runs no devices: for the approval rules, which need none."""
+    ident = board_identity(tmp_path)
+    agent = await enrolled_writer(config_for(tmp_path, "socket://127.0.0.1:9", ident.device_id), ident)
     yield agent
     await agent.close()
 

@@ -10,7 +10,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from edge_support import DEVICE, SMALL, document, ledger_rows, qinglian, running_agent, write_config, writer  # noqa: F401  (writer is a fixture)
+from edge_support import (  # noqa: F401  (writer is a fixture)
+    SMALL, board_identity, document, enrolled_writer, ledger_rows, qinglian, running_agent, write_config, writer,
+)  # fmt: skip
 from test_ocr_edge import console_clients
 from test_seal_regrant import token
 from test_web_push import Phone, eventually, harness
@@ -22,8 +24,6 @@ from edge.kernel.errors import InputError, Refused
 from edge.kernel.websettings import NotifyBackendConfig
 from edge.seal import projection as P
 from edge.seal.handover import handed_route, taker_refusal
-from edge.seal.keystore import DeviceIdentity
-from hostsim import flash
 from hostsim.control import SimBoard
 
 
@@ -175,13 +175,10 @@ async def test_the_json_api_hands_over_as_the_page_does(edge: EdgeAgent, tmp_pat
 
 
 async def test_the_cli_hands_over_and_refuses_whoever_is_not_at_the_step(tmp_path: Path) -> None:
-    flash.prepare(tmp_path / "board")
-    ident = flash.read_identity(tmp_path / "board")
-    assert ident is not None
+    ident = board_identity(tmp_path)
     config_path = write_config(tmp_path, "socket://127.0.0.1:9", ident.device_id)
-    agent = await EdgeAgent.open(load_config(config_path))
+    agent = await enrolled_writer(load_config(config_path), ident)
     try:
-        await agent.enrol(DeviceIdentity(ident.device_id, ident.key), DEVICE)
         request_id = await filed(agent, tmp_path)
     finally:
         await agent.close()  # the CLI is the writer for its step

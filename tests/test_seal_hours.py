@@ -11,7 +11,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from edge_support import DEVICE, HUGE, LARGE, SMALL, config_for, document, ledger_rows, qinglian, write_config, writer  # noqa: F401  (writer is a fixture)
+from edge_support import (  # noqa: F401  (writer is a fixture)
+    DEVICE, HUGE, LARGE, SMALL, board_identity, config_for, document, enrolled_writer, ledger_rows, qinglian, write_config, writer,
+)  # fmt: skip
 from test_ocr_edge import console_clients
 from test_seal_regrant import token
 
@@ -20,8 +22,6 @@ from edge.kernel.config import UseHours, load_config
 from edge.kernel.errors import ConfigError, InputError, Refused
 from edge.seal import projection as P
 from edge.seal.hours import closed_message, grant_window_s, next_opening, urgent_route, window_end
-from edge.seal.keystore import DeviceIdentity
-from hostsim import flash
 
 SH = ZoneInfo("Asia/Shanghai")
 HOURS = UseHours(
@@ -137,12 +137,9 @@ class SetClock:
 
 @pytest.fixture
 async def desk(tmp_path: Path) -> AsyncIterator[tuple[EdgeAgent, SetClock]]:
-    flash.prepare(tmp_path / "board")
-    ident = flash.read_identity(tmp_path / "board")
-    assert ident is not None
+    ident = board_identity(tmp_path)
     clock = SetClock(at(10, 0))
-    agent = await EdgeAgent.open(load_config(with_hours(tmp_path, device_id=ident.device_id)), clock=clock)
-    await agent.enrol(DeviceIdentity(ident.device_id, ident.key), DEVICE)
+    agent = await enrolled_writer(load_config(with_hours(tmp_path, device_id=ident.device_id)), ident, clock)
     yield agent, clock
     await agent.close()
 
@@ -268,13 +265,10 @@ async def test_the_console_shows_the_hours_and_takes_the_urgent_path(desk: tuple
 
 
 async def test_the_cli_takes_the_urgent_path(tmp_path: Path) -> None:
-    flash.prepare(tmp_path / "board")
-    ident = flash.read_identity(tmp_path / "board")
-    assert ident is not None
+    ident = board_identity(tmp_path)
     config_path = with_hours(tmp_path, device_id=ident.device_id)
-    agent = await EdgeAgent.open(load_config(config_path))
+    agent = await enrolled_writer(load_config(config_path), ident)
     try:
-        await agent.enrol(DeviceIdentity(ident.device_id, ident.key), DEVICE)
         request_id = await filed(agent, tmp_path)
     finally:
         await agent.close()  # the CLI is the writer for its step
