@@ -128,6 +128,13 @@ def test_the_kind_is_the_nearest_name_and_another_kind_is_a_wrong_seal() -> None
     # the device's kind read at one size wins over a misreading at another
     assert check_impression(Impression(("青莲村股份经济合作社",), ("法人章", "公章")), seal).flag is None
     assert check_impression(Impression(("青莲村股份经济合作社",), ("",)), seal).flag == "seal_unreadable"
+    # another kind needs two characters of its name: the 人 of 法人章 is read out of overlapping impressions
+    assert check_impression(Impression(("青莲村股份经济合作社",), ("法人",)), seal).flag == "wrong_seal"
+    lone = check_impression(Impression(("青莲村股份经济合作社",), ("人",)), seal)
+    assert (lone.flag, lone.kind, lone.read_kind) == ("seal_unreadable", "unread", None)
+    # what the demo's third press read (three impressions on one page, 青莲村's 公章 each time)
+    demo = Impression(("杭砍念年激公作答着垂", "他厄合再汪到和镍下[有"), ("人", "人从", "玫地1", "让地", "", "地人"))
+    assert check_impression(demo, seal).flag == "seal_unreadable"
     assert check_impression(Impression((), ()), seal).to_dict() == {
         "flag": "seal_unreadable", "village": "unread", "kind": "unread", "read_kind": None, "expected_kind": "公章",
     }  # fmt: skip

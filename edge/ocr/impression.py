@@ -207,6 +207,9 @@ def read_impression(image: np.ndarray, mark: SealMark, engine: OcrBackend, expec
 # photos). Such misreadings scatter; a neighbouring village's character (山 for 莲) is read alike.
 NAME_SLACK = 1
 KIND_MATCH = 0.5  # a reading this close to a kind's name (and closer than to any other) names that kind
+# Characters of another kind's name a reading must hold to name that kind. One is no evidence: the 人 of 法人章
+# is read out of the strokes of impressions pressed over each other (the demo's three presses on one page).
+OTHER_KIND_CHARS = 2
 
 
 def nearest_kind(text: str, kinds: Sequence[str]) -> str | None:
@@ -266,6 +269,11 @@ def village_reading(readings: Sequence[str], village: str) -> tuple[int, int]:
     return len(found), other
 
 
+def shared_chars(text: str, name: str) -> int:
+    """How many characters of ``name`` ``text`` holds, in order."""
+    return sum(block.size for block in difflib.SequenceMatcher(None, text, name).get_matching_blocks())
+
+
 def check_impression(impression: Impression, expect: ExpectedSeal) -> SealCheck:
     """Is this the impression of the seal ``expect`` describes?
 
@@ -273,7 +281,8 @@ def check_impression(impression: Impression, expect: ExpectedSeal) -> SealCheck:
     but :data:`NAME_SLACK`; it is another village's when most readings agree on another character in place of
     one of it while the rest of it is read in place (山 for 莲 in 青?村: a misreading scatters, another seal's
     character does not). The kind line is taken
-    for the kind it is closest to (:data:`KIND_MATCH`): the device's matches, any other is another seal's.
+    for the kind it is closest to (:data:`KIND_MATCH`): the device's matches, any other is another seal's when the
+    reading holds :data:`OTHER_KIND_CHARS` of its name.
     Another village or another kind is ``wrong_seal``, an anomaly. A name or kind read as neither (the print
     under the seal, a faint press) is ``seal_unreadable``: the check could not tell, which approvers see.
     """
@@ -286,8 +295,9 @@ def check_impression(impression: Impression, expect: ExpectedSeal) -> SealCheck:
         village = "match"
     else:
         village = "unread"
-    kinds = [k for k in (nearest_kind(t, expect.kinds) for t in impression.label) if k is not None]
-    read_kind = expect.kind if expect.kind in kinds else (kinds[0] if kinds else None)
+    kinds = [(t, nearest_kind(t, expect.kinds)) for t in impression.label]
+    others = [k for t, k in kinds if k not in (None, expect.kind) and shared_chars(t, k) >= OTHER_KIND_CHARS]
+    read_kind = expect.kind if expect.kind in (k for _, k in kinds) else (others[0] if others else None)
     kind = "unread" if read_kind is None else "match" if read_kind == expect.kind else "other"
     if "other" in (village, kind):
         flag: str | None = "wrong_seal"
