@@ -22,3 +22,9 @@ def login_delay(attempts: int, threshold: int, backoff_s: float, backoff_max_s: 
     if attempts < threshold:
         return 0.0
     return min(backoff_max_s, backoff_s * (2 ** min(attempts - threshold, 30)))
+
+
+def waiting(blocked_until: float, last_at: float, now: float) -> float:
+    """Seconds a key charged at ``last_at`` still waits (≤ 0: none): never more than the delay it was given,
+    so a clock stepped back (an NTP correction) does not keep out everyone who tried in the "future"."""
+    return float(min(blocked_until - now, blocked_until - last_at))

@@ -123,6 +123,22 @@ async def test_login_attempts_back_off_per_account_and_address(central: Central)
         assert (await login(guesser, "qianxian")).status_code == 303
 
 
+async def test_a_clock_stepped_back_keeps_no_one_out_longer_than_their_delay(central: Central) -> None:
+    await staff(central, "liuxian", "county_officer", f"county:{COUNTY}")
+    async with central.client("10.0.0.5") as owner, central.client("10.0.0.6") as guesser:
+        assert (await login(owner, "liuxian")).status_code == 303
+        for _ in range(LOGIN_MAX_FAILURES):
+            assert (await login(guesser, "liuxian", "guess-guess-guess")).status_code == 401
+        central.clock.now -= 86400  # the host's clock is corrected a day back (NTP)
+        # The owner's address had no delay: it is not made to wait the day out.
+        assert (await login(owner, "liuxian")).status_code == 303
+        # The guesser waits out the delay it earned, no more.
+        refused = await login(guesser, "liuxian", PASSWORD)
+        assert refused.status_code == 429 and "2 秒后再试" in refused.text
+        central.clock.now += 2
+        assert (await login(guesser, "liuxian")).status_code == 303
+
+
 async def test_disabling_blocks_login_and_ends_sessions(central: Central) -> None:
     await staff(central, "admin", "admin", "all", "管理员")
     await staff(central, "sunzhen", "township_officer", f"township:{COUNTY}/{TOWNSHIP}")

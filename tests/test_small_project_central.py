@@ -13,7 +13,7 @@ import dataclasses
 import io
 import json
 import re
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -634,13 +634,19 @@ async def supervised(site: Site, clock: Clock, project_id: str) -> None:
             refused = await form(clients[wrong], done, page_path, no="1", findings="路面厚度抽检合格")
             assert refused.status_code == 403 and "不是您" in refused.text
             assert "随机检查：" in (await clients[one["inspector"]].get("/work")).text
-            clock.now = datetime.fromisoformat(one["day"] + "T08:00:00+08:00").timestamp() - 86400
+
+            async def new_day(day: str, hour: str) -> None:
+                # The drawn days fall before or after the test's clock; a session of another day may have
+                # lapsed (8 idle hours), so each inspector logs in again on the day.
+                clock.now = datetime.fromisoformat(f"{day}T{hour}:00:00+08:00").timestamp()
+                for name, client in clients.items():
+                    assert (await login(client, name)).status_code == 303
+
+            await new_day((date.fromisoformat(one["day"]) - timedelta(days=1)).isoformat(), "08")
             early = await form(clients[one["inspector"]], done, page_path, no="1", findings="路面厚度抽检合格")
             assert early.status_code == 409 and "未到" in early.text
             for check, n in ((one, "1"), (two, "2")):
-                clock.now = datetime.fromisoformat(check["day"] + "T09:00:00+08:00").timestamp()
-                for client in clients.values():  # a new day: each logs in again
-                    await login(client, next(k for k, v in clients.items() if v is client))
+                await new_day(check["day"], "09")
                 assert (await form(clients[check["inspector"]], done, page_path, no=n,
                                    findings=f"第{n}次：路面厚度抽检合格")).status_code == 303  # fmt: skip
             after = (await visitor.get(record_path)).json()

@@ -274,6 +274,12 @@ async def test_an_attacker_cannot_lock_the_owner_out_from_another_address(site: 
     assert (await attacker.login("zw", "guess-again")).status_code == 401
     blocked = await attacker.login("zw", "guess-more")
     assert blocked.status_code == 429 and f"请 {int(2 * SETTINGS.login_backoff_s) + 1} 秒后再试" in blocked.json()["error"]["message"]
+    # The host's clock corrected a day back (NTP): the guesser waits the delay it earned, not a day more.
+    site.clock.now -= 86400
+    stepped = await attacker.login("zw", "guess-more")
+    assert stepped.status_code == 429 and f"请 {int(2 * SETTINGS.login_backoff_s) + 1} 秒后再试" in stepped.json()["error"]["message"]
+    site.clock.now += 2 * SETTINGS.login_backoff_s + 1
+    assert (await attacker.login("zw", "guess-after")).status_code == 401
 
 
 async def test_x_forwarded_for_is_believed_only_from_a_configured_proxy(writer: EdgeAgent, tmp_path: Path) -> None:

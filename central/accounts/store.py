@@ -29,7 +29,7 @@ from central.configdocs import ConfigDocError, parse_scope
 from central.db import Database, edges, upsert
 from central.store import UNPLACED
 from edge.ledger.entry import utc_now
-from qinglian.logins import LoginLimit, login_delay
+from qinglian.logins import LoginLimit, login_delay, waiting
 from qinglian.passwords import check_new_password, dummy_hash, hash_password, verify_password
 
 SESSION_IDLE_S = 8 * 3600.0  # a working day
@@ -373,8 +373,12 @@ class AccountStore:
             if self.db.dialect == "postgresql":  # one attempt at a time per key, as SQLite's single writer gives
                 await conn.execute(select(login_failures.c.key).where(login_failures.c.key.in_(keys)).with_for_update())
             rows = {r.key: r for r in await conn.execute(select(login_failures).where(login_failures.c.key.in_(keys)))}
-            wait = max((r.blocked_until - now for r in rows.values()), default=0.0)
+            wait = max((waiting(r.blocked_until, r.last_at, now) for r in rows.values()), default=0.0)
             if wait > 0:
+                for r in rows.values():
+                    if r.last_at > now:  # the clock stepped back: the delay left runs from now, on this clock
+                        await conn.execute(update(login_failures).where(login_failures.c.key == r.key).values(
+                            last_at=now, blocked_until=now + max(0.0, waiting(r.blocked_until, r.last_at, now))))
                 return float(wait)
             for limit in limits:
                 row = rows.get(limit.key)
@@ -392,8 +396,8 @@ class AccountStore:
     async def blocked_for(self, keys: Sequence[str]) -> float:
         now = self.clock()
         async with self.db.reader.connect() as conn:
-            rows = (await conn.execute(select(login_failures.c.blocked_until).where(login_failures.c.key.in_(keys)))).all()
-        return max([0.0, *(float(r.blocked_until) - now for r in rows)])
+            rows = (await conn.execute(select(login_failures).where(login_failures.c.key.in_(keys)))).all()
+        return max([0.0, *(waiting(r.blocked_until, r.last_at, now) for r in rows)])
 
     async def forgive(self, clear: Sequence[str], refund: Sequence[LoginLimit]) -> None:
         """After a successful login: forget the account's keys and take the attempt back from the address's."""

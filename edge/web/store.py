@@ -31,7 +31,7 @@ import aiosqlite
 
 from edge.kernel.sqlitedb import Queries, open_database
 from edge.ledger import utc_now
-from qinglian.logins import LoginLimit, login_delay
+from qinglian.logins import LoginLimit, login_delay, waiting
 
 DB_FILENAME = "web.sqlite3"
 
@@ -350,8 +350,12 @@ class WebStore(Queries):
         async with self._attempts:
             now = self.clock()
             rows = await self._counters([limit.key for limit in limits])
-            wait = max((row["blocked_until"] - now for row in rows.values()), default=0.0)
+            wait = max((waiting(row["blocked_until"], row["last_at"], now) for row in rows.values()), default=0.0)
             if wait > 0:
+                for counter in rows.values():
+                    if counter["last_at"] > now:  # the clock stepped back: the delay left runs from now, on this clock
+                        left = waiting(counter["blocked_until"], counter["last_at"], now)
+                        await self._set_counter(counter["key"], counter["failures"], now, now + left if left > 0 else 0.0)
                 return float(wait)
             for limit in limits:
                 row = rows.get(limit.key)
@@ -365,7 +369,7 @@ class WebStore(Queries):
     async def blocked_for(self, keys: Sequence[str]) -> float:
         """Seconds until all of ``keys`` may try again (0: none waits)."""
         now = self.clock()
-        return max([0.0, *(float(row["blocked_until"]) - now for row in (await self._counters(keys)).values())])
+        return max([0.0, *(waiting(row["blocked_until"], row["last_at"], now) for row in (await self._counters(keys)).values())])
 
     async def forgive(self, clear: Sequence[str], refund: Sequence[LoginLimit], backoff_s: float, backoff_max_s: float) -> None:
         """After a successful login: forget the ``clear`` keys (the account's), and take the attempt back
