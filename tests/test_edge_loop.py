@@ -90,7 +90,9 @@ async def test_requests_take_turns_and_every_press_matches_the_board(agent: Edge
     second = await _approved(agent, tmp_path, 1)
     await agent.wait_request(first, {"in_use"}, TIMEOUT)
     await agent.next_pass(TIMEOUT)
-    assert (await agent.get_request(second)).status == "approved"  # one grant at a time per device
+    # One grant at a time per device: the second request waits, and no grant of its was issued.
+    assert (await agent.get_request(second)).status == "approved"
+    assert [g["request_id"] for g in await _entries(agent, "grant.issued")] == [first]
     await _press(board, 2)
     await agent.wait_request(first, {"closed"}, TIMEOUT)
     await agent.wait_request(second, {"in_use"}, TIMEOUT)

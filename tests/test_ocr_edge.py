@@ -150,7 +150,7 @@ async def test_every_press_has_a_photo_and_a_check_and_a_swapped_page_is_flagged
     checks = {c["press_no"]: c for c in await bodies(agent, PHOTO_CHECK, request_id)}
     assert len(readings) == 3 and sorted(checks) == [1, 2, 3]
     for n in (1, 2):
-        assert checks[n]["flags"] == [] and checks[n]["match"] is True and "anomaly" not in checks[n]
+        assert checks[n]["flags"] == [] and checks[n]["match"] is True and "anomaly" not in checks[n], checks[n]
         assert checks[n]["score_permille"] > 900
     assert {"text", "title"} <= set(checks[3]["flags"]) and checks[3]["anomaly"] == "photo_mismatch"
     summary = await photo_summary(agent.ledger, request_id)

@@ -472,6 +472,8 @@ def test_login_is_rate_limited_per_account_with_backoff(site: Site, browser: Bro
 def test_supervisor_reads_the_ledger_filters_anomalies_and_exports_csv(
     site: Site, users: Users
 ) -> None:
+    # A request filed for the purpose and left waiting: the timeline has it, and the supervisor must not approve it.
+    pending = file_by_api(users.page("liming"), site, "督查人员不能审批")
     site.board.control.press(40)  # while locked: an attempt, recorded as an anomaly
     wait_until("the locked press in the ledger", lambda: site.ledger("seal.locked_press"))
     page = users.page("jiandu", phone=True)
@@ -503,8 +505,7 @@ def test_supervisor_reads_the_ledger_filters_anomalies_and_exports_csv(
     # Date filters: nothing before the epoch of this test run, everything today.
     none = page.request.get(site.url + "/api/ledger?until=2000-01-01").json()
     assert none["entries"] == []
-    # Read-only: a supervisor cannot approve, here a request filed for the purpose and waiting.
-    pending = file_by_api(users.page("liming"), site, "督查人员不能审批")
+    # Read-only: a supervisor cannot approve.
     refused = page.request.post(f"{site.url}/api/requests/{pending['id']}/approve", headers={"X-CSRF-Token": csrf(page, site)})
     assert refused.status == 403 and "没有审批权限" in refused.json()["error"]["message"]
     assert status_of(site, pending["id"]) == "pending"
