@@ -248,8 +248,9 @@ def _status(args: argparse.Namespace) -> int:
         cp = r["checkpoint"]
         cp_text = f"cp {cp['tree_size']} {cp['root_hash'][:12]} @ {cp['timestamp']}" if cp else "no checkpoint"
         flag = f"  FLAGGED {r['flag_code']}: {r['flag_reason']}" if r["flagged"] else ""
+        owed = f"  {r['reactions_owed']} 条待重新处理 entries owed to a central part" if r["reactions_owed"] else ""
         print(f"{r['edge_id']:<24} {r['county']}/{r['township']}/{r['village']}  entries {r['entries']}  {cp_text}  "
-              f"last sync {r['last_sync_at'] or '-'}{flag}")  # fmt: skip
+              f"last sync {r['last_sync_at'] or '-'}{flag}{owed}")  # fmt: skip
     return code
 
 

@@ -211,6 +211,23 @@ documents = Table(
     Index("documents_by_edge", "edge_id", "status", "decision_index"),
 )
 
+#: Verified entries a central part's reaction failed on (:mod:`central.decisions.delivery`): handed to it again, in
+#: order, before the edge's next new entries until it takes them; an administrator sees them in the status.
+reaction_failures = Table(
+    "reaction_failures",
+    metadata,
+    Column("edge_id", String(64), nullable=False),
+    Column("idx", BigInteger, nullable=False),  # the entry's index in the edge's ledger
+    Column("kind", Text, nullable=False),
+    Column("error", Text, nullable=False),  # the last failure, as logged
+    Column("attempts", Integer, nullable=False),
+    Column("failed_at", Text, nullable=False),  # UTC ISO-8601, the last failure
+    # Decisions the failed reaction had logged: they stand (the log is append-only), so it is not handed again
+    # (it would decide twice); an administrator repairs the part's rows by hand.
+    Column("decisions", Integer, nullable=False),
+    PrimaryKeyConstraint("edge_id", "idx"),
+)
+
 #: Schema version, for the day the tables change.
 meta = Table(
     "central_meta",

@@ -43,6 +43,7 @@ from central.db import (
     entries,
     nodes,
     open_database,
+    reaction_failures,
     refusal_counts,
     refusals,
     supervisor_tokens,
@@ -1054,6 +1055,7 @@ class CentralStore:
             ids = [r.edge_id for r in rows]
             cps: dict[int, Any] = {}
             refused: dict[str, tuple[int, int]] = {}
+            owed: dict[str, int] = {}  # entries a central part's reaction failed on, to be handed again
             if ids:
                 cp_ids = [r.last_checkpoint_id for r in rows if r.last_checkpoint_id is not None]
                 if cp_ids:
@@ -1072,6 +1074,12 @@ class CentralStore:
                 ):
                     signed, unsigned = refused.get(r[0], (0, 0))
                     refused[r[0]] = (signed, unsigned + int(r[1]))
+                for r in await conn.execute(
+                    select(reaction_failures.c.edge_id, func.count())
+                    .where(reaction_failures.c.edge_id.in_(ids))
+                    .group_by(reaction_failures.c.edge_id)
+                ):
+                    owed[r[0]] = int(r[1])
         out = []
         for r in rows:
             cp = cps.get(r.last_checkpoint_id) if r.last_checkpoint_id is not None else None
@@ -1091,7 +1099,7 @@ class CentralStore:
                 },
                 "flagged": bool(r.flagged), "flag_code": r.flag_code, "flag_reason": r.flag_reason,
                 "flagged_at": r.flagged_at, "refused_batches": signed, "refused_attempts": unsigned,
-                "config_hash": r.config_hash,
+                "config_hash": r.config_hash, "reactions_owed": owed.get(r.edge_id, 0),
             })  # fmt: skip
         return out
 

@@ -55,10 +55,21 @@ class Township:
 
     def __init__(self) -> None:
         self.seen: list[tuple[str, str, str, int]] = []  # (edge, kind, item, index): every entry handed over
+        # Items whose filing the township's reaction fails on (a bug, a row missing): "before" or "after" it decides.
+        self.failing: dict[str, str] = {}
 
     async def filed(self, ctx: EntryContext, edge: Any, entry: Entry) -> None:
-        self.seen.append((edge.edge_id, entry.kind, entry.body["id"], entry.index))
-        await ctx.decide(DECIDED, {"id": entry.body["id"]}, edge.edge_id, actor="township:" + TOWNSHIP)
+        item = entry.body["id"]
+        self.seen.append((edge.edge_id, entry.kind, item, entry.index))
+        if self.failing.get(item) == "before":
+            raise LookupError(f"乡镇台账缺少 {item}")
+        await ctx.decide(DECIDED, {"id": item}, edge.edge_id, actor="township:" + TOWNSHIP)
+        if self.failing.get(item) == "after":
+            raise LookupError(f"决定之后出错 {item}")
+
+    def filings(self) -> list[str]:
+        """The items whose filing was handed over, in order, once per hand-over."""
+        return [item for _, kind, item, _ in self.seen if kind == FILED]
 
     async def approved(self, ctx: EntryContext, edge: Any, entry: Entry) -> None:
         self.seen.append((edge.edge_id, entry.kind, entry.body["id"], entry.index))
@@ -225,6 +236,54 @@ async def test_a_decision_round_trips_central_edge_central(site: Site) -> None:
     assert [s[1] for s in site.township.seen] == [FILED, DECIDED]
     assert len(await site.applied("EX-1")) == 1 and len(await site.documents()) == 1
     assert verify_ledger(site.decisions.ledger.data_dir).ok
+
+
+async def test_a_reaction_that_fails_is_handed_the_entry_again_with_the_next_batch_until_it_takes_it(
+    site: Site,
+) -> None:  # fmt: skip
+    site.township.failing["EX-20"] = "before"
+    await site.file("EX-20")
+    await site.client.sync_once()
+    assert site.township.filings() == ["EX-20"] and await site.documents() == []
+    (status,) = await site.store.status()
+    assert status["entries"] == 1 and status["reactions_owed"] == 1  # the entry is stored; the part owes it
+    await site.file("EX-21")
+    await site.client.sync_once()  # still failing: handed again first, then the new one
+    assert site.township.filings() == ["EX-20", "EX-20", "EX-21"]
+    del site.township.failing["EX-20"]  # the bug fixed, the row restored
+    await site.file("EX-22")
+    await site.client.sync_once()
+    assert site.township.filings() == ["EX-20", "EX-20", "EX-21", "EX-20", "EX-22"]
+    decided = [(await site.decisions.ledger.entry(d.decision_index)).body["decision"]["id"] for d in await site.documents()]
+    assert decided == ["EX-21", "EX-20", "EX-22"]
+    (status,) = await site.store.status()
+    assert status["reactions_owed"] == 0
+    await site.file("EX-23")
+    await site.client.sync_once()  # once taken, never handed again
+    assert site.township.filings().count("EX-20") == 3 and len(await site.documents()) == 4
+    await site.client.sync_once()
+    assert await site.item_status("EX-20") == "approved"
+
+
+async def test_a_reaction_that_failed_after_deciding_keeps_the_decision_and_is_not_handed_it_again(
+    site: Site,
+) -> None:  # fmt: skip
+    site.township.failing["EX-30"] = "after"
+    await site.file("EX-30")
+    await site.client.sync_once()
+    # The log is append-only: the decision stands and its document goes out, though the reaction failed.
+    (queued,) = await site.documents()
+    assert queued.status == "pending"
+    (status,) = await site.store.status()
+    assert status["reactions_owed"] == 1
+    await site.file("EX-31")
+    await site.client.sync_once()  # down: EX-30's document; up: EX-31, not EX-30 again (it would decide twice)
+    assert site.township.filings() == ["EX-30", "EX-31"]
+    assert await site.item_status("EX-30") == "approved"
+    decided = [e.body["decision"]["id"] for e in await site.decisions.ledger.entries_of_kind(DECIDED)]
+    assert decided == ["EX-30", "EX-31"]
+    (status,) = await site.store.status()
+    assert status["reactions_owed"] == 1  # left for an administrator: the part's own rows were rolled back
 
 
 async def test_a_document_for_an_offline_edge_is_applied_once_after_it_returns(site: Site) -> None:

@@ -11,7 +11,13 @@ which the edge recognises as applied already and does not apply again.
 
 Up: every new entry of a verified batch whose kind a registered central part reacts to (``CentralPart.on_entry``,
 by the kind's prefix) is handed to it in that same transaction, so exactly once however often the batch is
-resent. A reaction that fails is rolled back to its savepoint and logged; the batch, accepted, is never lost.
+resent. A reaction that fails is rolled back to its savepoint and logged, and the entry is owed to the part
+(``reaction_failures``): the batch, accepted, is never lost, and the part is handed the entry again before the
+edge's next new entries, in ledger order, until a reaction takes it (a fixed bug, a row that was missing). The
+retried reaction's savepoint deletes what is owed, so it too happens exactly once. A reaction that failed after
+it had logged a decision is not handed the entry again: the decision log is append-only, so the decision stands
+and its document is queued all the same, and a retry would decide twice. Its failure stays in the status for
+an administrator.
 """
 
 from __future__ import annotations
@@ -22,11 +28,11 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from central.contract import CentralPart
-from central.db import documents
+from central.contract import CentralPart, OnEntry
+from central.db import documents, entries, reaction_failures
 from central.decisions.log import DecisionError, DecisionLog
 from edge.ledger import Entry, canonical_json
 from edge.ledger.decisiondoc import (
@@ -36,7 +42,7 @@ from edge.ledger.decisiondoc import (
     SETTLING_REFUSALS,
     document_of_entry,
 )
-from edge.ledger.entry import utc_now
+from edge.ledger.entry import GENESIS_PREV_HASH, utc_now
 
 log = logging.getLogger("central.decisions")
 
@@ -103,27 +109,93 @@ async def settle(conn: AsyncConnection, edge_id: str, entry_rows: Sequence[Mappi
 
 async def hand_to_parts(
     conn: AsyncConnection, edge: Any, entry_rows: Sequence[Mapping[str, Any]], parts: Sequence[CentralPart],
-    decide: Decide,
+    decide: Decide, queue: Queue,
 ) -> None:  # fmt: skip
-    """Give each new verified entry to the central part that reacts to its kind, in its own savepoint.
+    """Give the entries owed to the parts since an earlier failure, then each new verified entry, to the central
+    part that reacts to its kind, each in its own savepoint.
 
-    ``edge``: the edge's row as it was before the batch (its place, and the chain head the entries continue)."""
+    ``edge``: the edge's row as it was before the batch (its place, and the chain head the entries continue);
+    ``queue`` queues the document of a decision that stands though the reaction that took it failed."""
     reactions = {kind: handler for part in parts for kind, handler in part.on_entry.items()}
     if not reactions:
         return
-    context = EntryContext(conn, decide)
+    hand = _Hand(conn, edge, reactions, decide, queue)
+    for entry in await _owed(conn, edge.edge_id):
+        await hand.react(entry, owed=True)
     prev: bytes = edge.last_hash  # the chain head before this batch
     for row in entry_rows:
         entry_prev, prev = prev, row["hash"]
-        handler = reactions.get(row["kind"])
-        if handler is None:
-            continue
-        entry = Entry(row["idx"], row["ts"], row["kind"], json.loads(row["body"]), entry_prev, row["hash"])
+        if row["kind"] in reactions:
+            await hand.react(Entry(row["idx"], row["ts"], row["kind"], json.loads(row["body"]), entry_prev, row["hash"]),
+                             owed=False)  # fmt: skip
+
+
+#: Queues a logged decision's document in the ingest's transaction (``DecisionLog.queue``).
+Queue = Callable[[AsyncConnection, Entry], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class _Hand:
+    """One edge's entries handed to the parts' reactions in one ingest transaction."""
+
+    conn: AsyncConnection
+    edge: Any
+    reactions: Mapping[str, OnEntry]
+    decide: Decide
+    queue: Queue
+
+    async def react(self, entry: Entry, *, owed: bool) -> None:
+        conn, edge_id = self.conn, self.edge.edge_id
+        handler = self.reactions.get(entry.kind)
+        where = (reaction_failures.c.edge_id == edge_id) & (reaction_failures.c.idx == entry.index)
+        decided: list[Entry] = []
+
+        async def deciding(*args: Any, **kwargs: Any) -> Entry:
+            made = await self.decide(*args, **kwargs)
+            decided.append(made)
+            return made
+
         try:
             async with conn.begin_nested():
-                await handler(context, edge, entry)
-        except Exception:  # a part's fault must not refuse a verified batch: the entry is stored all the same
-            log.exception("central part failed on %s entry %d (%s)", edge.edge_id, entry.index, entry.kind)
+                if handler is not None:  # a part no longer registered owes nothing
+                    await handler(EntryContext(conn, deciding), self.edge, entry)
+                if owed:
+                    await conn.execute(delete(reaction_failures).where(where))
+        except Exception as exc:  # a part's fault must not refuse a verified batch: the entry is stored all the same
+            log.exception("central part failed on %s entry %d (%s)%s", edge_id, entry.index, entry.kind,
+                          f" after logging {len(decided)} decision(s): not retried" if decided else "")  # fmt: skip
+            for made in decided:  # the log holds them: their documents go out as for any decision
+                if made.body.get("document"):
+                    await self.queue(conn, made)
+            error = f"{type(exc).__name__}: {exc}"[:1000]
+            values = {"error": error, "failed_at": utc_now(), "decisions": len(decided)}
+            if owed:
+                await conn.execute(update(reaction_failures).where(where).values(
+                    attempts=reaction_failures.c.attempts + 1, **values))  # fmt: skip
+            else:
+                await conn.execute(reaction_failures.insert().values(
+                    edge_id=edge_id, idx=entry.index, kind=entry.kind, attempts=1, **values))  # fmt: skip
+
+
+async def _owed(conn: AsyncConnection, edge_id: str) -> list[Entry]:
+    """The edge's entries a reaction failed on before it decided anything, oldest first, as they were verified
+    (with the hash before each)."""
+    rows = (
+        await conn.execute(
+            select(entries.c.idx, entries.c.ts, entries.c.kind, entries.c.body, entries.c.hash)
+            .join(reaction_failures, (reaction_failures.c.edge_id == entries.c.edge_id)
+                  & (reaction_failures.c.idx == entries.c.idx))  # fmt: skip
+            .where(entries.c.edge_id == edge_id, reaction_failures.c.decisions == 0)
+            .order_by(entries.c.idx)
+        )
+    ).all()
+    owed = []
+    for r in rows:
+        before = (
+            await conn.execute(select(entries.c.hash).where(entries.c.edge_id == edge_id, entries.c.idx == r.idx - 1))
+        ).scalar()
+        owed.append(Entry(r.idx, r.ts, r.kind, json.loads(r.body), before or GENESIS_PREV_HASH, r.hash))
+    return owed
 
 
 #: What the store calls once a batch's new entries are stored (``CentralStore.on_verified``).
@@ -141,6 +213,11 @@ def reactions(parts: Sequence[CentralPart], decisions: Callable[[], DecisionLog 
                 raise DecisionError("中心库未配置数据目录, 不能记录决定 the central runs without a decision log")
             return await log.decide(kind, body, village, actor=actor, conn=conn)
 
-        await hand_to_parts(conn, edge, entry_rows, parts, decide)
+        async def queue(same_conn: AsyncConnection, entry: Entry) -> None:
+            decision_log = decisions()
+            if decision_log is not None:  # it is: the entry was decided in it
+                await decision_log.queue(same_conn, entry)
+
+        await hand_to_parts(conn, edge, entry_rows, parts, decide, queue)
 
     return react

@@ -127,10 +127,10 @@ class DecisionLog:
         await self.ledger.checkpoint()
         if document_id is not None:
             if conn is not None:
-                await self._queue(conn, entry)
+                await self.queue(conn, entry)
             else:
                 async with self._db.writer.begin() as own:
-                    await self._queue(own, entry)
+                    await self.queue(own, entry)
         log.info("decision %d %s by %s%s", entry.index, kind, actor, f" for {village}" if village else "")
         return entry
 
@@ -148,7 +148,8 @@ class DecisionLog:
             "body": entry.body["decision"], "issued_at": entry.ts, "decision_index": entry.index,
         })  # fmt: skip
 
-    async def _queue(self, conn: AsyncConnection, entry: Entry) -> None:
+    async def queue(self, conn: AsyncConnection, entry: Entry) -> None:
+        """Queue the document of a logged decision for its village, in ``conn``'s transaction."""
         document = self.document_of(entry)
         await conn.execute(
             documents.insert().values(
@@ -167,5 +168,5 @@ class DecisionLog:
         if missing:
             async with self._db.writer.begin() as conn:
                 for entry in missing:
-                    await self._queue(conn, entry)
+                    await self.queue(conn, entry)
             log.warning("queued %d document(s) whose decisions were logged before a stop", len(missing))
