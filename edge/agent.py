@@ -44,7 +44,7 @@ from edge.kernel.documents import StoredDocument
 from edge.kernel.errors import EdgeError, InputError, NotFound, Unavailable
 from edge.kernel.recorder import Recorder
 from edge.kernel.writerlock import WriterLock
-from edge.ledger import Ledger, utc_now
+from edge.ledger import Entry, Ledger, utc_now
 from edge.modules import PARTS
 from edge.seal import firmware
 from edge.seal import projection as P
@@ -469,6 +469,12 @@ class EdgeAgent:
             grants = await self.db.grants(request_id=request_id)
             presses = await self.db.press_events(request_id)
         return {**request.to_dict(), "grants": [asdict(g) for g in grants], "press_events": presses}
+
+    async def request_records(self, request_id: str) -> list[Entry]:
+        """The entries the request's page shows as written (photo checks, hand-overs, person photos), in order."""
+        async with self.recorder.step():
+            indexes = await self.db.request_records(request_id)
+        return [await self.ledger.entry(index) for index in indexes]
 
     async def device_status(self) -> list[dict[str, Any]]:
         async with self.recorder.step():

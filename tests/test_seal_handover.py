@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -56,6 +57,26 @@ async def test_the_step_goes_to_the_new_approver_and_the_old_one_can_no_longer_a
     assert refused.value.code == "not_your_turn"
     await edge.approve(request_id, "zhaolei")
     assert (await edge.approve(request_id, "chenjing")).status != "pending"  # the route completes as before
+
+
+async def test_an_edge_database_from_before_request_records_finds_its_hand_overs_again(
+    edge: EdgeAgent, tmp_path: Path
+) -> None:  # fmt: skip
+    request_id = await filed(edge, tmp_path)
+    await edge.hand_over(request_id, "zhangwei", "zhaolei", "本人出差", "zhangwei-account")
+    again = await edge.hand_over(request_id, "zhaolei", "zhangwei", "已回村", "zhaolei-account")
+    handed = await edge.request_records(request_id)
+    assert [e.kind for e in handed] == [P.HANDED_OVER, P.HANDED_OVER]
+    await edge.close()
+    db = sqlite3.connect(edge.config.data_dir / "edge.sqlite3")
+    db.executescript("DROP TABLE request_records; PRAGMA user_version = 3;")
+    db.close()
+    reopened = await EdgeAgent.open(edge.config)
+    try:
+        assert await reopened.request_records(request_id) == handed
+        assert (await reopened.get_request(request_id)).route == again.route
+    finally:
+        await reopened.close()
 
 
 async def test_nobody_hands_a_step_to_the_applicant_the_custodian_or_someone_on_the_route(edge: EdgeAgent, tmp_path: Path) -> None:

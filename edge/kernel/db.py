@@ -23,7 +23,7 @@ from edge.kernel.parts import Parts
 from edge.kernel.sqlitedb import Queries, open_database
 
 DB_FILENAME = "edge.sqlite3"
-SCHEMA_VERSION = 3  # 2: firmware releases; 3: press photos. Older versions upgrade by running the schema again
+SCHEMA_VERSION = 4  # 2: firmware releases; 3: press photos; 4: request records. Older versions upgrade by running the schema again
 
 KERNEL_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (

@@ -17,7 +17,8 @@ import aiosqlite
 from edge.kernel.db import WorkingDB
 from edge.seal.keystore import SealedKey
 
-PHOTOS_SINCE = 3  # a database older than this has press_photos to fill from the ledger (Part.backfill)
+# A database older than this has tables to fill from the ledger (Part.backfill): press_photos (3), request_records (4).
+BACKFILL_SINCE = 4
 
 # Request states (用印申请状态). READING: filed, its original being read before the route is frozen (desk.py).
 READING = "reading"
@@ -122,6 +123,12 @@ CREATE TABLE IF NOT EXISTS press_photos (           -- the photo evidence of eac
     flags          TEXT                            -- JSON list of what differs (amount, title, text, ...)
 );
 CREATE INDEX IF NOT EXISTS press_photos_by_request ON press_photos (request_id);
+CREATE TABLE IF NOT EXISTS request_records (  -- entries a request's page shows as written (service.detail_for)
+    entry      INTEGER PRIMARY KEY,             -- the ledger index: photo checks, hand-overs, person photos
+    request_id TEXT NOT NULL,
+    kind       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS request_records_by_request ON request_records (request_id, entry);
 CREATE TABLE IF NOT EXISTS devices (
     device_id     TEXT PRIMARY KEY,
     name          TEXT NOT NULL,               -- the config's handle; a replaced board retires the old row
@@ -425,8 +432,14 @@ class EdgeDB(WorkingDB):
         return [dict(row) for row in rows]
 
     async def photos_backfill_due(self) -> bool:
-        """Whether this database predates press_photos and the ledger's photo entries must be applied again."""
+        """Whether this database predates press_photos or request_records, so that the ledger's photo entries and
+        the request records must be applied again."""
         return await self._one("SELECT 1 FROM meta WHERE key = 'photos_backfill'") is not None
+
+    async def request_records(self, request_id: str) -> list[int]:
+        """The ledger indexes of the entries the request's page shows as written, in order."""
+        rows = await self._all("SELECT entry FROM request_records WHERE request_id = ? ORDER BY entry", (request_id,))
+        return [int(row["entry"]) for row in rows]
 
     # -- grants ----------------------------------------------------------------
 

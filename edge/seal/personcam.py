@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -67,15 +67,14 @@ class PersonStore(PhotoStore):
         return True
 
 
-async def person_photos_for(
-    ledger: Any, request: RequestView, person_id: str | None, roles: Collection[str]
+def person_photos_for(
+    records: Iterable[Entry], request: RequestView, person_id: str | None, roles: Collection[str]
 ) -> list[PersonPhoto] | None:
-    """The person photos recorded for a request (taken, failed, deleted), for its page; None when the account
-    may not see them (edge/seal/person.py's may_see_person)."""
+    """The person photos among a request's records (``EdgeAgent.request_records``: taken, failed, deleted), for
+    its page; None when the account may not see them (edge/seal/person.py's may_see_person)."""
     if not may_see_person(request, person_id, roles):
         return None
-    kinds = (PERSON_PHOTO, PERSON_CAPTURE_FAILED, PERSON_PHOTO_DELETED)
-    return person_photos([e for kind in kinds for e in await ledger.entries_of_kind(kind)], request.id)
+    return person_photos(records, request.id)
 
 
 def _about(trigger: Entry, moment: str) -> dict[str, Any]:

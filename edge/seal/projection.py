@@ -27,14 +27,15 @@ from edge.seal.db import (
     G_SENT,
     GRANTED,
     IN_USE,
+    BACKFILL_SINCE,
     PENDING,
-    PHOTOS_SINCE,
     READING,
     WITHDRAWN,
     EdgeDB,
 )  # fmt: skip
 from edge.seal.db import CLOSED as R_CLOSED
 from edge.seal.person import KINDS as PERSON_KINDS
+from edge.seal.person import PERSON_CAPTURE_FAILED, PERSON_PHOTO, PERSON_PHOTO_DELETED
 from edge.seal.db import REJECTED as R_REJECTED
 
 # -- entry kinds -------------------------------------------------------------------
@@ -154,13 +155,18 @@ async def _routed(conn: aiosqlite.Connection, e: Entry) -> None:
 
 
 @_applies(URGENT)
-@_applies(HANDED_OVER)
 async def _new_route(conn: aiosqlite.Connection, e: Entry) -> None:
     """A route changed while the request is pending: one more approver (加急), or one name for another (转交)."""
     await conn.execute(
         "UPDATE requests SET route = ? WHERE id = ? AND status = ?",
         (json.dumps(e.body["route"], ensure_ascii=False), e.body["request_id"], PENDING),
     )
+
+
+@_applies(HANDED_OVER)
+async def _handed_over(conn: aiosqlite.Connection, e: Entry) -> None:
+    await _new_route(conn, e)
+    await _request_record(conn, e)
 
 
 @_applies(APPROVAL)
@@ -453,23 +459,44 @@ async def _photo_check(conn: aiosqlite.Connection, e: Entry) -> None:
     b = e.body
     flags = json.dumps(b.get("flags", []), ensure_ascii=False)
     await _press_photo(conn, e, match=1 if b.get("match") else 0, score_permille=b.get("score_permille"), flags=flags)
+    await _request_record(conn, e)  # the page shows what its impression read as
 
 
-async def mark_photos_backfill(conn: aiosqlite.Connection, version: int) -> None:
-    """A database from before press_photos (schema 1 or 2) has its photo entries to apply again."""
-    if 0 < version < PHOTOS_SINCE:
+@_applies(PERSON_PHOTO)
+@_applies(PERSON_CAPTURE_FAILED)
+@_applies(PERSON_PHOTO_DELETED)
+async def _request_record(conn: aiosqlite.Connection, e: Entry) -> None:
+    """An entry the request's page shows as written: found by the request, not by reading the whole ledger."""
+    request_id = e.body.get("request_id")
+    if isinstance(request_id, str):
+        await conn.execute("INSERT OR IGNORE INTO request_records VALUES (?, ?, ?)", (e.index, request_id, e.kind))
+
+
+#: What an upgraded database applies again from the ledger, and how: the photo entries fill press_photos (and
+#: request_records); a hand-over only its record (applied again, its route would undo a later 加急's).
+BACKFILL: dict[str, Handler] = {
+    **{kind: PROJECTION[kind] for kind in PHOTO_KINDS},
+    HANDED_OVER: _request_record, PERSON_PHOTO: _request_record, PERSON_CAPTURE_FAILED: _request_record,
+    PERSON_PHOTO_DELETED: _request_record,
+}  # fmt: skip
+
+
+async def mark_backfill(conn: aiosqlite.Connection, version: int) -> None:
+    """A database from before press_photos (schema 1 or 2) or request_records (3) has entries to apply again."""
+    if 0 < version < BACKFILL_SINCE:
         await conn.execute("INSERT OR IGNORE INTO meta VALUES ('photos_backfill', '1')")
 
 
-async def backfill_photos(db: EdgeDB, ledger: Ledger) -> None:
-    """Apply photo entries the database took before it had press_photos (an upgrade); harmless twice."""
+async def backfill(db: EdgeDB, ledger: Ledger) -> None:
+    """Apply the entries the database took before it had their tables (an upgrade, :data:`BACKFILL`); harmless
+    twice."""
     if not await db.photos_backfill_due():
         return
-    entries = [e for kind in PHOTO_KINDS for e in await ledger.entries_of_kind(kind)]
+    entries = [e for kind in BACKFILL for e in await ledger.entries_of_kind(kind)]
     entries.sort(key=lambda e: e.index)
     async with db.transaction() as conn:
         for entry in entries:
-            await apply_guarded(conn, PROJECTION[entry.kind], entry)
+            await apply_guarded(conn, BACKFILL[entry.kind], entry)
         await conn.execute("DELETE FROM meta WHERE key = 'photos_backfill'")
 
 

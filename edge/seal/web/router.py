@@ -261,8 +261,7 @@ def router(shell: Shell) -> APIRouter:
         return RedirectResponse(f"/requests/{filed.id}", 303)
 
     async def request_context(request: Request, p: Principal, request_id: str) -> dict[str, Any]:
-        detail = await service.detail_for(p, request_id)
-        view = await service.request_for(p, request_id)
+        view, detail = await service.view_and_detail(p, request_id)
         path = service.document_file(view)
         ctype = await asyncio.to_thread(content_type_of, path) if path.exists() else None
         text = None
@@ -313,7 +312,8 @@ def router(shell: Shell) -> APIRouter:
     @api.get("/requests/{request_id}/photos/{sha256}", include_in_schema=False)
     async def press_photo(request: Request, request_id: str, sha256: str) -> Response:
         p = await shell.principal_of(request)
-        detail = await service.detail_for(p, request_id)
+        await service.request_for(p, request_id)  # one p may see
+        detail = await console.agent.request_detail(request_id)
         # Only a press's own photo field: a hash elsewhere (OCR text, a reason) is anyone's to write.
         if sha256 not in {pe.get("photo") for pe in detail.get("press_events", [])}:
             raise NotFound("没有此照片")
@@ -330,7 +330,7 @@ def router(shell: Shell) -> APIRouter:
         """A photo of the person at the desk: the custodian, the request's approvers and supervisors only."""
         p = await shell.principal_of(request)
         view = await service.request_for(p, request_id)
-        photos = await person_photos_for(console.agent.recorder.ledger, view, p.person_id, p.roles)
+        photos = person_photos_for(await console.agent.request_records(request_id), view, p.person_id, p.roles)
         if photos is None or sha256 not in {ph.sha256 for ph in photos if ph.deleted_at is None}:
             raise NotFound("没有此照片，或您无权查看")
         store = PersonStore(console.config.data_dir)

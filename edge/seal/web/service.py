@@ -177,25 +177,27 @@ class SealConsole:
         return request
 
     async def detail_for(self, p: Principal, request_id: str) -> dict[str, Any]:
-        """One request as its page and ``GET /api/requests/{id}`` both show it: grants, presses (each with what its
-        impression read as, edge/ocr/impression.py), hand-overs, push deliveries, and the person photos, None when
-        ``p`` may not see them."""
+        """One request as its page and ``GET /api/requests/{id}`` both show it (:meth:`view_and_detail`)."""
+        return (await self.view_and_detail(p, request_id))[1]
+
+    async def view_and_detail(self, p: Principal, request_id: str) -> tuple[RequestView, dict[str, Any]]:
+        """The request ``p`` may see, and its detail: grants, presses (each with what its impression read as,
+        edge/ocr/impression.py), hand-overs, push deliveries, and the person photos, None when ``p`` may not see
+        them. Read from the request's own records, never by scanning the ledger."""
         view = await self.request_for(p, request_id)
         detail = await self.agent.request_detail(request_id)
-        ledger = self.agent.recorder.ledger
+        records = await self.agent.request_records(request_id)
         impressions = {
-            e.body.get("press_entry"): e.body["impression"] for e in await ledger.entries_of_kind(P.PHOTO_CHECK)
-            if e.body.get("request_id") == request_id and e.body.get("impression")
+            e.body.get("press_entry"): e.body["impression"] for e in records
+            if e.kind == P.PHOTO_CHECK and e.body.get("impression")
         }  # fmt: skip
         for press in detail["press_events"]:
             press["impression"] = impressions.get(press["entry"])
-        detail["handovers"] = [
-            {**e.body, "at": e.ts} for e in await ledger.entries_of_kind(P.HANDED_OVER) if e.body.get("request_id") == request_id
-        ]
-        photos = await person_photos_for(ledger, view, p.person_id, p.roles)
+        detail["handovers"] = [{**e.body, "at": e.ts} for e in records if e.kind == P.HANDED_OVER]
+        photos = person_photos_for(records, view, p.person_id, p.roles)
         detail["person_photos"] = None if photos is None else [photo.to_dict() for photo in photos]
         detail["deliveries"] = [d.to_dict() for d in await self.store.deliveries(request_id)]
-        return detail
+        return view, detail
 
     def turn(self, p: Principal, r: RequestView) -> str | None:
         """Why ``p`` cannot decide ``r`` now (Chinese), or None if it is their turn."""
