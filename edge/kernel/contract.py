@@ -141,6 +141,9 @@ class Part:
     # steps would), called with the running agent (``host``) before the console opens. A second demo run with
     # the same data calls it again: it adds nothing when its sample data is already there.
     demo: Tick | None = None
+    # The ledger timeline's one line of Chinese for an entry of its kinds (called with the entry and the
+    # village's EdgeConfig, pure; None or no hook: the kernel shows the kind's name and the body as written).
+    summarize: Callable[[Entry, Any], str | None] | None = None
     # Kinds (of its own) that the central store's signed decisions may write here: a document of such a kind is
     # recorded as an entry of it, and the handler acts on it (an award starts the signing clock). Any other kind
     # from the central is refused: the central never writes, say, a seal approval by this back door.

@@ -6,9 +6,11 @@ working database; the kernel's own part (console accounts) is always in it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from edge.kernel.accounts import ACCOUNTS
 from edge.kernel.contract import Command, Handler, Part
+from edge.ledger import Entry
 
 
 class Parts:
@@ -32,6 +34,11 @@ class Parts:
     def owner(self, kind: str) -> Part | None:
         """The part whose prefix ``kind`` is under, if any."""
         return self._owners.get(kind.partition(".")[0])
+
+    def summarize(self, entry: Entry, config: Any) -> str | None:
+        """The owning part's one line of Chinese for ``entry`` (``Part.summarize``), if it gives one."""
+        part = self.owner(entry.kind)
+        return part.summarize(entry, config) if part is not None and part.summarize is not None else None
 
     def kind_name(self, kind: str) -> str:
         """An entry kind's Chinese name, as its part declares it; the kind itself when no part does."""

@@ -66,7 +66,7 @@ def router(shell: Shell) -> APIRouter:
             yield exports.BOM + exports.csv_text([L.CSV_COLUMNS])
             batch: list[list[str]] = []
             async for entry in ledger.iterate(flt):
-                batch.append(L.csv_row(entry, console.config, names, failed, shell.kind_name))
+                batch.append(L.csv_row(entry, console.config, names, failed, console.agent.db.parts))
                 if len(batch) >= 500:
                     yield exports.csv_text(batch)
                     batch = []

@@ -20,6 +20,7 @@ from edge.kernel.config import SEAL_NAMES, EdgeConfig
 from edge.kernel.routing import REFUSAL_NAMES
 from edge.kernel.errors import InputError
 from edge.kernel.fmt import yuan
+from edge.kernel.parts import Parts
 from edge.ledger import Entry
 from edge.ledger.localtime import local_time, utc_bound
 from edge.ledger.schema import DB_FILENAME, ENTRY_COLUMNS
@@ -192,8 +193,9 @@ class LedgerReader:
         return [r[0] for r in rows]
 
 
-def summarize(entry: Entry, config: EdgeConfig, device_names: dict[str, str]) -> str:
-    """One line of Chinese for a person reading the timeline."""
+def summarize(entry: Entry, config: EdgeConfig, device_names: dict[str, str], parts: Parts | None = None) -> str:
+    """One line of Chinese for a person reading the timeline; a module's kinds as the module words them
+    (``Part.summarize``)."""
     b = entry.body
 
     def who(person_id: Any) -> str:
@@ -309,32 +311,38 @@ def summarize(entry: Entry, config: EdgeConfig, device_names: dict[str, str]) ->
         return text
     if k in ("agent.started", "agent.stopped"):
         return f"边缘代理{'启动' if k == 'agent.started' else '停止'}" + (f"（{b['village']}）" if b.get("village") else "")
-    return f"{kind_name(k)} " + json.dumps(b, ensure_ascii=False, sort_keys=True)[:200]
+    worded = parts.summarize(entry, config) if parts is not None else None
+    if worded:
+        return worded
+    name = parts.kind_name(k) if parts is not None else kind_name(k)
+    return f"{name} " + json.dumps(b, ensure_ascii=False, sort_keys=True)[:200]
 
 
-def summary(entry: Entry, config: EdgeConfig, device_names: dict[str, str]) -> str:
+def summary(entry: Entry, config: EdgeConfig, device_names: dict[str, str], parts: Parts | None = None) -> str:
     """:func:`summarize`, or for a body without the fields its kind promises (such an entry could not be
     applied either: it is a projection anomaly) the raw JSON, so one bad entry never breaks a page."""
     try:
-        return summarize(entry, config, device_names)
+        return summarize(entry, config, device_names, parts)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError):
-        return f"{kind_name(entry.kind)}（内容不完整）" + json.dumps(entry.body, ensure_ascii=False, sort_keys=True)[:200]
+        name = parts.kind_name(entry.kind) if parts is not None else kind_name(entry.kind)
+        return f"{name}（内容不完整）" + json.dumps(entry.body, ensure_ascii=False, sort_keys=True)[:200]
 
 
 CSV_COLUMNS = ("序号", "时间(北京时间)", "类型", "类型名称", "设备", "申请编号", "异常", "摘要", "条目哈希", "内容JSON")
 
 
 def csv_row(
-    entry: Entry, config: EdgeConfig, device_names: dict[str, str], failed: Collection[int] = (), name_of: Callable[[str], str] = kind_name
+    entry: Entry, config: EdgeConfig, device_names: dict[str, str], failed: Collection[int] = (), parts: Parts | None = None
 ) -> list[str]:
-    """One CSV line; ``failed``: the entries the working state could not take, flagged as anomalies; ``name_of``:
-    the kinds' Chinese names (the console passes every registered part's)."""
+    """One CSV line; ``failed``: the entries the working state could not take, flagged as anomalies; ``parts``:
+    the registered parts, whose kinds' names and summaries the line shows."""
+    name_of = parts.kind_name if parts is not None else kind_name
     b = entry.body
     device = device_names.get(str(b.get("device_id")), str(b.get("device_id") or ""))
     anomaly = str(b.get("anomaly") or (PROJECTION_FAILED if entry.index in failed else ""))
     return [
         str(entry.index), local_time(entry.ts), entry.kind, name_of(entry.kind), device, str(b.get("request_id") or ""),
-        anomaly_name(anomaly) if anomaly else "", summary(entry, config, device_names), entry.hash.hex(),
+        anomaly_name(anomaly) if anomaly else "", summary(entry, config, device_names, parts), entry.hash.hex(),
         json.dumps(b, ensure_ascii=False, sort_keys=True),
     ]  # fmt: skip
 

@@ -222,7 +222,7 @@ class Shell:
         anomaly = entry.body.get("anomaly")
         return {
             "index": entry.index, "ts": entry.ts, "kind": entry.kind, "kind_name": self.kind_name(entry.kind),
-            "summary": L.summary(entry, self.console.config, names), "body": entry.body, "hash": entry.hash.hex(),
+            "summary": L.summary(entry, self.console.config, names, self.console.agent.db.parts), "body": entry.body, "hash": entry.hash.hex(),
             "anomaly": str(anomaly) if anomaly is not None else L.PROJECTION_FAILED if error else None,
             "projection_error": error,
         }  # fmt: skip
