@@ -12,7 +12,7 @@ from fastapi import APIRouter
 from edge.kernel.contract import Notice, Part
 from edge.ledger import Entry
 from edge.ledger.localtime import MINUTES, local_time
-from edge.modules.whistleblower import board, cli, public, web
+from edge.modules.whistleblower import board, cli, public, summary, web
 from edge.modules.whistleblower import kinds as K
 from edge.modules.whistleblower import projection as P
 from edge.modules.whistleblower.demo import seed
@@ -61,6 +61,7 @@ WHISTLEBLOWER = Part(
     nav=web.NAV,
     tick=tick,
     notices=notices,
+    summarize=summary.summarize,
     exports=board.EXPORTS,
     publishes=board.published,
     demo=seed,
