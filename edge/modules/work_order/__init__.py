@@ -5,7 +5,7 @@ bank transfer only, each step a ledger entry (README.md in this folder describes
 from __future__ import annotations
 
 from edge.kernel.contract import Part
-from edge.modules.work_order import cli, demo, public, web
+from edge.modules.work_order import cli, demo, public, summary, web
 from edge.modules.work_order import projection as P
 from edge.modules.work_order.kinds import KINDS, NAME
 from edge.modules.work_order.settings import SECTION
@@ -28,4 +28,5 @@ WORK_ORDER = Part(
     inbox=web.inbox,
     notices=web.notices,
     demo=demo.seed,
+    summarize=summary.summarize,
 )
