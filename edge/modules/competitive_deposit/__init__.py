@@ -9,7 +9,7 @@ the demand rate is published. See README.md beside this file.
 from __future__ import annotations
 
 from edge.kernel.contract import Part
-from edge.modules.competitive_deposit import cli, demo, desk, lists, web
+from edge.modules.competitive_deposit import cli, demo, desk, lists, summary, web
 from edge.modules.competitive_deposit import projection as P
 from edge.modules.competitive_deposit.settings import SECTION
 
@@ -30,4 +30,5 @@ COMPETITIVE_DEPOSIT = Part(
     publishes=lists.publishes,
     demo=demo.seed,
     from_central=(P.AWARD,),
+    summarize=summary.summarize,
 )
