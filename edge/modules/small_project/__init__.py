@@ -9,7 +9,7 @@ the lowest valid quote wins. See README.md.
 from __future__ import annotations
 
 from edge.kernel.contract import Part
-from edge.modules.small_project import cli, demo, lists, web
+from edge.modules.small_project import cli, demo, lists, summary, web
 from edge.modules.small_project import kinds as K
 from edge.modules.small_project import projection as P
 from edge.modules.small_project.settings import SECTION
@@ -35,4 +35,5 @@ SMALL_PROJECT = Part(
     notices=web.notices,
     demo=demo.seed,
     from_central=K.DOCUMENT_KINDS,
+    summarize=summary.summarize,
 )
