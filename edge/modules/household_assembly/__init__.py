@@ -11,7 +11,7 @@ reads ``from <package> import <module>`` as importing this package, whose import
 from __future__ import annotations
 
 from edge.kernel.contract import Part
-from edge.modules.household_assembly import board, cli, demo, web
+from edge.modules.household_assembly import board, cli, demo, summary, web
 from edge.modules.household_assembly.kinds import KINDS, NAME
 from edge.modules.household_assembly.projection import PROJECTION, SCHEMA
 from edge.modules.household_assembly.settings import SECTION
@@ -31,4 +31,5 @@ HOUSEHOLD_ASSEMBLY = Part(
     exports=board.EXPORTS,
     publishes=board.published,
     demo=demo.seed,
+    summarize=summary.summarize,
 )
