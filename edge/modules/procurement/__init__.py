@@ -7,7 +7,7 @@ See README.md in this folder; the rules are ``rules.py``.
 from __future__ import annotations
 
 from edge.kernel.contract import Part
-from edge.modules.procurement import cli, config, db, demo, lists, web
+from edge.modules.procurement import cli, config, db, demo, lists, summary, web
 from edge.modules.procurement import kinds as K
 from edge.modules.procurement.projection import PROJECTION
 
@@ -28,6 +28,7 @@ PROCUREMENT = Part(
     publishes=lists.published,
     inbox=web.inbox,
     notices=web.notices,
+    summarize=summary.summarize,
     demo=demo.seed,
     from_central=K.DOCUMENT_KINDS,  # the township's return, the award, a failed tender: signed, verified, once
 )
