@@ -73,7 +73,7 @@ BODIES: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 
 # What may stay Latin on a line: ids (GC-00001, DL-01), ISO dates, and the ids in 名字(id) parentheses.
-_ALLOWED = re.compile(r"[A-Z]{1,5}(-[0-9A-Z]+)+|[0-9]{4}-[0-9]{2}-[0-9]{2}|\([A-Za-z0-9_.:-]+\)")
+_ALLOWED = re.compile(r"[A-Z]{1,5}(-[0-9A-Z]+)+|[0-9]{4}-[0-9]{2}-[0-9]{2}|\([A-Za-z0-9_.:-]+\)|(账号|本机操作员) [0-9A-Za-z_.-]+")
 
 
 def _config(tmp_path: Path) -> EdgeConfig:
@@ -100,7 +100,7 @@ def test_the_lines_name_who_which_project_and_how_much(tmp_path: Path) -> None:
     lines = _lines(_config(tmp_path))
     assert all("GC-00001" in line for kind, line in lines.items() if kind != K.CATALOGUE)
     assert "¥150,000.00" in lines[K.FILED] and "1 项单价高于指导价" in lines[K.FILED]
-    assert "本机操作员(clerk)" in lines[K.FILED]
+    assert "本机操作员 clerk" in lines[K.FILED]
     assert "张伟(zhangwei)" in lines[K.APPROVAL] and "（1/1）" in lines[K.APPROVAL]
     assert "审批自己的申请" in lines[K.REFUSED] and "陈静(chenjing)" in lines[K.REFUSED]
     assert "赵磊(zhaolei)" in lines[K.REJECTED] and "预算偏高" in lines[K.REJECTED]

@@ -15,12 +15,13 @@ from typing import Any
 
 import aiosqlite
 
-from edge.kernel.accounts import ACCOUNTS, HOST_OPERATOR_PREFIX, ROLE_NAMES
+from edge.kernel.accounts import ACCOUNTS, ROLE_NAMES
 from edge.kernel.config import SEAL_NAMES, EdgeConfig
 from edge.kernel.routing import REFUSAL_NAMES
 from edge.kernel.errors import InputError
 from edge.kernel.fmt import yuan
 from edge.kernel.parts import Parts
+from edge.kernel.wording import actor_name, person_name
 from edge.ledger import Entry
 from edge.ledger.localtime import local_time, utc_bound
 from edge.ledger.schema import DB_FILENAME, ENTRY_COLUMNS
@@ -70,14 +71,6 @@ def anomaly_name(code: object) -> str:
 
 def kind_name(kind: str) -> str:
     return KIND_NAMES.get(kind, kind)
-
-
-def actor_name(account: object) -> str:
-    """Who acted (an entry's ``account`` or ``by``): a console account, or the host's operator."""
-    text = str(account or "")
-    if text.startswith(HOST_OPERATOR_PREFIX):
-        return f"本机操作员 {text.removeprefix(HOST_OPERATOR_PREFIX)}"
-    return f"账号 {text}" if text else "未记录账号"
 
 
 @dataclass(frozen=True)
@@ -199,8 +192,7 @@ def summarize(entry: Entry, config: EdgeConfig, device_names: dict[str, str], pa
     b = entry.body
 
     def who(person_id: Any) -> str:
-        person = config.people.get(str(person_id))
-        return f"{person.name}({person_id})" if person else str(person_id)
+        return person_name(config, person_id)
 
     device = device_names.get(str(b.get("device_id")), b.get("device_name") or b.get("device_id") or "")
     k = entry.kind

@@ -10,7 +10,7 @@ import edge.modules.competitive_deposit.projection as P
 import edge.modules.competitive_deposit.rules as rules
 from edge.kernel.fmt import yuan
 from edge.ledger import Entry
-from edge.web.ledgerview import actor_name
+from edge.kernel.wording import actor_name
 
 
 def _balances(b: Mapping[str, Any]) -> str:

@@ -9,19 +9,11 @@ from typing import Any
 
 import edge.modules.household_assembly.kinds as K
 import edge.modules.household_assembly.rules as rules  # noqa: PLR0402
-from edge.kernel.accounts import HOST_OPERATOR_PREFIX
+from edge.kernel.wording import actor_name
 from edge.ledger import Entry
 from edge.modules.household_assembly.desk import CHANNELS, HOW
 
 _CLIP = 60  # the timeline gives each entry one line; the whole text stays in the entry's JSON
-
-
-def _actor(account: str) -> str:
-    """Who acted (a body's ``by`` or ``teller``), worded as the ledger view's ``actor_name`` (the web shell's,
-    which a module does not import)."""
-    if account.startswith(HOST_OPERATOR_PREFIX):
-        return f"本机操作员 {account.removeprefix(HOST_OPERATOR_PREFIX)}"
-    return f"账号 {account}"
 
 
 def _clip(text: str) -> str:
@@ -40,7 +32,7 @@ def _results(b: dict[str, Any]) -> str:
     flagged = "、".join(c["cadre"] for c in result["cadres"] if c["flagged"])
     below = f"低于警戒线 {b['line_percent']}%：{flagged}" if flagged else f"无人低于警戒线 {b['line_percent']}%"
     return (
-        f"{_actor(b['by'])} 公布 {b['meeting_id']} 评议结果：到会率 {result['attendance_rate']}%"
+        f"{actor_name(b['by'])} 公布 {b['meeting_id']} 评议结果：到会率 {result['attendance_rate']}%"
         f"（{b['signed_in']}/{b['households']} 户）；满意率 {rates}；{below}"
     )
 
@@ -49,55 +41,55 @@ def _meeting(b: dict[str, Any]) -> str:
     own = b["agenda"][len(rules.FIXED_AGENDA) :]  # the village's items ("X") follow the county's four
     items = f"，村自定议题：{'、'.join(own)}" if own else ""
     return (
-        f"{_actor(b['by'])} 创建 {b['id']}：{b['held_on']} 在{b['place']}召开，评议 {'、'.join(b['cadres'])}"
+        f"{actor_name(b['by'])} 创建 {b['id']}：{b['held_on']} 在{b['place']}召开，评议 {'、'.join(b['cadres'])}"
         f"{items}，满意率警戒线 {b['line_percent']}%"
     )
 
 
 _LINES: dict[str, Callable[[dict[str, Any]], str]] = {
-    K.REGISTER_IMPORTED: lambda b: f"{_actor(b['by'])} 导入户籍名册：新增或变更 {len(b['households'])} 户",
+    K.REGISTER_IMPORTED: lambda b: f"{actor_name(b['by'])} 导入户籍名册：新增或变更 {len(b['households'])} 户",
     K.MEETING_CREATED: _meeting,
     K.SUGGESTION_RECORDED: lambda b: (
-        f"{_actor(b['by'])} 记录 {b['meeting_id']} 会前意见 {b['id']}（{b['category']}，"
+        f"{actor_name(b['by'])} 记录 {b['meeting_id']} 会前意见 {b['id']}（{b['category']}，"
         f"{'户 ' + b['household'] if b['household'] else '未留户号'}）：{_clip(b['text'])}"
     ),
-    K.DOCUMENTS_POSTED: lambda b: f"{_actor(b['by'])} 公示 {b['meeting_id']} 年度工作报告与表彰评选办法",
+    K.DOCUMENTS_POSTED: lambda b: f"{actor_name(b['by'])} 公示 {b['meeting_id']} 年度工作报告与表彰评选办法",
     K.HONOURS_PUBLISHED: lambda b: (
-        f"{_actor(b['by'])} {b['on']} 公示 {b['meeting_id']} 表彰结果：{_clip(b['result'])}"
+        f"{actor_name(b['by'])} {b['on']} 公示 {b['meeting_id']} 表彰结果：{_clip(b['result'])}"
     ),
     K.HONOURS_REFUSED: lambda b: (
-        f"{_actor(b['by'])} {b['on']} 公示 {b['meeting_id']} 表彰结果被拒：会议 {b['held_on']}，"
+        f"{actor_name(b['by'])} {b['on']} 公示 {b['meeting_id']} 表彰结果被拒：会议 {b['held_on']}，"
         f"须在会前至少 {rules.HONOURS_LEAD_DAYS} 天公示"
     ),
     K.NOTICES_RECORDED: lambda b: (
-        f"{_actor(b['by'])} 登记 {b['meeting_id']} 通知到户 {len(b['households'])} 户（{CHANNELS[b['channel']]}）"
+        f"{actor_name(b['by'])} 登记 {b['meeting_id']} 通知到户 {len(b['households'])} 户（{CHANNELS[b['channel']]}）"
     ),
     K.SIGNED_IN: lambda b: (
-        f"{_actor(b['by'])} 登记 {b['meeting_id']} 户 {b['household']} 签到（{HOW[b['how']]}"
+        f"{actor_name(b['by'])} 登记 {b['meeting_id']} 户 {b['household']} 签到（{HOW[b['how']]}"
         f"{'，委托 ' + b['proxy'] if b['proxy'] else ''}）"
     ),
     K.QUESTION_RECORDED: lambda b: (
-        f"{_actor(b['by'])} 记录 {b['meeting_id']} 对 {b['cadre']} 的质询 {b['id']}：「{_clip(b['question'])}」，"
+        f"{actor_name(b['by'])} 记录 {b['meeting_id']} 对 {b['cadre']} 的质询 {b['id']}：「{_clip(b['question'])}」，"
         + (f"答复「{_clip(b['answer'])}」" if b["answer"] else "未答复")
     ),
     K.TALLY_ENTERED: lambda b: (
-        f"{_actor(b['teller'])} 录入 {b['meeting_id']} 第 {b['sheet']} 号计票单，待另一名计票人复核：{_counts(b['counts'])}"
+        f"{actor_name(b['teller'])} 录入 {b['meeting_id']} 第 {b['sheet']} 号计票单，待另一名计票人复核：{_counts(b['counts'])}"
     ),
     K.TALLY_CONFIRMED: lambda b: (
-        f"{_actor(b['teller'])} 复核 {b['meeting_id']} 第 {b['sheet']} 号计票单，与第一次录入一致"
+        f"{actor_name(b['teller'])} 复核 {b['meeting_id']} 第 {b['sheet']} 号计票单，与第一次录入一致"
     ),
     K.TALLY_MISMATCH: lambda b: (
-        f"{_actor(b['teller'])} 复核 {b['meeting_id']} 第 {b['sheet']} 号计票单，与第一次录入不一致"
+        f"{actor_name(b['teller'])} 复核 {b['meeting_id']} 第 {b['sheet']} 号计票单，与第一次录入不一致"
         f"（{'、'.join(b['differs'])}），两名计票人须重新清点录入"
     ),
     K.RESULTS_PUBLISHED: _results,
-    K.TALK_RECORDED: lambda b: f"{_actor(b['by'])} 记录 {b['meeting_id']} 约谈 {b['cadre']}：{_clip(b['note'])}",
+    K.TALK_RECORDED: lambda b: f"{actor_name(b['by'])} 记录 {b['meeting_id']} 约谈 {b['cadre']}：{_clip(b['note'])}",
     K.COMMITMENT_MADE: lambda b: (
-        f"{_actor(b['by'])} 记录 {b['meeting_id']} 承诺事项 {b['id']}：{_clip(b['text'])}，责任人 {b['owner']}，"
+        f"{actor_name(b['by'])} 记录 {b['meeting_id']} 承诺事项 {b['id']}：{_clip(b['text'])}，责任人 {b['owner']}，"
         f"期限 {b['deadline']}" + (f"（回应意见 {b['suggestion']}）" if b["suggestion"] else "")
     ),
     K.COMMITMENT_PROGRESS: lambda b: (
-        f"{_actor(b['by'])} 报告承诺事项 {b['id']} 进度 {b['progress']}%：{_clip(b['note'])}"
+        f"{actor_name(b['by'])} 报告承诺事项 {b['id']} 进度 {b['progress']}%：{_clip(b['note'])}"
     ),
 }
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import edge.modules.procurement.kinds as K
 import edge.modules.procurement.rules as rules  # noqa: PLR0402  (not from the package: its __init__ imports this)
-from edge.kernel.accounts import HOST_OPERATOR_PREFIX
 from edge.kernel.fmt import yuan
 from edge.kernel.routing import REFUSAL_NAMES
+from edge.kernel.wording import actor_name, person_name
 from edge.ledger import Entry
 from edge.ledger.localtime import MINUTES, local_time
 
@@ -19,14 +19,8 @@ Who = Callable[[Any], str]  # a roster person id -> 名字(id)
 
 
 def _by(b: Body, who: Who) -> str:
-    """Who recorded the step: the roster person, or for an account with none the account (as the ledger page
-    names it; ``edge.web.ledgerview.actor_name`` is not importable from a module)."""
-    if b.get("person"):
-        return who(b["person"])
-    account = str(b.get("account") or "")
-    if account.startswith(HOST_OPERATOR_PREFIX):
-        return f"本机操作员 {account.removeprefix(HOST_OPERATOR_PREFIX)}"
-    return f"账号 {account}"
+    """Who recorded the step: the roster person, or for an account with none the account."""
+    return who(b["person"]) if b.get("person") else actor_name(b.get("account"))
 
 
 def _goods(p: Body) -> str:
@@ -115,9 +109,5 @@ LINES: dict[str, Callable[[Body, Who], str]] = {
 def summarize(entry: Entry, config: Any) -> str | None:
     """The line for a procurement entry (``config``: the village's ``EdgeConfig``, for the roster's names)."""
 
-    def who(person_id: Any) -> str:
-        person = config.people.get(str(person_id))
-        return f"{person.name}({person_id})" if person else str(person_id)
-
     line = LINES.get(entry.kind)
-    return line(entry.body, who) if line is not None else None
+    return line(entry.body, lambda person_id: person_name(config, person_id)) if line is not None else None

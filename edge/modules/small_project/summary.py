@@ -11,9 +11,9 @@ from typing import Any
 
 import edge.modules.small_project.kinds as K
 import edge.modules.small_project.projection as P
-from edge.kernel.accounts import HOST_OPERATOR_PREFIX
 from edge.kernel.fmt import yuan
 from edge.kernel.routing import REFUSAL_NAMES
+from edge.kernel.wording import actor_name, person_name
 from edge.ledger import Entry
 from edge.ledger.localtime import MINUTES, local_time
 
@@ -22,12 +22,7 @@ Who = Callable[[Any], str]  # a roster person as the seal's timeline shows one: 
 
 def _by(b: dict[str, Any], who: Who) -> str:
     """Who acted in the village: the roster's person, else the account (a console clerk, or the host's operator)."""
-    if b.get("person"):
-        return who(b["person"])
-    account = str(b.get("account") or "")
-    if account.startswith(HOST_OPERATOR_PREFIX):
-        return f"本机操作员({account.removeprefix(HOST_OPERATOR_PREFIX)})"
-    return f"村务账号({account})" if account else "村务人员"
+    return who(b["person"]) if b.get("person") else actor_name(b.get("account"))
 
 
 def _filed(b: dict[str, Any], who: Who) -> str:
@@ -109,8 +104,4 @@ def summarize(entry: Entry, config: Any) -> str | None:
     if line is None:
         return None
 
-    def who(person_id: Any) -> str:
-        person = config.people.get(str(person_id))
-        return f"{person.name}({person_id})" if person else f"名册外人员({person_id})"
-
-    return line(entry.body, who)
+    return line(entry.body, lambda person_id: person_name(config, person_id))

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import edge.modules.work_order.kinds as K
 from edge.kernel.fmt import yuan
 from edge.kernel.routing import REFUSAL_NAMES
+from edge.kernel.wording import person_name
 from edge.modules.work_order.rules import (
     ATTENDANCE_NAMES, BLACKLISTED, ROTATION, SKIP_REASONS, STATUS_NAMES, TRADES, UNAVAILABLE,
 )  # fmt: skip
@@ -119,9 +120,5 @@ FORMATTERS: dict[str, Callable[[dict[str, Any], Who], str]] = {
 def summarize(entry: Entry, config: Any) -> str | None:
     """The entry's line for the timeline (``Part.summarize``); people as 名字(id), as the seal's lines show them."""
 
-    def who(person_id: Any) -> str:
-        person = config.people.get(str(person_id))
-        return f"{person.name}({person_id})" if person else str(person_id)
-
     formatter = FORMATTERS.get(entry.kind)
-    return formatter(entry.body, who) if formatter is not None else None
+    return formatter(entry.body, lambda person_id: person_name(config, person_id)) if formatter is not None else None
