@@ -110,6 +110,12 @@ def test_the_village_name_allows_one_scattered_misreading_but_not_a_consistent_o
     # a character agreed on where nothing of the name was read: two impressions over each other, not a name
     overlapped = Impression(("四民间厅有限", "下四民厅", "四了省"), ("公章",))
     assert check_impression(overlapped, seal).village == "unread"
+    # what a third press over the demo's page read (session 8, a false wrong_seal): only the generic 村 in its
+    # place, and 和 "agreed" on by one-character readings, which are strokes, not a reading of a 3-character name
+    pressed_over = Impression(("", "草机肝司村;FT", "和", "和一育雷人洁TREERT", "和", "了"), ("公章",))
+    assert (check_impression(pressed_over, seal).flag, check_impression(pressed_over, seal).village) == (
+        "seal_unreadable", "unread"
+    )  # fmt: skip
     # two characters read as nothing in particular: the check cannot tell
     two_off = Impression(("再连村股份经济合作社", "焉达村股份经济合作社"), ("公章",))
     assert (check_impression(two_off, seal).flag, check_impression(two_off, seal).village) == ("seal_unreadable", "unread")

@@ -247,21 +247,21 @@ def village_reading(readings: Sequence[str], village: str) -> tuple[int, int]:
     In each reading the name's best-matching window counts. Readings at other sizes misread other characters
     (the page's print crosses the seal, a stroke is faint), so together they spell a name none of them read
     whole, and a misread character differs from reading to reading; another village's character is read
-    the same at most sizes.
+    the same at most sizes. A reading shorter than the name is not counted at all: one or two characters are
+    strokes of impressions pressed over each other (和, 了), and would otherwise outvote the real readings.
     """
     n = len(village)
     found: set[int] = set()
     seen: list[list[str]] = [[] for _ in village]
+    readings = [text for text in readings if len(text) >= n]
     for text in readings:
-        if not text:
-            continue
-        windows = [text[i : i + n] for i in range(max(1, len(text) - n + 1))]
+        windows = [text[i : i + n] for i in range(len(text) - n + 1)]
         best = max(windows, key=lambda w: sum(a == b for a, b in zip(w, village)))
         for j, ch in enumerate(best):
             seen[j].append(ch)
             if ch == village[j]:
                 found.add(j)
-    read = sum(1 for text in readings if text)
+    read = len(readings)
     other = sum(
         1 for j, chars in enumerate(seen)
         if j not in found and chars and max(chars.count(c) for c in set(chars)) * 2 > read
