@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.ledger import Ledger, encode_entry, verify_ledger
-from edge.ledger.schema import DB_FILENAME, ENTRY_COLUMNS, SCHEMA, WRITER_PRAGMAS
+from edge.ledger.schema import DB_FILENAME, SCHEMA, STORED_COLUMNS, WRITER_PRAGMAS
 
 Row = tuple[Any, ...]
 
@@ -54,7 +54,7 @@ def read_rows(db: Path, chunk: int, start: int = 0, stop: int | None = None) -> 
     conn = sqlite3.connect(db)
     try:
         cur = conn.execute(
-            f"SELECT {ENTRY_COLUMNS} FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx", (start, stop or 2**62)
+            f"SELECT {STORED_COLUMNS} FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx", (start, stop or 2**62)
         )
         while rows := cur.fetchmany(chunk):
             yield rows
@@ -72,7 +72,7 @@ def plain_db(path: Path) -> sqlite3.Connection:
 
 def plain_inserts(conn: sqlite3.Connection, rows: Iterator[list[Row]]) -> float:
     """Seconds to insert the rows, one transaction per list."""
-    insert = f"INSERT INTO entries ({ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+    insert = f"INSERT INTO entries ({STORED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
     elapsed = 0.0
     for batch in rows:
         start = time.perf_counter()
@@ -132,7 +132,7 @@ def plain_format_inserts(conn: sqlite3.Connection, entries: list[Row], nodes: li
     """Seconds to insert one batch's entry rows and proof-node rows in one transaction."""
     start = time.perf_counter()
     conn.execute("BEGIN IMMEDIATE")
-    conn.executemany(f"INSERT INTO entries ({ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", entries)
+    conn.executemany(f"INSERT INTO entries ({STORED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", entries)
     conn.executemany("INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)", nodes)
     conn.execute("COMMIT")
     return time.perf_counter() - start
@@ -140,7 +140,7 @@ def plain_format_inserts(conn: sqlite3.Connection, entries: list[Row], nodes: li
 
 async def bench_batched(work: Path, count: int, batch: int) -> Path:
     """Against plain entry inserts, and against the floor the file format sets: the same entry rows
-    plus the proof-node rows the format keeps with them (every leaf hash, every completed subtree)."""
+    plus the proof-node rows the format keeps with them (every completed subtree of NODE_MIN_LEVEL or more)."""
     data_dir = work / "big"
     db = data_dir / DB_FILENAME
     ledger = await Ledger.open(data_dir)
@@ -180,7 +180,7 @@ def bench_verify(data_dir: Path, count: int, repeat: int = 3) -> None:
 
         hashed = 0.0
         for rows in read_rows(db, 10_000):
-            blobs = [encode_entry(idx, ts, kind, body) for idx, ts, kind, body, _, _ in rows]
+            blobs = [encode_entry(idx, ts, kind, body) for idx, ts, kind, body, *_ in rows]
             start = time.perf_counter()
             for blob in blobs:
                 hashlib.sha256(blob).digest()

@@ -55,12 +55,13 @@ from edge.ledger.localtime import local_day, local_today
 from edge.ledger.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
+    NODE_MIN_LEVEL,
     Frontier,
     NodeId,
     fold,
     inclusion_proof_ranges,
-    node_hash,
     perfect_nodes,
+    subtree_hash,
     verify_consistency,
     verify_inclusion,
 )
@@ -74,8 +75,6 @@ from edge.ledger.wire import (
     verify_request_signature,
 )
 
-#: Perfect subtrees below this level are not stored; they are folded from at most 2**(level) leaf hashes.
-NODE_MIN_LEVEL = 5
 #: The most entries one batch may carry (the edge client sends 1,000 by default).
 MAX_BATCH_ENTRIES = 10_000
 
@@ -958,12 +957,9 @@ class CentralStore:
             )
             leaves = {r.idx: r.leaf_hash for r in rows}
             for (level, idx), (a, b) in zip(low, spans, strict=True):
-                layer = [leaves.get(i) for i in range(a, b)]
-                if any(h is None for h in layer):
-                    continue
-                while len(layer) > 1:
-                    layer = [node_hash(layer[i], layer[i + 1]) for i in range(0, len(layer), 2)]  # type: ignore[arg-type]
-                found[(level, idx)] = layer[0]  # type: ignore[assignment]
+                layer = [leaves[i] for i in range(a, b) if i in leaves]
+                if len(layer) == b - a:
+                    found[(level, idx)] = subtree_hash(layer)
         missing = wanted - set(found)
         if missing:
             raise RuntimeError(f"中心库缺少证明节点 proof nodes missing for {edge_id}: {sorted(missing)[:5]}")

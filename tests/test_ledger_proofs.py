@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.ledger import Ledger
+from edge.ledger import Ledger, encode_entry, verify_ledger
 from edge.ledger.merkle import (
     EMPTY_ROOT,
+    NODE_MIN_LEVEL,
     Frontier,
     consistency_proof_ranges,
     inclusion_proof_ranges,
@@ -19,6 +21,7 @@ from edge.ledger.merkle import (
     perfect_nodes,
     range_hash,
     split_point,
+    subtree_hash,
     verify_consistency,
     verify_inclusion,
 )
@@ -134,6 +137,16 @@ def test_frontier_roots_and_completed_subtrees_match_naive() -> None:
 def test_range_hash_of_every_prefix() -> None:
     for n in range(1, MAX_SIZE + 1):
         assert range_hash(0, n, lookup) == ROOTS[n]
+
+
+def test_subtree_hash_of_every_perfect_subtree() -> None:
+    for level in range(7):
+        for start in range(0, MAX_SIZE - (1 << level) + 1, 1 << level):
+            block = LEAVES[start : start + (1 << level)]
+            assert subtree_hash([leaf_hash(d) for d in block]) == naive_mth(block), (level, start)
+    for count in (0, 3, 6):
+        with pytest.raises(ValueError):
+            subtree_hash([leaf_hash(d) for d in LEAVES[:count]])
 
 
 def test_unaligned_ranges_are_refused() -> None:
@@ -256,3 +269,48 @@ async def test_store_proofs_after_reopen(tmp_path: Path) -> None:
     assert await ledger.root_hash() == naive_mth(leaves)
     assert await ledger.consistency_proof(37, 53) == naive_consistency(37, leaves)
     await ledger.close()
+
+
+def as_version_1(data_dir: Path) -> None:
+    """Make a ledger what schema version 1 wrote: every perfect subtree in ``nodes``, no ``leaf_hash`` column."""
+    with sqlite3.connect(data_dir / "ledger.sqlite3") as conn:
+        rows = conn.execute("SELECT idx, ts, kind, body FROM entries ORDER BY idx").fetchall()
+        frontier = Frontier()
+        completed = [node for row in rows for node in frontier.append(leaf_hash(encode_entry(*row)))]
+        low = [node for node in completed if node[0] < NODE_MIN_LEVEL]
+        conn.executemany("INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)", low)
+        conn.execute("ALTER TABLE entries DROP COLUMN leaf_hash")
+        conn.execute("PRAGMA user_version = 1")
+
+
+async def test_a_version_1_ledger_keeps_its_proofs_and_is_upgraded_in_place(tmp_path: Path) -> None:
+    ledger = await Ledger.open(tmp_path, checkpoint_every=16)
+    first = await ledger.append_many([("k", {"n": i}) for i in range(37)])
+    await ledger.close()
+    as_version_1(tmp_path)
+    leaves = [e.canonical_bytes() for e in first]
+    reader = await Ledger.open_reader(tmp_path)  # a reader leaves it at version 1
+    assert await reader.root_hash(37) == naive_mth(leaves)
+    assert await reader.inclusion_proof(5, 37) == naive_path(5, leaves)
+    await reader.close()
+
+    ledger = await Ledger.open(tmp_path, checkpoint_every=16)
+    second = await ledger.append_many([("k", {"n": i}) for i in range(37, MAX_SIZE)])
+    leaves += [e.canonical_bytes() for e in second]
+    assert await ledger.root_hash() == naive_mth(leaves)
+    for m in (0, 5, 36, 37, 63, MAX_SIZE - 1):
+        assert await ledger.inclusion_proof(m, MAX_SIZE) == naive_path(m, leaves), m
+    assert await ledger.consistency_proof(37, MAX_SIZE) == naive_consistency(37, leaves)
+    await ledger.close()
+    with sqlite3.connect(tmp_path / "ledger.sqlite3") as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (2,)
+        leaf_rows = conn.execute("SELECT idx FROM entries WHERE leaf_hash IS NOT NULL ORDER BY idx").fetchall()
+        assert [i for (i,) in leaf_rows] == list(range(37, MAX_SIZE))  # old rows are not rewritten
+    assert verify_ledger(tmp_path).ok
+
+    # The old part is still held to the leaf hashes version 1 recorded as nodes.
+    with sqlite3.connect(tmp_path / "ledger.sqlite3") as conn:
+        conn.execute("DROP TRIGGER nodes_no_update")
+        conn.execute("UPDATE nodes SET hash = zeroblob(32) WHERE level = 0 AND idx = 5")
+    report = verify_ledger(tmp_path)
+    assert (report.ok, report.first_bad_index) == (False, 5) and "leaf" in report.reason, report

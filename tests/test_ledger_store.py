@@ -226,10 +226,11 @@ async def test_bad_input_is_refused_and_changes_nothing(tmp_path: Path, kind: An
 
 async def test_entries_cannot_be_changed_through_sql(tmp_path: Path) -> None:
     async with await Ledger.open(tmp_path) as ledger:
-        await ledger.append("k", {"n": 1})
+        await ledger.append_many(("k", {"n": n}) for n in range(32))  # 32: the first stored proof node
     with sqlite3.connect(tmp_path / "ledger.sqlite3") as conn:
         for sql in (
             "UPDATE entries SET body = '{}'",
+            "UPDATE entries SET leaf_hash = NULL",
             "DELETE FROM entries",
             "DELETE FROM nodes",
             "UPDATE checkpoints SET tree_size = 5",

@@ -5,8 +5,10 @@ The tree over leaves ``D[0:n]`` is the one of RFC 6962 §2.1: a leaf hashes as
 and ``D[0:n]`` splits at ``k``, the largest power of two smaller than ``n``.
 
 Everything here is pure. The ledger store keeps the hash of every *perfect*
-subtree (``2**level`` leaves starting at ``index * 2**level``) as it is formed,
-so it can answer for any range the proofs need with O(log n) lookups:
+subtree (``2**level`` leaves starting at ``index * 2**level``) of level
+:data:`NODE_MIN_LEVEL` or more as it is formed, and folds a smaller one from its
+leaves (:func:`subtree_hash`), so it can answer for any range the proofs need
+with O(log n) lookups:
 
 * :class:`Frontier` is the compact range ``[0, size)`` — one perfect subtree per
   set bit of ``size``. Appending a leaf reports the perfect subtrees it
@@ -35,6 +37,11 @@ NodeId = tuple[int, int]
 #: A leaf range ``[start, end)``.
 LeafRange = tuple[int, int]
 
+#: Perfect subtrees below this level are not stored but folded on demand from their at most
+#: ``2**(NODE_MIN_LEVEL - 1)`` leaves: storing every one would write two node rows per entry, and a
+#: proof needs at most one such fold per level below this one.
+NODE_MIN_LEVEL = 5
+
 _LEAF_PREFIX = b"\x00"
 _NODE_PREFIX = b"\x01"
 
@@ -47,6 +54,16 @@ def leaf_hash(data: bytes) -> bytes:
 def node_hash(left: bytes, right: bytes) -> bytes:
     """Hash of an interior node."""
     return hashlib.sha256(_NODE_PREFIX + left + right).digest()
+
+
+def subtree_hash(leaves: Sequence[bytes]) -> bytes:
+    """Hash of the perfect subtree over ``leaves`` (leaf hashes, a power of two of them, in order)."""
+    if not leaves or len(leaves) & (len(leaves) - 1):
+        raise ValueError(f"{len(leaves)} leaves make no perfect subtree")
+    layer = list(leaves)
+    while len(layer) > 1:
+        layer = [node_hash(layer[i], layer[i + 1]) for i in range(0, len(layer), 2)]
+    return layer[0]
 
 
 def split_point(n: int) -> int:

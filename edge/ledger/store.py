@@ -2,8 +2,10 @@
 
 One :class:`Ledger` per data directory and process. It keeps the chain head
 and the Merkle frontier in memory, so an append costs a few hashes and one
-transaction; every perfect subtree hash is written with the entry that
-completes it, which keeps proofs at O(log n) lookups.
+transaction. Each entry row holds its leaf hash, and every perfect subtree of
+level :data:`~edge.ledger.merkle.NODE_MIN_LEVEL` or more is written with the
+entry that completes it; a proof folds the smaller ones from at most
+``2**NODE_MIN_LEVEL`` entries, which keeps proofs at O(log n) lookups.
 
 Other processes read the same ledger through :meth:`Ledger.open_reader`: the
 same queries and proofs on a read-only connection, without the signing key.
@@ -27,6 +29,7 @@ from .entry import GENESIS_PREV_HASH, Entry, canonical_json, chain_hash, check_k
 from .keys import PUBLIC_KEY_FILENAME, load_or_create_signing_key, load_public_key
 from .merkle import (
     EMPTY_ROOT,
+    NODE_MIN_LEVEL,
     Frontier,
     LeafRange,
     NodeId,
@@ -35,8 +38,9 @@ from .merkle import (
     leaf_hash,
     nodes_for_ranges,
     range_hash,
+    subtree_hash,
 )
-from .schema import DB_FILENAME, ENTRY_COLUMNS, SCHEMA, SCHEMA_VERSION, WRITER_PRAGMAS
+from .schema import DB_FILENAME, ENTRY_COLUMNS, SCHEMA, SCHEMA_VERSION, STORED_COLUMNS, UPGRADE_FROM_1, WRITER_PRAGMAS
 
 DEFAULT_CHECKPOINT_EVERY = 64
 
@@ -100,9 +104,10 @@ class Ledger:
             for pragma in WRITER_PRAGMAS:
                 await conn.execute(pragma)
             ((version,),) = await conn.execute_fetchall("PRAGMA user_version")
-            if version not in (0, SCHEMA_VERSION):
+            if version not in (0, 1, SCHEMA_VERSION):
                 raise LedgerError(f"台账格式版本 {version} 不支持 unsupported ledger schema version {version}")
-            await conn.executescript(f"BEGIN IMMEDIATE;{SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
+            upgrade = UPGRADE_FROM_1 if version == 1 else ""
+            await conn.executescript(f"BEGIN IMMEDIATE;{SCHEMA}{upgrade}PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
             frontier, last_hash, latest = await _read_head(conn)
             # A fresh key is fine while nothing has been signed; once checkpoints
             # exist, a new key would make every one of them look forged.
@@ -135,7 +140,7 @@ class Ledger:
         conn = await aiosqlite.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
         try:
             ((version,),) = await conn.execute_fetchall("PRAGMA user_version")
-            if version != SCHEMA_VERSION:
+            if version not in (1, SCHEMA_VERSION):  # a version-1 ledger reads alike: proofs fold from the entries
                 raise LedgerError(f"台账格式版本 {version} 不支持 unsupported ledger schema version {version}")
             ledger = cls(
                 conn, data_dir, None, public_key, DEFAULT_CHECKPOINT_EVERY, Frontier(), GENESIS_PREV_HASH, None
@@ -229,23 +234,25 @@ class Ledger:
             frontier = self._frontier.copy()
             prev_hash = self._last_hash
             ts = utc_now()
-            entry_rows: list[tuple[int, str, str, str, bytes, bytes]] = []
+            entry_rows: list[tuple[int, str, str, str, bytes, bytes, bytes]] = []
             node_rows: list[tuple[int, int, bytes]] = []
             heads: list[tuple[int, bytes]] = []
             for kind, body_json in prepared:
                 index = frontier.size
                 data = encode_entry(index, ts, kind, body_json)
                 entry_hash = chain_hash(prev_hash, data)
-                entry_rows.append((index, ts, kind, body_json, prev_hash, entry_hash))
-                node_rows.extend(frontier.append(leaf_hash(data)))
+                leaf = leaf_hash(data)
+                entry_rows.append((index, ts, kind, body_json, prev_hash, entry_hash, leaf))
+                node_rows.extend(node for node in frontier.append(leaf) if node[0] >= NODE_MIN_LEVEL)
                 if frontier.size % self._checkpoint_every == 0:
                     heads.append((frontier.size, frontier.root()))
                 prev_hash = entry_hash
             checkpoints = [Checkpoint.sign(key, size, root) for size, root in heads]
 
             try:
-                await conn.executemany(f"INSERT INTO entries ({ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", entry_rows)
-                await conn.executemany("INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)", node_rows)
+                await conn.executemany(f"INSERT INTO entries ({STORED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", entry_rows)
+                if node_rows:
+                    await conn.executemany("INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)", node_rows)
                 if checkpoints:
                     await _insert_checkpoints(conn, checkpoints)
                 await conn.commit()
@@ -256,7 +263,7 @@ class Ledger:
             self._last_hash = prev_hash
             if checkpoints:
                 self._latest_checkpoint = checkpoints[-1]
-            return [Entry.from_row(row) for row in entry_rows]
+            return [Entry.from_row(row[:6]) for row in entry_rows]
 
     async def checkpoint(self) -> Checkpoint:
         """Sign and store the current tree head (or return the latest one if nothing was appended since)."""
@@ -376,6 +383,16 @@ async def _read_head(conn: aiosqlite.Connection) -> tuple[Frontier, bytes, Check
     return frontier, last_hash, Checkpoint(*cp_rows[0]) if cp_rows else None
 
 
+async def _leaf_hashes(conn: aiosqlite.Connection, start: int, stop: int) -> dict[int, bytes]:
+    """Leaf hashes of the entries ``start`` ≤ index < ``stop`` that exist, from their stored bytes.
+
+    Hashed from the entry, not read from its ``leaf_hash``: a proof speaks for the entry as it is stored, and
+    an entry appended under version 1 has none. (``qinglian ledger verify`` compares the two.)
+    """
+    rows = await conn.execute_fetchall("SELECT idx, ts, kind, body FROM entries WHERE idx >= ? AND idx < ?", (start, stop))
+    return {idx: leaf_hash(encode_entry(idx, ts, kind, body)) for idx, ts, kind, body in rows}
+
+
 async def _insert_checkpoints(conn: aiosqlite.Connection, checkpoints: list[Checkpoint]) -> None:
     await conn.executemany(
         "INSERT INTO checkpoints (tree_size, root_hash, timestamp, signature) VALUES (?, ?, ?, ?)",
@@ -384,19 +401,30 @@ async def _insert_checkpoints(conn: aiosqlite.Connection, checkpoints: list[Chec
 
 
 async def _fetch_nodes(conn: aiosqlite.Connection, nodes: Iterable[NodeId]) -> dict[NodeId, bytes]:
-    """Stored subtree hashes in one indexed query; ``LedgerError`` if any is missing."""
+    """Subtree hashes: stored ones in one indexed query, small ones folded from their entries (one query
+    per aligned block of ``2**NODE_MIN_LEVEL`` entries they lie in); ``LedgerError`` if any is missing."""
     wanted = list(nodes)
-    if not wanted:
-        return {}
-    # A join on a VALUES list uses the primary key; "(level, idx) IN (VALUES ...)" scans the table.
-    values = ",".join("(?, ?)" for _ in wanted)
-    params = [n for node in wanted for n in node]
-    rows = await conn.execute_fetchall(
-        f"SELECT n.level, n.idx, n.hash FROM (VALUES {values}) AS v "
-        "CROSS JOIN nodes AS n ON n.level = v.column1 AND n.idx = v.column2",
-        params,
-    )
-    found = {(level, idx): hash_ for level, idx, hash_ in rows}
+    high = [node for node in wanted if node[0] >= NODE_MIN_LEVEL]
+    found: dict[NodeId, bytes] = {}
+    if high:
+        # A join on a VALUES list uses the primary key; "(level, idx) IN (VALUES ...)" scans the table.
+        values = ",".join("(?, ?)" for _ in high)
+        params = [n for node in high for n in node]
+        rows = await conn.execute_fetchall(
+            f"SELECT n.level, n.idx, n.hash FROM (VALUES {values}) AS v "
+            "CROSS JOIN nodes AS n ON n.level = v.column1 AND n.idx = v.column2",
+            params,
+        )
+        found.update(((level, idx), hash_) for level, idx, hash_ in rows)
+    low = [node for node in wanted if node[0] < NODE_MIN_LEVEL]
+    leaves: dict[int, bytes] = {}
+    for block in sorted({idx << level >> NODE_MIN_LEVEL for level, idx in low}):
+        start = block << NODE_MIN_LEVEL
+        leaves.update(await _leaf_hashes(conn, start, start + (1 << NODE_MIN_LEVEL)))
+    for level, idx in low:
+        span = range(idx << level, (idx + 1) << level)
+        if all(i in leaves for i in span):
+            found[(level, idx)] = subtree_hash([leaves[i] for i in span])
     missing = [node for node in wanted if node not in found]
     if missing:
         raise LedgerError(

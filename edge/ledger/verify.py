@@ -7,8 +7,12 @@ so it can run while the agent appends) checks, in index order:
 * each ``prev_hash`` is the previous entry's ``hash`` and each ``hash`` is
   SHA-256(prev_hash || canonical bytes) — any changed byte of ts, kind, body
   or hash shows here;
-* each stored proof node equals the one recomputed, so an entry rewritten
-  together with the rest of the chain is still caught at its own index;
+* each entry's leaf hash recorded at append time (its ``leaf_hash``, or for
+  an entry appended under schema version 1 its level-0 node) equals the one
+  recomputed, so an entry rewritten together with the rest of the chain is
+  still caught at its own index;
+* each stored proof node equals the one recomputed, and none of level
+  ``NODE_MIN_LEVEL`` or more is missing;
 * each checkpoint, when the pass reaches its tree size: its Ed25519 signature
   under the ledger's public key and its root against the Merkle root of the
   entries so far (the root comes from the running :class:`Frontier`, so
@@ -32,7 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from .checkpoint import Checkpoint
 from .entry import GENESIS_PREV_HASH, chain_hash, encode_entry
 from .keys import PUBLIC_KEY_FILENAME, load_public_key
-from .merkle import Frontier, leaf_hash
+from .merkle import NODE_MIN_LEVEL, Frontier, leaf_hash
 from .schema import DB_FILENAME, ENTRY_COLUMNS, connect_readonly
 
 
@@ -65,24 +69,30 @@ class _StoredNodes:
 
     A node of each level is completed in increasing index order as entries are
     appended, so one ordered cursor per level (about log2 n of them) compares
-    every stored node without loading any table into memory.
+    every stored node without loading any table into memory. Below
+    ``NODE_MIN_LEVEL`` only a ledger's version-1 part has nodes.
     """
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self._levels: list[Iterator[tuple[int, bytes]]] = []
+        self._next: list[tuple[int, bytes] | None] = []
 
-    def matches(self, level: int, index: int, node: bytes) -> bool:
+    def stored(self, level: int, index: int) -> bytes | None:
+        """The stored hash of node ``(level, index)``, if there is one; nodes must be asked for in order."""
         while len(self._levels) <= level:
-            self._levels.append(
-                self._conn.execute("SELECT idx, hash FROM nodes WHERE level = ? ORDER BY idx", (len(self._levels),))
-            )
-        return next(self._levels[level], None) == (index, node)
+            rows = self._conn.execute("SELECT idx, hash FROM nodes WHERE level = ? ORDER BY idx", (len(self._levels),))
+            self._levels.append(rows)
+            self._next.append(next(rows, None))
+        row = self._next[level]
+        if row is None or row[0] != index:
+            return None
+        self._next[level] = next(self._levels[level], None)
+        return row[1]
 
     def leftover(self) -> tuple[int, int] | None:
         """A stored node the entries did not produce, if any: ``(level, index)``."""
-        for level, rows in enumerate(self._levels):
-            stored = next(rows, None)
+        for level, stored in enumerate(self._next):
             if stored is not None:
                 return level, stored[0]
         higher: tuple[int, int] | None = self._conn.execute(
@@ -131,7 +141,9 @@ def _verify_snapshot(conn: sqlite3.Connection, key: Ed25519PublicKey | None, key
             "SELECT tree_size, root_hash, timestamp, signature FROM checkpoints ORDER BY tree_size, id"
         )
         cp_row = next(cp_rows, None)
-        rows = conn.execute(f"SELECT {ENTRY_COLUMNS} FROM entries ORDER BY idx")
+        ((version,),) = conn.execute("PRAGMA user_version")
+        recorded_leaf = "leaf_hash" if version >= 2 else "NULL"  # version 1 recorded leaves as nodes only
+        rows = conn.execute(f"SELECT {ENTRY_COLUMNS}, {recorded_leaf} FROM entries ORDER BY idx")
         while True:
             # Checkpoints of the tree size reached so far (or malformed ones, which sort elsewhere).
             while cp_row is not None and not (type(cp_row[0]) is int and cp_row[0] > entries):
@@ -160,7 +172,7 @@ def _verify_snapshot(conn: sqlite3.Connection, key: Ed25519PublicKey | None, key
             row = next(rows, None)
             if row is None:
                 break
-            index, ts, kind, body, stored_prev, stored_hash = row
+            index, ts, kind, body, stored_prev, stored_hash, recorded = row
             if index != entries:
                 return failed(entries, f"第 {entries} 条缺失 entry {entries} is missing (next stored: {index!r})")
             if type(ts) is not str or type(kind) is not str or type(body) is not str:
@@ -170,14 +182,20 @@ def _verify_snapshot(conn: sqlite3.Connection, key: Ed25519PublicKey | None, key
                 return failed(index, f"第 {index} 条 prev_hash 与上一条不符 entry {index}: prev_hash breaks the chain")
             if chain_hash(prev_hash, data) != stored_hash:
                 return failed(index, f"第 {index} 条内容或哈希被改动 entry {index}: hash does not match its content")
-            for level, node_index, node in frontier.append(leaf_hash(data)):
-                if not nodes.matches(level, node_index, node):
-                    if level == 0:
-                        return failed(
-                            index,
-                            f"第 {index} 条在追加后被改写 entry {index} differs from its leaf hash recorded "
-                            "at append time — the chain was rewritten",
-                        )
+            leaf = leaf_hash(data)
+            completed = frontier.append(leaf)
+            recorded_leaves = {recorded, nodes.stored(0, index)} - {None}
+            if recorded_leaves != {leaf}:
+                return failed(
+                    index,
+                    f"第 {index} 条在追加后被改写 entry {index} differs from its leaf hash recorded "
+                    "at append time — the chain was rewritten"
+                    if recorded_leaves
+                    else f"第 {index} 条缺少追加时记录的叶哈希 entry {index}: no leaf hash recorded at append time",
+                )
+            for level, node_index, node in completed[1:]:
+                stored = nodes.stored(level, node_index)
+                if stored != node and (stored is not None or level >= NODE_MIN_LEVEL):
                     return failed(
                         None,
                         f"证明节点被改动 proof node (level {level}, index {node_index}) does not match the entries",
