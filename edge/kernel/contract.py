@@ -119,6 +119,9 @@ class Part:
     # under any of them whose kind the part does not declare is refused by the projection as an anomaly.
     prefixes: tuple[str, ...] = ()
     routing_kinds: tuple[str, ...] = ()  # item kinds that go through the routing desk, e.g. ("seal_request",)
+    # The ledger page's filter groups, ledger prefix -> Chinese name ("grant": "授权"), in the order shown; none:
+    # one group, its own prefix under its title.
+    groups: Mapping[str, str] = field(default_factory=dict)
     config: ConfigSection | None = None
     commands: Mapping[str, Command] = field(default_factory=dict)  # queue command kind -> its handler
     cli: Callable[[argparse._SubParsersAction], None] | None = None  # type: ignore[type-arg]
@@ -157,6 +160,9 @@ class Part:
         stray = set(self.from_central) - set(self.kinds)
         if stray:
             raise ValueError(f"part {self.name}: from_central names kinds it does not declare {sorted(stray)}")
+        ungrouped = set(self.groups) - set(owned)
+        if ungrouped:
+            raise ValueError(f"part {self.name}: filter groups for prefixes it does not own {sorted(ungrouped)}")
         undeclared = set(self.projection) - set(self.kinds)
         if undeclared:
             raise ValueError(f"part {self.name}: handlers for undeclared kinds {sorted(undeclared)}")

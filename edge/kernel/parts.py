@@ -44,3 +44,12 @@ class Parts:
         """An entry kind's Chinese name, as its part declares it; the kind itself when no part does."""
         part = self.owner(kind)
         return part.kinds.get(kind, kind) if part is not None else kind
+
+    def groups(self) -> dict[str, str]:
+        """The ledger page's filter groups, "grant.*" -> 授权: what each part names (``Part.groups``), else its own
+        prefix under its title; the kernel's accounts after the parts'."""
+        return {
+            f"{prefix}.*": name
+            for part in (*self.registered, ACCOUNTS)
+            for prefix, name in (part.groups or {part.name: part.title}).items()
+        }

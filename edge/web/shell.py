@@ -95,11 +95,11 @@ class Shell:
         env = Environment(loader=ChoiceLoader([FileSystemLoader(folder) for folder in folders]), autoescape=True)
         self.templates = Jinja2Templates(env=env)
         env.globals.update(
-            ROLE_NAMES=ROLE_NAMES, ROLES=ROLES, KIND_GROUPS=L.KIND_GROUPS, village=console.config.village,
+            ROLE_NAMES=ROLE_NAMES, ROLES=ROLES, KIND_GROUPS=console.agent.db.parts.groups(), village=console.config.village,
             device_choices=[d.name for d in console.config.devices], person_name=console.name_of,
             clock=lambda t: datetime.fromtimestamp(t, SHANGHAI).strftime("%H:%M:%S") if t else "-",
         )  # fmt: skip
-        env.filters.update(local_time=local_time, yuan=yuan, anomaly_name=L.anomaly_name, kind_name=self.kind_name, reason_name=L.reason_name)
+        env.filters.update(local_time=local_time, yuan=yuan, anomaly_name=L.anomaly_name, kind_name=self.kind_name)
 
     # -- sessions, CSRF ----------------------------------------------------------------------------
 

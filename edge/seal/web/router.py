@@ -26,6 +26,7 @@ from edge.seal.db import STATUS_NAMES, RequestView
 from edge.seal.desk import routed
 from edge.seal.personcam import PersonStore, person_photos_for
 from edge.seal.photos import PhotoStore
+from edge.seal.summary import REFUSAL_MESSAGES, reason_name
 from edge.seal.web.service import SealConsole
 from edge.web import ledgerview as L
 from edge.web.service import Principal
@@ -217,6 +218,7 @@ def router(shell: Shell) -> APIRouter:
         SEAL_NAMES=SEAL_NAMES, SEAL_KINDS=SEAL_KINDS, STATUS_NAMES=STATUS_NAMES, ACCEPT=ACCEPT,
         max_upload_mb=shell.settings.max_upload_bytes // (1024 * 1024),
     )
+    shell.templates.env.filters.update(reason_name=reason_name)
 
     @api.get("/requests", include_in_schema=False)
     async def requests_page(request: Request, status: str | None = None, tab: str | None = None) -> Response:
@@ -340,8 +342,8 @@ def router(shell: Shell) -> APIRouter:
 
     async def refusal_text(exc: Refused, p: Principal, request_id: str) -> str:
         """The rule that refused, in plain Chinese (the agent's own message is bilingual)."""
-        if exc.code in L.REFUSAL_MESSAGES:
-            return L.REFUSAL_MESSAGES[exc.code]
+        if exc.code in REFUSAL_MESSAGES:
+            return REFUSAL_MESSAGES[exc.code]
         if exc.code == "out_of_order":
             return (service.turn(p, await service.request_for(p, request_id)) or "未轮到您审批") + "。"
         return chinese(exc.message)
