@@ -84,12 +84,12 @@ def to_tell(route: Mapping[str, Any], barred: Collection[str], approvals: int | 
 
 def _separation(item: Routed, person: Person) -> Verdict | None:
     if not item.pending:
-        return Verdict(False, "not_pending", f"申请{item.status_name}，不能再审批 request {item.id} is {item.status}, not pending")
+        return Verdict(False, "not_pending", f"申请{item.status_name}，不能再审批")
     if person.id in item.barred:
         code, message = item.barred[person.id]
         return Verdict(False, code, message)
     if not person.has("approver") or person.id not in item.route["approvers"]:
-        return Verdict(False, "not_on_route", f"{person.name}({person.id}) 不在此申请的审批路线上 is not an approver on the route of {item.id}")
+        return Verdict(False, "not_on_route", f"{person.name}({person.id}) 不在此申请的审批路线上")
     return None
 
 
@@ -98,10 +98,10 @@ def check_approval(item: Routed, person: Person) -> Verdict:
     if refusal is not None:
         return refusal
     if person.id in item.done:
-        return Verdict(False, "already_approved", f"已审批过 {person.id} has already approved {item.id}")
+        return Verdict(False, "already_approved", "已审批过，不能重复审批")
     done, needed, nxt = progress(item)
     if nxt is not None and nxt != person.id:
-        return Verdict(False, "out_of_order", f"顺序审批，应由 {nxt} 先审批 chain route of {item.id}: {nxt} approves next, not {person.id}")
+        return Verdict(False, "out_of_order", f"顺序审批，应由 {nxt} 先审批")
     return Verdict(True, final=done + 1 >= needed)
 
 
@@ -111,7 +111,7 @@ def check_rejection(item: Routed, person: Person) -> Verdict:
     if refusal is not None:
         return refusal
     if person.id in item.done:
-        return Verdict(False, "already_approved", f"已批准，不能再驳回 {person.id} already approved {item.id}")
+        return Verdict(False, "already_approved", "已批准，不能再驳回")
     return Verdict(True, final=True)
 
 
@@ -136,16 +136,14 @@ def check_route_possible(name: str, mode: str, n: int, approvers: Sequence[str],
         blocked = [a for a in approvers if a in barred]
         if blocked:
             raise InputError(
-                f"审批路线 {name} 含申请人或印章管理员 {', '.join(blocked)}，此申请无法审批 "
-                f"route {name} needs {', '.join(blocked)}, who may not approve this request; "
-                "another applicant must file it",
+                f"审批路线 {name} 含申请人或印章管理员 {'、'.join(blocked)}，此申请无法审批，请由其他人提交",
                 "route_impossible",
             )
     else:
         eligible = [a for a in approvers if a not in barred]
         if len(eligible) < n:
             raise InputError(
-                f"审批路线 {name} 可审批人不足 route {name} needs {n} approvers but only {len(eligible)} may approve {who}",
+                f"审批路线 {name} 可审批人不足：需要 {n} 人，只有 {len(eligible)} 人可以审批{who}",
                 "route_impossible",
             )
 

@@ -323,12 +323,12 @@ async def pays(conn: aiosqlite.Connection, status: str | None = None) -> list[di
 def routed_order(o: dict[str, Any]) -> Routed:
     """An order as the routing rules read it: the village head decides; the applicant never approves their own."""
     pending = o["status"] == "pending"
-    barred = {o["applicant"]: ("self_approval", "不能审批自己提交的派工单 cannot approve one's own work order")}
+    barred = {o["applicant"]: ("self_approval", "不能审批自己提交的派工单")}
     return Routed(o["id"], o["status"], ORDER_STATUS[o["status"]], pending, o["route"], tuple(o["approvers"]), barred)
 
 
 def routed_pay(p: dict[str, Any]) -> Routed:
     """A pay list as the routing rules read it: checked by the supervising lead, then approved by finance."""
     pending = p["status"] == "pending"
-    barred = {p["filed_by"]: ("self_approval", "不能审核自己造册的工资 cannot check one's own pay list")}
+    barred = {p["filed_by"]: ("self_approval", "不能审核自己造册的工资")}
     return Routed(p["id"], p["status"], PAY_STATUS[p["status"]], pending, p["route"], tuple(p["approvers"]), barred)
