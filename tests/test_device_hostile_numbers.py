@@ -43,7 +43,7 @@ from edge.seal.protocol import (
     frame_problem,
     hmac_sha256,
 )
-from edge.web.ledgerview import kind_name, summary
+from edge.web.ledgerview import summary
 from hostsim.control import SimBoard
 
 
@@ -239,8 +239,8 @@ async def test_hostile_numbers_from_a_keyed_device_are_anomalies_and_the_stream_
 
             # The supervisors' ledger view names the kind and says what happened.
             first = (await agent.ledger.entries_of_kind(P.DEVICE_MALFORMED_EVENT))[0]
-            text = summary(first, agent.config, {ident.device_id: DEVICE})
-            assert kind_name(P.DEVICE_MALFORMED_EVENT) == "设备事件格式错误"
+            text = summary(first, agent.config, {ident.device_id: DEVICE}, agent.db.parts)
+            assert agent.db.parts.kind_name(P.DEVICE_MALFORMED_EVENT) == "设备事件格式错误"
             assert f"格式错误的事件 #{first.body['event_id']}" in text and '"no"' in text
         finally:
             await agent.close()

@@ -66,11 +66,6 @@ ALLOWED: tuple[tuple[str, str], ...] = (
     (r"\bqinglian [a-z-]+(?: [a-z-]+)*(?: --?[a-z-]+(?:[ =][^\s<]+)?)*",
      "a command anyone may run to recompute a decision"),
     (r"\bhttps?://\S+|(?<![\w/])(?:/[a-z_]+)+/?(?![\w/])", "an address, or a path of this console to tell someone"),
-    # TEMPORARY: removed when the seal words firmware.* (edge/seal/summary.py). The ledger page still shows the
-    # body of the seal's firmware entries as JSON (firmware.release_allowed: firmware_hash, version,
-    # security_version, target, key_id; the revocation's and the floor's: config, min_security_version).
-    (r'\{"(?:firmware_hash|version|security_version|min_security_version|target|key_id|config)": [^{}]*\}',
-     "TEMPORARY: the seal's firmware.* entries as JSON on /ledger"),
 )
 
 

@@ -28,7 +28,7 @@ from edge.seal.person import (
     person_photos,
 )
 from edge.seal.projection import KINDS
-from edge.web.ledgerview import summary
+from edge.seal.summary import summarize
 from hostsim.facecam import FaceCamera, face_box, render
 
 
@@ -204,6 +204,6 @@ def test_the_ledger_page_says_what_each_person_entry_is(tmp_path: Path) -> None:
     taken = entry(5, PERSON_PHOTO, t0, request_id="SR-000001", moment="unlock", sha256="ab" * 32, faces=0, anomaly="no_person")
     failed = entry(6, PERSON_CAPTURE_FAILED, t0, request_id="SR-000001", moment="last_press", reason="拍照失败")
     deleted = entry(7, PERSON_PHOTO_DELETED, t0, request_id="SR-000001", sha256="ab" * 32, retention_days=1095)
-    assert summary(taken, config, {}) == "SR-000001 开锁时盖章人照片 abababababab（0 张人脸）"
-    assert summary(failed, config, {}) == "SR-000001 最后一次盖章时未拍到盖章人：拍照失败"
-    assert summary(deleted, config, {}) == "SR-000001 盖章人照片 abababababab 保存 1095 天到期，图像已删除，哈希留存"
+    assert summarize(taken, config) == "SR-000001 开锁时盖章人照片 abababababab（0 张人脸）"
+    assert summarize(failed, config) == "SR-000001 最后一次盖章时未拍到盖章人：拍照失败"
+    assert summarize(deleted, config) == "SR-000001 盖章人照片 abababababab 保存 1095 天到期，图像已删除，哈希留存"
