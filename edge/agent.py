@@ -474,7 +474,7 @@ class EdgeAgent:
         """The entries the request's page shows as written (photo checks, hand-overs, person photos), in order."""
         async with self.recorder.step():
             indexes = await self.db.request_records(request_id)
-        return [await self.ledger.entry(index) for index in indexes]
+        return await self.ledger.entries_at(indexes)
 
     async def device_status(self) -> list[dict[str, Any]]:
         async with self.recorder.step():

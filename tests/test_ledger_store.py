@@ -115,6 +115,15 @@ async def test_append_many_is_one_batch(tmp_path: Path) -> None:
         assert await ledger.entries(1) == batch
 
 
+async def test_entries_at_reads_scattered_entries_in_order(tmp_path: Path) -> None:
+    async with await Ledger.open(tmp_path) as ledger:
+        await ledger.append_many(("k", {"n": n}) for n in range(10))
+        found = await ledger.entries_at([7, 2, 7, 9, 10, -1])  # repeated, unordered, beyond the end, negative
+        assert [(e.index, e.body) for e in found] == [(2, {"n": 2}), (7, {"n": 7}), (9, {"n": 9})]
+        assert found[1] == await ledger.entry(7)
+        assert await ledger.entries_at([]) == []
+
+
 async def test_entries_survive_reopen(tmp_path: Path) -> None:
     ledger = await Ledger.open(tmp_path)
     written = [await ledger.append("k", {"n": i}) for i in range(10)]
