@@ -9,6 +9,7 @@ offline verification and the central store all call this one function.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -83,13 +84,20 @@ def check_kind(kind: object) -> str:
     return kind
 
 
+@functools.lru_cache(maxsize=1024)
+def _json_string(text: str) -> str:
+    """A string as canonical JSON. Cached: a ledger holds few kinds, and a batch's entries share one ``ts``, so
+    verifying or appending an entry mostly finds both here instead of running the encoder twice."""
+    return _ENCODER.encode(text)
+
+
 def encode_entry(index: int, ts: str, kind: str, body_json: str) -> bytes:
     """Canonical bytes of an entry whose body is already canonical JSON text.
 
     Equal to the canonical JSON of the whole entry because the keys are
     written in sorted order.
     """
-    return f'{{"body":{body_json},"index":{index},"kind":{_ENCODER.encode(kind)},"ts":{_ENCODER.encode(ts)}}}'.encode()
+    return f'{{"body":{body_json},"index":{index},"kind":{_json_string(kind)},"ts":{_json_string(ts)}}}'.encode()
 
 
 def chain_hash(prev_hash: bytes, data: bytes) -> bytes:
