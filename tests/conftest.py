@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+# One PostgreSQL cluster for the whole session. A session fixture imported into each test module is a
+# fixture of that module, and every module's cluster then ran until the session ended (twenty at once).
+from central_support import pg_server  # noqa: F401 - fixture
 from edge.seal.devicelink import DeviceLink
 from hostsim.control import SimBoard
 from hostsim.flash import FIRMWARE_DIR

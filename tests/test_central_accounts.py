@@ -15,7 +15,7 @@ from central_accounts_support import (  # noqa: F401 - fixtures
     login,
     staff,
 )
-from central_support import db_url, pg_server, store  # noqa: F401 - fixtures
+from central_support import db_url, store  # noqa: F401 - fixtures
 
 from central.accounts.shell import SESSION_COOKIE
 from central.accounts.store import (

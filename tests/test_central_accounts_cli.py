@@ -10,7 +10,7 @@ import subprocess
 import sys
 from typing import Any
 
-from central_support import REPO, db_url, pg_server  # noqa: F401 - fixtures
+from central_support import REPO, db_url  # noqa: F401 - fixtures
 
 from central.accounts.store import AccountStore
 from central.store import CentralStore

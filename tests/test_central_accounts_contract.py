@@ -8,7 +8,7 @@ import httpx
 import pytest
 from central_example_part import EXAMPLE, notes
 from central_accounts_support import PASSWORD, login
-from central_support import db_url, pg_server, store  # noqa: F401 - fixtures
+from central_support import db_url, store  # noqa: F401 - fixtures
 from sqlalchemy import Column, Integer, MetaData, Table
 
 from central.accounts.store import AccountStore

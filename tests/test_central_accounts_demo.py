@@ -4,7 +4,7 @@ and the county officer approves), nothing added on a second run, and each lands 
 from __future__ import annotations
 
 from central_accounts_support import Central, central, login  # noqa: F401 - fixtures
-from central_support import db_url, pg_server, store  # noqa: F401 - fixtures
+from central_support import db_url, store  # noqa: F401 - fixtures
 
 from central.accounts.demo import DEMO_CENTRAL_ACCOUNTS, ensure_demo_accounts
 

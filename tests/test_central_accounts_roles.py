@@ -24,7 +24,7 @@ from central_accounts_support import (  # noqa: F401 - fixtures
     login,
     staff,
 )
-from central_support import Ledgers, db_url, enrol, ledgers, pg_server, store  # noqa: F401 - fixtures
+from central_support import Ledgers, db_url, enrol, ledgers, store  # noqa: F401 - fixtures
 
 from central.accounts.store import MAX_LICENCE_BYTES, REGISTER_MAX_PER_ADDRESS
 from central.app import create_app

@@ -15,7 +15,6 @@ from central_support import (  # noqa: F401 - fixtures
     db_url,
     enrol,
     ledgers,
-    pg_server,
     store,
 )
 

@@ -22,7 +22,7 @@ import httpx
 import pytest
 import pytest_asyncio
 import uvicorn
-from central_support import COUNTY, TOWNSHIP, VILLAGE, db_url, enrol, pg_server, push, store  # noqa: F401 - fixtures
+from central_support import COUNTY, TOWNSHIP, VILLAGE, db_url, enrol, push, store  # noqa: F401 - fixtures
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from edge_support import config_for, qinglian
 from example_part import DECIDED, EXAMPLE, FILED

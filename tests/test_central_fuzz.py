@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from central_support import CentralProcess, PostgresServer, asgi_transport, enrol, pg_server  # noqa: F401 - fixtures
+from central_support import CentralProcess, PostgresServer, asgi_transport, enrol  # noqa: F401 - fixtures
 from fastapi.routing import APIRoute
 from fuzz_support import fuzz, operations, report
 

@@ -28,7 +28,6 @@ from central_support import (  # noqa: F401 - fixtures
     enrol,
     fill,
     ledgers,
-    pg_server,
     push,
     store,
 )

@@ -22,7 +22,6 @@ from central_support import (  # noqa: F401 - fixtures
     fill,
     free_port,
     ledgers,
-    pg_server,
 )
 
 from central.store import CentralStore

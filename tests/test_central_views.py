@@ -16,7 +16,6 @@ from central_support import (  # noqa: F401 - fixtures
     edge_key,
     enrol,
     ledgers,
-    pg_server,
     push,
     store,
 )

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest_asyncio
-from central_support import COUNTY, TOWNSHIP, VILLAGE, db_url, enrol, pg_server, store  # noqa: F401 - fixtures
+from central_support import COUNTY, TOWNSHIP, VILLAGE, db_url, enrol, store  # noqa: F401 - fixtures
 from edge_support import config_for
 
 from central.app import create_app

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import httpx
 from central_accounts_support import PASSWORD
-from central_support import COUNTY, TOWNSHIP, VILLAGE, db_url, pg_server, store  # noqa: F401 - fixtures
+from central_support import COUNTY, TOWNSHIP, VILLAGE, db_url, store  # noqa: F401 - fixtures
 from sqlalchemy import select
 from test_competitive_deposit_central import EDGE, Site, site  # noqa: F401 - site is a fixture
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import httpx
-from central_support import COUNTY, VILLAGE, db_url, pg_server, store  # noqa: F401 - fixtures
+from central_support import COUNTY, VILLAGE, db_url, store  # noqa: F401 - fixtures
 from sqlalchemy import select
 from test_competitive_deposit_tender import (  # noqa: F401 - site is a fixture
     CLOSES,

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest_asyncio
 from central_accounts_support import CODES, OTHER_COUNTY, PASSWORD, PNG, Clock, form_token, login
-from central_support import COUNTY, TOWNSHIP, VILLAGE, db_url, enrol, pg_server, store  # noqa: F401 - fixtures
+from central_support import COUNTY, TOWNSHIP, VILLAGE, db_url, enrol, store  # noqa: F401 - fixtures
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from edge_support import config_for

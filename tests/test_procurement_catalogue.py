@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 from central_accounts_support import CODES, OTHER_COUNTY, PASSWORD, PNG, Central, Clock, form_token, login, staff
-from central_support import COUNTY, TOWNSHIP, db_url, pg_server, store  # noqa: F401 - fixtures
+from central_support import COUNTY, TOWNSHIP, db_url, store  # noqa: F401 - fixtures
 
 import central.modules.procurement.kinds as K
 from central.accounts.store import AccountStore

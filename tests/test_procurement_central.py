@@ -20,7 +20,7 @@ import pytest
 import pytest_asyncio
 import uvicorn
 from central_accounts_support import CODES, OTHER_TOWNSHIP, PASSWORD, PNG, Central, Clock, form_token, login, staff
-from central_support import COUNTY, TOWNSHIP, db_url, enrol, pg_server, store  # noqa: F401 - fixtures
+from central_support import COUNTY, TOWNSHIP, db_url, enrol, store  # noqa: F401 - fixtures
 from edge_support import config_for
 from test_procurement_race import open_tender
 

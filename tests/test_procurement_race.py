@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from central_accounts_support import CODES, PASSWORD, PNG
-from central_support import COUNTY, TOWNSHIP, db_url, pg_server, store  # noqa: F401 - fixtures
+from central_support import COUNTY, TOWNSHIP, db_url, store  # noqa: F401 - fixtures
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
 

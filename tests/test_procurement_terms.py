@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from central_support import COUNTY, db_url, pg_server, store  # noqa: F401 - fixtures
+from central_support import COUNTY, db_url, store  # noqa: F401 - fixtures
 from test_procurement_race import DEMAND, EDGE, T0, open_tender, supplier
 
 from central.accounts.roles import COUNTY_OFFICER

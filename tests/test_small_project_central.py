@@ -22,7 +22,7 @@ import httpx
 from openpyxl import Workbook
 import pytest_asyncio
 from central_accounts_support import OTHER_TOWNSHIP, PASSWORD, PNG, Central, Clock, csrf_of, login, staff
-from central_support import COUNTY, TOWNSHIP, db_url, enrol, pg_server, store  # noqa: F401 - fixtures
+from central_support import COUNTY, TOWNSHIP, db_url, enrol, store  # noqa: F401 - fixtures
 from edge_support import write_config
 
 from central.accounts.demo import DemoSite, ensure_demo_accounts

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from central_support import TOWNSHIP, VILLAGE, db_url, enrol, pg_server, store  # noqa: F401 - fixtures
+from central_support import TOWNSHIP, VILLAGE, db_url, enrol, store  # noqa: F401 - fixtures
 from edge_support import config_for
 from sqlalchemy import select
 from whistleblower_support import PARTS, Clock, set_up_station

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest_asyncio
-from central_support import TOWNSHIP, VILLAGE, db_url, enrol, pg_server, store  # noqa: F401 - fixtures
+from central_support import TOWNSHIP, VILLAGE, db_url, enrol, store  # noqa: F401 - fixtures
 from sqlalchemy import select
 from test_work_order import ACCOUNT, MONDAY, bank, id_number, job, planned, register, step, who, work_order_config
 
