@@ -38,7 +38,7 @@ def documents_dir(data_dir: Path) -> Path:
 
 def document_path(data_dir: Path, sha256: str) -> Path:
     if not _SHA_RE.match(sha256):
-        raise InputError(f"无效的文件哈希 not a SHA-256 hex digest: {sha256!r}", "bad_document")
+        raise InputError(f"文件哈希 {sha256!r:.80} 无效：应为 64 位十六进制数字", "bad_document")
     return documents_dir(data_dir) / sha256[:2] / sha256
 
 
@@ -47,16 +47,16 @@ def check_source(source: Path) -> int:
     try:
         st = source.stat()
     except FileNotFoundError:
-        raise InputError(f"找不到原件文件 document not found: {source}", "missing_file") from None
+        raise InputError(f"找不到原件文件：{source}", "missing_file") from None
     except OSError as exc:
-        raise InputError(f"无法读取原件 cannot read document {source}: {exc}", "missing_file") from None
+        raise InputError(f"无法读取原件 {source}：{exc}", "missing_file") from None
     if not source.is_file():
-        raise InputError(f"原件不是普通文件 document is not a regular file: {source}", "missing_file")
+        raise InputError(f"原件不是普通文件：{source}", "missing_file")
     if st.st_size == 0:
-        raise InputError(f"原件文件为空 document is empty: {source}", "empty_file")
+        raise InputError(f"原件文件为空：{source}", "empty_file")
     if st.st_size > MAX_DOCUMENT_BYTES:
         raise InputError(
-            f"原件过大 document too large: {st.st_size} bytes (max {MAX_DOCUMENT_BYTES})", "file_too_large"
+            f"原件过大：{st.st_size / 2**20:.1f} MB，超过 {MAX_DOCUMENT_BYTES >> 20} MB 的上限", "file_too_large"
         )
     return st.st_size
 
@@ -76,7 +76,7 @@ def store_document(data_dir: Path, source: Path) -> StoredDocument:
                 dst.write(chunk)
                 size += len(chunk)
                 if size > MAX_DOCUMENT_BYTES:
-                    raise InputError(f"原件过大 document too large (max {MAX_DOCUMENT_BYTES} bytes)", "file_too_large")
+                    raise InputError(f"原件过大，超过 {MAX_DOCUMENT_BYTES >> 20} MB 的上限", "file_too_large")
             dst.flush()
             os.fsync(dst.fileno())
         sha = digest.hexdigest()
@@ -88,7 +88,7 @@ def store_document(data_dir: Path, source: Path) -> StoredDocument:
             tmp.chmod(READ_ONLY_MODE)
             os.replace(tmp, final)
     except OSError as exc:
-        raise InputError(f"无法保存原件 cannot store document {source}: {exc}", "bad_document") from None
+        raise InputError(f"无法保存原件 {source}：{exc}", "bad_document") from None
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -106,7 +106,7 @@ def verify_stored(data_dir: Path, sha256: str) -> int:
                 digest.update(chunk)
                 size += len(chunk)
     except FileNotFoundError:
-        raise InputError(f"原件未入库 document {sha256} is not in the store", "missing_file") from None
+        raise InputError(f"原件未入库：{sha256}", "missing_file") from None
     if digest.hexdigest() != sha256:
-        raise InputError(f"原件内容与哈希不符 stored document {sha256} does not match its hash", "bad_document")
+        raise InputError(f"原件内容与哈希不符，文件已被改动或损坏：{sha256}", "bad_document")
     return size

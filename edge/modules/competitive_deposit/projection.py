@@ -87,13 +87,13 @@ CREATE TABLE IF NOT EXISTS deposit_flags (
 
 def _day(text: object) -> str:
     if not isinstance(text, str):
-        raise TypeError(f"not a date: {text!r:.40}")
+        raise TypeError(f"日期应为文字：{text!r:.40}")
     return date.fromisoformat(text).isoformat()
 
 
 def _fen(value: object) -> int:
     if type(value) is not int or value < 0:
-        raise ValueError(f"not an amount in fen: {value!r:.40}")
+        raise ValueError(f"金额应为不小于 0 的整数（分）：{value!r:.40}")
     return value
 
 
@@ -110,10 +110,10 @@ async def balances(conn: aiosqlite.Connection, entry: Entry) -> None:
     account = str(b["account"])
     async with conn.execute("SELECT 1 FROM deposit_accounts WHERE account = ?", (account,)) as cur:
         if await cur.fetchone() is None:
-            raise ValueError(f"unknown account {account!r:.40}")
+            raise ValueError(f"账户 {account!r:.40} 未登记")
     for day, low, close in b["days"]:
         if _fen(low) > _fen(close):
-            raise ValueError("a day's low above its close")
+            raise ValueError("当日最低余额高于日终余额")
         await conn.execute(
             "INSERT OR REPLACE INTO deposit_balances (account, day, low_fen, close_fen, entry) VALUES (?, ?, ?, ?, ?)",
             (account, _day(day), low, close, entry.index),
@@ -138,7 +138,7 @@ async def unplanned(conn: aiosqlite.Connection, entry: Entry) -> None:
 async def _plan_in(conn: aiosqlite.Connection, plan_id: object, status: str) -> dict[str, Any]:
     row = await plan_row(conn, str(plan_id))
     if row is None or row["status"] != status:
-        raise ValueError(f"plan {plan_id!r:.40} is not {status}")
+        raise ValueError(f"存放计划 {plan_id!r:.40} 不在“{STATUS_NAMES[status]}”状态")
     return row
 
 
@@ -148,7 +148,7 @@ async def award(conn: aiosqlite.Connection, entry: Entry) -> None:
     row = await _plan_in(conn, b["plan_id"], "planned")
     amount = _fen(b["amount_fen"])
     if not 0 < amount <= row["amount_fen"] or int(b["term_months"]) != row["term_months"]:
-        raise ValueError("the award does not fit the plan (amount above it, or another term)")
+        raise ValueError("中标结果与存放计划不符（金额高于计划或期限不同）")
     rules.parse_rate(b["rate_percent"])
     notice = date.fromisoformat(_day(b["notice_date"]))
     sign_days = int(b.get("sign_days", rules.DEFAULT_SIGN_DAYS))

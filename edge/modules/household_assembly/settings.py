@@ -37,7 +37,7 @@ def parse(table: Table) -> Settings:
     table.done()
     if formula not in FORMULAS:
         raise table.fail(
-            "formula", f"应为 {' 或 '.join(FORMULAS)} expected one of {', '.join(FORMULAS)}, got {formula!r}"
+            "formula", f"应为 {' 或 '.join(FORMULAS)}，收到 {formula!r}"
         )
     try:
         line_percent(line)

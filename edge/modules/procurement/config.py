@@ -42,10 +42,10 @@ def _route(t: Table, prefix: str, modes: bool) -> RouteSetting:
     approvers = t.strings(f"{prefix}_approvers", required=False)
     mode = (t.string(f"{prefix}_mode", required=False) or N_OF_M) if modes else N_OF_M
     if mode not in ROUTE_MODES:
-        raise t.fail(f"{prefix}_mode", f"应为 chain 或 n_of_m expected 'chain' or 'n_of_m', got {mode!r}")
+        raise t.fail(f"{prefix}_mode", f"应为 chain 或 n_of_m，收到 {mode!r}")
     n = t.integer(f"{prefix}_n", 1, minimum=1) or 1
     if approvers and mode == N_OF_M and n > len(approvers):
-        raise t.fail(f"{prefix}_n", f"应在 1..{len(approvers)} 之间 must be in 1..{len(approvers)}, got {n}")
+        raise t.fail(f"{prefix}_n", f"应在 1 到 {len(approvers)}（审批人数）之间，收到 {n}")
     return RouteSetting(approvers, mode, len(approvers) if mode == CHAIN else n)
 
 

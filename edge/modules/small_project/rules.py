@@ -116,7 +116,7 @@ def parse_catalogue(body: Mapping[str, object]) -> Catalogue:
     version = _label(body.get("version"), "目录版本", 40)
     effective = body.get("effective")
     if not isinstance(effective, str) or _DATE.fullmatch(effective) is None:
-        raise RuleError("目录生效日期应为 YYYY-MM-DD")
+        raise RuleError("目录生效日期应为 年-月-日 的日期，例如 2026-03-15")
     raw = body.get("items")
     if not isinstance(raw, list) or not 0 < len(raw) <= MAX_ITEMS:
         raise RuleError(f"目录条目应为 1 到 {MAX_ITEMS} 项的列表")
@@ -402,11 +402,11 @@ def verify_draw(record: Mapping[str, object]) -> tuple[Draw, list[str]]:
     result = draw(parse_pool(record.get("pool")), recommended, seed, category)
     problems: list[str] = []
     if sources is not None and combine_seed(sources) != result.seed:
-        problems.append(f"种子与公布的来源不符 seed is not the sources' combination: {combine_seed(sources)}")
+        problems.append(f"种子与公布的来源不符：按来源合成应为 {combine_seed(sources)}")
     if record.get("pool_hash") != result.pool_hash:
-        problems.append(f"库哈希不符 pool_hash differs: recomputed {result.pool_hash}")
+        problems.append(f"库哈希不符：重新计算为 {result.pool_hash}")
     if record.get("drawn") != list(result.drawn):
-        problems.append(f"抽取结果不符 drawn differs: recomputed {list(result.drawn)}")
+        problems.append(f"抽取结果不符：重新抽取为 {'、'.join(result.drawn)}")
     return result, problems
 
 

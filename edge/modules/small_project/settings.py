@@ -63,11 +63,11 @@ def _route(t: Table, i: int) -> ProjectRoute:
     categories = t.strings("categories")
     mode = t.string("mode", required=False) or N_OF_M
     if mode not in ROUTE_MODES:
-        raise t.fail("mode", f"应为 chain 或 n_of_m expected 'chain' or 'n_of_m', got {mode!r}")
+        raise t.fail("mode", f"应为 chain 或 n_of_m，收到 {mode!r}")
     approvers = t.strings("approvers", required=False)
     n = t.integer("n", 1, minimum=1) or 1
     if approvers and mode == N_OF_M and n > len(approvers):
-        raise t.fail("n", f"应在 1..{len(approvers)} 之间 must be in 1..{len(approvers)}, got {n}")
+        raise t.fail("n", f"应在 1 到 {len(approvers)}（审批人数）之间，收到 {n}")
     township = t.strings("township", required=False)
     t.done()
     return ProjectRoute(name, categories, mode, approvers, len(approvers) if mode == CHAIN else n, township)

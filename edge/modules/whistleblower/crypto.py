@@ -48,7 +48,7 @@ def b64(data: bytes) -> str:
 
 def unb64(text: Any) -> bytes:
     if not isinstance(text, str):
-        raise ValueError("expected base64 text")  # noqa: TRY004  (callers catch ValueError: a malformed entry)
+        raise ValueError("应为 Base64 文本")  # noqa: TRY004  (callers catch ValueError: a malformed entry)
     return base64.b64decode(text, validate=True)
 
 

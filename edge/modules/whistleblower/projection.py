@@ -118,7 +118,7 @@ async def head_key(conn: aiosqlite.Connection, entry: Entry) -> None:
         (str(b["head_public"]), str(b["township_public"]), entry.ts),
     )
     if cur.rowcount != 1:
-        raise ValueError("no station to hold the keys")
+        raise ValueError("没有可保存密钥的站点记录")
 
 
 async def _sealed(
@@ -162,7 +162,7 @@ async def _move(
     sql = f"UPDATE wb_clues SET state = ?, {column} = ?{', ' + sets if sets else ''} WHERE id = ?"
     cur = await conn.execute(sql, (state, at, *(extra or {}).values(), clue))
     if cur.rowcount != 1:
-        raise ValueError(f"no clue {clue!r}")
+        raise ValueError(f"没有线索 {clue!r}")
 
 
 async def clue_acknowledged(conn: aiosqlite.Connection, entry: Entry) -> None:
@@ -198,14 +198,14 @@ async def clue_escalated(conn: aiosqlite.Connection, entry: Entry) -> None:
         "UPDATE wb_clues SET escalated_at = ? WHERE id = ?", (str(entry.body["at"]), str(entry.body["id"]))
     )
     if cur.rowcount != 1:
-        raise ValueError(f"no clue {entry.body['id']!r}")
+        raise ValueError(f"没有线索 {entry.body['id']!r}")
 
 
 async def message(conn: aiosqlite.Connection, entry: Entry) -> None:
     b = entry.body
     author = str(b["author"])
     if author not in ("reporter", "station"):
-        raise ValueError(f"unknown author {author!r}")
+        raise ValueError(f"留言人应为举报人或站点，收到 {author!r:.40}")
     await _sealed(conn, entry, "message", author, b["sealed"], b.get("reporter"))
 
 

@@ -147,7 +147,7 @@ async def worker_status(conn: aiosqlite.Connection, entry: Entry) -> None:
         (b["status"], b["reason"], b.get("from"), b.get("to"), b["by"], b["worker_id"]),
     )
     if cur.rowcount != 1:
-        raise KeyError(f"no worker {b['worker_id']!r:.40}")  # an anomaly, never a stop
+        raise KeyError(f"没有工人 {b['worker_id']!r:.40}")  # an anomaly, never a stop
 
 
 async def order_filed(conn: aiosqlite.Connection, entry: Entry) -> None:

@@ -75,10 +75,10 @@ def check_pool(pool: Sequence[Candidate]) -> None:
     """One trade's pool: unique ids and unique order numbers (the order, not a list's order, decides)."""
     ids = [c.id for c in pool]
     if len(set(ids)) != len(ids):
-        raise InputError("名库中工人编号重复 duplicate worker id in a trade", "bad_pool")
+        raise InputError("名库中同一工种内工人编号重复，请改正名库", "bad_pool")
     orders = [c.order for c in pool]
     if len(set(orders)) != len(orders):
-        raise InputError("同一工种内轮派序号重复 duplicate rotation order in a trade", "bad_pool")
+        raise InputError("同一工种内轮派序号重复，请改正名库", "bad_pool")
 
 
 def _reason(c: Candidate, refused: Collection[str], relatives: Collection[str]) -> str | None:
@@ -103,12 +103,11 @@ def rotate(pool: Sequence[Candidate], cursor: int | None, headcount: int,
     for: refused before anything is taken."""
     check_pool(pool)
     if type(headcount) is not int or not 1 <= headcount <= MAX_HEADCOUNT:
-        raise InputError(f"人数应为 1 到 {MAX_HEADCOUNT} 的整数 headcount must be 1..{MAX_HEADCOUNT}", "bad_headcount")
+        raise InputError(f"人数应为 1 到 {MAX_HEADCOUNT} 的整数", "bad_headcount")
     eligible = [c for c in pool if _reason(c, refused, relatives) is None]
     if len(eligible) < headcount:
         raise InputError(
-            f"可派工人不足：需要 {headcount} 人，可派 {len(eligible)} 人 "
-            f"only {len(eligible)} eligible workers for a job of {headcount}",
+            f"可派工人不足：需要 {headcount} 人，可派 {len(eligible)} 人",
             "too_few_workers",
         )
     ordered = sorted(pool, key=lambda c: c.order)
@@ -140,7 +139,7 @@ def take_posted(pool: Sequence[Candidate], takers: Sequence[str], headcount: int
             break
         c = by_id.get(worker)
         if c is None:
-            raise InputError(f"报名人 {worker!r:.40} 不在此工种名库中 not in this trade's pool", "unknown_worker")
+            raise InputError(f"报名人 {worker!r:.40} 不在此工种名库中", "unknown_worker")
         reason = _reason(c, (), relatives)
         if reason is None:
             taken.append(worker)
@@ -156,7 +155,7 @@ def take_posted(pool: Sequence[Candidate], takers: Sequence[str], headcount: int
 
 def parse_day(text: object, what: str) -> date:
     if not isinstance(text, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip(), re.ASCII):
-        raise InputError(f"{what}应为日期 YYYY-MM-DD", "bad_date")
+        raise InputError(f"{what}应为 年-月-日 的日期，例如 2026-03-15", "bad_date")
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
@@ -173,7 +172,7 @@ def week_days(week: str) -> tuple[date, date]:
     """Monday and Sunday of an ISO week ``YYYY-Www``."""
     m = re.fullmatch(r"(\d{4})-W(\d{2})", week, re.ASCII)
     if m is None:
-        raise InputError(f"周次应为 YYYY-Www，例如 2026-W49：{week!r:.20}", "bad_week")
+        raise InputError(f"周次应为 年份-W周数，例如 2026-W49，收到 {week!r:.20}", "bad_week")
     try:
         monday = date.fromisocalendar(int(m[1]), int(m[2]), 1)
     except ValueError:
@@ -201,8 +200,7 @@ class OverLimit(Refused):
 
     def __init__(self, amount_fen: int, content: str = "", place: str = "") -> None:
         super().__init__(
-            f"金额 {yuan(amount_fen)} 达到 {yuan(LIMIT_FEN)}，不能作为派工单，请按限额工程（small_project）申报 "
-            "a job of 30,000 yuan or more goes to the small-project module",
+            f"金额 {yuan(amount_fen)} 达到 {yuan(LIMIT_FEN)}，不能作为派工单，请按限额工程申报",
             "over_limit",
         )
         self.amount_fen, self.content, self.place = amount_fen, content, place
@@ -284,7 +282,7 @@ def check_pay(total_fen: int, line_amount_fen: int) -> None:
 def check_method(method: object) -> None:
     """Pay goes by bank transfer only: a cash payment cannot be recorded."""
     if method != BANK:
-        raise Refused("劳务工资只能通过银行转账发放，不能记录现金支付 pay is by bank transfer only", "cash_refused")
+        raise Refused("劳务工资只能通过银行转账发放，不能记录现金支付", "cash_refused")
 
 
 # -- personal numbers, checked before they are sealed ----------------------------------------------------------

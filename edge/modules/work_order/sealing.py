@@ -61,7 +61,7 @@ class Sealer:
         try:
             return self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], f"{worker}/{field}".encode()).decode()
         except InvalidTag:
-            raise ConfigError(f"无法解开 {worker} 的{field}：主密钥不符或数据被改动 cannot open a sealed number") from None
+            raise ConfigError(f"无法解开 {worker} 的{field}：主密钥不符或数据被改动") from None
 
     def digest(self, id_number: str) -> str:
         mac = hmac.HMAC(self._digest_key, hashes.SHA256())

@@ -46,7 +46,7 @@ def parse(table: Table) -> Officers:
                         table.string("station_head", False) or None, supervised)  # fmt: skip
     table.done()
     if officers.lead is not None and officers.lead == officers.finance:
-        raise ConfigError("配置错误 [work_order]: 分管领导与财务不能是同一人 lead and finance must be two people")
+        raise ConfigError("配置错误 [work_order]: 分管领导与财务不能是同一人")
     return officers
 
 
@@ -65,13 +65,13 @@ def officers(config: Any) -> Officers:
     for role, person in (("head", head), ("lead", lead), ("finance", finance)):
         found = config.people.get(person)
         if found is None or not found.has("approver"):
-            raise ConfigError(f"配置错误 [work_order].{role}: {person!r} 不是名册中的审批人 is not an approver of the roster")
+            raise ConfigError(f"配置错误 [work_order].{role}: {person!r} 不是名册中的审批人")
     if lead == finance:
-        raise ConfigError("配置错误 [work_order]: 分管领导与财务不能是同一人 lead and finance must be two people")
+        raise ConfigError("配置错误 [work_order]: 分管领导与财务不能是同一人")
     for area, person in given.areas:
         found = config.people.get(person)
         if found is None or not found.has("approver"):
-            raise ConfigError(f"配置错误 [work_order.areas].{area}: {person!r} 不是名册中的两委成员（审批人） is not an approver of the roster")
+            raise ConfigError(f"配置错误 [work_order.areas].{area}: {person!r} 不是名册中的两委成员（审批人）")
     if given.station_head is not None and given.station_head not in config.people:
-        raise ConfigError(f"配置错误 [work_order].station_head: {given.station_head!r} 不在名册中 is not in the roster")
+        raise ConfigError(f"配置错误 [work_order].station_head: {given.station_head!r} 不在名册中")
     return Officers(head, lead, finance, given.station_head, given.areas)
