@@ -13,7 +13,7 @@ from web_support import Api, seed_account
 from edge.agent import EdgeAgent
 from edge.kernel.contract import Part
 from edge.kernel.db import WorkingDB
-from edge.kernel.projection import UNDECLARED, apply_entries
+from edge.kernel.projection import UNDECLARED, _reason, apply_entries
 from edge.kernel.websettings import WebSettings
 from edge.ledger import Entry
 from edge.modules import PARTS
@@ -82,3 +82,12 @@ def test_parts_own_disjoint_prefixes_and_declare_what_they_apply() -> None:
         Parts([*PARTS, Part("grant", "重复", {})])  # the seal owns grant.*
     seal = PARTS[0]
     assert seal.name == "seal" and set(seal.projection) <= set(seal.kinds)
+
+
+def test_why_an_entry_was_not_applied_is_the_parts_own_words_where_it_gave_them() -> None:
+    # a handler's refusal, in Chinese, as the ledger page's 异常 line shows it (not "条目缺少字段 '…不在…'")
+    assert _reason(KeyError("SP-0001 不在待审批状态")) == "SP-0001 不在待审批状态"
+    assert _reason(ValueError("当日最低余额高于日终余额")) == "当日最低余额高于日终余额"
+    # a body without a field, or a fault no handler explained: the kernel says what kind of problem it is
+    assert _reason(KeyError("request_id")) == "条目缺少字段 'request_id'"
+    assert _reason(ValueError("invalid literal")) == "条目内容格式错误：ValueError: invalid literal"

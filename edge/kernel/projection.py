@@ -18,6 +18,7 @@ the agent for good. Entries under no registered prefix (``config_received`` and 
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 from collections.abc import Sequence
 
@@ -43,6 +44,7 @@ ENTRY_ERRORS: tuple[type[BaseException], ...] = (
     sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.ProgrammingError, sqlite3.DataError,
 )  # fmt: skip
 _MAX_REASON_CHARS = 500
+_CHINESE = re.compile(r"[\u3400-\u9fff]")
 
 #: The anomaly reason of an entry whose kind its part does not declare starts with this.
 UNDECLARED = "条目种类未在所属部分声明"
@@ -99,8 +101,12 @@ async def _anomaly(conn: aiosqlite.Connection, entry: Entry, reason: str) -> Non
 
 
 def _reason(exc: BaseException) -> str:
-    """Why an entry could not be applied, in Chinese for the admin, with the technical detail after it."""
-    if isinstance(exc, KeyError):
+    """Why an entry could not be applied, in Chinese for the admin, with the technical detail after it; a part's
+    own explanation (one in Chinese, as a handler raises it) stands alone."""
+    said = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    if _CHINESE.search(said):
+        text = said
+    elif isinstance(exc, KeyError):
         text = f"条目缺少字段 {exc.args[0]!r:.100}" if exc.args else "条目缺少字段"
     elif isinstance(exc, OverflowError):
         text = f"数值超出 64 位整数范围：{exc}"
