@@ -3,11 +3,11 @@ yuan, and no personal number (phone, sealed ID or bank account, the data key, a 
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 from edge_support import config_for
+from wording_support import latin_words, shown_ids
 
 from edge.kernel.config import EdgeConfig
 from edge.kernel.parts import Parts
@@ -87,13 +87,8 @@ def line(kind: str, cfg: EdgeConfig) -> str:
 
 
 def leftover_latin(text: str, cfg: EdgeConfig) -> list[str]:
-    """Runs of 3+ ASCII letters once the identifiers a line may carry are taken out: ids (WO-2026W49-01), ISO
-    dates and weeks, and the roster ids shown inside 名字(id)."""
-    text = re.sub(r"[A-Z]{1,5}(-[0-9A-Z]+)+", "", text)
-    text = re.sub(r"\d{4}-\d{2}-\d{2}", "", text)
-    for person in cfg.people.values():
-        text = text.replace(f"{person.name}({person.id})", person.name)
-    return re.findall(r"[A-Za-z]{3,}", text)
+    """Runs of 3+ Latin letters once ids (WO-2026W49-01), dates and the roster ids shown in 名字(id) are out."""
+    return latin_words(text, [shown_ids(person.id for person in cfg.people.values())])
 
 
 def test_every_kind_is_worded_in_chinese(tmp_path: Path) -> None:
