@@ -179,23 +179,20 @@ class _Hand:
 
 async def _owed(conn: AsyncConnection, edge_id: str) -> list[Entry]:
     """The edge's entries a reaction failed on before it decided anything, oldest first, as they were verified
-    (with the hash before each)."""
+    (with the hash before each). One query that starts from the (nearly always empty) table of failures."""
+    before = entries.alias("before")
     rows = (
         await conn.execute(
-            select(entries.c.idx, entries.c.ts, entries.c.kind, entries.c.body, entries.c.hash)
-            .join(reaction_failures, (reaction_failures.c.edge_id == entries.c.edge_id)
-                  & (reaction_failures.c.idx == entries.c.idx))  # fmt: skip
-            .where(entries.c.edge_id == edge_id, reaction_failures.c.decisions == 0)
+            select(entries.c.idx, entries.c.ts, entries.c.kind, entries.c.body, entries.c.hash,
+                   before.c.hash.label("prev_hash"))
+            .select_from(reaction_failures)
+            .join(entries, (entries.c.edge_id == reaction_failures.c.edge_id) & (entries.c.idx == reaction_failures.c.idx))
+            .outerjoin(before, (before.c.edge_id == entries.c.edge_id) & (before.c.idx == entries.c.idx - 1))
+            .where(reaction_failures.c.edge_id == edge_id, reaction_failures.c.decisions == 0)
             .order_by(entries.c.idx)
-        )
+        )  # fmt: skip
     ).all()
-    owed = []
-    for r in rows:
-        before = (
-            await conn.execute(select(entries.c.hash).where(entries.c.edge_id == edge_id, entries.c.idx == r.idx - 1))
-        ).scalar()
-        owed.append(Entry(r.idx, r.ts, r.kind, json.loads(r.body), before or GENESIS_PREV_HASH, r.hash))
-    return owed
+    return [Entry(r.idx, r.ts, r.kind, json.loads(r.body), r.prev_hash or GENESIS_PREV_HASH, r.hash) for r in rows]
 
 
 #: What the store calls once a batch's new entries are stored (``CentralStore.on_verified``).
