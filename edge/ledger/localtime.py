@@ -17,24 +17,24 @@ def local_time(ts: str | None, fmt: str = SECONDS, missing: str = "-") -> str:
     """A stored timestamp as a wall-clock time in Asia/Shanghai; text that is no timestamp as it is."""
     if not ts:
         return missing
-    try:
-        moment = datetime.fromisoformat(ts)
-    except ValueError:
-        return ts
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(SHANGHAI).strftime(fmt)
+    moment = _shanghai(ts)
+    return ts if moment is None else moment.strftime(fmt)
 
 
 def local_day(ts: str) -> str:
     """The Asia/Shanghai date of a stored timestamp (views by local day and month)."""
+    moment = _shanghai(ts)
+    return ts[:10] if moment is None else moment.date().isoformat()
+
+
+def _shanghai(ts: str) -> datetime | None:
+    """A stored timestamp in Asia/Shanghai; None for text that is none, or one past year 9999 there (an
+    edge's clock or a hostile batch may say 9999-12-31T23:00Z, which must not stop an ingest)."""
     try:
         moment = datetime.fromisoformat(ts)
-    except ValueError:
-        return ts[:10]
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(SHANGHAI).date().isoformat()
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(SHANGHAI)
+    except (ValueError, OverflowError):
+        return None
 
 
 def utc_bound(day: date) -> str:
