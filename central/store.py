@@ -758,7 +758,7 @@ class CentralStore:
             if row is None:
                 raise Refusal(404, "unknown_edge", f"未登记的边缘 unknown edge {edge_id}")
             cp = await self._checkpoint_by_id(conn, row.last_checkpoint_id)
-            _, config_hash = await self.merged_config(edge_id, conn)
+            _, config_hash = merged_config_of(row, await self.config_documents(conn))  # the row is at hand
             pending = await pending_documents(conn, edge_id)
         return {
             "edge_id": edge_id,
