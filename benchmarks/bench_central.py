@@ -21,12 +21,17 @@ here with initdb/pg_ctl, as the tests do). Prints figures; asserts nothing.
   in a subprocess, as ``qinglian edge sync`` does;
 * many edges: N edges (default 100) pushing their pending entries at once over HTTP;
 * consistency-proof check at 1,000,000 entries (pure, O(log n)).
+
+The HTTP figures also give the central process's own CPU time per entry: the edges' clients run in this
+process on the same machine, so the wall-clock figure is the whole system's, and on a shared, loaded machine
+it moves with the load; the central's CPU per entry is its cost alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -148,6 +153,24 @@ def bench_verification(batches: list[dict[str, Any]], public_pem_path: Path) -> 
           f"(Ed25519 check {statistics.median(sign_s) * 1e6:.0f} µs); {sum(per_batch) / n * 1e6:.1f} µs per entry")  # fmt: skip
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def central_cpu(central: CentralProcess, since: float, entries: int) -> str:
+    """The central process's CPU per entry since ``since`` (its :func:`cpu_seconds` then)."""
+    assert central.proc is not None
+    used = cpu_seconds(central.proc.pid) - since
+    if not used or not entries:
+        return ""
+    return f"; central CPU {used / entries * 1e6:.1f} µs/entry ({entries / used:,.0f} entries per CPU second)"
+
+
 async def bench_catch_up(url: str, entries: int, batch: int, label: str, work: Path) -> None:
     ledger = await make_ledger(work / f"catchup-{label}", entries)
     store = await CentralStore.open(url)
@@ -155,13 +178,16 @@ async def bench_catch_up(url: str, entries: int, batch: int, label: str, work: P
     await store.close()
     with CentralProcess(url) as central:
         client = SyncClient(ledger, central.url, "village", batch_size=batch, timeout=120)
+        assert central.proc is not None
+        cpu = cpu_seconds(central.proc.pid)
         t0 = time.perf_counter()
         result = await client.sync_once()
         elapsed = time.perf_counter() - t0
+        used = central_cpu(central, cpu, result.stored)
         await client.stop()
     await ledger.close()
     print(f"  {label:<10} {result.stored:,} entries in {result.batches} batches: {elapsed:6.2f} s "
-          f"({result.stored / elapsed:,.0f} entries/s)")  # fmt: skip
+          f"({result.stored / elapsed:,.0f} entries/s){used}")  # fmt: skip
 
 
 async def bench_many_edges(url: str, edges: int, per_edge: int, label: str, work: Path) -> None:
@@ -179,16 +205,20 @@ async def bench_many_edges(url: str, edges: int, per_edge: int, label: str, work
         clients = [
             SyncClient(led, central.url, f"e{i:03d}", batch_size=1000, timeout=300) for i, led in enumerate(ledgers)
         ]
+        assert central.proc is not None
+        cpu = cpu_seconds(central.proc.pid)
         t0 = time.perf_counter()
         results = await asyncio.gather(*(c.sync_once() for c in clients))
         elapsed = time.perf_counter() - t0
+        total = sum(r.stored for r in results)
+        used = central_cpu(central, cpu, total)
         for c in clients:
             await c.stop()
     for ledger in ledgers:
         await ledger.close()
-    total = sum(r.stored for r in results)
     print(
         f"  {label:<10} {edges} edges × {per_edge} entries at once: {elapsed:6.2f} s ({total / elapsed:,.0f} entries/s)"
+        f"{used}"
     )
 
 
