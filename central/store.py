@@ -377,7 +377,7 @@ def check_extension(edge_id: str, batch: Batch, held: int, last_hash: bytes, fro
     day_of = _days_by_hour()
     # ... the hash chain continues from the last entry held ...
     for e in batch.entries[held - batch.from_index :]:
-        data = encode_entry(e.index, e.ts, e.kind, e.body_json)
+        data = e.data()
         chained = chain_hash(prev, data)
         if e.hash is not None and e.hash != chained:
             raise Refusal(
