@@ -55,13 +55,14 @@ from edge.ledger.localtime import local_day, local_today
 from edge.ledger.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
-    NODE_MIN_LEVEL,
     Frontier,
     NodeId,
     fold,
+    fold_small,
     inclusion_proof_ranges,
+    kept_subtrees,
     perfect_nodes,
-    subtree_hash,
+    split_kept,
     verify_consistency,
     verify_inclusion,
 )
@@ -388,9 +389,8 @@ def check_extension(edge_id: str, batch: Batch, held: int, last_hash: bytes, fro
             )  # fmt: skip
         leaf = leaf_hash(data)
         completed = append(leaf)  # the subtrees of level 0, 1, ... this leaf completes, in that order
-        if len(completed) > NODE_MIN_LEVEL:
-            node_rows.extend({"edge_id": edge_id, "level": level, "idx": idx, "hash": h}
-                             for level, idx, h in completed[NODE_MIN_LEVEL:])  # fmt: skip
+        if kept := kept_subtrees(completed):
+            node_rows.extend({"edge_id": edge_id, "level": level, "idx": idx, "hash": h} for level, idx, h in kept)
         entry_rows.append({
             "edge_id": edge_id, "idx": e.index, "ts": e.ts, "kind": e.kind, "body": e.body_json,
             "hash": chained, "leaf_hash": leaf, "day": day_of(e.ts), "flag": entry_flag(e.kind, e.body_json),
@@ -988,8 +988,7 @@ class CentralStore:
 
     async def _node_hashes(self, conn: AsyncConnection, edge_id: str, wanted: Iterable[NodeId]) -> dict[NodeId, bytes]:
         wanted = set(wanted)
-        high = sorted(n for n in wanted if n[0] >= NODE_MIN_LEVEL)
-        low = sorted(n for n in wanted if n[0] < NODE_MIN_LEVEL)
+        high, low = split_kept(sorted(wanted))
         found: dict[NodeId, bytes] = {}
         if high:
             rows = await conn.execute(
@@ -1006,11 +1005,7 @@ class CentralStore:
                     or_(*(and_(entries.c.idx >= a, entries.c.idx < b) for a, b in spans)),
                 )
             )
-            leaves = {r.idx: r.leaf_hash for r in rows}
-            for (level, idx), (a, b) in zip(low, spans, strict=True):
-                layer = [leaves[i] for i in range(a, b) if i in leaves]
-                if len(layer) == b - a:
-                    found[(level, idx)] = subtree_hash(layer)
+            found.update(fold_small(low, {r.idx: r.leaf_hash for r in rows}))
         missing = wanted - set(found)
         if missing:
             raise RuntimeError(f"中心库缺少证明节点 proof nodes missing for {edge_id}: {sorted(missing)[:5]}")

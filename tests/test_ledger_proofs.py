@@ -16,10 +16,13 @@ from edge.ledger.merkle import (
     NODE_MIN_LEVEL,
     Frontier,
     consistency_proof_ranges,
+    fold_small,
     inclusion_proof_ranges,
+    kept_subtrees,
     leaf_hash,
     perfect_nodes,
     range_hash,
+    split_kept,
     split_point,
     subtree_hash,
     verify_consistency,
@@ -147,6 +150,27 @@ def test_subtree_hash_of_every_perfect_subtree() -> None:
     for count in (0, 3, 6):
         with pytest.raises(ValueError):
             subtree_hash([leaf_hash(d) for d in LEAVES[:count]])
+
+
+def test_the_small_subtrees_fold_from_their_leaves_and_the_rest_are_kept() -> None:
+    leaves = {i: leaf_hash(d) for i, d in enumerate(LEAVES[:MAX_SIZE])}
+    nodes = [(level, idx) for level in range(7) for idx in range(MAX_SIZE >> level)]
+    kept, small = split_kept(nodes)
+    assert {level for level, _ in kept} == set(range(NODE_MIN_LEVEL, 7))
+    assert {level for level, _ in small} == set(range(NODE_MIN_LEVEL))
+    folded = fold_small(small, leaves)
+    for (level, idx), hash_ in folded.items():
+        assert hash_ == naive_mth(LEAVES[idx << level : (idx + 1) << level]), (level, idx)
+    assert set(folded) == set(small)
+    # A subtree missing one leaf is left out, for the store to report as missing; its neighbours are not.
+    del leaves[5]
+    partial = fold_small(small, leaves)
+    assert set(small) - set(partial) == {(level, 5 >> level) for level in range(NODE_MIN_LEVEL)}
+    # What a store keeps of an append is exactly the subtrees it completes at the kept levels.
+    frontier, shadow = Frontier(), Frontier()
+    for i in range(MAX_SIZE):
+        completed = shadow.append(leaf_hash(LEAVES[i]))
+        assert kept_subtrees(frontier.append(leaf_hash(LEAVES[i]))) == [n for n in completed if n[0] >= NODE_MIN_LEVEL]
 
 
 def test_unaligned_ranges_are_refused() -> None:

@@ -7,7 +7,7 @@ and ``D[0:n]`` splits at ``k``, the largest power of two smaller than ``n``.
 Everything here is pure. The ledger store keeps the hash of every *perfect*
 subtree (``2**level`` leaves starting at ``index * 2**level``) of level
 :data:`NODE_MIN_LEVEL` or more as it is formed, and folds a smaller one from its
-leaves (:func:`subtree_hash`), so it can answer for any range the proofs need
+leaves (:func:`fold_small`), so it can answer for any range the proofs need
 with O(log n) lookups:
 
 * :class:`Frontier` is the compact range ``[0, size)`` — one perfect subtree per
@@ -25,7 +25,7 @@ with O(log n) lookups:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 HASH_SIZE = 32
 #: Root of the empty tree: SHA-256 of the empty string (RFC 6962 §2.1).
@@ -208,6 +208,33 @@ class Frontier:
     def root(self) -> bytes:
         """The tree head of the leaves appended so far."""
         return fold(self._hashes)
+
+
+def kept_subtrees(completed: list[tuple[int, int, bytes]]) -> list[tuple[int, int, bytes]]:
+    """Of the subtrees one :meth:`Frontier.append` completes (level 0 first), those a store keeps."""
+    return completed[NODE_MIN_LEVEL:]
+
+
+def split_kept(nodes: Iterable[NodeId]) -> tuple[list[NodeId], list[NodeId]]:
+    """``nodes`` parted into those a store keeps and those it folds from their leaves (:func:`fold_small`)."""
+    kept: list[NodeId] = []
+    small: list[NodeId] = []
+    for node in nodes:
+        (kept if node[0] >= NODE_MIN_LEVEL else small).append(node)
+    return kept, small
+
+
+def fold_small(nodes: Iterable[NodeId], leaves: Mapping[int, bytes]) -> dict[NodeId, bytes]:
+    """The hashes of the small subtrees ``nodes`` whose leaf hashes are all in ``leaves`` (by index).
+
+    One whose leaves are not all there is left out, for the caller to report as missing.
+    """
+    found: dict[NodeId, bytes] = {}
+    for level, idx in nodes:
+        span = range(idx << level, (idx + 1) << level)
+        if all(i in leaves for i in span):
+            found[(level, idx)] = subtree_hash([leaves[i] for i in span])
+    return found
 
 
 def _valid_path(proof: Sequence[bytes]) -> bool:

@@ -35,11 +35,13 @@ from .merkle import (
     LeafRange,
     NodeId,
     consistency_proof_ranges,
+    fold_small,
     inclusion_proof_ranges,
+    kept_subtrees,
     leaf_hash,
     nodes_for_ranges,
     range_hash,
-    subtree_hash,
+    split_kept,
 )
 from .schema import DB_FILENAME, ENTRY_COLUMNS, SCHEMA, SCHEMA_VERSION, STORED_COLUMNS, UPGRADE_FROM_1, WRITER_PRAGMAS
 
@@ -244,7 +246,7 @@ class Ledger:
                 entry_hash = chain_hash(prev_hash, data)
                 leaf = leaf_hash(data)
                 entry_rows.append((index, ts, kind, body_json, prev_hash, entry_hash, leaf))
-                node_rows.extend(node for node in frontier.append(leaf) if node[0] >= NODE_MIN_LEVEL)
+                node_rows.extend(kept_subtrees(frontier.append(leaf)))
                 if frontier.size % self._checkpoint_every == 0:
                     heads.append((frontier.size, frontier.root()))
                 prev_hash = entry_hash
@@ -416,7 +418,7 @@ async def _fetch_nodes(conn: aiosqlite.Connection, nodes: Iterable[NodeId]) -> d
     """Subtree hashes: stored ones in one indexed query, small ones folded from their entries (one query
     per aligned block of ``2**NODE_MIN_LEVEL`` entries they lie in); ``LedgerError`` if any is missing."""
     wanted = list(nodes)
-    high = [node for node in wanted if node[0] >= NODE_MIN_LEVEL]
+    high, low = split_kept(wanted)
     found: dict[NodeId, bytes] = {}
     if high:
         # A join on a VALUES list uses the primary key; "(level, idx) IN (VALUES ...)" scans the table.
@@ -428,15 +430,11 @@ async def _fetch_nodes(conn: aiosqlite.Connection, nodes: Iterable[NodeId]) -> d
             params,
         )
         found.update(((level, idx), hash_) for level, idx, hash_ in rows)
-    low = [node for node in wanted if node[0] < NODE_MIN_LEVEL]
     leaves: dict[int, bytes] = {}
     for block in sorted({idx << level >> NODE_MIN_LEVEL for level, idx in low}):
         start = block << NODE_MIN_LEVEL
         leaves.update(await _leaf_hashes(conn, start, start + (1 << NODE_MIN_LEVEL)))
-    for level, idx in low:
-        span = range(idx << level, (idx + 1) << level)
-        if all(i in leaves for i in span):
-            found[(level, idx)] = subtree_hash([leaves[i] for i in span])
+    found.update(fold_small(low, leaves))
     missing = [node for node in wanted if node not in found]
     if missing:
         raise LedgerError(
