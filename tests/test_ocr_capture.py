@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.seal.capture import Camera, CaptureError, parse_source, shown_source
+from edge.seal.capture import Camera, CaptureError, capture_failure, parse_source, shown_source
 from edge.ocr.desk import FRAME_SIZE, seal_zone
 from edge.ocr.seal import find_seal
 from hostsim import pages
@@ -105,9 +105,17 @@ def test_capture_fails_loudly_and_reconnects() -> None:
 
 def test_no_camera_is_an_error_not_a_hang() -> None:
     with Camera("http://127.0.0.1:9/stream.mjpg", timeout_s=0.5, reconnect_s=0.2) as camera:
-        with pytest.raises(CaptureError, match="no fresh frame"):
+        with pytest.raises(CaptureError, match="秒内没有新画面") as failed:
             camera.capture()
-        assert camera.last_error
+        assert camera.last_error and "no fresh frame" in failed.value.detail and camera.last_error in failed.value.detail
+
+
+def test_a_failed_shot_records_its_reason_in_chinese_and_the_detail_for_a_technician() -> None:
+    assert capture_failure(CaptureError("相机未启动", "camera not started")) == {
+        "reason": "相机未启动", "detail": "camera not started"
+    }  # fmt: skip
+    full = capture_failure(OSError(28, "No space left on device"))
+    assert full["reason"] == "照片无法保存" and "No space left" in full["detail"]
 
 
 def test_a_camera_password_stays_out_of_errors_and_logs() -> None:
@@ -117,7 +125,7 @@ def test_a_camera_password_stays_out_of_errors_and_logs() -> None:
     with Camera("http://admin:s3cret@127.0.0.1:9/stream.mjpg", timeout_s=0.5, reconnect_s=0.2) as camera:
         with pytest.raises(CaptureError) as failed:
             camera.capture()
-        assert camera.last_error and "s3cret" not in camera.last_error and "s3cret" not in str(failed.value)
+        assert camera.last_error and "s3cret" not in camera.last_error and "s3cret" not in str(failed.value) + failed.value.detail
         assert "127.0.0.1:9" in camera.last_error
 
 

@@ -223,7 +223,8 @@ async def test_a_failed_capture_is_a_flagged_entry(tmp_path: Path, camboard: Sim
         assert edge.evidence is not None
         await edge.evidence.idle(30)
         (failed,) = await bodies(edge, CAPTURE_FAILED, request_id)
-        assert failed["anomaly"] == "capture_failed" and "no fresh frame" in failed["reason"]
+        assert failed["anomaly"] == "capture_failed" and "秒内没有新画面" in failed["reason"]
+        assert "no fresh frame" in failed["detail"]
         assert await bodies(edge, PHOTO, request_id) == []
         # the device page says so before anyone presses again
         async with console_clients(edge, ("jiandu", ["supervisor"], None)) as (jiandu,):
@@ -327,7 +328,7 @@ async def test_only_presses_of_a_run_with_the_camera_on_are_owed_a_photo(tmp_pat
     edge = await running_agent(tmp_path, camboard, camera)
     try:
         (failed,) = await bodies(edge, CAPTURE_FAILED, during)
-        assert failed["anomaly"] == "capture_failed" and "stopped before capturing" in failed["reason"]
+        assert failed["anomaly"] == "capture_failed" and "stopped before capturing" in failed["detail"]
         assert await bodies(edge, CAPTURE_FAILED, before) == []
     finally:
         await edge.close()
@@ -339,7 +340,7 @@ async def test_only_presses_of_a_run_with_the_camera_on_are_owed_a_photo(tmp_pat
     edge = await EdgeAgent.open(edge.config)
     try:
         (shown,) = (await edge.request_detail(during))["press_events"]
-        assert "stopped before capturing" in shown["capture_failed"] and shown["photo"] is None
+        assert shown["capture_failed"] == "拍照前边缘代理停止，未拍照" and shown["photo"] is None
         (old,) = (await edge.request_detail(before))["press_events"]
         assert old["capture_failed"] is None and old["photo"] is None
     finally:

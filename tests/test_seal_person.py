@@ -115,7 +115,7 @@ async def test_a_dead_face_camera_is_a_flagged_failure_and_the_press_goes_throug
         assert [(f.body["moment"], f.body["anomaly"]) for f in failed] == [
             ("unlock", "person_capture_failed"), ("last_press", "person_capture_failed")
         ]  # fmt: skip
-        assert "9/stream.mjpg" in failed[0].body["reason"]
+        assert "9/stream.mjpg" in failed[0].body["detail"] and failed[0].body["reason"] == "相机 3 秒内没有新画面"
         assert await entries(edge, PERSON_PHOTO) == []
         assert edge.person is not None and edge.person.status()["capture_failures"] == 2
     finally:
@@ -198,4 +198,5 @@ async def test_photos_a_stopped_edge_never_took_are_flagged_at_the_next_start(tm
         assert [(f.body["moment"], f.body["anomaly"]) for f in failed] == [
             ("unlock", "person_capture_failed"), ("last_press", "person_capture_failed")
         ]  # fmt: skip
-        assert all("stopped before capturing" in f.body["reason"] for f in failed)
+        assert all("stopped before capturing" in f.body["detail"] for f in failed)
+        assert all(f.body["reason"] == "拍照前边缘代理停止，未拍照" for f in failed)

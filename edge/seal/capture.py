@@ -48,7 +48,26 @@ log = logging.getLogger("edge.capture")
 
 
 class CaptureError(RuntimeError):
-    """No fresh frame could be had (camera unplugged, stream down, timed out)."""
+    """No fresh frame could be had (camera unplugged, stream down, timed out).
+
+    ``str()`` is the reason in Chinese, as a request's page shows it; ``detail`` is what went wrong, in the
+    words of the stream, for a technician.
+    """
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(reason)
+        self.detail = detail
+
+
+#: Why a photo owed by an earlier run was never taken (the edge stopped between the event and the shot).
+STOPPED_BEFORE_CAPTURE = {"reason": "拍照前边缘代理停止，未拍照", "detail": "the edge stopped before capturing"}
+
+
+def capture_failure(exc: CaptureError | OSError) -> dict[str, str]:
+    """What a failed shot records: the reason a page shows, and the detail for a technician."""
+    if isinstance(exc, CaptureError):
+        return {"reason": str(exc), "detail": exc.detail}
+    return {"reason": "照片无法保存", "detail": str(exc)}  # the photo store's disk
 
 
 def parse_source(source: str | int) -> tuple[str | int, int]:
@@ -218,7 +237,7 @@ class Camera:
         the caller was slow to look, a later one is returned, never an earlier.
         """
         if self._thread is None:
-            raise CaptureError("camera not started")
+            raise CaptureError("相机未启动", "camera not started")
         after = time.monotonic() if after is None else after
         deadline = time.monotonic() + (self.timeout_s if timeout_s is None else timeout_s)
         with self._cond:
@@ -233,7 +252,8 @@ class Camera:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or self._stop.is_set():
                     why = self.last_error or "no new frame"
-                    raise CaptureError(f"拍照失败 no fresh frame within {self.timeout_s:g} s: {why}")
+                    within = f"{self.timeout_s:g}"
+                    raise CaptureError(f"相机 {within} 秒内没有新画面", f"no fresh frame within {within} s: {why}")
                 self._cond.wait(min(remaining, 0.5))
 
     def _pace(self, after: float) -> float | None:
@@ -249,5 +269,5 @@ class Camera:
         frame = self.frame(after, timeout_s)
         ok, buf = cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
         if not ok:
-            raise CaptureError("JPEG encoding failed")
+            raise CaptureError("照片编码失败", "JPEG encoding failed")
         return bytes(buf)

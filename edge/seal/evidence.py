@@ -44,7 +44,7 @@ from edge.ocr.impression import ExpectedSeal
 from edge.ocr.search import SearchIndex
 from edge.ocr.settings import CameraSettings
 from edge.seal import projection as P
-from edge.seal.capture import Camera, CaptureError
+from edge.seal.capture import STOPPED_BEFORE_CAPTURE, Camera, CaptureError, capture_failure
 from edge.seal.db import READING, EdgeDB, RequestView
 from edge.seal.desk import SealDesk
 from edge.seal.photos import PhotoStore
@@ -321,7 +321,7 @@ class Evidence:
             self.capture_failures += 1
             await self._shot_over()
             log.warning("press %s: no photo: %s", press.index, exc)
-            await self._record([(CAPTURE_FAILED, {**about, "reason": str(exc), "anomaly": "capture_failed"})])
+            await self._record([(CAPTURE_FAILED, {**about, **capture_failure(exc), "anomaly": "capture_failed"})])
             return
         self.captures += 1
         await self._shot_over()
@@ -541,7 +541,7 @@ class Evidence:
                     {
                         "device_id": press["device_id"], "request_id": press["request_id"], "grant_no": press["grant_no"],
                         "event_id": press["event_id"], "press_no": press["n"], "press_entry": press["entry"],
-                        "reason": "no photo was taken: the edge stopped before capturing", "anomaly": "capture_failed",
+                        **STOPPED_BEFORE_CAPTURE, "anomaly": "capture_failed",
                     },
                 )
             )  # fmt: skip

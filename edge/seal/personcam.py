@@ -29,7 +29,7 @@ from edge.kernel.recorder import Recorder
 from edge.ledger import Entry
 from edge.ocr.faces import FRONTAL_FACE, Cascade, DetectorMissing, jpeg_faces, load_cascade
 from edge.ocr.settings import CameraSettings
-from edge.seal.capture import Camera, CaptureError
+from edge.seal.capture import STOPPED_BEFORE_CAPTURE, Camera, CaptureError, capture_failure
 from edge.seal.db import EdgeDB, RequestView
 from edge.seal.projection import AGENT_STARTED
 from edge.seal.person import (
@@ -201,7 +201,7 @@ class PersonCam:
         except (CaptureError, OSError) as exc:
             self.capture_failures += 1
             log.warning("request %s %s: no person photo: %s", b["request_id"], moment, exc)
-            await self._record([(PERSON_CAPTURE_FAILED, {**about, "reason": str(exc), "anomaly": "person_capture_failed"})])
+            await self._record([(PERSON_CAPTURE_FAILED, {**about, **capture_failure(exc), "anomaly": "person_capture_failed"})])
             return
         self.captures += 1
         body: dict[str, Any] = {**about, "sha256": sha, "bytes": len(jpeg), "faces": None}
@@ -232,7 +232,7 @@ class PersonCam:
                 continue
             moment = await self._moment(e)
             if moment is not None:
-                stopped = {"reason": "no photo was taken: the edge stopped before capturing", "anomaly": "person_capture_failed"}
+                stopped = {**STOPPED_BEFORE_CAPTURE, "anomaly": "person_capture_failed"}
                 owed.append((PERSON_CAPTURE_FAILED, {**_about(e, moment), **stopped}))
         if owed:
             log.warning("%d person photo(s) were never taken: recording that", len(owed))
