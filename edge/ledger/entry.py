@@ -88,7 +88,8 @@ def decode_body(text: str) -> Any:
     """A body's stored JSON text read back into new objects, exactly as ``json.loads`` reads it.
 
     orjson's reading is taken only when it writes back to the very same text: it reads an integer past 64
-    bits as a float, and refuses an escaped lone surrogate and deep nesting, where the reference decoder (used then) does not.
+    bits as a float, and refuses an escaped lone surrogate and deep nesting, where the reference decoder
+    (used then) does not.
     """
     try:
         body = orjson.loads(text)
