@@ -126,8 +126,8 @@ async def hand_to_parts(
     for row in entry_rows:
         entry_prev, prev = prev, row["hash"]
         if row["kind"] in reactions:
-            await hand.react(Entry(row["idx"], row["ts"], row["kind"], json.loads(row["body"]), entry_prev, row["hash"]),
-                             owed=False)  # fmt: skip
+            entry = Entry.from_row((row["idx"], row["ts"], row["kind"], row["body"], entry_prev, row["hash"]))
+            await hand.react(entry, owed=False)
 
 
 #: Queues a logged decision's document in the ingest's transaction (``DecisionLog.queue``).
@@ -192,7 +192,7 @@ async def _owed(conn: AsyncConnection, edge_id: str) -> list[Entry]:
             .order_by(entries.c.idx)
         )  # fmt: skip
     ).all()
-    return [Entry(r.idx, r.ts, r.kind, json.loads(r.body), r.prev_hash or GENESIS_PREV_HASH, r.hash) for r in rows]
+    return [Entry.from_row((r.idx, r.ts, r.kind, r.body, r.prev_hash or GENESIS_PREV_HASH, r.hash)) for r in rows]
 
 
 #: What the store calls once a batch's new entries are stored (``CentralStore.on_verified``).
