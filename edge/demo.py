@@ -45,8 +45,8 @@ from edge.seal.keystore import DeviceIdentity, key_fingerprint
 from edge.seal.person import PERSON_PHOTO
 from edge.seal.projection import seal_kind
 from hostsim import flash as sim_flash
+from hostsim import pages
 from hostsim.control import SimBoard
-from hostsim.pages import village_seal
 from tools import flash, release, releasekey
 from tools.progress import Progress
 from tools.release import Release
@@ -144,17 +144,19 @@ approvers = ["zhangwei", "chenjing", "zhaolei"]
 """
 
 
+def contract_spec(now: datetime, seed: int | None = None) -> pages.PageSpec:
+    """The demo's contract page dated ``now``, its layout drawn from ``seed`` (the clock's seconds when None,
+    so each demo's page differs; ``benchmarks/bench_impression.py`` draws many)."""
+    return pages.random_spec(
+        int(now.timestamp()) if seed is None else seed, title="村道修缮工程合同", party_a="青莲村股份经济合作社",
+        amount_fen=250000, date=now.date(), number=f"QL-{now.strftime('%Y%m%d%H%M%S')}",
+    )  # fmt: skip
+
+
 def write_contract_page(path: Path, now: datetime | None = None) -> Path:
     """A printed contract page (PNG), as a scan of an original would be filed and then stamped."""
-    from hostsim import pages
-
-    now = now or datetime.now(UTC)
     private_dir(path.parent)
-    spec = pages.random_spec(
-        int(now.timestamp()), title="村道修缮工程合同", party_a="青莲村股份经济合作社", amount_fen=250000,
-        date=now.date(), number=f"QL-{now.strftime('%Y%m%d%H%M%S')}",
-    )  # fmt: skip
-    ok, png = cv2.imencode(".png", pages.render_page(spec).image)
+    ok, png = cv2.imencode(".png", pages.render_page(contract_spec(now or datetime.now(UTC))).image)
     if not ok:
         raise RuntimeError("could not encode the demo document")
     with open_private(path) as f:
@@ -220,7 +222,7 @@ def board_config(data: Path, board: SimBoard) -> EdgeConfig:
     if board.camera_url is not None:
         config = replace(config, camera=camera_for_board(config, board.camera_url, board.face_camera_url))  # photos on
         # the sleeve holds the device's seal, this village's of the configured kind: what the photo check expects
-        board.control.camera("fit", **village_seal(config.village, SEAL_NAMES[config.device(DEVICE_NAME).seal]))
+        board.control.camera("fit", **pages.village_seal(config.village, SEAL_NAMES[config.device(DEVICE_NAME).seal]))
     return config
 
 

@@ -6,7 +6,7 @@ never read most amounts in capitals. The vocabulary of such an amount is
 closed (零壹贰叁肆伍陆柒捌玖拾佰仟万亿元角分整, about twenty characters), so
 after the OCR engine has found the line and where each character sits, every
 character of the amount is matched against those twenty glyphs rendered in
-the Chinese fonts installed on the host (黑体 and 宋体 from Debian): normalised
+the Chinese fonts installed on the host (:mod:`edge.ocr.glyphs`): normalised
 correlation on a 32 x 32 cell. Engines that know these characters (RapidOCR)
 are used as they are when their reading already parses.
 """
@@ -16,68 +16,18 @@ from __future__ import annotations
 import itertools
 import re
 from functools import lru_cache
-from pathlib import Path
 
 import cv2
 import numpy as np
 
+from edge.ocr.glyphs import CELL, normalise, templates
 from edge.ocr.preprocess import text_band
 from edge.ocr.types import OcrLine
 
 CAPITALS = "零壹贰叁肆伍陆柒捌玖拾佰仟万亿元角分整"
-# Chinese fonts a Debian host may have; those present serve as templates.
-TEMPLATE_FONTS = (
-    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
-    Path("/usr/share/fonts/truetype/arphic-gbsn00lp/gbsn00lp.ttf"),
-    Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"),
-    Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
-    Path("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"),
-    Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"),
-)
-CELL = 32
 # The labels that introduce an amount in capitals, in order of preference. 人民币's 币 is read as 征 now
 # and then (人民征壹万陆仟...): any character after 人民 stands for it, or the amount would begin with it.
 LABELS = tuple(re.compile(label) for label in ("人民.", "大写金额", "大写", "金额"))
-
-
-def _normalise(ink: np.ndarray) -> np.ndarray | None:
-    """Binary ink (uint8, 255 = ink) cropped to its bounding box, centred in a CELL x CELL float cell."""
-    ys, xs = np.nonzero(ink)
-    if len(xs) == 0:
-        return None
-    crop = ink[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
-    h, w = crop.shape
-    side = max(h, w)
-    square = np.zeros((side, side), np.uint8)
-    square[(side - h) // 2 : (side - h) // 2 + h, (side - w) // 2 : (side - w) // 2 + w] = crop
-    cell: np.ndarray = cv2.GaussianBlur(
-        cv2.resize(square, (CELL, CELL), interpolation=cv2.INTER_AREA).astype(np.float32), (0, 0), 0.8
-    )
-    cell -= cell.mean()
-    norm = float(np.linalg.norm(cell))
-    return cell / norm if norm > 0 else None
-
-
-@lru_cache(maxsize=1)
-def templates() -> list[tuple[str, np.ndarray]]:
-    """(character, normalised cell) for every capital in every installed template font."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    out: list[tuple[str, np.ndarray]] = []
-    for path in TEMPLATE_FONTS:
-        if not path.exists():
-            continue
-        # small sizes too: strokes of a 20 px glyph are thick for its size, as in a photo
-        for size in (20, 28, 64):
-            font = ImageFont.truetype(str(path), size)
-            for ch in CAPITALS:
-                img = Image.new("L", (size * 3 // 2, size * 3 // 2), 0)
-                ImageDraw.Draw(img).text((size // 4, size // 8), ch, font=font, fill=255)
-                ink = (np.asarray(img) > 110).astype(np.uint8) * 255
-                cell = _normalise(ink)
-                if cell is not None:
-                    out.append((ch, cell))
-    return out
 
 
 def classify(
@@ -121,7 +71,7 @@ def classify(
         if area < 0.06 * total and (centre < bx0 + 0.2 * w or centre > bx1 - 0.2 * w):
             continue
         keep[labels == i] = 255
-    cell = _normalise(keep)
+    cell = normalise(keep)
     if cell is None:
         return None
     chars, matrix = _template_matrix()
@@ -132,7 +82,7 @@ def classify(
 
 @lru_cache(maxsize=1)
 def _template_matrix() -> tuple[str, np.ndarray]:
-    tmpl = templates()
+    tmpl = templates(CAPITALS)
     return "".join(ch for ch, _ in tmpl), np.stack([cell.ravel() for _, cell in tmpl]) if tmpl else np.zeros(
         (0, CELL * CELL)
     )
@@ -277,7 +227,7 @@ def read_capitals(
     its ghost spoils those cells in ``grey`` (捌拾壹 matched as 叁 and 柒 at 0.3),
     and ``clean`` can still give every cell when ``grey`` gives only the tail.
     """
-    if not templates():
+    if not _template_matrix()[0]:
         return None
     text = "".join(line.text.split())
     start = label_end(text)

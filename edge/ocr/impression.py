@@ -13,6 +13,9 @@ print are both near 0) is
 Both are read by the configured OCR engine (``chi_sim``), in grey and in black and white at a few character
 heights: a character the black print of the page crosses reads differently at each, and together the readings
 spell a name none of them read whole (a different village's name does not turn into this village's at any).
+Where most readings agree on another character in place of one of the village's name, the glyph is cut from
+the strip and compared by shape with both (:mod:`edge.ocr.glyphs`): Tesseract reads some glyphs wrongly at every
+size (青莲村's 莲 as 鞍 or 划), the same way another village's character is read alike at every size.
 :func:`check_impression` compares them with the device's seal. On hostsim's desk-camera JPEGs
 (``benchmarks/bench_impression.py``, 32 photos, four villages and kinds) the device's own seal was never taken
 for another; about one in four could not be told (``seal_unreadable``, no flag); another village's seal was
@@ -21,6 +24,7 @@ caught in 20 of 32 and another kind in 24 of 32, the rest unreadable.
 
 from __future__ import annotations
 
+import collections
 import difflib
 import math
 from collections.abc import Sequence
@@ -30,6 +34,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from edge.ocr.glyphs import likeness, normalise
 from edge.ocr.seal import SealMark
 from edge.ocr.types import OcrBackend
 
@@ -46,14 +51,41 @@ GROUP_GAP = 1.5  # ink runs further apart than this many strip heights belong to
 
 
 @dataclass(frozen=True)
+class GlyphCheck:
+    """A character of the village's name that most readings of the ring agree is another one: its place in
+    the name (``at``), what the readings show there, what the name has, and how much the glyph cut from the
+    ring looks like each (correlation in thousandths, :func:`edge.ocr.glyphs.likeness`; the ledger takes no
+    floats)."""
+
+    at: int
+    read: str
+    expected: str
+    like_read: int
+    like_expected: int
+
+    @property
+    def misread(self) -> bool:
+        """The glyph looks at least as much like the name's character as like the one read: the engine's."""
+        return self.like_expected >= self.like_read
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "at": self.at, "read": self.read, "expected": self.expected,
+            "like_read": self.like_read, "like_expected": self.like_expected,
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
 class Impression:
-    """What the impression says: ``ring`` and ``label`` as read at each height (empty: nothing read)."""
+    """What the impression says: ``ring`` and ``label`` as read at each height (empty: nothing read), and the
+    ``glyphs`` of the village's name the readings agree on another character for, compared by shape."""
 
     ring: tuple[str, ...]
     label: tuple[str, ...]
+    glyphs: tuple[GlyphCheck, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ring": list(self.ring), "label": list(self.label)}
+        return {"ring": list(self.ring), "label": list(self.label), "glyphs": [g.to_dict() for g in self.glyphs]}
 
 
 def red_ink(image: np.ndarray) -> np.ndarray:
@@ -135,18 +167,10 @@ def for_reading(red: np.ndarray, height: int, binary: bool = False) -> np.ndarra
     """Dark characters on white, cut to the widest run of ink (stray ink further off is another word), the
     ink ``height`` px tall, in grey or (``binary``) black and white; None when there is no ink."""
     ink = _ink(red)
-    columns = np.flatnonzero(ink.any(axis=0))
-    if columns.size == 0:
+    word = _widest_word(np.any(ink, axis=0), red.shape[0])
+    if word is None:
         return None
-    # group columns of ink into words: a gap wider than GROUP_GAP strip heights ends one
-    gap = GROUP_GAP * red.shape[0]
-    groups: list[tuple[int, int]] = []
-    for col in columns:
-        if groups and col - groups[-1][1] <= gap:
-            groups[-1] = (groups[-1][0], int(col))
-        else:
-            groups.append((int(col), int(col)))
-    left, right = max(groups, key=lambda g: g[1] - g[0])
+    left, right = word
     rows = np.flatnonzero(ink[:, left : right + 1].any(axis=1))
     top, bottom = int(rows[0]), int(rows[-1]) + 1
     piece = red[top:bottom, left : right + 1]
@@ -156,6 +180,39 @@ def for_reading(red: np.ndarray, height: int, binary: bool = False) -> np.ndarra
     if binary:
         _, crop = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     return cv2.copyMakeBorder(255 - crop, PAD, PAD, PAD, PAD, cv2.BORDER_CONSTANT, value=255)
+
+
+def _widest_word(has_ink: np.ndarray, height: int) -> tuple[int, int] | None:
+    """The first and last column of the widest word: columns with ink grouped into words, a gap wider than
+    :data:`GROUP_GAP` times the strip's ``height`` ending one; None when no column has ink."""
+    columns = np.flatnonzero(has_ink)
+    if columns.size == 0:
+        return None
+    gap = GROUP_GAP * height
+    groups: list[tuple[int, int]] = []
+    for col in columns:
+        if groups and col - groups[-1][1] <= gap:
+            groups[-1] = (groups[-1][0], int(col))
+        else:
+            groups.append((int(col), int(col)))
+    return max(groups, key=lambda g: g[1] - g[0])
+
+
+def ring_cells(strip: np.ndarray, count: int) -> list[np.ndarray]:
+    """The ring's text (the widest word of :func:`ring_strip`'s strip) cut into ``count`` equal cells, each
+    its ink (uint8, 255 = ink) from the text's top to its bottom: a seal's characters stand evenly along the arc.
+
+    A column belongs to the text when a tenth of it is ink, so specks of the rim beside the text do not
+    stretch it (the reading keeps them: they do not change what the engine reads)."""
+    ink = _ink(strip)
+    word = _widest_word(ink.sum(axis=0) > strip.shape[0] / 10, strip.shape[0])
+    if word is None or count < 1:
+        return []
+    left, right = word
+    rows = np.flatnonzero(ink[:, left : right + 1].any(axis=1))
+    text = ink[rows[0] : rows[-1] + 1].astype(np.uint8) * 255
+    pitch = (right + 1 - left) / count
+    return [text[:, round(left + i * pitch) : round(left + (i + 1) * pitch)] for i in range(count)]
 
 
 def _read(engine: OcrBackend, red: np.ndarray, height: int, binary: bool) -> str:
@@ -197,7 +254,25 @@ def read_impression(image: np.ndarray, mark: SealMark, engine: OcrBackend, expec
                 ring.append(_read(engine, ring_image, height, binary))
             if not (expect and expect.kind in (nearest_kind(t, expect.kinds) for t in label)):
                 label.append(_read(engine, label_image, height, binary))
-    return Impression(tuple(ring), tuple(label))
+    glyphs = _glyph_checks(ring_image, ring, expect.village) if expect else ()
+    return Impression(tuple(ring), tuple(label), glyphs)
+
+
+def _glyph_checks(strip: np.ndarray, ring: Sequence[str], village: str) -> tuple[GlyphCheck, ...]:
+    """Each character of ``village`` the ``ring`` readings agree on another character for, its glyph cut
+    from the ``strip`` (the ring's text in as many cells as most readings have characters; the name stands
+    first) and compared with both by shape."""
+    _, others = village_reading(ring, village)
+    lengths = collections.Counter(len(text) for text in ring if len(text) >= len(village))
+    if not others or not lengths:
+        return ()
+    cells = ring_cells(strip, lengths.most_common(1)[0][0])
+    checks = []
+    for at, read in sorted(others.items()):
+        cell = normalise(cells[at]) if at < len(cells) else None
+        like_read, like_expected = (round(1000 * likeness(cell, ch)) for ch in (read, village[at]))
+        checks.append(GlyphCheck(at, read, village[at], like_read, like_expected))
+    return tuple(checks)
 
 
 # -- comparing with the configured seal (pure) ------------------------------------------------------
@@ -240,9 +315,9 @@ class SealCheck:
         }  # fmt: skip
 
 
-def village_reading(readings: Sequence[str], village: str) -> tuple[int, int]:
-    """Of the village name's characters: how many some reading of the ring shows in their place, and how many
-    most readings show one other character in place of.
+def village_reading(readings: Sequence[str], village: str) -> tuple[int, dict[int, str]]:
+    """Of the village name's characters: how many some reading of the ring shows in their place, and, for
+    each the readings never show, the one other character most of them show in its place (by position).
 
     In each reading the name's best-matching window counts. Readings at other sizes misread other characters
     (the page's print crosses the seal, a stroke is faint), so together they spell a name none of them read
@@ -261,12 +336,14 @@ def village_reading(readings: Sequence[str], village: str) -> tuple[int, int]:
             seen[j].append(ch)
             if ch == village[j]:
                 found.add(j)
-    read = len(readings)
-    other = sum(
-        1 for j, chars in enumerate(seen)
-        if j not in found and chars and max(chars.count(c) for c in set(chars)) * 2 > read
-    )  # fmt: skip
-    return len(found), other
+    others: dict[int, str] = {}
+    for j, chars in enumerate(seen):
+        if j in found or not chars:
+            continue
+        ch, votes = collections.Counter(chars).most_common(1)[0]
+        if votes * 2 > len(readings):
+            others[j] = ch
+    return len(found), others
 
 
 def shared_chars(text: str, name: str) -> int:
@@ -280,14 +357,16 @@ def check_impression(impression: Impression, expect: ExpectedSeal) -> SealCheck:
     The village's name (:func:`village_reading`) matches when every character is read in its place, or all
     but :data:`NAME_SLACK`; it is another village's when most readings agree on another character in place of
     one of it while the rest of it is read in place (山 for 莲 in 青?村: a misreading scatters, another seal's
-    character does not). The kind line is taken
-    for the kind it is closest to (:data:`KIND_MATCH`): the device's matches, any other is another seal's when the
+    character does not), unless the glyph itself looks at least as much like the name's character
+    (:class:`GlyphCheck`): the engine misreads some glyphs the same at every size (莲 as 鞍 or 划), and voting
+    cannot tell that from another seal. The kind line is taken for the kind it is closest to (:data:`KIND_MATCH`): the device's matches, any other is another seal's when the
     reading holds :data:`OTHER_KIND_CHARS` of its name.
     Another village or another kind is ``wrong_seal``, an anomaly. A name or kind read as neither (the print
     under the seal, a faint press) is ``seal_unreadable``: the check could not tell, which approvers see.
     """
-    found, other = village_reading(impression.ring, expect.village)
-    if other and found:
+    found, agreed = village_reading(impression.ring, expect.village)
+    misread = {(g.at, g.read) for g in impression.glyphs if g.misread and g.expected == expect.village[g.at : g.at + 1]}
+    if found and set(agreed.items()) - misread:
         # another name only where the rest of it was read in its place: readings of two impressions pressed
         # over each other agree on a character of nothing at times, and match nothing of the name
         village = "other"
