@@ -13,6 +13,8 @@ from edge.demo import contract_spec, write_contract_page
 from edge.kernel.config import SEAL_NAMES
 from edge.ocr.backends import get_backend
 from edge.ocr.impression import (
+    UNLIKE_FLOOR,
+    UNLIKE_MARGIN,
     ExpectedSeal,
     GlyphCheck,
     Impression,
@@ -93,7 +95,7 @@ def test_a_glyph_the_engine_misreads_at_every_size_is_told_from_another_villages
         assert check_impression(impression, expected(device, "公章")).flag == flag, impression
         if village == device:
             (glyph,) = impression.glyphs  # the disputed 莲, compared
-            assert (glyph.at, glyph.expected, glyph.misread) == (1, "莲", True), glyph
+            assert (glyph.at, glyph.expected, glyph.misread("鞍")) == (1, "莲", True), glyph
 
 
 def test_the_ring_is_unwrapped_from_its_gap_whatever_the_seal_was_turned() -> None:
@@ -151,22 +153,45 @@ def test_a_consistent_other_character_is_another_village_only_if_the_glyph_looks
     seal = expected("青莲村", "公章")
     ring = ("”可划村股价桂清会作福", "二划村机价姓清合作疮", "””露划村股份到清会作社", "大量本慑全弃潮含作共", "可蓝村股份瑟清会作社", "二划材届傣经清合作六")
     assert check_impression(Impression(ring, ("公章",)), seal).flag == "wrong_seal"  # no glyph compared
-    like_lian = GlyphCheck(1, "划", "莲", like_read=120, like_expected=540)
-    check = check_impression(Impression(ring, ("公章",), (like_lian,)), seal)
+
+    def lian(like_lian: int, like_hua: int) -> GlyphCheck:
+        return GlyphCheck(1, "莲", like_lian, (("划", like_hua), ("蓝", 100)))
+
+    check = check_impression(Impression(ring, ("公章",), (lian(540, 120),)), seal)
     assert (check.flag, check.village) == ("seal_unreadable", "unread")  # only 村 read: cannot tell, no wrong_seal
-    like_hua = GlyphCheck(1, "划", "莲", like_read=540, like_expected=120)
-    assert check_impression(Impression(ring, ("公章",), (like_hua,)), seal).flag == "wrong_seal"
+    assert check_impression(Impression(ring, ("公章",), (lian(120, 540),)), seal).flag == "wrong_seal"
     # at the boundary the glyph looking as much like both is the engine's misreading
-    assert GlyphCheck(1, "划", "莲", 300, 300).misread and not GlyphCheck(1, "划", "莲", 301, 300).misread
-    # a comparison made for another seal, or another character read, does not count for this one
-    for stale in (GlyphCheck(1, "划", "山", 120, 540), GlyphCheck(1, "鞍", "莲", 120, 540)):
-        assert check_impression(Impression(ring, ("公章",), (stale,)), seal).flag == "wrong_seal"
+    assert lian(300, 300).misread("划") and not lian(300, 301).misread("划")
+    assert not lian(540, 120).misread("鞍")  # a character not read there was not compared
+    # a comparison made for another seal's name does not count for this one
+    stale = GlyphCheck(1, "山", 540, (("划", 120),))
+    assert check_impression(Impression(ring, ("公章",), (stale,)), seal).flag == "wrong_seal"
     # seed 39's readings (莲 as 鞍, 青 read once): with the glyph compared, all but one read is the seal
     seed39 = ("裔鞍村股份经济合生社", "和鞍村股份经济合年社", "让攻村股份经济合作社", "和色共股份经济阅年社", "青鞍样股份经济合年社", "和鞍检股份经济合年社")
-    assert check_impression(Impression(seed39, ("公章",), (GlyphCheck(1, "鞍", "莲", 95, 544),)), seal).flag is None
-    assert Impression(seed39, ("公章",), (GlyphCheck(1, "鞍", "莲", 95, 544),)).to_dict()["glyphs"] == [
-        {"at": 1, "read": "鞍", "expected": "莲", "like_read": 95, "like_expected": 544}
+    glyph39 = GlyphCheck(1, "莲", 544, (("色", 213), ("鞍", 95), ("攻", 80)))
+    assert check_impression(Impression(seed39, ("公章",), (glyph39,)), seal).flag is None
+    assert Impression(seed39, ("公章",), (glyph39,)).to_dict()["glyphs"] == [
+        {"at": 1, "expected": "莲", "like_expected": 544, "like_read": [["色", 213], ["鞍", 95], ["攻", 80]]}
     ]
+
+
+def test_the_character_let_go_unread_must_not_plainly_be_another() -> None:
+    """A neighbouring village's seal (青山村's, judged by 青莲村's device) whose 山 the readings scatter over:
+    all but one character read, which the vote takes for a match; the glyph, cut from the ring, is plainly
+    山 and not 莲 (demo page, seed 39: 莲 at -0.19, 山 at 0.42), so the check cannot tell instead."""
+    seal = expected("青莲村", "公章")
+    ring = ("裔出村股份经济合年社", "村股份经济售年社", "青山村股份经济合作社", "鳃钙共股份经济阅年社", "青山村股份经济合和作社-", "二下村股份经济合年社")
+    assert check_impression(Impression(ring, ("公章",)), seal).village == "match"  # the vote alone
+    shan = GlyphCheck(1, "莲", -187, (("山", 424), ("出", 292), ("下", 150)))
+    check = check_impression(Impression(ring, ("公章",), (shan,)), seal)
+    assert (check.flag, check.village) == ("seal_unreadable", "unread")
+    # at the edges: below the floor and the margin ahead is plainly another; at the floor, or a margin short,
+    # it is a faint or crossed glyph of the name's own (the page's print runs over the ring's first character)
+    assert GlyphCheck(1, "莲", UNLIKE_FLOOR - 1, (("山", UNLIKE_FLOOR - 1 + UNLIKE_MARGIN),)).unlike
+    assert not GlyphCheck(1, "莲", UNLIKE_FLOOR, (("山", UNLIKE_FLOOR + UNLIKE_MARGIN),)).unlike
+    assert not GlyphCheck(1, "莲", 100, (("山", 100 + UNLIKE_MARGIN - 1),)).unlike
+    faint = GlyphCheck(0, "青", 138, (("网", 174), ("当", 39)))  # own seal, demo page seed 0
+    assert check_impression(Impression(("当莲村股份经济合作社", "证莲村股份经济合作社"), ("公章",), (faint,)), seal).flag is None
 
 
 def test_the_kind_is_the_nearest_name_and_another_kind_is_a_wrong_seal() -> None:
