@@ -203,6 +203,30 @@ async def test_cancelled_append_leaves_a_consistent_ledger(tmp_path: Path) -> No
     assert verify_ledger(tmp_path).ok
 
 
+async def test_a_write_sqlite_refuses_leaves_the_ledger_as_it_was(tmp_path: Path) -> None:
+    """A lone entry is written by one statement (its own transaction), a batch inside BEGIN ... COMMIT: when
+    SQLite refuses either part way (here a trigger another connection adds), nothing of it stays, and the
+    next append continues the chain from the last committed entry."""
+    db = tmp_path / "ledger.sqlite3"
+    async with await Ledger.open(tmp_path) as ledger:
+        await ledger.append_many(("k", {"n": n}) for n in range(31))
+        for table in ("entries", "nodes"):  # the 32nd entry completes the first stored proof node
+            with sqlite3.connect(db) as conn:
+                conn.execute(f"CREATE TRIGGER refuse BEFORE INSERT ON {table} BEGIN SELECT RAISE(ABORT, 'refused'); END")
+            with pytest.raises(sqlite3.IntegrityError, match="refused"):
+                await ledger.append_many([("k", {"n": 31}), ("k", {"n": 32})])
+            with pytest.raises(sqlite3.IntegrityError, match="refused"):
+                await ledger.append("k", {"n": 31})
+            with sqlite3.connect(db) as conn:
+                conn.execute("DROP TRIGGER refuse")
+            assert db_rows(tmp_path, "SELECT count(*) FROM entries") == [(31,)]
+            assert db_rows(tmp_path, "SELECT count(*) FROM nodes") == [(0,)]
+        assert (await ledger.append("k", {"n": 31})).index == 31
+        assert (await ledger.append("k", {"n": 32})).index == 32
+    assert db_rows(tmp_path, "SELECT count(*) FROM nodes") == [(1,)]
+    assert verify_ledger(tmp_path).ok
+
+
 # -- bad input changes nothing
 
 
