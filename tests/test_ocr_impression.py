@@ -160,8 +160,12 @@ def test_a_consistent_other_character_is_another_village_only_if_the_glyph_looks
     check = check_impression(Impression(ring, ("公章",), (lian(540, 120),)), seal)
     assert (check.flag, check.village) == ("seal_unreadable", "unread")  # only 村 read: cannot tell, no wrong_seal
     assert check_impression(Impression(ring, ("公章",), (lian(120, 540),)), seal).flag == "wrong_seal"
-    # at the boundary the glyph looking as much like both is the engine's misreading
+    # at the boundary the glyph looking as much like both is the engine's misreading, if it looks like 莲 at all
     assert lian(300, 300).misread("划") and not lian(300, 301).misread("划")
+    assert lian(UNLIKE_FLOOR, 100).misread("划") and not lian(UNLIKE_FLOOR - 1, 100).misread("划")
+    # another village's 石 cut badly (bench page 62): as unlike 莲 as 石, so the vote for 石 stands
+    stone = GlyphCheck(1, "莲", 236, (("石", 206),))
+    assert check_impression(Impression(("青石村股份经济合作社", "印石村股份经济合作社"), ("公章",), (stone,)), seal).flag == "wrong_seal"
     assert not lian(540, 120).misread("鞍")  # a character not read there was not compared
     # a comparison made for another seal's name does not count for this one
     stale = GlyphCheck(1, "山", 540, (("划", 120),))

@@ -64,9 +64,11 @@ class GlyphCheck:
     like_read: tuple[tuple[str, int], ...]
 
     def misread(self, read: str) -> bool:
-        """The glyph looks at least as much like the name's character as like ``read``: the engine misread it."""
+        """The glyph looks like the name's character (:data:`UNLIKE_FLOOR` or more), and at least as much as
+        like ``read``: the engine misread it. Below the floor the cut is too poor to speak for the name (another
+        village's 石, cut badly, looked like 莲 at 0.24 and like 石 at 0.21)."""
         like = dict(self.like_read).get(read)
-        return like is not None and self.like_expected >= like
+        return like is not None and self.like_expected >= max(like, UNLIKE_FLOOR)
 
     @property
     def unlike(self) -> bool:
@@ -288,10 +290,12 @@ def _glyph_checks(strip: np.ndarray, ring: Sequence[str], village: str) -> tuple
 # crosses the impression, is misread at every size in about one genuine impression in six (hostsim's
 # photos). Such misreadings scatter; a neighbouring village's character (山 for 莲) is read alike.
 NAME_SLACK = 1
-# A glyph is plainly another character (:attr:`GlyphCheck.unlike`) when its likeness to the name's character
-# is below UNLIKE_FLOOR and a character read in its place is UNLIKE_MARGIN more alike (thousandths). On the
-# demo's page (48 photos) the device's own unread character looked like its own at 0.14 to 0.62 and at most
-# 0.21 more like a misreading; a neighbouring village's at most 0.27, and at least 0.22 more like its own.
+# A glyph cut from the ring is compared in thousandths of correlation (:class:`GlyphCheck`). It speaks for the
+# name's character from UNLIKE_FLOOR up; below that, a character read in its place UNLIKE_MARGIN more alike
+# makes it plainly another. On the bench's photos (``benchmarks/bench_impression.py``, demo and random pages):
+# a neighbouring village's character looked like the name's at 0.27 at most, and 0.22 or more like its own;
+# of the device's own characters left unread, one (a faint 青 under the page's print, 0.15 against 机's 0.37)
+# came out plainly another, which makes that photo seal_unreadable: the margin trades it for the neighbours.
 UNLIKE_FLOOR = 300
 UNLIKE_MARGIN = 150
 KIND_MATCH = 0.5  # a reading this close to a kind's name (and closer than to any other) names that kind
