@@ -188,6 +188,9 @@ async def test_ledger_cursors_and_page_sizes_outside_64_bits_get_a_clear_error(w
         assert page.status_code == 400 and "输入有误" in page.text
     too_far = (await web.client.get("/api/ledger", params={"before": "9223372036854775808"})).json()["error"]["message"]
     assert too_far == "请求格式错误：query.before 应不大于 9223372036854775807"
+    page = await web.client.get("/ledger", params={"before": "9223372036854775808"})  # a page: no field's program name
+    assert "请求格式错误：1 项不符合要求（应不大于 9223372036854775807）。请返回上一页检查后重试。" in page.text
+    assert "query.before" not in page.text
     top = await web.client.get("/api/ledger", params={"before": "9223372036854775807"})
     assert top.status_code == 200 and top.json()["entries"]
     assert (await web.client.get("/api/ledger", params={"limit": "99999999999999999999"})).status_code == 422
@@ -203,6 +206,10 @@ async def test_malformed_bodies_and_unknown_paths_answer_in_the_error_envelope(w
         r = await web.client.request(method, path)
         assert r.status_code == status and "detail" not in r.json(), r.text
         assert r.json()["ok"] is False and r.json()["error"]["code"] == f"http_{status}"
+    await web.login("jiandu")
+    unreadable = await web.client.post("/account/password", content=b"x", headers={"content-type": "multipart/form-data"})
+    assert unreadable.status_code == 400 and "请求无法处理（错误 400）。请返回上一页重试。" in unreadable.text
+    assert "boundary" not in unreadable.text.lower()  # the framework's English (Missing boundary ...) stays in the log
     spec = (await web.client.get("/openapi.json")).json()
     described = spec["paths"]["/api/login"]["post"]["responses"]["422"]["content"]["application/json"]["schema"]
     assert described == {"$ref": "#/components/schemas/ErrorEnvelope"}  # what the API says is what it sends

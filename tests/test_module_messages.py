@@ -5,6 +5,8 @@ were bilingual or English before."""
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +15,7 @@ from typing import Any
 import aiosqlite
 import pytest
 
-from edge.kernel.documents import MAX_DOCUMENT_BYTES, check_source, document_path, verify_stored
+from edge.kernel.documents import MAX_DOCUMENT_BYTES, check_source, document_path, store_document, verify_stored
 from edge.kernel.errors import EdgeError
 from edge.ledger import Entry
 from edge.modules.competitive_deposit import projection as deposit
@@ -96,6 +98,21 @@ def test_an_original_that_cannot_be_filed_is_refused_in_chinese(tmp_path: Path) 
         f"原件未入库：{'ab' * 32}",
     ]
     assert all(english(m.replace(str(tmp_path), "")) == [] for m in messages)
+
+
+def test_a_disk_that_fails_an_original_is_said_in_chinese_without_the_systems_english(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "原件.pdf"
+    source.write_bytes(b"%PDF-1.4")
+    too_long = tmp_path / ("长" * 200 + ".pdf")
+    assert message_of(lambda: check_source(too_long)) == f"无法读取原件 {too_long}：文件名过长"
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    assert message_of(lambda: store_document(tmp_path / "data", source)) == f"无法保存原件 {source}：磁盘空间不足"
 
 
 def entry(kind: str, body: dict[str, Any]) -> Entry:

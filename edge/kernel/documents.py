@@ -7,7 +7,9 @@ written to a temporary name, fsynced, renamed into place and left read-only.
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -16,6 +18,8 @@ from typing import Any
 
 from edge.kernel.errors import InputError
 from edge.ledger.private import READ_ONLY_MODE, open_private, private_dir
+
+log = logging.getLogger("edge.kernel.documents")
 
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024  # a scan or a PDF, not a video
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -42,6 +46,16 @@ def document_path(data_dir: Path, sha256: str) -> Path:
     return documents_dir(data_dir) / sha256[:2] / sha256
 
 
+def _disk_problem(exc: OSError) -> str:
+    """What went wrong, in Chinese (the message reaches an upload's page); the system's English to the log."""
+    log.warning("original document: %s", exc)
+    return {
+        errno.ENOSPC: "磁盘空间不足", errno.EDQUOT: "磁盘空间不足",
+        errno.EACCES: "没有读写权限", errno.EPERM: "没有读写权限",
+        errno.EROFS: "磁盘为只读", errno.ENAMETOOLONG: "文件名过长",
+    }.get(exc.errno or 0, "磁盘读写出错，详见运行日志")  # fmt: skip
+
+
 def check_source(source: Path) -> int:
     """The size of a file that may be filed as an original; a clear error otherwise."""
     try:
@@ -49,7 +63,7 @@ def check_source(source: Path) -> int:
     except FileNotFoundError:
         raise InputError(f"找不到原件文件：{source}", "missing_file") from None
     except OSError as exc:
-        raise InputError(f"无法读取原件 {source}：{exc}", "missing_file") from None
+        raise InputError(f"无法读取原件 {source}：{_disk_problem(exc)}", "missing_file") from None
     if not source.is_file():
         raise InputError(f"原件不是普通文件：{source}", "missing_file")
     if st.st_size == 0:
@@ -88,7 +102,7 @@ def store_document(data_dir: Path, source: Path) -> StoredDocument:
             tmp.chmod(READ_ONLY_MODE)
             os.replace(tmp, final)
     except OSError as exc:
-        raise InputError(f"无法保存原件 {source}：{exc}", "bad_document") from None
+        raise InputError(f"无法保存原件 {source}：{_disk_problem(exc)}", "bad_document") from None
     finally:
         if tmp.exists():
             tmp.unlink()

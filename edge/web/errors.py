@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import quote
 
@@ -13,6 +14,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from edge.kernel.errors import EdgeError, InputError, NotFound, Refused, Unavailable
 from edge.web.shell import CsrfFailed, LoginRequired, Shell
 
+log = logging.getLogger("edge.web")
+
 # What the request validation says, in Chinese, for the problems a person (or a fuzzer) meets most.
 _PROBLEMS = {
     "missing": "缺少此项", "int_parsing": "应为整数", "int_from_float": "应为整数", "bool_parsing": "应为 true 或 false",
@@ -23,13 +26,17 @@ _PROBLEMS = {
 }  # fmt: skip
 
 
-def _problem(error: Any) -> str:
-    """One validation problem in Chinese (pydantic's English for the rare ones not listed above)."""
+_HTTP = {404: "没有此页面或接口。", 405: "此地址不接受该请求方法。"}  # what the framework refuses most, in Chinese
+
+
+def _problem(error: Any, fallback: str | None = None) -> str:
+    """One validation problem in Chinese; for the rare ones not listed above, ``fallback`` (a page's), or else
+    pydantic's English (the API's, for the program that sent it)."""
     template = _PROBLEMS.get(str(error.get("type")))
     try:
-        return template.format(**(error.get("ctx") or {})) if template else str(error.get("msg"))
+        return template.format(**(error.get("ctx") or {})) if template else fallback or str(error.get("msg"))
     except (KeyError, IndexError):
-        return str(error.get("msg"))
+        return fallback or str(error.get("msg"))
 
 
 def error_status(exc: EdgeError) -> int:
@@ -83,12 +90,18 @@ def install(app: FastAPI, shell: Shell) -> None:
             code, message = "bad_input", f"请求格式错误：{problems}"
         if shell.is_api(request):
             return JSONResponse(envelope(code, message), 422)
+        if code == "bad_input":  # a page names no field by its program name (query.before), says no pydantic
+            said = "；".join(dict.fromkeys(_problem(e, "格式不对") for e in errors))
+            message = f"请求格式错误：{len(errors)} 项不符合要求（{said}）。请返回上一页检查后重试。"
         return await shell.render(request, "error.html", 400, title="输入有误", message=message)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         """What the framework refuses itself (no such path, a method the path lacks, an unreadable form)."""
-        message = {404: "没有此页面或接口。", 405: "此地址不接受该请求方法。"}.get(exc.status_code, f"请求无法处理：{exc.detail}")
-        if shell.is_api(request):
+        if shell.is_api(request):  # a program: the framework's own words (an unreadable form's why) help it
+            message = _HTTP.get(exc.status_code, f"请求无法处理：{exc.detail}")
             return JSONResponse(envelope(f"http_{exc.status_code}", message, "HTTPError"), exc.status_code, headers=exc.headers)
+        if exc.status_code not in _HTTP:  # a page says it in Chinese only; the English goes to the log
+            log.info("%s %s refused (%s): %s", request.method, request.url.path, exc.status_code, exc.detail)
+        message = _HTTP.get(exc.status_code, f"请求无法处理（错误 {exc.status_code}）。请返回上一页重试。")
         return await shell.render(request, "error.html", exc.status_code, title="无法完成", message=message)

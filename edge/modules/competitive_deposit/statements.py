@@ -1,21 +1,19 @@
 """Reading an account's balances from a bank statement or an accounting export (CSV or XLSX).
 
-A file is checked before anything is kept: its size, what its first bytes say it is (an XLSX is a zip: its
-entries and their unpacked size are counted before openpyxl opens it, so a zip bomb is refused unread), its
-text encoding (UTF-8 or GB18030, as Chinese banks export), a header row naming a date column and a balance
-column, every row's date and balance (no negative, no third decimal, no date after today), the dates in
-order (oldest or newest first), and an account-number column, when there is one, matching the account. Any
-problem is a :class:`StatementError` with a Chinese message naming the line; nothing is recorded then.
+A file is checked before anything is kept: its size, what its first bytes say it is, what
+:mod:`edge.kernel.tables` checks as it reads the rows one by one (a zip bomb refused unread; the text
+encoding, UTF-8 or GB18030 as Chinese banks export; at most :data:`MAX_ROWS` lines), a header row naming a
+date column and a balance column, every row's date and balance (no negative, no third decimal, no date after
+today), the dates in order (oldest or newest first), and an account-number column, when there is one,
+matching the account. Any problem is a :class:`StatementError` with a Chinese message naming the line;
+nothing is recorded then.
 
 Rows without a date (totals such as 本月合计, 本年累计, 期初余额 without a day) are skipped and counted.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -23,13 +21,12 @@ from decimal import Decimal, InvalidOperation
 from itertools import pairwise
 from typing import Any
 
-from openpyxl import load_workbook
+from edge.kernel.tables import Kind, Limits, TableError, TooManyRows, read_table
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
-MAX_ROWS = 50_000
+MAX_ROWS = 50_000  # lines of the file, blank ones too
 MAX_DAYS = 3_700  # ten years of days in one import
-MAX_UNZIPPED_BYTES = 50 * 1024 * 1024
-MAX_ZIP_ENTRIES = 200
+LIMITS = Limits(rows=MAX_ROWS, columns=100, unpacked_bytes=50 * 1024 * 1024)  # no bank exports 100 columns
 HEADER_SEARCH_ROWS = 30
 MAX_FEN = 10**9 * 100  # 10 亿元
 
@@ -65,66 +62,24 @@ def read_statement(data: bytes, filename: str, account: str, today: date) -> Sta
     if len(data) > MAX_FILE_BYTES:
         raise StatementError(f"文件过大：最多 {MAX_FILE_BYTES // (1024 * 1024)} MB。请按年份分开导出。")
     ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    kind: Kind
     if data.startswith(b"PK\x03\x04"):
         if ext != "xlsx":
             raise StatementError(f"文件“{filename}”的内容是 Excel（XLSX）或压缩包，扩展名却不是 .xlsx。")
-        lines: Iterator[tuple[int, Sequence[Any]]] = _xlsx_rows(data)
-        fmt = "xlsx"
+        kind = "xlsx"
     elif ext == "xlsx":
         raise StatementError(f"文件“{filename}”不是真正的 XLSX 文件（改扩展名无效）。请从银行或财务软件重新导出。")
     elif ext in ("csv", "txt"):
-        lines = _csv_rows(data)
-        fmt = "csv"
+        kind = "csv"
     else:
-        raise StatementError("只接受 CSV 或 XLSX 格式的银行流水或财务导出文件（旧版 .xls 请另存为 .xlsx）。")
-    rows, skipped = _balances(lines, account, today)
-    return Statement(rows, skipped, fmt)
-
-
-# -- the two formats --------------------------------------------------------------------------------------
-
-
-def _csv_rows(data: bytes) -> Iterator[tuple[int, Sequence[Any]]]:
-    if b"\x00" in data:
-        raise StatementError("文件含有二进制内容，不是 CSV 文本。")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise StatementError("无法识别文件的文字编码（应为 UTF-8 或 GBK）。")
+        raise StatementError("只接受 CSV 或 XLSX 格式的银行流水或财务导出文件（旧版 Excel 文件请另存为 XLSX）。")
     try:
-        yield from enumerate(csv.reader(io.StringIO(text, newline="")), 1)
-    except csv.Error as exc:
-        raise StatementError(f"CSV 格式错误：{exc}") from None
-
-
-def _xlsx_rows(data: bytes) -> Iterator[tuple[int, Sequence[Any]]]:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            infos = z.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise StatementError("XLSX 文件已损坏，无法打开。请重新导出。") from None
-    if len(infos) > MAX_ZIP_ENTRIES or sum(i.file_size for i in infos) > MAX_UNZIPPED_BYTES:
-        raise StatementError("XLSX 文件解压后过大，拒绝读取。请只导出需要的账户和日期范围。")
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # noqa: BLE001 - openpyxl raises many types (KeyError, ValueError, its own) for a malformed file
-        raise StatementError("无法读取 XLSX 文件的内容（文件损坏或不是 Excel 工作簿）。") from None
-    try:
-        sheet = book.worksheets[0] if book.worksheets else None
-        if sheet is None:
-            raise StatementError("XLSX 文件中没有工作表。")
-        try:
-            yield from enumerate(sheet.iter_rows(values_only=True), 1)
-        except StatementError:
-            raise
-        except Exception:  # noqa: BLE001 - as above: a damaged sheet fails in openpyxl's own ways while it is read
-            raise StatementError("XLSX 文件的内容无法读取（工作表损坏）。") from None
-    finally:
-        book.close()
+        rows, skipped = _balances(read_table(data, kind, LIMITS), account, today)
+    except TooManyRows:
+        raise StatementError(f"行数过多：一次最多导入 {MAX_ROWS} 行。请按年份分开导入。") from None
+    except TableError as exc:
+        raise StatementError(exc.message) from None
+    return Statement(rows, skipped, kind)
 
 
 # -- rows -------------------------------------------------------------------------------------------------
@@ -156,8 +111,6 @@ def _balances(lines: Iterator[tuple[int, Sequence[Any]]], account: str, today: d
     rows: list[tuple[int, date, int]] = []
     skipped = 0
     for n, row in lines:
-        if len(rows) + skipped >= MAX_ROWS:
-            raise StatementError(f"行数过多：一次最多导入 {MAX_ROWS} 行。请按年份分开导入。")
         cells = list(row)
         if not any(_text(c) for c in cells):
             continue
