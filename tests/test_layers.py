@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("edge", "central", "hostsim", "tools", "qinglian", "firmware")
 HOST_SIDE = ("edge", "central", "hostsim", "tools", "qinglian")
 SHARED_LEAVES = ("qinglian.passwords", "qinglian.logins")
-KERNEL_LEAVES = ("edge.kernel.fmt", "edge.kernel.months", "edge.kernel.errors", "edge.kernel.writerlock")
+KERNEL_LEAVES = ("edge.kernel.fmt", "edge.kernel.months", "edge.kernel.errors", "edge.kernel.writerlock", "edge.kernel.tables")
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,22 @@ async def queued(site: Site) -> int:
         return len((await conn.execute(documents.select())).all())
 
 
+async def test_a_csv_saved_by_excel_in_gbk_is_read_and_a_broken_one_is_refused_in_chinese(site: Site) -> None:
+    """Excel in China saves CSV as GBK; a file with NUL bytes (binary, or UTF-16) or a quote left open is
+    refused with its reason in Chinese (the catalogue's own CSV reading let csv's error through as a 500)."""
+    async with site.http() as officer:
+        assert (await login(officer, "zhenshen")).status_code == 303
+        for data, says in (("编号,名称\x00".encode(), "二进制"), ("编号,名称,单位,单价(元)\nDL-01,\"路面,平方米,12\n".encode(), "第 2 行")):
+            refused = await post(officer, data)
+            assert refused.status_code == 400 and says in refused.text, refused.text
+            said = re.search(r'<p class="error">(.*?)</p>', refused.text)
+            assert said is not None and re.search(r"[A-Za-z]{4,}", said.group(1)) is None, said  # no library English
+        assert await queued(site) == 0
+        gbk = "编号,名称,单位,单价(元)\r\nDL-01,C25 混凝土路面,平方米,120\r\n".encode("gbk")
+        assert (await post(officer, gbk)).status_code == 303
+    assert await queued(site) > 0
+
+
 async def test_a_township_publishes_its_catalogue_and_the_village_prices_from_it(site: Site) -> None:
     async with site.http() as officer, site.http() as other, site.http() as county:
         for client, username in ((officer, "zhenshen"), (other, "pushen"), (county, "xianjian")):
@@ -170,7 +186,7 @@ async def test_a_township_publishes_its_catalogue_and_the_village_prices_from_it
         assert (await post(county, CSV, token="")).status_code == 403
         assert (await post(officer, CSV, token="wrong")).status_code == 403
         for bad, says in ((b"code,name\n1,2\n", "表头"), ("编号,名称,单位,单价(元)\nDL-01,路面,平方米,1e3\n".encode(), "第 2 行单价"),
-                          ("编号,名称,单位,单价(元)\nDL-01,路面,平方米,1\nDL-01,又一个,米,2\n".encode(), "编号 DL-01 重复"), (b"\xff\xfe", "UTF-8")):  # fmt: skip
+                          ("编号,名称,单位,单价(元)\nDL-01,路面,平方米,1\nDL-01,又一个,米,2\n".encode(), "编号 DL-01 重复"), (b"\xff\xfe", "文字编码")):  # fmt: skip
             refused = await post(officer, bad)
             assert refused.status_code == 400 and says in refused.text
         assert await queued(site) == 0

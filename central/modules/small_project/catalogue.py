@@ -5,14 +5,10 @@ document of kind ``small_project.catalogue`` (one decision in the central's log 
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import zipfile
 from datetime import UTC, datetime
 from typing import Any
 
-from openpyxl import load_workbook
 from sqlalchemy import BigInteger, Column, PrimaryKeyConstraint, String, Table, Text, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -21,12 +17,17 @@ from central.db import edges, metadata
 from central.modules.small_project.pool import township_of
 from central.store import Principal, Refusal
 from edge.kernel.fmt import AmountError, parse_yuan
+from edge.kernel.tables import Limits, TableError, TooManyRows, read_table
 
 NAME = "small_project"
 CATALOGUE = f"{NAME}.catalogue"  # the edge part's document kind
 HEADER = ["编号", "名称", "单位", "单价(元)"]
 MAX_BYTES = 2 * 1024 * 1024
-MAX_UNPACKED = 20 * 1024 * 1024  # an XLSX is a zip: one that expands past this is refused unread (a zip bomb)
+LIMITS = Limits(
+    rows=2 * rules.MAX_ITEMS,  # the items, the header and blank lines between them
+    columns=20,  # the four, and a township's own notes beside them (the header may carry their names)
+    unpacked_bytes=20 * 1024 * 1024,  # an XLSX is a zip: one that expands past this is refused unread (a zip bomb)
+)
 
 catalogues = Table(
     "small_project_catalogues",
@@ -47,40 +48,18 @@ def _refuse(message: str) -> Refusal:
     return Refusal(400, "bad_catalogue", message)
 
 
-def _csv_rows(data: bytes) -> list[list[str]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise _refuse("请上传 UTF-8 编码的 CSV 文件（或 XLSX）") from None
-    return list(csv.reader(io.StringIO(text)))
-
-
-def _xlsx_rows(data: bytes) -> list[list[str]]:
-    """The first sheet's rows as text; a damaged, foreign or oversized workbook refused before it is read."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            unpacked = sum(i.file_size for i in z.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise _refuse("XLSX 文件已损坏，无法打开") from None
-    if unpacked > MAX_UNPACKED:
-        raise _refuse("XLSX 文件解压后过大，拒绝读取")
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        try:
-            sheet = book.worksheets[0]
-            return [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-        finally:
-            book.close()
-    except Exception:  # noqa: BLE001 - openpyxl fails in many ways (KeyError, ValueError, its own) on a bad file
-        raise _refuse("无法读取 XLSX 文件的内容（文件损坏或不是 Excel 工作簿）") from None
-
-
 def read_catalogue(filename: str, data: bytes, version: str, effective: str) -> dict[str, Any]:
-    """The catalogue's document body from a CSV (UTF-8, with or without BOM) or an XLSX (its first sheet), with
-    the header 编号,名称,单位,单价(元)."""
+    """The catalogue's document body from a CSV (UTF-8 or GBK, as Excel saves it) or an XLSX (its first sheet),
+    with the header 编号,名称,单位,单价(元), read by :mod:`edge.kernel.tables`."""
     if len(data) > MAX_BYTES:
         raise _refuse(f"文件过大（最多 {MAX_BYTES // (1024 * 1024)} MB）")
-    rows = _xlsx_rows(data) if filename.lower().endswith(".xlsx") else _csv_rows(data)
+    try:
+        table = read_table(data, "xlsx" if filename.lower().endswith(".xlsx") else "csv", LIMITS)
+        rows = [["" if v is None else str(v) for v in row] for _, row in table]
+    except TooManyRows:
+        raise _refuse(f"目录最多 {rules.MAX_ITEMS} 项") from None
+    except TableError as exc:
+        raise _refuse(exc.message) from None
     rows = [r for r in rows if any(c.strip() for c in r)]
     if not rows or [c.strip() for c in rows[0]][: len(HEADER)] != HEADER:
         raise _refuse(f"第 1 行应为表头 {','.join(HEADER)}")
