@@ -21,7 +21,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from edge_support import config_for
-from openpyxl import Workbook
+from tables_support import xlsx
 from web_support import Api, seed_account
 
 from edge.agent import EdgeAgent
@@ -88,20 +88,9 @@ async def test_a_statement_imported_gives_the_idle_funds_and_the_explanation(age
     assert entry.body["days"][-1] == ["2026-10-20", 320_000_000, 335_000_000]  # the day's low, and its close (the newest row)
 
 
-def _xlsx(rows: list[list[Any]]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
 async def test_an_accounting_export_in_xlsx_with_real_dates_and_numbers(agent: EdgeAgent) -> None:
     await desk.add_account(agent, BY, ACCT, "基本户", "农商银行")
-    data = _xlsx([["银行存款日记账"], ["日期", "摘要", "借方", "贷方", "余额", "账号"],
+    data = xlsx(*[["银行存款日记账"], ["日期", "摘要", "借方", "贷方", "余额", "账号"],
                   [date(2026, 1, 5), "期初", None, None, 3000000, ACCT], [date(2026, 2, 1), "收入", 0.5, None, 3000000.5, ACCT],
                   ["本年累计", None, None, None, 3000000.5, None]])  # fmt: skip
     got = await desk.import_statement(agent, BY, ACCT, data, "日记账.xlsx", D("2026-10-01"))

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from edge_support import config_for, qinglian, writer  # noqa: F401  (writer is a fixture)
-from openpyxl import Workbook
+from tables_support import xlsx
 
 from edge.agent import EdgeAgent
 from edge.kernel.db import WorkingDB
@@ -151,15 +151,12 @@ async def test_a_register_imports_from_csv_and_xlsx_recording_only_changes(
 ) -> None:
     assert await desk.import_register("名册.csv", register(300), "zhoumin") == 300
     assert await desk.import_register("名册.csv", register(300), "zhoumin") == 0  # the same file: nothing recorded
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.append(["户号", "户主", "人数", "承包组", "电话"])
-    sheet.append(["H001", "户主一改名", 3, "2组", PHONE])  # a change
-    sheet.append([301, "新户", 2.0, "6组", None])  # a spreadsheet's numbers: 301 and 2.0
-    data = io.BytesIO()
-    book.save(data)
-    assert await desk.import_register("名册.xlsx", data.getvalue(), "zhoumin") == 2
+    data = xlsx(
+        ["户号", "户主", "人数", "承包组", "电话"],
+        ["H001", "户主一改名", 3, "2组", PHONE],  # a change
+        [301, "新户", 2.0, "6组", None],  # a spreadsheet's numbers: 301 and 2.0
+    )
+    assert await desk.import_register("名册.xlsx", data, "zhoumin") == 2
     async with writer.recorder.step():
         households = await store.households(writer.db.conn)
     assert len(households) == 301 and households["H001"].head == "户主一改名" and households["301"].members == 2
@@ -173,17 +170,6 @@ def zip_of(files: dict[str, bytes]) -> bytes:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         for name, data in files.items():
             z.writestr(name, data)
-    return out.getvalue()
-
-
-def xlsx_with(*rows: list[Any]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
     return out.getvalue()
 
 
@@ -205,7 +191,7 @@ def xlsx_with(*rows: list[Any]) -> bytes:
     ("名册.csv", "户号,户主,承包组\nH1,张三,1组\n".encode(), "缺少「人数」"),
     ("名册.csv", "户号,户主,人数,承包组\nH 1,张三,2,1组\n".encode(), "户号只能用"),
     ("名册.csv", b"a,b\x00c\n", "二进制"),
-    ("名册.xlsx", xlsx_with(["户号", "户主", "人数", "承包组"], ["H1", "张三", 99, "1组"]), "人数应为 1–50"),
+    ("名册.xlsx", xlsx(["户号", "户主", "人数", "承包组"], ["H1", "张三", 99, "1组"]), "人数应为 1–50"),
     ("名册.csv", ("户号,户主,人数,承包组\n" + "".join(f"H{i},户主,2,1组\n" for i in range(5001))).encode(), "最多 5000 户"),
 ])  # fmt: skip
 async def test_a_hostile_or_broken_register_file_is_refused_and_changes_nothing(

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from openpyxl import Workbook
+from tables_support import xlsx
 import pytest_asyncio
 from central_accounts_support import OTHER_TOWNSHIP, PASSWORD, PNG, Central, Clock, csrf_of, login, staff
 from central_support import COUNTY, TOWNSHIP, db_url, enrol, store  # noqa: F401 - fixtures
@@ -123,16 +123,6 @@ async def post(
         "csrf": token if token is not None else await csrf_of(client, "/m/small_project"),
     }
     return await client.post("/m/small_project/catalogues", data=form, files={"file": (filename, data, "text/csv")})
-
-
-def xlsx(*rows: tuple[object, ...]) -> bytes:
-    """A workbook as a spreadsheet program saves it: numbers as numbers."""
-    book = Workbook()
-    for row in rows:
-        book.active.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 async def test_the_catalogue_is_also_read_from_an_xlsx_and_a_bad_one_publishes_nothing(site: Site) -> None:

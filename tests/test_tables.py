@@ -11,7 +11,7 @@ import zipfile
 from typing import Any
 
 import pytest
-from openpyxl import Workbook
+from tables_support import xlsx
 
 from edge.kernel.tables import Kind, Limits, TableError, TooManyRows, _csv_problem, read_table
 
@@ -28,17 +28,6 @@ def refusal(data: bytes, kind: Kind = "csv", limits: Limits = LIMITS) -> str:
     message = caught.value.message
     assert not re.search(r"[A-Za-z]", re.sub(r"\b(?:CSV|XLSX|Excel)\b", "", message)), message
     return message
-
-
-def xlsx(*rows: list[Any]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def rezipped(data: bytes, change: dict[str, bytes]) -> bytes:
