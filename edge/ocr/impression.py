@@ -18,9 +18,12 @@ compared by shape with the name's character and with those read there (:mod:`edg
 reads some glyphs wrongly at every size (青莲村's 莲 as 鞍 or 划), as it reads another village's character alike
 at every size, and scatters its readings of a neighbouring village's character as it does a faint one's.
 :func:`check_impression` compares them with the device's seal. On hostsim's desk-camera JPEGs
-(``benchmarks/bench_impression.py``, 32 photos, four villages and kinds) the device's own seal was never taken
-for another; about one in four could not be told (``seal_unreadable``, no flag); another village's seal was
-caught in 20 of 32 and another kind in 24 of 32, the rest unreadable.
+(``benchmarks/bench_impression.py``: 64 random pages of four villages and kinds, and 48 of the demo's page) the
+device's own seal was never taken for another; 25 of 64 and 13 of 48 could not be told (``seal_unreadable``, no
+flag). Another village's seal was caught in 34 of 64, a neighbouring village's (one character off) in 33 and
+taken for the device's own in 2, another kind caught in 27; the rest unreadable. The demo's page is printed
+across most of the seal: there another village's was caught in 7 of 48, a neighbour's in 6 (never taken for
+the device's own), another kind in 4.
 """
 
 from __future__ import annotations
@@ -292,8 +295,9 @@ def _glyph_checks(strip: np.ndarray, ring: Sequence[str], village: str) -> tuple
 NAME_SLACK = 1
 # A glyph cut from the ring is compared in thousandths of correlation (:class:`GlyphCheck`). It speaks for the
 # name's character from UNLIKE_FLOOR up; below that, a character read in its place UNLIKE_MARGIN more alike
-# makes it plainly another. On the bench's photos (``benchmarks/bench_impression.py``, demo and random pages):
-# a neighbouring village's character looked like the name's at 0.27 at most, and 0.22 or more like its own;
+# makes it plainly another. On the bench's photos (``benchmarks/bench_impression.py``, demo and random pages),
+# where the vote took a neighbouring village's seal for the device's own, its character looked like the
+# name's at 0.27 at most, and 0.22 or more like its own;
 # of the device's own characters left unread, one (a faint 青 under the page's print, 0.15 against 机's 0.37)
 # came out plainly another, which makes that photo seal_unreadable: the margin trades it for the neighbours.
 UNLIKE_FLOOR = 300
