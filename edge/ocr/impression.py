@@ -66,12 +66,12 @@ class GlyphCheck:
     like_expected: int
     like_read: tuple[tuple[str, int], ...]
 
-    def misread(self, read: str) -> bool:
-        """The glyph looks like the name's character (:data:`UNLIKE_FLOOR` or more), and at least as much as
-        like ``read``: the engine misread it. Below the floor the cut is too poor to speak for the name (another
-        village's 石, cut badly, looked like 莲 at 0.24 and like 石 at 0.21)."""
+    def confirms(self, read: str) -> bool:
+        """The glyph looks like ``read`` (:data:`LOOKS_LIKE` or more) and more than like the name's character:
+        what the readings agree on is the seal's, not the engine's misreading (莲 read as 鞍 at every size looked
+        like 鞍 at 0.10, like 莲 at 0.54) nor a reading of ink pressed over ink."""
         like = dict(self.like_read).get(read)
-        return like is not None and self.like_expected >= max(like, UNLIKE_FLOOR)
+        return like is not None and like >= LOOKS_LIKE and like > self.like_expected
 
     @property
     def unlike(self) -> bool:
@@ -282,7 +282,8 @@ def _glyph_checks(strip: np.ndarray, ring: Sequence[str], village: str) -> tuple
     checks = []
     for at in unfound:
         cell = normalise(cells[at]) if at < len(cells) else None
-        like_read = sorted(((ch, round(1000 * likeness(cell, ch))) for ch in set(seen[at])), key=lambda p: (-p[1], p[0]))
+        likes = ((ch, round(1000 * likeness(cell, ch))) for ch in set(seen[at]))
+        like_read = sorted(likes, key=lambda pair: (-pair[1], pair[0]))
         checks.append(GlyphCheck(at, village[at], round(1000 * likeness(cell, village[at])), tuple(like_read)))
     return tuple(checks)
 
@@ -293,15 +294,21 @@ def _glyph_checks(strip: np.ndarray, ring: Sequence[str], village: str) -> tuple
 # crosses the impression, is misread at every size in about one genuine impression in six (hostsim's
 # photos). Such misreadings scatter; a neighbouring village's character (山 for 莲) is read alike.
 NAME_SLACK = 1
-# A glyph cut from the ring is compared in thousandths of correlation (:class:`GlyphCheck`). It speaks for the
-# name's character from UNLIKE_FLOOR up; below that, a character read in its place UNLIKE_MARGIN more alike
-# makes it plainly another. On the bench's photos (``benchmarks/bench_impression.py``, demo and random pages),
-# where the vote took a neighbouring village's seal for the device's own, its character looked like the
-# name's at 0.27 at most, and 0.22 or more like its own;
-# of the device's own characters left unread, one (a faint 青 under the page's print, 0.15 against 机's 0.37)
-# came out plainly another, which makes that photo seal_unreadable: the margin trades it for the neighbours.
+# A glyph cut from the ring is compared in thousandths of correlation (:class:`GlyphCheck`). It is plainly
+# another character than the name's when it looks like the name's below UNLIKE_FLOOR and like a character read
+# in its place UNLIKE_MARGIN more. On the bench's photos (``benchmarks/bench_impression.py``, demo and random
+# pages), where the vote took a neighbouring village's seal for the device's own, its character looked like
+# the name's at 0.27 at most, and 0.22 or more like its own; of the device's own characters left unread, one (a
+# faint 青 under the page's print, 0.15 against 机's 0.37) came out plainly another, which makes that photo
+# seal_unreadable: the margin trades it for the neighbours.
 UNLIKE_FLOOR = 300
 UNLIKE_MARGIN = 150
+# Another village's character is read alike by most readings, AGREE_MIN at least (one reading of ink pressed
+# over ink is no agreement), and its glyph looks like it: LOOKS_LIKE or more (thousandths). On the demo's page
+# another village's agreed characters looked like what was read at 0.25 or more in 75 of 76 catches; the
+# agreed characters of three impressions pressed over each other (the demo's third press) at 0.11 to 0.27.
+AGREE_MIN = 2
+LOOKS_LIKE = 250
 KIND_MATCH = 0.5  # a reading this close to a kind's name (and closer than to any other) names that kind
 # Characters of another kind's name a reading must hold to name that kind. One is no evidence: the 人 of 法人章
 # is read out of the strokes of impressions pressed over each other (the demo's three presses on one page).
@@ -356,7 +363,8 @@ def _name_windows(readings: Sequence[str], village: str) -> tuple[set[int], list
 
 def village_reading(readings: Sequence[str], village: str) -> tuple[int, dict[int, str]]:
     """Of the village name's characters: how many some reading of the ring shows in their place, and, for
-    each the readings never show, the one other character most of them show in its place (by position).
+    each the readings never show, the one other character most of them (and :data:`AGREE_MIN` at least) show
+    in its place (by position).
 
     In each reading the name's best-matching window counts. Readings at other sizes misread other characters
     (the page's print crosses the seal, a stroke is faint), so together they spell a name none of them read
@@ -371,7 +379,7 @@ def village_reading(readings: Sequence[str], village: str) -> tuple[int, dict[in
         if j in found or not chars:
             continue
         ch, votes = collections.Counter(chars).most_common(1)[0]
-        if votes * 2 > read:
+        if votes * 2 > read and votes >= AGREE_MIN:
             others[j] = ch
     return len(found), others
 
@@ -388,10 +396,11 @@ def check_impression(impression: Impression, expect: ExpectedSeal) -> SealCheck:
     but :data:`NAME_SLACK` and that one's glyph is not plainly another character (:attr:`GlyphCheck.unlike`: a
     neighbouring village's name is one character off). It is another village's when most readings agree on
     another character in place of one of it while the rest of it is read in place (山 for 莲 in 青?村: a
-    misreading scatters, another seal's character does not), unless the glyph looks at least as much like the
-    name's character (:meth:`GlyphCheck.misread`): the engine misreads some glyphs the same at every size (莲 as
-    鞍 or 划), which the vote cannot tell from another seal. The kind line is taken for the kind it is closest
-    to (:data:`KIND_MATCH`): the device's matches, any other is another seal's when the reading holds
+    misreading scatters, another seal's character does not) and the glyph, cut from the ring, looks like that
+    character (:meth:`GlyphCheck.confirms`): the engine misreads some glyphs the same at every size (莲 as 鞍 or
+    划), and the few readings of impressions pressed over each other agree on characters of nothing, neither of
+    which the vote can tell from another seal. The kind line is taken for the kind it is closest to
+    (:data:`KIND_MATCH`): the device's matches, any other is another seal's when the reading holds
     :data:`OTHER_KIND_CHARS` of its name.
     Another village or another kind is ``wrong_seal``, an anomaly. A name or kind read as neither (the print
     under the seal, a faint press) is ``seal_unreadable``: the check could not tell, which approvers see.
@@ -399,9 +408,9 @@ def check_impression(impression: Impression, expect: ExpectedSeal) -> SealCheck:
     found, agreed = village_reading(impression.ring, expect.village)
     # comparisons made for this name only (an impression is checked against the seal it was read for)
     glyphs = {g.at: g for g in impression.glyphs if g.expected == expect.village[g.at : g.at + 1]}
-    if found and any(not (at in glyphs and glyphs[at].misread(ch)) for at, ch in agreed.items()):
-        # another name only where the rest of it was read in its place: readings of two impressions pressed
-        # over each other agree on a character of nothing at times, and match nothing of the name
+    if found and any(at in glyphs and glyphs[at].confirms(ch) for at, ch in agreed.items()):
+        # another name only where the rest of it was read in its place, and the glyph shows the character
+        # agreed on: readings of impressions pressed over each other agree on a character of nothing at times
         village = "other"
     elif found >= len(expect.village) - NAME_SLACK and not any(g.unlike for g in glyphs.values()):
         # the character let go unread must not plainly be another: a neighbouring village's name differs
