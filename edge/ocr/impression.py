@@ -364,7 +364,7 @@ def _name_windows(readings: Sequence[str], village: str) -> tuple[set[int], list
 def village_reading(readings: Sequence[str], village: str) -> tuple[int, dict[int, str]]:
     """Of the village name's characters: how many some reading of the ring shows in their place, and, for
     each the readings never show, the one other character most of them (and :data:`AGREE_MIN` at least) show
-    in its place (by position).
+    in its place (by position), unless it is one of the name's own.
 
     In each reading the name's best-matching window counts. Readings at other sizes misread other characters
     (the page's print crosses the seal, a stroke is faint), so together they spell a name none of them read
@@ -379,7 +379,9 @@ def village_reading(readings: Sequence[str], village: str) -> tuple[int, dict[in
         if j in found or not chars:
             continue
         ch, votes = collections.Counter(chars).most_common(1)[0]
-        if votes * 2 > read and votes >= AGREE_MIN:
+        # the name's own character out of its place is a reading out of line (the 村 of an impression pressed
+        # beside this one), not another name
+        if votes * 2 > read and votes >= AGREE_MIN and ch not in village:
             others[j] = ch
     return len(found), others
 
