@@ -179,7 +179,7 @@ def test_a_consistent_other_character_is_another_village_only_if_the_glyph_looks
 
 def test_readings_of_impressions_pressed_over_each_other_agree_on_nothing_a_glyph_shows() -> None:
     """The demo's second and third photos hold two or three impressions over each other (demo pages of the
-    clock's seconds 1764900041, ...054, ...090, ...121, third and second press): a reading or two spell a 村
+    clock's seconds 1764900041, ...054, ...090, ...121, ...266, third and second press): a reading or two spell a 村
     and "agree" on characters that are nobody's. One reading is no agreement; the glyphs do not show what was
     read; the name's own 村 read where 青 should be is a reading out of line."""
     seal = expected("青莲村", "公章")
@@ -192,6 +192,10 @@ def test_readings_of_impressions_pressed_over_each_other_agree_on_nothing_a_glyp
     beside = ("村乐天/用克丰和柑作)", "扯地直人甸呈二莹但", "村大了1HE丰和作1", "系惠/打下荐村人1", "村也天二大池在革本作;", "村可是'4到久友人生作1")
     cun = (GlyphCheck(0, "青", 173, (("村", 409), ("扯", 162))), GlyphCheck(1, "莲", 82, (("乐", 258), ("也", 145))))
     assert check_impression(Impression(beside, ("四",), cun), seal).flag == "seal_unreadable"
+    # a ” the engine read before each reading is no character of a name (its "glyph" is a blob like any other)
+    quoted = ("”尊亚柯履仍到蘑会作答", "”旭亚好民用反蘑合作村", "”尊垩柯履全天了菠会作答", "”站每州匡历扣洪语恬区", "”弟亚灯履份径芒会作答", "”如三村有继从生和洪食八角")
+    quote = (GlyphCheck(0, "青", 107, (("”", 362), ("如", 181))), GlyphCheck(1, "莲", 12, (("尊", 144), ("作", 136))))
+    assert check_impression(Impression(quoted, ("到",), quote), seal).flag == "seal_unreadable"
     # the same readings over another village's clear 俩: that glyph would be caught
     clear = (glyphs[0], GlyphCheck(1, "莲", -34, (("俩", 640), ("军", 194))))
     assert check_impression(Impression(three, ("六",), clear), seal).flag == "wrong_seal"

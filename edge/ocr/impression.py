@@ -31,6 +31,7 @@ from __future__ import annotations
 import collections
 import difflib
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -274,7 +275,7 @@ def _glyph_checks(strip: np.ndarray, ring: Sequence[str], village: str) -> tuple
     (the ring's text in as many cells as most readings have characters; the name stands first) and compared
     by shape with the name's character and with each character read in its place."""
     found, seen = _name_windows(ring, village)
-    lengths = collections.Counter(len(text) for text in ring if len(text) >= len(village))
+    lengths = collections.Counter(len(text) for text in map(_hanzi, ring) if len(text) >= len(village))
     unfound = [at for at in range(len(village)) if at not in found and seen[at]]
     if not unfound or not lengths:
         return ()
@@ -343,13 +344,23 @@ class SealCheck:
         }  # fmt: skip
 
 
+_NOT_HANZI = re.compile("[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+
+
+def _hanzi(text: str) -> str:
+    """The Chinese characters of a reading of the ring: an organisation's name is nothing else, and the engine
+    reads specks of ink and the edges of impressions pressed beside as quotes, brackets and Latin letters
+    (a ” before every reading put a character in front of the name)."""
+    return _NOT_HANZI.sub("", text)
+
+
 def _name_windows(readings: Sequence[str], village: str) -> tuple[set[int], list[list[str]]]:
     """Which characters of the village's name some reading shows in their place, and what each reading
-    long enough to hold the name shows at each place (its best-matching window)."""
+    long enough to hold the name shows at each place (its best-matching window), of its Chinese characters."""
     n = len(village)
     found: set[int] = set()
     seen: list[list[str]] = [[] for _ in village]
-    for text in readings:
+    for text in map(_hanzi, readings):
         if len(text) < n:
             continue
         windows = [text[i : i + n] for i in range(len(text) - n + 1)]
@@ -373,7 +384,7 @@ def village_reading(readings: Sequence[str], village: str) -> tuple[int, dict[in
     strokes of impressions pressed over each other (和, 了), and would otherwise outvote the real readings.
     """
     found, seen = _name_windows(readings, village)
-    read = sum(1 for text in readings if len(text) >= len(village))
+    read = len(seen[0]) if seen else 0  # the readings long enough to hold the name: one character each
     others: dict[int, str] = {}
     for j, chars in enumerate(seen):
         if j in found or not chars:
