@@ -212,7 +212,8 @@ async def test_a_write_sqlite_refuses_leaves_the_ledger_as_it_was(tmp_path: Path
         await ledger.append_many(("k", {"n": n}) for n in range(31))
         for table in ("entries", "nodes"):  # the 32nd entry completes the first stored proof node
             with sqlite3.connect(db) as conn:
-                conn.execute(f"CREATE TRIGGER refuse BEFORE INSERT ON {table} BEGIN SELECT RAISE(ABORT, 'refused'); END")
+                refuse = "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+                conn.execute(f"CREATE TRIGGER refuse BEFORE INSERT ON {table} {refuse}")
             with pytest.raises(sqlite3.IntegrityError, match="refused"):
                 await ledger.append_many([("k", {"n": 31}), ("k", {"n": 32})])
             with pytest.raises(sqlite3.IntegrityError, match="refused"):

@@ -179,14 +179,18 @@ def test_a_consistent_other_character_is_another_village_only_if_the_glyph_looks
 
 def test_readings_of_impressions_pressed_over_each_other_agree_on_nothing_a_glyph_shows() -> None:
     """The demo's second and third photos hold two or three impressions over each other (demo pages of the
-    clock's seconds 1764900041, ...054, ...090, ...121, ...266, third and second press): a reading or two spell a 村
-    and "agree" on characters that are nobody's. One reading is no agreement; the glyphs do not show what was
-    read; the name's own 村 read where 青 should be is a reading out of line."""
+    clock's seconds 1764900041, ...054, ...090, ...121 and ...266): a reading or two spell a 村 and "agree" on
+    characters that are nobody's. One reading is no agreement; the glyphs do not show what was read; the
+    name's own 村 read where 青 should be is a reading out of line; a ” is no character of a name."""
     seal = expected("青莲村", "公章")
-    one = Impression(("", "", "", "", "", "素城村了怖守肥避要轩"), ("人",), (GlyphCheck(0, "青", 222, (("素", 265),)), GlyphCheck(1, "莲", 102, (("城", 150),))))
+    lone = (GlyphCheck(0, "青", 222, (("素", 265),)), GlyphCheck(1, "莲", 102, (("城", 150),)))
+    one = Impression(("", "", "", "", "", "素城村了怖守肥避要轩"), ("人",), lone)
     assert check_impression(one, seal).flag == "seal_unreadable"
     three = ("服俩至四芋人天生矢委玫", "", "", "腺师军村轩和侧重要而", "最俩至轴E玫重需革于", "")
-    glyphs = (GlyphCheck(0, "青", 167, (("师", 201), ("最", 108), ("服", 14))), GlyphCheck(1, "莲", -34, (("军", 194), ("俩", 109))))
+    glyphs = (
+        GlyphCheck(0, "青", 167, (("师", 201), ("最", 108), ("服", 14))),
+        GlyphCheck(1, "莲", -34, (("军", 194), ("俩", 109))),
+    )
     assert check_impression(Impression(three, ("六",), glyphs), seal).flag == "seal_unreadable"
     # four readings begin with a 村 the glyph shows: the 村 of an impression pressed beside, not another name
     beside = ("村乐天/用克丰和柑作)", "扯地直人甸呈二莹但", "村大了1HE丰和作1", "系惠/打下荐村人1", "村也天二大池在革本作;", "村可是'4到久友人生作1")
