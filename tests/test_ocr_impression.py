@@ -13,6 +13,7 @@ from edge.demo import contract_spec, write_contract_page
 from edge.kernel.config import SEAL_NAMES
 from edge.ocr.backends import get_backend
 from edge.ocr.impression import (
+    AGREE_MIN,
     LOOKS_LIKE,
     UNLIKE_FLOOR,
     UNLIKE_MARGIN,
@@ -122,7 +123,8 @@ def test_the_village_name_allows_one_scattered_misreading_but_not_a_consistent_o
     assert check_impression(scattered, seal).flag is None
     # a neighbouring village: 山 read in place of 莲 at most sizes, its glyph like 山, is another seal
     shan = (GlyphCheck(1, "莲", -100, (("山", 700), ("出", 350))),)
-    neighbour = Impression(("青山村股份经济合作社", "青出村股份经济合作社", "青山村股份经济合作社"), ("公章",), shan)
+    readings = ("青山村股份经济合作社", "青出村股份经济合作社", "青山村股份经济合作社", "青山村股份经济合作社")
+    neighbour = Impression(readings, ("公章",), shan)
     check = check_impression(neighbour, seal)
     assert (check.flag, check.village) == ("wrong_seal", "other")
     # half the readings agreeing is not most of them: a misreading, not another name
@@ -179,7 +181,7 @@ def test_a_consistent_other_character_is_another_village_only_if_the_glyph_looks
 
 def test_readings_of_impressions_pressed_over_each_other_agree_on_nothing_a_glyph_shows() -> None:
     """The demo's second and third photos hold two or three impressions over each other (demo pages of the
-    clock's seconds 1764900041, ...054, ...090, ...121 and ...266): a reading or two spell a 村 and "agree" on
+    clock's seconds 1764900041, ...054, ...090, ...121, ...266, ...507): a reading or two spell a 村 and "agree" on
     characters that are nobody's. One reading is no agreement; the glyphs do not show what was read; the
     name's own 村 read where 青 should be is a reading out of line; a ” is no character of a name."""
     seal = expected("青莲村", "公章")
@@ -200,9 +202,14 @@ def test_readings_of_impressions_pressed_over_each_other_agree_on_nothing_a_glyp
     quoted = ("”尊亚柯履仍到蘑会作答", "”旭亚好民用反蘑合作村", "”尊垩柯履全天了菠会作答", "”站每州匡历扣洪语恬区", "”弟亚灯履份径芒会作答", "”如三村有继从生和洪食八角")
     quote = (GlyphCheck(0, "青", 107, (("”", 362), ("如", 181))), GlyphCheck(1, "莲", 12, (("尊", 144), ("作", 136))))
     assert check_impression(Impression(quoted, ("到",), quote), seal).flag == "seal_unreadable"
-    # the same readings over another village's clear 俩: that glyph would be caught
+    # two readings of three agreeing on a 而 that the glyph shows (...507): still only two readings
+    two = ("原而村天有大和有下丙", "", "原而到天用大天有下", "", "", "")
+    er = (GlyphCheck(0, "青", 203, (("原", 108),)), GlyphCheck(1, "莲", -23, (("而", 312),)))
+    assert check_impression(Impression(two, ("局",), er), seal).flag == "seal_unreadable"
+    # AGREE_MIN readings agreeing on another village's clear 俩, the rest of the name in place: caught
     clear = (glyphs[0], GlyphCheck(1, "莲", -34, (("俩", 640), ("军", 194))))
-    assert check_impression(Impression(three, ("六",), clear), seal).flag == "wrong_seal"
+    agreeing = ("服俩村四芋人天生矢委玫", "腺俩村军轩和侧重要而", "最俩村轴E玫重需革于", "")
+    assert AGREE_MIN == 3 and check_impression(Impression(agreeing, ("六",), clear), seal).flag == "wrong_seal"
 
 
 def test_the_character_let_go_unread_must_not_plainly_be_another() -> None:

@@ -304,11 +304,12 @@ NAME_SLACK = 1
 # seal_unreadable: the margin trades it for the neighbours.
 UNLIKE_FLOOR = 300
 UNLIKE_MARGIN = 150
-# Another village's character is read alike by most readings, AGREE_MIN at least (one reading of ink pressed
-# over ink is no agreement), and its glyph looks like it: LOOKS_LIKE or more (thousandths). On the demo's page
-# another village's agreed characters looked like what was read at 0.25 or more in 75 of 76 catches; the
-# agreed characters of three impressions pressed over each other (the demo's third press) at 0.11 to 0.27.
-AGREE_MIN = 2
+# Another village's character is read alike by most readings, AGREE_MIN at least, and its glyph looks like
+# it: LOOKS_LIKE or more (thousandths). On the demo's page another village's agreed characters looked like what
+# was read at 0.25 or more in 75 of 76 catches, agreed on by three readings or more in all 76. Impressions
+# pressed over each other (the demo's second and third photos) leave a reading or two of nobody's characters:
+# one "agreed" with itself on a 素 that looked like one at 0.27, two on a 而 at 0.31.
+AGREE_MIN = 3
 LOOKS_LIKE = 250
 KIND_MATCH = 0.5  # a reading this close to a kind's name (and closer than to any other) names that kind
 # Characters of another kind's name a reading must hold to name that kind. One is no evidence: the 人 of 法人章
