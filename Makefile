@@ -35,6 +35,8 @@ bench: setup
 	$(PY) benchmarks/bench_central.py
 	$(PY) benchmarks/bench_bidding.py
 	$(PY) benchmarks/bench_ocr.py
+	$(PY) benchmarks/bench_impression.py --photos 64
+	$(PY) benchmarks/bench_impression.py --page demo --photos 48 --presses 3
 	$(PY) benchmarks/bench_sweep.py
 
 setup: system-packages $(STAMP) $(NODE_STAMP) $(TYPINGS_STAMP)
