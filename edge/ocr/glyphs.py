@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -48,17 +49,27 @@ def normalise(ink: np.ndarray) -> np.ndarray | None:
     return cell / norm if norm > 0 else None
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=len(TEMPLATE_FONTS) * len(TEMPLATE_SIZES))
+def _font(path: Path, size: int) -> Any:
+    """A template font, loaded once (not once per character rendered)."""
+    from PIL import ImageFont
+
+    return ImageFont.truetype(str(path), size)
+
+
+# Bounded: the characters compared are the few of the capitals and of a village's name, and whatever the engine
+# misreads a ring as, which is unbounded over an OCR worker's life (each character's cells are ~4 KB a font and size).
+@lru_cache(maxsize=256)
 def _rendered(ch: str) -> tuple[np.ndarray, ...]:
     """``ch``'s normalised cells, one per installed template font and size (none when no font draws it)."""
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw
 
     cells = []
     for path in TEMPLATE_FONTS:
         if not path.exists():
             continue
         for size in TEMPLATE_SIZES:
-            font = ImageFont.truetype(str(path), size)
+            font = _font(path, size)
             img = Image.new("L", (size * 3 // 2, size * 3 // 2), 0)
             ImageDraw.Draw(img).text((size // 4, size // 8), ch, font=font, fill=255)
             cell = normalise((np.asarray(img) > 110).astype(np.uint8) * 255)
