@@ -21,7 +21,7 @@ import numpy as np
 
 FRAME = (640, 480)
 JPEG_QUALITY = 90
-FRAMES = 8  # frames served in turn: no two photos a moment apart are the same bytes, as with a real sensor
+FRAMES = 8  # noisy frames rendered once and served in turn: rendering each one would cost the tests a core
 
 _SKIN = ((150, 180, 220), (120, 160, 205), (105, 140, 190), (160, 190, 230))  # BGR
 _CLOTHES = ((120, 60, 40), (40, 80, 40), (60, 60, 60), (30, 40, 120), (140, 120, 90))
@@ -88,22 +88,22 @@ class FaceCamera:
         self._present = True
         self._version = 0
         self._served = 0
-        self._jpegs = self._render_locked()
+        self._frames = self._render_locked()
 
-    def _render_locked(self) -> list[bytes]:
-        jpegs = []
-        for frame in range(FRAMES):
-            image = render(self.seed, self._present, self.size, frame)
-            ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-            assert ok
-            jpegs.append(bytes(buf))
-        return jpegs
+    def _render_locked(self) -> list[np.ndarray]:
+        return [render(self.seed, self._present, self.size, frame) for frame in range(FRAMES)]
 
     def jpeg(self) -> bytes:
-        """The next frame."""
+        """The next frame, its number burned into the top left corner as a camera's on-screen display does: the
+        noise alone repeats every ``FRAMES``, and the edge re-encodes what it decodes, so without the number two
+        photos ``FRAMES`` frames apart would be the same image, the same hash."""
         with self._lock:
             self._served += 1
-            return self._jpegs[self._served % FRAMES]
+            served, image = self._served, self._frames[self._served % FRAMES].copy()
+        cv2.putText(image, f"{served:08d}", (8, 22), cv2.FONT_HERSHEY_PLAIN, 1.2, (235, 235, 235), 1, cv2.LINE_AA)
+        ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+        assert ok
+        return bytes(buf)
 
     def state(self) -> dict[str, Any]:
         with self._lock:
@@ -119,7 +119,7 @@ class FaceCamera:
             with self._lock:
                 self._present = present
                 self._version += 1
-                self._jpegs = self._render_locked()
+                self._frames = self._render_locked()
             return self.state()
         if op == "state":
             return self.state()
