@@ -26,7 +26,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from edge.ledger.private import create_private
 
 from .checkpoint import Checkpoint
-from .entry import GENESIS_PREV_HASH, Entry, canonical_json, chain_hash, check_kind, encode_entry, utc_now
+from .entry import (
+    GENESIS_PREV_HASH,
+    Entry,
+    canonical_text,
+    chain_hash,
+    check_kind,
+    decode_body,
+    encode_entry,
+    utc_now,
+)
 from .keys import PUBLIC_KEY_FILENAME, load_or_create_signing_key, load_public_key
 from .merkle import (
     EMPTY_ROOT,
@@ -52,9 +61,9 @@ class LedgerError(Exception):
     """The ledger cannot be used as asked (closed, wrong schema, missing key or proof data)."""
 
 
-def _prepare(kind: object, body: Mapping[str, Any]) -> tuple[str, str]:
-    """Validate one entry before anything is written: ``(kind, canonical body JSON)``."""
-    return check_kind(kind), canonical_json(body)
+def _prepare(kind: object, body: Mapping[str, Any]) -> tuple[str, str, bool]:
+    """Validate one entry before anything is written: ``(kind, canonical body JSON, written by orjson)``."""
+    return (check_kind(kind), *canonical_text(body))
 
 
 class Ledger:
@@ -229,7 +238,7 @@ class Ledger:
             return []
         return await asyncio.shield(self._append_prepared(prepared))
 
-    async def _append_prepared(self, prepared: list[tuple[str, str]]) -> list[Entry]:
+    async def _append_prepared(self, prepared: list[tuple[str, str, bool]]) -> list[Entry]:
         async with self._lock:
             conn = self._connection()
             key = self._signing_key()
@@ -241,7 +250,7 @@ class Ledger:
             entry_rows: list[tuple[int, str, str, str, bytes, bytes, bytes]] = []
             node_rows: list[tuple[int, int, bytes]] = []
             heads: list[tuple[int, bytes]] = []
-            for kind, body_json in prepared:
+            for kind, body_json, _ in prepared:
                 index = frontier.size
                 data = encode_entry(index, ts, kind, body_json)
                 entry_hash = chain_hash(prev_hash, data)
@@ -272,7 +281,10 @@ class Ledger:
             self._last_hash = prev_hash
             if checkpoints:
                 self._latest_checkpoint = checkpoints[-1]
-            return [Entry.from_row(row[:6]) for row in entry_rows]
+            return [
+                Entry.made(index, ts, kind, decode_body(body_json, exact=exact), prev, entry_hash)
+                for (index, ts, kind, body_json, prev, entry_hash, _), (_, _, exact) in zip(entry_rows, prepared)
+            ]
 
     async def checkpoint(self) -> Checkpoint:
         """Sign and store the current tree head (or return the latest one if nothing was appended since)."""
