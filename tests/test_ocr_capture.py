@@ -108,6 +108,7 @@ def test_no_camera_is_an_error_not_a_hang() -> None:
         with pytest.raises(CaptureError, match="秒内没有新画面") as failed:
             camera.capture()
         assert camera.last_error and "no fresh frame" in failed.value.detail and camera.last_error in failed.value.detail
+        assert camera.last_error == "无法打开摄像头 http://127.0.0.1:9/stream.mjpg"  # the device page's words
 
 
 def test_a_failed_shot_records_its_reason_in_chinese_and_the_detail_for_a_technician() -> None:

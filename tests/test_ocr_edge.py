@@ -231,7 +231,9 @@ async def test_a_failed_capture_is_a_flagged_entry(tmp_path: Path, camboard: Sim
             camera = (await jiandu.get("/api/camera")).json()
             assert camera["configured"] and not camera["connected"] and "127.0.0.1:9" in camera["last_error"]
             assert (camera["captures"], camera["capture_failures"]) == (0, 1)
-            assert "摄像头未连接" in (await jiandu.get("/devices")).text
+            page = (await jiandu.get("/devices")).text
+            assert "摄像头未连接" in page and "无法打开摄像头 http://127.0.0.1:9/stream.mjpg" in page
+            assert "cannot open" not in page  # the page is Chinese; the English is in the log
     finally:
         await edge.close()
 

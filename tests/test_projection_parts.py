@@ -88,6 +88,8 @@ def test_why_an_entry_was_not_applied_is_the_parts_own_words_where_it_gave_them(
     # a handler's refusal, in Chinese, as the ledger page's 异常 line shows it (not "条目缺少字段 '…不在…'")
     assert _reason(KeyError("SP-0001 不在待审批状态")) == "SP-0001 不在待审批状态"
     assert _reason(ValueError("当日最低余额高于日终余额")) == "当日最低余额高于日终余额"
-    # a body without a field, or a fault no handler explained: the kernel says what kind of problem it is
-    assert _reason(KeyError("request_id")) == "条目缺少字段 'request_id'"
-    assert _reason(ValueError("invalid literal")) == "条目内容格式错误：ValueError: invalid literal"
+    # a body without a field, or a fault no handler explained: the kernel says what kind of problem it is, in
+    # Chinese only (the page's language); the exception's English goes to the log
+    assert _reason(KeyError("request_id")) == "条目缺少必需的字段"
+    assert _reason(ValueError("invalid literal")) == "条目内容格式错误"
+    assert _reason(OverflowError("Python int too large to convert to SQLite INTEGER")) == "数值超出 64 位整数范围"

@@ -180,7 +180,7 @@ async def test_n_of_m_tells_every_eligible_approver_and_a_gone_subscription_is_d
             await eventually("three pushes", lambda: len(push_service.received) >= 3)
             assert sorted(r.path for r in push_service.received) == ["/push/chenjing", "/push/zhangwei", "/push/zhaolei"]
             (gone,) = await eventually("the failed one", lambda: h.deliveries("failed"))
-            assert gone.attempts == 1 and "410" in (gone.last_error or "")  # permanent: not retried
+            assert gone.attempts == 1 and gone.last_error == "订阅已失效（错误码 410）"  # permanent: not retried
             zhaolei = await h.store.user_by_name("zhaolei")
             assert zhaolei is not None and await h.store.subscription_count(zhaolei.id) == 0
         finally:
@@ -198,7 +198,7 @@ async def test_dingtalk_robot_calls_are_signed_and_a_bad_signature_is_a_failed_d
             sent = await eventually("the signed one delivered", lambda: h.deliveries("sent"))
             assert [d.backend for d in sent] == ["钉钉"]
             failed = await eventually("the badly signed one given up", lambda: h.deliveries("failed"), 10)
-            assert failed[0].backend == "钉钉(错误密钥)" and failed[0].attempts == 2 and "310000" in (failed[0].last_error or "")
+            assert failed[0].backend == "钉钉(错误密钥)" and failed[0].attempts == 2 and failed[0].last_error == "机器人拒绝，错误码 310000"
             ok = [r for r in robot.received if r.json()["markdown"]["title"] == f"待审批 {request.id}"]
             body = ok[0].json()
             assert ok[0].query["access_token"] == ["abc"]
@@ -269,7 +269,7 @@ async def test_a_failing_endpoint_is_retried_with_doubling_backoff(writer: EdgeA
             await writer.file_request("liming", "村道修缮证明", "official", 1, document(tmp_path), amount_fen=SMALL)
             for attempts, backoff in enumerate((0.2, 0.4, 0.8), start=1):
                 (retrying,) = await eventually(f"failed attempt {attempts}", lambda n=attempts: _retrying(h, n))
-                assert retrying.last_error == "HTTP 503"
+                assert retrying.last_error == "推送服务返回错误码 503"  # the page's words; "HTTP" and the body go to the log
                 assert retrying.next_at == pytest.approx(clock.now + backoff, abs=1e-6)  # doubling from the failed attempt
                 clock.now = retrying.next_at  # the retry falls due
                 h.notifier.wake()

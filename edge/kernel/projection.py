@@ -70,8 +70,8 @@ async def apply_entries(db: WorkingDB, entries: Sequence[Entry]) -> None:
                 raise RuntimeError(f"台账条目不连续 ledger entry {entry.index} applied after {upto}")
             part = parts.owner(entry.kind)
             if part is not None and entry.kind not in part.kinds:
-                reason = f"{UNDECLARED}：{part.title}（{part.name}）不写 {entry.kind!r:.100} undeclared kind"
-                await _anomaly(conn, entry, reason)
+                detail = f"part {part.name} does not declare the kind {entry.kind!r:.100}"
+                await _anomaly(conn, entry, f"{UNDECLARED}：{part.title}不写这类条目", detail)
             elif (handler := parts.handlers.get(entry.kind)) is not None:
                 await apply_guarded(conn, handler, entry)
             upto = entry.index
@@ -86,13 +86,18 @@ async def apply_guarded(conn: aiosqlite.Connection, handler: Handler, entry: Ent
     except ENTRY_ERRORS as exc:
         await conn.execute("ROLLBACK TO entry")
         await conn.execute("RELEASE entry")
-        await _anomaly(conn, entry, _reason(exc))
+        await _anomaly(conn, entry, _reason(exc), f"{type(exc).__name__}: {exc}")
         return
     await conn.execute("RELEASE entry")
 
 
-async def _anomaly(conn: aiosqlite.Connection, entry: Entry, reason: str) -> None:
-    log.error("台账条目 %d (%s) 无法应用，已记为异常 ledger entry cannot be applied: %s", entry.index, entry.kind, reason)
+async def _anomaly(conn: aiosqlite.Connection, entry: Entry, reason: str, detail: str) -> None:
+    """Record why an entry could not be applied: ``reason`` in Chinese for the ledger page, the technical
+    ``detail`` for the log only."""
+    log.error(
+        "台账条目 %d (%s) 无法应用，已记为异常 ledger entry cannot be applied: %s (%.300s)",
+        entry.index, entry.kind, reason, detail,
+    )  # fmt: skip
     request_id = entry.body.get("request_id")
     await conn.execute(
         "INSERT OR IGNORE INTO projection_anomalies (entry, kind, request_id, reason, ts) VALUES (?, ?, ?, ?, ?)",
@@ -101,17 +106,17 @@ async def _anomaly(conn: aiosqlite.Connection, entry: Entry, reason: str) -> Non
 
 
 def _reason(exc: BaseException) -> str:
-    """Why an entry could not be applied, in Chinese for the admin, with the technical detail after it; a part's
-    own explanation (one in Chinese, as a handler raises it) stands alone."""
+    """Why an entry could not be applied, in Chinese for the ledger page (the exception itself goes to the log):
+    a part's own explanation (one in Chinese, as a handler raises it) stands alone, else the kind of problem."""
     said = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
     if _CHINESE.search(said):
         text = said
     elif isinstance(exc, KeyError):
-        text = f"条目缺少字段 {exc.args[0]!r:.100}" if exc.args else "条目缺少字段"
+        text = "条目缺少必需的字段"
     elif isinstance(exc, OverflowError):
-        text = f"数值超出 64 位整数范围：{exc}"
+        text = "数值超出 64 位整数范围"
     elif isinstance(exc, sqlite3.IntegrityError):
-        text = f"与工作数据库中已有记录冲突：{exc}"
+        text = "与工作数据库中已有记录冲突"
     else:
-        text = f"条目内容格式错误：{type(exc).__name__}: {exc}"
+        text = "条目内容格式错误"
     return text[:_MAX_REASON_CHARS]

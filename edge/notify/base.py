@@ -27,11 +27,14 @@ class Message:
 
 
 class DeliveryError(Exception):
-    """One delivery attempt failed. ``permanent``: retrying cannot help (a push subscription is gone, 4xx)."""
+    """One delivery attempt failed. ``message`` is Chinese: the request page shows it beside the delivery.
+    ``detail``, the service's or the library's own words, goes to the log only. ``permanent``: retrying cannot
+    help (a push subscription is gone, 4xx)."""
 
-    def __init__(self, message: str, permanent: bool = False, gone: bool = False) -> None:
+    def __init__(self, message: str, detail: str = "", permanent: bool = False, gone: bool = False) -> None:
         super().__init__(message)
         self.message = message
+        self.detail = detail
         self.permanent = permanent or gone
         self.gone = gone
 

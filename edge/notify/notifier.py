@@ -298,11 +298,14 @@ class Notifier:
             final = exc.permanent or attempts >= self.settings.notify_attempts
             next_at = self.store.clock() + (0 if final else self.backoff(attempts))
             await self.store.finish_attempt(delivery_id, "failed" if final else "retrying", attempts, next_at, exc.message)
-            log.warning("delivery %d via %s failed (attempt %d%s): %s", delivery_id, backend_name, attempts, ", giving up" if final else "", exc.message)
+            log.warning(
+                "delivery %d via %s failed (attempt %d%s): %s %s",
+                delivery_id, backend_name, attempts, ", giving up" if final else "", exc.message, exc.detail,
+            )  # fmt: skip
         except Exception as exc:
             next_at = self.store.clock() + self.backoff(attempts)
             final = attempts >= self.settings.notify_attempts
-            await self.store.finish_attempt(delivery_id, "failed" if final else "retrying", attempts, next_at, f"内部错误 {exc!r}"[:300])
+            await self.store.finish_attempt(delivery_id, "failed" if final else "retrying", attempts, next_at, "内部错误（详见日志）")
             log.exception("delivery %d via %s crashed", delivery_id, backend_name)
         else:
             await self.store.finish_attempt(delivery_id, "sent", attempts, self.store.clock(), None)

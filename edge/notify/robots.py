@@ -62,11 +62,11 @@ class _HttpBackend:
         try:
             response = await self._client.post(url, content=content, headers={"Content-Type": "application/json; charset=utf-8", **headers})
         except httpx.HTTPError as exc:
-            raise DeliveryError(f"连接失败 {type(exc).__name__}: {exc}") from None
+            raise DeliveryError("连接失败", f"{type(exc).__name__}: {exc}") from None
         if response.status_code >= 500 or response.status_code == 429:
-            raise DeliveryError(f"HTTP {response.status_code}")
+            raise DeliveryError(f"推送服务返回错误码 {response.status_code}")
         if response.status_code >= 300:
-            raise DeliveryError(f"HTTP {response.status_code}", permanent=response.status_code in (400, 401, 403, 404, 410))
+            raise DeliveryError(f"推送服务返回错误码 {response.status_code}", permanent=response.status_code in (400, 401, 403, 404, 410))
         return response
 
     @staticmethod
@@ -74,11 +74,11 @@ class _HttpBackend:
         try:
             data = response.json()
         except ValueError:
-            raise DeliveryError(f"应答不是 JSON: {response.text[:200]!r}") from None
+            raise DeliveryError("机器人应答格式错误", f"not JSON: {response.text[:200]!r}") from None
         if not isinstance(data, dict) or data.get("errcode") != 0:
             code = data.get("errcode") if isinstance(data, dict) else None
             msg = data.get("errmsg") if isinstance(data, dict) else data
-            raise DeliveryError(f"机器人拒绝 errcode={code} {msg}")
+            raise DeliveryError(f"机器人拒绝，错误码 {code}", f"errcode={code} {msg}"[:300])
 
 
 class DingTalkRobot(_HttpBackend):

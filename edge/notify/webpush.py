@@ -77,7 +77,7 @@ class WebPushBackend:
     async def deliver(self, message: Message, target: dict[str, Any]) -> None:
         subscription = await self.store.subscription(int(target["subscription_id"]))
         if subscription is None:
-            raise DeliveryError("订阅已取消 the subscription was removed", permanent=True)
+            raise DeliveryError("订阅已取消", "the subscription was removed", permanent=True)
         payload = json.dumps(
             {"title": message.title, "body": message.body, "url": message.url, "tag": message.request_id or message.event},
             ensure_ascii=False,
@@ -95,8 +95,10 @@ class WebPushBackend:
             status = exc.status_code
             if status in (404, 410):
                 await self.store.drop_subscription(subscription.id)
-                raise DeliveryError(f"订阅已失效 subscription gone (HTTP {status})", gone=True) from None
+                raise DeliveryError(f"订阅已失效（错误码 {status}）", f"subscription gone (HTTP {status})", gone=True) from None
             permanent = status is not None and 400 <= status < 500 and status not in (408, 429)
-            raise DeliveryError(f"推送服务拒绝 HTTP {status}: {exc.message}"[:300], permanent=permanent) from None
+            raise DeliveryError(
+                f"推送服务拒绝，错误码 {status}", f"HTTP {status}: {exc.message}"[:300], permanent=permanent
+            ) from None
         except Exception as exc:  # requests' connection errors and the like
-            raise DeliveryError(f"连接失败 {type(exc).__name__}: {exc}"[:300]) from None
+            raise DeliveryError("连接失败", f"{type(exc).__name__}: {exc}"[:300]) from None

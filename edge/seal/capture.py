@@ -181,7 +181,7 @@ class Camera:
                 first = True  # the first read of a connection also waits for the stream to start
                 cap = self._open()
                 if cap is None:
-                    self._set_down(f"cannot open camera {self.shown!r}")
+                    self._set_down(f"无法打开摄像头 {self.shown}", f"cannot open camera {self.shown!r}")
                     self._stop.wait(self.reconnect_s)
                     continue
                 if self.last_error is not None:
@@ -195,7 +195,7 @@ class Camera:
             if not ok or image is None:
                 cap.release()
                 cap = None
-                self._set_down(f"camera {self.shown!r} stopped delivering frames")
+                self._set_down(f"摄像头 {self.shown} 不再传送画面", f"camera {self.shown!r} stopped delivering frames")
                 self._stop.wait(self.reconnect_s)
                 continue
             wait = math.inf if first else now - started
@@ -209,9 +209,10 @@ class Camera:
             cap.release()
         self.connected = False
 
-    def _set_down(self, message: str) -> None:
+    def _set_down(self, message: str, english: str) -> None:
+        """The camera is down: ``message`` (Chinese, with the address) is what the device page shows."""
         if self.connected or self.last_error != message:
-            log.warning("%s", message)
+            log.warning("%s %s", message, english)
         self.connected = False
         self.last_error = message
         with self._cond:
