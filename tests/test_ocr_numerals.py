@@ -9,6 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edge.ocr.fields import capitals_agree, extract_fields, is_field_line
+from edge.ocr.places import COUNTIES
+from edge.ocr.townships import TOWNSHIPS
 from edge.ocr.numerals import (
     MAX_FEN,
     date_to_chinese,
@@ -187,6 +189,37 @@ def test_the_lines_that_carry_a_party_or_the_date(line: str, field: bool) -> Non
 )
 def test_a_misread_county_of_the_village_collective_is_mended(read: str, party: str) -> None:
     assert extract_fields(f"甲方：{read}\n乙方：浙江宏达建设工程有限公司").party_a == party
+
+
+@pytest.mark.parametrize(
+    ("read", "party"),
+    [
+        # one character changed, added or left out of the county's own township, up to its 镇, 乡 or 街道
+        ("德清县黄干山镇竹林村股份经济合作社", "德清县莫干山镇竹林村股份经济合作社"),
+        ("淳安县干岛湖镇石门村股份经济合作社", "淳安县千岛湖镇石门村股份经济合作社"),
+        ("安吉县天荒坪和镇桃源村股份经济合作社", "安吉县天荒坪镇桃源村股份经济合作社"),
+        ("德清县莫干镇竹林村股份经济合作社", "德清县莫干山镇竹林村股份经济合作社"),
+        ("余杭区良诸街道白沙村股份经济合作社", "余杭区良渚街道白沙村股份经济合作社"),
+        ("杭州市余杭区良诸街道白沙村股份经济合作社", "杭州市余杭区良渚街道白沙村股份经济合作社"),  # after the prefecture
+        ("桐访县富春江人镇青山村股份经济合作社", "桐庐县富春江镇青山村股份经济合作社"),  # the county first, then this
+        # left as read: a real township (a neighbouring collective's), two characters off, another county's, or
+        # one character from two of the county's townships
+        ("上虞区章镇镇青山村股份经济合作社", "上虞区章镇镇青山村股份经济合作社"),
+        ("德清县黄干川镇竹林村股份经济合作社", "德清县黄干川镇竹林村股份经济合作社"),
+        ("桐庐县莫干山镇竹林村股份经济合作社", "桐庐县莫干山镇竹林村股份经济合作社"),
+        ("婺城区城边街道青山村股份经济合作社", "婺城区城边街道青山村股份经济合作社"),
+        ("德清县黄干山填竹林村股份经济合作社", "德清县黄干山填竹林村股份经济合作社"),  # the 镇 itself misread: no anchor
+    ],
+)
+def test_a_misread_township_of_the_village_collective_is_mended(read: str, party: str) -> None:
+    assert extract_fields(f"甲方：{read}\n乙方：浙江宏达建设工程有限公司").party_a == party
+
+
+def test_the_township_list_is_zhejiang_s_by_county() -> None:
+    assert set(TOWNSHIPS) == COUNTIES - {"龙港市"}  # 龙港市 administers its communities directly
+    assert sum(map(len, TOWNSHIPS.values())) == 1360
+    assert all(t.endswith(("镇", "乡", "街道")) for towns in TOWNSHIPS.values() for t in towns)
+    assert {"莫干山镇", "千岛湖镇", "富春江镇", "天荒坪镇", "良渚街道"} <= set().union(*TOWNSHIPS.values())
 
 
 def test_party_b_is_never_mended() -> None:

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from edge.ocr.numerals import CAPITAL_CHARS, fen_to_capital, find_dates, normalize_width, parse_capital
-from edge.ocr.places import mend_county
+from edge.ocr.places import mend_collective
 
 _PUNCT_RE = re.compile(r"[\s\W_]+", re.UNICODE)
 
@@ -94,7 +94,7 @@ def _party(lines: list[str], which: str) -> str | None:
             value = normalize_text(m.group(1))
             if value and "盖章" not in value and "签字" not in value:
                 # 甲方 is the village's own collective, so in Zhejiang; 乙方 may come from anywhere
-                return mend_county(value) if which == "a" else value
+                return mend_collective(value) if which == "a" else value
     return None
 
 

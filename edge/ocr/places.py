@@ -1,4 +1,4 @@
-"""Zhejiang's county-level names, to mend one misread character of the county of a village's own collective.
+"""Zhejiang's place names, to mend one misread character of the county or township of a village's own collective.
 
 A village collective's name runs county, township, village: 桐庐县富春江镇青山村股份经济合作社. Tesseract
 reads a county's rarer characters wrong now and then (桐访县 for 桐庐县: 100 photographed pages of the OCR
@@ -11,6 +11,8 @@ in Zhejiang may be mended so: 桐城市 (in Anhui) is one character from 桐乡�
 from __future__ import annotations
 
 import re
+
+from edge.ocr.townships import TOWNSHIPS
 
 # The 90 county-level divisions of Zhejiang (2021 onwards: 临平区, 钱塘区, 龙港市), by prefecture.
 COUNTIES = frozenset(
@@ -50,3 +52,45 @@ def mend_county(name: str) -> str:
     if len(near) != 1 or near[0] in PREFECTURES:
         return name
     return near[0] + name[len(county) :]
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """One character changed, added or left out."""
+    if len(a) == len(b):
+        return _one_apart(a, b)
+    short, long = sorted((a, b), key=len)
+    return len(long) - len(short) == 1 and any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+def mend_township(name: str) -> str:
+    """``name`` with its township mended when the county is one of Zhejiang's and what follows it starts with no
+    township of that county but, up to the same 镇, 乡 or 街道, is one character away (changed, added or left out)
+    from exactly one.
+
+    Mended only toward the county's own townships (about 15 each, :data:`TOWNSHIPS`), never across counties, and
+    a name that starts with a real township is left as read: a neighbouring collective's document keeps its own."""
+    m = _COLLECTIVE.match(name)
+    if m is None or m.group(1) not in TOWNSHIPS:
+        return name
+    county = m.group(1)
+    rest = name[len(county) :]
+    towns = TOWNSHIPS[county]
+    if any(rest.startswith(town) for town in towns):
+        return name
+    near = {
+        (town, size)
+        for town in towns
+        for size in (len(town) - 1, len(town), len(town) + 1)
+        if rest[:size].endswith("街道" if town.endswith("街道") else town[-1]) and _one_edit(rest[:size], town)
+    }
+    if len(near) != 1:
+        return name
+    ((town, size),) = near
+    return county + town + rest[size:]
+
+
+def mend_collective(name: str) -> str:
+    """A village collective's name as read, its county and then its township mended (:func:`mend_county`,
+    :func:`mend_township`), after the prefecture when the name starts with one (杭州市余杭区…)."""
+    prefecture = next((p for p in PREFECTURES if name.startswith(p)), "")
+    return prefecture + mend_township(mend_county(name[len(prefecture) :]))
