@@ -29,6 +29,7 @@ bench: setup
 	$(PY) benchmarks/bench_ledger.py
 	$(PY) benchmarks/bench_edge.py
 	$(PY) benchmarks/bench_edge.py --pin-cpu 0 --ocr-workers 2
+	$(PY) benchmarks/bench_edge.py --pin-cpu 0 --ocr-workers 2 --ocr-anywhere
 	$(PY) benchmarks/bench_micropython.py
 	$(PY) benchmarks/bench_flash.py
 	$(PY) benchmarks/bench_web.py

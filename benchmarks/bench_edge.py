@@ -1,6 +1,6 @@
 """Edge agent latency on the simulated board: approve→unlock and press→ledger commit.
 
-    python benchmarks/bench_edge.py [--grants 200] [--presses 1] [--pin-cpu N --ocr-workers K]
+    python benchmarks/bench_edge.py [--grants 200] [--presses 1] [--pin-cpu N --ocr-workers K [--ocr-anywhere]]
 
 For each grant: file a request, approve it twice (the normal two-approver
 chain), time from the final ``approve()`` call to the commit of the device's
@@ -15,8 +15,10 @@ every entry in its own savepoint (edge/projection.py).
 Under load, as on a Raspberry Pi reading photos while it seals: ``--pin-cpu 0``
 keeps the agent (and the simulated board it starts) on one core, as
 ``taskset -c 0`` would, and ``--ocr-workers 2`` keeps that many of the edge's own
-OCR workers (its pool initializer: nice 10) busy reading a queue of
-photographed pages on every core, the agent's included, for the whole run.
+OCR workers (its pool initializer: nice 10, off the first core) busy reading a
+queue of photographed pages for the whole run. ``--ocr-anywhere`` is the
+baseline to compare with: the workers at nice 10 on every core, the agent's
+included.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ def describe(name: str, seconds: Sequence[float]) -> str:
 class OcrLoad:
     """The edge's OCR workers kept busy with a queue of photographed pages until stopped."""
 
-    def __init__(self, workers: int, folder: Path, pages: int = 8) -> None:
+    def __init__(self, workers: int, folder: Path, anywhere: bool, pages: int = 8) -> None:
         from hostsim import pages as page_maker
 
         folder.mkdir(parents=True, exist_ok=True)
@@ -75,7 +77,8 @@ class OcrLoad:
             self.photos.append(str(path))
         self.workers = workers
         self.read = 0
-        self._pool = ProcessPoolExecutor(workers, initializer=_ocr_worker_init)
+        self._pool = ProcessPoolExecutor(workers, initializer=_ocr_worker_init, initargs=(anywhere,))
+        self.cores = sorted(self._pool.submit(os.sched_getaffinity, 0).result())
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
@@ -97,14 +100,18 @@ class OcrLoad:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _ocr_worker_init() -> None:
-    """A worker may run on any core (it inherits the agent's pinning otherwise), then as the edge starts it."""
+def _ocr_worker_init(anywhere: bool) -> None:
+    """A worker may run on any core (it inherits the agent's pinning otherwise), then as the edge starts it, or
+    with ``anywhere`` at its priority only."""
     os.sched_setaffinity(0, range(os.cpu_count() or 1))
-    _worker_init()
+    if anywhere:
+        os.nice(10)
+    else:
+        _worker_init()
 
 
-async def run(grants: int, presses: int, folder: Path, ocr_workers: int = 0) -> None:
-    load = OcrLoad(ocr_workers, folder / "photos") if ocr_workers else None
+async def run(grants: int, presses: int, folder: Path, ocr_workers: int = 0, ocr_anywhere: bool = False) -> None:
+    load = OcrLoad(ocr_workers, folder / "photos", ocr_anywhere) if ocr_workers else None
     board = await asyncio.to_thread(SimBoard(folder / "board").start)
     try:
         ident = board.identity()
@@ -170,7 +177,8 @@ async def run(grants: int, presses: int, folder: Path, ocr_workers: int = 0) -> 
     if load is not None or len(pinned) < (os.cpu_count() or 1):
         print(
             f"  agent on CPU {','.join(map(str, pinned))} of {os.cpu_count()}; "
-            + (f"{load.workers} OCR workers (nice 10) read {load.read} photographed pages meanwhile "
+            + (f"{load.workers} OCR workers (nice 10, on CPU {','.join(map(str, load.cores))}) read {load.read} "
+               "photographed pages meanwhile "
                f"({load.read / elapsed:.2f} pages/s)" if load is not None else "no OCR load")
         )  # fmt: skip
     print(describe("approve → grant recorded", to_grant))
@@ -206,15 +214,18 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="keep the data here (default: a temp dir, removed)")
     parser.add_argument("--pin-cpu", type=int, help="run the agent and its board on this one CPU (as taskset -c)")
     parser.add_argument("--ocr-workers", type=int, default=0, help="OCR workers reading photos meanwhile (default 0)")
+    parser.add_argument(
+        "--ocr-anywhere", action="store_true", help="baseline: the OCR workers on every core, at nice 10 only"
+    )
     args = parser.parse_args()
     if args.pin_cpu is not None:
         os.sched_setaffinity(0, {args.pin_cpu})
     if args.data is not None:
         args.data.mkdir(parents=True, exist_ok=True)
-        asyncio.run(run(args.grants, args.presses, args.data, args.ocr_workers))
+        asyncio.run(run(args.grants, args.presses, args.data, args.ocr_workers, args.ocr_anywhere))
     else:
         with tempfile.TemporaryDirectory(prefix="qinglian-bench-") as tmp:
-            asyncio.run(run(args.grants, args.presses, Path(tmp), args.ocr_workers))
+            asyncio.run(run(args.grants, args.presses, Path(tmp), args.ocr_workers, args.ocr_anywhere))
 
 
 if __name__ == "__main__":

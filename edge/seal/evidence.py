@@ -62,8 +62,17 @@ PRESS = P.seal_kind("press")
 
 
 def _worker_init() -> None:
-    """OCR is background work: the press path (device link, ledger) must never wait for a CPU."""
+    """OCR is background work: the press path (device link, ledger) must never wait for a CPU.
+
+    A lower priority alone does not ensure that: with the agent on one core and two OCR workers at nice 10 (or
+    even SCHED_IDLE) beside it, press → ledger p99 went from 37 to 60 ms (benchmarks/bench_edge.py). So where
+    there are two cores or more the workers also keep off the first, which stays free for the agent (and, on a
+    Raspberry Pi, for the USB interrupts of the seal's serial link); with them on the others, p99 was 38-44 ms.
+    """
     os.nice(10)
+    cores = os.sched_getaffinity(0)
+    if len(cores) > 1:
+        os.sched_setaffinity(0, cores - {min(cores)})
 
 
 def _warm_up(backend: str) -> bool:
