@@ -25,6 +25,7 @@ The first failure stops the pass and is reported.
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -80,15 +81,22 @@ class _StoredNodes:
 
     def stored(self, level: int, index: int) -> bytes | None:
         """The stored hash of node ``(level, index)``, if there is one; nodes must be asked for in order."""
-        while len(self._levels) <= level:
-            rows = self._conn.execute("SELECT idx, hash FROM nodes WHERE level = ? ORDER BY idx", (len(self._levels),))
-            self._levels.append(rows)
-            self._next.append(next(rows, None))
-        row = self._next[level]
+        row = self._peek(level)
         if row is None or row[0] != index:
             return None
         self._next[level] = next(self._levels[level], None)
         return row[1]
+
+    def pending(self, level: int) -> bool:
+        """Whether nodes of ``level`` remain to be asked for."""
+        return self._peek(level) is not None
+
+    def _peek(self, level: int) -> tuple[int, bytes] | None:
+        while len(self._levels) <= level:
+            rows = self._conn.execute("SELECT idx, hash FROM nodes WHERE level = ? ORDER BY idx", (len(self._levels),))
+            self._levels.append(rows)
+            self._next.append(next(rows, None))
+        return self._next[level]
 
     def leftover(self) -> tuple[int, int] | None:
         """A stored node the entries did not produce, if any: ``(level, index)``."""
@@ -141,11 +149,11 @@ def _verify_snapshot(conn: sqlite3.Connection, key: Ed25519PublicKey | None, key
             "SELECT tree_size, root_hash, timestamp, signature FROM checkpoints ORDER BY tree_size, id"
         )
         cp_row = next(cp_rows, None)
-        ((version,),) = conn.execute("PRAGMA user_version")
-        recorded_leaf = "leaf_hash" if version >= 2 else "NULL"  # version 1 recorded leaves as nodes only
-        rows = conn.execute(f"SELECT {ENTRY_COLUMNS}, {recorded_leaf} FROM entries ORDER BY idx")
-        while True:
-            # Checkpoints of the tree size reached so far (or malformed ones, which sort elsewhere).
+        next_due: float = 0  # the entry count at which check_checkpoints() has work next
+
+        def check_checkpoints() -> VerifyReport | None:
+            """Check the checkpoints of the tree size reached so far (and malformed ones, which sort elsewhere)."""
+            nonlocal cp_row, checkpoints, good_size, next_due
             while cp_row is not None and not (type(cp_row[0]) is int and cp_row[0] > entries):
                 size = cp_row[0]
                 try:
@@ -168,11 +176,16 @@ def _verify_snapshot(conn: sqlite3.Connection, key: Ed25519PublicKey | None, key
                 checkpoints += 1
                 good_size = size
                 cp_row = next(cp_rows, None)
+            next_due = math.inf if cp_row is None else cp_row[0] if type(cp_row[0]) is int else 0
+            return None
 
-            row = next(rows, None)
-            if row is None:
-                break
-            index, ts, kind, body, stored_prev, stored_hash, recorded = row
+        ((version,),) = conn.execute("PRAGMA user_version")
+        recorded_leaf = "leaf_hash" if version >= 2 else "NULL"  # version 1 recorded leaves as nodes only
+        level_0 = nodes.pending(0)  # only a version-1 part has level-0 nodes: its leaves as recorded
+        rows = conn.execute(f"SELECT {ENTRY_COLUMNS}, {recorded_leaf} FROM entries ORDER BY idx")
+        for index, ts, kind, body, stored_prev, stored_hash, recorded in rows:
+            if entries >= next_due and (bad := check_checkpoints()) is not None:
+                return bad
             if index != entries:
                 return failed(entries, f"第 {entries} 条缺失 entry {entries} is missing (next stored: {index!r})")
             if type(ts) is not str or type(kind) is not str or type(body) is not str:
@@ -184,15 +197,17 @@ def _verify_snapshot(conn: sqlite3.Connection, key: Ed25519PublicKey | None, key
                 return failed(index, f"第 {index} 条内容或哈希被改动 entry {index}: hash does not match its content")
             leaf = leaf_hash(data)
             completed = frontier.append(leaf)
-            recorded_leaves = {recorded, nodes.stored(0, index)} - {None}
-            if recorded_leaves != {leaf}:
-                return failed(
-                    index,
-                    f"第 {index} 条在追加后被改写 entry {index} differs from its leaf hash recorded "
-                    "at append time — the chain was rewritten"
-                    if recorded_leaves
-                    else f"第 {index} 条缺少追加时记录的叶哈希 entry {index}: no leaf hash recorded at append time",
-                )
+            if level_0 or recorded != leaf:  # else: the one leaf hash recorded is the one recomputed
+                recorded_leaves = {recorded, nodes.stored(0, index) if level_0 else None} - {None}
+                if recorded_leaves != {leaf}:
+                    return failed(
+                        index,
+                        f"第 {index} 条在追加后被改写 entry {index} differs from its leaf hash recorded "
+                        "at append time — the chain was rewritten"
+                        if recorded_leaves
+                        else f"第 {index} 条缺少追加时记录的叶哈希 entry {index}: no leaf hash recorded at append time",
+                    )
+                level_0 = nodes.pending(0)
             for level, node_index, node in completed[1:]:
                 stored = nodes.stored(level, node_index)
                 if stored != node and (stored is not None or level >= NODE_MIN_LEVEL):
@@ -202,6 +217,8 @@ def _verify_snapshot(conn: sqlite3.Connection, key: Ed25519PublicKey | None, key
                     )
             prev_hash = stored_hash
             entries += 1
+        if (bad := check_checkpoints()) is not None:
+            return bad
 
         if cp_row is not None:
             return failed(
