@@ -1274,8 +1274,9 @@ class CentralStore:
         }
 
     async def module_records(
-        self, principal: Principal, period: Period, limit: int = 200, line: Callable[[int, str, str, str], str] | None = None
-    ) -> dict[str, Any]:
+        self, principal: Principal, period: Period, limit: int = 200,
+        line: Callable[[int, str, str, str], str] | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
         """The latest records of the supervision modules in scope and period, newest first, grouped by
         module (the kind's prefix): village, time, kind and a one-line summary of each (``line(index, ts, kind,
         body_json)``, for a page; the body's fields as written by default, as the API answers)."""
@@ -1297,9 +1298,10 @@ class CentralStore:
         modules: dict[str, list[dict[str, Any]]] = {}
         for r in rows:
             edge = scoped[r.edge_id]
+            summary = body_summary(r.body) if line is None else line(r.idx, r.ts, r.kind, r.body)
             modules.setdefault(r.kind.split(".", 1)[0], []).append({
                 "edge_id": r.edge_id, "village": edge.village, "township": edge.township, "index": r.idx,
-                "ts": r.ts, "kind": r.kind, "summary": body_summary(r.body) if line is None else line(r.idx, r.ts, r.kind, r.body),
+                "ts": r.ts, "kind": r.kind, "summary": summary,
             })  # fmt: skip
         return {"scope": principal.describe(), "from": start, "to": end, "modules": dict(sorted(modules.items()))}
 

@@ -90,7 +90,8 @@ async def seeded_demo(tmp_path: Path) -> AsyncIterator[Demo]:
         stack.push_async_callback(store.close)
         ledger = LedgerReader(config.data_dir)
         stack.push_async_callback(ledger.close)
-        yield Demo(httpx.ASGITransport(app=create_app(Console(agent, store, config.web), ledger)), central, password, config)
+        console = httpx.ASGITransport(app=create_app(Console(agent, store, config.web), ledger))
+        yield Demo(console, central, password, config)
 
 
 class Visible(HTMLParser):
