@@ -47,6 +47,7 @@ from central.decisions.delivery import reactions
 from central.decisions.log import DecisionError, DecisionLog
 from central.decisions.routes import TEMPLATES as DECISION_TEMPLATES
 from central.decisions.routes import router as decision_routes
+from central.entrywords import entry_line, kind_name
 from central.inputs import (
     MAX_INDEX,
     date_query,
@@ -213,6 +214,8 @@ def create_app(
     templates.env.filters["local"] = lambda ts: local_time(ts, MINUTES, "—")
     templates.env.filters["age"] = age_text
     templates.env.filters["village"] = village_name
+    templates.env.filters["kind"] = kind_name
+    templates.env.filters["scope"] = lambda account: Principal(account.scope_level, account.scope_name).place()
     templates.env.globals.update(
         FLAG_NAMES=ANOMALY_NAMES, REFUSAL_NAMES=REFUSAL_NAMES, KIND_NAMES=KIND_NAMES, MODULE_NAMES=MODULE_NAMES
     )
@@ -445,7 +448,7 @@ def create_app(
             "flags_chart": charts.flags_by_kind(stats, ANOMALY_NAMES),
             "refusals": await store.recent_refusals(who, 20),
             "unsigned_refusals": await store.unsigned_refusals(who, 20),
-            "modules": (await store.module_records(who, period, 100))["modules"],
+            "modules": (await store.module_records(who, period, 100, entry_line))["modules"],
             "period": period,
         }
         return templates.TemplateResponse(request, "overview.html", context)
@@ -488,6 +491,7 @@ def create_app(
             "proof": proof,
             "proof_json": json.dumps(proof, ensure_ascii=False, indent=2),
             "body_json": json.dumps(proof["entry"]["body"], ensure_ascii=False, indent=2),
+            "line": entry_line(index, proof["entry"]["ts"], proof["entry"]["kind"], proof["entry"]["body"]),
         }
         return templates.TemplateResponse(request, "entry.html", context)
 

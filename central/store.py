@@ -464,8 +464,13 @@ class Principal:
         return False
 
     def describe(self) -> str:
+        """The scope as the API names it (``全部 all`` for everything: a field of its answers, kept as it was)."""
+        return "全部 all" if self.level == "all" else self.place()
+
+    def place(self) -> str:
+        """The scope as a page names it, in Chinese only."""
         if self.level == "all":
-            return "全部 all"
+            return "全部"
         if self.level == "self":
             return self.label
         return f"{configdocs.LEVEL_NAMES[self.level]} {self.name}"
@@ -1268,9 +1273,13 @@ class CentralStore:
             "flags_by_kind": dict(sorted(by_kind.items(), key=lambda kv: -kv[1])),
         }
 
-    async def module_records(self, principal: Principal, period: Period, limit: int = 200) -> dict[str, Any]:
+    async def module_records(
+        self, principal: Principal, period: Period, limit: int = 200,
+        line: Callable[[int, str, str, str], str] | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
         """The latest records of the supervision modules in scope and period, newest first, grouped by
-        module (the kind's prefix): village, time, kind and a one-line summary of each."""
+        module (the kind's prefix): village, time, kind and a one-line summary of each (``line(index, ts, kind,
+        body_json)``, for a page; the body's fields as written by default, as the API answers)."""
         start, end = period.start.isoformat(), period.end.isoformat()
         async with self.db.reader.connect() as conn:
             scoped = {r.edge_id: r for r in await self._edges_in_scope(conn, principal)}
@@ -1289,9 +1298,10 @@ class CentralStore:
         modules: dict[str, list[dict[str, Any]]] = {}
         for r in rows:
             edge = scoped[r.edge_id]
+            summary = body_summary(r.body) if line is None else line(r.idx, r.ts, r.kind, r.body)
             modules.setdefault(r.kind.split(".", 1)[0], []).append({
                 "edge_id": r.edge_id, "village": edge.village, "township": edge.township, "index": r.idx,
-                "ts": r.ts, "kind": r.kind, "summary": body_summary(r.body),
+                "ts": r.ts, "kind": r.kind, "summary": summary,
             })  # fmt: skip
         return {"scope": principal.describe(), "from": start, "to": end, "modules": dict(sorted(modules.items()))}
 

@@ -51,6 +51,9 @@ FINISHED_BIDS = (("nongshang", "1.95", timedelta(days=1)), ("hangyin", "2.05", t
 OPEN_BIDS = (("hangyin", "1.98", timedelta(minutes=30)), ("nongyin", "1.92", timedelta(hours=1)))
 #: The neighbouring villages: edge id, village, account, its name and bank, and the balance held since (months
 #: and days back from today), in yuan and in fen (as the edge module records a typed balance).
+#: Who entered each neighbouring village's account and balance: its accountant's console account (a username,
+#: as a real village's ledger names who acted).
+NEIGHBOUR_CLERK = "kuaiji"
 NEIGHBOURS = (
     ("demo-huangling", "黄岭村", "6217009876543210", "村级留存收益专户", "中国农业银行萧山分行", (13, 2), 299_999_999),
     ("demo-shimen", "石门村", "6230580000765432", "征地补偿款专户", "萧山农村商业银行河上支行", (5, 20), 350_000_000),
@@ -67,9 +70,9 @@ async def neighbours(site: DemoSite, today: date) -> None:
             if await ledger.size() == 0:
                 since = add_months(today, -months) - timedelta(days=days)
                 await ledger.append_many([
-                    ("competitive_deposit.account_added", {"account": account, "name": name, "bank": bank, "by": "demo"}),
+                    ("competitive_deposit.account_added", {"account": account, "name": name, "bank": bank, "by": NEIGHBOUR_CLERK}),
                     ("competitive_deposit.balances", {"account": account, "days": [[since.isoformat(), fen, fen]],
-                                                      "source": {"entered": True}, "by": "demo"}),
+                                                      "source": {"entered": True}, "by": NEIGHBOUR_CLERK}),
                 ])  # fmt: skip
             held = (await site.store.sync_state(edge_id))["next_index"]
             checkpoint = await ledger.checkpoint()
