@@ -72,6 +72,7 @@ from central.store import (
     refusal_source,
 )
 from central.ticks import ticking
+from edge.kernel.wording import chinese
 from edge.ledger.localtime import MINUTES, local_time
 from edge.ledger.merkle import verify_inclusion
 from edge.ledger.wire import ANOMALY_NAMES, API_PREFIX
@@ -227,8 +228,9 @@ def create_app(
     async def _refusal(request: Request, exc: Refusal) -> Response:
         if request.url.path.startswith("/api/"):
             return JSONResponse(exc.to_dict(), status_code=exc.status)
+        # a page says it in Chinese only; the API's reason stays bilingual, for whoever reads the JSON
         return templates.TemplateResponse(
-            request, "error.html", {"message": exc.reason, "principal": None}, status_code=exc.status
+            request, "error.html", {"message": chinese(exc.reason), "principal": None}, status_code=exc.status
         )
 
     @app.exception_handler(BodyTooLarge)

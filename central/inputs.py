@@ -30,7 +30,7 @@ EDGE_ID_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"  # as enrolment allows (store.check
 # The Chinese for each rule a parameter can break; a pattern is named by what it stands for.
 _PATTERNS = {
     TEXT_PATTERN: "不得含控制字符",
-    DATE_PATTERN: "日期格式应为 YYYY-MM-DD",
+    DATE_PATTERN: "日期格式应为 年-月-日，如 2026-01-31",
     EDGE_ID_PATTERN: "边缘编号只含字母、数字和 - _ .，最多 64 个字符",
 }
 _PROBLEMS = {

@@ -488,7 +488,7 @@ class Period:
             end_d = date.fromisoformat(end) if end else today + timedelta(days=1)
             start_d = date.fromisoformat(start) if start else (end_d - timedelta(days=365)).replace(day=1)
         except ValueError:
-            raise AdminError("日期格式应为 YYYY-MM-DD dates must be YYYY-MM-DD") from None
+            raise AdminError("日期格式应为 年-月-日，如 2026-01-31 dates must be YYYY-MM-DD") from None
         except OverflowError:  # the default start, a year before an end in year 1 (was a 500)
             raise AdminError("结束日期太早, 请同时给出开始日期 end too early for the default start; give from") from None
         if start_d >= end_d:

@@ -105,7 +105,7 @@ REFUSED = [
     ("/api/v1/search", {"limit": str(10**30)}, "limit 应不大于 200"),
     ("/api/v1/edges/qinglian/entries", {"flagged": "也许"}, "flagged 应为 true 或 false"),
     ("/api/v1/stats", {"group": "year"}, "group 应为 'month' 或 'day'"),
-    ("/api/v1/stats", {"from": "2026-13-01"}, "日期格式应为 YYYY-MM-DD"),
+    ("/api/v1/stats", {"from": "2026-13-01"}, "日期格式应为 年-月-日，如 2026-01-31"),
 ]
 
 

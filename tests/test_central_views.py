@@ -210,6 +210,23 @@ async def test_login_form_sets_a_cookie(ledgers: Ledgers, store: CentralStore, a
     assert page.status_code == 200 and "乡镇纪委" in page.text and "青莲村" in page.text and "浦阳村" not in page.text
 
 
+async def test_an_error_page_says_why_in_chinese_only(store: CentralStore, api: httpx.AsyncClient) -> None:
+    # The reasons are bilingual for the API's readers; a page shows the Chinese, what to type included.
+    cookie = {"Cookie": "qinglian_supervisor=" + await store.issue_token("all", "县纪委")}
+    for method, path, status, said in [
+        ("GET", "/no/such/page", 404, "没有此页面或接口"),
+        ("DELETE", "/", 405, "此地址不接受该请求方法"),
+        ("GET", "/?from=2026-13-01", 400, "日期格式应为 年-月-日，如 2026-01-31"),
+        ("GET", "/?from=2026-12-05&to=2026-12-01", 400, "开始日期须早于结束日期"),
+        ("GET", "/edges/../../etc", 404, "没有此页面或接口"),
+    ]:
+        page = await api.request(method, path, headers=cookie)
+        assert page.status_code == status, path
+        assert f'<p class="error">{said}</p>' in page.text, (path, page.text)
+    answer = await api.get("/api/v1/stats", params={"from": "2026-12-05", "to": "2026-12-01"}, headers=cookie)
+    assert answer.status_code == 400 and answer.json()["reason"] == "开始日期须早于结束日期 start must be before end"
+
+
 async def test_openapi_lists_the_sync_and_supervision_api(api: httpx.AsyncClient) -> None:
     spec = (await api.get("/openapi.json")).json()
     paths = set(spec["paths"])

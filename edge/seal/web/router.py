@@ -8,7 +8,6 @@ the error envelope come from :class:`edge.web.shell.Shell`; the templates sit be
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,6 +20,7 @@ from edge.kernel.config import SEAL_KINDS, SEAL_NAMES
 from edge.kernel.contract import Awaiting, NavItem
 from edge.kernel.errors import InputError, NotFound, Refused
 from edge.kernel.fmt import yuan
+from edge.kernel.wording import chinese
 from edge.ledger.localtime import local_time
 from edge.seal.db import STATUS_NAMES, RequestView
 from edge.seal.desk import routed
@@ -175,21 +175,6 @@ class CameraOut(BaseModel):
     capture_failures: int | None = Field(None, description="presses since the start left without a photo (flagged)")
     in_progress: int | None = Field(None, description="captures and OCR checks still running")
     ocr_backend: str | None = None
-
-
-_CJK = re.compile(r"[\u3400-\u9fff][）」』》】。！？]*")
-_NO_LETTERS = re.compile(r"(?:\s+[^\sA-Za-z]+)*")  # numbers after the last Chinese word ("应为 1..100")
-
-
-def chinese(message: str) -> str:
-    """The Chinese part of the desk's bilingual messages ("中文 English"), for a village user's page: up to the
-    last Chinese character and the numbers right after it (names inside stay); a message with none stays whole."""
-    ends = [m.end() for m in _CJK.finditer(message)]
-    if not ends:
-        return message
-    tail = _NO_LETTERS.match(message, ends[-1])
-    end = tail.end() if tail else ends[-1]
-    return message[:end].rstrip("，,;； ")
 
 
 def require_devices(p: Principal) -> None:
