@@ -47,7 +47,7 @@ from central.decisions.delivery import reactions
 from central.decisions.log import DecisionError, DecisionLog
 from central.decisions.routes import TEMPLATES as DECISION_TEMPLATES
 from central.decisions.routes import router as decision_routes
-from central.entrywords import entry_line, kind_name
+from central.entrywords import EdgeWords, kind_name
 from central.inputs import (
     MAX_INDEX,
     date_query,
@@ -441,6 +441,7 @@ def create_app(
         period = Period.parse(start or None, end or None)
         stats = await store.statistics(who, period, "month")
         summaries = await store.edge_summaries(who)
+        words = EdgeWords(await store.config_documents())  # each record named as its village names people
         context = {
             "principal": who,
             "stats": stats,
@@ -450,7 +451,7 @@ def create_app(
             "flags_chart": charts.flags_by_kind(stats, ANOMALY_NAMES),
             "refusals": await store.recent_refusals(who, 20),
             "unsigned_refusals": await store.unsigned_refusals(who, 20),
-            "modules": (await store.module_records(who, period, 100, entry_line))["modules"],
+            "modules": (await store.module_records(who, period, 100, words.line))["modules"],
             "period": period,
         }
         return templates.TemplateResponse(request, "overview.html", context)
@@ -487,13 +488,14 @@ def create_app(
         store = get_store(request)
         edge = await store.visible_edge(who, edge_id)
         proof = await store.inclusion_proof(edge_id, index)
+        words = EdgeWords(await store.config_documents())
         context = {
             "principal": who,
             "edge": edge,
             "proof": proof,
             "proof_json": json.dumps(proof, ensure_ascii=False, indent=2),
             "body_json": json.dumps(proof["entry"]["body"], ensure_ascii=False, indent=2),
-            "line": entry_line(index, proof["entry"]["ts"], proof["entry"]["kind"], proof["entry"]["body"]),
+            "line": words.line(edge, index, proof["entry"]["ts"], proof["entry"]["kind"], proof["entry"]["body"]),
         }
         return templates.TemplateResponse(request, "entry.html", context)
 

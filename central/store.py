@@ -1275,11 +1275,11 @@ class CentralStore:
 
     async def module_records(
         self, principal: Principal, period: Period, limit: int = 200,
-        line: Callable[[int, str, str, str], str] | None = None,
+        line: Callable[[Any, int, str, str, str], str] | None = None,
     ) -> dict[str, Any]:  # fmt: skip
         """The latest records of the supervision modules in scope and period, newest first, grouped by
-        module (the kind's prefix): village, time, kind and a one-line summary of each (``line(index, ts, kind,
-        body_json)``, for a page; the body's fields as written by default, as the API answers)."""
+        module (the kind's prefix): village, time, kind and a one-line summary of each (``line(edge_row, index,
+        ts, kind, body_json)``, for a page; the body's fields as written by default, as the API answers)."""
         start, end = period.start.isoformat(), period.end.isoformat()
         async with self.db.reader.connect() as conn:
             scoped = {r.edge_id: r for r in await self._edges_in_scope(conn, principal)}
@@ -1298,7 +1298,7 @@ class CentralStore:
         modules: dict[str, list[dict[str, Any]]] = {}
         for r in rows:
             edge = scoped[r.edge_id]
-            summary = body_summary(r.body) if line is None else line(r.idx, r.ts, r.kind, r.body)
+            summary = body_summary(r.body) if line is None else line(edge, r.idx, r.ts, r.kind, r.body)
             modules.setdefault(r.kind.split(".", 1)[0], []).append({
                 "edge_id": r.edge_id, "village": edge.village, "township": edge.township, "index": r.idx,
                 "ts": r.ts, "kind": r.kind, "summary": summary,
