@@ -15,9 +15,21 @@ from edge.ledger.cli import register
 from edge.ledger.entry import GENESIS_PREV_HASH
 from edge.ledger.keys import public_key_pem
 from edge.ledger.merkle import NODE_MIN_LEVEL, Frontier
+from edge.ledger import verify as verify_module
+from edge.ledger import verify_parallel
 
 SIZE = 100
 EVERY = 16  # checkpoints at 16, 32, 48, 64, 80, 96, and 100 on close
+
+
+@pytest.fixture(autouse=True, params=["one pass", "parallel first"])
+def verifier(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every case both ways: the one pass alone, and the parallel check first (chunks of 16 on two workers), which
+    must never call an edited ledger sound, nor change a word of what the one pass then reports."""
+    parallel = request.param == "parallel first"
+    monkeypatch.setattr(verify_module, "default_workers", lambda: 2 if parallel else 1)
+    monkeypatch.setattr(verify_parallel, "MIN_ENTRIES", 1)
+    monkeypatch.setattr(verify_parallel, "MIN_CHUNK", 16)
 
 
 @pytest.fixture
@@ -39,16 +51,19 @@ def tamper(data_dir: Path, *statements: str | tuple[str, tuple]) -> None:
             conn.execute(sql, params)
 
 
-def rewrite_chain(data_dir: Path, index: int, new_body: str, *, rebuild_nodes: bool) -> None:
+def rewrite_chain(
+    data_dir: Path, index: int, new_body: str | None, *, rebuild_nodes: bool, restart: bytes | None = None
+) -> None:
     """A careful forger: change one entry and recompute every later hash (and maybe every leaf hash and proof
-    node the format records with them)."""
+    node the format records with them); or, with ``restart``, chain entry ``index`` on to that instead."""
     with sqlite3.connect(data_dir / "ledger.sqlite3") as conn:
         rows = conn.execute("SELECT idx, ts, kind, body FROM entries ORDER BY idx").fetchall()
     prev = GENESIS_PREV_HASH
     frontier = Frontier()
     updates, leaves, nodes = [], [], []
     for idx, ts, kind, body in rows:
-        body = new_body if idx == index else body
+        body = new_body if idx == index and new_body is not None else body
+        prev = restart if idx == index and restart is not None else prev
         data = encode_entry(idx, ts, kind, body)
         entry_hash = chain_hash(prev, data)
         updates.append((body, prev, entry_hash, idx))
@@ -88,6 +103,8 @@ def test_missing_ledger_raises(tmp_path: Path) -> None:
         ("UPDATE entries SET kind = 'seal.void' WHERE idx = 12", 12, "hash"),
         ("UPDATE entries SET ts = '2020-01-01T00:00:00.000000Z' WHERE idx = 0", 0, "hash"),
         ("UPDATE entries SET hash = zeroblob(32) WHERE idx = 50", 50, "hash"),
+        ("UPDATE entries SET hash = zeroblob(32) WHERE idx = 47", 47, "hash"),  # the last of a chunk of 16
+        ("UPDATE entries SET hash = zeroblob(32) WHERE idx = 99", 99, "hash"),  # the last: no entry after it
         ("UPDATE entries SET prev_hash = zeroblob(32) WHERE idx = 61", 61, "prev_hash"),
         ("UPDATE entries SET body = CAST(body AS BLOB) WHERE idx = 70", 70, "type"),
         ("DELETE FROM entries WHERE idx = 42", 42, "missing"),
@@ -103,6 +120,22 @@ def test_edited_entries_are_caught(ledger_dir: Path, statement: str, bad_index: 
     assert report.first_bad_index == bad_index, report
     assert reason in report.reason
     assert report.entries == bad_index  # everything before it checked out
+
+
+@pytest.mark.parametrize(
+    ("statement", "bad_index", "reason"),
+    [
+        ("UPDATE nodes SET hash = zeroblob(32) WHERE level = 5 AND idx = 1", None, "proof node"),
+        ("DELETE FROM nodes WHERE level = 6 AND idx = 0", None, "proof node"),
+        ("INSERT INTO nodes (level, idx, hash) VALUES (2, 3, zeroblob(32))", None, "proof node"),
+        ("INSERT INTO nodes (level, idx, hash) VALUES (3, 500, zeroblob(32))", SIZE, "truncated"),  # no such entries
+    ],
+)
+def test_edited_proof_nodes_are_caught(ledger_dir: Path, statement: str, bad_index: int | None, reason: str) -> None:
+    tamper(ledger_dir, statement)
+    report = verify_ledger(ledger_dir)
+    assert (report.ok, report.first_bad_index) == (False, bad_index), report
+    assert reason in report.reason
 
 
 def test_tail_cut_below_the_last_checkpoint(ledger_dir: Path) -> None:
@@ -155,6 +188,15 @@ def test_rewritten_chain_is_caught_at_the_entry(ledger_dir: Path) -> None:
     rewrite_chain(ledger_dir, 37, '{"n":37,"note":"marker-0037","presses":9}', rebuild_nodes=False)
     report = verify_ledger(ledger_dir)
     assert (report.ok, report.first_bad_index) == (False, 37)
+
+
+def test_a_chain_restarted_mid_way_is_caught_where_it_breaks(ledger_dir: Path) -> None:
+    # Entry 48 (the first of a chunk of 16 for the parallel check) chained on to a made-up hash, every hash after
+    # it recomputed: each entry follows on from the one before, except at 48.
+    rewrite_chain(ledger_dir, 48, None, rebuild_nodes=False, restart=bytes(range(32)))
+    report = verify_ledger(ledger_dir)
+    assert (report.ok, report.first_bad_index) == (False, 48)
+    assert "prev_hash" in report.reason
 
 
 def test_rewritten_chain_and_proof_nodes_fail_the_signed_root(ledger_dir: Path) -> None:
@@ -231,6 +273,14 @@ def test_cli_verify_intact(ledger_dir: Path, capsys: pytest.CaptureFixture[str])
     assert "台账完好" in out and "intact" in out and "100" in out
     code, out = run_cli(["ledger", "verify", "--data", str(ledger_dir), "--json"], capsys)
     assert code == 0 and json.loads(out)["ok"] is True
+
+
+def test_cli_verify_on_as_many_workers_as_asked(ledger_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for workers in ("1", "2", "3"):
+        code, out = run_cli(["ledger", "verify", "--data", str(ledger_dir), "--workers", workers, "--json"], capsys)
+        assert code == 0 and json.loads(out)["entries"] == SIZE
+    with pytest.raises(SystemExit):
+        run_cli(["ledger", "verify", "--data", str(ledger_dir), "--workers", "0"], capsys)
 
 
 def test_cli_verify_tampered(ledger_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,6 +1,6 @@
 """``qinglian ledger verify|show|proof|pubkey``: check and read a ledger, with or without the running agent.
 
-    qinglian ledger verify --data DIR [--pubkey ledger_pub.pem] [--json]
+    qinglian ledger verify --data DIR [--pubkey ledger_pub.pem] [--json] [--workers N]
     qinglian ledger show   --data DIR [--kind KIND] [--limit N] [--json]
     qinglian ledger proof  --data DIR --index I        # JSON for `qinglian merkle verify`
     qinglian ledger pubkey --data DIR [--json]         # {"edge": ID, "public_key": KEY}
@@ -45,6 +45,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--pubkey", type=Path, help="用此公钥核验签名 check signatures against this PEM key (default: the ledger's own)"
     )
     verify.add_argument("--json", action="store_true", help="输出 JSON print the report as JSON")
+    verify.add_argument(
+        "--workers",
+        type=_positive,
+        help="核验进程数 processes to check a large ledger on (default: one per core; 1 on a busy edge spares its CPU)",
+    )
     verify.set_defaults(func=_verify)
 
     show = actions.add_parser("show", help="显示台账条目 print ledger entries")
@@ -92,10 +97,17 @@ def _non_negative(text: str) -> int:
     return value
 
 
+def _positive(text: str) -> int:
+    value = _non_negative(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"至少为 1 must be at least 1: {text:.40}")
+    return value
+
+
 def _verify(args: argparse.Namespace) -> int:
     try:
         key = load_public_key(args.pubkey) if args.pubkey else None
-        report = verify_ledger(args.data, key)
+        report = verify_ledger(args.data, key, workers=args.workers)
     except (OSError, ValueError) as exc:
         print(f"错误 error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -186,6 +186,11 @@ class Frontier:
     def copy(self) -> Frontier:
         return Frontier(self.size, self._hashes)
 
+    @property
+    def hashes(self) -> list[bytes]:
+        """The hashes of its perfect subtrees, largest first (a copy)."""
+        return list(self._hashes)
+
     def append(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
         """Add a leaf hash; return the perfect subtrees ``(level, index, hash)`` it completes.
 

@@ -39,6 +39,7 @@ from .entry import GENESIS_PREV_HASH, chain_hash, encode_entry
 from .keys import PUBLIC_KEY_FILENAME, load_public_key
 from .merkle import NODE_MIN_LEVEL, Frontier, leaf_hash
 from .schema import DB_FILENAME, ENTRY_COLUMNS, connect_readonly
+from .verify_parallel import default_workers, verified_in_parallel
 
 
 @dataclass(frozen=True)
@@ -117,14 +118,23 @@ def _stored_public_key(data_dir: Path) -> tuple[Ed25519PublicKey | None, str]:
         return None, f"无法读取公钥 cannot read the public key {path}: {exc}"
 
 
-def verify_ledger(data_dir: Path, public_key: Ed25519PublicKey | None = None) -> VerifyReport:
+def verify_ledger(
+    data_dir: Path, public_key: Ed25519PublicKey | None = None, *, workers: int | None = None
+) -> VerifyReport:
     """Verify the ledger in ``data_dir`` against ``public_key`` (default: its ``ledger_pub.pem``).
 
     Pass the key the central store registered to catch a ledger re-signed with
     a substituted key pair. ``FileNotFoundError`` if there is no ledger.
+
+    A large ledger is first checked on ``workers`` processes (default: one per
+    core; :mod:`edge.ledger.verify_parallel`); unless that finds it all sound,
+    the one pass below runs and names the first failure.
     """
     data_dir = Path(data_dir)
     key, key_problem = (public_key, "") if public_key is not None else _stored_public_key(data_dir)
+    sound = verified_in_parallel(data_dir, key, default_workers() if workers is None else workers)
+    if sound is not None:
+        return VerifyReport(True, *sound, None, _intact(*sound))
     conn = connect_readonly(data_dir / DB_FILENAME)
     try:
         conn.execute("BEGIN")  # every cursor below reads the same snapshot
@@ -240,5 +250,9 @@ def _verify_snapshot(conn: sqlite3.Connection, key: Ed25519PublicKey | None, key
         entries,
         checkpoints,
         None,
-        f"台账完好 ledger intact: {entries} 条目 entries, {checkpoints} 个检查点 checkpoints",
+        _intact(entries, checkpoints),
     )
+
+
+def _intact(entries: int, checkpoints: int) -> str:
+    return f"台账完好 ledger intact: {entries} 条目 entries, {checkpoints} 个检查点 checkpoints"
