@@ -9,6 +9,7 @@ import pytest
 from test_ledger_proofs import as_version_1
 
 from edge.ledger import Ledger, load_public_key, verify_ledger
+from edge.ledger import verify_parallel
 from edge.ledger.verify_parallel import verified_in_parallel
 
 
@@ -22,7 +23,7 @@ async def _ledger(folder: Path, size: int, every: int) -> Path:
 
 
 @pytest.mark.parametrize("size", [1, 15, 16, 17, 63, 64, 65, 100, 257])
-@pytest.mark.parametrize(("every", "chunk"), [(8, 16), (16, 16), (5, 32), (64, 64)])
+@pytest.mark.parametrize(("every", "chunk"), [(8, 16), (16, 16), (5, 32), (64, 64), (3, 4)])
 async def test_a_sound_ledger_checks_out_in_any_chunks(tmp_path: Path, size: int, every: int, chunk: int) -> None:
     folder = await _ledger(tmp_path, size, every)
     report = verify_ledger(folder, workers=1)
@@ -47,3 +48,13 @@ async def test_without_the_key_or_a_second_worker_it_leaves_it_to_the_one_pass(t
     key = load_public_key(folder / "ledger_pub.pem")
     assert verified_in_parallel(folder, None, 2, 16) is None
     assert verified_in_parallel(folder, key, 1, 16) is None
+
+
+async def test_chunks_are_cut_for_any_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(verify_parallel, "MIN_ENTRIES", 1)
+    monkeypatch.setattr(verify_parallel, "MIN_CHUNK", 2)
+    for size in (1, 2, 3, 7, 9):  # fewer entries than workers times chunks a worker
+        folder = await _ledger(tmp_path / str(size), size, 4)
+        key = load_public_key(folder / "ledger_pub.pem")
+        report = verify_ledger(folder, workers=1)
+        assert verified_in_parallel(folder, key, 3) == (report.entries, report.checkpoints), size

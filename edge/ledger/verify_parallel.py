@@ -75,8 +75,9 @@ def verified_in_parallel(
         ((size, last),) = conn.execute("SELECT count(*), max(idx) FROM entries")
         if size < (MIN_ENTRIES if chunk is None else 1) or last != size - 1:
             return None
-        if chunk is None:
-            chunk = max(MIN_CHUNK, 1 << (size // (workers * CHUNKS_PER_WORKER)).bit_length() - 1)
+        if chunk is None:  # the largest power of two that makes CHUNKS_PER_WORKER chunks a worker, or MIN_CHUNK
+            share = size // (workers * CHUNKS_PER_WORKER)
+            chunk = max(MIN_CHUNK, 1 << share.bit_length() - 1 if share else 1)
         level = chunk.bit_length() - 1
         ((version,),) = conn.execute("PRAGMA user_version")
         ((node_rows,),) = conn.execute("SELECT count(*) FROM nodes")
@@ -126,8 +127,14 @@ def verified_in_parallel(
     if joined is None:
         return None
     matched, recomputed = joined
-    # every node row of the snapshot is one the entries produced: those of a chunk's levels were matched there
-    if set(recomputed) != set(above) or matched + len(above) != node_rows:
+    # the nodes above the chunks: each stored as recomputed (one below NODE_MIN_LEVEL may be absent, as the one
+    # pass allows), none stored that the entries did not produce; with those matched in the chunks, that is
+    # every node row of the snapshot
+    stored = {(lvl, idx): h for lvl, idx, h in above}
+    produced = {(lvl, idx): h for lvl, idx, h in recomputed}
+    if any(stored.get(node, h if node[0] < NODE_MIN_LEVEL else None) != h for node, h in produced.items()):
+        return None
+    if not stored.keys() <= produced.keys() or matched + len(above) != node_rows:
         return None
     return size, len(heads)
 
