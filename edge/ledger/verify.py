@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from .entry import GENESIS_PREV_HASH, chain_hash, encode_entry
 from .keys import PUBLIC_KEY_FILENAME, load_public_key
 from .merkle import NODE_MIN_LEVEL, Frontier, leaf_hash
 from .schema import DB_FILENAME, ENTRY_COLUMNS, connect_readonly
+from .storednodes import StoredNodes
 from .verify_parallel import default_workers, verified_in_parallel
 
 
@@ -64,50 +64,6 @@ class VerifyReport:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-class _StoredNodes:
-    """The stored proof nodes, read level by level in index order alongside the pass.
-
-    A node of each level is completed in increasing index order as entries are
-    appended, so one ordered cursor per level (about log2 n of them) compares
-    every stored node without loading any table into memory. Below
-    ``NODE_MIN_LEVEL`` only a ledger's version-1 part has nodes.
-    """
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-        self._levels: list[Iterator[tuple[int, bytes]]] = []
-        self._next: list[tuple[int, bytes] | None] = []
-
-    def stored(self, level: int, index: int) -> bytes | None:
-        """The stored hash of node ``(level, index)``, if there is one; nodes must be asked for in order."""
-        row = self._peek(level)
-        if row is None or row[0] != index:
-            return None
-        self._next[level] = next(self._levels[level], None)
-        return row[1]
-
-    def pending(self, level: int) -> bool:
-        """Whether nodes of ``level`` remain to be asked for."""
-        return self._peek(level) is not None
-
-    def _peek(self, level: int) -> tuple[int, bytes] | None:
-        while len(self._levels) <= level:
-            rows = self._conn.execute("SELECT idx, hash FROM nodes WHERE level = ? ORDER BY idx", (len(self._levels),))
-            self._levels.append(rows)
-            self._next.append(next(rows, None))
-        return self._next[level]
-
-    def leftover(self) -> tuple[int, int] | None:
-        """A stored node the entries did not produce, if any: ``(level, index)``."""
-        for level, stored in enumerate(self._next):
-            if stored is not None:
-                return level, stored[0]
-        higher: tuple[int, int] | None = self._conn.execute(
-            "SELECT level, idx FROM nodes WHERE level >= ? ORDER BY level, idx LIMIT 1", (len(self._levels),)
-        ).fetchone()
-        return higher
 
 
 def _stored_public_key(data_dir: Path) -> tuple[Ed25519PublicKey | None, str]:
@@ -154,7 +110,7 @@ def _verify_snapshot(conn: sqlite3.Connection, key: Ed25519PublicKey | None, key
     try:
         prev_hash = GENESIS_PREV_HASH
         frontier = Frontier()
-        nodes = _StoredNodes(conn)
+        nodes = StoredNodes(conn)
         cp_rows = conn.execute(
             "SELECT tree_size, root_hash, timestamp, signature FROM checkpoints ORDER BY tree_size, id"
         )
