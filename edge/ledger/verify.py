@@ -34,10 +34,10 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from .checkpoint import Checkpoint
-from .entry import GENESIS_PREV_HASH, chain_hash, encode_entry
+from .entry import GENESIS_PREV_HASH
+from .entrycheck import EntryCheck, columns
 from .keys import PUBLIC_KEY_FILENAME, load_public_key
-from .merkle import NODE_MIN_LEVEL, Frontier, leaf_hash
-from .schema import DB_FILENAME, ENTRY_COLUMNS, connect_readonly
+from .schema import DB_FILENAME, connect_readonly
 from .storednodes import StoredNodes
 from .verify_parallel import default_workers, verified_in_parallel
 
@@ -108,9 +108,9 @@ def _verify_snapshot(conn: sqlite3.Connection, key: Ed25519PublicKey | None, key
         return VerifyReport(False, entries, checkpoints, first_bad_index, reason, bad_checkpoint)
 
     try:
-        prev_hash = GENESIS_PREV_HASH
-        frontier = Frontier()
         nodes = StoredNodes(conn)
+        walk = EntryCheck(nodes, 0, GENESIS_PREV_HASH)
+        frontier = walk.frontier
         cp_rows = conn.execute(
             "SELECT tree_size, root_hash, timestamp, signature FROM checkpoints ORDER BY tree_size, id"
         )
@@ -146,42 +146,12 @@ def _verify_snapshot(conn: sqlite3.Connection, key: Ed25519PublicKey | None, key
             return None
 
         ((version,),) = conn.execute("PRAGMA user_version")
-        recorded_leaf = "leaf_hash" if version >= 2 else "NULL"  # version 1 recorded leaves as nodes only
-        level_0 = nodes.pending(0)  # only a version-1 part has level-0 nodes: its leaves as recorded
-        rows = conn.execute(f"SELECT {ENTRY_COLUMNS}, {recorded_leaf} FROM entries ORDER BY idx")
-        for index, ts, kind, body, stored_prev, stored_hash, recorded in rows:
+        rows = conn.execute(f"SELECT {columns(version)} FROM entries ORDER BY idx")
+        for row in rows:
             if entries >= next_due and (bad := check_checkpoints()) is not None:
                 return bad
-            if index != entries:
-                return failed(entries, f"第 {entries} 条缺失 entry {entries} is missing (next stored: {index!r})")
-            if type(ts) is not str or type(kind) is not str or type(body) is not str:
-                return failed(index, f"第 {index} 条字段类型被改动 entry {index}: a column has the wrong type")
-            data = encode_entry(index, ts, kind, body)
-            if stored_prev != prev_hash:
-                return failed(index, f"第 {index} 条 prev_hash 与上一条不符 entry {index}: prev_hash breaks the chain")
-            if chain_hash(prev_hash, data) != stored_hash:
-                return failed(index, f"第 {index} 条内容或哈希被改动 entry {index}: hash does not match its content")
-            leaf = leaf_hash(data)
-            completed = frontier.append(leaf)
-            if level_0 or recorded != leaf:  # else: the one leaf hash recorded is the one recomputed
-                recorded_leaves = {recorded, nodes.stored(0, index) if level_0 else None} - {None}
-                if recorded_leaves != {leaf}:
-                    return failed(
-                        index,
-                        f"第 {index} 条在追加后被改写 entry {index} differs from its leaf hash recorded "
-                        "at append time — the chain was rewritten"
-                        if recorded_leaves
-                        else f"第 {index} 条缺少追加时记录的叶哈希 entry {index}: no leaf hash recorded at append time",
-                    )
-                level_0 = nodes.pending(0)
-            for level, node_index, node in completed[1:]:
-                stored = nodes.stored(level, node_index)
-                if stored != node and (stored is not None or level >= NODE_MIN_LEVEL):
-                    return failed(
-                        None,
-                        f"证明节点被改动 proof node (level {level}, index {node_index}) does not match the entries",
-                    )
-            prev_hash = stored_hash
+            if (problem := walk.check(row)) is not None:
+                return failed(problem.first_bad_index, problem.reason)
             entries += 1
         if (bad := check_checkpoints()) is not None:
             return bad

@@ -32,9 +32,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from .checkpoint import Checkpoint
-from .entry import GENESIS_PREV_HASH, chain_hash, encode_entry
-from .merkle import NODE_MIN_LEVEL, Frontier, fold, leaf_hash
-from .schema import DB_FILENAME, ENTRY_COLUMNS, connect_readonly
+from .entry import GENESIS_PREV_HASH
+from .entrycheck import EntryCheck, columns
+from .merkle import NODE_MIN_LEVEL, Frontier, fold
+from .schema import DB_FILENAME, connect_readonly
 from .storednodes import StoredNodes
 
 #: Below this many entries the one-pass verifier is done before worker processes have started.
@@ -180,44 +181,22 @@ def _check_chunk(
     conn = connect_readonly(Path(db))
     try:
         conn.execute("BEGIN")
-        recorded_leaf = "leaf_hash" if version >= 2 else "NULL"  # version 1 recorded leaves as nodes only
         rows = conn.execute(
-            f"SELECT {ENTRY_COLUMNS}, {recorded_leaf} FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx",
-            (start, stop),
+            f"SELECT {columns(version)} FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx", (start, stop)
         )
-        nodes = StoredNodes(conn, start, stop)
-        level_0 = nodes.pending(0)  # only a version-1 part has level-0 nodes: its leaves as recorded
-        frontier = Frontier()
+        walk = EntryCheck(StoredNodes(conn, start, stop), start)  # the first link is checked where chunks join
         due = iter(checkpoints)
         next_cp = next(due, None)
         at_checkpoints: list[list[bytes]] = []
-        expected = start
-        first_prev = prev = b""
-        for index, ts, kind, body, stored_prev, stored_hash, recorded in rows:
-            if index != expected or type(ts) is not str or type(kind) is not str or type(body) is not str:
+        for row in rows:
+            if walk.check(row) is not None:
                 return None
-            if index == start:
-                first_prev = prev = stored_prev
-            data = encode_entry(index, ts, kind, body)
-            if stored_prev != prev or chain_hash(prev, data) != stored_hash:
-                return None
-            leaf = leaf_hash(data)
-            if level_0 or recorded != leaf:  # else: the one leaf hash recorded is the one recomputed
-                if {recorded, nodes.stored(0, index) if level_0 else None} - {None} != {leaf}:
-                    return None
-                level_0 = nodes.pending(0)
-            for level, local_index, node in frontier.append(leaf)[1:]:
-                stored = nodes.stored(level, (start >> level) + local_index)
-                if stored != node and (stored is not None or level >= NODE_MIN_LEVEL):
-                    return None
-            prev = stored_hash
-            expected += 1
-            while next_cp is not None and next_cp[0] == expected:
-                at_checkpoints.append(frontier.hashes)
+            while next_cp is not None and next_cp[0] == walk.expected:
+                at_checkpoints.append(walk.frontier.hashes)
                 next_cp = next(due, None)
-        if expected != stop or next_cp is not None:
+        if walk.expected != stop or next_cp is not None or walk.first_prev is None or walk.prev is None:
             return None
-        return _Chunk(first_prev, prev, frontier.hashes, at_checkpoints, nodes.matched)
+        return _Chunk(walk.first_prev, walk.prev, walk.frontier.hashes, at_checkpoints, walk.nodes.matched)
     except sqlite3.DatabaseError:
         return None
     finally:
