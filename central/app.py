@@ -72,7 +72,7 @@ from central.store import (
     refusal_source,
 )
 from central.ticks import ticking
-from edge.kernel.wording import chinese
+from edge.kernel.errors import chinese
 from edge.ledger.localtime import MINUTES, local_time
 from edge.ledger.merkle import verify_inclusion
 from edge.ledger.wire import ANOMALY_NAMES, API_PREFIX

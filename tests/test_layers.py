@@ -11,6 +11,12 @@ shell stays as it is:
   (``central.modules.<name>``), that module's ``rules``: the pure decisions are one function both halves call
   (Python runs the packages on the way, ``edge.modules`` and the module's own ``__init__``: the central's host
   has the edge's code installed as one package, so that costs import time, never a cycle or a layer break);
+- one exception, ``central.entrywords``: the central's pages word a village's entries as the village's own ledger
+  page does, so it may import the parts' registry (``edge.modules``) and that page's ``summary`` with what it
+  takes (``edge.web.ledgerview``, ``edge.kernel.parts``, ``edge.kernel.config``, ``edge.kernel.toml``) and nothing
+  else of the edge: one wording both consoles show, as a module's rules are one decision both halves take (the
+  central already loads every part on the way to a module's rules). The cleaner way, the edge sending its words
+  with each entry, changes the sync format;
 - a module's ``rules`` is pure: of the project it imports only those leaves and the ledger library's, so the
   central's half can use it without pulling in the edge;
 - the account policy both sides share (``qinglian.passwords``, ``qinglian.logins``: scrypt hashes, the password
@@ -33,6 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("edge", "central", "hostsim", "tools", "qinglian", "firmware")
 HOST_SIDE = ("edge", "central", "hostsim", "tools", "qinglian")
 SHARED_LEAVES = ("qinglian.passwords", "qinglian.logins")
+#: What ``central.entrywords`` alone may import of the edge besides the rest of the central (see above).
+ENTRY_WORDING = ("edge.modules", "edge.web.ledgerview", "edge.kernel.parts", "edge.kernel.config", "edge.kernel.toml")
 KERNEL_LEAVES = ("edge.kernel.fmt", "edge.kernel.months", "edge.kernel.errors", "edge.kernel.writerlock", "edge.kernel.tables")
 
 
@@ -155,7 +163,9 @@ def layer_violations(edges: list[Import]) -> list[str]:
             bad.append(f"production code drives the simulator: {s} -> {t}")
         if _under(s, "edge.ledger") and _under(t, "edge") and not _under(t, "edge.ledger"):
             bad.append(f"the ledger library imports the rest of the edge: {s} -> {t}")
-        if _under(s, "central") and _under(t, "edge") and not _may(t, "edge.ledger", *KERNEL_LEAVES, *_own_rules(s)):
+        wording = s == "central.entrywords" and t in ENTRY_WORDING  # these modules only, not their packages' parts
+        if _under(s, "central") and _under(t, "edge") and not wording and not _may(t, "edge.ledger", *KERNEL_LEAVES,
+                                                                                   *_own_rules(s)):
             bad.append(f"central imports edge internals beyond the ledger library and the wire format: {s} -> {t}")
         if s.count(".") == 3 and _under(s, "edge.modules") and s.endswith(".rules") and t.partition(".")[0] in PACKAGES:
             if not _may(t, "edge.ledger", *KERNEL_LEAVES):
@@ -208,4 +218,22 @@ def test_a_modules_central_half_may_share_only_its_own_pure_rules(tmp_path: Path
         "a module's rules import more than the kernel's leaves: edge.modules.b.rules -> edge.kernel.db",
         "central imports edge internals beyond the ledger library and the wire format: central.modules.a.peek -> edge.modules.b",
         "central imports edge internals beyond the ledger library and the wire format: central.modules.a.peek -> edge.modules.b.rules",
+    ]
+
+
+def test_only_the_central_entry_wording_may_read_the_parts_wording(tmp_path: Path) -> None:
+    for name, text in {
+        "edge/__init__.py": "", "edge/modules/__init__.py": "PARTS = ()\n", "edge/modules/a/__init__.py": "",
+        "edge/modules/a/db.py": "", "edge/web/__init__.py": "", "edge/web/ledgerview.py": "",
+        "central/__init__.py": "",
+        "central/entrywords.py": "from edge.modules import PARTS\nfrom edge.web.ledgerview import summary\n"
+                                 "from edge.modules.a import db\n",
+        "central/app.py": "from edge.web.ledgerview import summary\n",
+    }.items():  # fmt: skip
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert layer_violations(list(imports(tmp_path, ("edge", "central")))) == [
+        "central imports edge internals beyond the ledger library and the wire format: central.app -> edge.web.ledgerview",
+        "central imports edge internals beyond the ledger library and the wire format: central.entrywords -> edge.modules.a",
+        "central imports edge internals beyond the ledger library and the wire format: central.entrywords -> edge.modules.a.db",
     ]

@@ -8,6 +8,7 @@ the user interface. Every error here means the step changed nothing, except a
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -65,3 +66,18 @@ def error_from_dict(data: dict[str, Any]) -> EdgeError:
     """Rebuild an error that crossed a process boundary (the command queue)."""
     cls = ERROR_TYPES.get(str(data.get("type")), EdgeError)
     return cls(str(data.get("message", "")), str(data.get("code", cls.code)))
+
+
+_CJK = re.compile(r"[\u3400-\u9fff][）」』》】。！？]*")
+_NO_LETTERS = re.compile(r"(?:\s+[^\sA-Za-z]+)*")  # numbers after the last Chinese word ("应为 1..100")
+
+
+def chinese(message: str) -> str:
+    """The Chinese part of a bilingual message ("中文 English"), for a village user's page: up to the
+    last Chinese character and the numbers right after it (names inside stay); a message with none stays whole."""
+    ends = [m.end() for m in _CJK.finditer(message)]
+    if not ends:
+        return message
+    tail = _NO_LETTERS.match(message, ends[-1])
+    end = tail.end() if tail else ends[-1]
+    return message[:end].rstrip("，,;； ")

@@ -18,9 +18,8 @@ from pydantic import BaseModel, Field
 
 from edge.kernel.config import SEAL_KINDS, SEAL_NAMES
 from edge.kernel.contract import Awaiting, NavItem
-from edge.kernel.errors import InputError, NotFound, Refused
+from edge.kernel.errors import InputError, NotFound, Refused, chinese
 from edge.kernel.fmt import yuan
-from edge.kernel.wording import chinese
 from edge.ledger.localtime import local_time
 from edge.seal.db import STATUS_NAMES, RequestView
 from edge.seal.desk import routed
