@@ -185,16 +185,21 @@ def test_each_layer_imports_only_what_it_may() -> None:
     assert layer_violations(list(imports(ROOT))) == []
 
 
+def scratch_tree(root: Path, files: dict[str, str]) -> None:
+    """Write a scratch source tree: each file's path under ``root`` and its text."""
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
 def test_the_checks_catch_a_cycle_and_a_layer_break(tmp_path: Path) -> None:
     # A scratch tree: the kernel importing the seal, which imports the kernel back.
-    for name, text in {
+    scratch_tree(tmp_path, {
         "edge/__init__.py": "", "edge/kernel/__init__.py": "", "edge/seal/__init__.py": "",
         "edge/kernel/recorder.py": "from edge.seal import desk\n",
         "edge/seal/desk.py": "from edge.kernel.recorder import x\n",
         "edge/seal/typed.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from edge.kernel import recorder\n",
-    }.items():  # fmt: skip
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(text)
+    })  # fmt: skip
     edges = list(imports(tmp_path, ("edge",)))
     assert cycles(edges) == [["edge.kernel.recorder", "edge.seal.desk"]]
     assert layer_violations(edges) == [
@@ -203,7 +208,7 @@ def test_the_checks_catch_a_cycle_and_a_layer_break(tmp_path: Path) -> None:
 
 
 def test_a_modules_central_half_may_share_only_its_own_pure_rules(tmp_path: Path) -> None:
-    for name, text in {
+    scratch_tree(tmp_path, {
         "edge/__init__.py": "", "edge/kernel/__init__.py": "", "edge/kernel/fmt.py": "", "edge/kernel/db.py": "",
         "edge/modules/__init__.py": "", "edge/modules/a/__init__.py": "", "edge/modules/b/__init__.py": "",
         "edge/modules/a/rules.py": "from edge.kernel import fmt\n",
@@ -211,9 +216,7 @@ def test_a_modules_central_half_may_share_only_its_own_pure_rules(tmp_path: Path
         "central/__init__.py": "", "central/modules/__init__.py": "", "central/modules/a/__init__.py": "",
         "central/modules/a/tender.py": "from edge.modules.a import rules\nfrom edge.kernel import fmt\n",
         "central/modules/a/peek.py": "from edge.modules.b import rules\n",
-    }.items():  # fmt: skip
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(text)
+    })  # fmt: skip
     assert layer_violations(list(imports(tmp_path, ("edge", "central")))) == [
         "a module's rules import more than the kernel's leaves: edge.modules.b.rules -> edge.kernel.db",
         "central imports edge internals beyond the ledger library and the wire format: central.modules.a.peek -> edge.modules.b",
@@ -222,16 +225,14 @@ def test_a_modules_central_half_may_share_only_its_own_pure_rules(tmp_path: Path
 
 
 def test_only_the_central_entry_wording_may_read_the_parts_wording(tmp_path: Path) -> None:
-    for name, text in {
+    scratch_tree(tmp_path, {
         "edge/__init__.py": "", "edge/modules/__init__.py": "PARTS = ()\n", "edge/modules/a/__init__.py": "",
         "edge/modules/a/db.py": "", "edge/web/__init__.py": "", "edge/web/ledgerview.py": "",
         "central/__init__.py": "",
         "central/entrywords.py": "from edge.modules import PARTS\nfrom edge.web.ledgerview import summary\n"
                                  "from edge.modules.a import db\n",
         "central/app.py": "from edge.web.ledgerview import summary\n",
-    }.items():  # fmt: skip
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(text)
+    })  # fmt: skip
     assert layer_violations(list(imports(tmp_path, ("edge", "central")))) == [
         "central imports edge internals beyond the ledger library and the wire format: central.app -> edge.web.ledgerview",
         "central imports edge internals beyond the ledger library and the wire format: central.entrywords -> edge.modules.a",
